@@ -1,0 +1,5 @@
+// berth/backup: main step. A skeleton until its behaviour lands (see the project issues).
+
+export async function main(): Promise<void> {
+  throw new Error('berth/backup is not implemented yet; see the project issues');
+}

@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest';
+import { contextFromEnv } from '../../../lib/github.js';
+import { buildxArgs, mergeLabels, ociLabels } from './buildx.js';
+import {
+  cacheArgs,
+  defaultCacheBackend,
+  defaultCacheScope,
+  localCacheStaging,
+  type CacheSettings,
+} from './cache.js';
+import { stageNames } from './dockerfile.js';
+import type { Inputs } from './inputs.js';
+
+const cache: CacheSettings = {
+  backend: 'local',
+  mode: 'max',
+  scope: 'api',
+  ref: 'reg/api:buildcache',
+  dir: '/c/api',
+  dirExists: true,
+  inlineFrom: 'reg/api:main',
+};
+
+const inputs: Inputs = {
+  context: '/src/app',
+  file: '/src/app/Dockerfile',
+  target: 'runtime',
+  'build-args': ['BASE_IMAGE=reg/debian:12', 'A=b=c'],
+  platforms: ['linux/amd64', 'linux/arm64'],
+  secrets: { token: 'x' },
+  image: 'reg/api',
+  tags: [],
+  labels: [],
+  push: true,
+  load: false,
+  cache: 'local',
+  'cache-ref': 'reg/api:buildcache',
+  'cache-dir': '/c/api',
+  'cache-mode': 'max',
+  'cache-scope': 'api',
+  'require-non-root': 'error',
+};
+
+describe('buildxArgs', () => {
+  it('builds one command with labels, tags, secrets as files, cache and --load', () => {
+    const args = buildxArgs(inputs, {
+      refs: ['reg/api:main', 'reg/api:sha-1234567'],
+      labels: { 'org.opencontainers.image.title': 'api' },
+      metadataFile: '/t/meta.json',
+      secretFiles: { token: '/t/secrets/token' },
+      cache,
+    });
+    expect(args).toEqual([
+      'buildx',
+      'build',
+      '--progress',
+      'plain',
+      '--file',
+      '/src/app/Dockerfile',
+      '--metadata-file',
+      '/t/meta.json',
+      '--target',
+      'runtime',
+      '--platform',
+      'linux/amd64,linux/arm64',
+      '--build-arg',
+      'BASE_IMAGE=reg/debian:12',
+      '--build-arg',
+      'A=b=c',
+      '--label',
+      'org.opencontainers.image.title=api',
+      '--tag',
+      'reg/api:main',
+      '--tag',
+      'reg/api:sha-1234567',
+      '--secret',
+      'id=token,src=/t/secrets/token',
+      '--cache-from',
+      'type=local,src=/c/api',
+      '--cache-to',
+      'type=local,dest=/c/api-new,mode=max',
+      '--load',
+      '/src/app',
+    ]);
+    expect(args.join(' ')).not.toContain('=x');
+  });
+});
+
+describe('cacheArgs', () => {
+  it('speaks each backend', () => {
+    expect(cacheArgs({ ...cache, backend: 'gha' })).toEqual([
+      '--cache-from',
+      'type=gha,scope=api',
+      '--cache-to',
+      'type=gha,scope=api,mode=max',
+    ]);
+    expect(cacheArgs({ ...cache, backend: 'registry', mode: 'min' })).toEqual([
+      '--cache-from',
+      'type=registry,ref=reg/api:buildcache',
+      '--cache-to',
+      'type=registry,ref=reg/api:buildcache,mode=min',
+    ]);
+    expect(cacheArgs({ ...cache, backend: 'inline' })).toEqual([
+      '--cache-from',
+      'reg/api:main',
+      '--cache-to',
+      'type=inline',
+    ]);
+    expect(cacheArgs({ ...cache, backend: 'none' })).toEqual([]);
+  });
+  it('does not read a local cache that does not exist yet, and writes beside it', () => {
+    expect(cacheArgs({ ...cache, dirExists: false })).toEqual([
+      '--cache-to',
+      'type=local,dest=/c/api-new,mode=max',
+    ]);
+    expect(localCacheStaging('/c/api/')).toBe('/c/api-new');
+  });
+  it('defaults to gha only where the runner exposes the cache service', () => {
+    expect(defaultCacheBackend({ ACTIONS_RESULTS_URL: 'https://results' })).toBe('gha');
+    expect(defaultCacheBackend({ ACTIONS_CACHE_URL: 'https://cache' })).toBe('gha');
+    expect(defaultCacheBackend({})).toBe('local');
+  });
+  it('derives a scope per image and target', () => {
+    expect(defaultCacheScope('ghcr.io/org/api', 'runtime')).toBe('ghcr.io-org-api-runtime');
+    expect(defaultCacheScope('localhost:5000/api', undefined)).toBe('localhost-5000-api');
+  });
+});
+
+describe('labels', () => {
+  it('adds OCI source, revision, created, version and title; user labels win', () => {
+    const ctx = contextFromEnv(
+      { GITHUB_REPOSITORY: 'acme/shop', GITHUB_SHA: 'abc123', GITHUB_SERVER_URL: 'https://github.com' },
+      '{}',
+    );
+    const oci = ociLabels(ctx, 'ghcr.io/acme/api', '1.2.3', new Date('2026-01-02T03:04:05Z'));
+    expect(oci).toEqual({
+      'org.opencontainers.image.title': 'api',
+      'org.opencontainers.image.version': '1.2.3',
+      'org.opencontainers.image.created': '2026-01-02T03:04:05.000Z',
+      'org.opencontainers.image.source': 'https://github.com/acme/shop',
+      'org.opencontainers.image.revision': 'abc123',
+    });
+    expect(mergeLabels(oci, ['org.opencontainers.image.title=shop-api', 'team=core'])).toMatchObject({
+      'org.opencontainers.image.title': 'shop-api',
+      team: 'core',
+    });
+  });
+});
+
+describe('stageNames', () => {
+  it('finds named stages, with flags and continuation lines', () => {
+    const df =
+      'ARG BASE\nFROM --platform=$BUILDPLATFORM ${BASE} AS Build\nRUN x\nFROM ${BASE} \\\n  AS runtime\nFROM scratch\n';
+    expect(stageNames(df)).toEqual(['build', 'runtime']);
+  });
+});

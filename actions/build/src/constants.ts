@@ -1,0 +1,48 @@
+// Names of berth/build's inputs, outputs and saved state, in one place so action.yml, the code
+// and the tests agree (a test checks action.yml against these).
+
+export const Inputs = {
+  Context: 'context',
+  File: 'file',
+  Target: 'target',
+  BuildArgs: 'build-args',
+  Platforms: 'platforms',
+  Secrets: 'secrets',
+  Image: 'image',
+  Tags: 'tags',
+  Labels: 'labels',
+  Push: 'push',
+  Load: 'load',
+  RegistryUsername: 'registry-username',
+  RegistryPassword: 'registry-password',
+  Cache: 'cache',
+  CacheRef: 'cache-ref',
+  CacheDir: 'cache-dir',
+  CacheMode: 'cache-mode',
+  CacheScope: 'cache-scope',
+  MaxSize: 'max-size',
+  RequireNonRoot: 'require-non-root',
+} as const;
+
+export const Outputs = {
+  Image: 'image',
+  Tags: 'tags',
+  Digest: 'digest',
+  ImageId: 'image-id',
+  Ref: 'ref',
+  Size: 'size',
+  CacheHitRatio: 'cache-hit-ratio',
+  Metadata: 'metadata',
+} as const;
+
+export const State = {
+  /** the registry the main step logged in to, for the post step's logout */
+  LoggedInRegistry: 'logged-in-registry',
+} as const;
+
+export const CACHE_BACKENDS = ['gha', 'registry', 'local', 'inline', 'none'] as const;
+export type CacheBackend = (typeof CACHE_BACKENDS)[number];
+export const CACHE_MODES = ['max', 'min'] as const;
+export const NON_ROOT_POLICIES = ['error', 'warn', 'off'] as const;
+/** The GitHub cache service v2 is only spoken by buildx 0.21 and later. */
+export const GHA_CACHE_MIN_BUILDX = '0.21.0';

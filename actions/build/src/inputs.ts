@@ -1,0 +1,168 @@
+// berth/build's inputs: the typed interface (keys as in action.yml) and getInputs(), the only
+// place that reads them, checks them against the workspace and says which input is wrong.
+import * as core from '@actions/core';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { parseImageRef, repositoryName } from '../../../lib/docker.js';
+import {
+  getBooleanInput,
+  getByteSizeInput,
+  getEnumInput,
+  getListInput,
+  getString,
+  getKeyValueInput,
+  InputError,
+} from '../../../lib/inputs.js';
+import { defaultCacheBackend, defaultCacheScope } from './cache.js';
+import { stageNames } from './dockerfile.js';
+import {
+  CACHE_BACKENDS,
+  CACHE_MODES,
+  Inputs as I,
+  NON_ROOT_POLICIES,
+  type CacheBackend,
+} from './constants.js';
+
+export interface Inputs {
+  context: string;
+  file: string;
+  target?: string;
+  'build-args': string[];
+  platforms: string[];
+  /** id -> value; every value is masked */
+  secrets: Record<string, string>;
+  /** `registry/repository`, no tag */
+  image: string;
+  /** tag names; empty means computed from git */
+  tags: string[];
+  labels: string[];
+  push: boolean;
+  load: boolean;
+  'registry-username'?: string;
+  'registry-password'?: string;
+  cache: CacheBackend;
+  'cache-ref': string;
+  'cache-dir': string;
+  'cache-mode': 'max' | 'min';
+  'cache-scope': string;
+  /** bytes */
+  'max-size'?: number;
+  'require-non-root': 'error' | 'warn' | 'off';
+}
+
+const TAG = /^[\w][\w.-]{0,127}$/;
+
+function keyValueList(name: string, items: string[]): string[] {
+  for (const [i, item] of items.entries()) {
+    if (!/^[^=\s]+=/.test(item))
+      throw new InputError(name, `Input "${name}": line ${i + 1} is not KEY=VALUE`);
+  }
+  return items;
+}
+
+export function getInputs(env: Record<string, string | undefined> = process.env): Inputs {
+  const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
+  const context = resolve(workspace, getString(I.Context, { default: '.' }));
+  if (!existsSync(context) || !statSync(context).isDirectory()) {
+    throw new InputError(I.Context, `Input "${I.Context}": directory ${context} does not exist`);
+  }
+  const fileInput = getString(I.File);
+  const file = fileInput
+    ? isAbsolute(fileInput)
+      ? fileInput
+      : resolve(workspace, fileInput)
+    : join(context, 'Dockerfile');
+  if (!existsSync(file) || !statSync(file).isFile()) {
+    throw new InputError(I.File, `Input "${I.File}": Dockerfile ${file} does not exist`);
+  }
+  const target = getString(I.Target) || undefined;
+  if (target) {
+    const stages = stageNames(readFileSync(file, 'utf8'));
+    if (!stages.includes(target.toLowerCase())) {
+      throw new InputError(
+        I.Target,
+        `Input "${I.Target}": stage "${target}" is not in ${file} (its stages: ${stages.join(', ') || 'none named'})`,
+      );
+    }
+  }
+
+  const imageText = getString(I.Image, { required: true });
+  const image = parseImageRef(imageText);
+  if (!image || image.tag || image.digest || imageText !== imageText.toLowerCase()) {
+    throw new InputError(
+      I.Image,
+      `Input "${I.Image}": "${imageText}" is not a lower-case image repository without tag or digest (example: ghcr.io/org/api)`,
+    );
+  }
+  const repository = repositoryName(image);
+
+  const tags = getListInput(I.Tags);
+  for (const tag of tags) {
+    if (!TAG.test(tag)) {
+      const hint =
+        tag.includes(':') || tag.includes('/')
+          ? '; give tag names only, the repository comes from "image"'
+          : '';
+      throw new InputError(I.Tags, `Input "${I.Tags}": "${tag}" is not a valid tag${hint}`);
+    }
+  }
+
+  const secrets = getKeyValueInput(I.Secrets);
+  for (const [id, value] of Object.entries(secrets)) {
+    if (!/^[A-Za-z0-9_.-]+$/.test(id))
+      throw new InputError(I.Secrets, `Input "${I.Secrets}": "${id}" is not a valid secret id`);
+    core.setSecret(value);
+  }
+
+  const password = getString(I.RegistryPassword) || undefined;
+  if (password) core.setSecret(password);
+  const username = getString(I.RegistryUsername) || undefined;
+  if (Boolean(password) !== Boolean(username)) {
+    const missing = password ? I.RegistryUsername : I.RegistryPassword;
+    throw new InputError(
+      missing,
+      `Input "${missing}": is required when the other registry credential is given`,
+    );
+  }
+
+  const cacheInput = getString(I.Cache);
+  const cache = cacheInput
+    ? getEnumInput(I.Cache, CACHE_BACKENDS, { required: true })
+    : defaultCacheBackend(env);
+  const scope = getString(I.CacheScope) || defaultCacheScope(repository, target);
+  const cacheRef = getString(I.CacheRef) || `${repository}:buildcache`;
+  if (cache === 'registry') {
+    const ref = parseImageRef(cacheRef);
+    if (!ref || ref.digest)
+      throw new InputError(I.CacheRef, `Input "${I.CacheRef}": "${cacheRef}" is not an image reference`);
+  }
+  const cacheHome = env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache');
+  const cacheDirInput = getString(I.CacheDir);
+  const cacheDir = cacheDirInput
+    ? resolve(workspace, cacheDirInput)
+    : join(cacheHome, 'berth', 'buildx', scope);
+
+  return {
+    context,
+    file,
+    target,
+    'build-args': keyValueList(I.BuildArgs, getListInput(I.BuildArgs, { newlinesOnly: true })),
+    platforms: getListInput(I.Platforms),
+    secrets,
+    image: repository,
+    tags,
+    labels: keyValueList(I.Labels, getListInput(I.Labels, { newlinesOnly: true })),
+    push: getBooleanInput(I.Push, { default: false }),
+    load: getBooleanInput(I.Load, { default: false }),
+    'registry-username': username,
+    'registry-password': password,
+    cache,
+    'cache-ref': cacheRef,
+    'cache-dir': cacheDir,
+    'cache-mode': getEnumInput(I.CacheMode, CACHE_MODES, { default: 'max' }),
+    'cache-scope': scope,
+    'max-size': getByteSizeInput(I.MaxSize),
+    'require-non-root': getEnumInput(I.RequireNonRoot, NON_ROOT_POLICIES, { default: 'error' }),
+  };
+}

@@ -1,0 +1,59 @@
+// Reads buildx's `--progress=plain` output as it streams, to count build steps and cached steps.
+// A step is a Dockerfile instruction vertex (`#7 [build 2/4] RUN ...`); FROM vertices are left out
+// because BuildKit reports a resolved base image as DONE or CACHED arbitrarily.
+
+const HEADER = /^#(\d+) \[([^\]]*\d+\/\d+)\] (.*)$/;
+const CACHED = /^#(\d+) CACHED$/;
+const ERROR = /^#(\d+) ERROR: (.*)$/;
+
+export interface StepStats {
+  steps: number;
+  cached: number;
+  /** the names of steps that ran (not from cache), e.g. `[build 3/4] COPY a.txt /a.txt` */
+  rebuilt: string[];
+  /** cached / steps, 1 when there are no steps */
+  ratio: number;
+}
+
+export class ProgressTracker {
+  private readonly names = new Map<string, string>();
+  private readonly cached = new Set<string>();
+  private readonly failed = new Map<string, string>();
+
+  /** Feed one line of plain progress output. */
+  line(text: string): void {
+    const header = HEADER.exec(text);
+    if (header) {
+      const [, id, stage, instruction] = header;
+      if (!/^FROM\s/i.test(instruction!)) this.names.set(id!, `[${stage}] ${instruction}`);
+      return;
+    }
+    const cached = CACHED.exec(text);
+    if (cached) {
+      this.cached.add(cached[1]!);
+      return;
+    }
+    const error = ERROR.exec(text);
+    if (error) this.failed.set(error[1]!, error[2]!);
+  }
+
+  stats(): StepStats {
+    const ids = [...this.names.keys()];
+    const cached = ids.filter((id) => this.cached.has(id)).length;
+    return {
+      steps: ids.length,
+      cached,
+      rebuilt: ids.filter((id) => !this.cached.has(id)).map((id) => this.names.get(id)!),
+      ratio: ids.length === 0 ? 1 : cached / ids.length,
+    };
+  }
+
+  /** The failing step and BuildKit's error, for a clear failure message. */
+  failure(): string | undefined {
+    for (const [id, message] of this.failed) {
+      const name = this.names.get(id);
+      return name ? `${name}: ${message}` : message;
+    }
+    return undefined;
+  }
+}

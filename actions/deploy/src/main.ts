@@ -1,0 +1,5 @@
+// berth/deploy: main step. A skeleton until its behaviour lands (see the project issues).
+
+export async function main(): Promise<void> {
+  throw new Error('berth/deploy is not implemented yet; see the project issues');
+}

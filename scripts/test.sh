@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# `npm test`: brings the lab up (installing what it needs), then static checks, the dist check,
+# and every vitest project (unit, then integration against the lab). Ends with one plain
+# "N passed, N failed, N skipped" line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$PATH" # Node 24 (the `node` dev dependency) first
+node -e 'if (+process.versions.node.split(".")[0] < 24) { console.error("Node 24 is needed: run npm ci"); process.exit(1) }'
+
+bash scripts/lab/up.sh
+echo "== typecheck"; tsc --noEmit -p .
+echo "== lint"; eslint . && prettier --check . >/dev/null
+echo "== dist check"; bash scripts/check-dist.sh
+echo "== tests"
+report=.lab/vitest-report.json
+status=0
+vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+' "$report" || true
+exit $status

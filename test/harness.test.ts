@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { inputEnvName, parseFileCommands, runAction } from './harness.js';
+import { repoRoot } from './lab.js';
+
+const probe = join(repoRoot, 'test/fixtures/probe-action');
+
+describe('parseFileCommands', () => {
+  it('reads k=v lines and heredocs', () => {
+    const text = 'a=1\nb<<EOF_1\nline 1\nline=2\nEOF_1\nc=x=y\n';
+    expect(parseFileCommands(text)).toEqual({ a: '1', b: 'line 1\nline=2', c: 'x=y' });
+  });
+  it('rejects an unclosed heredoc', () => {
+    expect(() => parseFileCommands('a<<X\nbody\n')).toThrow(/never closed/);
+  });
+});
+
+describe('inputEnvName', () => {
+  it('upper-cases, keeps hyphens and turns spaces into underscores', () => {
+    expect(inputEnvName('cache-dir')).toBe('INPUT_CACHE-DIR');
+    expect(inputEnvName('with space')).toBe('INPUT_WITH_SPACE');
+  });
+});
+
+describe('runAction', () => {
+  it('runs main and post on Node 24 with inputs, defaults, file commands and state', async () => {
+    process.env.INPUT_LEAK_CHECK = 'leaked';
+    try {
+      const r = await runAction(probe, {
+        inputs: { 'multi-line': 'one\ntwo', 'with space': 'spaced' },
+        eventName: 'workflow_dispatch',
+      });
+      expect(r.exitCode, r.log).toBe(0);
+      expect(r.outputs).toMatchObject({
+        greeting: 'hello',
+        multi: 'one\ntwo',
+        spaced: 'spaced',
+        'workspace-default': repoRoot,
+        'event-name': 'workflow_dispatch',
+        leaked: 'none',
+      });
+      expect(r.outputs.node).toMatch(/^v24\./);
+      expect(r.state).toEqual({ token: 'state-value' });
+      expect(r.exportedEnv).toEqual({ PROBE_EXPORTED: 'yes' });
+      expect(r.addedPath).toEqual(['/opt/probe/bin']);
+      expect(r.summary).toContain('summary body');
+      expect(r.masks).toEqual(['probe-secret-value']);
+      expect(r.log).not.toContain('probe-secret-value');
+      expect(r.warnings).toEqual(['a warning']);
+      expect(r.post?.exitCode).toBe(0);
+      expect(r.post?.log).toContain('post saw state state-value');
+    } finally {
+      delete process.env.INPUT_LEAK_CHECK;
+    }
+  });
+
+  it('reports a failing main step and honours post-if: success()', async () => {
+    const r = await runAction(probe, { inputs: { fail: true } });
+    expect(r.exitCode).toBe(1);
+    expect(r.errors).toEqual(['probe failed on purpose']);
+    expect(r.post).toBeUndefined();
+  });
+
+  it('refuses an input the action does not declare', async () => {
+    await expect(runAction(probe, { inputs: { nope: 'x' } })).rejects.toThrow(/has no input "nope"/);
+  });
+});

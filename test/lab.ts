@@ -1,0 +1,82 @@
+// Reads the lab's `.lab/env` (written by `npm run lab:up`) so integration tests know where the
+// registry, the SSH hosts and the release server are.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const labDir = join(repoRoot, '.lab');
+
+export interface Lab {
+  /** host:port of the authenticated registry on loopback */
+  registry: string;
+  registryUser: string;
+  registryPassword: string;
+  sshHost: string;
+  sshPort: number;
+  sshUser: string;
+  /** path of the deploy user's private key */
+  sshKey: string;
+  /** path of the known_hosts file pinning both lab sshd host keys */
+  knownHosts: string;
+  /** sshd log of the "Ubuntu host", for counting connections */
+  sshLog: string;
+  jumpPort: number;
+  jumpUser: string;
+  jumpLog: string;
+  /** full ref of the Debian bookworm base image in the lab registry */
+  baseImage: string;
+  /** http://127.0.0.1:PORT serving `.lab/releases` */
+  releasesUrl: string;
+  releasesDir: string;
+  /** test CA and a server certificate for localhost/127.0.0.1 signed by it */
+  caFile: string;
+  tlsCert: string;
+  tlsKey: string;
+  raw: Record<string, string>;
+}
+
+export function parseEnvFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+export function readLab(): Lab {
+  let text: string;
+  try {
+    text = readFileSync(join(labDir, 'env'), 'utf8');
+  } catch {
+    throw new Error(`${join(labDir, 'env')} is missing: run \`npm run lab:up\` first`);
+  }
+  const raw = parseEnvFile(text);
+  const get = (k: string): string => {
+    const v = raw[k];
+    if (v === undefined || v === '') throw new Error(`.lab/env has no ${k}: run \`npm run lab:up\` again`);
+    return v;
+  };
+  return {
+    registry: get('LAB_REGISTRY'),
+    registryUser: get('LAB_REGISTRY_USER'),
+    registryPassword: get('LAB_REGISTRY_PASSWORD'),
+    sshHost: get('LAB_SSH_HOST'),
+    sshPort: Number(get('LAB_SSH_PORT')),
+    sshUser: get('LAB_SSH_USER'),
+    sshKey: get('LAB_SSH_KEY'),
+    knownHosts: get('LAB_KNOWN_HOSTS'),
+    sshLog: get('LAB_SSH_LOG'),
+    jumpPort: Number(get('LAB_JUMP_PORT')),
+    jumpUser: get('LAB_JUMP_USER'),
+    jumpLog: get('LAB_JUMP_LOG'),
+    baseImage: get('LAB_BASE_IMAGE'),
+    releasesUrl: get('LAB_RELEASES_URL'),
+    releasesDir: get('LAB_RELEASES_DIR'),
+    caFile: get('LAB_CA_FILE'),
+    tlsCert: get('LAB_TLS_CERT'),
+    tlsKey: get('LAB_TLS_KEY'),
+    raw,
+  };
+}
