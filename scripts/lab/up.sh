@@ -220,28 +220,38 @@ wait_for "ssh ${ssh_opts[*]} -p $SSH_PORT deploy@127.0.0.1 docker info" 20 ||
   die "cannot run docker over ssh as deploy@127.0.0.1:$SSH_PORT; see $lab/sshd_host.log"
 
 # --- base image: Debian bookworm minbase, in the registry ------------------------------------
+# BASE_VERSION labels what this script puts in the image; a lab with an older one rebuilds it.
+BASE_VERSION=2
 base_ref="$BASE_REPO:$BASE_TAG"
 manifest_url="http://$REGISTRY/v2/berth/debian/manifests/$BASE_TAG"
-if ! curl -fs -o /dev/null -u "$REG_USER:$REG_PASSWORD" \
-  -H 'Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json' \
-  "$manifest_url" || ! docker image inspect "$base_ref" >/dev/null 2>&1; then
-  if ! docker image inspect "$base_ref" >/dev/null 2>&1; then
-    say "building the Debian bookworm base image with debootstrap (about a minute)"
-    uri=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
-    [ -n "$uri" ] || uri=http://deb.debian.org/debian
-    rootfs="$lab/rootfs"
-    rm -rf "$rootfs"
-    debootstrap --variant=minbase bookworm "$rootfs" "$uri" >"$lab/debootstrap.log" 2>&1 ||
-      die "debootstrap failed; see $lab/debootstrap.log"
-    # Image hygiene as in Debian's own slim images: no apt lists or caches in the layer.
-    rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb
-    printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' >"$rootfs/etc/apt/apt.conf.d/90berth-slim"
-    tar -C "$rootfs" -c . | docker import \
-      --change 'CMD ["/bin/bash"]' --change 'ENV LANG=C.UTF-8' \
-      --change 'LABEL org.opencontainers.image.title="Debian bookworm minbase (Berth lab)"' \
-      - "$base_ref" >/dev/null
-    rm -rf "$rootfs"
-  fi
+local_version=$(docker image inspect --format '{{ index .Config.Labels "berth.lab.base-version" }}' "$base_ref" 2>/dev/null || true)
+if [ "$local_version" != "$BASE_VERSION" ]; then
+  say "building the Debian bookworm base image with debootstrap (about a minute)"
+  uri=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+  [ -n "$uri" ] || uri=http://deb.debian.org/debian
+  rootfs="$lab/rootfs"
+  rm -rf "$rootfs"
+  debootstrap --variant=minbase bookworm "$rootfs" "$uri" >"$lab/debootstrap.log" 2>&1 ||
+    die "debootstrap failed; see $lab/debootstrap.log"
+  # Image hygiene as in Debian's official images: no apt lists, package caches or .debs in layers.
+  rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb
+  printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' >"$rootfs/etc/apt/apt.conf.d/90berth-slim"
+  cat >"$rootfs/etc/apt/apt.conf.d/docker-clean" <<'APT'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+APT
+  tar -C "$rootfs" -c . | docker import \
+    --change 'CMD ["/bin/bash"]' --change 'ENV LANG=C.UTF-8' \
+    --change 'LABEL org.opencontainers.image.title="Debian bookworm minbase (Berth lab)"' \
+    --change "LABEL berth.lab.base-version=$BASE_VERSION" \
+    - "$base_ref" >/dev/null
+  rm -rf "$rootfs"
+  docker push -q "$base_ref" >/dev/null
+elif ! curl -fs -o /dev/null -u "$REG_USER:$REG_PASSWORD" \
+  -H 'Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' \
+  "$manifest_url"; then
   say "pushing $base_ref"
   docker push -q "$base_ref" >/dev/null
 fi

@@ -28954,9 +28954,12 @@ function getInputs(env = process.env) {
 ;// CONCATENATED MODULE: ./actions/build/src/progress.ts
 // Reads buildx's `--progress=plain` output as it streams, to count build steps and cached steps.
 // A step is a Dockerfile instruction vertex (`#7 [build 2/4] RUN ...`); FROM vertices are left out
-// because BuildKit reports a resolved base image as DONE or CACHED arbitrarily.
+// because BuildKit reports a resolved base image as DONE or CACHED arbitrarily. A step is cached when
+// BuildKit says CACHED, or when it extracts a layer blob into that step: a remote-cache hit that a
+// later step builds on is downloaded and reported as DONE, but a step that runs never extracts a blob.
 const HEADER = /^#(\d+) \[([^\]]*\d+\/\d+)\] (.*)$/;
 const CACHED = /^#(\d+) CACHED$/;
+const EXTRACTING = /^#(\d+) extracting sha256:[0-9a-f]{64}/;
 const ERROR = /^#(\d+) ERROR: (.*)$/;
 class ProgressTracker {
     names = new Map();
@@ -28971,7 +28974,7 @@ class ProgressTracker {
                 this.names.set(id, `[${stage}] ${instruction}`);
             return;
         }
-        const cached = CACHED.exec(text);
+        const cached = CACHED.exec(text) ?? EXTRACTING.exec(text);
         if (cached) {
             this.cached.add(cached[1]);
             return;

@@ -47,6 +47,27 @@ describe('ProgressTracker', () => {
     ]);
   });
 
+  it('counts a remote-cache hit that had to be downloaded as cached', () => {
+    // Captured: registry cache, engine cache empty, a.txt changed; step 8 came from the cache blob.
+    const text = `#7 importing cache manifest from localhost:5000/t/rc4:cache
+#7 DONE 0.1s
+
+#8 [build 2/4] RUN echo one > /one
+#8 sha256:d9e33b9303eed9bebc6a32e3bbaa8d2698f5ce6372433d3aeec806f267d63282 103B / 103B done
+#8 extracting sha256:d9e33b9303eed9bebc6a32e3bbaa8d2698f5ce6372433d3aeec806f267d63282 0.0s done
+#8 DONE 0.1s
+
+#9 [build 3/4] COPY a.txt /a.txt
+#9 DONE 0.0s
+
+#10 [build 4/4] RUN cat /a.txt > /b.txt
+#10 DONE 0.3s
+`;
+    const s = track(text).stats();
+    expect(s).toMatchObject({ steps: 3, cached: 1 });
+    expect(s.rebuilt).toEqual(['[build 3/4] COPY a.txt /a.txt', '[build 4/4] RUN cat /a.txt > /b.txt']);
+  });
+
   it('reports a fully cached build as ratio 1', () => {
     const s = track('#6 [2/3] RUN make\n#6 CACHED\n#7 [3/3] COPY . .\n#7 CACHED\n').stats();
     expect(s).toMatchObject({ steps: 2, cached: 2, ratio: 1 });
