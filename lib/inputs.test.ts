@@ -158,7 +158,9 @@ describe('parseKeyValueLines', () => {
 
   it('rejects a line without "=" by number, without echoing it', () => {
     const run = () => parseKeyValueLines('secrets', 'A=1\n\nhunter2-is-my-password\n');
-    expect(run).toThrow('Input "secrets": line 3 is not KEY=VALUE (content not shown: it may be secret)');
+    expect(run).toThrow(
+      'Input "secrets": line 3 is not KEY=VALUE or KEY<<DELIMITER (content not shown: it may be secret)',
+    );
     expect(run).not.toThrow(/hunter2/);
   });
 
@@ -172,6 +174,21 @@ describe('parseKeyValueLines', () => {
     expect(() => parseKeyValueLines('env', 'A=1\nB=2\nA=3')).toThrow(
       'Input "env": key A is set twice (lines 1 and 3)',
     );
+  });
+
+  it('reads multi-line values in heredoc form, as GitHub file commands write them', () => {
+    const value = 'A=1\nTLS_KEY<<EOF\n-----BEGIN KEY-----\nabc=\n\n-----END KEY-----\nEOF\nB=2\n';
+    expect(parseKeyValueLines('secrets', value)).toEqual({
+      A: '1',
+      TLS_KEY: '-----BEGIN KEY-----\nabc=\n\n-----END KEY-----',
+      B: '2',
+    });
+  });
+
+  it('rejects an unclosed heredoc without echoing the value', () => {
+    const run = () => parseKeyValueLines('secrets', 'K<<END\nhunter2\n');
+    expect(run).toThrow('Input "secrets": line 1: the value of K has no closing END line');
+    expect(run).not.toThrow(/hunter2/);
   });
 
   it('stores __proto__ as a plain entry', () => {

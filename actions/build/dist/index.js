@@ -28715,22 +28715,17 @@ const KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
  * '=' or spaces). Blank lines and `#` comment lines are skipped. Errors give the line number but never
  * the line's content, because these inputs often carry secrets.
  */
+/**
+ * `KEY=VALUE` lines, plus multi-line values in the heredoc form GitHub's own file commands use:
+ * a `KEY<<DELIMITER` line, the value's lines, then a line that is exactly `DELIMITER`.
+ */
 function parseKeyValueLines(name, value) {
     const pairs = {};
     const seenOnLine = new Map();
-    value.split('\n').forEach((rawLine, index) => {
-        const lineNumber = index + 1;
-        const line = rawLine.replace(/\r$/, '');
-        const trimmed = line.trim();
-        if (trimmed === '' || trimmed.startsWith('#'))
-            return;
-        const eq = line.indexOf('=');
-        if (eq === -1) {
-            throw problem(name, `line ${lineNumber} is not KEY=VALUE (content not shown: it may be secret)`);
-        }
-        const key = line.slice(0, eq).trim();
+    const lines = value.split('\n').map((line) => line.replace(/\r$/, ''));
+    const set = (key, lineNumber, text) => {
         if (!KEY_PATTERN.test(key)) {
-            throw problem(name, `line ${lineNumber} has an invalid key before '=' (letters, digits, '_', '.', '-', not starting ` +
+            throw problem(name, `line ${lineNumber} has an invalid key (letters, digits, '_', '.', '-', not starting ` +
                 'with a digit; content not shown: it may be secret)');
         }
         const firstLine = seenOnLine.get(key);
@@ -28739,8 +28734,30 @@ function parseKeyValueLines(name, value) {
         }
         seenOnLine.set(key, lineNumber);
         // defineProperty: a key such as `__proto__` must become a plain entry, not a prototype change.
-        Object.defineProperty(pairs, key, { value: line.slice(eq + 1), enumerable: true, writable: true });
-    });
+        Object.defineProperty(pairs, key, { value: text, enumerable: true, writable: true });
+    };
+    for (let index = 0; index < lines.length; index++) {
+        const line = lines[index];
+        const lineNumber = index + 1;
+        const trimmed = line.trim();
+        if (trimmed === '' || trimmed.startsWith('#'))
+            continue;
+        const eq = line.indexOf('=');
+        const heredoc = /^([^=<\s]+)<<([A-Za-z0-9_.-]+)$/.exec(trimmed);
+        if (heredoc && (eq === -1 || line.indexOf('<<') < eq)) {
+            const [, key, delimiter] = heredoc;
+            const end = lines.indexOf(delimiter, index + 1);
+            if (end === -1)
+                throw problem(name, `line ${lineNumber}: the value of ${key} has no closing ${delimiter} line`);
+            set(key, lineNumber, lines.slice(index + 1, end).join('\n'));
+            index = end;
+            continue;
+        }
+        if (eq === -1) {
+            throw problem(name, `line ${lineNumber} is not KEY=VALUE or KEY<<DELIMITER (content not shown: it may be secret)`);
+        }
+        set(line.slice(0, eq).trim(), lineNumber, line.slice(eq + 1));
+    }
     return pairs;
 }
 const BYTE_FORMAT_UNITS = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];

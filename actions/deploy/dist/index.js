@@ -28374,61 +28374,2094 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _lib_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6976);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4360);
-/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6023);
-// Entry point bundled into dist/index.js; the runner calls it for the main and post step.
+/* harmony import */ var _lib_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5490);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1674);
+// Entry point bundled into dist/index.js; the runner calls it for the main step.
 
 
-
-await (0,_lib_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)({ main: _main_js__WEBPACK_IMPORTED_MODULE_1__/* .main */ .i, post: _post_js__WEBPACK_IMPORTED_MODULE_2__/* .post */ .b });
+await (0,_lib_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)({ main: _main_js__WEBPACK_IMPORTED_MODULE_1__/* .main */ .i });
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 4360:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   i: () => (/* binding */ main)
-/* harmony export */ });
-// berth/deploy: main step. A skeleton until its behaviour lands (see the project issues).
-async function main() {
-    throw new Error('berth/deploy is not implemented yet; see the project issues');
-}
-
-
-/***/ }),
-
-/***/ 6023:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   b: () => (/* binding */ post)
-/* harmony export */ });
-// berth/deploy: post step (runs with `post-if: always()`), for cleanup once main exists.
-async function post() {
-    // Nothing to clean up yet.
-}
-
-
-/***/ }),
-
-/***/ 6976:
+/***/ 1674:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  Cs: () => (/* binding */ runAction)
+  i: () => (/* binding */ main)
 });
 
-// UNUSED EXPORTS: IS_POST_STATE, errorMessage
+// UNUSED EXPORTS: releaseId
 
-;// CONCATENATED MODULE: external "os"
-const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 11 modules
+var core = __nccwpck_require__(3360);
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: ./lib/github.ts
+// The github context an action runs in, read from the runner's environment and event payload.
+// (What @actions/github's Context holds, without pulling in Octokit.)
+
+function contextFromEnv(env = process.env, payloadText) {
+    let payload = {};
+    const text = payloadText ?? (env.GITHUB_EVENT_PATH ? (0,external_node_fs_namespaceObject.readFileSync)(env.GITHUB_EVENT_PATH, 'utf8') : '');
+    if (text.trim() !== '')
+        payload = JSON.parse(text);
+    const eventName = env.GITHUB_EVENT_NAME ?? '';
+    const isPr = eventName === 'pull_request' || eventName === 'pull_request_target';
+    return {
+        eventName,
+        sha: env.GITHUB_SHA ?? '',
+        ref: env.GITHUB_REF ?? '',
+        repository: env.GITHUB_REPOSITORY ?? '',
+        serverUrl: env.GITHUB_SERVER_URL ?? 'https://github.com',
+        actor: env.GITHUB_ACTOR ?? '',
+        runId: env.GITHUB_RUN_ID ?? '',
+        runAttempt: env.GITHUB_RUN_ATTEMPT ?? '1',
+        workflow: env.GITHUB_WORKFLOW ?? '',
+        defaultBranch: payload.repository?.default_branch,
+        pullRequest: isPr ? (payload.pull_request?.number ?? payload.number) : undefined,
+        headSha: isPr ? payload.pull_request?.head?.sha : undefined,
+        payload,
+    };
+}
+/** https://github.com/owner/repo */
+function repositoryUrl(ctx) {
+    return `${ctx.serverUrl.replace(/\/$/, '')}/${ctx.repository}`;
+}
+/** The workflow run's page, for audit records and summaries. */
+function runUrl(ctx) {
+    return `${repositoryUrl(ctx)}/actions/runs/${ctx.runId}`;
+}
+
+;// CONCATENATED MODULE: ./lib/shell.ts
+// Quoting for POSIX shells (sh, dash, bash), for every value that ends up in a command string run by a
+// remote shell over SSH, where there is no argv: the remote side always re-parses one string.
+/**
+ * `value` as one single-quoted shell word that the shell turns back into exactly `value`. Inside single
+ * quotes nothing is special (no `$`, backticks, globbing, backslashes or newlines), so the only thing to
+ * handle is `'` itself: close the quote, add an escaped quote, reopen (`a'b` -> `'a'\''b'`). Every value
+ * is quoted, even harmless ones, so a word can never turn into an assignment, a glob or a `~`.
+ *
+ * Quoting keeps a value one word; it does not stop a value such as `-rf` from being read as an option by
+ * the command that receives it: put `--` before such arguments.
+ */
+function shellQuote(value) {
+    // A NUL cannot be part of a command line at all; refuse rather than silently truncate.
+    if (value.includes('\0'))
+        throw new Error('a shell word cannot contain a NUL character');
+    return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+/** The words `args` as one command string, each quoted with `shellQuote`. */
+function shellJoin(args) {
+    return args.map(shellQuote).join(' ');
+}
+
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 5 modules
+var exec = __nccwpck_require__(2876);
+;// CONCATENATED MODULE: ./lib/exec.ts
+// Running external tools (docker, ssh, trivy, ...): output streamed to the log, captured for callers,
+// and failures turned into errors that say which command failed and why, without leaking secrets.
+
+
+
+
+/** How many trailing stderr lines a failure message carries. */
+const STDERR_TAIL_LINES = 20;
+/** How many arguments after the command a failure message names. */
+const ARGS_IN_ERROR = 3;
+const MAX_ARG_CHARS = 60;
+function shownArgs(args, redact) {
+    return args.map((arg, index) => (redact.includes(index) ? '***' : arg));
+}
+/** The full command line for the log, with redacted arguments masked. */
+function formatCommandLine(cmd, args, redact = []) {
+    return [cmd, ...shownArgs(args, redact)].map(quoteForLog).join(' ');
+}
+/** Short name for error messages: command basename and its first few (redacted, shortened) arguments. */
+function describeCommand(cmd, args, redact = []) {
+    const shown = shownArgs(args, redact)
+        .slice(0, ARGS_IN_ERROR)
+        .map((arg) => (arg.length > MAX_ARG_CHARS ? `${arg.slice(0, MAX_ARG_CHARS)}…` : arg));
+    const more = args.length > ARGS_IN_ERROR ? ' …' : '';
+    return [basename(cmd), ...shown].map(quoteForLog).join(' ') + more;
+}
+function quoteForLog(word) {
+    return /^[\w@%+=:,./*-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+/** The last `count` lines of `text`, ignoring trailing blank lines. */
+function tailLines(text, count = STDERR_TAIL_LINES) {
+    const lines = text.replace(/\s+$/, '').split(/\r?\n/);
+    return lines.slice(-count).join('\n');
+}
+function commandFailedMessage(command, exitCode, stderr) {
+    const tail = tailLines(stderr);
+    const detail = tail === '' ? '(no stderr output)' : `last lines of stderr:\n${tail}`;
+    return `\`${command}\` failed with exit code ${exitCode}; ${detail}`;
+}
+function mergedEnv(extra) {
+    const env = {};
+    for (const [key, value] of Object.entries({ ...process.env, ...extra })) {
+        if (value !== undefined)
+            env[key] = value;
+    }
+    return env;
+}
+async function exec_run(cmd, args = [], options = {}) {
+    const redact = options.redact ?? [];
+    const command = describeCommand(cmd, args, redact);
+    // Resolve bare names ourselves so a missing tool gets our message, not @actions/io's.
+    const searchPath = options.env && 'PATH' in options.env ? options.env['PATH'] : process.env['PATH'];
+    const executable = cmd.includes('/') ? cmd : await exec_which(cmd, undefined, searchPath ?? '');
+    const silent = options.silent ?? false;
+    if (!silent)
+        process.stdout.write(`[command]${formatCommandLine(executable, args, redact)}\n`);
+    let result;
+    try {
+        result = await getExecOutput(executable, [...args], {
+            cwd: options.cwd,
+            env: options.env ? mergedEnv(options.env) : undefined,
+            input: typeof options.input === 'string' ? Buffer.from(options.input) : options.input,
+            // @actions/exec echoes the raw argument list when not silent; we print our redacted line instead.
+            silent: true,
+            ignoreReturnCode: true,
+            listeners: silent
+                ? {}
+                : { stdout: (chunk) => process.stdout.write(chunk), stderr: (chunk) => process.stderr.write(chunk) },
+        });
+    }
+    catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new Error(`\`${command}\` could not be started: ${reason}`, { cause: error });
+    }
+    if (result.exitCode !== 0 && !options.ignoreReturnCode) {
+        throw new Error(commandFailedMessage(command, result.exitCode, result.stderr));
+    }
+    return result;
+}
+async function isExecutableFile(path) {
+    try {
+        await (0,promises_namespaceObject.access)(path, external_node_fs_namespaceObject.constants.X_OK);
+        return (await (0,promises_namespaceObject.stat)(path)).isFile();
+    }
+    catch {
+        return false;
+    }
+}
+/** Absolute path of `tool` on PATH; throws a message saying what is missing and, optionally, why it matters. */
+async function exec_which(tool, hint, searchPath = process.env['PATH'] ?? '') {
+    if ((0,external_node_path_namespaceObject.isAbsolute)(tool)) {
+        if (await isExecutableFile(tool))
+            return tool;
+    }
+    else {
+        for (const dir of searchPath.split(external_node_path_namespaceObject.delimiter)) {
+            if (dir === '')
+                continue;
+            const candidate = (0,external_node_path_namespaceObject.join)(dir, tool);
+            if (await isExecutableFile(candidate))
+                return candidate;
+        }
+    }
+    const advice = hint ?? `install it on the runner or add its directory to PATH`;
+    throw new Error(`\`${tool}\` is not on PATH; ${advice}`);
+}
+
+;// CONCATENATED MODULE: ./lib/inputs.ts
+// Action inputs: pure parsers (string in, typed value out, errors that name the input) and thin
+// getters that read @actions/core and delegate to them.
+
+/** Thrown for any invalid input; `input` is its name and the message always starts with it. */
+class InputError extends Error {
+    input;
+    constructor(input, message) {
+        super(message);
+        this.input = input;
+        this.name = 'InputError';
+    }
+}
+/** `Input "name": detail` */
+function problem(name, detail) {
+    return new InputError(name, `Input "${name}": ${detail}`);
+}
+function invalid(name, value, what) {
+    return problem(name, `${JSON.stringify(value)} is not ${what}`);
+}
+const TRUE_WORDS = new Set(['true', 'yes', '1', 'on']);
+const FALSE_WORDS = new Set(['false', 'no', '0', 'off']);
+function parseBoolean(name, value) {
+    const word = value.trim().toLowerCase();
+    if (TRUE_WORDS.has(word))
+        return true;
+    if (FALSE_WORDS.has(word))
+        return false;
+    throw invalid(name, value, 'a boolean (use true/false, yes/no, on/off or 1/0)');
+}
+/** Newline- and/or comma-separated items, trimmed; blank lines and `#` comment lines dropped. */
+function parseList(value, options = {}) {
+    const lines = value
+        .split(/\r?\n/)
+        .map((line) => line.trim())
+        .filter((line) => line !== '' && !line.startsWith('#'));
+    const items = options.newlinesOnly ? lines : lines.flatMap((line) => line.split(','));
+    return items.map((item) => item.trim()).filter((item) => item !== '');
+}
+const DURATION_UNITS_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+const DURATION_ORDER = ['d', 'h', 'm', 's', 'ms'];
+const DURATION_EXAMPLES = '(examples: 90, 500ms, 30s, 5m, 1h30m, 7d; a plain number is seconds)';
+/** Duration in milliseconds: a plain integer is seconds, else parts like `1h30m`, `500ms`, `7d`. */
+function parseDuration(name, value) {
+    const text = value.trim().toLowerCase();
+    if (/^\d+$/.test(text))
+        return Number(text) * 1000;
+    // Parts must appear largest unit first and at most once, so `5m5m` or `30s1h` are typos, not sums.
+    const part = /(\d+(?:\.\d+)?)\s*(ms|d|h|m|s)\s*/y;
+    let total = 0;
+    let lastRank = -1;
+    let consumed = 0;
+    let match;
+    while ((match = part.exec(text)) !== null) {
+        const unit = match[2];
+        const rank = DURATION_ORDER.indexOf(unit);
+        if (rank <= lastRank)
+            break;
+        lastRank = rank;
+        consumed = part.lastIndex;
+        total += Number(match[1]) * DURATION_UNITS_MS[unit];
+    }
+    if (text === '' || consumed !== text.length) {
+        throw invalid(name, value, `a duration ${DURATION_EXAMPLES}`);
+    }
+    return Math.round(total);
+}
+const BYTE_UNITS = {
+    '': 1,
+    b: 1,
+    kb: 1000,
+    mb: 1000 ** 2,
+    gb: 1000 ** 3,
+    tb: 1000 ** 4,
+    kib: 1024,
+    mib: 1024 ** 2,
+    gib: 1024 ** 3,
+    tib: 1024 ** 4,
+};
+const BYTE_SIZE_EXAMPLES = '(examples: 250MB, 1.2GiB, 1048576)';
+/** Bytes: KB/MB/GB/TB are powers of 1000, KiB/MiB/GiB/TiB powers of 1024; unit case is ignored. */
+function parseByteSize(name, value) {
+    const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
+    const multiplier = match ? BYTE_UNITS[match[2].toLowerCase()] : undefined;
+    if (!match || multiplier === undefined)
+        throw invalid(name, value, `a byte size ${BYTE_SIZE_EXAMPLES}`);
+    const amount = Number(match[1]);
+    // A fraction of a byte is a typo, not something to round.
+    if (multiplier === 1 && !Number.isInteger(amount)) {
+        throw invalid(name, value, `a byte size ${BYTE_SIZE_EXAMPLES}`);
+    }
+    const bytes = Math.round(amount * multiplier);
+    if (!Number.isSafeInteger(bytes))
+        throw invalid(name, value, 'a byte size small enough to handle');
+    return bytes;
+}
+/** One of `allowed`, matched case-insensitively and returned as spelled in `allowed`. */
+function parseEnum(name, value, allowed) {
+    const wanted = value.trim().toLowerCase();
+    const found = allowed.find((option) => option.toLowerCase() === wanted);
+    if (found === undefined)
+        throw invalid(name, value, `one of: ${allowed.join(', ')}`);
+    return found;
+}
+const KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+/**
+ * Multiline KEY=VALUE pairs. The value is everything after the first '=', taken verbatim (it may hold
+ * '=' or spaces). Blank lines and `#` comment lines are skipped. Errors give the line number but never
+ * the line's content, because these inputs often carry secrets.
+ */
+/**
+ * `KEY=VALUE` lines, plus multi-line values in the heredoc form GitHub's own file commands use:
+ * a `KEY<<DELIMITER` line, the value's lines, then a line that is exactly `DELIMITER`.
+ */
+function parseKeyValueLines(name, value) {
+    const pairs = {};
+    const seenOnLine = new Map();
+    const lines = value.split('\n').map((line) => line.replace(/\r$/, ''));
+    const set = (key, lineNumber, text) => {
+        if (!KEY_PATTERN.test(key)) {
+            throw problem(name, `line ${lineNumber} has an invalid key (letters, digits, '_', '.', '-', not starting ` +
+                'with a digit; content not shown: it may be secret)');
+        }
+        const firstLine = seenOnLine.get(key);
+        if (firstLine !== undefined) {
+            throw problem(name, `key ${key} is set twice (lines ${firstLine} and ${lineNumber})`);
+        }
+        seenOnLine.set(key, lineNumber);
+        // defineProperty: a key such as `__proto__` must become a plain entry, not a prototype change.
+        Object.defineProperty(pairs, key, { value: text, enumerable: true, writable: true });
+    };
+    for (let index = 0; index < lines.length; index++) {
+        const line = lines[index];
+        const lineNumber = index + 1;
+        const trimmed = line.trim();
+        if (trimmed === '' || trimmed.startsWith('#'))
+            continue;
+        const eq = line.indexOf('=');
+        const heredoc = /^([^=<\s]+)<<([A-Za-z0-9_.-]+)$/.exec(trimmed);
+        if (heredoc && (eq === -1 || line.indexOf('<<') < eq)) {
+            const [, key, delimiter] = heredoc;
+            const end = lines.indexOf(delimiter, index + 1);
+            if (end === -1)
+                throw problem(name, `line ${lineNumber}: the value of ${key} has no closing ${delimiter} line`);
+            set(key, lineNumber, lines.slice(index + 1, end).join('\n'));
+            index = end;
+            continue;
+        }
+        if (eq === -1) {
+            throw problem(name, `line ${lineNumber} is not KEY=VALUE or KEY<<DELIMITER (content not shown: it may be secret)`);
+        }
+        set(line.slice(0, eq).trim(), lineNumber, line.slice(eq + 1));
+    }
+    return pairs;
+}
+const BYTE_FORMAT_UNITS = (/* unused pure expression or super */ null && (['B', 'KB', 'MB', 'GB', 'TB', 'PB']));
+/** Human-readable decimal size for summaries: `512 B`, `231.4 MB`. */
+function formatBytes(bytes) {
+    const sign = bytes < 0 ? '-' : '';
+    let size = Math.abs(bytes);
+    let unit = 0;
+    // Compare the rounded figure so 999_960 prints as "1.0 MB", not "1000.0 KB".
+    while (unit < BYTE_FORMAT_UNITS.length - 1 && Number(size.toFixed(1)) >= 1000) {
+        size /= 1000;
+        unit += 1;
+    }
+    const figure = unit === 0 ? String(Math.round(size)) : size.toFixed(1);
+    return `${sign}${figure} ${BYTE_FORMAT_UNITS[unit]}`;
+}
+function readRaw(name, trim = true) {
+    return core/* getInput */.V4(name, { trimWhitespace: trim });
+}
+function getParsed(name, options, parse, isEmpty = (raw) => raw.trim() === '', trim = true) {
+    const raw = readRaw(name, trim);
+    if (isEmpty(raw)) {
+        if (options?.required)
+            throw new InputError(name, `Input "${name}" is required but was not set`);
+        return options?.default;
+    }
+    return parse(raw);
+}
+function getString(name, options) {
+    return getParsed(name, options, (raw) => raw);
+}
+function getBooleanInput(name, options) {
+    return getParsed(name, options, (raw) => parseBoolean(name, raw));
+}
+/** An empty (or all-comment) list input yields the default, or `[]` when there is none. */
+function getListInput(name, options = {}) {
+    const parse = (raw) => parseList(raw, options);
+    return getParsed(name, options, parse, (raw) => parse(raw).length === 0) ?? [];
+}
+/** Milliseconds. */
+function getDurationInput(name, options) {
+    return getParsed(name, options, (raw) => parseDuration(name, raw));
+}
+/** Bytes. */
+function getByteSizeInput(name, options) {
+    return getParsed(name, options, (raw) => parseByteSize(name, raw));
+}
+function getEnumInput(name, allowed, options) {
+    return getParsed(name, options, (raw) => parseEnum(name, raw, allowed));
+}
+/** Read untrimmed so a secret's trailing whitespace survives; an empty input yields `{}`. */
+function getKeyValueInput(name, options = {}) {
+    const parse = (raw) => parseKeyValueLines(name, raw);
+    const isEmpty = (raw) => Object.keys(parse(raw)).length === 0;
+    return getParsed(name, options, parse, isEmpty, false) ?? {};
+}
+
+;// CONCATENATED MODULE: ./lib/ssh.ts
+// SSH to the deploy host with the OpenSSH client: validated inputs, host keys pinned by the user (never
+// learned), one multiplexed connection that every command rides on, and failures turned into errors that
+// name the input to fix. Commands are strings a remote shell parses: build them with lib/shell.ts.
+//
+// Secrets: the private key only ever lives in a 0600 file inside a 0700 temp dir that close() deletes;
+// it is never printed, passed on a command line or put in the environment. This module masks nothing:
+// callers register the key (and any secret they send as `input`) with core.setSecret.
+
+
+
+
+
+
+
+
+
+
+/** Host aliases in the generated ssh_config; the real names are its HostName lines. */
+const TARGET_ALIAS = 'berth-target';
+const JUMP_ALIAS = 'berth-jump';
+/** Linux caps one execve argument at 128 KiB, and the remote shell gets the command as one. */
+const MAX_COMMAND_BYTES = 100_000;
+const KNOWN_HOSTS_ADVICE = "add the host's pinned key line (ssh-keyscan output checked out-of-band)";
+function inputError(name, detail) {
+    return new InputError(name, `Input "${name}": ${detail}`);
+}
+// ---- pure validators --------------------------------------------------------------------------
+const HOST_LABEL = '(?!-)[a-z0-9_-]{1,63}(?<!-)';
+const HOSTNAME = new RegExp(`^${HOST_LABEL}(\\.${HOST_LABEL})*\\.?$`, 'i');
+/**
+ * A hostname or an IPv4/IPv6 literal (IPv6 optionally in brackets), lower-cased the way ssh looks it up
+ * in known_hosts. Anything else (spaces, a leading '-', shell or ssh_config syntax, IPv6 zone ids) is
+ * refused, because the value ends up in an ssh_config file and in ssh's arguments.
+ */
+function parseHost(name, value) {
+    let host = value.trim();
+    if (host.startsWith('[') && host.endsWith(']'))
+        host = host.slice(1, -1);
+    if ((0,external_node_net_.isIPv4)(host) || ((0,external_node_net_.isIPv6)(host) && !host.includes('%')))
+        return host.toLowerCase();
+    // All-numeric names that are not valid IPv4 addresses (`10.0.0.300`) are typos, not hostnames.
+    if (host.length <= 253 && HOSTNAME.test(host) && !/^[\d.]+$/.test(host))
+        return host.toLowerCase();
+    throw inputError(name, `${JSON.stringify(value)} is not a hostname or an IP address`);
+}
+function parsePort(name, value) {
+    const text = value.trim();
+    const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+    if (!(port >= 1 && port <= 65535))
+        throw inputError(name, `${JSON.stringify(value)} is not a port (1-65535)`);
+    return port;
+}
+function parseUser(name, value) {
+    const user = value.trim();
+    if (user.length > 32 || !/^[a-z_][a-z0-9_.-]*$/.test(user)) {
+        throw inputError(name, `${JSON.stringify(value)} is not a user name (lower-case letters, digits, '_', '.', '-', not starting with a digit, '.' or '-')`);
+    }
+    return user;
+}
+/** `user@host[:port]`, port 22 by default; an IPv6 host with a port goes in brackets: `user@[::1]:2222`. */
+function parseJumpHost(name, value) {
+    const text = value.trim();
+    const at = text.indexOf('@');
+    if (at <= 0)
+        throw inputError(name, `${JSON.stringify(value)} is not user@host[:port]`);
+    const user = parseUser(name, text.slice(0, at));
+    const rest = text.slice(at + 1);
+    const bracketed = /^\[([^\]]*)\](?::(.*))?$/.exec(rest);
+    let host;
+    let port = '22';
+    if (bracketed) {
+        host = bracketed[1];
+        port = bracketed[2] ?? port;
+    }
+    else if (rest.split(':').length === 2) {
+        [host, port] = rest.split(':');
+    }
+    else {
+        host = rest; // no port, or a bare IPv6 address
+    }
+    return { user, host: parseHost(name, host), port: parsePort(name, port) };
+}
+/** CRLF (a key pasted on Windows) to LF, surrounding blank space dropped, one trailing newline. */
+function normalizePrivateKey(value) {
+    return value.replace(/\r\n?/g, '\n').trim() + '\n';
+}
+/**
+ * The entries of a known_hosts text: CRLF normalised, blank and `#` lines dropped, and each line checked
+ * to look like `[@marker] hosts key-type base64-key [comment]`. Errors give the line number only, in
+ * case a secret was pasted into the wrong input.
+ */
+function knownHostsLines(text, inputName = 'known-hosts') {
+    const entries = [];
+    text.split('\n').forEach((raw, index) => {
+        const line = raw.replace(/\r$/, '').trim();
+        if (line === '' || line.startsWith('#'))
+            return;
+        const fields = line.split(/\s+/);
+        const [type, key] = line.startsWith('@') ? fields.slice(2) : fields.slice(1);
+        if (!type || !key || !/^(ssh-|ecdsa-|sk-)/.test(type) || !/^[A-Za-z0-9+/]+={0,3}$/.test(key)) {
+            throw inputError(inputName, `line ${index + 1} is not a known_hosts entry ("host key-type base64-key", e.g. a line of ssh-keyscan output; content not shown)`);
+        }
+        entries.push(line);
+    });
+    return entries;
+}
+/** How known_hosts names a host: bare on port 22, else `[host]:port`. */
+function knownHostsName(host, port) {
+    return port === 22 ? host : `[${host}]:${port}`;
+}
+/** `host:port` for messages, with IPv6 in brackets. */
+function address(host, port) {
+    return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+/** The target with every field re-validated, whatever built it: these values go into ssh_config. */
+function checkedTarget(target) {
+    const seconds = target.connectTimeoutSeconds;
+    if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) {
+        throw inputError('connect-timeout', `${seconds} is not a whole number of seconds between 1 and 3600`);
+    }
+    const jump = target.jumpHost;
+    return {
+        host: parseHost('host', target.host),
+        port: parsePort('port', String(target.port)),
+        user: parseUser('user', target.user),
+        connectTimeoutSeconds: seconds,
+        jumpHost: jump && {
+            user: parseUser('jump-host', jump.user),
+            host: parseHost('jump-host', jump.host),
+            port: parsePort('jump-host', String(jump.port)),
+        },
+    };
+}
+/**
+ * A path as an ssh_config value: quoted for spaces; `"`, `%` (a token there) and newlines refused.
+ * `tokens` is appended after the check, for ssh's own `%` tokens.
+ */
+function configPath(path, tokens = '') {
+    if (!(0,external_node_path_namespaceObject.isAbsolute)(path) || /["%\n\r\\]/.test(path)) {
+        throw new Error(`${JSON.stringify(path)} cannot be used in an ssh_config file; use a plainer temp dir`);
+    }
+    return `"${path}${tokens}"`;
+}
+/**
+ * The private ssh_config, used with `ssh -F` so no system or user config applies: in particular no
+ * `SendEnv`/`SetEnv`, so none of our environment reaches the remote shell.
+ */
+function renderSshConfig(target, files) {
+    const t = checkedTarget(target);
+    const lines = [
+        `Host ${TARGET_ALIAS}`,
+        `  HostName ${t.host}`,
+        `  Port ${t.port}`,
+        `  User ${t.user}`,
+        // One master connection per session; every command is a new channel on it.
+        '  ControlMaster auto',
+        `  ControlPath ${configPath(files.controlDir, '/cm-%C')}`,
+        '  ControlPersist yes',
+    ];
+    if (t.jumpHost) {
+        lines.push(`  ProxyJump ${JUMP_ALIAS}`, '', 
+        // ssh runs the hop as `ssh -F <this file> -W ... berth-jump`, so it gets the `Host *` settings too.
+        `Host ${JUMP_ALIAS}`, `  HostName ${t.jumpHost.host}`, `  Port ${t.jumpHost.port}`, `  User ${t.jumpHost.user}`, 
+        // The hop is a plain pipe owned by the master; it must not become a master itself.
+        '  ControlMaster no', '  ControlPath none');
+    }
+    lines.push('', 'Host *', '  BatchMode yes', '  StrictHostKeyChecking yes', `  UserKnownHostsFile ${configPath(files.knownHostsFile)}`, '  GlobalKnownHostsFile /dev/null', 
+    // Trust only the pinned keys: don't rewrite them, don't consult DNS.
+    '  UpdateHostKeys no', '  VerifyHostKeyDNS no', '  IdentitiesOnly yes', `  IdentityFile ${configPath(files.identityFile)}`, '  IdentityAgent none', '  ForwardAgent no', '  ForwardX11 no', '  PermitLocalCommand no', '  RequestTTY no', `  ConnectTimeout ${t.connectTimeoutSeconds}`, '  ServerAliveInterval 15', '  ServerAliveCountMax 4', '  LogLevel ERROR', '');
+    return lines.join('\n');
+}
+// ---- classifying ssh's complaints -------------------------------------------------------------
+/** The reason in ssh's "cannot connect" messages, e.g. `Connection refused`. */
+function unreachableReason(stderr) {
+    const patterns = [
+        /connect to host \S+ port \d+: (.+)/,
+        /Could not resolve hostname \S+: (.+)/,
+        /(Connection timed out during banner exchange)/,
+        /(stdio forwarding failed)/,
+        /kex_exchange_identification: (.+)/,
+    ];
+    for (const pattern of patterns) {
+        const match = pattern.exec(stderr);
+        if (match) {
+            const reason = match[1].trim();
+            return reason === 'stdio forwarding failed'
+                ? 'the jump host could not open a connection to it (stdio forwarding failed)'
+                : reason;
+        }
+    }
+    return tailLines(stderr, 3) || 'ssh gave no reason';
+}
+/**
+ * The InputError for a failed connection attempt, from ssh's stderr (LogLevel ERROR). Through a jump
+ * host the hop's messages come first on the same stderr and the main ssh then only reports its proxy
+ * pipe closing (`kex_exchange_identification`); "stdio forwarding failed" instead means the hop itself
+ * worked but could not reach the target.
+ */
+function describeOpenFailure(stderr, target) {
+    const jump = target.jumpHost;
+    const forwardFailed = /stdio forwarding failed/.test(stderr);
+    const hop = jump && !forwardFailed && /kex_exchange_identification|UNKNOWN port 65535/.test(stderr)
+        ? jump
+        : undefined;
+    const peer = hop ?? target;
+    const peerName = `${hop ? 'the jump host ' : ''}${knownHostsName(peer.host, peer.port)}`;
+    const peerAddress = address(peer.host, peer.port);
+    if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/.test(stderr)) {
+        if (/host key is known for/.test(stderr)) {
+            return inputError('known-hosts', `has no key of a type that ${peerName} offers; ${KNOWN_HOSTS_ADVICE}`);
+        }
+        return inputError('known-hosts', `the host key of ${peerName} does not match the pinned key; if the host was rebuilt, pin its new key ` +
+            '(checked out-of-band), otherwise someone may be intercepting the connection. Nothing was run on it');
+    }
+    if (/Permission denied/.test(stderr)) {
+        if (hop) {
+            return inputError('jump-host', `${hop.user}@${peerAddress} rejected the ssh-key (is its public key in ~${hop.user}/.ssh/authorized_keys on the jump host?)`);
+        }
+        return inputError('ssh-key', `rejected by ${target.user}@${peerAddress} (is the public key in ~${target.user}/.ssh/authorized_keys?)`);
+    }
+    const via = forwardFailed ? ' through the jump host' : '';
+    return inputError(hop ? 'jump-host' : 'host', `cannot reach ${peerAddress}${via}: ${unreachableReason(stderr)}`);
+}
+// ---- processes --------------------------------------------------------------------------------
+/** Our environment without anything that could make ssh ask a person or an agent for a key. */
+function sshEnv() {
+    const env = { ...process.env };
+    for (const name of ['SSH_AUTH_SOCK', 'SSH_ASKPASS', 'SSH_ASKPASS_REQUIRE', 'DISPLAY'])
+        delete env[name];
+    return env;
+}
+/** Splits a byte stream into lines (UTF-8 safe across chunks), without their `\n` or `\r\n`. */
+function lineSplitter(onLine) {
+    const decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
+    let pending = '';
+    const feed = (text) => {
+        const parts = (pending + text).split('\n');
+        pending = parts.pop();
+        for (const line of parts)
+            onLine(line.replace(/\r$/, ''));
+    };
+    return {
+        push: (chunk) => feed(decoder.write(chunk)),
+        end: () => {
+            feed(decoder.end());
+            if (pending !== '')
+                onLine(pending.replace(/\r$/, ''));
+            pending = '';
+        },
+    };
+}
+/** Runs a local process (ssh, ssh-keygen) with streamed, optional stdin and captured output. */
+function runProcess(file, args, options = {}) {
+    return new Promise((resolve, reject) => {
+        const { input, silent = false } = options;
+        const child = (0,external_node_child_process_namespaceObject.spawn)(file, args, { stdio: 'pipe', env: sshEnv() });
+        const stdout = [];
+        const stderr = [];
+        let callbackError;
+        const lines = options.onStdoutLine &&
+            lineSplitter((line) => {
+                try {
+                    options.onStdoutLine(line);
+                }
+                catch (error) {
+                    callbackError ??= error;
+                }
+            });
+        child.stdout.on('data', (chunk) => {
+            stdout.push(chunk);
+            lines?.push(chunk);
+            if (!silent)
+                process.stdout.write(chunk);
+        });
+        child.stderr.on('data', (chunk) => {
+            stderr.push(chunk);
+            if (!silent)
+                process.stderr.write(chunk);
+        });
+        child.on('error', reject);
+        child.on('close', (code, signal) => {
+            lines?.end();
+            if (callbackError !== undefined)
+                return reject(callbackError);
+            resolve({
+                exitCode: code ?? 128 + (signal ? external_node_os_namespaceObject.constants.signals[signal] : 0),
+                stdout: Buffer.concat(stdout).toString('utf8'),
+                stderr: Buffer.concat(stderr).toString('utf8'),
+            });
+        });
+        // The command may exit without reading all its input; its exit code says what happened, not EPIPE.
+        child.stdin.on('error', () => { });
+        if (input === undefined) {
+            child.stdin.end(); // an empty stdin, so a command that reads it does not wait forever
+        }
+        else if (typeof input === 'string' || Buffer.isBuffer(input)) {
+            child.stdin.end(input);
+        }
+        else {
+            input.on('error', (error) => {
+                // The remote side sees end-of-input; the caller must not trust what it did with a partial upload.
+                child.kill();
+                reject(new Error(`the input stream failed: ${String(error)}`, { cause: error }));
+            });
+            input.pipe(child.stdin);
+        }
+    });
+}
+async function checkPrivateKey(keygen, file) {
+    // `-P ''` tries the empty passphrase instead of prompting; stdout (the public key) is discarded.
+    const { exitCode, stderr } = await runProcess(keygen, ['-y', '-P', '', '-f', file], { silent: true });
+    if (exitCode === 0)
+        return;
+    const why = /passphrase/i.test(stderr)
+        ? ' (it is passphrase-protected; ssh runs unattended, so use a key without a passphrase, kept in a secret)'
+        : ' (ssh-keygen cannot read it; paste the whole key file, BEGIN and END lines included)';
+    throw inputError('ssh-key', `is not an unencrypted OpenSSH/PEM private key${why}`);
+}
+async function requireHostKey(keygen, inputName, file, host, port, what = '') {
+    const name = knownHostsName(host, port);
+    // `ssh-keygen -F` matches hashed (`|1|...`) entries as well as plain ones.
+    const { exitCode, stderr } = await runProcess(keygen, ['-F', name, '-f', file], { silent: true });
+    if (exitCode === 0)
+        return;
+    if (exitCode === 1)
+        throw inputError(inputName, `has no key for ${what}${name}; ${KNOWN_HOSTS_ADVICE}`);
+    throw new Error(commandFailedMessage(`ssh-keygen -F ${name}`, exitCode, stderr));
+}
+/**
+ * Fails with an InputError naming `inputName` when `knownHostsText` has no entry for `host`:`port`.
+ * Runs before any connection, so a missing pin is reported as such rather than as a refused host key.
+ */
+async function checkKnownHosts(inputName, knownHostsText, host, port) {
+    const keygen = await which('ssh-keygen', 'install the OpenSSH client (openssh-client) on the runner');
+    const dir = await mkdtemp(join(tmpdir(), 'berth-known-hosts-'));
+    try {
+        const file = join(dir, 'known_hosts');
+        await writeFile(file, knownHostsLines(knownHostsText, inputName).join('\n') + '\n', { mode: 0o600 });
+        await requireHostKey(keygen, inputName, file, host, port);
+    }
+    finally {
+        await rm(dir, { recursive: true, force: true });
+    }
+}
+// ---- the session ------------------------------------------------------------------------------
+/** Cleanups of sessions not closed yet, run synchronously if the process exits without close(). */
+const unclosed = new Map();
+let exitHookInstalled = false;
+function registerCleanup(dir, cleanup) {
+    unclosed.set(dir, cleanup);
+    if (exitHookInstalled)
+        return;
+    exitHookInstalled = true;
+    process.once('exit', () => {
+        for (const run of unclosed.values())
+            run();
+    });
+}
+/**
+ * One SSH connection to the host. Every exec() is a new session channel multiplexed over the master
+ * connection opened by open(), so a deploy makes one TCP connection and one authentication (mind the
+ * server's MaxSessions, 10 by default, when running commands concurrently).
+ */
+class SshSession {
+    ssh;
+    config;
+    tempDir;
+    destination;
+    closing;
+    constructor(ssh, config, 
+    /** The 0700 directory holding the key, known_hosts, ssh_config and control socket. */
+    tempDir, 
+    /** `user@host:port` (and the jump host), for logs. */
+    destination) {
+        this.ssh = ssh;
+        this.config = config;
+        this.tempDir = tempDir;
+        this.destination = destination;
+    }
+    static async open(target, options = {}) {
+        const hint = 'install the OpenSSH client (openssh-client) on the runner';
+        const ssh = await exec_which('ssh', hint);
+        const keygen = await exec_which('ssh-keygen', hint);
+        const t = checkedTarget(target);
+        const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(options.tempDir ?? (0,external_node_os_namespaceObject.tmpdir)(), 'berth-ssh-'));
+        const config = (0,external_node_path_namespaceObject.join)(dir, 'ssh_config');
+        const sshCleanup = () => {
+            (0,external_node_child_process_namespaceObject.spawnSync)(ssh, ['-F', config, '-O', 'exit', '--', TARGET_ALIAS], { stdio: 'ignore', timeout: 10_000 });
+            (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
+        };
+        try {
+            await (0,promises_namespaceObject.chmod)(dir, 0o700);
+            const files = {
+                identityFile: (0,external_node_path_namespaceObject.join)(dir, 'id'),
+                knownHostsFile: (0,external_node_path_namespaceObject.join)(dir, 'known_hosts'),
+                controlDir: dir,
+            };
+            await (0,promises_namespaceObject.writeFile)(files.identityFile, normalizePrivateKey(target.privateKey), {
+                mode: 0o600,
+                flag: 'wx',
+            });
+            await checkPrivateKey(keygen, files.identityFile);
+            const pins = knownHostsLines(target.knownHosts);
+            await (0,promises_namespaceObject.writeFile)(files.knownHostsFile, pins.join('\n') + '\n', { mode: 0o600 });
+            await requireHostKey(keygen, 'known-hosts', files.knownHostsFile, t.host, t.port);
+            if (t.jumpHost) {
+                const { host, port } = t.jumpHost;
+                await requireHostKey(keygen, 'known-hosts', files.knownHostsFile, host, port, 'the jump host ');
+            }
+            await (0,promises_namespaceObject.writeFile)(config, renderSshConfig(t, files), { mode: 0o600 });
+            registerCleanup(dir, sshCleanup);
+            await openMaster(ssh, config, dir, t);
+        }
+        catch (error) {
+            unclosed.delete(dir);
+            await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
+            throw error;
+        }
+        const via = t.jumpHost ? ` via ${t.jumpHost.user}@${address(t.jumpHost.host, t.jumpHost.port)}` : '';
+        return new SshSession(ssh, config, dir, `${t.user}@${address(t.host, t.port)}${via}`);
+    }
+    /** Runs `command` (one shell command string, its values quoted with shellQuote) with the user's login shell. */
+    async exec(command, options = {}) {
+        return this.run(command, command, options);
+    }
+    /**
+     * Runs a multi-line bash script as `bash -c <script> berth-script <args...>`: the script travels
+     * quoted inside the command, so stdin stays free for `input` data. Scripts are limited to ~100 KB
+     * (one command-line argument on the host); pass values through `args`, not by pasting them in.
+     */
+    async script(bash, options = {}) {
+        const { args = [], ...rest } = options;
+        const command = shellJoin(['bash', '-c', bash, 'berth-script', ...args]);
+        if (Buffer.byteLength(command) > MAX_COMMAND_BYTES) {
+            throw new Error(`a remote script must stay under ${MAX_COMMAND_BYTES} bytes; upload bigger ones as input`);
+        }
+        const lineCount = bash.split('\n').length;
+        return this.run(command, `bash -c <script of ${lineCount} lines> ${shellJoin(args)}`.trimEnd(), rest);
+    }
+    async run(command, label, options) {
+        if (this.closing)
+            throw new Error(`the SSH session to ${this.destination} is closed`);
+        if (command.trim() === '')
+            throw new Error('refusing to run an empty command (ssh would start a shell)');
+        const silent = options.silent ?? false;
+        if (!silent)
+            process.stdout.write(`[command]ssh ${this.destination} ${label}\n`);
+        // `--` before the alias: nothing after it, the command included, is read as an ssh option.
+        const result = await runProcess(this.ssh, ['-F', this.config, '--', TARGET_ALIAS, command], options);
+        if (result.exitCode !== 0 && !options.ignoreReturnCode) {
+            const shown = label.split('\n')[0];
+            const short = shown.length > 80 || label.includes('\n') ? `${shown.slice(0, 80)}…` : shown;
+            throw new Error(commandFailedMessage(`ssh ${this.destination} ${short}`, result.exitCode, result.stderr));
+        }
+        return result;
+    }
+    /** Ends the master connection and deletes the temp dir with the key. Safe to call more than once. */
+    close() {
+        this.closing ??= (async () => {
+            unclosed.delete(this.tempDir);
+            try {
+                await runProcess(this.ssh, ['-F', this.config, '-O', 'exit', '--', TARGET_ALIAS], { silent: true });
+            }
+            finally {
+                await (0,promises_namespaceObject.rm)(this.tempDir, { recursive: true, force: true });
+            }
+        })();
+        return this.closing;
+    }
+}
+/**
+ * Opens the master connection: `ssh -f -N -o ControlMaster=yes` returns once authenticated, leaving the
+ * master in the background listening on the control socket. ControlPersist is off for it (it is
+ * backgrounded by -f anyway) because with ControlPersist ssh discards the jump hop's stderr, and that is
+ * where the reason for a jump host failure is. stderr goes to a file rather than a pipe: the hop keeps
+ * its stderr open for the whole session.
+ */
+async function openMaster(ssh, config, dir, target) {
+    const logFile = (0,external_node_path_namespaceObject.join)(dir, 'open.log');
+    const fd = (0,external_node_fs_namespaceObject.openSync)(logFile, 'w', 0o600);
+    // ConnectTimeout covers the TCP connect and the banner; this bounds a server that stalls afterwards.
+    const limitSeconds = target.connectTimeoutSeconds * 2 + 30;
+    let timedOut = false;
+    let exitCode;
+    try {
+        exitCode = await new Promise((resolve, reject) => {
+            const args = ['-F', config, '-f', '-N', '-o', 'ControlMaster=yes', '-o', 'ControlPersist=no'];
+            const child = (0,external_node_child_process_namespaceObject.spawn)(ssh, [...args, '--', TARGET_ALIAS], {
+                stdio: ['ignore', 'ignore', fd],
+                env: sshEnv(),
+            });
+            const timer = setTimeout(() => {
+                timedOut = true;
+                child.kill();
+            }, limitSeconds * 1000);
+            child.on('error', (error) => {
+                clearTimeout(timer);
+                reject(error);
+            });
+            child.on('exit', (code) => {
+                clearTimeout(timer);
+                resolve(code ?? 255);
+            });
+        });
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
+    }
+    if (timedOut) {
+        throw inputError('host', `cannot reach ${address(target.host, target.port)}: no SSH session within ${limitSeconds}s`);
+    }
+    if (exitCode !== 0)
+        throw describeOpenFailure(await (0,promises_namespaceObject.readFile)(logFile, 'utf8'), target);
+}
+
+;// CONCATENATED MODULE: ./actions/deploy/src/bundle.ts
+// The release bundle: what goes to the host for one release, staged in a local directory and sent
+// as one tar stream. Secrets travel inside it as files, never on a command line.
+
+
+/** The override that pins service images by digest, added after the user's compose files. */
+const IMAGES_OVERRIDE = 'docker-compose.berth-images.yml';
+const CA_FILE = '.berth/ca.pem';
+/**
+ * A compose `.env` line whose value compose reads literally: double-quoted, with backslash,
+ * quote and line breaks escaped, and `$` doubled so that nothing is interpolated.
+ */
+function dotenvLine(key, value) {
+    const escaped = value
+        .replace(/\\/g, '\\\\')
+        .replace(/"/g, '\\"')
+        .replace(/\n/g, '\\n')
+        .replace(/\r/g, '\\r')
+        .replace(/\t/g, '\\t')
+        .replace(/\$/g, '$$$$');
+    return `${key}="${escaped}"`;
+}
+function imagesOverride(images) {
+    const lines = ['# Written by berth/deploy: each service runs the image pinned by digest.', 'services:'];
+    for (const [service, ref] of Object.entries(images))
+        lines.push(`  ${JSON.stringify(service)}:`, `    image: ${JSON.stringify(ref)}`);
+    return lines.join('\n') + '\n';
+}
+function stageBundle(inputs, record, tempRoot) {
+    const dir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)(tempRoot, 'berth-release-'));
+    (0,external_node_fs_namespaceObject.chmodSync)(dir, 0o700);
+    const composeFiles = [...inputs['compose-files']];
+    for (const file of composeFiles) {
+        (0,external_node_fs_namespaceObject.mkdirSync)((0,external_node_path_namespaceObject.dirname)((0,external_node_path_namespaceObject.join)(dir, file)), { recursive: true });
+        (0,external_node_fs_namespaceObject.copyFileSync)((0,external_node_path_namespaceObject.join)(inputs['working-directory'], file), (0,external_node_path_namespaceObject.join)(dir, file));
+    }
+    if (Object.keys(inputs.images).length > 0) {
+        (0,external_node_fs_namespaceObject.writeFileSync)((0,external_node_path_namespaceObject.join)(dir, IMAGES_OVERRIDE), imagesOverride(inputs.images));
+        composeFiles.push(IMAGES_OVERRIDE);
+    }
+    const env = Object.entries(inputs.env).map(([k, v]) => dotenvLine(k, v));
+    (0,external_node_fs_namespaceObject.writeFileSync)((0,external_node_path_namespaceObject.join)(dir, '.env'), env.length ? env.join('\n') + '\n' : '', { mode: 0o600 });
+    (0,external_node_fs_namespaceObject.mkdirSync)((0,external_node_path_namespaceObject.join)(dir, '.berth'), { mode: 0o700 });
+    if (Object.keys(inputs.secrets).length > 0) {
+        // Compose (without swarm) bind-mounts secret files with their host owner and mode, and the
+        // services run as their own non-root users: the files must be readable by them, so the
+        // directory (0700, the deploy user's) is what keeps them from other users of the host.
+        const secrets = (0,external_node_path_namespaceObject.join)(dir, 'secrets');
+        (0,external_node_fs_namespaceObject.mkdirSync)(secrets, { mode: 0o700 });
+        for (const [name, value] of Object.entries(inputs.secrets)) {
+            (0,external_node_fs_namespaceObject.writeFileSync)((0,external_node_path_namespaceObject.join)(secrets, name), value, { mode: 0o444 });
+        }
+    }
+    if (inputs['registry-password']) {
+        (0,external_node_fs_namespaceObject.writeFileSync)((0,external_node_path_namespaceObject.join)(dir, '.berth/registry-password'), inputs['registry-password'], { mode: 0o600 });
+    }
+    let caFile;
+    if (inputs['ca-file']) {
+        (0,external_node_fs_namespaceObject.copyFileSync)((0,external_node_path_namespaceObject.join)(inputs['working-directory'], inputs['ca-file']), (0,external_node_path_namespaceObject.join)(dir, CA_FILE));
+        caFile = CA_FILE;
+    }
+    (0,external_node_fs_namespaceObject.writeFileSync)((0,external_node_path_namespaceObject.join)(dir, 'release.json'), JSON.stringify({ ...record, compose_files: composeFiles }, null, 2) + '\n');
+    return { dir, composeFiles, caFile };
+}
+
+;// CONCATENATED MODULE: ./actions/deploy/src/constants.ts
+// Names of berth/deploy's inputs, outputs and saved state, in one place so action.yml, the code
+// and the tests agree (test/actions.test.ts checks action.yml against these).
+const Inputs = {
+    Host: 'host',
+    Port: 'port',
+    User: 'user',
+    SshKey: 'ssh-key',
+    KnownHosts: 'known-hosts',
+    JumpHost: 'jump-host',
+    ConnectTimeout: 'connect-timeout',
+    Project: 'project',
+    ComposeFiles: 'compose-files',
+    Environment: 'environment',
+    WorkingDirectory: 'working-directory',
+    Env: 'env',
+    Secrets: 'secrets',
+    Images: 'images',
+    Registry: 'registry',
+    RegistryUsername: 'registry-username',
+    RegistryPassword: 'registry-password',
+    RemoteDir: 'remote-dir',
+    WaitTimeout: 'wait-timeout',
+    HealthUrls: 'health-urls',
+    CaFile: 'ca-file',
+    Rollback: 'rollback',
+    KeepReleases: 'keep-releases',
+    Prune: 'prune',
+    LockTimeout: 'lock-timeout',
+};
+const Outputs = {
+    Release: 'release',
+    PreviousRelease: 'previous-release',
+    Status: 'status',
+    DurationSeconds: 'duration-seconds',
+};
+const State = {};
+
+;// CONCATENATED MODULE: ./lib/docker.ts
+// Docker and buildx, as every Berth action uses them: versions, registry login over stdin, image
+// facts (size, user) and what a registry holds for a tag. Pure parsers are exported for unit tests.
+
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+// The grammar of docker/distribution's reference package, reduced to what image inputs need.
+const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const TAG = /^[\w][\w.-]{0,127}$/;
+/** Parses `[registry/]repo[:tag][@digest]`; returns undefined when it is not a valid reference. */
+function parseImageRef(ref) {
+    let rest = ref.trim();
+    let digest;
+    const at = rest.indexOf('@');
+    if (at !== -1) {
+        digest = rest.slice(at + 1);
+        rest = rest.slice(0, at);
+        if (!DIGEST.test(digest))
+            return undefined;
+    }
+    let tag;
+    const colon = rest.lastIndexOf(':');
+    if (colon > rest.lastIndexOf('/')) {
+        tag = rest.slice(colon + 1);
+        rest = rest.slice(0, colon);
+        if (!TAG.test(tag))
+            return undefined;
+    }
+    const slash = rest.indexOf('/');
+    const first = slash === -1 ? '' : rest.slice(0, slash);
+    const hasRegistry = first !== '' && (first.includes('.') || first.includes(':') || first === 'localhost');
+    const registry = hasRegistry ? first : 'docker.io';
+    let repository = hasRegistry ? rest.slice(slash + 1) : rest;
+    if (registry === 'docker.io' && !repository.includes('/'))
+        repository = `library/${repository}`;
+    if (!REPOSITORY.test(repository))
+        return undefined;
+    return { registry, repository, tag, digest };
+}
+/** `registry/repository` as docker prints it (no `docker.io/library/` for official images kept). */
+function repositoryName(ref) {
+    return ref.registry === 'docker.io'
+        ? ref.repository.replace(/^library\//, '')
+        : `${ref.registry}/${ref.repository}`;
+}
+/** A user that runs as root: empty (the default), `root` or uid 0, with or without a group. */
+function isRootUser(user) {
+    const name = user.trim().split(':')[0];
+    return name === '' || name === 'root' || name === '0';
+}
+/** The x.y.z of `docker buildx version` output such as `github.com/docker/buildx 0.13.1+ds1 ...`. */
+function parseBuildxVersion(output) {
+    return /\bv?(\d+\.\d+\.\d+)/.exec(output)?.[1];
+}
+function versionAtLeast(version, minimum) {
+    const a = version.split('.').map(Number);
+    const b = minimum.split('.').map(Number);
+    for (let i = 0; i < 3; i++) {
+        if ((a[i] ?? 0) !== (b[i] ?? 0))
+            return (a[i] ?? 0) > (b[i] ?? 0);
+    }
+    return true;
+}
+async function buildxVersion() {
+    const { stdout } = await run('docker', ['buildx', 'version'], { silent: true });
+    const version = parseBuildxVersion(stdout);
+    if (!version)
+        throw new Error(`cannot read the buildx version from: ${stdout.trim()}`);
+    return version;
+}
+/** `docker login` with the password on stdin, never on the command line. */
+async function login(registry, username, password) {
+    await run('docker', ['login', registry, '--username', username, '--password-stdin'], {
+        input: password,
+        silent: true,
+    }).catch((error) => {
+        throw new Error(`login to ${registry} as ${username} failed: ${error.message}`);
+    });
+}
+async function logout(registry) {
+    await run('docker', ['logout', registry], { silent: true, ignoreReturnCode: true });
+}
+/** Facts about an image in the local store, or undefined when it is not there. */
+async function inspectLocalImage(ref) {
+    const r = await run('docker', ['image', 'inspect', '--format', '{{json .}}', ref], {
+        silent: true,
+        ignoreReturnCode: true,
+    });
+    if (r.exitCode !== 0)
+        return undefined;
+    const image = JSON.parse(r.stdout);
+    return { id: image.Id, size: image.Size, user: image.Config?.User ?? '' };
+}
+/** What the registry holds for a reference, through buildx's own registry client and credentials. */
+async function inspectRemoteImage(ref) {
+    const raw = await run('docker', ['buildx', 'imagetools', 'inspect', '--raw', ref], {
+        silent: true,
+        ignoreReturnCode: true,
+    });
+    if (raw.exitCode !== 0)
+        return undefined;
+    const top = JSON.parse(raw.stdout);
+    const digestOut = await run('docker', ['buildx', 'imagetools', 'inspect', '--format', '{{json .Manifest}}', ref], {
+        silent: true,
+    });
+    const digest = JSON.parse(digestOut.stdout).digest;
+    let manifest = top;
+    if (top.manifests) {
+        // An index: take the linux/amd64 (or first real) image, not attestation manifests.
+        const image = top.manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64') ??
+            top.manifests.find((m) => m.platform?.os && m.platform.os !== 'unknown');
+        if (!image)
+            return { digest, compressedSize: 0, user: '' };
+        const repo = ref.split('@')[0].replace(/:[^/:]+$/, '');
+        const sub = await run('docker', ['buildx', 'imagetools', 'inspect', '--raw', `${repo}@${image.digest}`], {
+            silent: true,
+        });
+        manifest = JSON.parse(sub.stdout);
+    }
+    const compressedSize = (manifest.config?.size ?? 0) + (manifest.layers ?? []).reduce((sum, layer) => sum + layer.size, 0);
+    const config = await run('docker', ['buildx', 'imagetools', 'inspect', '--format', '{{json .Image}}', ref], {
+        silent: true,
+        ignoreReturnCode: true,
+    });
+    let user = '';
+    if (config.exitCode === 0) {
+        const parsed = JSON.parse(config.stdout);
+        user = parsed.config?.User ?? parsed['linux/amd64']?.config?.User ?? '';
+    }
+    return { digest, compressedSize, user };
+}
+/** Unpacked size of a local image: the sum of its layers, the same with either image store. */
+async function imageSize(ref) {
+    const { stdout } = await run('docker', ['image', 'history', '--human=false', '--format', '{{.Size}}', ref], {
+        silent: true,
+    });
+    return stdout
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .reduce((sum, line) => sum + Number(line.trim()), 0);
+}
+/** The digest the registry answered with, from `docker push` output (`tag: digest: sha256:... size: N`). */
+function parsePushDigest(output) {
+    return /digest: (sha256:[0-9a-f]{64})/.exec(output)?.[1];
+}
+/** Pushes one reference and returns the registry's manifest digest for it. */
+async function push(ref) {
+    const { stdout } = await run('docker', ['push', ref]);
+    const digest = parsePushDigest(stdout);
+    if (!digest)
+        throw new Error(`pushed ${ref} but docker did not report the registry's digest`);
+    return digest;
+}
+
+;// CONCATENATED MODULE: ./actions/deploy/src/inputs.ts
+// berth/deploy's inputs: the typed interface (keys as in action.yml) and getInputs(), the only
+// place that reads them. Every value that will reach the host is validated here or quoted later.
+
+
+
+
+
+
+
+const PROJECT = /^[a-z0-9][a-z0-9_-]*$/;
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const DEFAULT_COMPOSE = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
+function fail(name, detail) {
+    throw new InputError(name, `Input "${name}": ${detail}`);
+}
+/** A path inside the working directory, as a relative path with no `..`. */
+function insideDir(name, dir, path) {
+    const rel = (0,external_node_path_namespaceObject.relative)(dir, (0,external_node_path_namespaceObject.resolve)(dir, path));
+    if (rel === '' || rel.startsWith('..') || (0,external_node_path_namespaceObject.isAbsolute)(rel))
+        fail(name, `${path} is not inside ${dir}`);
+    if (/[\n\r]/.test(rel))
+        fail(name, `${JSON.stringify(path)} has a line break`);
+    return (0,external_node_path_namespaceObject.normalize)(rel);
+}
+function existingFile(name, dir, path) {
+    const rel = insideDir(name, dir, path);
+    const full = (0,external_node_path_namespaceObject.join)(dir, rel);
+    if (!(0,external_node_fs_namespaceObject.existsSync)(full) || !(0,external_node_fs_namespaceObject.statSync)(full).isFile())
+        fail(name, `${full} does not exist`);
+    return rel;
+}
+/** `URL [status] [max-latency-ms]` lines. */
+function parseProbes(name, lines) {
+    return lines.map((line, i) => {
+        const [url, status, latency, extra] = line.split(/\s+/);
+        let parsed;
+        try {
+            parsed = new URL(url);
+        }
+        catch {
+            return fail(name, `line ${i + 1}: ${JSON.stringify(url)} is not a URL`);
+        }
+        if (!['http:', 'https:'].includes(parsed.protocol))
+            fail(name, `line ${i + 1}: only http and https URLs can be probed`);
+        if (extra !== undefined)
+            fail(name, `line ${i + 1}: expected "URL [status] [max-latency-ms]"`);
+        const code = status === undefined ? 200 : Number(status);
+        if (!Number.isInteger(code) || code < 100 || code > 599)
+            fail(name, `line ${i + 1}: ${status} is not an HTTP status`);
+        const max = latency === undefined ? undefined : Number(latency);
+        if (max !== undefined && (!Number.isInteger(max) || max <= 0))
+            fail(name, `line ${i + 1}: ${latency} is not a latency in ms`);
+        return { url: parsed.href, status: code, maxLatencyMs: max };
+    });
+}
+function parseImagePins(name, lines) {
+    const pins = {};
+    lines.forEach((line, i) => {
+        const eq = line.indexOf('=');
+        const service = line.slice(0, eq);
+        const ref = line.slice(eq + 1);
+        if (eq <= 0 || !NAME.test(service))
+            fail(name, `line ${i + 1} is not "service=repo@sha256:..."`);
+        const parsed = parseImageRef(ref);
+        if (!parsed?.digest)
+            fail(name, `line ${i + 1}: ${JSON.stringify(ref)} is not pinned by digest (repo@sha256:...)`);
+        pins[service] = ref;
+    });
+    return pins;
+}
+function positiveInt(name, fallback) {
+    const raw = getString(name);
+    if (!raw)
+        return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1)
+        fail(name, `${JSON.stringify(raw)} is not a whole number of at least 1`);
+    return n;
+}
+const seconds = (name, fallback) => Math.ceil(getDurationInput(name, { default: fallback * 1000 }) / 1000);
+function getInputs(env = process.env) {
+    const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
+    const sshKey = getString(Inputs.SshKey, { required: true });
+    core/* setSecret */.Pq(sshKey);
+    const workingDirectory = (0,external_node_path_namespaceObject.resolve)(workspace, getString(Inputs.WorkingDirectory, { default: '.' }));
+    if (!(0,external_node_fs_namespaceObject.existsSync)(workingDirectory) || !(0,external_node_fs_namespaceObject.statSync)(workingDirectory).isDirectory()) {
+        fail(Inputs.WorkingDirectory, `${workingDirectory} is not a directory`);
+    }
+    const project = getString(Inputs.Project, { required: true });
+    if (!PROJECT.test(project)) {
+        fail(Inputs.Project, `${JSON.stringify(project)} is not a compose project name (lower-case letters, digits, "-" and "_", starting with a letter or digit)`);
+    }
+    const listed = getListInput(Inputs.ComposeFiles, { newlinesOnly: true });
+    const composeFiles = listed.length > 0 ? listed.map((f) => existingFile(Inputs.ComposeFiles, workingDirectory, f)) : [];
+    if (composeFiles.length === 0) {
+        const found = DEFAULT_COMPOSE.find((f) => (0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(workingDirectory, f)));
+        if (!found)
+            fail(Inputs.ComposeFiles, `not set, and ${workingDirectory} has none of ${DEFAULT_COMPOSE.join(', ')}`);
+        composeFiles.push(found);
+    }
+    const environment = getString(Inputs.Environment) || undefined;
+    if (environment) {
+        if (!NAME.test(environment))
+            fail(Inputs.Environment, `${JSON.stringify(environment)} is not a valid environment name`);
+        const override = [`docker-compose.${environment}.yml`, `docker-compose.${environment}.yaml`, `compose.${environment}.yaml`, `compose.${environment}.yml`].find((f) => (0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(workingDirectory, f)));
+        if (override && !composeFiles.includes(override))
+            composeFiles.push(override);
+        if (!override)
+            core/* info */.pq(`No compose override for environment "${environment}" in ${workingDirectory}`);
+    }
+    const envVars = getKeyValueInput(Inputs.Env);
+    for (const key of Object.keys(envVars)) {
+        if (!ENV_KEY.test(key))
+            fail(Inputs.Env, `${JSON.stringify(key)} is not a variable name`);
+    }
+    const secrets = getKeyValueInput(Inputs.Secrets);
+    for (const [name, value] of Object.entries(secrets)) {
+        if (!NAME.test(name))
+            fail(Inputs.Secrets, `${JSON.stringify(name)} is not a valid secret file name`);
+        core/* setSecret */.Pq(value);
+    }
+    const registry = getString(Inputs.Registry) || undefined;
+    const username = getString(Inputs.RegistryUsername) || undefined;
+    const password = getString(Inputs.RegistryPassword) || undefined;
+    if (password)
+        core/* setSecret */.Pq(password);
+    if (registry && (!username || !password))
+        fail(username ? Inputs.RegistryPassword : Inputs.RegistryUsername, 'is required with "registry"');
+    if (!registry && (username || password))
+        fail(Inputs.Registry, 'is required with registry credentials');
+    if (registry && !/^[A-Za-z0-9.-]+(:\d+)?$/.test(registry))
+        fail(Inputs.Registry, `${JSON.stringify(registry)} is not a registry host[:port]`);
+    const remoteDir = getString(Inputs.RemoteDir) || `/opt/${project}`;
+    if (!remoteDir.startsWith('/') || /[\n\r\0]/.test(remoteDir) || remoteDir.split('/').includes('..') || remoteDir === '/') {
+        fail(Inputs.RemoteDir, `${JSON.stringify(remoteDir)} is not an absolute directory path without ".."`);
+    }
+    const caFile = getString(Inputs.CaFile);
+    const jump = getString(Inputs.JumpHost);
+    return {
+        host: parseHost(Inputs.Host, getString(Inputs.Host, { required: true })),
+        port: parsePort(Inputs.Port, getString(Inputs.Port, { default: '22' })),
+        user: parseUser(Inputs.User, getString(Inputs.User, { required: true })),
+        'ssh-key': normalizePrivateKey(sshKey),
+        'known-hosts': getString(Inputs.KnownHosts, { required: true }),
+        'jump-host': jump ? parseJumpHost(Inputs.JumpHost, jump) : undefined,
+        'connect-timeout': seconds(Inputs.ConnectTimeout, 20),
+        project,
+        'compose-files': composeFiles,
+        environment,
+        'working-directory': workingDirectory,
+        env: envVars,
+        secrets,
+        images: parseImagePins(Inputs.Images, getListInput(Inputs.Images, { newlinesOnly: true })),
+        registry,
+        'registry-username': username,
+        'registry-password': password,
+        'remote-dir': remoteDir.replace(/\/+$/, ''),
+        'wait-timeout': seconds(Inputs.WaitTimeout, 180),
+        'health-urls': parseProbes(Inputs.HealthUrls, getListInput(Inputs.HealthUrls, { newlinesOnly: true })),
+        'ca-file': caFile ? existingFile(Inputs.CaFile, workingDirectory, caFile) : undefined,
+        rollback: getBooleanInput(Inputs.Rollback, { default: true }),
+        'keep-releases': positiveInt(Inputs.KeepReleases, 5),
+        prune: getBooleanInput(Inputs.Prune, { default: true }),
+        'lock-timeout': seconds(Inputs.LockTimeout, 300),
+    };
+}
+
+;// CONCATENATED MODULE: ./actions/deploy/src/remote-script.ts
+// The script that runs on the host, in the one SSH connection of a deploy. Its body is static
+// text; every value reaches it through the quoted assignments of `renderDeployScript`, so nothing
+// from the inputs is ever parsed as shell. It reports to the action through `::berth::key=value`
+// lines on stdout.
+
+function renderDeployScript(p) {
+    const assign = (name, value) => `${name}=${shellQuote(typeof value === 'boolean' ? (value ? '1' : '0') : String(value))}`;
+    const array = (name, values) => `${name}=(${values.map(shellQuote).join(' ')})`;
+    const header = [
+        assign('REMOTE_DIR', p.remoteDir),
+        assign('PROJECT', p.project),
+        assign('RELEASE', p.release),
+        array('COMPOSE_FILES', p.composeFiles),
+        assign('WAIT_TIMEOUT', p.waitTimeoutSeconds),
+        assign('LOCK_TIMEOUT', p.lockTimeoutSeconds),
+        assign('ROLLBACK', p.rollback),
+        assign('KEEP', p.keepReleases),
+        assign('PRUNE', p.prune),
+        assign('HOLDER', p.holder),
+        assign('AUDIT_PREFIX', p.auditPrefix),
+        array('PROBES', p.probes.map((x) => `${x.url}|${x.status}|${x.maxLatencyMs ?? ''}`)),
+        assign('CA_FILE', p.caFile ?? ''),
+        assign('REGISTRY', p.registry ?? ''),
+        assign('REGISTRY_USER', p.registryUser ?? ''),
+    ].join('\n');
+    return `${header}\n${DEPLOY_BODY}`;
+}
+/** Where the action uploads a release before the deploy script takes the lock and moves it in place. */
+function incomingDir(remoteDir, release) {
+    return `${remoteDir}/releases/.incoming-${release}`;
+}
+// Bash's `${` is written `$\{` below, because `${` would start a JS template substitution.
+const DEPLOY_BODY = String.raw `
+set -Eeuo pipefail
+umask 077
+emit() { printf '::berth::%s=%s\n' "$1" "$2"; }
+started=$(date +%s)
+cd "$REMOTE_DIR"
+incoming="releases/.incoming-$RELEASE"
+stage=start
+status=failed
+audit() { # appends one JSON line per attempt to deploy.log
+  local now
+  now=$(date +%s)
+  emit duration-seconds "$((now - started))"
+  printf '%s,"status":"%s","failed_stage":"%s","duration_seconds":%d}\n' \
+    "$AUDIT_PREFIX" "$status" "$([ "$status" = deployed ] && echo "" || echo "$stage")" "$((now - started))" >>deploy.log
+}
+
+[ -d "$incoming" ] || { echo "berth: upload $incoming is missing" >&2; exit 2; }
+
+# One deploy at a time per remote-dir. The lock file's content names the holder while it is held.
+exec 9>>.lock
+if ! flock -w "$LOCK_TIMEOUT" 9; then
+  emit lock-holder "$(head -c 400 .lock | tr '\n' ' ')"
+  rm -rf "$incoming"
+  stage=lock
+  audit
+  exit 75
+fi
+printf '%s\n' "$HOLDER" >.lock
+# Uploads of deploys that died before taking the lock.
+find releases -mindepth 1 -maxdepth 1 -name '.incoming-*' ! -name ".incoming-$RELEASE" -mmin +60 -exec rm -rf {} + 2>/dev/null || true
+
+previous=""
+if [ -L current ]; then previous=$(basename "$(readlink current)"); fi
+emit previous-release "$previous"
+mv "$incoming" "releases/$RELEASE"
+rel="$REMOTE_DIR/releases/$RELEASE"
+mkdir -p "$rel/.berth"
+printf '%s\n' "$\{COMPOSE_FILES[@]}" >"$rel/.berth/compose-files"
+
+compose_in() { # release-dir compose-args...
+  local dir=$1 f
+  shift
+  local args=(-p "$PROJECT" --project-directory "$dir")
+  while IFS= read -r f; do [ -n "$f" ] && args+=(-f "$dir/$f"); done <"$dir/.berth/compose-files"
+  docker compose "$\{args[@]}" "$@"
+}
+
+unlock() { : >.lock; }
+
+# What failed, for the summary: every service that is not running and healthy, with its health log.
+diagnose() {
+  local c service state
+  for c in $(compose_in "$rel" ps -a -q 2>/dev/null); do
+    service=$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$c")
+    state=$(docker inspect -f '{{.State.Status}}{{if .State.Health}}/{{.State.Health.Status}}{{end}}' "$c")
+    case "$state" in running | running/healthy) continue ;; esac
+    emit unhealthy "$service $state"
+    emit health "$service $(docker inspect -f '{{if .State.Health}}{{json .State.Health.Log}}{{else}}[]{{end}}' "$c" | base64 -w0)"
+    echo "--- last log lines of $service ($state)" >&2
+    docker logs --tail 20 "$c" >&2 2>&1 || true
+  done
+}
+
+# Brings the previous release back with the image digests it was pinned to.
+rollback() {
+  if [ "$ROLLBACK" != 1 ] || [ -z "$previous" ] || [ ! -d "releases/$previous" ]; then return 1; fi
+  echo "berth: rolling back to $previous" >&2
+  compose_in "$REMOTE_DIR/releases/$previous" up -d --wait --wait-timeout "$WAIT_TIMEOUT" --remove-orphans --no-build
+}
+
+fail() { # message
+  echo "berth: $stage failed: $1" >&2
+  emit failed-stage "$stage"
+  emit error "$1"
+  if [ "$stage" = up ] || [ "$stage" = probe ]; then diagnose; fi
+  local keep_release=0
+  if [ "$stage" = up ] || [ "$stage" = probe ]; then
+    if rollback; then status=rolled-back; else keep_release=1; fi
+  fi
+  emit status "$status"
+  # A failed release goes, unless its containers still run from it (nothing to roll back to).
+  [ "$keep_release" = 1 ] || rm -rf "$rel"
+  audit
+  unlock
+  exit 1
+}
+
+stage=config
+if ! out=$(compose_in "$rel" config -q 2>&1); then fail "$(printf '%s' "$out" | tail -n 20)"; fi
+
+stage=pull
+if [ -n "$REGISTRY" ]; then
+  # A throw-away docker config: the host user's own logins are neither used nor changed.
+  export DOCKER_CONFIG="$rel/.berth/docker"
+  mkdir -p "$DOCKER_CONFIG"
+  [ -d "$HOME/.docker/cli-plugins" ] && ln -s "$HOME/.docker/cli-plugins" "$DOCKER_CONFIG/cli-plugins"
+  if ! out=$(docker login "$REGISTRY" --username "$REGISTRY_USER" --password-stdin <"$rel/.berth/registry-password" 2>&1); then
+    rm -f "$rel/.berth/registry-password"
+    fail "docker login $REGISTRY as $REGISTRY_USER: $(printf '%s' "$out" | tail -n 3)"
+  fi
+  rm -f "$rel/.berth/registry-password"
+fi
+if ! out=$(compose_in "$rel" pull --quiet --ignore-buildable 2>&1); then fail "$(printf '%s' "$out" | tail -n 20)"; fi
+if [ -n "$REGISTRY" ]; then rm -rf "$DOCKER_CONFIG"; unset DOCKER_CONFIG; fi
+
+stage=up
+if ! compose_in "$rel" up -d --wait --wait-timeout "$WAIT_TIMEOUT" --remove-orphans --no-build >&2; then
+  fail "services did not become healthy within $WAIT_TIMEOUT s"
+fi
+
+stage=probe
+if [ "$\{#PROBES[@]}" -gt 0 ] && ! command -v curl >/dev/null; then fail "health-urls need curl on the host"; fi
+for probe in "$\{PROBES[@]}"; do
+  IFS='|' read -r url want max <<<"$probe"
+  curl_args=(-sS -o /dev/null --max-time 10 -w '%{http_code} %{time_total}')
+  [ -n "$CA_FILE" ] && curl_args+=(--cacert "$rel/$CA_FILE")
+  got=""
+  for attempt in 1 2 3; do
+    if got=$(curl "$\{curl_args[@]}" "$url" 2>&1); then break; fi
+    sleep 1
+  done
+  code=$\{got%% *}
+  ms=$(awk -v t="$\{got##* }" 'BEGIN { printf "%d", t * 1000 }' 2>/dev/null || echo 0)
+  emit probe "$url $code $\{ms}ms"
+  if [ "$code" != "$want" ]; then fail "probe $url answered $\{got:-nothing}, expected HTTP $want"; fi
+  if [ -n "$max" ] && [ "$ms" -gt "$max" ]; then fail "probe $url took $\{ms} ms, budget $\{max} ms"; fi
+done
+
+stage=switch
+# Pin what runs now by digest, so a rollback to this release brings back exactly these images.
+{
+  echo "services:"
+  for c in $(compose_in "$rel" ps -q); do
+    service=$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$c")
+    image=$(docker inspect -f '{{.Image}}' "$c")
+    ref=$(docker image inspect -f '{{if .RepoDigests}}{{index .RepoDigests 0}}{{end}}' "$image" 2>/dev/null || true)
+    printf '  "%s":\n    image: "%s"\n' "$service" "$\{ref:-$image}"
+    emit image "$service $\{ref:-$image}"
+  done
+} >"$rel/.berth/pins.yml"
+echo ".berth/pins.yml" >>"$rel/.berth/compose-files"
+ln -sfn "releases/$RELEASE" current.new
+mv -Tf current.new current
+status=deployed
+
+stage=retention
+images_of() { [ -f "$1/.berth/pins.yml" ] && sed -n 's/^    image: "\(.*\)"$/\1/p' "$1/.berth/pins.yml" || true; }
+mapfile -t all < <(find releases -mindepth 1 -maxdepth 1 -type d ! -name '.*' -printf '%f\n' | sort)
+remove=()
+if [ "$\{#all[@]}" -gt "$KEEP" ]; then
+  for r in "$\{all[@]:0:$\{#all[@]}-KEEP}"; do
+    [ "$r" = "$RELEASE" ] || [ "$r" = "$previous" ] || remove+=("$r")
+  done
+fi
+if [ "$\{#remove[@]}" -gt 0 ]; then
+  declare -A keep_images=()
+  for r in "$\{all[@]}"; do
+    case " $\{remove[*]} " in *" $r "*) continue ;; esac
+    while IFS= read -r i; do [ -n "$i" ] && keep_images[$i]=1; done < <(images_of "releases/$r")
+  done
+  for r in "$\{remove[@]}"; do
+    if [ "$PRUNE" = 1 ]; then
+      while IFS= read -r i; do
+        if [ -n "$i" ] && [ -z "$\{keep_images[$i]:-}" ]; then
+          docker image rm "$i" >/dev/null 2>&1 && emit pruned-image "$i" || true
+        fi
+      done < <(images_of "releases/$r")
+    fi
+    rm -rf "releases/$r"
+    emit removed-release "$r"
+  done
+fi
+
+emit status "$status"
+audit
+unlock
+`.replaceAll('$\\{', '${');
+
+;// CONCATENATED MODULE: ./actions/deploy/src/report.ts
+function parseReport(stdout) {
+    const r = { unhealthy: [], lastHealth: {}, probes: [], images: {}, removedReleases: [], prunedImages: [] };
+    for (const line of stdout.split('\n')) {
+        const m = /^::berth::([a-z-]+)=(.*)$/.exec(line);
+        if (!m)
+            continue;
+        const [, key, value] = m;
+        const space = value.indexOf(' ');
+        const head = value.slice(0, space);
+        const tail = value.slice(space + 1);
+        switch (key) {
+            case 'status':
+                r.status = value;
+                break;
+            case 'previous-release':
+                r.previousRelease = value || undefined;
+                break;
+            case 'failed-stage':
+                r.failedStage = value;
+                break;
+            case 'error':
+                r.error = value;
+                break;
+            case 'lock-holder':
+                r.lockHolder = value.trim();
+                break;
+            case 'duration-seconds':
+                r.durationSeconds = Number(value);
+                break;
+            case 'unhealthy':
+                r.unhealthy.push(value);
+                break;
+            case 'health': {
+                const log = JSON.parse(Buffer.from(tail, 'base64').toString('utf8') || '[]');
+                const last = log?.at(-1);
+                if (last)
+                    r.lastHealth[head] = `exit ${last.ExitCode}: ${(last.Output ?? '').trim()}`;
+                break;
+            }
+            case 'probe':
+                r.probes.push(value);
+                break;
+            case 'image':
+                r.images[head] = tail;
+                break;
+            case 'removed-release':
+                r.removedReleases.push(value);
+                break;
+            case 'pruned-image':
+                r.prunedImages.push(value);
+                break;
+        }
+    }
+    return r;
+}
+/** One sentence that says why the step failed, naming the failing service. */
+function failureMessage(r, release) {
+    const what = r.unhealthy.length
+        ? `; ${r.unhealthy.map((u) => {
+            const service = u.split(' ')[0];
+            const health = r.lastHealth[service];
+            return `service ${u}${health ? ` (last health check: ${health})` : ''}`;
+        }).join('; ')}`
+        : '';
+    const outcome = r.status === 'rolled-back'
+        ? `rolled back to ${r.previousRelease}, which is serving again`
+        : r.previousRelease
+            ? `release ${r.previousRelease} is still current`
+            : 'there was no earlier release to roll back to';
+    return `release ${release} failed at ${r.failedStage ?? 'an unknown stage'}: ${r.error ?? 'no detail'}${what}; ${outcome}`;
+}
+function summaryMarkdown(r, facts) {
+    const icon = r.status === 'deployed' ? '✅' : r.status === 'rolled-back' ? '↩️' : '❌';
+    const rows = [
+        ['Status', `${icon} ${r.status ?? 'failed'}`],
+        ['Release', `\`${facts.release}\``],
+        ['Previous release', r.previousRelease ? `\`${r.previousRelease}\`` : 'none'],
+        ['Host', `\`${facts.host}\`, project \`${facts.project}\``],
+        ['Duration', `${facts.seconds.toFixed(1)} s`],
+    ];
+    for (const [service, ref] of Object.entries(r.images))
+        rows.push([`Image ${service}`, `\`${ref}\``]);
+    for (const probe of r.probes)
+        rows.push(['Probe', `\`${probe}\``]);
+    if (r.removedReleases.length)
+        rows.push(['Removed releases', r.removedReleases.map((x) => `\`${x}\``).join(' ')]);
+    const table = ['| | |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`)].join('\n');
+    const why = r.status === 'deployed' ? '' : `\n\n**Why:** ${failureMessage(r, facts.release).replace(/\n/g, ' ')}`;
+    return `### berth/deploy: \`${facts.project}\`\n\n${table}${why}\n`;
+}
+
+;// CONCATENATED MODULE: ./actions/deploy/src/main.ts
+// berth/deploy main step: stage the release bundle, then one SSH connection: upload, and the host
+// script (lock, config, pull, up --wait, probes, switch, audit, retention). Orchestration only.
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** Sortable by time, traceable to the commit, unique across concurrent runs. */
+function releaseId(now, sha) {
+    const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    return `${stamp}-${(sha || 'nocommit').slice(0, 7)}-${(0,external_node_crypto_.randomBytes)(2).toString('hex')}`;
+}
+async function main() {
+    const started = Date.now();
+    const inputs = getInputs();
+    const ctx = contextFromEnv();
+    const release = releaseId(new Date(), ctx.headSha ?? ctx.sha);
+    const target = `${inputs.user}@${inputs.host}:${inputs.port}`;
+    core/* setOutput */.uH(Outputs.Release, release);
+    core/* info */.pq(`Release ${release} of ${inputs.project} to ${target}:${inputs['remote-dir']}`);
+    const record = {
+        release,
+        project: inputs.project,
+        environment: inputs.environment,
+        commit: ctx.headSha ?? ctx.sha,
+        ref: ctx.ref,
+        repository: ctx.repository,
+        actor: ctx.actor,
+        run: runUrl(ctx),
+        workflow: ctx.workflow,
+        created: new Date().toISOString(),
+        images: inputs.images,
+        compose_files: inputs['compose-files'],
+    };
+    const tempRoot = process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)();
+    const staged = await core/* group */.Os('Release bundle', async () => {
+        const staged = stageBundle(inputs, record, tempRoot);
+        core/* info */.pq(`Compose files: ${staged.composeFiles.join(', ')}`);
+        core/* info */.pq(`Secrets: ${Object.keys(inputs.secrets).join(', ') || 'none'}; env: ${Object.keys(inputs.env).join(', ') || 'none'}`);
+        return staged;
+    });
+    const session = await core/* group */.Os(`Connect to ${target}`, () => SshSession.open({
+        host: inputs.host,
+        port: inputs.port,
+        user: inputs.user,
+        privateKey: inputs['ssh-key'],
+        knownHosts: inputs['known-hosts'],
+        jumpHost: inputs['jump-host'],
+        connectTimeoutSeconds: inputs['connect-timeout'],
+    }, { tempDir: tempRoot }));
+    let stdout = '';
+    let exitCode = 0;
+    try {
+        await core/* group */.Os('Upload', async () => {
+            const incoming = incomingDir(inputs['remote-dir'], release);
+            const tar = (0,external_node_child_process_namespaceObject.spawn)('tar', ['-C', staged.dir, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
+            await session.exec(`umask 077 && mkdir -p -- ${shellQuote(`${inputs['remote-dir']}/releases`)} && mkdir -- ${shellQuote(incoming)} && ` +
+                `tar -x -p --no-same-owner -C ${shellQuote(incoming)} -f -`, { input: tar.stdout, silent: true });
+        });
+        const holder = JSON.stringify({ release, actor: ctx.actor, run: runUrl(ctx), since: new Date().toISOString() });
+        const auditPrefix = JSON.stringify({
+            time: new Date().toISOString(),
+            release,
+            project: inputs.project,
+            environment: inputs.environment ?? null,
+            actor: ctx.actor,
+            commit: record.commit,
+            run: record.run,
+            images: inputs.images,
+        }).slice(0, -1);
+        const script = renderDeployScript({
+            remoteDir: inputs['remote-dir'],
+            project: inputs.project,
+            release,
+            composeFiles: staged.composeFiles,
+            waitTimeoutSeconds: inputs['wait-timeout'],
+            lockTimeoutSeconds: inputs['lock-timeout'],
+            rollback: inputs.rollback,
+            keepReleases: inputs['keep-releases'],
+            prune: inputs.prune,
+            holder,
+            auditPrefix,
+            probes: inputs['health-urls'],
+            caFile: staged.caFile,
+            registry: inputs.registry,
+            registryUser: inputs['registry-username'],
+        });
+        const result = await core/* group */.Os('Deploy on the host', () => session.script(script, { ignoreReturnCode: true }));
+        stdout = result.stdout;
+        exitCode = result.exitCode;
+    }
+    finally {
+        await session.close();
+        (0,external_node_fs_namespaceObject.rmSync)(staged.dir, { recursive: true, force: true });
+    }
+    const report = parseReport(stdout);
+    const seconds = (Date.now() - started) / 1000;
+    core/* setOutput */.uH(Outputs.PreviousRelease, report.previousRelease ?? '');
+    core/* setOutput */.uH(Outputs.Status, report.status ?? 'failed');
+    core/* setOutput */.uH(Outputs.DurationSeconds, String(Math.round(seconds)));
+    await core/* summary */.z.addRaw(summaryMarkdown(report, { release, host: target, project: inputs.project, seconds })).write();
+    if (exitCode === 75) {
+        throw new Error(`Input "${Inputs.LockTimeout}": ${inputs['remote-dir']} stayed locked for ${inputs['lock-timeout']} s by another deploy: ${report.lockHolder || 'unknown holder'}`);
+    }
+    if (report.status !== 'deployed') {
+        throw new Error(report.status ? failureMessage(report, release) : `the deploy script ended with exit code ${exitCode} before reporting a status`);
+    }
+    core/* info */.pq(`Deployed ${release}${report.previousRelease ? ` (previous: ${report.previousRelease})` : ''} in ${seconds.toFixed(1)} s`);
+}
+
+
+/***/ }),
+
+/***/ 5490:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Cs: () => (/* binding */ runAction)
+/* harmony export */ });
+/* unused harmony exports IS_POST_STATE, errorMessage */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3360);
+// The one entry wrapper every action uses: picks the main or post phase and turns errors into a clean
+// failure (main) or warning (post) instead of a stack trace.
+
+/** State key that marks "main already ran"; the runner hands it to the post step as STATE_isPost. */
+const IS_POST_STATE = 'isPost';
+/** The message to show for anything thrown: Error.message, plus its `cause` chain when present. */
+function errorMessage(error) {
+    if (!(error instanceof Error))
+        return String(error);
+    const parts = [error.message];
+    let cause = error.cause;
+    // Bounded: a cause cycle must not hang the failure path.
+    for (let depth = 0; cause !== undefined && depth < 5; depth += 1) {
+        parts.push(cause instanceof Error ? cause.message : String(cause));
+        cause = cause instanceof Error ? cause.cause : undefined;
+    }
+    return parts.join(': caused by: ');
+}
+function logStackWhenDebugging(error) {
+    if (_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .isDebug */ ._o() && error instanceof Error && error.stack)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
+}
+async function runAction(phases) {
+    const isPost = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(IS_POST_STATE) === 'true';
+    if (isPost) {
+        if (!phases.post)
+            return;
+        try {
+            await phases.post();
+        }
+        catch (error) {
+            // Cleanup problems must not turn a successful job red; they are reported, not fatal.
+            logStackWhenDebugging(error);
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`Post step: ${errorMessage(error)}`);
+        }
+        return;
+    }
+    // Only actions with a post step need the marker; others would just print a stray state command.
+    if (phases.post)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ(IS_POST_STATE, 'true');
+    try {
+        await phases.main();
+    }
+    catch (error) {
+        logStackWhenDebugging(error);
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(errorMessage(error));
+    }
+}
+
+
+/***/ }),
+
+/***/ 2613:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
+
+/***/ }),
+
+/***/ 4434:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
+
+/***/ }),
+
+/***/ 9896:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
+
+/***/ }),
+
+/***/ 8611:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("http");
+
+/***/ }),
+
+/***/ 5692:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("https");
+
+/***/ }),
+
+/***/ 9278:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
+
+/***/ }),
+
+/***/ 4589:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:assert");
+
+/***/ }),
+
+/***/ 6698:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:async_hooks");
+
+/***/ }),
+
+/***/ 4573:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer");
+
+/***/ }),
+
+/***/ 7540:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:console");
+
+/***/ }),
+
+/***/ 7598:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
+
+/***/ }),
+
+/***/ 3053:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:diagnostics_channel");
+
+/***/ }),
+
+/***/ 610:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
+
+/***/ }),
+
+/***/ 8474:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
+
+/***/ }),
+
+/***/ 7067:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
+
+/***/ }),
+
+/***/ 2467:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2");
+
+/***/ }),
+
+/***/ 7030:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 643:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_hooks");
+
+/***/ }),
+
+/***/ 1792:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:querystring");
+
+/***/ }),
+
+/***/ 7075:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
+
+/***/ }),
+
+/***/ 1692:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
+
+/***/ }),
+
+/***/ 3136:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
+
+/***/ }),
+
+/***/ 7975:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
+
+/***/ }),
+
+/***/ 3429:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util/types");
+
+/***/ }),
+
+/***/ 5919:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
+
+/***/ }),
+
+/***/ 8522:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
+
+/***/ }),
+
+/***/ 857:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
+
+/***/ }),
+
+/***/ 6928:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
+
+/***/ }),
+
+/***/ 3193:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("string_decoder");
+
+/***/ }),
+
+/***/ 4756:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
+
+/***/ }),
+
+/***/ 9023:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
+
+/***/ }),
+
+/***/ 3360:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Yz: () => (/* binding */ core_debug),
+  V4: () => (/* binding */ getInput),
+  Gu: () => (/* binding */ getState),
+  Os: () => (/* binding */ group),
+  pq: () => (/* binding */ info),
+  _o: () => (/* binding */ isDebug),
+  LZ: () => (/* binding */ saveState),
+  C1: () => (/* binding */ setFailed),
+  uH: () => (/* binding */ setOutput),
+  Pq: () => (/* binding */ core_setSecret),
+  z: () => (/* reexport */ summary),
+  $e: () => (/* binding */ warning)
+});
+
+// UNUSED EXPORTS: ExitCode, addPath, endGroup, error, exportVariable, getBooleanInput, getIDToken, getMultilineInput, markdownSummary, notice, platform, setCommandEcho, startGroup, toPlatformPath, toPosixPath, toWin32Path
+
+// EXTERNAL MODULE: external "os"
+var external_os_ = __nccwpck_require__(857);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -28503,7 +30536,7 @@ function utils_toCommandProperties(annotationProperties) {
  */
 function command_issueCommand(command, properties, message) {
     const cmd = new Command(command, properties, message);
-    process.stdout.write(cmd.toString() + external_os_namespaceObject.EOL);
+    process.stdout.write(cmd.toString() + external_os_.EOL);
 }
 function command_issue(name, message = '') {
     command_issueCommand(name, {}, message);
@@ -28559,8 +30592,8 @@ function escapeProperty(s) {
 //# sourceMappingURL=command.js.map
 ;// CONCATENATED MODULE: external "crypto"
 const external_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
-;// CONCATENATED MODULE: external "fs"
-const external_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
+// EXTERNAL MODULE: external "fs"
+var external_fs_ = __nccwpck_require__(9896);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
@@ -28574,10 +30607,10 @@ function file_command_issueFileCommand(command, message) {
     if (!filePath) {
         throw new Error(`Unable to find environment variable for file command ${command}`);
     }
-    if (!external_fs_namespaceObject.existsSync(filePath)) {
+    if (!external_fs_.existsSync(filePath)) {
         throw new Error(`Missing file at path: ${filePath}`);
     }
-    external_fs_namespaceObject.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
+    external_fs_.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_.EOL}`, {
         encoding: 'utf8'
     });
 }
@@ -28593,11 +30626,11 @@ function file_command_prepareKeyValueMessage(key, value) {
     if (convertedValue.includes(delimiter)) {
         throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
     }
-    return `${key}<<${delimiter}${external_os_namespaceObject.EOL}${convertedValue}${external_os_namespaceObject.EOL}${delimiter}`;
+    return `${key}<<${delimiter}${external_os_.EOL}${convertedValue}${external_os_.EOL}${delimiter}`;
 }
 //# sourceMappingURL=file-command.js.map
-;// CONCATENATED MODULE: external "path"
-const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
+// EXTERNAL MODULE: external "path"
+var external_path_ = __nccwpck_require__(6928);
 // EXTERNAL MODULE: external "http"
 var external_http_ = __nccwpck_require__(8611);
 // EXTERNAL MODULE: external "https"
@@ -29556,7 +31589,7 @@ var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { access, appendFile, writeFile } = external_fs_namespaceObject.promises;
+const { access, appendFile, writeFile } = external_fs_.promises;
 const SUMMARY_ENV_VAR = 'GITHUB_STEP_SUMMARY';
 const SUMMARY_DOCS_URL = 'https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary';
 class Summary {
@@ -29579,7 +31612,7 @@ class Summary {
                 throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
             }
             try {
-                yield access(pathFromEnv, external_fs_namespaceObject.constants.R_OK | external_fs_namespaceObject.constants.W_OK);
+                yield access(pathFromEnv, external_fs_.constants.R_OK | external_fs_.constants.W_OK);
             }
             catch (_a) {
                 throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
@@ -29675,7 +31708,7 @@ class Summary {
      * @returns {Summary} summary instance
      */
     addEOL() {
-        return this.addRaw(external_os_namespaceObject.EOL);
+        return this.addRaw(external_os_.EOL);
     }
     /**
      * Adds an HTML codeblock to the summary buffer
@@ -29823,7 +31856,7 @@ const _summary = new Summary();
  * @deprecated use `core.summary`
  */
 const markdownSummary = (/* unused pure expression or super */ null && (_summary));
-const summary = (/* unused pure expression or super */ null && (_summary));
+const summary = _summary;
 //# sourceMappingURL=summary.js.map
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
 
@@ -29859,16 +31892,10 @@ function toPlatformPath(pth) {
     return pth.replace(/[/\\]/g, path.sep);
 }
 //# sourceMappingURL=path-utils.js.map
-// EXTERNAL MODULE: external "string_decoder"
-var external_string_decoder_ = __nccwpck_require__(3193);
-// EXTERNAL MODULE: external "events"
-var external_events_ = __nccwpck_require__(4434);
-;// CONCATENATED MODULE: external "child_process"
-const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
-// EXTERNAL MODULE: external "assert"
-var external_assert_ = __nccwpck_require__(2613);
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
-var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 5 modules
+var lib_exec = __nccwpck_require__(2876);
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
+var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
         function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
@@ -29879,7 +31906,413 @@ var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_namespaceObject.promises;
+const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    const { stdout: version } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
+        silent: true
+    });
+    const { stdout: name } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
+        silent: true
+    });
+    return {
+        name: name.trim(),
+        version: version.trim()
+    };
+});
+const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    var _a, _b, _c, _d;
+    const { stdout } = yield exec.getExecOutput('sw_vers', undefined, {
+        silent: true
+    });
+    const version = (_b = (_a = stdout.match(/ProductVersion:\s*(.+)/)) === null || _a === void 0 ? void 0 : _a[1]) !== null && _b !== void 0 ? _b : '';
+    const name = (_d = (_c = stdout.match(/ProductName:\s*(.+)/)) === null || _c === void 0 ? void 0 : _c[1]) !== null && _d !== void 0 ? _d : '';
+    return {
+        name,
+        version
+    };
+});
+const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    const { stdout } = yield exec.getExecOutput('lsb_release', ['-i', '-r', '-s'], {
+        silent: true
+    });
+    const [name, version] = stdout.trim().split('\n');
+    return {
+        name,
+        version
+    };
+});
+const platform = external_os_.platform();
+const arch = external_os_.arch();
+const isWindows = platform === 'win32';
+const isMacOS = platform === 'darwin';
+const isLinux = platform === 'linux';
+function getDetails() {
+    return platform_awaiter(this, void 0, void 0, function* () {
+        return Object.assign(Object.assign({}, (yield (isWindows
+            ? getWindowsInfo()
+            : isMacOS
+                ? getMacOsInfo()
+                : getLinuxInfo()))), { platform,
+            arch,
+            isWindows,
+            isMacOS,
+            isLinux });
+    });
+}
+//# sourceMappingURL=platform.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
+var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+
+/**
+ * The code to exit an action
+ */
+var ExitCode;
+(function (ExitCode) {
+    /**
+     * A code indicating that the action was successful
+     */
+    ExitCode[ExitCode["Success"] = 0] = "Success";
+    /**
+     * A code indicating that the action was a failure
+     */
+    ExitCode[ExitCode["Failure"] = 1] = "Failure";
+})(ExitCode || (ExitCode = {}));
+//-----------------------------------------------------------------------
+// Variables
+//-----------------------------------------------------------------------
+/**
+ * Sets env variable for this action and future actions in the job
+ * @param name the name of the variable to set
+ * @param val the value of the variable. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function exportVariable(name, val) {
+    const convertedVal = toCommandValue(val);
+    process.env[name] = convertedVal;
+    const filePath = process.env['GITHUB_ENV'] || '';
+    if (filePath) {
+        return issueFileCommand('ENV', prepareKeyValueMessage(name, val));
+    }
+    issueCommand('set-env', { name }, convertedVal);
+}
+/**
+ * Registers a secret which will get masked from logs
+ *
+ * @param secret - Value of the secret to be masked
+ * @remarks
+ * This function instructs the Actions runner to mask the specified value in any
+ * logs produced during the workflow run. Once registered, the secret value will
+ * be replaced with asterisks (***) whenever it appears in console output, logs,
+ * or error messages.
+ *
+ * This is useful for protecting sensitive information such as:
+ * - API keys
+ * - Access tokens
+ * - Authentication credentials
+ * - URL parameters containing signatures (SAS tokens)
+ *
+ * Note that masking only affects future logs; any previous appearances of the
+ * secret in logs before calling this function will remain unmasked.
+ *
+ * @example
+ * ```typescript
+ * // Register an API token as a secret
+ * const apiToken = "abc123xyz456";
+ * setSecret(apiToken);
+ *
+ * // Now any logs containing this value will show *** instead
+ * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
+ * ```
+ */
+function core_setSecret(secret) {
+    command_issueCommand('add-mask', {}, secret);
+}
+/**
+ * Prepends inputPath to the PATH (for this action and future actions)
+ * @param inputPath
+ */
+function addPath(inputPath) {
+    const filePath = process.env['GITHUB_PATH'] || '';
+    if (filePath) {
+        issueFileCommand('PATH', inputPath);
+    }
+    else {
+        issueCommand('add-path', {}, inputPath);
+    }
+    process.env['PATH'] = `${inputPath}${path.delimiter}${process.env['PATH']}`;
+}
+/**
+ * Gets the value of an input.
+ * Unless trimWhitespace is set to false in InputOptions, the value is also trimmed.
+ * Returns an empty string if the value is not defined.
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   string
+ */
+function getInput(name, options) {
+    const val = process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] || '';
+    if (options && options.required && !val) {
+        throw new Error(`Input required and not supplied: ${name}`);
+    }
+    if (options && options.trimWhitespace === false) {
+        return val;
+    }
+    return val.trim();
+}
+/**
+ * Gets the values of an multiline input.  Each value is also trimmed.
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   string[]
+ *
+ */
+function getMultilineInput(name, options) {
+    const inputs = getInput(name, options)
+        .split('\n')
+        .filter(x => x !== '');
+    if (options && options.trimWhitespace === false) {
+        return inputs;
+    }
+    return inputs.map(input => input.trim());
+}
+/**
+ * Gets the input value of the boolean type in the YAML 1.2 "core schema" specification.
+ * Support boolean input list: `true | True | TRUE | false | False | FALSE` .
+ * The return value is also in boolean type.
+ * ref: https://yaml.org/spec/1.2/spec.html#id2804923
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   boolean
+ */
+function getBooleanInput(name, options) {
+    const trueValue = ['true', 'True', 'TRUE'];
+    const falseValue = ['false', 'False', 'FALSE'];
+    const val = getInput(name, options);
+    if (trueValue.includes(val))
+        return true;
+    if (falseValue.includes(val))
+        return false;
+    throw new TypeError(`Input does not meet YAML 1.2 "Core Schema" specification: ${name}\n` +
+        `Support boolean input list: \`true | True | TRUE | false | False | FALSE\``);
+}
+/**
+ * Sets the value of an output.
+ *
+ * @param     name     name of the output to set
+ * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function setOutput(name, value) {
+    const filePath = process.env['GITHUB_OUTPUT'] || '';
+    if (filePath) {
+        return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
+    }
+    process.stdout.write(external_os_.EOL);
+    command_issueCommand('set-output', { name }, utils_toCommandValue(value));
+}
+/**
+ * Enables or disables the echoing of commands into stdout for the rest of the step.
+ * Echoing is disabled by default if ACTIONS_STEP_DEBUG is not set.
+ *
+ */
+function setCommandEcho(enabled) {
+    issue('echo', enabled ? 'on' : 'off');
+}
+//-----------------------------------------------------------------------
+// Results
+//-----------------------------------------------------------------------
+/**
+ * Sets the action status to failed.
+ * When the action exits it will be with an exit code of 1
+ * @param message add error issue message
+ */
+function setFailed(message) {
+    process.exitCode = ExitCode.Failure;
+    error(message);
+}
+//-----------------------------------------------------------------------
+// Logging Commands
+//-----------------------------------------------------------------------
+/**
+ * Gets whether Actions Step Debug is on or not
+ */
+function isDebug() {
+    return process.env['RUNNER_DEBUG'] === '1';
+}
+/**
+ * Writes debug message to user log
+ * @param message debug message
+ */
+function core_debug(message) {
+    command_issueCommand('debug', {}, message);
+}
+/**
+ * Adds an error issue
+ * @param message error issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function error(message, properties = {}) {
+    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Adds a warning issue
+ * @param message warning issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function warning(message, properties = {}) {
+    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Adds a notice issue
+ * @param message notice issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function notice(message, properties = {}) {
+    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Writes info to log with console.log.
+ * @param message info message
+ */
+function info(message) {
+    process.stdout.write(message + external_os_.EOL);
+}
+/**
+ * Begin an output group.
+ *
+ * Output until the next `groupEnd` will be foldable in this group
+ *
+ * @param name The name of the output group
+ */
+function startGroup(name) {
+    command_issue('group', name);
+}
+/**
+ * End an output group.
+ */
+function endGroup() {
+    command_issue('endgroup');
+}
+/**
+ * Wrap an asynchronous function call in a group.
+ *
+ * Returns the same type as the function itself.
+ *
+ * @param name The name of the group
+ * @param fn The function to wrap in the group
+ */
+function group(name, fn) {
+    return core_awaiter(this, void 0, void 0, function* () {
+        startGroup(name);
+        let result;
+        try {
+            result = yield fn();
+        }
+        finally {
+            endGroup();
+        }
+        return result;
+    });
+}
+//-----------------------------------------------------------------------
+// Wrapper action state
+//-----------------------------------------------------------------------
+/**
+ * Saves state for current action, the state can only be retrieved by this action's post job execution.
+ *
+ * @param     name     name of the state to store
+ * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function saveState(name, value) {
+    const filePath = process.env['GITHUB_STATE'] || '';
+    if (filePath) {
+        return file_command_issueFileCommand('STATE', file_command_prepareKeyValueMessage(name, value));
+    }
+    command_issueCommand('save-state', { name }, utils_toCommandValue(value));
+}
+/**
+ * Gets the value of an state set by this action's main execution.
+ *
+ * @param     name     name of the state to get
+ * @returns   string
+ */
+function getState(name) {
+    return process.env[`STATE_${name}`] || '';
+}
+function getIDToken(aud) {
+    return core_awaiter(this, void 0, void 0, function* () {
+        return yield OidcClient.getIDToken(aud);
+    });
+}
+/**
+ * Summary exports
+ */
+
+/**
+ * @deprecated use core.summary
+ */
+
+/**
+ * Path exports
+ */
+
+/**
+ * Platform utilities exports
+ */
+
+//# sourceMappingURL=core.js.map
+
+/***/ }),
+
+/***/ 2876:
+/***/ ((__unused_webpack___webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+
+// UNUSED EXPORTS: exec, getExecOutput
+
+// EXTERNAL MODULE: external "string_decoder"
+var external_string_decoder_ = __nccwpck_require__(3193);
+// EXTERNAL MODULE: external "os"
+var external_os_ = __nccwpck_require__(857);
+// EXTERNAL MODULE: external "events"
+var external_events_ = __nccwpck_require__(4434);
+;// CONCATENATED MODULE: external "child_process"
+const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
+// EXTERNAL MODULE: external "path"
+var external_path_ = __nccwpck_require__(6928);
+// EXTERNAL MODULE: external "assert"
+var external_assert_ = __nccwpck_require__(2613);
+// EXTERNAL MODULE: external "fs"
+var external_fs_ = __nccwpck_require__(9896);
+;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_.promises;
 // export const {open} = 'fs'
 const IS_WINDOWS = process.platform === 'win32';
 /**
@@ -29894,7 +32327,7 @@ const IS_WINDOWS = process.platform === 'win32';
  * backslash to all junction results on Windows.
  */
 function readlink(fsPath) {
-    return io_util_awaiter(this, void 0, void 0, function* () {
+    return __awaiter(this, void 0, void 0, function* () {
         const result = yield fs.promises.readlink(fsPath);
         // On Windows, restore Node 20 behavior: add trailing backslash to all results
         // since junctions on Windows are always directory links
@@ -29906,9 +32339,9 @@ function readlink(fsPath) {
 }
 // See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
 const UV_FS_O_EXLOCK = 0x10000000;
-const READONLY = external_fs_namespaceObject.constants.O_RDONLY;
+const READONLY = external_fs_.constants.O_RDONLY;
 function exists(fsPath) {
-    return io_util_awaiter(this, void 0, void 0, function* () {
+    return __awaiter(this, void 0, void 0, function* () {
         try {
             yield stat(fsPath);
         }
@@ -29922,7 +32355,7 @@ function exists(fsPath) {
     });
 }
 function isDirectory(fsPath_1) {
-    return io_util_awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
+    return __awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
         const stats = useStat ? yield stat(fsPath) : yield lstat(fsPath);
         return stats.isDirectory();
     });
@@ -29949,7 +32382,7 @@ function isRooted(p) {
  * @return if file exists and is executable, returns the file path. otherwise empty string.
  */
 function tryGetExecutablePath(filePath, extensions) {
-    return io_util_awaiter(this, void 0, void 0, function* () {
+    return __awaiter(this, void 0, void 0, function* () {
         let stats = undefined;
         try {
             // test file exists
@@ -29964,7 +32397,7 @@ function tryGetExecutablePath(filePath, extensions) {
         if (stats && stats.isFile()) {
             if (IS_WINDOWS) {
                 // on Windows, test for valid extension
-                const upperExt = external_path_namespaceObject.extname(filePath).toUpperCase();
+                const upperExt = external_path_.extname(filePath).toUpperCase();
                 if (extensions.some(validExt => validExt.toUpperCase() === upperExt)) {
                     return filePath;
                 }
@@ -29993,11 +32426,11 @@ function tryGetExecutablePath(filePath, extensions) {
                 if (IS_WINDOWS) {
                     // preserve the case of the actual file (since an extension was appended)
                     try {
-                        const directory = external_path_namespaceObject.dirname(filePath);
-                        const upperName = external_path_namespaceObject.basename(filePath).toUpperCase();
+                        const directory = external_path_.dirname(filePath);
+                        const upperName = external_path_.basename(filePath).toUpperCase();
                         for (const actualName of yield readdir(directory)) {
                             if (upperName === actualName.toUpperCase()) {
-                                filePath = external_path_namespaceObject.join(directory, actualName);
+                                filePath = external_path_.join(directory, actualName);
                                 break;
                             }
                         }
@@ -30217,7 +32650,7 @@ function findInPath(tool) {
         // build the list of extensions to try
         const extensions = [];
         if (IS_WINDOWS && process.env['PATHEXT']) {
-            for (const extension of process.env['PATHEXT'].split(external_path_namespaceObject.delimiter)) {
+            for (const extension of process.env['PATHEXT'].split(external_path_.delimiter)) {
                 if (extension) {
                     extensions.push(extension);
                 }
@@ -30232,7 +32665,7 @@ function findInPath(tool) {
             return [];
         }
         // if any path separators, return empty
-        if (tool.includes(external_path_namespaceObject.sep)) {
+        if (tool.includes(external_path_.sep)) {
             return [];
         }
         // build the list of directories
@@ -30243,7 +32676,7 @@ function findInPath(tool) {
         // across platforms.
         const directories = [];
         if (process.env.PATH) {
-            for (const p of process.env.PATH.split(external_path_namespaceObject.delimiter)) {
+            for (const p of process.env.PATH.split(external_path_.delimiter)) {
                 if (p) {
                     directories.push(p);
                 }
@@ -30252,7 +32685,7 @@ function findInPath(tool) {
         // find all matches
         const matches = [];
         for (const directory of directories) {
-            const filePath = yield tryGetExecutablePath(external_path_namespaceObject.join(directory, tool), extensions);
+            const filePath = yield tryGetExecutablePath(external_path_.join(directory, tool), extensions);
             if (filePath) {
                 matches.push(filePath);
             }
@@ -30399,13 +32832,13 @@ class ToolRunner extends external_events_.EventEmitter {
     _processLineBuffer(data, strBuffer, onLine) {
         try {
             let s = strBuffer + data.toString();
-            let n = s.indexOf(external_os_namespaceObject.EOL);
+            let n = s.indexOf(external_os_.EOL);
             while (n > -1) {
                 const line = s.substring(0, n);
                 onLine(line);
                 // the rest of the string ...
-                s = s.substring(n + external_os_namespaceObject.EOL.length);
-                n = s.indexOf(external_os_namespaceObject.EOL);
+                s = s.substring(n + external_os_.EOL.length);
+                n = s.indexOf(external_os_.EOL);
             }
             return s;
         }
@@ -30683,7 +33116,7 @@ class ToolRunner extends external_events_.EventEmitter {
                 (this.toolPath.includes('/') ||
                     (toolrunner_IS_WINDOWS && this.toolPath.includes('\\')))) {
                 // prefer options.cwd if it is specified, however options.cwd may also need to be rooted
-                this.toolPath = external_path_namespaceObject.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
+                this.toolPath = external_path_.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
             }
             // if the tool is only a file name, then resolve it from the PATH
             // otherwise verify it exists (add extension on Windows if necessary)
@@ -30696,7 +33129,7 @@ class ToolRunner extends external_events_.EventEmitter {
                 }
                 const optionsNonNull = this._cloneExecOptions(this.options);
                 if (!optionsNonNull.silent && optionsNonNull.outStream) {
-                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_namespaceObject.EOL);
+                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_.EOL);
                 }
                 const state = new ExecState(optionsNonNull, this.toolPath);
                 state.on('debug', (message) => {
@@ -30931,7 +33364,7 @@ var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arg
  * @param     options            optional exec options.  See ExecOptions
  * @returns   Promise<number>    exit code
  */
-function exec_exec(commandLine, args, options) {
+function exec(commandLine, args, options) {
     return exec_awaiter(this, void 0, void 0, function* () {
         const commandArgs = tr.argStringToArray(commandLine);
         if (commandArgs.length === 0) {
@@ -30977,7 +33410,7 @@ function getExecOutput(commandLine, args, options) {
             }
         };
         const listeners = Object.assign(Object.assign({}, options === null || options === void 0 ? void 0 : options.listeners), { stdout: stdOutListener, stderr: stdErrListener });
-        const exitCode = yield exec_exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
+        const exitCode = yield exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
         //flush any remaining characters
         stdout += stdoutDecoder.end();
         stderr += stderrDecoder.end();
@@ -30989,635 +33422,6 @@ function getExecOutput(commandLine, args, options) {
     });
 }
 //# sourceMappingURL=exec.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
-var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout: version } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
-        silent: true
-    });
-    const { stdout: name } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
-        silent: true
-    });
-    return {
-        name: name.trim(),
-        version: version.trim()
-    };
-});
-const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    var _a, _b, _c, _d;
-    const { stdout } = yield exec.getExecOutput('sw_vers', undefined, {
-        silent: true
-    });
-    const version = (_b = (_a = stdout.match(/ProductVersion:\s*(.+)/)) === null || _a === void 0 ? void 0 : _a[1]) !== null && _b !== void 0 ? _b : '';
-    const name = (_d = (_c = stdout.match(/ProductName:\s*(.+)/)) === null || _c === void 0 ? void 0 : _c[1]) !== null && _d !== void 0 ? _d : '';
-    return {
-        name,
-        version
-    };
-});
-const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout } = yield exec.getExecOutput('lsb_release', ['-i', '-r', '-s'], {
-        silent: true
-    });
-    const [name, version] = stdout.trim().split('\n');
-    return {
-        name,
-        version
-    };
-});
-const platform = external_os_namespaceObject.platform();
-const arch = external_os_namespaceObject.arch();
-const isWindows = platform === 'win32';
-const isMacOS = platform === 'darwin';
-const isLinux = platform === 'linux';
-function getDetails() {
-    return platform_awaiter(this, void 0, void 0, function* () {
-        return Object.assign(Object.assign({}, (yield (isWindows
-            ? getWindowsInfo()
-            : isMacOS
-                ? getMacOsInfo()
-                : getLinuxInfo()))), { platform,
-            arch,
-            isWindows,
-            isMacOS,
-            isLinux });
-    });
-}
-//# sourceMappingURL=platform.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
-var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-
-/**
- * The code to exit an action
- */
-var ExitCode;
-(function (ExitCode) {
-    /**
-     * A code indicating that the action was successful
-     */
-    ExitCode[ExitCode["Success"] = 0] = "Success";
-    /**
-     * A code indicating that the action was a failure
-     */
-    ExitCode[ExitCode["Failure"] = 1] = "Failure";
-})(ExitCode || (ExitCode = {}));
-//-----------------------------------------------------------------------
-// Variables
-//-----------------------------------------------------------------------
-/**
- * Sets env variable for this action and future actions in the job
- * @param name the name of the variable to set
- * @param val the value of the variable. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function exportVariable(name, val) {
-    const convertedVal = toCommandValue(val);
-    process.env[name] = convertedVal;
-    const filePath = process.env['GITHUB_ENV'] || '';
-    if (filePath) {
-        return issueFileCommand('ENV', prepareKeyValueMessage(name, val));
-    }
-    issueCommand('set-env', { name }, convertedVal);
-}
-/**
- * Registers a secret which will get masked from logs
- *
- * @param secret - Value of the secret to be masked
- * @remarks
- * This function instructs the Actions runner to mask the specified value in any
- * logs produced during the workflow run. Once registered, the secret value will
- * be replaced with asterisks (***) whenever it appears in console output, logs,
- * or error messages.
- *
- * This is useful for protecting sensitive information such as:
- * - API keys
- * - Access tokens
- * - Authentication credentials
- * - URL parameters containing signatures (SAS tokens)
- *
- * Note that masking only affects future logs; any previous appearances of the
- * secret in logs before calling this function will remain unmasked.
- *
- * @example
- * ```typescript
- * // Register an API token as a secret
- * const apiToken = "abc123xyz456";
- * setSecret(apiToken);
- *
- * // Now any logs containing this value will show *** instead
- * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
- * ```
- */
-function core_setSecret(secret) {
-    issueCommand('add-mask', {}, secret);
-}
-/**
- * Prepends inputPath to the PATH (for this action and future actions)
- * @param inputPath
- */
-function addPath(inputPath) {
-    const filePath = process.env['GITHUB_PATH'] || '';
-    if (filePath) {
-        issueFileCommand('PATH', inputPath);
-    }
-    else {
-        issueCommand('add-path', {}, inputPath);
-    }
-    process.env['PATH'] = `${inputPath}${path.delimiter}${process.env['PATH']}`;
-}
-/**
- * Gets the value of an input.
- * Unless trimWhitespace is set to false in InputOptions, the value is also trimmed.
- * Returns an empty string if the value is not defined.
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   string
- */
-function getInput(name, options) {
-    const val = process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] || '';
-    if (options && options.required && !val) {
-        throw new Error(`Input required and not supplied: ${name}`);
-    }
-    if (options && options.trimWhitespace === false) {
-        return val;
-    }
-    return val.trim();
-}
-/**
- * Gets the values of an multiline input.  Each value is also trimmed.
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   string[]
- *
- */
-function getMultilineInput(name, options) {
-    const inputs = getInput(name, options)
-        .split('\n')
-        .filter(x => x !== '');
-    if (options && options.trimWhitespace === false) {
-        return inputs;
-    }
-    return inputs.map(input => input.trim());
-}
-/**
- * Gets the input value of the boolean type in the YAML 1.2 "core schema" specification.
- * Support boolean input list: `true | True | TRUE | false | False | FALSE` .
- * The return value is also in boolean type.
- * ref: https://yaml.org/spec/1.2/spec.html#id2804923
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   boolean
- */
-function getBooleanInput(name, options) {
-    const trueValue = ['true', 'True', 'TRUE'];
-    const falseValue = ['false', 'False', 'FALSE'];
-    const val = getInput(name, options);
-    if (trueValue.includes(val))
-        return true;
-    if (falseValue.includes(val))
-        return false;
-    throw new TypeError(`Input does not meet YAML 1.2 "Core Schema" specification: ${name}\n` +
-        `Support boolean input list: \`true | True | TRUE | false | False | FALSE\``);
-}
-/**
- * Sets the value of an output.
- *
- * @param     name     name of the output to set
- * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function setOutput(name, value) {
-    const filePath = process.env['GITHUB_OUTPUT'] || '';
-    if (filePath) {
-        return issueFileCommand('OUTPUT', prepareKeyValueMessage(name, value));
-    }
-    process.stdout.write(os.EOL);
-    issueCommand('set-output', { name }, toCommandValue(value));
-}
-/**
- * Enables or disables the echoing of commands into stdout for the rest of the step.
- * Echoing is disabled by default if ACTIONS_STEP_DEBUG is not set.
- *
- */
-function setCommandEcho(enabled) {
-    issue('echo', enabled ? 'on' : 'off');
-}
-//-----------------------------------------------------------------------
-// Results
-//-----------------------------------------------------------------------
-/**
- * Sets the action status to failed.
- * When the action exits it will be with an exit code of 1
- * @param message add error issue message
- */
-function setFailed(message) {
-    process.exitCode = ExitCode.Failure;
-    error(message);
-}
-//-----------------------------------------------------------------------
-// Logging Commands
-//-----------------------------------------------------------------------
-/**
- * Gets whether Actions Step Debug is on or not
- */
-function isDebug() {
-    return process.env['RUNNER_DEBUG'] === '1';
-}
-/**
- * Writes debug message to user log
- * @param message debug message
- */
-function core_debug(message) {
-    command_issueCommand('debug', {}, message);
-}
-/**
- * Adds an error issue
- * @param message error issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function error(message, properties = {}) {
-    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Adds a warning issue
- * @param message warning issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function warning(message, properties = {}) {
-    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Adds a notice issue
- * @param message notice issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function notice(message, properties = {}) {
-    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Writes info to log with console.log.
- * @param message info message
- */
-function info(message) {
-    process.stdout.write(message + os.EOL);
-}
-/**
- * Begin an output group.
- *
- * Output until the next `groupEnd` will be foldable in this group
- *
- * @param name The name of the output group
- */
-function startGroup(name) {
-    issue('group', name);
-}
-/**
- * End an output group.
- */
-function endGroup() {
-    issue('endgroup');
-}
-/**
- * Wrap an asynchronous function call in a group.
- *
- * Returns the same type as the function itself.
- *
- * @param name The name of the group
- * @param fn The function to wrap in the group
- */
-function group(name, fn) {
-    return core_awaiter(this, void 0, void 0, function* () {
-        startGroup(name);
-        let result;
-        try {
-            result = yield fn();
-        }
-        finally {
-            endGroup();
-        }
-        return result;
-    });
-}
-//-----------------------------------------------------------------------
-// Wrapper action state
-//-----------------------------------------------------------------------
-/**
- * Saves state for current action, the state can only be retrieved by this action's post job execution.
- *
- * @param     name     name of the state to store
- * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function saveState(name, value) {
-    const filePath = process.env['GITHUB_STATE'] || '';
-    if (filePath) {
-        return file_command_issueFileCommand('STATE', file_command_prepareKeyValueMessage(name, value));
-    }
-    command_issueCommand('save-state', { name }, utils_toCommandValue(value));
-}
-/**
- * Gets the value of an state set by this action's main execution.
- *
- * @param     name     name of the state to get
- * @returns   string
- */
-function getState(name) {
-    return process.env[`STATE_${name}`] || '';
-}
-function getIDToken(aud) {
-    return core_awaiter(this, void 0, void 0, function* () {
-        return yield OidcClient.getIDToken(aud);
-    });
-}
-/**
- * Summary exports
- */
-
-/**
- * @deprecated use core.summary
- */
-
-/**
- * Path exports
- */
-
-/**
- * Platform utilities exports
- */
-
-//# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: ./lib/action.ts
-// The one entry wrapper every action uses: picks the main or post phase and turns errors into a clean
-// failure (main) or warning (post) instead of a stack trace.
-
-/** State key that marks "main already ran"; the runner hands it to the post step as STATE_isPost. */
-const IS_POST_STATE = 'isPost';
-/** The message to show for anything thrown: Error.message, plus its `cause` chain when present. */
-function errorMessage(error) {
-    if (!(error instanceof Error))
-        return String(error);
-    const parts = [error.message];
-    let cause = error.cause;
-    // Bounded: a cause cycle must not hang the failure path.
-    for (let depth = 0; cause !== undefined && depth < 5; depth += 1) {
-        parts.push(cause instanceof Error ? cause.message : String(cause));
-        cause = cause instanceof Error ? cause.cause : undefined;
-    }
-    return parts.join(': caused by: ');
-}
-function logStackWhenDebugging(error) {
-    if (isDebug() && error instanceof Error && error.stack)
-        core_debug(error.stack);
-}
-async function runAction(phases) {
-    const isPost = getState(IS_POST_STATE) === 'true';
-    if (isPost) {
-        if (!phases.post)
-            return;
-        try {
-            await phases.post();
-        }
-        catch (error) {
-            // Cleanup problems must not turn a successful job red; they are reported, not fatal.
-            logStackWhenDebugging(error);
-            warning(`Post step: ${errorMessage(error)}`);
-        }
-        return;
-    }
-    // Only actions with a post step need the marker; others would just print a stray state command.
-    if (phases.post)
-        saveState(IS_POST_STATE, 'true');
-    try {
-        await phases.main();
-    }
-    catch (error) {
-        logStackWhenDebugging(error);
-        setFailed(errorMessage(error));
-    }
-}
-
-
-/***/ }),
-
-/***/ 2613:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
-
-/***/ }),
-
-/***/ 4434:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
-
-/***/ }),
-
-/***/ 8611:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("http");
-
-/***/ }),
-
-/***/ 5692:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("https");
-
-/***/ }),
-
-/***/ 9278:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
-
-/***/ }),
-
-/***/ 4589:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:assert");
-
-/***/ }),
-
-/***/ 6698:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:async_hooks");
-
-/***/ }),
-
-/***/ 4573:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer");
-
-/***/ }),
-
-/***/ 7540:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:console");
-
-/***/ }),
-
-/***/ 7598:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
-
-/***/ }),
-
-/***/ 3053:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:diagnostics_channel");
-
-/***/ }),
-
-/***/ 610:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
-
-/***/ }),
-
-/***/ 8474:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
-
-/***/ }),
-
-/***/ 7067:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
-
-/***/ }),
-
-/***/ 2467:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2");
-
-/***/ }),
-
-/***/ 7030:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
-
-/***/ }),
-
-/***/ 643:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_hooks");
-
-/***/ }),
-
-/***/ 1792:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:querystring");
-
-/***/ }),
-
-/***/ 7075:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
-
-/***/ }),
-
-/***/ 1692:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
-
-/***/ }),
-
-/***/ 3136:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
-
-/***/ }),
-
-/***/ 7975:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
-
-/***/ }),
-
-/***/ 3429:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util/types");
-
-/***/ }),
-
-/***/ 5919:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
-
-/***/ }),
-
-/***/ 8522:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
-
-/***/ }),
-
-/***/ 3193:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("string_decoder");
-
-/***/ }),
-
-/***/ 4756:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
-
-/***/ }),
-
-/***/ 9023:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 /***/ })
 

@@ -1,5 +1,152 @@
-// berth/deploy: main step. A skeleton until its behaviour lands (see the project issues).
+// berth/deploy main step: stage the release bundle, then one SSH connection: upload, and the host
+// script (lock, config, pull, up --wait, probes, switch, audit, retention). Orchestration only.
+import * as core from '@actions/core';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { contextFromEnv, runUrl } from '../../../lib/github.js';
+import { shellQuote } from '../../../lib/shell.js';
+import { SshSession } from '../../../lib/ssh.js';
+import { stageBundle, type ReleaseRecord } from './bundle.js';
+import { Inputs as I, Outputs } from './constants.js';
+import { getInputs } from './inputs.js';
+import { incomingDir, renderDeployScript } from './remote-script.js';
+import { failureMessage, parseReport, summaryMarkdown } from './report.js';
+
+/** Sortable by time, traceable to the commit, unique across concurrent runs. */
+export function releaseId(now: Date, sha: string): string {
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${(sha || 'nocommit').slice(0, 7)}-${randomBytes(2).toString('hex')}`;
+}
 
 export async function main(): Promise<void> {
-  throw new Error('berth/deploy is not implemented yet; see the project issues');
+  const started = Date.now();
+  const inputs = getInputs();
+  const ctx = contextFromEnv();
+  const release = releaseId(new Date(), ctx.headSha ?? ctx.sha);
+  const target = `${inputs.user}@${inputs.host}:${inputs.port}`;
+  core.setOutput(Outputs.Release, release);
+  core.info(`Release ${release} of ${inputs.project} to ${target}:${inputs['remote-dir']}`);
+
+  const record: ReleaseRecord = {
+    release,
+    project: inputs.project,
+    environment: inputs.environment,
+    commit: ctx.headSha ?? ctx.sha,
+    ref: ctx.ref,
+    repository: ctx.repository,
+    actor: ctx.actor,
+    run: runUrl(ctx),
+    workflow: ctx.workflow,
+    created: new Date().toISOString(),
+    images: inputs.images,
+    compose_files: inputs['compose-files'],
+  };
+  const tempRoot = process.env.RUNNER_TEMP || tmpdir();
+  const staged = await core.group('Release bundle', async () => {
+    const staged = stageBundle(inputs, record, tempRoot);
+    core.info(`Compose files: ${staged.composeFiles.join(', ')}`);
+    core.info(
+      `Secrets: ${Object.keys(inputs.secrets).join(', ') || 'none'}; env: ${Object.keys(inputs.env).join(', ') || 'none'}`,
+    );
+    return staged;
+  });
+
+  const session = await core.group(`Connect to ${target}`, () =>
+    SshSession.open(
+      {
+        host: inputs.host,
+        port: inputs.port,
+        user: inputs.user,
+        privateKey: inputs['ssh-key'],
+        knownHosts: inputs['known-hosts'],
+        jumpHost: inputs['jump-host'],
+        connectTimeoutSeconds: inputs['connect-timeout'],
+      },
+      { tempDir: tempRoot },
+    ),
+  );
+  let stdout = '';
+  let exitCode = 0;
+  try {
+    await core.group('Upload', async () => {
+      const incoming = incomingDir(inputs['remote-dir'], release);
+      const tar = spawn('tar', ['-C', staged.dir, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      await session.exec(
+        `umask 077 && mkdir -p -- ${shellQuote(`${inputs['remote-dir']}/releases`)} && mkdir -- ${shellQuote(incoming)} && ` +
+          `tar -x -p --no-same-owner -C ${shellQuote(incoming)} -f -`,
+        { input: tar.stdout, silent: true },
+      );
+    });
+    const holder = JSON.stringify({
+      release,
+      actor: ctx.actor,
+      run: runUrl(ctx),
+      since: new Date().toISOString(),
+    });
+    const auditPrefix = JSON.stringify({
+      time: new Date().toISOString(),
+      release,
+      project: inputs.project,
+      environment: inputs.environment ?? null,
+      actor: ctx.actor,
+      commit: record.commit,
+      run: record.run,
+      images: inputs.images,
+    }).slice(0, -1);
+    const script = renderDeployScript({
+      remoteDir: inputs['remote-dir'],
+      project: inputs.project,
+      release,
+      composeFiles: staged.composeFiles,
+      waitTimeoutSeconds: inputs['wait-timeout'],
+      lockTimeoutSeconds: inputs['lock-timeout'],
+      rollback: inputs.rollback,
+      keepReleases: inputs['keep-releases'],
+      prune: inputs.prune,
+      holder,
+      auditPrefix,
+      probes: inputs['health-urls'],
+      caFile: staged.caFile,
+      registry: inputs.registry,
+      registryUser: inputs['registry-username'],
+    });
+    const result = await core.group('Deploy on the host', () =>
+      session.script(script, { ignoreReturnCode: true }),
+    );
+    stdout = result.stdout;
+    exitCode = result.exitCode;
+  } finally {
+    await session.close();
+    rmSync(staged.dir, { recursive: true, force: true });
+  }
+
+  const report = parseReport(stdout);
+  const seconds = (Date.now() - started) / 1000;
+  core.setOutput(Outputs.PreviousRelease, report.previousRelease ?? '');
+  core.setOutput(Outputs.Status, report.status ?? 'failed');
+  core.setOutput(Outputs.DurationSeconds, String(Math.round(seconds)));
+  await core.summary
+    .addRaw(summaryMarkdown(report, { release, host: target, project: inputs.project, seconds }))
+    .write();
+
+  if (exitCode === 75) {
+    throw new Error(
+      `Input "${I.LockTimeout}": ${inputs['remote-dir']} stayed locked for ${inputs['lock-timeout']} s by another deploy: ${report.lockHolder || 'unknown holder'}`,
+    );
+  }
+  if (report.status !== 'deployed') {
+    throw new Error(
+      report.status
+        ? failureMessage(report, release)
+        : `the deploy script ended with exit code ${exitCode} before reporting a status`,
+    );
+  }
+  core.info(
+    `Deployed ${release}${report.previousRelease ? ` (previous: ${report.previousRelease})` : ''} in ${seconds.toFixed(1)} s`,
+  );
 }

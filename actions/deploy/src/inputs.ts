@@ -1,0 +1,231 @@
+// berth/deploy's inputs: the typed interface (keys as in action.yml) and getInputs(), the only
+// place that reads them. Every value that will reach the host is validated here or quoted later.
+import * as core from '@actions/core';
+import { existsSync, statSync } from 'node:fs';
+import { isAbsolute, join, normalize, relative, resolve } from 'node:path';
+import { parseImageRef } from '../../../lib/docker.js';
+import {
+  getBooleanInput,
+  getDurationInput,
+  getKeyValueInput,
+  getListInput,
+  getString,
+  InputError,
+} from '../../../lib/inputs.js';
+import {
+  normalizePrivateKey,
+  parseHost,
+  parseJumpHost,
+  parsePort,
+  parseUser,
+  type SshTarget,
+} from '../../../lib/ssh.js';
+import { Inputs as I } from './constants.js';
+import type { Probe } from './remote-script.js';
+
+export interface Inputs {
+  host: string;
+  port: number;
+  user: string;
+  'ssh-key': string;
+  'known-hosts': string;
+  'jump-host'?: SshTarget['jumpHost'];
+  'connect-timeout': number;
+  project: string;
+  /** paths relative to working-directory, base first, the environment's override included */
+  'compose-files': string[];
+  environment?: string;
+  'working-directory': string;
+  env: Record<string, string>;
+  secrets: Record<string, string>;
+  /** service -> repo@sha256:... */
+  images: Record<string, string>;
+  registry?: string;
+  'registry-username'?: string;
+  'registry-password'?: string;
+  'remote-dir': string;
+  /** seconds */
+  'wait-timeout': number;
+  'health-urls': Probe[];
+  /** path relative to working-directory */
+  'ca-file'?: string;
+  rollback: boolean;
+  'keep-releases': number;
+  prune: boolean;
+  /** seconds */
+  'lock-timeout': number;
+}
+
+const PROJECT = /^[a-z0-9][a-z0-9_-]*$/;
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const DEFAULT_COMPOSE = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
+
+function fail(name: string, detail: string): never {
+  throw new InputError(name, `Input "${name}": ${detail}`);
+}
+
+/** A path inside the working directory, as a relative path with no `..`. */
+function insideDir(name: string, dir: string, path: string): string {
+  const rel = relative(dir, resolve(dir, path));
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) fail(name, `${path} is not inside ${dir}`);
+  if (/[\n\r]/.test(rel)) fail(name, `${JSON.stringify(path)} has a line break`);
+  return normalize(rel);
+}
+
+function existingFile(name: string, dir: string, path: string): string {
+  const rel = insideDir(name, dir, path);
+  const full = join(dir, rel);
+  if (!existsSync(full) || !statSync(full).isFile()) fail(name, `${full} does not exist`);
+  return rel;
+}
+
+/** `URL [status] [max-latency-ms]` lines. */
+export function parseProbes(name: string, lines: string[]): Probe[] {
+  return lines.map((line, i) => {
+    const [url, status, latency, extra] = line.split(/\s+/);
+    let parsed: URL;
+    try {
+      parsed = new URL(url!);
+    } catch {
+      return fail(name, `line ${i + 1}: ${JSON.stringify(url)} is not a URL`);
+    }
+    if (!['http:', 'https:'].includes(parsed.protocol))
+      fail(name, `line ${i + 1}: only http and https URLs can be probed`);
+    if (extra !== undefined) fail(name, `line ${i + 1}: expected "URL [status] [max-latency-ms]"`);
+    const code = status === undefined ? 200 : Number(status);
+    if (!Number.isInteger(code) || code < 100 || code > 599)
+      fail(name, `line ${i + 1}: ${status} is not an HTTP status`);
+    const max = latency === undefined ? undefined : Number(latency);
+    if (max !== undefined && (!Number.isInteger(max) || max <= 0))
+      fail(name, `line ${i + 1}: ${latency} is not a latency in ms`);
+    return { url: parsed.href, status: code, maxLatencyMs: max };
+  });
+}
+
+export function parseImagePins(name: string, lines: string[]): Record<string, string> {
+  const pins: Record<string, string> = {};
+  lines.forEach((line, i) => {
+    const eq = line.indexOf('=');
+    const service = line.slice(0, eq);
+    const ref = line.slice(eq + 1);
+    if (eq <= 0 || !NAME.test(service)) fail(name, `line ${i + 1} is not "service=repo@sha256:..."`);
+    const parsed = parseImageRef(ref);
+    if (!parsed?.digest)
+      fail(name, `line ${i + 1}: ${JSON.stringify(ref)} is not pinned by digest (repo@sha256:...)`);
+    pins[service] = ref;
+  });
+  return pins;
+}
+
+function positiveInt(name: string, fallback: number): number {
+  const raw = getString(name);
+  if (!raw) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) fail(name, `${JSON.stringify(raw)} is not a whole number of at least 1`);
+  return n;
+}
+
+const seconds = (name: string, fallback: number): number =>
+  Math.ceil(getDurationInput(name, { default: fallback * 1000 }) / 1000);
+
+export function getInputs(env: Record<string, string | undefined> = process.env): Inputs {
+  const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
+  const sshKey = getString(I.SshKey, { required: true });
+  core.setSecret(sshKey);
+  const workingDirectory = resolve(workspace, getString(I.WorkingDirectory, { default: '.' }));
+  if (!existsSync(workingDirectory) || !statSync(workingDirectory).isDirectory()) {
+    fail(I.WorkingDirectory, `${workingDirectory} is not a directory`);
+  }
+
+  const project = getString(I.Project, { required: true });
+  if (!PROJECT.test(project)) {
+    fail(
+      I.Project,
+      `${JSON.stringify(project)} is not a compose project name (lower-case letters, digits, "-" and "_", starting with a letter or digit)`,
+    );
+  }
+
+  const listed = getListInput(I.ComposeFiles, { newlinesOnly: true });
+  const composeFiles =
+    listed.length > 0 ? listed.map((f) => existingFile(I.ComposeFiles, workingDirectory, f)) : [];
+  if (composeFiles.length === 0) {
+    const found = DEFAULT_COMPOSE.find((f) => existsSync(join(workingDirectory, f)));
+    if (!found)
+      fail(I.ComposeFiles, `not set, and ${workingDirectory} has none of ${DEFAULT_COMPOSE.join(', ')}`);
+    composeFiles.push(found);
+  }
+  const environment = getString(I.Environment) || undefined;
+  if (environment) {
+    if (!NAME.test(environment))
+      fail(I.Environment, `${JSON.stringify(environment)} is not a valid environment name`);
+    const override = [
+      `docker-compose.${environment}.yml`,
+      `docker-compose.${environment}.yaml`,
+      `compose.${environment}.yaml`,
+      `compose.${environment}.yml`,
+    ].find((f) => existsSync(join(workingDirectory, f)));
+    if (override && !composeFiles.includes(override)) composeFiles.push(override);
+    if (!override) core.info(`No compose override for environment "${environment}" in ${workingDirectory}`);
+  }
+
+  const envVars = getKeyValueInput(I.Env);
+  for (const key of Object.keys(envVars)) {
+    if (!ENV_KEY.test(key)) fail(I.Env, `${JSON.stringify(key)} is not a variable name`);
+  }
+  const secrets = getKeyValueInput(I.Secrets);
+  for (const [name, value] of Object.entries(secrets)) {
+    if (!NAME.test(name)) fail(I.Secrets, `${JSON.stringify(name)} is not a valid secret file name`);
+    core.setSecret(value);
+  }
+
+  const registry = getString(I.Registry) || undefined;
+  const username = getString(I.RegistryUsername) || undefined;
+  const password = getString(I.RegistryPassword) || undefined;
+  if (password) core.setSecret(password);
+  if (registry && (!username || !password))
+    fail(username ? I.RegistryPassword : I.RegistryUsername, 'is required with "registry"');
+  if (!registry && (username || password)) fail(I.Registry, 'is required with registry credentials');
+  if (registry && !/^[A-Za-z0-9.-]+(:\d+)?$/.test(registry))
+    fail(I.Registry, `${JSON.stringify(registry)} is not a registry host[:port]`);
+
+  const remoteDir = getString(I.RemoteDir) || `/opt/${project}`;
+  if (
+    !remoteDir.startsWith('/') ||
+    /[\n\r\0]/.test(remoteDir) ||
+    remoteDir.split('/').includes('..') ||
+    remoteDir === '/'
+  ) {
+    fail(I.RemoteDir, `${JSON.stringify(remoteDir)} is not an absolute directory path without ".."`);
+  }
+
+  const caFile = getString(I.CaFile);
+  const jump = getString(I.JumpHost);
+  return {
+    host: parseHost(I.Host, getString(I.Host, { required: true })),
+    port: parsePort(I.Port, getString(I.Port, { default: '22' })),
+    user: parseUser(I.User, getString(I.User, { required: true })),
+    'ssh-key': normalizePrivateKey(sshKey),
+    'known-hosts': getString(I.KnownHosts, { required: true }),
+    'jump-host': jump ? parseJumpHost(I.JumpHost, jump) : undefined,
+    'connect-timeout': seconds(I.ConnectTimeout, 20),
+    project,
+    'compose-files': composeFiles,
+    environment,
+    'working-directory': workingDirectory,
+    env: envVars,
+    secrets,
+    images: parseImagePins(I.Images, getListInput(I.Images, { newlinesOnly: true })),
+    registry,
+    'registry-username': username,
+    'registry-password': password,
+    'remote-dir': remoteDir.replace(/\/+$/, ''),
+    'wait-timeout': seconds(I.WaitTimeout, 180),
+    'health-urls': parseProbes(I.HealthUrls, getListInput(I.HealthUrls, { newlinesOnly: true })),
+    'ca-file': caFile ? existingFile(I.CaFile, workingDirectory, caFile) : undefined,
+    rollback: getBooleanInput(I.Rollback, { default: true }),
+    'keep-releases': positiveInt(I.KeepReleases, 5),
+    prune: getBooleanInput(I.Prune, { default: true }),
+    'lock-timeout': seconds(I.LockTimeout, 300),
+  };
+}

@@ -1,0 +1,54 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { renderDeployScript, type DeployScriptParams } from './remote-script.js';
+
+const marker = `/tmp/berth-pwned-${process.pid}`;
+const hostile = `x; touch ${marker} $(touch ${marker}) \`touch ${marker}\` "q" 'q' \\ \n next`;
+
+const params: DeployScriptParams = {
+  remoteDir: `/opt/app dir/${hostile}`,
+  project: 'shop',
+  release: '20260101T000000Z-abcdef0-1a2b',
+  composeFiles: ['docker-compose.yml', `my ${hostile}.yml`],
+  waitTimeoutSeconds: 30,
+  lockTimeoutSeconds: 5,
+  rollback: true,
+  keepReleases: 3,
+  prune: false,
+  holder: hostile,
+  auditPrefix: `{"actor":${JSON.stringify(hostile)}`,
+  probes: [{ url: 'https://localhost:8443/healthz', status: 200, maxLatencyMs: 500 }],
+  registry: 'localhost:5000',
+  registryUser: hostile,
+};
+
+describe('renderDeployScript', () => {
+  it('renders a script bash accepts', () => {
+    execFileSync('bash', ['-n'], { input: renderDeployScript(params) });
+  });
+
+  it('passes every value as data, never as code', () => {
+    const script = renderDeployScript(params);
+    const header = script.slice(0, script.indexOf('\nset -Eeuo pipefail'));
+    const out = execFileSync('bash', [
+      '-c',
+      `${header}\nprintf '%s\\0' "$REMOTE_DIR" "$HOLDER" "$REGISTRY_USER" "\${COMPOSE_FILES[@]}" "$AUDIT_PREFIX" "\${PROBES[@]}"`,
+    ]);
+    expect(out.toString().split('\0').slice(0, -1)).toEqual([
+      params.remoteDir,
+      hostile,
+      hostile,
+      ...params.composeFiles,
+      params.auditPrefix,
+      'https://localhost:8443/healthz|200|500',
+    ]);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('keeps bash parameter expansions intact in the body', () => {
+    const script = renderDeployScript(params);
+    expect(script).toContain('"${COMPOSE_FILES[@]}"');
+    expect(script).not.toContain('$\\{');
+  });
+});

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { failureMessage, parseReport } from './report.js';
+
+const health = Buffer.from(
+  JSON.stringify([
+    { ExitCode: 1, Output: 'old' },
+    { ExitCode: 1, Output: 'GET /healthz: 503 db down\n' },
+  ]),
+).toString('base64');
+
+describe('parseReport', () => {
+  it('reads the host script lines and ignores everything else', () => {
+    const r = parseReport(
+      [
+        'some compose output',
+        '::berth::previous-release=20260101T000000Z-aaaaaaa-1234',
+        '::berth::failed-stage=up',
+        '::berth::error=services did not become healthy within 30 s',
+        '::berth::unhealthy=api running/unhealthy',
+        `::berth::health=api ${health}`,
+        '::berth::status=rolled-back',
+        '::berth::duration-seconds=41',
+      ].join('\n'),
+    );
+    expect(r).toMatchObject({
+      status: 'rolled-back',
+      previousRelease: '20260101T000000Z-aaaaaaa-1234',
+      failedStage: 'up',
+      durationSeconds: 41,
+      unhealthy: ['api running/unhealthy'],
+      lastHealth: { api: 'exit 1: GET /healthz: 503 db down' },
+    });
+    expect(failureMessage(r, 'R3')).toBe(
+      'release R3 failed at up: services did not become healthy within 30 s; service api running/unhealthy ' +
+        '(last health check: exit 1: GET /healthz: 503 db down); rolled back to 20260101T000000Z-aaaaaaa-1234, which is serving again',
+    );
+  });
+
+  it('records images, probes and retention', () => {
+    const r = parseReport(
+      '::berth::image=api reg/api@sha256:abc\n::berth::probe=https://x/healthz 200 12ms\n::berth::removed-release=R1\n::berth::pruned-image=reg/api@sha256:old\n::berth::status=deployed\n',
+    );
+    expect(r.images).toEqual({ api: 'reg/api@sha256:abc' });
+    expect(r.probes).toEqual(['https://x/healthz 200 12ms']);
+    expect(r.removedReleases).toEqual(['R1']);
+    expect(r.prunedImages).toEqual(['reg/api@sha256:old']);
+  });
+});

@@ -1,0 +1,343 @@
+// berth/deploy against the lab's SSH host (this machine's engine behind sshd), through the harness.
+import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAction, type ActionResult, type RunOptions } from './harness.js';
+import { readLab, repoRoot } from './lab.js';
+
+const exec = promisify(execFile);
+const lab = readLab();
+const id = Math.random().toString(36).slice(2, 8);
+const project = `berth-it-${id}`;
+const remoteDir = `/home/deploy/berth-it-${id}`;
+const secrets = {
+  db_password: `pw-${id}-$(touch /tmp/pwned-${id})'"`,
+  tls_cert: readFileSync(lab.tlsCert, 'utf8'),
+  tls_key: readFileSync(lab.tlsKey, 'utf8'),
+};
+const marker = `/tmp/pwned-${id}`;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function ssh(command: string): Promise<{ stdout: string }> {
+  return exec('ssh', [
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `UserKnownHostsFile=${lab.knownHosts}`,
+    '-i',
+    lab.sshKey,
+    '-p',
+    String(lab.sshPort),
+    `${lab.sshUser}@${lab.sshHost}`,
+    command,
+  ]);
+}
+
+/** Builds and pushes an image, returning repo@digest. */
+async function buildPush(context: string, repo: string, args: string[] = []): Promise<string> {
+  const meta = join(mkdtempSync(join(tmpdir(), 'berth-meta-')), 'm.json');
+  await exec(
+    'docker',
+    [
+      'buildx',
+      'build',
+      '--quiet',
+      '--build-arg',
+      `BASE_IMAGE=${lab.baseImage}`,
+      ...args,
+      '--metadata-file',
+      meta,
+      '--tag',
+      repo,
+      '--push',
+      context,
+    ],
+    { maxBuffer: 64 << 20 },
+  );
+  const digest = (JSON.parse(readFileSync(meta, 'utf8')) as Record<string, string>)['containerimage.digest'];
+  return `${repo.replace(/:[^/:]+$/, '')}@${digest}`;
+}
+
+function httpsGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: 'localhost', port, path, ca: readFileSync(lab.caFile), timeout: 10_000 },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function connections(log: string): number {
+  return (
+    readFileSync(log, 'utf8').match(/Connection from 127\.0\.0\.1 port \d+ on 127\.0\.0\.1 port/g) ?? []
+  ).length;
+}
+
+let workdir: string;
+let images: { api1: string; api2: string; broken: string; nginx: string; db: string };
+let httpsPort: number;
+let httpPort: number;
+
+function deploy(
+  extra: Record<string, string | undefined> = {},
+  opts: Partial<RunOptions> = {},
+): Promise<ActionResult> {
+  return runAction('deploy', {
+    workspace: workdir,
+    ...opts,
+    inputs: {
+      host: lab.sshHost,
+      port: String(lab.sshPort),
+      user: lab.sshUser,
+      'ssh-key': readFileSync(lab.sshKey, 'utf8'),
+      'known-hosts': readFileSync(lab.knownHosts, 'utf8'),
+      project,
+      environment: 'development',
+      'remote-dir': remoteDir,
+      env: [
+        `HTTPS_PORT=${httpsPort}`,
+        `HTTP_PORT=${httpPort}`,
+        'BIND_ADDRESS=127.0.0.1',
+        `HOSTILE=x; touch ${marker} $(touch ${marker}) \`touch ${marker}\` "quoted" 'single' \\`,
+      ].join('\n'),
+      secrets: Object.entries(secrets)
+        .map(([k, v]) => `${k}<<BERTH_EOF\n${v.replace(/\n$/, '')}\nBERTH_EOF`)
+        .join('\n'),
+      images: `api=${images.api1}\nnginx=${images.nginx}\ndb=${images.db}`,
+      registry: lab.registry,
+      'registry-username': lab.registryUser,
+      'registry-password': lab.registryPassword,
+      'health-urls': `https://localhost:${httpsPort}/healthz 200 2000`,
+      'ca-file': 'ca.pem',
+      'wait-timeout': '120',
+      ...extra,
+    },
+  });
+}
+
+beforeAll(async () => {
+  workdir = mkdtempSync(join(tmpdir(), 'berth deploy ')); // a space in the path on purpose
+  cpSync(join(repoRoot, 'example'), workdir, { recursive: true });
+  writeFileSync(join(workdir, 'ca.pem'), readFileSync(lab.caFile));
+  httpsPort = await freePort();
+  httpPort = await freePort();
+  const repo = (name: string) => `${lab.registry}/berth-it/${name}`;
+  const broken = mkdtempSync(join(tmpdir(), 'berth-broken-'));
+  const [api1, api2, nginx, db] = await Promise.all([
+    buildPush(join(repoRoot, 'example/api'), repo('api:v1'), ['--build-arg', 'VERSION=v1']),
+    buildPush(join(repoRoot, 'example/api'), repo('api:v2'), ['--build-arg', 'VERSION=v2']),
+    buildPush(join(repoRoot, 'example/nginx'), repo('nginx:t')),
+    buildPush(join(repoRoot, 'example/db'), repo('db:t')),
+  ]);
+  // An api that starts but never answers its health check.
+  writeFileSync(
+    join(broken, 'Dockerfile'),
+    `FROM ${api2}\nENTRYPOINT ["/bin/sh", "-c", "exec sleep infinity"]\n`,
+  );
+  const brokenRef = await buildPush(broken, repo('api:broken'));
+  images = { api1: api1!, api2: api2!, broken: brokenRef, nginx: nginx!, db: db! };
+});
+
+afterAll(async () => {
+  await ssh(
+    `docker compose -p ${project} down -v --remove-orphans >/dev/null 2>&1; rm -rf ${remoteDir}`,
+  ).catch(() => undefined);
+});
+
+describe('deploy', () => {
+  let r1: ActionResult;
+  let r2: ActionResult;
+
+  it('deploys release 1 in one SSH connection and serves it over HTTPS', async () => {
+    const before = connections(lab.sshLog);
+    r1 = await deploy();
+    expect(r1.exitCode, r1.log).toBe(0);
+    expect(connections(lab.sshLog) - before).toBe(1);
+    expect(r1.outputs.status).toBe('deployed');
+    expect(r1.outputs['previous-release']).toBe('');
+    const { stdout } = await ssh(`readlink ${remoteDir}/current`);
+    expect(stdout.trim()).toBe(`releases/${r1.outputs.release}`);
+    const res = await httpsGet(httpsPort, '/healthz');
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toMatchObject({ status: 'ok', version: 'v1' });
+  });
+
+  it('deploys release 2 with a changed api: current switches, release 1 is kept', async () => {
+    r2 = await deploy({ images: `api=${images.api2}\nnginx=${images.nginx}\ndb=${images.db}` });
+    expect(r2.exitCode, r2.log).toBe(0);
+    expect(r2.outputs['previous-release']).toBe(r1.outputs.release);
+    const { stdout } = await ssh(`readlink ${remoteDir}/current; ls ${remoteDir}/releases`);
+    expect(stdout.split('\n')[0]).toBe(`releases/${r2.outputs.release}`);
+    expect(stdout).toContain(r1.outputs.release!);
+    expect(JSON.parse((await httpsGet(httpsPort, '/healthz')).body).version).toBe('v2');
+    expect(r2.summary).toMatch(/Probe .*healthz 200 \d+ms/);
+  });
+
+  it('rolls back release 3 whose api never gets healthy, and fails naming the service', async () => {
+    const r3 = await deploy({
+      images: `api=${images.broken}\nnginx=${images.nginx}\ndb=${images.db}`,
+      'wait-timeout': '25',
+    });
+    expect(r3.exitCode).toBe(1);
+    expect(r3.outputs.status, r3.log).toBe('rolled-back');
+    expect(r3.errors[0]).toMatch(/failed at up: .*service api running\/(starting|unhealthy).*rolled back to/);
+    expect(r3.summary).toContain('rolled-back');
+    const { stdout } = await ssh(`readlink ${remoteDir}/current; ls ${remoteDir}/releases`);
+    expect(stdout.split('\n')[0]).toBe(`releases/${r2.outputs.release}`);
+    expect(stdout).not.toContain(r3.outputs.release!);
+    expect(JSON.parse((await httpsGet(httpsPort, '/healthz')).body).version).toBe('v2');
+  });
+
+  it('fails on a probe over its latency budget and rolls back', async () => {
+    const r = await deploy({ 'health-urls': `https://localhost:${httpsPort}/healthz 200 1` });
+    expect(r.exitCode).toBe(1);
+    expect(r.outputs.status, r.log).toBe('rolled-back');
+    expect(r.errors[0]).toMatch(
+      /failed at probe: probe https:\/\/localhost:\d+\/healthz took \d+ ms, budget 1 ms/,
+    );
+  });
+
+  it('serializes two deploys at once through the lock', async () => {
+    const [a, b] = await Promise.all([deploy(), deploy()]);
+    expect(a.exitCode, a.log).toBe(0);
+    expect(b.exitCode, b.log).toBe(0);
+    const { stdout } = await ssh(`ls -a ${remoteDir}/releases`);
+    expect(stdout).not.toMatch(/\.incoming-/);
+  });
+
+  it('times out on a held lock and names the holder, leaving nothing half-written', async () => {
+    const holder = ssh(
+      `cd ${remoteDir} && exec 9>>.lock && flock 9 && echo '{"release":"held-by-test","actor":"someone-else"}' >.lock && sleep 12`,
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    const r = await deploy({ 'lock-timeout': '3' });
+    await holder;
+    expect(r.exitCode).toBe(1);
+    expect(r.errors[0]).toMatch(
+      /^Input "lock-timeout": .* stayed locked for 3 s by another deploy: .*held-by-test.*someone-else/,
+    );
+    const { stdout } = await ssh(`ls -a ${remoteDir}/releases`);
+    expect(stdout).not.toMatch(/\.incoming-/);
+    expect(stdout).not.toContain(r.outputs.release!);
+  });
+
+  it('keeps secrets out of logs and the audit log, and writes one audit line per attempt', async () => {
+    const { stdout: audit } = await ssh(`cat ${remoteDir}/deploy.log`);
+    const lines = audit
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => l.status)).toEqual([
+      'deployed',
+      'deployed',
+      'rolled-back',
+      'rolled-back',
+      'deployed',
+      'deployed',
+      'failed',
+    ]);
+    expect(lines[0]).toMatchObject({ project, actor: 'lab-tester', release: r1.outputs.release });
+    for (const value of [
+      secrets.db_password,
+      lab.registryPassword,
+      'BEGIN PRIVATE KEY',
+      'BEGIN OPENSSH PRIVATE KEY',
+    ]) {
+      expect(audit).not.toContain(value);
+      expect(r1.log).not.toContain(value);
+      expect(r2.log).not.toContain(value);
+      expect(r1.summary).not.toContain(value);
+    }
+    // The registry password file is gone from every release.
+    const { stdout: left } = await ssh(`find ${remoteDir}/releases -name registry-password | wc -l`);
+    expect(left.trim()).toBe('0');
+  });
+
+  it('never runs hostile values: the marker file never appears, values arrive intact', async () => {
+    const { stdout } = await ssh(
+      `test -e ${marker} && echo present || echo absent; cat ${remoteDir}/current/secrets/db_password`,
+    );
+    expect(stdout.split('\n')[0]).toBe('absent');
+    expect(stdout.slice('absent\n'.length)).toBe(secrets.db_password);
+    const { stdout: cfg } = await ssh(
+      `cd ${remoteDir}/current && docker compose --project-directory . -f docker-compose.yml config --format json`,
+    );
+    expect(cfg).toBeTruthy();
+    await expect(exec('test', ['-e', marker])).rejects.toThrow();
+  });
+});
+
+describe('deploy input errors', () => {
+  it.each([
+    ['an unknown project name', { project: 'Bad Name;' }, /^Input "project": /],
+    [
+      'a missing compose file',
+      { 'compose-files': 'docker-compose.yml\nnope.yml' },
+      /^Input "compose-files": .*nope\.yml does not exist/,
+    ],
+    [
+      'an image not pinned by digest',
+      { images: 'api=localhost:5000/x/api:latest' },
+      /^Input "images": line 1: .* not pinned by digest/,
+    ],
+    ['a relative remote-dir', { 'remote-dir': 'opt/x' }, /^Input "remote-dir": /],
+    ['a bad probe', { 'health-urls': 'ftp://x/ 200' }, /^Input "health-urls": line 1: only http and https/],
+  ])('%s fails before connecting, naming the input', async (_, extra, message) => {
+    const before = connections(lab.sshLog);
+    const r = await deploy(extra);
+    expect(r.exitCode).toBe(1);
+    expect(r.errors[0]).toMatch(message);
+    expect(connections(lab.sshLog)).toBe(before);
+  });
+
+  it('a host key that does not match fails before anything runs on the host', async () => {
+    const jumpLine = readFileSync(lab.knownHosts, 'utf8')
+      .split('\n')
+      .find((l) => l.includes(`]:${lab.jumpPort} `))!;
+    const r = await deploy({
+      'known-hosts': jumpLine.replace(`]:${lab.jumpPort} `, `]:${lab.sshPort} `),
+      'remote-dir': `${remoteDir}-mitm`,
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.errors[0]).toMatch(/^Input "known-hosts": /);
+    await expect(ssh(`test -e ${remoteDir}-mitm`)).rejects.toThrow();
+  });
+
+  it('a key the host does not accept fails naming ssh-key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-key-'));
+    await exec('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'k')]);
+    const r = await deploy({ 'ssh-key': readFileSync(join(dir, 'k'), 'utf8') });
+    expect(r.exitCode).toBe(1);
+    expect(r.errors[0]).toMatch(/^Input "ssh-key": /);
+  });
+
+  it('deploys through the jump host with one connection to each sshd', async () => {
+    const host = connections(lab.sshLog);
+    const jump = connections(lab.jumpLog);
+    const r = await deploy({ 'jump-host': `${lab.jumpUser}@${lab.sshHost}:${lab.jumpPort}` });
+    expect(r.exitCode, r.log).toBe(0);
+    expect(connections(lab.sshLog) - host).toBe(1);
+    expect(connections(lab.jumpLog) - jump).toBe(1);
+  });
+});
