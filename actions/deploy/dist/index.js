@@ -29672,7 +29672,12 @@ function getInputs(env = process.env) {
     if (environment) {
         if (!NAME.test(environment))
             fail(Inputs.Environment, `${JSON.stringify(environment)} is not a valid environment name`);
-        const override = [`docker-compose.${environment}.yml`, `docker-compose.${environment}.yaml`, `compose.${environment}.yaml`, `compose.${environment}.yml`].find((f) => (0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(workingDirectory, f)));
+        const override = [
+            `docker-compose.${environment}.yml`,
+            `docker-compose.${environment}.yaml`,
+            `compose.${environment}.yaml`,
+            `compose.${environment}.yml`,
+        ].find((f) => (0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(workingDirectory, f)));
         if (override && !composeFiles.includes(override))
             composeFiles.push(override);
         if (!override)
@@ -29701,7 +29706,10 @@ function getInputs(env = process.env) {
     if (registry && !/^[A-Za-z0-9.-]+(:\d+)?$/.test(registry))
         fail(Inputs.Registry, `${JSON.stringify(registry)} is not a registry host[:port]`);
     const remoteDir = getString(Inputs.RemoteDir) || `/opt/${project}`;
-    if (!remoteDir.startsWith('/') || /[\n\r\0]/.test(remoteDir) || remoteDir.split('/').includes('..') || remoteDir === '/') {
+    if (!remoteDir.startsWith('/') ||
+        /[\n\r\0]/.test(remoteDir) ||
+        remoteDir.split('/').includes('..') ||
+        remoteDir === '/') {
         fail(Inputs.RemoteDir, `${JSON.stringify(remoteDir)} is not an absolute directory path without ".."`);
     }
     const caFile = getString(Inputs.CaFile);
@@ -29899,16 +29907,15 @@ done
 
 stage=switch
 # Pin what runs now by digest, so a rollback to this release brings back exactly these images.
-{
-  echo "services:"
-  for c in $(compose_in "$rel" ps -q); do
-    service=$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$c")
-    image=$(docker inspect -f '{{.Image}}' "$c")
-    ref=$(docker image inspect -f '{{if .RepoDigests}}{{index .RepoDigests 0}}{{end}}' "$image" 2>/dev/null || true)
-    printf '  "%s":\n    image: "%s"\n' "$service" "$\{ref:-$image}"
-    emit image "$service $\{ref:-$image}"
-  done
-} >"$rel/.berth/pins.yml"
+pins="$rel/.berth/pins.yml"
+echo "services:" >"$pins"
+for c in $(compose_in "$rel" ps -q); do
+  service=$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$c")
+  image=$(docker inspect -f '{{.Image}}' "$c")
+  ref=$(docker image inspect -f '{{if .RepoDigests}}{{index .RepoDigests 0}}{{end}}' "$image" 2>/dev/null || true)
+  printf '  "%s":\n    image: "%s"\n' "$service" "$\{ref:-$image}" >>"$pins"
+  emit image "$service $\{ref:-$image}"
+done
 echo ".berth/pins.yml" >>"$rel/.berth/compose-files"
 ln -sfn "releases/$RELEASE" current.new
 mv -Tf current.new current
@@ -29949,7 +29956,14 @@ unlock
 
 ;// CONCATENATED MODULE: ./actions/deploy/src/report.ts
 function parseReport(stdout) {
-    const r = { unhealthy: [], lastHealth: {}, probes: [], images: {}, removedReleases: [], prunedImages: [] };
+    const r = {
+        unhealthy: [],
+        lastHealth: {},
+        probes: [],
+        images: {},
+        removedReleases: [],
+        prunedImages: [],
+    };
     for (const line of stdout.split('\n')) {
         const m = /^::berth::([a-z-]+)=(.*)$/.exec(line);
         if (!m)
@@ -30006,11 +30020,13 @@ function parseReport(stdout) {
 /** One sentence that says why the step failed, naming the failing service. */
 function failureMessage(r, release) {
     const what = r.unhealthy.length
-        ? `; ${r.unhealthy.map((u) => {
+        ? `; ${r.unhealthy
+            .map((u) => {
             const service = u.split(' ')[0];
             const health = r.lastHealth[service];
             return `service ${u}${health ? ` (last health check: ${health})` : ''}`;
-        }).join('; ')}`
+        })
+            .join('; ')}`
         : '';
     const outcome = r.status === 'rolled-back'
         ? `rolled back to ${r.previousRelease}, which is serving again`
@@ -30034,7 +30050,11 @@ function summaryMarkdown(r, facts) {
         rows.push(['Probe', `\`${probe}\``]);
     if (r.removedReleases.length)
         rows.push(['Removed releases', r.removedReleases.map((x) => `\`${x}\``).join(' ')]);
-    const table = ['| | |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`)].join('\n');
+    const table = [
+        '| | |',
+        '| --- | --- |',
+        ...rows.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`),
+    ].join('\n');
     const why = r.status === 'deployed' ? '' : `\n\n**Why:** ${failureMessage(r, facts.release).replace(/\n/g, ' ')}`;
     return `### berth/deploy: \`${facts.project}\`\n\n${table}${why}\n`;
 }
@@ -30057,7 +30077,10 @@ function summaryMarkdown(r, facts) {
 
 /** Sortable by time, traceable to the commit, unique across concurrent runs. */
 function releaseId(now, sha) {
-    const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    const stamp = now
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z');
     return `${stamp}-${(sha || 'nocommit').slice(0, 7)}-${(0,external_node_crypto_.randomBytes)(2).toString('hex')}`;
 }
 async function main() {
@@ -30107,7 +30130,12 @@ async function main() {
             await session.exec(`umask 077 && mkdir -p -- ${shellQuote(`${inputs['remote-dir']}/releases`)} && mkdir -- ${shellQuote(incoming)} && ` +
                 `tar -x -p --no-same-owner -C ${shellQuote(incoming)} -f -`, { input: tar.stdout, silent: true });
         });
-        const holder = JSON.stringify({ release, actor: ctx.actor, run: runUrl(ctx), since: new Date().toISOString() });
+        const holder = JSON.stringify({
+            release,
+            actor: ctx.actor,
+            run: runUrl(ctx),
+            since: new Date().toISOString(),
+        });
         const auditPrefix = JSON.stringify({
             time: new Date().toISOString(),
             release,
@@ -30148,12 +30176,16 @@ async function main() {
     core/* setOutput */.uH(Outputs.PreviousRelease, report.previousRelease ?? '');
     core/* setOutput */.uH(Outputs.Status, report.status ?? 'failed');
     core/* setOutput */.uH(Outputs.DurationSeconds, String(Math.round(seconds)));
-    await core/* summary */.z.addRaw(summaryMarkdown(report, { release, host: target, project: inputs.project, seconds })).write();
+    await core/* summary */.z
+        .addRaw(summaryMarkdown(report, { release, host: target, project: inputs.project, seconds }))
+        .write();
     if (exitCode === 75) {
         throw new Error(`Input "${Inputs.LockTimeout}": ${inputs['remote-dir']} stayed locked for ${inputs['lock-timeout']} s by another deploy: ${report.lockHolder || 'unknown holder'}`);
     }
     if (report.status !== 'deployed') {
-        throw new Error(report.status ? failureMessage(report, release) : `the deploy script ended with exit code ${exitCode} before reporting a status`);
+        throw new Error(report.status
+            ? failureMessage(report, release)
+            : `the deploy script ended with exit code ${exitCode} before reporting a status`);
     }
     core/* info */.pq(`Deployed ${release}${report.previousRelease ? ` (previous: ${report.previousRelease})` : ''} in ${seconds.toFixed(1)} s`);
 }

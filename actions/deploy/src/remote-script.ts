@@ -196,16 +196,15 @@ done
 
 stage=switch
 # Pin what runs now by digest, so a rollback to this release brings back exactly these images.
-{
-  echo "services:"
-  for c in $(compose_in "$rel" ps -q); do
-    service=$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$c")
-    image=$(docker inspect -f '{{.Image}}' "$c")
-    ref=$(docker image inspect -f '{{if .RepoDigests}}{{index .RepoDigests 0}}{{end}}' "$image" 2>/dev/null || true)
-    printf '  "%s":\n    image: "%s"\n' "$service" "$\{ref:-$image}"
-    emit image "$service $\{ref:-$image}"
-  done
-} >"$rel/.berth/pins.yml"
+pins="$rel/.berth/pins.yml"
+echo "services:" >"$pins"
+for c in $(compose_in "$rel" ps -q); do
+  service=$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$c")
+  image=$(docker inspect -f '{{.Image}}' "$c")
+  ref=$(docker image inspect -f '{{if .RepoDigests}}{{index .RepoDigests 0}}{{end}}' "$image" 2>/dev/null || true)
+  printf '  "%s":\n    image: "%s"\n' "$service" "$\{ref:-$image}" >>"$pins"
+  emit image "$service $\{ref:-$image}"
+done
 echo ".berth/pins.yml" >>"$rel/.berth/compose-files"
 ln -sfn "releases/$RELEASE" current.new
 mv -Tf current.new current

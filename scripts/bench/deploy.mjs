@@ -1,0 +1,145 @@
+// Deploy rows: the action's wall time for a release of the example app over the floor (the same
+// release files, `docker compose pull` then `up -d --wait` run directly on the host), and SSH
+// connections per deploy. Releases alternate between two api builds, so each one recreates the api.
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runAction } from '../../test/harness.ts';
+import { readLab, repoRoot } from '../../test/lab.ts';
+import { median } from './_measure.mjs';
+
+const lab = readLab();
+const project = 'berth-bench';
+const remoteDir = '/home/deploy/berth-bench';
+
+function buildPush(context, ref, args = []) {
+  const meta = join(mkdtempSync(join(tmpdir(), 'berth-bench-meta-')), 'm.json');
+  execFileSync(
+    'docker',
+    [
+      'buildx',
+      'build',
+      '--quiet',
+      '--build-arg',
+      `BASE_IMAGE=${lab.baseImage}`,
+      ...args,
+      '--metadata-file',
+      meta,
+      '--tag',
+      ref,
+      '--push',
+      context,
+    ],
+    { stdio: 'ignore' },
+  );
+  return `${ref.replace(/:[^/:]+$/, '')}@${JSON.parse(readFileSync(meta, 'utf8'))['containerimage.digest']}`;
+}
+
+const connections = () =>
+  (readFileSync(lab.sshLog, 'utf8').match(/Connection from 127\.0\.0\.1 port \d+ on/g) ?? []).length;
+const ms = (start) => Number(process.hrtime.bigint() - start) / 1e6;
+
+export async function rows() {
+  const repo = (n) => `${lab.registry}/berth-bench/${n}`;
+  const api = [
+    buildPush(join(repoRoot, 'example/api'), repo('api:a'), ['--build-arg', 'VERSION=a']),
+    buildPush(join(repoRoot, 'example/api'), repo('api:b'), ['--build-arg', 'VERSION=b']),
+  ];
+  const nginx = buildPush(join(repoRoot, 'example/nginx'), repo('nginx:t'));
+  const db = buildPush(join(repoRoot, 'example/db'), repo('db:t'));
+  const workdir = mkdtempSync(join(tmpdir(), 'berth-bench-deploy-'));
+  cpSync(join(repoRoot, 'example'), workdir, { recursive: true });
+  const secrets = {
+    db_password: 'bench-password',
+    tls_cert: readFileSync(lab.tlsCert, 'utf8').trim(),
+    tls_key: readFileSync(lab.tlsKey, 'utf8').trim(),
+  };
+  const env = 'HTTPS_PORT=18443\nHTTP_PORT=18080\nBIND_ADDRESS=127.0.0.1';
+
+  const deploy = async (i) => {
+    const start = process.hrtime.bigint();
+    const r = await runAction('deploy', {
+      workspace: workdir,
+      inputs: {
+        host: lab.sshHost,
+        port: String(lab.sshPort),
+        user: lab.sshUser,
+        'ssh-key': readFileSync(lab.sshKey, 'utf8'),
+        'known-hosts': readFileSync(lab.knownHosts, 'utf8'),
+        project,
+        environment: 'development',
+        'remote-dir': remoteDir,
+        env,
+        secrets: Object.entries(secrets)
+          .map(([k, v]) => `${k}<<EOF\n${v}\nEOF`)
+          .join('\n'),
+        images: `api=${api[i % 2]}\nnginx=${nginx}\ndb=${db}`,
+        registry: lab.registry,
+        'registry-username': lab.registryUser,
+        'registry-password': lab.registryPassword,
+      },
+    });
+    if (r.exitCode !== 0) throw new Error(`bench: deploy failed: ${r.errors.join('; ')}`);
+    return ms(start);
+  };
+
+  // The floor: the same files on the host, compose run by hand (as root, no SSH, no lock, no probes).
+  const floorDir = mkdtempSync(join(tmpdir(), 'berth-bench-floor-'));
+  const floor = (i) => {
+    execFileSync('bash', [
+      '-c',
+      `rm -rf ${floorDir}/r && cp -a "$(readlink -f ${remoteDir}/current)" ${floorDir}/r`,
+    ]);
+    writeFileSync(
+      join(floorDir, 'r/docker-compose.berth-images.yml'),
+      `services:\n  api:\n    image: "${api[i % 2]}"\n  nginx:\n    image: "${nginx}"\n  db:\n    image: "${db}"\n`,
+    );
+    const files = [
+      'docker-compose.yml',
+      'docker-compose.development.yml',
+      'docker-compose.berth-images.yml',
+    ].flatMap((f) => ['-f', join(floorDir, 'r', f)]);
+    const base = ['compose', '-p', project, '--project-directory', join(floorDir, 'r'), ...files];
+    const start = process.hrtime.bigint();
+    execFileSync('docker', [...base, 'pull', '--quiet', '--ignore-buildable'], { stdio: 'ignore' });
+    execFileSync(
+      'docker',
+      [...base, 'up', '-d', '--wait', '--wait-timeout', '180', '--remove-orphans', '--no-build'],
+      { stdio: 'ignore' },
+    );
+    return ms(start);
+  };
+
+  await deploy(0); // first release: volumes, database initialisation
+  const actionTimes = [];
+  const floorTimes = [];
+  let perDeploy = 0;
+  for (let i = 1; i <= 5; i++) {
+    floorTimes.push(floor(i));
+    const before = connections();
+    actionTimes.push(await deploy(i + 1));
+    perDeploy = Math.max(perDeploy, connections() - before);
+  }
+  execFileSync('bash', [
+    '-c',
+    `docker compose -p ${project} down -v --remove-orphans >/dev/null 2>&1; rm -rf ${remoteDir} ${floorDir}`,
+  ]);
+  const ratio = median(actionTimes) / median(floorTimes);
+  return [
+    {
+      area: 'deploy',
+      metric: `action / floor, example app (median of 5: ${(median(actionTimes) / 1000).toFixed(2)} s / ${(median(floorTimes) / 1000).toFixed(2)} s)`,
+      value: ratio.toFixed(2),
+      target: '<= 1.2',
+      ok: ratio <= 1.2,
+    },
+    {
+      area: 'deploy',
+      metric: 'SSH connections per deploy',
+      value: String(perDeploy),
+      target: '1',
+      ok: perDeploy === 1,
+    },
+  ];
+}
