@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAction, type ActionResult, type RunOptions } from './harness.js';
-import { readLab, repoRoot } from './lab.js';
+import { buildPush as buildPushTo, labSsh, readLab, repoRoot, sshInputs } from './lab.js';
 
 const exec = promisify(execFile);
 const lab = readLab();
@@ -31,47 +31,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-function ssh(command: string): Promise<{ stdout: string }> {
-  return exec('ssh', [
-    '-o',
-    'BatchMode=yes',
-    '-o',
-    'StrictHostKeyChecking=yes',
-    '-o',
-    `UserKnownHostsFile=${lab.knownHosts}`,
-    '-i',
-    lab.sshKey,
-    '-p',
-    String(lab.sshPort),
-    `${lab.sshUser}@${lab.sshHost}`,
-    command,
-  ]);
-}
-
-/** Builds and pushes an image, returning repo@digest. */
-async function buildPush(context: string, repo: string, args: string[] = []): Promise<string> {
-  const meta = join(mkdtempSync(join(tmpdir(), 'berth-meta-')), 'm.json');
-  await exec(
-    'docker',
-    [
-      'buildx',
-      'build',
-      '--quiet',
-      '--build-arg',
-      `BASE_IMAGE=${lab.baseImage}`,
-      ...args,
-      '--metadata-file',
-      meta,
-      '--tag',
-      repo,
-      '--push',
-      context,
-    ],
-    { maxBuffer: 64 << 20 },
-  );
-  const digest = (JSON.parse(readFileSync(meta, 'utf8')) as Record<string, string>)['containerimage.digest'];
-  return `${repo.replace(/:[^/:]+$/, '')}@${digest}`;
-}
+const ssh = (command: string) => labSsh(lab, command);
 
 function httpsGet(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -107,11 +67,7 @@ function deploy(
     workspace: workdir,
     ...opts,
     inputs: {
-      host: lab.sshHost,
-      port: String(lab.sshPort),
-      user: lab.sshUser,
-      'ssh-key': readFileSync(lab.sshKey, 'utf8'),
-      'known-hosts': readFileSync(lab.knownHosts, 'utf8'),
+      ...sshInputs(lab),
       project,
       environment: 'development',
       'remote-dir': remoteDir,
@@ -144,6 +100,8 @@ beforeAll(async () => {
   httpPort = await freePort();
   const repo = (name: string) => `${lab.registry}/berth-it/${name}`;
   const broken = mkdtempSync(join(tmpdir(), 'berth-broken-'));
+  const buildPush = (context: string, ref: string, args: string[] = []) =>
+    buildPushTo(lab, context, ref, args);
   const [api1, api2, nginx, db] = await Promise.all([
     buildPush(join(repoRoot, 'example/api'), repo('api:v1'), ['--build-arg', 'VERSION=v1']),
     buildPush(join(repoRoot, 'example/api'), repo('api:v2'), ['--build-arg', 'VERSION=v2']),

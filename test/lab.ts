@@ -1,8 +1,13 @@
 // Reads the lab's `.lab/env` (written by `npm run lab:up`) so integration tests know where the
 // registry, the SSH hosts and the release server are.
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const execFileP = promisify(execFile);
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const labDir = join(repoRoot, '.lab');
@@ -79,4 +84,65 @@ export function readLab(): Lab {
     tlsKey: get('LAB_TLS_KEY'),
     raw,
   };
+}
+
+/** The connection inputs of berth/deploy and berth/backup for the lab's SSH host. */
+export function sshInputs(lab: Lab): Record<string, string> {
+  return {
+    host: lab.sshHost,
+    port: String(lab.sshPort),
+    user: lab.sshUser,
+    'ssh-key': readFileSync(lab.sshKey, 'utf8'),
+    'known-hosts': readFileSync(lab.knownHosts, 'utf8'),
+  };
+}
+
+/** Runs a command on the lab's SSH host as its deploy user, with the pinned host key. */
+export function labSsh(lab: Lab, command: string): Promise<{ stdout: string; stderr: string }> {
+  return execFileP('ssh', [
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `UserKnownHostsFile=${lab.knownHosts}`,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-i',
+    lab.sshKey,
+    '-p',
+    String(lab.sshPort),
+    `${lab.sshUser}@${lab.sshHost}`,
+    command,
+  ]);
+}
+
+/** Builds an image with the lab base image and pushes it; returns `repo@digest`. */
+export async function buildPush(
+  lab: Lab,
+  context: string,
+  ref: string,
+  args: string[] = [],
+): Promise<string> {
+  const meta = join(mkdtempSync(join(tmpdir(), 'berth-meta-')), 'metadata.json');
+  await execFileP(
+    'docker',
+    [
+      'buildx',
+      'build',
+      '--quiet',
+      '--build-arg',
+      `BASE_IMAGE=${lab.baseImage}`,
+      ...args,
+      '--metadata-file',
+      meta,
+      '--tag',
+      ref,
+      '--push',
+      context,
+    ],
+    { maxBuffer: 64 << 20 },
+  );
+  const digest = (JSON.parse(readFileSync(meta, 'utf8')) as Record<string, string>)['containerimage.digest'];
+  return `${ref.replace(/:[^/:]+$/, '')}@${digest}`;
 }

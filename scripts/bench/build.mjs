@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildxArgs } from '../../actions/build/src/buildx.ts';
 import { runAction } from '../../test/harness.ts';
 import { readLab, repoRoot } from '../../test/lab.ts';
 import { median } from './_measure.mjs';
@@ -35,25 +36,43 @@ async function actionRun() {
 }
 
 function bareRun() {
-  // The same command line the action runs (see buildxArgs), with the same rotation of the cache.
-  const args = [
-    'buildx',
-    'build',
-    '--progress',
-    'plain',
-    '--file',
-    join(context, 'Dockerfile'),
-    '--build-arg',
-    `BASE_IMAGE=${lab.baseImage}`,
-    '--tag',
-    `${image}:bench`,
-    '--cache-from',
-    `type=local,src=${cacheDir}`,
-    '--cache-to',
-    `type=local,dest=${cacheDir}-new,mode=max`,
-    '--load',
-    context,
-  ];
+  // The command line the action runs (its own buildxArgs), with the same rotation of the cache.
+  const args = buildxArgs(
+    {
+      context,
+      file: join(context, 'Dockerfile'),
+      'build-args': [`BASE_IMAGE=${lab.baseImage}`],
+      platforms: [],
+      target: undefined,
+      secrets: {},
+      image,
+      tags: ['bench'],
+      labels: [],
+      push: false,
+      load: true,
+      cache: 'local',
+      'cache-ref': '',
+      'cache-dir': cacheDir,
+      'cache-mode': 'max',
+      'cache-scope': '',
+      'require-non-root': 'error',
+    },
+    {
+      refs: [`${image}:bench`],
+      labels: {},
+      metadataFile: join(tmpdir(), 'berth-bench-metadata.json'),
+      secretFiles: {},
+      cache: {
+        backend: 'local',
+        mode: 'max',
+        scope: '',
+        ref: '',
+        dir: cacheDir,
+        dirExists: true,
+        inlineFrom: '',
+      },
+    },
+  );
   const start = process.hrtime.bigint();
   execFileSync('docker', args, { stdio: 'ignore' });
   rmSync(cacheDir, { recursive: true, force: true });

@@ -6,35 +6,12 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAction } from '../../test/harness.ts';
-import { readLab, repoRoot } from '../../test/lab.ts';
+import { buildPush as buildPushTo, readLab, repoRoot, sshInputs } from '../../test/lab.ts';
 import { median } from './_measure.mjs';
 
 const lab = readLab();
 const project = 'berth-bench';
 const remoteDir = '/home/deploy/berth-bench';
-
-function buildPush(context, ref, args = []) {
-  const meta = join(mkdtempSync(join(tmpdir(), 'berth-bench-meta-')), 'm.json');
-  execFileSync(
-    'docker',
-    [
-      'buildx',
-      'build',
-      '--quiet',
-      '--build-arg',
-      `BASE_IMAGE=${lab.baseImage}`,
-      ...args,
-      '--metadata-file',
-      meta,
-      '--tag',
-      ref,
-      '--push',
-      context,
-    ],
-    { stdio: 'ignore' },
-  );
-  return `${ref.replace(/:[^/:]+$/, '')}@${JSON.parse(readFileSync(meta, 'utf8'))['containerimage.digest']}`;
-}
 
 const connections = () =>
   (readFileSync(lab.sshLog, 'utf8').match(/Connection from 127\.0\.0\.1 port \d+ on/g) ?? []).length;
@@ -42,6 +19,7 @@ const ms = (start) => Number(process.hrtime.bigint() - start) / 1e6;
 
 export async function rows() {
   const repo = (n) => `${lab.registry}/berth-bench/${n}`;
+  const buildPush = (context, ref, args = []) => buildPushTo(lab, context, ref, args);
   const api = [
     buildPush(join(repoRoot, 'example/api'), repo('api:a'), ['--build-arg', 'VERSION=a']),
     buildPush(join(repoRoot, 'example/api'), repo('api:b'), ['--build-arg', 'VERSION=b']),
@@ -62,11 +40,7 @@ export async function rows() {
     const r = await runAction('deploy', {
       workspace: workdir,
       inputs: {
-        host: lab.sshHost,
-        port: String(lab.sshPort),
-        user: lab.sshUser,
-        'ssh-key': readFileSync(lab.sshKey, 'utf8'),
-        'known-hosts': readFileSync(lab.knownHosts, 'utf8'),
+        ...sshInputs(lab),
         project,
         environment: 'development',
         'remote-dir': remoteDir,
@@ -111,14 +85,16 @@ export async function rows() {
     return ms(start);
   };
 
-  await deploy(0); // first release: volumes, database initialisation
+  // Every release, the action's or the floor's, switches the api to the other build.
+  let release = 0;
+  await deploy(release++); // the first release: volumes, database initialisation
   const actionTimes = [];
   const floorTimes = [];
   let perDeploy = 0;
-  for (let i = 1; i <= 5; i++) {
-    floorTimes.push(floor(i));
+  for (let i = 0; i < 5; i++) {
+    floorTimes.push(floor(release++));
     const before = connections();
-    actionTimes.push(await deploy(i + 1));
+    actionTimes.push(await deploy(release++));
     perDeploy = Math.max(perDeploy, connections() - before);
   }
   execFileSync('bash', [

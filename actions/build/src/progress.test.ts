@@ -68,6 +68,23 @@ describe('ProgressTracker', () => {
     expect(s.rebuilt).toEqual(['[build 3/4] COPY a.txt /a.txt', '[build 4/4] RUN cat /a.txt > /b.txt']);
   });
 
+  it('counts a cache blob fetched without extraction as cached, and output lines as not', () => {
+    const text = `#9 [stage-1 3/3] COPY --from=build /b.txt /b.txt
+#9 sha256:4d7955a6a300441a8597cdb0ccd0e3cf0c5906d05a0b4743231d1809c2675a83 1.19kB / 1.19kB 0.0s done
+#9 DONE 0.1s
+#10 [stage-1 2/3] RUN echo sha256:4d7955a6a300441a8597cdb0ccd0e3cf0c5906d05a0b4743231d1809c2675a83
+#10 0.215 sha256:4d7955a6a300441a8597cdb0ccd0e3cf0c5906d05a0b4743231d1809c2675a83
+#10 DONE 0.3s
+`;
+    expect(track(text).stats()).toMatchObject({
+      steps: 2,
+      cached: 1,
+      rebuilt: [
+        '[stage-1 2/3] RUN echo sha256:4d7955a6a300441a8597cdb0ccd0e3cf0c5906d05a0b4743231d1809c2675a83',
+      ],
+    });
+  });
+
   it('reports a fully cached build as ratio 1', () => {
     const s = track('#6 [2/3] RUN make\n#6 CACHED\n#7 [3/3] COPY . .\n#7 CACHED\n').stats();
     expect(s).toMatchObject({ steps: 2, cached: 2, ratio: 1 });

@@ -1,12 +1,13 @@
 // Reads buildx's `--progress=plain` output as it streams, to count build steps and cached steps.
 // A step is a Dockerfile instruction vertex (`#7 [build 2/4] RUN ...`); FROM vertices are left out
 // because BuildKit reports a resolved base image as DONE or CACHED arbitrarily. A step is cached when
-// BuildKit says CACHED, or when it extracts a layer blob into that step: a remote-cache hit that a
-// later step builds on is downloaded and reported as DONE, but a step that runs never extracts a blob.
+// BuildKit says CACHED, or when it fetches or extracts a layer blob in that step: a remote-cache hit
+// that a later step builds on is downloaded and reported as DONE, but a step that runs never
+// transfers a blob in its own vertex.
 
 const HEADER = /^#(\d+) \[([^\]]*\d+\/\d+)\] (.*)$/;
 const CACHED = /^#(\d+) CACHED$/;
-const EXTRACTING = /^#(\d+) extracting sha256:[0-9a-f]{64}/;
+const CACHE_BLOB = /^#(\d+) (?:extracting )?sha256:[0-9a-f]{64}\b/;
 const ERROR = /^#(\d+) ERROR: (.*)$/;
 
 export interface StepStats {
@@ -31,7 +32,7 @@ export class ProgressTracker {
       if (!/^FROM\s/i.test(instruction!)) this.names.set(id!, `[${stage}] ${instruction}`);
       return;
     }
-    const cached = CACHED.exec(text) ?? EXTRACTING.exec(text);
+    const cached = CACHED.exec(text) ?? CACHE_BLOB.exec(text);
     if (cached) {
       this.cached.add(cached[1]!);
       return;

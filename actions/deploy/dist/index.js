@@ -29780,6 +29780,11 @@ const DEPLOY_BODY = String.raw `
 set -Eeuo pipefail
 umask 077
 emit() { printf '::berth::%s=%s\n' "$1" "$2"; }
+# Stage changes are reported with a millisecond clock, so the summary can say where the time went.
+enter() {
+  stage=$1
+  emit stage "$1 $(date +%s%3N)"
+}
 started=$(date +%s)
 cd "$REMOTE_DIR"
 incoming="releases/.incoming-$RELEASE"
@@ -29796,15 +29801,16 @@ audit() { # appends one JSON line per attempt to deploy.log
 [ -d "$incoming" ] || { echo "berth: upload $incoming is missing" >&2; exit 2; }
 
 # One deploy at a time per remote-dir. The lock file's content names the holder while it is held.
+enter lock
 exec 9>>.lock
 if ! flock -w "$LOCK_TIMEOUT" 9; then
   emit lock-holder "$(head -c 400 .lock | tr '\n' ' ')"
   rm -rf "$incoming"
-  stage=lock
   audit
   exit 75
 fi
 printf '%s\n' "$HOLDER" >.lock
+enter prepare
 # Uploads of deploys that died before taking the lock.
 find releases -mindepth 1 -maxdepth 1 -name '.incoming-*' ! -name ".incoming-$RELEASE" -mmin +60 -exec rm -rf {} + 2>/dev/null || true
 
@@ -29864,10 +29870,10 @@ fail() { # message
   exit 1
 }
 
-stage=config
+enter config
 if ! out=$(compose_in "$rel" config -q 2>&1); then fail "$(printf '%s' "$out" | tail -n 20)"; fi
 
-stage=pull
+enter pull
 if [ -n "$REGISTRY" ]; then
   # A throw-away docker config: the host user's own logins are neither used nor changed.
   export DOCKER_CONFIG="$rel/.berth/docker"
@@ -29882,12 +29888,12 @@ fi
 if ! out=$(compose_in "$rel" pull --quiet --ignore-buildable 2>&1); then fail "$(printf '%s' "$out" | tail -n 20)"; fi
 if [ -n "$REGISTRY" ]; then rm -rf "$DOCKER_CONFIG"; unset DOCKER_CONFIG; fi
 
-stage=up
+enter up
 if ! compose_in "$rel" up -d --wait --wait-timeout "$WAIT_TIMEOUT" --remove-orphans --no-build >&2; then
   fail "services did not become healthy within $WAIT_TIMEOUT s"
 fi
 
-stage=probe
+enter probe
 if [ "$\{#PROBES[@]}" -gt 0 ] && ! command -v curl >/dev/null; then fail "health-urls need curl on the host"; fi
 for probe in "$\{PROBES[@]}"; do
   IFS='|' read -r url want max <<<"$probe"
@@ -29905,23 +29911,32 @@ for probe in "$\{PROBES[@]}"; do
   if [ -n "$max" ] && [ "$ms" -gt "$max" ]; then fail "probe $url took $\{ms} ms, budget $\{max} ms"; fi
 done
 
-stage=switch
+enter switch
 # Pin what runs now by digest, so a rollback to this release brings back exactly these images.
 pins="$rel/.berth/pins.yml"
 echo "services:" >"$pins"
-for c in $(compose_in "$rel" ps -q); do
-  service=$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$c")
-  image=$(docker inspect -f '{{.Image}}' "$c")
-  ref=$(docker image inspect -f '{{if .RepoDigests}}{{index .RepoDigests 0}}{{end}}' "$image" 2>/dev/null || true)
-  printf '  "%s":\n    image: "%s"\n' "$service" "$\{ref:-$image}" >>"$pins"
-  emit image "$service $\{ref:-$image}"
-done
+mapfile -t ids < <(compose_in "$rel" ps -q)
+if [ "$\{#ids[@]}" -gt 0 ]; then
+  # Two docker calls for all services: each container's service and image, then each image's digest.
+  mapfile -t running < <(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}} {{.Image}}' "$\{ids[@]}")
+  declare -A digest_of=()
+  while read -r image_id ref; do digest_of[$image_id]=$ref; done < <(
+    docker image inspect -f '{{.Id}} {{if .RepoDigests}}{{index .RepoDigests 0}}{{end}}' $(printf '%s\n' "$\{running[@]#* }" | sort -u)
+  )
+  for line in "$\{running[@]}"; do
+    service=$\{line%% *}
+    image=$\{line#* }
+    ref=$\{digest_of[$image]:-$image}
+    printf '  "%s":\n    image: "%s"\n' "$service" "$ref" >>"$pins"
+    emit image "$service $ref"
+  done
+fi
 echo ".berth/pins.yml" >>"$rel/.berth/compose-files"
 ln -sfn "releases/$RELEASE" current.new
 mv -Tf current.new current
 status=deployed
 
-stage=retention
+enter retention
 images_of() { [ -f "$1/.berth/pins.yml" ] && sed -n 's/^    image: "\(.*\)"$/\1/p' "$1/.berth/pins.yml" || true; }
 mapfile -t all < <(find releases -mindepth 1 -maxdepth 1 -type d ! -name '.*' -printf '%f\n' | sort)
 remove=()
@@ -29949,6 +29964,7 @@ if [ "$\{#remove[@]}" -gt 0 ]; then
   done
 fi
 
+enter done
 emit status "$status"
 audit
 unlock
@@ -29963,7 +29979,9 @@ function parseReport(stdout) {
         images: {},
         removedReleases: [],
         prunedImages: [],
+        stageSeconds: [],
     };
+    const stageStarts = [];
     for (const line of stdout.split('\n')) {
         const m = /^::berth::([a-z-]+)=(.*)$/.exec(line);
         if (!m)
@@ -30013,7 +30031,13 @@ function parseReport(stdout) {
             case 'pruned-image':
                 r.prunedImages.push(value);
                 break;
+            case 'stage':
+                stageStarts.push([head, Number(tail)]);
+                break;
         }
+    }
+    for (let i = 0; i + 1 < stageStarts.length; i++) {
+        r.stageSeconds.push([stageStarts[i][0], (stageStarts[i + 1][1] - stageStarts[i][1]) / 1000]);
     }
     return r;
 }
@@ -30048,6 +30072,12 @@ function summaryMarkdown(r, facts) {
         rows.push([`Image ${service}`, `\`${ref}\``]);
     for (const probe of r.probes)
         rows.push(['Probe', `\`${probe}\``]);
+    if (r.stageSeconds.length) {
+        rows.push([
+            'Time on the host',
+            r.stageSeconds.map(([stage, sec]) => `${stage} ${sec.toFixed(1)} s`).join(', '),
+        ]);
+    }
     if (r.removedReleases.length)
         rows.push(['Removed releases', r.removedReleases.map((x) => `\`${x}\``).join(' ')]);
     const table = [

@@ -69,6 +69,11 @@ const DEPLOY_BODY = String.raw`
 set -Eeuo pipefail
 umask 077
 emit() { printf '::berth::%s=%s\n' "$1" "$2"; }
+# Stage changes are reported with a millisecond clock, so the summary can say where the time went.
+enter() {
+  stage=$1
+  emit stage "$1 $(date +%s%3N)"
+}
 started=$(date +%s)
 cd "$REMOTE_DIR"
 incoming="releases/.incoming-$RELEASE"
@@ -85,15 +90,16 @@ audit() { # appends one JSON line per attempt to deploy.log
 [ -d "$incoming" ] || { echo "berth: upload $incoming is missing" >&2; exit 2; }
 
 # One deploy at a time per remote-dir. The lock file's content names the holder while it is held.
+enter lock
 exec 9>>.lock
 if ! flock -w "$LOCK_TIMEOUT" 9; then
   emit lock-holder "$(head -c 400 .lock | tr '\n' ' ')"
   rm -rf "$incoming"
-  stage=lock
   audit
   exit 75
 fi
 printf '%s\n' "$HOLDER" >.lock
+enter prepare
 # Uploads of deploys that died before taking the lock.
 find releases -mindepth 1 -maxdepth 1 -name '.incoming-*' ! -name ".incoming-$RELEASE" -mmin +60 -exec rm -rf {} + 2>/dev/null || true
 
@@ -153,10 +159,10 @@ fail() { # message
   exit 1
 }
 
-stage=config
+enter config
 if ! out=$(compose_in "$rel" config -q 2>&1); then fail "$(printf '%s' "$out" | tail -n 20)"; fi
 
-stage=pull
+enter pull
 if [ -n "$REGISTRY" ]; then
   # A throw-away docker config: the host user's own logins are neither used nor changed.
   export DOCKER_CONFIG="$rel/.berth/docker"
@@ -171,12 +177,12 @@ fi
 if ! out=$(compose_in "$rel" pull --quiet --ignore-buildable 2>&1); then fail "$(printf '%s' "$out" | tail -n 20)"; fi
 if [ -n "$REGISTRY" ]; then rm -rf "$DOCKER_CONFIG"; unset DOCKER_CONFIG; fi
 
-stage=up
+enter up
 if ! compose_in "$rel" up -d --wait --wait-timeout "$WAIT_TIMEOUT" --remove-orphans --no-build >&2; then
   fail "services did not become healthy within $WAIT_TIMEOUT s"
 fi
 
-stage=probe
+enter probe
 if [ "$\{#PROBES[@]}" -gt 0 ] && ! command -v curl >/dev/null; then fail "health-urls need curl on the host"; fi
 for probe in "$\{PROBES[@]}"; do
   IFS='|' read -r url want max <<<"$probe"
@@ -194,23 +200,32 @@ for probe in "$\{PROBES[@]}"; do
   if [ -n "$max" ] && [ "$ms" -gt "$max" ]; then fail "probe $url took $\{ms} ms, budget $\{max} ms"; fi
 done
 
-stage=switch
+enter switch
 # Pin what runs now by digest, so a rollback to this release brings back exactly these images.
 pins="$rel/.berth/pins.yml"
 echo "services:" >"$pins"
-for c in $(compose_in "$rel" ps -q); do
-  service=$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$c")
-  image=$(docker inspect -f '{{.Image}}' "$c")
-  ref=$(docker image inspect -f '{{if .RepoDigests}}{{index .RepoDigests 0}}{{end}}' "$image" 2>/dev/null || true)
-  printf '  "%s":\n    image: "%s"\n' "$service" "$\{ref:-$image}" >>"$pins"
-  emit image "$service $\{ref:-$image}"
-done
+mapfile -t ids < <(compose_in "$rel" ps -q)
+if [ "$\{#ids[@]}" -gt 0 ]; then
+  # Two docker calls for all services: each container's service and image, then each image's digest.
+  mapfile -t running < <(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}} {{.Image}}' "$\{ids[@]}")
+  declare -A digest_of=()
+  while read -r image_id ref; do digest_of[$image_id]=$ref; done < <(
+    docker image inspect -f '{{.Id}} {{if .RepoDigests}}{{index .RepoDigests 0}}{{end}}' $(printf '%s\n' "$\{running[@]#* }" | sort -u)
+  )
+  for line in "$\{running[@]}"; do
+    service=$\{line%% *}
+    image=$\{line#* }
+    ref=$\{digest_of[$image]:-$image}
+    printf '  "%s":\n    image: "%s"\n' "$service" "$ref" >>"$pins"
+    emit image "$service $ref"
+  done
+fi
 echo ".berth/pins.yml" >>"$rel/.berth/compose-files"
 ln -sfn "releases/$RELEASE" current.new
 mv -Tf current.new current
 status=deployed
 
-stage=retention
+enter retention
 images_of() { [ -f "$1/.berth/pins.yml" ] && sed -n 's/^    image: "\(.*\)"$/\1/p' "$1/.berth/pins.yml" || true; }
 mapfile -t all < <(find releases -mindepth 1 -maxdepth 1 -type d ! -name '.*' -printf '%f\n' | sort)
 remove=()
@@ -238,6 +253,7 @@ if [ "$\{#remove[@]}" -gt 0 ]; then
   done
 fi
 
+enter done
 emit status "$status"
 audit
 unlock

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { failureMessage, parseReport } from './report.js';
+import { failureMessage, parseReport, summaryMarkdown } from './report.js';
 
 const health = Buffer.from(
   JSON.stringify([
@@ -38,11 +38,18 @@ describe('parseReport', () => {
 
   it('records images, probes and retention', () => {
     const r = parseReport(
-      '::berth::image=api reg/api@sha256:abc\n::berth::probe=https://x/healthz 200 12ms\n::berth::removed-release=R1\n::berth::pruned-image=reg/api@sha256:old\n::berth::status=deployed\n',
+      '::berth::stage=lock 1000\n::berth::stage=up 1250\n::berth::stage=done 3750\n::berth::image=api reg/api@sha256:abc\n::berth::probe=https://x/healthz 200 12ms\n::berth::removed-release=R1\n::berth::pruned-image=reg/api@sha256:old\n::berth::status=deployed\n',
     );
     expect(r.images).toEqual({ api: 'reg/api@sha256:abc' });
     expect(r.probes).toEqual(['https://x/healthz 200 12ms']);
     expect(r.removedReleases).toEqual(['R1']);
     expect(r.prunedImages).toEqual(['reg/api@sha256:old']);
+    expect(r.stageSeconds).toEqual([
+      ['lock', 0.25],
+      ['up', 2.5],
+    ]);
+    expect(summaryMarkdown(r, { release: 'R', host: 'h', project: 'p', seconds: 3 })).toContain(
+      '| Time on the host | lock 0.3 s, up 2.5 s |',
+    );
   });
 });

@@ -22,6 +22,8 @@ export interface DeployReport {
   images: Record<string, string>;
   removedReleases: string[];
   prunedImages: string[];
+  /** seconds spent in each host-side stage, in order */
+  stageSeconds: [string, number][];
 }
 
 export function parseReport(stdout: string): DeployReport {
@@ -32,7 +34,9 @@ export function parseReport(stdout: string): DeployReport {
     images: {},
     removedReleases: [],
     prunedImages: [],
+    stageSeconds: [],
   };
+  const stageStarts: [string, number][] = [];
   for (const line of stdout.split('\n')) {
     const m = /^::berth::([a-z-]+)=(.*)$/.exec(line);
     if (!m) continue;
@@ -80,7 +84,13 @@ export function parseReport(stdout: string): DeployReport {
       case 'pruned-image':
         r.prunedImages.push(value);
         break;
+      case 'stage':
+        stageStarts.push([head, Number(tail)]);
+        break;
     }
+  }
+  for (let i = 0; i + 1 < stageStarts.length; i++) {
+    r.stageSeconds.push([stageStarts[i]![0], (stageStarts[i + 1]![1] - stageStarts[i]![1]) / 1000]);
   }
   return r;
 }
@@ -119,6 +129,12 @@ export function summaryMarkdown(
   ];
   for (const [service, ref] of Object.entries(r.images)) rows.push([`Image ${service}`, `\`${ref}\``]);
   for (const probe of r.probes) rows.push(['Probe', `\`${probe}\``]);
+  if (r.stageSeconds.length) {
+    rows.push([
+      'Time on the host',
+      r.stageSeconds.map(([stage, sec]) => `${stage} ${sec.toFixed(1)} s`).join(', '),
+    ]);
+  }
   if (r.removedReleases.length)
     rows.push(['Removed releases', r.removedReleases.map((x) => `\`${x}\``).join(' ')]);
   const table = [
