@@ -115,6 +115,9 @@ beforeAll(async () => {
   );
   const brokenRef = await buildPush(broken, repo('api:broken'));
   images = { api1: api1!, api2: api2!, broken: brokenRef, nginx: nginx!, db: db! };
+  // Nothing left on the host's engine: every deploy must pull what it runs, as on a real host.
+  const tags = ['api:v1', 'api:v2', 'api:broken', 'nginx:t', 'db:t'].map(repo);
+  await exec('docker', ['image', 'rm', '--force', ...tags, ...Object.values(images)]);
 });
 
 afterAll(async () => {

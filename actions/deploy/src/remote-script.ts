@@ -174,12 +174,15 @@ if [ -n "$REGISTRY" ]; then
   fi
   rm -f "$rel/.berth/registry-password"
 fi
-if ! out=$(compose_in "$rel" pull --quiet --ignore-buildable 2>&1); then fail "$(printf '%s' "$out" | tail -n 20)"; fi
+# Every image is pulled, build sections or not: the host never builds.
+if ! out=$(compose_in "$rel" pull --quiet 2>&1); then fail "$(printf '%s' "$out" | tail -n 20)"; fi
 if [ -n "$REGISTRY" ]; then rm -rf "$DOCKER_CONFIG"; unset DOCKER_CONFIG; fi
 
 enter up
-if ! compose_in "$rel" up -d --wait --wait-timeout "$WAIT_TIMEOUT" --remove-orphans --no-build >&2; then
-  fail "services did not become healthy within $WAIT_TIMEOUT s"
+# Streamed to the log, and kept to say why when it fails.
+if ! compose_in "$rel" up -d --wait --wait-timeout "$WAIT_TIMEOUT" --remove-orphans --no-build 2>&1 |
+  tee "$rel/.berth/up.log" >&2; then
+  fail "docker compose up did not bring every service up healthy within $WAIT_TIMEOUT s: $(grep -v '^ Container \| Network \| Volume ' "$rel/.berth/up.log" | tail -n 3 | tr '\n' ' ')"
 fi
 
 enter probe
