@@ -77,14 +77,14 @@ await stage('build api (cold: empty build cache)', async () => {
   execFileSync('docker', ['builder', 'prune', '--all', '--force'], { stdio: 'ignore' });
   execFileSync('rm', ['-rf', join(cacheRoot, 'api')]);
   const r = expectOk(await build('api'), 'build api');
-  return `${r.outputs['cache-hit-ratio']} of steps cached, ${(Number(r.outputs.size) / 1e6).toFixed(1)} MB`;
+  return `cache-hit-ratio ${r.outputs['cache-hit-ratio']}, ${(Number(r.outputs.size) / 1e6).toFixed(1)} MB`;
 });
 
 await stage('build api (warm: engine cache cleared, layers from the local cache)', async () => {
   execFileSync('docker', ['builder', 'prune', '--all', '--force'], { stdio: 'ignore' });
   const r = expectOk(await build('api'), 'build api');
   pins.api = r.outputs.ref!;
-  return `${r.outputs['cache-hit-ratio']} of steps cached, pushed ${r.outputs.ref}`;
+  return `cache-hit-ratio ${r.outputs['cache-hit-ratio']}, pushed ${r.outputs.ref}`;
 });
 
 for (const service of ['nginx', 'db']) {

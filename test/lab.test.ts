@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { readLab } from './lab.js';
+import { labSsh, readLab } from './lab.js';
 
 const run = promisify(execFile);
 const lab = readLab();
@@ -102,22 +102,13 @@ describe('lab', () => {
   });
 
   it('accepts keys only, never passwords', async () => {
-    const err = await run('ssh', [
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'StrictHostKeyChecking=yes',
-      '-o',
-      `UserKnownHostsFile=${lab.knownHosts}`,
+    const options = [
       '-o',
       'PubkeyAuthentication=no',
       '-o',
       'PreferredAuthentications=password,keyboard-interactive',
-      '-p',
-      String(lab.sshPort),
-      `${lab.sshUser}@${lab.sshHost}`,
-      'true',
-    ]).catch((e: { stderr: string }) => e);
+    ];
+    const err = await labSsh(lab, 'true', options).catch((e: { stderr: string }) => e);
     expect((err as { stderr: string }).stderr).toMatch(/Permission denied \(publickey\)/);
   });
 

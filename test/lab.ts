@@ -98,8 +98,13 @@ export function sshInputs(lab: Lab): Record<string, string> {
 }
 
 /** Runs a command on the lab's SSH host as its deploy user, with the pinned host key. */
-export function labSsh(lab: Lab, command: string): Promise<{ stdout: string; stderr: string }> {
+export function labSsh(
+  lab: Lab,
+  command: string,
+  options: string[] = [],
+): Promise<{ stdout: string; stderr: string }> {
   return execFileP('ssh', [
+    ...options,
     '-o',
     'BatchMode=yes',
     '-o',

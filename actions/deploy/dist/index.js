@@ -29822,15 +29822,31 @@ rel="$REMOTE_DIR/releases/$RELEASE"
 mkdir -p "$rel/.berth"
 printf '%s\n' "$\{COMPOSE_FILES[@]}" >"$rel/.berth/compose-files"
 
-compose_in() { # release-dir compose-args...
+compose_args() { # release-dir: sets CARGS to the release's project and compose files
   local dir=$1 f
-  shift
-  local args=(-p "$PROJECT" --project-directory "$dir")
-  while IFS= read -r f; do [ -n "$f" ] && args+=(-f "$dir/$f"); done <"$dir/.berth/compose-files"
-  docker compose "$\{args[@]}" "$@"
+  CARGS=(-p "$PROJECT" --project-directory "$dir")
+  while IFS= read -r f; do [ -n "$f" ] && CARGS+=(-f "$dir/$f"); done <"$dir/.berth/compose-files"
 }
 
-unlock() { : >.lock; }
+compose_in() { # release-dir compose-args...
+  compose_args "$1"
+  shift
+  docker compose "$\{CARGS[@]}" "$@"
+}
+
+# Brings a release up and waits for health, streaming to the log and keeping it in <dir>/.berth/up.log.
+# compose's --wait-timeout does not bound the wait for depends_on conditions, so timeout holds the
+# whole command to the budget. Returns compose's status (124 or more: out of time).
+up_release() { # release-dir
+  local status
+  compose_args "$1"
+  set +e
+  timeout --kill-after=15 "$WAIT_TIMEOUT" docker compose "$\{CARGS[@]}" \
+    up -d --wait --wait-timeout "$WAIT_TIMEOUT" --remove-orphans --no-build 2>&1 | tee "$1/.berth/up.log" >&2
+  status=$\{PIPESTATUS[0]}
+  set -e
+  return "$status"
+}
 
 # What failed, for the summary: every service that is not running and healthy, with its health log.
 diagnose() {
@@ -29850,7 +29866,7 @@ diagnose() {
 rollback() {
   if [ "$ROLLBACK" != 1 ] || [ -z "$previous" ] || [ ! -d "releases/$previous" ]; then return 1; fi
   echo "berth: rolling back to $previous" >&2
-  compose_in "$REMOTE_DIR/releases/$previous" up -d --wait --wait-timeout "$WAIT_TIMEOUT" --remove-orphans --no-build
+  up_release "$REMOTE_DIR/releases/$previous"
 }
 
 fail() { # message
@@ -29890,10 +29906,12 @@ if ! out=$(compose_in "$rel" pull --quiet 2>&1); then fail "$(printf '%s' "$out"
 if [ -n "$REGISTRY" ]; then rm -rf "$DOCKER_CONFIG"; unset DOCKER_CONFIG; fi
 
 enter up
-# Streamed to the log, and kept to say why when it fails.
-if ! compose_in "$rel" up -d --wait --wait-timeout "$WAIT_TIMEOUT" --remove-orphans --no-build 2>&1 |
-  tee "$rel/.berth/up.log" >&2; then
-  fail "docker compose up did not bring every service up healthy within $WAIT_TIMEOUT s: $(grep -v '^ Container \| Network \| Volume ' "$rel/.berth/up.log" | tail -n 3 | tr '\n' ' ')"
+up_status=0
+up_release "$rel" || up_status=$?
+if [ "$up_status" -ge 124 ]; then
+  fail "services were not all healthy within $WAIT_TIMEOUT s"
+elif [ "$up_status" -ne 0 ]; then
+  fail "docker compose up failed: $(grep -v '^ Container \| Network \| Volume ' "$rel/.berth/up.log" | tail -n 3 | tr '\n' ' ')"
 fi
 
 enter probe
