@@ -135,6 +135,9 @@ auth:
     path: $reg/htpasswd
 EOF
 if ! curl -fs -o /dev/null -u "$REG_USER:$REG_PASSWORD" "http://$REGISTRY/v2/"; then
+  if ! alive "$run/registry.pid" && curl -s -o /dev/null "http://$REGISTRY/v2/"; then
+    die "something else answers on $REGISTRY and refuses this lab's credentials (another checkout's lab? run 'npm run lab:down' there)"
+  fi
   alive "$run/registry.pid" && kill "$(cat "$run/registry.pid")" && sleep 0.5
   say "starting the registry on $REGISTRY"
   start_daemon registry "$lab/registry.log" docker-registry serve "$reg/config.yml"
@@ -202,6 +205,9 @@ for h in host jump; do
   [ "$h" = jump ] && port=$JUMP_PORT
   /usr/sbin/sshd -t -f "$ssh_dir/sshd_$h.conf" || die "sshd config $ssh_dir/sshd_$h.conf is invalid"
   if ! alive "$run/sshd_$h.pid"; then
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      die "127.0.0.1:$port is taken by a process this lab did not start (another checkout's lab? run 'npm run lab:down' there)"
+    fi
     say "starting sshd ($h) on 127.0.0.1:$port"
     /usr/sbin/sshd -f "$ssh_dir/sshd_$h.conf" -E "$lab/sshd_$h.log"
     wait_for "[ -s '$run/sshd_$h.pid' ]" 10 || die "sshd ($h) did not start; see $lab/sshd_$h.log"
