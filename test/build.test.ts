@@ -140,6 +140,22 @@ describe('push', () => {
     expect(labels['org.opencontainers.image.revision']).toBe(SHA);
     expect(labels['org.opencontainers.image.source']).toBe('https://github.com/berth-lab/example');
     expect(labels['org.opencontainers.image.version']).toBe('main');
+    expect(r.summary).toContain('(no earlier image under this tag)');
+
+    // The same tags again, one label different: the summary compares with what the tag held.
+    const again = await build({
+      context: join(repoRoot, 'example/api'),
+      image,
+      push: true,
+      cache: 'none',
+      labels: 'rebuilt=yes',
+    });
+    expect(again.exitCode, again.log).toBe(0);
+    expect(again.outputs.digest).not.toBe(digest);
+    expect(again.summary).toMatch(
+      /Size \(compressed, in the registry\) \| [\d.]+ [kMG]?B \([+−±][^)]*against the image this tag held before\)/,
+    );
+    expect(await registryDigest(lab, `berth-test-${run}/pushed`, 'latest')).toBe(again.outputs.digest);
   });
 
   it('fails with a clear error on a wrong registry password', async () => {
