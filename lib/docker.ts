@@ -93,88 +93,53 @@ export async function logout(registry: string): Promise<void> {
 
 export interface LocalImage {
   id: string;
-  /** bytes, as `docker image ls` shows them */
-  size: number;
   user: string;
 }
 
-/** Facts about an image in the local store, or undefined when it is not there. */
+/** A local image's ID and configured user, or undefined when it is not in the local store. */
 export async function inspectLocalImage(ref: string): Promise<LocalImage | undefined> {
   const r = await run('docker', ['image', 'inspect', '--format', '{{json .}}', ref], {
     silent: true,
     ignoreReturnCode: true,
   });
   if (r.exitCode !== 0) return undefined;
-  const image = JSON.parse(r.stdout) as { Id: string; Size: number; Config?: { User?: string } };
-  return { id: image.Id, size: image.Size, user: image.Config?.User ?? '' };
+  const image = JSON.parse(r.stdout) as { Id: string; Config?: { User?: string } };
+  return { id: image.Id, user: image.Config?.User ?? '' };
 }
 
-export interface RemoteImage {
-  digest: string;
-  /** compressed bytes: config plus layers of the image for this platform */
-  compressedSize: number;
-  user: string;
+interface Manifest {
+  manifests?: { digest: string; platform?: { os?: string; architecture?: string } }[];
+  layers?: { size: number }[];
+  config?: { size: number };
 }
 
-interface Descriptor {
-  mediaType?: string;
-  digest: string;
-  size: number;
-  platform?: { os?: string; architecture?: string };
-}
+/** The runner's platform as OCI names it. */
+const ARCHITECTURE: string =
+  ({ x64: 'amd64', arm64: 'arm64', arm: 'arm' } as Record<string, string>)[process.arch] ?? process.arch;
 
-/** What the registry holds for a reference, through buildx's own registry client and credentials. */
-export async function inspectRemoteImage(ref: string): Promise<RemoteImage | undefined> {
-  const raw = await run('docker', ['buildx', 'imagetools', 'inspect', '--raw', ref], {
-    silent: true,
-    ignoreReturnCode: true,
-  });
-  if (raw.exitCode !== 0) return undefined;
-  const top = JSON.parse(raw.stdout) as {
-    manifests?: Descriptor[];
-    layers?: Descriptor[];
-    config?: Descriptor;
-  };
-  const digestOut = await run(
-    'docker',
-    ['buildx', 'imagetools', 'inspect', '--format', '{{json .Manifest}}', ref],
-    {
-      silent: true,
-    },
-  );
-  const digest = (JSON.parse(digestOut.stdout) as { digest: string }).digest;
-  let manifest = top;
-  if (top.manifests) {
-    // An index: take the linux/amd64 (or first real) image, not attestation manifests.
-    const image =
-      top.manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64') ??
-      top.manifests.find((m) => m.platform?.os && m.platform.os !== 'unknown');
-    if (!image) return { digest, compressedSize: 0, user: '' };
-    const repo = ref.split('@')[0]!.replace(/:[^/:]+$/, '');
-    const sub = await run('docker', ['buildx', 'imagetools', 'inspect', '--raw', `${repo}@${image.digest}`], {
-      silent: true,
-    });
-    manifest = JSON.parse(sub.stdout) as typeof top;
-  }
-  const compressedSize =
-    (manifest.config?.size ?? 0) + (manifest.layers ?? []).reduce((sum, layer) => sum + layer.size, 0);
-  const config = await run(
-    'docker',
-    ['buildx', 'imagetools', 'inspect', '--format', '{{json .Image}}', ref],
-    {
+/**
+ * Compressed bytes (config plus layers) of the image a registry holds under `ref`, for this runner's
+ * platform when `ref` is an index; undefined when the registry has no such image.
+ */
+export async function remoteCompressedSize(ref: string): Promise<number | undefined> {
+  const raw = async (r: string): Promise<Manifest | undefined> => {
+    const out = await run('docker', ['buildx', 'imagetools', 'inspect', '--raw', r], {
       silent: true,
       ignoreReturnCode: true,
-    },
-  );
-  let user = '';
-  if (config.exitCode === 0) {
-    const parsed = JSON.parse(config.stdout) as { config?: { User?: string } } & Record<
-      string,
-      { config?: { User?: string } }
-    >;
-    user = parsed.config?.User ?? parsed['linux/amd64']?.config?.User ?? '';
+    });
+    return out.exitCode === 0 ? (JSON.parse(out.stdout) as Manifest) : undefined;
+  };
+  let manifest = await raw(ref);
+  if (manifest?.manifests) {
+    // An index: this platform's image (else the first real one), never an attestation manifest.
+    const images = manifest.manifests.filter((m) => m.platform?.os && m.platform.os !== 'unknown');
+    const image =
+      images.find((m) => m.platform?.os === 'linux' && m.platform.architecture === ARCHITECTURE) ?? images[0];
+    if (!image) return undefined;
+    manifest = await raw(`${ref.split('@')[0]!.replace(/:[^/:]+$/, '')}@${image.digest}`);
   }
-  return { digest, compressedSize, user };
+  if (!manifest) return undefined;
+  return (manifest.config?.size ?? 0) + (manifest.layers ?? []).reduce((sum, layer) => sum + layer.size, 0);
 }
 
 /** Unpacked size of a local image: the sum of its layers, the same with either image store. */

@@ -29139,7 +29139,7 @@ async function main() {
             core/* info */.pq(`Logged in to ${registry} as ${inputs['registry-username']}`);
         }
     });
-    const previous = inputs.push ? await (0,docker/* inspectRemoteImage */.Me)(refs[0]) : undefined;
+    const previousCompressedSize = inputs.push ? await (0,docker/* remoteCompressedSize */.PA)(refs[0]) : undefined;
     const work = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'berth-build-'));
     const cache = {
         backend: inputs.cache,
@@ -29211,7 +29211,7 @@ async function main() {
             if (digests.size !== 1)
                 throw new Error(`the registry reports different digests for one image: ${[...digests].join(', ')}`);
             digest = [...digests][0];
-            compressedSize = (await (0,docker/* inspectRemoteImage */.Me)(`${inputs.image}@${digest}`))?.compressedSize;
+            compressedSize = await (0,docker/* remoteCompressedSize */.PA)(`${inputs.image}@${digest}`);
         });
     }
     core/* setOutput */.uH(constants/* Outputs */.tY.Digest, digest ?? '');
@@ -29238,7 +29238,7 @@ async function main() {
         imageId: local.id,
         size,
         compressedSize,
-        previousCompressedSize: previous?.compressedSize,
+        previousCompressedSize,
         steps,
         cacheBackend: inputs.cache,
         checks: failures.length > 0 ? [...checkLines, `**Not pushed:** ${failures.join('; ')}`] : checkLines,
@@ -29361,7 +29361,7 @@ async function runAction(phases) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Me: () => (/* binding */ inspectRemoteImage),
+/* harmony export */   PA: () => (/* binding */ remoteCompressedSize),
 /* harmony export */   Q: () => (/* binding */ parseImageRef),
 /* harmony export */   R9: () => (/* binding */ imageSize),
 /* harmony export */   VC: () => (/* binding */ push),
@@ -29455,7 +29455,7 @@ async function login(registry, username, password) {
 async function logout(registry) {
     await (0,_exec_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)('docker', ['logout', registry], { silent: true, ignoreReturnCode: true });
 }
-/** Facts about an image in the local store, or undefined when it is not there. */
+/** A local image's ID and configured user, or undefined when it is not in the local store. */
 async function inspectLocalImage(ref) {
     const r = await (0,_exec_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)('docker', ['image', 'inspect', '--format', '{{json .}}', ref], {
         silent: true,
@@ -29464,45 +29464,34 @@ async function inspectLocalImage(ref) {
     if (r.exitCode !== 0)
         return undefined;
     const image = JSON.parse(r.stdout);
-    return { id: image.Id, size: image.Size, user: image.Config?.User ?? '' };
+    return { id: image.Id, user: image.Config?.User ?? '' };
 }
-/** What the registry holds for a reference, through buildx's own registry client and credentials. */
-async function inspectRemoteImage(ref) {
-    const raw = await (0,_exec_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)('docker', ['buildx', 'imagetools', 'inspect', '--raw', ref], {
-        silent: true,
-        ignoreReturnCode: true,
-    });
-    if (raw.exitCode !== 0)
-        return undefined;
-    const top = JSON.parse(raw.stdout);
-    const digestOut = await (0,_exec_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)('docker', ['buildx', 'imagetools', 'inspect', '--format', '{{json .Manifest}}', ref], {
-        silent: true,
-    });
-    const digest = JSON.parse(digestOut.stdout).digest;
-    let manifest = top;
-    if (top.manifests) {
-        // An index: take the linux/amd64 (or first real) image, not attestation manifests.
-        const image = top.manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64') ??
-            top.manifests.find((m) => m.platform?.os && m.platform.os !== 'unknown');
-        if (!image)
-            return { digest, compressedSize: 0, user: '' };
-        const repo = ref.split('@')[0].replace(/:[^/:]+$/, '');
-        const sub = await (0,_exec_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)('docker', ['buildx', 'imagetools', 'inspect', '--raw', `${repo}@${image.digest}`], {
+/** The runner's platform as OCI names it. */
+const ARCHITECTURE = { x64: 'amd64', arm64: 'arm64', arm: 'arm' }[process.arch] ?? process.arch;
+/**
+ * Compressed bytes (config plus layers) of the image a registry holds under `ref`, for this runner's
+ * platform when `ref` is an index; undefined when the registry has no such image.
+ */
+async function remoteCompressedSize(ref) {
+    const raw = async (r) => {
+        const out = await (0,_exec_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)('docker', ['buildx', 'imagetools', 'inspect', '--raw', r], {
             silent: true,
+            ignoreReturnCode: true,
         });
-        manifest = JSON.parse(sub.stdout);
+        return out.exitCode === 0 ? JSON.parse(out.stdout) : undefined;
+    };
+    let manifest = await raw(ref);
+    if (manifest?.manifests) {
+        // An index: this platform's image (else the first real one), never an attestation manifest.
+        const images = manifest.manifests.filter((m) => m.platform?.os && m.platform.os !== 'unknown');
+        const image = images.find((m) => m.platform?.os === 'linux' && m.platform.architecture === ARCHITECTURE) ?? images[0];
+        if (!image)
+            return undefined;
+        manifest = await raw(`${ref.split('@')[0].replace(/:[^/:]+$/, '')}@${image.digest}`);
     }
-    const compressedSize = (manifest.config?.size ?? 0) + (manifest.layers ?? []).reduce((sum, layer) => sum + layer.size, 0);
-    const config = await (0,_exec_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)('docker', ['buildx', 'imagetools', 'inspect', '--format', '{{json .Image}}', ref], {
-        silent: true,
-        ignoreReturnCode: true,
-    });
-    let user = '';
-    if (config.exitCode === 0) {
-        const parsed = JSON.parse(config.stdout);
-        user = parsed.config?.User ?? parsed['linux/amd64']?.config?.User ?? '';
-    }
-    return { digest, compressedSize, user };
+    if (!manifest)
+        return undefined;
+    return (manifest.config?.size ?? 0) + (manifest.layers ?? []).reduce((sum, layer) => sum + layer.size, 0);
 }
 /** Unpacked size of a local image: the sum of its layers, the same with either image store. */
 async function imageSize(ref) {

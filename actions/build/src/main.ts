@@ -16,10 +16,10 @@ import {
   buildxVersion,
   imageSize,
   inspectLocalImage,
-  inspectRemoteImage,
   login,
   parseImageRef,
   push,
+  remoteCompressedSize,
   versionAtLeast,
 } from '../../../lib/docker.js';
 import { run } from '../../../lib/exec.js';
@@ -58,7 +58,7 @@ export async function main(): Promise<void> {
     }
   });
 
-  const previous = inputs.push ? await inspectRemoteImage(refs[0]!) : undefined;
+  const previousCompressedSize = inputs.push ? await remoteCompressedSize(refs[0]!) : undefined;
   const work = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'berth-build-'));
   const cache: CacheSettings = {
     backend: inputs.cache,
@@ -126,7 +126,7 @@ export async function main(): Promise<void> {
       if (digests.size !== 1)
         throw new Error(`the registry reports different digests for one image: ${[...digests].join(', ')}`);
       digest = [...digests][0]!;
-      compressedSize = (await inspectRemoteImage(`${inputs.image}@${digest}`))?.compressedSize;
+      compressedSize = await remoteCompressedSize(`${inputs.image}@${digest}`);
     });
   }
   core.setOutput(Outputs.Digest, digest ?? '');
@@ -158,7 +158,7 @@ export async function main(): Promise<void> {
         imageId: local.id,
         size,
         compressedSize,
-        previousCompressedSize: previous?.compressedSize,
+        previousCompressedSize,
         steps,
         cacheBackend: inputs.cache,
         checks: failures.length > 0 ? [...checkLines, `**Not pushed:** ${failures.join('; ')}`] : checkLines,

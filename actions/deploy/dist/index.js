@@ -29494,7 +29494,7 @@ async function login(registry, username, password) {
 async function logout(registry) {
     await run('docker', ['logout', registry], { silent: true, ignoreReturnCode: true });
 }
-/** Facts about an image in the local store, or undefined when it is not there. */
+/** A local image's ID and configured user, or undefined when it is not in the local store. */
 async function inspectLocalImage(ref) {
     const r = await run('docker', ['image', 'inspect', '--format', '{{json .}}', ref], {
         silent: true,
@@ -29503,45 +29503,34 @@ async function inspectLocalImage(ref) {
     if (r.exitCode !== 0)
         return undefined;
     const image = JSON.parse(r.stdout);
-    return { id: image.Id, size: image.Size, user: image.Config?.User ?? '' };
+    return { id: image.Id, user: image.Config?.User ?? '' };
 }
-/** What the registry holds for a reference, through buildx's own registry client and credentials. */
-async function inspectRemoteImage(ref) {
-    const raw = await run('docker', ['buildx', 'imagetools', 'inspect', '--raw', ref], {
-        silent: true,
-        ignoreReturnCode: true,
-    });
-    if (raw.exitCode !== 0)
-        return undefined;
-    const top = JSON.parse(raw.stdout);
-    const digestOut = await run('docker', ['buildx', 'imagetools', 'inspect', '--format', '{{json .Manifest}}', ref], {
-        silent: true,
-    });
-    const digest = JSON.parse(digestOut.stdout).digest;
-    let manifest = top;
-    if (top.manifests) {
-        // An index: take the linux/amd64 (or first real) image, not attestation manifests.
-        const image = top.manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64') ??
-            top.manifests.find((m) => m.platform?.os && m.platform.os !== 'unknown');
-        if (!image)
-            return { digest, compressedSize: 0, user: '' };
-        const repo = ref.split('@')[0].replace(/:[^/:]+$/, '');
-        const sub = await run('docker', ['buildx', 'imagetools', 'inspect', '--raw', `${repo}@${image.digest}`], {
+/** The runner's platform as OCI names it. */
+const ARCHITECTURE = { x64: 'amd64', arm64: 'arm64', arm: 'arm' }[process.arch] ?? process.arch;
+/**
+ * Compressed bytes (config plus layers) of the image a registry holds under `ref`, for this runner's
+ * platform when `ref` is an index; undefined when the registry has no such image.
+ */
+async function remoteCompressedSize(ref) {
+    const raw = async (r) => {
+        const out = await run('docker', ['buildx', 'imagetools', 'inspect', '--raw', r], {
             silent: true,
+            ignoreReturnCode: true,
         });
-        manifest = JSON.parse(sub.stdout);
+        return out.exitCode === 0 ? JSON.parse(out.stdout) : undefined;
+    };
+    let manifest = await raw(ref);
+    if (manifest?.manifests) {
+        // An index: this platform's image (else the first real one), never an attestation manifest.
+        const images = manifest.manifests.filter((m) => m.platform?.os && m.platform.os !== 'unknown');
+        const image = images.find((m) => m.platform?.os === 'linux' && m.platform.architecture === ARCHITECTURE) ?? images[0];
+        if (!image)
+            return undefined;
+        manifest = await raw(`${ref.split('@')[0].replace(/:[^/:]+$/, '')}@${image.digest}`);
     }
-    const compressedSize = (manifest.config?.size ?? 0) + (manifest.layers ?? []).reduce((sum, layer) => sum + layer.size, 0);
-    const config = await run('docker', ['buildx', 'imagetools', 'inspect', '--format', '{{json .Image}}', ref], {
-        silent: true,
-        ignoreReturnCode: true,
-    });
-    let user = '';
-    if (config.exitCode === 0) {
-        const parsed = JSON.parse(config.stdout);
-        user = parsed.config?.User ?? parsed['linux/amd64']?.config?.User ?? '';
-    }
-    return { digest, compressedSize, user };
+    if (!manifest)
+        return undefined;
+    return (manifest.config?.size ?? 0) + (manifest.layers ?? []).reduce((sum, layer) => sum + layer.size, 0);
 }
 /** Unpacked size of a local image: the sum of its layers, the same with either image store. */
 async function imageSize(ref) {
