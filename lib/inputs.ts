@@ -13,13 +13,13 @@ export class InputError extends Error {
   }
 }
 
-/** `Input "name": detail` */
-function problem(name: string, detail: string): InputError {
+/** The error for a bad input, `Input "name": detail`; every action builds its input errors with it. */
+export function inputError(name: string, detail: string): InputError {
   return new InputError(name, `Input "${name}": ${detail}`);
 }
 
 function invalid(name: string, value: string, what: string): InputError {
-  return problem(name, `${JSON.stringify(value)} is not ${what}`);
+  return inputError(name, `${JSON.stringify(value)} is not ${what}`);
 }
 
 const TRUE_WORDS = new Set(['true', 'yes', '1', 'on']);
@@ -130,7 +130,7 @@ export function parseKeyValueLines(name: string, value: string): Record<string, 
   const lines = value.split('\n').map((line) => line.replace(/\r$/, ''));
   const set = (key: string, lineNumber: number, text: string): void => {
     if (!KEY_PATTERN.test(key)) {
-      throw problem(
+      throw inputError(
         name,
         `line ${lineNumber} has an invalid key (letters, digits, '_', '.', '-', not starting ` +
           'with a digit; content not shown: it may be secret)',
@@ -138,7 +138,7 @@ export function parseKeyValueLines(name: string, value: string): Record<string, 
     }
     const firstLine = seenOnLine.get(key);
     if (firstLine !== undefined) {
-      throw problem(name, `key ${key} is set twice (lines ${firstLine} and ${lineNumber})`);
+      throw inputError(name, `key ${key} is set twice (lines ${firstLine} and ${lineNumber})`);
     }
     seenOnLine.set(key, lineNumber);
     // defineProperty: a key such as `__proto__` must become a plain entry, not a prototype change.
@@ -155,13 +155,13 @@ export function parseKeyValueLines(name: string, value: string): Record<string, 
       const [, key, delimiter] = heredoc;
       const end = lines.indexOf(delimiter!, index + 1);
       if (end === -1)
-        throw problem(name, `line ${lineNumber}: the value of ${key} has no closing ${delimiter} line`);
+        throw inputError(name, `line ${lineNumber}: the value of ${key} has no closing ${delimiter} line`);
       set(key!, lineNumber, lines.slice(index + 1, end).join('\n'));
       index = end;
       continue;
     }
     if (eq === -1) {
-      throw problem(
+      throw inputError(
         name,
         `line ${lineNumber} is not KEY=VALUE or KEY<<DELIMITER (content not shown: it may be secret)`,
       );

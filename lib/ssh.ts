@@ -13,7 +13,7 @@ import { constants, tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { commandFailedMessage, tailLines, which, type RunResult } from './exec.js';
-import { InputError } from './inputs.js';
+import { inputError, type InputError } from './inputs.js';
 import { shellJoin } from './shell.js';
 
 export interface JumpHost {
@@ -69,10 +69,6 @@ const JUMP_ALIAS = 'berth-jump';
 /** Linux caps one execve argument at 128 KiB, and the remote shell gets the command as one. */
 const MAX_COMMAND_BYTES = 100_000;
 const KNOWN_HOSTS_ADVICE = "add the host's pinned key line (ssh-keyscan output checked out-of-band)";
-
-function inputError(name: string, detail: string): InputError {
-  return new InputError(name, `Input "${name}": ${detail}`);
-}
 
 // ---- pure validators --------------------------------------------------------------------------
 

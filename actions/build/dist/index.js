@@ -28618,12 +28618,12 @@ class InputError extends Error {
         this.name = 'InputError';
     }
 }
-/** `Input "name": detail` */
-function problem(name, detail) {
+/** The error for a bad input, `Input "name": detail`; every action builds its input errors with it. */
+function inputError(name, detail) {
     return new InputError(name, `Input "${name}": ${detail}`);
 }
 function invalid(name, value, what) {
-    return problem(name, `${JSON.stringify(value)} is not ${what}`);
+    return inputError(name, `${JSON.stringify(value)} is not ${what}`);
 }
 const TRUE_WORDS = new Set(['true', 'yes', '1', 'on']);
 const FALSE_WORDS = new Set(['false', 'no', '0', 'off']);
@@ -28725,12 +28725,12 @@ function parseKeyValueLines(name, value) {
     const lines = value.split('\n').map((line) => line.replace(/\r$/, ''));
     const set = (key, lineNumber, text) => {
         if (!KEY_PATTERN.test(key)) {
-            throw problem(name, `line ${lineNumber} has an invalid key (letters, digits, '_', '.', '-', not starting ` +
+            throw inputError(name, `line ${lineNumber} has an invalid key (letters, digits, '_', '.', '-', not starting ` +
                 'with a digit; content not shown: it may be secret)');
         }
         const firstLine = seenOnLine.get(key);
         if (firstLine !== undefined) {
-            throw problem(name, `key ${key} is set twice (lines ${firstLine} and ${lineNumber})`);
+            throw inputError(name, `key ${key} is set twice (lines ${firstLine} and ${lineNumber})`);
         }
         seenOnLine.set(key, lineNumber);
         // defineProperty: a key such as `__proto__` must become a plain entry, not a prototype change.
@@ -28748,13 +28748,13 @@ function parseKeyValueLines(name, value) {
             const [, key, delimiter] = heredoc;
             const end = lines.indexOf(delimiter, index + 1);
             if (end === -1)
-                throw problem(name, `line ${lineNumber}: the value of ${key} has no closing ${delimiter} line`);
+                throw inputError(name, `line ${lineNumber}: the value of ${key} has no closing ${delimiter} line`);
             set(key, lineNumber, lines.slice(index + 1, end).join('\n'));
             index = end;
             continue;
         }
         if (eq === -1) {
-            throw problem(name, `line ${lineNumber} is not KEY=VALUE or KEY<<DELIMITER (content not shown: it may be secret)`);
+            throw inputError(name, `line ${lineNumber} is not KEY=VALUE or KEY<<DELIMITER (content not shown: it may be secret)`);
         }
         set(line.slice(0, eq).trim(), lineNumber, line.slice(eq + 1));
     }
@@ -28873,7 +28873,7 @@ const TAG = /^[\w][\w.-]{0,127}$/;
 function keyValueList(name, items) {
     for (const [i, item] of items.entries()) {
         if (!/^[^=\s]+=/.test(item))
-            throw new InputError(name, `Input "${name}": line ${i + 1} is not KEY=VALUE`);
+            throw inputError(name, `line ${i + 1} is not KEY=VALUE`);
     }
     return items;
 }
@@ -28881,7 +28881,7 @@ function getInputs(env = process.env) {
     const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
     const context = (0,external_node_path_.resolve)(workspace, getString(constants/* Inputs */.G0.Context, { default: '.' }));
     if (!(0,external_node_fs_.existsSync)(context) || !(0,external_node_fs_.statSync)(context).isDirectory()) {
-        throw new InputError(constants/* Inputs */.G0.Context, `Input "${constants/* Inputs */.G0.Context}": directory ${context} does not exist`);
+        throw inputError(constants/* Inputs */.G0.Context, `directory ${context} does not exist`);
     }
     const fileInput = getString(constants/* Inputs */.G0.File);
     const file = fileInput
@@ -28890,19 +28890,19 @@ function getInputs(env = process.env) {
             : (0,external_node_path_.resolve)(workspace, fileInput)
         : (0,external_node_path_.join)(context, 'Dockerfile');
     if (!(0,external_node_fs_.existsSync)(file) || !(0,external_node_fs_.statSync)(file).isFile()) {
-        throw new InputError(constants/* Inputs */.G0.File, `Input "${constants/* Inputs */.G0.File}": Dockerfile ${file} does not exist`);
+        throw inputError(constants/* Inputs */.G0.File, `Dockerfile ${file} does not exist`);
     }
     const target = getString(constants/* Inputs */.G0.Target) || undefined;
     if (target) {
         const stages = stageNames((0,external_node_fs_.readFileSync)(file, 'utf8'));
         if (!stages.includes(target.toLowerCase())) {
-            throw new InputError(constants/* Inputs */.G0.Target, `Input "${constants/* Inputs */.G0.Target}": stage "${target}" is not in ${file} (its stages: ${stages.join(', ') || 'none named'})`);
+            throw inputError(constants/* Inputs */.G0.Target, `stage "${target}" is not in ${file} (its stages: ${stages.join(', ') || 'none named'})`);
         }
     }
     const imageText = getString(constants/* Inputs */.G0.Image, { required: true });
     const image = (0,docker/* parseImageRef */.Q)(imageText);
     if (!image || image.tag || image.digest || imageText !== imageText.toLowerCase()) {
-        throw new InputError(constants/* Inputs */.G0.Image, `Input "${constants/* Inputs */.G0.Image}": "${imageText}" is not a lower-case image repository without tag or digest (example: ghcr.io/org/api)`);
+        throw inputError(constants/* Inputs */.G0.Image, `"${imageText}" is not a lower-case image repository without tag or digest (example: ghcr.io/org/api)`);
     }
     const repository = (0,docker/* repositoryName */.aR)(image);
     const tags = getListInput(constants/* Inputs */.G0.Tags);
@@ -28911,13 +28911,13 @@ function getInputs(env = process.env) {
             const hint = tag.includes(':') || tag.includes('/')
                 ? '; give tag names only, the repository comes from "image"'
                 : '';
-            throw new InputError(constants/* Inputs */.G0.Tags, `Input "${constants/* Inputs */.G0.Tags}": "${tag}" is not a valid tag${hint}`);
+            throw inputError(constants/* Inputs */.G0.Tags, `"${tag}" is not a valid tag${hint}`);
         }
     }
     const secrets = getKeyValueInput(constants/* Inputs */.G0.Secrets);
     for (const [id, value] of Object.entries(secrets)) {
         if (!/^[A-Za-z0-9_.-]+$/.test(id))
-            throw new InputError(constants/* Inputs */.G0.Secrets, `Input "${constants/* Inputs */.G0.Secrets}": "${id}" is not a valid secret id`);
+            throw inputError(constants/* Inputs */.G0.Secrets, `"${id}" is not a valid secret id`);
         core/* setSecret */.Pq(value);
     }
     const password = getString(constants/* Inputs */.G0.RegistryPassword) || undefined;
@@ -28926,7 +28926,7 @@ function getInputs(env = process.env) {
     const username = getString(constants/* Inputs */.G0.RegistryUsername) || undefined;
     if (Boolean(password) !== Boolean(username)) {
         const missing = password ? constants/* Inputs */.G0.RegistryUsername : constants/* Inputs */.G0.RegistryPassword;
-        throw new InputError(missing, `Input "${missing}": is required when the other registry credential is given`);
+        throw inputError(missing, `is required when the other registry credential is given`);
     }
     const cacheInput = getString(constants/* Inputs */.G0.Cache);
     const cache = cacheInput
@@ -28937,7 +28937,7 @@ function getInputs(env = process.env) {
     if (cache === 'registry') {
         const ref = (0,docker/* parseImageRef */.Q)(cacheRef);
         if (!ref || ref.digest)
-            throw new InputError(constants/* Inputs */.G0.CacheRef, `Input "${constants/* Inputs */.G0.CacheRef}": "${cacheRef}" is not an image reference`);
+            throw inputError(constants/* Inputs */.G0.CacheRef, `"${cacheRef}" is not an image reference`);
     }
     const cacheHome = env.XDG_CACHE_HOME || (0,external_node_path_.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.cache');
     const cacheDirInput = getString(constants/* Inputs */.G0.CacheDir);

@@ -12,7 +12,7 @@ import {
   getListInput,
   getString,
   getKeyValueInput,
-  InputError,
+  inputError,
 } from '../../../lib/inputs.js';
 import { defaultCacheBackend, defaultCacheScope } from './cache.js';
 import { stageNames } from './dockerfile.js';
@@ -55,8 +55,7 @@ const TAG = /^[\w][\w.-]{0,127}$/;
 
 function keyValueList(name: string, items: string[]): string[] {
   for (const [i, item] of items.entries()) {
-    if (!/^[^=\s]+=/.test(item))
-      throw new InputError(name, `Input "${name}": line ${i + 1} is not KEY=VALUE`);
+    if (!/^[^=\s]+=/.test(item)) throw inputError(name, `line ${i + 1} is not KEY=VALUE`);
   }
   return items;
 }
@@ -65,7 +64,7 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
   const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
   const context = resolve(workspace, getString(I.Context, { default: '.' }));
   if (!existsSync(context) || !statSync(context).isDirectory()) {
-    throw new InputError(I.Context, `Input "${I.Context}": directory ${context} does not exist`);
+    throw inputError(I.Context, `directory ${context} does not exist`);
   }
   const fileInput = getString(I.File);
   const file = fileInput
@@ -74,15 +73,15 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
       : resolve(workspace, fileInput)
     : join(context, 'Dockerfile');
   if (!existsSync(file) || !statSync(file).isFile()) {
-    throw new InputError(I.File, `Input "${I.File}": Dockerfile ${file} does not exist`);
+    throw inputError(I.File, `Dockerfile ${file} does not exist`);
   }
   const target = getString(I.Target) || undefined;
   if (target) {
     const stages = stageNames(readFileSync(file, 'utf8'));
     if (!stages.includes(target.toLowerCase())) {
-      throw new InputError(
+      throw inputError(
         I.Target,
-        `Input "${I.Target}": stage "${target}" is not in ${file} (its stages: ${stages.join(', ') || 'none named'})`,
+        `stage "${target}" is not in ${file} (its stages: ${stages.join(', ') || 'none named'})`,
       );
     }
   }
@@ -90,9 +89,9 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
   const imageText = getString(I.Image, { required: true });
   const image = parseImageRef(imageText);
   if (!image || image.tag || image.digest || imageText !== imageText.toLowerCase()) {
-    throw new InputError(
+    throw inputError(
       I.Image,
-      `Input "${I.Image}": "${imageText}" is not a lower-case image repository without tag or digest (example: ghcr.io/org/api)`,
+      `"${imageText}" is not a lower-case image repository without tag or digest (example: ghcr.io/org/api)`,
     );
   }
   const repository = repositoryName(image);
@@ -104,14 +103,13 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
         tag.includes(':') || tag.includes('/')
           ? '; give tag names only, the repository comes from "image"'
           : '';
-      throw new InputError(I.Tags, `Input "${I.Tags}": "${tag}" is not a valid tag${hint}`);
+      throw inputError(I.Tags, `"${tag}" is not a valid tag${hint}`);
     }
   }
 
   const secrets = getKeyValueInput(I.Secrets);
   for (const [id, value] of Object.entries(secrets)) {
-    if (!/^[A-Za-z0-9_.-]+$/.test(id))
-      throw new InputError(I.Secrets, `Input "${I.Secrets}": "${id}" is not a valid secret id`);
+    if (!/^[A-Za-z0-9_.-]+$/.test(id)) throw inputError(I.Secrets, `"${id}" is not a valid secret id`);
     core.setSecret(value);
   }
 
@@ -120,10 +118,7 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
   const username = getString(I.RegistryUsername) || undefined;
   if (Boolean(password) !== Boolean(username)) {
     const missing = password ? I.RegistryUsername : I.RegistryPassword;
-    throw new InputError(
-      missing,
-      `Input "${missing}": is required when the other registry credential is given`,
-    );
+    throw inputError(missing, `is required when the other registry credential is given`);
   }
 
   const cacheInput = getString(I.Cache);
@@ -134,8 +129,7 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
   const cacheRef = getString(I.CacheRef) || `${repository}:buildcache`;
   if (cache === 'registry') {
     const ref = parseImageRef(cacheRef);
-    if (!ref || ref.digest)
-      throw new InputError(I.CacheRef, `Input "${I.CacheRef}": "${cacheRef}" is not an image reference`);
+    if (!ref || ref.digest) throw inputError(I.CacheRef, `"${cacheRef}" is not an image reference`);
   }
   const cacheHome = env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache');
   const cacheDirInput = getString(I.CacheDir);

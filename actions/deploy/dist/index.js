@@ -28597,12 +28597,12 @@ class InputError extends Error {
         this.name = 'InputError';
     }
 }
-/** `Input "name": detail` */
-function problem(name, detail) {
+/** The error for a bad input, `Input "name": detail`; every action builds its input errors with it. */
+function inputError(name, detail) {
     return new InputError(name, `Input "${name}": ${detail}`);
 }
 function invalid(name, value, what) {
-    return problem(name, `${JSON.stringify(value)} is not ${what}`);
+    return inputError(name, `${JSON.stringify(value)} is not ${what}`);
 }
 const TRUE_WORDS = new Set(['true', 'yes', '1', 'on']);
 const FALSE_WORDS = new Set(['false', 'no', '0', 'off']);
@@ -28704,12 +28704,12 @@ function parseKeyValueLines(name, value) {
     const lines = value.split('\n').map((line) => line.replace(/\r$/, ''));
     const set = (key, lineNumber, text) => {
         if (!KEY_PATTERN.test(key)) {
-            throw problem(name, `line ${lineNumber} has an invalid key (letters, digits, '_', '.', '-', not starting ` +
+            throw inputError(name, `line ${lineNumber} has an invalid key (letters, digits, '_', '.', '-', not starting ` +
                 'with a digit; content not shown: it may be secret)');
         }
         const firstLine = seenOnLine.get(key);
         if (firstLine !== undefined) {
-            throw problem(name, `key ${key} is set twice (lines ${firstLine} and ${lineNumber})`);
+            throw inputError(name, `key ${key} is set twice (lines ${firstLine} and ${lineNumber})`);
         }
         seenOnLine.set(key, lineNumber);
         // defineProperty: a key such as `__proto__` must become a plain entry, not a prototype change.
@@ -28727,13 +28727,13 @@ function parseKeyValueLines(name, value) {
             const [, key, delimiter] = heredoc;
             const end = lines.indexOf(delimiter, index + 1);
             if (end === -1)
-                throw problem(name, `line ${lineNumber}: the value of ${key} has no closing ${delimiter} line`);
+                throw inputError(name, `line ${lineNumber}: the value of ${key} has no closing ${delimiter} line`);
             set(key, lineNumber, lines.slice(index + 1, end).join('\n'));
             index = end;
             continue;
         }
         if (eq === -1) {
-            throw problem(name, `line ${lineNumber} is not KEY=VALUE or KEY<<DELIMITER (content not shown: it may be secret)`);
+            throw inputError(name, `line ${lineNumber} is not KEY=VALUE or KEY<<DELIMITER (content not shown: it may be secret)`);
         }
         set(line.slice(0, eq).trim(), lineNumber, line.slice(eq + 1));
     }
@@ -28818,9 +28818,6 @@ const JUMP_ALIAS = 'berth-jump';
 /** Linux caps one execve argument at 128 KiB, and the remote shell gets the command as one. */
 const MAX_COMMAND_BYTES = 100_000;
 const KNOWN_HOSTS_ADVICE = "add the host's pinned key line (ssh-keyscan output checked out-of-band)";
-function inputError(name, detail) {
-    return new InputError(name, `Input "${name}": ${detail}`);
-}
 // ---- pure validators --------------------------------------------------------------------------
 const HOST_LABEL = '(?!-)[a-z0-9_-]{1,63}(?<!-)';
 const HOSTNAME = new RegExp(`^${HOST_LABEL}(\\.${HOST_LABEL})*\\.?$`, 'i');
@@ -29570,7 +29567,7 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DEFAULT_COMPOSE = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
 function fail(name, detail) {
-    throw new InputError(name, `Input "${name}": ${detail}`);
+    throw inputError(name, detail);
 }
 /** A path inside the working directory, as a relative path with no `..`. */
 function insideDir(name, dir, path) {

@@ -10,7 +10,7 @@ import {
   getKeyValueInput,
   getListInput,
   getString,
-  InputError,
+  inputError,
 } from '../../../lib/inputs.js';
 import {
   normalizePrivateKey,
@@ -62,7 +62,7 @@ const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DEFAULT_COMPOSE = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
 
 function fail(name: string, detail: string): never {
-  throw new InputError(name, `Input "${name}": ${detail}`);
+  throw inputError(name, detail);
 }
 
 /** A path inside the working directory, as a relative path with no `..`. */
