@@ -28395,14 +28395,10 @@ __nccwpck_require__.d(__webpack_exports__, {
   i: () => (/* binding */ main)
 });
 
-// UNUSED EXPORTS: releaseId
-
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 11 modules
 var core = __nccwpck_require__(3360);
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:os"
@@ -29307,11 +29303,22 @@ async function openMaster(ssh, config, dir, target) {
         throw describeOpenFailure(await (0,promises_namespaceObject.readFile)(logFile, 'utf8'), target);
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./actions/deploy/src/bundle.ts
 // The release bundle: what goes to the host for one release, staged in a local directory and sent
 // as one tar stream. Secrets travel inside it as files, never on a command line.
 
 
+
+/** Sortable by time, traceable to the commit, unique across concurrent runs. */
+function releaseId(now, sha) {
+    const stamp = now
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z');
+    return `${stamp}-${(sha || 'nocommit').slice(0, 7)}-${(0,external_node_crypto_.randomBytes)(2).toString('hex')}`;
+}
 /** The override that pins service images by digest, added after the user's compose files. */
 const IMAGES_OVERRIDE = 'docker-compose.berth-images.yml';
 const CA_FILE = '.berth/ca.pem';
@@ -30111,17 +30118,10 @@ function summaryMarkdown(r, facts) {
 
 
 
-
-/** Sortable by time, traceable to the commit, unique across concurrent runs. */
-function releaseId(now, sha) {
-    const stamp = now
-        .toISOString()
-        .replace(/[-:]/g, '')
-        .replace(/\.\d+Z$/, 'Z');
-    return `${stamp}-${(sha || 'nocommit').slice(0, 7)}-${(0,external_node_crypto_.randomBytes)(2).toString('hex')}`;
-}
 async function main() {
     const started = Date.now();
+    // Until the host reports an outcome, any failure (an input, the connection, the upload) is `failed`.
+    core/* setOutput */.uH(Outputs.Status, 'failed');
     const inputs = getInputs();
     const ctx = contextFromEnv();
     const release = releaseId(new Date(), ctx.headSha ?? ctx.sha);

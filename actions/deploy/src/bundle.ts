@@ -1,8 +1,18 @@
 // The release bundle: what goes to the host for one release, staged in a local directory and sent
 // as one tar stream. Secrets travel inside it as files, never on a command line.
+import { randomBytes } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Inputs } from './inputs.js';
+
+/** Sortable by time, traceable to the commit, unique across concurrent runs. */
+export function releaseId(now: Date, sha: string): string {
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${(sha || 'nocommit').slice(0, 7)}-${randomBytes(2).toString('hex')}`;
+}
 
 /** The override that pins service images by digest, added after the user's compose files. */
 export const IMAGES_OVERRIDE = 'docker-compose.berth-images.yml';

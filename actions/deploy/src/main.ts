@@ -2,29 +2,21 @@
 // script (lock, config, pull, up --wait, probes, switch, audit, retention). Orchestration only.
 import * as core from '@actions/core';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { contextFromEnv, runUrl } from '../../../lib/github.js';
 import { shellQuote } from '../../../lib/shell.js';
 import { SshSession } from '../../../lib/ssh.js';
-import { stageBundle, type ReleaseRecord } from './bundle.js';
+import { releaseId, stageBundle, type ReleaseRecord } from './bundle.js';
 import { Inputs as I, Outputs } from './constants.js';
 import { getInputs } from './inputs.js';
 import { incomingDir, renderDeployScript } from './remote-script.js';
 import { failureMessage, parseReport, summaryMarkdown } from './report.js';
 
-/** Sortable by time, traceable to the commit, unique across concurrent runs. */
-export function releaseId(now: Date, sha: string): string {
-  const stamp = now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
-  return `${stamp}-${(sha || 'nocommit').slice(0, 7)}-${randomBytes(2).toString('hex')}`;
-}
-
 export async function main(): Promise<void> {
   const started = Date.now();
+  // Until the host reports an outcome, any failure (an input, the connection, the upload) is `failed`.
+  core.setOutput(Outputs.Status, 'failed');
   const inputs = getInputs();
   const ctx = contextFromEnv();
   const release = releaseId(new Date(), ctx.headSha ?? ctx.sha);
