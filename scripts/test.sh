@@ -8,9 +8,9 @@ export PATH="$PWD/node_modules/.bin:$PATH" # Node 24 (the `node` dev dependency)
 node -e 'if (+process.versions.node.split(".")[0] < 24) { console.error("Node 24 is needed: run npm ci"); process.exit(1) }'
 
 bash scripts/lab/up.sh
-echo "== typecheck"; tsc --noEmit -p .
-echo "== lint"; eslint . && prettier --check . >/dev/null
-echo "== dist check"; bash scripts/check-dist.sh
+echo "== typecheck"; npm run -s typecheck
+echo "== lint"; npm run -s lint
+echo "== dist check"; npm run -s check:dist
 echo "== tests"
 report=.lab/vitest-report.json
 status=0
