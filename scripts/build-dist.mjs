@@ -136,7 +136,7 @@ async function buildAll(names) {
 }
 
 async function main() {
-  // ncc looks for tsconfig.json between the entry and the working directory.
+  // ncc looks for tsconfig.json between the entry and the working directory (actions/tsconfig.json).
   process.chdir(repoRoot);
   const requested = process.argv.slice(2);
   const known = actionNames();

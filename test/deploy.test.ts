@@ -1,14 +1,14 @@
 // berth/deploy against the lab's SSH host (this machine's engine behind sshd), through the harness.
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { request } from 'node:https';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exampleImages, exampleWorkdir, pins, type ExampleImages } from './example-release.js';
 import { runAction, type ActionResult, type RunOptions } from './harness.js';
-import { buildPush as buildPushTo, labSsh, readLab, repoRoot, sshInputs } from './lab.js';
+import { labSsh, readLab, sshInputs } from './lab.js';
+import { freePort, httpsGet as httpsGetWith, sshdConnections as connections } from './net.js';
 
 const exec = promisify(execFile);
 const lab = readLab();
@@ -22,40 +22,11 @@ const secrets = {
 };
 const marker = `/tmp/pwned-${id}`;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 const ssh = (command: string) => labSsh(lab, command);
-
-function httpsGet(port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: 'localhost', port, path, ca: readFileSync(lab.caFile), timeout: 10_000 },
-      (res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-function connections(log: string): number {
-  return (
-    readFileSync(log, 'utf8').match(/Connection from 127\.0\.0\.1 port \d+ on 127\.0\.0\.1 port/g) ?? []
-  ).length;
-}
+const httpsGet = (port: number, path: string) => httpsGetWith(lab.caFile, port, path);
 
 let workdir: string;
-let images: { api1: string; api2: string; broken: string; nginx: string; db: string };
+let images: ExampleImages;
 let httpsPort: number;
 let httpPort: number;
 
@@ -80,7 +51,7 @@ function deploy(
       secrets: Object.entries(secrets)
         .map(([k, v]) => `${k}<<BERTH_EOF\n${v.replace(/\n$/, '')}\nBERTH_EOF`)
         .join('\n'),
-      images: `api=${images.api1}\nnginx=${images.nginx}\ndb=${images.db}`,
+      images: pins(images, images.api1),
       registry: lab.registry,
       'registry-username': lab.registryUser,
       'registry-password': lab.registryPassword,
@@ -93,31 +64,10 @@ function deploy(
 }
 
 beforeAll(async () => {
-  workdir = mkdtempSync(join(tmpdir(), 'berth deploy ')); // a space in the path on purpose
-  cpSync(join(repoRoot, 'example'), workdir, { recursive: true });
-  writeFileSync(join(workdir, 'ca.pem'), readFileSync(lab.caFile));
+  workdir = exampleWorkdir(lab, 'deploy');
   httpsPort = await freePort();
   httpPort = await freePort();
-  const repo = (name: string) => `${lab.registry}/berth-it/${name}`;
-  const broken = mkdtempSync(join(tmpdir(), 'berth-broken-'));
-  const buildPush = (context: string, ref: string, args: string[] = []) =>
-    buildPushTo(lab, context, ref, args);
-  const [api1, api2, nginx, db] = await Promise.all([
-    buildPush(join(repoRoot, 'example/api'), repo('api:v1'), ['--build-arg', 'VERSION=v1']),
-    buildPush(join(repoRoot, 'example/api'), repo('api:v2'), ['--build-arg', 'VERSION=v2']),
-    buildPush(join(repoRoot, 'example/nginx'), repo('nginx:t')),
-    buildPush(join(repoRoot, 'example/db'), repo('db:t')),
-  ]);
-  // An api that starts but never answers its health check.
-  writeFileSync(
-    join(broken, 'Dockerfile'),
-    `FROM ${api2}\nENTRYPOINT ["/bin/sh", "-c", "exec sleep infinity"]\n`,
-  );
-  const brokenRef = await buildPush(broken, repo('api:broken'));
-  images = { api1: api1!, api2: api2!, broken: brokenRef, nginx: nginx!, db: db! };
-  // Nothing left on the host's engine: every deploy must pull what it runs, as on a real host.
-  const tags = ['api:v1', 'api:v2', 'api:broken', 'nginx:t', 'db:t'].map(repo);
-  await exec('docker', ['image', 'rm', '--force', ...tags, ...Object.values(images)]);
+  images = await exampleImages(lab, 'berth-it');
 });
 
 afterAll(async () => {
@@ -145,7 +95,7 @@ describe('deploy', () => {
   });
 
   it('deploys release 2 with a changed api: current switches, release 1 is kept', async () => {
-    r2 = await deploy({ images: `api=${images.api2}\nnginx=${images.nginx}\ndb=${images.db}` });
+    r2 = await deploy({ images: pins(images, images.api2) });
     expect(r2.exitCode, r2.log).toBe(0);
     expect(r2.outputs['previous-release']).toBe(r1.outputs.release);
     const { stdout } = await ssh(`readlink ${remoteDir}/current; ls ${remoteDir}/releases`);
@@ -157,7 +107,7 @@ describe('deploy', () => {
 
   it('rolls back release 3 whose api never gets healthy, and fails naming the service', async () => {
     const r3 = await deploy({
-      images: `api=${images.broken}\nnginx=${images.nginx}\ndb=${images.db}`,
+      images: pins(images, images.broken),
       'wait-timeout': '25',
     });
     expect(r3.exitCode).toBe(1);

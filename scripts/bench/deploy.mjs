@@ -7,25 +7,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAction } from '../../test/harness.ts';
 import { buildPush as buildPushTo, readLab, repoRoot, sshInputs } from '../../test/lab.ts';
+import { sshdConnections } from '../../test/net.ts';
 import { median } from './_measure.mjs';
 
 const lab = readLab();
 const project = 'berth-bench';
 const remoteDir = '/home/deploy/berth-bench';
 
-const connections = () =>
-  (readFileSync(lab.sshLog, 'utf8').match(/Connection from 127\.0\.0\.1 port \d+ on/g) ?? []).length;
+const connections = () => sshdConnections(lab.sshLog);
 const ms = (start) => Number(process.hrtime.bigint() - start) / 1e6;
 
 export async function rows() {
   const repo = (n) => `${lab.registry}/berth-bench/${n}`;
   const buildPush = (context, ref, args = []) => buildPushTo(lab, context, ref, args);
-  const api = [
+  const [apiA, apiB, nginx, db] = await Promise.all([
     buildPush(join(repoRoot, 'example/api'), repo('api:a'), ['--build-arg', 'VERSION=a']),
     buildPush(join(repoRoot, 'example/api'), repo('api:b'), ['--build-arg', 'VERSION=b']),
-  ];
-  const nginx = buildPush(join(repoRoot, 'example/nginx'), repo('nginx:t'));
-  const db = buildPush(join(repoRoot, 'example/db'), repo('db:t'));
+    buildPush(join(repoRoot, 'example/nginx'), repo('nginx:t')),
+    buildPush(join(repoRoot, 'example/db'), repo('db:t')),
+  ]);
+  const api = [apiA, apiB];
   const workdir = mkdtempSync(join(tmpdir(), 'berth-bench-deploy-'));
   cpSync(join(repoRoot, 'example'), workdir, { recursive: true });
   const secrets = {

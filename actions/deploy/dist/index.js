@@ -28375,7 +28375,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _lib_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5490);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1674);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7031);
 // Entry point bundled into dist/index.js; the runner calls it for the main step.
 
 
@@ -28386,7 +28386,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1674:
+/***/ 7031:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28497,7 +28497,7 @@ function describeCommand(cmd, args, redact = []) {
         .slice(0, ARGS_IN_ERROR)
         .map((arg) => (arg.length > MAX_ARG_CHARS ? `${arg.slice(0, MAX_ARG_CHARS)}…` : arg));
     const more = args.length > ARGS_IN_ERROR ? ' …' : '';
-    return [basename(cmd), ...shown].map(quoteForLog).join(' ') + more;
+    return [(0,external_node_path_namespaceObject.basename)(cmd), ...shown].map(quoteForLog).join(' ') + more;
 }
 function quoteForLog(word) {
     return /^[\w@%+=:,./*-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
@@ -28531,7 +28531,7 @@ async function exec_run(cmd, args = [], options = {}) {
         process.stdout.write(`[command]${formatCommandLine(executable, args, redact)}\n`);
     let result;
     try {
-        result = await getExecOutput(executable, [...args], {
+        result = await (0,exec/* getExecOutput */.H)(executable, [...args], {
             cwd: options.cwd,
             env: options.env ? mergedEnv(options.env) : undefined,
             input: typeof options.input === 'string' ? Buffer.from(options.input) : options.input,
@@ -29305,9 +29305,372 @@ async function openMaster(ssh, config, dir, target) {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./lib/compose.ts
+// Docker Compose on the runner: the merged, interpolated configuration of a project, as compose
+// itself computes it (`docker compose config --format json`), and the types Berth reads from it.
+
+/**
+ * The runner's environment would take part in compose's interpolation (it wins over `.env`), so
+ * compose sees only what it needs to run: the result depends on the files alone, as on the host.
+ */
+function composeEnvironment() {
+    const keep = new Set(['PATH', 'HOME', 'DOCKER_HOST', 'DOCKER_CONFIG', 'DOCKER_CONTEXT', 'TMPDIR']);
+    const env = {};
+    for (const key of Object.keys(process.env))
+        if (!keep.has(key))
+            env[key] = undefined;
+    return env;
+}
+/** `docker compose config --format json`, parsed; throws compose's own message when the files are invalid. */
+async function composeConfig(options) {
+    const args = ['compose', '-p', options.project, '--project-directory', options.projectDirectory];
+    for (const file of options.files)
+        args.push('-f', file);
+    args.push('config', '--format', 'json');
+    const result = await exec_run('docker', args, {
+        cwd: options.projectDirectory,
+        env: composeEnvironment(),
+        silent: true,
+        ignoreReturnCode: true,
+    });
+    if (result.exitCode !== 0) {
+        const detail = result.stderr.trim().split('\n').slice(-5).join('\n') || `exit code ${result.exitCode}`;
+        throw new Error(`docker compose config failed: ${detail}`);
+    }
+    const parsed = JSON.parse(result.stdout);
+    parsed.services ??= {};
+    return parsed;
+}
+
+;// CONCATENATED MODULE: ./actions/deploy/src/constants.ts
+// Names of berth/deploy's inputs, outputs and saved state, in one place so action.yml, the code
+// and the tests agree (test/actions.test.ts checks action.yml against these).
+const Inputs = {
+    Host: 'host',
+    Port: 'port',
+    User: 'user',
+    SshKey: 'ssh-key',
+    KnownHosts: 'known-hosts',
+    JumpHost: 'jump-host',
+    ConnectTimeout: 'connect-timeout',
+    Project: 'project',
+    ComposeFiles: 'compose-files',
+    Environment: 'environment',
+    WorkingDirectory: 'working-directory',
+    Env: 'env',
+    Secrets: 'secrets',
+    Images: 'images',
+    Registry: 'registry',
+    RegistryUsername: 'registry-username',
+    RegistryPassword: 'registry-password',
+    RemoteDir: 'remote-dir',
+    WaitTimeout: 'wait-timeout',
+    HealthUrls: 'health-urls',
+    CaFile: 'ca-file',
+    Rollback: 'rollback',
+    KeepReleases: 'keep-releases',
+    Prune: 'prune',
+    LockTimeout: 'lock-timeout',
+    Mode: 'mode',
+};
+const Outputs = {
+    Release: 'release',
+    PreviousRelease: 'previous-release',
+    Status: 'status',
+    DurationSeconds: 'duration-seconds',
+};
+const State = {};
+
+;// CONCATENATED MODULE: ./actions/deploy/src/stack.ts
+// mode: swarm. The stack file `docker stack deploy` gets: compose's own merged configuration of the
+// release (so overrides, `!override` and interpolation mean what they mean with compose), rewritten
+// where swarm's loader differs, with every dropped or changed setting reported as a warning.
+
+
+
+
+/** Written into the release directory next to the compose files. */
+const STACK_FILE = 'berth-stack.json';
+// Keys swarm acts on; anything else in a service is dropped with a warning (the docker CLI would
+// drop most of them with one line saying only "Ignoring unsupported options").
+const SERVICE_KEYS = new Set([
+    'cap_add',
+    'cap_drop',
+    'command',
+    'configs',
+    'deploy',
+    'dns',
+    'dns_search',
+    'entrypoint',
+    'environment',
+    'extra_hosts',
+    'group_add',
+    'healthcheck',
+    'hostname',
+    'image',
+    'init',
+    'isolation',
+    'labels',
+    'logging',
+    'networks',
+    'ports',
+    'read_only',
+    'secrets',
+    'stop_grace_period',
+    'stop_signal',
+    'sysctls',
+    'tty',
+    'stdin_open',
+    'ulimits',
+    'user',
+    'volumes',
+    'working_dir',
+]);
+// Compose-only keys whose absence in swarm changes nothing Berth promises (ordering, building,
+// pull policy: the host never builds, swarm restarts tasks until they are healthy).
+const SILENTLY_DROPPED = new Set(['build', 'depends_on', 'pull_policy', 'container_name', 'expose', 'links']);
+const ALL_INTERFACES = new Set(['', '0.0.0.0', '::', '[::]']);
+const MAX_OBJECT_NAME = 64;
+function fail(detail) {
+    throw inputError(Inputs.ComposeFiles, `mode swarm: ${detail}`);
+}
+/** Byte counts as `docker stack` wants them: a string for memory, an integer for tmpfs size. */
+function parseSize(value) {
+    const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(value.trim());
+    if (!m)
+        return undefined;
+    const power = ' kmgt'.indexOf((m[2] || ' ').toLowerCase());
+    return Math.round(Number(m[1]) * 1024 ** power);
+}
+const KEEP_AS_IS = new Set(['environment', 'labels', 'sysctls', 'extra_hosts', 'networks']);
+/** Nulls and empty objects dropped: compose writes `placement: {}`, `volume: {}`, `command: null`. */
+function withoutEmpty(value) {
+    if (Array.isArray(value))
+        return value.map(withoutEmpty);
+    if (value && typeof value === 'object') {
+        const out = {};
+        for (const [k, v] of Object.entries(value)) {
+            // Data, where an empty value is a value (`backend: null` attaches a network).
+            if (KEEP_AS_IS.has(k)) {
+                out[k] = v;
+                continue;
+            }
+            if (v === null)
+                continue;
+            const cleaned = withoutEmpty(v);
+            if (cleaned &&
+                typeof cleaned === 'object' &&
+                !Array.isArray(cleaned) &&
+                Object.keys(cleaned).length === 0)
+                continue;
+            out[k] = cleaned;
+        }
+        return out;
+    }
+    return value;
+}
+/** Swarm objects are immutable: a new content gets a new name, so an update never collides. */
+function versionedName(project, key, content) {
+    const hash = (0,external_node_crypto_.createHash)('sha256').update(content).digest('hex').slice(0, 10);
+    return `${project}_${key}`.slice(0, MAX_OBJECT_NAME - hash.length - 1) + `_${hash}`;
+}
+function relativePath(bundleDir, path) {
+    if (!(0,external_node_path_namespaceObject.isAbsolute)(path))
+        return path;
+    const rel = (0,external_node_path_namespaceObject.relative)(bundleDir, path);
+    return rel.startsWith('..') || (0,external_node_path_namespaceObject.isAbsolute)(rel) ? path : `./${rel}`;
+}
+function fileObjects(kind, objects, opts, names) {
+    if (!objects)
+        return undefined;
+    const out = {};
+    for (const [key, object] of Object.entries(objects)) {
+        if (object.external) {
+            out[key] = { external: true, ...(object.name ? { name: object.name } : {}) };
+            continue;
+        }
+        if (!object.file) {
+            fail(`${kind} "${key}" is not a file; swarm ${kind} come from files (use the action's "secrets" input, written as secrets/NAME)`);
+        }
+        const name = versionedName(opts.project, key, opts.readFile(object.file));
+        names.push(name);
+        const { labels } = object;
+        out[key] = { name, file: relativePath(opts.bundleDir, object.file), ...(labels ? { labels } : {}) };
+    }
+    return out;
+}
+function namedResources(resources, project, allowed, kind, warnings) {
+    if (!resources)
+        return undefined;
+    const out = {};
+    for (const [key, spec] of Object.entries(resources)) {
+        const kept = {};
+        for (const [k, v] of Object.entries(spec ?? {})) {
+            // compose names resources <project>_<key>; so does docker stack, unless given a name.
+            if (k === 'name' && v === `${project}_${key}`)
+                continue;
+            if (allowed.has(k) || k.startsWith('x-'))
+                kept[k] = v;
+            else
+                warnings.push(`${kind} ${key}: swarm ignores "${k}"; dropped`);
+        }
+        out[key] = withoutEmpty(kept);
+    }
+    return out;
+}
+function restartPolicy(restart) {
+    if (restart === 'always' || restart === 'unless-stopped')
+        return { condition: 'any' };
+    if (restart.startsWith('on-failure'))
+        return { condition: 'on-failure' };
+    if (restart === 'no')
+        return { condition: 'none' };
+    return undefined;
+}
+function convertService(name, service, warnings) {
+    const warn = (detail) => warnings.push(`service ${name}: ${detail}`);
+    if (!service.image)
+        fail(`service "${name}" has no image; swarm never builds (pin one with the "images" input)`);
+    const out = {};
+    for (const [key, value] of Object.entries(service)) {
+        if (SERVICE_KEYS.has(key) || key.startsWith('x-'))
+            out[key] = value;
+        else if (key === 'security_opt' && Array.isArray(value) && value.length > 0)
+            warn(`swarm services take no security_opt (${value.join(', ')}); dropped`);
+        else if (!SILENTLY_DROPPED.has(key) && !['restart', 'tmpfs', 'mem_limit', 'cpus'].includes(key))
+            if (value !== null && value !== undefined)
+                warn(`swarm ignores "${key}"; dropped`);
+    }
+    const deploy = { ...(service.deploy ?? {}) };
+    if (service.restart && !deploy.restart_policy) {
+        const policy = restartPolicy(service.restart);
+        if (policy)
+            deploy.restart_policy = policy;
+    }
+    const limits = { ...(deploy.resources?.limits ?? {}) };
+    if (service.mem_limit !== undefined && limits.memory === undefined)
+        limits.memory = service.mem_limit;
+    if (service.cpus !== undefined && limits.cpus === undefined)
+        limits.cpus = service.cpus;
+    const resources = {};
+    const kinds = [
+        ['limits', limits],
+        ['reservations', { ...(deploy.resources?.reservations ?? {}) }],
+    ];
+    for (const [kind, values] of kinds) {
+        if (values.cpus !== undefined)
+            values.cpus = String(values.cpus);
+        if (values.memory !== undefined)
+            values.memory = String(values.memory);
+        if (Object.keys(values).length > 0)
+            resources[kind] = values;
+    }
+    deploy.resources = resources;
+    out.deploy = deploy;
+    // `backend: null` means attached with no options: a plain list when no network has any.
+    if (service.networks && !Array.isArray(service.networks)) {
+        const nets = Object.entries(service.networks);
+        out.networks = nets.every(([, v]) => v === null || (typeof v === 'object' && Object.keys(v).length === 0))
+            ? nets.map(([k]) => k)
+            : service.networks;
+    }
+    if (service.ports) {
+        out.ports = service.ports.map((port) => {
+            const hostIp = port.host_ip ?? '';
+            if (!ALL_INTERFACES.has(hostIp)) {
+                fail(`service "${name}" publishes ${port.published ?? port.target} on ${hostIp}; swarm publishes on every interface and cannot bind one address (drop the address for swarm, or use mode compose)`);
+            }
+            const converted = { target: port.target };
+            if (port.published !== undefined && port.published !== '') {
+                const published = Number(port.published);
+                if (!Number.isInteger(published))
+                    fail(`service "${name}": published port range ${port.published} is not supported by swarm`);
+                converted.published = published;
+            }
+            if (port.protocol)
+                converted.protocol = port.protocol;
+            if (port.mode)
+                converted.mode = port.mode;
+            return converted;
+        });
+    }
+    const tmpfs = typeof service.tmpfs === 'string' ? [service.tmpfs] : (service.tmpfs ?? []);
+    if (tmpfs.length > 0) {
+        const volumes = [...(out.volumes ?? [])];
+        for (const entry of tmpfs) {
+            const [target, options = ''] = entry.split(/:(.*)/s);
+            const mount = { type: 'tmpfs', target };
+            const ignored = [];
+            for (const option of options.split(',').filter(Boolean)) {
+                const [k, v = ''] = option.split('=');
+                const size = k === 'size' ? parseSize(v) : undefined;
+                if (size !== undefined)
+                    mount.tmpfs = { size };
+                else
+                    ignored.push(option);
+            }
+            if (ignored.length > 0)
+                warn(`swarm cannot set tmpfs ${ignored.join(',')} on ${target}: it gets the image directory's mode, owned by root`);
+            volumes.push(mount);
+        }
+        out.volumes = volumes;
+    }
+    for (const kind of ['secrets', 'configs']) {
+        const refs = service[kind];
+        if (refs) {
+            out[kind] = refs.map((ref) => {
+                const target = kind === 'secrets' && ref.target?.startsWith('/run/secrets/')
+                    ? ref.target.slice('/run/secrets/'.length)
+                    : ref.target;
+                return { ...ref, ...(target ? { target } : {}) };
+            });
+        }
+    }
+    if (Array.isArray(out.volumes)) {
+        out.volumes = out.volumes.map((v) => {
+            const { bind, ...rest } = v;
+            const propagation = bind?.propagation;
+            return propagation ? { ...rest, bind: { propagation } } : rest;
+        });
+    }
+    return withoutEmpty(out);
+}
+/** The stack file for `docker stack deploy`, from compose's merged configuration of the release. */
+function toSwarmStack(config, opts) {
+    const warnings = [];
+    const objects = [];
+    const services = {};
+    for (const [name, service] of Object.entries(config.services)) {
+        services[name] = convertService(name, service, warnings);
+    }
+    const stack = { services };
+    const networks = namedResources(config.networks, opts.project, new Set(['name', 'driver', 'driver_opts', 'ipam', 'external', 'internal', 'attachable', 'labels']), 'network', warnings);
+    if (networks)
+        stack.networks = networks;
+    const volumes = namedResources(config.volumes, opts.project, new Set(['name', 'driver', 'driver_opts', 'external', 'labels']), 'volume', warnings);
+    if (volumes)
+        stack.volumes = volumes;
+    const secrets = fileObjects('secrets', config.secrets, opts, objects);
+    if (secrets)
+        stack.secrets = secrets;
+    const configs = fileObjects('configs', config.configs, opts, objects);
+    if (configs)
+        stack.configs = configs;
+    const images = [
+        ...new Set(Object.values(config.services)
+            .map((s) => s.image)
+            .filter((i) => !!i)),
+    ];
+    return { stack, images, objects, warnings };
+}
+
 ;// CONCATENATED MODULE: ./actions/deploy/src/bundle.ts
 // The release bundle: what goes to the host for one release, staged in a local directory and sent
 // as one tar stream. Secrets travel inside it as files, never on a command line.
+
+
+
+
 
 
 
@@ -29378,44 +29741,26 @@ function stageBundle(inputs, record, tempRoot) {
     (0,external_node_fs_namespaceObject.writeFileSync)((0,external_node_path_namespaceObject.join)(dir, 'release.json'), JSON.stringify({ ...record, compose_files: composeFiles }, null, 2) + '\n');
     return { dir, composeFiles, caFile };
 }
-
-;// CONCATENATED MODULE: ./actions/deploy/src/constants.ts
-// Names of berth/deploy's inputs, outputs and saved state, in one place so action.yml, the code
-// and the tests agree (test/actions.test.ts checks action.yml against these).
-const Inputs = {
-    Host: 'host',
-    Port: 'port',
-    User: 'user',
-    SshKey: 'ssh-key',
-    KnownHosts: 'known-hosts',
-    JumpHost: 'jump-host',
-    ConnectTimeout: 'connect-timeout',
-    Project: 'project',
-    ComposeFiles: 'compose-files',
-    Environment: 'environment',
-    WorkingDirectory: 'working-directory',
-    Env: 'env',
-    Secrets: 'secrets',
-    Images: 'images',
-    Registry: 'registry',
-    RegistryUsername: 'registry-username',
-    RegistryPassword: 'registry-password',
-    RemoteDir: 'remote-dir',
-    WaitTimeout: 'wait-timeout',
-    HealthUrls: 'health-urls',
-    CaFile: 'ca-file',
-    Rollback: 'rollback',
-    KeepReleases: 'keep-releases',
-    Prune: 'prune',
-    LockTimeout: 'lock-timeout',
-};
-const Outputs = {
-    Release: 'release',
-    PreviousRelease: 'previous-release',
-    Status: 'status',
-    DurationSeconds: 'duration-seconds',
-};
-const State = {};
+/**
+ * mode: swarm. Compose (on the runner) merges and interpolates the release's files exactly as it
+ * would on the host; the result, rewritten for swarm, is the one stack file the host deploys.
+ * Also staged: the images to pull and the versioned secret/config names this release uses.
+ */
+async function stageSwarmStack(staged, project) {
+    const config = await composeConfig({
+        projectDirectory: staged.dir,
+        project,
+        files: staged.composeFiles,
+    }).catch((err) => {
+        throw inputError(Inputs.ComposeFiles, err instanceof Error ? err.message : String(err));
+    });
+    const swarm = toSwarmStack(config, { project, bundleDir: staged.dir, readFile: (p) => (0,external_node_fs_namespaceObject.readFileSync)(p) });
+    // It holds the .env values compose interpolated: as private as .env itself.
+    (0,external_node_fs_namespaceObject.writeFileSync)((0,external_node_path_namespaceObject.join)(staged.dir, STACK_FILE), JSON.stringify(swarm.stack, null, 2) + '\n', { mode: 0o600 });
+    (0,external_node_fs_namespaceObject.writeFileSync)((0,external_node_path_namespaceObject.join)(staged.dir, '.berth/images'), swarm.images.map((i) => `${i}\n`).join(''));
+    (0,external_node_fs_namespaceObject.writeFileSync)((0,external_node_path_namespaceObject.join)(staged.dir, '.berth/swarm-objects'), swarm.objects.map((o) => `${o}\n`).join(''));
+    return { staged: { ...staged, composeFiles: [STACK_FILE] }, warnings: swarm.warnings };
+}
 
 ;// CONCATENATED MODULE: ./lib/docker.ts
 // Docker and buildx, as every Berth action uses them: versions, registry login over stdin, image
@@ -29558,182 +29903,62 @@ async function push(ref) {
         throw new Error(`pushed ${ref} but docker did not report the registry's digest`);
     return digest;
 }
-
-;// CONCATENATED MODULE: ./actions/deploy/src/inputs.ts
-// berth/deploy's inputs: the typed interface (keys as in action.yml) and getInputs(), the only
-// place that reads them. Every value that will reach the host is validated here or quoted later.
-
-
-
-
-
-
-
-const PROJECT = /^[a-z0-9][a-z0-9_-]*$/;
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const DEFAULT_COMPOSE = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
-function fail(name, detail) {
-    throw inputError(name, detail);
+/** The facts from an image's config (`docker image inspect`'s `.Config`, an OCI config's `config`). */
+function imageFactsFromConfig(config) {
+    const test = config?.Healthcheck?.Test ?? [];
+    return {
+        user: config?.User ?? '',
+        healthcheck: test.length > 0 && test[0].toUpperCase() !== 'NONE',
+    };
 }
-/** A path inside the working directory, as a relative path with no `..`. */
-function insideDir(name, dir, path) {
-    const rel = (0,external_node_path_namespaceObject.relative)(dir, (0,external_node_path_namespaceObject.resolve)(dir, path));
-    if (rel === '' || rel.startsWith('..') || (0,external_node_path_namespaceObject.isAbsolute)(rel))
-        fail(name, `${path} is not inside ${dir}`);
-    if (/[\n\r]/.test(rel))
-        fail(name, `${JSON.stringify(path)} has a line break`);
-    return (0,external_node_path_namespaceObject.normalize)(rel);
+/**
+ * The facts from `docker buildx imagetools inspect --format '{{json .Image}}'`: one OCI image config
+ * for an image, or configs by platform (`linux/amd64`) for an index, where this runner's platform is
+ * taken, else the first Linux one. Undefined when the output holds no image config.
+ */
+function imageFactsFromImagetools(json, arch = ARCHITECTURE) {
+    let data;
+    try {
+        data = JSON.parse(json);
+    }
+    catch {
+        return undefined;
+    }
+    if (typeof data !== 'object' || data === null || Array.isArray(data))
+        return undefined;
+    const record = data;
+    if ('config' in record || 'rootfs' in record)
+        return imageFactsFromConfig(record.config);
+    const platforms = Object.entries(record);
+    const chosen = platforms.find(([platform]) => platform === `linux/${arch}`) ??
+        platforms.find(([platform]) => platform.startsWith('linux/'));
+    return chosen ? imageFactsFromConfig(chosen[1]?.config) : undefined;
 }
-function existingFile(name, dir, path) {
-    const rel = insideDir(name, dir, path);
-    const full = (0,external_node_path_namespaceObject.join)(dir, rel);
-    if (!(0,external_node_fs_namespaceObject.existsSync)(full) || !(0,external_node_fs_namespaceObject.statSync)(full).isFile())
-        fail(name, `${full} does not exist`);
-    return rel;
-}
-/** `URL [status] [max-latency-ms]` lines. */
-function parseProbes(name, lines) {
-    return lines.map((line, i) => {
-        const [url, status, latency, extra] = line.split(/\s+/);
-        let parsed;
+/**
+ * An image's user and health check: from the local image store when the image is there, else from
+ * its registry (with the credentials `docker login` stored); undefined when neither has it.
+ */
+async function imageFacts(ref) {
+    const local = await run('docker', ['image', 'inspect', '--format', '{{json .Config}}', ref], {
+        silent: true,
+        ignoreReturnCode: true,
+    });
+    if (local.exitCode === 0) {
         try {
-            parsed = new URL(url);
+            return { ...imageFactsFromConfig(JSON.parse(local.stdout)), source: 'local' };
         }
         catch {
-            return fail(name, `line ${i + 1}: ${JSON.stringify(url)} is not a URL`);
+            // Not JSON: fall through to the registry.
         }
-        if (!['http:', 'https:'].includes(parsed.protocol))
-            fail(name, `line ${i + 1}: only http and https URLs can be probed`);
-        if (extra !== undefined)
-            fail(name, `line ${i + 1}: expected "URL [status] [max-latency-ms]"`);
-        const code = status === undefined ? 200 : Number(status);
-        if (!Number.isInteger(code) || code < 100 || code > 599)
-            fail(name, `line ${i + 1}: ${status} is not an HTTP status`);
-        const max = latency === undefined ? undefined : Number(latency);
-        if (max !== undefined && (!Number.isInteger(max) || max <= 0))
-            fail(name, `line ${i + 1}: ${latency} is not a latency in ms`);
-        return { url: parsed.href, status: code, maxLatencyMs: max };
+    }
+    const remote = await run('docker', ['buildx', 'imagetools', 'inspect', '--format', '{{json .Image}}', ref], {
+        silent: true,
+        ignoreReturnCode: true,
     });
-}
-function parseImagePins(name, lines) {
-    const pins = {};
-    lines.forEach((line, i) => {
-        const eq = line.indexOf('=');
-        const service = line.slice(0, eq);
-        const ref = line.slice(eq + 1);
-        if (eq <= 0 || !NAME.test(service))
-            fail(name, `line ${i + 1} is not "service=repo@sha256:..."`);
-        const parsed = parseImageRef(ref);
-        if (!parsed?.digest)
-            fail(name, `line ${i + 1}: ${JSON.stringify(ref)} is not pinned by digest (repo@sha256:...)`);
-        pins[service] = ref;
-    });
-    return pins;
-}
-function positiveInt(name, fallback) {
-    const raw = getString(name);
-    if (!raw)
-        return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1)
-        fail(name, `${JSON.stringify(raw)} is not a whole number of at least 1`);
-    return n;
-}
-const seconds = (name, fallback) => Math.ceil(getDurationInput(name, { default: fallback * 1000 }) / 1000);
-function getInputs(env = process.env) {
-    const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
-    const sshKey = getString(Inputs.SshKey, { required: true });
-    core/* setSecret */.Pq(sshKey);
-    const workingDirectory = (0,external_node_path_namespaceObject.resolve)(workspace, getString(Inputs.WorkingDirectory, { default: '.' }));
-    if (!(0,external_node_fs_namespaceObject.existsSync)(workingDirectory) || !(0,external_node_fs_namespaceObject.statSync)(workingDirectory).isDirectory()) {
-        fail(Inputs.WorkingDirectory, `${workingDirectory} is not a directory`);
-    }
-    const project = getString(Inputs.Project, { required: true });
-    if (!PROJECT.test(project)) {
-        fail(Inputs.Project, `${JSON.stringify(project)} is not a compose project name (lower-case letters, digits, "-" and "_", starting with a letter or digit)`);
-    }
-    const listed = getListInput(Inputs.ComposeFiles, { newlinesOnly: true });
-    const composeFiles = listed.length > 0 ? listed.map((f) => existingFile(Inputs.ComposeFiles, workingDirectory, f)) : [];
-    if (composeFiles.length === 0) {
-        const found = DEFAULT_COMPOSE.find((f) => (0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(workingDirectory, f)));
-        if (!found)
-            fail(Inputs.ComposeFiles, `not set, and ${workingDirectory} has none of ${DEFAULT_COMPOSE.join(', ')}`);
-        composeFiles.push(found);
-    }
-    const environment = getString(Inputs.Environment) || undefined;
-    if (environment) {
-        if (!NAME.test(environment))
-            fail(Inputs.Environment, `${JSON.stringify(environment)} is not a valid environment name`);
-        const override = [
-            `docker-compose.${environment}.yml`,
-            `docker-compose.${environment}.yaml`,
-            `compose.${environment}.yaml`,
-            `compose.${environment}.yml`,
-        ].find((f) => (0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(workingDirectory, f)));
-        if (override && !composeFiles.includes(override))
-            composeFiles.push(override);
-        if (!override)
-            core/* info */.pq(`No compose override for environment "${environment}" in ${workingDirectory}`);
-    }
-    const envVars = getKeyValueInput(Inputs.Env);
-    for (const key of Object.keys(envVars)) {
-        if (!ENV_KEY.test(key))
-            fail(Inputs.Env, `${JSON.stringify(key)} is not a variable name`);
-    }
-    const secrets = getKeyValueInput(Inputs.Secrets);
-    for (const [name, value] of Object.entries(secrets)) {
-        if (!NAME.test(name))
-            fail(Inputs.Secrets, `${JSON.stringify(name)} is not a valid secret file name`);
-        core/* setSecret */.Pq(value);
-    }
-    const registry = getString(Inputs.Registry) || undefined;
-    const username = getString(Inputs.RegistryUsername) || undefined;
-    const password = getString(Inputs.RegistryPassword) || undefined;
-    if (password)
-        core/* setSecret */.Pq(password);
-    if (registry && (!username || !password))
-        fail(username ? Inputs.RegistryPassword : Inputs.RegistryUsername, 'is required with "registry"');
-    if (!registry && (username || password))
-        fail(Inputs.Registry, 'is required with registry credentials');
-    if (registry && !/^[A-Za-z0-9.-]+(:\d+)?$/.test(registry))
-        fail(Inputs.Registry, `${JSON.stringify(registry)} is not a registry host[:port]`);
-    const remoteDir = getString(Inputs.RemoteDir) || `/opt/${project}`;
-    if (!remoteDir.startsWith('/') ||
-        /[\n\r\0]/.test(remoteDir) ||
-        remoteDir.split('/').includes('..') ||
-        remoteDir === '/') {
-        fail(Inputs.RemoteDir, `${JSON.stringify(remoteDir)} is not an absolute directory path without ".."`);
-    }
-    const caFile = getString(Inputs.CaFile);
-    const jump = getString(Inputs.JumpHost);
-    return {
-        host: parseHost(Inputs.Host, getString(Inputs.Host, { required: true })),
-        port: parsePort(Inputs.Port, getString(Inputs.Port, { default: '22' })),
-        user: parseUser(Inputs.User, getString(Inputs.User, { required: true })),
-        'ssh-key': normalizePrivateKey(sshKey),
-        'known-hosts': getString(Inputs.KnownHosts, { required: true }),
-        'jump-host': jump ? parseJumpHost(Inputs.JumpHost, jump) : undefined,
-        'connect-timeout': seconds(Inputs.ConnectTimeout, 20),
-        project,
-        'compose-files': composeFiles,
-        environment,
-        'working-directory': workingDirectory,
-        env: envVars,
-        secrets,
-        images: parseImagePins(Inputs.Images, getListInput(Inputs.Images, { newlinesOnly: true })),
-        registry,
-        'registry-username': username,
-        'registry-password': password,
-        'remote-dir': remoteDir.replace(/\/+$/, ''),
-        'wait-timeout': seconds(Inputs.WaitTimeout, 180),
-        'health-urls': parseProbes(Inputs.HealthUrls, getListInput(Inputs.HealthUrls, { newlinesOnly: true })),
-        'ca-file': caFile ? existingFile(Inputs.CaFile, workingDirectory, caFile) : undefined,
-        rollback: getBooleanInput(Inputs.Rollback, { default: true }),
-        'keep-releases': positiveInt(Inputs.KeepReleases, 5),
-        prune: getBooleanInput(Inputs.Prune, { default: true }),
-        'lock-timeout': seconds(Inputs.LockTimeout, 300),
-    };
+    if (remote.exitCode !== 0)
+        return undefined;
+    const facts = imageFactsFromImagetools(remote.stdout);
+    return facts ? { ...facts, source: 'registry' } : undefined;
 }
 
 ;// CONCATENATED MODULE: ./actions/deploy/src/remote-script.ts
@@ -29742,10 +29967,12 @@ function getInputs(env = process.env) {
 // from the inputs is ever parsed as shell. It reports to the action through `::berth::key=value`
 // lines on stdout.
 
+const DEPLOY_MODES = ['compose', 'swarm'];
 function renderDeployScript(p) {
     const assign = (name, value) => `${name}=${shellQuote(typeof value === 'boolean' ? (value ? '1' : '0') : String(value))}`;
     const array = (name, values) => `${name}=(${values.map(shellQuote).join(' ')})`;
     const header = [
+        assign('MODE', p.mode),
         assign('REMOTE_DIR', p.remoteDir),
         assign('PROJECT', p.project),
         assign('RELEASE', p.release),
@@ -29792,6 +30019,13 @@ audit() { # appends one JSON line per attempt to deploy.log
 }
 
 [ -d "$incoming" ] || { echo "berth: upload $incoming is missing" >&2; exit 2; }
+# Whatever happens, the throw-away registry login does not outlive the script.
+registry_config=""
+trap '[ -z "$registry_config" ] || rm -rf "$registry_config"' EXIT
+unlock() {
+  : >.lock
+  flock -u 9
+}
 
 # One deploy at a time per remote-dir. The lock file's content names the holder while it is held.
 enter lock
@@ -29821,6 +30055,52 @@ compose_args() { # release-dir: sets CARGS to the release's project and compose 
   while IFS= read -r f; do [ -n "$f" ] && CARGS+=(-f "$dir/$f"); done <"$dir/.berth/compose-files"
 }
 
+stack_args() { # release-dir: sets SARGS to the release's stack files (mode swarm)
+  local dir=$1 f
+  SARGS=()
+  while IFS= read -r f; do [ -n "$f" ] && SARGS+=(-c "$dir/$f"); done <"$dir/.berth/compose-files"
+}
+
+# One line per service of the stack: name ready/desired update-state update-start. Ready counts
+# the running tasks made from the service's current spec (the engine's _up-to-date task filter, as
+# docker service update --detach=false uses): an old task still running is not ready, and a task
+# with a health check runs only once healthy.
+stack_state() {
+  local name desired state started ready
+  docker service ls --filter "label=com.docker.stack.namespace=$PROJECT" --format '{{.Name}} {{.Replicas}}' |
+    while read -r name desired _; do
+      read -r state started < <(docker service inspect "$name" -f '{{if .UpdateStatus}}{{.UpdateStatus.State}} {{.UpdateStatus.StartedAt.Format "2006-01-02T15:04:05"}}{{else}}none -{{end}}')
+      ready=$(docker service ps "$name" --filter _up-to-date=true --filter desired-state=running --format '{{.CurrentState}}' | grep -c '^Running' || true)
+      printf '%s %s/%s %s %s\n' "$name" "$ready" "$\{desired##*/}" "$state" "$started"
+    done
+}
+
+# Waits until every service runs all its replicas from its current spec, healthy; returns 1 as
+# soon as swarm gives up on an update this deploy started (paused, or rolled back by its
+# update_config), 124 when out of time.
+wait_converged() { # since deadline
+  local since=$1 deadline=$2 name ready state started pending
+  while :; do
+    pending=""
+    while read -r name ready state started; do
+      if [[ ! "$started" < "$since" ]]; then
+        case "$state" in paused | rollback_*)
+          echo "berth: swarm $state the update of $name" >&2
+          return 1
+          ;;
+        esac
+      fi
+      [ "$\{ready%%/*}" = "$\{ready##*/}" ] || pending="$pending $name"
+    done < <(stack_state)
+    [ -z "$pending" ] && return 0
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      echo "berth: not converged within $WAIT_TIMEOUT s:$pending" >&2
+      return 124
+    fi
+    sleep 1
+  done
+}
+
 compose_in() { # release-dir compose-args...
   compose_args "$1"
   shift
@@ -29832,11 +30112,26 @@ compose_in() { # release-dir compose-args...
 # whole command to the budget. Returns compose's status (124 or more: out of time).
 up_release() { # release-dir
   local status
-  compose_args "$1"
   set +e
-  timeout --kill-after=15 "$WAIT_TIMEOUT" docker compose "$\{CARGS[@]}" \
-    up -d --wait --wait-timeout "$WAIT_TIMEOUT" --remove-orphans --no-build 2>&1 | tee "$1/.berth/up.log" >&2
-  status=$\{PIPESTATUS[0]}
+  if [ "$MODE" = swarm ]; then
+    local since deadline
+    since=$(date -u +%Y-%m-%dT%H:%M:%S)
+    deadline=$(($(date +%s) + WAIT_TIMEOUT))
+    stack_args "$1"
+    # --prune: services no longer in the stack go, like compose's --remove-orphans.
+    timeout --kill-after=15 "$WAIT_TIMEOUT" docker stack deploy "$\{SARGS[@]}" --with-registry-auth \
+      --prune --resolve-image always $\{SWARM_DETACH:+"$SWARM_DETACH"} "$PROJECT" 2>&1 | tee "$1/.berth/up.log" >&2
+    status=$\{PIPESTATUS[0]}
+    if [ "$status" = 0 ]; then
+      wait_converged "$since" "$deadline" 2>&1 | tee -a "$1/.berth/up.log" >&2
+      status=$\{PIPESTATUS[0]}
+    fi
+  else
+    compose_args "$1"
+    timeout --kill-after=15 "$WAIT_TIMEOUT" docker compose "$\{CARGS[@]}" \
+      up -d --wait --wait-timeout "$WAIT_TIMEOUT" --remove-orphans --no-build 2>&1 | tee "$1/.berth/up.log" >&2
+    status=$\{PIPESTATUS[0]}
+  fi
   set -e
   return "$status"
 }
@@ -29844,15 +30139,41 @@ up_release() { # release-dir
 # What failed, for the summary: every service that is not running and healthy, with its health log.
 diagnose() {
   local c service state
+  if [ "$MODE" = swarm ]; then
+    diagnose_swarm
+    return
+  fi
   for c in $(compose_in "$rel" ps -a -q 2>/dev/null); do
     service=$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$c")
     state=$(docker inspect -f '{{.State.Status}}{{if .State.Health}}/{{.State.Health.Status}}{{end}}' "$c")
     case "$state" in running | running/healthy) continue ;; esac
     emit unhealthy "$service $state"
-    emit health "$service $(docker inspect -f '{{if .State.Health}}{{json .State.Health.Log}}{{else}}[]{{end}}' "$c" | base64 -w0)"
+    emit health "$service $(health_of "$c")"
     echo "--- last log lines of $service ($state)" >&2
     docker logs --tail 20 "$c" >&2 2>&1 || true
   done
+}
+
+health_of() { # container: its health-check log as base64 JSON
+  docker inspect -f '{{if .State.Health}}{{json .State.Health.Log}}{{else}}[]{{end}}' "$1" 2>/dev/null | base64 -w0
+}
+
+diagnose_swarm() {
+  local name ready state started service task detail container
+  while read -r name ready state started; do
+    [ "$\{ready%%/*}" != "$\{ready##*/}" ] || continue
+    service=$\{name#"$PROJECT"_}
+    # The newest task: its state, swarm's error for it, and its container's health log when on this node.
+    task=$(docker service ps -q --no-trunc "$name" | head -n 1)
+    detail=$(docker inspect -f '{{.Status.State}}{{if .Status.Err}}: {{.Status.Err}}{{end}}' "$task" 2>/dev/null || echo unknown)
+    container=$(docker inspect -f '{{if .Status.ContainerStatus}}{{.Status.ContainerStatus.ContainerID}}{{end}}' "$task" 2>/dev/null || true)
+    emit unhealthy "$service $ready ready, $detail"
+    if [ -n "$container" ] && docker inspect "$container" >/dev/null 2>&1; then
+      emit health "$service $(health_of "$container")"
+      echo "--- last log lines of $service ($detail)" >&2
+      docker logs --tail 20 "$container" >&2 2>&1 || true
+    fi
+  done < <(stack_state)
 }
 
 # Brings the previous release back with the image digests it was pinned to.
@@ -29880,12 +30201,24 @@ fail() { # message
 }
 
 enter config
-if ! out=$(compose_in "$rel" config -q 2>&1); then fail "$(printf '%s' "$out" | tail -n 20)"; fi
+if [ "$MODE" = swarm ]; then
+  node=$(docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}' 2>&1) || true
+  [ "$node" = "active true" ] ||
+    fail "mode swarm needs a swarm manager; this host's swarm state is \"$node\" (docker swarm init)"
+  stack_args "$rel"
+  if ! out=$(docker stack config "$\{SARGS[@]}" 2>&1 >/dev/null); then fail "$(printf '%s' "$out" | tail -n 20)"; fi
+  # Older CLIs detach without asking; newer ones warn unless told. Berth waits on its own either way.
+  SWARM_DETACH=""
+  if docker stack deploy --help 2>/dev/null | grep -q -- '--detach'; then SWARM_DETACH=--detach=true; fi
+elif ! out=$(compose_in "$rel" config -q 2>&1); then
+  fail "$(printf '%s' "$out" | tail -n 20)"
+fi
 
 enter pull
 if [ -n "$REGISTRY" ]; then
   # A throw-away docker config: the host user's own logins are neither used nor changed.
   export DOCKER_CONFIG="$rel/.berth/docker"
+  registry_config=$DOCKER_CONFIG
   mkdir -p "$DOCKER_CONFIG"
   [ -d "$HOME/.docker/cli-plugins" ] && ln -s "$HOME/.docker/cli-plugins" "$DOCKER_CONFIG/cli-plugins"
   if ! out=$(docker login "$REGISTRY" --username "$REGISTRY_USER" --password-stdin <"$rel/.berth/registry-password" 2>&1); then
@@ -29894,9 +30227,21 @@ if [ -n "$REGISTRY" ]; then
   fi
   rm -f "$rel/.berth/registry-password"
 fi
-# Every image is pulled, build sections or not: the host never builds.
-if ! out=$(compose_in "$rel" pull --quiet 2>&1); then fail "$(printf '%s' "$out" | tail -n 20)"; fi
-if [ -n "$REGISTRY" ]; then rm -rf "$DOCKER_CONFIG"; unset DOCKER_CONFIG; fi
+# Every image is pulled, build sections or not: the host never builds. A swarm manager pulls
+# them too, so that a missing image or a refused login fails here, before any service changes.
+if [ "$MODE" = swarm ]; then
+  while IFS= read -r image; do
+    if ! out=$(docker pull --quiet "$image" 2>&1); then fail "docker pull $image: $(printf '%s' "$out" | tail -n 3)"; fi
+  done <"$rel/.berth/images"
+elif ! out=$(compose_in "$rel" pull --quiet 2>&1); then
+  fail "$(printf '%s' "$out" | tail -n 20)"
+fi
+# Swarm hands the login to its nodes (--with-registry-auth) at every stack deploy, rollback included.
+if [ -n "$REGISTRY" ] && [ "$MODE" != swarm ]; then
+  rm -rf "$DOCKER_CONFIG"
+  registry_config=""
+  unset DOCKER_CONFIG
+fi
 
 enter up
 up_status=0
@@ -29909,27 +30254,49 @@ fi
 
 enter probe
 if [ "$\{#PROBES[@]}" -gt 0 ] && ! command -v curl >/dev/null; then fail "health-urls need curl on the host"; fi
+# A service that has just become healthy may still be settling (a proxy re-resolving its upstream,
+# a cache warming up): each probe gets up to 10 tries a second apart, and the last one counts.
 for probe in "$\{PROBES[@]}"; do
   IFS='|' read -r url want max <<<"$probe"
   curl_args=(-sS -o /dev/null --max-time 10 -w '%{http_code} %{time_total}')
   [ -n "$CA_FILE" ] && curl_args+=(--cacert "$rel/$CA_FILE")
-  got=""
-  for attempt in 1 2 3; do
-    if got=$(curl "$\{curl_args[@]}" "$url" 2>&1); then break; fi
-    sleep 1
+  for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    got=$(curl "$\{curl_args[@]}" "$url" 2>"$rel/.berth/probe.err") || true
+    code=$\{got%% *}
+    ms=$(awk -v t="$\{got##* }" 'BEGIN { printf "%d", t * 1000 }' 2>/dev/null || echo 0)
+    problem=""
+    if [ "$\{code:-000}" = 000 ]; then
+      problem="failed: $(tail -n 1 "$rel/.berth/probe.err")"
+    elif [ "$code" != "$want" ]; then
+      problem="answered HTTP $code, expected $want"
+    elif [ -n "$max" ] && [ "$ms" -gt "$max" ]; then
+      problem="took $ms ms, budget $max ms"
+    fi
+    [ -z "$problem" ] && break
+    [ "$attempt" = 10 ] || sleep 1
   done
-  code=$\{got%% *}
-  ms=$(awk -v t="$\{got##* }" 'BEGIN { printf "%d", t * 1000 }' 2>/dev/null || echo 0)
-  emit probe "$url $code $\{ms}ms"
-  if [ "$code" != "$want" ]; then fail "probe $url answered $\{got:-nothing}, expected HTTP $want"; fi
-  if [ -n "$max" ] && [ "$ms" -gt "$max" ]; then fail "probe $url took $\{ms} ms, budget $\{max} ms"; fi
+  emit probe "$url $\{code:-000} $\{ms}ms"
+  [ -z "$problem" ] || fail "probe $url $problem (10 tries)"
 done
 
 enter switch
 # Pin what runs now by digest, so a rollback to this release brings back exactly these images.
 pins="$rel/.berth/pins.yml"
 echo "services:" >"$pins"
-mapfile -t ids < <(compose_in "$rel" ps -q)
+if [ "$MODE" = swarm ]; then
+  # Swarm resolved every image to a digest (--resolve-image always): the service spec holds it.
+  mapfile -t ids < <(docker service ls -q --filter "label=com.docker.stack.namespace=$PROJECT")
+  if [ "$\{#ids[@]}" -gt 0 ]; then
+    while read -r name ref; do
+      service=$\{name#"$PROJECT"_}
+      printf '  "%s":\n    image: "%s"\n' "$service" "$ref" >>"$pins"
+      emit image "$service $ref"
+    done < <(docker service inspect -f '{{.Spec.Name}} {{.Spec.TaskTemplate.ContainerSpec.Image}}' "$\{ids[@]}")
+  fi
+  ids=()
+else
+  mapfile -t ids < <(compose_in "$rel" ps -q)
+fi
 if [ "$\{#ids[@]}" -gt 0 ]; then
   # Two docker calls for all services: each container's service and image, then each image's digest.
   mapfile -t running < <(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}} {{.Image}}' "$\{ids[@]}")
@@ -29977,12 +30344,207 @@ if [ "$\{#remove[@]}" -gt 0 ]; then
     emit removed-release "$r"
   done
 fi
+if [ "$MODE" = swarm ]; then
+  # Secrets and configs are versioned by content; a version no kept release names is deleted
+  # (an old password must not linger in the swarm's store). In use elsewhere: docker refuses.
+  declare -A keep_objects=()
+  for r in releases/*/; do
+    [ -f "$r.berth/swarm-objects" ] || continue
+    while IFS= read -r o; do [ -n "$o" ] && keep_objects[$o]=1; done <"$r.berth/swarm-objects"
+  done
+  for kind in secret config; do
+    while IFS= read -r o; do
+      if [ -n "$o" ] && [ -z "$\{keep_objects[$o]:-}" ]; then
+        docker "$kind" rm "$o" >/dev/null 2>&1 && emit removed-$kind "$o" || true
+      fi
+    done < <(docker "$kind" ls --filter "label=com.docker.stack.namespace=$PROJECT" --format '{{.Name}}')
+  done
+fi
 
 enter done
 emit status "$status"
 audit
 unlock
 `.replaceAll('$\\{', '${');
+
+;// CONCATENATED MODULE: ./actions/deploy/src/inputs.ts
+// berth/deploy's inputs: the typed interface (keys as in action.yml) and getInputs(), the only
+// place that reads them. Every value that will reach the host is validated here or quoted later.
+
+
+
+
+
+
+
+
+const PROJECT = /^[a-z0-9][a-z0-9_-]*$/;
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const DEFAULT_COMPOSE = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
+function inputs_fail(name, detail) {
+    throw inputError(name, detail);
+}
+/** A path inside the working directory, as a relative path with no `..`. */
+function insideDir(name, dir, path) {
+    const rel = (0,external_node_path_namespaceObject.relative)(dir, (0,external_node_path_namespaceObject.resolve)(dir, path));
+    if (rel === '' || rel.startsWith('..') || (0,external_node_path_namespaceObject.isAbsolute)(rel))
+        inputs_fail(name, `${path} is not inside ${dir}`);
+    if (/[\n\r]/.test(rel))
+        inputs_fail(name, `${JSON.stringify(path)} has a line break`);
+    return (0,external_node_path_namespaceObject.normalize)(rel);
+}
+function existingFile(name, dir, path) {
+    const rel = insideDir(name, dir, path);
+    const full = (0,external_node_path_namespaceObject.join)(dir, rel);
+    if (!(0,external_node_fs_namespaceObject.existsSync)(full) || !(0,external_node_fs_namespaceObject.statSync)(full).isFile())
+        inputs_fail(name, `${full} does not exist`);
+    return rel;
+}
+/** `URL [status] [max-latency-ms]` lines. */
+function parseProbes(name, lines) {
+    return lines.map((line, i) => {
+        const [url, status, latency, extra] = line.split(/\s+/);
+        let parsed;
+        try {
+            parsed = new URL(url);
+        }
+        catch {
+            return inputs_fail(name, `line ${i + 1}: ${JSON.stringify(url)} is not a URL`);
+        }
+        if (!['http:', 'https:'].includes(parsed.protocol))
+            inputs_fail(name, `line ${i + 1}: only http and https URLs can be probed`);
+        if (extra !== undefined)
+            inputs_fail(name, `line ${i + 1}: expected "URL [status] [max-latency-ms]"`);
+        const code = status === undefined ? 200 : Number(status);
+        if (!Number.isInteger(code) || code < 100 || code > 599)
+            inputs_fail(name, `line ${i + 1}: ${status} is not an HTTP status`);
+        const max = latency === undefined ? undefined : Number(latency);
+        if (max !== undefined && (!Number.isInteger(max) || max <= 0))
+            inputs_fail(name, `line ${i + 1}: ${latency} is not a latency in ms`);
+        return { url: parsed.href, status: code, maxLatencyMs: max };
+    });
+}
+function parseImagePins(name, lines) {
+    const pins = {};
+    lines.forEach((line, i) => {
+        const eq = line.indexOf('=');
+        const service = line.slice(0, eq);
+        const ref = line.slice(eq + 1);
+        if (eq <= 0 || !NAME.test(service))
+            inputs_fail(name, `line ${i + 1} is not "service=repo@sha256:..."`);
+        const parsed = parseImageRef(ref);
+        if (!parsed?.digest)
+            inputs_fail(name, `line ${i + 1}: ${JSON.stringify(ref)} is not pinned by digest (repo@sha256:...)`);
+        pins[service] = ref;
+    });
+    return pins;
+}
+function positiveInt(name, fallback) {
+    const raw = getString(name);
+    if (!raw)
+        return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1)
+        inputs_fail(name, `${JSON.stringify(raw)} is not a whole number of at least 1`);
+    return n;
+}
+const seconds = (name, fallback) => Math.ceil(getDurationInput(name, { default: fallback * 1000 }) / 1000);
+function getInputs(env = process.env) {
+    const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
+    const sshKey = getString(Inputs.SshKey, { required: true });
+    core/* setSecret */.Pq(sshKey);
+    const workingDirectory = (0,external_node_path_namespaceObject.resolve)(workspace, getString(Inputs.WorkingDirectory, { default: '.' }));
+    if (!(0,external_node_fs_namespaceObject.existsSync)(workingDirectory) || !(0,external_node_fs_namespaceObject.statSync)(workingDirectory).isDirectory()) {
+        inputs_fail(Inputs.WorkingDirectory, `${workingDirectory} is not a directory`);
+    }
+    const project = getString(Inputs.Project, { required: true });
+    if (!PROJECT.test(project)) {
+        inputs_fail(Inputs.Project, `${JSON.stringify(project)} is not a compose project name (lower-case letters, digits, "-" and "_", starting with a letter or digit)`);
+    }
+    const listed = getListInput(Inputs.ComposeFiles, { newlinesOnly: true });
+    const composeFiles = listed.length > 0 ? listed.map((f) => existingFile(Inputs.ComposeFiles, workingDirectory, f)) : [];
+    if (composeFiles.length === 0) {
+        const found = DEFAULT_COMPOSE.find((f) => (0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(workingDirectory, f)));
+        if (!found)
+            inputs_fail(Inputs.ComposeFiles, `not set, and ${workingDirectory} has none of ${DEFAULT_COMPOSE.join(', ')}`);
+        composeFiles.push(found);
+    }
+    const environment = getString(Inputs.Environment) || undefined;
+    if (environment) {
+        if (!NAME.test(environment))
+            inputs_fail(Inputs.Environment, `${JSON.stringify(environment)} is not a valid environment name`);
+        const override = [
+            `docker-compose.${environment}.yml`,
+            `docker-compose.${environment}.yaml`,
+            `compose.${environment}.yaml`,
+            `compose.${environment}.yml`,
+        ].find((f) => (0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(workingDirectory, f)));
+        if (override && !composeFiles.includes(override))
+            composeFiles.push(override);
+        if (!override)
+            core/* info */.pq(`No compose override for environment "${environment}" in ${workingDirectory}`);
+    }
+    const envVars = getKeyValueInput(Inputs.Env);
+    for (const key of Object.keys(envVars)) {
+        if (!ENV_KEY.test(key))
+            inputs_fail(Inputs.Env, `${JSON.stringify(key)} is not a variable name`);
+    }
+    const secrets = getKeyValueInput(Inputs.Secrets);
+    for (const [name, value] of Object.entries(secrets)) {
+        if (!NAME.test(name))
+            inputs_fail(Inputs.Secrets, `${JSON.stringify(name)} is not a valid secret file name`);
+        core/* setSecret */.Pq(value);
+    }
+    const registry = getString(Inputs.Registry) || undefined;
+    const username = getString(Inputs.RegistryUsername) || undefined;
+    const password = getString(Inputs.RegistryPassword) || undefined;
+    if (password)
+        core/* setSecret */.Pq(password);
+    if (registry && (!username || !password))
+        inputs_fail(username ? Inputs.RegistryPassword : Inputs.RegistryUsername, 'is required with "registry"');
+    if (!registry && (username || password))
+        inputs_fail(Inputs.Registry, 'is required with registry credentials');
+    if (registry && !/^[A-Za-z0-9.-]+(:\d+)?$/.test(registry))
+        inputs_fail(Inputs.Registry, `${JSON.stringify(registry)} is not a registry host[:port]`);
+    const remoteDir = getString(Inputs.RemoteDir) || `/opt/${project}`;
+    if (!remoteDir.startsWith('/') ||
+        /[\n\r\0]/.test(remoteDir) ||
+        remoteDir.split('/').includes('..') ||
+        remoteDir === '/') {
+        inputs_fail(Inputs.RemoteDir, `${JSON.stringify(remoteDir)} is not an absolute directory path without ".."`);
+    }
+    const caFile = getString(Inputs.CaFile);
+    const jump = getString(Inputs.JumpHost);
+    return {
+        host: parseHost(Inputs.Host, getString(Inputs.Host, { required: true })),
+        port: parsePort(Inputs.Port, getString(Inputs.Port, { default: '22' })),
+        user: parseUser(Inputs.User, getString(Inputs.User, { required: true })),
+        'ssh-key': normalizePrivateKey(sshKey),
+        'known-hosts': getString(Inputs.KnownHosts, { required: true }),
+        'jump-host': jump ? parseJumpHost(Inputs.JumpHost, jump) : undefined,
+        'connect-timeout': seconds(Inputs.ConnectTimeout, 20),
+        project,
+        'compose-files': composeFiles,
+        environment,
+        'working-directory': workingDirectory,
+        env: envVars,
+        secrets,
+        images: parseImagePins(Inputs.Images, getListInput(Inputs.Images, { newlinesOnly: true })),
+        registry,
+        'registry-username': username,
+        'registry-password': password,
+        'remote-dir': remoteDir.replace(/\/+$/, ''),
+        'wait-timeout': seconds(Inputs.WaitTimeout, 180),
+        'health-urls': parseProbes(Inputs.HealthUrls, getListInput(Inputs.HealthUrls, { newlinesOnly: true })),
+        'ca-file': caFile ? existingFile(Inputs.CaFile, workingDirectory, caFile) : undefined,
+        rollback: getBooleanInput(Inputs.Rollback, { default: true }),
+        'keep-releases': positiveInt(Inputs.KeepReleases, 5),
+        prune: getBooleanInput(Inputs.Prune, { default: true }),
+        'lock-timeout': seconds(Inputs.LockTimeout, 300),
+        mode: getEnumInput(Inputs.Mode, DEPLOY_MODES, { default: 'compose' }),
+    };
+}
 
 ;// CONCATENATED MODULE: ./actions/deploy/src/report.ts
 function parseReport(stdout) {
@@ -29993,6 +30555,7 @@ function parseReport(stdout) {
         images: {},
         removedReleases: [],
         prunedImages: [],
+        removedObjects: [],
         stageSeconds: [],
     };
     const stageStarts = [];
@@ -30045,6 +30608,10 @@ function parseReport(stdout) {
             case 'pruned-image':
                 r.prunedImages.push(value);
                 break;
+            case 'removed-secret':
+            case 'removed-config':
+                r.removedObjects.push(`${key.slice('removed-'.length)} ${value}`);
+                break;
             case 'stage':
                 stageStarts.push([head, Number(tail)]);
                 break;
@@ -30079,7 +30646,10 @@ function summaryMarkdown(r, facts) {
         ['Status', `${icon} ${r.status ?? 'failed'}`],
         ['Release', `\`${facts.release}\``],
         ['Previous release', r.previousRelease ? `\`${r.previousRelease}\`` : 'none'],
-        ['Host', `\`${facts.host}\`, project \`${facts.project}\``],
+        [
+            'Host',
+            `\`${facts.host}\`, project \`${facts.project}\`${facts.mode === 'swarm' ? ' (swarm stack)' : ''}`,
+        ],
         ['Duration', `${facts.seconds.toFixed(1)} s`],
     ];
     for (const [service, ref] of Object.entries(r.images))
@@ -30094,6 +30664,8 @@ function summaryMarkdown(r, facts) {
     }
     if (r.removedReleases.length)
         rows.push(['Removed releases', r.removedReleases.map((x) => `\`${x}\``).join(' ')]);
+    if (r.removedObjects.length)
+        rows.push(['Removed swarm objects', r.removedObjects.map((x) => `\`${x}\``).join(' ')]);
     const table = [
         '| | |',
         '| --- | --- |',
@@ -30144,8 +30716,18 @@ async function main() {
     };
     const tempRoot = process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)();
     const staged = await core/* group */.Os('Release bundle', async () => {
-        const staged = stageBundle(inputs, record, tempRoot);
+        let staged = stageBundle(inputs, record, tempRoot);
         core/* info */.pq(`Compose files: ${staged.composeFiles.join(', ')}`);
+        if (inputs.mode === 'swarm') {
+            const swarm = await stageSwarmStack(staged, inputs.project).catch((err) => {
+                (0,external_node_fs_namespaceObject.rmSync)(staged.dir, { recursive: true, force: true });
+                throw err;
+            });
+            for (const warning of swarm.warnings)
+                core/* warning */.$e(`mode swarm: ${warning}`);
+            staged = swarm.staged;
+            core/* info */.pq(`Stack file: ${staged.composeFiles.join(', ')} (docker stack deploy)`);
+        }
         core/* info */.pq(`Secrets: ${Object.keys(inputs.secrets).join(', ') || 'none'}; env: ${Object.keys(inputs.env).join(', ') || 'none'}`);
         return staged;
     });
@@ -30184,6 +30766,7 @@ async function main() {
             images: inputs.images,
         }).slice(0, -1);
         const script = renderDeployScript({
+            mode: inputs.mode,
             remoteDir: inputs['remote-dir'],
             project: inputs.project,
             release,
@@ -30214,7 +30797,7 @@ async function main() {
     core/* setOutput */.uH(Outputs.Status, report.status ?? 'failed');
     core/* setOutput */.uH(Outputs.DurationSeconds, String(Math.round(seconds)));
     await core/* summary */.z
-        .addRaw(summaryMarkdown(report, { release, host: target, project: inputs.project, seconds }))
+        .addRaw(summaryMarkdown(report, { release, host: target, project: inputs.project, seconds, mode: inputs.mode }))
         .write();
     if (exitCode === 75) {
         throw new Error(`Input "${Inputs.LockTimeout}": ${inputs['remote-dir']} stayed locked for ${inputs['lock-timeout']} s by another deploy: ${report.lockHolder || 'unknown holder'}`);
@@ -32350,10 +32933,15 @@ function getIDToken(aud) {
 /***/ }),
 
 /***/ 2876:
-/***/ ((__unused_webpack___webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
-// UNUSED EXPORTS: exec, getExecOutput
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  H: () => (/* binding */ getExecOutput)
+});
+
+// UNUSED EXPORTS: exec
 
 // EXTERNAL MODULE: external "string_decoder"
 var external_string_decoder_ = __nccwpck_require__(3193);
@@ -33435,14 +34023,14 @@ var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arg
  */
 function exec(commandLine, args, options) {
     return exec_awaiter(this, void 0, void 0, function* () {
-        const commandArgs = tr.argStringToArray(commandLine);
+        const commandArgs = argStringToArray(commandLine);
         if (commandArgs.length === 0) {
             throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
         }
         // Path to tool to execute should be first arg
         const toolPath = commandArgs[0];
         args = commandArgs.slice(1).concat(args || []);
-        const runner = new tr.ToolRunner(toolPath, args, options);
+        const runner = new ToolRunner(toolPath, args, options);
         return runner.exec();
     });
 }
@@ -33462,8 +34050,8 @@ function getExecOutput(commandLine, args, options) {
         let stdout = '';
         let stderr = '';
         //Using string decoder covers the case where a mult-byte character is split
-        const stdoutDecoder = new StringDecoder('utf8');
-        const stderrDecoder = new StringDecoder('utf8');
+        const stdoutDecoder = new external_string_decoder_.StringDecoder('utf8');
+        const stderrDecoder = new external_string_decoder_.StringDecoder('utf8');
         const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
         const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
         const stdErrListener = (data) => {

@@ -1,9 +1,13 @@
 // The release bundle: what goes to the host for one release, staged in a local directory and sent
 // as one tar stream. Secrets travel inside it as files, never on a command line.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { composeConfig } from '../../../lib/compose.js';
+import { inputError } from '../../../lib/inputs.js';
+import { Inputs as I } from './constants.js';
 import type { Inputs } from './inputs.js';
+import { STACK_FILE, toSwarmStack } from './stack.js';
 
 /** Sortable by time, traceable to the commit, unique across concurrent runs. */
 export function releaseId(now: Date, sha: string): string {
@@ -100,4 +104,28 @@ export function stageBundle(inputs: Inputs, record: ReleaseRecord, tempRoot: str
     JSON.stringify({ ...record, compose_files: composeFiles }, null, 2) + '\n',
   );
   return { dir, composeFiles, caFile };
+}
+
+/**
+ * mode: swarm. Compose (on the runner) merges and interpolates the release's files exactly as it
+ * would on the host; the result, rewritten for swarm, is the one stack file the host deploys.
+ * Also staged: the images to pull and the versioned secret/config names this release uses.
+ */
+export async function stageSwarmStack(
+  staged: StagedBundle,
+  project: string,
+): Promise<{ staged: StagedBundle; warnings: string[] }> {
+  const config = await composeConfig({
+    projectDirectory: staged.dir,
+    project,
+    files: staged.composeFiles,
+  }).catch((err: unknown) => {
+    throw inputError(I.ComposeFiles, err instanceof Error ? err.message : String(err));
+  });
+  const swarm = toSwarmStack(config, { project, bundleDir: staged.dir, readFile: (p) => readFileSync(p) });
+  // It holds the .env values compose interpolated: as private as .env itself.
+  writeFileSync(join(staged.dir, STACK_FILE), JSON.stringify(swarm.stack, null, 2) + '\n', { mode: 0o600 });
+  writeFileSync(join(staged.dir, '.berth/images'), swarm.images.map((i) => `${i}\n`).join(''));
+  writeFileSync(join(staged.dir, '.berth/swarm-objects'), swarm.objects.map((o) => `${o}\n`).join(''));
+  return { staged: { ...staged, composeFiles: [STACK_FILE] }, warnings: swarm.warnings };
 }

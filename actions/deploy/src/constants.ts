@@ -27,6 +27,7 @@ export const Inputs = {
   KeepReleases: 'keep-releases',
   Prune: 'prune',
   LockTimeout: 'lock-timeout',
+  Mode: 'mode',
 } as const;
 
 export const Outputs = {

@@ -7,6 +7,7 @@ import { parseImageRef } from '../../../lib/docker.js';
 import {
   getBooleanInput,
   getDurationInput,
+  getEnumInput,
   getKeyValueInput,
   getListInput,
   getString,
@@ -21,7 +22,7 @@ import {
   type SshTarget,
 } from '../../../lib/ssh.js';
 import { Inputs as I } from './constants.js';
-import type { Probe } from './remote-script.js';
+import { DEPLOY_MODES, type DeployMode, type Probe } from './remote-script.js';
 
 export interface Inputs {
   host: string;
@@ -54,6 +55,7 @@ export interface Inputs {
   prune: boolean;
   /** seconds */
   'lock-timeout': number;
+  mode: DeployMode;
 }
 
 const PROJECT = /^[a-z0-9][a-z0-9_-]*$/;
@@ -227,5 +229,6 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     'keep-releases': positiveInt(I.KeepReleases, 5),
     prune: getBooleanInput(I.Prune, { default: true }),
     'lock-timeout': seconds(I.LockTimeout, 300),
+    mode: getEnumInput(I.Mode, DEPLOY_MODES, { default: 'compose' }),
   };
 }

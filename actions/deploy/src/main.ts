@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { contextFromEnv, runUrl } from '../../../lib/github.js';
 import { shellQuote } from '../../../lib/shell.js';
 import { SshSession } from '../../../lib/ssh.js';
-import { releaseId, stageBundle, type ReleaseRecord } from './bundle.js';
+import { releaseId, stageBundle, stageSwarmStack, type ReleaseRecord } from './bundle.js';
 import { Inputs as I, Outputs } from './constants.js';
 import { getInputs } from './inputs.js';
 import { incomingDir, renderDeployScript } from './remote-script.js';
@@ -40,8 +40,17 @@ export async function main(): Promise<void> {
   };
   const tempRoot = process.env.RUNNER_TEMP || tmpdir();
   const staged = await core.group('Release bundle', async () => {
-    const staged = stageBundle(inputs, record, tempRoot);
+    let staged = stageBundle(inputs, record, tempRoot);
     core.info(`Compose files: ${staged.composeFiles.join(', ')}`);
+    if (inputs.mode === 'swarm') {
+      const swarm = await stageSwarmStack(staged, inputs.project).catch((err: unknown) => {
+        rmSync(staged.dir, { recursive: true, force: true });
+        throw err;
+      });
+      for (const warning of swarm.warnings) core.warning(`mode swarm: ${warning}`);
+      staged = swarm.staged;
+      core.info(`Stack file: ${staged.composeFiles.join(', ')} (docker stack deploy)`);
+    }
     core.info(
       `Secrets: ${Object.keys(inputs.secrets).join(', ') || 'none'}; env: ${Object.keys(inputs.env).join(', ') || 'none'}`,
     );
@@ -91,6 +100,7 @@ export async function main(): Promise<void> {
       images: inputs.images,
     }).slice(0, -1);
     const script = renderDeployScript({
+      mode: inputs.mode,
       remoteDir: inputs['remote-dir'],
       project: inputs.project,
       release,
@@ -123,7 +133,9 @@ export async function main(): Promise<void> {
   core.setOutput(Outputs.Status, report.status ?? 'failed');
   core.setOutput(Outputs.DurationSeconds, String(Math.round(seconds)));
   await core.summary
-    .addRaw(summaryMarkdown(report, { release, host: target, project: inputs.project, seconds }))
+    .addRaw(
+      summaryMarkdown(report, { release, host: target, project: inputs.project, seconds, mode: inputs.mode }),
+    )
     .write();
 
   if (exitCode === 75) {

@@ -7,6 +7,7 @@ const marker = `/tmp/berth-pwned-${process.pid}`;
 const hostile = `x; touch ${marker} $(touch ${marker}) \`touch ${marker}\` "q" 'q' \\ \n next`;
 
 const params: DeployScriptParams = {
+  mode: 'compose',
   remoteDir: `/opt/app dir/${hostile}`,
   project: 'shop',
   release: '20260101T000000Z-abcdef0-1a2b',
@@ -26,6 +27,7 @@ const params: DeployScriptParams = {
 describe('renderDeployScript', () => {
   it('renders a script bash accepts', () => {
     execFileSync('bash', ['-n'], { input: renderDeployScript(params) });
+    execFileSync('bash', ['-n'], { input: renderDeployScript({ ...params, mode: 'swarm' }) });
   });
 
   it('passes every value as data, never as code', () => {

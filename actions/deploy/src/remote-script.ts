@@ -10,11 +10,15 @@ export interface Probe {
   maxLatencyMs?: number;
 }
 
+export const DEPLOY_MODES = ['compose', 'swarm'] as const;
+export type DeployMode = (typeof DEPLOY_MODES)[number];
+
 export interface DeployScriptParams {
+  mode: DeployMode;
   remoteDir: string;
   project: string;
   release: string;
-  /** compose files, relative to the release directory, base first */
+  /** compose files (swarm: the stack file), relative to the release directory, base first */
   composeFiles: string[];
   waitTimeoutSeconds: number;
   lockTimeoutSeconds: number;
@@ -37,6 +41,7 @@ export function renderDeployScript(p: DeployScriptParams): string {
     `${name}=${shellQuote(typeof value === 'boolean' ? (value ? '1' : '0') : String(value))}`;
   const array = (name: string, values: string[]): string => `${name}=(${values.map(shellQuote).join(' ')})`;
   const header = [
+    assign('MODE', p.mode),
     assign('REMOTE_DIR', p.remoteDir),
     assign('PROJECT', p.project),
     assign('RELEASE', p.release),
@@ -88,6 +93,13 @@ audit() { # appends one JSON line per attempt to deploy.log
 }
 
 [ -d "$incoming" ] || { echo "berth: upload $incoming is missing" >&2; exit 2; }
+# Whatever happens, the throw-away registry login does not outlive the script.
+registry_config=""
+trap '[ -z "$registry_config" ] || rm -rf "$registry_config"' EXIT
+unlock() {
+  : >.lock
+  flock -u 9
+}
 
 # One deploy at a time per remote-dir. The lock file's content names the holder while it is held.
 enter lock
@@ -117,6 +129,52 @@ compose_args() { # release-dir: sets CARGS to the release's project and compose 
   while IFS= read -r f; do [ -n "$f" ] && CARGS+=(-f "$dir/$f"); done <"$dir/.berth/compose-files"
 }
 
+stack_args() { # release-dir: sets SARGS to the release's stack files (mode swarm)
+  local dir=$1 f
+  SARGS=()
+  while IFS= read -r f; do [ -n "$f" ] && SARGS+=(-c "$dir/$f"); done <"$dir/.berth/compose-files"
+}
+
+# One line per service of the stack: name ready/desired update-state update-start. Ready counts
+# the running tasks made from the service's current spec (the engine's _up-to-date task filter, as
+# docker service update --detach=false uses): an old task still running is not ready, and a task
+# with a health check runs only once healthy.
+stack_state() {
+  local name desired state started ready
+  docker service ls --filter "label=com.docker.stack.namespace=$PROJECT" --format '{{.Name}} {{.Replicas}}' |
+    while read -r name desired _; do
+      read -r state started < <(docker service inspect "$name" -f '{{if .UpdateStatus}}{{.UpdateStatus.State}} {{.UpdateStatus.StartedAt.Format "2006-01-02T15:04:05"}}{{else}}none -{{end}}')
+      ready=$(docker service ps "$name" --filter _up-to-date=true --filter desired-state=running --format '{{.CurrentState}}' | grep -c '^Running' || true)
+      printf '%s %s/%s %s %s\n' "$name" "$ready" "$\{desired##*/}" "$state" "$started"
+    done
+}
+
+# Waits until every service runs all its replicas from its current spec, healthy; returns 1 as
+# soon as swarm gives up on an update this deploy started (paused, or rolled back by its
+# update_config), 124 when out of time.
+wait_converged() { # since deadline
+  local since=$1 deadline=$2 name ready state started pending
+  while :; do
+    pending=""
+    while read -r name ready state started; do
+      if [[ ! "$started" < "$since" ]]; then
+        case "$state" in paused | rollback_*)
+          echo "berth: swarm $state the update of $name" >&2
+          return 1
+          ;;
+        esac
+      fi
+      [ "$\{ready%%/*}" = "$\{ready##*/}" ] || pending="$pending $name"
+    done < <(stack_state)
+    [ -z "$pending" ] && return 0
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      echo "berth: not converged within $WAIT_TIMEOUT s:$pending" >&2
+      return 124
+    fi
+    sleep 1
+  done
+}
+
 compose_in() { # release-dir compose-args...
   compose_args "$1"
   shift
@@ -128,11 +186,26 @@ compose_in() { # release-dir compose-args...
 # whole command to the budget. Returns compose's status (124 or more: out of time).
 up_release() { # release-dir
   local status
-  compose_args "$1"
   set +e
-  timeout --kill-after=15 "$WAIT_TIMEOUT" docker compose "$\{CARGS[@]}" \
-    up -d --wait --wait-timeout "$WAIT_TIMEOUT" --remove-orphans --no-build 2>&1 | tee "$1/.berth/up.log" >&2
-  status=$\{PIPESTATUS[0]}
+  if [ "$MODE" = swarm ]; then
+    local since deadline
+    since=$(date -u +%Y-%m-%dT%H:%M:%S)
+    deadline=$(($(date +%s) + WAIT_TIMEOUT))
+    stack_args "$1"
+    # --prune: services no longer in the stack go, like compose's --remove-orphans.
+    timeout --kill-after=15 "$WAIT_TIMEOUT" docker stack deploy "$\{SARGS[@]}" --with-registry-auth \
+      --prune --resolve-image always $\{SWARM_DETACH:+"$SWARM_DETACH"} "$PROJECT" 2>&1 | tee "$1/.berth/up.log" >&2
+    status=$\{PIPESTATUS[0]}
+    if [ "$status" = 0 ]; then
+      wait_converged "$since" "$deadline" 2>&1 | tee -a "$1/.berth/up.log" >&2
+      status=$\{PIPESTATUS[0]}
+    fi
+  else
+    compose_args "$1"
+    timeout --kill-after=15 "$WAIT_TIMEOUT" docker compose "$\{CARGS[@]}" \
+      up -d --wait --wait-timeout "$WAIT_TIMEOUT" --remove-orphans --no-build 2>&1 | tee "$1/.berth/up.log" >&2
+    status=$\{PIPESTATUS[0]}
+  fi
   set -e
   return "$status"
 }
@@ -140,15 +213,41 @@ up_release() { # release-dir
 # What failed, for the summary: every service that is not running and healthy, with its health log.
 diagnose() {
   local c service state
+  if [ "$MODE" = swarm ]; then
+    diagnose_swarm
+    return
+  fi
   for c in $(compose_in "$rel" ps -a -q 2>/dev/null); do
     service=$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$c")
     state=$(docker inspect -f '{{.State.Status}}{{if .State.Health}}/{{.State.Health.Status}}{{end}}' "$c")
     case "$state" in running | running/healthy) continue ;; esac
     emit unhealthy "$service $state"
-    emit health "$service $(docker inspect -f '{{if .State.Health}}{{json .State.Health.Log}}{{else}}[]{{end}}' "$c" | base64 -w0)"
+    emit health "$service $(health_of "$c")"
     echo "--- last log lines of $service ($state)" >&2
     docker logs --tail 20 "$c" >&2 2>&1 || true
   done
+}
+
+health_of() { # container: its health-check log as base64 JSON
+  docker inspect -f '{{if .State.Health}}{{json .State.Health.Log}}{{else}}[]{{end}}' "$1" 2>/dev/null | base64 -w0
+}
+
+diagnose_swarm() {
+  local name ready state started service task detail container
+  while read -r name ready state started; do
+    [ "$\{ready%%/*}" != "$\{ready##*/}" ] || continue
+    service=$\{name#"$PROJECT"_}
+    # The newest task: its state, swarm's error for it, and its container's health log when on this node.
+    task=$(docker service ps -q --no-trunc "$name" | head -n 1)
+    detail=$(docker inspect -f '{{.Status.State}}{{if .Status.Err}}: {{.Status.Err}}{{end}}' "$task" 2>/dev/null || echo unknown)
+    container=$(docker inspect -f '{{if .Status.ContainerStatus}}{{.Status.ContainerStatus.ContainerID}}{{end}}' "$task" 2>/dev/null || true)
+    emit unhealthy "$service $ready ready, $detail"
+    if [ -n "$container" ] && docker inspect "$container" >/dev/null 2>&1; then
+      emit health "$service $(health_of "$container")"
+      echo "--- last log lines of $service ($detail)" >&2
+      docker logs --tail 20 "$container" >&2 2>&1 || true
+    fi
+  done < <(stack_state)
 }
 
 # Brings the previous release back with the image digests it was pinned to.
@@ -176,12 +275,24 @@ fail() { # message
 }
 
 enter config
-if ! out=$(compose_in "$rel" config -q 2>&1); then fail "$(printf '%s' "$out" | tail -n 20)"; fi
+if [ "$MODE" = swarm ]; then
+  node=$(docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}' 2>&1) || true
+  [ "$node" = "active true" ] ||
+    fail "mode swarm needs a swarm manager; this host's swarm state is \"$node\" (docker swarm init)"
+  stack_args "$rel"
+  if ! out=$(docker stack config "$\{SARGS[@]}" 2>&1 >/dev/null); then fail "$(printf '%s' "$out" | tail -n 20)"; fi
+  # Older CLIs detach without asking; newer ones warn unless told. Berth waits on its own either way.
+  SWARM_DETACH=""
+  if docker stack deploy --help 2>/dev/null | grep -q -- '--detach'; then SWARM_DETACH=--detach=true; fi
+elif ! out=$(compose_in "$rel" config -q 2>&1); then
+  fail "$(printf '%s' "$out" | tail -n 20)"
+fi
 
 enter pull
 if [ -n "$REGISTRY" ]; then
   # A throw-away docker config: the host user's own logins are neither used nor changed.
   export DOCKER_CONFIG="$rel/.berth/docker"
+  registry_config=$DOCKER_CONFIG
   mkdir -p "$DOCKER_CONFIG"
   [ -d "$HOME/.docker/cli-plugins" ] && ln -s "$HOME/.docker/cli-plugins" "$DOCKER_CONFIG/cli-plugins"
   if ! out=$(docker login "$REGISTRY" --username "$REGISTRY_USER" --password-stdin <"$rel/.berth/registry-password" 2>&1); then
@@ -190,9 +301,21 @@ if [ -n "$REGISTRY" ]; then
   fi
   rm -f "$rel/.berth/registry-password"
 fi
-# Every image is pulled, build sections or not: the host never builds.
-if ! out=$(compose_in "$rel" pull --quiet 2>&1); then fail "$(printf '%s' "$out" | tail -n 20)"; fi
-if [ -n "$REGISTRY" ]; then rm -rf "$DOCKER_CONFIG"; unset DOCKER_CONFIG; fi
+# Every image is pulled, build sections or not: the host never builds. A swarm manager pulls
+# them too, so that a missing image or a refused login fails here, before any service changes.
+if [ "$MODE" = swarm ]; then
+  while IFS= read -r image; do
+    if ! out=$(docker pull --quiet "$image" 2>&1); then fail "docker pull $image: $(printf '%s' "$out" | tail -n 3)"; fi
+  done <"$rel/.berth/images"
+elif ! out=$(compose_in "$rel" pull --quiet 2>&1); then
+  fail "$(printf '%s' "$out" | tail -n 20)"
+fi
+# Swarm hands the login to its nodes (--with-registry-auth) at every stack deploy, rollback included.
+if [ -n "$REGISTRY" ] && [ "$MODE" != swarm ]; then
+  rm -rf "$DOCKER_CONFIG"
+  registry_config=""
+  unset DOCKER_CONFIG
+fi
 
 enter up
 up_status=0
@@ -205,27 +328,49 @@ fi
 
 enter probe
 if [ "$\{#PROBES[@]}" -gt 0 ] && ! command -v curl >/dev/null; then fail "health-urls need curl on the host"; fi
+# A service that has just become healthy may still be settling (a proxy re-resolving its upstream,
+# a cache warming up): each probe gets up to 10 tries a second apart, and the last one counts.
 for probe in "$\{PROBES[@]}"; do
   IFS='|' read -r url want max <<<"$probe"
   curl_args=(-sS -o /dev/null --max-time 10 -w '%{http_code} %{time_total}')
   [ -n "$CA_FILE" ] && curl_args+=(--cacert "$rel/$CA_FILE")
-  got=""
-  for attempt in 1 2 3; do
-    if got=$(curl "$\{curl_args[@]}" "$url" 2>&1); then break; fi
-    sleep 1
+  for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    got=$(curl "$\{curl_args[@]}" "$url" 2>"$rel/.berth/probe.err") || true
+    code=$\{got%% *}
+    ms=$(awk -v t="$\{got##* }" 'BEGIN { printf "%d", t * 1000 }' 2>/dev/null || echo 0)
+    problem=""
+    if [ "$\{code:-000}" = 000 ]; then
+      problem="failed: $(tail -n 1 "$rel/.berth/probe.err")"
+    elif [ "$code" != "$want" ]; then
+      problem="answered HTTP $code, expected $want"
+    elif [ -n "$max" ] && [ "$ms" -gt "$max" ]; then
+      problem="took $ms ms, budget $max ms"
+    fi
+    [ -z "$problem" ] && break
+    [ "$attempt" = 10 ] || sleep 1
   done
-  code=$\{got%% *}
-  ms=$(awk -v t="$\{got##* }" 'BEGIN { printf "%d", t * 1000 }' 2>/dev/null || echo 0)
-  emit probe "$url $code $\{ms}ms"
-  if [ "$code" != "$want" ]; then fail "probe $url answered $\{got:-nothing}, expected HTTP $want"; fi
-  if [ -n "$max" ] && [ "$ms" -gt "$max" ]; then fail "probe $url took $\{ms} ms, budget $\{max} ms"; fi
+  emit probe "$url $\{code:-000} $\{ms}ms"
+  [ -z "$problem" ] || fail "probe $url $problem (10 tries)"
 done
 
 enter switch
 # Pin what runs now by digest, so a rollback to this release brings back exactly these images.
 pins="$rel/.berth/pins.yml"
 echo "services:" >"$pins"
-mapfile -t ids < <(compose_in "$rel" ps -q)
+if [ "$MODE" = swarm ]; then
+  # Swarm resolved every image to a digest (--resolve-image always): the service spec holds it.
+  mapfile -t ids < <(docker service ls -q --filter "label=com.docker.stack.namespace=$PROJECT")
+  if [ "$\{#ids[@]}" -gt 0 ]; then
+    while read -r name ref; do
+      service=$\{name#"$PROJECT"_}
+      printf '  "%s":\n    image: "%s"\n' "$service" "$ref" >>"$pins"
+      emit image "$service $ref"
+    done < <(docker service inspect -f '{{.Spec.Name}} {{.Spec.TaskTemplate.ContainerSpec.Image}}' "$\{ids[@]}")
+  fi
+  ids=()
+else
+  mapfile -t ids < <(compose_in "$rel" ps -q)
+fi
 if [ "$\{#ids[@]}" -gt 0 ]; then
   # Two docker calls for all services: each container's service and image, then each image's digest.
   mapfile -t running < <(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}} {{.Image}}' "$\{ids[@]}")
@@ -271,6 +416,22 @@ if [ "$\{#remove[@]}" -gt 0 ]; then
     fi
     rm -rf "releases/$r"
     emit removed-release "$r"
+  done
+fi
+if [ "$MODE" = swarm ]; then
+  # Secrets and configs are versioned by content; a version no kept release names is deleted
+  # (an old password must not linger in the swarm's store). In use elsewhere: docker refuses.
+  declare -A keep_objects=()
+  for r in releases/*/; do
+    [ -f "$r.berth/swarm-objects" ] || continue
+    while IFS= read -r o; do [ -n "$o" ] && keep_objects[$o]=1; done <"$r.berth/swarm-objects"
+  done
+  for kind in secret config; do
+    while IFS= read -r o; do
+      if [ -n "$o" ] && [ -z "$\{keep_objects[$o]:-}" ]; then
+        docker "$kind" rm "$o" >/dev/null 2>&1 && emit removed-$kind "$o" || true
+      fi
+    done < <(docker "$kind" ls --filter "label=com.docker.stack.namespace=$PROJECT" --format '{{.Name}}')
   done
 fi
 

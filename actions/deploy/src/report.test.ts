@@ -38,18 +38,20 @@ describe('parseReport', () => {
 
   it('records images, probes and retention', () => {
     const r = parseReport(
-      '::berth::stage=lock 1000\n::berth::stage=up 1250\n::berth::stage=done 3750\n::berth::image=api reg/api@sha256:abc\n::berth::probe=https://x/healthz 200 12ms\n::berth::removed-release=R1\n::berth::pruned-image=reg/api@sha256:old\n::berth::status=deployed\n',
+      '::berth::stage=lock 1000\n::berth::stage=up 1250\n::berth::stage=done 3750\n::berth::image=api reg/api@sha256:abc\n::berth::probe=https://x/healthz 200 12ms\n::berth::removed-release=R1\n::berth::pruned-image=reg/api@sha256:old\n::berth::removed-secret=shop_pw_0123456789\n::berth::status=deployed\n',
     );
     expect(r.images).toEqual({ api: 'reg/api@sha256:abc' });
     expect(r.probes).toEqual(['https://x/healthz 200 12ms']);
     expect(r.removedReleases).toEqual(['R1']);
     expect(r.prunedImages).toEqual(['reg/api@sha256:old']);
+    expect(r.removedObjects).toEqual(['secret shop_pw_0123456789']);
     expect(r.stageSeconds).toEqual([
       ['lock', 0.25],
       ['up', 2.5],
     ]);
-    expect(summaryMarkdown(r, { release: 'R', host: 'h', project: 'p', seconds: 3 })).toContain(
-      '| Time on the host | lock 0.3 s, up 2.5 s |',
-    );
+    const md = summaryMarkdown(r, { release: 'R', host: 'h', project: 'p', seconds: 3, mode: 'swarm' });
+    expect(md).toContain('| Time on the host | lock 0.3 s, up 2.5 s |');
+    expect(md).toContain('| Host | `h`, project `p` (swarm stack) |');
+    expect(md).toContain('| Removed swarm objects | `secret shop_pw_0123456789` |');
   });
 });

@@ -22,6 +22,8 @@ export interface DeployReport {
   images: Record<string, string>;
   removedReleases: string[];
   prunedImages: string[];
+  /** mode swarm: secret and config versions no kept release names any more */
+  removedObjects: string[];
   /** seconds spent in each host-side stage, in order */
   stageSeconds: [string, number][];
 }
@@ -34,6 +36,7 @@ export function parseReport(stdout: string): DeployReport {
     images: {},
     removedReleases: [],
     prunedImages: [],
+    removedObjects: [],
     stageSeconds: [],
   };
   const stageStarts: [string, number][] = [];
@@ -84,6 +87,10 @@ export function parseReport(stdout: string): DeployReport {
       case 'pruned-image':
         r.prunedImages.push(value);
         break;
+      case 'removed-secret':
+      case 'removed-config':
+        r.removedObjects.push(`${key.slice('removed-'.length)} ${value}`);
+        break;
       case 'stage':
         stageStarts.push([head, Number(tail)]);
         break;
@@ -117,14 +124,17 @@ export function failureMessage(r: DeployReport, release: string): string {
 
 export function summaryMarkdown(
   r: DeployReport,
-  facts: { release: string; host: string; project: string; seconds: number },
+  facts: { release: string; host: string; project: string; seconds: number; mode?: string },
 ): string {
   const icon = r.status === 'deployed' ? '✅' : r.status === 'rolled-back' ? '↩️' : '❌';
   const rows: [string, string][] = [
     ['Status', `${icon} ${r.status ?? 'failed'}`],
     ['Release', `\`${facts.release}\``],
     ['Previous release', r.previousRelease ? `\`${r.previousRelease}\`` : 'none'],
-    ['Host', `\`${facts.host}\`, project \`${facts.project}\``],
+    [
+      'Host',
+      `\`${facts.host}\`, project \`${facts.project}\`${facts.mode === 'swarm' ? ' (swarm stack)' : ''}`,
+    ],
     ['Duration', `${facts.seconds.toFixed(1)} s`],
   ];
   for (const [service, ref] of Object.entries(r.images)) rows.push([`Image ${service}`, `\`${ref}\``]);
@@ -137,6 +147,8 @@ export function summaryMarkdown(
   }
   if (r.removedReleases.length)
     rows.push(['Removed releases', r.removedReleases.map((x) => `\`${x}\``).join(' ')]);
+  if (r.removedObjects.length)
+    rows.push(['Removed swarm objects', r.removedObjects.map((x) => `\`${x}\``).join(' ')]);
   const table = [
     '| | |',
     '| --- | --- |',

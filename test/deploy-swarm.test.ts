@@ -1,0 +1,230 @@
+// berth/deploy with mode: swarm against the lab host's engine as a single-node swarm: the same
+// example app and bundle as the compose tests, deployed with docker stack deploy.
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exampleImages, exampleWorkdir, pins, type ExampleImages } from './example-release.js';
+import { runAction, type ActionResult } from './harness.js';
+import { labSsh, readLab, sshInputs } from './lab.js';
+import { freePort, httpsGet, sshdConnections } from './net.js';
+
+const exec = promisify(execFile);
+const lab = readLab();
+const id = Math.random().toString(36).slice(2, 8);
+const project = `berth-sw-${id}`;
+const remoteDir = `/home/deploy/berth-sw-${id}`;
+const marker = `/tmp/pwned-sw-${id}`;
+const ssh = (command: string) => labSsh(lab, command);
+
+let workdir: string;
+let images: ExampleImages;
+let httpsPort: number;
+let initialisedSwarm = false;
+
+// The test's own override. A secret of the api only this test has, changed between releases:
+// swarm secrets are immutable, so each content needs its own versioned name. And the lab's kernel
+// has no IPVS, which swarm's virtual IPs and ingress routing mesh need: services are reached by
+// DNS round robin and nginx publishes its ports on the host, as swarm allows on any kernel.
+const TEST_OVERRIDE = 'docker-compose.swarm-test.yml';
+const TEST_OVERRIDE_TEXT = `services:
+  api:
+    secrets: [app_token]
+    deploy: { endpoint_mode: dnsrr }
+  db:
+    deploy: { endpoint_mode: dnsrr }
+  nginx:
+    deploy: { endpoint_mode: dnsrr }
+    ports: !override
+      - { target: 8443, published: "\${HTTPS_PORT}", mode: host }
+      - { target: 8080, published: "\${HTTP_PORT}", mode: host }
+secrets:
+  app_token:
+    file: ./secrets/app_token
+`;
+let httpPort: number;
+
+function deploy(extra: Record<string, string> = {}, token = 'token-1'): Promise<ActionResult> {
+  return runAction('deploy', {
+    workspace: workdir,
+    inputs: {
+      ...sshInputs(lab),
+      mode: 'swarm',
+      project,
+      'compose-files': `docker-compose.yml\n${TEST_OVERRIDE}`,
+      'remote-dir': remoteDir,
+      env: [`HTTPS_PORT=${httpsPort}`, `HTTP_PORT=${httpPort}`, `HOSTILE=$(touch ${marker})`].join('\n'),
+      secrets: [
+        `db_password=pw-${id}-$(touch ${marker})`,
+        `app_token=${token}`,
+        `tls_cert<<EOF\n${readFileSync(lab.tlsCert, 'utf8').trim()}\nEOF`,
+        `tls_key<<EOF\n${readFileSync(lab.tlsKey, 'utf8').trim()}\nEOF`,
+      ].join('\n'),
+      images: pins(images, images.api1),
+      registry: lab.registry,
+      'registry-username': lab.registryUser,
+      'registry-password': lab.registryPassword,
+      'health-urls': `https://localhost:${httpsPort}/healthz 200 2000`,
+      'ca-file': 'ca.pem',
+      'wait-timeout': '150',
+      ...extra,
+    },
+  });
+}
+
+const projectSecrets = async (): Promise<string[]> =>
+  (
+    await ssh(
+      `docker secret ls --filter label=com.docker.stack.namespace=${project} --format '{{.Name}}' | sort`,
+    )
+  ).stdout
+    .split('\n')
+    .filter(Boolean);
+
+beforeAll(async () => {
+  workdir = exampleWorkdir(lab, 'swarm');
+  writeFileSync(join(workdir, TEST_OVERRIDE), TEST_OVERRIDE_TEXT);
+  httpsPort = await freePort();
+  httpPort = await freePort();
+  images = await exampleImages(lab, 'berth-sw');
+});
+
+afterAll(async () => {
+  await exec('docker', ['stack', 'rm', project]).catch(() => undefined);
+  await ssh(`rm -rf ${remoteDir}`).catch(() => undefined);
+  if (initialisedSwarm) {
+    // Services and networks go first; then this engine leaves the swarm it did not have before.
+    for (let i = 0; i < 30; i++) {
+      const { stdout } = await exec('docker', [
+        'network',
+        'ls',
+        '-q',
+        '--filter',
+        `label=com.docker.stack.namespace=${project}`,
+      ]);
+      if (!stdout.trim()) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    await exec('docker', ['swarm', 'leave', '--force']).catch(() => undefined);
+  }
+});
+
+// First, while the lab engine is not in a swarm (as in CI; skipped where it already is one).
+describe('deploy mode: swarm on a host that is not a swarm manager', () => {
+  it('fails at config naming the swarm state, before any service or release changes', async (ctx) => {
+    const { stdout } = await exec('docker', ['info', '--format', '{{.Swarm.LocalNodeState}}']);
+    if (stdout.trim() !== 'inactive') ctx.skip('the lab engine is already in a swarm');
+    const r = await deploy();
+    expect(r.exitCode).toBe(1);
+    expect(r.outputs.status).toBe('failed');
+    expect(r.errors[0]).toMatch(
+      /failed at config: mode swarm needs a swarm manager; this host's swarm state is "inactive false" \(docker swarm init\); there was no earlier release/,
+    );
+    const { stdout: left } = await ssh(
+      `ls -A ${remoteDir}/releases; test -e ${remoteDir}/current || echo no-current`,
+    );
+    expect(left.trim()).toBe('no-current');
+  });
+});
+
+describe('deploy mode: swarm', () => {
+  let r1: ActionResult;
+  let r2: ActionResult;
+
+  beforeAll(async () => {
+    const { stdout } = await exec('docker', ['info', '--format', '{{.Swarm.LocalNodeState}}']);
+    if (stdout.trim() !== 'active') {
+      await exec('docker', ['swarm', 'init', '--advertise-addr', '127.0.0.1']);
+      initialisedSwarm = true;
+    }
+  });
+
+  it('deploys release 1 as a stack in one SSH connection and serves it over HTTPS', async () => {
+    const before = sshdConnections(lab.sshLog);
+    r1 = await deploy();
+    expect(r1.exitCode, r1.log).toBe(0);
+    expect(sshdConnections(lab.sshLog) - before).toBe(1);
+    expect(r1.outputs.status).toBe('deployed');
+    const { stdout } = await ssh(
+      `readlink ${remoteDir}/current; docker stack services ${project} --format '{{.Name}} {{.Replicas}}' | sort`,
+    );
+    expect(stdout.split('\n')).toEqual([
+      `releases/${r1.outputs.release}`,
+      `${project}_api 1/1`,
+      `${project}_db 1/1`,
+      `${project}_nginx 1/1`,
+      '',
+    ]);
+    const res = await httpsGet(lab.caFile, httpsPort, '/healthz');
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toMatchObject({ status: 'ok', version: 'v1' });
+    // What swarm could not do is said, per service, not dropped in silence.
+    expect(r1.warnings.join('\n')).toMatch(/service db: swarm cannot set tmpfs uid=999,gid=999,mode=0775/);
+    expect(r1.warnings.join('\n')).toMatch(/service api: swarm services take no security_opt/);
+    // Images run by digest, pinned for a rollback.
+    const { stdout: pinned } = await ssh(`cat ${remoteDir}/current/.berth/pins.yml`);
+    expect(pinned).toContain(`image: "${images.api1.split('@')[0]}`);
+    expect(pinned).toMatch(/@sha256:[0-9a-f]{64}"/);
+  });
+
+  it('deploys release 2: api updated, a changed secret gets a new version, the old one is kept', async () => {
+    const secretsBefore = await projectSecrets();
+    r2 = await deploy({ images: pins(images, images.api2) }, 'token-2');
+    expect(r2.exitCode, r2.log).toBe(0);
+    expect(r2.outputs['previous-release']).toBe(r1.outputs.release);
+    expect(JSON.parse((await httpsGet(lab.caFile, httpsPort, '/healthz')).body).version).toBe('v2');
+    const secretsAfter = await projectSecrets();
+    const tokens = secretsAfter.filter((s) => s.startsWith(`${project}_app_token_`));
+    expect(tokens).toHaveLength(2); // this release's and the previous release's
+    expect(secretsAfter.filter((s) => s.includes('_db_password_'))).toEqual(
+      secretsBefore.filter((s) => s.includes('_db_password_')),
+    );
+    // The running api has the new token.
+    const { stdout } = await ssh(
+      `docker exec $(docker ps -q --filter label=com.docker.swarm.service.name=${project}_api | head -n 1) cat /run/secrets/app_token`,
+    );
+    expect(stdout).toBe('token-2');
+  });
+
+  it('rolls back a release whose api never gets healthy to release 2, naming the service', async () => {
+    const r3 = await deploy({ images: pins(images, images.broken), 'wait-timeout': '40' }, 'token-3');
+    expect(r3.exitCode).toBe(1);
+    expect(r3.outputs.status, r3.log).toBe('rolled-back');
+    expect(r3.errors[0]).toMatch(/failed at up: .*service api .*rolled back to/);
+    const { stdout } = await ssh(`readlink ${remoteDir}/current; ls ${remoteDir}/releases`);
+    expect(stdout.split('\n')[0]).toBe(`releases/${r2.outputs.release}`);
+    expect(stdout).not.toContain(r3.outputs.release!);
+    expect(JSON.parse((await httpsGet(lab.caFile, httpsPort, '/healthz')).body).version).toBe('v2');
+    const { stdout: api } = await ssh(
+      `docker service inspect ${project}_api -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}'`,
+    );
+    expect(api.trim()).toContain(images.api2.split('@')[1]!);
+  });
+
+  it('removes secret versions no kept release uses', async () => {
+    const r = await deploy({ images: pins(images, images.api2), 'keep-releases': '1' }, 'token-4');
+    expect(r.exitCode, r.log).toBe(0);
+    const tokens = (await projectSecrets()).filter((s) => s.startsWith(`${project}_app_token_`));
+    // token-4 (current) and token-2 (previous); token-1's version is gone with release 1.
+    expect(tokens).toHaveLength(2);
+    const { stdout } = await ssh(`ls ${remoteDir}/releases`);
+    expect(stdout).not.toContain(r1.outputs.release!);
+    expect(
+      await exec('test', ['-e', marker]).then(
+        () => 'present',
+        () => 'absent',
+      ),
+    ).toBe('absent');
+  });
+
+  it('refuses a port bound to one address before touching the host, naming compose-files', async () => {
+    const before = sshdConnections(lab.sshLog);
+    const r = await deploy({ environment: 'development' });
+    expect(r.exitCode).toBe(1);
+    expect(r.errors[0]).toMatch(
+      /^Input "compose-files": mode swarm: service "nginx" publishes \d+ on 127\.0\.0\.1; swarm publishes on every interface/,
+    );
+    expect(sshdConnections(lab.sshLog)).toBe(before);
+  });
+});
