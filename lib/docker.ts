@@ -169,3 +169,81 @@ export async function push(ref: string): Promise<string> {
   if (!digest) throw new Error(`pushed ${ref} but docker did not report the registry's digest`);
   return digest;
 }
+
+/** What an image says about itself that the compose audit reads: its user and its health check. */
+export interface ImageFacts {
+  /** Config.User; empty means root */
+  user: string;
+  /** whether the image has a HEALTHCHECK that is not `NONE` */
+  healthcheck: boolean;
+}
+
+interface ImageConfigFields {
+  User?: string;
+  Healthcheck?: { Test?: string[] | null } | null;
+}
+
+/** The facts from an image's config (`docker image inspect`'s `.Config`, an OCI config's `config`). */
+export function imageFactsFromConfig(config: ImageConfigFields | null | undefined): ImageFacts {
+  const test = config?.Healthcheck?.Test ?? [];
+  return {
+    user: config?.User ?? '',
+    healthcheck: test.length > 0 && test[0]!.toUpperCase() !== 'NONE',
+  };
+}
+
+type OciImageConfig = { config?: ImageConfigFields; os?: string; architecture?: string };
+
+/**
+ * The facts from `docker buildx imagetools inspect --format '{{json .Image}}'`: one OCI image config
+ * for an image, or configs by platform (`linux/amd64`) for an index, where this runner's platform is
+ * taken, else the first Linux one. Undefined when the output holds no image config.
+ */
+export function imageFactsFromImagetools(json: string, arch: string = ARCHITECTURE): ImageFacts | undefined {
+  let data: unknown;
+  try {
+    data = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
+  const record = data as Record<string, unknown>;
+  if ('config' in record || 'rootfs' in record)
+    return imageFactsFromConfig((record as OciImageConfig).config);
+  const platforms = Object.entries(record) as [string, OciImageConfig][];
+  const chosen =
+    platforms.find(([platform]) => platform === `linux/${arch}`) ??
+    platforms.find(([platform]) => platform.startsWith('linux/'));
+  return chosen ? imageFactsFromConfig(chosen[1]?.config) : undefined;
+}
+
+/**
+ * An image's user and health check: from the local image store when the image is there, else from
+ * its registry (with the credentials `docker login` stored); undefined when neither has it.
+ */
+export async function imageFacts(
+  ref: string,
+): Promise<(ImageFacts & { source: 'local' | 'registry' }) | undefined> {
+  const local = await run('docker', ['image', 'inspect', '--format', '{{json .Config}}', ref], {
+    silent: true,
+    ignoreReturnCode: true,
+  });
+  if (local.exitCode === 0) {
+    try {
+      return { ...imageFactsFromConfig(JSON.parse(local.stdout) as ImageConfigFields), source: 'local' };
+    } catch {
+      // Not JSON: fall through to the registry.
+    }
+  }
+  const remote = await run(
+    'docker',
+    ['buildx', 'imagetools', 'inspect', '--format', '{{json .Image}}', ref],
+    {
+      silent: true,
+      ignoreReturnCode: true,
+    },
+  );
+  if (remote.exitCode !== 0) return undefined;
+  const facts = imageFactsFromImagetools(remote.stdout);
+  return facts ? { ...facts, source: 'registry' } : undefined;
+}

@@ -349,3 +349,12 @@ describe('describeOpenFailure', () => {
     expect(error.message).toContain(text);
   });
 });
+
+describe('sftpQuote', () => {
+  it('double-quotes a path, escaping backslashes and quotes; refuses line breaks', async () => {
+    const { sftpQuote } = await import('./ssh.js');
+    expect(sftpQuote('/srv/b ackups/x')).toBe('"/srv/b ackups/x"');
+    expect(sftpQuote('a"b\\c')).toBe('"a\\"b\\\\c"');
+    expect(() => sftpQuote('a\nb')).toThrow(/line break/);
+  });
+});

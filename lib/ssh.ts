@@ -56,6 +56,11 @@ export interface ExecOptions {
   ignoreReturnCode?: boolean;
   /** Called with each line of stdout (without its newline) as it arrives. */
   onStdoutLine?: (line: string) => void;
+  /**
+   * Pipes stdout (binary, with backpressure) into this stream instead of capturing it: the result's
+   * stdout is then empty. The call resolves once the command has exited and the stream has finished.
+   */
+  stdout?: NodeJS.WritableStream;
 }
 
 export interface ScriptOptions extends ExecOptions {
@@ -368,11 +373,25 @@ function runProcess(file: string, args: readonly string[], options: ExecOptions 
           callbackError ??= error;
         }
       });
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout.push(chunk);
-      lines?.push(chunk);
-      if (!silent) process.stdout.write(chunk);
-    });
+    const sink = options.stdout;
+    let sinkDone: Promise<void> = Promise.resolve();
+    if (sink) {
+      sinkDone = new Promise((done, fail) => {
+        sink.on('finish', done);
+        sink.on('error', (error: Error) => {
+          child.kill();
+          fail(error);
+        });
+      });
+      sinkDone.catch(() => {});
+      child.stdout.pipe(sink);
+    } else {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout.push(chunk);
+        lines?.push(chunk);
+        if (!silent) process.stdout.write(chunk);
+      });
+    }
     child.stderr.on('data', (chunk: Buffer) => {
       stderr.push(chunk);
       if (!silent) process.stderr.write(chunk);
@@ -381,11 +400,15 @@ function runProcess(file: string, args: readonly string[], options: ExecOptions 
     child.on('close', (code, signal) => {
       lines?.end();
       if (callbackError !== undefined) return reject(callbackError);
-      resolve({
-        exitCode: code ?? 128 + (signal ? constants.signals[signal] : 0),
-        stdout: Buffer.concat(stdout).toString('utf8'),
-        stderr: Buffer.concat(stderr).toString('utf8'),
-      });
+      sinkDone.then(
+        () =>
+          resolve({
+            exitCode: code ?? 128 + (signal ? constants.signals[signal] : 0),
+            stdout: Buffer.concat(stdout).toString('utf8'),
+            stderr: Buffer.concat(stderr).toString('utf8'),
+          }),
+        reject,
+      );
     });
     // The command may exit without reading all its input; its exit code says what happened, not EPIPE.
     child.stdin.on('error', () => {});
@@ -449,6 +472,12 @@ export async function checkKnownHosts(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** A path as one word of an sftp batch command: double-quoted, `\\` and `"` escaped. */
+export function sftpQuote(path: string): string {
+  if (/[\n\r\0]/.test(path)) throw new Error('an sftp path cannot contain a line break');
+  return `"${path.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
 // ---- the session ------------------------------------------------------------------------------
@@ -545,6 +574,28 @@ export class SshSession {
     }
     const lineCount = bash.split('\n').length;
     return this.run(command, `bash -c <script of ${lineCount} lines> ${shellJoin(args)}`.trimEnd(), rest);
+  }
+
+  /**
+   * Runs sftp batch `commands` (one per line, paths quoted with sftpQuote) over the same master
+   * connection: for hosts whose account has no shell (an sftp-only backup server). sftp stops at
+   * the first failing command unless it is prefixed with `-`.
+   */
+  async sftp(commands: readonly string[], options: Omit<ExecOptions, 'input'> = {}): Promise<RunResult> {
+    if (this.closing) throw new Error(`the SSH session to ${this.destination} is closed`);
+    for (const line of commands) {
+      if (/[\n\r\0]/.test(line)) throw new Error('an sftp command cannot contain a line break');
+    }
+    const sftp = await which('sftp', 'install the OpenSSH client (openssh-client) on the runner');
+    const result = await runProcess(sftp, ['-F', this.config, '-q', '-b', '-', '--', TARGET_ALIAS], {
+      ...options,
+      silent: options.silent ?? true,
+      input: commands.join('\n') + '\n',
+    });
+    if (result.exitCode !== 0 && !options.ignoreReturnCode) {
+      throw new Error(commandFailedMessage(`sftp ${this.destination}`, result.exitCode, result.stderr));
+    }
+    return result;
   }
 
   private async run(command: string, label: string, options: ExecOptions): Promise<RunResult> {

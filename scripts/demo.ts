@@ -110,6 +110,41 @@ await stage('build a broken api (never healthy)', async () => {
   return `pushed ${r.outputs.ref}`;
 });
 
+// The api by digest, as a pipeline scans it before the deploy: the lab DB flags its tar as CRITICAL,
+// so the gate blocks it until a dated ignore entry accepts the risk for now.
+const scanWorkspace = mkdtempSync(join(tmpdir(), 'berth-demo-scan-'));
+cpSync(join(repoRoot, 'example'), join(scanWorkspace, 'example'), { recursive: true });
+function scan(): Promise<ActionResult> {
+  return runAction('scan', {
+    workspace: scanWorkspace,
+    toolCache: join(cacheRoot, 'tool-cache'),
+    inputs: {
+      image: pins.api,
+      'compose-files': 'example/docker-compose.yml\nexample/docker-compose.production.yml',
+      'trivy-download-url': lab.trivyDownloadUrl,
+      'db-repository': lab.trivyDbRepository,
+      'registry-username': lab.registryUser,
+      'registry-password': lab.registryPassword,
+      // No GitHub cache service here: the DB stays in the cache dir between runs instead.
+      'cache-db': false,
+      'cache-dir': join(cacheRoot, 'trivy'),
+    },
+  });
+}
+
+await stage('scan api by digest (severity gate, compose audit)', async () => {
+  const r = await scan();
+  if (r.exitCode === 0) throw new Error("expected the gate to fail on the lab DB's CRITICAL advisory");
+  return `blocked: ${r.errors.at(-1)}`;
+});
+
+await stage('scan api again, the CRITICAL accepted for 30 days in .trivyignore', async () => {
+  const until = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+  writeFileSync(join(scanWorkspace, '.trivyignore'), `BERTH-LAB-2026-0001 exp:${until}\n`);
+  const r = expectOk(await scan(), 'scan api');
+  return `passed: critical ${r.outputs.critical}, high ${r.outputs.high}, DB ${r.outputs['db-age-hours']} h old`;
+});
+
 const workdir = mkdtempSync(join(tmpdir(), 'berth-demo-deploy-'));
 cpSync(join(repoRoot, 'example'), workdir, { recursive: true });
 writeFileSync(join(workdir, 'ca.pem'), readFileSync(lab.caFile));

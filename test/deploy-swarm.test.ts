@@ -5,7 +5,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exampleImages, exampleWorkdir, pins, type ExampleImages } from './example-release.js';
+import {
+  exampleImages,
+  exampleWorkdir,
+  pins,
+  registryAndProbeInputs,
+  type ExampleImages,
+} from './example-release.js';
 import { runAction, type ActionResult } from './harness.js';
 import { labSsh, readLab, sshInputs } from './lab.js';
 import { freePort, httpsGet, sshdConnections } from './net.js';
@@ -62,11 +68,7 @@ function deploy(extra: Record<string, string> = {}, token = 'token-1'): Promise<
         `tls_key<<EOF\n${readFileSync(lab.tlsKey, 'utf8').trim()}\nEOF`,
       ].join('\n'),
       images: pins(images, images.api1),
-      registry: lab.registry,
-      'registry-username': lab.registryUser,
-      'registry-password': lab.registryPassword,
-      'health-urls': `https://localhost:${httpsPort}/healthz 200 2000`,
-      'ca-file': 'ca.pem',
+      ...registryAndProbeInputs(lab, httpsPort),
       'wait-timeout': '150',
       ...extra,
     },

@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exampleImages, exampleWorkdir, pins, type ExampleImages } from './example-release.js';
+import {
+  exampleImages,
+  exampleWorkdir,
+  pins,
+  registryAndProbeInputs,
+  type ExampleImages,
+} from './example-release.js';
 import { runAction, type ActionResult, type RunOptions } from './harness.js';
 import { labSsh, readLab, sshInputs } from './lab.js';
 import { freePort, httpsGet as httpsGetWith, sshdConnections as connections } from './net.js';
@@ -52,11 +58,7 @@ function deploy(
         .map(([k, v]) => `${k}<<BERTH_EOF\n${v.replace(/\n$/, '')}\nBERTH_EOF`)
         .join('\n'),
       images: pins(images, images.api1),
-      registry: lab.registry,
-      'registry-username': lab.registryUser,
-      'registry-password': lab.registryPassword,
-      'health-urls': `https://localhost:${httpsPort}/healthz 200 2000`,
-      'ca-file': 'ca.pem',
+      ...registryAndProbeInputs(lab, httpsPort),
       'wait-timeout': '120',
       ...extra,
     },

@@ -52,3 +52,14 @@ export async function exampleImages(lab: Lab, namespace: string): Promise<Exampl
 export function pins(images: ExampleImages, api: string): string {
   return `api=${api}\nnginx=${images.nginx}\ndb=${images.db}`;
 }
+
+/** The deploy inputs that log in to the lab registry and probe the example over HTTPS. */
+export function registryAndProbeInputs(lab: Lab, httpsPort: number): Record<string, string> {
+  return {
+    registry: lab.registry,
+    'registry-username': lab.registryUser,
+    'registry-password': lab.registryPassword,
+    'health-urls': `https://localhost:${httpsPort}/healthz 200 2000`,
+    'ca-file': 'ca.pem',
+  };
+}

@@ -38,6 +38,16 @@ export interface Lab {
   caFile: string;
   tlsCert: string;
   tlsKey: string;
+  /** the Trivy release lab:up built from source and serves (see test/trivy-advisories.ts for its DB) */
+  trivyVersion: string;
+  /** the built `trivy` binary */
+  trivyBin: string;
+  /** the base URL that replaces https://github.com/aquasecurity/trivy/releases/download */
+  trivyDownloadUrl: string;
+  /** `--db-repository` of the lab's vulnerability DB, e.g. localhost:5000/berth/trivy-db:2 */
+  trivyDbRepository: string;
+  /** the same DB as a directory (trivy.db, metadata.json): copy it to `<cache-dir>/db` */
+  trivyDbDir: string;
   raw: Record<string, string>;
 }
 
@@ -82,6 +92,11 @@ export function readLab(): Lab {
     caFile: get('LAB_CA_FILE'),
     tlsCert: get('LAB_TLS_CERT'),
     tlsKey: get('LAB_TLS_KEY'),
+    trivyVersion: get('LAB_TRIVY_VERSION'),
+    trivyBin: get('LAB_TRIVY_BIN'),
+    trivyDownloadUrl: get('LAB_TRIVY_DOWNLOAD_URL'),
+    trivyDbRepository: get('LAB_TRIVY_DB_REPOSITORY'),
+    trivyDbDir: get('LAB_TRIVY_DB_DIR'),
     raw,
   };
 }

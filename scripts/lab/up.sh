@@ -2,7 +2,8 @@
 # Brings up Berth's lab on this machine (Debian 12, as root), idempotently:
 #   Docker Engine 26 + buildx + Compose v2 (containerd image store), an authenticated registry,
 #   an SSH "Ubuntu host" and a jump/backup SSH host, a Debian base image in the registry,
-#   a loopback release-download server, a test CA with a server certificate.
+#   a loopback release-download server, a test CA with a server certificate, and real Trivy
+#   (built from source, served as an upstream release) with a small vulnerability DB (scripts/lab/trivy.sh).
 # What tests need is written to .lab/env. A second run when all is up takes a few seconds.
 set -euo pipefail
 
@@ -272,6 +273,10 @@ if ! curl -fs -o /dev/null "http://127.0.0.1:$RELEASES_PORT/"; then
   wait_for "curl -fs -o /dev/null http://127.0.0.1:$RELEASES_PORT/" 20 || die "the release server did not start"
 fi
 
+# --- real Trivy: built from source, served as a release, and a small vulnerability DB ----------
+LAB_REGISTRY=$REGISTRY LAB_REGISTRY_USER=$REG_USER LAB_REGISTRY_PASSWORD=$REG_PASSWORD \
+  LAB_RELEASES_URL="http://127.0.0.1:$RELEASES_PORT" bash "$root/scripts/lab/trivy.sh"
+
 # --- what tests need --------------------------------------------------------------------------
 cat >"$lab/env.tmp" <<EOF
 LAB_DIR=$lab
@@ -296,6 +301,7 @@ LAB_CA_FILE=$tls/ca.crt
 LAB_TLS_CERT=$tls/server.crt
 LAB_TLS_KEY=$tls/server.key
 EOF
+cat "$lab/trivy/env" >>"$lab/env.tmp"
 chmod 0600 "$lab/env.tmp"
 mv "$lab/env.tmp" "$lab/env"
 say "up: $(docker version --format 'engine {{.Server.Version}}'), $(docker buildx version | cut -d' ' -f1-2), $(docker compose version --short | sed 's/^/compose /'); env in .lab/env"

@@ -29373,7 +29373,7 @@ async function runAction(phases) {
 /* harmony export */   ry: () => (/* binding */ buildxVersion),
 /* harmony export */   zy: () => (/* binding */ versionAtLeast)
 /* harmony export */ });
-/* unused harmony exports parseBuildxVersion, parsePushDigest */
+/* unused harmony exports parseBuildxVersion, parsePushDigest, imageFactsFromConfig, imageFactsFromImagetools, imageFacts */
 /* harmony import */ var _exec_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6791);
 // Docker and buildx, as every Berth action uses them: versions, registry login over stdin, image
 // facts (size, user) and what a registry holds for a tag. Pure parsers are exported for unit tests.
@@ -29514,6 +29514,63 @@ async function push(ref) {
     if (!digest)
         throw new Error(`pushed ${ref} but docker did not report the registry's digest`);
     return digest;
+}
+/** The facts from an image's config (`docker image inspect`'s `.Config`, an OCI config's `config`). */
+function imageFactsFromConfig(config) {
+    const test = config?.Healthcheck?.Test ?? [];
+    return {
+        user: config?.User ?? '',
+        healthcheck: test.length > 0 && test[0].toUpperCase() !== 'NONE',
+    };
+}
+/**
+ * The facts from `docker buildx imagetools inspect --format '{{json .Image}}'`: one OCI image config
+ * for an image, or configs by platform (`linux/amd64`) for an index, where this runner's platform is
+ * taken, else the first Linux one. Undefined when the output holds no image config.
+ */
+function imageFactsFromImagetools(json, arch = ARCHITECTURE) {
+    let data;
+    try {
+        data = JSON.parse(json);
+    }
+    catch {
+        return undefined;
+    }
+    if (typeof data !== 'object' || data === null || Array.isArray(data))
+        return undefined;
+    const record = data;
+    if ('config' in record || 'rootfs' in record)
+        return imageFactsFromConfig(record.config);
+    const platforms = Object.entries(record);
+    const chosen = platforms.find(([platform]) => platform === `linux/${arch}`) ??
+        platforms.find(([platform]) => platform.startsWith('linux/'));
+    return chosen ? imageFactsFromConfig(chosen[1]?.config) : undefined;
+}
+/**
+ * An image's user and health check: from the local image store when the image is there, else from
+ * its registry (with the credentials `docker login` stored); undefined when neither has it.
+ */
+async function imageFacts(ref) {
+    const local = await run('docker', ['image', 'inspect', '--format', '{{json .Config}}', ref], {
+        silent: true,
+        ignoreReturnCode: true,
+    });
+    if (local.exitCode === 0) {
+        try {
+            return { ...imageFactsFromConfig(JSON.parse(local.stdout)), source: 'local' };
+        }
+        catch {
+            // Not JSON: fall through to the registry.
+        }
+    }
+    const remote = await run('docker', ['buildx', 'imagetools', 'inspect', '--format', '{{json .Image}}', ref], {
+        silent: true,
+        ignoreReturnCode: true,
+    });
+    if (remote.exitCode !== 0)
+        return undefined;
+    const facts = imageFactsFromImagetools(remote.stdout);
+    return facts ? { ...facts, source: 'registry' } : undefined;
 }
 
 

@@ -29056,12 +29056,27 @@ function runProcess(file, args, options = {}) {
                     callbackError ??= error;
                 }
             });
-        child.stdout.on('data', (chunk) => {
-            stdout.push(chunk);
-            lines?.push(chunk);
-            if (!silent)
-                process.stdout.write(chunk);
-        });
+        const sink = options.stdout;
+        let sinkDone = Promise.resolve();
+        if (sink) {
+            sinkDone = new Promise((done, fail) => {
+                sink.on('finish', done);
+                sink.on('error', (error) => {
+                    child.kill();
+                    fail(error);
+                });
+            });
+            sinkDone.catch(() => { });
+            child.stdout.pipe(sink);
+        }
+        else {
+            child.stdout.on('data', (chunk) => {
+                stdout.push(chunk);
+                lines?.push(chunk);
+                if (!silent)
+                    process.stdout.write(chunk);
+            });
+        }
         child.stderr.on('data', (chunk) => {
             stderr.push(chunk);
             if (!silent)
@@ -29072,11 +29087,11 @@ function runProcess(file, args, options = {}) {
             lines?.end();
             if (callbackError !== undefined)
                 return reject(callbackError);
-            resolve({
+            sinkDone.then(() => resolve({
                 exitCode: code ?? 128 + (signal ? external_node_os_namespaceObject.constants.signals[signal] : 0),
                 stdout: Buffer.concat(stdout).toString('utf8'),
                 stderr: Buffer.concat(stderr).toString('utf8'),
-            });
+            }), reject);
         });
         // The command may exit without reading all its input; its exit code says what happened, not EPIPE.
         child.stdin.on('error', () => { });
@@ -29131,6 +29146,12 @@ async function checkKnownHosts(inputName, knownHostsText, host, port) {
     finally {
         await rm(dir, { recursive: true, force: true });
     }
+}
+/** A path as one word of an sftp batch command: double-quoted, `\\` and `"` escaped. */
+function sftpQuote(path) {
+    if (/[\n\r\0]/.test(path))
+        throw new Error('an sftp path cannot contain a line break');
+    return `"${path.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 // ---- the session ------------------------------------------------------------------------------
 /** Cleanups of sessions not closed yet, run synchronously if the process exits without close(). */
@@ -29226,6 +29247,29 @@ class SshSession {
         }
         const lineCount = bash.split('\n').length;
         return this.run(command, `bash -c <script of ${lineCount} lines> ${shellJoin(args)}`.trimEnd(), rest);
+    }
+    /**
+     * Runs sftp batch `commands` (one per line, paths quoted with sftpQuote) over the same master
+     * connection: for hosts whose account has no shell (an sftp-only backup server). sftp stops at
+     * the first failing command unless it is prefixed with `-`.
+     */
+    async sftp(commands, options = {}) {
+        if (this.closing)
+            throw new Error(`the SSH session to ${this.destination} is closed`);
+        for (const line of commands) {
+            if (/[\n\r\0]/.test(line))
+                throw new Error('an sftp command cannot contain a line break');
+        }
+        const sftp = await exec_which('sftp', 'install the OpenSSH client (openssh-client) on the runner');
+        const result = await runProcess(sftp, ['-F', this.config, '-q', '-b', '-', '--', TARGET_ALIAS], {
+            ...options,
+            silent: options.silent ?? true,
+            input: commands.join('\n') + '\n',
+        });
+        if (result.exitCode !== 0 && !options.ignoreReturnCode) {
+            throw new Error(commandFailedMessage(`sftp ${this.destination}`, result.exitCode, result.stderr));
+        }
+        return result;
     }
     async run(command, label, options) {
         if (this.closing)
@@ -30295,19 +30339,27 @@ if [ "$MODE" = swarm ]; then
   fi
   ids=()
 else
-  mapfile -t ids < <(compose_in "$rel" ps -q)
+  # docker ps, not compose ps: the same containers (compose's project label), without compose's start-up.
+  mapfile -t ids < <(docker ps -q --filter "label=com.docker.compose.project=$PROJECT")
 fi
 if [ "$\{#ids[@]}" -gt 0 ]; then
-  # Two docker calls for all services: each container's service and image, then each image's digest.
-  mapfile -t running < <(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}} {{.Image}}' "$\{ids[@]}")
+  # One docker call for all services: each container's service, configured image and image id. An
+  # image configured by digest (the images input) is its own pin; others need the image's digest.
+  mapfile -t running < <(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}} {{.Image}} {{.Config.Image}}' "$\{ids[@]}")
   declare -A digest_of=()
-  while read -r image_id ref; do digest_of[$image_id]=$ref; done < <(
-    docker image inspect -f '{{.Id}} {{if .RepoDigests}}{{index .RepoDigests 0}}{{end}}' $(printf '%s\n' "$\{running[@]#* }" | sort -u)
-  )
+  unpinned=()
   for line in "$\{running[@]}"; do
-    service=$\{line%% *}
-    image=$\{line#* }
-    ref=$\{digest_of[$image]:-$image}
+    read -r _ image_id configured <<<"$line"
+    [[ "$configured" == *@sha256:* ]] || unpinned+=("$image_id")
+  done
+  if [ "$\{#unpinned[@]}" -gt 0 ]; then
+    while read -r image_id ref; do digest_of[$image_id]=$ref; done < <(
+      docker image inspect -f '{{.Id}} {{if .RepoDigests}}{{index .RepoDigests 0}}{{end}}' $(printf '%s\n' "$\{unpinned[@]}" | sort -u)
+    )
+  fi
+  for line in "$\{running[@]}"; do
+    read -r service image_id configured <<<"$line"
+    if [[ "$configured" == *@sha256:* ]]; then ref=$configured; else ref=$\{digest_of[$image_id]:-$image_id}; fi
     printf '  "%s":\n    image: "%s"\n' "$service" "$ref" >>"$pins"
     emit image "$service $ref"
   done

@@ -369,19 +369,27 @@ if [ "$MODE" = swarm ]; then
   fi
   ids=()
 else
-  mapfile -t ids < <(compose_in "$rel" ps -q)
+  # docker ps, not compose ps: the same containers (compose's project label), without compose's start-up.
+  mapfile -t ids < <(docker ps -q --filter "label=com.docker.compose.project=$PROJECT")
 fi
 if [ "$\{#ids[@]}" -gt 0 ]; then
-  # Two docker calls for all services: each container's service and image, then each image's digest.
-  mapfile -t running < <(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}} {{.Image}}' "$\{ids[@]}")
+  # One docker call for all services: each container's service, configured image and image id. An
+  # image configured by digest (the images input) is its own pin; others need the image's digest.
+  mapfile -t running < <(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}} {{.Image}} {{.Config.Image}}' "$\{ids[@]}")
   declare -A digest_of=()
-  while read -r image_id ref; do digest_of[$image_id]=$ref; done < <(
-    docker image inspect -f '{{.Id}} {{if .RepoDigests}}{{index .RepoDigests 0}}{{end}}' $(printf '%s\n' "$\{running[@]#* }" | sort -u)
-  )
+  unpinned=()
   for line in "$\{running[@]}"; do
-    service=$\{line%% *}
-    image=$\{line#* }
-    ref=$\{digest_of[$image]:-$image}
+    read -r _ image_id configured <<<"$line"
+    [[ "$configured" == *@sha256:* ]] || unpinned+=("$image_id")
+  done
+  if [ "$\{#unpinned[@]}" -gt 0 ]; then
+    while read -r image_id ref; do digest_of[$image_id]=$ref; done < <(
+      docker image inspect -f '{{.Id}} {{if .RepoDigests}}{{index .RepoDigests 0}}{{end}}' $(printf '%s\n' "$\{unpinned[@]}" | sort -u)
+    )
+  fi
+  for line in "$\{running[@]}"; do
+    read -r service image_id configured <<<"$line"
+    if [[ "$configured" == *@sha256:* ]]; then ref=$configured; else ref=$\{digest_of[$image_id]:-$image_id}; fi
     printf '  "%s":\n    image: "%s"\n' "$service" "$ref" >>"$pins"
     emit image "$service $ref"
   done

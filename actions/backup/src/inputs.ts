@@ -1,0 +1,203 @@
+// berth/backup's inputs: the typed interface (keys as in action.yml) and getInputs(), the only
+// place that reads them. Every value that reaches a remote shell is validated here and quoted later.
+import * as core from '@actions/core';
+import {
+  getBooleanInput,
+  getDurationInput,
+  getEnumInput,
+  getListInput,
+  getString,
+  inputError,
+} from '../../../lib/inputs.js';
+import {
+  normalizePrivateKey,
+  parseHost,
+  parseJumpHost,
+  parsePort,
+  parseUser,
+  type JumpHost,
+} from '../../../lib/ssh.js';
+import { Inputs as I, MODES, type Mode } from './constants.js';
+import { parseRetention, type RetentionPolicy } from './retention.js';
+
+/** Where backups live: a directory on the app's host, or on another host over SSH. */
+export type Destination =
+  { kind: 'host'; dir: string } | { kind: 'ssh'; user: string; host: string; port: number; dir: string };
+
+export interface DatabaseSpec {
+  service: string;
+  engine: 'postgres';
+  database: string;
+}
+
+export interface Inputs {
+  mode: Mode;
+  host: string;
+  port: number;
+  user: string;
+  'ssh-key': string;
+  'known-hosts': string;
+  'jump-host'?: JumpHost;
+  'connect-timeout': number;
+  project: string;
+  /** empty: every named volume of the project */
+  volumes: string[];
+  databases: DatabaseSpec[];
+  'stop-services': string[];
+  'helper-image'?: string;
+  destination: Destination;
+  'destination-ssh-key': string;
+  'encryption-recipients': string[];
+  'decryption-key'?: string;
+  'backup-id'?: string;
+  retention: RetentionPolicy | null;
+  verify: boolean;
+}
+
+const PROJECT = /^[a-z0-9][a-z0-9_-]*$/;
+/** compose service and volume names, database names: no shell or path syntax. */
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const IMAGE = /^[A-Za-z0-9][A-Za-z0-9_.\-/:@]*$/;
+export const BACKUP_ID = /^\d{8}T\d{6}Z-[0-9a-f]{4}$/;
+
+/** Sortable by time, unique across concurrent runs: `20261122T050102Z-3fa1`. */
+export function newBackupId(now: Date, random: string): string {
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${random}`;
+}
+
+/** The time a backup id names. */
+export function backupIdDate(id: string): Date {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/.exec(id);
+  if (!m) throw new Error(`${id} is not a backup id`);
+  return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
+}
+
+function checkDir(name: string, dir: string): string {
+  const clean = dir.replace(/\/+$/, '');
+  if (!clean.startsWith('/') || /[\n\r\0]/.test(clean) || clean.split('/').includes('..') || clean === '') {
+    throw inputError(name, `${JSON.stringify(dir)} is not an absolute directory path without ".."`);
+  }
+  return clean;
+}
+
+/** `host:/dir` (on the app's host) or `ssh://user@host[:port]/dir`; `artifact` is not available. */
+export function parseDestination(name: string, value: string): Destination {
+  const text = value.trim();
+  if (text.startsWith('host:')) return { kind: 'host', dir: checkDir(name, text.slice('host:'.length)) };
+  if (text.startsWith('ssh://')) {
+    const rest = text.slice('ssh://'.length);
+    const slash = rest.indexOf('/');
+    if (slash <= 0) throw inputError(name, `${JSON.stringify(value)} is not ssh://user@host[:port]/dir`);
+    const jump = parseJumpHost(name, rest.slice(0, slash));
+    const dir = checkDir(name, rest.slice(slash));
+    // sftp batch commands glob; keep the directory plain.
+    if (!/^[A-Za-z0-9_./-]+$/.test(dir))
+      throw inputError(
+        name,
+        `${JSON.stringify(dir)}: an ssh:// directory may only have letters, digits and _ . / -`,
+      );
+    return { kind: 'ssh', ...jump, dir };
+  }
+  if (text === 'artifact') {
+    throw inputError(
+      name,
+      'artifact destinations are not supported yet; use host:/dir or ssh://user@host/dir',
+    );
+  }
+  throw inputError(name, `${JSON.stringify(value)} is not host:/dir or ssh://user@host[:port]/dir`);
+}
+
+/** `service:postgres:database` lines. */
+export function parseDatabases(name: string, lines: string[]): DatabaseSpec[] {
+  return lines.map((line, i) => {
+    const [service, engine, database, extra] = line.split(':');
+    if (!service || !engine || !database || extra !== undefined) {
+      throw inputError(name, `line ${i + 1} is not service:postgres:database`);
+    }
+    if (!NAME.test(service))
+      throw inputError(name, `line ${i + 1}: ${JSON.stringify(service)} is not a service name`);
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_-]*$/.test(database))
+      throw inputError(name, `line ${i + 1}: ${JSON.stringify(database)} is not a database name`);
+    if (engine !== 'postgres')
+      throw inputError(name, `line ${i + 1}: engine ${JSON.stringify(engine)} is not supported (postgres)`);
+    return { service, engine, database };
+  });
+}
+
+export function parseNames(name: string, items: string[], what: string): string[] {
+  for (const item of items) {
+    if (!NAME.test(item)) throw inputError(name, `${JSON.stringify(item)} is not a ${what} name`);
+  }
+  return items;
+}
+
+/** age recipients (`age1...` X25519, `age1pq1...`), one per line or comma-separated. */
+export function parseRecipients(name: string, items: string[]): string[] {
+  for (const item of items) {
+    if (!/^age1[0-9a-z]+$/.test(item))
+      throw inputError(name, `${JSON.stringify(item.slice(0, 20))} is not an age recipient (age1...)`);
+  }
+  return items;
+}
+
+export function getInputs(): Inputs {
+  const mode = getEnumInput(I.Mode, MODES, { default: 'backup' });
+  const sshKey = getString(I.SshKey, { required: true });
+  core.setSecret(sshKey);
+  const destinationKey = getString(I.DestinationSshKey) || sshKey;
+  core.setSecret(destinationKey);
+  const decryptionKey = getString(I.DecryptionKey) || undefined;
+  if (decryptionKey) {
+    core.setSecret(decryptionKey);
+    for (const line of decryptionKey.split('\n')) if (line.trim()) core.setSecret(line.trim());
+  }
+  if (decryptionKey && !/^AGE-SECRET-KEY-(PQ-)?1[0-9A-Z]+$/.test(decryptionKey.split(/\s+/)[0] ?? '')) {
+    throw inputError(
+      I.DecryptionKey,
+      'is not an age identity (AGE-SECRET-KEY-1..., as age-keygen prints; content not shown)',
+    );
+  }
+  const project = getString(I.Project, { required: true });
+  if (!PROJECT.test(project)) {
+    throw inputError(
+      I.Project,
+      `${JSON.stringify(project)} is not a compose project name (lower-case letters, digits, "-" and "_")`,
+    );
+  }
+  const helper = getString(I.HelperImage) || undefined;
+  if (helper && !IMAGE.test(helper))
+    throw inputError(I.HelperImage, `${JSON.stringify(helper)} is not an image reference`);
+  const backupId = getString(I.BackupId) || undefined;
+  if (backupId && !BACKUP_ID.test(backupId) && backupId !== 'latest')
+    throw inputError(
+      I.BackupId,
+      `${JSON.stringify(backupId)} is not a backup id (like 20261122T050102Z-3fa1) or latest`,
+    );
+  const jump = getString(I.JumpHost);
+  return {
+    mode,
+    host: parseHost(I.Host, getString(I.Host, { required: true })),
+    port: parsePort(I.Port, getString(I.Port, { default: '22' })),
+    user: parseUser(I.User, getString(I.User, { required: true })),
+    'ssh-key': normalizePrivateKey(sshKey),
+    'known-hosts': getString(I.KnownHosts, { required: true }),
+    'jump-host': jump ? parseJumpHost(I.JumpHost, jump) : undefined,
+    'connect-timeout': Math.ceil(getDurationInput(I.ConnectTimeout, { default: 20_000 }) / 1000),
+    project,
+    volumes: parseNames(I.Volumes, getListInput(I.Volumes), 'volume'),
+    databases: parseDatabases(I.Databases, getListInput(I.Databases)),
+    'stop-services': parseNames(I.StopServices, getListInput(I.StopServices), 'service'),
+    'helper-image': helper,
+    destination: parseDestination(I.Destination, getString(I.Destination) || `host:/var/backups/${project}`),
+    'destination-ssh-key': normalizePrivateKey(destinationKey),
+    'encryption-recipients': parseRecipients(I.EncryptionRecipients, getListInput(I.EncryptionRecipients)),
+    'decryption-key': decryptionKey,
+    'backup-id': backupId === 'latest' ? undefined : backupId,
+    retention: parseRetention(I.Retention, getString(I.Retention) ?? ''),
+    verify: getBooleanInput(I.Verify, { default: false }),
+  };
+}

@@ -1,0 +1,224 @@
+// The commands berth/backup runs on the hosts. Every script body is static text; values reach it
+// only as positional parameters (SshSession.script's `args`), so nothing from the inputs is ever
+// parsed as shell. Scripts report through `::berth::key=value` lines on stdout where they need to.
+
+/** Shared prelude: strict mode, a reporter. */
+const PRELUDE = String.raw`set -Eeuo pipefail
+emit() { printf '::berth::%s=%s\n' "$1" "$2"; }
+`;
+
+/**
+ * $1 project. Reports each named volume of the project (`volume=<docker name> <compose name>`) and
+ * the image of one of its containers (`image=`), the default helper image.
+ */
+export const DISCOVER = String.raw`${PRELUDE}
+docker volume ls --filter "label=com.docker.compose.project=$1" \
+  --format '{{.Name}} {{.Label "com.docker.compose.volume"}}' | sort | while read -r name short; do
+  emit volume "$name $short"
+done
+# The image id (not the name, which may not resolve on the host) of the first service's container.
+container=$(docker ps -a --filter "label=com.docker.compose.project=$1" \
+  --format '{{.Label "com.docker.compose.service"}} {{.ID}}' | sort | head -n 1 | cut -d' ' -f2)
+if [ -n "$container" ]; then emit image "$(docker inspect -f '{{.Image}}' "$container")"; fi
+`;
+
+/** $1 helper image, $2 volume: the volume as a tar stream, zstd-compressed, on stdout. */
+export const ARCHIVE_VOLUME = String.raw`set -Eeuo pipefail
+docker run --rm --network none --user 0:0 --log-driver none -v "$2:/v:ro" --entrypoint tar -- "$1" \
+  -C /v --numeric-owner -cf - . | zstd -q -c -T0
+`;
+
+/**
+ * What runs inside a postgres service container to get credentials from the container's own
+ * configuration (POSTGRES_PASSWORD_FILE, a secret file, or POSTGRES_PASSWORD): they stay in the
+ * container, never on a command line. Then `$@` (pg_dump or pg_restore arguments) runs.
+ */
+const PG_IN_CONTAINER = String.raw`set -eu
+tool=$1; db=$2; shift 2
+if [ -n "$\{POSTGRES_PASSWORD_FILE:-}" ] && [ -r "$POSTGRES_PASSWORD_FILE" ]; then
+  PGPASSWORD=$(cat "$POSTGRES_PASSWORD_FILE"); export PGPASSWORD
+elif [ -n "$\{POSTGRES_PASSWORD:-}" ]; then
+  PGPASSWORD=$POSTGRES_PASSWORD; export PGPASSWORD
+fi
+if [ -n "$\{PGPASSWORD:-}" ]; then set -- --host=127.0.0.1 "$@"; fi
+exec "$tool" --username="$\{POSTGRES_USER:-postgres}" --dbname="$db" "$@"
+`.replaceAll('$\\{', '${');
+
+/** $1 project, $2 service, $3 database: a custom-format pg_dump on stdout. */
+export const PG_DUMP = String.raw`set -Eeuo pipefail
+docker compose -p "$1" exec -T "$2" sh -c "$4" berth-pg pg_dump "$3" --format=custom --no-owner --no-privileges
+`;
+
+/** $1 project, $2 service, $3 database: restores the custom-format dump on stdin, in one transaction. */
+export const PG_RESTORE = String.raw`set -Eeuo pipefail
+docker compose -p "$1" exec -T "$2" sh -c "$4" berth-pg pg_restore "$3" --clean --if-exists --no-owner \
+  --no-privileges --single-transaction --exit-on-error
+`;
+
+/** The arguments of PG_DUMP / PG_RESTORE. */
+export function pgArgs(project: string, service: string, database: string): string[] {
+  return [project, service, database, PG_IN_CONTAINER];
+}
+
+/** $1 project, $2 service, $3 timeout seconds: waits until the service's containers are healthy (or running without a health check). */
+export const WAIT_HEALTHY = String.raw`${PRELUDE}
+deadline=$(($(date +%s) + $3))
+while :; do
+  ids=$(docker ps -q --filter "label=com.docker.compose.project=$1" --filter "label=com.docker.compose.service=$2")
+  ok=1
+  [ -n "$ids" ] || ok=0
+  for id in $ids; do
+    state=$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$id")
+    case "$state" in healthy | running) ;; *) ok=0 ;; esac
+  done
+  [ "$ok" = 1 ] && exit 0
+  if [ "$(date +%s)" -ge "$deadline" ]; then echo "berth: service $2 is not healthy after $3 s" >&2; exit 1; fi
+  sleep 1
+done
+`;
+
+/**
+ * $1 project, $2.. services. Stops the services' running containers, says `stopped=`, then waits for
+ * stdin to close (the action is done with the volumes, or its connection died) and starts them
+ * again, whatever happened.
+ */
+export const HOLD_STOPPED = String.raw`${PRELUDE}
+project=$1; shift
+ids=()
+for service in "$@"; do
+  while read -r id; do [ -n "$id" ] && ids+=("$id"); done < <(docker ps -q \
+    --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$service")
+done
+restart() {
+  if [ "$\{#ids[@]}" -gt 0 ]; then docker start "$\{ids[@]}" >/dev/null; fi
+  emit started "$\{#ids[@]}"
+}
+trap restart EXIT
+trap 'exit 1' HUP INT TERM PIPE
+if [ "$\{#ids[@]}" -gt 0 ]; then docker stop "$\{ids[@]}" >/dev/null; fi
+emit stopped "$\{#ids[@]}"
+cat >/dev/null
+`.replaceAll('$\\{', '${');
+
+/** $1 dir, $2 file name: stdin to dir/name, through name.part so a partial upload is never the file. */
+export const WRITE_FILE = String.raw`set -Eeuo pipefail
+umask 077
+mkdir -p -- "$1"
+cat >"$1/$2.part"
+mv -f -- "$1/$2.part" "$1/$2"
+`;
+
+/** $1 dir, $2 file name: the file on stdout. */
+export const READ_FILE = String.raw`set -Eeuo pipefail
+exec cat -- "$1/$2"
+`;
+
+/**
+ * $1 dir. One line per backup directory: `complete <id>` (it has Berth's manifest) or `partial <id>`
+ * (an interrupted run). Anything whose name is not a backup id is not listed, so never touched.
+ */
+export const LIST_BACKUPS = String.raw`${PRELUDE}
+[ -d "$1" ] || exit 0
+for dir in "$1"/*/; do
+  [ -d "$dir" ] || continue
+  id=$(basename "$dir")
+  [[ "$id" =~ ^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{4}$ ]] || continue
+  if [ -f "$dir/manifest.json" ] && grep -q '"format": *"berth-backup/1"' "$dir/manifest.json"; then
+    emit complete "$id"
+  else
+    emit partial "$id"
+  fi
+done
+`;
+
+/** $1 dir, $2.. backup ids to delete. */
+export const REMOVE_BACKUPS = String.raw`set -Eeuo pipefail
+dir=$1; shift
+for id in "$@"; do
+  [[ "$id" =~ ^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{4}$ ]] || { echo "berth: refusing to delete $id" >&2; exit 2; }
+  rm -rf -- "$dir/$id"
+done
+`;
+
+/**
+ * $1 helper image, $2 project, $3 compose volume name, $4 temp volume. Makes the temp volume and
+ * unpacks the zstd tar on stdin into it; the live volume is not touched.
+ */
+export const UNPACK_TO_TEMP = String.raw`set -Eeuo pipefail
+docker volume create --label berth.restore-temp=1 --label "berth.restore-for=$2_$3" -- "$4" >/dev/null
+zstd -q -d -c | docker run --rm -i --network none --user 0:0 --log-driver none -v "$4:/v" \
+  --entrypoint tar -- "$1" -C /v --numeric-owner -xpf -
+`;
+
+/**
+ * $1 helper image, $2 project, $3 compose volume name, $4 temp volume. Stops the containers using the
+ * project's volume, replaces its content with the temp volume's, starts them again (always), and
+ * removes the temp volume. Creates the volume, with compose's labels, if it is missing.
+ */
+export const SWAP_IN = String.raw`${PRELUDE}
+image=$1 project=$2 short=$3 temp=$4
+target=$(docker volume ls -q --filter "label=com.docker.compose.project=$project" \
+  --filter "label=com.docker.compose.volume=$short" | head -n 1)
+if [ -z "$target" ]; then
+  target="$\{project}_$short"
+  docker volume create --label "com.docker.compose.project=$project" \
+    --label "com.docker.compose.volume=$short" -- "$target" >/dev/null
+fi
+mapfile -t ids < <(docker ps -q --filter "volume=$target")
+restart() {
+  if [ "$\{#ids[@]}" -gt 0 ]; then docker start "$\{ids[@]}" >/dev/null; fi
+  docker volume rm -f -- "$temp" >/dev/null 2>&1 || true
+}
+trap restart EXIT
+if [ "$\{#ids[@]}" -gt 0 ]; then docker stop "$\{ids[@]}" >/dev/null; fi
+docker run --rm --network none --user 0:0 --log-driver none -v "$temp:/from:ro" -v "$target:/to" \
+  --entrypoint sh -- "$image" -c 'find /to -mindepth 1 -delete && tar -C /from -cf - . | tar -C /to --numeric-owner -xpf -'
+emit restored "$target"
+`.replaceAll('$\\{', '${');
+
+/** $1 temp volume: removes it (a restore that failed before the swap). */
+export const DROP_TEMP = String.raw`docker volume rm -f -- "$1" >/dev/null 2>&1 || true
+`;
+
+/**
+ * The content of a volume as one digest: the sorted list of every path, then `sha256sum` of every
+ * file. $1 helper image, $2 volume. Reports `content=<file count> <sha256>`.
+ */
+export const VOLUME_DIGEST = String.raw`${PRELUDE}
+out=$(docker run --rm --network none --user 0:0 --log-driver none -v "$2:/v:ro" --entrypoint sh -- "$1" -c \
+  'set -eu; cd /v; n=$(find . -type f | wc -l); { find . | LC_ALL=C sort; find . -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum; } | sha256sum | { read -r sum _; echo "$n $sum"; }')
+emit content "$out"
+`;
+
+/** Exact row counts of every table, `schema.table|count` lines, ordered (run with psql -At). */
+export const ROW_COUNTS_SQL =
+  "SELECT format('%I.%I', table_schema, table_name) || '|' || (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', table_schema, table_name), false, true, '')))[1]::text FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1";
+
+/** $1 project, $2 service, $3 database, $4 PG_IN_CONTAINER, $5 query: the query's rows (psql -At). */
+export const PG_QUERY = String.raw`set -Eeuo pipefail
+docker compose -p "$1" exec -T "$2" sh -c "$4" berth-pg psql "$3" -X -A -t -v ON_ERROR_STOP=1 -c "$5"
+`;
+
+/** $1 project, $2 service: the image id of the service's container. */
+export const SERVICE_IMAGE = String.raw`${PRELUDE}
+id=$(docker ps -aq --filter "label=com.docker.compose.project=$1" --filter "label=com.docker.compose.service=$2" | head -n 1)
+[ -n "$id" ] || { echo "berth: project $1 has no container for service $2" >&2; exit 3; }
+emit image "$(docker inspect -f '{{.Image}}' "$id")"
+`;
+
+/**
+ * $1 postgres image (the service's own), $2 query. Restores the custom-format dump on stdin into a
+ * scratch cluster in a throw-away container with no network, and prints the query's rows.
+ */
+export const PG_SCRATCH_RESTORE = String.raw`set -Eeuo pipefail
+docker run --rm -i --network none --log-driver none --entrypoint sh -- "$1" -c '
+set -eu
+d=$(mktemp -d)
+initdb -D "$d/data" -U postgres --auth=trust >/dev/null
+pg_ctl -D "$d/data" -o "-c listen_addresses= -k $d" -w start >/dev/null
+createdb -h "$d" -U postgres scratch
+pg_restore -h "$d" -U postgres -d scratch --no-owner --no-privileges --exit-on-error
+psql -h "$d" -U postgres -d scratch -X -A -t -v ON_ERROR_STOP=1 -c "$1"
+pg_ctl -D "$d/data" -m fast -w stop >/dev/null
+' berth-verify "$2"
+`;

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { parseContent, parseListing, parseManifest, parseRowCounts } from './store.js';
+
+describe('store parsers', () => {
+  it('reads a listing, ignoring anything else', () => {
+    expect(
+      parseListing(
+        '::berth::complete=b\nnoise\n::berth::partial=p\n::berth::complete=a\n::berth::complete=x y\n',
+      ),
+    ).toEqual({ complete: ['a', 'b'], partial: ['p'] });
+  });
+
+  it('accepts only Berth manifests with plain file names and sha256s', () => {
+    const ok = {
+      format: 'berth-backup/1',
+      id: 'x',
+      files: [{ name: 'volume-a.tar.zst', sha256: 'a'.repeat(64) }],
+    };
+    expect(parseManifest(JSON.stringify(ok), 'm').id).toBe('x');
+    expect(() => parseManifest('{', 'm')).toThrow(/not valid JSON/);
+    expect(() => parseManifest('{"format":"other"}', 'm')).toThrow(/not a Berth backup manifest/);
+    const bad = { ...ok, files: [{ name: '../etc/passwd', sha256: 'a'.repeat(64) }] };
+    expect(() => parseManifest(JSON.stringify(bad), 'm')).toThrow(/invalid file entry/);
+  });
+
+  it('reads row counts and content digests', () => {
+    expect(parseRowCounts('public.notes|5000\n"odd|name".t|3\n\n')).toEqual({
+      'public.notes': 5000,
+      '"odd|name".t': 3,
+    });
+    expect(parseRowCounts('__proto__|1')).toHaveProperty('__proto__', 1);
+    expect(parseContent(`x\n::berth::content=4 ${'b'.repeat(64)}\n`)).toEqual({
+      files: 4,
+      sha256: 'b'.repeat(64),
+    });
+    expect(parseContent('::berth::content=')).toBeUndefined();
+  });
+});

@@ -1,0 +1,332 @@
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../../lib/inputs.js';
+import {
+  credentialHost,
+  fatalMessage,
+  goDuration,
+  needsVulnerabilityDb,
+  planTrivyRuns,
+  registryHost,
+  trivyDbDownloadArgs,
+  trivyEnv,
+  trivyFailure,
+  trivyScanArgs,
+  usedEmbeddedChecks,
+  type ScanCommand,
+} from './command.js';
+
+const DIGEST = `sha256:${'a'.repeat(64)}`;
+const base: ScanCommand = {
+  target: { kind: 'image', ref: `ghcr.io/acme/api@${DIGEST}`, source: 'remote' },
+  scanners: ['vuln', 'secret'],
+  cacheDir: '/cache',
+  output: '/work/trivy.json',
+  timeoutMs: 600_000,
+  dbRepositories: ['mirror.gcr.io/aquasec/trivy-db:2', 'ghcr.io/aquasecurity/trivy-db:2'],
+  skipDbUpdate: false,
+  javaDb: false,
+  skipCheckUpdate: false,
+};
+
+describe('trivyScanArgs', () => {
+  it('an image from its registry: JSON to a file, no filtering, the DB from the repositories in order', () => {
+    expect(trivyScanArgs(base)).toEqual([
+      'image',
+      '--cache-dir',
+      '/cache',
+      '--skip-version-check',
+      '--disable-telemetry',
+      '--timeout',
+      '600s',
+      '--format',
+      'json',
+      '--output',
+      '/work/trivy.json',
+      '--no-progress',
+      '--list-all-pkgs=false',
+      '--scanners',
+      'vuln,secret',
+      '--db-repository',
+      'mirror.gcr.io/aquasec/trivy-db:2,ghcr.io/aquasecurity/trivy-db:2',
+      '--skip-java-db-update',
+      '--image-src',
+      'remote',
+      `ghcr.io/acme/api@${DIGEST}`,
+    ]);
+  });
+
+  it('never filters in Trivy: no severity, ignore file, ignore-unfixed or exit code', () => {
+    for (const args of [
+      trivyScanArgs(base),
+      trivyScanArgs({
+        ...base,
+        target: { kind: 'fs', path: '/repo' },
+        scanners: ['vuln', 'secret', 'misconfig'],
+      }),
+      trivyScanArgs({ ...base, target: { kind: 'config', path: '/repo' }, scanners: ['misconfig'] }),
+    ]) {
+      expect(args.join(' ')).not.toMatch(
+        /--severity|--ignorefile|--ignore-unfixed|--exit-code|--ignore-policy/,
+      );
+    }
+  });
+
+  it('a fresh DB is not updated; java-db lets Trivy fetch the Java DB', () => {
+    const args = trivyScanArgs({ ...base, skipDbUpdate: true, javaDb: true });
+    expect(args).toContain('--skip-db-update');
+    expect(args).not.toContain('--db-repository');
+    expect(args).not.toContain('--skip-java-db-update');
+  });
+
+  it('a local image, an archive', () => {
+    expect(
+      trivyScanArgs({ ...base, target: { kind: 'image', ref: 'api:dev', source: 'docker' } }).slice(-3),
+    ).toEqual(['--image-src', 'docker', 'api:dev']);
+    expect(trivyScanArgs({ ...base, target: { kind: 'archive', path: '/w/api.tar' } }).slice(-2)).toEqual([
+      '--input',
+      '/w/api.tar',
+    ]);
+    expect(trivyScanArgs({ ...base, target: { kind: 'archive', path: '/w/api.tar' } })[0]).toBe('image');
+  });
+
+  it('fs without vuln needs no DB; config takes none of the image, DB or package flags', () => {
+    const fs = trivyScanArgs({ ...base, target: { kind: 'fs', path: '/repo' }, scanners: ['secret'] });
+    expect(fs[0]).toBe('fs');
+    expect(fs.at(-1)).toBe('/repo');
+    expect(fs.join(' ')).not.toMatch(/db-/);
+    const config = trivyScanArgs({
+      ...base,
+      target: { kind: 'config', path: '/repo/example' },
+      scanners: ['misconfig'],
+      skipCheckUpdate: true,
+    });
+    expect(config).toEqual([
+      'config',
+      '--cache-dir',
+      '/cache',
+      '--skip-version-check',
+      '--disable-telemetry',
+      '--timeout',
+      '600s',
+      '--format',
+      'json',
+      '--output',
+      '/work/trivy.json',
+      '--skip-check-update',
+      '/repo/example',
+    ]);
+  });
+
+  it('skips the checks bundle only where misconfigurations are scanned', () => {
+    expect(trivyScanArgs({ ...base, skipCheckUpdate: true })).not.toContain('--skip-check-update');
+    expect(trivyScanArgs({ ...base, scanners: ['vuln', 'misconfig'], skipCheckUpdate: true })).toContain(
+      '--skip-check-update',
+    );
+  });
+
+  it('needsVulnerabilityDb', () => {
+    expect(needsVulnerabilityDb(base.target, ['vuln'])).toBe(true);
+    expect(needsVulnerabilityDb(base.target, ['secret'])).toBe(false);
+    expect(needsVulnerabilityDb({ kind: 'config', path: '.' }, ['vuln'])).toBe(false);
+  });
+
+  it('goDuration and the DB download', () => {
+    expect(goDuration(90_000)).toBe('90s');
+    expect(goDuration(1500)).toBe('1500ms');
+    expect(trivyDbDownloadArgs(base)).toEqual([
+      'image',
+      '--cache-dir',
+      '/cache',
+      '--skip-version-check',
+      '--disable-telemetry',
+      '--timeout',
+      '600s',
+      '--no-progress',
+      '--download-db-only',
+      '--db-repository',
+      'mirror.gcr.io/aquasec/trivy-db:2,ghcr.io/aquasecurity/trivy-db:2',
+    ]);
+  });
+});
+
+describe('trivyEnv', () => {
+  it("removes the runner's TRIVY_* variables and adds the credentials only when given", () => {
+    const runner = { PATH: '/bin', TRIVY_SEVERITY: 'LOW', trivy_ignorefile: 'x', TRIVY_PASSWORD: 'old' };
+    expect(trivyEnv(runner)).toEqual({
+      TRIVY_SEVERITY: undefined,
+      trivy_ignorefile: undefined,
+      TRIVY_PASSWORD: undefined,
+    });
+    expect(trivyEnv(runner, { username: 'u', password: 'p' })).toEqual({
+      TRIVY_SEVERITY: undefined,
+      trivy_ignorefile: undefined,
+      TRIVY_USERNAME: 'u',
+      TRIVY_PASSWORD: 'p',
+    });
+  });
+});
+
+describe('planTrivyRuns: credentials reach only the registry they are for', () => {
+  const publicDb = ['mirror.gcr.io', 'ghcr.io'];
+
+  it('registryHost and credentialHost', () => {
+    expect(registryHost('localhost:5000/berth/trivy-db:2')).toBe('localhost:5000');
+    expect(registryHost('postgres:16')).toBe('docker.io');
+    expect(credentialHost(`ghcr.io/acme/api@${DIGEST}`, ['mirror.gcr.io/aquasec/trivy-db:2'])).toBe(
+      'ghcr.io',
+    );
+    expect(credentialHost(undefined, ['registry.acme.test/trivy-db:2'])).toBe('registry.acme.test');
+    expect(credentialHost(undefined, [])).toBeUndefined();
+  });
+
+  it('no credentials: one process', () => {
+    expect(planTrivyRuns({ credentials: false, imageHost: 'ghcr.io', dbHosts: publicDb })).toEqual({
+      separateDbDownload: false,
+      downloadCredentials: false,
+      scanCredentials: false,
+      skipCheckUpdate: false,
+    });
+  });
+
+  it('a private image with the public DB: the DB is downloaded by a process without them', () => {
+    expect(
+      planTrivyRuns({
+        credentials: true,
+        credentialHost: 'ghcr.io',
+        imageHost: 'ghcr.io',
+        dbHosts: publicDb,
+      }),
+    ).toEqual({
+      separateDbDownload: true,
+      downloadCredentials: false,
+      scanCredentials: true,
+      skipCheckUpdate: true,
+    });
+  });
+
+  it('image and DB on the same registry, or a fresh DB: one process with them', () => {
+    const lab = 'localhost:5000';
+    expect(
+      planTrivyRuns({ credentials: true, credentialHost: lab, imageHost: lab, dbHosts: [lab] }),
+    ).toMatchObject({ separateDbDownload: false, downloadCredentials: true, scanCredentials: true });
+    expect(
+      planTrivyRuns({ credentials: true, credentialHost: lab, imageHost: lab, dbHosts: [] }),
+    ).toMatchObject({ separateDbDownload: false, scanCredentials: true });
+  });
+
+  it('a local image (no registry contact) and the public DB: nobody gets them', () => {
+    expect(planTrivyRuns({ credentials: true, credentialHost: 'ghcr.io', dbHosts: publicDb })).toEqual({
+      separateDbDownload: false,
+      downloadCredentials: false,
+      scanCredentials: false,
+      skipCheckUpdate: false,
+    });
+  });
+
+  it('a private DB mirror for an fs scan: the scan process downloads it with them', () => {
+    const mirror = 'registry.acme.test';
+    expect(planTrivyRuns({ credentials: true, credentialHost: mirror, dbHosts: [mirror] })).toEqual({
+      separateDbDownload: false,
+      downloadCredentials: true,
+      scanCredentials: true,
+      skipCheckUpdate: true,
+    });
+  });
+
+  it('an image on a public registry with a private DB mirror: split the other way', () => {
+    expect(
+      planTrivyRuns({
+        credentials: true,
+        credentialHost: 'docker.io',
+        imageHost: 'docker.io',
+        dbHosts: ['registry.acme.test'],
+      }),
+    ).toEqual({
+      separateDbDownload: true,
+      downloadCredentials: false,
+      scanCredentials: true,
+      skipCheckUpdate: true,
+    });
+  });
+});
+
+// Trivy 0.74.0's own stderr, as the lab's Trivy printed it.
+const NOT_FOUND = `2026-11-22T04:48:34Z\tINFO\t[vuln] Vulnerability scanning is enabled
+2026-11-22T04:48:34Z\tFATAL\tFatal error\trun error: image scan error: scan error: unable to initialize a scan service: unable to initialize artifact: unable to initialize container image: unable to find the specified image "localhost:5000/nope/nope:1" in ["remote"]: 2 errors occurred:
+\t* remote error: GET http://localhost:5000/v2/nope/nope/manifests/1: MANIFEST_UNKNOWN: manifest unknown; map[Tag:1]
+\t* remote error: GET http://localhost:5000/v2/nope/nope/manifests/1: MANIFEST_UNKNOWN: manifest unknown; map[Tag:1]
+
+
+`;
+const DB_FAILED = `2026-11-22T04:49:33Z\tINFO\t[vulndb] Downloading artifact...\trepo="localhost:5000/berth/nope-db:2"
+2026-11-22T04:49:33Z\tFATAL\tFatal error\trun error: init error: DB error: failed to download vulnerability DB: OCI artifact error: failed to download vulnerability DB: failed to download artifact from localhost:5000/berth/nope-db:2: OCI repository error: 2 errors occurred:
+\t* GET http://localhost:5000/v2/berth/nope-db/manifests/2: MANIFEST_UNKNOWN: manifest unknown; map[Tag:2]
+\t* GET http://localhost:5000/v2/berth/nope-db/manifests/2: MANIFEST_UNKNOWN: manifest unknown; map[Tag:2]
+`;
+
+describe('trivyFailure', () => {
+  const ctx = {
+    image: 'localhost:5000/nope/nope:1',
+    dbRepositories: ['localhost:5000/berth/nope-db:2'],
+    timeoutMs: 300_000,
+  };
+
+  it('an image that is not there is the image input, with the registry error once', () => {
+    const error = trivyFailure(1, NOT_FOUND, ctx);
+    expect(error).toBeInstanceOf(InputError);
+    expect(error.message).toBe(
+      'Input "image": localhost:5000/nope/nope:1 was not found (Trivy looked in: remote): ' +
+        'GET http://localhost:5000/v2/nope/nope/manifests/1: MANIFEST_UNKNOWN: manifest unknown',
+    );
+  });
+
+  it('names the first failure when Trivy tried several ways to authenticate', () => {
+    const twoWays = NOT_FOUND.replace(
+      /\t\* remote error: GET [^\n]*\n(?=\n)/,
+      '\t* remote error: GET http://localhost:5000/v2/nope/nope/manifests/1: UNAUTHORIZED: authentication required; [map[Action:pull Class: Name:nope/nope Type:repository]]\n',
+    );
+    expect(twoWays).toContain('UNAUTHORIZED');
+    expect(trivyFailure(1, twoWays, ctx).message).toBe(
+      'Input "image": localhost:5000/nope/nope:1 was not found (Trivy looked in: remote): ' +
+        'GET http://localhost:5000/v2/nope/nope/manifests/1: MANIFEST_UNKNOWN: manifest unknown',
+    );
+  });
+
+  it('a DB that cannot be downloaded is db-repository', () => {
+    expect(trivyFailure(1, DB_FAILED, ctx).message).toBe(
+      'Input "db-repository": Trivy could not download the vulnerability DB from localhost:5000/berth/nope-db:2: ' +
+        'GET http://localhost:5000/v2/berth/nope-db/manifests/2: MANIFEST_UNKNOWN: manifest unknown',
+    );
+  });
+
+  it('JAR files without the Java DB are java-db; a deadline is timeout', () => {
+    const jar =
+      "2026-01-01T00:00:00Z\tERROR\tThe first run cannot skip downloading Java DB\n2026-01-01T00:00:00Z\tFATAL\tFatal error\t... '--skip-java-db-update' cannot be specified on the first run\n";
+    expect(trivyFailure(1, jar, ctx).message).toMatch(/^Input "java-db": the target has JAR files/);
+    const late =
+      '2026-01-01T00:00:00Z\tFATAL\tFatal error\trun error: image scan error: context deadline exceeded\n';
+    expect(trivyFailure(1, late, ctx).message).toBe(
+      'Input "timeout": Trivy did not finish within 300s; raise the timeout or scan less ' +
+        '(run error: image scan error: context deadline exceeded)',
+    );
+  });
+
+  it("anything else is Trivy's FATAL message", () => {
+    const other =
+      '2026-01-01T00:00:00Z\tINFO\tx\n2026-01-01T00:00:00Z\tFATAL\tFatal error\tsomething broke:\n\tdetail\n';
+    expect(fatalMessage(other)).toBe('something broke: detail');
+    const error = trivyFailure(2, other, ctx);
+    expect(error).not.toBeInstanceOf(InputError);
+    expect(error.message).toBe('Trivy failed with exit code 2: something broke: detail');
+    expect(trivyFailure(2, '', ctx).message).toBe('Trivy failed with exit code 2: no error output');
+  });
+
+  it('the embedded-checks ERROR is recognised, not a failure', () => {
+    expect(
+      usedEmbeddedChecks(
+        '2026-11-22T04:48:51Z\tERROR\t[misconfig] Falling back to embedded checks\terr="failed to download checks bundle"',
+      ),
+    ).toBe(true);
+    expect(usedEmbeddedChecks(NOT_FOUND)).toBe(false);
+  });
+});

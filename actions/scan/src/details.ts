@@ -1,0 +1,89 @@
+// What the step did besides judging findings, for the end of the job summary (which Trivy, which
+// DB and where it came from, where the files are), and the mapping of Trivy's paths, relative to
+// the scanned directory, to repository paths for code scanning and annotations.
+import { posix } from 'node:path';
+import type { Finding } from './finding.js';
+
+export interface DbDetails {
+  /** hours since the DB was built, one decimal */
+  ageHours?: number;
+  /**
+   * what the GitHub cache did: the key restored, a miss, not there or failing, off, or not needed
+   * (`local`: a fresh DB was in the cache dir already)
+   */
+  cache: { restored: string } | 'miss' | 'unavailable' | 'off' | 'local';
+  /** Trivy downloaded the DB in this run */
+  downloaded: boolean;
+  /** saved under this key after the scan */
+  saved?: string;
+}
+
+export interface RunDetails {
+  trivy: { version: string; source: 'download' | 'tool-cache' | 'preinstalled' };
+  /** what was scanned and how it was read, e.g. `image ... (read from the registry)` */
+  scanned: string;
+  db?: DbDetails;
+  /** Trivy could not fetch the checks bundle and used the checks built into it */
+  embeddedChecks: boolean;
+  reportFile: string;
+  sarifFile: string;
+}
+
+/** What the GitHub cache did for the DB, from cache-db and restoreDb()'s result. */
+export function dbCacheState(
+  cacheDb: boolean,
+  localFresh: boolean,
+  restored: { key?: string; available: boolean } | undefined,
+): DbDetails['cache'] {
+  if (!cacheDb) return 'off';
+  if (localFresh) return 'local';
+  if (restored?.key) return { restored: restored.key };
+  return restored?.available ? 'miss' : 'unavailable';
+}
+
+const TRIVY_SOURCE = {
+  download: 'downloaded and checksum-verified',
+  'tool-cache': 'from the tool cache',
+  preinstalled: 'preinstalled',
+} as const;
+
+function dbLine(db: DbDetails): string {
+  const age = db.ageHours === undefined ? 'of unknown age' : `built ${db.ageHours.toFixed(1)} h ago`;
+  const cache =
+    typeof db.cache === 'object'
+      ? `restored from the cache (\`${db.cache.restored}\`)`
+      : db.cache === 'miss'
+        ? 'not in the cache'
+        : db.cache === 'unavailable'
+          ? 'cache service unavailable'
+          : db.cache === 'local'
+            ? 'fresh in the cache dir already (GitHub cache not used)'
+            : 'cache-db off';
+  const parts = [`Vulnerability DB ${age}`, cache, db.downloaded ? 'downloaded by Trivy' : 'not downloaded'];
+  if (db.saved) parts.push(`saved as \`${db.saved}\``);
+  return parts.join(' · ');
+}
+
+export function detailsMarkdown(d: RunDetails): string {
+  const lines = [
+    `Trivy ${d.trivy.version} (${TRIVY_SOURCE[d.trivy.source]}) · ${d.scanned}`,
+    ...(d.db ? [dbLine(d.db)] : []),
+    ...(d.embeddedChecks
+      ? ["Misconfiguration checks: Trivy's embedded checks (the checks bundle could not be fetched)"]
+      : []),
+    `Report \`${d.reportFile}\` · SARIF \`${d.sarifFile}\``,
+  ];
+  return `\n${lines.map((line) => `<sub>${line}</sub>`).join('<br>\n')}\n`;
+}
+
+/**
+ * Findings with their file as a repository path: Trivy names files relative to the directory it
+ * scanned, code scanning and annotations want them relative to the repository root. `prefix` is the
+ * scanned directory's path in the repository (`''` for the root). Vulnerabilities are left alone.
+ */
+export function withRepoPaths(findings: readonly Finding[], prefix: string): Finding[] {
+  if (prefix === '' || prefix === '.') return [...findings];
+  return findings.map((f) =>
+    f.kind === 'vuln' || f.file === undefined ? f : { ...f, file: posix.join(prefix, f.file) },
+  );
+}

@@ -1,0 +1,379 @@
+// berth/backup against the lab: the example app deployed with berth/deploy, real rows in its
+// PostgreSQL and files in its uploads volume, backed up encrypted to the host and to the lab's
+// backup sshd, destroyed with `down -v`, restored, and compared. Also: wrong key, truncated
+// archive, an interrupted backup, retention.
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { generateIdentity, identityToRecipient } from 'age-encryption';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exampleImages, exampleWorkdir, pins, type ExampleImages } from './example-release.js';
+import { runAction, type ActionResult } from './harness.js';
+import { labSsh, readLab, sshInputs } from './lab.js';
+import { freePort, httpsGet, sshdConnections } from './net.js';
+
+const exec = promisify(execFile);
+const lab = readLab();
+const id = Math.random().toString(36).slice(2, 8);
+const project = `berth-bk-${id}`;
+const remoteDir = `/home/deploy/berth-bk-${id}`;
+const hostBackups = `/home/deploy/berth-bk-${id}-backups`;
+const sshBackups = `${lab.raw.LAB_BACKUP_DIR}/berth-bk-${id}`;
+const sshDestination = `ssh://${lab.raw.LAB_BACKUP_USER}@${lab.sshHost}:${lab.jumpPort}${sshBackups}`;
+const marker = `/tmp/pwned-bk-${id}`;
+const dbPassword = `pw-${id}-$(touch ${marker})'"`;
+
+const ssh = (command: string) => labSsh(lab, command);
+const sh = async (command: string): Promise<string> =>
+  (await exec('bash', ['-c', command], { maxBuffer: 64 << 20 })).stdout;
+// The backup account is sftp-only (no shell); this machine is that host too, so look at it directly.
+const backupSsh = (command: string) => exec('bash', ['-c', command]);
+const psql = (sql: string) =>
+  sh(
+    `echo ${Buffer.from(sql).toString('base64')} | base64 -d | ` +
+      `docker compose -p ${project} exec -T db psql -X -q -t -A -U postgres -d app -v ON_ERROR_STOP=1 -f -`,
+  );
+const uploadsListing = () =>
+  sh(
+    `docker compose -p ${project} exec -T api sh -c 'cd /data/uploads && find . -type f -exec sha256sum {} + | sort && find . | sort'`,
+  );
+const rowsDigest = () =>
+  psql("SELECT count(*) || ' ' || md5(string_agg(id || ':' || body, ',' ORDER BY id)) FROM notes");
+
+let workdir: string;
+let images: ExampleImages;
+let httpsPort: number;
+let httpPort: number;
+let identity: string;
+let recipient: string;
+
+function deploy(): Promise<ActionResult> {
+  return runAction('deploy', {
+    workspace: workdir,
+    inputs: {
+      ...sshInputs(lab),
+      project,
+      environment: 'development',
+      'remote-dir': remoteDir,
+      env: `HTTPS_PORT=${httpsPort}\nHTTP_PORT=${httpPort}\nBIND_ADDRESS=127.0.0.1`,
+      secrets: [
+        `db_password<<BERTH_EOF\n${dbPassword}\nBERTH_EOF`,
+        `tls_cert<<BERTH_EOF\n${readFileSync(lab.tlsCert, 'utf8').trim()}\nBERTH_EOF`,
+        `tls_key<<BERTH_EOF\n${readFileSync(lab.tlsKey, 'utf8').trim()}\nBERTH_EOF`,
+      ].join('\n'),
+      images: pins(images, images.api1),
+      registry: lab.registry,
+      'registry-username': lab.registryUser,
+      'registry-password': lab.registryPassword,
+      'health-urls': `https://localhost:${httpsPort}/healthz 200`,
+      'ca-file': 'ca.pem',
+      'wait-timeout': '120',
+    },
+  });
+}
+
+function backup(extra: Record<string, string | undefined> = {}, timeoutMs?: number): Promise<ActionResult> {
+  return runAction('backup', {
+    timeoutMs,
+    inputs: {
+      ...sshInputs(lab),
+      project,
+      destination: `host:${hostBackups}`,
+      databases: 'db:postgres:app',
+      'stop-services': 'db',
+      'encryption-recipients': recipient,
+      ...extra,
+    },
+  });
+}
+
+/** Ends ssh masters a killed action left behind (their control sockets are in its runner dir). */
+async function closeMasters(runnerDir: string): Promise<void> {
+  const temp = join(runnerDir, 'temp');
+  if (!existsSync(temp)) return;
+  for (const d of readdirSync(temp).filter((x) => x.startsWith('berth-ssh-'))) {
+    await exec('ssh', ['-F', join(temp, d, 'ssh_config'), '-O', 'exit', '--', 'berth-target']).catch(
+      () => undefined,
+    );
+  }
+}
+
+beforeAll(async () => {
+  workdir = exampleWorkdir(lab, 'backup');
+  httpsPort = await freePort();
+  httpPort = await freePort();
+  identity = await generateIdentity();
+  recipient = await identityToRecipient(identity);
+  images = await exampleImages(lab, 'berth-bk');
+  const r = await deploy();
+  if (r.exitCode !== 0) throw new Error(`deploy failed: ${r.errors.join('; ')}\n${r.log}`);
+  await psql(
+    "CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes SELECT g, 'note ' || g || ' ''quoted'' $x' FROM generate_series(1, 5000) g; ALTER TABLE notes OWNER TO app",
+  );
+  await sh(
+    `docker compose -p ${project} exec -T api sh -c 'cd /data/uploads && echo hello >a.txt && mkdir -p "dir with space" && head -c 3000000 /dev/urandom >"dir with space/blob.bin" && echo "\\$(x)" >"weird \\$name.txt"'`,
+  );
+});
+
+afterAll(async () => {
+  await sh(
+    `docker compose -p ${project} down -v --remove-orphans >/dev/null 2>&1; docker volume rm -f ${project}_bulk >/dev/null 2>&1; ` +
+      `docker volume ls -q --filter label=berth.restore-for | grep '^' >/dev/null || true`,
+  ).catch(() => undefined);
+  await ssh(`rm -rf ${remoteDir} ${hostBackups} ${hostBackups}-truncated`).catch(() => undefined);
+  await backupSsh(`rm -rf ${sshBackups}`).catch(() => undefined);
+});
+
+describe('backup and restore', () => {
+  let hostRun: ActionResult;
+  let sshRun: ActionResult;
+  let rowsBefore: string;
+  let filesBefore: string;
+
+  it('backs up volumes and a postgres dump, encrypted, to host: in one SSH connection', async () => {
+    rowsBefore = await rowsDigest();
+    filesBefore = await uploadsListing();
+    expect(rowsBefore).toMatch(/^5000 /);
+    const before = sshdConnections(lab.sshLog);
+    hostRun = await backup();
+    expect(hostRun.exitCode, hostRun.log).toBe(0);
+    expect(sshdConnections(lab.sshLog) - before).toBe(1);
+    const backupId = hostRun.outputs['backup-id']!;
+    expect(backupId).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{4}$/);
+    const manifest = JSON.parse(hostRun.outputs.manifest!) as {
+      files: { name: string; source: string; bytes: number; sha256: string }[];
+    };
+    expect(manifest.files.map((f) => f.source).sort()).toEqual([
+      'postgres:db/app',
+      'volume:db-data',
+      'volume:uploads',
+    ]);
+    expect(Number(hostRun.outputs.bytes)).toBe(manifest.files.reduce((s, f) => s + f.bytes, 0));
+    // What is stored is what the manifest says, and it is age ciphertext.
+    const { stdout } = await ssh(
+      `cd ${hostBackups}/${backupId} && sha256sum * && head -c 21 volume-uploads.tar.zst.age`,
+    );
+    for (const f of manifest.files) expect(stdout).toContain(`${f.sha256}  ${f.name}`);
+    expect(stdout).toContain('age-encryption.org/v1');
+    expect(stdout).not.toContain('.part');
+    // The stopped db is back, healthy.
+    expect(
+      await sh(`docker inspect -f '{{.State.Health.Status}}' $(docker compose -p ${project} ps -q db)`),
+    ).toMatch(/healthy|starting/);
+    expect(hostRun.summary).toContain('encrypted with age');
+    for (const secret of [dbPassword, identity, 'BEGIN OPENSSH PRIVATE KEY']) {
+      expect(hostRun.log).not.toContain(secret);
+      expect(hostRun.summary).not.toContain(secret);
+    }
+  });
+
+  it('backs up to an ssh:// destination (the backup host, pinned like the app host)', async () => {
+    const hostBefore = sshdConnections(lab.sshLog);
+    const backupBefore = sshdConnections(lab.jumpLog);
+    sshRun = await backup({ destination: sshDestination });
+    expect(sshRun.exitCode, sshRun.log).toBe(0);
+    expect(sshdConnections(lab.sshLog) - hostBefore).toBe(1);
+    expect(sshdConnections(lab.jumpLog) - backupBefore).toBe(1);
+    const { stdout } = await backupSsh(`ls ${sshBackups}/${sshRun.outputs['backup-id']}`);
+    expect(stdout.split('\n').filter(Boolean).sort()).toEqual([
+      'manifest.json',
+      'postgres-db-app.dump.age',
+      'volume-db-data.tar.zst.age',
+      'volume-uploads.tar.zst.age',
+    ]);
+  });
+
+  it('an unencrypted backup says so', async () => {
+    const r = await backup({
+      'encryption-recipients': undefined,
+      volumes: 'uploads',
+      databases: undefined,
+      'stop-services': undefined,
+    });
+    expect(r.exitCode, r.log).toBe(0);
+    expect(r.summary).toContain('**not encrypted**');
+    expect(r.warnings.join('\n')).toMatch(/unencrypted/);
+    await ssh(`rm -rf ${hostBackups}/${r.outputs['backup-id']}`);
+  });
+
+  it('mode verify restores into scratch volumes and a scratch PostgreSQL: verified=true', async () => {
+    const r = await backup({
+      mode: 'verify',
+      'decryption-key': identity,
+      'backup-id': hostRun.outputs['backup-id'],
+    });
+    expect(r.exitCode, r.log).toBe(0);
+    expect(r.outputs.verified).toBe('true');
+    expect(r.log).toMatch(
+      /volume-uploads\.tar\.zst\.age: 3 files restored into a scratch volume, contents identical/,
+    );
+    expect(r.log).toMatch(
+      /postgres-db-app\.dump\.age: restored into a scratch PostgreSQL, \d+ tables, row counts identical/,
+    );
+    expect(await sh('docker volume ls -q --filter label=berth.restore-temp')).toBe('');
+    expect(await rowsDigest()).toBe(rowsBefore);
+  });
+
+  it('mode verify reports a difference: verified=false, the step fails', async () => {
+    const copy = `${hostBackups}-truncated`;
+    const backupId = hostRun.outputs['backup-id']!;
+    await ssh(
+      `mkdir -p ${copy} && cp -a ${hostBackups}/${backupId} ${copy}/ && sed -i 's/"public.notes": 5000/"public.notes": 4999/' ${copy}/${backupId}/manifest.json`,
+    );
+    const r = await backup({ mode: 'verify', destination: `host:${copy}`, 'decryption-key': identity });
+    await ssh(`rm -rf ${copy}`);
+    expect(r.exitCode).toBe(1);
+    expect(r.outputs.verified).toBe('false');
+    expect(r.errors.join('\n')).toMatch(
+      /row counts differ for public\.notes \(5000 restored, 4999 backed up\)/,
+    );
+  });
+
+  it('verify: true makes a backup prove itself before retention', async () => {
+    const r = await backup({ volumes: 'uploads', verify: 'true', 'decryption-key': identity });
+    expect(r.exitCode, r.log).toBe(0);
+    expect(r.outputs.verified).toBe('true');
+    expect(r.summary).toContain('Verified by a restore into scratch volumes: yes');
+    await ssh(`rm -rf ${hostBackups}/${r.outputs['backup-id']}`);
+  });
+
+  it('refuses a wrong key, naming decryption-key, with live data untouched', async () => {
+    const other = await generateIdentity();
+    const r = await backup({
+      mode: 'restore',
+      'decryption-key': other,
+      'backup-id': hostRun.outputs['backup-id'],
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.errors[0]).toMatch(/^Input "decryption-key": does not open host:.*volume-|postgres-/);
+    expect(r.log).not.toContain(other);
+    expect(await rowsDigest()).toBe(rowsBefore);
+  });
+
+  it('refuses a truncated archive, naming it, with live data untouched', async () => {
+    const copy = `${hostBackups}-truncated`;
+    const backupId = hostRun.outputs['backup-id']!;
+    await ssh(
+      `mkdir -p ${copy} && cp -a ${hostBackups}/${backupId} ${copy}/ && truncate -s -100 ${copy}/${backupId}/volume-uploads.tar.zst.age`,
+    );
+    await psql("INSERT INTO notes VALUES (999999, 'after the backup')");
+    const r = await backup({ mode: 'restore', destination: `host:${copy}`, 'decryption-key': identity });
+    await ssh(`rm -rf ${copy}`);
+    expect(r.exitCode).toBe(1);
+    expect(r.errors[0]).toMatch(
+      /archive host:.*\/volume-uploads\.tar\.zst\.age does not match its manifest .*truncated/,
+    );
+    expect(await psql('SELECT count(*) FROM notes')).toBe('5001\n');
+    await psql('DELETE FROM notes WHERE id = 999999');
+  });
+
+  it('restores from ssh:// after `down -v`: rows and files identical, the app healthy', async () => {
+    await sh(`docker compose -p ${project} down -v`);
+    const redeploy = await deploy();
+    expect(redeploy.exitCode, redeploy.log).toBe(0);
+    await expect(psql('SELECT count(*) FROM notes')).rejects.toThrow();
+    const r = await backup({ mode: 'restore', destination: sshDestination, 'decryption-key': identity });
+    expect(r.exitCode, r.log).toBe(0);
+    expect(r.outputs['backup-id']).toBe(sshRun.outputs['backup-id']);
+    expect(r.masks).toContain(identity);
+    expect(r.log).not.toContain(identity);
+    expect(await rowsDigest()).toBe(rowsBefore);
+    expect(await uploadsListing()).toBe(filesBefore);
+    // Every container the restore stopped is running again; nginx answers once the api is healthy.
+    let health = { status: 0, body: '' };
+    for (let i = 0; i < 60 && health.status !== 200; i++) {
+      health = await httpsGet(lab.caFile, httpsPort, '/healthz').catch(() => health);
+      if (health.status !== 200) await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(health.status).toBe(200);
+    expect(await sh(`docker volume ls -q --filter label=berth.restore-for=${project}_uploads`)).toBe('');
+  });
+
+  it('a killed transfer leaves no manifest; the next backup succeeds, cleans up and applies retention', async () => {
+    await sh(
+      `docker volume create --label com.docker.compose.project=${project} --label com.docker.compose.volume=bulk ${project}_bulk >/dev/null && ` +
+        `docker run --rm --user 0 -v ${project}_bulk:/b --entrypoint sh ${images.db} -c 'head -c 800000000 /dev/urandom >/b/big'`,
+    );
+    const run = backup({ volumes: 'bulk' });
+    // Kill the action (as a cancelled job would) once the archive is streaming.
+    let killed = false;
+    for (let i = 0; i < 600 && !killed; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const { stdout } = await ssh(`ls ${hostBackups}/*/volume-bulk.tar.zst.age.part 2>/dev/null || true`);
+      if (stdout.trim() === '') continue;
+      for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+        try {
+          const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+          const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+          if (cmd.includes('actions/backup/dist/index.js') && env.includes(`INPUT_PROJECT=${project}`)) {
+            process.kill(Number(pid), 'SIGKILL');
+            killed = true;
+          }
+        } catch {
+          // gone, or not ours to read
+        }
+      }
+    }
+    expect(killed).toBe(true);
+    const dead = await run;
+    await closeMasters(dead.runnerDir);
+    expect(dead.exitCode).not.toBe(0);
+    const partialId = (
+      await ssh(`cd ${hostBackups} && for d in */; do [ -e "$d/manifest.json" ] || echo "\${d%/}"; done`)
+    ).stdout.trim();
+    expect(partialId).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{4}$/);
+    // The host started the stopped db again when the connection died.
+    await sh(
+      `for i in $(seq 60); do [ "$(docker inspect -f '{{.State.Running}}' $(docker compose -p ${project} ps -aq db))" = true ] && exit 0; sleep 1; done; exit 1`,
+    );
+    // The archiving container on the host reads to the end of the volume before it goes.
+    await sh(
+      `for i in $(seq 120); do docker volume rm -f ${project}_bulk >/dev/null 2>&1 && exit 0; sleep 1; done; exit 1`,
+    );
+
+    // Foreign things in the directory, and two old complete backups for retention to judge.
+    const old = (x: string) =>
+      `mkdir -p ${hostBackups}/${x} && printf '{"format": "berth-backup/1", "id": "${x}", "files": []}\\n' >${hostBackups}/${x}/manifest.json`;
+    await ssh(
+      `echo keep >${hostBackups}/NOTES.txt && mkdir -p ${hostBackups}/not-a-backup && ${old('20200101T000000Z-aaaa')} && ${old('20200102T000000Z-bbbb')}`,
+    );
+    const next = await backup({ volumes: 'uploads', retention: 'daily=2' });
+    expect(next.exitCode, next.log).toBe(0);
+    const { stdout } = await ssh(`ls ${hostBackups}`);
+    const left = stdout.split('\n').filter(Boolean).sort();
+    expect(left).toEqual(
+      ['20200102T000000Z-bbbb', next.outputs['backup-id']!, 'NOTES.txt', 'not-a-backup'].sort(),
+    );
+    expect(next.outputs.pruned!.split(' ').sort()).toEqual(
+      ['20200101T000000Z-aaaa', hostRun.outputs['backup-id']!].sort(),
+    );
+  });
+});
+
+describe('backup input errors', () => {
+  it.each([
+    ['a bad destination', { destination: 'ftp://x/y' }, /^Input "destination": /],
+    ['a relative host: dir', { destination: 'host:backups' }, /^Input "destination": /],
+    ['an unknown engine', { databases: 'db:oracle:app' }, /^Input "databases": line 1: engine/],
+    ['a hostile volume name', { volumes: 'x;touch /tmp/x' }, /^Input "volumes": /],
+    ['a bad retention', { retention: 'daily=7,hourly=1' }, /^Input "retention": /],
+    ['a bad recipient', { 'encryption-recipients': 'ssh-rsa AAAA' }, /^Input "encryption-recipients": /],
+  ])('%s fails before connecting, naming the input', async (_, extra, message) => {
+    const before = sshdConnections(lab.sshLog);
+    const r = await backup(extra);
+    expect(r.exitCode).toBe(1);
+    expect(r.errors[0]).toMatch(message);
+    expect(sshdConnections(lab.sshLog)).toBe(before);
+  });
+
+  it('an unknown volume names the volumes input', async () => {
+    const r = await backup({ volumes: 'nope' });
+    expect(r.exitCode).toBe(1);
+    expect(r.errors[0]).toMatch(/^Input "volumes": project berth-bk-\w+ has no volume nope/);
+  });
+
+  it('never runs hostile values', async () => {
+    expect(existsSync(marker)).toBe(false);
+  });
+});
