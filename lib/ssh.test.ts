@@ -11,7 +11,9 @@ import {
   parseJumpHost,
   parsePort,
   parseUser,
+  cpuHasAes,
   renderSshConfig,
+  sessionParentDir,
   type SshConfigTarget,
 } from './ssh.js';
 
@@ -187,7 +189,7 @@ describe('renderSshConfig', () => {
     expect(settings(config, 'IdentityAgent')).toEqual(['none']);
     expect(settings(config, 'ForwardAgent')).toEqual(['no']);
     expect(settings(config, 'ControlMaster')).toEqual(['auto']);
-    expect(settings(config, 'ControlPath')).toEqual(['"/tmp/berth-ssh-x/cm-%C"']);
+    expect(settings(config, 'ControlPath')).toEqual(['"/tmp/berth-ssh-x/cm"']);
     expect(settings(config, 'ControlPersist')).toEqual(['yes']);
     expect(settings(config, 'ConnectTimeout')).toEqual(['20']);
     expect(settings(config, 'ServerAliveInterval')).toEqual(['15']);
@@ -356,5 +358,36 @@ describe('sftpQuote', () => {
     expect(sftpQuote('/srv/b ackups/x')).toBe('"/srv/b ackups/x"');
     expect(sftpQuote('a"b\\c')).toBe('"a\\"b\\\\c"');
     expect(() => sftpQuote('a\nb')).toThrow(/line break/);
+  });
+});
+
+describe('sessionParentDir', () => {
+  it("keeps the runner's temp dir while the control socket's path fits a Unix socket", () => {
+    expect(sessionParentDir('/home/runner/work/_temp', '/tmp')).toBe('/home/runner/work/_temp');
+    expect(sessionParentDir(undefined, '/tmp')).toBe('/tmp');
+  });
+  it('falls back to the system temp dir, then /tmp, when the path would be too long', () => {
+    const deep = `/home/runner/${'x'.repeat(60)}/_temp`;
+    expect(sessionParentDir(deep, '/var/tmp')).toBe('/var/tmp');
+    expect(sessionParentDir(deep, `/var/${'y'.repeat(80)}`)).toBe('/tmp');
+  });
+});
+
+describe('ciphers', () => {
+  it('prefers AES-GCM only when asked (the CPU has AES instructions)', () => {
+    expect(settings(renderSshConfig(target, files), 'Ciphers')).toEqual([]);
+    const [ciphers] = settings(renderSshConfig(target, files, { aesFirst: true }), 'Ciphers');
+    expect(ciphers?.split(',').slice(0, 3)).toEqual([
+      'aes128-gcm@openssh.com',
+      'aes256-gcm@openssh.com',
+      'chacha20-poly1305@openssh.com',
+    ]);
+  });
+
+  it('reads hardware AES from /proc/cpuinfo on x86 and arm64', () => {
+    expect(cpuHasAes('processor\t: 0\nflags\t\t: fpu sse2 aes avx2\n')).toBe(true);
+    expect(cpuHasAes('Features\t: fp asimd aes pmull sha1\n')).toBe(true);
+    expect(cpuHasAes('flags\t\t: fpu sse2 avx2 vaes-not\n')).toBe(false);
+    expect(cpuHasAes('')).toBe(false);
   });
 });

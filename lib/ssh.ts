@@ -6,7 +6,7 @@
 // it is never printed, passed on a command line or put in the environment. This module masks nothing:
 // callers register the key (and any secret they send as `input`) with core.setSecret.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, openSync, rmSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { isIPv4, isIPv6 } from 'node:net';
 import { constants, tmpdir } from 'node:os';
@@ -203,11 +203,34 @@ function configPath(path: string, tokens = ''): string {
   return `"${path}${tokens}"`;
 }
 
+/** AES-GCM first when the CPU has AES instructions, as OpenSSH's default order assumes it may not. */
+export const AES_FIRST_CIPHERS =
+  'aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr';
+
+/** Whether this (Linux) CPU has hardware AES: x86 `aes` or arm64 `aes` in /proc/cpuinfo. */
+export function cpuHasAes(cpuinfo = readCpuinfo()): boolean {
+  return /^(flags|Features)\s*:.*\baes\b/m.test(cpuinfo);
+}
+
+function readCpuinfo(): string {
+  try {
+    return readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 /**
  * The private ssh_config, used with `ssh -F` so no system or user config applies: in particular no
- * `SendEnv`/`SetEnv`, so none of our environment reaches the remote shell.
+ * `SendEnv`/`SetEnv`, so none of our environment reaches the remote shell. With `aesFirst`, AES-GCM
+ * is preferred over ChaCha20-Poly1305 (with AES-NI it is the faster cipher, and every byte of a
+ * deploy bundle or a backup passes through the one master connection's single process).
  */
-export function renderSshConfig(target: SshConfigTarget, files: SshConfigFiles): string {
+export function renderSshConfig(
+  target: SshConfigTarget,
+  files: SshConfigFiles,
+  options: { aesFirst?: boolean } = {},
+): string {
   const t = checkedTarget(target);
   const lines = [
     `Host ${TARGET_ALIAS}`,
@@ -216,7 +239,8 @@ export function renderSshConfig(target: SshConfigTarget, files: SshConfigFiles):
     `  User ${t.user}`,
     // One master connection per session; every command is a new channel on it.
     '  ControlMaster auto',
-    `  ControlPath ${configPath(files.controlDir, '/cm-%C')}`,
+    // The directory is the session's own, so a short fixed name will do (see sessionParentDir).
+    `  ControlPath ${configPath(files.controlDir, '/cm')}`,
     '  ControlPersist yes',
   ];
   if (t.jumpHost) {
@@ -254,6 +278,7 @@ export function renderSshConfig(target: SshConfigTarget, files: SshConfigFiles):
     '  ServerAliveInterval 15',
     '  ServerAliveCountMax 4',
     '  LogLevel ERROR',
+    ...(options.aesFirst ? [`  Ciphers ${AES_FIRST_CIPHERS}`] : []),
     '',
   );
   return lines.join('\n');
@@ -495,6 +520,21 @@ function registerCleanup(dir: string, cleanup: () => void): void {
   });
 }
 
+const SESSION_DIR_PREFIX = 'berth-ssh-';
+/** sun_path is 108 bytes on Linux (104 on macOS), terminating NUL included. */
+const MAX_SOCKET_PATH = 103;
+
+/**
+ * Where a session's 0700 directory goes: `preferred` (the runner's temp dir), unless the control
+ * socket's path in it would be too long for a Unix socket; ssh binds `<dir>/cm.<16 random>` first.
+ * Deep RUNNER_TEMPs (self-hosted runners, act) then fall back to the system temp dir, then /tmp.
+ */
+export function sessionParentDir(preferred: string | undefined, system: string = tmpdir()): string {
+  const fits = (parent: string): boolean =>
+    Buffer.byteLength(join(parent, `${SESSION_DIR_PREFIX}XXXXXX`, 'cm.0123456789abcdef')) <= MAX_SOCKET_PATH;
+  return [preferred, system].find((p): p is string => p !== undefined && p !== '' && fits(p)) ?? '/tmp';
+}
+
 /**
  * One SSH connection to the host. Every exec() is a new session channel multiplexed over the master
  * connection opened by open(), so a deploy makes one TCP connection and one authentication (mind the
@@ -517,7 +557,7 @@ export class SshSession {
     const ssh = await which('ssh', hint);
     const keygen = await which('ssh-keygen', hint);
     const t = checkedTarget(target);
-    const dir = await mkdtemp(join(options.tempDir ?? tmpdir(), 'berth-ssh-'));
+    const dir = await mkdtemp(join(sessionParentDir(options.tempDir), SESSION_DIR_PREFIX));
     const config = join(dir, 'ssh_config');
     const sshCleanup = (): void => {
       spawnSync(ssh, ['-F', config, '-O', 'exit', '--', TARGET_ALIAS], { stdio: 'ignore', timeout: 10_000 });
@@ -542,7 +582,7 @@ export class SshSession {
         const { host, port } = t.jumpHost;
         await requireHostKey(keygen, 'known-hosts', files.knownHostsFile, host, port, 'the jump host ');
       }
-      await writeFile(config, renderSshConfig(t, files), { mode: 0o600 });
+      await writeFile(config, renderSshConfig(t, files, { aesFirst: cpuHasAes() }), { mode: 0o600 });
       registerCleanup(dir, sshCleanup);
       await openMaster(ssh, config, dir, t);
     } catch (error) {

@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
+import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { actionDir, readActionMetadata, runAction, type ActionResult } from '../test/harness.js';
@@ -191,6 +192,10 @@ function healthz(): Promise<string> {
 }
 
 await stage('deploy development (over SSH, pinned host key)', async () => {
+  // From a clean slate: an earlier run's database volume was initialised with that run's password.
+  execFileSync('docker', ['compose', '-p', 'berth-demo', 'down', '--volumes', '--remove-orphans'], {
+    stdio: 'ignore',
+  });
   const r = expectOk(await deploy(pins.api!, '180'), 'deploy');
   releases.push(r.outputs.release!);
   return `release ${r.outputs.release} ${r.outputs.status}; ${await healthz()}`;
@@ -206,10 +211,42 @@ await stage('deploy a broken release', async () => {
 
 await stage('after the automatic rollback', async () => `${releases[0]} still serves: ${await healthz()}`);
 
-for (const [action, what] of [
-  ['scan', 'scan by digest with the severity gate, compose audit'],
-  ['backup', 'backup, verify by restore'],
-] as const) {
+// The deployed development stack backed up (its PostgreSQL dump and volumes, encrypted with age to
+// host: on the lab host), then proven by a restore into scratch volumes and a scratch PostgreSQL.
+const identity = await generateIdentity();
+const backupInputs = {
+  ...sshInputs(lab),
+  project: 'berth-demo',
+  databases: 'db:postgres:app',
+  'stop-services': 'db',
+  destinations: 'host:/home/deploy/berth-demo-backups',
+  'encryption-recipients': await identityToRecipient(identity),
+  retention: 'daily=7,weekly=4,monthly=12',
+};
+let backupId = '';
+
+await stage('backup development (encrypted, to host:)', async () => {
+  const r = expectOk(await runAction('backup', { inputs: backupInputs }), 'backup');
+  backupId = r.outputs['backup-id']!;
+  const manifest = JSON.parse(r.outputs.manifest!) as { files: { source: string }[] };
+  return `backup ${backupId}: ${manifest.files.map((f) => f.source).join(', ')}; ${(Number(r.outputs.bytes) / 1e6).toFixed(1)} MB, age-encrypted; pruned ${r.outputs.pruned}`;
+});
+
+await stage('verify the backup by a restore (scratch volumes, scratch PostgreSQL)', async () => {
+  const r = expectOk(
+    await runAction('backup', {
+      inputs: { ...backupInputs, mode: 'verify', 'backup-id': backupId, 'decryption-key': identity },
+    }),
+    'verify',
+  );
+  const checks = r.log
+    .split('\n')
+    .filter((l) => /contents identical|row counts identical/.test(l))
+    .map((l) => l.trim());
+  return `verified=${r.outputs.verified} for ${r.outputs['backup-id']}: ${checks.length} archives restored and compared (${checks.join('; ')})`;
+});
+
+for (const [action, what] of [['scan', 'scan by digest with the severity gate, compose audit']] as const) {
   if (!implemented(action))
     stages.push({ name: `${action}: ${what}`, result: 'not available yet (its issue is open)' });
 }

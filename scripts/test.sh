@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm test`: brings the lab up (installing what it needs), then static checks, the dist check,
+# `npm test`: brings the lab up (installing what it needs) and the workflow tools, then static checks, the dist check,
 # and every vitest project (unit, then integration against the lab). Ends with one plain
 # "N passed, N failed, N skipped" line.
 set -euo pipefail
@@ -8,6 +8,7 @@ export PATH="$PWD/node_modules/.bin:$PATH" # Node 24 (the `node` dev dependency)
 node -e 'if (+process.versions.node.split(".")[0] < 24) { console.error("Node 24 is needed: run npm ci"); process.exit(1) }'
 
 bash scripts/lab/up.sh
+echo "== workflow tools"; bash scripts/tools.sh # actionlint, act, zizmor at pinned versions
 echo "== typecheck"; npm run -s typecheck
 echo "== lint"; npm run -s lint
 echo "== dist check"; npm run -s check:dist

@@ -3,7 +3,7 @@
 // backup sshd, destroyed with `down -v`, restored, and compared. Also: wrong key, truncated
 // archive, an interrupted backup, retention.
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
@@ -38,6 +38,8 @@ const uploadsListing = () =>
   sh(
     `docker compose -p ${project} exec -T api sh -c 'cd /data/uploads && find . -type f -exec sha256sum {} + | sort && find . | sort'`,
   );
+/** The restore staging directories on the host (dumps staged for a restore), to see none is left. */
+const stagedDumps = async () => (await ssh('ls -d /tmp/berth-restore-* 2>/dev/null || true')).stdout;
 const rowsDigest = () =>
   psql("SELECT count(*) || ' ' || md5(string_agg(id || ':' || body, ',' ORDER BY id)) FROM notes");
 
@@ -79,7 +81,7 @@ function backup(extra: Record<string, string | undefined> = {}, timeoutMs?: numb
     inputs: {
       ...sshInputs(lab),
       project,
-      destination: `host:${hostBackups}`,
+      destinations: `host:${hostBackups}`,
       databases: 'db:postgres:app',
       'stop-services': 'db',
       'encryption-recipients': recipient,
@@ -131,30 +133,43 @@ describe('backup and restore', () => {
   let rowsBefore: string;
   let filesBefore: string;
 
-  it('backs up volumes and a postgres dump, encrypted, to host: in one SSH connection', async () => {
+  it('backs up volumes and a postgres dump, encrypted, to host: and to the backup sshd in one run', async () => {
     rowsBefore = await rowsDigest();
     filesBefore = await uploadsListing();
     expect(rowsBefore).toMatch(/^5000 /);
-    const before = sshdConnections(lab.sshLog);
-    hostRun = await backup();
+    const hostBefore = sshdConnections(lab.sshLog);
+    const backupBefore = sshdConnections(lab.jumpLog);
+    hostRun = await backup({ destinations: `host:${hostBackups}\n${sshDestination}` });
+    sshRun = hostRun;
     expect(hostRun.exitCode, hostRun.log).toBe(0);
-    expect(sshdConnections(lab.sshLog) - before).toBe(1);
+    // One connection to the app's host, one to the backup host.
+    expect(sshdConnections(lab.sshLog) - hostBefore).toBe(1);
+    expect(sshdConnections(lab.jumpLog) - backupBefore).toBe(1);
     const backupId = hostRun.outputs['backup-id']!;
     expect(backupId).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{4}$/);
     const manifest = JSON.parse(hostRun.outputs.manifest!) as {
-      files: { name: string; source: string; bytes: number; sha256: string }[];
+      files: { name: string; source: string; bytes: number; sha256: string; compression: string }[];
     };
     expect(manifest.files.map((f) => f.source).sort()).toEqual([
       'postgres:db/app',
       'volume:db-data',
       'volume:uploads',
     ]);
+    expect(manifest.files.find((f) => f.source === 'volume:uploads')).toMatchObject({
+      name: 'volume-uploads.tar.zst.age',
+      compression: 'zstd',
+    });
     expect(Number(hostRun.outputs.bytes)).toBe(manifest.files.reduce((s, f) => s + f.bytes, 0));
-    // What is stored is what the manifest says, and it is age ciphertext.
+    // What is stored at both destinations is what the manifest says, and it is age ciphertext.
     const { stdout } = await ssh(
       `cd ${hostBackups}/${backupId} && sha256sum * && head -c 21 volume-uploads.tar.zst.age`,
     );
-    for (const f of manifest.files) expect(stdout).toContain(`${f.sha256}  ${f.name}`);
+    const remote = await sh(`cd ${sshBackups}/${backupId} && sha256sum *`);
+    for (const f of manifest.files) {
+      expect(stdout).toContain(`${f.sha256}  ${f.name}`);
+      expect(remote).toContain(`${f.sha256}  ${f.name}`);
+    }
+    expect(remote).toMatch(/ {2}manifest\.json$/m);
     expect(stdout).toContain('age-encryption.org/v1');
     expect(stdout).not.toContain('.part');
     // The stopped db is back, healthy.
@@ -162,39 +177,35 @@ describe('backup and restore', () => {
       await sh(`docker inspect -f '{{.State.Health.Status}}' $(docker compose -p ${project} ps -q db)`),
     ).toMatch(/healthy|starting/);
     expect(hostRun.summary).toContain('encrypted with age');
+    expect(hostRun.summary).toContain(`host:${hostBackups}/${backupId}`);
+    expect(hostRun.summary).toContain(`${sshDestination}/${backupId}`);
     for (const secret of [dbPassword, identity, 'BEGIN OPENSSH PRIVATE KEY']) {
       expect(hostRun.log).not.toContain(secret);
       expect(hostRun.summary).not.toContain(secret);
     }
   });
 
-  it('backs up to an ssh:// destination (the backup host, pinned like the app host)', async () => {
-    const hostBefore = sshdConnections(lab.sshLog);
-    const backupBefore = sshdConnections(lab.jumpLog);
-    sshRun = await backup({ destination: sshDestination });
-    expect(sshRun.exitCode, sshRun.log).toBe(0);
-    expect(sshdConnections(lab.sshLog) - hostBefore).toBe(1);
-    expect(sshdConnections(lab.jumpLog) - backupBefore).toBe(1);
-    const { stdout } = await backupSsh(`ls ${sshBackups}/${sshRun.outputs['backup-id']}`);
-    expect(stdout.split('\n').filter(Boolean).sort()).toEqual([
-      'manifest.json',
-      'postgres-db-app.dump.age',
-      'volume-db-data.tar.zst.age',
-      'volume-uploads.tar.zst.age',
-    ]);
-  });
-
-  it('an unencrypted backup says so', async () => {
+  it('an unencrypted gzip backup says so, and verifies without a key', async () => {
     const r = await backup({
       'encryption-recipients': undefined,
       volumes: 'uploads',
       databases: undefined,
       'stop-services': undefined,
+      compression: 'gzip',
     });
     expect(r.exitCode, r.log).toBe(0);
     expect(r.summary).toContain('**not encrypted**');
     expect(r.warnings.join('\n')).toMatch(/unencrypted/);
-    await ssh(`rm -rf ${hostBackups}/${r.outputs['backup-id']}`);
+    const backupId = r.outputs['backup-id']!;
+    const { stdout } = await ssh(
+      `cd ${hostBackups}/${backupId} && ls && gzip -dc volume-uploads.tar.gz | tar -t`,
+    );
+    expect(stdout).toContain('volume-uploads.tar.gz');
+    expect(stdout).toContain('./a.txt');
+    const v = await backup({ mode: 'verify', 'backup-id': backupId });
+    expect(v.exitCode, v.log).toBe(0);
+    expect(v.outputs.verified).toBe('true');
+    await ssh(`rm -rf ${hostBackups}/${backupId}`);
   });
 
   it('mode verify restores into scratch volumes and a scratch PostgreSQL: verified=true', async () => {
@@ -221,7 +232,7 @@ describe('backup and restore', () => {
     await ssh(
       `mkdir -p ${copy} && cp -a ${hostBackups}/${backupId} ${copy}/ && sed -i 's/"public.notes": 5000/"public.notes": 4999/' ${copy}/${backupId}/manifest.json`,
     );
-    const r = await backup({ mode: 'verify', destination: `host:${copy}`, 'decryption-key': identity });
+    const r = await backup({ mode: 'verify', destinations: `host:${copy}`, 'decryption-key': identity });
     await ssh(`rm -rf ${copy}`);
     expect(r.exitCode).toBe(1);
     expect(r.outputs.verified).toBe('false');
@@ -246,9 +257,11 @@ describe('backup and restore', () => {
       'backup-id': hostRun.outputs['backup-id'],
     });
     expect(r.exitCode).toBe(1);
-    expect(r.errors[0]).toMatch(/^Input "decryption-key": does not open host:.*volume-|postgres-/);
+    expect(r.errors[0]).toMatch(/^Input "decryption-key": does not open host:.*\/(volume-|postgres-)/);
     expect(r.log).not.toContain(other);
     expect(await rowsDigest()).toBe(rowsBefore);
+    expect(await uploadsListing()).toBe(filesBefore);
+    expect(await sh('docker volume ls -q --filter label=berth.restore-temp')).toBe('');
   });
 
   it('refuses a truncated archive, naming it, with live data untouched', async () => {
@@ -258,14 +271,42 @@ describe('backup and restore', () => {
       `mkdir -p ${copy} && cp -a ${hostBackups}/${backupId} ${copy}/ && truncate -s -100 ${copy}/${backupId}/volume-uploads.tar.zst.age`,
     );
     await psql("INSERT INTO notes VALUES (999999, 'after the backup')");
-    const r = await backup({ mode: 'restore', destination: `host:${copy}`, 'decryption-key': identity });
+    const r = await backup({ mode: 'restore', destinations: `host:${copy}`, 'decryption-key': identity });
     await ssh(`rm -rf ${copy}`);
     expect(r.exitCode).toBe(1);
     expect(r.errors[0]).toMatch(
       /archive host:.*\/volume-uploads\.tar\.zst\.age does not match its manifest .*truncated/,
     );
     expect(await psql('SELECT count(*) FROM notes')).toBe('5001\n');
+    expect(await uploadsListing()).toBe(filesBefore);
+    expect(await sh('docker volume ls -q --filter label=berth.restore-temp')).toBe('');
     await psql('DELETE FROM notes WHERE id = 999999');
+  });
+
+  it('refuses an archive whose bytes were altered (same size), naming it, with live data untouched', async () => {
+    const copy = `${hostBackups}-altered`;
+    const backupId = hostRun.outputs['backup-id']!;
+    await ssh(`mkdir -p ${copy} && cp -a ${hostBackups}/${backupId} ${copy}/`);
+    // One byte flipped in the middle of the dump's ciphertext: same size, different sha256 (this
+    // machine is the lab host, so the test edits the copy directly).
+    const altered = `${copy}/${backupId}/postgres-db-app.dump.age`;
+    const bytes = readFileSync(altered);
+    bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0x01;
+    writeFileSync(altered, bytes);
+    const stagedBefore = await stagedDumps();
+    await psql("INSERT INTO notes VALUES (999998, 'after the backup')");
+    const r = await backup({ mode: 'restore', destinations: `host:${copy}`, 'decryption-key': identity });
+    await ssh(`rm -rf ${copy}`);
+    expect(r.exitCode).toBe(1);
+    expect(r.errors[0]).toMatch(
+      /archive host:.*\/postgres-db-app\.dump\.age does not match its manifest \(\d+ bytes, sha256 [0-9a-f]{64}; expected \d+ bytes/,
+    );
+    // The volumes streamed in before the dump were never swapped in, and the database kept its rows.
+    expect(await psql('SELECT count(*) FROM notes')).toBe('5001\n');
+    expect(await uploadsListing()).toBe(filesBefore);
+    expect(await sh('docker volume ls -q --filter label=berth.restore-temp')).toBe('');
+    expect(await stagedDumps()).toBe(stagedBefore);
+    await psql('DELETE FROM notes WHERE id = 999998');
   });
 
   it('restores from ssh:// after `down -v`: rows and files identical, the app healthy', async () => {
@@ -273,7 +314,7 @@ describe('backup and restore', () => {
     const redeploy = await deploy();
     expect(redeploy.exitCode, redeploy.log).toBe(0);
     await expect(psql('SELECT count(*) FROM notes')).rejects.toThrow();
-    const r = await backup({ mode: 'restore', destination: sshDestination, 'decryption-key': identity });
+    const r = await backup({ mode: 'restore', destinations: sshDestination, 'decryption-key': identity });
     expect(r.exitCode, r.log).toBe(0);
     expect(r.outputs['backup-id']).toBe(sshRun.outputs['backup-id']);
     expect(r.masks).toContain(identity);
@@ -345,16 +386,33 @@ describe('backup and restore', () => {
     expect(left).toEqual(
       ['20200102T000000Z-bbbb', next.outputs['backup-id']!, 'NOTES.txt', 'not-a-backup'].sort(),
     );
-    expect(next.outputs.pruned!.split(' ').sort()).toEqual(
+    expect(next.outputs['pruned-ids']!.split(' ').sort()).toEqual(
       ['20200101T000000Z-aaaa', hostRun.outputs['backup-id']!].sort(),
     );
+    expect(next.outputs.pruned).toBe('2');
   });
 });
 
 describe('backup input errors', () => {
   it.each([
-    ['a bad destination', { destination: 'ftp://x/y' }, /^Input "destination": /],
-    ['a relative host: dir', { destination: 'host:backups' }, /^Input "destination": /],
+    ['a bad destination', { destinations: 'ftp://x/y' }, /^Input "destinations": /],
+    ['a relative host: dir', { destinations: 'host:backups' }, /^Input "destinations": /],
+    [
+      'a destination listed twice',
+      { destinations: 'host:/b\nhost:/b/' },
+      /^Input "destinations": host:\/b is listed twice/,
+    ],
+    [
+      'artifact outside a job',
+      { destinations: 'artifact' },
+      /^Input "destinations": artifact needs the runner/,
+    ],
+    ['an unknown compression', { compression: 'xz' }, /^Input "compression": /],
+    [
+      'a bad artifact-retention-days',
+      { 'artifact-retention-days': '91' },
+      /^Input "artifact-retention-days": /,
+    ],
     ['an unknown engine', { databases: 'db:oracle:app' }, /^Input "databases": line 1: engine/],
     ['a hostile volume name', { volumes: 'x;touch /tmp/x' }, /^Input "volumes": /],
     ['a bad retention', { retention: 'daily=7,hourly=1' }, /^Input "retention": /],

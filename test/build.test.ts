@@ -1,6 +1,6 @@
 // berth/build against the real engine, buildx and the lab registry, through the runner harness.
 import { execFile } from 'node:child_process';
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -312,5 +312,21 @@ describe('local cache rotation', () => {
     expect(readFileSync(join(dir, 'index.json'), 'utf8')).not.toBe(index1);
     // One cache manifest: the old build's was dropped with the old directory.
     expect(index2.manifests).toHaveLength(1);
+  });
+});
+
+describe('the default cache backend', () => {
+  it('uses the local cache, with a warning, on a runner whose cache service this buildx cannot speak', async () => {
+    const dir = join(tmp('default-cache'), 'cache');
+    const context = fixtureContext(`FROM ${lab.baseImage}\nCOPY f /f\nUSER 1\n`, { f: 'default' });
+    const r = await build(
+      { context, image: registryRepo('default-cache'), tags: 'a', 'cache-dir': dir },
+      { env: { DOCKER_CONFIG: tmp('dockercfg'), ACTIONS_RESULTS_URL: 'http://127.0.0.1:9/' } },
+    );
+    expect(r.exitCode, r.log).toBe(0);
+    expect(r.warnings).toEqual([
+      expect.stringMatching(/cannot use it \(gha needs 0\.21\.0 or later\): using the local cache/),
+    ]);
+    expect(existsSync(join(dir, 'index.json'))).toBe(true);
   });
 });

@@ -4,7 +4,7 @@
 // marker files the remote side might create are checked with existsSync.
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,6 +122,15 @@ describe('SshSession', () => {
       silent: true,
     });
     expect(stdout.trim()).toMatch(/^\d+\.\d+/);
+  });
+
+  it("works from a runner temp dir too deep for a Unix socket's path (self-hosted runners, act)", async () => {
+    const deep = join(scratch, 'runner-work-'.padEnd(90, 'x'), '_temp');
+    mkdirSync(deep, { recursive: true });
+    const session = await SshSession.open(target(), { tempDir: deep });
+    sessions.push(session);
+    expect((await session.exec('echo ok', { silent: true })).stdout).toBe('ok\n');
+    expect(session.tempDir.startsWith(deep)).toBe(false);
   });
 
   it('makes one connection for many commands and a 5 MB binary upload', async () => {

@@ -45,7 +45,7 @@ export async function rows() {
     project,
     volumes: 'data',
     'helper-image': image,
-    destination: `host:${dest}`,
+    destinations: `host:${dest}`,
     'encryption-recipients': recipient,
   };
   const archive = `docker run --rm --network none --user 0:0 -v ${volume}:/v:ro --entrypoint tar ${image} -C /v -cf - . | zstd -q -c -T0`;

@@ -1,33 +1,32 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 770:
+/***/ 20770:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-/* unused reexport */ __nccwpck_require__(218);
+module.exports = __nccwpck_require__(20218);
 
 
 /***/ }),
 
-/***/ 218:
+/***/ 20218:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-var __webpack_unused_export__;
 
 
-var net = __nccwpck_require__(9278);
-var tls = __nccwpck_require__(4756);
-var http = __nccwpck_require__(8611);
-var https = __nccwpck_require__(5692);
-var events = __nccwpck_require__(4434);
-var assert = __nccwpck_require__(2613);
-var util = __nccwpck_require__(9023);
+var net = __nccwpck_require__(69278);
+var tls = __nccwpck_require__(64756);
+var http = __nccwpck_require__(58611);
+var https = __nccwpck_require__(65692);
+var events = __nccwpck_require__(24434);
+var assert = __nccwpck_require__(42613);
+var util = __nccwpck_require__(39023);
 
 
-__webpack_unused_export__ = httpOverHttp;
-__webpack_unused_export__ = httpsOverHttp;
-__webpack_unused_export__ = httpOverHttps;
-__webpack_unused_export__ = httpsOverHttps;
+exports.httpOverHttp = httpOverHttp;
+exports.httpsOverHttp = httpsOverHttp;
+exports.httpOverHttps = httpOverHttps;
+exports.httpsOverHttps = httpsOverHttps;
 
 
 function httpOverHttp(options) {
@@ -276,65 +275,64 @@ if (process.env.NODE_DEBUG && /\btunnel\b/.test(process.env.NODE_DEBUG)) {
 } else {
   debug = function() {};
 }
-__webpack_unused_export__ = debug; // for test
+exports.debug = debug; // for test
 
 
 /***/ }),
 
-/***/ 6752:
+/***/ 46752:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-var __webpack_unused_export__;
 
 
-const Client = __nccwpck_require__(3701)
-const Dispatcher = __nccwpck_require__(883)
-const Pool = __nccwpck_require__(628)
+const Client = __nccwpck_require__(23701)
+const Dispatcher = __nccwpck_require__(30883)
+const Pool = __nccwpck_require__(30628)
 const BalancedPool = __nccwpck_require__(837)
-const Agent = __nccwpck_require__(7405)
-const ProxyAgent = __nccwpck_require__(6672)
-const EnvHttpProxyAgent = __nccwpck_require__(3137)
-const RetryAgent = __nccwpck_require__(50)
-const errors = __nccwpck_require__(8707)
+const Agent = __nccwpck_require__(57405)
+const ProxyAgent = __nccwpck_require__(76672)
+const EnvHttpProxyAgent = __nccwpck_require__(53137)
+const RetryAgent = __nccwpck_require__(30050)
+const errors = __nccwpck_require__(68707)
 const util = __nccwpck_require__(3440)
 const { InvalidArgumentError } = errors
-const api = __nccwpck_require__(6615)
-const buildConnector = __nccwpck_require__(9136)
-const MockClient = __nccwpck_require__(7365)
-const MockAgent = __nccwpck_require__(7501)
-const MockPool = __nccwpck_require__(4004)
-const mockErrors = __nccwpck_require__(2429)
-const RetryHandler = __nccwpck_require__(7816)
-const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(2581)
-const DecoratorHandler = __nccwpck_require__(8155)
+const api = __nccwpck_require__(56615)
+const buildConnector = __nccwpck_require__(59136)
+const MockClient = __nccwpck_require__(47365)
+const MockAgent = __nccwpck_require__(47501)
+const MockPool = __nccwpck_require__(94004)
+const mockErrors = __nccwpck_require__(52429)
+const RetryHandler = __nccwpck_require__(17816)
+const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(32581)
+const DecoratorHandler = __nccwpck_require__(58155)
 const RedirectHandler = __nccwpck_require__(8754)
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const createRedirectInterceptor = __nccwpck_require__(25092)
 
 Object.assign(Dispatcher.prototype, api)
 
-__webpack_unused_export__ = Dispatcher
-__webpack_unused_export__ = Client
-__webpack_unused_export__ = Pool
-__webpack_unused_export__ = BalancedPool
-__webpack_unused_export__ = Agent
-__webpack_unused_export__ = ProxyAgent
-__webpack_unused_export__ = EnvHttpProxyAgent
-__webpack_unused_export__ = RetryAgent
-__webpack_unused_export__ = RetryHandler
+module.exports.Dispatcher = Dispatcher
+module.exports.Client = Client
+module.exports.Pool = Pool
+module.exports.BalancedPool = BalancedPool
+module.exports.Agent = Agent
+module.exports.ProxyAgent = ProxyAgent
+module.exports.EnvHttpProxyAgent = EnvHttpProxyAgent
+module.exports.RetryAgent = RetryAgent
+module.exports.RetryHandler = RetryHandler
 
-__webpack_unused_export__ = DecoratorHandler
-__webpack_unused_export__ = RedirectHandler
-__webpack_unused_export__ = createRedirectInterceptor
-__webpack_unused_export__ = {
-  redirect: __nccwpck_require__(1514),
-  retry: __nccwpck_require__(2026),
-  dump: __nccwpck_require__(8060),
-  dns: __nccwpck_require__(379)
+module.exports.DecoratorHandler = DecoratorHandler
+module.exports.RedirectHandler = RedirectHandler
+module.exports.createRedirectInterceptor = createRedirectInterceptor
+module.exports.interceptors = {
+  redirect: __nccwpck_require__(21514),
+  retry: __nccwpck_require__(92026),
+  dump: __nccwpck_require__(88060),
+  dns: __nccwpck_require__(70379)
 }
 
-__webpack_unused_export__ = buildConnector
-__webpack_unused_export__ = errors
-__webpack_unused_export__ = {
+module.exports.buildConnector = buildConnector
+module.exports.errors = errors
+module.exports.util = {
   parseHeaders: util.parseHeaders,
   headerNameToString: util.headerNameToString
 }
@@ -388,11 +386,11 @@ function makeDispatcher (fn) {
   }
 }
 
-__webpack_unused_export__ = setGlobalDispatcher
-__webpack_unused_export__ = getGlobalDispatcher
+module.exports.setGlobalDispatcher = setGlobalDispatcher
+module.exports.getGlobalDispatcher = getGlobalDispatcher
 
-const fetchImpl = (__nccwpck_require__(4398).fetch)
-__webpack_unused_export__ = async function fetch (init, options = undefined) {
+const fetchImpl = (__nccwpck_require__(54398).fetch)
+module.exports.fetch = async function fetch (init, options = undefined) {
   try {
     return await fetchImpl(init, options)
   } catch (err) {
@@ -403,66 +401,66 @@ __webpack_unused_export__ = async function fetch (init, options = undefined) {
     throw err
   }
 }
-/* unused reexport */ __nccwpck_require__(660).Headers
-/* unused reexport */ __nccwpck_require__(9051).Response
-/* unused reexport */ __nccwpck_require__(9967).Request
-/* unused reexport */ __nccwpck_require__(5910).FormData
-__webpack_unused_export__ = globalThis.File ?? (__nccwpck_require__(4573).File)
-/* unused reexport */ __nccwpck_require__(8355).FileReader
+module.exports.Headers = __nccwpck_require__(60660).Headers
+module.exports.Response = __nccwpck_require__(99051).Response
+module.exports.Request = __nccwpck_require__(9967).Request
+module.exports.FormData = __nccwpck_require__(35910).FormData
+module.exports.File = globalThis.File ?? (__nccwpck_require__(4573).File)
+module.exports.FileReader = __nccwpck_require__(48355).FileReader
 
-const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(1059)
+const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(51059)
 
-__webpack_unused_export__ = setGlobalOrigin
-__webpack_unused_export__ = getGlobalOrigin
+module.exports.setGlobalOrigin = setGlobalOrigin
+module.exports.getGlobalOrigin = getGlobalOrigin
 
 const { CacheStorage } = __nccwpck_require__(3245)
-const { kConstruct } = __nccwpck_require__(109)
+const { kConstruct } = __nccwpck_require__(20109)
 
 // Cache & CacheStorage are tightly coupled with fetch. Even if it may run
 // in an older version of Node, it doesn't have any use without fetch.
-__webpack_unused_export__ = new CacheStorage(kConstruct)
+module.exports.caches = new CacheStorage(kConstruct)
 
-const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(9061)
+const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(79061)
 
-__webpack_unused_export__ = deleteCookie
-__webpack_unused_export__ = getCookies
-__webpack_unused_export__ = getSetCookies
-__webpack_unused_export__ = setCookie
+module.exports.deleteCookie = deleteCookie
+module.exports.getCookies = getCookies
+module.exports.getSetCookies = getSetCookies
+module.exports.setCookie = setCookie
 
-const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(1900)
+const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(51900)
 
-__webpack_unused_export__ = parseMIMEType
-__webpack_unused_export__ = serializeAMimeType
+module.exports.parseMIMEType = parseMIMEType
+module.exports.serializeAMimeType = serializeAMimeType
 
-const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(5188)
-/* unused reexport */ __nccwpck_require__(3726).WebSocket
-__webpack_unused_export__ = CloseEvent
-__webpack_unused_export__ = ErrorEvent
-__webpack_unused_export__ = MessageEvent
+const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(15188)
+module.exports.WebSocket = __nccwpck_require__(13726).WebSocket
+module.exports.CloseEvent = CloseEvent
+module.exports.ErrorEvent = ErrorEvent
+module.exports.MessageEvent = MessageEvent
 
-__webpack_unused_export__ = makeDispatcher(api.request)
-__webpack_unused_export__ = makeDispatcher(api.stream)
-__webpack_unused_export__ = makeDispatcher(api.pipeline)
-__webpack_unused_export__ = makeDispatcher(api.connect)
-__webpack_unused_export__ = makeDispatcher(api.upgrade)
+module.exports.request = makeDispatcher(api.request)
+module.exports.stream = makeDispatcher(api.stream)
+module.exports.pipeline = makeDispatcher(api.pipeline)
+module.exports.connect = makeDispatcher(api.connect)
+module.exports.upgrade = makeDispatcher(api.upgrade)
 
-__webpack_unused_export__ = MockClient
-__webpack_unused_export__ = MockPool
-__webpack_unused_export__ = MockAgent
-__webpack_unused_export__ = mockErrors
+module.exports.MockClient = MockClient
+module.exports.MockPool = MockPool
+module.exports.MockAgent = MockAgent
+module.exports.mockErrors = mockErrors
 
-const { EventSource } = __nccwpck_require__(1238)
+const { EventSource } = __nccwpck_require__(21238)
 
-__webpack_unused_export__ = EventSource
+module.exports.EventSource = EventSource
 
 
 /***/ }),
 
-/***/ 158:
+/***/ 80158:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const { addAbortListener } = __nccwpck_require__(3440)
-const { RequestAbortedError } = __nccwpck_require__(8707)
+const { RequestAbortedError } = __nccwpck_require__(68707)
 
 const kListener = Symbol('kListener')
 const kSignal = Symbol('kSignal')
@@ -522,16 +520,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2279:
+/***/ 34660:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { AsyncResource } = __nccwpck_require__(6698)
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
+const assert = __nccwpck_require__(34589)
+const { AsyncResource } = __nccwpck_require__(16698)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(68707)
 const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { addSignal, removeSignal } = __nccwpck_require__(80158)
 
 class ConnectHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -637,7 +635,7 @@ module.exports = connect
 
 /***/ }),
 
-/***/ 6862:
+/***/ 76862:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -646,16 +644,16 @@ const {
   Readable,
   Duplex,
   PassThrough
-} = __nccwpck_require__(7075)
+} = __nccwpck_require__(57075)
 const {
   InvalidArgumentError,
   InvalidReturnValueError,
   RequestAbortedError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(68707)
 const util = __nccwpck_require__(3440)
-const { AsyncResource } = __nccwpck_require__(6698)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
-const assert = __nccwpck_require__(4589)
+const { AsyncResource } = __nccwpck_require__(16698)
+const { addSignal, removeSignal } = __nccwpck_require__(80158)
+const assert = __nccwpck_require__(34589)
 
 const kResume = Symbol('resume')
 
@@ -895,17 +893,17 @@ module.exports = pipeline
 
 /***/ }),
 
-/***/ 4043:
+/***/ 14043:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { Readable } = __nccwpck_require__(9927)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8707)
+const assert = __nccwpck_require__(34589)
+const { Readable } = __nccwpck_require__(49927)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(68707)
 const util = __nccwpck_require__(3440)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(7655)
-const { AsyncResource } = __nccwpck_require__(6698)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(87655)
+const { AsyncResource } = __nccwpck_require__(16698)
 
 class RequestHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -1121,13 +1119,13 @@ module.exports.RequestHandler = RequestHandler
 
 
 
-const assert = __nccwpck_require__(4589)
-const { finished, PassThrough } = __nccwpck_require__(7075)
-const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(8707)
+const assert = __nccwpck_require__(34589)
+const { finished, PassThrough } = __nccwpck_require__(57075)
+const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(68707)
 const util = __nccwpck_require__(3440)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(7655)
-const { AsyncResource } = __nccwpck_require__(6698)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(87655)
+const { AsyncResource } = __nccwpck_require__(16698)
+const { addSignal, removeSignal } = __nccwpck_require__(80158)
 
 class StreamHandler extends AsyncResource {
   constructor (opts, factory, callback) {
@@ -1343,16 +1341,16 @@ module.exports = stream
 
 /***/ }),
 
-/***/ 1882:
+/***/ 61882:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
-const { AsyncResource } = __nccwpck_require__(6698)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(68707)
+const { AsyncResource } = __nccwpck_require__(16698)
 const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
-const assert = __nccwpck_require__(4589)
+const { addSignal, removeSignal } = __nccwpck_require__(80158)
+const assert = __nccwpck_require__(34589)
 
 class UpgradeHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -1458,30 +1456,30 @@ module.exports = upgrade
 
 /***/ }),
 
-/***/ 6615:
+/***/ 56615:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-module.exports.request = __nccwpck_require__(4043)
+module.exports.request = __nccwpck_require__(14043)
 module.exports.stream = __nccwpck_require__(3560)
-module.exports.pipeline = __nccwpck_require__(6862)
-module.exports.upgrade = __nccwpck_require__(1882)
-module.exports.connect = __nccwpck_require__(2279)
+module.exports.pipeline = __nccwpck_require__(76862)
+module.exports.upgrade = __nccwpck_require__(61882)
+module.exports.connect = __nccwpck_require__(34660)
 
 
 /***/ }),
 
-/***/ 9927:
+/***/ 49927:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Ported from https://github.com/nodejs/undici/pull/907
 
 
 
-const assert = __nccwpck_require__(4589)
-const { Readable } = __nccwpck_require__(7075)
-const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(8707)
+const assert = __nccwpck_require__(34589)
+const { Readable } = __nccwpck_require__(57075)
+const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(68707)
 const util = __nccwpck_require__(3440)
 const { ReadableStreamFrom } = __nccwpck_require__(3440)
 
@@ -1864,15 +1862,15 @@ module.exports = { Readable: BodyReadable, chunksDecode }
 
 /***/ }),
 
-/***/ 7655:
+/***/ 87655:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const assert = __nccwpck_require__(4589)
+const assert = __nccwpck_require__(34589)
 const {
   ResponseStatusCodeError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(68707)
 
-const { chunksDecode } = __nccwpck_require__(9927)
+const { chunksDecode } = __nccwpck_require__(49927)
 const CHUNK_LIMIT = 128 * 1024
 
 async function getResolveErrorBodyCallback ({ callback, body, contentType, statusCode, statusMessage, headers }) {
@@ -1964,16 +1962,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9136:
+/***/ 59136:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const net = __nccwpck_require__(7030)
-const assert = __nccwpck_require__(4589)
+const net = __nccwpck_require__(77030)
+const assert = __nccwpck_require__(34589)
 const util = __nccwpck_require__(3440)
-const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(8707)
-const timers = __nccwpck_require__(6603)
+const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(68707)
+const timers = __nccwpck_require__(96603)
 
 function noop () {}
 
@@ -2058,7 +2056,7 @@ function buildConnector ({ allowH2, maxCachedSessions, socketPath, timeout, sess
     let socket
     if (protocol === 'https:') {
       if (!tls) {
-        tls = __nccwpck_require__(1692)
+        tls = __nccwpck_require__(41692)
       }
       servername = servername || options.servername || util.getServerName(host) || null
 
@@ -2211,7 +2209,7 @@ module.exports = buildConnector
 
 /***/ }),
 
-/***/ 735:
+/***/ 10735:
 /***/ ((module) => {
 
 
@@ -2336,12 +2334,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2414:
+/***/ 42414:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const diagnosticsChannel = __nccwpck_require__(3053)
-const util = __nccwpck_require__(7975)
+const diagnosticsChannel = __nccwpck_require__(53053)
+const util = __nccwpck_require__(57975)
 
 const undiciDebugLog = util.debuglog('undici')
 const fetchDebuglog = util.debuglog('fetch')
@@ -2545,7 +2543,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8707:
+/***/ 68707:
 /***/ ((module) => {
 
 
@@ -2977,7 +2975,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4655:
+/***/ 44655:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -2985,8 +2983,8 @@ module.exports = {
 const {
   InvalidArgumentError,
   NotSupportedError
-} = __nccwpck_require__(8707)
-const assert = __nccwpck_require__(4589)
+} = __nccwpck_require__(68707)
+const assert = __nccwpck_require__(34589)
 const {
   isValidHTTPToken,
   isValidHeaderValue,
@@ -3001,8 +2999,8 @@ const {
   getServerName,
   normalizedMethodRecords
 } = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
+const { channels } = __nccwpck_require__(42414)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(10735)
 
 // Verifies that a given path is valid does not contain control chars \x00 to \x20
 const invalidPathRegex = /[^\u0021-\u00ff]/
@@ -3466,7 +3464,7 @@ module.exports = Request
 
 /***/ }),
 
-/***/ 6443:
+/***/ 36443:
 /***/ ((module) => {
 
 module.exports = {
@@ -3540,7 +3538,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7752:
+/***/ 67752:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -3548,7 +3546,7 @@ module.exports = {
 const {
   wellknownHeaderNames,
   headerNameLowerCasedRecord
-} = __nccwpck_require__(735)
+} = __nccwpck_require__(10735)
 
 class TstNode {
   /** @type {any} */
@@ -3704,18 +3702,18 @@ module.exports = {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(6443)
-const { IncomingMessage } = __nccwpck_require__(7067)
-const stream = __nccwpck_require__(7075)
-const net = __nccwpck_require__(7030)
+const assert = __nccwpck_require__(34589)
+const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(36443)
+const { IncomingMessage } = __nccwpck_require__(37067)
+const stream = __nccwpck_require__(57075)
+const net = __nccwpck_require__(77030)
 const { Blob } = __nccwpck_require__(4573)
-const nodeUtil = __nccwpck_require__(7975)
-const { stringify } = __nccwpck_require__(1792)
-const { EventEmitter: EE } = __nccwpck_require__(8474)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
-const { tree } = __nccwpck_require__(7752)
+const nodeUtil = __nccwpck_require__(57975)
+const { stringify } = __nccwpck_require__(41792)
+const { EventEmitter: EE } = __nccwpck_require__(78474)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(10735)
+const { tree } = __nccwpck_require__(67752)
 
 const [nodeMajor, nodeMinor] = process.versions.node.split('.').map(v => Number(v))
 
@@ -4425,18 +4423,18 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7405:
+/***/ 57405:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(6443)
-const DispatcherBase = __nccwpck_require__(1841)
-const Pool = __nccwpck_require__(628)
-const Client = __nccwpck_require__(3701)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
+const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(36443)
+const DispatcherBase = __nccwpck_require__(21841)
+const Pool = __nccwpck_require__(30628)
+const Client = __nccwpck_require__(23701)
 const util = __nccwpck_require__(3440)
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const createRedirectInterceptor = __nccwpck_require__(25092)
 
 const kOnConnect = Symbol('onConnect')
 const kOnDisconnect = Symbol('onDisconnect')
@@ -4573,7 +4571,7 @@ module.exports = Agent
 const {
   BalancedPoolMissingUpstreamError,
   InvalidArgumentError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(68707)
 const {
   PoolBase,
   kClients,
@@ -4581,9 +4579,9 @@ const {
   kAddClient,
   kRemoveClient,
   kGetDispatcher
-} = __nccwpck_require__(2128)
-const Pool = __nccwpck_require__(628)
-const { kUrl, kInterceptors } = __nccwpck_require__(6443)
+} = __nccwpck_require__(42128)
+const Pool = __nccwpck_require__(30628)
+const { kUrl, kInterceptors } = __nccwpck_require__(36443)
 const { parseOrigin } = __nccwpck_require__(3440)
 const kFactory = Symbol('factory')
 
@@ -4788,10 +4786,10 @@ module.exports = BalancedPool
 
 /* global WebAssembly */
 
-const assert = __nccwpck_require__(4589)
+const assert = __nccwpck_require__(34589)
 const util = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const timers = __nccwpck_require__(6603)
+const { channels } = __nccwpck_require__(42414)
+const timers = __nccwpck_require__(96603)
 const {
   RequestContentLengthMismatchError,
   ResponseContentLengthMismatchError,
@@ -4804,7 +4802,7 @@ const {
   BodyTimeoutError,
   HTTPParserError,
   ResponseExceededMaxSizeError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(68707)
 const {
   kUrl,
   kReset,
@@ -4837,9 +4835,9 @@ const {
   kOnError,
   kResume,
   kHTTPContext
-} = __nccwpck_require__(6443)
+} = __nccwpck_require__(36443)
 
-const constants = __nccwpck_require__(2824)
+const constants = __nccwpck_require__(52824)
 const EMPTY_BUF = Buffer.alloc(0)
 const FastBuffer = Buffer[Symbol.species]
 const addListener = util.addListener
@@ -4851,11 +4849,11 @@ const kSocketUsed = Symbol('kSocketUsed')
 let extractBody
 
 async function lazyllhttp () {
-  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(3870) : undefined
+  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(63870) : undefined
 
   let mod
   try {
-    mod = await WebAssembly.compile(__nccwpck_require__(3434))
+    mod = await WebAssembly.compile(__nccwpck_require__(53434))
   } catch (e) {
     /* istanbul ignore next */
 
@@ -4863,7 +4861,7 @@ async function lazyllhttp () {
     // being enabled, but the occurring of this other error
     // * https://github.com/emscripten-core/emscripten/issues/11495
     // got me to remove that check to avoid breaking Node 12.
-    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(3870))
+    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(63870))
   }
 
   return await WebAssembly.instantiate(mod, {
@@ -5778,7 +5776,7 @@ function writeH1 (client, request) {
 
   if (util.isFormDataLike(body)) {
     if (!extractBody) {
-      extractBody = (__nccwpck_require__(4492).extractBody)
+      extractBody = (__nccwpck_require__(84492).extractBody)
     }
 
     const [bodyStream, contentType] = extractBody(body)
@@ -6301,21 +6299,21 @@ module.exports = connectH1
 
 /***/ }),
 
-/***/ 8788:
+/***/ 88788:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { errorMonitor } = __nccwpck_require__(8474)
-const { pipeline } = __nccwpck_require__(7075)
+const assert = __nccwpck_require__(34589)
+const { errorMonitor } = __nccwpck_require__(78474)
+const { pipeline } = __nccwpck_require__(57075)
 const util = __nccwpck_require__(3440)
 const {
   RequestContentLengthMismatchError,
   RequestAbortedError,
   SocketError,
   InformationalError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(68707)
 const {
   kUrl,
   kReset,
@@ -6334,7 +6332,7 @@ const {
   kResume,
   kSize,
   kHTTPContext
-} = __nccwpck_require__(6443)
+} = __nccwpck_require__(36443)
 
 const kOpenStreams = Symbol('open streams')
 
@@ -6346,7 +6344,7 @@ let h2ExperimentalWarned = false
 /** @type {import('http2')} */
 let http2
 try {
-  http2 = __nccwpck_require__(2467)
+  http2 = __nccwpck_require__(32467)
 } catch {
   // @ts-ignore
   http2 = { constants: {} }
@@ -6740,7 +6738,7 @@ function writeH2 (client, request) {
   let contentLength = util.bodyLength(body)
 
   if (util.isFormDataLike(body)) {
-    extractBody ??= (__nccwpck_require__(4492).extractBody)
+    extractBody ??= (__nccwpck_require__(84492).extractBody)
 
     const [bodyStream, contentType] = extractBody(body)
     headers['content-type'] = contentType
@@ -7100,26 +7098,26 @@ module.exports = connectH2
 
 /***/ }),
 
-/***/ 3701:
+/***/ 23701:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // @ts-check
 
 
 
-const assert = __nccwpck_require__(4589)
-const net = __nccwpck_require__(7030)
-const http = __nccwpck_require__(7067)
+const assert = __nccwpck_require__(34589)
+const net = __nccwpck_require__(77030)
+const http = __nccwpck_require__(37067)
 const util = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const Request = __nccwpck_require__(4655)
-const DispatcherBase = __nccwpck_require__(1841)
+const { channels } = __nccwpck_require__(42414)
+const Request = __nccwpck_require__(44655)
+const DispatcherBase = __nccwpck_require__(21841)
 const {
   InvalidArgumentError,
   InformationalError,
   ClientDestroyedError
-} = __nccwpck_require__(8707)
-const buildConnector = __nccwpck_require__(9136)
+} = __nccwpck_require__(68707)
+const buildConnector = __nccwpck_require__(59136)
 const {
   kUrl,
   kServerName,
@@ -7161,9 +7159,9 @@ const {
   kHTTPContext,
   kMaxConcurrentStreams,
   kResume
-} = __nccwpck_require__(6443)
+} = __nccwpck_require__(36443)
 const connectH1 = __nccwpck_require__(637)
-const connectH2 = __nccwpck_require__(8788)
+const connectH2 = __nccwpck_require__(88788)
 let deprecatedInterceptorWarned = false
 
 const kClosedResolve = Symbol('kClosedResolve')
@@ -7471,7 +7469,7 @@ class Client extends DispatcherBase {
   }
 }
 
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const createRedirectInterceptor = __nccwpck_require__(25092)
 
 function onError (client, err) {
   if (
@@ -7731,19 +7729,19 @@ module.exports = Client
 
 /***/ }),
 
-/***/ 1841:
+/***/ 21841:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const buffer = __nccwpck_require__(4573)
-const Dispatcher = __nccwpck_require__(883)
+const Dispatcher = __nccwpck_require__(30883)
 const {
   ClientDestroyedError,
   ClientClosedError,
   InvalidArgumentError
-} = __nccwpck_require__(8707)
-const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(6443)
+} = __nccwpck_require__(68707)
+const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(36443)
 
 const kOnDestroyed = Symbol('onDestroyed')
 const kOnClosed = Symbol('onClosed')
@@ -7946,11 +7944,11 @@ module.exports = DispatcherBase
 
 /***/ }),
 
-/***/ 883:
+/***/ 30883:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const EventEmitter = __nccwpck_require__(8474)
+const EventEmitter = __nccwpck_require__(78474)
 
 class Dispatcher extends EventEmitter {
   dispatch () {
@@ -8018,15 +8016,15 @@ module.exports = Dispatcher
 
 /***/ }),
 
-/***/ 3137:
+/***/ 53137:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(1841)
-const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(6443)
-const ProxyAgent = __nccwpck_require__(6672)
-const Agent = __nccwpck_require__(7405)
+const DispatcherBase = __nccwpck_require__(21841)
+const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(36443)
+const ProxyAgent = __nccwpck_require__(76672)
+const Agent = __nccwpck_require__(57405)
 
 const DEFAULT_PORTS = {
   'http:': 80,
@@ -8185,7 +8183,7 @@ module.exports = EnvHttpProxyAgent
 
 /***/ }),
 
-/***/ 4660:
+/***/ 64660:
 /***/ ((module) => {
 
 /* eslint-disable */
@@ -8309,15 +8307,15 @@ module.exports = class FixedQueue {
 
 /***/ }),
 
-/***/ 2128:
+/***/ 42128:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(1841)
-const FixedQueue = __nccwpck_require__(4660)
-const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(6443)
-const PoolStats = __nccwpck_require__(3246)
+const DispatcherBase = __nccwpck_require__(21841)
+const FixedQueue = __nccwpck_require__(64660)
+const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(36443)
+const PoolStats = __nccwpck_require__(43246)
 
 const kClients = Symbol('clients')
 const kNeedDrain = Symbol('needDrain')
@@ -8510,10 +8508,10 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3246:
+/***/ 43246:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(6443)
+const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(36443)
 const kPool = Symbol('pool')
 
 class PoolStats {
@@ -8551,7 +8549,7 @@ module.exports = PoolStats
 
 /***/ }),
 
-/***/ 628:
+/***/ 30628:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -8562,14 +8560,14 @@ const {
   kNeedDrain,
   kAddClient,
   kGetDispatcher
-} = __nccwpck_require__(2128)
-const Client = __nccwpck_require__(3701)
+} = __nccwpck_require__(42128)
+const Client = __nccwpck_require__(23701)
 const {
   InvalidArgumentError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(68707)
 const util = __nccwpck_require__(3440)
-const { kUrl, kInterceptors } = __nccwpck_require__(6443)
-const buildConnector = __nccwpck_require__(9136)
+const { kUrl, kInterceptors } = __nccwpck_require__(36443)
+const buildConnector = __nccwpck_require__(59136)
 
 const kOptions = Symbol('options')
 const kConnections = Symbol('connections')
@@ -8665,19 +8663,19 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 6672:
+/***/ 76672:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(6443)
-const { URL } = __nccwpck_require__(3136)
-const Agent = __nccwpck_require__(7405)
-const Pool = __nccwpck_require__(628)
-const DispatcherBase = __nccwpck_require__(1841)
-const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(8707)
-const buildConnector = __nccwpck_require__(9136)
-const Client = __nccwpck_require__(3701)
+const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(36443)
+const { URL } = __nccwpck_require__(73136)
+const Agent = __nccwpck_require__(57405)
+const Pool = __nccwpck_require__(30628)
+const DispatcherBase = __nccwpck_require__(21841)
+const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(68707)
+const buildConnector = __nccwpck_require__(59136)
+const Client = __nccwpck_require__(23701)
 
 const kAgent = Symbol('proxy agent')
 const kClient = Symbol('proxy client')
@@ -8946,13 +8944,13 @@ module.exports = ProxyAgent
 
 /***/ }),
 
-/***/ 50:
+/***/ 30050:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Dispatcher = __nccwpck_require__(883)
-const RetryHandler = __nccwpck_require__(7816)
+const Dispatcher = __nccwpck_require__(30883)
+const RetryHandler = __nccwpck_require__(17816)
 
 class RetryAgent extends Dispatcher {
   #agent = null
@@ -8988,7 +8986,7 @@ module.exports = RetryAgent
 
 /***/ }),
 
-/***/ 2581:
+/***/ 32581:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -8996,8 +8994,8 @@ module.exports = RetryAgent
 // We include a version number for the Dispatcher API. In case of breaking changes,
 // this version number must be increased to avoid conflicts.
 const globalDispatcher = Symbol.for('undici.globalDispatcher.1')
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const Agent = __nccwpck_require__(7405)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
+const Agent = __nccwpck_require__(57405)
 
 if (getGlobalDispatcher() === undefined) {
   setGlobalDispatcher(new Agent())
@@ -9027,7 +9025,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8155:
+/***/ 58155:
 /***/ ((module) => {
 
 
@@ -9084,10 +9082,10 @@ module.exports = class DecoratorHandler {
 
 
 const util = __nccwpck_require__(3440)
-const { kBodyUsed } = __nccwpck_require__(6443)
-const assert = __nccwpck_require__(4589)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const EE = __nccwpck_require__(8474)
+const { kBodyUsed } = __nccwpck_require__(36443)
+const assert = __nccwpck_require__(34589)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
+const EE = __nccwpck_require__(78474)
 
 const redirectableStatusCodes = [300, 301, 302, 303, 307, 308]
 
@@ -9317,14 +9315,14 @@ module.exports = RedirectHandler
 
 /***/ }),
 
-/***/ 7816:
+/***/ 17816:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const assert = __nccwpck_require__(4589)
+const assert = __nccwpck_require__(34589)
 
-const { kRetryHandlerDefaultRetry } = __nccwpck_require__(6443)
-const { RequestRetryError } = __nccwpck_require__(8707)
+const { kRetryHandlerDefaultRetry } = __nccwpck_require__(36443)
+const { RequestRetryError } = __nccwpck_require__(68707)
 const {
   isDisturbed,
   parseHeaders,
@@ -9761,14 +9759,14 @@ module.exports = RetryHandler
 
 /***/ }),
 
-/***/ 379:
+/***/ 70379:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const { isIP } = __nccwpck_require__(7030)
-const { lookup } = __nccwpck_require__(610)
-const DecoratorHandler = __nccwpck_require__(8155)
-const { InvalidArgumentError, InformationalError } = __nccwpck_require__(8707)
+const { isIP } = __nccwpck_require__(77030)
+const { lookup } = __nccwpck_require__(40610)
+const DecoratorHandler = __nccwpck_require__(58155)
+const { InvalidArgumentError, InformationalError } = __nccwpck_require__(68707)
 const maxInt = Math.pow(2, 31) - 1
 
 class DNSInstance {
@@ -10143,14 +10141,14 @@ module.exports = interceptorOpts => {
 
 /***/ }),
 
-/***/ 8060:
+/***/ 88060:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const util = __nccwpck_require__(3440)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8707)
-const DecoratorHandler = __nccwpck_require__(8155)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(68707)
+const DecoratorHandler = __nccwpck_require__(58155)
 
 class DumpHandler extends DecoratorHandler {
   #maxSize = 1024 * 1024
@@ -10273,7 +10271,7 @@ module.exports = createDumpInterceptor
 
 /***/ }),
 
-/***/ 5092:
+/***/ 25092:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -10301,7 +10299,7 @@ module.exports = createRedirectInterceptor
 
 /***/ }),
 
-/***/ 1514:
+/***/ 21514:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -10332,11 +10330,11 @@ module.exports = opts => {
 
 /***/ }),
 
-/***/ 2026:
+/***/ 92026:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RetryHandler = __nccwpck_require__(7816)
+const RetryHandler = __nccwpck_require__(17816)
 
 module.exports = globalOpts => {
   return dispatch => {
@@ -10358,13 +10356,13 @@ module.exports = globalOpts => {
 
 /***/ }),
 
-/***/ 2824:
+/***/ 52824:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.SPECIAL_HEADERS = exports.HEADER_STATE = exports.MINOR = exports.MAJOR = exports.CONNECTION_TOKEN_CHARS = exports.HEADER_CHARS = exports.TOKEN = exports.STRICT_TOKEN = exports.HEX = exports.URL_CHAR = exports.STRICT_URL_CHAR = exports.USERINFO_CHARS = exports.MARK = exports.ALPHANUM = exports.NUM = exports.HEX_MAP = exports.NUM_MAP = exports.ALPHA = exports.FINISH = exports.H_METHOD_MAP = exports.METHOD_MAP = exports.METHODS_RTSP = exports.METHODS_ICE = exports.METHODS_HTTP = exports.METHODS = exports.LENIENT_FLAGS = exports.FLAGS = exports.TYPE = exports.ERROR = void 0;
-const utils_1 = __nccwpck_require__(172);
+const utils_1 = __nccwpck_require__(50172);
 // C headers
 var ERROR;
 (function (ERROR) {
@@ -10642,7 +10640,7 @@ exports.SPECIAL_HEADERS = {
 
 /***/ }),
 
-/***/ 3870:
+/***/ 63870:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -10654,7 +10652,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 3434:
+/***/ 53434:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -10666,7 +10664,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 172:
+/***/ 50172:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -10687,13 +10685,13 @@ exports.enumToMap = enumToMap;
 
 /***/ }),
 
-/***/ 7501:
+/***/ 47501:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kClients } = __nccwpck_require__(6443)
-const Agent = __nccwpck_require__(7405)
+const { kClients } = __nccwpck_require__(36443)
+const Agent = __nccwpck_require__(57405)
 const {
   kAgent,
   kMockAgentSet,
@@ -10704,14 +10702,14 @@ const {
   kGetNetConnect,
   kOptions,
   kFactory
-} = __nccwpck_require__(1117)
-const MockClient = __nccwpck_require__(7365)
-const MockPool = __nccwpck_require__(4004)
-const { matchValue, buildMockOptions } = __nccwpck_require__(3397)
-const { InvalidArgumentError, UndiciError } = __nccwpck_require__(8707)
-const Dispatcher = __nccwpck_require__(883)
-const Pluralizer = __nccwpck_require__(1529)
-const PendingInterceptorsFormatter = __nccwpck_require__(6142)
+} = __nccwpck_require__(91117)
+const MockClient = __nccwpck_require__(47365)
+const MockPool = __nccwpck_require__(94004)
+const { matchValue, buildMockOptions } = __nccwpck_require__(53397)
+const { InvalidArgumentError, UndiciError } = __nccwpck_require__(68707)
+const Dispatcher = __nccwpck_require__(30883)
+const Pluralizer = __nccwpck_require__(91529)
+const PendingInterceptorsFormatter = __nccwpck_require__(56142)
 
 class MockAgent extends Dispatcher {
   constructor (opts) {
@@ -10854,14 +10852,14 @@ module.exports = MockAgent
 
 /***/ }),
 
-/***/ 7365:
+/***/ 47365:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { promisify } = __nccwpck_require__(7975)
-const Client = __nccwpck_require__(3701)
-const { buildMockDispatch } = __nccwpck_require__(3397)
+const { promisify } = __nccwpck_require__(57975)
+const Client = __nccwpck_require__(23701)
+const { buildMockDispatch } = __nccwpck_require__(53397)
 const {
   kDispatches,
   kMockAgent,
@@ -10870,10 +10868,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(1117)
-const { MockInterceptor } = __nccwpck_require__(1511)
-const Symbols = __nccwpck_require__(6443)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(91117)
+const { MockInterceptor } = __nccwpck_require__(31511)
+const Symbols = __nccwpck_require__(36443)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
 
 /**
  * MockClient provides an API that extends the Client to influence the mockDispatches.
@@ -10920,12 +10918,12 @@ module.exports = MockClient
 
 /***/ }),
 
-/***/ 2429:
+/***/ 52429:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { UndiciError } = __nccwpck_require__(8707)
+const { UndiciError } = __nccwpck_require__(68707)
 
 const kMockNotMatchedError = Symbol.for('undici.error.UND_MOCK_ERR_MOCK_NOT_MATCHED')
 
@@ -10955,12 +10953,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1511:
+/***/ 31511:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(3397)
+const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(53397)
 const {
   kDispatches,
   kDispatchKey,
@@ -10968,8 +10966,8 @@ const {
   kDefaultTrailers,
   kContentLength,
   kMockDispatch
-} = __nccwpck_require__(1117)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(91117)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
 const { buildURL } = __nccwpck_require__(3440)
 
 /**
@@ -11169,14 +11167,14 @@ module.exports.MockScope = MockScope
 
 /***/ }),
 
-/***/ 4004:
+/***/ 94004:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { promisify } = __nccwpck_require__(7975)
-const Pool = __nccwpck_require__(628)
-const { buildMockDispatch } = __nccwpck_require__(3397)
+const { promisify } = __nccwpck_require__(57975)
+const Pool = __nccwpck_require__(30628)
+const { buildMockDispatch } = __nccwpck_require__(53397)
 const {
   kDispatches,
   kMockAgent,
@@ -11185,10 +11183,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(1117)
-const { MockInterceptor } = __nccwpck_require__(1511)
-const Symbols = __nccwpck_require__(6443)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(91117)
+const { MockInterceptor } = __nccwpck_require__(31511)
+const Symbols = __nccwpck_require__(36443)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
 
 /**
  * MockPool provides an API that extends the Pool to influence the mockDispatches.
@@ -11235,7 +11233,7 @@ module.exports = MockPool
 
 /***/ }),
 
-/***/ 1117:
+/***/ 91117:
 /***/ ((module) => {
 
 
@@ -11265,26 +11263,26 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3397:
+/***/ 53397:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { MockNotMatchedError } = __nccwpck_require__(2429)
+const { MockNotMatchedError } = __nccwpck_require__(52429)
 const {
   kDispatches,
   kMockAgent,
   kOriginalDispatch,
   kOrigin,
   kGetNetConnect
-} = __nccwpck_require__(1117)
+} = __nccwpck_require__(91117)
 const { buildURL } = __nccwpck_require__(3440)
-const { STATUS_CODES } = __nccwpck_require__(7067)
+const { STATUS_CODES } = __nccwpck_require__(37067)
 const {
   types: {
     isPromise
   }
-} = __nccwpck_require__(7975)
+} = __nccwpck_require__(57975)
 
 function matchValue (match, value) {
   if (typeof match === 'string') {
@@ -11639,13 +11637,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6142:
+/***/ 56142:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Transform } = __nccwpck_require__(7075)
-const { Console } = __nccwpck_require__(7540)
+const { Transform } = __nccwpck_require__(57075)
+const { Console } = __nccwpck_require__(37540)
 
 const PERSISTENT = process.versions.icu ? '✅' : 'Y '
 const NOT_PERSISTENT = process.versions.icu ? '❌' : 'N '
@@ -11689,7 +11687,7 @@ module.exports = class PendingInterceptorsFormatter {
 
 /***/ }),
 
-/***/ 1529:
+/***/ 91529:
 /***/ ((module) => {
 
 
@@ -11725,7 +11723,7 @@ module.exports = class Pluralizer {
 
 /***/ }),
 
-/***/ 6603:
+/***/ 96603:
 /***/ ((module) => {
 
 
@@ -12155,21 +12153,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9634:
+/***/ 89634:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConstruct } = __nccwpck_require__(109)
-const { urlEquals, getFieldValues } = __nccwpck_require__(6798)
+const { kConstruct } = __nccwpck_require__(20109)
+const { urlEquals, getFieldValues } = __nccwpck_require__(76798)
 const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(3440)
-const { webidl } = __nccwpck_require__(5893)
-const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(9051)
+const { webidl } = __nccwpck_require__(45893)
+const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(99051)
 const { Request, fromInnerRequest } = __nccwpck_require__(9967)
-const { kState } = __nccwpck_require__(3627)
-const { fetching } = __nccwpck_require__(4398)
-const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(3168)
-const assert = __nccwpck_require__(4589)
+const { kState } = __nccwpck_require__(93627)
+const { fetching } = __nccwpck_require__(54398)
+const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(73168)
+const assert = __nccwpck_require__(34589)
 
 /**
  * @see https://w3c.github.io/ServiceWorker/#dfn-cache-batch-operation
@@ -13026,9 +13024,9 @@ module.exports = {
 
 
 
-const { kConstruct } = __nccwpck_require__(109)
-const { Cache } = __nccwpck_require__(9634)
-const { webidl } = __nccwpck_require__(5893)
+const { kConstruct } = __nccwpck_require__(20109)
+const { Cache } = __nccwpck_require__(89634)
+const { webidl } = __nccwpck_require__(45893)
 const { kEnumerableProperty } = __nccwpck_require__(3440)
 
 class CacheStorage {
@@ -13180,26 +13178,26 @@ module.exports = {
 
 /***/ }),
 
-/***/ 109:
+/***/ 20109:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 module.exports = {
-  kConstruct: (__nccwpck_require__(6443).kConstruct)
+  kConstruct: (__nccwpck_require__(36443).kConstruct)
 }
 
 
 /***/ }),
 
-/***/ 6798:
+/***/ 76798:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { isValidHeaderName } = __nccwpck_require__(3168)
+const assert = __nccwpck_require__(34589)
+const { URLSerializer } = __nccwpck_require__(51900)
+const { isValidHeaderName } = __nccwpck_require__(73168)
 
 /**
  * @see https://url.spec.whatwg.org/#concept-url-equals
@@ -13244,7 +13242,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1276:
+/***/ 71276:
 /***/ ((module) => {
 
 
@@ -13263,15 +13261,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9061:
+/***/ 79061:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { parseSetCookie } = __nccwpck_require__(1978)
-const { stringify } = __nccwpck_require__(7797)
-const { webidl } = __nccwpck_require__(5893)
-const { Headers } = __nccwpck_require__(660)
+const { parseSetCookie } = __nccwpck_require__(11978)
+const { stringify } = __nccwpck_require__(57797)
+const { webidl } = __nccwpck_require__(45893)
+const { Headers } = __nccwpck_require__(60660)
 
 /**
  * @typedef {Object} Cookie
@@ -13454,15 +13452,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1978:
+/***/ 11978:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(1276)
-const { isCTLExcludingHtab } = __nccwpck_require__(7797)
-const { collectASequenceOfCodePointsFast } = __nccwpck_require__(1900)
-const assert = __nccwpck_require__(4589)
+const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(71276)
+const { isCTLExcludingHtab } = __nccwpck_require__(57797)
+const { collectASequenceOfCodePointsFast } = __nccwpck_require__(51900)
+const assert = __nccwpck_require__(34589)
 
 /**
  * @description Parses the field-value attributes of a set-cookie header string.
@@ -13771,7 +13769,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7797:
+/***/ 57797:
 /***/ ((module) => {
 
 
@@ -14130,13 +14128,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4031:
+/***/ 24031:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const buffer = __nccwpck_require__(4573)
-const { Transform } = __nccwpck_require__(7075)
-const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(4811)
+const { Transform } = __nccwpck_require__(57075)
+const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(94811)
 
 /**
  * @type {number[]} BOM
@@ -14711,23 +14709,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1238:
+/***/ 21238:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { pipeline } = __nccwpck_require__(7075)
-const { fetching } = __nccwpck_require__(4398)
+const { pipeline } = __nccwpck_require__(57075)
+const { fetching } = __nccwpck_require__(54398)
 const { makeRequest } = __nccwpck_require__(9967)
-const { webidl } = __nccwpck_require__(5893)
-const { EventSourceStream } = __nccwpck_require__(4031)
-const { parseMIMEType } = __nccwpck_require__(1900)
-const { createFastMessageEvent } = __nccwpck_require__(5188)
-const { isNetworkError } = __nccwpck_require__(9051)
-const { delay } = __nccwpck_require__(4811)
+const { webidl } = __nccwpck_require__(45893)
+const { EventSourceStream } = __nccwpck_require__(24031)
+const { parseMIMEType } = __nccwpck_require__(51900)
+const { createFastMessageEvent } = __nccwpck_require__(15188)
+const { isNetworkError } = __nccwpck_require__(99051)
+const { delay } = __nccwpck_require__(94811)
 const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { environmentSettingsObject } = __nccwpck_require__(3168)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
+const { environmentSettingsObject } = __nccwpck_require__(73168)
+const { getGlobalDispatcher } = __nccwpck_require__(32581)
 
 let experimentalWarned = false
 
@@ -15201,7 +15199,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4811:
+/***/ 94811:
 /***/ ((module) => {
 
 
@@ -15245,7 +15243,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4492:
+/***/ 84492:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -15260,20 +15258,20 @@ const {
   fullyReadBody,
   extractMimeType,
   utf8DecodeBytes
-} = __nccwpck_require__(3168)
-const { FormData } = __nccwpck_require__(5910)
-const { kState } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
+} = __nccwpck_require__(73168)
+const { FormData } = __nccwpck_require__(35910)
+const { kState } = __nccwpck_require__(93627)
+const { webidl } = __nccwpck_require__(45893)
 const { Blob } = __nccwpck_require__(4573)
-const assert = __nccwpck_require__(4589)
-const { isErrored, isDisturbed } = __nccwpck_require__(7075)
-const { isArrayBuffer } = __nccwpck_require__(3429)
-const { serializeAMimeType } = __nccwpck_require__(1900)
-const { multipartFormDataParser } = __nccwpck_require__(116)
+const assert = __nccwpck_require__(34589)
+const { isErrored, isDisturbed } = __nccwpck_require__(57075)
+const { isArrayBuffer } = __nccwpck_require__(73429)
+const { serializeAMimeType } = __nccwpck_require__(51900)
+const { multipartFormDataParser } = __nccwpck_require__(50116)
 let random
 
 try {
-  const crypto = __nccwpck_require__(7598)
+  const crypto = __nccwpck_require__(77598)
   random = (max) => crypto.randomInt(0, max)
 } catch {
   random = (max) => Math.floor(Math.random(max))
@@ -15912,12 +15910,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1900:
+/***/ 51900:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
+const assert = __nccwpck_require__(34589)
 
 const encoder = new TextEncoder()
 
@@ -16663,12 +16661,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6653:
+/***/ 66653:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConnected, kSize } = __nccwpck_require__(6443)
+const { kConnected, kSize } = __nccwpck_require__(36443)
 
 class CompatWeakRef {
   constructor (value) {
@@ -16716,14 +16714,14 @@ module.exports = function () {
 
 /***/ }),
 
-/***/ 7114:
+/***/ 27114:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Blob, File } = __nccwpck_require__(4573)
-const { kState } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
+const { kState } = __nccwpck_require__(93627)
+const { webidl } = __nccwpck_require__(45893)
 
 // TODO(@KhafraDev): remove
 class FileLike {
@@ -16849,17 +16847,17 @@ module.exports = { FileLike, isFileLike }
 
 /***/ }),
 
-/***/ 116:
+/***/ 50116:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
-const { utf8DecodeBytes } = __nccwpck_require__(3168)
-const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(1900)
-const { isFileLike } = __nccwpck_require__(7114)
-const { makeEntry } = __nccwpck_require__(5910)
-const assert = __nccwpck_require__(4589)
+const { utf8DecodeBytes } = __nccwpck_require__(73168)
+const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(51900)
+const { isFileLike } = __nccwpck_require__(27114)
+const { makeEntry } = __nccwpck_require__(35910)
+const assert = __nccwpck_require__(34589)
 const { File: NodeFile } = __nccwpck_require__(4573)
 
 const File = globalThis.File ?? NodeFile
@@ -17330,18 +17328,18 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5910:
+/***/ 35910:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isBlobLike, iteratorMixin } = __nccwpck_require__(3168)
-const { kState } = __nccwpck_require__(3627)
+const { isBlobLike, iteratorMixin } = __nccwpck_require__(73168)
+const { kState } = __nccwpck_require__(93627)
 const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { FileLike, isFileLike } = __nccwpck_require__(7114)
-const { webidl } = __nccwpck_require__(5893)
+const { FileLike, isFileLike } = __nccwpck_require__(27114)
+const { webidl } = __nccwpck_require__(45893)
 const { File: NativeFile } = __nccwpck_require__(4573)
-const nodeUtil = __nccwpck_require__(7975)
+const nodeUtil = __nccwpck_require__(57975)
 
 /** @type {globalThis['File']} */
 const File = globalThis.File ?? NativeFile
@@ -17589,7 +17587,7 @@ module.exports = { FormData, makeEntry }
 
 /***/ }),
 
-/***/ 1059:
+/***/ 51059:
 /***/ ((module) => {
 
 
@@ -17636,23 +17634,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 660:
+/***/ 60660:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
 
 
 
-const { kConstruct } = __nccwpck_require__(6443)
+const { kConstruct } = __nccwpck_require__(36443)
 const { kEnumerableProperty } = __nccwpck_require__(3440)
 const {
   iteratorMixin,
   isValidHeaderName,
   isValidHeaderValue
-} = __nccwpck_require__(3168)
-const { webidl } = __nccwpck_require__(5893)
-const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(7975)
+} = __nccwpck_require__(73168)
+const { webidl } = __nccwpck_require__(45893)
+const assert = __nccwpck_require__(34589)
+const util = __nccwpck_require__(57975)
 
 const kHeadersMap = Symbol('headers map')
 const kHeadersSortedMap = Symbol('headers map sorted')
@@ -18330,7 +18328,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4398:
+/***/ 54398:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
@@ -18343,10 +18341,10 @@ const {
   filterResponse,
   makeResponse,
   fromInnerResponse
-} = __nccwpck_require__(9051)
-const { HeadersList } = __nccwpck_require__(660)
+} = __nccwpck_require__(99051)
+const { HeadersList } = __nccwpck_require__(60660)
 const { Request, cloneRequest } = __nccwpck_require__(9967)
-const zlib = __nccwpck_require__(8522)
+const zlib = __nccwpck_require__(38522)
 const {
   bytesMatch,
   makePolicyContainer,
@@ -18381,10 +18379,10 @@ const {
   buildContentRange,
   createInflate,
   extractMimeType
-} = __nccwpck_require__(3168)
-const { kState, kDispatcher } = __nccwpck_require__(3627)
-const assert = __nccwpck_require__(4589)
-const { safelyExtractBody, extractBody } = __nccwpck_require__(4492)
+} = __nccwpck_require__(73168)
+const { kState, kDispatcher } = __nccwpck_require__(93627)
+const assert = __nccwpck_require__(34589)
+const { safelyExtractBody, extractBody } = __nccwpck_require__(84492)
 const {
   redirectStatusSet,
   nullBodyStatus,
@@ -18392,13 +18390,13 @@ const {
   requestBodyHeader,
   subresourceSet
 } = __nccwpck_require__(4495)
-const EE = __nccwpck_require__(8474)
-const { Readable, pipeline, finished } = __nccwpck_require__(7075)
+const EE = __nccwpck_require__(78474)
+const { Readable, pipeline, finished } = __nccwpck_require__(57075)
 const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
-const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(1900)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
-const { webidl } = __nccwpck_require__(5893)
-const { STATUS_CODES } = __nccwpck_require__(7067)
+const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(51900)
+const { getGlobalDispatcher } = __nccwpck_require__(32581)
+const { webidl } = __nccwpck_require__(45893)
+const { STATUS_CODES } = __nccwpck_require__(37067)
 const GET_OR_HEAD = ['GET', 'HEAD']
 
 const defaultUserAgent = typeof __UNDICI_IS_NODE__ !== 'undefined' || typeof esbuildDetection !== 'undefined'
@@ -20614,16 +20612,16 @@ module.exports = {
 
 
 
-const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(4492)
-const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(660)
-const { FinalizationRegistry } = __nccwpck_require__(6653)()
+const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(84492)
+const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(60660)
+const { FinalizationRegistry } = __nccwpck_require__(66653)()
 const util = __nccwpck_require__(3440)
-const nodeUtil = __nccwpck_require__(7975)
+const nodeUtil = __nccwpck_require__(57975)
 const {
   isValidHTTPToken,
   sameOrigin,
   environmentSettingsObject
-} = __nccwpck_require__(3168)
+} = __nccwpck_require__(73168)
 const {
   forbiddenMethodsSet,
   corsSafeListedMethodsSet,
@@ -20635,12 +20633,12 @@ const {
   requestDuplex
 } = __nccwpck_require__(4495)
 const { kEnumerableProperty, normalizedMethodRecordsBase, normalizedMethodRecords } = util
-const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { kConstruct } = __nccwpck_require__(6443)
-const assert = __nccwpck_require__(4589)
-const { getMaxListeners, setMaxListeners, getEventListeners, defaultMaxListeners } = __nccwpck_require__(8474)
+const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(93627)
+const { webidl } = __nccwpck_require__(45893)
+const { URLSerializer } = __nccwpck_require__(51900)
+const { kConstruct } = __nccwpck_require__(36443)
+const assert = __nccwpck_require__(34589)
+const { getMaxListeners, setMaxListeners, getEventListeners, defaultMaxListeners } = __nccwpck_require__(78474)
 
 const kAbortController = Symbol('abortController')
 
@@ -21651,15 +21649,15 @@ module.exports = { Request, makeRequest, fromInnerRequest, cloneRequest }
 
 /***/ }),
 
-/***/ 9051:
+/***/ 99051:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(660)
-const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(4492)
+const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(60660)
+const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(84492)
 const util = __nccwpck_require__(3440)
-const nodeUtil = __nccwpck_require__(7975)
+const nodeUtil = __nccwpck_require__(57975)
 const { kEnumerableProperty } = util
 const {
   isValidReasonPhrase,
@@ -21670,18 +21668,18 @@ const {
   isErrorLike,
   isomorphicEncode,
   environmentSettingsObject: relevantRealm
-} = __nccwpck_require__(3168)
+} = __nccwpck_require__(73168)
 const {
   redirectStatusSet,
   nullBodyStatus
 } = __nccwpck_require__(4495)
-const { kState, kHeaders } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
-const { FormData } = __nccwpck_require__(5910)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { kConstruct } = __nccwpck_require__(6443)
-const assert = __nccwpck_require__(4589)
-const { types } = __nccwpck_require__(7975)
+const { kState, kHeaders } = __nccwpck_require__(93627)
+const { webidl } = __nccwpck_require__(45893)
+const { FormData } = __nccwpck_require__(35910)
+const { URLSerializer } = __nccwpck_require__(51900)
+const { kConstruct } = __nccwpck_require__(36443)
+const assert = __nccwpck_require__(34589)
+const { types } = __nccwpck_require__(57975)
 
 const textEncoder = new TextEncoder('utf-8')
 
@@ -22268,7 +22266,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3627:
+/***/ 93627:
 /***/ ((module) => {
 
 
@@ -22284,21 +22282,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3168:
+/***/ 73168:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Transform } = __nccwpck_require__(7075)
-const zlib = __nccwpck_require__(8522)
+const { Transform } = __nccwpck_require__(57075)
+const zlib = __nccwpck_require__(38522)
 const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(4495)
-const { getGlobalOrigin } = __nccwpck_require__(1059)
-const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(1900)
+const { getGlobalOrigin } = __nccwpck_require__(51059)
+const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(51900)
 const { performance } = __nccwpck_require__(643)
 const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(3440)
-const assert = __nccwpck_require__(4589)
-const { isUint8Array } = __nccwpck_require__(3429)
-const { webidl } = __nccwpck_require__(5893)
+const assert = __nccwpck_require__(34589)
+const { isUint8Array } = __nccwpck_require__(73429)
+const { webidl } = __nccwpck_require__(45893)
 
 let supportedHashes = []
 
@@ -22306,7 +22304,7 @@ let supportedHashes = []
 /** @type {import('crypto')} */
 let crypto
 try {
-  crypto = __nccwpck_require__(7598)
+  crypto = __nccwpck_require__(77598)
   const possibleRelevantHashes = ['sha256', 'sha384', 'sha512']
   supportedHashes = crypto.getHashes().filter((hash) => possibleRelevantHashes.includes(hash))
 /* c8 ignore next 3 */
@@ -23923,13 +23921,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5893:
+/***/ 45893:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { types, inspect } = __nccwpck_require__(7975)
-const { markAsUncloneable } = __nccwpck_require__(5919)
+const { types, inspect } = __nccwpck_require__(57975)
+const { markAsUncloneable } = __nccwpck_require__(75919)
 const { toUSVString } = __nccwpck_require__(3440)
 
 /** @type {import('../../../types/webidl').Webidl} */
@@ -24625,7 +24623,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2607:
+/***/ 22607:
 /***/ ((module) => {
 
 
@@ -24922,7 +24920,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8355:
+/***/ 48355:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -24931,15 +24929,15 @@ const {
   staticPropertyDescriptors,
   readOperation,
   fireAProgressEvent
-} = __nccwpck_require__(3610)
+} = __nccwpck_require__(53610)
 const {
   kState,
   kError,
   kResult,
   kEvents,
   kAborted
-} = __nccwpck_require__(961)
-const { webidl } = __nccwpck_require__(5893)
+} = __nccwpck_require__(20961)
+const { webidl } = __nccwpck_require__(45893)
 const { kEnumerableProperty } = __nccwpck_require__(3440)
 
 class FileReader extends EventTarget {
@@ -25273,12 +25271,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8573:
+/***/ 88573:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5893)
+const { webidl } = __nccwpck_require__(45893)
 
 const kState = Symbol('ProgressEvent state')
 
@@ -25358,7 +25356,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 961:
+/***/ 20961:
 /***/ ((module) => {
 
 
@@ -25375,7 +25373,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3610:
+/***/ 53610:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -25386,12 +25384,12 @@ const {
   kResult,
   kAborted,
   kLastProgressEventFired
-} = __nccwpck_require__(961)
-const { ProgressEvent } = __nccwpck_require__(8573)
-const { getEncoding } = __nccwpck_require__(2607)
-const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(1900)
-const { types } = __nccwpck_require__(7975)
-const { StringDecoder } = __nccwpck_require__(3193)
+} = __nccwpck_require__(20961)
+const { ProgressEvent } = __nccwpck_require__(88573)
+const { getEncoding } = __nccwpck_require__(22607)
+const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(51900)
+const { types } = __nccwpck_require__(57975)
+const { StringDecoder } = __nccwpck_require__(13193)
 const { btoa } = __nccwpck_require__(4573)
 
 /** @type {PropertyDescriptor} */
@@ -25773,32 +25771,32 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6897:
+/***/ 86897:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(736)
+const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(20736)
 const {
   kReadyState,
   kSentClose,
   kByteParser,
   kReceivedClose,
   kResponse
-} = __nccwpck_require__(1216)
-const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(8625)
-const { channels } = __nccwpck_require__(2414)
-const { CloseEvent } = __nccwpck_require__(5188)
+} = __nccwpck_require__(61216)
+const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(98625)
+const { channels } = __nccwpck_require__(42414)
+const { CloseEvent } = __nccwpck_require__(15188)
 const { makeRequest } = __nccwpck_require__(9967)
-const { fetching } = __nccwpck_require__(4398)
-const { Headers, getHeadersList } = __nccwpck_require__(660)
-const { getDecodeSplit } = __nccwpck_require__(3168)
+const { fetching } = __nccwpck_require__(54398)
+const { Headers, getHeadersList } = __nccwpck_require__(60660)
+const { getDecodeSplit } = __nccwpck_require__(73168)
 const { WebsocketFrameSend } = __nccwpck_require__(3264)
 
 /** @type {import('crypto')} */
 let crypto
 try {
-  crypto = __nccwpck_require__(7598)
+  crypto = __nccwpck_require__(77598)
 /* c8 ignore next 3 */
 } catch {
 
@@ -26151,7 +26149,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 736:
+/***/ 20736:
 /***/ ((module) => {
 
 
@@ -26224,15 +26222,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5188:
+/***/ 15188:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5893)
+const { webidl } = __nccwpck_require__(45893)
 const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { kConstruct } = __nccwpck_require__(6443)
-const { MessagePort } = __nccwpck_require__(5919)
+const { kConstruct } = __nccwpck_require__(36443)
+const { MessagePort } = __nccwpck_require__(75919)
 
 /**
  * @see https://html.spec.whatwg.org/multipage/comms.html#messageevent
@@ -26565,7 +26563,7 @@ module.exports = {
 
 
 
-const { maxUnsigned16Bit } = __nccwpck_require__(736)
+const { maxUnsigned16Bit } = __nccwpck_require__(20736)
 
 const BUFFER_SIZE = 16386
 
@@ -26575,7 +26573,7 @@ let buffer = null
 let bufIdx = BUFFER_SIZE
 
 try {
-  crypto = __nccwpck_require__(7598)
+  crypto = __nccwpck_require__(77598)
 /* c8 ignore next 3 */
 } catch {
   crypto = {
@@ -26663,14 +26661,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9469:
+/***/ 19469:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { createInflateRaw, Z_DEFAULT_WINDOWBITS } = __nccwpck_require__(8522)
-const { isValidClientWindowBits } = __nccwpck_require__(8625)
-const { MessageSizeExceededError } = __nccwpck_require__(8707)
+const { createInflateRaw, Z_DEFAULT_WINDOWBITS } = __nccwpck_require__(38522)
+const { isValidClientWindowBits } = __nccwpck_require__(98625)
+const { MessageSizeExceededError } = __nccwpck_require__(68707)
 
 const tail = Buffer.from([0x00, 0x00, 0xff, 0xff])
 const kBuffer = Symbol('kBuffer')
@@ -26775,16 +26773,16 @@ module.exports = { PerMessageDeflate }
 
 /***/ }),
 
-/***/ 1652:
+/***/ 81652:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Writable } = __nccwpck_require__(7075)
-const assert = __nccwpck_require__(4589)
-const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(736)
-const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(1216)
-const { channels } = __nccwpck_require__(2414)
+const { Writable } = __nccwpck_require__(57075)
+const assert = __nccwpck_require__(34589)
+const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(20736)
+const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(61216)
+const { channels } = __nccwpck_require__(42414)
 const {
   isValidStatusCode,
   isValidOpcode,
@@ -26794,11 +26792,11 @@ const {
   isControlFrame,
   isTextBinaryFrame,
   isContinuationFrame
-} = __nccwpck_require__(8625)
+} = __nccwpck_require__(98625)
 const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { closeWebSocketConnection } = __nccwpck_require__(6897)
-const { PerMessageDeflate } = __nccwpck_require__(9469)
-const { MessageSizeExceededError } = __nccwpck_require__(8707)
+const { closeWebSocketConnection } = __nccwpck_require__(86897)
+const { PerMessageDeflate } = __nccwpck_require__(19469)
+const { MessageSizeExceededError } = __nccwpck_require__(68707)
 
 function failWebsocketConnectionWithCode (ws, code, reason) {
   closeWebSocketConnection(ws, code, reason, Buffer.byteLength(reason))
@@ -27309,14 +27307,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3900:
+/***/ 13900:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { opcodes, sendHints } = __nccwpck_require__(736)
-const FixedQueue = __nccwpck_require__(4660)
+const { opcodes, sendHints } = __nccwpck_require__(20736)
+const FixedQueue = __nccwpck_require__(64660)
 
 /** @type {typeof Uint8Array} */
 const FastBuffer = Buffer[Symbol.species]
@@ -27420,7 +27418,7 @@ module.exports = { SendQueue }
 
 /***/ }),
 
-/***/ 1216:
+/***/ 61216:
 /***/ ((module) => {
 
 
@@ -27439,16 +27437,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8625:
+/***/ 98625:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(1216)
-const { states, opcodes } = __nccwpck_require__(736)
-const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(5188)
+const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(61216)
+const { states, opcodes } = __nccwpck_require__(20736)
+const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(15188)
 const { isUtf8 } = __nccwpck_require__(4573)
-const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(1900)
+const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(51900)
 
 /* globals Blob */
 
@@ -27768,15 +27766,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3726:
+/***/ 13726:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5893)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { environmentSettingsObject } = __nccwpck_require__(3168)
-const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(736)
+const { webidl } = __nccwpck_require__(45893)
+const { URLSerializer } = __nccwpck_require__(51900)
+const { environmentSettingsObject } = __nccwpck_require__(73168)
+const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(20736)
 const {
   kWebSocketURL,
   kReadyState,
@@ -27785,21 +27783,21 @@ const {
   kResponse,
   kSentClose,
   kByteParser
-} = __nccwpck_require__(1216)
+} = __nccwpck_require__(61216)
 const {
   isConnecting,
   isEstablished,
   isClosing,
   isValidSubprotocol,
   fireEvent
-} = __nccwpck_require__(8625)
-const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(6897)
-const { ByteParser } = __nccwpck_require__(1652)
+} = __nccwpck_require__(98625)
+const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(86897)
+const { ByteParser } = __nccwpck_require__(81652)
 const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(3440)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
-const { types } = __nccwpck_require__(7975)
-const { ErrorEvent, CloseEvent } = __nccwpck_require__(5188)
-const { SendQueue } = __nccwpck_require__(3900)
+const { getGlobalDispatcher } = __nccwpck_require__(32581)
+const { types } = __nccwpck_require__(57975)
+const { ErrorEvent, CloseEvent } = __nccwpck_require__(15188)
+const { SendQueue } = __nccwpck_require__(13900)
 
 // https://websockets.spec.whatwg.org/#interface-definition
 class WebSocket extends EventTarget {
@@ -28370,13 +28368,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9956:
+/***/ 79956:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _lib_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5490);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4224);
-/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9632);
+/* harmony import */ var _lib_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(95490);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(83343);
+/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(49632);
 // Entry point bundled into dist/index.js; the runner calls it for the main and post step.
 
 
@@ -28388,7 +28386,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4224:
+/***/ 83343:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28397,20 +28395,14 @@ __nccwpck_require__.d(__webpack_exports__, {
   i: () => (/* binding */ main)
 });
 
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 11 modules
-var core = __nccwpck_require__(3360);
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 7 modules
+var core = __nccwpck_require__(33838);
 // EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+var external_node_crypto_ = __nccwpck_require__(77598);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(48161);
 // EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
-;// CONCATENATED MODULE: external "node:stream/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+var external_node_stream_ = __nccwpck_require__(57075);
 ;// CONCATENATED MODULE: ./lib/inputs.ts
 // Action inputs: pure parsers (string in, typed value out, errors that name the input) and thin
 // getters that read @actions/core and delegate to them.
@@ -28623,14 +28615,18 @@ function getKeyValueInput(name, options = {}) {
 
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: external "node:fs/promises"
-const external_node_fs_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(73024);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(51455);
 // EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
-;// CONCATENATED MODULE: external "node:string_decoder"
-const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+var external_node_net_ = __nccwpck_require__(77030);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(76760);
+// EXTERNAL MODULE: external "node:string_decoder"
+var external_node_string_decoder_ = __nccwpck_require__(46193);
 // EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 5 modules
-var exec = __nccwpck_require__(2876);
+var exec = __nccwpck_require__(22876);
 ;// CONCATENATED MODULE: ./lib/exec.ts
 // Running external tools (docker, ssh, trivy, ...): output streamed to the log, captured for callers,
 // and failures turned into errors that say which command failed and why, without leaking secrets.
@@ -28713,8 +28709,8 @@ async function run(cmd, args = [], options = {}) {
 }
 async function isExecutableFile(path) {
     try {
-        await (0,external_node_fs_promises_namespaceObject.access)(path, external_node_fs_namespaceObject.constants.X_OK);
-        return (await (0,external_node_fs_promises_namespaceObject.stat)(path)).isFile();
+        await (0,promises_.access)(path, external_node_fs_.constants.X_OK);
+        return (await (0,promises_.stat)(path)).isFile();
     }
     catch {
         return false;
@@ -28722,15 +28718,15 @@ async function isExecutableFile(path) {
 }
 /** Absolute path of `tool` on PATH; throws a message saying what is missing and, optionally, why it matters. */
 async function exec_which(tool, hint, searchPath = process.env['PATH'] ?? '') {
-    if ((0,external_node_path_namespaceObject.isAbsolute)(tool)) {
+    if ((0,external_node_path_.isAbsolute)(tool)) {
         if (await isExecutableFile(tool))
             return tool;
     }
     else {
-        for (const dir of searchPath.split(external_node_path_namespaceObject.delimiter)) {
+        for (const dir of searchPath.split(external_node_path_.delimiter)) {
             if (dir === '')
                 continue;
-            const candidate = (0,external_node_path_namespaceObject.join)(dir, tool);
+            const candidate = (0,external_node_path_.join)(dir, tool);
             if (await isExecutableFile(candidate))
                 return candidate;
         }
@@ -28898,16 +28894,32 @@ function checkedTarget(target) {
  * `tokens` is appended after the check, for ssh's own `%` tokens.
  */
 function configPath(path, tokens = '') {
-    if (!(0,external_node_path_namespaceObject.isAbsolute)(path) || /["%\n\r\\]/.test(path)) {
+    if (!(0,external_node_path_.isAbsolute)(path) || /["%\n\r\\]/.test(path)) {
         throw new Error(`${JSON.stringify(path)} cannot be used in an ssh_config file; use a plainer temp dir`);
     }
     return `"${path}${tokens}"`;
 }
+/** AES-GCM first when the CPU has AES instructions, as OpenSSH's default order assumes it may not. */
+const AES_FIRST_CIPHERS = 'aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr';
+/** Whether this (Linux) CPU has hardware AES: x86 `aes` or arm64 `aes` in /proc/cpuinfo. */
+function cpuHasAes(cpuinfo = readCpuinfo()) {
+    return /^(flags|Features)\s*:.*\baes\b/m.test(cpuinfo);
+}
+function readCpuinfo() {
+    try {
+        return (0,external_node_fs_.readFileSync)('/proc/cpuinfo', 'utf8');
+    }
+    catch {
+        return '';
+    }
+}
 /**
  * The private ssh_config, used with `ssh -F` so no system or user config applies: in particular no
- * `SendEnv`/`SetEnv`, so none of our environment reaches the remote shell.
+ * `SendEnv`/`SetEnv`, so none of our environment reaches the remote shell. With `aesFirst`, AES-GCM
+ * is preferred over ChaCha20-Poly1305 (with AES-NI it is the faster cipher, and every byte of a
+ * deploy bundle or a backup passes through the one master connection's single process).
  */
-function renderSshConfig(target, files) {
+function renderSshConfig(target, files, options = {}) {
     const t = checkedTarget(target);
     const lines = [
         `Host ${TARGET_ALIAS}`,
@@ -28916,7 +28928,8 @@ function renderSshConfig(target, files) {
         `  User ${t.user}`,
         // One master connection per session; every command is a new channel on it.
         '  ControlMaster auto',
-        `  ControlPath ${configPath(files.controlDir, '/cm-%C')}`,
+        // The directory is the session's own, so a short fixed name will do (see sessionParentDir).
+        `  ControlPath ${configPath(files.controlDir, '/cm')}`,
         '  ControlPersist yes',
     ];
     if (t.jumpHost) {
@@ -28928,7 +28941,7 @@ function renderSshConfig(target, files) {
     }
     lines.push('', 'Host *', '  BatchMode yes', '  StrictHostKeyChecking yes', `  UserKnownHostsFile ${configPath(files.knownHostsFile)}`, '  GlobalKnownHostsFile /dev/null', 
     // Trust only the pinned keys: don't rewrite them, don't consult DNS.
-    '  UpdateHostKeys no', '  VerifyHostKeyDNS no', '  IdentitiesOnly yes', `  IdentityFile ${configPath(files.identityFile)}`, '  IdentityAgent none', '  ForwardAgent no', '  ForwardX11 no', '  PermitLocalCommand no', '  RequestTTY no', `  ConnectTimeout ${t.connectTimeoutSeconds}`, '  ServerAliveInterval 15', '  ServerAliveCountMax 4', '  LogLevel ERROR', '');
+    '  UpdateHostKeys no', '  VerifyHostKeyDNS no', '  IdentitiesOnly yes', `  IdentityFile ${configPath(files.identityFile)}`, '  IdentityAgent none', '  ForwardAgent no', '  ForwardX11 no', '  PermitLocalCommand no', '  RequestTTY no', `  ConnectTimeout ${t.connectTimeoutSeconds}`, '  ServerAliveInterval 15', '  ServerAliveCountMax 4', '  LogLevel ERROR', ...(options.aesFirst ? [`  Ciphers ${AES_FIRST_CIPHERS}`] : []), '');
     return lines.join('\n');
 }
 // ---- classifying ssh's complaints -------------------------------------------------------------
@@ -28993,7 +29006,7 @@ function sshEnv() {
 }
 /** Splits a byte stream into lines (UTF-8 safe across chunks), without their `\n` or `\r\n`. */
 function lineSplitter(onLine) {
-    const decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
+    const decoder = new external_node_string_decoder_.StringDecoder('utf8');
     let pending = '';
     const feed = (text) => {
         const parts = (pending + text).split('\n');
@@ -29060,7 +29073,7 @@ function runProcess(file, args, options = {}) {
             if (callbackError !== undefined)
                 return reject(callbackError);
             sinkDone.then(() => resolve({
-                exitCode: code ?? 128 + (signal ? external_node_os_namespaceObject.constants.signals[signal] : 0),
+                exitCode: code ?? 128 + (signal ? external_node_os_.constants.signals[signal] : 0),
                 stdout: Buffer.concat(stdout).toString('utf8'),
                 stderr: Buffer.concat(stderr).toString('utf8'),
             }), reject);
@@ -29139,6 +29152,18 @@ function registerCleanup(dir, cleanup) {
             run();
     });
 }
+const SESSION_DIR_PREFIX = 'berth-ssh-';
+/** sun_path is 108 bytes on Linux (104 on macOS), terminating NUL included. */
+const MAX_SOCKET_PATH = 103;
+/**
+ * Where a session's 0700 directory goes: `preferred` (the runner's temp dir), unless the control
+ * socket's path in it would be too long for a Unix socket; ssh binds `<dir>/cm.<16 random>` first.
+ * Deep RUNNER_TEMPs (self-hosted runners, act) then fall back to the system temp dir, then /tmp.
+ */
+function sessionParentDir(preferred, system = (0,external_node_os_.tmpdir)()) {
+    const fits = (parent) => Buffer.byteLength((0,external_node_path_.join)(parent, `${SESSION_DIR_PREFIX}XXXXXX`, 'cm.0123456789abcdef')) <= MAX_SOCKET_PATH;
+    return [preferred, system].find((p) => p !== undefined && p !== '' && fits(p)) ?? '/tmp';
+}
 /**
  * One SSH connection to the host. Every exec() is a new session channel multiplexed over the master
  * connection opened by open(), so a deploy makes one TCP connection and one authentication (mind the
@@ -29165,38 +29190,38 @@ class SshSession {
         const ssh = await exec_which('ssh', hint);
         const keygen = await exec_which('ssh-keygen', hint);
         const t = checkedTarget(target);
-        const dir = await (0,external_node_fs_promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(options.tempDir ?? (0,external_node_os_namespaceObject.tmpdir)(), 'berth-ssh-'));
-        const config = (0,external_node_path_namespaceObject.join)(dir, 'ssh_config');
+        const dir = await (0,promises_.mkdtemp)((0,external_node_path_.join)(sessionParentDir(options.tempDir), SESSION_DIR_PREFIX));
+        const config = (0,external_node_path_.join)(dir, 'ssh_config');
         const sshCleanup = () => {
             (0,external_node_child_process_namespaceObject.spawnSync)(ssh, ['-F', config, '-O', 'exit', '--', TARGET_ALIAS], { stdio: 'ignore', timeout: 10_000 });
-            (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
+            (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
         };
         try {
-            await (0,external_node_fs_promises_namespaceObject.chmod)(dir, 0o700);
+            await (0,promises_.chmod)(dir, 0o700);
             const files = {
-                identityFile: (0,external_node_path_namespaceObject.join)(dir, 'id'),
-                knownHostsFile: (0,external_node_path_namespaceObject.join)(dir, 'known_hosts'),
+                identityFile: (0,external_node_path_.join)(dir, 'id'),
+                knownHostsFile: (0,external_node_path_.join)(dir, 'known_hosts'),
                 controlDir: dir,
             };
-            await (0,external_node_fs_promises_namespaceObject.writeFile)(files.identityFile, normalizePrivateKey(target.privateKey), {
+            await (0,promises_.writeFile)(files.identityFile, normalizePrivateKey(target.privateKey), {
                 mode: 0o600,
                 flag: 'wx',
             });
             await checkPrivateKey(keygen, files.identityFile);
             const pins = knownHostsLines(target.knownHosts);
-            await (0,external_node_fs_promises_namespaceObject.writeFile)(files.knownHostsFile, pins.join('\n') + '\n', { mode: 0o600 });
+            await (0,promises_.writeFile)(files.knownHostsFile, pins.join('\n') + '\n', { mode: 0o600 });
             await requireHostKey(keygen, 'known-hosts', files.knownHostsFile, t.host, t.port);
             if (t.jumpHost) {
                 const { host, port } = t.jumpHost;
                 await requireHostKey(keygen, 'known-hosts', files.knownHostsFile, host, port, 'the jump host ');
             }
-            await (0,external_node_fs_promises_namespaceObject.writeFile)(config, renderSshConfig(t, files), { mode: 0o600 });
+            await (0,promises_.writeFile)(config, renderSshConfig(t, files, { aesFirst: cpuHasAes() }), { mode: 0o600 });
             registerCleanup(dir, sshCleanup);
             await openMaster(ssh, config, dir, t);
         }
         catch (error) {
             unclosed.delete(dir);
-            await (0,external_node_fs_promises_namespaceObject.rm)(dir, { recursive: true, force: true });
+            await (0,promises_.rm)(dir, { recursive: true, force: true });
             throw error;
         }
         const via = t.jumpHost ? ` via ${t.jumpHost.user}@${address(t.jumpHost.host, t.jumpHost.port)}` : '';
@@ -29268,7 +29293,7 @@ class SshSession {
                 await runProcess(this.ssh, ['-F', this.config, '-O', 'exit', '--', TARGET_ALIAS], { silent: true });
             }
             finally {
-                await (0,external_node_fs_promises_namespaceObject.rm)(this.tempDir, { recursive: true, force: true });
+                await (0,promises_.rm)(this.tempDir, { recursive: true, force: true });
             }
         })();
         return this.closing;
@@ -29282,8 +29307,8 @@ class SshSession {
  * its stderr open for the whole session.
  */
 async function openMaster(ssh, config, dir, target) {
-    const logFile = (0,external_node_path_namespaceObject.join)(dir, 'open.log');
-    const fd = (0,external_node_fs_namespaceObject.openSync)(logFile, 'w', 0o600);
+    const logFile = (0,external_node_path_.join)(dir, 'open.log');
+    const fd = (0,external_node_fs_.openSync)(logFile, 'w', 0o600);
     // ConnectTimeout covers the TCP connect and the banner; this bounds a server that stalls afterwards.
     const limitSeconds = target.connectTimeoutSeconds * 2 + 30;
     let timedOut = false;
@@ -29310,20 +29335,24 @@ async function openMaster(ssh, config, dir, target) {
         });
     }
     finally {
-        (0,external_node_fs_namespaceObject.closeSync)(fd);
+        (0,external_node_fs_.closeSync)(fd);
     }
     if (timedOut) {
         throw inputError('host', `cannot reach ${address(target.host, target.port)}: no SSH session within ${limitSeconds}s`);
     }
     if (exitCode !== 0)
-        throw describeOpenFailure(await (0,external_node_fs_promises_namespaceObject.readFile)(logFile, 'utf8'), target);
+        throw describeOpenFailure(await (0,promises_.readFile)(logFile, 'utf8'), target);
 }
 
-;// CONCATENATED MODULE: ./actions/backup/src/constants.ts
-// Names of berth/backup's inputs, outputs and saved state, in one place so action.yml, the code
-// and the tests agree (test/actions.test.ts checks action.yml against these).
-const Inputs = {
-    Mode: 'mode',
+;// CONCATENATED MODULE: ./lib/ssh-inputs.ts
+// The SSH connection inputs that actions/deploy and actions/backup share (host, port, user, ssh-key,
+// known-hosts, jump-host, connect-timeout): their names, the typed values, getSshInputs() that reads
+// and validates them, and the session-open step both actions run.
+
+
+
+/** The input names, spread into each action's `Inputs` constants. */
+const SshInputNames = {
     Host: 'host',
     Port: 'port',
     User: 'user',
@@ -29331,13 +29360,61 @@ const Inputs = {
     KnownHosts: 'known-hosts',
     JumpHost: 'jump-host',
     ConnectTimeout: 'connect-timeout',
+};
+/** Reads the connection inputs; the key is masked before anything else can fail. */
+function getSshInputs() {
+    const I = SshInputNames;
+    const sshKey = getString(I.SshKey, { required: true });
+    core/* setSecret */.Pq(sshKey);
+    const jump = getString(I.JumpHost);
+    return {
+        host: parseHost(I.Host, getString(I.Host, { required: true })),
+        port: parsePort(I.Port, getString(I.Port, { default: '22' })),
+        user: parseUser(I.User, getString(I.User, { required: true })),
+        'ssh-key': normalizePrivateKey(sshKey),
+        'known-hosts': getString(I.KnownHosts, { required: true }),
+        'jump-host': jump ? parseJumpHost(I.JumpHost, jump) : undefined,
+        'connect-timeout': Math.ceil(getDurationInput(I.ConnectTimeout, { default: 20_000 }) / 1000),
+    };
+}
+/** `user@host:port`, for logs. */
+function sshLabel(inputs) {
+    return `${inputs.user}@${inputs.host}:${inputs.port}`;
+}
+/** The SshTarget the inputs describe; `over` replaces fields (another host with the same pins). */
+function sshTarget(inputs, over = {}) {
+    return {
+        host: inputs.host,
+        port: inputs.port,
+        user: inputs.user,
+        privateKey: inputs['ssh-key'],
+        knownHosts: inputs['known-hosts'],
+        jumpHost: inputs['jump-host'],
+        connectTimeoutSeconds: inputs['connect-timeout'],
+        ...over,
+    };
+}
+/** Opens the session in a `Connect to user@host:port` log group. */
+function openSshSession(target, tempDir, what = '') {
+    return core/* group */.Os(`Connect to ${sshLabel(target)}${what}`, () => SshSession.open(target, { tempDir }));
+}
+
+;// CONCATENATED MODULE: ./actions/backup/src/constants.ts
+// Names of berth/backup's inputs, outputs and saved state, in one place so action.yml, the code
+// and the tests agree (test/actions.test.ts checks action.yml against these).
+
+const Inputs = {
+    Mode: 'mode',
+    ...SshInputNames,
     Project: 'project',
     Volumes: 'volumes',
     Databases: 'databases',
     StopServices: 'stop-services',
     HelperImage: 'helper-image',
-    Destination: 'destination',
+    Destinations: 'destinations',
     DestinationSshKey: 'destination-ssh-key',
+    ArtifactRetentionDays: 'artifact-retention-days',
+    Compression: 'compression',
     EncryptionRecipients: 'encryption-recipients',
     DecryptionKey: 'decryption-key',
     BackupId: 'backup-id',
@@ -29349,10 +29426,16 @@ const Outputs = {
     Manifest: 'manifest',
     Bytes: 'bytes',
     Pruned: 'pruned',
+    PrunedIds: 'pruned-ids',
     Verified: 'verified',
 };
 const State = {};
 const MODES = ['backup', 'restore', 'verify'];
+/** How volume archives and SQL dumps are compressed on the host (pg_dump's custom format compresses itself). */
+const COMPRESSIONS = ['zstd', 'gzip', 'none'];
+const ENGINES = ['postgres', 'mysql', 'mariadb'];
+/** Services whose containers carry this label are stopped while volumes are archived, like `stop-services`. */
+const STOP_LABEL = 'berth.backup.stop=true';
 
 ;// CONCATENATED MODULE: ./node_modules/@noble/hashes/utils.js
 /**
@@ -49113,18 +49196,34 @@ function dist_isCryptoKey(key) {
 
 ;// CONCATENATED MODULE: ./actions/backup/src/crypto.ts
 // Streams the runner puts between the hosts: sha256 and byte counts of what passes, and age
-// encryption/decryption (age-encryption, the TypeScript implementation of age) as data flows.
+// encryption/decryption as data flows.
+//
+// age's header (recipient stanzas, the file key's wrapping and unwrapping, the header MAC) is made
+// and checked by age-encryption, the TypeScript implementation of age, through its public API: the
+// Recipient interface (a recipient that takes part in encrypt() sees the file key) and
+// Decrypter.decryptHeader() ("for delegated decryption logic"). The payload, age's STREAM of
+// ChaCha20-Poly1305 chunks (64 KiB each, nonce = 11-byte counter || last-chunk flag, key =
+// HKDF-SHA-256(file key, 16-byte nonce, "payload")), is encrypted and decrypted with node:crypto
+// (OpenSSL), which is many times faster than the pure-JS cipher age-encryption uses for it. The
+// output is ordinary age (crypto.test.ts checks it both ways against age-encryption's own
+// encrypt/decrypt).
 
 
 
-/** A pass-through that hashes and counts what goes through it. */
+/** A pass-through that hashes and counts what goes through it (and tells `onBytes`, for progress lines). */
 class Digest extends external_node_stream_.Transform {
+    onBytes;
     hash = (0,external_node_crypto_.createHash)('sha256');
     bytes = 0;
     hex;
+    constructor(onBytes) {
+        super();
+        this.onBytes = onBytes;
+    }
     _transform(chunk, _encoding, done) {
         this.hash.update(chunk);
         this.bytes += chunk.length;
+        this.onBytes?.(chunk.length);
         done(null, chunk);
     }
     /** The sha256 (hex) of everything that went through; call once the stream has ended. */
@@ -49133,17 +49232,201 @@ class Digest extends external_node_stream_.Transform {
         return this.hex;
     }
 }
-const toWeb = (source) => external_node_stream_.Readable.toWeb(source);
-const fromWeb = (stream) => external_node_stream_.Readable.fromWeb(stream);
+const CHUNK = 64 * 1024;
+const TAG = 16;
+const NONCE = 16;
+/** Headers with post-quantum stanzas are a few KiB; anything this long is not an age header. */
+const MAX_HEADER = 1024 * 1024;
+const payloadKey = (fileKey, nonce) => Buffer.from((0,external_node_crypto_.hkdfSync)('sha256', fileKey, nonce, 'payload', 32));
+function chunkNonce(counter, last) {
+    const nonce = Buffer.alloc(12);
+    nonce.writeUIntBE(counter, 5, 6); // 11-byte big-endian counter (2^48 chunks is plenty)
+    nonce[11] = last ? 1 : 0;
+    return nonce;
+}
+/** Collects bytes and hands out the front of them. */
+class Pending {
+    parts = [];
+    length = 0;
+    push(chunk) {
+        this.parts.push(chunk);
+        this.length += chunk.length;
+    }
+    take(n) {
+        const first = this.parts[0];
+        let front;
+        if (first && first.length >= n) {
+            // The common case: no copy.
+            front = first.subarray(0, n);
+            if (first.length > n)
+                this.parts[0] = first.subarray(n);
+            else
+                this.parts.shift();
+        }
+        else {
+            front = Buffer.allocUnsafe(n);
+            let filled = 0;
+            while (filled < n) {
+                const part = this.parts[0];
+                const used = part.copy(front, filled, 0, Math.min(part.length, n - filled));
+                filled += used;
+                if (used === part.length)
+                    this.parts.shift();
+                else
+                    this.parts[0] = part.subarray(used);
+            }
+        }
+        this.length -= n;
+        return front;
+    }
+}
+/** Cuts a stream into age's STREAM units; a unit is handled as non-final only once more data follows it. */
+class StreamChunks extends external_node_stream_.Transform {
+    key;
+    unit;
+    pending = new Pending();
+    counter = 0;
+    constructor(key, unit) {
+        super();
+        this.key = key;
+        this.unit = unit;
+    }
+    _transform(data, _encoding, done) {
+        this.pending.push(data);
+        try {
+            while (this.pending.length > this.unit)
+                this.push(this.chunk(this.pending.take(this.unit), false));
+            done();
+        }
+        catch (error) {
+            done(error);
+        }
+    }
+    _flush(done) {
+        try {
+            this.push(this.chunk(this.pending.take(this.pending.length), true));
+            done();
+        }
+        catch (error) {
+            done(error);
+        }
+    }
+}
+/** age's STREAM encryption of the payload. */
+class PayloadEncrypt extends StreamChunks {
+    constructor(key) {
+        super(key, CHUNK);
+    }
+    chunk(plain, last) {
+        const cipher = (0,external_node_crypto_.createCipheriv)('chacha20-poly1305', this.key, chunkNonce(this.counter++, last), {
+            authTagLength: TAG,
+        });
+        const sealed = cipher.update(plain);
+        cipher.final();
+        return Buffer.concat([sealed, cipher.getAuthTag()]);
+    }
+}
+/** age's STREAM decryption; every chunk is authenticated, and a missing final chunk is an error. */
+class PayloadDecrypt extends StreamChunks {
+    constructor(key) {
+        super(key, CHUNK + TAG);
+    }
+    chunk(sealed, last) {
+        if (sealed.length < TAG)
+            throw new Error('the age payload is truncated');
+        const decipher = (0,external_node_crypto_.createDecipheriv)('chacha20-poly1305', this.key, chunkNonce(this.counter, last), {
+            authTagLength: TAG,
+        });
+        decipher.setAuthTag(sealed.subarray(sealed.length - TAG));
+        const plain = decipher.update(sealed.subarray(0, sealed.length - TAG));
+        try {
+            decipher.final();
+        }
+        catch {
+            throw new Error(last
+                ? `age payload chunk ${this.counter} (the last) fails authentication: the archive is truncated or altered`
+                : `age payload chunk ${this.counter} fails authentication: the archive is altered`);
+        }
+        this.counter += 1;
+        if (last && plain.length === 0 && this.counter > 1)
+            throw new Error('the age payload ends with an empty chunk');
+        return plain;
+    }
+}
 /** `source` encrypted to every recipient, as age's binary format. */
 async function encryptStream(source, recipients) {
     const encrypter = new Encrypter();
     for (const recipient of recipients)
         encrypter.addRecipient(recipient);
-    return fromWeb(await encrypter.encrypt(toWeb(source)));
+    // Takes part in the encryption to learn the file key; adds no stanza of its own.
+    let fileKey;
+    const keyTap = {
+        wrapFileKey: (key) => {
+            fileKey = key;
+            return [];
+        },
+    };
+    encrypter.addRecipient(keyTap);
+    // An empty file: header || payload nonce || the sealed empty final chunk (16 bytes).
+    const empty = Buffer.from(await encrypter.encrypt(new Uint8Array(0)));
+    const prefix = empty.subarray(0, empty.length - TAG);
+    const nonce = prefix.subarray(prefix.length - NONCE);
+    if (!fileKey)
+        throw new Error('age-encryption did not wrap a file key');
+    const payload = new PayloadEncrypt(payloadKey(fileKey, nonce));
+    payload.push(prefix);
+    source.on('error', (error) => payload.destroy(error));
+    return source.pipe(payload);
 }
 /** Thrown when no identity of `decryption-key` opens an archive. */
 class WrongKeyError extends Error {
+}
+/** Where the header ends (after the `--- <MAC>` line), or -1 if not yet in `data`. */
+function headerEnd(data) {
+    const mac = data.indexOf('\n--- ');
+    if (mac < 0)
+        return -1;
+    const eol = data.indexOf('\n', mac + 1);
+    return eol < 0 ? -1 : eol + 1;
+}
+/** Reads the header and the payload nonce off `source`; the rest is handed back, the source paused. */
+function readHeader(source) {
+    return new Promise((resolve, reject) => {
+        let data = Buffer.alloc(0);
+        const cleanup = () => {
+            source.off('data', onData);
+            source.off('end', onEnd);
+            source.off('error', onError);
+        };
+        const onData = (chunk) => {
+            data = data.length === 0 ? chunk : Buffer.concat([data, chunk]);
+            const end = headerEnd(data);
+            if (end >= 0 && data.length >= end + NONCE) {
+                cleanup();
+                source.pause();
+                resolve({
+                    header: data.subarray(0, end),
+                    nonce: data.subarray(end, end + NONCE),
+                    rest: data.subarray(end + NONCE),
+                });
+            }
+            else if (data.length > MAX_HEADER) {
+                cleanup();
+                reject(new Error('not an age file: no header end in its first MiB'));
+            }
+        };
+        const onEnd = () => {
+            cleanup();
+            reject(new Error('the age file is truncated in its header'));
+        };
+        const onError = (error) => {
+            cleanup();
+            reject(error);
+        };
+        source.on('data', onData);
+        source.once('end', onEnd);
+        source.once('error', onError);
+    });
 }
 /**
  * `source` decrypted with the identities (AGE-SECRET-KEY-1... lines). A wrong key fails at once, before
@@ -49155,15 +49438,24 @@ async function decryptStream(source, identities) {
         if (line && !line.startsWith('#'))
             decrypter.addIdentity(line);
     }
+    const { header, nonce, rest } = await readHeader(source);
+    if (!header.subarray(0, 22).equals(Buffer.from('age-encryption.org/v1\n')))
+        throw new Error('not an age file (binary age-encryption.org/v1 expected)');
+    let fileKey;
     try {
-        return fromWeb(await decrypter.decrypt(toWeb(source)));
+        fileKey = await decrypter.decryptHeader(header);
     }
     catch (error) {
         const message = error instanceof Error ? error.message : String(error);
-        if (/no identity matched|identity/i.test(message))
+        if (/no identity matched/i.test(message))
             throw new WrongKeyError(message);
         throw error;
     }
+    const payload = new PayloadDecrypt(payloadKey(fileKey, nonce));
+    if (rest.length > 0)
+        payload.write(rest);
+    source.on('error', (error) => payload.destroy(error));
+    return source.pipe(payload);
 }
 /** The public recipient of an identity, for messages and tests. */
 async function recipientOf(identity) {
@@ -49235,6 +49527,7 @@ function keptBackups(backups, policy) {
 
 
 
+
 const PROJECT = /^[a-z0-9][a-z0-9_-]*$/;
 /** compose service and volume names, database names: no shell or path syntax. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -49262,7 +49555,7 @@ function checkDir(name, dir) {
     }
     return clean;
 }
-/** `host:/dir` (on the app's host) or `ssh://user@host[:port]/dir`; `artifact` is not available. */
+/** `host:/dir` (on the app's host), `ssh://user@host[:port]/dir` or `artifact`. */
 function parseDestination(name, value) {
     const text = value.trim();
     if (text.startsWith('host:'))
@@ -49279,25 +49572,53 @@ function parseDestination(name, value) {
             throw inputError(name, `${JSON.stringify(dir)}: an ssh:// directory may only have letters, digits and _ . / -`);
         return { kind: 'ssh', ...jump, dir };
     }
-    if (text === 'artifact') {
-        throw inputError(name, 'artifact destinations are not supported yet; use host:/dir or ssh://user@host/dir');
-    }
-    throw inputError(name, `${JSON.stringify(value)} is not host:/dir or ssh://user@host[:port]/dir`);
+    if (text === 'artifact')
+        return { kind: 'artifact' };
+    throw inputError(name, `${JSON.stringify(value)} is not host:/dir, ssh://user@host[:port]/dir or artifact`);
 }
-/** `service:postgres:database` lines. */
+/** One destination a line; the same one twice is refused (it would be written twice). */
+function parseDestinations(name, lines, project) {
+    const list = (lines.length > 0 ? lines : [`host:/var/backups/${project}`]).map((l) => parseDestination(name, l));
+    const seen = new Set();
+    for (const d of list) {
+        const key = JSON.stringify(d);
+        if (seen.has(key))
+            throw inputError(name, `${destinationLabel(d)} is listed twice`);
+        seen.add(key);
+    }
+    return list;
+}
+function destinationLabel(d) {
+    if (d.kind === 'host')
+        return `host:${d.dir}`;
+    if (d.kind === 'ssh')
+        return `ssh://${d.user}@${d.host}:${d.port}${d.dir}`;
+    return 'artifact';
+}
+/** 1 to 90 days (GitHub's limit; a repository's own maximum may be lower and wins). */
+function parseRetentionDays(name, value) {
+    const text = value.trim();
+    if (text === '')
+        return undefined;
+    const days = /^\d{1,3}$/.test(text) ? Number(text) : NaN;
+    if (!(days >= 1 && days <= 90))
+        throw inputError(name, `${JSON.stringify(value)} is not a number of days from 1 to 90`);
+    return days;
+}
+/** `service:engine:database` lines (engine `postgres`, `mysql` or `mariadb`). */
 function parseDatabases(name, lines) {
     return lines.map((line, i) => {
         const [service, engine, database, extra] = line.split(':');
         if (!service || !engine || !database || extra !== undefined) {
-            throw inputError(name, `line ${i + 1} is not service:postgres:database`);
+            throw inputError(name, `line ${i + 1} is not service:engine:database (engine postgres, mysql or mariadb)`);
         }
         if (!NAME.test(service))
             throw inputError(name, `line ${i + 1}: ${JSON.stringify(service)} is not a service name`);
         if (!/^[A-Za-z0-9_][A-Za-z0-9_-]*$/.test(database))
             throw inputError(name, `line ${i + 1}: ${JSON.stringify(database)} is not a database name`);
-        if (engine !== 'postgres')
-            throw inputError(name, `line ${i + 1}: engine ${JSON.stringify(engine)} is not supported (postgres)`);
-        return { service, engine, database };
+        if (!ENGINES.includes(engine))
+            throw inputError(name, `line ${i + 1}: engine ${JSON.stringify(engine)} is not supported (${ENGINES.join(', ')})`);
+        return { service, engine: engine, database };
     });
 }
 function parseNames(name, items, what) {
@@ -49317,9 +49638,8 @@ function parseRecipients(name, items) {
 }
 function getInputs() {
     const mode = getEnumInput(Inputs.Mode, MODES, { default: 'backup' });
-    const sshKey = getString(Inputs.SshKey, { required: true });
-    core/* setSecret */.Pq(sshKey);
-    const destinationKey = getString(Inputs.DestinationSshKey) || sshKey;
+    const ssh = getSshInputs();
+    const destinationKey = getString(Inputs.DestinationSshKey) || ssh['ssh-key'];
     core/* setSecret */.Pq(destinationKey);
     const decryptionKey = getString(Inputs.DecryptionKey) || undefined;
     if (decryptionKey) {
@@ -49341,23 +49661,18 @@ function getInputs() {
     const backupId = getString(Inputs.BackupId) || undefined;
     if (backupId && !BACKUP_ID.test(backupId) && backupId !== 'latest')
         throw inputError(Inputs.BackupId, `${JSON.stringify(backupId)} is not a backup id (like 20261122T050102Z-3fa1) or latest`);
-    const jump = getString(Inputs.JumpHost);
     return {
         mode,
-        host: parseHost(Inputs.Host, getString(Inputs.Host, { required: true })),
-        port: parsePort(Inputs.Port, getString(Inputs.Port, { default: '22' })),
-        user: parseUser(Inputs.User, getString(Inputs.User, { required: true })),
-        'ssh-key': normalizePrivateKey(sshKey),
-        'known-hosts': getString(Inputs.KnownHosts, { required: true }),
-        'jump-host': jump ? parseJumpHost(Inputs.JumpHost, jump) : undefined,
-        'connect-timeout': Math.ceil(getDurationInput(Inputs.ConnectTimeout, { default: 20_000 }) / 1000),
+        ...ssh,
         project,
         volumes: parseNames(Inputs.Volumes, getListInput(Inputs.Volumes), 'volume'),
         databases: parseDatabases(Inputs.Databases, getListInput(Inputs.Databases)),
         'stop-services': parseNames(Inputs.StopServices, getListInput(Inputs.StopServices), 'service'),
         'helper-image': helper,
-        destination: parseDestination(Inputs.Destination, getString(Inputs.Destination) || `host:/var/backups/${project}`),
+        destinations: parseDestinations(Inputs.Destinations, getListInput(Inputs.Destinations, { newlinesOnly: true }), project),
         'destination-ssh-key': normalizePrivateKey(destinationKey),
+        'artifact-retention-days': parseRetentionDays(Inputs.ArtifactRetentionDays, getString(Inputs.ArtifactRetentionDays) ?? ''),
+        compression: getEnumInput(Inputs.Compression, COMPRESSIONS, { default: 'zstd' }),
         'encryption-recipients': parseRecipients(Inputs.EncryptionRecipients, getListInput(Inputs.EncryptionRecipients)),
         'decryption-key': decryptionKey,
         'backup-id': backupId === 'latest' ? undefined : backupId,
@@ -49366,14 +49681,95 @@ function getInputs() {
     };
 }
 
+;// CONCATENATED MODULE: ./actions/backup/src/archive.ts
+// What a file of a backup is: its name from its source, compression and encryption, and back from
+// a manifest entry (which comes from storage, so it is validated before any of it reaches a host).
+
+const EXTENSION = { zstd: '.zst', gzip: '.gz', none: '' };
+const age = (encrypted) => (encrypted ? '.age' : '');
+const archive_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const DATABASE = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/;
+/** `volume-<name>.tar[.zst|.gz][.age]` */
+const volumeFile = (volume, c, encrypted) => `volume-${volume}.tar${EXTENSION[c]}${age(encrypted)}`;
+/** `postgres-<service>-<db>.dump[.age]` (pg_dump compresses), `<engine>-<service>-<db>.sql[.zst|.gz][.age]` */
+const dumpFile = (db, c, encrypted) => db.engine === 'postgres'
+    ? `postgres-${db.service}-${db.database}.dump${age(encrypted)}`
+    : `${db.engine}-${db.service}-${db.database}.sql${EXTENSION[c]}${age(encrypted)}`;
+/** `volume:<name>` or `<engine>:<service>/<database>`; anything else is refused. */
+function sourceOf(file) {
+    const m = /^([a-z]+):(.*)$/s.exec(file.source);
+    const [kind, rest] = [m?.[1] ?? '', m?.[2] ?? ''];
+    if (kind === 'volume' && archive_NAME.test(rest))
+        return { kind: 'volume', volume: rest };
+    const [service = '', database = '', extra] = rest.split('/');
+    if (ENGINES.includes(kind) &&
+        archive_NAME.test(service) &&
+        DATABASE.test(database) &&
+        extra === undefined)
+        return { kind: 'dump', db: { engine: kind, service, database } };
+    throw new Error(`the manifest lists a source Berth does not write: ${JSON.stringify(file.source.slice(0, 80))}`);
+}
+/** Older manifests have no compression: zstd for volumes, none for (custom-format) dumps. */
+const compressionOf = (file) => file.compression ?? (file.source.startsWith('volume:') ? 'zstd' : 'none');
+
+;// CONCATENATED MODULE: ./actions/backup/src/progress.ts
+// Progress lines for long transfers: a pure meter that decides when a line is due (every 5 s or
+// every 256 MiB, whichever comes first) and what it says (bytes so far, the rate since the start).
+
+const PROGRESS_INTERVAL_MS = 5_000;
+const PROGRESS_BYTES = 256 * 1024 * 1024;
+class ProgressMeter {
+    label;
+    startedAt;
+    intervalMs;
+    stepBytes;
+    bytes = 0;
+    lastAt;
+    lastBytes = 0;
+    constructor(label, startedAt, intervalMs = PROGRESS_INTERVAL_MS, stepBytes = PROGRESS_BYTES) {
+        this.label = label;
+        this.startedAt = startedAt;
+        this.intervalMs = intervalMs;
+        this.stepBytes = stepBytes;
+        this.lastAt = startedAt;
+    }
+    /** Counts `n` more bytes at time `now` (ms); returns a line when one is due. */
+    add(n, now) {
+        this.bytes += n;
+        if (now - this.lastAt < this.intervalMs && this.bytes - this.lastBytes < this.stepBytes)
+            return undefined;
+        this.lastAt = now;
+        this.lastBytes = this.bytes;
+        return this.line(now);
+    }
+    /** `label: 1.2 GB, 85.3 MB/s` */
+    line(now) {
+        const seconds = Math.max((now - this.startedAt) / 1000, 0.001);
+        return `${this.label}: ${formatBytes(this.bytes)}, ${formatBytes(this.bytes / seconds)}/s`;
+    }
+}
+
 ;// CONCATENATED MODULE: ./actions/backup/src/remote.ts
 // The commands berth/backup runs on the hosts. Every script body is static text; values reach it
 // only as positional parameters (SshSession.script's `args`), so nothing from the inputs is ever
 // parsed as shell. Scripts report through `::berth::key=value` lines on stdout where they need to.
-/** Shared prelude: strict mode, a reporter. */
+/** Shared prelude: strict mode, a reporter, the compressions (`compression` input) as filters. */
 const PRELUDE = String.raw `set -Eeuo pipefail
 emit() { printf '::berth::%s=%s\n' "$1" "$2"; }
+compress() {
+  case "$1" in zstd) zstd -q -c -T0 ;; gzip) gzip -c ;; none) cat ;; *) echo "berth: unknown compression $1" >&2; return 2 ;; esac
+}
+decompress() {
+  case "$1" in zstd) zstd -q -d -c ;; gzip) gzip -d -c ;; none) cat ;; *) echo "berth: unknown compression $1" >&2; return 2 ;; esac
+}
 `;
+/**
+ * A script that reads its stdin from a file on the host: `$1` is the file, the script's own
+ * parameters follow (for dumps staged on the host by restore and verify).
+ */
+function fromFile(script) {
+    return `exec <"$1"\nshift\n${script}`;
+}
 /**
  * $1 project. Reports each named volume of the project (`volume=<docker name> <compose name>`) and
  * the image of one of its containers (`image=`), the default helper image.
@@ -49388,10 +49784,10 @@ container=$(docker ps -a --filter "label=com.docker.compose.project=$1" \
   --format '{{.Label "com.docker.compose.service"}} {{.ID}}' | sort | head -n 1 | cut -d' ' -f2)
 if [ -n "$container" ]; then emit image "$(docker inspect -f '{{.Image}}' "$container")"; fi
 `;
-/** $1 helper image, $2 volume: the volume as a tar stream, zstd-compressed, on stdout. */
-const ARCHIVE_VOLUME = String.raw `set -Eeuo pipefail
+/** $1 helper image, $2 volume, $3 compression: the volume as a compressed tar stream on stdout. */
+const ARCHIVE_VOLUME = String.raw `${PRELUDE}
 docker run --rm --network none --user 0:0 --log-driver none -v "$2:/v:ro" --entrypoint tar -- "$1" \
-  -C /v --numeric-owner -cf - . | zstd -q -c -T0
+  -C /v --numeric-owner -cf - . | compress "$3"
 `;
 /**
  * What runs inside a postgres service container to get credentials from the container's own
@@ -49438,17 +49834,19 @@ while :; do
 done
 `;
 /**
- * $1 project, $2.. services. Stops the services' running containers, says `stopped=`, then waits for
- * stdin to close (the action is done with the volumes, or its connection died) and starts them
- * again, whatever happened.
+ * $1 project, $2 label (berth.backup.stop=true), $3.. services. Stops the running containers of the
+ * services and those with the label, says `stopped=`, then waits for stdin to close (the action is
+ * done with the volumes, or its connection died) and starts them again, whatever happened.
  */
 const HOLD_STOPPED = String.raw `${PRELUDE}
-project=$1; shift
+project=$1 label=$2; shift 2
 ids=()
-for service in "$@"; do
-  while read -r id; do [ -n "$id" ] && ids+=("$id"); done < <(docker ps -q \
-    --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$service")
-done
+while read -r id; do [ -n "$id" ] && ids+=("$id"); done < <({
+  for service in "$@"; do
+    docker ps -q --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$service"
+  done
+  docker ps -q --filter "label=com.docker.compose.project=$project" --filter "label=$label"
+} | sort -u)
 restart() {
   if [ "$\{#ids[@]}" -gt 0 ]; then docker start "$\{ids[@]}" >/dev/null; fi
   emit started "$\{#ids[@]}"
@@ -49496,18 +49894,22 @@ for id in "$@"; do
 done
 `;
 /**
- * $1 helper image, $2 project, $3 compose volume name, $4 temp volume. Makes the temp volume and
- * unpacks the zstd tar on stdin into it; the live volume is not touched.
+ * $1 helper image, $2 project, $3 compose volume name, $4 temp volume, $5 compression. Makes the temp
+ * volume and unpacks the compressed tar on stdin into it; the live volume is not touched.
  */
-const UNPACK_TO_TEMP = String.raw `set -Eeuo pipefail
+const UNPACK_TO_TEMP = String.raw `${PRELUDE}
 docker volume create --label berth.restore-temp=1 --label "berth.restore-for=$2_$3" -- "$4" >/dev/null
-zstd -q -d -c | docker run --rm -i --network none --user 0:0 --log-driver none -v "$4:/v" \
+decompress "$5" | docker run --rm -i --network none --user 0:0 --log-driver none -v "$4:/v" \
   --entrypoint tar -- "$1" -C /v --numeric-owner -xpf -
 `;
 /**
  * $1 helper image, $2 project, $3 compose volume name, $4 temp volume. Stops the containers using the
  * project's volume, replaces its content with the temp volume's, starts them again (always), and
  * removes the temp volume. Creates the volume, with compose's labels, if it is missing.
+ *
+ * When both are `local` volumes in the same directory (/var/lib/docker/volumes), that directory is
+ * mounted once and the temp volume's entries are renamed into the live one: no data is copied, so
+ * the swap takes as long as deleting the old content. Otherwise the content is copied with tar.
  */
 const SWAP_IN = String.raw `${PRELUDE}
 image=$1 project=$2 short=$3 temp=$4
@@ -49525,12 +49927,38 @@ restart() {
 }
 trap restart EXIT
 if [ "$\{#ids[@]}" -gt 0 ]; then docker stop "$\{ids[@]}" >/dev/null; fi
-docker run --rm --network none --user 0:0 --log-driver none -v "$temp:/from:ro" -v "$target:/to" \
-  --entrypoint sh -- "$image" -c 'find /to -mindepth 1 -delete && tar -C /from -cf - . | tar -C /to --numeric-owner -xpf -'
+from=$(docker volume inspect -f '{{.Driver}} {{.Mountpoint}}' -- "$temp")
+to=$(docker volume inspect -f '{{.Driver}} {{.Mountpoint}}' -- "$target")
+root=$(dirname -- "$(dirname -- "$\{to#local }")")
+if [ "$\{from%% *}" = local ] && [ "$\{to%% *}" = local ] && [ "$\{from#local }" = "$root/$temp/_data" ] \
+  && [ "$\{to#local }" = "$root/$target/_data" ]; then
+  docker run --rm --network none --user 0:0 --log-driver none -v "$root:/volumes" --entrypoint sh -- "$image" -c '
+    set -eu
+    from=/volumes/$1/_data to=/volumes/$2/_data
+    find "$to" -mindepth 1 -maxdepth 1 -exec rm -rf -- {} +
+    find "$from" -mindepth 1 -maxdepth 1 -exec mv -- {} "$to/" \;
+    chown "$(stat -c %u:%g "$from")" "$to"
+    chmod "$(stat -c %a "$from")" "$to"' berth-swap "$temp" "$target"
+  emit swapped rename
+else
+  docker run --rm --network none --user 0:0 --log-driver none -v "$temp:/from:ro" -v "$target:/to" \
+    --entrypoint sh -- "$image" -c 'find /to -mindepth 1 -delete && tar -C /from -cf - . | tar -C /to --numeric-owner -xpf -'
+  emit swapped copy
+fi
 emit restored "$target"
 `.replaceAll('$\\{', '${');
-/** $1 temp volume: removes it (a restore that failed before the swap). */
-const DROP_TEMP = String.raw `docker volume rm -f -- "$1" >/dev/null 2>&1 || true
+/**
+ * $1 temp volume: removes it (a restore that failed before the swap). A transfer that was cut off
+ * may leave its unpacking container still running on the volume: such containers are ours (the
+ * volume's name is random), so they are removed first.
+ */
+const DROP_TEMP = String.raw `for i in 1 2 3 4 5 6 7 8 9 10; do
+  docker volume rm -f -- "$1" >/dev/null 2>&1 && exit 0
+  ids=$(docker ps -aq --filter "volume=$1")
+  if [ -n "$ids" ]; then docker rm -f $ids >/dev/null 2>&1 || true; fi
+  sleep 0.5
+done
+echo "berth: could not remove the temporary volume $1" >&2
 `;
 /**
  * The content of a volume as one digest: the sorted list of every path, then `sha256sum` of every
@@ -49569,10 +49997,112 @@ psql -h "$d" -U postgres -d scratch -X -A -t -v ON_ERROR_STOP=1 -c "$1"
 pg_ctl -D "$d/data" -m fast -w stop >/dev/null
 ' berth-verify "$2"
 `;
+// ---- MySQL / MariaDB ---------------------------------------------------------------------------
+/**
+ * What runs inside a mysql/mariadb service container: the credentials come from the container's own
+ * configuration (the official images' *_ROOT_PASSWORD_FILE, *_ROOT_PASSWORD, or *_USER with
+ * *_PASSWORD[_FILE]) and reach the client through a 0600 defaults file in the container's /tmp,
+ * removed when the client ends: never a command line or the runner's environment. `$1` is `dump`
+ * (mariadb-dump or mysqldump) or `client` (mariadb or mysql), `$2` the database, then the tool's options.
+ */
+const MY_IN_CONTAINER = String.raw `set -eu
+kind=$1; db=$2; shift 2
+case $kind in dump) tools="mariadb-dump mysqldump" ;; *) tools="mariadb mysql" ;; esac
+bin=
+for t in $tools; do if command -v "$t" >/dev/null 2>&1; then bin=$t; break; fi; done
+[ -n "$bin" ] || { echo "berth: neither of $tools is in the container" >&2; exit 127; }
+secret() { if [ -n "$1" ] && [ -r "$1" ]; then cat "$1"; else printf '%s' "$2"; fi; }
+user=root
+password=$(secret "$\{MARIADB_ROOT_PASSWORD_FILE:-}" "$\{MARIADB_ROOT_PASSWORD:-}")
+[ -n "$password" ] || password=$(secret "$\{MYSQL_ROOT_PASSWORD_FILE:-}" "$\{MYSQL_ROOT_PASSWORD:-}")
+if [ -z "$password" ]; then
+  for prefix in MARIADB MYSQL; do
+    eval "u=\$\{$\{prefix}_USER:-}; f=\$\{$\{prefix}_PASSWORD_FILE:-}; p=\$\{$\{prefix}_PASSWORD:-}"
+    if [ -n "$u" ]; then user=$u; password=$(secret "$f" "$p"); break; fi
+  done
+fi
+umask 077
+cnf=$(mktemp)
+trap 'rm -f "$cnf"' EXIT
+# Option-file syntax: a double-quoted value with \\ \" and \n escaped.
+quote() { printf '%s' "$1" | sed ':a;$!{N;ba};s/\\/\\\\/g;s/"/\\"/g;s/\n/\\n/g'; }
+printf '[client]\nuser="%s"\n' "$(quote "$user")" >"$cnf"
+if [ -n "$password" ]; then printf 'password="%s"\n' "$(quote "$password")" >>"$cnf"; fi
+"$bin" --defaults-extra-file="$cnf" "$@" "$db"
+`.replaceAll('$\\{', '${');
+/** The arguments of the MY_* scripts. */
+function myArgs(project, service, database) {
+    return [project, service, database, MY_IN_CONTAINER];
+}
+/** $1 project, $2 service, $3 database, $4 MY_IN_CONTAINER, $5 compression: a consistent SQL dump, compressed, on stdout. */
+const MY_DUMP = String.raw `${PRELUDE}
+docker compose -p "$1" exec -T "$2" sh -c "$4" berth-my dump "$3" --single-transaction --routines --triggers \
+  --events --hex-blob --default-character-set=utf8mb4 | compress "$5"
+`;
+/** $1 project, $2 service, $3 database, $4 MY_IN_CONTAINER, $5 compression: restores the compressed SQL dump on stdin. */
+const MY_RESTORE = String.raw `${PRELUDE}
+decompress "$5" | docker compose -p "$1" exec -T "$2" sh -c "$4" berth-my client "$3" --default-character-set=utf8mb4
+`;
+/** $1 project, $2 service, $3 database, $4 MY_IN_CONTAINER, $5 query: the rows, tab-separated, no header. */
+const MY_QUERY = String.raw `set -Eeuo pipefail
+docker compose -p "$1" exec -T "$2" sh -c "$4" berth-my client "$3" -N -B -e "$5"
+`;
+/** Exact row counts of every table of the current database, `table|count` lines, ordered (run with -N -B). */
+const MY_ROW_COUNTS_SQL = "SET SESSION group_concat_max_len = 4194304; SELECT GROUP_CONCAT(CONCAT('SELECT CONCAT(', QUOTE(table_name), ', ''|'', COUNT(*)) FROM `', REPLACE(table_name, '`', '``'), '`') ORDER BY table_name SEPARATOR ' UNION ALL ') INTO @berth_q FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'; SET @berth_q = COALESCE(@berth_q, 'SELECT 1 FROM DUAL WHERE FALSE'); PREPARE berth_s FROM @berth_q; EXECUTE berth_s; DEALLOCATE PREPARE berth_s;";
+/**
+ * $1 mysql/mariadb image (the service's own), $2 compression, $3 query. Restores the compressed SQL
+ * dump on stdin into a scratch server in a throw-away container with no network (a fresh data
+ * directory, root by socket), and prints the query's rows.
+ */
+const MY_SCRATCH_RESTORE = String.raw `${PRELUDE}
+decompress "$2" | docker run --rm -i --network none --user 0:0 --log-driver none --entrypoint sh -- "$1" -c '
+set -eu
+first() { for t in "$@"; do if command -v "$t" >/dev/null 2>&1; then echo "$t"; return 0; fi; done; echo "berth: none of $* in the image" >&2; return 127; }
+server=$(first mariadbd mysqld)
+client=$(first mariadb mysql)
+d=$(mktemp -d)
+mkdir "$d/data"
+chown mysql "$d" "$d/data"
+if command -v mariadb-install-db >/dev/null 2>&1; then
+  mariadb-install-db --no-defaults --user=mysql --datadir="$d/data" --skip-test-db >"$d/init.log" 2>&1
+elif command -v mysql_install_db >/dev/null 2>&1 && [ "$server" = mariadbd ]; then
+  mysql_install_db --no-defaults --user=mysql --datadir="$d/data" >"$d/init.log" 2>&1
+else
+  "$server" --no-defaults --initialize-insecure --user=mysql --datadir="$d/data" >"$d/init.log" 2>&1
+fi
+"$server" --no-defaults --user=mysql --datadir="$d/data" --socket="$d/sock" --skip-networking \
+  --pid-file="$d/pid" >"$d/server.log" 2>&1 &
+i=0
+until "$client" --no-defaults --socket="$d/sock" -uroot -e "SELECT 1" >/dev/null 2>&1; do
+  i=$((i + 1)); if [ "$i" -ge 240 ]; then cat "$d/server.log" >&2; exit 1; fi; sleep 0.5
+done
+"$client" --no-defaults --socket="$d/sock" -uroot -e "CREATE DATABASE scratch"
+"$client" --no-defaults --socket="$d/sock" -uroot --default-character-set=utf8mb4 scratch
+"$client" --no-defaults --socket="$d/sock" -uroot -N -B -e "$1" scratch
+kill "$(cat "$d/pid")"
+' berth-verify "$3"
+`;
+// ---- staging on the host ----------------------------------------------------------------------
+/** A 0700 directory on the host for dumps being restored or verified; reports `dir=`. */
+const MAKE_STAGE = String.raw `${PRELUDE}
+umask 077
+emit dir "$(mktemp -d "$\{TMPDIR:-/tmp}/berth-restore-XXXXXXXX")"
+`.replaceAll('$\\{', '${');
+/** $1 file: stdin to it (0600). */
+const STAGE_FILE = String.raw `set -Eeuo pipefail
+umask 077
+cat >"$1"
+`;
+/** $1 stage directory: removes it. */
+const DROP_STAGE = String.raw `case "$1" in */berth-restore-*) rm -rf -- "$1" ;; esac
+`;
 
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 ;// CONCATENATED MODULE: ./actions/backup/src/store.ts
 // Where backups are kept: a directory reached through an SSH session (the app's host for `host:`,
-// another host for `ssh://`). One backup is `<dir>/<id>/`, its files and, written last, manifest.json.
+// another host for `ssh://`), or workflow artifacts. One backup is `<dir>/<id>/`, its files and,
+// written last, manifest.json; as an artifact, `berth-backup-<project>-<id>` holding the same files.
 
 
 
@@ -49633,6 +50163,7 @@ class ShellStore {
     session;
     dir;
     label;
+    pruned = true;
     constructor(session, dir, 
     /** `host:/dir` or `ssh://user@host:port/dir`, for messages */
     label) {
@@ -49670,6 +50201,7 @@ class ShellStore {
             return;
         await this.session.script(REMOVE_BACKUPS, { args: [this.dir, ...ids], silent: true });
     }
+    close() { }
 }
 /**
  * A directory on an sftp-only account (an off-site backup server whose user has no shell). sftp
@@ -49680,23 +50212,24 @@ class SftpStore {
     session;
     dir;
     label;
+    pruned = true;
     staging;
     constructor(session, dir, label, tempRoot) {
         this.session = session;
         this.dir = dir;
         this.label = label;
-        this.staging = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)(tempRoot, 'berth-sftp-'));
+        this.staging = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(tempRoot, 'berth-sftp-'));
     }
     where(id, name) {
         return `${this.label}/${id}${name ? `/${name}` : ''}`;
     }
     local() {
-        return (0,external_node_path_namespaceObject.join)(this.staging, (0,external_node_crypto_.randomBytes)(8).toString('hex'));
+        return (0,external_node_path_.join)(this.staging, (0,external_node_crypto_.randomBytes)(8).toString('hex'));
     }
     async write(id, name, data) {
         const file = this.local();
         try {
-            await (0,promises_namespaceObject.pipeline)(typeof data === 'string' ? external_node_stream_.Readable.from([data]) : data, (0,external_node_fs_namespaceObject.createWriteStream)(file, { mode: 0o600 }));
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(typeof data === 'string' ? external_node_stream_.Readable.from([data]) : data, (0,external_node_fs_.createWriteStream)(file, { mode: 0o600 }));
             const path = `${this.dir}/${id}/${name}`;
             await this.session.sftp([
                 `-mkdir ${sftpQuote(this.dir)}`,
@@ -49707,17 +50240,17 @@ class SftpStore {
             ]);
         }
         finally {
-            (0,external_node_fs_namespaceObject.rmSync)(file, { force: true });
+            (0,external_node_fs_.rmSync)(file, { force: true });
         }
     }
     async read(id, name, sink) {
         const file = this.local();
         try {
             await this.session.sftp([`get ${sftpQuote(`${this.dir}/${id}/${name}`)} ${sftpQuote(file)}`]);
-            await (0,promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(file), sink);
+            await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(file), sink);
         }
         finally {
-            (0,external_node_fs_namespaceObject.rmSync)(file, { force: true });
+            (0,external_node_fs_.rmSync)(file, { force: true });
         }
     }
     async readText(id, name) {
@@ -49728,10 +50261,10 @@ class SftpStore {
             });
             if (r.exitCode !== 0)
                 throw new Error(`${this.where(id, name)} cannot be read: ${r.stderr.trim()}`);
-            return (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
+            return (0,external_node_fs_.readFileSync)(file, 'utf8');
         }
         finally {
-            (0,external_node_fs_namespaceObject.rmSync)(file, { force: true });
+            (0,external_node_fs_.rmSync)(file, { force: true });
         }
     }
     async list() {
@@ -49742,17 +50275,17 @@ class SftpStore {
             .split('\n')
             .map((l) => l.trim().split('/').pop() ?? '')
             .filter((x) => BACKUP_ID.test(x));
-        const got = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)(this.staging, 'list-'));
+        const got = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(this.staging, 'list-'));
         try {
             if (ids.length > 0) {
-                await this.session.sftp(ids.map((x) => `-get ${sftpQuote(`${this.dir}/${x}/${MANIFEST}`)} ${sftpQuote((0,external_node_path_namespaceObject.join)(got, x))}`), { ignoreReturnCode: true });
+                await this.session.sftp(ids.map((x) => `-get ${sftpQuote(`${this.dir}/${x}/${MANIFEST}`)} ${sftpQuote((0,external_node_path_.join)(got, x))}`), { ignoreReturnCode: true });
             }
-            const present = new Set((0,external_node_fs_namespaceObject.readdirSync)(got));
+            const present = new Set((0,external_node_fs_.readdirSync)(got));
             const listing = { complete: [], partial: [] };
             for (const x of ids) {
                 const ok = present.has(x) &&
-                    (0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(got, x)) &&
-                    /"format": *"berth-backup\/1"/.test((0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.join)(got, x), 'utf8'));
+                    (0,external_node_fs_.existsSync)((0,external_node_path_.join)(got, x)) &&
+                    /"format": *"berth-backup\/1"/.test((0,external_node_fs_.readFileSync)((0,external_node_path_.join)(got, x), 'utf8'));
                 listing[ok ? 'complete' : 'partial'].push(x);
             }
             listing.complete.sort();
@@ -49760,7 +50293,7 @@ class SftpStore {
             return listing;
         }
         finally {
-            (0,external_node_fs_namespaceObject.rmSync)(got, { recursive: true, force: true });
+            (0,external_node_fs_.rmSync)(got, { recursive: true, force: true });
         }
     }
     async remove(ids) {
@@ -49775,15 +50308,105 @@ class SftpStore {
             await this.session.sftp(lines);
     }
     close() {
-        (0,external_node_fs_namespaceObject.rmSync)(this.staging, { recursive: true, force: true });
+        (0,external_node_fs_.rmSync)(this.staging, { recursive: true, force: true });
+    }
+}
+let artifactModule;
+/** @actions/artifact (and its Azure SDK) loads only when an artifact destination is used. */
+const loadArtifact = () => (artifactModule ??= __nccwpck_require__.e(/* import() */ 495).then(__nccwpck_require__.bind(__nccwpck_require__, 65495)));
+/** The artifact name of a backup. */
+const artifactName = (project, id) => `berth-backup-${project}-${id}`;
+/**
+ * Workflow artifacts through the runner's artifact service (@actions/artifact): one artifact per
+ * backup, uploaded when its manifest is written (an artifact only exists once finalized, so an
+ * interrupted backup leaves none), kept for `artifact-retention-days`. Reading lists and downloads the
+ * artifacts of the current workflow run (any of its jobs), so a later job can verify or restore them.
+ * The files are staged on the runner, since the service takes whole files.
+ */
+class ArtifactStore {
+    project;
+    retentionDays;
+    label = 'artifact';
+    pruned = false;
+    staging;
+    downloads = new Map();
+    constructor(project, tempRoot, retentionDays) {
+        this.project = project;
+        this.retentionDays = retentionDays;
+        this.staging = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(tempRoot, 'berth-artifact-'));
+    }
+    where(id, name) {
+        return `artifact ${artifactName(this.project, id)}${name ? `/${name}` : ''}`;
+    }
+    async write(id, name, data) {
+        const dir = (0,external_node_path_.join)(this.staging, 'up', id);
+        (0,external_node_fs_.mkdirSync)(dir, { recursive: true, mode: 0o700 });
+        const file = (0,external_node_path_.join)(dir, name);
+        await (0,external_node_stream_promises_namespaceObject.pipeline)(typeof data === 'string' ? external_node_stream_.Readable.from([data]) : data, (0,external_node_fs_.createWriteStream)(`${file}.part`, { mode: 0o600 }));
+        (0,external_node_fs_.renameSync)(`${file}.part`, file);
+        if (name !== MANIFEST)
+            return;
+        const { DefaultArtifactClient } = await loadArtifact();
+        const files = (0,external_node_fs_.readdirSync)(dir).map((f) => (0,external_node_path_.join)(dir, f));
+        await new DefaultArtifactClient().uploadArtifact(artifactName(this.project, id), files, dir, {
+            retentionDays: this.retentionDays,
+            // The archives are compressed and encrypted already.
+            compressionLevel: 0,
+        });
+        (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
+    }
+    /** The artifact's files, downloaded once into the staging directory. */
+    download(id) {
+        let dir = this.downloads.get(id);
+        if (!dir) {
+            dir = (async () => {
+                const { DefaultArtifactClient } = await loadArtifact();
+                const client = new DefaultArtifactClient();
+                const name = artifactName(this.project, id);
+                const { artifact } = await client.getArtifact(name);
+                const path = (0,external_node_path_.join)(this.staging, 'down', id);
+                await client.downloadArtifact(artifact.id, { path });
+                return path;
+            })();
+            this.downloads.set(id, dir);
+        }
+        return dir;
+    }
+    async read(id, name, sink) {
+        const file = (0,external_node_path_.join)(await this.download(id), name);
+        if (!(0,external_node_fs_.existsSync)(file))
+            throw new Error(`${this.where(id, name)} is missing from the artifact`);
+        await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(file), sink);
+    }
+    async readText(id, name) {
+        const file = (0,external_node_path_.join)(await this.download(id), name);
+        if (!(0,external_node_fs_.existsSync)(file))
+            throw new Error(`${this.where(id, name)} is missing from the artifact`);
+        return (0,external_node_fs_.readFileSync)(file, 'utf8');
+    }
+    async list() {
+        const { DefaultArtifactClient } = await loadArtifact();
+        const { artifacts } = await new DefaultArtifactClient().listArtifacts({ latest: true });
+        const prefix = artifactName(this.project, '');
+        const complete = artifacts
+            .map((a) => a.name.slice(prefix.length))
+            .filter((x, i) => artifacts[i].name.startsWith(prefix) && BACKUP_ID.test(x))
+            .sort();
+        return { complete, partial: [] };
+    }
+    /** Artifacts expire by artifact-retention-days; Berth deletes none. */
+    async remove() { }
+    close() {
+        (0,external_node_fs_.rmSync)(this.staging, { recursive: true, force: true });
     }
 }
 
 ;// CONCATENATED MODULE: ./actions/backup/src/main.ts
-// berth/backup main step: one SSH connection to the app's host (and one to an ssh:// destination);
-// backup streams each archive host -> runner (sha256, age) -> destination, manifest last, then
-// retention; restore checks every archive before it touches anything. Orchestration only.
-
+// berth/backup main step: one SSH connection to the app's host (and one per ssh:// destination);
+// backup streams each archive host -> runner (sha256, age) -> every destination, manifests last,
+// then retention; restore and verify stream each archive from the first destination that has the
+// backup through its checks into temporary volumes / staged dumps on the host, and change live data
+// only once every archive matched its manifest. Orchestration only.
 
 
 
@@ -49818,80 +50441,83 @@ function helperImage(found, inputs) {
     }
     return found.image;
 }
-const volumeFile = (volume, encrypted) => `volume-${volume}.tar.zst${encrypted ? '.age' : ''}`;
-const dumpFile = (service, db, encrypted) => `postgres-${service}-${db}.dump${encrypted ? '.age' : ''}`;
-function sessionTarget(inputs, over = {}) {
-    return {
-        host: inputs.host,
-        port: inputs.port,
-        user: inputs.user,
-        privateKey: inputs['ssh-key'],
-        knownHosts: inputs['known-hosts'],
-        jumpHost: inputs['jump-host'],
-        connectTimeoutSeconds: inputs['connect-timeout'],
-        ...over,
-    };
+/** A Digest that prints a progress line every 5 s or 256 MiB. */
+function meteredDigest(label) {
+    const meter = new ProgressMeter(label, Date.now());
+    return new Digest((n) => {
+        const line = meter.add(n, Date.now());
+        if (line)
+            core/* info */.pq(line);
+    });
+}
+// ---- destinations ---------------------------------------------------------------------------------
+function requireArtifactService(inputs) {
+    if (!inputs.destinations.some((d) => d.kind === 'artifact'))
+        return;
+    if (!process.env.ACTIONS_RUNTIME_TOKEN || !process.env.ACTIONS_RESULTS_URL) {
+        throw inputError(Inputs.Destinations, 'artifact needs the runner’s artifact service (ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL), which only a step of a GitHub Actions job has');
+    }
+}
+async function openStore(d, host, inputs, tempRoot, sessions) {
+    if (d.kind === 'host')
+        return new ShellStore(host, d.dir, destinationLabel(d));
+    if (d.kind === 'artifact')
+        return new ArtifactStore(inputs.project, tempRoot, inputs['artifact-retention-days']);
+    const remote = await openSshSession(sshTarget(inputs, {
+        host: d.host,
+        port: d.port,
+        user: d.user,
+        privateKey: inputs['destination-ssh-key'],
+        jumpHost: undefined,
+    }), tempRoot, ' (destination)');
+    sessions.push(remote);
+    return new SftpStore(remote, d.dir, destinationLabel(d), tempRoot);
 }
 async function main() {
     const inputs = getInputs();
+    requireArtifactService(inputs);
     core/* setOutput */.uH(Outputs.Verified, 'false');
-    const tempRoot = process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)();
-    const target = `${inputs.user}@${inputs.host}:${inputs.port}`;
-    const host = await core/* group */.Os(`Connect to ${target}`, () => SshSession.open(sessionTarget(inputs), { tempDir: tempRoot }));
+    const tempRoot = process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)();
+    const host = await openSshSession(sshTarget(inputs), tempRoot);
     const sessions = [host];
+    const stores = [];
     try {
-        const d = inputs.destination;
-        let store;
-        if (d.kind === 'ssh') {
-            const label = `ssh://${d.user}@${d.host}:${d.port}${d.dir}`;
-            const remote = await core/* group */.Os(`Connect to ${d.user}@${d.host}:${d.port} (destination)`, () => SshSession.open(sessionTarget(inputs, {
-                host: d.host,
-                port: d.port,
-                user: d.user,
-                privateKey: inputs['destination-ssh-key'],
-                jumpHost: undefined,
-            }), { tempDir: tempRoot }));
-            sessions.push(remote);
-            store = new SftpStore(remote, d.dir, label, tempRoot);
-        }
-        else {
-            store = new ShellStore(host, d.dir, `host:${d.dir}`);
-        }
-        try {
-            if (inputs.mode === 'backup')
-                await backupOrCleanUp(host, store, inputs, tempRoot);
-            else
-                await restore(host, store, inputs, tempRoot, inputs.mode === 'verify');
-        }
-        finally {
-            if (store instanceof SftpStore)
-                store.close();
-        }
+        for (const d of inputs.destinations)
+            stores.push(await openStore(d, host, inputs, tempRoot, sessions));
+        if (inputs.mode === 'backup')
+            await backupOrCleanUp(host, stores, inputs);
+        else
+            await restore(host, stores, inputs, inputs.mode === 'verify');
     }
     finally {
+        for (const store of stores)
+            store.close();
         for (const s of sessions)
             await s.close();
     }
 }
 // ---- backup -----------------------------------------------------------------------------------
 /** A backup that fails leaves no directory behind (a killed one is cleaned up by the next run). */
-async function backupOrCleanUp(host, store, inputs, tempRoot) {
+async function backupOrCleanUp(host, stores, inputs) {
     let id;
     try {
-        await backup(host, store, inputs, tempRoot, (x) => (id = x));
+        await backup(host, stores, inputs, (x) => (id = x));
     }
     catch (error) {
-        const listing = id ? await store.list().catch(() => undefined) : undefined;
-        // Only an unfinished one: a backup that failed verification keeps its manifest for inspection.
-        if (id && listing?.partial.includes(id))
-            await store.remove([id]).catch(() => undefined);
+        // Only unfinished ones: a backup that failed verification keeps its manifest for inspection.
+        for (const store of id ? stores : []) {
+            const listing = await store.list().catch(() => undefined);
+            if (listing?.partial.includes(id))
+                await store.remove([id]).catch(() => undefined);
+        }
         throw error;
     }
 }
-async function backup(host, store, inputs, tempRoot, onId) {
-    const started = Date.now();
+async function backup(host, stores, inputs, onId) {
+    const backupStarted = Date.now();
     const recipients = inputs['encryption-recipients'];
     const encrypted = recipients.length > 0;
+    const compression = inputs.compression;
     if (!encrypted)
         core/* warning */.$e('No encryption-recipients: this backup is stored unencrypted.');
     if (inputs.verify && encrypted && !inputs['decryption-key'])
@@ -49899,7 +50525,8 @@ async function backup(host, store, inputs, tempRoot, onId) {
     const id = newBackupId(new Date(), (0,external_node_crypto_.randomBytes)(2).toString('hex'));
     core/* setOutput */.uH(Outputs.BackupId, id);
     onId(id);
-    core/* info */.pq(`Backup ${id} of ${inputs.project} to ${store.label}`);
+    const labels = stores.map((s) => s.label).join(', ');
+    core/* info */.pq(`Backup ${id} of ${inputs.project} to ${labels}`);
     const found = await core/* group */.Os('Discover', () => discover(host, inputs));
     const volumes = inputs.volumes.length > 0 ? inputs.volumes : [...found.volumes.keys()];
     for (const v of volumes) {
@@ -49908,37 +50535,64 @@ async function backup(host, store, inputs, tempRoot, onId) {
         }
     }
     const image = volumes.length > 0 ? helperImage(found, inputs) : '';
-    core/* info */.pq(`Volumes: ${volumes.join(', ') || 'none'}; databases: ${inputs.databases.map((x) => `${x.service}/${x.database}`).join(', ') || 'none'}; helper image: ${image || '-'}`);
+    core/* info */.pq(`Volumes: ${volumes.join(', ') || 'none'}; databases: ${inputs.databases.map((x) => `${x.engine}:${x.service}/${x.database}`).join(', ') || 'none'}; helper image: ${image || '-'}; compression: ${compression}`);
     const files = [];
-    /** Streams what `produce` writes into a file of the backup, encrypting and hashing on the way. */
-    const transfer = async (name, source, produce) => {
+    /** Streams what `produce` writes into a file of the backup at every destination, encrypting and hashing on the way. */
+    const transfer = async (name, source, fileCompression, produce) => {
+        const started = Date.now();
         const raw = new external_node_stream_.PassThrough();
         const produced = produce(raw);
         produced.catch(() => { });
         const stored = encrypted ? await encryptStream(raw, recipients) : raw;
-        const digest = new Digest();
+        const digest = meteredDigest(source);
         stored.on('error', (error) => digest.destroy(error));
-        const uploaded = store.write(id, name, stored.pipe(digest));
-        uploaded.catch((error) => raw.destroy(error instanceof Error ? error : new Error(String(error))));
-        const [p, u] = await Promise.allSettled([produced, uploaded]);
+        stored.pipe(digest);
+        const abort = (error) => {
+            raw.destroy(error instanceof Error ? error : new Error(String(error)));
+        };
+        const uploads = stores.map((store) => {
+            const copy = new external_node_stream_.PassThrough();
+            digest.pipe(copy);
+            digest.on('error', (error) => copy.destroy(error));
+            const written = store.write(id, name, copy);
+            written.catch(abort);
+            return written;
+        });
+        const [p, ...u] = await Promise.allSettled([produced, ...uploads]);
         if (p.status === 'rejected')
             throw new Error(`${source}: reading it on the host failed`, { cause: p.reason });
-        if (u.status === 'rejected')
-            throw new Error(`${source}: writing ${store.where(id, name)} failed`, { cause: u.reason });
-        const file = { name, source, bytes: digest.bytes, sha256: digest.sha256(), encrypted };
+        u.forEach((r, i) => {
+            if (r.status === 'rejected')
+                throw new Error(`${source}: writing ${stores[i].where(id, name)} failed`, { cause: r.reason });
+        });
+        const file = {
+            name,
+            source,
+            compression: fileCompression,
+            bytes: digest.bytes,
+            sha256: digest.sha256(),
+            encrypted,
+        };
         files.push(file);
-        core/* info */.pq(`${source} -> ${name}: ${formatBytes(digest.bytes)}, sha256 ${digest.sha256()}`);
+        core/* info */.pq(`${source} -> ${name}: ${formatBytes(digest.bytes)} in ${took(started, digest.bytes)}, sha256 ${digest.sha256()}`);
         return file;
     };
     await core/* group */.Os('Databases', async () => {
         for (const db of inputs.databases) {
+            const source = `${db.engine}:${db.service}/${db.database}`;
             // Counted just before the dump, for verify (a write in between makes verify report a difference).
-            const counts = await host.script(PG_QUERY, {
-                args: [...pgArgs(inputs.project, db.service, db.database), ROW_COUNTS_SQL],
-                silent: true,
-            });
-            const file = await transfer(dumpFile(db.service, db.database, encrypted), `postgres:${db.service}/${db.database}`, (sink) => host.script(PG_DUMP, { args: pgArgs(inputs.project, db.service, db.database), stdout: sink }));
-            file.rows = parseRowCounts(counts.stdout);
+            if (db.engine === 'postgres') {
+                const args = pgArgs(inputs.project, db.service, db.database);
+                const counts = await host.script(PG_QUERY, { args: [...args, ROW_COUNTS_SQL], silent: true });
+                const file = await transfer(dumpFile(db, 'none', encrypted), source, 'none', (sink) => host.script(PG_DUMP, { args, stdout: sink }));
+                file.rows = parseRowCounts(counts.stdout);
+            }
+            else {
+                const args = myArgs(inputs.project, db.service, db.database);
+                const counts = await host.script(MY_QUERY, { args: [...args, MY_ROW_COUNTS_SQL], silent: true });
+                const file = await transfer(dumpFile(db, compression, encrypted), source, compression, (sink) => host.script(MY_DUMP, { args: [...args, compression], stdout: sink }));
+                file.rows = parseRowCounts(counts.stdout);
+            }
         }
     });
     await core/* group */.Os('Volumes', async () => {
@@ -49947,7 +50601,7 @@ async function backup(host, store, inputs, tempRoot, onId) {
         const release = await holdStopped(host, inputs);
         try {
             for (const v of volumes) {
-                const file = await transfer(volumeFile(v, encrypted), `volume:${v}`, (sink) => host.script(ARCHIVE_VOLUME, { args: [image, found.volumes.get(v)], stdout: sink }));
+                const file = await transfer(volumeFile(v, compression, encrypted), `volume:${v}`, compression, (sink) => host.script(ARCHIVE_VOLUME, { args: [image, found.volumes.get(v), compression], stdout: sink }));
                 // Still stopped: the digest describes exactly what was archived.
                 const r = await host.script(VOLUME_DIGEST, { args: [image, found.volumes.get(v)], silent: true });
                 file.content = parseContent(r.stdout);
@@ -49966,26 +50620,49 @@ async function backup(host, store, inputs, tempRoot, onId) {
         files,
     };
     const manifestText = JSON.stringify(manifest, null, 2) + '\n';
-    await core/* group */.Os('Manifest', () => store.write(id, MANIFEST, manifestText));
+    await core/* group */.Os('Manifest', async () => {
+        for (const store of stores) {
+            await store.write(id, MANIFEST, manifestText);
+            core/* info */.pq(`${store.where(id)} is complete`);
+        }
+    });
     const bytes = files.reduce((sum, f) => sum + f.bytes, 0);
     core/* setOutput */.uH(Outputs.Manifest, JSON.stringify(manifest));
     core/* setOutput */.uH(Outputs.Bytes, String(bytes));
     let verified = false;
     if (inputs.verify) {
-        verified = await core/* group */.Os('Verify', () => verifyBackup(host, store, inputs, manifest, tempRoot));
+        verified = await core/* group */.Os('Verify', async () => {
+            // A restore from the first destination; every other copy is read back and its sha256 checked.
+            const restored = await verifyBackup(host, stores[0], inputs, manifest);
+            let copies = true;
+            for (const store of stores.slice(1))
+                copies = (await checkCopy(store, manifest)) && copies;
+            return restored && copies;
+        });
         core/* setOutput */.uH(Outputs.Verified, String(verified));
         if (!verified)
             throw new Error(`backup ${id} did not verify (see the errors above); retention was not applied`);
     }
-    const pruned = await core/* group */.Os('Retention', () => applyRetention(store, inputs, id));
-    core/* setOutput */.uH(Outputs.Pruned, pruned.join(' '));
-    const seconds = (Date.now() - started) / 1000;
+    const pruned = new Set();
+    await core/* group */.Os('Retention', async () => {
+        for (const store of stores) {
+            if (!store.pruned) {
+                core/* info */.pq(`${store.label}: kept for ${inputs['artifact-retention-days'] ?? 'the repository’s default number of'} days by GitHub; Berth’s retention does not apply`);
+                continue;
+            }
+            for (const x of await applyRetention(store, inputs, id))
+                pruned.add(x);
+        }
+    });
+    core/* setOutput */.uH(Outputs.Pruned, String(pruned.size));
+    core/* setOutput */.uH(Outputs.PrunedIds, [...pruned].sort().join(' '));
+    const seconds = (Date.now() - backupStarted) / 1000;
     const rows = files.map((f) => `| \`${f.name}\` | ${f.source} | ${formatBytes(f.bytes)} | \`${f.sha256.slice(0, 16)}…\` |`);
     await core/* summary */.z
         .addRaw([
         `### Backup ${id} of ${inputs.project}`,
         '',
-        `To \`${store.where(id)}\` in ${seconds.toFixed(1)} s, ${formatBytes(bytes)} stored, ` +
+        `To ${stores.map((s) => `\`${s.where(id)}\``).join(' and ')} in ${seconds.toFixed(1)} s, ${formatBytes(bytes)} stored (${compression}), ` +
             (encrypted
                 ? `encrypted with age to ${recipients.length} recipient(s).`
                 : '**not encrypted** (no `encryption-recipients`).'),
@@ -49995,35 +50672,40 @@ async function backup(host, store, inputs, tempRoot, onId) {
         '| --- | --- | --- | --- |',
         ...rows,
         '',
-        pruned.length > 0 ? `Pruned: ${pruned.join(', ')}` : 'Pruned: none',
+        pruned.size > 0 ? `Pruned: ${[...pruned].sort().join(', ')}` : 'Pruned: none',
         '',
     ].join('\n'))
         .write();
 }
-/** Stops `stop-services` until the returned function is called; the host restarts them if we vanish. */
+/**
+ * Stops `stop-services` and the project's containers labelled berth.backup.stop=true until the
+ * returned function is called; the host restarts them if we vanish.
+ */
 async function holdStopped(host, inputs) {
-    if (inputs['stop-services'].length === 0)
-        return async () => { };
     const stdin = new external_node_stream_.PassThrough();
     let onStopped;
     const stopped = new Promise((resolve) => (onStopped = resolve));
     const held = host.script(HOLD_STOPPED, {
-        args: [inputs.project, ...inputs['stop-services']],
+        args: [inputs.project, STOP_LABEL, ...inputs['stop-services']],
         input: stdin,
+        silent: true,
         onStdoutLine: (line) => {
-            if (line.startsWith('::berth::stopped='))
-                onStopped();
+            const m = /^::berth::stopped=(\d+)$/.exec(line);
+            if (m)
+                onStopped(m[1]);
         },
     });
-    await Promise.race([
+    const count = await Promise.race([
         stopped,
         held.then(() => Promise.reject(new Error('stopping the services ended early'))),
     ]);
-    core/* info */.pq(`Stopped ${inputs['stop-services'].join(', ')}`);
+    const what = [...inputs['stop-services'], `label ${STOP_LABEL}`].join(', ');
+    core/* info */.pq(count === '0' ? `No running container to stop (${what})` : `Stopped ${count} container(s) (${what})`);
     return async () => {
         stdin.end();
         await held;
-        core/* info */.pq(`Started ${inputs['stop-services'].join(', ')} again`);
+        if (count !== '0')
+            core/* info */.pq(`Started ${count} container(s) again`);
     };
 }
 async function applyRetention(store, inputs, current) {
@@ -50031,7 +50713,7 @@ async function applyRetention(store, inputs, current) {
     // Directories without a manifest are runs that died (a finished backup writes its manifest last).
     const leftovers = listing.partial.filter((x) => x !== current);
     if (leftovers.length > 0) {
-        core/* info */.pq(`Removing interrupted backups without a manifest: ${leftovers.join(', ')}`);
+        core/* info */.pq(`${store.label}: removing interrupted backups without a manifest: ${leftovers.join(', ')}`);
         await store.remove(leftovers);
     }
     if (!inputs.retention)
@@ -50039,137 +50721,196 @@ async function applyRetention(store, inputs, current) {
     const kept = keptBackups(listing.complete.map((x) => ({ id: x, created: backupIdDate(x) })), inputs.retention);
     kept.add(current);
     const pruned = listing.complete.filter((x) => !kept.has(x));
-    core/* info */.pq(`Keeping ${kept.size}, pruning ${pruned.length}${pruned.length ? `: ${pruned.join(', ')}` : ''}`);
+    core/* info */.pq(`${store.label}: keeping ${kept.size}, pruning ${pruned.length}${pruned.length ? `: ${pruned.join(', ')}` : ''}`);
     await store.remove(pruned);
     return pruned;
 }
-/** Downloads every file of the backup, checks its size and sha256, and that the key opens it all. */
-async function checkArchives(store, manifest, key, dir) {
-    const checked = [];
-    for (const file of manifest.files) {
-        const where = store.where(manifest.id, file.name);
-        const path = (0,external_node_path_namespaceObject.join)(dir, file.name);
-        const digest = new Digest();
-        const pass = new external_node_stream_.PassThrough();
-        const saved = (0,promises_namespaceObject.pipeline)(pass, digest, (0,external_node_fs_namespaceObject.createWriteStream)(path, { mode: 0o600 }));
-        await Promise.all([store.read(manifest.id, file.name, pass), saved]).catch((error) => {
-            throw new Error(`archive ${where} cannot be read; nothing was restored`, { cause: error });
+// ---- restore and verify -----------------------------------------------------------------------
+/**
+ * Streams one archive of the backup from `store` through its checks into `deliver`: its size and
+ * sha256 against the manifest as it passes, and age's authentication of every chunk while it is
+ * decrypted. Resolves only when `deliver` finished and every check passed; otherwise throws the
+ * most precise reason (altered or truncated > wrong key > undecryptable > the host's failure), and
+ * whatever `deliver` made of the data must be thrown away by the caller.
+ */
+async function streamChecked(store, manifest, file, key, deliver) {
+    const where = store.where(manifest.id, file.name);
+    if (file.encrypted && !key)
+        throw inputError(Inputs.DecryptionKey, `is required: ${where} is encrypted`);
+    const started = Date.now();
+    const digest = meteredDigest(`${file.name} from ${store.label}`);
+    const reading = store.read(manifest.id, file.name, digest);
+    reading.catch(() => { });
+    const cipher = new external_node_stream_.PassThrough();
+    digest.pipe(cipher);
+    let decryptError;
+    let deliverError;
+    try {
+        const plain = file.encrypted ? await decryptStream(cipher, key) : cipher;
+        plain.on('error', (error) => (decryptError ??= error));
+        await deliver(plain);
+    }
+    catch (error) {
+        deliverError = error;
+    }
+    // Read to the end whatever `deliver` took: the sha256 covers the whole file, and tells an altered
+    // archive from a wrong key or a host failure.
+    digest.unpipe(cipher);
+    cipher.destroy();
+    digest.resume();
+    try {
+        await reading;
+    }
+    catch (error) {
+        throw new Error(`archive ${where} cannot be read; nothing was restored`, { cause: error });
+    }
+    if (digest.bytes !== file.bytes || digest.sha256() !== file.sha256) {
+        throw new Error(`archive ${where} does not match its manifest (${digest.bytes} bytes, sha256 ${digest.sha256()}; ` +
+            `expected ${file.bytes} bytes, sha256 ${file.sha256}): it is truncated or altered; nothing was restored`);
+    }
+    if (deliverError instanceof WrongKeyError) {
+        throw inputError(Inputs.DecryptionKey, `does not open ${where} (it is encrypted to other recipients); nothing was restored`);
+    }
+    if (decryptError !== undefined) {
+        throw new Error(`archive ${where} fails to decrypt (corrupted); nothing was restored`, {
+            cause: decryptError,
         });
+    }
+    if (deliverError !== undefined)
+        throw deliverError;
+    core/* info */.pq(`${file.name}: ${formatBytes(file.bytes)} in ${took(started, file.bytes)}, sha256 matches the manifest${file.encrypted ? ', decrypted and authenticated' : ''}`);
+}
+/** `12.3 s (85.0 MB/s)` since `started` (ms), or `12.3 s` without a byte count. */
+function took(started, bytes) {
+    const seconds = Math.max((Date.now() - started) / 1000, 0.001);
+    return `${seconds.toFixed(1)} s${bytes === undefined ? '' : ` (${formatBytes(bytes / seconds)}/s)`}`;
+}
+/** Reads every file of the backup back from `store` and compares its size and sha256 with the manifest. */
+async function checkCopy(store, manifest) {
+    let ok = true;
+    for (const file of manifest.files) {
+        const digest = meteredDigest(`${file.name} from ${store.label}`);
+        digest.resume();
+        const where = store.where(manifest.id, file.name);
+        try {
+            await store.read(manifest.id, file.name, digest);
+        }
+        catch (error) {
+            core/* error */.z3(`verify: ${where} cannot be read: ${error instanceof Error ? error.message : String(error)}`);
+            ok = false;
+            continue;
+        }
         if (digest.bytes !== file.bytes || digest.sha256() !== file.sha256) {
-            throw new Error(`archive ${where} does not match its manifest (${digest.bytes} bytes, sha256 ${digest.sha256()}; ` +
-                `expected ${file.bytes} bytes, sha256 ${file.sha256}): it is truncated or altered; nothing was restored`);
+            core/* error */.z3(`verify: ${where} does not match the manifest (${digest.bytes} bytes, sha256 ${digest.sha256()})`);
+            ok = false;
         }
-        if (file.encrypted) {
-            if (!key)
-                throw inputError(Inputs.DecryptionKey, `is required: ${where} is encrypted`);
-            try {
-                const source = (0,external_node_fs_namespaceObject.createReadStream)(path);
-                const plain = await decryptStream(source, key);
-                if (file.source.startsWith('volume:')) {
-                    // The key opens it (age checked the header). Volumes are unpacked into a temporary volume
-                    // first, where age's authentication of every chunk fails before the live volume is touched,
-                    // so a second full pass here would only cost time.
-                    plain.destroy();
-                    source.destroy();
-                }
-                else {
-                    // A dump goes straight into the live database: it must decrypt completely first.
-                    await (0,promises_namespaceObject.pipeline)(plain, devNull());
-                }
-            }
-            catch (error) {
-                if (error instanceof WrongKeyError) {
-                    throw inputError(Inputs.DecryptionKey, `does not open ${where} (it is encrypted to other recipients); nothing was restored`);
-                }
-                throw new Error(`archive ${where} fails to decrypt (corrupted); nothing was restored`, {
-                    cause: error,
-                });
-            }
-        }
-        core/* info */.pq(`${file.name}: ${formatBytes(file.bytes)}, sha256 matches the manifest${file.encrypted ? ', decrypts' : ''}`);
-        checked.push({ file, path });
     }
-    return checked;
+    if (ok)
+        core/* info */.pq(`${store.where(manifest.id)}: every file read back, sizes and sha256 match the manifest`);
+    return ok;
 }
-const devNull = () => new external_node_stream_.Writable({ write: (_c, _e, done) => done() });
-async function plaintext(c, key) {
-    const source = (0,external_node_fs_namespaceObject.createReadStream)(c.path);
-    return c.file.encrypted ? decryptStream(source, key) : source;
-}
-async function pickBackup(store, inputs) {
-    const listing = await store.list();
-    const id = inputs['backup-id'] ?? listing.complete.at(-1);
+/** Finds the backup (`backup-id`, or the newest complete one anywhere) and the first destination that has it. */
+async function pickBackup(stores, inputs) {
+    const listings = [];
+    for (const store of stores)
+        listings.push({ store, complete: (await store.list()).complete });
+    const id = inputs['backup-id'] ??
+        listings
+            .flatMap((l) => l.complete)
+            .sort()
+            .at(-1);
+    const labels = stores.map((s) => s.label).join(', ');
     if (!id)
-        throw inputError(Inputs.Destination, `${store.label} holds no complete backup`);
-    if (!listing.complete.includes(id)) {
-        throw inputError(Inputs.BackupId, `${id} is not a complete backup in ${store.label} (it has: ${listing.complete.join(', ') || 'none'})`);
+        throw inputError(Inputs.Destinations, `${labels}: no complete backup`);
+    const found = listings.find((l) => l.complete.includes(id));
+    if (!found) {
+        const has = listings.map((l) => `${l.store.label}: ${l.complete.join(', ') || 'none'}`).join('; ');
+        throw inputError(Inputs.BackupId, `${id} is not a complete backup in ${labels} (${has})`);
     }
-    return parseManifest(await store.readText(id, MANIFEST), store.where(id, MANIFEST));
+    const { store } = found;
+    return { store, manifest: parseManifest(await store.readText(id, MANIFEST), store.where(id, MANIFEST)) };
 }
-async function restore(host, store, inputs, tempRoot, verifyOnly) {
-    const manifest = await core/* group */.Os('Backup', async () => {
-        const m = await pickBackup(store, inputs);
-        core/* info */.pq(`${m.id} of ${m.project}, ${m.files.length} files, ${m.encrypted ? 'encrypted' : 'not encrypted'}`);
-        return m;
+/** A 0700 directory on the host for staged dumps; removed by the returned function. */
+async function makeStage(host) {
+    const r = await host.script(MAKE_STAGE, { silent: true });
+    const dir = /^::berth::dir=(.+)$/m.exec(r.stdout)?.[1]?.trim();
+    if (!dir)
+        throw new Error('the host made no staging directory');
+    return { dir, drop: async () => void (await host.script(DROP_STAGE, { args: [dir], silent: true })) };
+}
+/** The argument lists of the dump's restore into the live service. */
+function liveRestore(inputs, db, c) {
+    if (db.engine === 'postgres')
+        return { script: fromFile(PG_RESTORE), args: pgArgs(inputs.project, db.service, db.database) };
+    return { script: fromFile(MY_RESTORE), args: [...myArgs(inputs.project, db.service, db.database), c] };
+}
+async function restore(host, stores, inputs, verifyOnly) {
+    const { store, manifest } = await core/* group */.Os('Backup', async () => {
+        const picked = await pickBackup(stores, inputs);
+        const m = picked.manifest;
+        core/* info */.pq(`${m.id} of ${m.project} from ${picked.store.label}, ${m.files.length} files, ${m.encrypted ? 'encrypted' : 'not encrypted'}`);
+        return picked;
     });
     core/* setOutput */.uH(Outputs.BackupId, manifest.id);
     core/* setOutput */.uH(Outputs.Manifest, JSON.stringify(manifest));
     core/* setOutput */.uH(Outputs.Bytes, String(manifest.files.reduce((s, f) => s + f.bytes, 0)));
     if (verifyOnly) {
-        const ok = await core/* group */.Os('Verify', () => verifyBackup(host, store, inputs, manifest, tempRoot));
+        const ok = await core/* group */.Os('Verify', () => verifyBackup(host, store, inputs, manifest));
         core/* setOutput */.uH(Outputs.Verified, String(ok));
         if (!ok)
             throw new Error(`backup ${manifest.id} did not verify`);
         return;
     }
-    const dir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)(tempRoot, 'berth-restore-'));
+    const key = inputs['decryption-key'];
+    const found = await discover(host, inputs);
+    const volumes = manifest.files.filter((f) => sourceOf(f).kind === 'volume');
+    const dumps = manifest.files.filter((f) => sourceOf(f).kind === 'dump');
+    const image = volumes.length > 0 ? helperImage(found, inputs) : '';
+    const temps = [];
+    const stage = dumps.length > 0 ? await makeStage(host) : undefined;
     try {
-        const key = inputs['decryption-key'];
-        const checked = await core/* group */.Os('Check the archives', () => checkArchives(store, manifest, key, dir));
-        const found = await discover(host, inputs);
-        const volumes = checked.filter((c) => c.file.source.startsWith('volume:'));
-        const dumps = checked.filter((c) => c.file.source.startsWith('postgres:'));
-        const image = volumes.length > 0 ? helperImage(found, inputs) : '';
-        await core/* group */.Os('Volumes', async () => {
-            const temps = [];
-            try {
-                // Everything is unpacked into temporary volumes first; live volumes change only after that.
-                for (const c of volumes) {
-                    const short = c.file.source.slice('volume:'.length);
-                    const temp = `berth-restore-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
-                    temps.push({ short, temp });
-                    await host.script(UNPACK_TO_TEMP, {
-                        args: [image, inputs.project, short, temp],
-                        input: await plaintext(c, key),
-                    });
-                    core/* info */.pq(`${c.file.name} unpacked into ${temp}`);
-                }
-                while (temps.length > 0) {
-                    const { short, temp } = temps[0];
-                    await host.script(SWAP_IN, { args: [image, inputs.project, short, temp] });
-                    temps.shift();
-                    core/* info */.pq(`Volume ${short} restored`);
-                }
+        // Every archive streams through its checks into a temporary volume or a staged file on the host;
+        // live volumes and databases change only after all of them matched their manifest.
+        await core/* group */.Os('Receive and check every archive', async () => {
+            for (const f of volumes) {
+                const short = sourceOf(f).volume;
+                const temp = `berth-restore-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
+                temps.push({ short, temp });
+                await streamChecked(store, manifest, f, key, (plain) => host.script(UNPACK_TO_TEMP, {
+                    args: [image, inputs.project, short, temp, compressionOf(f)],
+                    input: plain,
+                    silent: true,
+                }));
+                core/* info */.pq(`${f.name} unpacked into ${temp}`);
             }
-            finally {
-                for (const { temp } of temps)
-                    await host.script(DROP_TEMP, { args: [temp], silent: true });
+            for (const f of dumps) {
+                await streamChecked(store, manifest, f, key, (plain) => host.script(STAGE_FILE, { args: [`${stage.dir}/${f.name}`], input: plain, silent: true }));
+            }
+        });
+        await core/* group */.Os('Volumes', async () => {
+            while (temps.length > 0) {
+                const { short, temp } = temps[0];
+                const swapStarted = Date.now();
+                const r = await host.script(SWAP_IN, { args: [image, inputs.project, short, temp], silent: true });
+                temps.shift();
+                const how = /^::berth::swapped=(\w+)$/m.exec(r.stdout)?.[1] ?? '';
+                core/* info */.pq(`Volume ${short} restored, swapped in by ${how || 'copy'} in ${took(swapStarted)}`);
             }
         });
         await core/* group */.Os('Databases', async () => {
-            for (const c of dumps) {
-                const [service, database] = c.file.source.slice('postgres:'.length).split('/');
-                await host.script(WAIT_HEALTHY, { args: [inputs.project, service, '180'] });
-                await host.script(PG_RESTORE, {
-                    args: pgArgs(inputs.project, service, database),
-                    input: await plaintext(c, key),
-                });
-                core/* info */.pq(`Database ${database} of ${service} restored`);
+            for (const f of dumps) {
+                const { db } = sourceOf(f);
+                await host.script(WAIT_HEALTHY, { args: [inputs.project, db.service, '180'] });
+                const { script, args } = liveRestore(inputs, db, compressionOf(f));
+                await host.script(script, { args: [`${stage.dir}/${f.name}`, ...args] });
+                core/* info */.pq(`Database ${db.database} of ${db.service} (${db.engine}) restored`);
             }
         });
     }
     finally {
-        (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
+        for (const { temp } of temps)
+            await host.script(DROP_TEMP, { args: [temp], silent: true });
+        await stage?.drop();
     }
     await core/* summary */.z
         .addRaw(`### Restored ${manifest.id} of ${inputs.project}\n\nFrom \`${store.where(manifest.id)}\`: ${manifest.files
@@ -50177,31 +50918,35 @@ async function restore(host, store, inputs, tempRoot, verifyOnly) {
         .join(', ')}; every archive matched its manifest's sha256 before anything was changed.\n`)
         .write();
 }
+/** The image of the service's container, for a scratch database of the same version. */
+async function serviceImage(host, inputs, service) {
+    const img = await host.script(SERVICE_IMAGE, { args: [inputs.project, service], silent: true });
+    return /^::berth::image=(.+)$/m.exec(img.stdout)?.[1]?.trim() ?? '';
+}
 /**
- * Proves a backup by restoring it somewhere harmless: every archive is checked (size, sha256,
- * decryption), each volume is unpacked into a scratch volume and its file list and content hashes
- * compared with the backup's, each dump is restored into a scratch PostgreSQL (a throw-away
- * container of the service's image, no network) and its row counts compared. Live data is not touched.
+ * Proves a backup by restoring it somewhere harmless: each volume archive streams through its checks
+ * (size, sha256, decryption) into a scratch volume whose file list and content hashes are compared
+ * with the backup's; each dump is staged on the host the same way, restored into a scratch database
+ * (a throw-away container of the service's image, no network) and its row counts compared. Live
+ * data is not touched.
  */
-async function verifyBackup(host, store, inputs, manifest, tempRoot) {
-    const dir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)(tempRoot, 'berth-verify-'));
+async function verifyBackup(host, store, inputs, manifest) {
     const key = inputs['decryption-key'];
     const problems = [];
+    const found = await discover(host, inputs);
+    const stage = manifest.files.some((f) => sourceOf(f).kind === 'dump') ? await makeStage(host) : undefined;
     try {
-        const checked = await checkArchives(store, manifest, key, dir);
-        const found = await discover(host, inputs);
-        for (const c of checked) {
-            const { file } = c;
-            if (file.source.startsWith('volume:')) {
-                const short = file.source.slice('volume:'.length);
+        for (const file of manifest.files) {
+            const source = sourceOf(file);
+            if (source.kind === 'volume') {
                 const image = helperImage(found, inputs);
                 const temp = `berth-verify-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
                 try {
-                    await host.script(UNPACK_TO_TEMP, {
-                        args: [image, inputs.project, short, temp],
-                        input: await plaintext(c, key),
+                    await streamChecked(store, manifest, file, key, (plain) => host.script(UNPACK_TO_TEMP, {
+                        args: [image, inputs.project, source.volume, temp, compressionOf(file)],
+                        input: plain,
                         silent: true,
-                    });
+                    }));
                     const got = parseContent((await host.script(VOLUME_DIGEST, { args: [image, temp], silent: true })).stdout);
                     if (!file.content)
                         problems.push(`${file.name}: the manifest has no content digest to compare with`);
@@ -50214,32 +50959,37 @@ async function verifyBackup(host, store, inputs, manifest, tempRoot) {
                 finally {
                     await host.script(DROP_TEMP, { args: [temp], silent: true });
                 }
+                continue;
             }
-            else if (file.source.startsWith('postgres:')) {
-                const [service] = file.source.slice('postgres:'.length).split('/');
-                const img = await host.script(SERVICE_IMAGE, { args: [inputs.project, service], silent: true });
-                const image = /^::berth::image=(.+)$/m.exec(img.stdout)?.[1]?.trim() ?? '';
-                const r = await host.script(PG_SCRATCH_RESTORE, {
-                    args: [image, ROW_COUNTS_SQL],
-                    input: await plaintext(c, key),
+            const { db } = source;
+            const path = `${stage.dir}/${file.name}`;
+            await streamChecked(store, manifest, file, key, (plain) => host.script(STAGE_FILE, { args: [path], input: plain, silent: true }));
+            const image = await serviceImage(host, inputs, db.service);
+            const r = db.engine === 'postgres'
+                ? await host.script(fromFile(PG_SCRATCH_RESTORE), {
+                    args: [path, image, ROW_COUNTS_SQL],
+                    silent: true,
+                })
+                : await host.script(fromFile(MY_SCRATCH_RESTORE), {
+                    args: [path, image, compressionOf(file), MY_ROW_COUNTS_SQL],
                     silent: true,
                 });
-                const got = parseRowCounts(r.stdout);
-                const want = file.rows ?? {};
-                const differ = [...new Set([...Object.keys(got), ...Object.keys(want)])].filter((t) => got[t] !== want[t]);
-                if (!file.rows)
-                    problems.push(`${file.name}: the manifest has no row counts to compare with`);
-                else if (differ.length > 0) {
-                    problems.push(`${file.name}: row counts differ for ${differ.map((t) => `${t} (${got[t] ?? 'missing'} restored, ${want[t] ?? 'missing'} backed up)`).join(', ')}`);
-                }
-                else {
-                    core/* info */.pq(`${file.name}: restored into a scratch PostgreSQL, ${Object.keys(got).length} tables, row counts identical`);
-                }
+            const got = parseRowCounts(r.stdout);
+            const want = file.rows ?? {};
+            const differ = [...new Set([...Object.keys(got), ...Object.keys(want)])].filter((t) => got[t] !== want[t]);
+            const scratch = db.engine === 'postgres' ? 'PostgreSQL' : db.engine === 'mysql' ? 'MySQL' : 'MariaDB';
+            if (!file.rows)
+                problems.push(`${file.name}: the manifest has no row counts to compare with`);
+            else if (differ.length > 0) {
+                problems.push(`${file.name}: row counts differ for ${differ.map((t) => `${t} (${got[t] ?? 'missing'} restored, ${want[t] ?? 'missing'} backed up)`).join(', ')}`);
+            }
+            else {
+                core/* info */.pq(`${file.name}: restored into a scratch ${scratch}, ${Object.keys(got).length} tables, row counts identical`);
             }
         }
     }
     finally {
-        (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
+        await stage?.drop();
     }
     for (const p of problems)
         core/* error */.z3(`verify: ${p}`);
@@ -50249,7 +50999,7 @@ async function verifyBackup(host, store, inputs, manifest, tempRoot) {
 
 /***/ }),
 
-/***/ 9632:
+/***/ 49632:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -50263,14 +51013,14 @@ async function post() {
 
 /***/ }),
 
-/***/ 5490:
+/***/ 95490:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   Cs: () => (/* binding */ runAction)
 /* harmony export */ });
 /* unused harmony exports IS_POST_STATE, errorMessage */
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3360);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(33838);
 // The one entry wrapper every action uses: picks the main or post phase and turns errors into a clean
 // failure (main) or warning (post) instead of a stack trace.
 
@@ -50323,56 +51073,84 @@ async function runAction(phases) {
 
 /***/ }),
 
-/***/ 2613:
+/***/ 42613:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
 
 /***/ }),
 
-/***/ 4434:
+/***/ 20181:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("buffer");
+
+/***/ }),
+
+/***/ 49140:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("constants");
+
+/***/ }),
+
+/***/ 76982:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
+
+/***/ }),
+
+/***/ 24434:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
 
 /***/ }),
 
-/***/ 9896:
+/***/ 79896:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
 
 /***/ }),
 
-/***/ 8611:
+/***/ 91943:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs/promises");
+
+/***/ }),
+
+/***/ 58611:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("http");
 
 /***/ }),
 
-/***/ 5692:
+/***/ 65692:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("https");
 
 /***/ }),
 
-/***/ 9278:
+/***/ 69278:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
 
 /***/ }),
 
-/***/ 4589:
+/***/ 34589:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:assert");
 
 /***/ }),
 
-/***/ 6698:
+/***/ 16698:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:async_hooks");
@@ -50386,59 +51164,101 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer"
 
 /***/ }),
 
-/***/ 7540:
+/***/ 37540:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:console");
 
 /***/ }),
 
-/***/ 7598:
+/***/ 77598:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
 
 /***/ }),
 
-/***/ 3053:
+/***/ 53053:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:diagnostics_channel");
 
 /***/ }),
 
-/***/ 610:
+/***/ 40610:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
 
 /***/ }),
 
-/***/ 8474:
+/***/ 78474:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
 
 /***/ }),
 
-/***/ 7067:
+/***/ 73024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
+/***/ 51455:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+
+/***/ }),
+
+/***/ 37067:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
 
 /***/ }),
 
-/***/ 2467:
+/***/ 32467:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2");
 
 /***/ }),
 
-/***/ 7030:
+/***/ 44708:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+
+/***/ }),
+
+/***/ 98995:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:module");
+
+/***/ }),
+
+/***/ 77030:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 48161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+
+/***/ }),
+
+/***/ 76760:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 
 /***/ }),
 
@@ -50449,98 +51269,140 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_ho
 
 /***/ }),
 
-/***/ 1792:
+/***/ 1708:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:process");
+
+/***/ }),
+
+/***/ 41792:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:querystring");
 
 /***/ }),
 
-/***/ 7075:
+/***/ 57075:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
 
 /***/ }),
 
-/***/ 1692:
+/***/ 46193:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+
+/***/ }),
+
+/***/ 41692:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
 
 /***/ }),
 
-/***/ 3136:
+/***/ 73136:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
 
 /***/ }),
 
-/***/ 7975:
+/***/ 57975:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
 
 /***/ }),
 
-/***/ 3429:
+/***/ 73429:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util/types");
 
 /***/ }),
 
-/***/ 5919:
+/***/ 75919:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
 
 /***/ }),
 
-/***/ 8522:
+/***/ 38522:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
 
 /***/ }),
 
-/***/ 857:
+/***/ 70857:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
 
 /***/ }),
 
-/***/ 6928:
+/***/ 16928:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
 
 /***/ }),
 
-/***/ 3193:
+/***/ 2203:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("stream");
+
+/***/ }),
+
+/***/ 13193:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("string_decoder");
 
 /***/ }),
 
-/***/ 4756:
+/***/ 64756:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
 
 /***/ }),
 
-/***/ 9023:
+/***/ 52018:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tty");
+
+/***/ }),
+
+/***/ 87016:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("url");
+
+/***/ }),
+
+/***/ 39023:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 /***/ }),
 
-/***/ 3360:
+/***/ 43106:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
+
+/***/ }),
+
+/***/ 33838:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -50564,7 +51426,7 @@ __nccwpck_require__.d(__webpack_exports__, {
 // UNUSED EXPORTS: ExitCode, addPath, endGroup, exportVariable, getBooleanInput, getIDToken, getMultilineInput, markdownSummary, notice, platform, setCommandEcho, startGroup, toPlatformPath, toPosixPath, toWin32Path
 
 // EXTERNAL MODULE: external "os"
-var external_os_ = __nccwpck_require__(857);
+var external_os_ = __nccwpck_require__(70857);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -50693,10 +51555,10 @@ function escapeProperty(s) {
         .replace(/,/g, '%2C');
 }
 //# sourceMappingURL=command.js.map
-;// CONCATENATED MODULE: external "crypto"
-const external_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
+// EXTERNAL MODULE: external "crypto"
+var external_crypto_ = __nccwpck_require__(76982);
 // EXTERNAL MODULE: external "fs"
-var external_fs_ = __nccwpck_require__(9896);
+var external_fs_ = __nccwpck_require__(79896);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
@@ -50718,7 +51580,7 @@ function file_command_issueFileCommand(command, message) {
     });
 }
 function file_command_prepareKeyValueMessage(key, value) {
-    const delimiter = `ghadelimiter_${external_crypto_namespaceObject.randomUUID()}`;
+    const delimiter = `ghadelimiter_${external_crypto_.randomUUID()}`;
     const convertedValue = utils_toCommandValue(value);
     // These should realistically never happen, but just in case someone finds a
     // way to exploit uuid generation let's not allow keys or values that contain
@@ -50733,881 +51595,13 @@ function file_command_prepareKeyValueMessage(key, value) {
 }
 //# sourceMappingURL=file-command.js.map
 // EXTERNAL MODULE: external "path"
-var external_path_ = __nccwpck_require__(6928);
-// EXTERNAL MODULE: external "http"
-var external_http_ = __nccwpck_require__(8611);
-// EXTERNAL MODULE: external "https"
-var external_https_ = __nccwpck_require__(5692);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
-function getProxyUrl(reqUrl) {
-    const usingSsl = reqUrl.protocol === 'https:';
-    if (checkBypass(reqUrl)) {
-        return undefined;
-    }
-    const proxyVar = (() => {
-        if (usingSsl) {
-            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
-        }
-        else {
-            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
-        }
-    })();
-    if (proxyVar) {
-        try {
-            return new DecodedURL(proxyVar);
-        }
-        catch (_a) {
-            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
-                return new DecodedURL(`http://${proxyVar}`);
-        }
-    }
-    else {
-        return undefined;
-    }
-}
-function checkBypass(reqUrl) {
-    if (!reqUrl.hostname) {
-        return false;
-    }
-    const reqHost = reqUrl.hostname;
-    if (isLoopbackAddress(reqHost)) {
-        return true;
-    }
-    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
-    if (!noProxy) {
-        return false;
-    }
-    // Determine the request port
-    let reqPort;
-    if (reqUrl.port) {
-        reqPort = Number(reqUrl.port);
-    }
-    else if (reqUrl.protocol === 'http:') {
-        reqPort = 80;
-    }
-    else if (reqUrl.protocol === 'https:') {
-        reqPort = 443;
-    }
-    // Format the request hostname and hostname with port
-    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
-    if (typeof reqPort === 'number') {
-        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
-    }
-    // Compare request host against noproxy
-    for (const upperNoProxyItem of noProxy
-        .split(',')
-        .map(x => x.trim().toUpperCase())
-        .filter(x => x)) {
-        if (upperNoProxyItem === '*' ||
-            upperReqHosts.some(x => x === upperNoProxyItem ||
-                x.endsWith(`.${upperNoProxyItem}`) ||
-                (upperNoProxyItem.startsWith('.') &&
-                    x.endsWith(`${upperNoProxyItem}`)))) {
-            return true;
-        }
-    }
-    return false;
-}
-function isLoopbackAddress(host) {
-    const hostLower = host.toLowerCase();
-    return (hostLower === 'localhost' ||
-        hostLower.startsWith('127.') ||
-        hostLower.startsWith('[::1]') ||
-        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
-}
-class DecodedURL extends URL {
-    constructor(url, base) {
-        super(url, base);
-        this._decodedUsername = decodeURIComponent(super.username);
-        this._decodedPassword = decodeURIComponent(super.password);
-    }
-    get username() {
-        return this._decodedUsername;
-    }
-    get password() {
-        return this._decodedPassword;
-    }
-}
-//# sourceMappingURL=proxy.js.map
-// EXTERNAL MODULE: ./node_modules/tunnel/index.js
-var node_modules_tunnel = __nccwpck_require__(770);
-// EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = __nccwpck_require__(6752);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
-/* eslint-disable @typescript-eslint/no-explicit-any */
-var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-var HttpCodes;
-(function (HttpCodes) {
-    HttpCodes[HttpCodes["OK"] = 200] = "OK";
-    HttpCodes[HttpCodes["MultipleChoices"] = 300] = "MultipleChoices";
-    HttpCodes[HttpCodes["MovedPermanently"] = 301] = "MovedPermanently";
-    HttpCodes[HttpCodes["ResourceMoved"] = 302] = "ResourceMoved";
-    HttpCodes[HttpCodes["SeeOther"] = 303] = "SeeOther";
-    HttpCodes[HttpCodes["NotModified"] = 304] = "NotModified";
-    HttpCodes[HttpCodes["UseProxy"] = 305] = "UseProxy";
-    HttpCodes[HttpCodes["SwitchProxy"] = 306] = "SwitchProxy";
-    HttpCodes[HttpCodes["TemporaryRedirect"] = 307] = "TemporaryRedirect";
-    HttpCodes[HttpCodes["PermanentRedirect"] = 308] = "PermanentRedirect";
-    HttpCodes[HttpCodes["BadRequest"] = 400] = "BadRequest";
-    HttpCodes[HttpCodes["Unauthorized"] = 401] = "Unauthorized";
-    HttpCodes[HttpCodes["PaymentRequired"] = 402] = "PaymentRequired";
-    HttpCodes[HttpCodes["Forbidden"] = 403] = "Forbidden";
-    HttpCodes[HttpCodes["NotFound"] = 404] = "NotFound";
-    HttpCodes[HttpCodes["MethodNotAllowed"] = 405] = "MethodNotAllowed";
-    HttpCodes[HttpCodes["NotAcceptable"] = 406] = "NotAcceptable";
-    HttpCodes[HttpCodes["ProxyAuthenticationRequired"] = 407] = "ProxyAuthenticationRequired";
-    HttpCodes[HttpCodes["RequestTimeout"] = 408] = "RequestTimeout";
-    HttpCodes[HttpCodes["Conflict"] = 409] = "Conflict";
-    HttpCodes[HttpCodes["Gone"] = 410] = "Gone";
-    HttpCodes[HttpCodes["TooManyRequests"] = 429] = "TooManyRequests";
-    HttpCodes[HttpCodes["InternalServerError"] = 500] = "InternalServerError";
-    HttpCodes[HttpCodes["NotImplemented"] = 501] = "NotImplemented";
-    HttpCodes[HttpCodes["BadGateway"] = 502] = "BadGateway";
-    HttpCodes[HttpCodes["ServiceUnavailable"] = 503] = "ServiceUnavailable";
-    HttpCodes[HttpCodes["GatewayTimeout"] = 504] = "GatewayTimeout";
-})(HttpCodes || (HttpCodes = {}));
-var Headers;
-(function (Headers) {
-    Headers["Accept"] = "accept";
-    Headers["ContentType"] = "content-type";
-})(Headers || (Headers = {}));
-var MediaTypes;
-(function (MediaTypes) {
-    MediaTypes["ApplicationJson"] = "application/json";
-})(MediaTypes || (MediaTypes = {}));
-/**
- * Returns the proxy URL, depending upon the supplied url and proxy environment variables.
- * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
- */
-function lib_getProxyUrl(serverUrl) {
-    const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
-    return proxyUrl ? proxyUrl.href : '';
-}
-const HttpRedirectCodes = [
-    HttpCodes.MovedPermanently,
-    HttpCodes.ResourceMoved,
-    HttpCodes.SeeOther,
-    HttpCodes.TemporaryRedirect,
-    HttpCodes.PermanentRedirect
-];
-const HttpResponseRetryCodes = [
-    HttpCodes.BadGateway,
-    HttpCodes.ServiceUnavailable,
-    HttpCodes.GatewayTimeout
-];
-const RetryableHttpVerbs = (/* unused pure expression or super */ null && (['OPTIONS', 'GET', 'DELETE', 'HEAD']));
-const ExponentialBackoffCeiling = 10;
-const ExponentialBackoffTimeSlice = 5;
-class HttpClientError extends Error {
-    constructor(message, statusCode) {
-        super(message);
-        this.name = 'HttpClientError';
-        this.statusCode = statusCode;
-        Object.setPrototypeOf(this, HttpClientError.prototype);
-    }
-}
-class HttpClientResponse {
-    constructor(message) {
-        this.message = message;
-    }
-    readBody() {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
-                let output = Buffer.alloc(0);
-                this.message.on('data', (chunk) => {
-                    output = Buffer.concat([output, chunk]);
-                });
-                this.message.on('end', () => {
-                    resolve(output.toString());
-                });
-            }));
-        });
-    }
-    readBodyBuffer() {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
-                const chunks = [];
-                this.message.on('data', (chunk) => {
-                    chunks.push(chunk);
-                });
-                this.message.on('end', () => {
-                    resolve(Buffer.concat(chunks));
-                });
-            }));
-        });
-    }
-}
-function isHttps(requestUrl) {
-    const parsedUrl = new URL(requestUrl);
-    return parsedUrl.protocol === 'https:';
-}
-class lib_HttpClient {
-    constructor(userAgent, handlers, requestOptions) {
-        this._ignoreSslError = false;
-        this._allowRedirects = true;
-        this._allowRedirectDowngrade = false;
-        this._maxRedirects = 50;
-        this._allowRetries = false;
-        this._maxRetries = 1;
-        this._keepAlive = false;
-        this._disposed = false;
-        this.userAgent = this._getUserAgentWithOrchestrationId(userAgent);
-        this.handlers = handlers || [];
-        this.requestOptions = requestOptions;
-        if (requestOptions) {
-            if (requestOptions.ignoreSslError != null) {
-                this._ignoreSslError = requestOptions.ignoreSslError;
-            }
-            this._socketTimeout = requestOptions.socketTimeout;
-            if (requestOptions.allowRedirects != null) {
-                this._allowRedirects = requestOptions.allowRedirects;
-            }
-            if (requestOptions.allowRedirectDowngrade != null) {
-                this._allowRedirectDowngrade = requestOptions.allowRedirectDowngrade;
-            }
-            if (requestOptions.maxRedirects != null) {
-                this._maxRedirects = Math.max(requestOptions.maxRedirects, 0);
-            }
-            if (requestOptions.keepAlive != null) {
-                this._keepAlive = requestOptions.keepAlive;
-            }
-            if (requestOptions.allowRetries != null) {
-                this._allowRetries = requestOptions.allowRetries;
-            }
-            if (requestOptions.maxRetries != null) {
-                this._maxRetries = requestOptions.maxRetries;
-            }
-        }
-    }
-    options(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('OPTIONS', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    get(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('GET', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    del(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('DELETE', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    post(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('POST', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    patch(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('PATCH', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    put(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('PUT', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    head(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('HEAD', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    sendStream(verb, requestUrl, stream, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request(verb, requestUrl, stream, additionalHeaders);
-        });
-    }
-    /**
-     * Gets a typed object from an endpoint
-     * Be aware that not found returns a null.  Other errors (4xx, 5xx) reject the promise
-     */
-    getJson(requestUrl_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            const res = yield this.get(requestUrl, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    postJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.post(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    putJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.put(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    patchJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.patch(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    /**
-     * Makes a raw http request.
-     * All other methods such as get, post, patch, and request ultimately call this.
-     * Prefer get, del, post and patch
-     */
-    request(verb, requestUrl, data, headers) {
-        return __awaiter(this, void 0, void 0, function* () {
-            if (this._disposed) {
-                throw new Error('Client has already been disposed.');
-            }
-            const parsedUrl = new URL(requestUrl);
-            let info = this._prepareRequest(verb, parsedUrl, headers);
-            // Only perform retries on reads since writes may not be idempotent.
-            const maxTries = this._allowRetries && RetryableHttpVerbs.includes(verb)
-                ? this._maxRetries + 1
-                : 1;
-            let numTries = 0;
-            let response;
-            do {
-                response = yield this.requestRaw(info, data);
-                // Check if it's an authentication challenge
-                if (response &&
-                    response.message &&
-                    response.message.statusCode === HttpCodes.Unauthorized) {
-                    let authenticationHandler;
-                    for (const handler of this.handlers) {
-                        if (handler.canHandleAuthentication(response)) {
-                            authenticationHandler = handler;
-                            break;
-                        }
-                    }
-                    if (authenticationHandler) {
-                        return authenticationHandler.handleAuthentication(this, info, data);
-                    }
-                    else {
-                        // We have received an unauthorized response but have no handlers to handle it.
-                        // Let the response return to the caller.
-                        return response;
-                    }
-                }
-                let redirectsRemaining = this._maxRedirects;
-                while (response.message.statusCode &&
-                    HttpRedirectCodes.includes(response.message.statusCode) &&
-                    this._allowRedirects &&
-                    redirectsRemaining > 0) {
-                    const redirectUrl = response.message.headers['location'];
-                    if (!redirectUrl) {
-                        // if there's no location to redirect to, we won't
-                        break;
-                    }
-                    const parsedRedirectUrl = new URL(redirectUrl);
-                    if (parsedUrl.protocol === 'https:' &&
-                        parsedUrl.protocol !== parsedRedirectUrl.protocol &&
-                        !this._allowRedirectDowngrade) {
-                        throw new Error('Redirect from HTTPS to HTTP protocol. This downgrade is not allowed for security reasons. If you want to allow this behavior, set the allowRedirectDowngrade option to true.');
-                    }
-                    // we need to finish reading the response before reassigning response
-                    // which will leak the open socket.
-                    yield response.readBody();
-                    // strip authorization header if redirected to a different hostname
-                    if (parsedRedirectUrl.hostname !== parsedUrl.hostname) {
-                        for (const header in headers) {
-                            // header names are case insensitive
-                            if (header.toLowerCase() === 'authorization') {
-                                delete headers[header];
-                            }
-                        }
-                    }
-                    // let's make the request with the new redirectUrl
-                    info = this._prepareRequest(verb, parsedRedirectUrl, headers);
-                    response = yield this.requestRaw(info, data);
-                    redirectsRemaining--;
-                }
-                if (!response.message.statusCode ||
-                    !HttpResponseRetryCodes.includes(response.message.statusCode)) {
-                    // If not a retry code, return immediately instead of retrying
-                    return response;
-                }
-                numTries += 1;
-                if (numTries < maxTries) {
-                    yield response.readBody();
-                    yield this._performExponentialBackoff(numTries);
-                }
-            } while (numTries < maxTries);
-            return response;
-        });
-    }
-    /**
-     * Needs to be called if keepAlive is set to true in request options.
-     */
-    dispose() {
-        if (this._agent) {
-            this._agent.destroy();
-        }
-        this._disposed = true;
-    }
-    /**
-     * Raw request.
-     * @param info
-     * @param data
-     */
-    requestRaw(info, data) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve, reject) => {
-                function callbackForResult(err, res) {
-                    if (err) {
-                        reject(err);
-                    }
-                    else if (!res) {
-                        // If `err` is not passed, then `res` must be passed.
-                        reject(new Error('Unknown error'));
-                    }
-                    else {
-                        resolve(res);
-                    }
-                }
-                this.requestRawWithCallback(info, data, callbackForResult);
-            });
-        });
-    }
-    /**
-     * Raw request with callback.
-     * @param info
-     * @param data
-     * @param onResult
-     */
-    requestRawWithCallback(info, data, onResult) {
-        if (typeof data === 'string') {
-            if (!info.options.headers) {
-                info.options.headers = {};
-            }
-            info.options.headers['Content-Length'] = Buffer.byteLength(data, 'utf8');
-        }
-        let callbackCalled = false;
-        function handleResult(err, res) {
-            if (!callbackCalled) {
-                callbackCalled = true;
-                onResult(err, res);
-            }
-        }
-        const req = info.httpModule.request(info.options, (msg) => {
-            const res = new HttpClientResponse(msg);
-            handleResult(undefined, res);
-        });
-        let socket;
-        req.on('socket', sock => {
-            socket = sock;
-        });
-        // If we ever get disconnected, we want the socket to timeout eventually
-        req.setTimeout(this._socketTimeout || 3 * 60000, () => {
-            if (socket) {
-                socket.end();
-            }
-            handleResult(new Error(`Request timeout: ${info.options.path}`));
-        });
-        req.on('error', function (err) {
-            // err has statusCode property
-            // res should have headers
-            handleResult(err);
-        });
-        if (data && typeof data === 'string') {
-            req.write(data, 'utf8');
-        }
-        if (data && typeof data !== 'string') {
-            data.on('close', function () {
-                req.end();
-            });
-            data.pipe(req);
-        }
-        else {
-            req.end();
-        }
-    }
-    /**
-     * Gets an http agent. This function is useful when you need an http agent that handles
-     * routing through a proxy server - depending upon the url and proxy environment variables.
-     * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
-     */
-    getAgent(serverUrl) {
-        const parsedUrl = new URL(serverUrl);
-        return this._getAgent(parsedUrl);
-    }
-    getAgentDispatcher(serverUrl) {
-        const parsedUrl = new URL(serverUrl);
-        const proxyUrl = pm.getProxyUrl(parsedUrl);
-        const useProxy = proxyUrl && proxyUrl.hostname;
-        if (!useProxy) {
-            return;
-        }
-        return this._getProxyAgentDispatcher(parsedUrl, proxyUrl);
-    }
-    _prepareRequest(method, requestUrl, headers) {
-        const info = {};
-        info.parsedUrl = requestUrl;
-        const usingSsl = info.parsedUrl.protocol === 'https:';
-        info.httpModule = usingSsl ? https : http;
-        const defaultPort = usingSsl ? 443 : 80;
-        info.options = {};
-        info.options.host = info.parsedUrl.hostname;
-        info.options.port = info.parsedUrl.port
-            ? parseInt(info.parsedUrl.port)
-            : defaultPort;
-        info.options.path =
-            (info.parsedUrl.pathname || '') + (info.parsedUrl.search || '');
-        info.options.method = method;
-        info.options.headers = this._mergeHeaders(headers);
-        if (this.userAgent != null) {
-            info.options.headers['user-agent'] = this.userAgent;
-        }
-        info.options.agent = this._getAgent(info.parsedUrl);
-        // gives handlers an opportunity to participate
-        if (this.handlers) {
-            for (const handler of this.handlers) {
-                handler.prepareRequest(info.options);
-            }
-        }
-        return info;
-    }
-    _mergeHeaders(headers) {
-        if (this.requestOptions && this.requestOptions.headers) {
-            return Object.assign({}, lowercaseKeys(this.requestOptions.headers), lowercaseKeys(headers || {}));
-        }
-        return lowercaseKeys(headers || {});
-    }
-    /**
-     * Gets an existing header value or returns a default.
-     * Handles converting number header values to strings since HTTP headers must be strings.
-     * Note: This returns string | string[] since some headers can have multiple values.
-     * For headers that must always be a single string (like Content-Type), use the
-     * specialized _getExistingOrDefaultContentTypeHeader method instead.
-     */
-    _getExistingOrDefaultHeader(additionalHeaders, header, _default) {
-        let clientHeader;
-        if (this.requestOptions && this.requestOptions.headers) {
-            const headerValue = lowercaseKeys(this.requestOptions.headers)[header];
-            if (headerValue) {
-                clientHeader =
-                    typeof headerValue === 'number' ? headerValue.toString() : headerValue;
-            }
-        }
-        const additionalValue = additionalHeaders[header];
-        if (additionalValue !== undefined) {
-            return typeof additionalValue === 'number'
-                ? additionalValue.toString()
-                : additionalValue;
-        }
-        if (clientHeader !== undefined) {
-            return clientHeader;
-        }
-        return _default;
-    }
-    /**
-     * Specialized version of _getExistingOrDefaultHeader for Content-Type header.
-     * Always returns a single string (not an array) since Content-Type should be a single value.
-     * Converts arrays to comma-separated strings and numbers to strings to ensure type safety.
-     * This was split from _getExistingOrDefaultHeader to provide stricter typing for callers
-     * that assign the result to places expecting a string (e.g., additionalHeaders[Headers.ContentType]).
-     */
-    _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
-        let clientHeader;
-        if (this.requestOptions && this.requestOptions.headers) {
-            const headerValue = lowercaseKeys(this.requestOptions.headers)[Headers.ContentType];
-            if (headerValue) {
-                if (typeof headerValue === 'number') {
-                    clientHeader = String(headerValue);
-                }
-                else if (Array.isArray(headerValue)) {
-                    clientHeader = headerValue.join(', ');
-                }
-                else {
-                    clientHeader = headerValue;
-                }
-            }
-        }
-        const additionalValue = additionalHeaders[Headers.ContentType];
-        // Return the first non-undefined value, converting numbers or arrays to strings if necessary
-        if (additionalValue !== undefined) {
-            if (typeof additionalValue === 'number') {
-                return String(additionalValue);
-            }
-            else if (Array.isArray(additionalValue)) {
-                return additionalValue.join(', ');
-            }
-            else {
-                return additionalValue;
-            }
-        }
-        if (clientHeader !== undefined) {
-            return clientHeader;
-        }
-        return _default;
-    }
-    _getAgent(parsedUrl) {
-        let agent;
-        const proxyUrl = pm.getProxyUrl(parsedUrl);
-        const useProxy = proxyUrl && proxyUrl.hostname;
-        if (this._keepAlive && useProxy) {
-            agent = this._proxyAgent;
-        }
-        if (!useProxy) {
-            agent = this._agent;
-        }
-        // if agent is already assigned use that agent.
-        if (agent) {
-            return agent;
-        }
-        const usingSsl = parsedUrl.protocol === 'https:';
-        let maxSockets = 100;
-        if (this.requestOptions) {
-            maxSockets = this.requestOptions.maxSockets || http.globalAgent.maxSockets;
-        }
-        // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
-        if (proxyUrl && proxyUrl.hostname) {
-            const agentOptions = {
-                maxSockets,
-                keepAlive: this._keepAlive,
-                proxy: Object.assign(Object.assign({}, ((proxyUrl.username || proxyUrl.password) && {
-                    proxyAuth: `${proxyUrl.username}:${proxyUrl.password}`
-                })), { host: proxyUrl.hostname, port: proxyUrl.port })
-            };
-            let tunnelAgent;
-            const overHttps = proxyUrl.protocol === 'https:';
-            if (usingSsl) {
-                tunnelAgent = overHttps ? tunnel.httpsOverHttps : tunnel.httpsOverHttp;
-            }
-            else {
-                tunnelAgent = overHttps ? tunnel.httpOverHttps : tunnel.httpOverHttp;
-            }
-            agent = tunnelAgent(agentOptions);
-            this._proxyAgent = agent;
-        }
-        // if tunneling agent isn't assigned create a new agent
-        if (!agent) {
-            const options = { keepAlive: this._keepAlive, maxSockets };
-            agent = usingSsl ? new https.Agent(options) : new http.Agent(options);
-            this._agent = agent;
-        }
-        if (usingSsl && this._ignoreSslError) {
-            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
-            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
-            // we have to cast it to any and change it directly
-            agent.options = Object.assign(agent.options || {}, {
-                rejectUnauthorized: false
-            });
-        }
-        return agent;
-    }
-    _getProxyAgentDispatcher(parsedUrl, proxyUrl) {
-        let proxyAgent;
-        if (this._keepAlive) {
-            proxyAgent = this._proxyAgentDispatcher;
-        }
-        // if agent is already assigned use that agent.
-        if (proxyAgent) {
-            return proxyAgent;
-        }
-        const usingSsl = parsedUrl.protocol === 'https:';
-        proxyAgent = new ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
-            token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
-        })));
-        this._proxyAgentDispatcher = proxyAgent;
-        if (usingSsl && this._ignoreSslError) {
-            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
-            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
-            // we have to cast it to any and change it directly
-            proxyAgent.options = Object.assign(proxyAgent.options.requestTls || {}, {
-                rejectUnauthorized: false
-            });
-        }
-        return proxyAgent;
-    }
-    _getUserAgentWithOrchestrationId(userAgent) {
-        const baseUserAgent = userAgent || 'actions/http-client';
-        const orchId = process.env['ACTIONS_ORCHESTRATION_ID'];
-        if (orchId) {
-            // Sanitize the orchestration ID to ensure it contains only valid characters
-            // Valid characters: 0-9, a-z, _, -, .
-            const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, '_');
-            return `${baseUserAgent} actions_orchestration_id/${sanitizedId}`;
-        }
-        return baseUserAgent;
-    }
-    _performExponentialBackoff(retryNumber) {
-        return __awaiter(this, void 0, void 0, function* () {
-            retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
-            const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
-            return new Promise(resolve => setTimeout(() => resolve(), ms));
-        });
-    }
-    _processResponse(res, options) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve, reject) => __awaiter(this, void 0, void 0, function* () {
-                const statusCode = res.message.statusCode || 0;
-                const response = {
-                    statusCode,
-                    result: null,
-                    headers: {}
-                };
-                // not found leads to null obj returned
-                if (statusCode === HttpCodes.NotFound) {
-                    resolve(response);
-                }
-                // get the result from the body
-                function dateTimeDeserializer(key, value) {
-                    if (typeof value === 'string') {
-                        const a = new Date(value);
-                        if (!isNaN(a.valueOf())) {
-                            return a;
-                        }
-                    }
-                    return value;
-                }
-                let obj;
-                let contents;
-                try {
-                    contents = yield res.readBody();
-                    if (contents && contents.length > 0) {
-                        if (options && options.deserializeDates) {
-                            obj = JSON.parse(contents, dateTimeDeserializer);
-                        }
-                        else {
-                            obj = JSON.parse(contents);
-                        }
-                        response.result = obj;
-                    }
-                    response.headers = res.message.headers;
-                }
-                catch (err) {
-                    // Invalid resource (contents not json);  leaving result obj null
-                }
-                // note that 3xx redirects are handled by the http layer.
-                if (statusCode > 299) {
-                    let msg;
-                    // if exception/error in body, attempt to get better error
-                    if (obj && obj.message) {
-                        msg = obj.message;
-                    }
-                    else if (contents && contents.length > 0) {
-                        // it may be the case that the exception is in the body message as string
-                        msg = contents;
-                    }
-                    else {
-                        msg = `Failed request: (${statusCode})`;
-                    }
-                    const err = new HttpClientError(msg, statusCode);
-                    err.result = response.result;
-                    reject(err);
-                }
-                else {
-                    resolve(response);
-                }
-            }));
-        });
-    }
-}
-const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
-//# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/auth.js
-var auth_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-class BasicCredentialHandler {
-    constructor(username, password) {
-        this.username = username;
-        this.password = password;
-    }
-    prepareRequest(options) {
-        if (!options.headers) {
-            throw Error('The request has no headers');
-        }
-        options.headers['Authorization'] = `Basic ${Buffer.from(`${this.username}:${this.password}`).toString('base64')}`;
-    }
-    // This handler cannot handle 401
-    canHandleAuthentication() {
-        return false;
-    }
-    handleAuthentication() {
-        return auth_awaiter(this, void 0, void 0, function* () {
-            throw new Error('not implemented');
-        });
-    }
-}
-class auth_BearerCredentialHandler {
-    constructor(token) {
-        this.token = token;
-    }
-    // currently implements pre-authorization
-    // TODO: support preAuth = false where it hooks on 401
-    prepareRequest(options) {
-        if (!options.headers) {
-            throw Error('The request has no headers');
-        }
-        options.headers['Authorization'] = `Bearer ${this.token}`;
-    }
-    // This handler cannot handle 401
-    canHandleAuthentication() {
-        return false;
-    }
-    handleAuthentication() {
-        return auth_awaiter(this, void 0, void 0, function* () {
-            throw new Error('not implemented');
-        });
-    }
-}
-class PersonalAccessTokenCredentialHandler {
-    constructor(token) {
-        this.token = token;
-    }
-    // currently implements pre-authorization
-    // TODO: support preAuth = false where it hooks on 401
-    prepareRequest(options) {
-        if (!options.headers) {
-            throw Error('The request has no headers');
-        }
-        options.headers['Authorization'] = `Basic ${Buffer.from(`PAT:${this.token}`).toString('base64')}`;
-    }
-    // This handler cannot handle 401
-    canHandleAuthentication() {
-        return false;
-    }
-    handleAuthentication() {
-        return auth_awaiter(this, void 0, void 0, function* () {
-            throw new Error('not implemented');
-        });
-    }
-}
-//# sourceMappingURL=auth.js.map
+var external_path_ = __nccwpck_require__(16928);
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js + 1 modules
+var lib = __nccwpck_require__(44942);
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/auth.js
+var auth = __nccwpck_require__(92145);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/oidc-utils.js
-var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
         function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
@@ -51642,7 +51636,7 @@ class oidc_utils_OidcClient {
         return runtimeUrl;
     }
     static getCall(id_token_url) {
-        return oidc_utils_awaiter(this, void 0, void 0, function* () {
+        return __awaiter(this, void 0, void 0, function* () {
             var _a;
             const httpclient = oidc_utils_OidcClient.createHttpClient();
             const res = yield httpclient
@@ -51660,7 +51654,7 @@ class oidc_utils_OidcClient {
         });
     }
     static getIDToken(audience) {
-        return oidc_utils_awaiter(this, void 0, void 0, function* () {
+        return __awaiter(this, void 0, void 0, function* () {
             try {
                 // New ID Token is requested from action service
                 let id_token_url = oidc_utils_OidcClient.getIDTokenUrl();
@@ -51996,7 +51990,7 @@ function toPlatformPath(pth) {
 }
 //# sourceMappingURL=path-utils.js.map
 // EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 5 modules
-var lib_exec = __nccwpck_require__(2876);
+var lib_exec = __nccwpck_require__(22876);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
 var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
@@ -52383,26 +52377,26 @@ function getIDToken(aud) {
 
 /***/ }),
 
-/***/ 2876:
+/***/ 22876:
 /***/ ((__unused_webpack___webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 
 // UNUSED EXPORTS: exec, getExecOutput
 
 // EXTERNAL MODULE: external "string_decoder"
-var external_string_decoder_ = __nccwpck_require__(3193);
+var external_string_decoder_ = __nccwpck_require__(13193);
 // EXTERNAL MODULE: external "os"
-var external_os_ = __nccwpck_require__(857);
+var external_os_ = __nccwpck_require__(70857);
 // EXTERNAL MODULE: external "events"
-var external_events_ = __nccwpck_require__(4434);
+var external_events_ = __nccwpck_require__(24434);
 ;// CONCATENATED MODULE: external "child_process"
 const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
 // EXTERNAL MODULE: external "path"
-var external_path_ = __nccwpck_require__(6928);
+var external_path_ = __nccwpck_require__(16928);
 // EXTERNAL MODULE: external "assert"
-var external_assert_ = __nccwpck_require__(2613);
+var external_assert_ = __nccwpck_require__(42613);
 // EXTERNAL MODULE: external "fs"
-var external_fs_ = __nccwpck_require__(9896);
+var external_fs_ = __nccwpck_require__(79896);
 ;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
@@ -53526,6 +53520,904 @@ function getExecOutput(commandLine, args, options) {
 }
 //# sourceMappingURL=exec.js.map
 
+/***/ }),
+
+/***/ 92145:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   tZ: () => (/* binding */ BearerCredentialHandler)
+/* harmony export */ });
+/* unused harmony exports BasicCredentialHandler, PersonalAccessTokenCredentialHandler */
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+class BasicCredentialHandler {
+    constructor(username, password) {
+        this.username = username;
+        this.password = password;
+    }
+    prepareRequest(options) {
+        if (!options.headers) {
+            throw Error('The request has no headers');
+        }
+        options.headers['Authorization'] = `Basic ${Buffer.from(`${this.username}:${this.password}`).toString('base64')}`;
+    }
+    // This handler cannot handle 401
+    canHandleAuthentication() {
+        return false;
+    }
+    handleAuthentication() {
+        return __awaiter(this, void 0, void 0, function* () {
+            throw new Error('not implemented');
+        });
+    }
+}
+class BearerCredentialHandler {
+    constructor(token) {
+        this.token = token;
+    }
+    // currently implements pre-authorization
+    // TODO: support preAuth = false where it hooks on 401
+    prepareRequest(options) {
+        if (!options.headers) {
+            throw Error('The request has no headers');
+        }
+        options.headers['Authorization'] = `Bearer ${this.token}`;
+    }
+    // This handler cannot handle 401
+    canHandleAuthentication() {
+        return false;
+    }
+    handleAuthentication() {
+        return __awaiter(this, void 0, void 0, function* () {
+            throw new Error('not implemented');
+        });
+    }
+}
+class PersonalAccessTokenCredentialHandler {
+    constructor(token) {
+        this.token = token;
+    }
+    // currently implements pre-authorization
+    // TODO: support preAuth = false where it hooks on 401
+    prepareRequest(options) {
+        if (!options.headers) {
+            throw Error('The request has no headers');
+        }
+        options.headers['Authorization'] = `Basic ${Buffer.from(`PAT:${this.token}`).toString('base64')}`;
+    }
+    // This handler cannot handle 401
+    canHandleAuthentication() {
+        return false;
+    }
+    handleAuthentication() {
+        return __awaiter(this, void 0, void 0, function* () {
+            throw new Error('not implemented');
+        });
+    }
+}
+//# sourceMappingURL=auth.js.map
+
+/***/ }),
+
+/***/ 44942:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Qq: () => (/* binding */ HttpClient),
+  Hv: () => (/* binding */ HttpCodes)
+});
+
+// UNUSED EXPORTS: Headers, HttpClientError, HttpClientResponse, MediaTypes, getProxyUrl, isHttps
+
+// EXTERNAL MODULE: external "http"
+var external_http_ = __nccwpck_require__(58611);
+var external_http_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_http_, 2);
+// EXTERNAL MODULE: external "https"
+var external_https_ = __nccwpck_require__(65692);
+var external_https_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_https_, 2);
+;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+function getProxyUrl(reqUrl) {
+    const usingSsl = reqUrl.protocol === 'https:';
+    if (checkBypass(reqUrl)) {
+        return undefined;
+    }
+    const proxyVar = (() => {
+        if (usingSsl) {
+            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
+        }
+        else {
+            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
+        }
+    })();
+    if (proxyVar) {
+        try {
+            return new DecodedURL(proxyVar);
+        }
+        catch (_a) {
+            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
+                return new DecodedURL(`http://${proxyVar}`);
+        }
+    }
+    else {
+        return undefined;
+    }
+}
+function checkBypass(reqUrl) {
+    if (!reqUrl.hostname) {
+        return false;
+    }
+    const reqHost = reqUrl.hostname;
+    if (isLoopbackAddress(reqHost)) {
+        return true;
+    }
+    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
+    if (!noProxy) {
+        return false;
+    }
+    // Determine the request port
+    let reqPort;
+    if (reqUrl.port) {
+        reqPort = Number(reqUrl.port);
+    }
+    else if (reqUrl.protocol === 'http:') {
+        reqPort = 80;
+    }
+    else if (reqUrl.protocol === 'https:') {
+        reqPort = 443;
+    }
+    // Format the request hostname and hostname with port
+    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
+    if (typeof reqPort === 'number') {
+        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
+    }
+    // Compare request host against noproxy
+    for (const upperNoProxyItem of noProxy
+        .split(',')
+        .map(x => x.trim().toUpperCase())
+        .filter(x => x)) {
+        if (upperNoProxyItem === '*' ||
+            upperReqHosts.some(x => x === upperNoProxyItem ||
+                x.endsWith(`.${upperNoProxyItem}`) ||
+                (upperNoProxyItem.startsWith('.') &&
+                    x.endsWith(`${upperNoProxyItem}`)))) {
+            return true;
+        }
+    }
+    return false;
+}
+function isLoopbackAddress(host) {
+    const hostLower = host.toLowerCase();
+    return (hostLower === 'localhost' ||
+        hostLower.startsWith('127.') ||
+        hostLower.startsWith('[::1]') ||
+        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
+}
+class DecodedURL extends URL {
+    constructor(url, base) {
+        super(url, base);
+        this._decodedUsername = decodeURIComponent(super.username);
+        this._decodedPassword = decodeURIComponent(super.password);
+    }
+    get username() {
+        return this._decodedUsername;
+    }
+    get password() {
+        return this._decodedPassword;
+    }
+}
+//# sourceMappingURL=proxy.js.map
+// EXTERNAL MODULE: ./node_modules/tunnel/index.js
+var tunnel = __nccwpck_require__(20770);
+// EXTERNAL MODULE: ./node_modules/undici/index.js
+var undici = __nccwpck_require__(46752);
+;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
+/* eslint-disable @typescript-eslint/no-explicit-any */
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+var HttpCodes;
+(function (HttpCodes) {
+    HttpCodes[HttpCodes["OK"] = 200] = "OK";
+    HttpCodes[HttpCodes["MultipleChoices"] = 300] = "MultipleChoices";
+    HttpCodes[HttpCodes["MovedPermanently"] = 301] = "MovedPermanently";
+    HttpCodes[HttpCodes["ResourceMoved"] = 302] = "ResourceMoved";
+    HttpCodes[HttpCodes["SeeOther"] = 303] = "SeeOther";
+    HttpCodes[HttpCodes["NotModified"] = 304] = "NotModified";
+    HttpCodes[HttpCodes["UseProxy"] = 305] = "UseProxy";
+    HttpCodes[HttpCodes["SwitchProxy"] = 306] = "SwitchProxy";
+    HttpCodes[HttpCodes["TemporaryRedirect"] = 307] = "TemporaryRedirect";
+    HttpCodes[HttpCodes["PermanentRedirect"] = 308] = "PermanentRedirect";
+    HttpCodes[HttpCodes["BadRequest"] = 400] = "BadRequest";
+    HttpCodes[HttpCodes["Unauthorized"] = 401] = "Unauthorized";
+    HttpCodes[HttpCodes["PaymentRequired"] = 402] = "PaymentRequired";
+    HttpCodes[HttpCodes["Forbidden"] = 403] = "Forbidden";
+    HttpCodes[HttpCodes["NotFound"] = 404] = "NotFound";
+    HttpCodes[HttpCodes["MethodNotAllowed"] = 405] = "MethodNotAllowed";
+    HttpCodes[HttpCodes["NotAcceptable"] = 406] = "NotAcceptable";
+    HttpCodes[HttpCodes["ProxyAuthenticationRequired"] = 407] = "ProxyAuthenticationRequired";
+    HttpCodes[HttpCodes["RequestTimeout"] = 408] = "RequestTimeout";
+    HttpCodes[HttpCodes["Conflict"] = 409] = "Conflict";
+    HttpCodes[HttpCodes["Gone"] = 410] = "Gone";
+    HttpCodes[HttpCodes["TooManyRequests"] = 429] = "TooManyRequests";
+    HttpCodes[HttpCodes["InternalServerError"] = 500] = "InternalServerError";
+    HttpCodes[HttpCodes["NotImplemented"] = 501] = "NotImplemented";
+    HttpCodes[HttpCodes["BadGateway"] = 502] = "BadGateway";
+    HttpCodes[HttpCodes["ServiceUnavailable"] = 503] = "ServiceUnavailable";
+    HttpCodes[HttpCodes["GatewayTimeout"] = 504] = "GatewayTimeout";
+})(HttpCodes || (HttpCodes = {}));
+var Headers;
+(function (Headers) {
+    Headers["Accept"] = "accept";
+    Headers["ContentType"] = "content-type";
+})(Headers || (Headers = {}));
+var MediaTypes;
+(function (MediaTypes) {
+    MediaTypes["ApplicationJson"] = "application/json";
+})(MediaTypes || (MediaTypes = {}));
+/**
+ * Returns the proxy URL, depending upon the supplied url and proxy environment variables.
+ * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
+ */
+function lib_getProxyUrl(serverUrl) {
+    const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
+    return proxyUrl ? proxyUrl.href : '';
+}
+const HttpRedirectCodes = [
+    HttpCodes.MovedPermanently,
+    HttpCodes.ResourceMoved,
+    HttpCodes.SeeOther,
+    HttpCodes.TemporaryRedirect,
+    HttpCodes.PermanentRedirect
+];
+const HttpResponseRetryCodes = [
+    HttpCodes.BadGateway,
+    HttpCodes.ServiceUnavailable,
+    HttpCodes.GatewayTimeout
+];
+const RetryableHttpVerbs = ['OPTIONS', 'GET', 'DELETE', 'HEAD'];
+const ExponentialBackoffCeiling = 10;
+const ExponentialBackoffTimeSlice = 5;
+class HttpClientError extends Error {
+    constructor(message, statusCode) {
+        super(message);
+        this.name = 'HttpClientError';
+        this.statusCode = statusCode;
+        Object.setPrototypeOf(this, HttpClientError.prototype);
+    }
+}
+class HttpClientResponse {
+    constructor(message) {
+        this.message = message;
+    }
+    readBody() {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
+                let output = Buffer.alloc(0);
+                this.message.on('data', (chunk) => {
+                    output = Buffer.concat([output, chunk]);
+                });
+                this.message.on('end', () => {
+                    resolve(output.toString());
+                });
+            }));
+        });
+    }
+    readBodyBuffer() {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
+                const chunks = [];
+                this.message.on('data', (chunk) => {
+                    chunks.push(chunk);
+                });
+                this.message.on('end', () => {
+                    resolve(Buffer.concat(chunks));
+                });
+            }));
+        });
+    }
+}
+function isHttps(requestUrl) {
+    const parsedUrl = new URL(requestUrl);
+    return parsedUrl.protocol === 'https:';
+}
+class HttpClient {
+    constructor(userAgent, handlers, requestOptions) {
+        this._ignoreSslError = false;
+        this._allowRedirects = true;
+        this._allowRedirectDowngrade = false;
+        this._maxRedirects = 50;
+        this._allowRetries = false;
+        this._maxRetries = 1;
+        this._keepAlive = false;
+        this._disposed = false;
+        this.userAgent = this._getUserAgentWithOrchestrationId(userAgent);
+        this.handlers = handlers || [];
+        this.requestOptions = requestOptions;
+        if (requestOptions) {
+            if (requestOptions.ignoreSslError != null) {
+                this._ignoreSslError = requestOptions.ignoreSslError;
+            }
+            this._socketTimeout = requestOptions.socketTimeout;
+            if (requestOptions.allowRedirects != null) {
+                this._allowRedirects = requestOptions.allowRedirects;
+            }
+            if (requestOptions.allowRedirectDowngrade != null) {
+                this._allowRedirectDowngrade = requestOptions.allowRedirectDowngrade;
+            }
+            if (requestOptions.maxRedirects != null) {
+                this._maxRedirects = Math.max(requestOptions.maxRedirects, 0);
+            }
+            if (requestOptions.keepAlive != null) {
+                this._keepAlive = requestOptions.keepAlive;
+            }
+            if (requestOptions.allowRetries != null) {
+                this._allowRetries = requestOptions.allowRetries;
+            }
+            if (requestOptions.maxRetries != null) {
+                this._maxRetries = requestOptions.maxRetries;
+            }
+        }
+    }
+    options(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('OPTIONS', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    get(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('GET', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    del(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('DELETE', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    post(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('POST', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    patch(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('PATCH', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    put(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('PUT', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    head(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('HEAD', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    sendStream(verb, requestUrl, stream, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request(verb, requestUrl, stream, additionalHeaders);
+        });
+    }
+    /**
+     * Gets a typed object from an endpoint
+     * Be aware that not found returns a null.  Other errors (4xx, 5xx) reject the promise
+     */
+    getJson(requestUrl_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            const res = yield this.get(requestUrl, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    postJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.post(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    putJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.put(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    patchJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.patch(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    /**
+     * Makes a raw http request.
+     * All other methods such as get, post, patch, and request ultimately call this.
+     * Prefer get, del, post and patch
+     */
+    request(verb, requestUrl, data, headers) {
+        return __awaiter(this, void 0, void 0, function* () {
+            if (this._disposed) {
+                throw new Error('Client has already been disposed.');
+            }
+            const parsedUrl = new URL(requestUrl);
+            let info = this._prepareRequest(verb, parsedUrl, headers);
+            // Only perform retries on reads since writes may not be idempotent.
+            const maxTries = this._allowRetries && RetryableHttpVerbs.includes(verb)
+                ? this._maxRetries + 1
+                : 1;
+            let numTries = 0;
+            let response;
+            do {
+                response = yield this.requestRaw(info, data);
+                // Check if it's an authentication challenge
+                if (response &&
+                    response.message &&
+                    response.message.statusCode === HttpCodes.Unauthorized) {
+                    let authenticationHandler;
+                    for (const handler of this.handlers) {
+                        if (handler.canHandleAuthentication(response)) {
+                            authenticationHandler = handler;
+                            break;
+                        }
+                    }
+                    if (authenticationHandler) {
+                        return authenticationHandler.handleAuthentication(this, info, data);
+                    }
+                    else {
+                        // We have received an unauthorized response but have no handlers to handle it.
+                        // Let the response return to the caller.
+                        return response;
+                    }
+                }
+                let redirectsRemaining = this._maxRedirects;
+                while (response.message.statusCode &&
+                    HttpRedirectCodes.includes(response.message.statusCode) &&
+                    this._allowRedirects &&
+                    redirectsRemaining > 0) {
+                    const redirectUrl = response.message.headers['location'];
+                    if (!redirectUrl) {
+                        // if there's no location to redirect to, we won't
+                        break;
+                    }
+                    const parsedRedirectUrl = new URL(redirectUrl);
+                    if (parsedUrl.protocol === 'https:' &&
+                        parsedUrl.protocol !== parsedRedirectUrl.protocol &&
+                        !this._allowRedirectDowngrade) {
+                        throw new Error('Redirect from HTTPS to HTTP protocol. This downgrade is not allowed for security reasons. If you want to allow this behavior, set the allowRedirectDowngrade option to true.');
+                    }
+                    // we need to finish reading the response before reassigning response
+                    // which will leak the open socket.
+                    yield response.readBody();
+                    // strip authorization header if redirected to a different hostname
+                    if (parsedRedirectUrl.hostname !== parsedUrl.hostname) {
+                        for (const header in headers) {
+                            // header names are case insensitive
+                            if (header.toLowerCase() === 'authorization') {
+                                delete headers[header];
+                            }
+                        }
+                    }
+                    // let's make the request with the new redirectUrl
+                    info = this._prepareRequest(verb, parsedRedirectUrl, headers);
+                    response = yield this.requestRaw(info, data);
+                    redirectsRemaining--;
+                }
+                if (!response.message.statusCode ||
+                    !HttpResponseRetryCodes.includes(response.message.statusCode)) {
+                    // If not a retry code, return immediately instead of retrying
+                    return response;
+                }
+                numTries += 1;
+                if (numTries < maxTries) {
+                    yield response.readBody();
+                    yield this._performExponentialBackoff(numTries);
+                }
+            } while (numTries < maxTries);
+            return response;
+        });
+    }
+    /**
+     * Needs to be called if keepAlive is set to true in request options.
+     */
+    dispose() {
+        if (this._agent) {
+            this._agent.destroy();
+        }
+        this._disposed = true;
+    }
+    /**
+     * Raw request.
+     * @param info
+     * @param data
+     */
+    requestRaw(info, data) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve, reject) => {
+                function callbackForResult(err, res) {
+                    if (err) {
+                        reject(err);
+                    }
+                    else if (!res) {
+                        // If `err` is not passed, then `res` must be passed.
+                        reject(new Error('Unknown error'));
+                    }
+                    else {
+                        resolve(res);
+                    }
+                }
+                this.requestRawWithCallback(info, data, callbackForResult);
+            });
+        });
+    }
+    /**
+     * Raw request with callback.
+     * @param info
+     * @param data
+     * @param onResult
+     */
+    requestRawWithCallback(info, data, onResult) {
+        if (typeof data === 'string') {
+            if (!info.options.headers) {
+                info.options.headers = {};
+            }
+            info.options.headers['Content-Length'] = Buffer.byteLength(data, 'utf8');
+        }
+        let callbackCalled = false;
+        function handleResult(err, res) {
+            if (!callbackCalled) {
+                callbackCalled = true;
+                onResult(err, res);
+            }
+        }
+        const req = info.httpModule.request(info.options, (msg) => {
+            const res = new HttpClientResponse(msg);
+            handleResult(undefined, res);
+        });
+        let socket;
+        req.on('socket', sock => {
+            socket = sock;
+        });
+        // If we ever get disconnected, we want the socket to timeout eventually
+        req.setTimeout(this._socketTimeout || 3 * 60000, () => {
+            if (socket) {
+                socket.end();
+            }
+            handleResult(new Error(`Request timeout: ${info.options.path}`));
+        });
+        req.on('error', function (err) {
+            // err has statusCode property
+            // res should have headers
+            handleResult(err);
+        });
+        if (data && typeof data === 'string') {
+            req.write(data, 'utf8');
+        }
+        if (data && typeof data !== 'string') {
+            data.on('close', function () {
+                req.end();
+            });
+            data.pipe(req);
+        }
+        else {
+            req.end();
+        }
+    }
+    /**
+     * Gets an http agent. This function is useful when you need an http agent that handles
+     * routing through a proxy server - depending upon the url and proxy environment variables.
+     * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
+     */
+    getAgent(serverUrl) {
+        const parsedUrl = new URL(serverUrl);
+        return this._getAgent(parsedUrl);
+    }
+    getAgentDispatcher(serverUrl) {
+        const parsedUrl = new URL(serverUrl);
+        const proxyUrl = getProxyUrl(parsedUrl);
+        const useProxy = proxyUrl && proxyUrl.hostname;
+        if (!useProxy) {
+            return;
+        }
+        return this._getProxyAgentDispatcher(parsedUrl, proxyUrl);
+    }
+    _prepareRequest(method, requestUrl, headers) {
+        const info = {};
+        info.parsedUrl = requestUrl;
+        const usingSsl = info.parsedUrl.protocol === 'https:';
+        info.httpModule = usingSsl ? external_https_namespaceObject : external_http_namespaceObject;
+        const defaultPort = usingSsl ? 443 : 80;
+        info.options = {};
+        info.options.host = info.parsedUrl.hostname;
+        info.options.port = info.parsedUrl.port
+            ? parseInt(info.parsedUrl.port)
+            : defaultPort;
+        info.options.path =
+            (info.parsedUrl.pathname || '') + (info.parsedUrl.search || '');
+        info.options.method = method;
+        info.options.headers = this._mergeHeaders(headers);
+        if (this.userAgent != null) {
+            info.options.headers['user-agent'] = this.userAgent;
+        }
+        info.options.agent = this._getAgent(info.parsedUrl);
+        // gives handlers an opportunity to participate
+        if (this.handlers) {
+            for (const handler of this.handlers) {
+                handler.prepareRequest(info.options);
+            }
+        }
+        return info;
+    }
+    _mergeHeaders(headers) {
+        if (this.requestOptions && this.requestOptions.headers) {
+            return Object.assign({}, lowercaseKeys(this.requestOptions.headers), lowercaseKeys(headers || {}));
+        }
+        return lowercaseKeys(headers || {});
+    }
+    /**
+     * Gets an existing header value or returns a default.
+     * Handles converting number header values to strings since HTTP headers must be strings.
+     * Note: This returns string | string[] since some headers can have multiple values.
+     * For headers that must always be a single string (like Content-Type), use the
+     * specialized _getExistingOrDefaultContentTypeHeader method instead.
+     */
+    _getExistingOrDefaultHeader(additionalHeaders, header, _default) {
+        let clientHeader;
+        if (this.requestOptions && this.requestOptions.headers) {
+            const headerValue = lowercaseKeys(this.requestOptions.headers)[header];
+            if (headerValue) {
+                clientHeader =
+                    typeof headerValue === 'number' ? headerValue.toString() : headerValue;
+            }
+        }
+        const additionalValue = additionalHeaders[header];
+        if (additionalValue !== undefined) {
+            return typeof additionalValue === 'number'
+                ? additionalValue.toString()
+                : additionalValue;
+        }
+        if (clientHeader !== undefined) {
+            return clientHeader;
+        }
+        return _default;
+    }
+    /**
+     * Specialized version of _getExistingOrDefaultHeader for Content-Type header.
+     * Always returns a single string (not an array) since Content-Type should be a single value.
+     * Converts arrays to comma-separated strings and numbers to strings to ensure type safety.
+     * This was split from _getExistingOrDefaultHeader to provide stricter typing for callers
+     * that assign the result to places expecting a string (e.g., additionalHeaders[Headers.ContentType]).
+     */
+    _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
+        let clientHeader;
+        if (this.requestOptions && this.requestOptions.headers) {
+            const headerValue = lowercaseKeys(this.requestOptions.headers)[Headers.ContentType];
+            if (headerValue) {
+                if (typeof headerValue === 'number') {
+                    clientHeader = String(headerValue);
+                }
+                else if (Array.isArray(headerValue)) {
+                    clientHeader = headerValue.join(', ');
+                }
+                else {
+                    clientHeader = headerValue;
+                }
+            }
+        }
+        const additionalValue = additionalHeaders[Headers.ContentType];
+        // Return the first non-undefined value, converting numbers or arrays to strings if necessary
+        if (additionalValue !== undefined) {
+            if (typeof additionalValue === 'number') {
+                return String(additionalValue);
+            }
+            else if (Array.isArray(additionalValue)) {
+                return additionalValue.join(', ');
+            }
+            else {
+                return additionalValue;
+            }
+        }
+        if (clientHeader !== undefined) {
+            return clientHeader;
+        }
+        return _default;
+    }
+    _getAgent(parsedUrl) {
+        let agent;
+        const proxyUrl = getProxyUrl(parsedUrl);
+        const useProxy = proxyUrl && proxyUrl.hostname;
+        if (this._keepAlive && useProxy) {
+            agent = this._proxyAgent;
+        }
+        if (!useProxy) {
+            agent = this._agent;
+        }
+        // if agent is already assigned use that agent.
+        if (agent) {
+            return agent;
+        }
+        const usingSsl = parsedUrl.protocol === 'https:';
+        let maxSockets = 100;
+        if (this.requestOptions) {
+            maxSockets = this.requestOptions.maxSockets || external_http_.globalAgent.maxSockets;
+        }
+        // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
+        if (proxyUrl && proxyUrl.hostname) {
+            const agentOptions = {
+                maxSockets,
+                keepAlive: this._keepAlive,
+                proxy: Object.assign(Object.assign({}, ((proxyUrl.username || proxyUrl.password) && {
+                    proxyAuth: `${proxyUrl.username}:${proxyUrl.password}`
+                })), { host: proxyUrl.hostname, port: proxyUrl.port })
+            };
+            let tunnelAgent;
+            const overHttps = proxyUrl.protocol === 'https:';
+            if (usingSsl) {
+                tunnelAgent = overHttps ? tunnel.httpsOverHttps : tunnel.httpsOverHttp;
+            }
+            else {
+                tunnelAgent = overHttps ? tunnel.httpOverHttps : tunnel.httpOverHttp;
+            }
+            agent = tunnelAgent(agentOptions);
+            this._proxyAgent = agent;
+        }
+        // if tunneling agent isn't assigned create a new agent
+        if (!agent) {
+            const options = { keepAlive: this._keepAlive, maxSockets };
+            agent = usingSsl ? new external_https_.Agent(options) : new external_http_.Agent(options);
+            this._agent = agent;
+        }
+        if (usingSsl && this._ignoreSslError) {
+            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
+            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
+            // we have to cast it to any and change it directly
+            agent.options = Object.assign(agent.options || {}, {
+                rejectUnauthorized: false
+            });
+        }
+        return agent;
+    }
+    _getProxyAgentDispatcher(parsedUrl, proxyUrl) {
+        let proxyAgent;
+        if (this._keepAlive) {
+            proxyAgent = this._proxyAgentDispatcher;
+        }
+        // if agent is already assigned use that agent.
+        if (proxyAgent) {
+            return proxyAgent;
+        }
+        const usingSsl = parsedUrl.protocol === 'https:';
+        proxyAgent = new undici.ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
+            token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
+        })));
+        this._proxyAgentDispatcher = proxyAgent;
+        if (usingSsl && this._ignoreSslError) {
+            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
+            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
+            // we have to cast it to any and change it directly
+            proxyAgent.options = Object.assign(proxyAgent.options.requestTls || {}, {
+                rejectUnauthorized: false
+            });
+        }
+        return proxyAgent;
+    }
+    _getUserAgentWithOrchestrationId(userAgent) {
+        const baseUserAgent = userAgent || 'actions/http-client';
+        const orchId = process.env['ACTIONS_ORCHESTRATION_ID'];
+        if (orchId) {
+            // Sanitize the orchestration ID to ensure it contains only valid characters
+            // Valid characters: 0-9, a-z, _, -, .
+            const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, '_');
+            return `${baseUserAgent} actions_orchestration_id/${sanitizedId}`;
+        }
+        return baseUserAgent;
+    }
+    _performExponentialBackoff(retryNumber) {
+        return __awaiter(this, void 0, void 0, function* () {
+            retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
+            const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
+            return new Promise(resolve => setTimeout(() => resolve(), ms));
+        });
+    }
+    _processResponse(res, options) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve, reject) => __awaiter(this, void 0, void 0, function* () {
+                const statusCode = res.message.statusCode || 0;
+                const response = {
+                    statusCode,
+                    result: null,
+                    headers: {}
+                };
+                // not found leads to null obj returned
+                if (statusCode === HttpCodes.NotFound) {
+                    resolve(response);
+                }
+                // get the result from the body
+                function dateTimeDeserializer(key, value) {
+                    if (typeof value === 'string') {
+                        const a = new Date(value);
+                        if (!isNaN(a.valueOf())) {
+                            return a;
+                        }
+                    }
+                    return value;
+                }
+                let obj;
+                let contents;
+                try {
+                    contents = yield res.readBody();
+                    if (contents && contents.length > 0) {
+                        if (options && options.deserializeDates) {
+                            obj = JSON.parse(contents, dateTimeDeserializer);
+                        }
+                        else {
+                            obj = JSON.parse(contents);
+                        }
+                        response.result = obj;
+                    }
+                    response.headers = res.message.headers;
+                }
+                catch (err) {
+                    // Invalid resource (contents not json);  leaving result obj null
+                }
+                // note that 3xx redirects are handled by the http layer.
+                if (statusCode > 299) {
+                    let msg;
+                    // if exception/error in body, attempt to get better error
+                    if (obj && obj.message) {
+                        msg = obj.message;
+                    }
+                    else if (contents && contents.length > 0) {
+                        // it may be the case that the exception is in the body message as string
+                        msg = contents;
+                    }
+                    else {
+                        msg = `Failed request: (${statusCode})`;
+                    }
+                    const err = new HttpClientError(msg, statusCode);
+                    err.result = response.result;
+                    reject(err);
+                }
+                else {
+                    resolve(response);
+                }
+            }));
+        });
+    }
+}
+const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
+//# sourceMappingURL=index.js.map
+
 /***/ })
 
 /******/ });
@@ -53542,23 +54434,29 @@ function getExecOutput(commandLine, args, options) {
 /******/ 	}
 /******/ 	// Create a new module (and put it into the cache)
 /******/ 	var module = __webpack_module_cache__[moduleId] = {
-/******/ 		// no module.id needed
-/******/ 		// no module.loaded needed
+/******/ 		id: moduleId,
+/******/ 		loaded: false,
 /******/ 		exports: {}
 /******/ 	};
 /******/ 
 /******/ 	// Execute the module function
 /******/ 	var threw = true;
 /******/ 	try {
-/******/ 		__webpack_modules__[moduleId](module, module.exports, __nccwpck_require__);
+/******/ 		__webpack_modules__[moduleId].call(module.exports, module, module.exports, __nccwpck_require__);
 /******/ 		threw = false;
 /******/ 	} finally {
 /******/ 		if(threw) delete __webpack_module_cache__[moduleId];
 /******/ 	}
 /******/ 
+/******/ 	// Flag the module as loaded
+/******/ 	module.loaded = true;
+/******/ 
 /******/ 	// Return the exports of the module
 /******/ 	return module.exports;
 /******/ }
+/******/ 
+/******/ // expose the modules object (__webpack_modules__)
+/******/ __nccwpck_require__.m = __webpack_modules__;
 /******/ 
 /************************************************************************/
 /******/ /* webpack/runtime/asset-relocator-loader */
@@ -53633,6 +54531,36 @@ function getExecOutput(commandLine, args, options) {
 /******/ 	};
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/create fake namespace object */
+/******/ (() => {
+/******/ 	var getProto = Object.getPrototypeOf ? (obj) => (Object.getPrototypeOf(obj)) : (obj) => (obj.__proto__);
+/******/ 	var leafPrototypes;
+/******/ 	// create a fake namespace object
+/******/ 	// mode & 1: value is a module id, require it
+/******/ 	// mode & 2: merge all properties of value into the ns
+/******/ 	// mode & 4: return value when already ns object
+/******/ 	// mode & 16: return value when it's Promise-like
+/******/ 	// mode & 8|1: behave like require
+/******/ 	__nccwpck_require__.t = function(value, mode) {
+/******/ 		if(mode & 1) value = this(value);
+/******/ 		if(mode & 8) return value;
+/******/ 		if(typeof value === 'object' && value) {
+/******/ 			if((mode & 4) && value.__esModule) return value;
+/******/ 			if((mode & 16) && typeof value.then === 'function') return value;
+/******/ 		}
+/******/ 		var ns = Object.create(null);
+/******/ 		__nccwpck_require__.r(ns);
+/******/ 		var def = {};
+/******/ 		leafPrototypes = leafPrototypes || [null, getProto({}), getProto([]), getProto(getProto)];
+/******/ 		for(var current = mode & 2 && value; typeof current == 'object' && !~leafPrototypes.indexOf(current); current = getProto(current)) {
+/******/ 			Object.getOwnPropertyNames(current).forEach((key) => (def[key] = () => (value[key])));
+/******/ 		}
+/******/ 		def['default'] = () => (value);
+/******/ 		__nccwpck_require__.d(ns, def);
+/******/ 		return ns;
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/define property getters */
 /******/ (() => {
 /******/ 	// define getter functions for harmony exports
@@ -53645,9 +54573,114 @@ function getExecOutput(commandLine, args, options) {
 /******/ 	};
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/ensure chunk */
+/******/ (() => {
+/******/ 	__nccwpck_require__.f = {};
+/******/ 	// This file contains only the entry chunk.
+/******/ 	// The chunk loading function for additional chunks
+/******/ 	__nccwpck_require__.e = (chunkId) => {
+/******/ 		return Promise.all(Object.keys(__nccwpck_require__.f).reduce((promises, key) => {
+/******/ 			__nccwpck_require__.f[key](chunkId, promises);
+/******/ 			return promises;
+/******/ 		}, []));
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/get javascript chunk filename */
+/******/ (() => {
+/******/ 	// This function allow to reference async chunks
+/******/ 	__nccwpck_require__.u = (chunkId) => {
+/******/ 		// return url for filenames based on template
+/******/ 		return "" + chunkId + ".index.js";
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/hasOwnProperty shorthand */
 /******/ (() => {
 /******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/make namespace object */
+/******/ (() => {
+/******/ 	// define __esModule on exports
+/******/ 	__nccwpck_require__.r = (exports) => {
+/******/ 		if(typeof Symbol !== 'undefined' && Symbol.toStringTag) {
+/******/ 			Object.defineProperty(exports, Symbol.toStringTag, { value: 'Module' });
+/******/ 		}
+/******/ 		Object.defineProperty(exports, '__esModule', { value: true });
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/node module decorator */
+/******/ (() => {
+/******/ 	__nccwpck_require__.nmd = (module) => {
+/******/ 		module.paths = [];
+/******/ 		if (!module.children) module.children = [];
+/******/ 		return module;
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/import chunk loading */
+/******/ (() => {
+/******/ 	// no baseURI
+/******/ 	
+/******/ 	// object to store loaded and loading chunks
+/******/ 	// undefined = chunk not loaded, null = chunk preloaded/prefetched
+/******/ 	// [resolve, Promise] = chunk loading, 0 = chunk loaded
+/******/ 	var installedChunks = {
+/******/ 		792: 0
+/******/ 	};
+/******/ 	
+/******/ 	var installChunk = (data) => {
+/******/ 		var {ids, modules, runtime} = data;
+/******/ 		// add "modules" to the modules object,
+/******/ 		// then flag all "ids" as loaded and fire callback
+/******/ 		var moduleId, chunkId, i = 0;
+/******/ 		for(moduleId in modules) {
+/******/ 			if(__nccwpck_require__.o(modules, moduleId)) {
+/******/ 				__nccwpck_require__.m[moduleId] = modules[moduleId];
+/******/ 			}
+/******/ 		}
+/******/ 		if(runtime) runtime(__nccwpck_require__);
+/******/ 		for(;i < ids.length; i++) {
+/******/ 			chunkId = ids[i];
+/******/ 			if(__nccwpck_require__.o(installedChunks, chunkId) && installedChunks[chunkId]) {
+/******/ 				installedChunks[chunkId][0]();
+/******/ 			}
+/******/ 			installedChunks[ids[i]] = 0;
+/******/ 		}
+/******/ 	
+/******/ 	}
+/******/ 	
+/******/ 	__nccwpck_require__.f.j = (chunkId, promises) => {
+/******/ 			// import() chunk loading for javascript
+/******/ 			var installedChunkData = __nccwpck_require__.o(installedChunks, chunkId) ? installedChunks[chunkId] : undefined;
+/******/ 			if(installedChunkData !== 0) { // 0 means "already installed".
+/******/ 	
+/******/ 				// a Promise means "currently loading".
+/******/ 				if(installedChunkData) {
+/******/ 					promises.push(installedChunkData[1]);
+/******/ 				} else {
+/******/ 					if(true) { // all chunks have JS
+/******/ 						// setup Promise in chunk cache
+/******/ 						var promise = import("./" + __nccwpck_require__.u(chunkId)).then(installChunk, (e) => {
+/******/ 							if(installedChunks[chunkId] !== 0) installedChunks[chunkId] = undefined;
+/******/ 							throw e;
+/******/ 						});
+/******/ 						var promise = Promise.race([promise, new Promise((resolve) => (installedChunkData = installedChunks[chunkId] = [resolve]))])
+/******/ 						promises.push(installedChunkData[1] = promise);
+/******/ 					}
+/******/ 				}
+/******/ 			}
+/******/ 	};
+/******/ 	
+/******/ 	// no prefetching
+/******/ 	
+/******/ 	// no preloaded
+/******/ 	
+/******/ 	// no external install chunk
+/******/ 	
+/******/ 	// no on chunks loaded
 /******/ })();
 /******/ 
 /************************************************************************/
@@ -53655,6 +54688,6 @@ function getExecOutput(commandLine, args, options) {
 /******/ // startup
 /******/ // Load entry module and return exports
 /******/ // This entry module used 'module' so it can't be inlined
-/******/ var __webpack_exports__ = __nccwpck_require__(9956);
+/******/ var __webpack_exports__ = __nccwpck_require__(79956);
 /******/ __webpack_exports__ = await __webpack_exports__;
 /******/ 

@@ -1,22 +1,19 @@
 // Names of berth/backup's inputs, outputs and saved state, in one place so action.yml, the code
 // and the tests agree (test/actions.test.ts checks action.yml against these).
+import { SshInputNames } from '../../../lib/ssh-inputs.js';
 
 export const Inputs = {
   Mode: 'mode',
-  Host: 'host',
-  Port: 'port',
-  User: 'user',
-  SshKey: 'ssh-key',
-  KnownHosts: 'known-hosts',
-  JumpHost: 'jump-host',
-  ConnectTimeout: 'connect-timeout',
+  ...SshInputNames,
   Project: 'project',
   Volumes: 'volumes',
   Databases: 'databases',
   StopServices: 'stop-services',
   HelperImage: 'helper-image',
-  Destination: 'destination',
+  Destinations: 'destinations',
   DestinationSshKey: 'destination-ssh-key',
+  ArtifactRetentionDays: 'artifact-retention-days',
+  Compression: 'compression',
   EncryptionRecipients: 'encryption-recipients',
   DecryptionKey: 'decryption-key',
   BackupId: 'backup-id',
@@ -29,6 +26,7 @@ export const Outputs = {
   Manifest: 'manifest',
   Bytes: 'bytes',
   Pruned: 'pruned',
+  PrunedIds: 'pruned-ids',
   Verified: 'verified',
 } as const;
 
@@ -36,3 +34,13 @@ export const State = {} as const;
 
 export const MODES = ['backup', 'restore', 'verify'] as const;
 export type Mode = (typeof MODES)[number];
+
+/** How volume archives and SQL dumps are compressed on the host (pg_dump's custom format compresses itself). */
+export const COMPRESSIONS = ['zstd', 'gzip', 'none'] as const;
+export type Compression = (typeof COMPRESSIONS)[number];
+
+export const ENGINES = ['postgres', 'mysql', 'mariadb'] as const;
+export type Engine = (typeof ENGINES)[number];
+
+/** Services whose containers carry this label are stopped while volumes are archived, like `stop-services`. */
+export const STOP_LABEL = 'berth.backup.stop=true';

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { backupIdDate, newBackupId, parseDatabases, parseDestination, parseRecipients } from './inputs.js';
+import {
+  backupIdDate,
+  newBackupId,
+  parseDatabases,
+  parseDestination,
+  parseDestinations,
+  parseRecipients,
+  parseRetentionDays,
+} from './inputs.js';
 
 describe('parseDestination', () => {
   it('reads host: and ssh:// destinations', () => {
@@ -23,21 +31,54 @@ describe('parseDestination', () => {
     'ssh://backup@h',
     "ssh://backup@h/srv/it's",
     'ssh://-oProxyCommand=x@h/d',
-    'artifact',
+    'artifacts',
     's3://bucket',
   ])('refuses %s naming the input', (value) => {
     expect(() => parseDestination('destination', value)).toThrow(/^Input "destination": /);
   });
 });
 
-describe('parseDatabases', () => {
-  it('reads service:postgres:db lines and refuses anything else', () => {
-    expect(parseDatabases('databases', ['db:postgres:app'])).toEqual([
-      { service: 'db', engine: 'postgres', database: 'app' },
+describe('parseDestinations', () => {
+  it('reads one destination a line, artifact included, with host:/var/backups/<project> by default', () => {
+    expect(parseDestinations('destinations', ['host:/b', 'artifact', 'ssh://u@h/d'], 'shop')).toEqual([
+      { kind: 'host', dir: '/b' },
+      { kind: 'artifact' },
+      { kind: 'ssh', user: 'u', host: 'h', port: 22, dir: '/d' },
     ]);
+    expect(parseDestinations('destinations', [], 'shop')).toEqual([
+      { kind: 'host', dir: '/var/backups/shop' },
+    ]);
+  });
+  it('refuses the same destination twice', () => {
+    expect(() => parseDestinations('destinations', ['artifact', 'artifact'], 'shop')).toThrow(
+      /^Input "destinations": artifact is listed twice/,
+    );
+    expect(() => parseDestinations('destinations', ['ssh://u@h:22/d', 'ssh://u@h/d/'], 'shop')).toThrow(
+      /listed twice/,
+    );
+  });
+  it('reads artifact-retention-days from 1 to 90', () => {
+    expect(parseRetentionDays('artifact-retention-days', '')).toBeUndefined();
+    expect(parseRetentionDays('artifact-retention-days', ' 90 ')).toBe(90);
+    for (const bad of ['0', '91', '1.5', 'x', '-1'])
+      expect(() => parseRetentionDays('artifact-retention-days', bad)).toThrow(
+        /^Input "artifact-retention-days": /,
+      );
+  });
+});
+
+describe('parseDatabases', () => {
+  it('reads service:engine:db lines (postgres, mysql, mariadb) and refuses anything else', () => {
+    expect(parseDatabases('databases', ['db:postgres:app', 'my:mysql:shop', 'maria:mariadb:shop_2'])).toEqual(
+      [
+        { service: 'db', engine: 'postgres', database: 'app' },
+        { service: 'my', engine: 'mysql', database: 'shop' },
+        { service: 'maria', engine: 'mariadb', database: 'shop_2' },
+      ],
+    );
     for (const bad of [
       'db:postgres',
-      'db:mysql:app',
+      'db:oracle:app',
       'db;x:postgres:app',
       'db:postgres:a b',
       'db:postgres:$(x)',

@@ -1,52 +1,46 @@
 // berth/backup's inputs: the typed interface (keys as in action.yml) and getInputs(), the only
 // place that reads them. Every value that reaches a remote shell is validated here and quoted later.
 import * as core from '@actions/core';
+import { getBooleanInput, getEnumInput, getListInput, getString, inputError } from '../../../lib/inputs.js';
+import { getSshInputs, type SshInputs } from '../../../lib/ssh-inputs.js';
+import { normalizePrivateKey, parseJumpHost } from '../../../lib/ssh.js';
 import {
-  getBooleanInput,
-  getDurationInput,
-  getEnumInput,
-  getListInput,
-  getString,
-  inputError,
-} from '../../../lib/inputs.js';
-import {
-  normalizePrivateKey,
-  parseHost,
-  parseJumpHost,
-  parsePort,
-  parseUser,
-  type JumpHost,
-} from '../../../lib/ssh.js';
-import { Inputs as I, MODES, type Mode } from './constants.js';
+  COMPRESSIONS,
+  ENGINES,
+  Inputs as I,
+  MODES,
+  type Compression,
+  type Engine,
+  type Mode,
+} from './constants.js';
 import { parseRetention, type RetentionPolicy } from './retention.js';
 
-/** Where backups live: a directory on the app's host, or on another host over SSH. */
+/** Where backups live: a directory on the app's host, on another host over SSH, or a workflow artifact. */
 export type Destination =
-  { kind: 'host'; dir: string } | { kind: 'ssh'; user: string; host: string; port: number; dir: string };
+  | { kind: 'host'; dir: string }
+  | { kind: 'ssh'; user: string; host: string; port: number; dir: string }
+  | { kind: 'artifact' };
 
 export interface DatabaseSpec {
   service: string;
-  engine: 'postgres';
+  engine: Engine;
   database: string;
 }
 
-export interface Inputs {
+export interface Inputs extends SshInputs {
   mode: Mode;
-  host: string;
-  port: number;
-  user: string;
-  'ssh-key': string;
-  'known-hosts': string;
-  'jump-host'?: JumpHost;
-  'connect-timeout': number;
   project: string;
   /** empty: every named volume of the project */
   volumes: string[];
   databases: DatabaseSpec[];
   'stop-services': string[];
   'helper-image'?: string;
-  destination: Destination;
+  /** at least one; backups are written to each, restore/verify read from the first that has the backup */
+  destinations: Destination[];
   'destination-ssh-key': string;
+  /** days; undefined: the repository's default */
+  'artifact-retention-days'?: number;
+  compression: Compression;
   'encryption-recipients': string[];
   'decryption-key'?: string;
   'backup-id'?: string;
@@ -84,7 +78,7 @@ function checkDir(name: string, dir: string): string {
   return clean;
 }
 
-/** `host:/dir` (on the app's host) or `ssh://user@host[:port]/dir`; `artifact` is not available. */
+/** `host:/dir` (on the app's host), `ssh://user@host[:port]/dir` or `artifact`. */
 export function parseDestination(name: string, value: string): Destination {
   const text = value.trim();
   if (text.startsWith('host:')) return { kind: 'host', dir: checkDir(name, text.slice('host:'.length)) };
@@ -102,29 +96,60 @@ export function parseDestination(name: string, value: string): Destination {
       );
     return { kind: 'ssh', ...jump, dir };
   }
-  if (text === 'artifact') {
-    throw inputError(
-      name,
-      'artifact destinations are not supported yet; use host:/dir or ssh://user@host/dir',
-    );
-  }
-  throw inputError(name, `${JSON.stringify(value)} is not host:/dir or ssh://user@host[:port]/dir`);
+  if (text === 'artifact') return { kind: 'artifact' };
+  throw inputError(name, `${JSON.stringify(value)} is not host:/dir, ssh://user@host[:port]/dir or artifact`);
 }
 
-/** `service:postgres:database` lines. */
+/** One destination a line; the same one twice is refused (it would be written twice). */
+export function parseDestinations(name: string, lines: string[], project: string): Destination[] {
+  const list = (lines.length > 0 ? lines : [`host:/var/backups/${project}`]).map((l) =>
+    parseDestination(name, l),
+  );
+  const seen = new Set<string>();
+  for (const d of list) {
+    const key = JSON.stringify(d);
+    if (seen.has(key)) throw inputError(name, `${destinationLabel(d)} is listed twice`);
+    seen.add(key);
+  }
+  return list;
+}
+
+export function destinationLabel(d: Destination): string {
+  if (d.kind === 'host') return `host:${d.dir}`;
+  if (d.kind === 'ssh') return `ssh://${d.user}@${d.host}:${d.port}${d.dir}`;
+  return 'artifact';
+}
+
+/** 1 to 90 days (GitHub's limit; a repository's own maximum may be lower and wins). */
+export function parseRetentionDays(name: string, value: string): number | undefined {
+  const text = value.trim();
+  if (text === '') return undefined;
+  const days = /^\d{1,3}$/.test(text) ? Number(text) : NaN;
+  if (!(days >= 1 && days <= 90))
+    throw inputError(name, `${JSON.stringify(value)} is not a number of days from 1 to 90`);
+  return days;
+}
+
+/** `service:engine:database` lines (engine `postgres`, `mysql` or `mariadb`). */
 export function parseDatabases(name: string, lines: string[]): DatabaseSpec[] {
   return lines.map((line, i) => {
     const [service, engine, database, extra] = line.split(':');
     if (!service || !engine || !database || extra !== undefined) {
-      throw inputError(name, `line ${i + 1} is not service:postgres:database`);
+      throw inputError(
+        name,
+        `line ${i + 1} is not service:engine:database (engine postgres, mysql or mariadb)`,
+      );
     }
     if (!NAME.test(service))
       throw inputError(name, `line ${i + 1}: ${JSON.stringify(service)} is not a service name`);
     if (!/^[A-Za-z0-9_][A-Za-z0-9_-]*$/.test(database))
       throw inputError(name, `line ${i + 1}: ${JSON.stringify(database)} is not a database name`);
-    if (engine !== 'postgres')
-      throw inputError(name, `line ${i + 1}: engine ${JSON.stringify(engine)} is not supported (postgres)`);
-    return { service, engine, database };
+    if (!(ENGINES as readonly string[]).includes(engine))
+      throw inputError(
+        name,
+        `line ${i + 1}: engine ${JSON.stringify(engine)} is not supported (${ENGINES.join(', ')})`,
+      );
+    return { service, engine: engine as Engine, database };
   });
 }
 
@@ -146,9 +171,8 @@ export function parseRecipients(name: string, items: string[]): string[] {
 
 export function getInputs(): Inputs {
   const mode = getEnumInput(I.Mode, MODES, { default: 'backup' });
-  const sshKey = getString(I.SshKey, { required: true });
-  core.setSecret(sshKey);
-  const destinationKey = getString(I.DestinationSshKey) || sshKey;
+  const ssh = getSshInputs();
+  const destinationKey = getString(I.DestinationSshKey) || ssh['ssh-key'];
   core.setSecret(destinationKey);
   const decryptionKey = getString(I.DecryptionKey) || undefined;
   if (decryptionKey) {
@@ -177,23 +201,25 @@ export function getInputs(): Inputs {
       I.BackupId,
       `${JSON.stringify(backupId)} is not a backup id (like 20261122T050102Z-3fa1) or latest`,
     );
-  const jump = getString(I.JumpHost);
   return {
     mode,
-    host: parseHost(I.Host, getString(I.Host, { required: true })),
-    port: parsePort(I.Port, getString(I.Port, { default: '22' })),
-    user: parseUser(I.User, getString(I.User, { required: true })),
-    'ssh-key': normalizePrivateKey(sshKey),
-    'known-hosts': getString(I.KnownHosts, { required: true }),
-    'jump-host': jump ? parseJumpHost(I.JumpHost, jump) : undefined,
-    'connect-timeout': Math.ceil(getDurationInput(I.ConnectTimeout, { default: 20_000 }) / 1000),
+    ...ssh,
     project,
     volumes: parseNames(I.Volumes, getListInput(I.Volumes), 'volume'),
     databases: parseDatabases(I.Databases, getListInput(I.Databases)),
     'stop-services': parseNames(I.StopServices, getListInput(I.StopServices), 'service'),
     'helper-image': helper,
-    destination: parseDestination(I.Destination, getString(I.Destination) || `host:/var/backups/${project}`),
+    destinations: parseDestinations(
+      I.Destinations,
+      getListInput(I.Destinations, { newlinesOnly: true }),
+      project,
+    ),
     'destination-ssh-key': normalizePrivateKey(destinationKey),
+    'artifact-retention-days': parseRetentionDays(
+      I.ArtifactRetentionDays,
+      getString(I.ArtifactRetentionDays) ?? '',
+    ),
+    compression: getEnumInput(I.Compression, COMPRESSIONS, { default: 'zstd' }),
     'encryption-recipients': parseRecipients(I.EncryptionRecipients, getListInput(I.EncryptionRecipients)),
     'decryption-key': decryptionKey,
     'backup-id': backupId === 'latest' ? undefined : backupId,

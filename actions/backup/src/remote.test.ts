@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ const run = (script: string, args: string[], input?: string): string =>
 
 describe('remote scripts', () => {
   const scripts = Object.entries(remote).filter(
-    ([name, value]) => typeof value === 'string' && name !== 'ROW_COUNTS_SQL',
+    ([name, value]) => typeof value === 'string' && !name.endsWith('_SQL'),
   ) as [string, string][];
 
   it.each(scripts)('%s is valid bash', (_name, script) => {
@@ -34,5 +34,49 @@ describe('remote scripts', () => {
     expect(() => run(remote.REMOVE_BACKUPS, [dir, '../etc'])).toThrow();
     expect(parseListing(run(remote.LIST_BACKUPS, [dir])).partial).toEqual([]);
     expect(existsSync(join(dir, 'NOTES.txt')) && existsSync(join(dir, 'not-a-backup'))).toBe(true);
+  });
+});
+
+describe('MySQL/MariaDB credentials inside the container', () => {
+  // The in-container script run with a stand-in client that shows what it was given.
+  const fakeBin = mkdtempSync(join(tmpdir(), 'berth-fake-mysql-'));
+  const tmp = mkdtempSync(join(tmpdir(), 'berth-fake-tmp-'));
+  for (const tool of ['mariadb-dump', 'mariadb']) {
+    writeFileSync(
+      join(fakeBin, tool),
+      `#!/bin/sh\nf=\${1#--defaults-extra-file=}\necho "mode $(stat -c %a "$f")"\ncat "$f"\nshift\necho "args $*"\n`,
+    );
+    chmodSync(join(fakeBin, tool), 0o755);
+  }
+  const inContainer = remote.myArgs('p', 's', 'shop')[3]!;
+  const runIn = (env: Record<string, string>, ...args: string[]): string =>
+    execFileSync('sh', ['-c', inContainer, 'berth-my', ...args], {
+      encoding: 'utf8',
+      env: { PATH: `${fakeBin}:/usr/bin:/bin`, TMPDIR: tmp, ...env },
+    });
+
+  it('reads the root password file and gives it through a 0600 defaults file, quoted, then deletes it', () => {
+    const secret = join(tmp, 'root_password');
+    writeFileSync(secret, 'p\'w"\\$(touch /tmp/x) #1 ');
+    const out = runIn({ MARIADB_ROOT_PASSWORD_FILE: secret }, 'dump', 'shop', '--single-transaction');
+    expect(out).toBe(
+      'mode 600\n[client]\nuser="root"\npassword="p\'w\\"\\\\$(touch /tmp/x) #1 "\nargs --single-transaction shop\n',
+    );
+    expect(readdirSync(tmp)).toEqual(['root_password']);
+  });
+
+  it('falls back to MYSQL_ROOT_PASSWORD, then to *_USER with *_PASSWORD', () => {
+    expect(runIn({ MYSQL_ROOT_PASSWORD: 'a\nb' }, 'client', 'shop')).toContain('password="a\\nb"');
+    const out = runIn({ MARIADB_USER: 'app', MARIADB_PASSWORD: 'pw' }, 'client', 'shop', '-N');
+    expect(out).toContain('user="app"\npassword="pw"');
+    expect(out).toContain('args -N shop');
+  });
+});
+
+describe('fromFile', () => {
+  it('feeds the script the file on stdin and shifts it off its parameters', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-fromfile-'));
+    writeFileSync(join(dir, 'dump'), 'data\n');
+    expect(run(remote.fromFile('cat; echo "$1 $#"'), [join(dir, 'dump'), 'x y'])).toBe('data\nx y 1\n');
   });
 });

@@ -2,10 +2,24 @@
 // only as positional parameters (SshSession.script's `args`), so nothing from the inputs is ever
 // parsed as shell. Scripts report through `::berth::key=value` lines on stdout where they need to.
 
-/** Shared prelude: strict mode, a reporter. */
+/** Shared prelude: strict mode, a reporter, the compressions (`compression` input) as filters. */
 const PRELUDE = String.raw`set -Eeuo pipefail
 emit() { printf '::berth::%s=%s\n' "$1" "$2"; }
+compress() {
+  case "$1" in zstd) zstd -q -c -T0 ;; gzip) gzip -c ;; none) cat ;; *) echo "berth: unknown compression $1" >&2; return 2 ;; esac
+}
+decompress() {
+  case "$1" in zstd) zstd -q -d -c ;; gzip) gzip -d -c ;; none) cat ;; *) echo "berth: unknown compression $1" >&2; return 2 ;; esac
+}
 `;
+
+/**
+ * A script that reads its stdin from a file on the host: `$1` is the file, the script's own
+ * parameters follow (for dumps staged on the host by restore and verify).
+ */
+export function fromFile(script: string): string {
+  return `exec <"$1"\nshift\n${script}`;
+}
 
 /**
  * $1 project. Reports each named volume of the project (`volume=<docker name> <compose name>`) and
@@ -22,10 +36,10 @@ container=$(docker ps -a --filter "label=com.docker.compose.project=$1" \
 if [ -n "$container" ]; then emit image "$(docker inspect -f '{{.Image}}' "$container")"; fi
 `;
 
-/** $1 helper image, $2 volume: the volume as a tar stream, zstd-compressed, on stdout. */
-export const ARCHIVE_VOLUME = String.raw`set -Eeuo pipefail
+/** $1 helper image, $2 volume, $3 compression: the volume as a compressed tar stream on stdout. */
+export const ARCHIVE_VOLUME = String.raw`${PRELUDE}
 docker run --rm --network none --user 0:0 --log-driver none -v "$2:/v:ro" --entrypoint tar -- "$1" \
-  -C /v --numeric-owner -cf - . | zstd -q -c -T0
+  -C /v --numeric-owner -cf - . | compress "$3"
 `;
 
 /**
@@ -78,17 +92,19 @@ done
 `;
 
 /**
- * $1 project, $2.. services. Stops the services' running containers, says `stopped=`, then waits for
- * stdin to close (the action is done with the volumes, or its connection died) and starts them
- * again, whatever happened.
+ * $1 project, $2 label (berth.backup.stop=true), $3.. services. Stops the running containers of the
+ * services and those with the label, says `stopped=`, then waits for stdin to close (the action is
+ * done with the volumes, or its connection died) and starts them again, whatever happened.
  */
 export const HOLD_STOPPED = String.raw`${PRELUDE}
-project=$1; shift
+project=$1 label=$2; shift 2
 ids=()
-for service in "$@"; do
-  while read -r id; do [ -n "$id" ] && ids+=("$id"); done < <(docker ps -q \
-    --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$service")
-done
+while read -r id; do [ -n "$id" ] && ids+=("$id"); done < <({
+  for service in "$@"; do
+    docker ps -q --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$service"
+  done
+  docker ps -q --filter "label=com.docker.compose.project=$project" --filter "label=$label"
+} | sort -u)
 restart() {
   if [ "$\{#ids[@]}" -gt 0 ]; then docker start "$\{ids[@]}" >/dev/null; fi
   emit started "$\{#ids[@]}"
@@ -141,12 +157,12 @@ done
 `;
 
 /**
- * $1 helper image, $2 project, $3 compose volume name, $4 temp volume. Makes the temp volume and
- * unpacks the zstd tar on stdin into it; the live volume is not touched.
+ * $1 helper image, $2 project, $3 compose volume name, $4 temp volume, $5 compression. Makes the temp
+ * volume and unpacks the compressed tar on stdin into it; the live volume is not touched.
  */
-export const UNPACK_TO_TEMP = String.raw`set -Eeuo pipefail
+export const UNPACK_TO_TEMP = String.raw`${PRELUDE}
 docker volume create --label berth.restore-temp=1 --label "berth.restore-for=$2_$3" -- "$4" >/dev/null
-zstd -q -d -c | docker run --rm -i --network none --user 0:0 --log-driver none -v "$4:/v" \
+decompress "$5" | docker run --rm -i --network none --user 0:0 --log-driver none -v "$4:/v" \
   --entrypoint tar -- "$1" -C /v --numeric-owner -xpf -
 `;
 
@@ -154,6 +170,10 @@ zstd -q -d -c | docker run --rm -i --network none --user 0:0 --log-driver none -
  * $1 helper image, $2 project, $3 compose volume name, $4 temp volume. Stops the containers using the
  * project's volume, replaces its content with the temp volume's, starts them again (always), and
  * removes the temp volume. Creates the volume, with compose's labels, if it is missing.
+ *
+ * When both are `local` volumes in the same directory (/var/lib/docker/volumes), that directory is
+ * mounted once and the temp volume's entries are renamed into the live one: no data is copied, so
+ * the swap takes as long as deleting the old content. Otherwise the content is copied with tar.
  */
 export const SWAP_IN = String.raw`${PRELUDE}
 image=$1 project=$2 short=$3 temp=$4
@@ -171,13 +191,39 @@ restart() {
 }
 trap restart EXIT
 if [ "$\{#ids[@]}" -gt 0 ]; then docker stop "$\{ids[@]}" >/dev/null; fi
-docker run --rm --network none --user 0:0 --log-driver none -v "$temp:/from:ro" -v "$target:/to" \
-  --entrypoint sh -- "$image" -c 'find /to -mindepth 1 -delete && tar -C /from -cf - . | tar -C /to --numeric-owner -xpf -'
+from=$(docker volume inspect -f '{{.Driver}} {{.Mountpoint}}' -- "$temp")
+to=$(docker volume inspect -f '{{.Driver}} {{.Mountpoint}}' -- "$target")
+root=$(dirname -- "$(dirname -- "$\{to#local }")")
+if [ "$\{from%% *}" = local ] && [ "$\{to%% *}" = local ] && [ "$\{from#local }" = "$root/$temp/_data" ] \
+  && [ "$\{to#local }" = "$root/$target/_data" ]; then
+  docker run --rm --network none --user 0:0 --log-driver none -v "$root:/volumes" --entrypoint sh -- "$image" -c '
+    set -eu
+    from=/volumes/$1/_data to=/volumes/$2/_data
+    find "$to" -mindepth 1 -maxdepth 1 -exec rm -rf -- {} +
+    find "$from" -mindepth 1 -maxdepth 1 -exec mv -- {} "$to/" \;
+    chown "$(stat -c %u:%g "$from")" "$to"
+    chmod "$(stat -c %a "$from")" "$to"' berth-swap "$temp" "$target"
+  emit swapped rename
+else
+  docker run --rm --network none --user 0:0 --log-driver none -v "$temp:/from:ro" -v "$target:/to" \
+    --entrypoint sh -- "$image" -c 'find /to -mindepth 1 -delete && tar -C /from -cf - . | tar -C /to --numeric-owner -xpf -'
+  emit swapped copy
+fi
 emit restored "$target"
 `.replaceAll('$\\{', '${');
 
-/** $1 temp volume: removes it (a restore that failed before the swap). */
-export const DROP_TEMP = String.raw`docker volume rm -f -- "$1" >/dev/null 2>&1 || true
+/**
+ * $1 temp volume: removes it (a restore that failed before the swap). A transfer that was cut off
+ * may leave its unpacking container still running on the volume: such containers are ours (the
+ * volume's name is random), so they are removed first.
+ */
+export const DROP_TEMP = String.raw`for i in 1 2 3 4 5 6 7 8 9 10; do
+  docker volume rm -f -- "$1" >/dev/null 2>&1 && exit 0
+  ids=$(docker ps -aq --filter "volume=$1")
+  if [ -n "$ids" ]; then docker rm -f $ids >/dev/null 2>&1 || true; fi
+  sleep 0.5
+done
+echo "berth: could not remove the temporary volume $1" >&2
 `;
 
 /**
@@ -221,4 +267,116 @@ pg_restore -h "$d" -U postgres -d scratch --no-owner --no-privileges --exit-on-e
 psql -h "$d" -U postgres -d scratch -X -A -t -v ON_ERROR_STOP=1 -c "$1"
 pg_ctl -D "$d/data" -m fast -w stop >/dev/null
 ' berth-verify "$2"
+`;
+
+// ---- MySQL / MariaDB ---------------------------------------------------------------------------
+
+/**
+ * What runs inside a mysql/mariadb service container: the credentials come from the container's own
+ * configuration (the official images' *_ROOT_PASSWORD_FILE, *_ROOT_PASSWORD, or *_USER with
+ * *_PASSWORD[_FILE]) and reach the client through a 0600 defaults file in the container's /tmp,
+ * removed when the client ends: never a command line or the runner's environment. `$1` is `dump`
+ * (mariadb-dump or mysqldump) or `client` (mariadb or mysql), `$2` the database, then the tool's options.
+ */
+const MY_IN_CONTAINER = String.raw`set -eu
+kind=$1; db=$2; shift 2
+case $kind in dump) tools="mariadb-dump mysqldump" ;; *) tools="mariadb mysql" ;; esac
+bin=
+for t in $tools; do if command -v "$t" >/dev/null 2>&1; then bin=$t; break; fi; done
+[ -n "$bin" ] || { echo "berth: neither of $tools is in the container" >&2; exit 127; }
+secret() { if [ -n "$1" ] && [ -r "$1" ]; then cat "$1"; else printf '%s' "$2"; fi; }
+user=root
+password=$(secret "$\{MARIADB_ROOT_PASSWORD_FILE:-}" "$\{MARIADB_ROOT_PASSWORD:-}")
+[ -n "$password" ] || password=$(secret "$\{MYSQL_ROOT_PASSWORD_FILE:-}" "$\{MYSQL_ROOT_PASSWORD:-}")
+if [ -z "$password" ]; then
+  for prefix in MARIADB MYSQL; do
+    eval "u=\$\{$\{prefix}_USER:-}; f=\$\{$\{prefix}_PASSWORD_FILE:-}; p=\$\{$\{prefix}_PASSWORD:-}"
+    if [ -n "$u" ]; then user=$u; password=$(secret "$f" "$p"); break; fi
+  done
+fi
+umask 077
+cnf=$(mktemp)
+trap 'rm -f "$cnf"' EXIT
+# Option-file syntax: a double-quoted value with \\ \" and \n escaped.
+quote() { printf '%s' "$1" | sed ':a;$!{N;ba};s/\\/\\\\/g;s/"/\\"/g;s/\n/\\n/g'; }
+printf '[client]\nuser="%s"\n' "$(quote "$user")" >"$cnf"
+if [ -n "$password" ]; then printf 'password="%s"\n' "$(quote "$password")" >>"$cnf"; fi
+"$bin" --defaults-extra-file="$cnf" "$@" "$db"
+`.replaceAll('$\\{', '${');
+
+/** The arguments of the MY_* scripts. */
+export function myArgs(project: string, service: string, database: string): string[] {
+  return [project, service, database, MY_IN_CONTAINER];
+}
+
+/** $1 project, $2 service, $3 database, $4 MY_IN_CONTAINER, $5 compression: a consistent SQL dump, compressed, on stdout. */
+export const MY_DUMP = String.raw`${PRELUDE}
+docker compose -p "$1" exec -T "$2" sh -c "$4" berth-my dump "$3" --single-transaction --routines --triggers \
+  --events --hex-blob --default-character-set=utf8mb4 | compress "$5"
+`;
+
+/** $1 project, $2 service, $3 database, $4 MY_IN_CONTAINER, $5 compression: restores the compressed SQL dump on stdin. */
+export const MY_RESTORE = String.raw`${PRELUDE}
+decompress "$5" | docker compose -p "$1" exec -T "$2" sh -c "$4" berth-my client "$3" --default-character-set=utf8mb4
+`;
+
+/** $1 project, $2 service, $3 database, $4 MY_IN_CONTAINER, $5 query: the rows, tab-separated, no header. */
+export const MY_QUERY = String.raw`set -Eeuo pipefail
+docker compose -p "$1" exec -T "$2" sh -c "$4" berth-my client "$3" -N -B -e "$5"
+`;
+
+/** Exact row counts of every table of the current database, `table|count` lines, ordered (run with -N -B). */
+export const MY_ROW_COUNTS_SQL =
+  "SET SESSION group_concat_max_len = 4194304; SELECT GROUP_CONCAT(CONCAT('SELECT CONCAT(', QUOTE(table_name), ', ''|'', COUNT(*)) FROM `', REPLACE(table_name, '`', '``'), '`') ORDER BY table_name SEPARATOR ' UNION ALL ') INTO @berth_q FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'; SET @berth_q = COALESCE(@berth_q, 'SELECT 1 FROM DUAL WHERE FALSE'); PREPARE berth_s FROM @berth_q; EXECUTE berth_s; DEALLOCATE PREPARE berth_s;";
+
+/**
+ * $1 mysql/mariadb image (the service's own), $2 compression, $3 query. Restores the compressed SQL
+ * dump on stdin into a scratch server in a throw-away container with no network (a fresh data
+ * directory, root by socket), and prints the query's rows.
+ */
+export const MY_SCRATCH_RESTORE = String.raw`${PRELUDE}
+decompress "$2" | docker run --rm -i --network none --user 0:0 --log-driver none --entrypoint sh -- "$1" -c '
+set -eu
+first() { for t in "$@"; do if command -v "$t" >/dev/null 2>&1; then echo "$t"; return 0; fi; done; echo "berth: none of $* in the image" >&2; return 127; }
+server=$(first mariadbd mysqld)
+client=$(first mariadb mysql)
+d=$(mktemp -d)
+mkdir "$d/data"
+chown mysql "$d" "$d/data"
+if command -v mariadb-install-db >/dev/null 2>&1; then
+  mariadb-install-db --no-defaults --user=mysql --datadir="$d/data" --skip-test-db >"$d/init.log" 2>&1
+elif command -v mysql_install_db >/dev/null 2>&1 && [ "$server" = mariadbd ]; then
+  mysql_install_db --no-defaults --user=mysql --datadir="$d/data" >"$d/init.log" 2>&1
+else
+  "$server" --no-defaults --initialize-insecure --user=mysql --datadir="$d/data" >"$d/init.log" 2>&1
+fi
+"$server" --no-defaults --user=mysql --datadir="$d/data" --socket="$d/sock" --skip-networking \
+  --pid-file="$d/pid" >"$d/server.log" 2>&1 &
+i=0
+until "$client" --no-defaults --socket="$d/sock" -uroot -e "SELECT 1" >/dev/null 2>&1; do
+  i=$((i + 1)); if [ "$i" -ge 240 ]; then cat "$d/server.log" >&2; exit 1; fi; sleep 0.5
+done
+"$client" --no-defaults --socket="$d/sock" -uroot -e "CREATE DATABASE scratch"
+"$client" --no-defaults --socket="$d/sock" -uroot --default-character-set=utf8mb4 scratch
+"$client" --no-defaults --socket="$d/sock" -uroot -N -B -e "$1" scratch
+kill "$(cat "$d/pid")"
+' berth-verify "$3"
+`;
+
+// ---- staging on the host ----------------------------------------------------------------------
+
+/** A 0700 directory on the host for dumps being restored or verified; reports `dir=`. */
+export const MAKE_STAGE = String.raw`${PRELUDE}
+umask 077
+emit dir "$(mktemp -d "$\{TMPDIR:-/tmp}/berth-restore-XXXXXXXX")"
+`.replaceAll('$\\{', '${');
+
+/** $1 file: stdin to it (0600). */
+export const STAGE_FILE = String.raw`set -Eeuo pipefail
+umask 077
+cat >"$1"
+`;
+
+/** $1 stage directory: removes it. */
+export const DROP_STAGE = String.raw`case "$1" in */berth-restore-*) rm -rf -- "$1" ;; esac
 `;

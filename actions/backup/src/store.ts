@@ -1,19 +1,23 @@
 // Where backups are kept: a directory reached through an SSH session (the app's host for `host:`,
-// another host for `ssh://`). One backup is `<dir>/<id>/`, its files and, written last, manifest.json.
+// another host for `ssh://`), or workflow artifacts. One backup is `<dir>/<id>/`, its files and,
+// written last, manifest.json; as an artifact, `berth-backup-<project>-<id>` holding the same files.
 import { randomBytes } from 'node:crypto';
 import {
   createReadStream,
   createWriteStream,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   readdirSync,
+  renameSync,
   rmSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sftpQuote, type SshSession } from '../../../lib/ssh.js';
+import type { Compression } from './constants.js';
 import { BACKUP_ID } from './inputs.js';
 import { LIST_BACKUPS, READ_FILE, REMOVE_BACKUPS, WRITE_FILE } from './remote.js';
 
@@ -22,8 +26,13 @@ export const MANIFEST_FORMAT = 'berth-backup/1';
 
 export interface ManifestFile {
   name: string;
-  /** `volume:<compose volume>` or `postgres:<service>/<database>` */
+  /** `volume:<compose volume>` or `<engine>:<service>/<database>` (engine postgres, mysql, mariadb) */
   source: string;
+  /**
+   * how the content was compressed on the host before encryption; absent in older manifests, which
+   * mean zstd for volumes and none for dumps (pg_dump's custom format compresses itself)
+   */
+  compression?: Compression;
   /** size and sha256 of the file as stored (after encryption when encrypted) */
   bytes: number;
   sha256: string;
@@ -95,9 +104,10 @@ export function parseListing(stdout: string): Listing {
 }
 
 export interface BackupStore {
-  readonly dir: string;
-  /** `host:/dir` or `ssh://user@host:port/dir`, for messages */
+  /** `host:/dir`, `ssh://user@host:port/dir` or `artifact`, for messages */
   readonly label: string;
+  /** Whether Berth's retention applies (not to artifacts, which expire by artifact-retention-days). */
+  readonly pruned: boolean;
   where(id: string, name?: string): string;
   /** Uploads `data` as `<id>/<name>` (through `<name>.part`); resolves when the file is in place. */
   write(id: string, name: string, data: Readable | string): Promise<void>;
@@ -106,10 +116,14 @@ export interface BackupStore {
   readText(id: string, name: string): Promise<string>;
   list(): Promise<Listing>;
   remove(ids: readonly string[]): Promise<void>;
+  /** Deletes what the store keeps on the runner. */
+  close(): void;
 }
 
 /** A directory on a host with a shell (the app's host): data streams straight through. */
 export class ShellStore implements BackupStore {
+  readonly pruned = true;
+
   constructor(
     readonly session: SshSession,
     readonly dir: string,
@@ -150,6 +164,8 @@ export class ShellStore implements BackupStore {
     if (ids.length === 0) return;
     await this.session.script(REMOVE_BACKUPS, { args: [this.dir, ...ids], silent: true });
   }
+
+  close(): void {}
 }
 
 /**
@@ -158,6 +174,7 @@ export class ShellStore implements BackupStore {
  * carries every sftp batch.
  */
 export class SftpStore implements BackupStore {
+  readonly pruned = true;
   private readonly staging: string;
 
   constructor(
@@ -264,6 +281,108 @@ export class SftpStore implements BackupStore {
     }
     if (lines.length > 0) await this.session.sftp(lines);
   }
+
+  close(): void {
+    rmSync(this.staging, { recursive: true, force: true });
+  }
+}
+
+type ArtifactModule = typeof import('@actions/artifact');
+let artifactModule: Promise<ArtifactModule> | undefined;
+/** @actions/artifact (and its Azure SDK) loads only when an artifact destination is used. */
+const loadArtifact = (): Promise<ArtifactModule> => (artifactModule ??= import('@actions/artifact'));
+
+/** The artifact name of a backup. */
+export const artifactName = (project: string, id: string): string => `berth-backup-${project}-${id}`;
+
+/**
+ * Workflow artifacts through the runner's artifact service (@actions/artifact): one artifact per
+ * backup, uploaded when its manifest is written (an artifact only exists once finalized, so an
+ * interrupted backup leaves none), kept for `artifact-retention-days`. Reading lists and downloads the
+ * artifacts of the current workflow run (any of its jobs), so a later job can verify or restore them.
+ * The files are staged on the runner, since the service takes whole files.
+ */
+export class ArtifactStore implements BackupStore {
+  readonly label = 'artifact';
+  readonly pruned = false;
+  private readonly staging: string;
+  private readonly downloads = new Map<string, Promise<string>>();
+
+  constructor(
+    readonly project: string,
+    tempRoot: string,
+    readonly retentionDays: number | undefined,
+  ) {
+    this.staging = mkdtempSync(join(tempRoot, 'berth-artifact-'));
+  }
+
+  where(id: string, name?: string): string {
+    return `artifact ${artifactName(this.project, id)}${name ? `/${name}` : ''}`;
+  }
+
+  async write(id: string, name: string, data: Readable | string): Promise<void> {
+    const dir = join(this.staging, 'up', id);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const file = join(dir, name);
+    await pipeline(
+      typeof data === 'string' ? Readable.from([data]) : data,
+      createWriteStream(`${file}.part`, { mode: 0o600 }),
+    );
+    renameSync(`${file}.part`, file);
+    if (name !== MANIFEST) return;
+    const { DefaultArtifactClient } = await loadArtifact();
+    const files = readdirSync(dir).map((f) => join(dir, f));
+    await new DefaultArtifactClient().uploadArtifact(artifactName(this.project, id), files, dir, {
+      retentionDays: this.retentionDays,
+      // The archives are compressed and encrypted already.
+      compressionLevel: 0,
+    });
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  /** The artifact's files, downloaded once into the staging directory. */
+  private download(id: string): Promise<string> {
+    let dir = this.downloads.get(id);
+    if (!dir) {
+      dir = (async () => {
+        const { DefaultArtifactClient } = await loadArtifact();
+        const client = new DefaultArtifactClient();
+        const name = artifactName(this.project, id);
+        const { artifact } = await client.getArtifact(name);
+        const path = join(this.staging, 'down', id);
+        await client.downloadArtifact(artifact.id, { path });
+        return path;
+      })();
+      this.downloads.set(id, dir);
+    }
+    return dir;
+  }
+
+  async read(id: string, name: string, sink: Writable): Promise<void> {
+    const file = join(await this.download(id), name);
+    if (!existsSync(file)) throw new Error(`${this.where(id, name)} is missing from the artifact`);
+    await pipeline(createReadStream(file), sink);
+  }
+
+  async readText(id: string, name: string): Promise<string> {
+    const file = join(await this.download(id), name);
+    if (!existsSync(file)) throw new Error(`${this.where(id, name)} is missing from the artifact`);
+    return readFileSync(file, 'utf8');
+  }
+
+  async list(): Promise<Listing> {
+    const { DefaultArtifactClient } = await loadArtifact();
+    const { artifacts } = await new DefaultArtifactClient().listArtifacts({ latest: true });
+    const prefix = artifactName(this.project, '');
+    const complete = artifacts
+      .map((a) => a.name.slice(prefix.length))
+      .filter((x, i) => artifacts[i]!.name.startsWith(prefix) && BACKUP_ID.test(x))
+      .sort();
+    return { complete, partial: [] };
+  }
+
+  /** Artifacts expire by artifact-retention-days; Berth deletes none. */
+  async remove(): Promise<void> {}
 
   close(): void {
     rmSync(this.staging, { recursive: true, force: true });

@@ -28504,107 +28504,6 @@ function runUrl(ctx) {
     return `${repositoryUrl(ctx)}/actions/runs/${ctx.runId}`;
 }
 
-;// CONCATENATED MODULE: ./actions/build/src/cache.ts
-function localCacheStaging(dir) {
-    return `${dir.replace(/\/+$/, '')}-new`;
-}
-function cacheArgs(c) {
-    switch (c.backend) {
-        case 'gha':
-            return [
-                '--cache-from',
-                `type=gha,scope=${c.scope}`,
-                '--cache-to',
-                `type=gha,scope=${c.scope},mode=${c.mode}`,
-            ];
-        case 'registry':
-            return [
-                '--cache-from',
-                `type=registry,ref=${c.ref}`,
-                '--cache-to',
-                `type=registry,ref=${c.ref},mode=${c.mode}`,
-            ];
-        case 'local':
-            return [
-                ...(c.dirExists ? ['--cache-from', `type=local,src=${c.dir}`] : []),
-                '--cache-to',
-                `type=local,dest=${localCacheStaging(c.dir)},mode=${c.mode}`,
-            ];
-        case 'inline':
-            // Inline cache is always min mode: it lives in the image's own config.
-            return ['--cache-from', c.inlineFrom, '--cache-to', 'type=inline'];
-        case 'none':
-            return [];
-    }
-}
-/** The default backend: the runner's cache service when the runner exposes one, else local. */
-function defaultCacheBackend(env) {
-    return env.ACTIONS_RESULTS_URL || env.ACTIONS_CACHE_URL ? 'gha' : 'local';
-}
-/** A gha scope per image and target, so parallel image builds do not overwrite each other's cache. */
-function defaultCacheScope(repository, target) {
-    const base = repository.replace(/[^A-Za-z0-9._-]+/g, '-');
-    return target ? `${base}-${target}` : base;
-}
-
-;// CONCATENATED MODULE: ./actions/build/src/buildx.ts
-// The `docker buildx build` command line, built from typed inputs by pure functions.
-
-
-/** OCI labels every image gets, so it can be traced to its source; user labels override them. */
-function ociLabels(ctx, image, version, created) {
-    const labels = {
-        'org.opencontainers.image.title': image.split('/').pop(),
-        'org.opencontainers.image.version': version,
-        'org.opencontainers.image.created': created.toISOString(),
-    };
-    if (ctx.repository)
-        labels['org.opencontainers.image.source'] = repositoryUrl(ctx);
-    const revision = ctx.headSha ?? ctx.sha;
-    if (revision)
-        labels['org.opencontainers.image.revision'] = revision;
-    return labels;
-}
-function mergeLabels(oci, user) {
-    const merged = { ...oci };
-    for (const item of user) {
-        const eq = item.indexOf('=');
-        merged[item.slice(0, eq)] = item.slice(eq + 1);
-    }
-    return merged;
-}
-/**
- * Arguments after `docker`. The image is always loaded into the local store and pushed only after
- * the size and user checks pass, so a failing image never reaches the registry.
- */
-function buildxArgs(inputs, plan) {
-    const args = [
-        'buildx',
-        'build',
-        '--progress',
-        'plain',
-        '--file',
-        inputs.file,
-        '--metadata-file',
-        plan.metadataFile,
-    ];
-    if (inputs.target)
-        args.push('--target', inputs.target);
-    if (inputs.platforms.length > 0)
-        args.push('--platform', inputs.platforms.join(','));
-    for (const arg of inputs['build-args'])
-        args.push('--build-arg', arg);
-    for (const [key, value] of Object.entries(plan.labels))
-        args.push('--label', `${key}=${value}`);
-    for (const ref of plan.refs)
-        args.push('--tag', ref);
-    for (const [id, path] of Object.entries(plan.secretFiles))
-        args.push('--secret', `id=${id},src=${path}`);
-    args.push(...cacheArgs(plan.cache));
-    args.push('--load', inputs.context);
-    return args;
-}
-
 ;// CONCATENATED MODULE: ./lib/inputs.ts
 // Action inputs: pure parsers (string in, typed value out, errors that name the input) and thin
 // getters that read @actions/core and delegate to them.
@@ -28815,6 +28714,136 @@ function getKeyValueInput(name, options = {}) {
     return getParsed(name, options, parse, isEmpty, false) ?? {};
 }
 
+// EXTERNAL MODULE: ./actions/build/src/constants.ts
+var constants = __nccwpck_require__(2597);
+;// CONCATENATED MODULE: ./actions/build/src/cache.ts
+// Cache backends as buildx arguments. `local` writes to a fresh directory that replaces the old one
+// after the build (buildx only ever adds to a local cache, so it would grow without bound).
+
+
+
+function localCacheStaging(dir) {
+    return `${dir.replace(/\/+$/, '')}-new`;
+}
+function cacheArgs(c) {
+    switch (c.backend) {
+        case 'gha':
+            return [
+                '--cache-from',
+                `type=gha,scope=${c.scope}`,
+                '--cache-to',
+                `type=gha,scope=${c.scope},mode=${c.mode}`,
+            ];
+        case 'registry':
+            return [
+                '--cache-from',
+                `type=registry,ref=${c.ref}`,
+                '--cache-to',
+                `type=registry,ref=${c.ref},mode=${c.mode}`,
+            ];
+        case 'local':
+            return [
+                ...(c.dirExists ? ['--cache-from', `type=local,src=${c.dir}`] : []),
+                '--cache-to',
+                `type=local,dest=${localCacheStaging(c.dir)},mode=${c.mode}`,
+            ];
+        case 'inline':
+            // Inline cache is always min mode: it lives in the image's own config.
+            return ['--cache-from', c.inlineFrom, '--cache-to', 'type=inline'];
+        case 'none':
+            return [];
+    }
+}
+/** Whether the runner exposes the GitHub cache service (what buildx's gha backend talks to). */
+function hasCacheService(env) {
+    return Boolean(env.ACTIONS_RESULTS_URL || env.ACTIONS_CACHE_URL);
+}
+/**
+ * The backend: the `cache` input when given (gha then needs a buildx that speaks the cache service
+ * v2), else gha where the runner has the service and buildx can use it, else local.
+ */
+function chooseCacheBackend(input, env, buildx) {
+    const ghaUsable = (0,docker/* versionAtLeast */.zy)(buildx, constants/* GHA_CACHE_MIN_BUILDX */.od);
+    if (input === 'gha' && !ghaUsable) {
+        throw inputError(constants/* Inputs */.G0.Cache, `gha needs buildx ${constants/* GHA_CACHE_MIN_BUILDX */.od} or later (the GitHub cache service v2); this runner has buildx ` +
+            `${buildx}. Update buildx, or use cache: registry or local`);
+    }
+    if (input)
+        return { backend: input };
+    if (!hasCacheService(env))
+        return { backend: 'local' };
+    if (ghaUsable)
+        return { backend: 'gha' };
+    return {
+        backend: 'local',
+        warning: `The runner has a cache service, but buildx ${buildx} cannot use it (gha needs ${constants/* GHA_CACHE_MIN_BUILDX */.od} or later): ` +
+            `using the local cache. Set ${constants/* Inputs */.G0.Cache} to choose`,
+    };
+}
+/** A gha scope per image and target, so parallel image builds do not overwrite each other's cache. */
+function defaultCacheScope(repository, target) {
+    const base = repository.replace(/[^A-Za-z0-9._-]+/g, '-');
+    return target ? `${base}-${target}` : base;
+}
+
+;// CONCATENATED MODULE: ./actions/build/src/buildx.ts
+// The `docker buildx build` command line, built from typed inputs by pure functions.
+
+
+/** OCI labels every image gets, so it can be traced to its source; user labels override them. */
+function ociLabels(ctx, image, version, created) {
+    const labels = {
+        'org.opencontainers.image.title': image.split('/').pop(),
+        'org.opencontainers.image.version': version,
+        'org.opencontainers.image.created': created.toISOString(),
+    };
+    if (ctx.repository)
+        labels['org.opencontainers.image.source'] = repositoryUrl(ctx);
+    const revision = ctx.headSha ?? ctx.sha;
+    if (revision)
+        labels['org.opencontainers.image.revision'] = revision;
+    return labels;
+}
+function mergeLabels(oci, user) {
+    const merged = { ...oci };
+    for (const item of user) {
+        const eq = item.indexOf('=');
+        merged[item.slice(0, eq)] = item.slice(eq + 1);
+    }
+    return merged;
+}
+/**
+ * Arguments after `docker`. The image is always loaded into the local store and pushed only after
+ * the size and user checks pass, so a failing image never reaches the registry.
+ */
+function buildxArgs(inputs, plan) {
+    const args = [
+        'buildx',
+        'build',
+        '--progress',
+        'plain',
+        '--file',
+        inputs.file,
+        '--metadata-file',
+        plan.metadataFile,
+    ];
+    if (inputs.target)
+        args.push('--target', inputs.target);
+    if (inputs.platforms.length > 0)
+        args.push('--platform', inputs.platforms.join(','));
+    for (const arg of inputs['build-args'])
+        args.push('--build-arg', arg);
+    for (const [key, value] of Object.entries(plan.labels))
+        args.push('--label', `${key}=${value}`);
+    for (const ref of plan.refs)
+        args.push('--tag', ref);
+    for (const [id, path] of Object.entries(plan.secretFiles))
+        args.push('--secret', `id=${id},src=${path}`);
+    args.push(...cacheArgs(plan.cache));
+    args.push('--load', inputs.context);
+    return args;
+}
+
 ;// CONCATENATED MODULE: ./actions/build/src/checks.ts
 // The image policy checks that run before anything is pushed: size budget and non-root user.
 
@@ -28839,8 +28868,6 @@ function checkUser(user) {
     return { ok: true, message: `the final image runs as ${user}` };
 }
 
-// EXTERNAL MODULE: ./actions/build/src/constants.ts
-var constants = __nccwpck_require__(2597);
 ;// CONCATENATED MODULE: ./actions/build/src/dockerfile.ts
 // What the action needs to know from a Dockerfile before building: its stage names (so an unknown
 // `target` is an input error, not a BuildKit error twenty seconds later).
@@ -28929,9 +28956,7 @@ function getInputs(env = process.env) {
         throw inputError(missing, `is required when the other registry credential is given`);
     }
     const cacheInput = getString(constants/* Inputs */.G0.Cache);
-    const cache = cacheInput
-        ? getEnumInput(constants/* Inputs */.G0.Cache, constants/* CACHE_BACKENDS */.bK, { required: true })
-        : defaultCacheBackend(env);
+    const cache = cacheInput ? getEnumInput(constants/* Inputs */.G0.Cache, constants/* CACHE_BACKENDS */.bK, { required: true }) : undefined;
     const scope = getString(constants/* Inputs */.G0.CacheScope) || defaultCacheScope(repository, target);
     const cacheRef = getString(constants/* Inputs */.G0.CacheRef) || `${repository}:buildcache`;
     if (cache === 'registry') {
@@ -29125,24 +29150,24 @@ async function main() {
     const computed = inputs.tags.length > 0 ? { tags: inputs.tags, version: inputs.tags[0] } : computeTags(ctx);
     const refs = computed.tags.map((tag) => `${inputs.image}:${tag}`);
     core/* info */.pq(`Image ${inputs.image}, tags: ${computed.tags.join(', ')}`);
-    await core/* group */.Os('Docker and buildx', async () => {
+    const backend = await core/* group */.Os('Docker and buildx', async () => {
         const version = await (0,docker/* buildxVersion */.ry)();
         core/* info */.pq(`buildx ${version}`);
-        if (inputs.cache === 'gha' && !(0,docker/* versionAtLeast */.zy)(version, constants/* GHA_CACHE_MIN_BUILDX */.od)) {
-            throw new Error(`Input "${constants/* Inputs */.G0.Cache}": gha needs buildx ${constants/* GHA_CACHE_MIN_BUILDX */.od} or later (the GitHub cache service v2); ` +
-                `this runner has buildx ${version}. Update buildx, or use cache: registry or local`);
-        }
+        const choice = chooseCacheBackend(inputs.cache, process.env, version);
+        if (choice.warning)
+            core/* warning */.$e(choice.warning);
         if (inputs['registry-username'] && inputs['registry-password']) {
             const registry = (0,docker/* parseImageRef */.Q)(inputs.image).registry;
             await (0,docker/* login */.iD)(registry, inputs['registry-username'], inputs['registry-password']);
             core/* saveState */.LZ(constants/* State */.Uw.LoggedInRegistry, registry);
             core/* info */.pq(`Logged in to ${registry} as ${inputs['registry-username']}`);
         }
+        return choice.backend;
     });
     const previousCompressedSize = inputs.push ? await (0,docker/* remoteCompressedSize */.PA)(refs[0]) : undefined;
     const work = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'berth-build-'));
     const cache = {
-        backend: inputs.cache,
+        backend,
         mode: inputs['cache-mode'],
         scope: inputs['cache-scope'],
         ref: inputs['cache-ref'],
@@ -29174,7 +29199,7 @@ async function main() {
     finally {
         (0,external_node_fs_.rmSync)((0,external_node_path_.join)(work, 'secrets'), { recursive: true, force: true });
     }
-    if (inputs.cache === 'local')
+    if (backend === 'local')
         rotateLocalCache(inputs['cache-dir']);
     const metadata = JSON.parse((0,external_node_fs_.readFileSync)((0,external_node_path_.join)(work, 'metadata.json'), 'utf8'));
     const steps = tracker.stats();
@@ -29240,13 +29265,13 @@ async function main() {
         compressedSize,
         previousCompressedSize,
         steps,
-        cacheBackend: inputs.cache,
+        cacheBackend: backend,
         checks: failures.length > 0 ? [...checkLines, `**Not pushed:** ${failures.join('; ')}`] : checkLines,
     }))
         .write();
     if (failures.length > 0)
         throw new Error(failures.join('; '));
-    core/* info */.pq(`Cache: ${steps.cached} of ${steps.steps} build steps cached (${inputs.cache})`);
+    core/* info */.pq(`Cache: ${steps.cached} of ${steps.steps} build steps cached (${backend})`);
 }
 function writeSecretFiles(dir, secrets) {
     const files = {};

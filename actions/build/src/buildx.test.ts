@@ -3,7 +3,7 @@ import { contextFromEnv } from '../../../lib/github.js';
 import { buildxArgs, mergeLabels, ociLabels } from './buildx.js';
 import {
   cacheArgs,
-  defaultCacheBackend,
+  chooseCacheBackend,
   defaultCacheScope,
   localCacheStaging,
   type CacheSettings,
@@ -115,10 +115,25 @@ describe('cacheArgs', () => {
     ]);
     expect(localCacheStaging('/c/api/')).toBe('/c/api-new');
   });
-  it('defaults to gha only where the runner exposes the cache service', () => {
-    expect(defaultCacheBackend({ ACTIONS_RESULTS_URL: 'https://results' })).toBe('gha');
-    expect(defaultCacheBackend({ ACTIONS_CACHE_URL: 'https://cache' })).toBe('gha');
-    expect(defaultCacheBackend({})).toBe('local');
+  it('defaults to gha only where the runner exposes the cache service and buildx can use it', () => {
+    expect(chooseCacheBackend(undefined, { ACTIONS_RESULTS_URL: 'https://results' }, '0.21.0')).toEqual({
+      backend: 'gha',
+    });
+    expect(chooseCacheBackend(undefined, { ACTIONS_CACHE_URL: 'https://cache' }, '0.23.1').backend).toBe(
+      'gha',
+    );
+    expect(chooseCacheBackend(undefined, {}, '0.23.1')).toEqual({ backend: 'local' });
+    const old = chooseCacheBackend(undefined, { ACTIONS_RESULTS_URL: 'https://results' }, '0.13.1');
+    expect(old.backend).toBe('local');
+    expect(old.warning).toMatch(/buildx 0\.13\.1 cannot use it .*Set cache to choose/);
+  });
+  it('keeps an explicit cache input, and refuses gha with a buildx too old for it, naming the input', () => {
+    expect(chooseCacheBackend('registry', { ACTIONS_RESULTS_URL: 'https://results' }, '0.13.1')).toEqual({
+      backend: 'registry',
+    });
+    expect(() => chooseCacheBackend('gha', { ACTIONS_RESULTS_URL: 'https://results' }, '0.13.1')).toThrow(
+      /^Input "cache": gha needs buildx 0\.21\.0 or later/,
+    );
   });
   it('derives a scope per image and target', () => {
     expect(defaultCacheScope('ghcr.io/org/api', 'runtime')).toBe('ghcr.io-org-api-runtime');

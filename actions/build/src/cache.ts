@@ -1,6 +1,8 @@
 // Cache backends as buildx arguments. `local` writes to a fresh directory that replaces the old one
 // after the build (buildx only ever adds to a local cache, so it would grow without bound).
-import type { CacheBackend } from './constants.js';
+import { versionAtLeast } from '../../../lib/docker.js';
+import { inputError } from '../../../lib/inputs.js';
+import { GHA_CACHE_MIN_BUILDX, Inputs as I, type CacheBackend } from './constants.js';
 
 export interface CacheSettings {
   backend: CacheBackend;
@@ -51,9 +53,43 @@ export function cacheArgs(c: CacheSettings): string[] {
   }
 }
 
-/** The default backend: the runner's cache service when the runner exposes one, else local. */
-export function defaultCacheBackend(env: Record<string, string | undefined>): CacheBackend {
-  return env.ACTIONS_RESULTS_URL || env.ACTIONS_CACHE_URL ? 'gha' : 'local';
+/** Whether the runner exposes the GitHub cache service (what buildx's gha backend talks to). */
+export function hasCacheService(env: Record<string, string | undefined>): boolean {
+  return Boolean(env.ACTIONS_RESULTS_URL || env.ACTIONS_CACHE_URL);
+}
+
+export interface CacheChoice {
+  backend: CacheBackend;
+  /** why the default is not gha where the runner has a cache service */
+  warning?: string;
+}
+
+/**
+ * The backend: the `cache` input when given (gha then needs a buildx that speaks the cache service
+ * v2), else gha where the runner has the service and buildx can use it, else local.
+ */
+export function chooseCacheBackend(
+  input: CacheBackend | undefined,
+  env: Record<string, string | undefined>,
+  buildx: string,
+): CacheChoice {
+  const ghaUsable = versionAtLeast(buildx, GHA_CACHE_MIN_BUILDX);
+  if (input === 'gha' && !ghaUsable) {
+    throw inputError(
+      I.Cache,
+      `gha needs buildx ${GHA_CACHE_MIN_BUILDX} or later (the GitHub cache service v2); this runner has buildx ` +
+        `${buildx}. Update buildx, or use cache: registry or local`,
+    );
+  }
+  if (input) return { backend: input };
+  if (!hasCacheService(env)) return { backend: 'local' };
+  if (ghaUsable) return { backend: 'gha' };
+  return {
+    backend: 'local',
+    warning:
+      `The runner has a cache service, but buildx ${buildx} cannot use it (gha needs ${GHA_CACHE_MIN_BUILDX} or later): ` +
+      `using the local cache. Set ${I.Cache} to choose`,
+  };
 }
 
 /** A gha scope per image and target, so parallel image builds do not overwrite each other's cache. */

@@ -14,7 +14,7 @@ import {
   getKeyValueInput,
   inputError,
 } from '../../../lib/inputs.js';
-import { defaultCacheBackend, defaultCacheScope } from './cache.js';
+import { defaultCacheScope } from './cache.js';
 import { stageNames } from './dockerfile.js';
 import {
   CACHE_BACKENDS,
@@ -41,7 +41,8 @@ export interface Inputs {
   load: boolean;
   'registry-username'?: string;
   'registry-password'?: string;
-  cache: CacheBackend;
+  /** undefined: chosen by the runner's cache service and buildx version (chooseCacheBackend) */
+  cache?: CacheBackend;
   'cache-ref': string;
   'cache-dir': string;
   'cache-mode': 'max' | 'min';
@@ -122,9 +123,7 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
   }
 
   const cacheInput = getString(I.Cache);
-  const cache = cacheInput
-    ? getEnumInput(I.Cache, CACHE_BACKENDS, { required: true })
-    : defaultCacheBackend(env);
+  const cache = cacheInput ? getEnumInput(I.Cache, CACHE_BACKENDS, { required: true }) : undefined;
   const scope = getString(I.CacheScope) || defaultCacheScope(repository, target);
   const cacheRef = getString(I.CacheRef) || `${repository}:buildcache`;
   if (cache === 'registry') {

@@ -20,14 +20,13 @@ import {
   parseImageRef,
   push,
   remoteCompressedSize,
-  versionAtLeast,
 } from '../../../lib/docker.js';
 import { run } from '../../../lib/exec.js';
 import { contextFromEnv } from '../../../lib/github.js';
 import { buildxArgs, mergeLabels, ociLabels, type BuildMetadata } from './buildx.js';
-import { localCacheStaging, type CacheSettings } from './cache.js';
+import { chooseCacheBackend, localCacheStaging, type CacheSettings } from './cache.js';
 import { checkSize, checkUser } from './checks.js';
-import { GHA_CACHE_MIN_BUILDX, Inputs as I, Outputs, State } from './constants.js';
+import { Outputs, State } from './constants.js';
 import { getInputs } from './inputs.js';
 import { ProgressTracker } from './progress.js';
 import { summaryMarkdown } from './summary.js';
@@ -41,27 +40,24 @@ export async function main(): Promise<void> {
   const refs = computed.tags.map((tag) => `${inputs.image}:${tag}`);
   core.info(`Image ${inputs.image}, tags: ${computed.tags.join(', ')}`);
 
-  await core.group('Docker and buildx', async () => {
+  const backend = await core.group('Docker and buildx', async () => {
     const version = await buildxVersion();
     core.info(`buildx ${version}`);
-    if (inputs.cache === 'gha' && !versionAtLeast(version, GHA_CACHE_MIN_BUILDX)) {
-      throw new Error(
-        `Input "${I.Cache}": gha needs buildx ${GHA_CACHE_MIN_BUILDX} or later (the GitHub cache service v2); ` +
-          `this runner has buildx ${version}. Update buildx, or use cache: registry or local`,
-      );
-    }
+    const choice = chooseCacheBackend(inputs.cache, process.env, version);
+    if (choice.warning) core.warning(choice.warning);
     if (inputs['registry-username'] && inputs['registry-password']) {
       const registry = parseImageRef(inputs.image)!.registry;
       await login(registry, inputs['registry-username'], inputs['registry-password']);
       core.saveState(State.LoggedInRegistry, registry);
       core.info(`Logged in to ${registry} as ${inputs['registry-username']}`);
     }
+    return choice.backend;
   });
 
   const previousCompressedSize = inputs.push ? await remoteCompressedSize(refs[0]!) : undefined;
   const work = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'berth-build-'));
   const cache: CacheSettings = {
-    backend: inputs.cache,
+    backend,
     mode: inputs['cache-mode'],
     scope: inputs['cache-scope'],
     ref: inputs['cache-ref'],
@@ -92,7 +88,7 @@ export async function main(): Promise<void> {
   } finally {
     rmSync(join(work, 'secrets'), { recursive: true, force: true });
   }
-  if (inputs.cache === 'local') rotateLocalCache(inputs['cache-dir']);
+  if (backend === 'local') rotateLocalCache(inputs['cache-dir']);
 
   const metadata = JSON.parse(readFileSync(join(work, 'metadata.json'), 'utf8')) as BuildMetadata;
   const steps = tracker.stats();
@@ -160,13 +156,13 @@ export async function main(): Promise<void> {
         compressedSize,
         previousCompressedSize,
         steps,
-        cacheBackend: inputs.cache,
+        cacheBackend: backend,
         checks: failures.length > 0 ? [...checkLines, `**Not pushed:** ${failures.join('; ')}`] : checkLines,
       }),
     )
     .write();
   if (failures.length > 0) throw new Error(failures.join('; '));
-  core.info(`Cache: ${steps.cached} of ${steps.steps} build steps cached (${inputs.cache})`);
+  core.info(`Cache: ${steps.cached} of ${steps.steps} build steps cached (${backend})`);
 }
 
 function writeSecretFiles(dir: string, secrets: Record<string, string>): Record<string, string> {

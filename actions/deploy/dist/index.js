@@ -28375,7 +28375,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _lib_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5490);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7031);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7199);
 // Entry point bundled into dist/index.js; the runner calls it for the main step.
 
 
@@ -28386,7 +28386,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7031:
+/***/ 7199:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28460,124 +28460,6 @@ function shellQuote(value) {
 /** The words `args` as one command string, each quoted with `shellQuote`. */
 function shellJoin(args) {
     return args.map(shellQuote).join(' ');
-}
-
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-;// CONCATENATED MODULE: external "node:string_decoder"
-const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
-// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 5 modules
-var exec = __nccwpck_require__(2876);
-;// CONCATENATED MODULE: ./lib/exec.ts
-// Running external tools (docker, ssh, trivy, ...): output streamed to the log, captured for callers,
-// and failures turned into errors that say which command failed and why, without leaking secrets.
-
-
-
-
-/** How many trailing stderr lines a failure message carries. */
-const STDERR_TAIL_LINES = 20;
-/** How many arguments after the command a failure message names. */
-const ARGS_IN_ERROR = 3;
-const MAX_ARG_CHARS = 60;
-function shownArgs(args, redact) {
-    return args.map((arg, index) => (redact.includes(index) ? '***' : arg));
-}
-/** The full command line for the log, with redacted arguments masked. */
-function formatCommandLine(cmd, args, redact = []) {
-    return [cmd, ...shownArgs(args, redact)].map(quoteForLog).join(' ');
-}
-/** Short name for error messages: command basename and its first few (redacted, shortened) arguments. */
-function describeCommand(cmd, args, redact = []) {
-    const shown = shownArgs(args, redact)
-        .slice(0, ARGS_IN_ERROR)
-        .map((arg) => (arg.length > MAX_ARG_CHARS ? `${arg.slice(0, MAX_ARG_CHARS)}…` : arg));
-    const more = args.length > ARGS_IN_ERROR ? ' …' : '';
-    return [(0,external_node_path_namespaceObject.basename)(cmd), ...shown].map(quoteForLog).join(' ') + more;
-}
-function quoteForLog(word) {
-    return /^[\w@%+=:,./*-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
-}
-/** The last `count` lines of `text`, ignoring trailing blank lines. */
-function tailLines(text, count = STDERR_TAIL_LINES) {
-    const lines = text.replace(/\s+$/, '').split(/\r?\n/);
-    return lines.slice(-count).join('\n');
-}
-function commandFailedMessage(command, exitCode, stderr) {
-    const tail = tailLines(stderr);
-    const detail = tail === '' ? '(no stderr output)' : `last lines of stderr:\n${tail}`;
-    return `\`${command}\` failed with exit code ${exitCode}; ${detail}`;
-}
-function mergedEnv(extra) {
-    const env = {};
-    for (const [key, value] of Object.entries({ ...process.env, ...extra })) {
-        if (value !== undefined)
-            env[key] = value;
-    }
-    return env;
-}
-async function exec_run(cmd, args = [], options = {}) {
-    const redact = options.redact ?? [];
-    const command = describeCommand(cmd, args, redact);
-    // Resolve bare names ourselves so a missing tool gets our message, not @actions/io's.
-    const searchPath = options.env && 'PATH' in options.env ? options.env['PATH'] : process.env['PATH'];
-    const executable = cmd.includes('/') ? cmd : await exec_which(cmd, undefined, searchPath ?? '');
-    const silent = options.silent ?? false;
-    if (!silent)
-        process.stdout.write(`[command]${formatCommandLine(executable, args, redact)}\n`);
-    let result;
-    try {
-        result = await (0,exec/* getExecOutput */.H)(executable, [...args], {
-            cwd: options.cwd,
-            env: options.env ? mergedEnv(options.env) : undefined,
-            input: typeof options.input === 'string' ? Buffer.from(options.input) : options.input,
-            // @actions/exec echoes the raw argument list when not silent; we print our redacted line instead.
-            silent: true,
-            ignoreReturnCode: true,
-            listeners: silent
-                ? {}
-                : { stdout: (chunk) => process.stdout.write(chunk), stderr: (chunk) => process.stderr.write(chunk) },
-        });
-    }
-    catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        throw new Error(`\`${command}\` could not be started: ${reason}`, { cause: error });
-    }
-    if (result.exitCode !== 0 && !options.ignoreReturnCode) {
-        throw new Error(commandFailedMessage(command, result.exitCode, result.stderr));
-    }
-    return result;
-}
-async function isExecutableFile(path) {
-    try {
-        await (0,promises_namespaceObject.access)(path, external_node_fs_namespaceObject.constants.X_OK);
-        return (await (0,promises_namespaceObject.stat)(path)).isFile();
-    }
-    catch {
-        return false;
-    }
-}
-/** Absolute path of `tool` on PATH; throws a message saying what is missing and, optionally, why it matters. */
-async function exec_which(tool, hint, searchPath = process.env['PATH'] ?? '') {
-    if ((0,external_node_path_namespaceObject.isAbsolute)(tool)) {
-        if (await isExecutableFile(tool))
-            return tool;
-    }
-    else {
-        for (const dir of searchPath.split(external_node_path_namespaceObject.delimiter)) {
-            if (dir === '')
-                continue;
-            const candidate = (0,external_node_path_namespaceObject.join)(dir, tool);
-            if (await isExecutableFile(candidate))
-                return candidate;
-        }
-    }
-    const advice = hint ?? `install it on the runner or add its directory to PATH`;
-    throw new Error(`\`${tool}\` is not on PATH; ${advice}`);
 }
 
 ;// CONCATENATED MODULE: ./lib/inputs.ts
@@ -28790,6 +28672,124 @@ function getKeyValueInput(name, options = {}) {
     return getParsed(name, options, parse, isEmpty, false) ?? {};
 }
 
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 5 modules
+var exec = __nccwpck_require__(2876);
+;// CONCATENATED MODULE: ./lib/exec.ts
+// Running external tools (docker, ssh, trivy, ...): output streamed to the log, captured for callers,
+// and failures turned into errors that say which command failed and why, without leaking secrets.
+
+
+
+
+/** How many trailing stderr lines a failure message carries. */
+const STDERR_TAIL_LINES = 20;
+/** How many arguments after the command a failure message names. */
+const ARGS_IN_ERROR = 3;
+const MAX_ARG_CHARS = 60;
+function shownArgs(args, redact) {
+    return args.map((arg, index) => (redact.includes(index) ? '***' : arg));
+}
+/** The full command line for the log, with redacted arguments masked. */
+function formatCommandLine(cmd, args, redact = []) {
+    return [cmd, ...shownArgs(args, redact)].map(quoteForLog).join(' ');
+}
+/** Short name for error messages: command basename and its first few (redacted, shortened) arguments. */
+function describeCommand(cmd, args, redact = []) {
+    const shown = shownArgs(args, redact)
+        .slice(0, ARGS_IN_ERROR)
+        .map((arg) => (arg.length > MAX_ARG_CHARS ? `${arg.slice(0, MAX_ARG_CHARS)}…` : arg));
+    const more = args.length > ARGS_IN_ERROR ? ' …' : '';
+    return [(0,external_node_path_namespaceObject.basename)(cmd), ...shown].map(quoteForLog).join(' ') + more;
+}
+function quoteForLog(word) {
+    return /^[\w@%+=:,./*-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+/** The last `count` lines of `text`, ignoring trailing blank lines. */
+function tailLines(text, count = STDERR_TAIL_LINES) {
+    const lines = text.replace(/\s+$/, '').split(/\r?\n/);
+    return lines.slice(-count).join('\n');
+}
+function commandFailedMessage(command, exitCode, stderr) {
+    const tail = tailLines(stderr);
+    const detail = tail === '' ? '(no stderr output)' : `last lines of stderr:\n${tail}`;
+    return `\`${command}\` failed with exit code ${exitCode}; ${detail}`;
+}
+function mergedEnv(extra) {
+    const env = {};
+    for (const [key, value] of Object.entries({ ...process.env, ...extra })) {
+        if (value !== undefined)
+            env[key] = value;
+    }
+    return env;
+}
+async function exec_run(cmd, args = [], options = {}) {
+    const redact = options.redact ?? [];
+    const command = describeCommand(cmd, args, redact);
+    // Resolve bare names ourselves so a missing tool gets our message, not @actions/io's.
+    const searchPath = options.env && 'PATH' in options.env ? options.env['PATH'] : process.env['PATH'];
+    const executable = cmd.includes('/') ? cmd : await exec_which(cmd, undefined, searchPath ?? '');
+    const silent = options.silent ?? false;
+    if (!silent)
+        process.stdout.write(`[command]${formatCommandLine(executable, args, redact)}\n`);
+    let result;
+    try {
+        result = await (0,exec/* getExecOutput */.H)(executable, [...args], {
+            cwd: options.cwd,
+            env: options.env ? mergedEnv(options.env) : undefined,
+            input: typeof options.input === 'string' ? Buffer.from(options.input) : options.input,
+            // @actions/exec echoes the raw argument list when not silent; we print our redacted line instead.
+            silent: true,
+            ignoreReturnCode: true,
+            listeners: silent
+                ? {}
+                : { stdout: (chunk) => process.stdout.write(chunk), stderr: (chunk) => process.stderr.write(chunk) },
+        });
+    }
+    catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new Error(`\`${command}\` could not be started: ${reason}`, { cause: error });
+    }
+    if (result.exitCode !== 0 && !options.ignoreReturnCode) {
+        throw new Error(commandFailedMessage(command, result.exitCode, result.stderr));
+    }
+    return result;
+}
+async function isExecutableFile(path) {
+    try {
+        await (0,promises_namespaceObject.access)(path, external_node_fs_namespaceObject.constants.X_OK);
+        return (await (0,promises_namespaceObject.stat)(path)).isFile();
+    }
+    catch {
+        return false;
+    }
+}
+/** Absolute path of `tool` on PATH; throws a message saying what is missing and, optionally, why it matters. */
+async function exec_which(tool, hint, searchPath = process.env['PATH'] ?? '') {
+    if ((0,external_node_path_namespaceObject.isAbsolute)(tool)) {
+        if (await isExecutableFile(tool))
+            return tool;
+    }
+    else {
+        for (const dir of searchPath.split(external_node_path_namespaceObject.delimiter)) {
+            if (dir === '')
+                continue;
+            const candidate = (0,external_node_path_namespaceObject.join)(dir, tool);
+            if (await isExecutableFile(candidate))
+                return candidate;
+        }
+    }
+    const advice = hint ?? `install it on the runner or add its directory to PATH`;
+    throw new Error(`\`${tool}\` is not on PATH; ${advice}`);
+}
+
 ;// CONCATENATED MODULE: ./lib/ssh.ts
 // SSH to the deploy host with the OpenSSH client: validated inputs, host keys pinned by the user (never
 // learned), one multiplexed connection that every command rides on, and failures turned into errors that
@@ -28931,11 +28931,27 @@ function configPath(path, tokens = '') {
     }
     return `"${path}${tokens}"`;
 }
+/** AES-GCM first when the CPU has AES instructions, as OpenSSH's default order assumes it may not. */
+const AES_FIRST_CIPHERS = 'aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr';
+/** Whether this (Linux) CPU has hardware AES: x86 `aes` or arm64 `aes` in /proc/cpuinfo. */
+function cpuHasAes(cpuinfo = readCpuinfo()) {
+    return /^(flags|Features)\s*:.*\baes\b/m.test(cpuinfo);
+}
+function readCpuinfo() {
+    try {
+        return (0,external_node_fs_namespaceObject.readFileSync)('/proc/cpuinfo', 'utf8');
+    }
+    catch {
+        return '';
+    }
+}
 /**
  * The private ssh_config, used with `ssh -F` so no system or user config applies: in particular no
- * `SendEnv`/`SetEnv`, so none of our environment reaches the remote shell.
+ * `SendEnv`/`SetEnv`, so none of our environment reaches the remote shell. With `aesFirst`, AES-GCM
+ * is preferred over ChaCha20-Poly1305 (with AES-NI it is the faster cipher, and every byte of a
+ * deploy bundle or a backup passes through the one master connection's single process).
  */
-function renderSshConfig(target, files) {
+function renderSshConfig(target, files, options = {}) {
     const t = checkedTarget(target);
     const lines = [
         `Host ${TARGET_ALIAS}`,
@@ -28944,7 +28960,8 @@ function renderSshConfig(target, files) {
         `  User ${t.user}`,
         // One master connection per session; every command is a new channel on it.
         '  ControlMaster auto',
-        `  ControlPath ${configPath(files.controlDir, '/cm-%C')}`,
+        // The directory is the session's own, so a short fixed name will do (see sessionParentDir).
+        `  ControlPath ${configPath(files.controlDir, '/cm')}`,
         '  ControlPersist yes',
     ];
     if (t.jumpHost) {
@@ -28956,7 +28973,7 @@ function renderSshConfig(target, files) {
     }
     lines.push('', 'Host *', '  BatchMode yes', '  StrictHostKeyChecking yes', `  UserKnownHostsFile ${configPath(files.knownHostsFile)}`, '  GlobalKnownHostsFile /dev/null', 
     // Trust only the pinned keys: don't rewrite them, don't consult DNS.
-    '  UpdateHostKeys no', '  VerifyHostKeyDNS no', '  IdentitiesOnly yes', `  IdentityFile ${configPath(files.identityFile)}`, '  IdentityAgent none', '  ForwardAgent no', '  ForwardX11 no', '  PermitLocalCommand no', '  RequestTTY no', `  ConnectTimeout ${t.connectTimeoutSeconds}`, '  ServerAliveInterval 15', '  ServerAliveCountMax 4', '  LogLevel ERROR', '');
+    '  UpdateHostKeys no', '  VerifyHostKeyDNS no', '  IdentitiesOnly yes', `  IdentityFile ${configPath(files.identityFile)}`, '  IdentityAgent none', '  ForwardAgent no', '  ForwardX11 no', '  PermitLocalCommand no', '  RequestTTY no', `  ConnectTimeout ${t.connectTimeoutSeconds}`, '  ServerAliveInterval 15', '  ServerAliveCountMax 4', '  LogLevel ERROR', ...(options.aesFirst ? [`  Ciphers ${AES_FIRST_CIPHERS}`] : []), '');
     return lines.join('\n');
 }
 // ---- classifying ssh's complaints -------------------------------------------------------------
@@ -29167,6 +29184,18 @@ function registerCleanup(dir, cleanup) {
             run();
     });
 }
+const SESSION_DIR_PREFIX = 'berth-ssh-';
+/** sun_path is 108 bytes on Linux (104 on macOS), terminating NUL included. */
+const MAX_SOCKET_PATH = 103;
+/**
+ * Where a session's 0700 directory goes: `preferred` (the runner's temp dir), unless the control
+ * socket's path in it would be too long for a Unix socket; ssh binds `<dir>/cm.<16 random>` first.
+ * Deep RUNNER_TEMPs (self-hosted runners, act) then fall back to the system temp dir, then /tmp.
+ */
+function sessionParentDir(preferred, system = (0,external_node_os_namespaceObject.tmpdir)()) {
+    const fits = (parent) => Buffer.byteLength((0,external_node_path_namespaceObject.join)(parent, `${SESSION_DIR_PREFIX}XXXXXX`, 'cm.0123456789abcdef')) <= MAX_SOCKET_PATH;
+    return [preferred, system].find((p) => p !== undefined && p !== '' && fits(p)) ?? '/tmp';
+}
 /**
  * One SSH connection to the host. Every exec() is a new session channel multiplexed over the master
  * connection opened by open(), so a deploy makes one TCP connection and one authentication (mind the
@@ -29193,7 +29222,7 @@ class SshSession {
         const ssh = await exec_which('ssh', hint);
         const keygen = await exec_which('ssh-keygen', hint);
         const t = checkedTarget(target);
-        const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(options.tempDir ?? (0,external_node_os_namespaceObject.tmpdir)(), 'berth-ssh-'));
+        const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(sessionParentDir(options.tempDir), SESSION_DIR_PREFIX));
         const config = (0,external_node_path_namespaceObject.join)(dir, 'ssh_config');
         const sshCleanup = () => {
             (0,external_node_child_process_namespaceObject.spawnSync)(ssh, ['-F', config, '-O', 'exit', '--', TARGET_ALIAS], { stdio: 'ignore', timeout: 10_000 });
@@ -29218,7 +29247,7 @@ class SshSession {
                 const { host, port } = t.jumpHost;
                 await requireHostKey(keygen, 'known-hosts', files.knownHostsFile, host, port, 'the jump host ');
             }
-            await (0,promises_namespaceObject.writeFile)(config, renderSshConfig(t, files), { mode: 0o600 });
+            await (0,promises_namespaceObject.writeFile)(config, renderSshConfig(t, files, { aesFirst: cpuHasAes() }), { mode: 0o600 });
             registerCleanup(dir, sshCleanup);
             await openMaster(ssh, config, dir, t);
         }
@@ -29347,6 +29376,61 @@ async function openMaster(ssh, config, dir, target) {
         throw describeOpenFailure(await (0,promises_namespaceObject.readFile)(logFile, 'utf8'), target);
 }
 
+;// CONCATENATED MODULE: ./lib/ssh-inputs.ts
+// The SSH connection inputs that actions/deploy and actions/backup share (host, port, user, ssh-key,
+// known-hosts, jump-host, connect-timeout): their names, the typed values, getSshInputs() that reads
+// and validates them, and the session-open step both actions run.
+
+
+
+/** The input names, spread into each action's `Inputs` constants. */
+const SshInputNames = {
+    Host: 'host',
+    Port: 'port',
+    User: 'user',
+    SshKey: 'ssh-key',
+    KnownHosts: 'known-hosts',
+    JumpHost: 'jump-host',
+    ConnectTimeout: 'connect-timeout',
+};
+/** Reads the connection inputs; the key is masked before anything else can fail. */
+function getSshInputs() {
+    const I = SshInputNames;
+    const sshKey = getString(I.SshKey, { required: true });
+    core/* setSecret */.Pq(sshKey);
+    const jump = getString(I.JumpHost);
+    return {
+        host: parseHost(I.Host, getString(I.Host, { required: true })),
+        port: parsePort(I.Port, getString(I.Port, { default: '22' })),
+        user: parseUser(I.User, getString(I.User, { required: true })),
+        'ssh-key': normalizePrivateKey(sshKey),
+        'known-hosts': getString(I.KnownHosts, { required: true }),
+        'jump-host': jump ? parseJumpHost(I.JumpHost, jump) : undefined,
+        'connect-timeout': Math.ceil(getDurationInput(I.ConnectTimeout, { default: 20_000 }) / 1000),
+    };
+}
+/** `user@host:port`, for logs. */
+function sshLabel(inputs) {
+    return `${inputs.user}@${inputs.host}:${inputs.port}`;
+}
+/** The SshTarget the inputs describe; `over` replaces fields (another host with the same pins). */
+function sshTarget(inputs, over = {}) {
+    return {
+        host: inputs.host,
+        port: inputs.port,
+        user: inputs.user,
+        privateKey: inputs['ssh-key'],
+        knownHosts: inputs['known-hosts'],
+        jumpHost: inputs['jump-host'],
+        connectTimeoutSeconds: inputs['connect-timeout'],
+        ...over,
+    };
+}
+/** Opens the session in a `Connect to user@host:port` log group. */
+function openSshSession(target, tempDir, what = '') {
+    return core/* group */.Os(`Connect to ${sshLabel(target)}${what}`, () => SshSession.open(target, { tempDir }));
+}
+
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./lib/compose.ts
@@ -29389,14 +29473,9 @@ async function composeConfig(options) {
 ;// CONCATENATED MODULE: ./actions/deploy/src/constants.ts
 // Names of berth/deploy's inputs, outputs and saved state, in one place so action.yml, the code
 // and the tests agree (test/actions.test.ts checks action.yml against these).
+
 const Inputs = {
-    Host: 'host',
-    Port: 'port',
-    User: 'user',
-    SshKey: 'ssh-key',
-    KnownHosts: 'known-hosts',
-    JumpHost: 'jump-host',
-    ConnectTimeout: 'connect-timeout',
+    ...SshInputNames,
     Project: 'project',
     ComposeFiles: 'compose-files',
     Environment: 'environment',
@@ -30504,8 +30583,7 @@ function positiveInt(name, fallback) {
 const seconds = (name, fallback) => Math.ceil(getDurationInput(name, { default: fallback * 1000 }) / 1000);
 function getInputs(env = process.env) {
     const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
-    const sshKey = getString(Inputs.SshKey, { required: true });
-    core/* setSecret */.Pq(sshKey);
+    const ssh = getSshInputs();
     const workingDirectory = (0,external_node_path_namespaceObject.resolve)(workspace, getString(Inputs.WorkingDirectory, { default: '.' }));
     if (!(0,external_node_fs_namespaceObject.existsSync)(workingDirectory) || !(0,external_node_fs_namespaceObject.statSync)(workingDirectory).isDirectory()) {
         inputs_fail(Inputs.WorkingDirectory, `${workingDirectory} is not a directory`);
@@ -30567,15 +30645,8 @@ function getInputs(env = process.env) {
         inputs_fail(Inputs.RemoteDir, `${JSON.stringify(remoteDir)} is not an absolute directory path without ".."`);
     }
     const caFile = getString(Inputs.CaFile);
-    const jump = getString(Inputs.JumpHost);
     return {
-        host: parseHost(Inputs.Host, getString(Inputs.Host, { required: true })),
-        port: parsePort(Inputs.Port, getString(Inputs.Port, { default: '22' })),
-        user: parseUser(Inputs.User, getString(Inputs.User, { required: true })),
-        'ssh-key': normalizePrivateKey(sshKey),
-        'known-hosts': getString(Inputs.KnownHosts, { required: true }),
-        'jump-host': jump ? parseJumpHost(Inputs.JumpHost, jump) : undefined,
-        'connect-timeout': seconds(Inputs.ConnectTimeout, 20),
+        ...ssh,
         project,
         'compose-files': composeFiles,
         environment,
@@ -30783,15 +30854,7 @@ async function main() {
         core/* info */.pq(`Secrets: ${Object.keys(inputs.secrets).join(', ') || 'none'}; env: ${Object.keys(inputs.env).join(', ') || 'none'}`);
         return staged;
     });
-    const session = await core/* group */.Os(`Connect to ${target}`, () => SshSession.open({
-        host: inputs.host,
-        port: inputs.port,
-        user: inputs.user,
-        privateKey: inputs['ssh-key'],
-        knownHosts: inputs['known-hosts'],
-        jumpHost: inputs['jump-host'],
-        connectTimeoutSeconds: inputs['connect-timeout'],
-    }, { tempDir: tempRoot }));
+    const session = await openSshSession(sshTarget(inputs), tempRoot);
     let stdout = '';
     let exitCode = 0;
     try {

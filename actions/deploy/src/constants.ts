@@ -1,14 +1,9 @@
 // Names of berth/deploy's inputs, outputs and saved state, in one place so action.yml, the code
 // and the tests agree (test/actions.test.ts checks action.yml against these).
+import { SshInputNames } from '../../../lib/ssh-inputs.js';
 
 export const Inputs = {
-  Host: 'host',
-  Port: 'port',
-  User: 'user',
-  SshKey: 'ssh-key',
-  KnownHosts: 'known-hosts',
-  JumpHost: 'jump-host',
-  ConnectTimeout: 'connect-timeout',
+  ...SshInputNames,
   Project: 'project',
   ComposeFiles: 'compose-files',
   Environment: 'environment',

@@ -13,25 +13,11 @@ import {
   getString,
   inputError,
 } from '../../../lib/inputs.js';
-import {
-  normalizePrivateKey,
-  parseHost,
-  parseJumpHost,
-  parsePort,
-  parseUser,
-  type SshTarget,
-} from '../../../lib/ssh.js';
+import { getSshInputs, type SshInputs } from '../../../lib/ssh-inputs.js';
 import { Inputs as I } from './constants.js';
 import { DEPLOY_MODES, type DeployMode, type Probe } from './remote-script.js';
 
-export interface Inputs {
-  host: string;
-  port: number;
-  user: string;
-  'ssh-key': string;
-  'known-hosts': string;
-  'jump-host'?: SshTarget['jumpHost'];
-  'connect-timeout': number;
+export interface Inputs extends SshInputs {
   project: string;
   /** paths relative to working-directory, base first, the environment's override included */
   'compose-files': string[];
@@ -133,8 +119,7 @@ const seconds = (name: string, fallback: number): number =>
 
 export function getInputs(env: Record<string, string | undefined> = process.env): Inputs {
   const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
-  const sshKey = getString(I.SshKey, { required: true });
-  core.setSecret(sshKey);
+  const ssh = getSshInputs();
   const workingDirectory = resolve(workspace, getString(I.WorkingDirectory, { default: '.' }));
   if (!existsSync(workingDirectory) || !statSync(workingDirectory).isDirectory()) {
     fail(I.WorkingDirectory, `${workingDirectory} is not a directory`);
@@ -202,15 +187,8 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
   }
 
   const caFile = getString(I.CaFile);
-  const jump = getString(I.JumpHost);
   return {
-    host: parseHost(I.Host, getString(I.Host, { required: true })),
-    port: parsePort(I.Port, getString(I.Port, { default: '22' })),
-    user: parseUser(I.User, getString(I.User, { required: true })),
-    'ssh-key': normalizePrivateKey(sshKey),
-    'known-hosts': getString(I.KnownHosts, { required: true }),
-    'jump-host': jump ? parseJumpHost(I.JumpHost, jump) : undefined,
-    'connect-timeout': seconds(I.ConnectTimeout, 20),
+    ...ssh,
     project,
     'compose-files': composeFiles,
     environment,

@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { contextFromEnv, runUrl } from '../../../lib/github.js';
 import { shellQuote } from '../../../lib/shell.js';
-import { SshSession } from '../../../lib/ssh.js';
+import { openSshSession, sshTarget } from '../../../lib/ssh-inputs.js';
 import { releaseId, stageBundle, stageSwarmStack, type ReleaseRecord } from './bundle.js';
 import { Inputs as I, Outputs } from './constants.js';
 import { getInputs } from './inputs.js';
@@ -57,20 +57,7 @@ export async function main(): Promise<void> {
     return staged;
   });
 
-  const session = await core.group(`Connect to ${target}`, () =>
-    SshSession.open(
-      {
-        host: inputs.host,
-        port: inputs.port,
-        user: inputs.user,
-        privateKey: inputs['ssh-key'],
-        knownHosts: inputs['known-hosts'],
-        jumpHost: inputs['jump-host'],
-        connectTimeoutSeconds: inputs['connect-timeout'],
-      },
-      { tempDir: tempRoot },
-    ),
-  );
+  const session = await openSshSession(sshTarget(inputs), tempRoot);
   let stdout = '';
   let exitCode = 0;
   try {
