@@ -16,17 +16,7 @@ import {
   sessionParentDir,
   type SshConfigTarget,
 } from './ssh.js';
-
-/** The InputError a call throws. */
-function inputErrorOf(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof InputError) return error;
-    throw error;
-  }
-  throw new Error('expected an InputError');
-}
+import { inputErrorOf } from './testing.js';
 
 describe('parseHost', () => {
   it.each([

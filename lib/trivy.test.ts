@@ -5,7 +5,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { InputError } from './inputs.js';
+import { inputErrorOf } from './testing.js';
 import {
   DEFAULT_TRIVY_DOWNLOAD_URL,
   DEFAULT_TRIVY_VERSION,
@@ -27,16 +27,6 @@ const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
 const C = 'c'.repeat(64);
 
-function inputFailure(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof InputError) return error;
-    throw error;
-  }
-  throw new Error('expected an InputError');
-}
-
 describe('resolveTrivyVersion', () => {
   it('takes x.y.z with or without a leading v, and defaults to the pinned release', () => {
     expect(DEFAULT_TRIVY_VERSION).toBe('0.74.0');
@@ -53,7 +43,7 @@ describe('resolveTrivyVersion', () => {
   });
 
   it('refuses latest, saying to pin a release', () => {
-    const error = inputFailure(() => resolveTrivyVersion('latest'));
+    const error = inputErrorOf(() => resolveTrivyVersion('latest'));
     expect(error.input).toBe('trivy-version');
     expect(error.message).toMatch(/^Input "trivy-version": "latest" is not allowed: pin an exact release/);
   });
@@ -69,11 +59,11 @@ describe('resolveTrivyVersion', () => {
     '0.70.0 - 0.74.0',
     '0.74.0 || 0.73.0',
   ])('refuses the range %s', (value) => {
-    expect(inputFailure(() => resolveTrivyVersion(value)).message).toContain('is a version range');
+    expect(inputErrorOf(() => resolveTrivyVersion(value)).message).toContain('is a version range');
   });
 
   it.each(['0.74.0-rc1', 'trivy', '0.74.0.1', 'v', '0..1', '0.74.0; rm -rf /'])('refuses %s', (value) => {
-    const error = inputFailure(() => resolveTrivyVersion(value));
+    const error = inputErrorOf(() => resolveTrivyVersion(value));
     expect(error.message).toBe(
       `Input "trivy-version": ${JSON.stringify(value)} is not a Trivy release version (x.y.z, e.g. 0.74.0) or "preinstalled"`,
     );
@@ -81,7 +71,7 @@ describe('resolveTrivyVersion', () => {
 
   it('refuses the compromised 0.69.4 by name, with or without v', () => {
     for (const value of ['0.69.4', 'v0.69.4']) {
-      const error = inputFailure(() => resolveTrivyVersion(value));
+      const error = inputErrorOf(() => resolveTrivyVersion(value));
       expect(error.message).toMatch(/^Input "trivy-version": Trivy 0\.69\.4 is refused: .*compromised/);
     }
     expect(resolveTrivyVersion('0.69.3')).toBe('0.69.3');
@@ -98,12 +88,12 @@ describe('parseTrivyDownloadUrl', () => {
 
   it('refuses what is not a plain http(s) base URL', () => {
     for (const value of ['releases', 'ftp://example.com/trivy', 'file:///tmp/trivy']) {
-      expect(inputFailure(() => parseTrivyDownloadUrl(value)).input).toBe('trivy-download-url');
+      expect(inputErrorOf(() => parseTrivyDownloadUrl(value)).input).toBe('trivy-download-url');
     }
-    expect(inputFailure(() => parseTrivyDownloadUrl('https://u:p@example.com/x')).message).toContain(
+    expect(inputErrorOf(() => parseTrivyDownloadUrl('https://u:p@example.com/x')).message).toContain(
       'base URL only',
     );
-    expect(inputFailure(() => parseTrivyDownloadUrl('https://example.com/x?y=1')).message).toContain(
+    expect(inputErrorOf(() => parseTrivyDownloadUrl('https://example.com/x?y=1')).message).toContain(
       'base URL only',
     );
   });
@@ -117,11 +107,11 @@ describe('parseSha256Pin', () => {
   });
 
   it('refuses what is not 64 hex digits, without echoing the value', () => {
-    const error = inputFailure(() => parseSha256Pin('abc123'));
+    const error = inputErrorOf(() => parseSha256Pin('abc123'));
     expect(error.message).toBe(
       'Input "trivy-sha256": is not a SHA-256 (64 hex digits, optionally prefixed with sha256:)',
     );
-    expect(inputFailure(() => parseSha256Pin(`${A}0`)).input).toBe('trivy-sha256');
+    expect(inputErrorOf(() => parseSha256Pin(`${A}0`)).input).toBe('trivy-sha256');
   });
 });
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { InputError } from '../../../lib/inputs.js';
+import { inputErrorOf } from '../../../lib/testing.js';
 import { DEFAULT_TRIVY_DOWNLOAD_URL, DEFAULT_TRIVY_VERSION } from '../../../lib/trivy.js';
 import {
   DEFAULT_AUDIT,
@@ -20,15 +20,7 @@ const meta = parse(readFileSync(join(import.meta.dirname, '../action.yml'), 'utf
   inputs: Record<string, { default?: string }>;
 };
 
-function failure(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof InputError) return error.message;
-    throw error;
-  }
-  throw new Error('expected an InputError');
-}
+const inputMessage = (fn: () => unknown): string => inputErrorOf(fn).message;
 
 describe('the pure parsers', () => {
   it('scanners: the scan type default, known scanners only, config finds misconfigurations only', () => {
@@ -36,13 +28,13 @@ describe('the pure parsers', () => {
     expect(parseScanners('fs', '')).toEqual(['vuln', 'secret', 'misconfig']);
     expect(parseScanners('config', '')).toEqual(['misconfig']);
     expect(parseScanners('image', 'secret, VULN')).toEqual(['vuln', 'secret']);
-    expect(failure(() => parseScanners('image', 'vuln,license'))).toBe(
+    expect(inputMessage(() => parseScanners('image', 'vuln,license'))).toBe(
       'Input "scanners": license scanning is not supported (use vuln, secret, misconfig)',
     );
-    expect(failure(() => parseScanners('fs', 'vulns'))).toBe(
+    expect(inputMessage(() => parseScanners('fs', 'vulns'))).toBe(
       'Input "scanners": "vulns" is not a scanner (use vuln, secret, misconfig)',
     );
-    expect(failure(() => parseScanners('config', 'misconfig,secret'))).toBe(
+    expect(inputMessage(() => parseScanners('config', 'misconfig,secret'))).toBe(
       'Input "scanners": scan-type config finds misconfigurations only; use scan-type fs for secret',
     );
   });
@@ -53,14 +45,14 @@ describe('the pure parsers', () => {
       'localhost:5000/berth/trivy-db:2',
       'ghcr.io/a/b:2',
     ]);
-    expect(failure(() => parseDbRepositories('ghcr.io/a/trivy-db'))).toMatch(
+    expect(inputMessage(() => parseDbRepositories('ghcr.io/a/trivy-db'))).toMatch(
       /^Input "db-repository": "ghcr.io\/a\/trivy-db" is not an OCI reference with a tag/,
     );
   });
 
   it('image: a reference', () => {
     expect(parseImageInput(`ghcr.io/acme/api@${DIGEST}`)).toBe(`ghcr.io/acme/api@${DIGEST}`);
-    expect(failure(() => parseImageInput('ghcr.io/Acme/api:1'))).toMatch(
+    expect(inputMessage(() => parseImageInput('ghcr.io/Acme/api:1'))).toMatch(
       /^Input "image": "ghcr.io\/Acme\/api:1" is not/,
     );
   });
@@ -179,7 +171,7 @@ describe('getInputs', () => {
       vi.unstubAllEnvs();
       set(inputs);
       expect(
-        failure(() => getInputs(env())),
+        inputMessage(() => getInputs(env())),
         JSON.stringify(inputs),
       ).toEqual(message);
     }
@@ -203,11 +195,11 @@ describe('getInputs', () => {
 
   it('an ignore file that cannot be read or is malformed is the ignore-file input', () => {
     mkdirSync(join(workspace, 'dir.trivyignore'));
-    expect(failure(() => loadIgnores({ 'ignore-file': 'dir.trivyignore' }, workspace))).toMatch(
+    expect(inputMessage(() => loadIgnores({ 'ignore-file': 'dir.trivyignore' }, workspace))).toMatch(
       /^Input "ignore-file": cannot read the ignore file dir\.trivyignore: EISDIR/,
     );
     writeFileSync(join(workspace, 'bad.trivyignore'), 'CVE-1 exp:tomorrow\n');
-    expect(failure(() => loadIgnores({ 'ignore-file': 'bad.trivyignore' }, workspace))).toBe(
+    expect(inputMessage(() => loadIgnores({ 'ignore-file': 'bad.trivyignore' }, workspace))).toBe(
       'Input "ignore-file": bad.trivyignore:1: "exp:tomorrow" is not a valid expiry (write exp:YYYY-MM-DD, e.g. exp:2025-06-30)',
     );
     expect(loadIgnores({ 'ignore-file': undefined }, workspace)).toEqual([]);
