@@ -44,3 +44,8 @@ export type Engine = (typeof ENGINES)[number];
 
 /** Services whose containers carry this label are stopped while volumes are archived, like `stop-services`. */
 export const STOP_LABEL = 'berth.backup.stop=true';
+
+/** The `format` of a manifest; a directory whose manifest has another is not a (complete) backup. */
+export const MANIFEST_FORMAT = 'berth-backup/1';
+/** A backup id, `<UTC yyyymmddThhmmssZ>-<4 hex>`, as an ERE (bash `=~`) and JavaScript pattern. */
+export const BACKUP_ID_PATTERN = '[0-9]{8}T[0-9]{6}Z-[0-9a-f]{4}';

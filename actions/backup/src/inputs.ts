@@ -5,6 +5,7 @@ import { getBooleanInput, getEnumInput, getListInput, getString, inputError } fr
 import { getSshInputs, type SshInputs } from '../../../lib/ssh-inputs.js';
 import { normalizePrivateKey, parseJumpHost } from '../../../lib/ssh.js';
 import {
+  BACKUP_ID_PATTERN,
   COMPRESSIONS,
   ENGINES,
   Inputs as I,
@@ -52,7 +53,7 @@ const PROJECT = /^[a-z0-9][a-z0-9_-]*$/;
 /** compose service and volume names, database names: no shell or path syntax. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const IMAGE = /^[A-Za-z0-9][A-Za-z0-9_.\-/:@]*$/;
-export const BACKUP_ID = /^\d{8}T\d{6}Z-[0-9a-f]{4}$/;
+export const BACKUP_ID = new RegExp(`^${BACKUP_ID_PATTERN}$`);
 
 /** Sortable by time, unique across concurrent runs: `20261122T050102Z-3fa1`. */
 export function newBackupId(now: Date, random: string): string {

@@ -10,7 +10,7 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { formatBytes, inputError } from '../../../lib/inputs.js';
 import { openSshSession, sshTarget } from '../../../lib/ssh-inputs.js';
 import type { SshSession } from '../../../lib/ssh.js';
-import { Inputs as I, Outputs, STOP_LABEL, type Compression } from './constants.js';
+import { Inputs as I, MANIFEST_FORMAT, Outputs, STOP_LABEL, type Compression } from './constants.js';
 import { Digest, decryptStream, encryptStream, WrongKeyError } from './crypto.js';
 import {
   backupIdDate,
@@ -54,7 +54,6 @@ import { keptBackups } from './retention.js';
 import {
   ArtifactStore,
   MANIFEST,
-  MANIFEST_FORMAT,
   parseContent,
   parseManifest,
   parseRowCounts,

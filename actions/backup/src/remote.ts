@@ -1,6 +1,7 @@
 // The commands berth/backup runs on the hosts. Every script body is static text; values reach it
 // only as positional parameters (SshSession.script's `args`), so nothing from the inputs is ever
 // parsed as shell. Scripts report through `::berth::key=value` lines on stdout where they need to.
+import { BACKUP_ID_PATTERN, MANIFEST_FORMAT } from './constants.js';
 
 /** Shared prelude: strict mode, a reporter, the compressions (`compression` input) as filters. */
 const PRELUDE = String.raw`set -Eeuo pipefail
@@ -138,8 +139,8 @@ export const LIST_BACKUPS = String.raw`${PRELUDE}
 for dir in "$1"/*/; do
   [ -d "$dir" ] || continue
   id=$(basename "$dir")
-  [[ "$id" =~ ^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{4}$ ]] || continue
-  if [ -f "$dir/manifest.json" ] && grep -q '"format": *"berth-backup/1"' "$dir/manifest.json"; then
+  [[ "$id" =~ ^${BACKUP_ID_PATTERN}$ ]] || continue
+  if [ -f "$dir/manifest.json" ] && grep -q '"format": *"${MANIFEST_FORMAT}"' "$dir/manifest.json"; then
     emit complete "$id"
   else
     emit partial "$id"
@@ -151,7 +152,7 @@ done
 export const REMOVE_BACKUPS = String.raw`set -Eeuo pipefail
 dir=$1; shift
 for id in "$@"; do
-  [[ "$id" =~ ^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{4}$ ]] || { echo "berth: refusing to delete $id" >&2; exit 2; }
+  [[ "$id" =~ ^${BACKUP_ID_PATTERN}$ ]] || { echo "berth: refusing to delete $id" >&2; exit 2; }
   rm -rf -- "$dir/$id"
 done
 `;

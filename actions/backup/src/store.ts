@@ -17,12 +17,16 @@ import { join } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sftpQuote, type SshSession } from '../../../lib/ssh.js';
-import type { Compression } from './constants.js';
+import { MANIFEST_FORMAT, type Compression } from './constants.js';
 import { BACKUP_ID } from './inputs.js';
 import { LIST_BACKUPS, READ_FILE, REMOVE_BACKUPS, WRITE_FILE } from './remote.js';
 
 export const MANIFEST = 'manifest.json';
-export const MANIFEST_FORMAT = 'berth-backup/1';
+
+/** The test LIST_BACKUPS makes on the host with grep, for manifests read by the runner. */
+function hasManifestFormat(text: string): boolean {
+  return new RegExp(`"format": *"${MANIFEST_FORMAT.replace(/[/.]/g, '\\$&')}"`).test(text);
+}
 
 export interface ManifestFile {
   name: string;
@@ -258,10 +262,7 @@ export class SftpStore implements BackupStore {
       const present = new Set(readdirSync(got));
       const listing: Listing = { complete: [], partial: [] };
       for (const x of ids) {
-        const ok =
-          present.has(x) &&
-          existsSync(join(got, x)) &&
-          /"format": *"berth-backup\/1"/.test(readFileSync(join(got, x), 'utf8'));
+        const ok = present.has(x) && hasManifestFormat(readFileSync(join(got, x), 'utf8'));
         listing[ok ? 'complete' : 'partial'].push(x);
       }
       listing.complete.sort();
