@@ -38,7 +38,8 @@ go_tool() { # name module package version "version-command" "expected-substring"
     exit 1
   }
   echo "tools: building $name v$version (go install)" >&2
-  GOPROXY=$(go_proxy "$module" "v$version") GOBIN=$bin CGO_ENABLED=0 \
+  # GOTOOLCHAIN=auto: both tools need Go 1.25; an older local Go fetches that toolchain (as trivy.sh does).
+  GOTOOLCHAIN=auto GOPROXY=$(go_proxy "$module" "v$version") GOBIN=$bin CGO_ENABLED=0 \
     go install -ldflags "-s -w" "$package@v$version"
   have=$("$bin/$name" $5 2>&1 || true)
   [[ $have == *"$expect"* ]] || {
@@ -55,7 +56,8 @@ if [[ $("$venv/bin/zizmor" --version 2>/dev/null || true) != "zizmor $ZIZMOR_VER
   echo "tools: installing zizmor $ZIZMOR_VERSION from PyPI into .lab/venv" >&2
   if [[ ! -x $venv/bin/pip ]]; then
     # Debian's python3 creates venvs only with python3-venv (ensurepip) installed.
-    python3 -c 'import ensurepip' 2>/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >&2
+    python3 -c 'import ensurepip' 2>/dev/null ||
+      { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >&2; }
     python3 -m venv "$venv"
   fi
   "$venv/bin/pip" install --quiet --disable-pip-version-check "zizmor==$ZIZMOR_VERSION"

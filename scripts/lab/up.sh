@@ -46,6 +46,7 @@ need_pkgs() {
     command -v debootstrap >/dev/null && command -v htpasswd >/dev/null && command -v age >/dev/null &&
     command -v zstd >/dev/null && command -v openssl >/dev/null && command -v curl >/dev/null &&
     command -v flock >/dev/null && command -v python3 >/dev/null && command -v ip >/dev/null &&
+    command -v jq >/dev/null && python3 -c 'import ensurepip' 2>/dev/null &&
     [ -x /usr/libexec/docker/cli-plugins/docker-buildx ] &&
     [ -x /usr/libexec/docker/cli-plugins/docker-compose ] &&
     dpkg --compare-versions "$(dpkg-query -W -f='${Version}' docker.io 2>/dev/null || echo 0)" ge 26
@@ -60,7 +61,7 @@ if ! need_pkgs; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   apt-get install -y -q docker.io containerd runc openssh-server docker-registry debootstrap zstd age \
-    apache2-utils iproute2 openssl curl util-linux python3 ca-certificates
+    apache2-utils iproute2 openssl curl util-linux python3 python3-venv jq ca-certificates
   apt-get install -y -q -t trixie docker.io docker-buildx docker-compose
 fi
 
