@@ -29436,6 +29436,10 @@ const COMPRESSIONS = ['zstd', 'gzip', 'none'];
 const ENGINES = ['postgres', 'mysql', 'mariadb'];
 /** Services whose containers carry this label are stopped while volumes are archived, like `stop-services`. */
 const STOP_LABEL = 'berth.backup.stop=true';
+/** The `format` of a manifest; a directory whose manifest has another is not a (complete) backup. */
+const MANIFEST_FORMAT = 'berth-backup/1';
+/** A backup id, `<UTC yyyymmddThhmmssZ>-<4 hex>`, as an ERE (bash `=~`) and JavaScript pattern. */
+const BACKUP_ID_PATTERN = '[0-9]{8}T[0-9]{6}Z-[0-9a-f]{4}';
 
 ;// CONCATENATED MODULE: ./node_modules/@noble/hashes/utils.js
 /**
@@ -49378,6 +49382,13 @@ async function encryptStream(source, recipients) {
     source.on('error', (error) => payload.destroy(error));
     return source.pipe(payload);
 }
+/** The identity lines of an age key file (as age-keygen writes it: `#` comments, blank lines ignored). */
+function identityLines(text) {
+    return text
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== '' && !l.startsWith('#'));
+}
 /** Thrown when no identity of `decryption-key` opens an archive. */
 class WrongKeyError extends Error {
 }
@@ -49434,10 +49445,8 @@ function readHeader(source) {
  */
 async function decryptStream(source, identities) {
     const decrypter = new Decrypter();
-    for (const line of identities.split('\n').map((l) => l.trim())) {
-        if (line && !line.startsWith('#'))
-            decrypter.addIdentity(line);
-    }
+    for (const line of identityLines(identities))
+        decrypter.addIdentity(line);
     const { header, nonce, rest } = await readHeader(source);
     if (!header.subarray(0, 22).equals(Buffer.from('age-encryption.org/v1\n')))
         throw new Error('not an age file (binary age-encryption.org/v1 expected)');
@@ -49528,11 +49537,12 @@ function keptBackups(backups, policy) {
 
 
 
+
 const PROJECT = /^[a-z0-9][a-z0-9_-]*$/;
 /** compose service and volume names, database names: no shell or path syntax. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const IMAGE = /^[A-Za-z0-9][A-Za-z0-9_.\-/:@]*$/;
-const BACKUP_ID = /^\d{8}T\d{6}Z-[0-9a-f]{4}$/;
+const BACKUP_ID = new RegExp(`^${BACKUP_ID_PATTERN}$`);
 /** Sortable by time, unique across concurrent runs: `20261122T050102Z-3fa1`. */
 function newBackupId(now, random) {
     const stamp = now
@@ -49636,6 +49646,13 @@ function parseRecipients(name, items) {
     }
     return items;
 }
+/** `decryption-key`: age identities, one per line, as age-keygen writes them (comments allowed). */
+function checkDecryptionKey(text) {
+    const lines = identityLines(text);
+    if (lines.length === 0 || !lines.every((l) => /^AGE-SECRET-KEY-(PQ-)?1[0-9A-Z]+$/.test(l))) {
+        throw inputError(Inputs.DecryptionKey, 'is not an age identity (AGE-SECRET-KEY-1..., as age-keygen prints; content not shown)');
+    }
+}
 function getInputs() {
     const mode = getEnumInput(Inputs.Mode, MODES, { default: 'backup' });
     const ssh = getSshInputs();
@@ -49648,9 +49665,8 @@ function getInputs() {
             if (line.trim())
                 core/* setSecret */.Pq(line.trim());
     }
-    if (decryptionKey && !/^AGE-SECRET-KEY-(PQ-)?1[0-9A-Z]+$/.test(decryptionKey.split(/\s+/)[0] ?? '')) {
-        throw inputError(Inputs.DecryptionKey, 'is not an age identity (AGE-SECRET-KEY-1..., as age-keygen prints; content not shown)');
-    }
+    if (decryptionKey)
+        checkDecryptionKey(decryptionKey);
     const project = getString(Inputs.Project, { required: true });
     if (!PROJECT.test(project)) {
         throw inputError(Inputs.Project, `${JSON.stringify(project)} is not a compose project name (lower-case letters, digits, "-" and "_")`);
@@ -49753,6 +49769,7 @@ class ProgressMeter {
 // The commands berth/backup runs on the hosts. Every script body is static text; values reach it
 // only as positional parameters (SshSession.script's `args`), so nothing from the inputs is ever
 // parsed as shell. Scripts report through `::berth::key=value` lines on stdout where they need to.
+
 /** Shared prelude: strict mode, a reporter, the compressions (`compression` input) as filters. */
 const PRELUDE = String.raw `set -Eeuo pipefail
 emit() { printf '::berth::%s=%s\n' "$1" "$2"; }
@@ -49877,8 +49894,8 @@ const LIST_BACKUPS = String.raw `${PRELUDE}
 for dir in "$1"/*/; do
   [ -d "$dir" ] || continue
   id=$(basename "$dir")
-  [[ "$id" =~ ^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{4}$ ]] || continue
-  if [ -f "$dir/manifest.json" ] && grep -q '"format": *"berth-backup/1"' "$dir/manifest.json"; then
+  [[ "$id" =~ ^${BACKUP_ID_PATTERN}$ ]] || continue
+  if [ -f "$dir/manifest.json" ] && grep -q '"format": *"${MANIFEST_FORMAT}"' "$dir/manifest.json"; then
     emit complete "$id"
   else
     emit partial "$id"
@@ -49889,7 +49906,7 @@ done
 const REMOVE_BACKUPS = String.raw `set -Eeuo pipefail
 dir=$1; shift
 for id in "$@"; do
-  [[ "$id" =~ ^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{4}$ ]] || { echo "berth: refusing to delete $id" >&2; exit 2; }
+  [[ "$id" =~ ^${BACKUP_ID_PATTERN}$ ]] || { echo "berth: refusing to delete $id" >&2; exit 2; }
   rm -rf -- "$dir/$id"
 done
 `;
@@ -50111,8 +50128,12 @@ const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createR
 
 
 
+
 const MANIFEST = 'manifest.json';
-const MANIFEST_FORMAT = 'berth-backup/1';
+/** The test LIST_BACKUPS makes on the host with grep, for manifests read by the runner. */
+function hasManifestFormat(text) {
+    return new RegExp(`"format": *"${MANIFEST_FORMAT.replace(/[/.]/g, '\\$&')}"`).test(text);
+}
 /** `schema.table|count` lines (psql -At) as a record. */
 function parseRowCounts(stdout) {
     const rows = {};
@@ -50283,9 +50304,7 @@ class SftpStore {
             const present = new Set((0,external_node_fs_.readdirSync)(got));
             const listing = { complete: [], partial: [] };
             for (const x of ids) {
-                const ok = present.has(x) &&
-                    (0,external_node_fs_.existsSync)((0,external_node_path_.join)(got, x)) &&
-                    /"format": *"berth-backup\/1"/.test((0,external_node_fs_.readFileSync)((0,external_node_path_.join)(got, x), 'utf8'));
+                const ok = present.has(x) && hasManifestFormat((0,external_node_fs_.readFileSync)((0,external_node_path_.join)(got, x), 'utf8'));
                 listing[ok ? 'complete' : 'partial'].push(x);
             }
             listing.complete.sort();

@@ -196,6 +196,14 @@ export async function encryptStream(source: Readable, recipients: readonly strin
   return source.pipe(payload);
 }
 
+/** The identity lines of an age key file (as age-keygen writes it: `#` comments, blank lines ignored). */
+export function identityLines(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+}
+
 /** Thrown when no identity of `decryption-key` opens an archive. */
 export class WrongKeyError extends Error {}
 
@@ -252,9 +260,7 @@ function readHeader(source: Readable): Promise<{ header: Buffer; nonce: Buffer; 
  */
 export async function decryptStream(source: Readable, identities: string): Promise<Readable> {
   const decrypter = new Decrypter();
-  for (const line of identities.split('\n').map((l) => l.trim())) {
-    if (line && !line.startsWith('#')) decrypter.addIdentity(line);
-  }
+  for (const line of identityLines(identities)) decrypter.addIdentity(line);
   const { header, nonce, rest } = await readHeader(source);
   if (!header.subarray(0, 22).equals(Buffer.from('age-encryption.org/v1\n')))
     throw new Error('not an age file (binary age-encryption.org/v1 expected)');

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   backupIdDate,
+  checkDecryptionKey,
   newBackupId,
   parseDatabases,
   parseDestination,
@@ -97,6 +98,24 @@ describe('backup ids and recipients', () => {
     expect(parseRecipients('encryption-recipients', ['age1qqqq'])).toEqual(['age1qqqq']);
     expect(() => parseRecipients('encryption-recipients', ['ssh-ed25519 AAAA'])).toThrow(
       /^Input "encryption-recipients": /,
+    );
+  });
+});
+
+describe('checkDecryptionKey', () => {
+  const key = 'AGE-SECRET-KEY-1QYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQS7T2ZTA';
+  it('takes an identity, or a key file as age-keygen writes it', () => {
+    expect(() => checkDecryptionKey(key)).not.toThrow();
+    const file = `# created: 2026-11-22T09:00:00Z\n# public key: age1qyqszqgpqyqszqgpqyqszqgp\n${key}\n`;
+    expect(() => checkDecryptionKey(file)).not.toThrow();
+  });
+  it.each([
+    ['a public key', 'age1qyqszqgpqyqszqgp'],
+    ['only comments', '# created: x\n'],
+    ['garbage', `${key}\nnot-a-key`],
+  ])('refuses %s naming the input, without showing it', (_, value) => {
+    expect(() => checkDecryptionKey(value)).toThrow(
+      /^Input "decryption-key": is not an age identity .*content not shown\)$/,
     );
   });
 });

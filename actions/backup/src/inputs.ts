@@ -14,6 +14,7 @@ import {
   type Engine,
   type Mode,
 } from './constants.js';
+import { identityLines } from './crypto.js';
 import { parseRetention, type RetentionPolicy } from './retention.js';
 
 /** Where backups live: a directory on the app's host, on another host over SSH, or a workflow artifact. */
@@ -170,6 +171,17 @@ export function parseRecipients(name: string, items: string[]): string[] {
   return items;
 }
 
+/** `decryption-key`: age identities, one per line, as age-keygen writes them (comments allowed). */
+export function checkDecryptionKey(text: string): void {
+  const lines = identityLines(text);
+  if (lines.length === 0 || !lines.every((l) => /^AGE-SECRET-KEY-(PQ-)?1[0-9A-Z]+$/.test(l))) {
+    throw inputError(
+      I.DecryptionKey,
+      'is not an age identity (AGE-SECRET-KEY-1..., as age-keygen prints; content not shown)',
+    );
+  }
+}
+
 export function getInputs(): Inputs {
   const mode = getEnumInput(I.Mode, MODES, { default: 'backup' });
   const ssh = getSshInputs();
@@ -180,12 +192,7 @@ export function getInputs(): Inputs {
     core.setSecret(decryptionKey);
     for (const line of decryptionKey.split('\n')) if (line.trim()) core.setSecret(line.trim());
   }
-  if (decryptionKey && !/^AGE-SECRET-KEY-(PQ-)?1[0-9A-Z]+$/.test(decryptionKey.split(/\s+/)[0] ?? '')) {
-    throw inputError(
-      I.DecryptionKey,
-      'is not an age identity (AGE-SECRET-KEY-1..., as age-keygen prints; content not shown)',
-    );
-  }
+  if (decryptionKey) checkDecryptionKey(decryptionKey);
   const project = getString(I.Project, { required: true });
   if (!PROJECT.test(project)) {
     throw inputError(
