@@ -36088,7 +36088,7 @@ async function auditStack(inputs, workspace) {
     await Promise.all(imagesNeedingFacts(config).map(async (image) => {
         const found = await imageFacts(image).catch(() => undefined);
         if (found)
-            facts[image] = { user: found.user, healthcheck: found.healthcheck };
+            facts[image] = found;
         lib_core/* info */.pq(found
             ? `${image} (${found.source === 'local' ? 'local image' : 'from its registry'}): user ${JSON.stringify(found.user)}, ${found.healthcheck ? 'a' : 'no'} HEALTHCHECK`
             : `${image}: found neither locally nor in its registry, so its user and health check are not known`);

@@ -12,8 +12,8 @@ import {
   publishedOnAllInterfaces,
   type ComposeConfig,
   type ComposeService,
-  type ImageFacts,
 } from './audit.js';
+import type { ImageFacts } from '../../../lib/docker.js';
 import { ComposeLocator, readComposeSources, type ComposeSource } from './compose-source.js';
 
 const repo = join(import.meta.dirname, '../../..');

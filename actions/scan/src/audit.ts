@@ -1,7 +1,7 @@
 // The production-readiness audit of a compose stack: rules over the merged configuration
 // (`docker compose config --format json`) and what each service's image says about itself,
 // each finding attributed to the compose file (and line) it comes from.
-import { isRootUser, parseImageRef } from '../../../lib/docker.js';
+import { isRootUser, parseImageRef, type ImageFacts } from '../../../lib/docker.js';
 import { ComposeLocator, type ComposeSource, type SourceLocation } from './compose-source.js';
 import type { Finding, Severity } from './finding.js';
 
@@ -80,14 +80,6 @@ export const AUDIT_RULES = {
 } as const satisfies Record<string, AuditRule>;
 
 export type AuditRuleKey = keyof typeof AUDIT_RULES;
-
-/** What the image of a service says about itself (docker image inspect). */
-export interface ImageFacts {
-  /** Config.User; empty means root */
-  user: string;
-  /** whether the image has a HEALTHCHECK */
-  healthcheck: boolean;
-}
 
 export interface AuditOptions {
   /** the stack's compose files in the order given to compose, to attribute findings */

@@ -339,7 +339,7 @@ async function auditStack(inputs: Inputs, workspace: string): Promise<AuditedSta
   await Promise.all(
     imagesNeedingFacts(config).map(async (image) => {
       const found = await imageFacts(image).catch(() => undefined);
-      if (found) facts[image] = { user: found.user, healthcheck: found.healthcheck };
+      if (found) facts[image] = found;
       core.info(
         found
           ? `${image} (${found.source === 'local' ? 'local image' : 'from its registry'}): user ${JSON.stringify(found.user)}, ${found.healthcheck ? 'a' : 'no'} HEALTHCHECK`
