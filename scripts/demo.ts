@@ -1,13 +1,12 @@
 // `npm run demo`: the pipeline against the local lab, with Berth's committed action bundles run
 // exactly as the runner runs them (test/harness.ts), then a short report.
-// Stages whose action has not landed yet are listed as such, never simulated.
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { actionDir, readActionMetadata, runAction, type ActionResult } from '../test/harness.js';
+import { runAction, type ActionResult } from '../test/harness.js';
 import { labDir, readLab, repoRoot, sshInputs } from '../test/lab.js';
 
 const lab = readLab();
@@ -37,10 +36,6 @@ async function stage(name: string, fn: () => Promise<string>): Promise<void> {
     report();
     process.exit(1);
   }
-}
-
-function implemented(action: string): boolean {
-  return Object.keys(readActionMetadata(actionDir(action)).inputs ?? {}).length > 0;
 }
 
 function expectOk(r: ActionResult, what: string): ActionResult {
@@ -245,11 +240,6 @@ await stage('verify the backup by a restore (scratch volumes, scratch PostgreSQL
     .map((l) => l.trim());
   return `verified=${r.outputs.verified} for ${r.outputs['backup-id']}: ${checks.length} archives restored and compared (${checks.join('; ')})`;
 });
-
-for (const [action, what] of [['scan', 'scan by digest with the severity gate, compose audit']] as const) {
-  if (!implemented(action))
-    stages.push({ name: `${action}: ${what}`, result: 'not available yet (its issue is open)' });
-}
 
 function report(): void {
   const width = Math.max(...stages.map((s) => s.name.length));

@@ -26,7 +26,8 @@ import {
   type IncomingMessage,
   type ServerResponse,
 } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
+import { freePort } from './net.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -117,7 +118,7 @@ export async function startCacheServer(options: CacheServerOptions = {}): Promis
   };
 
   if (options.fail === 'refuse') {
-    const port = await closedPort();
+    const port = await freePort(); // nothing listens there
     const url = `http://127.0.0.1:${port}`;
     return {
       url,
@@ -378,15 +379,4 @@ export async function startCacheServer(options: CacheServerOptions = {}): Promis
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** A loopback port nothing listens on (as good as it gets without holding it). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 }

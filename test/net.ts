@@ -5,11 +5,12 @@ import { request } from 'node:https';
 import { createServer } from 'node:net';
 
 export async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
       const { port } = s.address() as { port: number };
       s.close(() => resolve(port));
     });
+    s.on('error', reject);
   });
 }
 
