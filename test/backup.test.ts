@@ -224,6 +224,9 @@ describe('backup and restore', () => {
     );
     expect(await sh('docker volume ls -q --filter label=berth.restore-temp')).toBe('');
     expect(await rowsDigest()).toBe(rowsBefore);
+    expect(r.summary).toContain('every archive matched');
+    expect(r.summary).toMatch(/\| `volume-uploads\.tar\.zst\.age` \| ok \| 3 files restored/);
+    expect(r.summary).toMatch(/\| `postgres-db-app\.dump\.age` \| ok \| restored into a scratch PostgreSQL/);
   });
 
   it('mode verify reports a difference: verified=false, the step fails', async () => {
@@ -239,6 +242,10 @@ describe('backup and restore', () => {
     expect(r.errors.join('\n')).toMatch(
       /row counts differ for public\.notes \(5000 restored, 4999 backed up\)/,
     );
+    // The summary says so too, with the archive that did match.
+    expect(r.summary).toContain('**it did not verify**');
+    expect(r.summary).toMatch(/\| `postgres-db-app\.dump\.age` \| \*\*failed\*\* \| row counts differ/);
+    expect(r.summary).toMatch(/\| `volume-uploads\.tar\.zst\.age` \| ok \|/);
   });
 
   it('verify: true makes a backup prove itself before retention', async () => {

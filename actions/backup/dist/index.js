@@ -49241,14 +49241,16 @@ const TAG = 16;
 const NONCE = 16;
 /** Headers with post-quantum stanzas are a few KiB; anything this long is not an age header. */
 const MAX_HEADER = 1024 * 1024;
-const payloadKey = (fileKey, nonce) => Buffer.from((0,external_node_crypto_.hkdfSync)('sha256', fileKey, nonce, 'payload', 32));
+// A KeyObject, not a Buffer: a cipher is made per 64 KiB chunk, and from a Buffer that costs
+// several times more (16,384 of them per GiB).
+const payloadKey = (fileKey, nonce) => (0,external_node_crypto_.createSecretKey)(Buffer.from((0,external_node_crypto_.hkdfSync)('sha256', fileKey, nonce, 'payload', 32)));
 function chunkNonce(counter, last) {
     const nonce = Buffer.alloc(12);
     nonce.writeUIntBE(counter, 5, 6); // 11-byte big-endian counter (2^48 chunks is plenty)
     nonce[11] = last ? 1 : 0;
     return nonce;
 }
-/** Collects bytes and hands out the front of them. */
+/** Collects bytes and hands out the front of them, as the parts they arrived in (no copy). */
 class Pending {
     parts = [];
     length = 0;
@@ -49257,41 +49259,55 @@ class Pending {
         this.length += chunk.length;
     }
     take(n) {
-        const first = this.parts[0];
-        let front;
-        if (first && first.length >= n) {
-            // The common case: no copy.
-            front = first.subarray(0, n);
-            if (first.length > n)
-                this.parts[0] = first.subarray(n);
-            else
+        const front = [];
+        let wanted = n;
+        while (wanted > 0) {
+            const part = this.parts[0];
+            if (part.length <= wanted) {
+                front.push(part);
                 this.parts.shift();
-        }
-        else {
-            front = Buffer.allocUnsafe(n);
-            let filled = 0;
-            while (filled < n) {
-                const part = this.parts[0];
-                const used = part.copy(front, filled, 0, Math.min(part.length, n - filled));
-                filled += used;
-                if (used === part.length)
-                    this.parts.shift();
-                else
-                    this.parts[0] = part.subarray(used);
+                wanted -= part.length;
+            }
+            else {
+                front.push(part.subarray(0, wanted));
+                this.parts[0] = part.subarray(wanted);
+                wanted = 0;
             }
         }
         this.length -= n;
         return front;
     }
 }
-/** Cuts a stream into age's STREAM units; a unit is handled as non-final only once more data follows it. */
+/** The last `n` bytes of `parts` split off: [the rest, those n bytes]. */
+function splitTail(parts, n) {
+    const total = parts.reduce((sum, p) => sum + p.length, 0);
+    const keep = Math.max(total - n, 0);
+    const head = [];
+    const tail = [];
+    let seen = 0;
+    for (const p of parts) {
+        const cut = Math.min(Math.max(keep - seen, 0), p.length);
+        if (cut > 0)
+            head.push(p.subarray(0, cut));
+        if (cut < p.length)
+            tail.push(p.subarray(cut));
+        seen += p.length;
+    }
+    return [head, tail.length === 1 ? tail[0] : Buffer.concat(tail)];
+}
+/**
+ * Cuts a stream into age's STREAM units; a unit is handled as non-final only once more data follows
+ * it. Units are passed on as the parts they arrived in and pushed out in pieces: the ciphers take
+ * data in several updates, so nothing is copied just to be contiguous.
+ */
 class StreamChunks extends external_node_stream_.Transform {
     key;
     unit;
     pending = new Pending();
     counter = 0;
     constructor(key, unit) {
-        super();
+        // Larger buffers than the 64 KiB default: fewer pauses between the ssh pipes and the cipher.
+        super({ highWaterMark: 1024 * 1024 });
         this.key = key;
         this.unit = unit;
     }
@@ -49299,7 +49315,7 @@ class StreamChunks extends external_node_stream_.Transform {
         this.pending.push(data);
         try {
             while (this.pending.length > this.unit)
-                this.push(this.chunk(this.pending.take(this.unit), false));
+                this.chunk(this.pending.take(this.unit), false);
             done();
         }
         catch (error) {
@@ -49308,7 +49324,7 @@ class StreamChunks extends external_node_stream_.Transform {
     }
     _flush(done) {
         try {
-            this.push(this.chunk(this.pending.take(this.pending.length), true));
+            this.chunk(this.pending.take(this.pending.length), true);
             done();
         }
         catch (error) {
@@ -49325,9 +49341,10 @@ class PayloadEncrypt extends StreamChunks {
         const cipher = (0,external_node_crypto_.createCipheriv)('chacha20-poly1305', this.key, chunkNonce(this.counter++, last), {
             authTagLength: TAG,
         });
-        const sealed = cipher.update(plain);
+        for (const part of plain)
+            this.push(cipher.update(part));
         cipher.final();
-        return Buffer.concat([sealed, cipher.getAuthTag()]);
+        this.push(cipher.getAuthTag());
     }
 }
 /** age's STREAM decryption; every chunk is authenticated, and a missing final chunk is an error. */
@@ -49335,14 +49352,16 @@ class PayloadDecrypt extends StreamChunks {
     constructor(key) {
         super(key, CHUNK + TAG);
     }
-    chunk(sealed, last) {
-        if (sealed.length < TAG)
+    chunk(sealedParts, last) {
+        const [sealed, tag] = splitTail(sealedParts, TAG);
+        if (tag.length < TAG)
             throw new Error('the age payload is truncated');
         const decipher = (0,external_node_crypto_.createDecipheriv)('chacha20-poly1305', this.key, chunkNonce(this.counter, last), {
             authTagLength: TAG,
         });
-        decipher.setAuthTag(sealed.subarray(sealed.length - TAG));
-        const plain = decipher.update(sealed.subarray(0, sealed.length - TAG));
+        decipher.setAuthTag(tag);
+        // Held back until the tag is checked: no unauthenticated byte leaves.
+        const plain = sealed.map((part) => decipher.update(part));
         try {
             decipher.final();
         }
@@ -49352,9 +49371,11 @@ class PayloadDecrypt extends StreamChunks {
                 : `age payload chunk ${this.counter} fails authentication: the archive is altered`);
         }
         this.counter += 1;
-        if (last && plain.length === 0 && this.counter > 1)
+        const bytes = plain.reduce((sum, p) => sum + p.length, 0);
+        if (last && bytes === 0 && this.counter > 1)
             throw new Error('the age payload ends with an empty chunk');
-        return plain;
+        for (const p of plain)
+            this.push(p);
     }
 }
 /** `source` encrypted to every recipient, as age's binary format. */
@@ -49779,7 +49800,25 @@ compress() {
 decompress() {
   case "$1" in zstd) zstd -q -d -c ;; gzip) gzip -d -c ;; none) cat ;; *) echo "berth: unknown compression $1" >&2; return 2 ;; esac
 }
-`;
+# A FIFO that a helper container reads or writes its tar stream through (bind-mounted at
+# /berth-pipe) instead of docker's attach, which copies every byte through dockerd and the
+# containerd shim: several times slower, and a CPU core of its own. The directory is 0700, so only
+# this user reaches the FIFO; the FIFO is 0666 so that a container root remapped by userns-remap
+# can open it through the mount.
+open_pipe() {
+  pipe_dir=$(mktemp -d "$\{TMPDIR:-/tmp}/berth-pipe-XXXXXXXX")
+  trap 'rm -rf -- "$pipe_dir"' EXIT
+  pipe=$pipe_dir/p
+  mkfifo -m 666 -- "$pipe"
+}
+# Runs the command (a docker run on the pipe) in the background as $helper. When it ends, the FIFO
+# is opened and closed once, so that our end, if still waiting for the container to open it (the
+# container failed first), is released instead of waiting forever.
+run_on_pipe() {
+  ( "$@" && rc=0 || rc=$?; { : <>"$pipe"; } 2>/dev/null; exit "$rc" ) &
+  helper=$!
+}
+`.replaceAll('$\\{', '${');
 /**
  * A script that reads its stdin from a file on the host: `$1` is the file, the script's own
  * parameters follow (for dumps staged on the host by restore and verify).
@@ -49801,11 +49840,36 @@ container=$(docker ps -a --filter "label=com.docker.compose.project=$1" \
   --format '{{.Label "com.docker.compose.service"}} {{.ID}}' | sort | head -n 1 | cut -d' ' -f2)
 if [ -n "$container" ]; then emit image "$(docker inspect -f '{{.Image}}' "$container")"; fi
 `;
-/** $1 helper image, $2 volume, $3 compression: the volume as a compressed tar stream on stdout. */
-const ARCHIVE_VOLUME = String.raw `${PRELUDE}
-docker run --rm --network none --user 0:0 --log-driver none -v "$2:/v:ro" --entrypoint tar -- "$1" \
-  -C /v --numeric-owner -cf - . | compress "$3"
+/**
+ * $1 helper image: whether its containers can use a FIFO of ours (see open_pipe). Not where the
+ * daemon cannot see this user's temp dir (a remote DOCKER_HOST, the snap's private /tmp): there
+ * the tar streams go through docker's attach. Reports `transport=pipe` or `transport=attach`.
+ */
+const PIPE_CHECK = String.raw `${PRELUDE}
+open_pipe
+if docker run --rm --network none --log-driver none -v "$pipe:/berth-pipe" --entrypoint sh -- "$1" \
+  -c 'test -p /berth-pipe' >/dev/null 2>&1; then
+  emit transport pipe
+else
+  emit transport attach
+fi
 `;
+/**
+ * $1 helper image, $2 volume, $3 compression, $4 transport (PIPE_CHECK's): the volume as a
+ * compressed tar stream on stdout.
+ */
+const ARCHIVE_VOLUME = String.raw `${PRELUDE}
+tar_of_volume=(docker run --rm --network none --user 0:0 --log-driver none -v "$2:/v:ro")
+if [ "$4" = pipe ]; then
+  open_pipe
+  run_on_pipe "$\{tar_of_volume[@]}" -v "$pipe:/berth-pipe" --entrypoint tar -- "$1" \
+    -C /v --numeric-owner -cf /berth-pipe .
+  compress "$3" <"$pipe"
+  wait "$helper"
+else
+  "$\{tar_of_volume[@]}" --entrypoint tar -- "$1" -C /v --numeric-owner -cf - . | compress "$3"
+fi
+`.replaceAll('$\\{', '${');
 /**
  * What runs inside a postgres service container to get credentials from the container's own
  * configuration (POSTGRES_PASSWORD_FILE, a secret file, or POSTGRES_PASSWORD): they stay in the
@@ -49911,14 +49975,26 @@ for id in "$@"; do
 done
 `;
 /**
- * $1 helper image, $2 project, $3 compose volume name, $4 temp volume, $5 compression. Makes the temp
- * volume and unpacks the compressed tar on stdin into it; the live volume is not touched.
+ * $1 helper image, $2 project, $3 compose volume name, $4 temp volume, $5 compression, $6 transport
+ * (PIPE_CHECK's). Makes the temp volume and unpacks the compressed tar on stdin into it; the live
+ * volume is not touched.
  */
 const UNPACK_TO_TEMP = String.raw `${PRELUDE}
 docker volume create --label berth.restore-temp=1 --label "berth.restore-for=$2_$3" -- "$4" >/dev/null
-decompress "$5" | docker run --rm -i --network none --user 0:0 --log-driver none -v "$4:/v" \
-  --entrypoint tar -- "$1" -C /v --numeric-owner -xpf -
-`;
+# tar stops at the archive's end marker; the rest (padding) is read too, so the writer never
+# sees a closed pipe for a good archive.
+unpack='tar -C /v --numeric-owner -xpf - && cat >/dev/null'
+untar=(docker run --rm --network none --user 0:0 --log-driver none -v "$4:/v")
+if [ "$6" = pipe ]; then
+  open_pipe
+  run_on_pipe "$\{untar[@]}" -v "$pipe:/berth-pipe" --entrypoint sh -- "$1" -c "exec </berth-pipe; $unpack"
+  decompress "$5" >"$pipe" && wrote=0 || wrote=$?
+  wait "$helper"
+  exit "$wrote"
+else
+  decompress "$5" | "$\{untar[@]}" -i --entrypoint sh -- "$1" -c "$unpack"
+fi
+`.replaceAll('$\\{', '${');
 /**
  * $1 helper image, $2 project, $3 compose volume name, $4 temp volume. Stops the containers using the
  * project's volume, replaces its content with the temp volume's, starts them again (always), and
@@ -50460,6 +50536,13 @@ function helperImage(found, inputs) {
     }
     return found.image;
 }
+async function volumeTransport(host, image) {
+    const r = await host.script(PIPE_CHECK, { args: [image], silent: true });
+    const transport = /^::berth::transport=pipe$/m.test(r.stdout) ? 'pipe' : 'attach';
+    if (transport === 'attach')
+        core/* info */.pq('The helper containers cannot open a FIFO in the host’s temp dir; volumes stream through docker attach (slower)');
+    return transport;
+}
 /** A Digest that prints a progress line every 5 s or 256 MiB. */
 function meteredDigest(label) {
     const meter = new ProgressMeter(label, Date.now());
@@ -50617,13 +50700,19 @@ async function backup(host, stores, inputs, onId) {
     await core/* group */.Os('Volumes', async () => {
         if (volumes.length === 0)
             return;
+        const transport = await volumeTransport(host, image);
         const release = await holdStopped(host, inputs);
         try {
             for (const v of volumes) {
-                const file = await transfer(volumeFile(v, compression, encrypted), `volume:${v}`, compression, (sink) => host.script(ARCHIVE_VOLUME, { args: [image, found.volumes.get(v), compression], stdout: sink }));
-                // Still stopped: the digest describes exactly what was archived.
-                const r = await host.script(VOLUME_DIGEST, { args: [image, found.volumes.get(v)], silent: true });
-                file.content = parseContent(r.stdout);
+                // Read alongside the archive (a second reader of the same stopped volume, mostly served
+                // from the page cache): the digest describes exactly what was archived.
+                const digest = host.script(VOLUME_DIGEST, { args: [image, found.volumes.get(v)], silent: true });
+                digest.catch(() => { });
+                const file = await transfer(volumeFile(v, compression, encrypted), `volume:${v}`, compression, (sink) => host.script(ARCHIVE_VOLUME, {
+                    args: [image, found.volumes.get(v), compression, transport],
+                    stdout: sink,
+                }));
+                file.content = parseContent((await digest).stdout);
             }
         }
         finally {
@@ -50649,18 +50738,27 @@ async function backup(host, stores, inputs, onId) {
     core/* setOutput */.uH(Outputs.Manifest, JSON.stringify(manifest));
     core/* setOutput */.uH(Outputs.Bytes, String(bytes));
     let verified = false;
+    const checks = [];
     if (inputs.verify) {
-        verified = await core/* group */.Os('Verify', async () => {
-            // A restore from the first destination; every other copy is read back and its sha256 checked.
-            const restored = await verifyBackup(host, stores[0], inputs, manifest);
-            let copies = true;
-            for (const store of stores.slice(1))
-                copies = (await checkCopy(store, manifest)) && copies;
-            return restored && copies;
-        });
+        let failure;
+        try {
+            verified = await core/* group */.Os('Verify', async () => {
+                // A restore from the first destination; every other copy is read back and its sha256 checked.
+                const restored = await verifyBackup(host, stores[0], inputs, manifest, checks);
+                let copies = true;
+                for (const store of stores.slice(1))
+                    copies = (await checkCopy(store, manifest, checks)) && copies;
+                return restored && copies;
+            });
+        }
+        catch (error) {
+            failure = error;
+        }
         core/* setOutput */.uH(Outputs.Verified, String(verified));
-        if (!verified)
-            throw new Error(`backup ${id} did not verify (see the errors above); retention was not applied`);
+        if (!verified) {
+            await writeSummary(undefined, failure);
+            throw (failure ?? new Error(`backup ${id} did not verify (see the errors above); retention was not applied`));
+        }
     }
     const pruned = new Set();
     await core/* group */.Os('Retention', async () => {
@@ -50675,26 +50773,35 @@ async function backup(host, stores, inputs, onId) {
     });
     core/* setOutput */.uH(Outputs.Pruned, String(pruned.size));
     core/* setOutput */.uH(Outputs.PrunedIds, [...pruned].sort().join(' '));
-    const seconds = (Date.now() - backupStarted) / 1000;
-    const rows = files.map((f) => `| \`${f.name}\` | ${f.source} | ${formatBytes(f.bytes)} | \`${f.sha256.slice(0, 16)}…\` |`);
-    await core/* summary */.z
-        .addRaw([
-        `### Backup ${id} of ${inputs.project}`,
-        '',
-        `To ${stores.map((s) => `\`${s.where(id)}\``).join(' and ')} in ${seconds.toFixed(1)} s, ${formatBytes(bytes)} stored (${compression}), ` +
-            (encrypted
-                ? `encrypted with age to ${recipients.length} recipient(s).`
-                : '**not encrypted** (no `encryption-recipients`).'),
-        inputs.verify ? `Verified by a restore into scratch volumes: ${verified ? 'yes' : 'no'}.` : '',
-        '',
-        '| file | source | size | sha256 |',
-        '| --- | --- | --- | --- |',
-        ...rows,
-        '',
-        pruned.size > 0 ? `Pruned: ${[...pruned].sort().join(', ')}` : 'Pruned: none',
-        '',
-    ].join('\n'))
-        .write();
+    await writeSummary([...pruned].sort());
+    /** The step summary; `pruned` undefined: retention was not applied (verify failed). */
+    async function writeSummary(prunedIds, failure) {
+        const seconds = (Date.now() - backupStarted) / 1000;
+        const rows = files.map((f) => `| \`${f.name}\` | ${f.source} | ${formatBytes(f.bytes)} | \`${f.sha256.slice(0, 16)}…\` |`);
+        await core/* summary */.z
+            .addRaw([
+            `### Backup ${id} of ${inputs.project}`,
+            '',
+            `To ${stores.map((s) => `\`${s.where(id)}\``).join(' and ')} in ${seconds.toFixed(1)} s, ${formatBytes(bytes)} stored (${compression}), ` +
+                (encrypted
+                    ? `encrypted with age to ${recipients.length} recipient(s).`
+                    : '**not encrypted** (no `encryption-recipients`).'),
+            inputs.verify ? `Verified by a restore into scratch volumes: ${verified ? 'yes' : '**no**'}.` : '',
+            '',
+            '| file | source | size | sha256 |',
+            '| --- | --- | --- | --- |',
+            ...rows,
+            '',
+            ...(inputs.verify ? [...verifyTable(checks, failure), ''] : []),
+            prunedIds === undefined
+                ? 'Retention was not applied: the backup did not verify.'
+                : prunedIds.length > 0
+                    ? `Pruned: ${prunedIds.join(', ')}`
+                    : 'Pruned: none',
+            '',
+        ].join('\n'))
+            .write();
+    }
 }
 /**
  * Stops `stop-services` and the project's containers labelled berth.backup.stop=true until the
@@ -50804,8 +50911,26 @@ function took(started, bytes) {
     const seconds = Math.max((Date.now() - started) / 1000, 0.001);
     return `${seconds.toFixed(1)} s${bytes === undefined ? '' : ` (${formatBytes(bytes / seconds)}/s)`}`;
 }
+/** Records a check; a failed one is also an error annotation. */
+function record(checks, what, ok, detail) {
+    checks.push({ what, ok, detail });
+    if (ok)
+        core/* info */.pq(`${what}: ${detail}`);
+    else
+        core/* error */.z3(`verify: ${what}: ${detail}`);
+}
+/** The checks as a markdown table, and the error that stopped verify, if one did. */
+function verifyTable(checks, failure) {
+    const cell = (text) => text.replaceAll('|', '\\|').replace(/\s+/g, ' ');
+    const rows = checks.map((c) => `| \`${c.what}\` | ${c.ok ? 'ok' : '**failed**'} | ${cell(c.detail)} |`);
+    if (failure !== undefined) {
+        const message = failure instanceof Error ? failure.message : String(failure);
+        rows.push(`| verify | **failed** | ${cell(message)} |`);
+    }
+    return ['| checked | result | how |', '| --- | --- | --- |', ...rows];
+}
 /** Reads every file of the backup back from `store` and compares its size and sha256 with the manifest. */
-async function checkCopy(store, manifest) {
+async function checkCopy(store, manifest, checks) {
     let ok = true;
     for (const file of manifest.files) {
         const digest = meteredDigest(`${file.name} from ${store.label}`);
@@ -50815,17 +50940,17 @@ async function checkCopy(store, manifest) {
             await store.read(manifest.id, file.name, digest);
         }
         catch (error) {
-            core/* error */.z3(`verify: ${where} cannot be read: ${error instanceof Error ? error.message : String(error)}`);
+            record(checks, where, false, `cannot be read: ${error instanceof Error ? error.message : String(error)}`);
             ok = false;
             continue;
         }
         if (digest.bytes !== file.bytes || digest.sha256() !== file.sha256) {
-            core/* error */.z3(`verify: ${where} does not match the manifest (${digest.bytes} bytes, sha256 ${digest.sha256()})`);
+            record(checks, where, false, `does not match the manifest (${digest.bytes} bytes, sha256 ${digest.sha256()})`);
             ok = false;
         }
+        else
+            record(checks, where, true, 'read back, size and sha256 match the manifest');
     }
-    if (ok)
-        core/* info */.pq(`${store.where(manifest.id)}: every file read back, sizes and sha256 match the manifest`);
     return ok;
 }
 /** Finds the backup (`backup-id`, or the newest complete one anywhere) and the first destination that has it. */
@@ -50874,8 +50999,29 @@ async function restore(host, stores, inputs, verifyOnly) {
     core/* setOutput */.uH(Outputs.Manifest, JSON.stringify(manifest));
     core/* setOutput */.uH(Outputs.Bytes, String(manifest.files.reduce((s, f) => s + f.bytes, 0)));
     if (verifyOnly) {
-        const ok = await core/* group */.Os('Verify', () => verifyBackup(host, store, inputs, manifest));
+        const checks = [];
+        let ok = false;
+        let failure;
+        try {
+            ok = await core/* group */.Os('Verify', () => verifyBackup(host, store, inputs, manifest, checks));
+        }
+        catch (error) {
+            failure = error;
+        }
         core/* setOutput */.uH(Outputs.Verified, String(ok));
+        await core/* summary */.z
+            .addRaw([
+            `### Verify of backup ${manifest.id} of ${inputs.project}`,
+            '',
+            `From \`${store.where(manifest.id)}\`, restored into scratch volumes and databases on the host: ` +
+                (ok ? 'every archive matched.' : '**it did not verify**.'),
+            '',
+            ...verifyTable(checks, failure),
+            '',
+        ].join('\n'))
+            .write();
+        if (failure !== undefined)
+            throw failure;
         if (!ok)
             throw new Error(`backup ${manifest.id} did not verify`);
         return;
@@ -50885,6 +51031,7 @@ async function restore(host, stores, inputs, verifyOnly) {
     const volumes = manifest.files.filter((f) => sourceOf(f).kind === 'volume');
     const dumps = manifest.files.filter((f) => sourceOf(f).kind === 'dump');
     const image = volumes.length > 0 ? helperImage(found, inputs) : '';
+    const transport = volumes.length > 0 ? await volumeTransport(host, image) : 'attach';
     const temps = [];
     const stage = dumps.length > 0 ? await makeStage(host) : undefined;
     try {
@@ -50896,7 +51043,7 @@ async function restore(host, stores, inputs, verifyOnly) {
                 const temp = `berth-restore-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
                 temps.push({ short, temp });
                 await streamChecked(store, manifest, f, key, (plain) => host.script(UNPACK_TO_TEMP, {
-                    args: [image, inputs.project, short, temp, compressionOf(f)],
+                    args: [image, inputs.project, short, temp, compressionOf(f), transport],
                     input: plain,
                     silent: true,
                 }));
@@ -50949,31 +51096,33 @@ async function serviceImage(host, inputs, service) {
  * (a throw-away container of the service's image, no network) and its row counts compared. Live
  * data is not touched.
  */
-async function verifyBackup(host, store, inputs, manifest) {
+async function verifyBackup(host, store, inputs, manifest, checks) {
     const key = inputs['decryption-key'];
-    const problems = [];
+    const before = checks.length;
     const found = await discover(host, inputs);
     const stage = manifest.files.some((f) => sourceOf(f).kind === 'dump') ? await makeStage(host) : undefined;
+    let transport;
     try {
         for (const file of manifest.files) {
             const source = sourceOf(file);
             if (source.kind === 'volume') {
                 const image = helperImage(found, inputs);
+                const through = (transport ??= await volumeTransport(host, image));
                 const temp = `berth-verify-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
                 try {
                     await streamChecked(store, manifest, file, key, (plain) => host.script(UNPACK_TO_TEMP, {
-                        args: [image, inputs.project, source.volume, temp, compressionOf(file)],
+                        args: [image, inputs.project, source.volume, temp, compressionOf(file), through],
                         input: plain,
                         silent: true,
                     }));
                     const got = parseContent((await host.script(VOLUME_DIGEST, { args: [image, temp], silent: true })).stdout);
                     if (!file.content)
-                        problems.push(`${file.name}: the manifest has no content digest to compare with`);
+                        record(checks, file.name, false, 'the manifest has no content digest to compare with');
                     else if (got?.sha256 !== file.content.sha256 || got.files !== file.content.files) {
-                        problems.push(`${file.name}: restored ${got?.files ?? '?'} files, digest ${got?.sha256 ?? '?'}; backed up ${file.content.files} files, digest ${file.content.sha256}`);
+                        record(checks, file.name, false, `restored ${got?.files ?? '?'} files, digest ${got?.sha256 ?? '?'}; backed up ${file.content.files} files, digest ${file.content.sha256}`);
                     }
                     else
-                        core/* info */.pq(`${file.name}: ${got.files} files restored into a scratch volume, contents identical`);
+                        record(checks, file.name, true, `${got.files} files restored into a scratch volume, contents identical`);
                 }
                 finally {
                     await host.script(DROP_TEMP, { args: [temp], silent: true });
@@ -50998,21 +51147,19 @@ async function verifyBackup(host, store, inputs, manifest) {
             const differ = [...new Set([...Object.keys(got), ...Object.keys(want)])].filter((t) => got[t] !== want[t]);
             const scratch = db.engine === 'postgres' ? 'PostgreSQL' : db.engine === 'mysql' ? 'MySQL' : 'MariaDB';
             if (!file.rows)
-                problems.push(`${file.name}: the manifest has no row counts to compare with`);
+                record(checks, file.name, false, 'the manifest has no row counts to compare with');
             else if (differ.length > 0) {
-                problems.push(`${file.name}: row counts differ for ${differ.map((t) => `${t} (${got[t] ?? 'missing'} restored, ${want[t] ?? 'missing'} backed up)`).join(', ')}`);
+                record(checks, file.name, false, `row counts differ for ${differ.map((t) => `${t} (${got[t] ?? 'missing'} restored, ${want[t] ?? 'missing'} backed up)`).join(', ')}`);
             }
             else {
-                core/* info */.pq(`${file.name}: restored into a scratch ${scratch}, ${Object.keys(got).length} tables, row counts identical`);
+                record(checks, file.name, true, `restored into a scratch ${scratch}, ${Object.keys(got).length} tables, row counts identical`);
             }
         }
     }
     finally {
         await stage?.drop();
     }
-    for (const p of problems)
-        core/* error */.z3(`verify: ${p}`);
-    return problems.length === 0;
+    return checks.slice(before).every((c) => c.ok);
 }
 
 

@@ -58,6 +58,12 @@ describe('age compatibility (header by age-encryption, payload by node:crypto)',
       const split = [theirs.subarray(0, 50), theirs.subarray(50, 51), theirs.subarray(51)];
       const back = await buffer(await decryptStream(Readable.from(split), identity));
       expect(back.equals(plain)).toBe(true);
+      // Ours back through ours, in pieces that cut chunks and their tags anywhere.
+      for (const step of [7_777, 65_551, 5]) {
+        const cut = [];
+        for (let i = 0; i < ours.length; i += step) cut.push(ours.subarray(i, i + step));
+        expect((await buffer(await decryptStream(Readable.from(cut), identity))).equals(plain)).toBe(true);
+      }
     },
   );
 

@@ -10,7 +10,14 @@
 // (OpenSSL), which is many times faster than the pure-JS cipher age-encryption uses for it. The
 // output is ordinary age (crypto.test.ts checks it both ways against age-encryption's own
 // encrypt/decrypt).
-import { createCipheriv, createDecipheriv, createHash, hkdfSync } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createSecretKey,
+  hkdfSync,
+  type KeyObject,
+} from 'node:crypto';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { Decrypter, Encrypter, identityToRecipient, type Recipient } from 'age-encryption';
 
@@ -48,8 +55,10 @@ const NONCE = 16;
 /** Headers with post-quantum stanzas are a few KiB; anything this long is not an age header. */
 const MAX_HEADER = 1024 * 1024;
 
-const payloadKey = (fileKey: Uint8Array, nonce: Uint8Array): Buffer =>
-  Buffer.from(hkdfSync('sha256', fileKey, nonce, 'payload', 32));
+// A KeyObject, not a Buffer: a cipher is made per 64 KiB chunk, and from a Buffer that costs
+// several times more (16,384 of them per GiB).
+const payloadKey = (fileKey: Uint8Array, nonce: Uint8Array): KeyObject =>
+  createSecretKey(Buffer.from(hkdfSync('sha256', fileKey, nonce, 'payload', 32)));
 
 function chunkNonce(counter: number, last: boolean): Buffer {
   const nonce = Buffer.alloc(12);
@@ -58,7 +67,7 @@ function chunkNonce(counter: number, last: boolean): Buffer {
   return nonce;
 }
 
-/** Collects bytes and hands out the front of them. */
+/** Collects bytes and hands out the front of them, as the parts they arrived in (no copy). */
 class Pending {
   private parts: Buffer[] = [];
   length = 0;
@@ -68,23 +77,19 @@ class Pending {
     this.length += chunk.length;
   }
 
-  take(n: number): Buffer {
-    const first = this.parts[0];
-    let front: Buffer;
-    if (first && first.length >= n) {
-      // The common case: no copy.
-      front = first.subarray(0, n);
-      if (first.length > n) this.parts[0] = first.subarray(n);
-      else this.parts.shift();
-    } else {
-      front = Buffer.allocUnsafe(n);
-      let filled = 0;
-      while (filled < n) {
-        const part = this.parts[0]!;
-        const used = part.copy(front, filled, 0, Math.min(part.length, n - filled));
-        filled += used;
-        if (used === part.length) this.parts.shift();
-        else this.parts[0] = part.subarray(used);
+  take(n: number): Buffer[] {
+    const front: Buffer[] = [];
+    let wanted = n;
+    while (wanted > 0) {
+      const part = this.parts[0]!;
+      if (part.length <= wanted) {
+        front.push(part);
+        this.parts.shift();
+        wanted -= part.length;
+      } else {
+        front.push(part.subarray(0, wanted));
+        this.parts[0] = part.subarray(wanted);
+        wanted = 0;
       }
     }
     this.length -= n;
@@ -92,25 +97,46 @@ class Pending {
   }
 }
 
-/** Cuts a stream into age's STREAM units; a unit is handled as non-final only once more data follows it. */
+/** The last `n` bytes of `parts` split off: [the rest, those n bytes]. */
+function splitTail(parts: Buffer[], n: number): [Buffer[], Buffer] {
+  const total = parts.reduce((sum, p) => sum + p.length, 0);
+  const keep = Math.max(total - n, 0);
+  const head: Buffer[] = [];
+  const tail: Buffer[] = [];
+  let seen = 0;
+  for (const p of parts) {
+    const cut = Math.min(Math.max(keep - seen, 0), p.length);
+    if (cut > 0) head.push(p.subarray(0, cut));
+    if (cut < p.length) tail.push(p.subarray(cut));
+    seen += p.length;
+  }
+  return [head, tail.length === 1 ? tail[0]! : Buffer.concat(tail)];
+}
+
+/**
+ * Cuts a stream into age's STREAM units; a unit is handled as non-final only once more data follows
+ * it. Units are passed on as the parts they arrived in and pushed out in pieces: the ciphers take
+ * data in several updates, so nothing is copied just to be contiguous.
+ */
 abstract class StreamChunks extends Transform {
   private readonly pending = new Pending();
   protected counter = 0;
 
   constructor(
-    protected readonly key: Buffer,
+    protected readonly key: KeyObject,
     private readonly unit: number,
   ) {
-    super();
+    // Larger buffers than the 64 KiB default: fewer pauses between the ssh pipes and the cipher.
+    super({ highWaterMark: 1024 * 1024 });
   }
 
-  /** One unit (the last one with `last`), transformed. */
-  protected abstract chunk(data: Buffer, last: boolean): Buffer;
+  /** One unit (the last one with `last`), transformed; its output pushed. */
+  protected abstract chunk(data: Buffer[], last: boolean): void;
 
   override _transform(data: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.pending.push(data);
     try {
-      while (this.pending.length > this.unit) this.push(this.chunk(this.pending.take(this.unit), false));
+      while (this.pending.length > this.unit) this.chunk(this.pending.take(this.unit), false);
       done();
     } catch (error) {
       done(error as Error);
@@ -119,7 +145,7 @@ abstract class StreamChunks extends Transform {
 
   override _flush(done: TransformCallback): void {
     try {
-      this.push(this.chunk(this.pending.take(this.pending.length), true));
+      this.chunk(this.pending.take(this.pending.length), true);
       done();
     } catch (error) {
       done(error as Error);
@@ -129,33 +155,35 @@ abstract class StreamChunks extends Transform {
 
 /** age's STREAM encryption of the payload. */
 class PayloadEncrypt extends StreamChunks {
-  constructor(key: Buffer) {
+  constructor(key: KeyObject) {
     super(key, CHUNK);
   }
 
-  protected chunk(plain: Buffer, last: boolean): Buffer {
+  protected chunk(plain: Buffer[], last: boolean): void {
     const cipher = createCipheriv('chacha20-poly1305', this.key, chunkNonce(this.counter++, last), {
       authTagLength: TAG,
     });
-    const sealed = cipher.update(plain);
+    for (const part of plain) this.push(cipher.update(part));
     cipher.final();
-    return Buffer.concat([sealed, cipher.getAuthTag()]);
+    this.push(cipher.getAuthTag());
   }
 }
 
 /** age's STREAM decryption; every chunk is authenticated, and a missing final chunk is an error. */
 class PayloadDecrypt extends StreamChunks {
-  constructor(key: Buffer) {
+  constructor(key: KeyObject) {
     super(key, CHUNK + TAG);
   }
 
-  protected chunk(sealed: Buffer, last: boolean): Buffer {
-    if (sealed.length < TAG) throw new Error('the age payload is truncated');
+  protected chunk(sealedParts: Buffer[], last: boolean): void {
+    const [sealed, tag] = splitTail(sealedParts, TAG);
+    if (tag.length < TAG) throw new Error('the age payload is truncated');
     const decipher = createDecipheriv('chacha20-poly1305', this.key, chunkNonce(this.counter, last), {
       authTagLength: TAG,
     });
-    decipher.setAuthTag(sealed.subarray(sealed.length - TAG));
-    const plain = decipher.update(sealed.subarray(0, sealed.length - TAG));
+    decipher.setAuthTag(tag);
+    // Held back until the tag is checked: no unauthenticated byte leaves.
+    const plain = sealed.map((part) => decipher.update(part));
     try {
       decipher.final();
     } catch {
@@ -166,9 +194,9 @@ class PayloadDecrypt extends StreamChunks {
       );
     }
     this.counter += 1;
-    if (last && plain.length === 0 && this.counter > 1)
-      throw new Error('the age payload ends with an empty chunk');
-    return plain;
+    const bytes = plain.reduce((sum, p) => sum + p.length, 0);
+    if (last && bytes === 0 && this.counter > 1) throw new Error('the age payload ends with an empty chunk');
+    for (const p of plain) this.push(p);
   }
 }
 

@@ -37,6 +37,7 @@ import {
   MY_ROW_COUNTS_SQL,
   MY_SCRATCH_RESTORE,
   myArgs,
+  PIPE_CHECK,
   PG_DUMP,
   PG_QUERY,
   PG_RESTORE,
@@ -91,6 +92,19 @@ function helperImage(found: Discovery, inputs: Inputs): string {
     );
   }
   return found.image;
+}
+
+/** How the helper containers' tar streams reach the host's shell: a FIFO, or docker's attach. */
+type Transport = 'pipe' | 'attach';
+
+async function volumeTransport(host: SshSession, image: string): Promise<Transport> {
+  const r = await host.script(PIPE_CHECK, { args: [image], silent: true });
+  const transport = /^::berth::transport=pipe$/m.test(r.stdout) ? 'pipe' : 'attach';
+  if (transport === 'attach')
+    core.info(
+      'The helper containers cannot open a FIFO in the host’s temp dir; volumes stream through docker attach (slower)',
+    );
+  return transport;
 }
 
 /** A Digest that prints a progress line every 5 s or 256 MiB. */
@@ -281,19 +295,25 @@ async function backup(
 
   await core.group('Volumes', async () => {
     if (volumes.length === 0) return;
+    const transport = await volumeTransport(host, image);
     const release = await holdStopped(host, inputs);
     try {
       for (const v of volumes) {
+        // Read alongside the archive (a second reader of the same stopped volume, mostly served
+        // from the page cache): the digest describes exactly what was archived.
+        const digest = host.script(VOLUME_DIGEST, { args: [image, found.volumes.get(v)!], silent: true });
+        digest.catch(() => {});
         const file = await transfer(
           volumeFile(v, compression, encrypted),
           `volume:${v}`,
           compression,
           (sink) =>
-            host.script(ARCHIVE_VOLUME, { args: [image, found.volumes.get(v)!, compression], stdout: sink }),
+            host.script(ARCHIVE_VOLUME, {
+              args: [image, found.volumes.get(v)!, compression, transport],
+              stdout: sink,
+            }),
         );
-        // Still stopped: the digest describes exactly what was archived.
-        const r = await host.script(VOLUME_DIGEST, { args: [image, found.volumes.get(v)!], silent: true });
-        file.content = parseContent(r.stdout);
+        file.content = parseContent((await digest).stdout);
       }
     } finally {
       await release();
@@ -320,17 +340,27 @@ async function backup(
   core.setOutput(Outputs.Bytes, String(bytes));
 
   let verified = false;
+  const checks: Check[] = [];
   if (inputs.verify) {
-    verified = await core.group('Verify', async () => {
-      // A restore from the first destination; every other copy is read back and its sha256 checked.
-      const restored = await verifyBackup(host, stores[0]!, inputs, manifest);
-      let copies = true;
-      for (const store of stores.slice(1)) copies = (await checkCopy(store, manifest)) && copies;
-      return restored && copies;
-    });
+    let failure: unknown;
+    try {
+      verified = await core.group('Verify', async () => {
+        // A restore from the first destination; every other copy is read back and its sha256 checked.
+        const restored = await verifyBackup(host, stores[0]!, inputs, manifest, checks);
+        let copies = true;
+        for (const store of stores.slice(1)) copies = (await checkCopy(store, manifest, checks)) && copies;
+        return restored && copies;
+      });
+    } catch (error) {
+      failure = error;
+    }
     core.setOutput(Outputs.Verified, String(verified));
-    if (!verified)
-      throw new Error(`backup ${id} did not verify (see the errors above); retention was not applied`);
+    if (!verified) {
+      await writeSummary(undefined, failure);
+      throw (
+        failure ?? new Error(`backup ${id} did not verify (see the errors above); retention was not applied`)
+      );
+    }
   }
 
   const pruned = new Set<string>();
@@ -347,31 +377,40 @@ async function backup(
   });
   core.setOutput(Outputs.Pruned, String(pruned.size));
   core.setOutput(Outputs.PrunedIds, [...pruned].sort().join(' '));
+  await writeSummary([...pruned].sort());
 
-  const seconds = (Date.now() - backupStarted) / 1000;
-  const rows = files.map(
-    (f) => `| \`${f.name}\` | ${f.source} | ${formatBytes(f.bytes)} | \`${f.sha256.slice(0, 16)}…\` |`,
-  );
-  await core.summary
-    .addRaw(
-      [
-        `### Backup ${id} of ${inputs.project}`,
-        '',
-        `To ${stores.map((s) => `\`${s.where(id)}\``).join(' and ')} in ${seconds.toFixed(1)} s, ${formatBytes(bytes)} stored (${compression}), ` +
-          (encrypted
-            ? `encrypted with age to ${recipients.length} recipient(s).`
-            : '**not encrypted** (no `encryption-recipients`).'),
-        inputs.verify ? `Verified by a restore into scratch volumes: ${verified ? 'yes' : 'no'}.` : '',
-        '',
-        '| file | source | size | sha256 |',
-        '| --- | --- | --- | --- |',
-        ...rows,
-        '',
-        pruned.size > 0 ? `Pruned: ${[...pruned].sort().join(', ')}` : 'Pruned: none',
-        '',
-      ].join('\n'),
-    )
-    .write();
+  /** The step summary; `pruned` undefined: retention was not applied (verify failed). */
+  async function writeSummary(prunedIds: string[] | undefined, failure?: unknown): Promise<void> {
+    const seconds = (Date.now() - backupStarted) / 1000;
+    const rows = files.map(
+      (f) => `| \`${f.name}\` | ${f.source} | ${formatBytes(f.bytes)} | \`${f.sha256.slice(0, 16)}…\` |`,
+    );
+    await core.summary
+      .addRaw(
+        [
+          `### Backup ${id} of ${inputs.project}`,
+          '',
+          `To ${stores.map((s) => `\`${s.where(id)}\``).join(' and ')} in ${seconds.toFixed(1)} s, ${formatBytes(bytes)} stored (${compression}), ` +
+            (encrypted
+              ? `encrypted with age to ${recipients.length} recipient(s).`
+              : '**not encrypted** (no `encryption-recipients`).'),
+          inputs.verify ? `Verified by a restore into scratch volumes: ${verified ? 'yes' : '**no**'}.` : '',
+          '',
+          '| file | source | size | sha256 |',
+          '| --- | --- | --- | --- |',
+          ...rows,
+          '',
+          ...(inputs.verify ? [...verifyTable(checks, failure), ''] : []),
+          prunedIds === undefined
+            ? 'Retention was not applied: the backup did not verify.'
+            : prunedIds.length > 0
+              ? `Pruned: ${prunedIds.join(', ')}`
+              : 'Pruned: none',
+          '',
+        ].join('\n'),
+      )
+      .write();
+  }
 }
 
 /**
@@ -500,8 +539,33 @@ function took(started: number, bytes?: number): string {
   return `${seconds.toFixed(1)} s${bytes === undefined ? '' : ` (${formatBytes(bytes / seconds)}/s)`}`;
 }
 
+/** What verify checked, one per archive or copy: for the log and the step summary. */
+interface Check {
+  what: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** Records a check; a failed one is also an error annotation. */
+function record(checks: Check[], what: string, ok: boolean, detail: string): void {
+  checks.push({ what, ok, detail });
+  if (ok) core.info(`${what}: ${detail}`);
+  else core.error(`verify: ${what}: ${detail}`);
+}
+
+/** The checks as a markdown table, and the error that stopped verify, if one did. */
+function verifyTable(checks: Check[], failure?: unknown): string[] {
+  const cell = (text: string): string => text.replaceAll('|', '\\|').replace(/\s+/g, ' ');
+  const rows = checks.map((c) => `| \`${c.what}\` | ${c.ok ? 'ok' : '**failed**'} | ${cell(c.detail)} |`);
+  if (failure !== undefined) {
+    const message = failure instanceof Error ? failure.message : String(failure);
+    rows.push(`| verify | **failed** | ${cell(message)} |`);
+  }
+  return ['| checked | result | how |', '| --- | --- | --- |', ...rows];
+}
+
 /** Reads every file of the backup back from `store` and compares its size and sha256 with the manifest. */
-async function checkCopy(store: BackupStore, manifest: Manifest): Promise<boolean> {
+async function checkCopy(store: BackupStore, manifest: Manifest, checks: Check[]): Promise<boolean> {
   let ok = true;
   for (const file of manifest.files) {
     const digest = meteredDigest(`${file.name} from ${store.label}`);
@@ -510,20 +574,25 @@ async function checkCopy(store: BackupStore, manifest: Manifest): Promise<boolea
     try {
       await store.read(manifest.id, file.name, digest);
     } catch (error) {
-      core.error(
-        `verify: ${where} cannot be read: ${error instanceof Error ? error.message : String(error)}`,
+      record(
+        checks,
+        where,
+        false,
+        `cannot be read: ${error instanceof Error ? error.message : String(error)}`,
       );
       ok = false;
       continue;
     }
     if (digest.bytes !== file.bytes || digest.sha256() !== file.sha256) {
-      core.error(
-        `verify: ${where} does not match the manifest (${digest.bytes} bytes, sha256 ${digest.sha256()})`,
+      record(
+        checks,
+        where,
+        false,
+        `does not match the manifest (${digest.bytes} bytes, sha256 ${digest.sha256()})`,
       );
       ok = false;
-    }
+    } else record(checks, where, true, 'read back, size and sha256 match the manifest');
   }
-  if (ok) core.info(`${store.where(manifest.id)}: every file read back, sizes and sha256 match the manifest`);
   return ok;
 }
 
@@ -584,8 +653,29 @@ async function restore(
   core.setOutput(Outputs.Manifest, JSON.stringify(manifest));
   core.setOutput(Outputs.Bytes, String(manifest.files.reduce((s, f) => s + f.bytes, 0)));
   if (verifyOnly) {
-    const ok = await core.group('Verify', () => verifyBackup(host, store, inputs, manifest));
+    const checks: Check[] = [];
+    let ok = false;
+    let failure: unknown;
+    try {
+      ok = await core.group('Verify', () => verifyBackup(host, store, inputs, manifest, checks));
+    } catch (error) {
+      failure = error;
+    }
     core.setOutput(Outputs.Verified, String(ok));
+    await core.summary
+      .addRaw(
+        [
+          `### Verify of backup ${manifest.id} of ${inputs.project}`,
+          '',
+          `From \`${store.where(manifest.id)}\`, restored into scratch volumes and databases on the host: ` +
+            (ok ? 'every archive matched.' : '**it did not verify**.'),
+          '',
+          ...verifyTable(checks, failure),
+          '',
+        ].join('\n'),
+      )
+      .write();
+    if (failure !== undefined) throw failure;
     if (!ok) throw new Error(`backup ${manifest.id} did not verify`);
     return;
   }
@@ -594,6 +684,7 @@ async function restore(
   const volumes = manifest.files.filter((f) => sourceOf(f).kind === 'volume');
   const dumps = manifest.files.filter((f) => sourceOf(f).kind === 'dump');
   const image = volumes.length > 0 ? helperImage(found, inputs) : '';
+  const transport = volumes.length > 0 ? await volumeTransport(host, image) : 'attach';
   const temps: { short: string; temp: string }[] = [];
   const stage = dumps.length > 0 ? await makeStage(host) : undefined;
   try {
@@ -606,7 +697,7 @@ async function restore(
         temps.push({ short, temp });
         await streamChecked(store, manifest, f, key, (plain) =>
           host.script(UNPACK_TO_TEMP, {
-            args: [image, inputs.project, short, temp, compressionOf(f)],
+            args: [image, inputs.project, short, temp, compressionOf(f), transport],
             input: plain,
             silent: true,
           }),
@@ -671,21 +762,24 @@ async function verifyBackup(
   store: BackupStore,
   inputs: Inputs,
   manifest: Manifest,
+  checks: Check[],
 ): Promise<boolean> {
   const key = inputs['decryption-key'];
-  const problems: string[] = [];
+  const before = checks.length;
   const found = await discover(host, inputs);
   const stage = manifest.files.some((f) => sourceOf(f).kind === 'dump') ? await makeStage(host) : undefined;
+  let transport: Transport | undefined;
   try {
     for (const file of manifest.files) {
       const source = sourceOf(file);
       if (source.kind === 'volume') {
         const image = helperImage(found, inputs);
+        const through = (transport ??= await volumeTransport(host, image));
         const temp = `berth-verify-${randomBytes(6).toString('hex')}`;
         try {
           await streamChecked(store, manifest, file, key, (plain) =>
             host.script(UNPACK_TO_TEMP, {
-              args: [image, inputs.project, source.volume, temp, compressionOf(file)],
+              args: [image, inputs.project, source.volume, temp, compressionOf(file), through],
               input: plain,
               silent: true,
             }),
@@ -694,13 +788,21 @@ async function verifyBackup(
             (await host.script(VOLUME_DIGEST, { args: [image, temp], silent: true })).stdout,
           );
           if (!file.content)
-            problems.push(`${file.name}: the manifest has no content digest to compare with`);
+            record(checks, file.name, false, 'the manifest has no content digest to compare with');
           else if (got?.sha256 !== file.content.sha256 || got.files !== file.content.files) {
-            problems.push(
-              `${file.name}: restored ${got?.files ?? '?'} files, digest ${got?.sha256 ?? '?'}; backed up ${file.content.files} files, digest ${file.content.sha256}`,
+            record(
+              checks,
+              file.name,
+              false,
+              `restored ${got?.files ?? '?'} files, digest ${got?.sha256 ?? '?'}; backed up ${file.content.files} files, digest ${file.content.sha256}`,
             );
           } else
-            core.info(`${file.name}: ${got.files} files restored into a scratch volume, contents identical`);
+            record(
+              checks,
+              file.name,
+              true,
+              `${got.files} files restored into a scratch volume, contents identical`,
+            );
         } finally {
           await host.script(DROP_TEMP, { args: [temp], silent: true });
         }
@@ -728,20 +830,25 @@ async function verifyBackup(
         (t) => got[t] !== want[t],
       );
       const scratch = db.engine === 'postgres' ? 'PostgreSQL' : db.engine === 'mysql' ? 'MySQL' : 'MariaDB';
-      if (!file.rows) problems.push(`${file.name}: the manifest has no row counts to compare with`);
+      if (!file.rows) record(checks, file.name, false, 'the manifest has no row counts to compare with');
       else if (differ.length > 0) {
-        problems.push(
-          `${file.name}: row counts differ for ${differ.map((t) => `${t} (${got[t] ?? 'missing'} restored, ${want[t] ?? 'missing'} backed up)`).join(', ')}`,
+        record(
+          checks,
+          file.name,
+          false,
+          `row counts differ for ${differ.map((t) => `${t} (${got[t] ?? 'missing'} restored, ${want[t] ?? 'missing'} backed up)`).join(', ')}`,
         );
       } else {
-        core.info(
-          `${file.name}: restored into a scratch ${scratch}, ${Object.keys(got).length} tables, row counts identical`,
+        record(
+          checks,
+          file.name,
+          true,
+          `restored into a scratch ${scratch}, ${Object.keys(got).length} tables, row counts identical`,
         );
       }
     }
   } finally {
     await stage?.drop();
   }
-  for (const p of problems) core.error(`verify: ${p}`);
-  return problems.length === 0;
+  return checks.slice(before).every((c) => c.ok);
 }
