@@ -33,8 +33,8 @@ const temp = (): string => {
 const pipeDirs = async (): Promise<string> =>
   (await session.exec('ls -d /tmp/berth-pipe-* 2>/dev/null || true', { silent: true })).stdout.trim();
 
-const digest = async (volume: string): Promise<string> =>
-  (await session.script(VOLUME_DIGEST, { args: [lab.baseImage, volume], silent: true })).stdout;
+const digest = async (volume: string, tool = ''): Promise<string> =>
+  (await session.script(VOLUME_DIGEST, { args: [lab.baseImage, volume, tool], silent: true })).stdout;
 
 const archive = async (transport: string, compression = 'none'): Promise<Buffer> => {
   const chunks: Buffer[] = [];
@@ -109,7 +109,7 @@ describe('volume transports (real engine over SSH)', () => {
         silent: true,
       });
       expect(await digest(volume)).toBe(await digest(source));
-      expect(await digest(volume)).toMatch(/^::berth::content=3 [0-9a-f]{64}\n$/);
+      expect(await digest(volume)).toMatch(/^::berth::content=3 [0-9a-f]{64} b2sum\n$/);
       const meta = await session.exec(
         `docker run --rm --network none -v ${volume}:/v --entrypoint stat ${lab.baseImage} -c '%u:%g %a %F' /v/blob /v/link`,
         { silent: true },
@@ -118,6 +118,32 @@ describe('volume transports (real engine over SSH)', () => {
       expect(await pipeDirs()).toBe('');
     },
   );
+
+  it('digests with b2sum where the image has it, with sha256sum when asked (older manifests), and refuses others', async () => {
+    const b2 = await digest(source);
+    const sha = await digest(source, 'sha256sum');
+    expect(b2).toMatch(/^::berth::content=3 [0-9a-f]{64} b2sum\n$/);
+    expect(sha).toMatch(/^::berth::content=3 [0-9a-f]{64} sha256sum\n$/);
+    expect(b2.split(' ')[1]).not.toBe(sha.split(' ')[1]);
+    expect(await digest(source, 'b2sum')).toBe(b2);
+    await expect(digest(source, 'md5sum')).rejects.toThrow(/unknown hash tool md5sum/);
+    // An image without b2sum (busybox-based ones): sha256sum, and a clear error when b2sum is asked for.
+    const plain = `berth-tr-nob2:${id}`;
+    await session.exec(
+      `printf 'FROM %s\\nRUN rm -f /usr/bin/b2sum\\n' ${lab.baseImage} | docker build -q -t ${plain} - >/dev/null`,
+      { silent: true },
+    );
+    try {
+      const run = (tool: string) =>
+        session.script(VOLUME_DIGEST, { args: [plain, source, tool], silent: true, ignoreReturnCode: true });
+      expect((await run('')).stdout).toBe(sha);
+      const missing = await run('b2sum');
+      expect(missing.exitCode).not.toBe(0);
+      expect(missing.stderr).toMatch(/the helper image has no b2sum \(set helper-image\)/);
+    } finally {
+      await session.exec(`docker image rm -f ${plain} >/dev/null`, { silent: true });
+    }
+  }, 120_000);
 
   it.each(['pipe', 'attach'])(
     'through %s, a helper that cannot start fails the script at once (no wait for the FIFO)',

@@ -50054,12 +50054,24 @@ done
 echo "berth: could not remove the temporary volume $1" >&2
 `;
 /**
- * The content of a volume as one digest: the sorted list of every path, then `sha256sum` of every
- * file. $1 helper image, $2 volume. Reports `content=<file count> <sha256>`.
+ * The content of a volume as one digest: the sorted list of every path, then every file's hash,
+ * hashed with sha256. $1 helper image, $2 volume, $3 the per-file hash tool: `b2sum` or
+ * `sha256sum`, or empty to take b2sum when the image has it (coreutils' b2sum is about 3x faster
+ * than its sha256sum, which has no SHA instructions). Reports `content=<file count> <sha256> <tool>`.
  */
 const VOLUME_DIGEST = String.raw `${PRELUDE}
-out=$(docker run --rm --network none --user 0:0 --log-driver none -v "$2:/v:ro" --entrypoint sh -- "$1" -c \
-  'set -eu; cd /v; n=$(find . -type f | wc -l); { find . | LC_ALL=C sort; find . -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum; } | sha256sum | { read -r sum _; echo "$n $sum"; }')
+out=$(docker run --rm --network none --user 0:0 --log-driver none -v "$2:/v:ro" --entrypoint sh -- "$1" -c '
+  set -eu
+  tool=$1
+  if [ -z "$tool" ]; then
+    if command -v b2sum >/dev/null 2>&1; then tool=b2sum; else tool=sha256sum; fi
+  fi
+  case $tool in b2sum | sha256sum) ;; *) echo "berth: unknown hash tool $tool" >&2; exit 2 ;; esac
+  command -v "$tool" >/dev/null 2>&1 || { echo "berth: the helper image has no $tool (set helper-image)" >&2; exit 127; }
+  cd /v
+  n=$(find . -type f | wc -l)
+  { find . | LC_ALL=C sort; find . -type f -print0 | LC_ALL=C sort -z | xargs -0r "$tool"; } | sha256sum | {
+    read -r sum _; echo "$n $sum $tool"; }' berth-digest "$3")
 emit content "$out"
 `;
 /** Exact row counts of every table, `schema.table|count` lines, ordered (run with psql -At). */
@@ -50220,10 +50232,10 @@ function parseRowCounts(stdout) {
     }
     return rows;
 }
-/** `::berth::content=<files> <sha256>` */
+/** `::berth::content=<files> <sha256> <tool>` */
 function parseContent(stdout) {
-    const m = /^::berth::content=(\d+) ([0-9a-f]{64})$/m.exec(stdout);
-    return m ? { files: Number(m[1]), sha256: m[2] } : undefined;
+    const m = /^::berth::content=(\d+) ([0-9a-f]{64}) (b2sum|sha256sum)$/m.exec(stdout);
+    return m ? { files: Number(m[1]), sha256: m[2], hash: m[3] } : undefined;
 }
 function parseManifest(text, where) {
     let value;
@@ -50706,7 +50718,10 @@ async function backup(host, stores, inputs, onId) {
             for (const v of volumes) {
                 // Read alongside the archive (a second reader of the same stopped volume, mostly served
                 // from the page cache): the digest describes exactly what was archived.
-                const digest = host.script(VOLUME_DIGEST, { args: [image, found.volumes.get(v)], silent: true });
+                const digest = host.script(VOLUME_DIGEST, {
+                    args: [image, found.volumes.get(v), ''],
+                    silent: true,
+                });
                 digest.catch(() => { });
                 const file = await transfer(volumeFile(v, compression, encrypted), `volume:${v}`, compression, (sink) => host.script(ARCHIVE_VOLUME, {
                     args: [image, found.volumes.get(v), compression, transport],
@@ -51115,7 +51130,10 @@ async function verifyBackup(host, store, inputs, manifest, checks) {
                         input: plain,
                         silent: true,
                     }));
-                    const got = parseContent((await host.script(VOLUME_DIGEST, { args: [image, temp], silent: true })).stdout);
+                    const got = parseContent((await host.script(VOLUME_DIGEST, {
+                        args: [image, temp, file.content?.hash ?? 'sha256sum'],
+                        silent: true,
+                    })).stdout);
                     if (!file.content)
                         record(checks, file.name, false, 'the manifest has no content digest to compare with');
                     else if (got?.sha256 !== file.content.sha256 || got.files !== file.content.files) {

@@ -301,7 +301,10 @@ async function backup(
       for (const v of volumes) {
         // Read alongside the archive (a second reader of the same stopped volume, mostly served
         // from the page cache): the digest describes exactly what was archived.
-        const digest = host.script(VOLUME_DIGEST, { args: [image, found.volumes.get(v)!], silent: true });
+        const digest = host.script(VOLUME_DIGEST, {
+          args: [image, found.volumes.get(v)!, ''],
+          silent: true,
+        });
         digest.catch(() => {});
         const file = await transfer(
           volumeFile(v, compression, encrypted),
@@ -785,7 +788,12 @@ async function verifyBackup(
             }),
           );
           const got = parseContent(
-            (await host.script(VOLUME_DIGEST, { args: [image, temp], silent: true })).stdout,
+            (
+              await host.script(VOLUME_DIGEST, {
+                args: [image, temp, file.content?.hash ?? 'sha256sum'],
+                silent: true,
+              })
+            ).stdout,
           );
           if (!file.content)
             record(checks, file.name, false, 'the manifest has no content digest to compare with');

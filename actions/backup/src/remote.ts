@@ -284,12 +284,24 @@ echo "berth: could not remove the temporary volume $1" >&2
 `;
 
 /**
- * The content of a volume as one digest: the sorted list of every path, then `sha256sum` of every
- * file. $1 helper image, $2 volume. Reports `content=<file count> <sha256>`.
+ * The content of a volume as one digest: the sorted list of every path, then every file's hash,
+ * hashed with sha256. $1 helper image, $2 volume, $3 the per-file hash tool: `b2sum` or
+ * `sha256sum`, or empty to take b2sum when the image has it (coreutils' b2sum is about 3x faster
+ * than its sha256sum, which has no SHA instructions). Reports `content=<file count> <sha256> <tool>`.
  */
 export const VOLUME_DIGEST = String.raw`${PRELUDE}
-out=$(docker run --rm --network none --user 0:0 --log-driver none -v "$2:/v:ro" --entrypoint sh -- "$1" -c \
-  'set -eu; cd /v; n=$(find . -type f | wc -l); { find . | LC_ALL=C sort; find . -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum; } | sha256sum | { read -r sum _; echo "$n $sum"; }')
+out=$(docker run --rm --network none --user 0:0 --log-driver none -v "$2:/v:ro" --entrypoint sh -- "$1" -c '
+  set -eu
+  tool=$1
+  if [ -z "$tool" ]; then
+    if command -v b2sum >/dev/null 2>&1; then tool=b2sum; else tool=sha256sum; fi
+  fi
+  case $tool in b2sum | sha256sum) ;; *) echo "berth: unknown hash tool $tool" >&2; exit 2 ;; esac
+  command -v "$tool" >/dev/null 2>&1 || { echo "berth: the helper image has no $tool (set helper-image)" >&2; exit 127; }
+  cd /v
+  n=$(find . -type f | wc -l)
+  { find . | LC_ALL=C sort; find . -type f -print0 | LC_ALL=C sort -z | xargs -0r "$tool"; } | sha256sum | {
+    read -r sum _; echo "$n $sum $tool"; }' berth-digest "$3")
 emit content "$out"
 `;
 

@@ -29,10 +29,13 @@ describe('store parsers', () => {
       '"odd|name".t': 3,
     });
     expect(parseRowCounts('__proto__|1')).toHaveProperty('__proto__', 1);
-    expect(parseContent(`x\n::berth::content=4 ${'b'.repeat(64)}\n`)).toEqual({
+    expect(parseContent(`x\n::berth::content=4 ${'b'.repeat(64)} b2sum\n`)).toEqual({
       files: 4,
       sha256: 'b'.repeat(64),
+      hash: 'b2sum',
     });
+    expect(parseContent(`::berth::content=0 ${'c'.repeat(64)} sha256sum`)?.hash).toBe('sha256sum');
+    expect(parseContent(`::berth::content=4 ${'b'.repeat(64)} md5sum`)).toBeUndefined();
     expect(parseContent('::berth::content=')).toBeUndefined();
   });
 });

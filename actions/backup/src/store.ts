@@ -42,7 +42,7 @@ export interface ManifestFile {
   sha256: string;
   encrypted: boolean;
   /** volumes: file count and digest of the path list and file hashes, for verify */
-  content?: { files: number; sha256: string };
+  content?: VolumeContent;
   /** databases: exact row count of every table at backup time, for verify */
   rows?: Record<string, number>;
 }
@@ -57,10 +57,19 @@ export function parseRowCounts(stdout: string): Record<string, number> {
   return rows;
 }
 
-/** `::berth::content=<files> <sha256>` */
-export function parseContent(stdout: string): { files: number; sha256: string } | undefined {
-  const m = /^::berth::content=(\d+) ([0-9a-f]{64})$/m.exec(stdout);
-  return m ? { files: Number(m[1]), sha256: m[2]! } : undefined;
+/** A volume's content digest (VOLUME_DIGEST), for verify. */
+export interface VolumeContent {
+  files: number;
+  /** sha256 of the sorted path list followed by every file's `hash` line */
+  sha256: string;
+  /** the per-file hash tool; absent in older manifests, which used sha256sum */
+  hash?: 'b2sum' | 'sha256sum';
+}
+
+/** `::berth::content=<files> <sha256> <tool>` */
+export function parseContent(stdout: string): VolumeContent | undefined {
+  const m = /^::berth::content=(\d+) ([0-9a-f]{64}) (b2sum|sha256sum)$/m.exec(stdout);
+  return m ? { files: Number(m[1]), sha256: m[2]!, hash: m[3] as VolumeContent['hash'] } : undefined;
 }
 
 export interface Manifest {
