@@ -50966,6 +50966,8 @@ async function checkCopy(store, manifest, checks) {
         else
             record(checks, where, true, 'read back, size and sha256 match the manifest');
     }
+    if (ok)
+        core/* info */.pq(`${store.where(manifest.id)}: every file read back, sizes and sha256 match the manifest`);
     return ok;
 }
 /** Finds the backup (`backup-id`, or the newest complete one anywhere) and the first destination that has it. */

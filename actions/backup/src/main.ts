@@ -596,6 +596,7 @@ async function checkCopy(store: BackupStore, manifest: Manifest, checks: Check[]
       ok = false;
     } else record(checks, where, true, 'read back, size and sha256 match the manifest');
   }
+  if (ok) core.info(`${store.where(manifest.id)}: every file read back, sizes and sha256 match the manifest`);
   return ok;
 }
 
