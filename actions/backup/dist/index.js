@@ -28374,12 +28374,10 @@ module.exports = {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _lib_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(95490);
 /* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(83343);
-/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(49632);
-// Entry point bundled into dist/index.js; the runner calls it for the main and post step.
+// Entry point bundled into dist/index.js (main only: the host-side scripts clean up after themselves).
 
 
-
-await (0,_lib_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)({ main: _main_js__WEBPACK_IMPORTED_MODULE_1__/* .main */ .i, post: _post_js__WEBPACK_IMPORTED_MODULE_2__/* .post */ .b });
+await (0,_lib_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)({ main: _main_js__WEBPACK_IMPORTED_MODULE_1__/* .main */ .i });
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
@@ -49674,6 +49672,15 @@ function checkDecryptionKey(text) {
         throw inputError(Inputs.DecryptionKey, 'is not an age identity (AGE-SECRET-KEY-1..., as age-keygen prints; content not shown)');
     }
 }
+/** A backup id, or `latest` / empty for the newest complete backup (undefined). */
+function parseBackupId(name, value) {
+    const id = value.trim();
+    if (id === '' || id === 'latest')
+        return undefined;
+    if (!BACKUP_ID.test(id))
+        throw inputError(name, `${JSON.stringify(id)} is not a backup id (like 20261122T050102Z-3fa1) or latest`);
+    return id;
+}
 function getInputs() {
     const mode = getEnumInput(Inputs.Mode, MODES, { default: 'backup' });
     const ssh = getSshInputs();
@@ -49695,9 +49702,6 @@ function getInputs() {
     const helper = getString(Inputs.HelperImage) || undefined;
     if (helper && !IMAGE.test(helper))
         throw inputError(Inputs.HelperImage, `${JSON.stringify(helper)} is not an image reference`);
-    const backupId = getString(Inputs.BackupId) || undefined;
-    if (backupId && !BACKUP_ID.test(backupId) && backupId !== 'latest')
-        throw inputError(Inputs.BackupId, `${JSON.stringify(backupId)} is not a backup id (like 20261122T050102Z-3fa1) or latest`);
     return {
         mode,
         ...ssh,
@@ -49712,7 +49716,7 @@ function getInputs() {
         compression: getEnumInput(Inputs.Compression, COMPRESSIONS, { default: 'zstd' }),
         'encryption-recipients': parseRecipients(Inputs.EncryptionRecipients, getListInput(Inputs.EncryptionRecipients)),
         'decryption-key': decryptionKey,
-        'backup-id': backupId === 'latest' ? undefined : backupId,
+        'backup-id': parseBackupId(Inputs.BackupId, getString(Inputs.BackupId) ?? ''),
         retention: parseRetention(Inputs.Retention, getString(Inputs.Retention) ?? ''),
         verify: getBooleanInput(Inputs.Verify, { default: false }),
     };
@@ -50759,7 +50763,7 @@ async function backup(host, stores, inputs, onId) {
         try {
             verified = await core/* group */.Os('Verify', async () => {
                 // A restore from the first destination; every other copy is read back and its sha256 checked.
-                const restored = await verifyBackup(host, stores[0], inputs, manifest, checks);
+                const restored = await verifyBackup(host, stores[0], inputs, manifest, checks, found);
                 let copies = true;
                 for (const store of stores.slice(1))
                     copies = (await checkCopy(store, manifest, checks)) && copies;
@@ -51113,10 +51117,10 @@ async function serviceImage(host, inputs, service) {
  * (a throw-away container of the service's image, no network) and its row counts compared. Live
  * data is not touched.
  */
-async function verifyBackup(host, store, inputs, manifest, checks) {
+async function verifyBackup(host, store, inputs, manifest, checks, discovered) {
     const key = inputs['decryption-key'];
     const before = checks.length;
-    const found = await discover(host, inputs);
+    const found = discovered ?? (await discover(host, inputs));
     const stage = manifest.files.some((f) => sourceOf(f).kind === 'dump') ? await makeStage(host) : undefined;
     let transport;
     try {
@@ -51180,20 +51184,6 @@ async function verifyBackup(host, store, inputs, manifest, checks) {
         await stage?.drop();
     }
     return checks.slice(before).every((c) => c.ok);
-}
-
-
-/***/ }),
-
-/***/ 49632:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   b: () => (/* binding */ post)
-/* harmony export */ });
-// berth/backup: post step (runs with `post-if: always()`), for cleanup once main exists.
-async function post() {
-    // Nothing to clean up yet.
 }
 
 

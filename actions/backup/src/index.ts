@@ -1,6 +1,5 @@
-// Entry point bundled into dist/index.js; the runner calls it for the main and post step.
+// Entry point bundled into dist/index.js (main only: the host-side scripts clean up after themselves).
 import { runAction } from '../../../lib/action.js';
 import { main } from './main.js';
-import { post } from './post.js';
 
-await runAction({ main, post });
+await runAction({ main });

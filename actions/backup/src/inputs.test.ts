@@ -3,6 +3,7 @@ import {
   backupIdDate,
   checkDecryptionKey,
   newBackupId,
+  parseBackupId,
   parseDatabases,
   parseDestination,
   parseDestinations,
@@ -89,6 +90,14 @@ describe('parseDatabases', () => {
 });
 
 describe('backup ids and recipients', () => {
+  it('reads backup-id: an id, or latest / empty for the newest', () => {
+    expect(parseBackupId('backup-id', ' 20261122T050102Z-3fa1 ')).toBe('20261122T050102Z-3fa1');
+    expect(parseBackupId('backup-id', 'latest')).toBeUndefined();
+    expect(parseBackupId('backup-id', '')).toBeUndefined();
+    for (const bad of ['../20261122T050102Z-3fa1', 'newest', '20261122T050102Z-3FA1', '20261122T050102Z'])
+      expect(() => parseBackupId('backup-id', bad)).toThrow(/^Input "backup-id": .* is not a backup id/);
+  });
+
   it('makes sortable ids and reads their time back', () => {
     const id = newBackupId(new Date(Date.UTC(2026, 10, 22, 5, 1, 2, 345)), '3fa1');
     expect(id).toBe('20261122T050102Z-3fa1');

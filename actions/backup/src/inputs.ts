@@ -182,6 +182,15 @@ export function checkDecryptionKey(text: string): void {
   }
 }
 
+/** A backup id, or `latest` / empty for the newest complete backup (undefined). */
+export function parseBackupId(name: string, value: string): string | undefined {
+  const id = value.trim();
+  if (id === '' || id === 'latest') return undefined;
+  if (!BACKUP_ID.test(id))
+    throw inputError(name, `${JSON.stringify(id)} is not a backup id (like 20261122T050102Z-3fa1) or latest`);
+  return id;
+}
+
 export function getInputs(): Inputs {
   const mode = getEnumInput(I.Mode, MODES, { default: 'backup' });
   const ssh = getSshInputs();
@@ -203,12 +212,6 @@ export function getInputs(): Inputs {
   const helper = getString(I.HelperImage) || undefined;
   if (helper && !IMAGE.test(helper))
     throw inputError(I.HelperImage, `${JSON.stringify(helper)} is not an image reference`);
-  const backupId = getString(I.BackupId) || undefined;
-  if (backupId && !BACKUP_ID.test(backupId) && backupId !== 'latest')
-    throw inputError(
-      I.BackupId,
-      `${JSON.stringify(backupId)} is not a backup id (like 20261122T050102Z-3fa1) or latest`,
-    );
   return {
     mode,
     ...ssh,
@@ -230,7 +233,7 @@ export function getInputs(): Inputs {
     compression: getEnumInput(I.Compression, COMPRESSIONS, { default: 'zstd' }),
     'encryption-recipients': parseRecipients(I.EncryptionRecipients, getListInput(I.EncryptionRecipients)),
     'decryption-key': decryptionKey,
-    'backup-id': backupId === 'latest' ? undefined : backupId,
+    'backup-id': parseBackupId(I.BackupId, getString(I.BackupId) ?? ''),
     retention: parseRetention(I.Retention, getString(I.Retention) ?? ''),
     verify: getBooleanInput(I.Verify, { default: false }),
   };

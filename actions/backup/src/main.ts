@@ -349,7 +349,7 @@ async function backup(
     try {
       verified = await core.group('Verify', async () => {
         // A restore from the first destination; every other copy is read back and its sha256 checked.
-        const restored = await verifyBackup(host, stores[0]!, inputs, manifest, checks);
+        const restored = await verifyBackup(host, stores[0]!, inputs, manifest, checks, found);
         let copies = true;
         for (const store of stores.slice(1)) copies = (await checkCopy(store, manifest, checks)) && copies;
         return restored && copies;
@@ -767,10 +767,11 @@ async function verifyBackup(
   inputs: Inputs,
   manifest: Manifest,
   checks: Check[],
+  discovered?: Discovery,
 ): Promise<boolean> {
   const key = inputs['decryption-key'];
   const before = checks.length;
-  const found = await discover(host, inputs);
+  const found = discovered ?? (await discover(host, inputs));
   const stage = manifest.files.some((f) => sourceOf(f).kind === 'dump') ? await makeStage(host) : undefined;
   let transport: Transport | undefined;
   try {
