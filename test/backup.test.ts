@@ -381,6 +381,10 @@ describe('backup and restore', () => {
     await sh(
       `for i in $(seq 120); do docker volume rm -f ${project}_bulk >/dev/null 2>&1 && exit 0; sleep 1; done; exit 1`,
     );
+    // Its script ended too, and removed the FIFO it streamed through.
+    await ssh(
+      `for i in $(seq 30); do ls -d /tmp/berth-pipe-* >/dev/null 2>&1 || exit 0; sleep 1; done; ls -d /tmp/berth-pipe-*; exit 1`,
+    );
 
     // Foreign things in the directory, and two old complete backups for retention to judge.
     const old = (x: string) =>
