@@ -542,6 +542,8 @@ export function sessionParentDir(preferred: string | undefined, system: string =
  */
 export class SshSession {
   private closing: Promise<void> | undefined;
+  /** sftp's path, looked up on first use (a backup runs several sftp batches). */
+  private sftpPath: Promise<string> | undefined;
 
   private constructor(
     private readonly ssh: string,
@@ -626,7 +628,8 @@ export class SshSession {
     for (const line of commands) {
       if (/[\n\r\0]/.test(line)) throw new Error('an sftp command cannot contain a line break');
     }
-    const sftp = await which('sftp', 'install the OpenSSH client (openssh-client) on the runner');
+    this.sftpPath ??= which('sftp', 'install the OpenSSH client (openssh-client) on the runner');
+    const sftp = await this.sftpPath;
     const result = await runProcess(sftp, ['-F', this.config, '-q', '-b', '-', '--', TARGET_ALIAS], {
       ...options,
       silent: options.silent ?? true,

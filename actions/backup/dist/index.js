@@ -29173,6 +29173,8 @@ class SshSession {
     tempDir;
     destination;
     closing;
+    /** sftp's path, looked up on first use (a backup runs several sftp batches). */
+    sftpPath;
     constructor(ssh, config, 
     /** The 0700 directory holding the key, known_hosts, ssh_config and control socket. */
     tempDir, 
@@ -29255,7 +29257,8 @@ class SshSession {
             if (/[\n\r\0]/.test(line))
                 throw new Error('an sftp command cannot contain a line break');
         }
-        const sftp = await exec_which('sftp', 'install the OpenSSH client (openssh-client) on the runner');
+        this.sftpPath ??= exec_which('sftp', 'install the OpenSSH client (openssh-client) on the runner');
+        const sftp = await this.sftpPath;
         const result = await runProcess(sftp, ['-F', this.config, '-q', '-b', '-', '--', TARGET_ALIAS], {
             ...options,
             silent: options.silent ?? true,
@@ -48197,7 +48200,7 @@ function generateHybridIdentity() {
  * @see {@link generateIdentity}
  * @see {@link Decrypter.addIdentity}
  */
-async function recipients_identityToRecipient(identity) {
+async function identityToRecipient(identity) {
     let scalar;
     if (recipients_isCryptoKey(identity)) {
         scalar = identity;
@@ -49484,10 +49487,6 @@ async function decryptStream(source, identities) {
         payload.write(rest);
     source.on('error', (error) => payload.destroy(error));
     return source.pipe(payload);
-}
-/** The public recipient of an identity, for messages and tests. */
-async function recipientOf(identity) {
-    return identityToRecipient(identity);
 }
 
 ;// CONCATENATED MODULE: ./actions/backup/src/retention.ts

@@ -19,7 +19,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
-import { Decrypter, Encrypter, identityToRecipient, type Recipient } from 'age-encryption';
+import { Decrypter, Encrypter, type Recipient } from 'age-encryption';
 
 /** A pass-through that hashes and counts what goes through it (and tells `onBytes`, for progress lines). */
 export class Digest extends Transform {
@@ -236,7 +236,7 @@ export function identityLines(text: string): string[] {
 export class WrongKeyError extends Error {}
 
 /** Where the header ends (after the `--- <MAC>` line), or -1 if not yet in `data`. */
-export function headerEnd(data: Buffer): number {
+function headerEnd(data: Buffer): number {
   const mac = data.indexOf('\n--- ');
   if (mac < 0) return -1;
   const eol = data.indexOf('\n', mac + 1);
@@ -304,9 +304,4 @@ export async function decryptStream(source: Readable, identities: string): Promi
   if (rest.length > 0) payload.write(rest);
   source.on('error', (error) => payload.destroy(error));
   return source.pipe(payload);
-}
-
-/** The public recipient of an identity, for messages and tests. */
-export async function recipientOf(identity: string): Promise<string> {
-  return identityToRecipient(identity);
 }

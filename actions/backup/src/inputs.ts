@@ -155,7 +155,7 @@ export function parseDatabases(name: string, lines: string[]): DatabaseSpec[] {
   });
 }
 
-export function parseNames(name: string, items: string[], what: string): string[] {
+function parseNames(name: string, items: string[], what: string): string[] {
   for (const item of items) {
     if (!NAME.test(item)) throw inputError(name, `${JSON.stringify(item)} is not a ${what} name`);
   }

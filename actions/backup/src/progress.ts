@@ -2,8 +2,8 @@
 // every 256 MiB, whichever comes first) and what it says (bytes so far, the rate since the start).
 import { formatBytes } from '../../../lib/inputs.js';
 
-export const PROGRESS_INTERVAL_MS = 5_000;
-export const PROGRESS_BYTES = 256 * 1024 * 1024;
+const PROGRESS_INTERVAL_MS = 5_000;
+const PROGRESS_BYTES = 256 * 1024 * 1024;
 
 export class ProgressMeter {
   bytes = 0;

@@ -29207,6 +29207,8 @@ class SshSession {
     tempDir;
     destination;
     closing;
+    /** sftp's path, looked up on first use (a backup runs several sftp batches). */
+    sftpPath;
     constructor(ssh, config, 
     /** The 0700 directory holding the key, known_hosts, ssh_config and control socket. */
     tempDir, 
@@ -29289,7 +29291,8 @@ class SshSession {
             if (/[\n\r\0]/.test(line))
                 throw new Error('an sftp command cannot contain a line break');
         }
-        const sftp = await exec_which('sftp', 'install the OpenSSH client (openssh-client) on the runner');
+        this.sftpPath ??= exec_which('sftp', 'install the OpenSSH client (openssh-client) on the runner');
+        const sftp = await this.sftpPath;
         const result = await runProcess(sftp, ['-F', this.config, '-q', '-b', '-', '--', TARGET_ALIAS], {
             ...options,
             silent: options.silent ?? true,
