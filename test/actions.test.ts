@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { actionDir, readActionMetadata, runAction } from './harness.js';
+import { tableNames, tableRows } from './markdown.js';
 
 const ACTIONS = ['build', 'scan', 'deploy', 'backup'] as const;
 
@@ -42,7 +43,7 @@ describe.each(ACTIONS)('actions/%s', (name) => {
     const declared = { Inputs: Object.keys(meta.inputs ?? {}), Outputs: Object.keys(meta.outputs ?? {}) };
     for (const [section, names] of Object.entries(declared)) {
       if (names.length === 0) continue; // an action still being specified has no tables yet
-      expect(tableNames(readme, section), `${name}/README.md "## ${section}"`).toEqual(names);
+      expect(tableNames(tableRows(readme, section)), `${name}/README.md "## ${section}"`).toEqual(names);
     }
   });
 
@@ -54,13 +55,3 @@ describe.each(ACTIONS)('actions/%s', (name) => {
     expect(r.errors).toHaveLength(1);
   });
 });
-
-/** The backticked names in the first column of the table under `## <section>`. */
-function tableNames(markdown: string, section: string): string[] {
-  const start = markdown.indexOf(`\n## ${section}\n`);
-  if (start === -1) return [];
-  const rest = markdown.slice(start + section.length + 5);
-  const end = rest.search(/\n## /);
-  const body = end === -1 ? rest : rest.slice(0, end);
-  return [...body.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]!);
-}

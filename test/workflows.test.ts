@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { tools } from './act.js';
 import { repoRoot } from './lab.js';
+import { tableNames, tableRows } from './markdown.js';
 
 const exec = promisify(execFile);
 const workflowsDir = join(repoRoot, '.github/workflows');
@@ -237,26 +238,6 @@ describe('action.yml files against the GitHub Actions metadata schema', () => {
 
 // ---- README tables against action.yml --------------------------------------------------------
 
-/** Cells of the markdown table rows under `## <heading>` (until the next heading). */
-function tableRows(readme: string, heading: string): string[][] {
-  const lines = readme.split('\n');
-  const start = lines.findIndex((l) => l.trim() === `## ${heading}`);
-  if (start === -1) return [];
-  const rows: string[][] = [];
-  for (const line of lines.slice(start + 1)) {
-    if (/^#{1,6} /.test(line)) break;
-    if (!line.startsWith('|')) continue;
-    const cells = line
-      .trim()
-      .replace(/^\||\|$/g, '')
-      .split(/(?<!\\)\|/)
-      .map((c) => c.trim().replace(/\\\|/g, '|'));
-    if (cells.every((c) => /^:?-+:?$/.test(c))) continue;
-    rows.push(cells);
-  }
-  return rows.slice(1); // the header row
-}
-
 const codeTokens = (s: string): string[] => [...s.matchAll(/`([^`]+)`/g)].map((m) => m[1]!.trim());
 
 /** Tokens one side has and the other lacks, as drift messages. */
@@ -279,14 +260,19 @@ const REQUIRED_CELLS = ['(required)', '**required**'];
  * either side is drift). A default cell where action.yml has none may only repeat what the
  * description says (a computed default such as `~/.cache/...`).
  */
+/** The README's names against action.yml's, in order. */
+function namesDrift(what: string, names: string[], declared: [string, unknown][]): string[] {
+  const yml = declared.map(([n]) => n);
+  return names.join(',') === yml.join(',')
+    ? []
+    : [`${what}: README lists ${names.join(', ')}; action.yml ${yml.join(', ')}`];
+}
+
 export function readmeDrift(action: ActionYml, readme: string): string[] {
   const drift: string[] = [];
   const inputs = Object.entries(action.inputs ?? {});
   const rows = tableRows(readme, 'Inputs');
-  const names = rows.map((r) => r[0]!.replace(/^`|`$/g, ''));
-  const ymlNames = inputs.map(([n]) => n);
-  if (names.join(',') !== ymlNames.join(','))
-    drift.push(`inputs: README lists ${names.join(', ')}; action.yml ${ymlNames.join(', ')}`);
+  drift.push(...namesDrift('inputs', tableNames(rows), inputs));
   for (const [name, input] of inputs) {
     const row = rows.find((r) => r[0] === `\`${name}\``);
     if (!row) continue;
@@ -307,10 +293,7 @@ export function readmeDrift(action: ActionYml, readme: string): string[] {
   }
   const outputs = Object.entries(action.outputs ?? {});
   const outRows = tableRows(readme, 'Outputs');
-  const outNames = outRows.map((r) => r[0]!.replace(/^`|`$/g, ''));
-  const ymlOutNames = outputs.map(([n]) => n);
-  if (outNames.join(',') !== ymlOutNames.join(','))
-    drift.push(`outputs: README lists ${outNames.join(', ')}; action.yml ${ymlOutNames.join(', ')}`);
+  drift.push(...namesDrift('outputs', tableNames(outRows), outputs));
   for (const [name, output] of outputs) {
     const row = outRows.find((r) => r[0] === `\`${name}\``);
     if (row) drift.push(...tokenDrift(`output ${name}`, output.description ?? '', row[1] ?? ''));
