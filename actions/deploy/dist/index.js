@@ -30823,7 +30823,7 @@ async function main() {
     const inputs = getInputs();
     const ctx = contextFromEnv();
     const release = releaseId(new Date(), ctx.headSha ?? ctx.sha);
-    const target = `${inputs.user}@${inputs.host}:${inputs.port}`;
+    const target = sshLabel(inputs);
     core/* setOutput */.uH(Outputs.Release, release);
     core/* info */.pq(`Release ${release} of ${inputs.project} to ${target}:${inputs['remote-dir']}`);
     const record = {

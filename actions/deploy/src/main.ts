@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { contextFromEnv, runUrl } from '../../../lib/github.js';
 import { shellQuote } from '../../../lib/shell.js';
-import { openSshSession, sshTarget } from '../../../lib/ssh-inputs.js';
+import { openSshSession, sshLabel, sshTarget } from '../../../lib/ssh-inputs.js';
 import { releaseId, stageBundle, stageSwarmStack, type ReleaseRecord } from './bundle.js';
 import { Inputs as I, Outputs } from './constants.js';
 import { getInputs } from './inputs.js';
@@ -20,7 +20,7 @@ export async function main(): Promise<void> {
   const inputs = getInputs();
   const ctx = contextFromEnv();
   const release = releaseId(new Date(), ctx.headSha ?? ctx.sha);
-  const target = `${inputs.user}@${inputs.host}:${inputs.port}`;
+  const target = sshLabel(inputs);
   core.setOutput(Outputs.Release, release);
   core.info(`Release ${release} of ${inputs.project} to ${target}:${inputs['remote-dir']}`);
 
