@@ -100,7 +100,7 @@ type Transport = 'pipe' | 'attach';
 async function volumeTransport(host: SshSession, image: string): Promise<Transport> {
   const r = await host.script(PIPE_CHECK, { args: [image], silent: true });
   const transport = /^::berth::transport=pipe$/m.test(r.stdout) ? 'pipe' : 'attach';
-  if (transport === 'attach')
+  if (/^::berth::fifo=unseen$/m.test(r.stdout))
     core.info(
       'The helper containers cannot open a FIFO in the host’s temp dir; volumes stream through docker attach (slower)',
     );

@@ -80,3 +80,23 @@ describe('fromFile', () => {
     expect(run(remote.fromFile('cat; echo "$1 $#"'), [join(dir, 'dump'), 'x y'])).toBe('data\nx y 1\n');
   });
 });
+
+describe('PIPE_CHECK', () => {
+  // A stand-in docker that answers as the probe container would, or fails to run it.
+  const bin = mkdtempSync(join(tmpdir(), 'berth-fake-docker-'));
+  const check = (docker: string): string => {
+    writeFileSync(join(bin, 'docker'), `#!/bin/sh\n${docker}\n`);
+    chmodSync(join(bin, 'docker'), 0o755);
+    return execFileSync('bash', ['-c', remote.PIPE_CHECK, 'berth-script', 'img'], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, TMPDIR: bin },
+    });
+  };
+
+  it('says the FIFO was not seen only when a container ran and did not find it', () => {
+    expect(check('echo yes')).toBe('::berth::transport=pipe\n');
+    expect(check('echo no')).toBe('::berth::transport=attach\n::berth::fifo=unseen\n');
+    expect(check('exit 125')).toBe('::berth::transport=attach\n');
+    expect(readdirSync(bin)).toEqual(['docker']);
+  });
+});

@@ -58,16 +58,19 @@ if [ -n "$container" ]; then emit image "$(docker inspect -f '{{.Image}}' "$cont
 /**
  * $1 helper image: whether its containers can use a FIFO of ours (see open_pipe). Not where the
  * daemon cannot see this user's temp dir (a remote DOCKER_HOST, the snap's private /tmp): there
- * the tar streams go through docker's attach. Reports `transport=pipe` or `transport=attach`.
+ * the tar streams go through docker's attach. Reports `transport=pipe` or `transport=attach`, and
+ * `fifo=unseen` when a container ran but did not find the FIFO (a container that cannot run at all
+ * says nothing of the FIFO: the step's next docker run reports why).
  */
 export const PIPE_CHECK = String.raw`${PRELUDE}
 open_pipe
-if docker run --rm --network none --log-driver none -v "$pipe:/berth-pipe" --entrypoint sh -- "$1" \
-  -c 'test -p /berth-pipe' >/dev/null 2>&1; then
-  emit transport pipe
-else
-  emit transport attach
-fi
+seen=$(docker run --rm --network none --log-driver none -v "$pipe:/berth-pipe" --entrypoint sh -- "$1" \
+  -c 'if [ -p /berth-pipe ]; then echo yes; else echo no; fi' 2>/dev/null) || seen=
+case $seen in
+  yes) emit transport pipe ;;
+  no) emit transport attach; emit fifo unseen ;;
+  *) emit transport attach ;;
+esac
 `;
 
 /**
