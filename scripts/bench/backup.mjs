@@ -6,7 +6,7 @@
 // 'zstd -d | tar -C <vol> -x' < file`). The deploy user cannot read a volume's directory, so tar
 // runs in a container that reads or writes its archive through a FIFO: the same bytes through
 // plain pipes, as the bare tar would. (A `docker run` streaming through its attach would be a floor
-// made slow by dockerd, which copies every byte: 1.7x slower to pack, 1.8x to unpack here.) The
+// made slow by dockerd, which copies every byte: 1.9x slower to pack, 1.8x to unpack here.) The
 // floors use the action's own ssh cipher order, so the ratio compares work, not ciphers.
 //
 // The relay bound: the same bytes from the host to this machine and back to the host, with no

@@ -14,7 +14,7 @@ decompress() {
 }
 # A FIFO that a helper container reads or writes its tar stream through (bind-mounted at
 # /berth-pipe) instead of docker's attach, which copies every byte through dockerd and the
-# containerd shim: several times slower, and a CPU core of its own. The directory is 0700, so only
+# containerd shim: two to three times slower, and dockerd busy. The directory is 0700, so only
 # this user reaches the FIFO; the FIFO is 0666 so that a container root remapped by userns-remap
 # can open it through the mount.
 open_pipe() {
