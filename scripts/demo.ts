@@ -6,8 +6,8 @@ import { request } from 'node:https';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runAction, type ActionResult } from '../test/harness.js';
-import { labDir, readLab, repoRoot, sshInputs } from '../test/lab.js';
+import { runAction, type ActionResult } from './lab/harness.js';
+import { labDir, readLab, repoRoot, sshInputs } from './lab/lab.js';
 
 const lab = readLab();
 const sha = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();

@@ -5,7 +5,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { labDir, parseEnvFile, repoRoot } from './lab.js';
+import { labDir, parseEnvFile, repoRoot } from '../scripts/lab/lab.js';
 
 /** The paths and pinned versions scripts/tools.sh installed. */
 export function tools(): Record<string, string> {

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { actionDir, readActionMetadata, runAction } from './harness.js';
+import { actionDir, readActionMetadata, runAction } from '../scripts/lab/harness.js';
 import { tableNames, tableRows } from './markdown.js';
 
 const ACTIONS = ['build', 'scan', 'deploy', 'backup'] as const;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DefaultArtifactClient } from '@actions/artifact';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { startArtifactServer, type ArtifactServer } from './artifact-server.js';
+import { startArtifactServer, type ArtifactServer } from '../scripts/lab/artifact-server.js';
 
 let server: ArtifactServer;
 let dir: string;

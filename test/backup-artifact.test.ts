@@ -6,9 +6,9 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startArtifactServer, type ArtifactServer } from './artifact-server.js';
-import { runAction, type ActionResult } from './harness.js';
-import { labSsh, readLab, sshInputs } from './lab.js';
+import { startArtifactServer, type ArtifactServer } from '../scripts/lab/artifact-server.js';
+import { runAction, type ActionResult } from '../scripts/lab/harness.js';
+import { labSsh, readLab, sshInputs } from '../scripts/lab/lab.js';
 
 const exec = promisify(execFile);
 const lab = readLab();

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAction, type ActionResult } from './harness.js';
-import { labSsh, readLab, repoRoot, sshInputs } from './lab.js';
+import { runAction, type ActionResult } from '../scripts/lab/harness.js';
+import { labSsh, readLab, repoRoot, sshInputs } from '../scripts/lab/lab.js';
 
 const exec = promisify(execFile);
 const lab = readLab();

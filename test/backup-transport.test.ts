@@ -13,8 +13,8 @@ import {
   UNPACK_TO_TEMP,
   VOLUME_DIGEST,
 } from '../actions/backup/src/remote.js';
-import { SshSession } from '../lib/ssh.js';
-import { readLab } from './lab.js';
+import { SshSession } from '../lib/ssh/session.js';
+import { readLab } from '../scripts/lab/lab.js';
 
 const lab = readLab();
 const id = randomBytes(4).toString('hex');

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runAction, type RunOptions } from './harness.js';
-import { readLab, repoRoot } from './lab.js';
+import { runAction, type RunOptions } from '../scripts/lab/harness.js';
+import { readLab, repoRoot } from '../scripts/lab/lab.js';
 import { registryDigest } from './registry.js';
 
 const exec = promisify(execFile);

@@ -13,9 +13,9 @@ import {
   type CacheRequest,
   type CacheServer,
   type CacheServerOptions,
-} from './cache-server.js';
-import { runAction } from './harness.js';
-import { repoRoot } from './lab.js';
+} from '../scripts/lab/cache-server.js';
+import { runAction } from '../scripts/lab/harness.js';
+import { repoRoot } from '../scripts/lab/lab.js';
 
 const MiB = 1024 * 1024;
 const TWIRP = '/twirp/github.actions.results.api.v1.CacheService/';

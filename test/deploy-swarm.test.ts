@@ -12,9 +12,9 @@ import {
   registryAndProbeInputs,
   type ExampleImages,
 } from './example-release.js';
-import { runAction, type ActionResult } from './harness.js';
-import { labSsh, readLab, sshInputs } from './lab.js';
-import { freePort, httpsGet, sshdConnections } from './net.js';
+import { runAction, type ActionResult } from '../scripts/lab/harness.js';
+import { labSsh, readLab, sshInputs } from '../scripts/lab/lab.js';
+import { freePort, httpsGet, sshdConnections } from '../scripts/lab/net.js';
 
 const exec = promisify(execFile);
 const lab = readLab();

@@ -12,9 +12,9 @@ import {
   registryAndProbeInputs,
   type ExampleImages,
 } from './example-release.js';
-import { runAction, type ActionResult, type RunOptions } from './harness.js';
-import { labSsh, readLab, sshInputs } from './lab.js';
-import { freePort, httpsGet as httpsGetWith, sshdConnections as connections } from './net.js';
+import { runAction, type ActionResult, type RunOptions } from '../scripts/lab/harness.js';
+import { labSsh, readLab, sshInputs } from '../scripts/lab/lab.js';
+import { freePort, httpsGet as httpsGetWith, sshdConnections as connections } from '../scripts/lab/net.js';
 
 const exec = promisify(execFile);
 const lab = readLab();

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { repoRoot } from './lab.js';
+import { repoRoot } from '../scripts/lab/lab.js';
 
 const exec = promisify(execFile);
 const clone = join(mkdtempSync(join(tmpdir(), 'berth-dist-')), 'repo');

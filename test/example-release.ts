@@ -6,7 +6,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { buildPush, repoRoot, type Lab } from './lab.js';
+import { buildPush, repoRoot, type Lab } from '../scripts/lab/lab.js';
 
 const exec = promisify(execFile);
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readLab, repoRoot, type Lab } from './lab.js';
+import { readLab, repoRoot, type Lab } from '../scripts/lab/lab.js';
 
 const exampleDir = join(repoRoot, 'example');
 const services = ['api', 'nginx', 'db'] as const;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { inputEnvName, parseFileCommands, runAction } from './harness.js';
-import { repoRoot } from './lab.js';
+import { inputEnvName, parseFileCommands, runAction } from '../scripts/lab/harness.js';
+import { repoRoot } from '../scripts/lab/lab.js';
 
 const probe = join(repoRoot, 'test/fixtures/probe-action');
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { labSsh, readLab } from './lab.js';
+import { labSsh, readLab } from '../scripts/lab/lab.js';
 
 const run = promisify(execFile);
 const lab = readLab();

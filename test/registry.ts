@@ -1,6 +1,6 @@
 // Asks the lab registry directly (its HTTP API with basic auth) what it holds, to check what the
 // actions report against the registry's own answer.
-import type { Lab } from './lab.js';
+import type { Lab } from '../scripts/lab/lab.js';
 
 const MANIFEST_TYPES = [
   'application/vnd.oci.image.index.v1+json',

@@ -10,9 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanCategory } from '../actions/scan/src/category.js';
 import { dbAgeHours, type DbMetadata } from '../actions/scan/src/db.js';
 import { validateSarif, type SarifLog } from '../actions/scan/src/sarif.js';
-import { startCacheServer, type CacheServer } from './cache-server.js';
-import { runAction, type ActionResult, type RunOptions } from './harness.js';
-import { buildPush, labDir, readLab, repoRoot } from './lab.js';
+import { startCacheServer, type CacheServer } from '../scripts/lab/cache-server.js';
+import { runAction, type ActionResult, type RunOptions } from '../scripts/lab/harness.js';
+import { buildPush, labDir, readLab, repoRoot } from '../scripts/lab/lab.js';
 import { LabAdvisories } from './trivy-advisories.js';
 
 const exec = promisify(execFile);

@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { InputError } from '../lib/inputs.js';
-import { shellQuote } from '../lib/shell.js';
-import { checkKnownHosts, renderSshConfig, SshSession, type SshTarget } from '../lib/ssh.js';
-import { readLab } from './lab.js';
+import { InputError } from '../lib/action/inputs.js';
+import { shellQuote } from '../lib/ssh/shell.js';
+import { checkKnownHosts, renderSshConfig, SshSession, type SshTarget } from '../lib/ssh/session.js';
+import { readLab } from '../scripts/lab/lab.js';
 
 const run = promisify(execFile);
 const lab = readLab();

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readLab, repoRoot } from './lab.js';
+import { readLab, repoRoot } from '../scripts/lab/lab.js';
 import {
   LAB_ADVISORIES,
   LAB_REPORTED_ADVISORIES,

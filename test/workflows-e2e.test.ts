@@ -16,8 +16,8 @@ import {
   uploadSarifStub,
   type ActOptions,
 } from './act.js';
-import { labSsh, readLab } from './lab.js';
-import { freePort, httpsGet } from './net.js';
+import { labSsh, readLab } from '../scripts/lab/lab.js';
+import { freePort, httpsGet } from '../scripts/lab/net.js';
 import { registryDigest } from './registry.js';
 import { LabAdvisories } from './trivy-advisories.js';
 

@@ -11,7 +11,7 @@ import { validateAction, validateWorkflow } from '@action-validator/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { tools } from './act.js';
-import { repoRoot } from './lab.js';
+import { repoRoot } from '../scripts/lab/lab.js';
 import { tableNames, tableRows } from './markdown.js';
 
 const exec = promisify(execFile);

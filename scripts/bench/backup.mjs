@@ -18,10 +18,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
-import { shellQuote } from '../../lib/shell.ts';
-import { AES_FIRST_CIPHERS, cpuHasAes } from '../../lib/ssh.ts';
-import { runAction } from '../../test/harness.ts';
-import { readLab, sshInputs } from '../../test/lab.ts';
+import { shellQuote } from '../../lib/ssh/shell.ts';
+import { AES_FIRST_CIPHERS, cpuHasAes } from '../../lib/ssh/session.ts';
+import { runAction } from '../lab/harness.ts';
+import { readLab, sshInputs } from '../lab/lab.ts';
 import { median } from './_measure.mjs';
 
 const lab = readLab();

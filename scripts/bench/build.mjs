@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildxArgs } from '../../actions/build/src/buildx.ts';
-import { runAction } from '../../test/harness.ts';
-import { readLab, repoRoot } from '../../test/lab.ts';
+import { runAction } from '../lab/harness.ts';
+import { readLab, repoRoot } from '../lab/lab.ts';
 import { median } from './_measure.mjs';
 
 const lab = readLab();

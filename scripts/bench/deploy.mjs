@@ -5,9 +5,9 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runAction } from '../../test/harness.ts';
-import { buildPush as buildPushTo, readLab, repoRoot, sshInputs } from '../../test/lab.ts';
-import { sshdConnections } from '../../test/net.ts';
+import { runAction } from '../lab/harness.ts';
+import { buildPush as buildPushTo, readLab, repoRoot, sshInputs } from '../lab/lab.ts';
+import { sshdConnections } from '../lab/net.ts';
 import { median } from './_measure.mjs';
 
 const lab = readLab();

@@ -14,9 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trivyEnv, trivyScanArgs } from '../../actions/scan/src/command.ts';
 import { DEFAULT_SCANNERS } from '../../actions/scan/src/constants.ts';
-import { startCacheServer } from '../../test/cache-server.ts';
-import { runAction } from '../../test/harness.ts';
-import { buildPush, labDir, readLab, repoRoot } from '../../test/lab.ts';
+import { startCacheServer } from '../lab/cache-server.ts';
+import { runAction } from '../lab/harness.ts';
+import { buildPush, labDir, readLab, repoRoot } from '../lab/lab.ts';
 import { median } from './_measure.mjs';
 
 const RUNS = 7;

@@ -28372,19 +28372,19 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _lib_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(95490);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(83343);
+/* harmony import */ var _lib_action_wrapper_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(89046);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(55735);
 // Entry point bundled into dist/index.js (main only: the host-side scripts clean up after themselves).
 
 
-await (0,_lib_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)({ main: _main_js__WEBPACK_IMPORTED_MODULE_1__/* .main */ .i });
+await (0,_lib_action_wrapper_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)({ main: _main_js__WEBPACK_IMPORTED_MODULE_1__/* .main */ .i });
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 83343:
+/***/ 55735:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28401,7 +28401,7 @@ var external_node_crypto_ = __nccwpck_require__(77598);
 var external_node_os_ = __nccwpck_require__(48161);
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(57075);
-;// CONCATENATED MODULE: ./lib/inputs.ts
+;// CONCATENATED MODULE: ./lib/action/inputs.ts
 // Action inputs: pure parsers (string in, typed value out, errors that name the input) and thin
 // getters that read @actions/core and delegate to them.
 
@@ -28625,7 +28625,7 @@ var external_node_path_ = __nccwpck_require__(76760);
 var external_node_string_decoder_ = __nccwpck_require__(46193);
 // EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 5 modules
 var exec = __nccwpck_require__(22876);
-;// CONCATENATED MODULE: ./lib/exec.ts
+;// CONCATENATED MODULE: ./lib/action/exec.ts
 // Running external tools (docker, ssh, trivy, ...): output streamed to the log, captured for callers,
 // and failures turned into errors that say which command failed and why, without leaking secrets.
 
@@ -28733,7 +28733,7 @@ async function exec_which(tool, hint, searchPath = process.env['PATH'] ?? '') {
     throw new Error(`\`${tool}\` is not on PATH; ${advice}`);
 }
 
-;// CONCATENATED MODULE: ./lib/shell.ts
+;// CONCATENATED MODULE: ./lib/ssh/shell.ts
 // Quoting for POSIX shells (sh, dash, bash), for every value that ends up in a command string run by a
 // remote shell over SSH, where there is no argv: the remote side always re-parses one string.
 /**
@@ -28756,10 +28756,10 @@ function shellJoin(args) {
     return args.map(shellQuote).join(' ');
 }
 
-;// CONCATENATED MODULE: ./lib/ssh.ts
+;// CONCATENATED MODULE: ./lib/ssh/session.ts
 // SSH to the deploy host with the OpenSSH client: validated inputs, host keys pinned by the user (never
 // learned), one multiplexed connection that every command rides on, and failures turned into errors that
-// name the input to fix. Commands are strings a remote shell parses: build them with lib/shell.ts.
+// name the input to fix. Commands are strings a remote shell parses: build them with lib/ssh/shell.ts.
 //
 // Secrets: the private key only ever lives in a 0600 file inside a 0700 temp dir that close() deletes;
 // it is never printed, passed on a command line or put in the environment. This module masks nothing:
@@ -29345,7 +29345,7 @@ async function openMaster(ssh, config, dir, target) {
         throw describeOpenFailure(await (0,promises_.readFile)(logFile, 'utf8'), target);
 }
 
-;// CONCATENATED MODULE: ./lib/ssh-inputs.ts
+;// CONCATENATED MODULE: ./lib/ssh/inputs.ts
 // The SSH connection inputs that actions/deploy and actions/backup share (host, port, user, ssh-key,
 // known-hosts, jump-host, connect-timeout): their names, the typed values, getSshInputs() that reads
 // and validates them, and the session-open step both actions run.
@@ -51191,7 +51191,7 @@ async function verifyBackup(host, store, inputs, manifest, checks, discovered) {
 
 /***/ }),
 
-/***/ 95490:
+/***/ 89046:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {

@@ -1,6 +1,6 @@
 // Names of berth/backup's inputs, outputs and saved state, in one place so action.yml, the code
 // and the tests agree (test/actions.test.ts checks action.yml against these).
-import { SshInputNames } from '../../../lib/ssh-inputs.js';
+import { SshInputNames } from '../../../lib/ssh/inputs.js';
 
 export const Inputs = {
   Mode: 'mode',

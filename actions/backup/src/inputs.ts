@@ -1,9 +1,15 @@
 // berth/backup's inputs: the typed interface (keys as in action.yml) and getInputs(), the only
 // place that reads them. Every value that reaches a remote shell is validated here and quoted later.
 import * as core from '@actions/core';
-import { getBooleanInput, getEnumInput, getListInput, getString, inputError } from '../../../lib/inputs.js';
-import { getSshInputs, type SshInputs } from '../../../lib/ssh-inputs.js';
-import { normalizePrivateKey, parseJumpHost } from '../../../lib/ssh.js';
+import {
+  getBooleanInput,
+  getEnumInput,
+  getListInput,
+  getString,
+  inputError,
+} from '../../../lib/action/inputs.js';
+import { getSshInputs, type SshInputs } from '../../../lib/ssh/inputs.js';
+import { normalizePrivateKey, parseJumpHost } from '../../../lib/ssh/session.js';
 import {
   BACKUP_ID_PATTERN,
   COMPRESSIONS,

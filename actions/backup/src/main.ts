@@ -7,9 +7,9 @@ import * as core from '@actions/core';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
-import { formatBytes, inputError } from '../../../lib/inputs.js';
-import { openSshSession, sshTarget } from '../../../lib/ssh-inputs.js';
-import type { SshSession } from '../../../lib/ssh.js';
+import { formatBytes, inputError } from '../../../lib/action/inputs.js';
+import { openSshSession, sshTarget } from '../../../lib/ssh/inputs.js';
+import type { SshSession } from '../../../lib/ssh/session.js';
 import { Inputs as I, MANIFEST_FORMAT, Outputs, STOP_LABEL, type Compression } from './constants.js';
 import { Digest, decryptStream, encryptStream, WrongKeyError } from './crypto.js';
 import {

@@ -1,6 +1,6 @@
 // Progress lines for long transfers: a pure meter that decides when a line is due (every 5 s or
 // every 256 MiB, whichever comes first) and what it says (bytes so far, the rate since the start).
-import { formatBytes } from '../../../lib/inputs.js';
+import { formatBytes } from '../../../lib/action/inputs.js';
 
 const PROGRESS_INTERVAL_MS = 5_000;
 const PROGRESS_BYTES = 256 * 1024 * 1024;

@@ -1,7 +1,7 @@
 // Retention: which backups to keep, as a pure function over backup ids and their times. Each rule
 // keeps the newest backup of each of its N most recent periods that have a backup (days, ISO weeks,
 // months, in UTC); a backup is kept when any rule keeps it. Deleting is the caller's job.
-import { inputError } from '../../../lib/inputs.js';
+import { inputError } from '../../../lib/action/inputs.js';
 
 export interface RetentionPolicy {
   daily: number;

@@ -16,7 +16,7 @@ import {
 import { join } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { sftpQuote, type SshSession } from '../../../lib/ssh.js';
+import { sftpQuote, type SshSession } from '../../../lib/ssh/session.js';
 import { MANIFEST_FORMAT, type Compression } from './constants.js';
 import { BACKUP_ID } from './inputs.js';
 import { LIST_BACKUPS, READ_FILE, REMOVE_BACKUPS, WRITE_FILE } from './remote.js';

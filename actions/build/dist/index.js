@@ -28433,21 +28433,21 @@ const GHA_CACHE_MIN_BUILDX = '0.21.0';
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _lib_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5490);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6493);
+/* harmony import */ var _lib_action_wrapper_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9046);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(831);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9428);
 // Entry point bundled into dist/index.js; the runner calls it for the main and post step.
 
 
 
-await (0,_lib_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)({ main: _main_js__WEBPACK_IMPORTED_MODULE_1__/* .main */ .i, post: _post_js__WEBPACK_IMPORTED_MODULE_2__/* .post */ .b });
+await (0,_lib_action_wrapper_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)({ main: _main_js__WEBPACK_IMPORTED_MODULE_1__/* .main */ .i, post: _post_js__WEBPACK_IMPORTED_MODULE_2__/* .post */ .b });
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 6493:
+/***/ 831:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28464,11 +28464,11 @@ var external_node_fs_ = __nccwpck_require__(3024);
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./lib/docker.ts
-var docker = __nccwpck_require__(6784);
-// EXTERNAL MODULE: ./lib/exec.ts + 1 modules
-var exec = __nccwpck_require__(6791);
-;// CONCATENATED MODULE: ./lib/github.ts
+// EXTERNAL MODULE: ./lib/tools/docker.ts
+var docker = __nccwpck_require__(4132);
+// EXTERNAL MODULE: ./lib/action/exec.ts + 1 modules
+var exec = __nccwpck_require__(7882);
+;// CONCATENATED MODULE: ./lib/action/github.ts
 // The github context an action runs in, read from the runner's environment and event payload.
 // (What @actions/github's Context holds, without pulling in Octokit.)
 
@@ -28504,7 +28504,7 @@ function runUrl(ctx) {
     return `${repositoryUrl(ctx)}/actions/runs/${ctx.runId}`;
 }
 
-;// CONCATENATED MODULE: ./lib/inputs.ts
+;// CONCATENATED MODULE: ./lib/action/inputs.ts
 // Action inputs: pure parsers (string in, typed value out, errors that name the input) and thin
 // getters that read @actions/core and delegate to them.
 
@@ -29305,7 +29305,7 @@ function rotateLocalCache(dir) {
 /* harmony export */   b: () => (/* binding */ post)
 /* harmony export */ });
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3360);
-/* harmony import */ var _lib_docker_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6784);
+/* harmony import */ var _lib_tools_docker_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4132);
 /* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2597);
 // berth/build post step (post-if: always()): log out of the registry the main step logged in to.
 
@@ -29315,293 +29315,14 @@ async function post() {
     const registry = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(_constants_js__WEBPACK_IMPORTED_MODULE_2__/* .State */ .Uw.LoggedInRegistry);
     if (!registry)
         return;
-    await (0,_lib_docker_js__WEBPACK_IMPORTED_MODULE_1__/* .logout */ .ri)(registry);
+    await (0,_lib_tools_docker_js__WEBPACK_IMPORTED_MODULE_1__/* .logout */ .ri)(registry);
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Logged out of ${registry}`);
 }
 
 
 /***/ }),
 
-/***/ 5490:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Cs: () => (/* binding */ runAction)
-/* harmony export */ });
-/* unused harmony exports IS_POST_STATE, errorMessage */
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3360);
-// The one entry wrapper every action uses: picks the main or post phase and turns errors into a clean
-// failure (main) or warning (post) instead of a stack trace.
-
-/** State key that marks "main already ran"; the runner hands it to the post step as STATE_isPost. */
-const IS_POST_STATE = 'isPost';
-/** The message to show for anything thrown: Error.message, plus its `cause` chain when present. */
-function errorMessage(error) {
-    if (!(error instanceof Error))
-        return String(error);
-    const parts = [error.message];
-    let cause = error.cause;
-    // Bounded: a cause cycle must not hang the failure path.
-    for (let depth = 0; cause !== undefined && depth < 5; depth += 1) {
-        parts.push(cause instanceof Error ? cause.message : String(cause));
-        cause = cause instanceof Error ? cause.cause : undefined;
-    }
-    return parts.join(': caused by: ');
-}
-function logStackWhenDebugging(error) {
-    if (_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .isDebug */ ._o() && error instanceof Error && error.stack)
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
-}
-async function runAction(phases) {
-    const isPost = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(IS_POST_STATE) === 'true';
-    if (isPost) {
-        if (!phases.post)
-            return;
-        try {
-            await phases.post();
-        }
-        catch (error) {
-            // Cleanup problems must not turn a successful job red; they are reported, not fatal.
-            logStackWhenDebugging(error);
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`Post step: ${errorMessage(error)}`);
-        }
-        return;
-    }
-    // Only actions with a post step need the marker; others would just print a stray state command.
-    if (phases.post)
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ(IS_POST_STATE, 'true');
-    try {
-        await phases.main();
-    }
-    catch (error) {
-        logStackWhenDebugging(error);
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(errorMessage(error));
-    }
-}
-
-
-/***/ }),
-
-/***/ 6784:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   PA: () => (/* binding */ remoteCompressedSize),
-/* harmony export */   Q: () => (/* binding */ parseImageRef),
-/* harmony export */   R9: () => (/* binding */ imageSize),
-/* harmony export */   VC: () => (/* binding */ push),
-/* harmony export */   aR: () => (/* binding */ repositoryName),
-/* harmony export */   ar: () => (/* binding */ isRootUser),
-/* harmony export */   hF: () => (/* binding */ inspectLocalImage),
-/* harmony export */   iD: () => (/* binding */ login),
-/* harmony export */   ri: () => (/* binding */ logout),
-/* harmony export */   ry: () => (/* binding */ buildxVersion),
-/* harmony export */   zy: () => (/* binding */ versionAtLeast)
-/* harmony export */ });
-/* unused harmony exports parseBuildxVersion, parsePushDigest, imageFactsFromConfig, imageFactsFromImagetools, imageFacts */
-/* harmony import */ var _exec_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6791);
-// Docker and buildx, as every Berth action uses them: versions, registry login over stdin, image
-// facts (size, user) and what a registry holds for a tag. Pure parsers are exported for unit tests.
-
-const DIGEST = /^sha256:[0-9a-f]{64}$/;
-// The grammar of docker/distribution's reference package, reduced to what image inputs need.
-const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-const TAG = /^[\w][\w.-]{0,127}$/;
-/** Parses `[registry/]repo[:tag][@digest]`; returns undefined when it is not a valid reference. */
-function parseImageRef(ref) {
-    let rest = ref.trim();
-    let digest;
-    const at = rest.indexOf('@');
-    if (at !== -1) {
-        digest = rest.slice(at + 1);
-        rest = rest.slice(0, at);
-        if (!DIGEST.test(digest))
-            return undefined;
-    }
-    let tag;
-    const colon = rest.lastIndexOf(':');
-    if (colon > rest.lastIndexOf('/')) {
-        tag = rest.slice(colon + 1);
-        rest = rest.slice(0, colon);
-        if (!TAG.test(tag))
-            return undefined;
-    }
-    const slash = rest.indexOf('/');
-    const first = slash === -1 ? '' : rest.slice(0, slash);
-    const hasRegistry = first !== '' && (first.includes('.') || first.includes(':') || first === 'localhost');
-    const registry = hasRegistry ? first : 'docker.io';
-    let repository = hasRegistry ? rest.slice(slash + 1) : rest;
-    if (registry === 'docker.io' && !repository.includes('/'))
-        repository = `library/${repository}`;
-    if (!REPOSITORY.test(repository))
-        return undefined;
-    return { registry, repository, tag, digest };
-}
-/** `registry/repository` as docker prints it (no `docker.io/library/` for official images kept). */
-function repositoryName(ref) {
-    return ref.registry === 'docker.io'
-        ? ref.repository.replace(/^library\//, '')
-        : `${ref.registry}/${ref.repository}`;
-}
-/** A user that runs as root: empty (the default), `root` or uid 0, with or without a group. */
-function isRootUser(user) {
-    const name = user.trim().split(':')[0];
-    return name === '' || name === 'root' || name === '0';
-}
-/** The x.y.z of `docker buildx version` output such as `github.com/docker/buildx 0.13.1+ds1 ...`. */
-function parseBuildxVersion(output) {
-    return /\bv?(\d+\.\d+\.\d+)/.exec(output)?.[1];
-}
-function versionAtLeast(version, minimum) {
-    const a = version.split('.').map(Number);
-    const b = minimum.split('.').map(Number);
-    for (let i = 0; i < 3; i++) {
-        if ((a[i] ?? 0) !== (b[i] ?? 0))
-            return (a[i] ?? 0) > (b[i] ?? 0);
-    }
-    return true;
-}
-async function buildxVersion() {
-    const { stdout } = await (0,_exec_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)('docker', ['buildx', 'version'], { silent: true });
-    const version = parseBuildxVersion(stdout);
-    if (!version)
-        throw new Error(`cannot read the buildx version from: ${stdout.trim()}`);
-    return version;
-}
-/** `docker login` with the password on stdin, never on the command line. */
-async function login(registry, username, password) {
-    await (0,_exec_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)('docker', ['login', registry, '--username', username, '--password-stdin'], {
-        input: password,
-        silent: true,
-    }).catch((error) => {
-        throw new Error(`login to ${registry} as ${username} failed: ${error.message}`);
-    });
-}
-async function logout(registry) {
-    await (0,_exec_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)('docker', ['logout', registry], { silent: true, ignoreReturnCode: true });
-}
-/** A local image's ID and configured user, or undefined when it is not in the local store. */
-async function inspectLocalImage(ref) {
-    const r = await (0,_exec_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)('docker', ['image', 'inspect', '--format', '{{json .}}', ref], {
-        silent: true,
-        ignoreReturnCode: true,
-    });
-    if (r.exitCode !== 0)
-        return undefined;
-    const image = JSON.parse(r.stdout);
-    return { id: image.Id, user: image.Config?.User ?? '' };
-}
-/** The runner's platform as OCI names it. */
-const ARCHITECTURE = { x64: 'amd64', arm64: 'arm64', arm: 'arm' }[process.arch] ?? process.arch;
-/**
- * Compressed bytes (config plus layers) of the image a registry holds under `ref`, for this runner's
- * platform when `ref` is an index; undefined when the registry has no such image.
- */
-async function remoteCompressedSize(ref) {
-    const raw = async (r) => {
-        const out = await (0,_exec_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)('docker', ['buildx', 'imagetools', 'inspect', '--raw', r], {
-            silent: true,
-            ignoreReturnCode: true,
-        });
-        return out.exitCode === 0 ? JSON.parse(out.stdout) : undefined;
-    };
-    let manifest = await raw(ref);
-    if (manifest?.manifests) {
-        // An index: this platform's image (else the first real one), never an attestation manifest.
-        const images = manifest.manifests.filter((m) => m.platform?.os && m.platform.os !== 'unknown');
-        const image = images.find((m) => m.platform?.os === 'linux' && m.platform.architecture === ARCHITECTURE) ?? images[0];
-        if (!image)
-            return undefined;
-        manifest = await raw(`${ref.split('@')[0].replace(/:[^/:]+$/, '')}@${image.digest}`);
-    }
-    if (!manifest)
-        return undefined;
-    return (manifest.config?.size ?? 0) + (manifest.layers ?? []).reduce((sum, layer) => sum + layer.size, 0);
-}
-/** Unpacked size of a local image: the sum of its layers, the same with either image store. */
-async function imageSize(ref) {
-    const { stdout } = await (0,_exec_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)('docker', ['image', 'history', '--human=false', '--format', '{{.Size}}', ref], {
-        silent: true,
-    });
-    return stdout
-        .split('\n')
-        .filter((line) => line.trim() !== '')
-        .reduce((sum, line) => sum + Number(line.trim()), 0);
-}
-/** The digest the registry answered with, from `docker push` output (`tag: digest: sha256:... size: N`). */
-function parsePushDigest(output) {
-    return /digest: (sha256:[0-9a-f]{64})/.exec(output)?.[1];
-}
-/** Pushes one reference and returns the registry's manifest digest for it. */
-async function push(ref) {
-    const { stdout } = await (0,_exec_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)('docker', ['push', ref]);
-    const digest = parsePushDigest(stdout);
-    if (!digest)
-        throw new Error(`pushed ${ref} but docker did not report the registry's digest`);
-    return digest;
-}
-/** The facts from an image's config (`docker image inspect`'s `.Config`, an OCI config's `config`). */
-function imageFactsFromConfig(config) {
-    const test = config?.Healthcheck?.Test ?? [];
-    return {
-        user: config?.User ?? '',
-        healthcheck: test.length > 0 && test[0].toUpperCase() !== 'NONE',
-    };
-}
-/**
- * The facts from `docker buildx imagetools inspect --format '{{json .Image}}'`: one OCI image config
- * for an image, or configs by platform (`linux/amd64`) for an index, where this runner's platform is
- * taken, else the first Linux one. Undefined when the output holds no image config.
- */
-function imageFactsFromImagetools(json, arch = ARCHITECTURE) {
-    let data;
-    try {
-        data = JSON.parse(json);
-    }
-    catch {
-        return undefined;
-    }
-    if (typeof data !== 'object' || data === null || Array.isArray(data))
-        return undefined;
-    const record = data;
-    if ('config' in record || 'rootfs' in record)
-        return imageFactsFromConfig(record.config);
-    const platforms = Object.entries(record);
-    const chosen = platforms.find(([platform]) => platform === `linux/${arch}`) ??
-        platforms.find(([platform]) => platform.startsWith('linux/'));
-    return chosen ? imageFactsFromConfig(chosen[1]?.config) : undefined;
-}
-/**
- * An image's user and health check: from the local image store when the image is there, else from
- * its registry (with the credentials `docker login` stored); undefined when neither has it.
- */
-async function imageFacts(ref) {
-    const local = await run('docker', ['image', 'inspect', '--format', '{{json .Config}}', ref], {
-        silent: true,
-        ignoreReturnCode: true,
-    });
-    if (local.exitCode === 0) {
-        try {
-            return { ...imageFactsFromConfig(JSON.parse(local.stdout)), source: 'local' };
-        }
-        catch {
-            // Not JSON: fall through to the registry.
-        }
-    }
-    const remote = await run('docker', ['buildx', 'imagetools', 'inspect', '--format', '{{json .Image}}', ref], {
-        silent: true,
-        ignoreReturnCode: true,
-    });
-    if (remote.exitCode !== 0)
-        return undefined;
-    const facts = imageFactsFromImagetools(remote.stdout);
-    return facts ? { ...facts, source: 'registry' } : undefined;
-}
-
-
-/***/ }),
-
-/***/ 6791:
+/***/ 7882:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29620,7 +29341,7 @@ const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.ur
 var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 5 modules
 var exec = __nccwpck_require__(2876);
-;// CONCATENATED MODULE: ./lib/exec.ts
+;// CONCATENATED MODULE: ./lib/action/exec.ts
 // Running external tools (docker, ssh, trivy, ...): output streamed to the log, captured for callers,
 // and failures turned into errors that say which command failed and why, without leaking secrets.
 
@@ -29726,6 +29447,285 @@ async function which(tool, hint, searchPath = process.env['PATH'] ?? '') {
     }
     const advice = hint ?? `install it on the runner or add its directory to PATH`;
     throw new Error(`\`${tool}\` is not on PATH; ${advice}`);
+}
+
+
+/***/ }),
+
+/***/ 9046:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Cs: () => (/* binding */ runAction)
+/* harmony export */ });
+/* unused harmony exports IS_POST_STATE, errorMessage */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3360);
+// The one entry wrapper every action uses: picks the main or post phase and turns errors into a clean
+// failure (main) or warning (post) instead of a stack trace.
+
+/** State key that marks "main already ran"; the runner hands it to the post step as STATE_isPost. */
+const IS_POST_STATE = 'isPost';
+/** The message to show for anything thrown: Error.message, plus its `cause` chain when present. */
+function errorMessage(error) {
+    if (!(error instanceof Error))
+        return String(error);
+    const parts = [error.message];
+    let cause = error.cause;
+    // Bounded: a cause cycle must not hang the failure path.
+    for (let depth = 0; cause !== undefined && depth < 5; depth += 1) {
+        parts.push(cause instanceof Error ? cause.message : String(cause));
+        cause = cause instanceof Error ? cause.cause : undefined;
+    }
+    return parts.join(': caused by: ');
+}
+function logStackWhenDebugging(error) {
+    if (_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .isDebug */ ._o() && error instanceof Error && error.stack)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
+}
+async function runAction(phases) {
+    const isPost = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(IS_POST_STATE) === 'true';
+    if (isPost) {
+        if (!phases.post)
+            return;
+        try {
+            await phases.post();
+        }
+        catch (error) {
+            // Cleanup problems must not turn a successful job red; they are reported, not fatal.
+            logStackWhenDebugging(error);
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`Post step: ${errorMessage(error)}`);
+        }
+        return;
+    }
+    // Only actions with a post step need the marker; others would just print a stray state command.
+    if (phases.post)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ(IS_POST_STATE, 'true');
+    try {
+        await phases.main();
+    }
+    catch (error) {
+        logStackWhenDebugging(error);
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(errorMessage(error));
+    }
+}
+
+
+/***/ }),
+
+/***/ 4132:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   PA: () => (/* binding */ remoteCompressedSize),
+/* harmony export */   Q: () => (/* binding */ parseImageRef),
+/* harmony export */   R9: () => (/* binding */ imageSize),
+/* harmony export */   VC: () => (/* binding */ push),
+/* harmony export */   aR: () => (/* binding */ repositoryName),
+/* harmony export */   ar: () => (/* binding */ isRootUser),
+/* harmony export */   hF: () => (/* binding */ inspectLocalImage),
+/* harmony export */   iD: () => (/* binding */ login),
+/* harmony export */   ri: () => (/* binding */ logout),
+/* harmony export */   ry: () => (/* binding */ buildxVersion),
+/* harmony export */   zy: () => (/* binding */ versionAtLeast)
+/* harmony export */ });
+/* unused harmony exports parseBuildxVersion, parsePushDigest, imageFactsFromConfig, imageFactsFromImagetools, imageFacts */
+/* harmony import */ var _action_exec_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7882);
+// Docker and buildx, as every Berth action uses them: versions, registry login over stdin, image
+// facts (size, user) and what a registry holds for a tag. Pure parsers are exported for unit tests.
+
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+// The grammar of docker/distribution's reference package, reduced to what image inputs need.
+const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const TAG = /^[\w][\w.-]{0,127}$/;
+/** Parses `[registry/]repo[:tag][@digest]`; returns undefined when it is not a valid reference. */
+function parseImageRef(ref) {
+    let rest = ref.trim();
+    let digest;
+    const at = rest.indexOf('@');
+    if (at !== -1) {
+        digest = rest.slice(at + 1);
+        rest = rest.slice(0, at);
+        if (!DIGEST.test(digest))
+            return undefined;
+    }
+    let tag;
+    const colon = rest.lastIndexOf(':');
+    if (colon > rest.lastIndexOf('/')) {
+        tag = rest.slice(colon + 1);
+        rest = rest.slice(0, colon);
+        if (!TAG.test(tag))
+            return undefined;
+    }
+    const slash = rest.indexOf('/');
+    const first = slash === -1 ? '' : rest.slice(0, slash);
+    const hasRegistry = first !== '' && (first.includes('.') || first.includes(':') || first === 'localhost');
+    const registry = hasRegistry ? first : 'docker.io';
+    let repository = hasRegistry ? rest.slice(slash + 1) : rest;
+    if (registry === 'docker.io' && !repository.includes('/'))
+        repository = `library/${repository}`;
+    if (!REPOSITORY.test(repository))
+        return undefined;
+    return { registry, repository, tag, digest };
+}
+/** `registry/repository` as docker prints it (no `docker.io/library/` for official images kept). */
+function repositoryName(ref) {
+    return ref.registry === 'docker.io'
+        ? ref.repository.replace(/^library\//, '')
+        : `${ref.registry}/${ref.repository}`;
+}
+/** A user that runs as root: empty (the default), `root` or uid 0, with or without a group. */
+function isRootUser(user) {
+    const name = user.trim().split(':')[0];
+    return name === '' || name === 'root' || name === '0';
+}
+/** The x.y.z of `docker buildx version` output such as `github.com/docker/buildx 0.13.1+ds1 ...`. */
+function parseBuildxVersion(output) {
+    return /\bv?(\d+\.\d+\.\d+)/.exec(output)?.[1];
+}
+function versionAtLeast(version, minimum) {
+    const a = version.split('.').map(Number);
+    const b = minimum.split('.').map(Number);
+    for (let i = 0; i < 3; i++) {
+        if ((a[i] ?? 0) !== (b[i] ?? 0))
+            return (a[i] ?? 0) > (b[i] ?? 0);
+    }
+    return true;
+}
+async function buildxVersion() {
+    const { stdout } = await (0,_action_exec_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)('docker', ['buildx', 'version'], { silent: true });
+    const version = parseBuildxVersion(stdout);
+    if (!version)
+        throw new Error(`cannot read the buildx version from: ${stdout.trim()}`);
+    return version;
+}
+/** `docker login` with the password on stdin, never on the command line. */
+async function login(registry, username, password) {
+    await (0,_action_exec_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)('docker', ['login', registry, '--username', username, '--password-stdin'], {
+        input: password,
+        silent: true,
+    }).catch((error) => {
+        throw new Error(`login to ${registry} as ${username} failed: ${error.message}`);
+    });
+}
+async function logout(registry) {
+    await (0,_action_exec_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)('docker', ['logout', registry], { silent: true, ignoreReturnCode: true });
+}
+/** A local image's ID and configured user, or undefined when it is not in the local store. */
+async function inspectLocalImage(ref) {
+    const r = await (0,_action_exec_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)('docker', ['image', 'inspect', '--format', '{{json .}}', ref], {
+        silent: true,
+        ignoreReturnCode: true,
+    });
+    if (r.exitCode !== 0)
+        return undefined;
+    const image = JSON.parse(r.stdout);
+    return { id: image.Id, user: image.Config?.User ?? '' };
+}
+/** The runner's platform as OCI names it. */
+const ARCHITECTURE = { x64: 'amd64', arm64: 'arm64', arm: 'arm' }[process.arch] ?? process.arch;
+/**
+ * Compressed bytes (config plus layers) of the image a registry holds under `ref`, for this runner's
+ * platform when `ref` is an index; undefined when the registry has no such image.
+ */
+async function remoteCompressedSize(ref) {
+    const raw = async (r) => {
+        const out = await (0,_action_exec_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)('docker', ['buildx', 'imagetools', 'inspect', '--raw', r], {
+            silent: true,
+            ignoreReturnCode: true,
+        });
+        return out.exitCode === 0 ? JSON.parse(out.stdout) : undefined;
+    };
+    let manifest = await raw(ref);
+    if (manifest?.manifests) {
+        // An index: this platform's image (else the first real one), never an attestation manifest.
+        const images = manifest.manifests.filter((m) => m.platform?.os && m.platform.os !== 'unknown');
+        const image = images.find((m) => m.platform?.os === 'linux' && m.platform.architecture === ARCHITECTURE) ?? images[0];
+        if (!image)
+            return undefined;
+        manifest = await raw(`${ref.split('@')[0].replace(/:[^/:]+$/, '')}@${image.digest}`);
+    }
+    if (!manifest)
+        return undefined;
+    return (manifest.config?.size ?? 0) + (manifest.layers ?? []).reduce((sum, layer) => sum + layer.size, 0);
+}
+/** Unpacked size of a local image: the sum of its layers, the same with either image store. */
+async function imageSize(ref) {
+    const { stdout } = await (0,_action_exec_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)('docker', ['image', 'history', '--human=false', '--format', '{{.Size}}', ref], {
+        silent: true,
+    });
+    return stdout
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .reduce((sum, line) => sum + Number(line.trim()), 0);
+}
+/** The digest the registry answered with, from `docker push` output (`tag: digest: sha256:... size: N`). */
+function parsePushDigest(output) {
+    return /digest: (sha256:[0-9a-f]{64})/.exec(output)?.[1];
+}
+/** Pushes one reference and returns the registry's manifest digest for it. */
+async function push(ref) {
+    const { stdout } = await (0,_action_exec_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)('docker', ['push', ref]);
+    const digest = parsePushDigest(stdout);
+    if (!digest)
+        throw new Error(`pushed ${ref} but docker did not report the registry's digest`);
+    return digest;
+}
+/** The facts from an image's config (`docker image inspect`'s `.Config`, an OCI config's `config`). */
+function imageFactsFromConfig(config) {
+    const test = config?.Healthcheck?.Test ?? [];
+    return {
+        user: config?.User ?? '',
+        healthcheck: test.length > 0 && test[0].toUpperCase() !== 'NONE',
+    };
+}
+/**
+ * The facts from `docker buildx imagetools inspect --format '{{json .Image}}'`: one OCI image config
+ * for an image, or configs by platform (`linux/amd64`) for an index, where this runner's platform is
+ * taken, else the first Linux one. Undefined when the output holds no image config.
+ */
+function imageFactsFromImagetools(json, arch = ARCHITECTURE) {
+    let data;
+    try {
+        data = JSON.parse(json);
+    }
+    catch {
+        return undefined;
+    }
+    if (typeof data !== 'object' || data === null || Array.isArray(data))
+        return undefined;
+    const record = data;
+    if ('config' in record || 'rootfs' in record)
+        return imageFactsFromConfig(record.config);
+    const platforms = Object.entries(record);
+    const chosen = platforms.find(([platform]) => platform === `linux/${arch}`) ??
+        platforms.find(([platform]) => platform.startsWith('linux/'));
+    return chosen ? imageFactsFromConfig(chosen[1]?.config) : undefined;
+}
+/**
+ * An image's user and health check: from the local image store when the image is there, else from
+ * its registry (with the credentials `docker login` stored); undefined when neither has it.
+ */
+async function imageFacts(ref) {
+    const local = await run('docker', ['image', 'inspect', '--format', '{{json .Config}}', ref], {
+        silent: true,
+        ignoreReturnCode: true,
+    });
+    if (local.exitCode === 0) {
+        try {
+            return { ...imageFactsFromConfig(JSON.parse(local.stdout)), source: 'local' };
+        }
+        catch {
+            // Not JSON: fall through to the registry.
+        }
+    }
+    const remote = await run('docker', ['buildx', 'imagetools', 'inspect', '--format', '{{json .Image}}', ref], {
+        silent: true,
+        ignoreReturnCode: true,
+    });
+    if (remote.exitCode !== 0)
+        return undefined;
+    const facts = imageFactsFromImagetools(remote.stdout);
+    return facts ? { ...facts, source: 'registry' } : undefined;
 }
 
 

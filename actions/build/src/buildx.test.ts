@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { contextFromEnv } from '../../../lib/github.js';
+import { contextFromEnv } from '../../../lib/action/github.js';
 import { buildxArgs, mergeLabels, ociLabels } from './buildx.js';
 import {
   cacheArgs,

@@ -1,5 +1,5 @@
 // The `docker buildx build` command line, built from typed inputs by pure functions.
-import { repositoryUrl, type GitHubContext } from '../../../lib/github.js';
+import { repositoryUrl, type GitHubContext } from '../../../lib/action/github.js';
 import { cacheArgs, type CacheSettings } from './cache.js';
 import type { Inputs } from './inputs.js';
 

@@ -1,7 +1,7 @@
 // Cache backends as buildx arguments. `local` writes to a fresh directory that replaces the old one
 // after the build (buildx only ever adds to a local cache, so it would grow without bound).
-import { versionAtLeast } from '../../../lib/docker.js';
-import { inputError } from '../../../lib/inputs.js';
+import { versionAtLeast } from '../../../lib/tools/docker.js';
+import { inputError } from '../../../lib/action/inputs.js';
 import { GHA_CACHE_MIN_BUILDX, Inputs as I, type CacheBackend } from './constants.js';
 
 export interface CacheSettings {

@@ -1,6 +1,6 @@
 // The image policy checks that run before anything is pushed: size budget and non-root user.
-import { formatBytes } from '../../../lib/inputs.js';
-import { isRootUser } from '../../../lib/docker.js';
+import { formatBytes } from '../../../lib/action/inputs.js';
+import { isRootUser } from '../../../lib/tools/docker.js';
 
 export interface CheckResult {
   ok: boolean;

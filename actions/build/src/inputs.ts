@@ -4,7 +4,7 @@ import * as core from '@actions/core';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { parseImageRef, repositoryName } from '../../../lib/docker.js';
+import { parseImageRef, repositoryName } from '../../../lib/tools/docker.js';
 import {
   getBooleanInput,
   getByteSizeInput,
@@ -13,7 +13,7 @@ import {
   getString,
   getKeyValueInput,
   inputError,
-} from '../../../lib/inputs.js';
+} from '../../../lib/action/inputs.js';
 import { defaultCacheScope } from './cache.js';
 import { stageNames } from './dockerfile.js';
 import {

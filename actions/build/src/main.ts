@@ -20,9 +20,9 @@ import {
   parseImageRef,
   push,
   remoteCompressedSize,
-} from '../../../lib/docker.js';
-import { run } from '../../../lib/exec.js';
-import { contextFromEnv } from '../../../lib/github.js';
+} from '../../../lib/tools/docker.js';
+import { run } from '../../../lib/action/exec.js';
+import { contextFromEnv } from '../../../lib/action/github.js';
 import { buildxArgs, mergeLabels, ociLabels, type BuildMetadata } from './buildx.js';
 import { chooseCacheBackend, localCacheStaging, type CacheSettings } from './cache.js';
 import { checkSize, checkUser } from './checks.js';

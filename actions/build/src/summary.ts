@@ -1,5 +1,5 @@
 // The job summary: what was built, where it went, how big it is and how much came from cache.
-import { formatBytes } from '../../../lib/inputs.js';
+import { formatBytes } from '../../../lib/action/inputs.js';
 import type { StepStats } from './progress.js';
 
 export interface SummaryFacts {

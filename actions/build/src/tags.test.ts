@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { contextFromEnv } from '../../../lib/github.js';
+import { contextFromEnv } from '../../../lib/action/github.js';
 import { computeTags, sanitizeTag, semverTags } from './tags.js';
 
 const SHA = '8f3a2b1c9d0e4f5a6b7c8d9e0f1a2b3c4d5e6f70';

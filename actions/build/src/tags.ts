@@ -1,7 +1,7 @@
 // Tags from the git context, the way docker/metadata-action's defaults do it, so every tag can be
 // traced back to a commit: branch pushes get `sha-<7>` and the sanitized branch (plus `latest` on
 // the default branch), `v1.2.3` tags get `1.2.3`, `1.2`, `1`, pull requests get `pr-<n>`.
-import type { GitHubContext } from '../../../lib/github.js';
+import type { GitHubContext } from '../../../lib/action/github.js';
 
 const MAX_TAG = 128;
 

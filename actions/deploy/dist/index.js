@@ -28374,19 +28374,19 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _lib_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5490);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7199);
+/* harmony import */ var _lib_action_wrapper_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9046);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7044);
 // Entry point bundled into dist/index.js; the runner calls it for the main step.
 
 
-await (0,_lib_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)({ main: _main_js__WEBPACK_IMPORTED_MODULE_1__/* .main */ .i });
+await (0,_lib_action_wrapper_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)({ main: _main_js__WEBPACK_IMPORTED_MODULE_1__/* .main */ .i });
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 7199:
+/***/ 7044:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28403,7 +28403,7 @@ const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createReq
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-;// CONCATENATED MODULE: ./lib/github.ts
+;// CONCATENATED MODULE: ./lib/action/github.ts
 // The github context an action runs in, read from the runner's environment and event payload.
 // (What @actions/github's Context holds, without pulling in Octokit.)
 
@@ -28439,7 +28439,7 @@ function runUrl(ctx) {
     return `${repositoryUrl(ctx)}/actions/runs/${ctx.runId}`;
 }
 
-;// CONCATENATED MODULE: ./lib/shell.ts
+;// CONCATENATED MODULE: ./lib/ssh/shell.ts
 // Quoting for POSIX shells (sh, dash, bash), for every value that ends up in a command string run by a
 // remote shell over SSH, where there is no argv: the remote side always re-parses one string.
 /**
@@ -28462,7 +28462,7 @@ function shellJoin(args) {
     return args.map(shellQuote).join(' ');
 }
 
-;// CONCATENATED MODULE: ./lib/inputs.ts
+;// CONCATENATED MODULE: ./lib/action/inputs.ts
 // Action inputs: pure parsers (string in, typed value out, errors that name the input) and thin
 // getters that read @actions/core and delegate to them.
 
@@ -28682,7 +28682,7 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
 // EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 5 modules
 var exec = __nccwpck_require__(2876);
-;// CONCATENATED MODULE: ./lib/exec.ts
+;// CONCATENATED MODULE: ./lib/action/exec.ts
 // Running external tools (docker, ssh, trivy, ...): output streamed to the log, captured for callers,
 // and failures turned into errors that say which command failed and why, without leaking secrets.
 
@@ -28790,10 +28790,10 @@ async function exec_which(tool, hint, searchPath = process.env['PATH'] ?? '') {
     throw new Error(`\`${tool}\` is not on PATH; ${advice}`);
 }
 
-;// CONCATENATED MODULE: ./lib/ssh.ts
+;// CONCATENATED MODULE: ./lib/ssh/session.ts
 // SSH to the deploy host with the OpenSSH client: validated inputs, host keys pinned by the user (never
 // learned), one multiplexed connection that every command rides on, and failures turned into errors that
-// name the input to fix. Commands are strings a remote shell parses: build them with lib/shell.ts.
+// name the input to fix. Commands are strings a remote shell parses: build them with lib/ssh/shell.ts.
 //
 // Secrets: the private key only ever lives in a 0600 file inside a 0700 temp dir that close() deletes;
 // it is never printed, passed on a command line or put in the environment. This module masks nothing:
@@ -29379,7 +29379,7 @@ async function openMaster(ssh, config, dir, target) {
         throw describeOpenFailure(await (0,promises_namespaceObject.readFile)(logFile, 'utf8'), target);
 }
 
-;// CONCATENATED MODULE: ./lib/ssh-inputs.ts
+;// CONCATENATED MODULE: ./lib/ssh/inputs.ts
 // The SSH connection inputs that actions/deploy and actions/backup share (host, port, user, ssh-key,
 // known-hosts, jump-host, connect-timeout): their names, the typed values, getSshInputs() that reads
 // and validates them, and the session-open step both actions run.
@@ -29436,7 +29436,7 @@ function openSshSession(target, tempDir, what = '') {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./lib/compose.ts
+;// CONCATENATED MODULE: ./lib/tools/compose.ts
 // Docker Compose on the runner: the merged, interpolated configuration of a project, as compose
 // itself computes it (`docker compose config --format json`), and the types Berth reads from it.
 
@@ -29888,7 +29888,7 @@ async function stageSwarmStack(staged, project) {
     return { staged: { ...staged, composeFiles: [STACK_FILE] }, warnings: swarm.warnings };
 }
 
-;// CONCATENATED MODULE: ./lib/docker.ts
+;// CONCATENATED MODULE: ./lib/tools/docker.ts
 // Docker and buildx, as every Berth action uses them: versions, registry login over stdin, image
 // facts (size, user) and what a registry holds for a tag. Pure parsers are exported for unit tests.
 
@@ -30931,7 +30931,7 @@ async function main() {
 
 /***/ }),
 
-/***/ 5490:
+/***/ 9046:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {

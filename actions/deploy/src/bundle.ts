@@ -3,8 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { composeConfig } from '../../../lib/compose.js';
-import { inputError } from '../../../lib/inputs.js';
+import { composeConfig } from '../../../lib/tools/compose.js';
+import { inputError } from '../../../lib/action/inputs.js';
 import { Inputs as I } from './constants.js';
 import type { Inputs } from './inputs.js';
 import { STACK_FILE, toSwarmStack } from './stack.js';

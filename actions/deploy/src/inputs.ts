@@ -3,7 +3,7 @@
 import * as core from '@actions/core';
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, normalize, relative, resolve } from 'node:path';
-import { parseImageRef } from '../../../lib/docker.js';
+import { parseImageRef } from '../../../lib/tools/docker.js';
 import {
   getBooleanInput,
   getDurationInput,
@@ -12,8 +12,8 @@ import {
   getListInput,
   getString,
   inputError,
-} from '../../../lib/inputs.js';
-import { getSshInputs, type SshInputs } from '../../../lib/ssh-inputs.js';
+} from '../../../lib/action/inputs.js';
+import { getSshInputs, type SshInputs } from '../../../lib/ssh/inputs.js';
 import { Inputs as I } from './constants.js';
 import { DEPLOY_MODES, type DeployMode, type Probe } from './remote-script.js';
 

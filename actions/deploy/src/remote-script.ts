@@ -2,7 +2,7 @@
 // text; every value reaches it through the quoted assignments of `renderDeployScript`, so nothing
 // from the inputs is ever parsed as shell. It reports to the action through `::berth::key=value`
 // lines on stdout.
-import { shellQuote } from '../../../lib/shell.js';
+import { shellQuote } from '../../../lib/ssh/shell.js';
 
 export interface Probe {
   url: string;

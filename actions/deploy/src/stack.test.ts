@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ComposeConfig } from '../../../lib/compose.js';
+import type { ComposeConfig } from '../../../lib/tools/compose.js';
 import { toSwarmStack } from './stack.js';
 
 const files: Record<string, string> = { '/b/secrets/pw': 'one', '/b/secrets/pw2': 'two' };

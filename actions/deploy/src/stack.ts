@@ -3,8 +3,8 @@
 // where swarm's loader differs, with every dropped or changed setting reported as a warning.
 import { createHash } from 'node:crypto';
 import { isAbsolute, relative } from 'node:path';
-import type { ComposeConfig, ComposeFileObject, ComposeService } from '../../../lib/compose.js';
-import { inputError } from '../../../lib/inputs.js';
+import type { ComposeConfig, ComposeFileObject, ComposeService } from '../../../lib/tools/compose.js';
+import { inputError } from '../../../lib/action/inputs.js';
 import { Inputs } from './constants.js';
 
 /** Written into the release directory next to the compose files. */

@@ -31613,19 +31613,19 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _lib_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5490);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7739);
+/* harmony import */ var _lib_action_wrapper_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9046);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7864);
 // Entry point bundled into dist/index.js; the runner calls it for the main step.
 
 
-await (0,_lib_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)({ main: _main_js__WEBPACK_IMPORTED_MODULE_1__/* .main */ .i });
+await (0,_lib_action_wrapper_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)({ main: _main_js__WEBPACK_IMPORTED_MODULE_1__/* .main */ .i });
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 7739:
+/***/ 7864:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31642,13 +31642,13 @@ var external_node_fs_ = __nccwpck_require__(3024);
 var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./lib/action.ts
-var action = __nccwpck_require__(5490);
+// EXTERNAL MODULE: ./lib/action/wrapper.ts
+var wrapper = __nccwpck_require__(9046);
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 // EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 2 modules
 var lib_exec = __nccwpck_require__(5260);
-;// CONCATENATED MODULE: ./lib/exec.ts
+;// CONCATENATED MODULE: ./lib/action/exec.ts
 // Running external tools (docker, ssh, trivy, ...): output streamed to the log, captured for callers,
 // and failures turned into errors that say which command failed and why, without leaking secrets.
 
@@ -31756,7 +31756,7 @@ async function which(tool, hint, searchPath = process.env['PATH'] ?? '') {
     throw new Error(`\`${tool}\` is not on PATH; ${advice}`);
 }
 
-;// CONCATENATED MODULE: ./lib/compose.ts
+;// CONCATENATED MODULE: ./lib/tools/compose.ts
 // Docker Compose on the runner: the merged, interpolated configuration of a project, as compose
 // itself computes it (`docker compose config --format json`), and the types Berth reads from it.
 
@@ -31793,7 +31793,7 @@ async function composeConfig(options) {
     return parsed;
 }
 
-;// CONCATENATED MODULE: ./lib/docker.ts
+;// CONCATENATED MODULE: ./lib/tools/docker.ts
 // Docker and buildx, as every Berth action uses them: versions, registry login over stdin, image
 // facts (size, user) and what a registry holds for a tag. Pure parsers are exported for unit tests.
 
@@ -31992,7 +31992,7 @@ async function imageFacts(ref) {
     return facts ? { ...facts, source: 'registry' } : undefined;
 }
 
-;// CONCATENATED MODULE: ./lib/inputs.ts
+;// CONCATENATED MODULE: ./lib/action/inputs.ts
 // Action inputs: pure parsers (string in, typed value out, errors that name the input) and thin
 // getters that read @actions/core and delegate to them.
 
@@ -33020,7 +33020,7 @@ function _unique(values) {
     return Array.from(new Set(values));
 }
 //# sourceMappingURL=tool-cache.js.map
-;// CONCATENATED MODULE: ./lib/trivy.ts
+;// CONCATENATED MODULE: ./lib/tools/trivy.ts
 // Trivy on the runner: the `trivy-version` input, the release's asset names and URLs, its checksums
 // file, and the install through the tool cache, which verifies the archive's SHA-256 before it is
 // unpacked. Pure parts are exported for unit tests.
@@ -34020,7 +34020,7 @@ async function restoreDb(dir, key, restoreKeys) {
         return { key: result, available: !failed };
     }
     catch (error) {
-        lib_core/* warning */.$e(`Restoring the vulnerability DB from the cache failed: ${(0,action/* errorMessage */.gJ)(error)}`);
+        lib_core/* warning */.$e(`Restoring the vulnerability DB from the cache failed: ${(0,wrapper/* errorMessage */.gJ)(error)}`);
         return { available: false };
     }
 }
@@ -34057,7 +34057,7 @@ async function saveDb(dir, key) {
         return id !== -1;
     }
     catch (error) {
-        lib_core/* warning */.$e(`Saving the vulnerability DB to the cache failed: ${(0,action/* errorMessage */.gJ)(error)}`);
+        lib_core/* warning */.$e(`Saving the vulnerability DB to the cache failed: ${(0,wrapper/* errorMessage */.gJ)(error)}`);
         return false;
     }
 }
@@ -36081,7 +36081,7 @@ async function auditStack(inputs, workspace) {
         });
     }
     catch (error) {
-        throw inputError(Inputs.ComposeFiles, (0,action/* errorMessage */.gJ)(error));
+        throw inputError(Inputs.ComposeFiles, (0,wrapper/* errorMessage */.gJ)(error));
     }
     const config = parseComposeConfig(merged, 'docker compose config');
     const facts = {};
@@ -36120,7 +36120,7 @@ function annotate(list) {
 
 /***/ }),
 
-/***/ 5490:
+/***/ 9046:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {

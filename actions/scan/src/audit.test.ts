@@ -13,7 +13,7 @@ import {
   type ComposeConfig,
   type ComposeService,
 } from './audit.js';
-import type { ImageFacts } from '../../../lib/docker.js';
+import type { ImageFacts } from '../../../lib/tools/docker.js';
 import { ComposeLocator, readComposeSources, type ComposeSource } from './compose-source.js';
 
 const repo = join(import.meta.dirname, '../../..');

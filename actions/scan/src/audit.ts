@@ -1,7 +1,7 @@
 // The production-readiness audit of a compose stack: rules over the merged configuration
 // (`docker compose config --format json`) and what each service's image says about itself,
 // each finding attributed to the compose file (and line) it comes from.
-import { isRootUser, parseImageRef, type ImageFacts } from '../../../lib/docker.js';
+import { isRootUser, parseImageRef, type ImageFacts } from '../../../lib/tools/docker.js';
 import { ComposeLocator, type ComposeSource, type SourceLocation } from './compose-source.js';
 import type { Finding, Severity } from './finding.js';
 

@@ -1,6 +1,6 @@
 // Names derived from what was scanned, shared by the SARIF file (its code-scanning category and
 // artifact URIs) and the outputs (file names): one place, so they cannot drift apart.
-import { parseImageRef } from '../../../lib/docker.js';
+import { parseImageRef } from '../../../lib/tools/docker.js';
 
 export type ScanTarget =
   /** an image reference; tag and digest do not change its name */

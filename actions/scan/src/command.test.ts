@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../../lib/inputs.js';
+import { InputError } from '../../../lib/action/inputs.js';
 import {
   credentialHost,
   fatalMessage,

@@ -2,8 +2,8 @@
 // JSON, no filtering: evaluate() decides what counts), the optional separate DB download, the
 // child's environment, which Trivy process may see the registry credentials, and Trivy's
 // failures turned into messages that name the input at fault.
-import { parseImageRef } from '../../../lib/docker.js';
-import { inputError } from '../../../lib/inputs.js';
+import { parseImageRef } from '../../../lib/tools/docker.js';
+import { inputError } from '../../../lib/action/inputs.js';
 import { Inputs, type Scanner } from './constants.js';
 
 /** What one Trivy run scans. */

@@ -1,6 +1,6 @@
 // Names of berth/scan's inputs, outputs and saved state, kept in one place so action.yml,
 // the code and the tests agree (a test checks action.yml against these).
-import { TrivyInputs } from '../../../lib/trivy.js';
+import { TrivyInputs } from '../../../lib/tools/trivy.js';
 
 export const Inputs = {
   ScanType: 'scan-type',

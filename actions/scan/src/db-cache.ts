@@ -3,7 +3,7 @@
 // Trivy downloads the DB itself. @actions/cache is loaded only here, on first use.
 import * as core from '@actions/core';
 import { enableCompileCache } from 'node:module';
-import { errorMessage } from '../../../lib/action.js';
+import { errorMessage } from '../../../lib/action/wrapper.js';
 
 type CacheModule = typeof import('@actions/cache');
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../../lib/inputs.js';
+import { InputError } from '../../../lib/action/inputs.js';
 import { auditCompose, parseComposeConfig } from './audit.js';
 import { Outputs } from './constants.js';
 import { filterFindings, filterReport, isUnfixed, type FilterOptions } from './filter.js';

@@ -1,6 +1,6 @@
 // The severity gate: parsing `severity`, `fail-on` and `audit`, deciding whether the step fails,
 // the one sentence that says why, the step outputs and the annotations.
-import { inputError, parseBoolean, parseEnum, parseList } from '../../../lib/inputs.js';
+import { inputError, parseBoolean, parseEnum, parseList } from '../../../lib/action/inputs.js';
 import {
   AUDIT_MODES,
   DEFAULT_AUDIT,

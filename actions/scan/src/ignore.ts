@@ -8,7 +8,7 @@
 // An entry stops applying at 00:00 UTC on its date, as in Trivy.
 import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
-import { inputError } from '../../../lib/inputs.js';
+import { inputError } from '../../../lib/action/inputs.js';
 import { Inputs } from './constants.js';
 import type { Finding } from './finding.js';
 

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { inputErrorOf } from '../../../lib/testing.js';
-import { DEFAULT_TRIVY_DOWNLOAD_URL, DEFAULT_TRIVY_VERSION } from '../../../lib/trivy.js';
+import { inputErrorOf } from '../../../lib/action/testing.js';
+import { DEFAULT_TRIVY_DOWNLOAD_URL, DEFAULT_TRIVY_VERSION } from '../../../lib/tools/trivy.js';
 import {
   DEFAULT_AUDIT,
   DEFAULT_DB_REPOSITORIES,

@@ -5,7 +5,7 @@ import * as core from '@actions/core';
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseImageRef } from '../../../lib/docker.js';
+import { parseImageRef } from '../../../lib/tools/docker.js';
 import {
   getBooleanInput,
   getDurationInput,
@@ -15,8 +15,8 @@ import {
   inputError,
   parseDuration,
   parseList,
-} from '../../../lib/inputs.js';
-import { parseSha256Pin, parseTrivyDownloadUrl, resolveTrivyVersion } from '../../../lib/trivy.js';
+} from '../../../lib/action/inputs.js';
+import { parseSha256Pin, parseTrivyDownloadUrl, resolveTrivyVersion } from '../../../lib/tools/trivy.js';
 import {
   DEFAULT_DB_REPOSITORIES,
   DEFAULT_SCANNERS,

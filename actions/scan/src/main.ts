@@ -3,12 +3,12 @@ import * as core from '@actions/core';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { errorMessage } from '../../../lib/action.js';
-import { composeConfig } from '../../../lib/compose.js';
-import { imageFacts, inspectLocalImage, parseImageRef, type ImageFacts } from '../../../lib/docker.js';
-import { run } from '../../../lib/exec.js';
-import { inputError } from '../../../lib/inputs.js';
-import { installTrivy, type TrivyInstall } from '../../../lib/trivy.js';
+import { errorMessage } from '../../../lib/action/wrapper.js';
+import { composeConfig } from '../../../lib/tools/compose.js';
+import { imageFacts, inspectLocalImage, parseImageRef, type ImageFacts } from '../../../lib/tools/docker.js';
+import { run } from '../../../lib/action/exec.js';
+import { inputError } from '../../../lib/action/inputs.js';
+import { installTrivy, type TrivyInstall } from '../../../lib/tools/trivy.js';
 import { auditCompose, parseComposeConfig } from './audit.js';
 import { reportBaseName, scanCategory } from './category.js';
 import {

@@ -5,7 +5,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { inputErrorOf } from './testing.js';
+import { inputErrorOf } from '../action/testing.js';
 import {
   DEFAULT_TRIVY_DOWNLOAD_URL,
   DEFAULT_TRIVY_VERSION,

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { IS_POST_STATE, errorMessage, runAction } from './action.js';
+import { IS_POST_STATE, errorMessage, runAction } from './wrapper.js';
 
 let dir: string;
 let stateFile: string;

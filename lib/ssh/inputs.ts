@@ -2,7 +2,7 @@
 // known-hosts, jump-host, connect-timeout): their names, the typed values, getSshInputs() that reads
 // and validates them, and the session-open step both actions run.
 import * as core from '@actions/core';
-import { getDurationInput, getString } from './inputs.js';
+import { getDurationInput, getString } from '../action/inputs.js';
 import {
   normalizePrivateKey,
   parseHost,
@@ -12,7 +12,7 @@ import {
   SshSession,
   type JumpHost,
   type SshTarget,
-} from './ssh.js';
+} from './session.js';
 
 /** The input names, spread into each action's `Inputs` constants. */
 export const SshInputNames = {

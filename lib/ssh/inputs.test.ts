@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { getSshInputs, sshLabel, sshTarget } from './ssh-inputs.js';
+import { getSshInputs, sshLabel, sshTarget } from './inputs.js';
 
 const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\r\nabc\r\n-----END OPENSSH PRIVATE KEY-----\r\n';
 

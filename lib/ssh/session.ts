@@ -1,6 +1,6 @@
 // SSH to the deploy host with the OpenSSH client: validated inputs, host keys pinned by the user (never
 // learned), one multiplexed connection that every command rides on, and failures turned into errors that
-// name the input to fix. Commands are strings a remote shell parses: build them with lib/shell.ts.
+// name the input to fix. Commands are strings a remote shell parses: build them with lib/ssh/shell.ts.
 //
 // Secrets: the private key only ever lives in a 0600 file inside a 0700 temp dir that close() deletes;
 // it is never printed, passed on a command line or put in the environment. This module masks nothing:
@@ -12,8 +12,8 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { constants, tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { commandFailedMessage, tailLines, which, type RunResult } from './exec.js';
-import { inputError, type InputError } from './inputs.js';
+import { commandFailedMessage, tailLines, which, type RunResult } from '../action/exec.js';
+import { inputError, type InputError } from '../action/inputs.js';
 import { shellJoin } from './shell.js';
 
 export interface JumpHost {

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 
 const execFileP = promisify(execFile);
 
-export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const labDir = join(repoRoot, '.lab');
 
 export interface Lab {

@@ -7,8 +7,8 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as core from '@actions/core';
 import * as tc from '@actions/tool-cache';
-import { run, which } from './exec.js';
-import { inputError } from './inputs.js';
+import { run, which } from '../action/exec.js';
+import { inputError } from '../action/inputs.js';
 
 /** The Trivy release installed when `trivy-version` is empty. */
 export const DEFAULT_TRIVY_VERSION = '0.74.0';

@@ -1,7 +1,7 @@
-// Pure parts of lib/ssh.ts: input validators, the ssh_config text, and how ssh's complaints (samples
+// Pure parts of lib/ssh/session.ts: input validators, the ssh_config text, and how ssh's complaints (samples
 // captured from OpenSSH 9.2 against the lab) become errors naming the input to fix.
 import { describe, expect, it } from 'vitest';
-import { InputError } from './inputs.js';
+import { InputError } from '../action/inputs.js';
 import {
   describeOpenFailure,
   knownHostsLines,
@@ -15,8 +15,8 @@ import {
   renderSshConfig,
   sessionParentDir,
   type SshConfigTarget,
-} from './ssh.js';
-import { inputErrorOf } from './testing.js';
+} from './session.js';
+import { inputErrorOf } from '../action/testing.js';
 
 describe('parseHost', () => {
   it.each([
@@ -344,7 +344,7 @@ describe('describeOpenFailure', () => {
 
 describe('sftpQuote', () => {
   it('double-quotes a path, escaping backslashes and quotes; refuses line breaks', async () => {
-    const { sftpQuote } = await import('./ssh.js');
+    const { sftpQuote } = await import('./session.js');
     expect(sftpQuote('/srv/b ackups/x')).toBe('"/srv/b ackups/x"');
     expect(sftpQuote('a"b\\c')).toBe('"a\\"b\\\\c"');
     expect(() => sftpQuote('a\nb')).toThrow(/line break/);

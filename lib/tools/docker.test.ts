@@ -1,4 +1,4 @@
-// The pure parts of lib/docker.ts: image references and what an image's config says about itself.
+// The pure parts of lib/tools/docker.ts: image references and what an image's config says about itself.
 import { describe, expect, it } from 'vitest';
 import { imageFactsFromConfig, imageFactsFromImagetools, isRootUser, parseImageRef } from './docker.js';
 

@@ -1,6 +1,6 @@
 // Docker Compose on the runner: the merged, interpolated configuration of a project, as compose
 // itself computes it (`docker compose config --format json`), and the types Berth reads from it.
-import { run } from './exec.js';
+import { run } from '../action/exec.js';
 
 /** The parts of compose's merged JSON that Berth reads; compose writes more, kept as-is. */
 export interface ComposeService {

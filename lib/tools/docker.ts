@@ -1,6 +1,6 @@
 // Docker and buildx, as every Berth action uses them: versions, registry login over stdin, image
 // facts (size, user) and what a registry holds for a tag. Pure parsers are exported for unit tests.
-import { run } from './exec.js';
+import { run } from '../action/exec.js';
 
 export interface ImageRef {
   /** registry host[:port]; `docker.io` when the reference names none */
