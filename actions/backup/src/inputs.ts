@@ -7,6 +7,7 @@ import {
   getListInput,
   getString,
   inputError,
+  parseProjectName,
 } from '../../../lib/action/inputs.js';
 import { getSshInputs, type SshInputs } from '../../../lib/ssh/inputs.js';
 import { normalizePrivateKey, parseJumpHost } from '../../../lib/ssh/session.js';
@@ -56,7 +57,6 @@ export interface Inputs extends SshInputs {
   verify: boolean;
 }
 
-const PROJECT = /^[a-z0-9][a-z0-9_-]*$/;
 /** compose service and volume names, database names: no shell or path syntax. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const IMAGE = /^[A-Za-z0-9][A-Za-z0-9_.\-/:@]*$/;
@@ -208,13 +208,7 @@ export function getInputs(): Inputs {
     for (const line of decryptionKey.split('\n')) if (line.trim()) core.setSecret(line.trim());
   }
   if (decryptionKey) checkDecryptionKey(decryptionKey);
-  const project = getString(I.Project, { required: true });
-  if (!PROJECT.test(project)) {
-    throw inputError(
-      I.Project,
-      `${JSON.stringify(project)} is not a compose project name (lower-case letters, digits, "-" and "_")`,
-    );
-  }
+  const project = parseProjectName(I.Project, getString(I.Project, { required: true }));
   const helper = getString(I.HelperImage) || undefined;
   if (helper && !IMAGE.test(helper))
     throw inputError(I.HelperImage, `${JSON.stringify(helper)} is not an image reference`);

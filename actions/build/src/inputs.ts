@@ -13,6 +13,7 @@ import {
   getString,
   getKeyValueInput,
   inputError,
+  getRegistryCredentials,
 } from '../../../lib/action/inputs.js';
 import { defaultCacheScope } from './cache.js';
 import { stageNames } from './dockerfile.js';
@@ -114,13 +115,7 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     core.setSecret(value);
   }
 
-  const password = getString(I.RegistryPassword) || undefined;
-  if (password) core.setSecret(password);
-  const username = getString(I.RegistryUsername) || undefined;
-  if (Boolean(password) !== Boolean(username)) {
-    const missing = password ? I.RegistryUsername : I.RegistryPassword;
-    throw inputError(missing, `is required when the other registry credential is given`);
-  }
+  const credentials = getRegistryCredentials();
 
   const cacheInput = getString(I.Cache);
   const cache = cacheInput ? getEnumInput(I.Cache, CACHE_BACKENDS, { required: true }) : undefined;
@@ -148,8 +143,8 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     labels: keyValueList(I.Labels, getListInput(I.Labels, { newlinesOnly: true })),
     push: getBooleanInput(I.Push, { default: false }),
     load: getBooleanInput(I.Load, { default: false }),
-    'registry-username': username,
-    'registry-password': password,
+    'registry-username': credentials?.username,
+    'registry-password': credentials?.password,
     cache,
     'cache-ref': cacheRef,
     'cache-dir': cacheDir,

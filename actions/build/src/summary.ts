@@ -1,5 +1,6 @@
 // The job summary: what was built, where it went, how big it is and how much came from cache.
 import { formatBytes } from '../../../lib/action/inputs.js';
+import { keyValueTable } from '../../../lib/action/summary.js';
 import type { StepStats } from './progress.js';
 
 export interface SummaryFacts {
@@ -36,7 +37,7 @@ export function summaryMarkdown(f: SummaryFacts): string {
     rows.push(['Size (compressed, in the registry)', formatBytes(f.compressedSize) + change]);
   }
   rows.push(['Cache', `${f.cacheBackend}: ${f.steps.cached} of ${f.steps.steps} build steps cached`]);
-  const table = ['| | |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
+  const table = keyValueTable(rows);
   const rebuilt =
     f.steps.rebuilt.length > 0
       ? `\n\n<details><summary>Steps that ran</summary>\n\n${f.steps.rebuilt.map((s) => `- \`${s}\``).join('\n')}\n\n</details>`

@@ -12,6 +12,8 @@ import {
   getListInput,
   getString,
   inputError,
+  getRegistryCredentials,
+  parseProjectName,
 } from '../../../lib/action/inputs.js';
 import { getSshInputs, type SshInputs } from '../../../lib/ssh/inputs.js';
 import { Inputs as I } from './constants.js';
@@ -44,7 +46,6 @@ export interface Inputs extends SshInputs {
   mode: DeployMode;
 }
 
-const PROJECT = /^[a-z0-9][a-z0-9_-]*$/;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DEFAULT_COMPOSE = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
@@ -125,13 +126,7 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     fail(I.WorkingDirectory, `${workingDirectory} is not a directory`);
   }
 
-  const project = getString(I.Project, { required: true });
-  if (!PROJECT.test(project)) {
-    fail(
-      I.Project,
-      `${JSON.stringify(project)} is not a compose project name (lower-case letters, digits, "-" and "_", starting with a letter or digit)`,
-    );
-  }
+  const project = parseProjectName(I.Project, getString(I.Project, { required: true }));
 
   const listed = getListInput(I.ComposeFiles, { newlinesOnly: true });
   const composeFiles =
@@ -167,12 +162,9 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
   }
 
   const registry = getString(I.Registry) || undefined;
-  const username = getString(I.RegistryUsername) || undefined;
-  const password = getString(I.RegistryPassword) || undefined;
-  if (password) core.setSecret(password);
-  if (registry && (!username || !password))
-    fail(username ? I.RegistryPassword : I.RegistryUsername, 'is required with "registry"');
-  if (!registry && (username || password)) fail(I.Registry, 'is required with registry credentials');
+  const credentials = getRegistryCredentials();
+  if (registry && !credentials) fail(I.RegistryUsername, 'is required with "registry"');
+  if (!registry && credentials) fail(I.Registry, 'is required with registry credentials');
   if (registry && !/^[A-Za-z0-9.-]+(:\d+)?$/.test(registry))
     fail(I.Registry, `${JSON.stringify(registry)} is not a registry host[:port]`);
 
@@ -197,8 +189,8 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     secrets,
     images: parseImagePins(I.Images, getListInput(I.Images, { newlinesOnly: true })),
     registry,
-    'registry-username': username,
-    'registry-password': password,
+    'registry-username': credentials?.username,
+    'registry-password': credentials?.password,
     'remote-dir': remoteDir.replace(/\/+$/, ''),
     'wait-timeout': seconds(I.WaitTimeout, 180),
     'health-urls': parseProbes(I.HealthUrls, getListInput(I.HealthUrls, { newlinesOnly: true })),

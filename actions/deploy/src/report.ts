@@ -1,4 +1,5 @@
 // What the host script reported (`::berth::key=value` lines), and the job summary made from it.
+import { keyValueTable } from '../../../lib/action/summary.js';
 import type { DeployStatus } from './constants.js';
 
 export interface HealthCheck {
@@ -149,11 +150,7 @@ export function summaryMarkdown(
     rows.push(['Removed releases', r.removedReleases.map((x) => `\`${x}\``).join(' ')]);
   if (r.removedObjects.length)
     rows.push(['Removed swarm objects', r.removedObjects.map((x) => `\`${x}\``).join(' ')]);
-  const table = [
-    '| | |',
-    '| --- | --- |',
-    ...rows.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`),
-  ].join('\n');
+  const table = keyValueTable(rows);
   const why =
     r.status === 'deployed' ? '' : `\n\n**Why:** ${failureMessage(r, facts.release).replace(/\n/g, ' ')}`;
   return `### berth/deploy: \`${facts.project}\`\n\n${table}${why}\n`;

@@ -15,6 +15,7 @@ import {
   inputError,
   parseDuration,
   parseList,
+  getRegistryCredentials,
 } from '../../../lib/action/inputs.js';
 import { parseSha256Pin, parseTrivyDownloadUrl, resolveTrivyVersion } from '../../../lib/tools/trivy.js';
 import {
@@ -178,13 +179,7 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
 
   const token = getString(I.GithubToken) || undefined;
   if (token) core.setSecret(token);
-  const password = getString(I.RegistryPassword) || undefined;
-  if (password) core.setSecret(password);
-  const username = getString(I.RegistryUsername) || undefined;
-  if (Boolean(password) !== Boolean(username)) {
-    const missing = password ? I.RegistryUsername : I.RegistryPassword;
-    throw inputError(missing, 'is required when the other registry credential is given');
-  }
+  const credentials = getRegistryCredentials();
 
   const timeout = getDurationInput(I.Timeout) ?? parseDuration(I.Timeout, DEFAULT_TIMEOUT);
   if (timeout < 1000) throw inputError(I.Timeout, 'must be at least one second');
@@ -214,8 +209,8 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     'cache-db': getBooleanInput(I.CacheDb, { default: true }),
     'cache-dir': cacheDirText ? resolve(workspace, cacheDirText) : join(cacheHome, 'berth', 'trivy'),
     'java-db': getBooleanInput(I.JavaDb, { default: false }),
-    'registry-username': username,
-    'registry-password': password,
+    'registry-username': credentials?.username,
+    'registry-password': credentials?.password,
     timeout,
     'output-dir': outputDirText ? resolve(workspace, outputDirText) : join(runnerTemp, 'berth-scan'),
   };
