@@ -4,7 +4,7 @@
 //   node scripts/build-dist.mjs            build every action (in parallel child processes)
 //   node scripts/build-dist.mjs build ...  build only the named actions, in this process
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -78,17 +78,59 @@ export function bundleProblems(code, distDir) {
   return problems;
 }
 
+/**
+ * The package directories (`.../node_modules/<name>`) whose files ncc put into the bundle, read from
+ * webpack's module list: the innermost node_modules segment of each bundled file.
+ */
+export function bundledPackageDirs(resources) {
+  const dirs = new Set();
+  for (const resource of resources) {
+    const m = /^(.*\/node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(resource.replace(/\\/g, '/'));
+    if (m) dirs.add(m[1]);
+  }
+  return [...dirs];
+}
+
+const LICENSE_FILE = /^(licen[cs]e|copying|notice)(\..*)?$/i;
+
+/**
+ * licenses.txt: every bundled package, by name, with its version, its declared license and the text of
+ * its license (and NOTICE) files, which licenses such as BSD-3-Clause and Apache-2.0 require to be
+ * passed on. ncc's own license output misses ES-module packages (age-encryption, @noble/*).
+ */
+export function licensesText(packageDirs) {
+  const entries = new Map();
+  for (const dir of packageDirs) {
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    const key = `${pkg.name}@${pkg.version}`;
+    if (entries.has(key)) continue;
+    const files = readdirSync(dir)
+      .filter((f) => LICENSE_FILE.test(f))
+      .sort();
+    const texts = files.map((f) => readFileSync(join(dir, f), 'utf8').trim());
+    const license = typeof pkg.license === 'string' ? pkg.license : JSON.stringify(pkg.license ?? 'UNKNOWN');
+    const body =
+      texts.length > 0
+        ? texts.join('\n\n')
+        : `(the package ships no license file; package.json says ${license})`;
+    entries.set(key, `${key}\nLicense: ${license}\n\n${body}\n`);
+  }
+  return [...entries.keys()]
+    .sort()
+    .map((key) => entries.get(key))
+    .join('\n' + '-'.repeat(72) + '\n\n');
+}
+
 async function bundle(name) {
   const ncc = require('@vercel/ncc');
   const entry = join(actionsDir, name, 'src', 'index.ts');
   const distDir = join(actionsDir, name, 'dist');
   // Start empty so files the new build no longer produces disappear from dist/.
   rmSync(distDir, { recursive: true, force: true });
-  const { code, assets, symlinks } = await ncc(entry, {
+  const { code, assets, symlinks, stats } = await ncc(entry, {
     cache: false,
     minify: false,
     sourceMap: false,
-    license: 'licenses.txt',
     target: 'es2023',
     quiet: true,
   });
@@ -100,6 +142,8 @@ async function bundle(name) {
     mkdirSync(dirname(join(distDir, file)), { recursive: true });
     writeFileSync(join(distDir, file), asset.source);
   }
+  const resources = [...stats.compilation.modules].map((m) => m.resource ?? '').filter(Boolean);
+  writeFileSync(join(distDir, 'licenses.txt'), licensesText(bundledPackageDirs(resources)));
   const problems = bundleProblems(code, distDir);
   if (problems.length > 0) {
     const where = relative(repoRoot, join(distDir, 'index.js'));

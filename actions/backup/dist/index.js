@@ -28394,7 +28394,7 @@ __nccwpck_require__.d(__webpack_exports__, {
 });
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 7 modules
-var core = __nccwpck_require__(33838);
+var lib_core = __nccwpck_require__(33838);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(77598);
 // EXTERNAL MODULE: external "node:os"
@@ -28571,7 +28571,7 @@ function formatBytes(bytes) {
     return `${sign}${figure} ${BYTE_FORMAT_UNITS[unit]}`;
 }
 function readRaw(name, trim = true) {
-    return core/* getInput */.V4(name, { trimWhitespace: trim });
+    return lib_core/* getInput */.V4(name, { trimWhitespace: trim });
 }
 function getParsed(name, options, parse, isEmpty = (raw) => raw.trim() === '', trim = true) {
     const raw = readRaw(name, trim);
@@ -28609,6 +28609,32 @@ function getKeyValueInput(name, options = {}) {
     const parse = (raw) => parseKeyValueLines(name, raw);
     const isEmpty = (raw) => Object.keys(parse(raw)).length === 0;
     return getParsed(name, options, parse, isEmpty, false) ?? {};
+}
+/**
+ * The registry-username/registry-password pair: both or neither. The password is masked before
+ * anything can fail.
+ */
+function getRegistryCredentials(names = {
+    username: 'registry-username',
+    password: 'registry-password',
+}) {
+    const password = getString(names.password) || undefined;
+    if (password)
+        core.setSecret(password);
+    const username = getString(names.username) || undefined;
+    if (Boolean(password) !== Boolean(username)) {
+        const missing = password ? names.username : names.password;
+        throw inputError(missing, 'is required when the other registry credential is given');
+    }
+    return username && password ? { username, password } : undefined;
+}
+/** What compose accepts as a project name (it also names containers, volumes and remote directories). */
+const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+function parseProjectName(name, value) {
+    if (!PROJECT_NAME.test(value)) {
+        throw inputError(name, `${JSON.stringify(value)} is not a compose project name (lower-case letters, digits, "-" and "_", starting with a letter or digit)`);
+    }
+    return value;
 }
 
 ;// CONCATENATED MODULE: external "node:child_process"
@@ -29366,7 +29392,7 @@ const SshInputNames = {
 function getSshInputs() {
     const I = SshInputNames;
     const sshKey = getString(I.SshKey, { required: true });
-    core/* setSecret */.Pq(sshKey);
+    lib_core/* setSecret */.Pq(sshKey);
     const jump = getString(I.JumpHost);
     return {
         host: parseHost(I.Host, getString(I.Host, { required: true })),
@@ -29397,7 +29423,7 @@ function sshTarget(inputs, over = {}) {
 }
 /** Opens the session in a `Connect to user@host:port` log group. */
 function openSshSession(target, tempDir, what = '') {
-    return core/* group */.Os(`Connect to ${sshLabel(target)}${what}`, () => SshSession.open(target, { tempDir }));
+    return lib_core/* group */.Os(`Connect to ${sshLabel(target)}${what}`, () => SshSession.open(target, { tempDir }));
 }
 
 ;// CONCATENATED MODULE: ./actions/backup/src/constants.ts
@@ -49556,7 +49582,6 @@ function keptBackups(backups, policy) {
 
 
 
-const PROJECT = /^[a-z0-9][a-z0-9_-]*$/;
 /** compose service and volume names, database names: no shell or path syntax. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const IMAGE = /^[A-Za-z0-9][A-Za-z0-9_.\-/:@]*$/;
@@ -49684,20 +49709,17 @@ function getInputs() {
     const mode = getEnumInput(Inputs.Mode, MODES, { default: 'backup' });
     const ssh = getSshInputs();
     const destinationKey = getString(Inputs.DestinationSshKey) || ssh['ssh-key'];
-    core/* setSecret */.Pq(destinationKey);
+    lib_core/* setSecret */.Pq(destinationKey);
     const decryptionKey = getString(Inputs.DecryptionKey) || undefined;
     if (decryptionKey) {
-        core/* setSecret */.Pq(decryptionKey);
+        lib_core/* setSecret */.Pq(decryptionKey);
         for (const line of decryptionKey.split('\n'))
             if (line.trim())
-                core/* setSecret */.Pq(line.trim());
+                lib_core/* setSecret */.Pq(line.trim());
     }
     if (decryptionKey)
         checkDecryptionKey(decryptionKey);
-    const project = getString(Inputs.Project, { required: true });
-    if (!PROJECT.test(project)) {
-        throw inputError(Inputs.Project, `${JSON.stringify(project)} is not a compose project name (lower-case letters, digits, "-" and "_")`);
-    }
+    const project = parseProjectName(Inputs.Project, getString(Inputs.Project, { required: true }));
     const helper = getString(Inputs.HelperImage) || undefined;
     if (helper && !IMAGE.test(helper))
         throw inputError(Inputs.HelperImage, `${JSON.stringify(helper)} is not an image reference`);
@@ -50558,7 +50580,7 @@ async function volumeTransport(host, image) {
     const r = await host.script(PIPE_CHECK, { args: [image], silent: true });
     const transport = /^::berth::transport=pipe$/m.test(r.stdout) ? 'pipe' : 'attach';
     if (/^::berth::fifo=unseen$/m.test(r.stdout))
-        core/* info */.pq('The helper containers cannot open a FIFO in the host’s temp dir; volumes stream through docker attach (slower)');
+        lib_core/* info */.pq('The helper containers cannot open a FIFO in the host’s temp dir; volumes stream through docker attach (slower)');
     return transport;
 }
 /** A Digest that prints a progress line every 5 s or 256 MiB. */
@@ -50567,7 +50589,7 @@ function meteredDigest(label) {
     return new Digest((n) => {
         const line = meter.add(n, Date.now());
         if (line)
-            core/* info */.pq(line);
+            lib_core/* info */.pq(line);
     });
 }
 // ---- destinations ---------------------------------------------------------------------------------
@@ -50596,7 +50618,7 @@ async function openStore(d, host, inputs, tempRoot, sessions) {
 async function main() {
     const inputs = getInputs();
     requireArtifactService(inputs);
-    core/* setOutput */.uH(Outputs.Verified, 'false');
+    lib_core/* setOutput */.uH(Outputs.Verified, 'false');
     const tempRoot = process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)();
     const host = await openSshSession(sshTarget(inputs), tempRoot);
     const sessions = [host];
@@ -50639,15 +50661,15 @@ async function backup(host, stores, inputs, onId) {
     const encrypted = recipients.length > 0;
     const compression = inputs.compression;
     if (!encrypted)
-        core/* warning */.$e('No encryption-recipients: this backup is stored unencrypted.');
+        lib_core/* warning */.$e('No encryption-recipients: this backup is stored unencrypted.');
     if (inputs.verify && encrypted && !inputs['decryption-key'])
         throw inputError(Inputs.DecryptionKey, 'is required with verify: true when the backup is encrypted');
     const id = newBackupId(new Date(), (0,external_node_crypto_.randomBytes)(2).toString('hex'));
-    core/* setOutput */.uH(Outputs.BackupId, id);
+    lib_core/* setOutput */.uH(Outputs.BackupId, id);
     onId(id);
     const labels = stores.map((s) => s.label).join(', ');
-    core/* info */.pq(`Backup ${id} of ${inputs.project} to ${labels}`);
-    const found = await core/* group */.Os('Discover', () => discover(host, inputs));
+    lib_core/* info */.pq(`Backup ${id} of ${inputs.project} to ${labels}`);
+    const found = await lib_core/* group */.Os('Discover', () => discover(host, inputs));
     const volumes = inputs.volumes.length > 0 ? inputs.volumes : [...found.volumes.keys()];
     for (const v of volumes) {
         if (!found.volumes.has(v)) {
@@ -50655,7 +50677,7 @@ async function backup(host, stores, inputs, onId) {
         }
     }
     const image = volumes.length > 0 ? helperImage(found, inputs) : '';
-    core/* info */.pq(`Volumes: ${volumes.join(', ') || 'none'}; databases: ${inputs.databases.map((x) => `${x.engine}:${x.service}/${x.database}`).join(', ') || 'none'}; helper image: ${image || '-'}; compression: ${compression}`);
+    lib_core/* info */.pq(`Volumes: ${volumes.join(', ') || 'none'}; databases: ${inputs.databases.map((x) => `${x.engine}:${x.service}/${x.database}`).join(', ') || 'none'}; helper image: ${image || '-'}; compression: ${compression}`);
     const files = [];
     /** Streams what `produce` writes into a file of the backup at every destination, encrypting and hashing on the way. */
     const transfer = async (name, source, fileCompression, produce) => {
@@ -50694,10 +50716,10 @@ async function backup(host, stores, inputs, onId) {
             encrypted,
         };
         files.push(file);
-        core/* info */.pq(`${source} -> ${name}: ${formatBytes(digest.bytes)} in ${took(started, digest.bytes)}, sha256 ${digest.sha256()}`);
+        lib_core/* info */.pq(`${source} -> ${name}: ${formatBytes(digest.bytes)} in ${took(started, digest.bytes)}, sha256 ${digest.sha256()}`);
         return file;
     };
-    await core/* group */.Os('Databases', async () => {
+    await lib_core/* group */.Os('Databases', async () => {
         for (const db of inputs.databases) {
             const source = `${db.engine}:${db.service}/${db.database}`;
             // Counted just before the dump, for verify (a write in between makes verify report a difference).
@@ -50715,7 +50737,7 @@ async function backup(host, stores, inputs, onId) {
             }
         }
     });
-    await core/* group */.Os('Volumes', async () => {
+    await lib_core/* group */.Os('Volumes', async () => {
         if (volumes.length === 0)
             return;
         const transport = await volumeTransport(host, image);
@@ -50749,21 +50771,21 @@ async function backup(host, stores, inputs, onId) {
         files,
     };
     const manifestText = JSON.stringify(manifest, null, 2) + '\n';
-    await core/* group */.Os('Manifest', async () => {
+    await lib_core/* group */.Os('Manifest', async () => {
         for (const store of stores) {
             await store.write(id, MANIFEST, manifestText);
-            core/* info */.pq(`${store.where(id)} is complete`);
+            lib_core/* info */.pq(`${store.where(id)} is complete`);
         }
     });
     const bytes = files.reduce((sum, f) => sum + f.bytes, 0);
-    core/* setOutput */.uH(Outputs.Manifest, JSON.stringify(manifest));
-    core/* setOutput */.uH(Outputs.Bytes, String(bytes));
+    lib_core/* setOutput */.uH(Outputs.Manifest, JSON.stringify(manifest));
+    lib_core/* setOutput */.uH(Outputs.Bytes, String(bytes));
     let verified = false;
     const checks = [];
     if (inputs.verify) {
         let failure;
         try {
-            verified = await core/* group */.Os('Verify', async () => {
+            verified = await lib_core/* group */.Os('Verify', async () => {
                 // A restore from the first destination; every other copy is read back and its sha256 checked.
                 const restored = await verifyBackup(host, stores[0], inputs, manifest, checks, found);
                 let copies = true;
@@ -50775,31 +50797,31 @@ async function backup(host, stores, inputs, onId) {
         catch (error) {
             failure = error;
         }
-        core/* setOutput */.uH(Outputs.Verified, String(verified));
+        lib_core/* setOutput */.uH(Outputs.Verified, String(verified));
         if (!verified) {
             await writeSummary(undefined, failure);
             throw (failure ?? new Error(`backup ${id} did not verify (see the errors above); retention was not applied`));
         }
     }
     const pruned = new Set();
-    await core/* group */.Os('Retention', async () => {
+    await lib_core/* group */.Os('Retention', async () => {
         for (const store of stores) {
             if (!store.pruned) {
-                core/* info */.pq(`${store.label}: kept for ${inputs['artifact-retention-days'] ?? 'the repository’s default number of'} days by GitHub; Berth’s retention does not apply`);
+                lib_core/* info */.pq(`${store.label}: kept for ${inputs['artifact-retention-days'] ?? 'the repository’s default number of'} days by GitHub; Berth’s retention does not apply`);
                 continue;
             }
             for (const x of await applyRetention(store, inputs, id))
                 pruned.add(x);
         }
     });
-    core/* setOutput */.uH(Outputs.Pruned, String(pruned.size));
-    core/* setOutput */.uH(Outputs.PrunedIds, [...pruned].sort().join(' '));
+    lib_core/* setOutput */.uH(Outputs.Pruned, String(pruned.size));
+    lib_core/* setOutput */.uH(Outputs.PrunedIds, [...pruned].sort().join(' '));
     await writeSummary([...pruned].sort());
     /** The step summary; `pruned` undefined: retention was not applied (verify failed). */
     async function writeSummary(prunedIds, failure) {
         const seconds = (Date.now() - backupStarted) / 1000;
         const rows = files.map((f) => `| \`${f.name}\` | ${f.source} | ${formatBytes(f.bytes)} | \`${f.sha256.slice(0, 16)}…\` |`);
-        await core/* summary */.z
+        await lib_core/* summary */.z
             .addRaw([
             `### Backup ${id} of ${inputs.project}`,
             '',
@@ -50847,12 +50869,12 @@ async function holdStopped(host, inputs) {
         held.then(() => Promise.reject(new Error('stopping the services ended early'))),
     ]);
     const what = [...inputs['stop-services'], `label ${STOP_LABEL}`].join(', ');
-    core/* info */.pq(count === '0' ? `No running container to stop (${what})` : `Stopped ${count} container(s) (${what})`);
+    lib_core/* info */.pq(count === '0' ? `No running container to stop (${what})` : `Stopped ${count} container(s) (${what})`);
     return async () => {
         stdin.end();
         await held;
         if (count !== '0')
-            core/* info */.pq(`Started ${count} container(s) again`);
+            lib_core/* info */.pq(`Started ${count} container(s) again`);
     };
 }
 async function applyRetention(store, inputs, current) {
@@ -50860,7 +50882,7 @@ async function applyRetention(store, inputs, current) {
     // Directories without a manifest are runs that died (a finished backup writes its manifest last).
     const leftovers = listing.partial.filter((x) => x !== current);
     if (leftovers.length > 0) {
-        core/* info */.pq(`${store.label}: removing interrupted backups without a manifest: ${leftovers.join(', ')}`);
+        lib_core/* info */.pq(`${store.label}: removing interrupted backups without a manifest: ${leftovers.join(', ')}`);
         await store.remove(leftovers);
     }
     if (!inputs.retention)
@@ -50868,7 +50890,7 @@ async function applyRetention(store, inputs, current) {
     const kept = keptBackups(listing.complete.map((x) => ({ id: x, created: backupIdDate(x) })), inputs.retention);
     kept.add(current);
     const pruned = listing.complete.filter((x) => !kept.has(x));
-    core/* info */.pq(`${store.label}: keeping ${kept.size}, pruning ${pruned.length}${pruned.length ? `: ${pruned.join(', ')}` : ''}`);
+    lib_core/* info */.pq(`${store.label}: keeping ${kept.size}, pruning ${pruned.length}${pruned.length ? `: ${pruned.join(', ')}` : ''}`);
     await store.remove(pruned);
     return pruned;
 }
@@ -50925,7 +50947,7 @@ async function streamChecked(store, manifest, file, key, deliver) {
     }
     if (deliverError !== undefined)
         throw deliverError;
-    core/* info */.pq(`${file.name}: ${formatBytes(file.bytes)} in ${took(started, file.bytes)}, sha256 matches the manifest${file.encrypted ? ', decrypted and authenticated' : ''}`);
+    lib_core/* info */.pq(`${file.name}: ${formatBytes(file.bytes)} in ${took(started, file.bytes)}, sha256 matches the manifest${file.encrypted ? ', decrypted and authenticated' : ''}`);
 }
 /** `12.3 s (85.0 MB/s)` since `started` (ms), or `12.3 s` without a byte count. */
 function took(started, bytes) {
@@ -50936,9 +50958,9 @@ function took(started, bytes) {
 function record(checks, what, ok, detail) {
     checks.push({ what, ok, detail });
     if (ok)
-        core/* info */.pq(`${what}: ${detail}`);
+        lib_core/* info */.pq(`${what}: ${detail}`);
     else
-        core/* error */.z3(`verify: ${what}: ${detail}`);
+        lib_core/* error */.z3(`verify: ${what}: ${detail}`);
 }
 /** The checks as a markdown table, and the error that stopped verify, if one did. */
 function verifyTable(checks, failure) {
@@ -50973,7 +50995,7 @@ async function checkCopy(store, manifest, checks) {
             record(checks, where, true, 'read back, size and sha256 match the manifest');
     }
     if (ok)
-        core/* info */.pq(`${store.where(manifest.id)}: every file read back, sizes and sha256 match the manifest`);
+        lib_core/* info */.pq(`${store.where(manifest.id)}: every file read back, sizes and sha256 match the manifest`);
     return ok;
 }
 /** Finds the backup (`backup-id`, or the newest complete one anywhere) and the first destination that has it. */
@@ -51012,27 +51034,27 @@ function liveRestore(inputs, db, c) {
     return { script: fromFile(MY_RESTORE), args: [...myArgs(inputs.project, db.service, db.database), c] };
 }
 async function restore(host, stores, inputs, verifyOnly) {
-    const { store, manifest } = await core/* group */.Os('Backup', async () => {
+    const { store, manifest } = await lib_core/* group */.Os('Backup', async () => {
         const picked = await pickBackup(stores, inputs);
         const m = picked.manifest;
-        core/* info */.pq(`${m.id} of ${m.project} from ${picked.store.label}, ${m.files.length} files, ${m.encrypted ? 'encrypted' : 'not encrypted'}`);
+        lib_core/* info */.pq(`${m.id} of ${m.project} from ${picked.store.label}, ${m.files.length} files, ${m.encrypted ? 'encrypted' : 'not encrypted'}`);
         return picked;
     });
-    core/* setOutput */.uH(Outputs.BackupId, manifest.id);
-    core/* setOutput */.uH(Outputs.Manifest, JSON.stringify(manifest));
-    core/* setOutput */.uH(Outputs.Bytes, String(manifest.files.reduce((s, f) => s + f.bytes, 0)));
+    lib_core/* setOutput */.uH(Outputs.BackupId, manifest.id);
+    lib_core/* setOutput */.uH(Outputs.Manifest, JSON.stringify(manifest));
+    lib_core/* setOutput */.uH(Outputs.Bytes, String(manifest.files.reduce((s, f) => s + f.bytes, 0)));
     if (verifyOnly) {
         const checks = [];
         let ok = false;
         let failure;
         try {
-            ok = await core/* group */.Os('Verify', () => verifyBackup(host, store, inputs, manifest, checks));
+            ok = await lib_core/* group */.Os('Verify', () => verifyBackup(host, store, inputs, manifest, checks));
         }
         catch (error) {
             failure = error;
         }
-        core/* setOutput */.uH(Outputs.Verified, String(ok));
-        await core/* summary */.z
+        lib_core/* setOutput */.uH(Outputs.Verified, String(ok));
+        await lib_core/* summary */.z
             .addRaw([
             `### Verify of backup ${manifest.id} of ${inputs.project}`,
             '',
@@ -51060,7 +51082,7 @@ async function restore(host, stores, inputs, verifyOnly) {
     try {
         // Every archive streams through its checks into a temporary volume or a staged file on the host;
         // live volumes and databases change only after all of them matched their manifest.
-        await core/* group */.Os('Receive and check every archive', async () => {
+        await lib_core/* group */.Os('Receive and check every archive', async () => {
             for (const f of volumes) {
                 const short = sourceOf(f).volume;
                 const temp = `berth-restore-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
@@ -51070,29 +51092,29 @@ async function restore(host, stores, inputs, verifyOnly) {
                     input: plain,
                     silent: true,
                 }));
-                core/* info */.pq(`${f.name} unpacked into ${temp}`);
+                lib_core/* info */.pq(`${f.name} unpacked into ${temp}`);
             }
             for (const f of dumps) {
                 await streamChecked(store, manifest, f, key, (plain) => host.script(STAGE_FILE, { args: [`${stage.dir}/${f.name}`], input: plain, silent: true }));
             }
         });
-        await core/* group */.Os('Volumes', async () => {
+        await lib_core/* group */.Os('Volumes', async () => {
             while (temps.length > 0) {
                 const { short, temp } = temps[0];
                 const swapStarted = Date.now();
                 const r = await host.script(SWAP_IN, { args: [image, inputs.project, short, temp], silent: true });
                 temps.shift();
                 const how = /^::berth::swapped=(\w+)$/m.exec(r.stdout)?.[1] ?? '';
-                core/* info */.pq(`Volume ${short} restored, swapped in by ${how || 'copy'} in ${took(swapStarted)}`);
+                lib_core/* info */.pq(`Volume ${short} restored, swapped in by ${how || 'copy'} in ${took(swapStarted)}`);
             }
         });
-        await core/* group */.Os('Databases', async () => {
+        await lib_core/* group */.Os('Databases', async () => {
             for (const f of dumps) {
                 const { db } = sourceOf(f);
                 await host.script(WAIT_HEALTHY, { args: [inputs.project, db.service, '180'] });
                 const { script, args } = liveRestore(inputs, db, compressionOf(f));
                 await host.script(script, { args: [`${stage.dir}/${f.name}`, ...args] });
-                core/* info */.pq(`Database ${db.database} of ${db.service} (${db.engine}) restored`);
+                lib_core/* info */.pq(`Database ${db.database} of ${db.service} (${db.engine}) restored`);
             }
         });
     }
@@ -51101,7 +51123,7 @@ async function restore(host, stores, inputs, verifyOnly) {
             await host.script(DROP_TEMP, { args: [temp], silent: true });
         await stage?.drop();
     }
-    await core/* summary */.z
+    await lib_core/* summary */.z
         .addRaw(`### Restored ${manifest.id} of ${inputs.project}\n\nFrom \`${store.where(manifest.id)}\`: ${manifest.files
         .map((f) => f.source)
         .join(', ')}; every archive matched its manifest's sha256 before anything was changed.\n`)

@@ -28434,7 +28434,7 @@ const GHA_CACHE_MIN_BUILDX = '0.21.0';
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _lib_action_wrapper_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9046);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(831);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8123);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9428);
 // Entry point bundled into dist/index.js; the runner calls it for the main and post step.
 
@@ -28447,7 +28447,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 831:
+/***/ 8123:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28713,6 +28713,32 @@ function getKeyValueInput(name, options = {}) {
     const isEmpty = (raw) => Object.keys(parse(raw)).length === 0;
     return getParsed(name, options, parse, isEmpty, false) ?? {};
 }
+/**
+ * The registry-username/registry-password pair: both or neither. The password is masked before
+ * anything can fail.
+ */
+function getRegistryCredentials(names = {
+    username: 'registry-username',
+    password: 'registry-password',
+}) {
+    const password = getString(names.password) || undefined;
+    if (password)
+        core/* setSecret */.Pq(password);
+    const username = getString(names.username) || undefined;
+    if (Boolean(password) !== Boolean(username)) {
+        const missing = password ? names.username : names.password;
+        throw inputError(missing, 'is required when the other registry credential is given');
+    }
+    return username && password ? { username, password } : undefined;
+}
+/** What compose accepts as a project name (it also names containers, volumes and remote directories). */
+const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+function parseProjectName(name, value) {
+    if (!PROJECT_NAME.test(value)) {
+        throw inputError(name, `${JSON.stringify(value)} is not a compose project name (lower-case letters, digits, "-" and "_", starting with a letter or digit)`);
+    }
+    return value;
+}
 
 // EXTERNAL MODULE: ./actions/build/src/constants.ts
 var constants = __nccwpck_require__(2597);
@@ -28947,14 +28973,7 @@ function getInputs(env = process.env) {
             throw inputError(constants/* Inputs */.G0.Secrets, `"${id}" is not a valid secret id`);
         core/* setSecret */.Pq(value);
     }
-    const password = getString(constants/* Inputs */.G0.RegistryPassword) || undefined;
-    if (password)
-        core/* setSecret */.Pq(password);
-    const username = getString(constants/* Inputs */.G0.RegistryUsername) || undefined;
-    if (Boolean(password) !== Boolean(username)) {
-        const missing = password ? constants/* Inputs */.G0.RegistryUsername : constants/* Inputs */.G0.RegistryPassword;
-        throw inputError(missing, `is required when the other registry credential is given`);
-    }
+    const credentials = getRegistryCredentials();
     const cacheInput = getString(constants/* Inputs */.G0.Cache);
     const cache = cacheInput ? getEnumInput(constants/* Inputs */.G0.Cache, constants/* CACHE_BACKENDS */.bK, { required: true }) : undefined;
     const scope = getString(constants/* Inputs */.G0.CacheScope) || defaultCacheScope(repository, target);
@@ -28981,8 +29000,8 @@ function getInputs(env = process.env) {
         labels: keyValueList(constants/* Inputs */.G0.Labels, getListInput(constants/* Inputs */.G0.Labels, { newlinesOnly: true })),
         push: getBooleanInput(constants/* Inputs */.G0.Push, { default: false }),
         load: getBooleanInput(constants/* Inputs */.G0.Load, { default: false }),
-        'registry-username': username,
-        'registry-password': password,
+        'registry-username': credentials?.username,
+        'registry-password': credentials?.password,
         cache,
         'cache-ref': cacheRef,
         'cache-dir': cacheDir,
@@ -29046,8 +29065,37 @@ class ProgressTracker {
     }
 }
 
+;// CONCATENATED MODULE: ./lib/action/summary.ts
+// Markdown for job summaries, written once: table cells that cannot break their row, inline code
+// that survives a table, and the table itself. Every action's summary builds its tables here.
+/** Text for a table cell: pipes escaped, line breaks and runs of blank space folded to one space. */
+function tableCell(text) {
+    if (text === undefined || text === '')
+        return '';
+    return String(text)
+        .replace(/\|/g, '\\|')
+        .replace(/\s*[\r\n]+\s*/g, ' ');
+}
+/**
+ * Inline code: backticks inside become `'` (a code span cannot hold its own delimiter), line breaks a
+ * space. Pipes are left to tableCell, which escapes them even inside code (GitHub splits the row on them).
+ */
+function inlineCode(text) {
+    return text ? `\`${text.replace(/`/g, "'").replace(/\s*[\r\n]+\s*/g, ' ')}\`` : '';
+}
+/** A Markdown table; every cell goes through tableCell, so callers pass plain Markdown. */
+function markdownTable(headers, rows) {
+    const line = (cells) => '|' + cells.map((c) => (c === undefined || c === '' ? ' |' : ` ${tableCell(c)} |`)).join('');
+    return [line(headers), `|${headers.map(() => ' --- |').join('')}`, ...rows.map(line)].join('\n');
+}
+/** A two-column table of names and values under an empty header, as the actions' summaries open. */
+function keyValueTable(rows) {
+    return markdownTable(['', ''], rows);
+}
+
 ;// CONCATENATED MODULE: ./actions/build/src/summary.ts
 // The job summary: what was built, where it went, how big it is and how much came from cache.
+
 
 function signedBytes(delta) {
     return delta === 0 ? '±0 B' : `${delta > 0 ? '+' : '−'}${formatBytes(Math.abs(delta))}`;
@@ -29067,7 +29115,7 @@ function summaryMarkdown(f) {
         rows.push(['Size (compressed, in the registry)', formatBytes(f.compressedSize) + change]);
     }
     rows.push(['Cache', `${f.cacheBackend}: ${f.steps.cached} of ${f.steps.steps} build steps cached`]);
-    const table = ['| | |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
+    const table = keyValueTable(rows);
     const rebuilt = f.steps.rebuilt.length > 0
         ? `\n\n<details><summary>Steps that ran</summary>\n\n${f.steps.rebuilt.map((s) => `- \`${s}\``).join('\n')}\n\n</details>`
         : '';

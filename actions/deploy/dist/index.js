@@ -28375,7 +28375,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _lib_action_wrapper_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9046);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7044);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3415);
 // Entry point bundled into dist/index.js; the runner calls it for the main step.
 
 
@@ -28386,7 +28386,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7044:
+/***/ 3415:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28670,6 +28670,32 @@ function getKeyValueInput(name, options = {}) {
     const parse = (raw) => parseKeyValueLines(name, raw);
     const isEmpty = (raw) => Object.keys(parse(raw)).length === 0;
     return getParsed(name, options, parse, isEmpty, false) ?? {};
+}
+/**
+ * The registry-username/registry-password pair: both or neither. The password is masked before
+ * anything can fail.
+ */
+function getRegistryCredentials(names = {
+    username: 'registry-username',
+    password: 'registry-password',
+}) {
+    const password = getString(names.password) || undefined;
+    if (password)
+        core/* setSecret */.Pq(password);
+    const username = getString(names.username) || undefined;
+    if (Boolean(password) !== Boolean(username)) {
+        const missing = password ? names.username : names.password;
+        throw inputError(missing, 'is required when the other registry credential is given');
+    }
+    return username && password ? { username, password } : undefined;
+}
+/** What compose accepts as a project name (it also names containers, volumes and remote directories). */
+const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+function parseProjectName(name, value) {
+    if (!PROJECT_NAME.test(value)) {
+        throw inputError(name, `${JSON.stringify(value)} is not a compose project name (lower-case letters, digits, "-" and "_", starting with a letter or digit)`);
+    }
+    return value;
 }
 
 ;// CONCATENATED MODULE: external "node:fs/promises"
@@ -30512,7 +30538,6 @@ unlock
 
 
 
-const PROJECT = /^[a-z0-9][a-z0-9_-]*$/;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DEFAULT_COMPOSE = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
@@ -30591,10 +30616,7 @@ function getInputs(env = process.env) {
     if (!(0,external_node_fs_namespaceObject.existsSync)(workingDirectory) || !(0,external_node_fs_namespaceObject.statSync)(workingDirectory).isDirectory()) {
         inputs_fail(Inputs.WorkingDirectory, `${workingDirectory} is not a directory`);
     }
-    const project = getString(Inputs.Project, { required: true });
-    if (!PROJECT.test(project)) {
-        inputs_fail(Inputs.Project, `${JSON.stringify(project)} is not a compose project name (lower-case letters, digits, "-" and "_", starting with a letter or digit)`);
-    }
+    const project = parseProjectName(Inputs.Project, getString(Inputs.Project, { required: true }));
     const listed = getListInput(Inputs.ComposeFiles, { newlinesOnly: true });
     const composeFiles = listed.length > 0 ? listed.map((f) => existingFile(Inputs.ComposeFiles, workingDirectory, f)) : [];
     if (composeFiles.length === 0) {
@@ -30630,13 +30652,10 @@ function getInputs(env = process.env) {
         core/* setSecret */.Pq(value);
     }
     const registry = getString(Inputs.Registry) || undefined;
-    const username = getString(Inputs.RegistryUsername) || undefined;
-    const password = getString(Inputs.RegistryPassword) || undefined;
-    if (password)
-        core/* setSecret */.Pq(password);
-    if (registry && (!username || !password))
-        inputs_fail(username ? Inputs.RegistryPassword : Inputs.RegistryUsername, 'is required with "registry"');
-    if (!registry && (username || password))
+    const credentials = getRegistryCredentials();
+    if (registry && !credentials)
+        inputs_fail(Inputs.RegistryUsername, 'is required with "registry"');
+    if (!registry && credentials)
         inputs_fail(Inputs.Registry, 'is required with registry credentials');
     if (registry && !/^[A-Za-z0-9.-]+(:\d+)?$/.test(registry))
         inputs_fail(Inputs.Registry, `${JSON.stringify(registry)} is not a registry host[:port]`);
@@ -30658,8 +30677,8 @@ function getInputs(env = process.env) {
         secrets,
         images: parseImagePins(Inputs.Images, getListInput(Inputs.Images, { newlinesOnly: true })),
         registry,
-        'registry-username': username,
-        'registry-password': password,
+        'registry-username': credentials?.username,
+        'registry-password': credentials?.password,
         'remote-dir': remoteDir.replace(/\/+$/, ''),
         'wait-timeout': seconds(Inputs.WaitTimeout, 180),
         'health-urls': parseProbes(Inputs.HealthUrls, getListInput(Inputs.HealthUrls, { newlinesOnly: true })),
@@ -30672,7 +30691,37 @@ function getInputs(env = process.env) {
     };
 }
 
+;// CONCATENATED MODULE: ./lib/action/summary.ts
+// Markdown for job summaries, written once: table cells that cannot break their row, inline code
+// that survives a table, and the table itself. Every action's summary builds its tables here.
+/** Text for a table cell: pipes escaped, line breaks and runs of blank space folded to one space. */
+function tableCell(text) {
+    if (text === undefined || text === '')
+        return '';
+    return String(text)
+        .replace(/\|/g, '\\|')
+        .replace(/\s*[\r\n]+\s*/g, ' ');
+}
+/**
+ * Inline code: backticks inside become `'` (a code span cannot hold its own delimiter), line breaks a
+ * space. Pipes are left to tableCell, which escapes them even inside code (GitHub splits the row on them).
+ */
+function inlineCode(text) {
+    return text ? `\`${text.replace(/`/g, "'").replace(/\s*[\r\n]+\s*/g, ' ')}\`` : '';
+}
+/** A Markdown table; every cell goes through tableCell, so callers pass plain Markdown. */
+function markdownTable(headers, rows) {
+    const line = (cells) => '|' + cells.map((c) => (c === undefined || c === '' ? ' |' : ` ${tableCell(c)} |`)).join('');
+    return [line(headers), `|${headers.map(() => ' --- |').join('')}`, ...rows.map(line)].join('\n');
+}
+/** A two-column table of names and values under an empty header, as the actions' summaries open. */
+function keyValueTable(rows) {
+    return markdownTable(['', ''], rows);
+}
+
 ;// CONCATENATED MODULE: ./actions/deploy/src/report.ts
+// What the host script reported (`::berth::key=value` lines), and the job summary made from it.
+
 function parseReport(stdout) {
     const r = {
         unhealthy: [],
@@ -30792,11 +30841,7 @@ function summaryMarkdown(r, facts) {
         rows.push(['Removed releases', r.removedReleases.map((x) => `\`${x}\``).join(' ')]);
     if (r.removedObjects.length)
         rows.push(['Removed swarm objects', r.removedObjects.map((x) => `\`${x}\``).join(' ')]);
-    const table = [
-        '| | |',
-        '| --- | --- |',
-        ...rows.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`),
-    ].join('\n');
+    const table = keyValueTable(rows);
     const why = r.status === 'deployed' ? '' : `\n\n**Why:** ${failureMessage(r, facts.release).replace(/\n/g, ' ')}`;
     return `### berth/deploy: \`${facts.project}\`\n\n${table}${why}\n`;
 }

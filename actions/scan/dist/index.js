@@ -32201,6 +32201,32 @@ function getKeyValueInput(name, options = {}) {
     const isEmpty = (raw) => Object.keys(parse(raw)).length === 0;
     return getParsed(name, options, parse, isEmpty, false) ?? {};
 }
+/**
+ * The registry-username/registry-password pair: both or neither. The password is masked before
+ * anything can fail.
+ */
+function getRegistryCredentials(names = {
+    username: 'registry-username',
+    password: 'registry-password',
+}) {
+    const password = getString(names.password) || undefined;
+    if (password)
+        lib_core/* setSecret */.Pq(password);
+    const username = getString(names.username) || undefined;
+    if (Boolean(password) !== Boolean(username)) {
+        const missing = password ? names.username : names.password;
+        throw inputError(missing, 'is required when the other registry credential is given');
+    }
+    return username && password ? { username, password } : undefined;
+}
+/** What compose accepts as a project name (it also names containers, volumes and remote directories). */
+const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+function parseProjectName(name, value) {
+    if (!PROJECT_NAME.test(value)) {
+        throw inputError(name, `${JSON.stringify(value)} is not a compose project name (lower-case letters, digits, "-" and "_", starting with a letter or digit)`);
+    }
+    return value;
+}
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
@@ -35175,14 +35201,7 @@ function getInputs(env = process.env) {
     const token = getString(Inputs.GithubToken) || undefined;
     if (token)
         lib_core/* setSecret */.Pq(token);
-    const password = getString(Inputs.RegistryPassword) || undefined;
-    if (password)
-        lib_core/* setSecret */.Pq(password);
-    const username = getString(Inputs.RegistryUsername) || undefined;
-    if (Boolean(password) !== Boolean(username)) {
-        const missing = password ? Inputs.RegistryUsername : Inputs.RegistryPassword;
-        throw inputError(missing, 'is required when the other registry credential is given');
-    }
+    const credentials = getRegistryCredentials();
     const timeout = getDurationInput(Inputs.Timeout) ?? parseDuration(Inputs.Timeout, DEFAULT_TIMEOUT);
     if (timeout < 1000)
         throw inputError(Inputs.Timeout, 'must be at least one second');
@@ -35210,8 +35229,8 @@ function getInputs(env = process.env) {
         'cache-db': getBooleanInput(Inputs.CacheDb, { default: true }),
         'cache-dir': cacheDirText ? (0,external_node_path_.resolve)(workspace, cacheDirText) : (0,external_node_path_.join)(cacheHome, 'berth', 'trivy'),
         'java-db': getBooleanInput(Inputs.JavaDb, { default: false }),
-        'registry-username': username,
-        'registry-password': password,
+        'registry-username': credentials?.username,
+        'registry-password': credentials?.password,
         timeout,
         'output-dir': outputDirText ? (0,external_node_path_.resolve)(workspace, outputDirText) : (0,external_node_path_.join)(runnerTemp, 'berth-scan'),
     };
