@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { inputErrorOf } from '../../../lib/action/testing.js';
-import { DEFAULT_TRIVY_DOWNLOAD_URL, DEFAULT_TRIVY_VERSION } from '../../../lib/tools/trivy.js';
 import {
   DEFAULT_AUDIT,
   DEFAULT_DB_REPOSITORIES,
@@ -13,6 +12,7 @@ import {
   DEFAULT_TIMEOUT,
   Inputs as I,
 } from './constants.js';
+import { DEFAULT_TRIVY_DOWNLOAD_URL, DEFAULT_TRIVY_VERSION } from './trivy-install.js';
 import { getInputs, loadIgnores, parseDbRepositories, parseImageInput, parseScanners } from './inputs.js';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;

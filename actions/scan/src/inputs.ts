@@ -17,7 +17,7 @@ import {
   parseList,
   getRegistryCredentials,
 } from '../../../lib/action/inputs.js';
-import { parseSha256Pin, parseTrivyDownloadUrl, resolveTrivyVersion } from '../../../lib/tools/trivy.js';
+import { parseSha256Pin } from '../../../lib/tools/installer.js';
 import {
   DEFAULT_DB_REPOSITORIES,
   DEFAULT_SCANNERS,
@@ -32,6 +32,7 @@ import {
 import type { Severity } from './finding.js';
 import { parseGateSettings, type FailOn } from './gate.js';
 import { IgnoreFileError, readIgnoreFile, resolveIgnoreFile, type IgnoreEntry } from './ignore.js';
+import { parseTrivyDownloadUrl, resolveTrivyVersion } from './trivy-install.js';
 
 export interface Inputs {
   'scan-type': ScanType;
@@ -203,7 +204,7 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     'compose-files': composeFiles,
     'trivy-version': resolveTrivyVersion(getString(I.TrivyVersion) ?? ''),
     'trivy-download-url': parseTrivyDownloadUrl(getString(I.TrivyDownloadUrl) ?? ''),
-    'trivy-sha256': parseSha256Pin(getString(I.TrivySha256) ?? ''),
+    'trivy-sha256': parseSha256Pin(I.TrivySha256, getString(I.TrivySha256) ?? ''),
     'github-token': token,
     'db-repository': parseDbRepositories(getString(I.DbRepository) ?? ''),
     'cache-db': getBooleanInput(I.CacheDb, { default: true }),

@@ -8,7 +8,7 @@ import { composeConfig } from '../../../lib/tools/compose.js';
 import { imageFacts, inspectLocalImage, parseImageRef, type ImageFacts } from '../../../lib/tools/docker.js';
 import { run } from '../../../lib/action/exec.js';
 import { inputError } from '../../../lib/action/inputs.js';
-import { installTrivy, type TrivyInstall } from '../../../lib/tools/trivy.js';
+import { installTrivy, type TrivyInstall } from './trivy-install.js';
 import { auditCompose, parseComposeConfig } from './audit.js';
 import { reportBaseName, scanCategory } from './category.js';
 import {
