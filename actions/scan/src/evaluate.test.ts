@@ -7,9 +7,9 @@ import { Outputs } from './constants.js';
 import { evaluate } from './evaluate.js';
 import { gateOutputs, parseGateSettings } from './gate.js';
 import { parseIgnoreFile } from './ignore.js';
-import { findingsFromReport, parseTrivyReport } from './report.js';
-import { berthAuditTool, sarifLog, trivySarifRun, validateSarif } from './sarif.js';
-import { fixtureReport, TRIVY_JSON_FIXTURES } from './testing.js';
+import { parseTrivyReport } from './report.js';
+import { berthAuditTool, sarifLog, trivySarifRun } from './sarif.js';
+import { findingsFromReport, fixtureReport, TRIVY_JSON_FIXTURES, validateSarif } from './testing.js';
 
 const NOW = new Date('2025-03-15T00:00:00Z');
 const repo = join(import.meta.dirname, '../../..');

@@ -16,8 +16,7 @@ import {
   type FailOn,
 } from './gate.js';
 import { parseIgnoreFile, partitionIgnores } from './ignore.js';
-import { findingsFromReport } from './report.js';
-import { fixtureReport, TRIVY_JSON_FIXTURES, type TrivyFixture } from './testing.js';
+import { findingsFromReport, fixtureReport, TRIVY_JSON_FIXTURES, type TrivyFixture } from './testing.js';
 
 const DEFAULTS = parseGateSettings({});
 const ALL: Severity[] = [...SEVERITIES];

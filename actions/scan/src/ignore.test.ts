@@ -15,8 +15,7 @@ import {
   readIgnoreFile,
   resolveIgnoreFile,
 } from './ignore.js';
-import { findingsFromReport } from './report.js';
-import { fixtureReport } from './testing.js';
+import { findingsFromReport, fixtureReport } from './testing.js';
 
 const NOW = new Date('2025-03-15T12:00:00Z');
 

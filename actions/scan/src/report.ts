@@ -238,16 +238,3 @@ export function misconfigurationFinding(result: TrivyResult, m: TrivyMisconfigur
 export function isFailedMisconfiguration(m: TrivyMisconfiguration): boolean {
   return m.Status === undefined || m.Status === 'FAIL';
 }
-
-/** Every vulnerability, secret and failed misconfiguration in the report, in report order. */
-export function findingsFromReport(report: TrivyReport): Finding[] {
-  const findings: Finding[] = [];
-  for (const result of report.Results ?? []) {
-    for (const v of result.Vulnerabilities ?? []) findings.push(vulnerabilityFinding(result, v));
-    for (const s of result.Secrets ?? []) findings.push(secretFinding(result, s));
-    for (const m of result.Misconfigurations ?? []) {
-      if (isFailedMisconfiguration(m)) findings.push(misconfigurationFinding(result, m));
-    }
-  }
-  return findings;
-}

@@ -13,11 +13,16 @@ import {
   sarifLog,
   SECURITY_SEVERITY,
   trivySarifRun,
-  validateSarif,
   type SarifLog,
 } from './sarif.js';
-import { findingsFromReport } from './report.js';
-import { fixtureReport, fixtureText, TRIVY_JSON_FIXTURES, type TrivyFixture } from './testing.js';
+import {
+  findingsFromReport,
+  fixtureReport,
+  fixtureText,
+  TRIVY_JSON_FIXTURES,
+  validateSarif,
+  type TrivyFixture,
+} from './testing.js';
 
 const everything = { severities: [...SEVERITIES], ignoreUnfixed: false, ignores: [] };
 

@@ -6,7 +6,8 @@ import { readComposeSources } from './compose-source.js';
 import { filterReport } from './filter.js';
 import { decideGate, parseGateSettings, type GateSettings } from './gate.js';
 import { parseIgnoreFile, partitionIgnores } from './ignore.js';
-import { cell, summaryMarkdown } from './summary.js';
+import { tableCell as cell } from '../../../lib/action/summary.js';
+import { summaryMarkdown } from './summary.js';
 import { fixtureReport, type TrivyFixture } from './testing.js';
 
 const repo = join(import.meta.dirname, '../../..');
