@@ -6,15 +6,9 @@ import { imageRepository, reportBaseName, scanCategory, type ScanTarget } from '
 import { readComposeSources } from './compose-source.js';
 import { filterReport } from './filter.js';
 import { SEVERITIES } from './finding.js';
-import {
-  artifactUri,
-  berthAuditTool,
-  sarifLevel,
-  sarifLog,
-  SECURITY_SEVERITY,
-  trivySarifRun,
-  type SarifLog,
-} from './sarif.js';
+import { artifactUri } from './sarif-results.js';
+import { sarifLevel, SECURITY_SEVERITY } from './sarif-rules.js';
+import { berthAuditTool, sarifLog, trivySarifRun, type SarifLog } from './sarif.js';
 import {
   findingsFromReport,
   fixtureReport,
