@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../../lib/action/inputs.js';
-import { auditCompose, parseComposeConfig } from './audit.js';
+import { auditCompose } from './audit.js';
+import { parseComposeConfig } from './compose-service.js';
 import { Outputs } from './constants.js';
 import { filterFindings, filterReport, isUnfixed, type FilterOptions } from './filter.js';
 import { SEVERITIES, type Severity } from './finding.js';

@@ -9,7 +9,8 @@ import { imageFacts, inspectLocalImage, parseImageRef, type ImageFacts } from '.
 import { run } from '../../../lib/action/exec.js';
 import { inputError } from '../../../lib/action/inputs.js';
 import { installTrivy, type TrivyInstall } from './trivy-install.js';
-import { auditCompose, parseComposeConfig } from './audit.js';
+import { auditCompose } from './audit.js';
+import { parseComposeConfig } from './compose-service.js';
 import { reportBaseName, scanCategory } from './category.js';
 import {
   credentialHost,

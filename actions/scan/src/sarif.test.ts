@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { auditCompose, parseComposeConfig } from './audit.js';
+import { auditCompose } from './audit.js';
+import { parseComposeConfig } from './compose-service.js';
 import { imageRepository, reportBaseName, scanCategory, type ScanTarget } from './category.js';
 import { readComposeSources } from './compose-source.js';
 import { filterReport } from './filter.js';
