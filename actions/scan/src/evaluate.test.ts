@@ -121,6 +121,20 @@ describe('evaluate', () => {
     expect(log.runs[1]!.results).toHaveLength(result.audit!.length);
   });
 
+  it("names the files of what counts as repository paths, in the gate too; the report keeps Trivy's", () => {
+    const result = evaluate({
+      reports: [fixtureReport('secrets.json')],
+      ignores: [],
+      settings: parseGateSettings({}),
+      now: NOW,
+      repoPrefix: 'services/api',
+    });
+    expect(result.findings.map((f) => f.file)).toEqual(['services/api/deploy.sh', 'services/api/deploy.sh']);
+    expect(result.reports[0]!.kept).toEqual(result.findings);
+    expect(result.gate.sentence).toContain('aws-access-key-id in services/api/deploy.sh:3');
+    expect(result.reports[0]!.report.Results!.map((r) => r.Target)).toEqual(['deploy.sh']);
+  });
+
   it('audit off: no audit findings, whatever was passed', () => {
     const result = evaluate({
       reports: [],

@@ -1,6 +1,6 @@
-// berth/scan's inputs: the typed interface (keys as in action.yml) and getInputs(), the only place
-// that reads them, checks them against the workspace and says which input is wrong. The pure
-// parsers are exported for the unit tests.
+// berth/scan's inputs: the typed interface (keys as in action.yml; the gate's four as one `gate`
+// value) and getInputs(), the only place that reads them, checks them against the workspace and says
+// which input is wrong. The pure parsers are exported for the unit tests.
 import * as core from '@actions/core';
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -25,12 +25,10 @@ import {
   Inputs as I,
   SCAN_TYPES,
   SCANNERS,
-  type AuditMode,
   type ScanType,
   type Scanner,
 } from './constants.js';
-import type { Severity } from './finding.js';
-import { parseGateSettings, type FailOn } from './gate.js';
+import { parseGateSettings, type GateSettings } from './gate.js';
 import { IgnoreFileError, readIgnoreFile, resolveIgnoreFile, type IgnoreEntry } from './ignore.js';
 import { parseTrivyDownloadUrl, resolveTrivyVersion } from './trivy-install.js';
 
@@ -43,12 +41,13 @@ export interface Inputs {
   /** absolute path of what fs and config scans read */
   'scan-ref': string;
   scanners: Scanner[];
-  severity: Severity[];
-  'fail-on': FailOn;
-  'ignore-unfixed': boolean;
+  /**
+   * `severity`, `fail-on`, `ignore-unfixed` and `audit`, parsed together: what counts and what fails
+   * the step, as evaluate() takes it
+   */
+  gate: GateSettings;
   /** workspace-relative, as messages name it; undefined when there is none */
   'ignore-file'?: string;
-  audit: AuditMode;
   /** compose files, workspace-relative or absolute, base first */
   'compose-files': string[];
   /** x.y.z or `preinstalled` */
@@ -196,11 +195,8 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     input,
     'scan-ref': scanRef,
     scanners: parseScanners(type, getString(I.Scanners) ?? ''),
-    severity: gate.severities,
-    'fail-on': gate.failOn,
-    'ignore-unfixed': gate.ignoreUnfixed,
+    gate,
     'ignore-file': ignoreFile,
-    audit: gate.audit,
     'compose-files': composeFiles,
     'trivy-version': resolveTrivyVersion(getString(I.TrivyVersion) ?? ''),
     'trivy-download-url': parseTrivyDownloadUrl(getString(I.TrivyDownloadUrl) ?? ''),
