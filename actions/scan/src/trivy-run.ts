@@ -4,18 +4,9 @@
 import * as core from '@actions/core';
 import { run } from '../../../lib/action/exec.js';
 import { inspectLocalImage, parseImageRef } from '../../../lib/tools/docker.js';
-import {
-  credentialHost,
-  planTrivyRuns,
-  registryHost,
-  trivyDbDownloadArgs,
-  trivyEnv,
-  trivyFailure,
-  trivyScanArgs,
-  usedEmbeddedChecks,
-  type TrivyTarget,
-} from './command.js';
+import { trivyCommands, trivyEnv, type TrivyTarget } from './command.js';
 import type { Inputs } from './inputs.js';
+import { trivyFailure, usedEmbeddedChecks } from './trivy-failure.js';
 import type { TrivyInstall } from './trivy-install.js';
 
 /** An image reference is read from the registry when it names a digest or the engine lacks it. */
@@ -60,35 +51,29 @@ export async function runTrivy(
   const username = inputs['registry-username'];
   const password = inputs['registry-password'];
   const credentials = username && password ? { username, password } : undefined;
-  const plan = planTrivyRuns({
-    credentials: credentials !== undefined,
-    credentialHost: credentialHost(inputs.image, inputs['db-repository']),
-    imageHost: target.kind === 'image' && target.source === 'remote' ? registryHost(target.ref) : undefined,
-    dbHosts: o.updateDb ? inputs['db-repository'].map((r) => registryHost(r) ?? r) : [],
-  });
-  const context = { image: inputs.image, dbRepositories: inputs['db-repository'], timeoutMs: inputs.timeout };
-  const trivyRun = async (args: string[], withCredentials: boolean) => {
-    // An empty working directory: a trivy.yaml or .trivyignore of the workspace changes nothing.
-    const env = trivyEnv(process.env, withCredentials ? credentials : undefined);
-    const result = await run(trivy.path, args, { cwd: o.work, env, ignoreReturnCode: true });
-    if (result.exitCode !== 0) throw trivyFailure(result.exitCode, result.stderr, context);
-    return result;
-  };
-  const common = { cacheDir: o.cacheDir, timeoutMs: inputs.timeout, dbRepositories: inputs['db-repository'] };
-  if (o.updateDb && plan.separateDbDownload) {
-    await trivyRun(trivyDbDownloadArgs(common), plan.downloadCredentials);
-  }
-  const args = trivyScanArgs({
-    ...common,
+  const commands = trivyCommands({
     target,
     scanners: inputs.scanners,
+    cacheDir: o.cacheDir,
     output: o.output,
-    skipDbUpdate: !o.updateDb || plan.separateDbDownload,
+    timeoutMs: inputs.timeout,
+    dbRepositories: inputs['db-repository'],
     javaDb: inputs['java-db'],
-    skipCheckUpdate: plan.skipCheckUpdate,
+    updateDb: o.updateDb,
+    credentials: credentials !== undefined,
+    image: inputs.image,
   });
-  const result = await trivyRun(args, plan.scanCredentials);
-  const embedded = usedEmbeddedChecks(result.stderr);
+  const context = { image: inputs.image, dbRepositories: inputs['db-repository'], timeoutMs: inputs.timeout };
+  let stderr = '';
+  for (const command of commands) {
+    // An empty working directory: a trivy.yaml or .trivyignore of the workspace changes nothing.
+    const env = trivyEnv(process.env, command.credentials ? credentials : undefined);
+    const result = await run(trivy.path, command.args, { cwd: o.work, env, ignoreReturnCode: true });
+    if (result.exitCode !== 0) throw trivyFailure(result.exitCode, result.stderr, context);
+    stderr = result.stderr;
+  }
+  // The scan runs last; its log says whether it fell back to the checks built into Trivy.
+  const embedded = usedEmbeddedChecks(stderr);
   if (embedded) {
     core.info(
       'The ERROR above is not a failure: Trivy could not fetch its checks bundle and used the checks built into it',
