@@ -127,32 +127,35 @@ function isFile(path: string): boolean {
   return existsSync(path) && statSync(path).isFile();
 }
 
-export function getInputs(env: Record<string, string | undefined> = process.env): Inputs {
-  const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
-  const type = getEnumInput(I.ScanType, SCAN_TYPES, { default: 'image' });
-
+/** `image` or `input` (scan-type image only, one of the two), the archive resolved against the workspace. */
+function getImageInputs(type: ScanType, workspace: string): Pick<Inputs, 'image' | 'input'> {
   const imageText = getString(I.Image);
   const inputText = getString(I.Input);
-  let image: string | undefined;
-  let input: string | undefined;
-  if (type === 'image') {
-    if (imageText && inputText) throw inputError(I.Input, `give ${I.Image} or ${I.Input}, not both`);
-    if (!imageText && !inputText) {
-      throw inputError(
-        I.Image,
-        `is required for scan-type image (an image reference), unless ${I.Input} names an image archive`,
-      );
-    }
-    if (imageText) image = parseImageInput(imageText);
-    if (inputText) {
-      input = resolve(workspace, inputText);
-      if (!isFile(input)) throw inputError(I.Input, `the image archive ${inputText} does not exist`);
-    }
-  } else {
+  if (type !== 'image') {
     const stray = imageText ? I.Image : inputText ? I.Input : undefined;
     if (stray)
       throw inputError(stray, `applies to scan-type image only; scan-type ${type} reads ${I.ScanRef}`);
+    return { image: undefined, input: undefined };
   }
+  if (imageText && inputText) throw inputError(I.Input, `give ${I.Image} or ${I.Input}, not both`);
+  if (!imageText && !inputText) {
+    throw inputError(
+      I.Image,
+      `is required for scan-type image (an image reference), unless ${I.Input} names an image archive`,
+    );
+  }
+  const image = imageText ? parseImageInput(imageText) : undefined;
+  const input = inputText ? resolve(workspace, inputText) : undefined;
+  if (input !== undefined && !isFile(input)) {
+    throw inputError(I.Input, `the image archive ${inputText} does not exist`);
+  }
+  return { image, input };
+}
+
+export function getInputs(env: Record<string, string | undefined> = process.env): Inputs {
+  const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
+  const type = getEnumInput(I.ScanType, SCAN_TYPES, { default: 'image' });
+  const { image, input } = getImageInputs(type, workspace);
 
   const scanRefText = getString(I.ScanRef, { default: '.' });
   const scanRef = resolve(workspace, scanRefText);
