@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { installTrivy, trivyAssets } from '../lib/tools/trivy.js';
+import { installTrivy, trivyAssets } from '../actions/scan/src/trivy-install.js';
 import { labDir, readLab } from '../scripts/lab/lab.js';
 
 const execFileP = promisify(execFile);

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { auditCompose } from './audit.js';
+import { AUDIT_RULES } from './audit-rules.js';
 import {
-  AUDIT_RULES,
   AuditError,
-  auditCompose,
   frontendNetworks,
   isDatabase,
   isLiteralSecret,
@@ -12,7 +12,7 @@ import {
   publishedOnAllInterfaces,
   type ComposeConfig,
   type ComposeService,
-} from './audit.js';
+} from './compose-service.js';
 import type { ImageFacts } from '../../../lib/tools/docker.js';
 import { ComposeLocator, readComposeSources, type ComposeSource } from './compose-source.js';
 

@@ -1,85 +1,23 @@
-// The production-readiness audit of a compose stack: rules over the merged configuration
-// (`docker compose config --format json`) and what each service's image says about itself,
-// each finding attributed to the compose file (and line) it comes from.
-import { isRootUser, parseImageRef, type ImageFacts } from '../../../lib/tools/docker.js';
+// The production-readiness audit of a compose stack: the rules (audit-rules.ts) checked over the
+// merged configuration (compose-service.ts) and what each service's image says about itself, each
+// finding attributed to the compose file (and line) it comes from.
+import { isRootUser, type ImageFacts } from '../../../lib/tools/docker.js';
+import { AUDIT_RULES, type AuditRule } from './audit-rules.js';
 import { ComposeLocator, type ComposeSource, type SourceLocation } from './compose-source.js';
-import type { Finding, Severity } from './finding.js';
-
-export interface AuditRule {
-  id: string;
-  severity: Severity;
-  title: string;
-  remediation: string;
-}
-
-function rule(id: string, severity: Severity, title: string, remediation: string): AuditRule {
-  return { id, severity, title, remediation };
-}
-
-export const AUDIT_RULES = {
-  nonRoot: rule(
-    'BERTH-C001',
-    'HIGH',
-    'Services run as a non-root user',
-    "Set user: to a non-root UID:GID (e.g. user: '10001:10001') in the compose file, or a non-root USER in the image",
-  ),
-  healthcheck: rule(
-    'BERTH-C002',
-    'HIGH',
-    'Services have a health check',
-    'Add a healthcheck: whose test proves the service answers; compose up --wait and berth/deploy wait for it',
-  ),
-  restart: rule(
-    'BERTH-C003',
-    'HIGH',
-    'Services have a restart policy',
-    'Set restart: unless-stopped (or always, or deploy.restart_policy) so the service comes back after a crash or reboot',
-  ),
-  memory: rule(
-    'BERTH-C004',
-    'HIGH',
-    'Services have a memory limit',
-    'Set deploy.resources.limits.memory (or mem_limit), e.g. 512M, so one service cannot exhaust the host',
-  ),
-  cpu: rule(
-    'BERTH-C005',
-    'MEDIUM',
-    'Services have a CPU limit',
-    "Set deploy.resources.limits.cpus (or cpus), e.g. '1.0', so one service cannot starve the others",
-  ),
-  noNewPrivileges: rule(
-    'BERTH-C006',
-    'HIGH',
-    'Services cannot gain privileges (no-new-privileges)',
-    'Add security_opt: [no-new-privileges:true] so setuid binaries cannot raise privileges',
-  ),
-  readOnly: rule(
-    'BERTH-C007',
-    'MEDIUM',
-    'Services have a read-only root filesystem',
-    'Set read_only: true and mount tmpfs (e.g. /tmp) or volumes where the service must write',
-  ),
-  envSecret: rule(
-    'BERTH-C008',
-    'CRITICAL',
-    'No secrets as literal values in environment',
-    'Pass the secret as a compose secret (secrets:, mounted at /run/secrets/NAME) and set NAME_FILE=/run/secrets/NAME, then rotate the exposed value',
-  ),
-  internalPublished: rule(
-    'BERTH-C009',
-    'HIGH',
-    'Databases and internal services are not published on all interfaces',
-    'Remove the ports: entry (other services reach it over the compose network) or bind it to 127.0.0.1',
-  ),
-  backendInternal: rule(
-    'BERTH-C010',
-    'HIGH',
-    'Networks of databases are internal',
-    'Attach databases only to a network with internal: true, shared with the services that need them',
-  ),
-} as const satisfies Record<string, AuditRule>;
-
-export type AuditRuleKey = keyof typeof AUDIT_RULES;
+import {
+  environmentEntries,
+  frontendNetworks,
+  hasComposeHealthcheck,
+  healthcheckDisabled,
+  isDatabase,
+  isLiteralSecret,
+  positiveLimit,
+  publishedOnAllInterfaces,
+  serviceNetworks,
+  type ComposeConfig,
+  type ComposeService,
+} from './compose-service.js';
+import type { Finding } from './finding.js';
 
 export interface AuditOptions {
   /** the stack's compose files in the order given to compose, to attribute findings */
@@ -90,172 +28,6 @@ export interface AuditOptions {
   docsUrl?: string;
 }
 
-/** The parts of `docker compose config --format json` the audit reads. */
-export interface ComposeService {
-  image?: string;
-  user?: string | number;
-  healthcheck?: { test?: string | string[]; disable?: boolean };
-  restart?: string;
-  deploy?: {
-    restart_policy?: { condition?: string } | null;
-    resources?: { limits?: { memory?: string | number; cpus?: string | number } | null } | null;
-  } | null;
-  mem_limit?: string | number;
-  cpus?: string | number;
-  security_opt?: string[];
-  read_only?: boolean;
-  environment?: Record<string, string | number | boolean | null> | string[];
-  ports?: (ComposePort | string | number)[];
-  networks?: Record<string, unknown> | string[] | null;
-  network_mode?: string;
-}
-
-export interface ComposePort {
-  target?: number | string;
-  published?: number | string;
-  host_ip?: string;
-  protocol?: string;
-}
-
-export interface ComposeConfig {
-  name?: string;
-  services: Record<string, ComposeService>;
-  networks?: Record<string, { internal?: boolean; external?: boolean; name?: string } | null>;
-}
-
-export class AuditError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'AuditError';
-  }
-}
-
-/** Checks the shape of a merged configuration; `source` names it in errors. */
-export function parseComposeConfig(value: unknown, source = 'the compose configuration'): ComposeConfig {
-  const data = typeof value === 'string' ? parseJson(value, source) : value;
-  const isObject = (v: unknown): v is Record<string, unknown> =>
-    typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (!isObject(data) || !isObject(data.services)) {
-    throw new AuditError(
-      `${source}: no services; expected the output of docker compose config --format json`,
-    );
-  }
-  for (const [name, service] of Object.entries(data.services)) {
-    if (!isObject(service)) throw new AuditError(`${source}: services.${name} is not a mapping`);
-  }
-  return data as unknown as ComposeConfig;
-}
-
-function parseJson(text: string, source: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new AuditError(`${source}: not valid JSON (${(error as Error).message})`);
-  }
-}
-
-// ---- what a service is -----------------------------------------------------------------------
-
-const DATABASE_IMAGE = /(postgres|postgis|mysql|mariadb|mongo|redis|valkey|memcached)/i;
-const DATABASE_NAME = /^(db|database)$|[-_](db|database)$|^(db|database)[-_]/i;
-const DATABASE_ENV = /^(POSTGRES_|MYSQL_|MARIADB_|MONGO_INITDB_)/;
-const FRONTEND_NETWORK = /front|public|edge|proxy|ingress|dmz|web/i;
-
-function environmentEntries(service: ComposeService): [string, string | undefined][] {
-  const env = service.environment;
-  if (Array.isArray(env)) {
-    return env.map((item) => {
-      const eq = item.indexOf('=');
-      return eq === -1 ? [item, undefined] : [item.slice(0, eq), item.slice(eq + 1)];
-    });
-  }
-  return Object.entries(env ?? {}).map(([k, v]) => [
-    k,
-    v === null || v === undefined ? undefined : String(v),
-  ]);
-}
-
-/** A database by its image (postgres, mysql, mariadb, mongo, redis, memcached...), its name or its variables. */
-export function isDatabase(name: string, service: ComposeService): boolean {
-  const image = service.image ? (parseImageRef(service.image)?.repository ?? service.image) : '';
-  if (DATABASE_IMAGE.test(image.split('/').pop() ?? '') || DATABASE_IMAGE.test(name)) return true;
-  if (DATABASE_NAME.test(name)) return true;
-  return environmentEntries(service).some(([key]) => DATABASE_ENV.test(key));
-}
-
-/** The networks a service is attached to: its `networks`, else `default` (none with a network_mode). */
-export function serviceNetworks(service: ComposeService): string[] {
-  if (service.network_mode) return [];
-  const networks = service.networks;
-  if (Array.isArray(networks)) return networks;
-  if (networks && typeof networks === 'object') return Object.keys(networks);
-  return ['default'];
-}
-
-/**
- * The networks that face users: those named like front/public/edge/proxy/ingress/dmz/web. A stack
- * that names none is judged by the database rule alone: every non-internal network counts.
- */
-export function frontendNetworks(config: ComposeConfig): Set<string> {
-  const declared = Object.keys(config.networks ?? {});
-  const named = declared.filter((n) => FRONTEND_NETWORK.test(n));
-  if (named.length > 0) return new Set(named);
-  const all = new Set([...declared, 'default']);
-  return new Set([...all].filter((n) => config.networks?.[n]?.internal !== true));
-}
-
-const ALL_INTERFACES = new Set(['', '0.0.0.0', '::', '[::]']);
-
-/** Ports published on every interface, as `8080` or `5432/udp` (short-syntax strings parsed too). */
-export function publishedOnAllInterfaces(service: ComposeService): string[] {
-  const out: string[] = [];
-  for (const port of service.ports ?? []) {
-    if (typeof port === 'object' && port !== null) {
-      if (!ALL_INTERFACES.has(port.host_ip ?? '')) continue;
-      const shown =
-        port.published !== undefined && port.published !== '' ? port.published : `(random):${port.target}`;
-      out.push(`${shown}${port.protocol && port.protocol !== 'tcp' ? `/${port.protocol}` : ''}`);
-    } else {
-      // Short syntax: [IP:]HOST:CONTAINER[/proto] or CONTAINER; an IPv6 address comes bracketed.
-      const text = String(port);
-      const ip = /^\[([^\]]*)\]:/.exec(text)?.[1] ?? (text.split(':').length === 3 ? text.split(':')[0] : '');
-      if (ALL_INTERFACES.has(ip ?? '')) out.push(text);
-    }
-  }
-  return out;
-}
-
-function positiveLimit(value: unknown): boolean {
-  if (value === undefined || value === null || value === '') return false;
-  const n = Number.parseFloat(String(value));
-  return Number.isFinite(n) ? n > 0 : true;
-}
-
-const SECRET_NAME = /PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY/i;
-/** Names that carry the word but hold no secret: a path to one, or a setting about it. */
-const NOT_A_SECRET = /_(FILE|PATH|DIR|TTL|TIMEOUT|EXPIRY|EXPIRES|LENGTH|ENABLED)$/i;
-
-/** A variable that holds a secret as a literal value (a `_FILE` name or a /run/secrets path does not). */
-export function isLiteralSecret(name: string, value: string | undefined): boolean {
-  if (value === undefined || value === '') return false;
-  if (!SECRET_NAME.test(name) || NOT_A_SECRET.test(name)) return false;
-  return !value.includes('/run/secrets/');
-}
-
-function healthcheckDisabled(service: ComposeService): boolean {
-  const hc = service.healthcheck;
-  if (!hc) return false;
-  const test = Array.isArray(hc.test) ? hc.test[0] : hc.test;
-  return hc.disable === true || (typeof test === 'string' && test.toUpperCase() === 'NONE');
-}
-
-function hasComposeHealthcheck(service: ComposeService): boolean {
-  const test = service.healthcheck?.test;
-  return Array.isArray(test) ? test.length > 0 : typeof test === 'string' && test !== '';
-}
-
-// ---- the rules -------------------------------------------------------------------------------
-
 interface Hit {
   rule: AuditRule;
   message: string;
@@ -263,77 +35,59 @@ interface Hit {
   keyPath: (string | number)[];
 }
 
+/** What every check of one service may look at. */
+interface ServiceContext {
+  name: string;
+  service: ComposeService;
+  config: ComposeConfig;
+  /** what the service's image says about itself, when it is known */
+  image?: ImageFacts;
+  /** `image <ref>`, for messages */
+  imageName: string;
+}
+
+const R = AUDIT_RULES;
 const LIMITS = ['deploy', 'resources', 'limits'];
 
-function checkService(
-  name: string,
-  s: ComposeService,
-  config: ComposeConfig,
-  facts: AuditOptions['images'],
-): Hit[] {
-  const hits: Hit[] = [];
-  const R = AUDIT_RULES;
-  const image = s.image;
-  const imageFacts = image ? facts?.[image] : undefined;
-  const imageName = image ? `image ${image}` : 'its image (no image: set)';
-
-  // C001: the compose user wins over the image's USER.
+/** C001: the compose user wins over the image's USER. */
+function checkUser({ name, service: s, image, imageName }: ServiceContext): Hit[] {
+  const hit = (message: string): Hit[] => [{ rule: R.nonRoot, message, keyPath: ['user'] }];
   if (s.user !== undefined && String(s.user).trim() !== '') {
-    if (isRootUser(String(s.user))) {
-      hits.push({
-        rule: R.nonRoot,
-        message: `Service ${name} runs as root (user: "${s.user}")`,
-        keyPath: ['user'],
-      });
-    }
-  } else if (!imageFacts) {
-    hits.push({
-      rule: R.nonRoot,
-      message: `Service ${name} sets no user and the user of ${imageName} is not known, so it may run as root`,
-      keyPath: ['user'],
-    });
-  } else if (isRootUser(imageFacts.user)) {
-    const shown = imageFacts.user.trim() === '' ? 'has no USER' : `has USER ${imageFacts.user}`;
-    hits.push({
-      rule: R.nonRoot,
-      message: `Service ${name} sets no user and ${imageName} ${shown}, so it runs as root`,
-      keyPath: ['user'],
-    });
+    return isRootUser(String(s.user)) ? hit(`Service ${name} runs as root (user: "${s.user}")`) : [];
   }
-
-  // C002
-  if (healthcheckDisabled(s)) {
-    hits.push({
-      rule: R.healthcheck,
-      message: `Service ${name} disables its health check`,
-      keyPath: ['healthcheck'],
-    });
-  } else if (!hasComposeHealthcheck(s) && !imageFacts?.healthcheck) {
-    const why = imageFacts
-      ? `${imageName} has no HEALTHCHECK`
-      : `the health check of ${imageName} is not known`;
-    hits.push({
-      rule: R.healthcheck,
-      message: `Service ${name} has no health check in the compose file and ${why}`,
-      keyPath: ['healthcheck'],
-    });
+  if (!image) {
+    return hit(
+      `Service ${name} sets no user and the user of ${imageName} is not known, so it may run as root`,
+    );
   }
+  if (!isRootUser(image.user)) return [];
+  const shown = image.user.trim() === '' ? 'has no USER' : `has USER ${image.user}`;
+  return hit(`Service ${name} sets no user and ${imageName} ${shown}, so it runs as root`);
+}
 
-  // C003
+/** C002 */
+function checkHealthcheck({ name, service: s, image, imageName }: ServiceContext): Hit[] {
+  const hit = (message: string): Hit[] => [{ rule: R.healthcheck, message, keyPath: ['healthcheck'] }];
+  if (healthcheckDisabled(s)) return hit(`Service ${name} disables its health check`);
+  if (hasComposeHealthcheck(s) || image?.healthcheck) return [];
+  const why = image ? `${imageName} has no HEALTHCHECK` : `the health check of ${imageName} is not known`;
+  return hit(`Service ${name} has no health check in the compose file and ${why}`);
+}
+
+/** C003 */
+function checkRestart({ name, service: s }: ServiceContext): Hit[] {
   const policy = s.deploy?.restart_policy;
   const restartOk =
     (s.restart !== undefined && s.restart !== 'no') ||
     (policy !== undefined && policy !== null && (policy.condition ?? 'any') !== 'none');
-  if (!restartOk) {
-    const set = s.restart === 'no' ? ' (restart: "no")' : '';
-    hits.push({
-      rule: R.restart,
-      message: `Service ${name} has no restart policy${set}`,
-      keyPath: ['restart'],
-    });
-  }
+  if (restartOk) return [];
+  const set = s.restart === 'no' ? ' (restart: "no")' : '';
+  return [{ rule: R.restart, message: `Service ${name} has no restart policy${set}`, keyPath: ['restart'] }];
+}
 
-  // C004, C005
+/** C004, C005 */
+function checkLimits({ name, service: s }: ServiceContext): Hit[] {
+  const hits: Hit[] = [];
   const limits = s.deploy?.resources?.limits ?? undefined;
   if (!positiveLimit(limits?.memory) && !positiveLimit(s.mem_limit)) {
     hits.push({ rule: R.memory, message: `Service ${name} has no memory limit`, keyPath: LIMITS });
@@ -341,78 +95,105 @@ function checkService(
   if (!positiveLimit(limits?.cpus) && !positiveLimit(s.cpus)) {
     hits.push({ rule: R.cpu, message: `Service ${name} has no CPU limit`, keyPath: LIMITS });
   }
+  return hits;
+}
 
-  // C006
+/** C006 */
+function checkNoNewPrivileges({ name, service: s }: ServiceContext): Hit[] {
   const opts = (s.security_opt ?? []).map((o) => o.replace(/\s+/g, '').toLowerCase());
-  if (!opts.some((o) => /^no-new-privileges([:=]true)?$/.test(o))) {
-    const off = opts.some((o) => o.startsWith('no-new-privileges'));
-    hits.push({
-      rule: R.noNewPrivileges,
-      message: off
-        ? `Service ${name} turns no-new-privileges off in security_opt`
-        : `Service ${name} does not set no-new-privileges in security_opt`,
-      keyPath: ['security_opt'],
-    });
-  }
+  if (opts.some((o) => /^no-new-privileges([:=]true)?$/.test(o))) return [];
+  const off = opts.some((o) => o.startsWith('no-new-privileges'));
+  const message = off
+    ? `Service ${name} turns no-new-privileges off in security_opt`
+    : `Service ${name} does not set no-new-privileges in security_opt`;
+  return [{ rule: R.noNewPrivileges, message, keyPath: ['security_opt'] }];
+}
 
-  // C007
-  if (s.read_only !== true) {
-    hits.push({
-      rule: R.readOnly,
-      message: `Service ${name} has a writable root filesystem`,
-      keyPath: ['read_only'],
-    });
-  }
+/** C007 */
+function checkReadOnly({ name, service: s }: ServiceContext): Hit[] {
+  if (s.read_only === true) return [];
+  return [
+    { rule: R.readOnly, message: `Service ${name} has a writable root filesystem`, keyPath: ['read_only'] },
+  ];
+}
 
-  // C008: the value is never part of the message.
-  for (const [key, value] of environmentEntries(s)) {
-    if (isLiteralSecret(key, value)) {
-      hits.push({
-        rule: R.envSecret,
-        message: `Service ${name} sets ${key} to a literal value in environment (value not shown)`,
-        keyPath: ['environment', key],
-      });
-    }
-  }
+/** C008: the value is never part of the message. */
+function checkEnvironment({ name, service: s }: ServiceContext): Hit[] {
+  return environmentEntries(s)
+    .filter(([key, value]) => isLiteralSecret(key, value))
+    .map(([key]) => ({
+      rule: R.envSecret,
+      message: `Service ${name} sets ${key} to a literal value in environment (value not shown)`,
+      keyPath: ['environment', key],
+    }));
+}
 
-  // C009
+/** C009 */
+function checkPublished({ name, service: s, config }: ServiceContext): Hit[] {
   const database = isDatabase(name, s);
   const frontend = frontendNetworks(config);
   const onFrontend = s.network_mode === 'host' || serviceNetworks(s).some((n) => frontend.has(n));
-  if (database || !onFrontend) {
-    const what = database ? `${name} (a database)` : `${name} (on no frontend network)`;
-    if (s.network_mode === 'host') {
-      hits.push({
+  if (!database && onFrontend) return [];
+  const what = database ? `${name} (a database)` : `${name} (on no frontend network)`;
+  if (s.network_mode === 'host') {
+    return [
+      {
         rule: R.internalPublished,
         message: `Service ${what} uses network_mode: host, which exposes every port it listens on`,
         keyPath: ['network_mode'],
-      });
-    } else {
-      const ports = publishedOnAllInterfaces(s);
-      if (ports.length > 0) {
-        hits.push({
-          rule: R.internalPublished,
-          message: `Service ${what} publishes ${ports.join(', ')} on all interfaces`,
-          keyPath: ['ports'],
-        });
-      }
-    }
+      },
+    ];
   }
+  const ports = publishedOnAllInterfaces(s);
+  if (ports.length === 0) return [];
+  return [
+    {
+      rule: R.internalPublished,
+      message: `Service ${what} publishes ${ports.join(', ')} on all interfaces`,
+      keyPath: ['ports'],
+    },
+  ];
+}
 
-  // C010
-  if (database) {
-    for (const network of serviceNetworks(s)) {
-      const spec = config.networks?.[network];
-      if (spec?.internal === true) continue;
-      const why = spec?.external ? 'an external network, not declared internal here' : 'not internal: true';
-      hits.push({
-        rule: R.backendInternal,
-        message: `Service ${name} (a database) is attached to network ${network}, which is ${why}`,
-        keyPath: ['networks'],
-      });
-    }
+/** C010 */
+function checkDatabaseNetworks({ name, service: s, config }: ServiceContext): Hit[] {
+  if (!isDatabase(name, s)) return [];
+  const hits: Hit[] = [];
+  for (const network of serviceNetworks(s)) {
+    const spec = config.networks?.[network];
+    if (spec?.internal === true) continue;
+    const why = spec?.external ? 'an external network, not declared internal here' : 'not internal: true';
+    hits.push({
+      rule: R.backendInternal,
+      message: `Service ${name} (a database) is attached to network ${network}, which is ${why}`,
+      keyPath: ['networks'],
+    });
   }
   return hits;
+}
+
+const CHECKS = [
+  checkUser,
+  checkHealthcheck,
+  checkRestart,
+  checkLimits,
+  checkNoNewPrivileges,
+  checkReadOnly,
+  checkEnvironment,
+  checkPublished,
+  checkDatabaseNetworks,
+];
+
+function checkService(
+  name: string,
+  service: ComposeService,
+  config: ComposeConfig,
+  facts: AuditOptions['images'],
+): Hit[] {
+  const image = service.image ? facts?.[service.image] : undefined;
+  const imageName = service.image ? `image ${service.image}` : 'its image (no image: set)';
+  const context: ServiceContext = { name, service, config, image, imageName };
+  return CHECKS.flatMap((check) => check(context));
 }
 
 /**

@@ -1,10 +1,9 @@
 // The Trivy command lines berth/scan runs, built from settings alone: the scan (once per target,
 // JSON, no filtering: evaluate() decides what counts), the optional separate DB download, the
-// child's environment, which Trivy process may see the registry credentials, and Trivy's
-// failures turned into messages that name the input at fault.
+// child's environment, and which Trivy process may see the registry credentials. What Trivy's
+// failures mean is trivy-failure.ts.
 import { parseImageRef } from '../../../lib/tools/docker.js';
-import { inputError } from '../../../lib/action/inputs.js';
-import { Inputs, type Scanner } from './constants.js';
+import type { Scanner } from './constants.js';
 
 /** What one Trivy run scans. */
 export type TrivyTarget =
@@ -189,80 +188,38 @@ export function planTrivyRuns(p: RunPlanInput): RunPlan {
   return plan(true, dbGets, scanGets);
 }
 
-// ---- Trivy's failures ------------------------------------------------------------------------
-
-/** Trivy's FATAL message: from `FATAL` to the end of stderr, one line, timestamps and tabs gone. */
-export function fatalMessage(stderr: string): string | undefined {
-  const start = stderr.search(/\tFATAL\t|\bFATAL\b/);
-  if (start === -1) return undefined;
-  const text = stderr
-    .slice(start)
-    .replace(/^\t?FATAL\t?/, '')
-    .replace(/^Fatal error\s*/, '');
-  return text
-    .split(/\r?\n/)
-    .map((line) => line.replace(/\t/g, ' ').trim())
-    .filter((line) => line !== '')
-    .join(' ');
-}
-
-/** The distinct `* ...` detail lines of a go-multierror, in order. */
-function details(stderr: string): string[] {
-  const lines = stderr
-    .split(/\r?\n/)
-    .map((line) => /^\s*\*\s+(.*)$/.exec(line)?.[1]?.trim())
-    .filter((line): line is string => line !== undefined && line !== '')
-    .map((line) =>
-      line
-        .replace(/^remote error:\s*/, '')
-        .replace(/;\s*\[?map\[.*\]\]?$/, '')
-        .trim(),
-    );
-  return [...new Set(lines)];
-}
-
-export interface FailureContext {
+export interface TrivySettings extends Omit<ScanCommand, 'skipDbUpdate' | 'skipCheckUpdate'> {
+  /** the scan needs the vulnerability DB and the one in the cache dir is not fresh */
+  updateDb: boolean;
+  /** registry-username and registry-password are set */
+  credentials: boolean;
+  /** the `image` input, when it is set (see credentialHost) */
   image?: string;
-  dbRepositories: readonly string[];
-  timeoutMs: number;
 }
 
-/**
- * The error for a Trivy run that exited non-zero: an input error when the cause is one (an image that
- * is not there, a DB repository that cannot be read, JAR files without java-db), else Trivy's own
- * FATAL message.
- */
-export function trivyFailure(exitCode: number, stderr: string, ctx: FailureContext): Error {
-  const fatal = fatalMessage(stderr) ?? (stderr.trim().split('\n').slice(-5).join(' ') || 'no error output');
-  // Trivy tries each way to authenticate and lists every failure; the first is with the credentials given.
-  const detail = details(stderr)[0] ?? fatal;
-  const notFound = /unable to find the specified image "([^"]+)" in \[([^\]]*)\]/.exec(stderr);
-  if (notFound) {
-    const where = notFound[2]!.replace(/"/g, '').split(',').join(', ');
-    return inputError(Inputs.Image, `${notFound[1]} was not found (Trivy looked in: ${where}): ${detail}`);
-  }
-  if (/--skip-java-db-update' cannot be specified|Unable to initialize the Java DB/.test(stderr)) {
-    return inputError(
-      Inputs.JavaDb,
-      'the target has JAR files, which Trivy identifies with its Java DB; set java-db: true to let Trivy download it (or leave the JARs out of what is scanned)',
-    );
-  }
-  if (/failed to download vulnerability DB|DB error/.test(stderr)) {
-    return inputError(
-      Inputs.DbRepository,
-      `Trivy could not download the vulnerability DB from ${ctx.dbRepositories.join(', ')}: ${detail}`,
-    );
-  }
-  if (/context deadline exceeded/.test(stderr)) {
-    return inputError(
-      Inputs.Timeout,
-      `Trivy did not finish within ${goDuration(ctx.timeoutMs)}; raise the timeout or scan less (${fatal})`,
-    );
-  }
-  return new Error(`Trivy failed with exit code ${exitCode}: ${fatal}`);
+/** One Trivy process: its arguments, and whether it gets the registry credentials. */
+export interface TrivyCommand {
+  args: string[];
+  credentials: boolean;
 }
 
-/** Trivy could not fetch the checks bundle and used the checks built into it (an ERROR log, not a failure). */
-export function usedEmbeddedChecks(stderr: string): boolean {
-  return /Falling back to embedded checks/.test(stderr);
+/** The Trivy processes of a scan, in order: the DB download when it needs one of its own, then the scan. */
+export function trivyCommands(s: TrivySettings): TrivyCommand[] {
+  const { target } = s;
+  const plan = planTrivyRuns({
+    credentials: s.credentials,
+    credentialHost: credentialHost(s.image, s.dbRepositories),
+    imageHost: target.kind === 'image' && target.source === 'remote' ? registryHost(target.ref) : undefined,
+    dbHosts: s.updateDb ? s.dbRepositories.map((r) => registryHost(r) ?? r) : [],
+  });
+  const download = s.updateDb && plan.separateDbDownload;
+  const scan = trivyScanArgs({
+    ...s,
+    skipDbUpdate: !s.updateDb || plan.separateDbDownload,
+    skipCheckUpdate: plan.skipCheckUpdate,
+  });
+  return [
+    ...(download ? [{ args: trivyDbDownloadArgs(s), credentials: plan.downloadCredentials }] : []),
+    { args: scan, credentials: plan.scanCredentials },
+  ];
 }

@@ -1,7 +1,5 @@
 // Names of berth/scan's inputs, outputs and saved state, kept in one place so action.yml,
 // the code and the tests agree (a test checks action.yml against these).
-import { TrivyInputs } from '../../../lib/tools/trivy.js';
-
 export const Inputs = {
   ScanType: 'scan-type',
   Image: 'image',
@@ -14,9 +12,9 @@ export const Inputs = {
   IgnoreFile: 'ignore-file',
   Audit: 'audit',
   ComposeFiles: 'compose-files',
-  TrivyVersion: TrivyInputs.Version,
-  TrivyDownloadUrl: TrivyInputs.DownloadUrl,
-  TrivySha256: TrivyInputs.Sha256,
+  TrivyVersion: 'trivy-version',
+  TrivyDownloadUrl: 'trivy-download-url',
+  TrivySha256: 'trivy-sha256',
   GithubToken: 'github-token',
   DbRepository: 'db-repository',
   CacheDb: 'cache-db',

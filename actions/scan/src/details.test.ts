@@ -1,36 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dbCacheState, detailsMarkdown, withRepoPaths } from './details.js';
-import type { Finding } from './finding.js';
-
-const misconfig: Finding = {
-  kind: 'misconfig',
-  id: 'DS-0002',
-  severity: 'HIGH',
-  target: 'api/Dockerfile',
-  class: 'config',
-  title: 'root user',
-  file: 'api/Dockerfile',
-  line: 3,
-};
-const vuln: Finding = {
-  kind: 'vuln',
-  id: 'CVE-1',
-  severity: 'HIGH',
-  target: 'go.sum',
-  class: 'lang-pkgs',
-  title: 't',
-};
-
-describe('withRepoPaths', () => {
-  it("prefixes the files of secrets and misconfigurations with the scanned directory's path", () => {
-    expect(withRepoPaths([misconfig, vuln], 'services')).toEqual([
-      { ...misconfig, file: 'services/api/Dockerfile' },
-      vuln,
-    ]);
-    expect(withRepoPaths([misconfig], '')).toEqual([misconfig]);
-    expect(withRepoPaths([misconfig], '.')).toEqual([misconfig]);
-  });
-});
+import { dbCacheState, detailsMarkdown } from './details.js';
 
 describe('detailsMarkdown', () => {
   it('says which Trivy, which DB and where the files are', () => {

@@ -1,8 +1,5 @@
-// What the step did besides judging findings, for the end of the job summary (which Trivy, which
-// DB and where it came from, where the files are), and the mapping of Trivy's paths, relative to
-// the scanned directory, to repository paths for code scanning and annotations.
-import { posix } from 'node:path';
-import type { Finding } from './finding.js';
+// What the step did besides judging findings, for the end of the job summary: which Trivy, which
+// DB and where it came from, where the files are.
 
 export interface DbDetails {
   /** hours since the DB was built, one decimal */
@@ -74,16 +71,4 @@ export function detailsMarkdown(d: RunDetails): string {
     `Report \`${d.reportFile}\` · SARIF \`${d.sarifFile}\``,
   ];
   return `\n${lines.map((line) => `<sub>${line}</sub>`).join('<br>\n')}\n`;
-}
-
-/**
- * Findings with their file as a repository path: Trivy names files relative to the directory it
- * scanned, code scanning and annotations want them relative to the repository root. `prefix` is the
- * scanned directory's path in the repository (`''` for the root). Vulnerabilities are left alone.
- */
-export function withRepoPaths(findings: readonly Finding[], prefix: string): Finding[] {
-  if (prefix === '' || prefix === '.') return [...findings];
-  return findings.map((f) =>
-    f.kind === 'vuln' || f.file === undefined ? f : { ...f, file: posix.join(prefix, f.file) },
-  );
 }

@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { auditCompose, parseComposeConfig } from './audit.js';
+import { auditCompose } from './audit.js';
+import { parseComposeConfig } from './compose-service.js';
 import { scanCategory } from './category.js';
 import { Outputs } from './constants.js';
 import { evaluate } from './evaluate.js';
 import { gateOutputs, parseGateSettings } from './gate.js';
 import { parseIgnoreFile } from './ignore.js';
-import { findingsFromReport, parseTrivyReport } from './report.js';
-import { berthAuditTool, sarifLog, trivySarifRun, validateSarif } from './sarif.js';
-import { fixtureReport, TRIVY_JSON_FIXTURES } from './testing.js';
+import { parseTrivyReport } from './report.js';
+import { berthAuditTool, sarifLog, trivySarifRun } from './sarif.js';
+import { findingsFromReport, fixtureReport, TRIVY_JSON_FIXTURES, validateSarif } from './testing.js';
 
 const NOW = new Date('2025-03-15T00:00:00Z');
 const repo = join(import.meta.dirname, '../../..');
@@ -118,6 +119,20 @@ describe('evaluate', () => {
     ]);
     expect(validateSarif(log, { requireCategory: true })).toEqual([]);
     expect(log.runs[1]!.results).toHaveLength(result.audit!.length);
+  });
+
+  it("names the files of what counts as repository paths, in the gate too; the report keeps Trivy's", () => {
+    const result = evaluate({
+      reports: [fixtureReport('secrets.json')],
+      ignores: [],
+      settings: parseGateSettings({}),
+      now: NOW,
+      repoPrefix: 'services/api',
+    });
+    expect(result.findings.map((f) => f.file)).toEqual(['services/api/deploy.sh', 'services/api/deploy.sh']);
+    expect(result.reports[0]!.kept).toEqual(result.findings);
+    expect(result.gate.sentence).toContain('aws-access-key-id in services/api/deploy.sh:3');
+    expect(result.reports[0]!.report.Results!.map((r) => r.Target)).toEqual(['deploy.sh']);
   });
 
   it('audit off: no audit findings, whatever was passed', () => {

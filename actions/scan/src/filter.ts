@@ -1,7 +1,8 @@
 // Which findings count: the `severity` list, `ignore-unfixed` and the ignore file, decided once per
 // finding so that the JSON report, the SARIF file, the outputs and the gate all agree.
 import { SEVERITIES, toSeverity, type Finding, type Severity } from './finding.js';
-import { matchIgnore, type IgnoreEntry } from './ignore.js';
+import type { IgnoreEntry } from './ignore.js';
+import { matchIgnore } from './ignore-match.js';
 import {
   isFailedMisconfiguration,
   misconfigurationFinding,

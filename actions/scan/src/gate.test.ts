@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../../lib/action/inputs.js';
-import { auditCompose, parseComposeConfig } from './audit.js';
+import { auditCompose } from './audit.js';
+import { parseComposeConfig } from './compose-service.js';
 import { Outputs } from './constants.js';
 import { filterFindings, filterReport, isUnfixed, type FilterOptions } from './filter.js';
 import { SEVERITIES, type Severity } from './finding.js';
@@ -16,8 +17,7 @@ import {
   type FailOn,
 } from './gate.js';
 import { parseIgnoreFile, partitionIgnores } from './ignore.js';
-import { findingsFromReport } from './report.js';
-import { fixtureReport, TRIVY_JSON_FIXTURES, type TrivyFixture } from './testing.js';
+import { findingsFromReport, fixtureReport, TRIVY_JSON_FIXTURES, type TrivyFixture } from './testing.js';
 
 const DEFAULTS = parseGateSettings({});
 const ALL: Severity[] = [...SEVERITIES];

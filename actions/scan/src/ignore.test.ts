@@ -4,19 +4,16 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Finding } from './finding.js';
 import {
-  canonicalCheckId,
   expiredMessage,
-  globToRegExp,
   IgnoreFileError,
-  matchIgnore,
   parseIgnoreFile,
-  parsePurl,
   partitionIgnores,
   readIgnoreFile,
   resolveIgnoreFile,
 } from './ignore.js';
-import { findingsFromReport } from './report.js';
-import { fixtureReport } from './testing.js';
+import { canonicalCheckId, globToRegExp, matchIgnore } from './ignore-match.js';
+import { parsePurl } from './purl.js';
+import { findingsFromReport, fixtureReport } from './testing.js';
 
 const NOW = new Date('2025-03-15T12:00:00Z');
 

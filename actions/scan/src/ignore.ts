@@ -7,10 +7,10 @@
 // `{id, paths, purls, expired_at, statement}`; an entry needs an id, paths or purls (or several).
 // An entry stops applying at 00:00 UTC on its date, as in Trivy.
 import { readFileSync } from 'node:fs';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
 import { inputError } from '../../../lib/action/inputs.js';
 import { Inputs } from './constants.js';
-import type { Finding } from './finding.js';
+import { parsePurl } from './purl.js';
 
 export const IGNORE_SECTIONS = ['vulnerabilities', 'misconfigurations', 'secrets', 'licenses'] as const;
 export type IgnoreSection = (typeof IGNORE_SECTIONS)[number];
@@ -99,11 +99,73 @@ function stringList(node: unknown, where: string): string[] {
   });
 }
 
+type LineOf = (node: Node | null | undefined) => number;
+
+const YAML_FIELDS = ['id', 'paths', 'purls', 'expired_at', 'statement'];
+
+/** The fields of one YAML entry by name, each field checked to be one an entry may have. */
+function entryFields(
+  item: YAMLMap,
+  section: IgnoreSection,
+  file: string,
+  lineOf: LineOf,
+): Map<string, unknown> {
+  const fields = new Map<string, unknown>();
+  for (const field of item.items) {
+    const name = isScalar(field.key) ? String(field.key.value) : '';
+    if (!YAML_FIELDS.includes(name)) {
+      throw new IgnoreFileError(
+        `${file}:${lineOf(field.key as Node)}: unknown field "${name}" in a ${section} entry`,
+      );
+    }
+    fields.set(name, field.value);
+  }
+  return fields;
+}
+
+/** One entry of a YAML section, at `line`. */
+function yamlEntry(item: unknown, section: IgnoreSection, file: string, lineOf: LineOf): IgnoreEntry {
+  const line = lineOf(item as Node);
+  const where = `${file}:${line}: ${section} entry`;
+  if (!isMap(item))
+    throw new IgnoreFileError(`${where} must be a mapping (id, paths, purls, expired_at, statement)`);
+  const fields = entryFields(item, section, file, lineOf);
+  const scalar = (name: string): string | undefined => {
+    const node = fields.get(name);
+    if (node === undefined || node === null) return undefined;
+    const value = isScalar(node) ? node.value : undefined;
+    if (value === null) return undefined;
+    if (typeof value !== 'string' && typeof value !== 'number') {
+      throw new IgnoreFileError(`${where}: ${name} must be a string`);
+    }
+    return String(value);
+  };
+  const id = scalar('id');
+  const paths = stringList(fields.get('paths'), `${where}: paths`);
+  const purls = stringList(fields.get('purls'), `${where}: purls`);
+  if (purls.length > 0 && section !== 'vulnerabilities') {
+    throw new IgnoreFileError(`${where}: purls only apply to vulnerabilities`);
+  }
+  for (const purl of purls) {
+    if (!parsePurl(purl))
+      throw new IgnoreFileError(`${where}: "${purl}" is not a package URL (pkg:type/name@version)`);
+  }
+  if (id === undefined && paths.length === 0 && purls.length === 0) {
+    throw new IgnoreFileError(`${where} has no id, paths or purls, so it would ignore everything`);
+  }
+  const expires = scalar('expired_at');
+  const expiresAt = expires === undefined ? undefined : parseExpiry(expires);
+  if (expires !== undefined && expiresAt === undefined) {
+    throw new IgnoreFileError(`${where}: expired_at "${expires}" is not a date (write YYYY-MM-DD)`);
+  }
+  const statement = scalar('statement');
+  return { id, sections: [section], paths, purls, expires, expiresAt, statement, file, line };
+}
+
 function parseYaml(text: string, file: string): IgnoreEntry[] {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
-  const lineOf = (node: Node | null | undefined): number =>
-    node?.range ? lineCounter.linePos(node.range[0]).line : 1;
+  const lineOf: LineOf = (node) => (node?.range ? lineCounter.linePos(node.range[0]).line : 1);
   if (doc.errors.length > 0) {
     const error = doc.errors[0]!;
     throw new IgnoreFileError(
@@ -129,61 +191,7 @@ function parseYaml(text: string, file: string): IgnoreEntry[] {
     if (pair.value === null || (isScalar(pair.value) && pair.value.value === null)) continue;
     if (!isSeq(pair.value))
       throw new IgnoreFileError(`${file}:${keyLine}: ${section} must be a list of entries`);
-    for (const item of pair.value.items) {
-      const line = lineOf(item as Node);
-      const where = `${file}:${line}: ${section} entry`;
-      if (!isMap(item))
-        throw new IgnoreFileError(`${where} must be a mapping (id, paths, purls, expired_at, statement)`);
-      const fields = new Map<string, unknown>();
-      for (const field of item.items) {
-        const name = isScalar(field.key) ? String(field.key.value) : '';
-        if (!['id', 'paths', 'purls', 'expired_at', 'statement'].includes(name)) {
-          throw new IgnoreFileError(
-            `${file}:${lineOf(field.key as Node)}: unknown field "${name}" in a ${section} entry`,
-          );
-        }
-        fields.set(name, field.value);
-      }
-      const scalar = (name: string): string | undefined => {
-        const node = fields.get(name);
-        if (node === undefined || node === null) return undefined;
-        const value = isScalar(node) ? node.value : undefined;
-        if (value === null) return undefined;
-        if (typeof value !== 'string' && typeof value !== 'number') {
-          throw new IgnoreFileError(`${where}: ${name} must be a string`);
-        }
-        return String(value);
-      };
-      const id = scalar('id');
-      const paths = stringList(fields.get('paths'), `${where}: paths`);
-      const purls = stringList(fields.get('purls'), `${where}: purls`);
-      if (purls.length > 0 && section !== 'vulnerabilities') {
-        throw new IgnoreFileError(`${where}: purls only apply to vulnerabilities`);
-      }
-      for (const purl of purls) {
-        if (!parsePurl(purl))
-          throw new IgnoreFileError(`${where}: "${purl}" is not a package URL (pkg:type/name@version)`);
-      }
-      if (id === undefined && paths.length === 0 && purls.length === 0) {
-        throw new IgnoreFileError(`${where} has no id, paths or purls, so it would ignore everything`);
-      }
-      const expires = scalar('expired_at');
-      const expiresAt = expires === undefined ? undefined : parseExpiry(expires);
-      if (expires !== undefined && expiresAt === undefined) {
-        throw new IgnoreFileError(`${where}: expired_at "${expires}" is not a date (write YYYY-MM-DD)`);
-      }
-      entries.push({
-        id,
-        sections: [section],
-        paths,
-        purls,
-        expires,
-        expiresAt,
-        statement: scalar('statement'),
-        file,
-        line,
-      });
-    }
+    for (const item of pair.value.items) entries.push(yamlEntry(item, section, file, lineOf));
   }
   return entries;
 }
@@ -243,164 +251,4 @@ export function partitionIgnores(
 export function expiredMessage(entry: IgnoreEntry): string {
   const what = entry.id ?? `the entry for ${[...entry.paths, ...entry.purls].join(', ')}`;
   return `${entry.file}:${entry.line}: ${what} expired on ${entry.expires}`;
-}
-
-// ---- matching ------------------------------------------------------------------------------
-
-function sectionOf(finding: Finding): IgnoreSection {
-  if (finding.kind === 'vuln') return 'vulnerabilities';
-  if (finding.kind === 'secret') return 'secrets';
-  return 'misconfigurations';
-}
-
-/**
- * One spelling for a check id: `AVD-DS-0002`, `DS002` and `DS-0002` (Trivy's ids before and
- * after its 2025 renaming) are the same check.
- */
-export function canonicalCheckId(id: string): string {
-  const upper = id.trim().toUpperCase().replace(/^AVD-/, '');
-  const m = /^([A-Z]+)-?(\d+)$/.exec(upper);
-  return m ? `${m[1]}-${m[2]!.padStart(4, '0')}` : upper;
-}
-
-function idMatches(entry: IgnoreEntry, finding: Finding): boolean {
-  if (entry.id === undefined) return true;
-  if (finding.kind === 'misconfig' || finding.kind === 'audit') {
-    const wanted = canonicalCheckId(entry.id);
-    return [finding.id, ...(finding.aliases ?? [])].some((id) => canonicalCheckId(id) === wanted);
-  }
-  return entry.id.toUpperCase() === finding.id.toUpperCase();
-}
-
-const globCache = new Map<string, RegExp>();
-
-/** A doublestar glob as a RegExp: `**` any number of segments, `*` and `?` within one, `[...]`, `{a,b}`. */
-export function globToRegExp(pattern: string): RegExp {
-  const cached = globCache.get(pattern);
-  if (cached) return cached;
-  let out = '';
-  let braces = 0;
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*' && pattern[i + 1] === '*') {
-      const segmentStart = i === 0 || pattern[i - 1] === '/';
-      i++;
-      if (segmentStart && pattern[i + 1] === '/') {
-        out += '(?:[^/]*/)*'; // `**/`: zero or more whole directories
-        i++;
-      } else {
-        out += '.*';
-      }
-    } else if (c === '*') out += '[^/]*';
-    else if (c === '?') out += '[^/]';
-    else if (c === '[') {
-      const end = pattern.indexOf(']', i + 2);
-      if (end === -1) out += '\\[';
-      else {
-        const body = pattern
-          .slice(i + 1, end)
-          .replace(/^!/, '^')
-          .replace(/\\/g, '\\\\');
-        out += `[${body}]`;
-        i = end;
-      }
-    } else if (c === '{') {
-      braces++;
-      out += '(?:';
-    } else if (c === '}' && braces > 0) {
-      braces--;
-      out += ')';
-    } else if (c === ',' && braces > 0) out += '|';
-    else if (c === '\\' && i + 1 < pattern.length) out += `\\${pattern[++i]}`;
-    else out += /[.+^$()|\\]/.test(c) ? `\\${c}` : c;
-  }
-  const re = new RegExp(`^${out}${')'.repeat(braces)}$`);
-  globCache.set(pattern, re);
-  return re;
-}
-
-function pathMatches(entry: IgnoreEntry, finding: Finding): boolean {
-  if (entry.paths.length === 0) return true;
-  const candidates = [finding.target, finding.file, finding.pkgPath].filter((p): p is string => Boolean(p));
-  return entry.paths.some((pattern) => candidates.some((path) => globToRegExp(pattern).test(path)));
-}
-
-export interface PackageUrl {
-  type: string;
-  namespace: string;
-  name: string;
-  version: string;
-  qualifiers: Record<string, string>;
-  subpath: string;
-}
-
-const decode = (s: string): string => {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-};
-
-/** `pkg:type/namespace/name@version?key=value#subpath`, undefined when it is not a purl. */
-export function parsePurl(text: string): PackageUrl | undefined {
-  if (!text.startsWith('pkg:')) return undefined;
-  let rest = text.slice(4).replace(/^\/+/, '');
-  let subpath = '';
-  const hash = rest.indexOf('#');
-  if (hash !== -1) [rest, subpath] = [rest.slice(0, hash), rest.slice(hash + 1)];
-  const qualifiers: Record<string, string> = {};
-  const question = rest.indexOf('?');
-  if (question !== -1) {
-    for (const pair of rest.slice(question + 1).split('&')) {
-      const eq = pair.indexOf('=');
-      if (eq > 0) qualifiers[pair.slice(0, eq).toLowerCase()] = decode(pair.slice(eq + 1));
-    }
-    rest = rest.slice(0, question);
-  }
-  let version = '';
-  const at = rest.lastIndexOf('@');
-  if (at > rest.indexOf('/')) [rest, version] = [rest.slice(0, at), decode(rest.slice(at + 1))];
-  const parts = rest.split('/').filter(Boolean);
-  if (parts.length < 2) return undefined;
-  return {
-    type: parts[0]!.toLowerCase(),
-    namespace: parts.slice(1, -1).map(decode).join('/'),
-    name: decode(parts[parts.length - 1]!),
-    version,
-    qualifiers,
-    subpath: subpath.replace(/^\/+|\/+$/g, ''),
-  };
-}
-
-/** Whether `target` satisfies `constraint`: same package; version, subpath and qualifiers only where given. */
-export function purlMatches(constraint: PackageUrl, target: PackageUrl): boolean {
-  if (constraint.type !== target.type || constraint.namespace !== target.namespace) return false;
-  if (constraint.name !== target.name) return false;
-  if (constraint.version && constraint.version !== target.version) return false;
-  if (constraint.subpath && constraint.subpath !== target.subpath) return false;
-  return Object.entries(constraint.qualifiers).every(([k, v]) => target.qualifiers[k] === v);
-}
-
-function purlMatchesFinding(entry: IgnoreEntry, finding: Finding): boolean {
-  // As in Trivy: purls narrow vulnerabilities only, and a finding without a purl is not excluded.
-  if (entry.purls.length === 0 || finding.kind !== 'vuln' || !finding.purl) return true;
-  const target = parsePurl(finding.purl);
-  if (!target) return true;
-  return entry.purls.some((p) => {
-    const constraint = parsePurl(p);
-    return constraint !== undefined && purlMatches(constraint, target);
-  });
-}
-
-/** The first of `entries` (give it the active ones) that ignores `finding`. */
-export function matchIgnore(finding: Finding, entries: readonly IgnoreEntry[]): IgnoreEntry | undefined {
-  const section = sectionOf(finding);
-  return entries.find(
-    (e) =>
-      e.sections.includes(section) &&
-      idMatches(e, finding) &&
-      pathMatches(e, finding) &&
-      purlMatchesFinding(e, finding),
-  );
 }

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { inputErrorOf } from '../../../lib/action/testing.js';
-import { DEFAULT_TRIVY_DOWNLOAD_URL, DEFAULT_TRIVY_VERSION } from '../../../lib/tools/trivy.js';
 import {
   DEFAULT_AUDIT,
   DEFAULT_DB_REPOSITORIES,
@@ -13,6 +12,7 @@ import {
   DEFAULT_TIMEOUT,
   Inputs as I,
 } from './constants.js';
+import { DEFAULT_TRIVY_DOWNLOAD_URL, DEFAULT_TRIVY_VERSION } from './trivy-install.js';
 import { getInputs, loadIgnores, parseDbRepositories, parseImageInput, parseScanners } from './inputs.js';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
@@ -94,11 +94,8 @@ describe('getInputs', () => {
       input: undefined,
       'scan-ref': workspace,
       scanners: ['vuln', 'secret'],
-      severity: ['CRITICAL', 'HIGH'],
-      'fail-on': 'CRITICAL',
-      'ignore-unfixed': true,
+      gate: { severities: ['CRITICAL', 'HIGH'], failOn: 'CRITICAL', ignoreUnfixed: true, audit: 'error' },
       'ignore-file': undefined,
-      audit: 'error',
       'compose-files': [],
       'trivy-version': DEFAULT_TRIVY_VERSION,
       'trivy-download-url': DEFAULT_TRIVY_DOWNLOAD_URL,

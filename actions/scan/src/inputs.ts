@@ -1,6 +1,6 @@
-// berth/scan's inputs: the typed interface (keys as in action.yml) and getInputs(), the only place
-// that reads them, checks them against the workspace and says which input is wrong. The pure
-// parsers are exported for the unit tests.
+// berth/scan's inputs: the typed interface (keys as in action.yml; the gate's four as one `gate`
+// value) and getInputs(), the only place that reads them, checks them against the workspace and says
+// which input is wrong. The pure parsers are exported for the unit tests.
 import * as core from '@actions/core';
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -17,7 +17,7 @@ import {
   parseList,
   getRegistryCredentials,
 } from '../../../lib/action/inputs.js';
-import { parseSha256Pin, parseTrivyDownloadUrl, resolveTrivyVersion } from '../../../lib/tools/trivy.js';
+import { parseSha256Pin } from '../../../lib/tools/installer.js';
 import {
   DEFAULT_DB_REPOSITORIES,
   DEFAULT_SCANNERS,
@@ -25,13 +25,12 @@ import {
   Inputs as I,
   SCAN_TYPES,
   SCANNERS,
-  type AuditMode,
   type ScanType,
   type Scanner,
 } from './constants.js';
-import type { Severity } from './finding.js';
-import { parseGateSettings, type FailOn } from './gate.js';
+import { parseGateSettings, type GateSettings } from './gate.js';
 import { IgnoreFileError, readIgnoreFile, resolveIgnoreFile, type IgnoreEntry } from './ignore.js';
+import { parseTrivyDownloadUrl, resolveTrivyVersion } from './trivy-install.js';
 
 export interface Inputs {
   'scan-type': ScanType;
@@ -42,12 +41,13 @@ export interface Inputs {
   /** absolute path of what fs and config scans read */
   'scan-ref': string;
   scanners: Scanner[];
-  severity: Severity[];
-  'fail-on': FailOn;
-  'ignore-unfixed': boolean;
+  /**
+   * `severity`, `fail-on`, `ignore-unfixed` and `audit`, parsed together: what counts and what fails
+   * the step, as evaluate() takes it
+   */
+  gate: GateSettings;
   /** workspace-relative, as messages name it; undefined when there is none */
   'ignore-file'?: string;
-  audit: AuditMode;
   /** compose files, workspace-relative or absolute, base first */
   'compose-files': string[];
   /** x.y.z or `preinstalled` */
@@ -127,32 +127,35 @@ function isFile(path: string): boolean {
   return existsSync(path) && statSync(path).isFile();
 }
 
-export function getInputs(env: Record<string, string | undefined> = process.env): Inputs {
-  const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
-  const type = getEnumInput(I.ScanType, SCAN_TYPES, { default: 'image' });
-
+/** `image` or `input` (scan-type image only, one of the two), the archive resolved against the workspace. */
+function getImageInputs(type: ScanType, workspace: string): Pick<Inputs, 'image' | 'input'> {
   const imageText = getString(I.Image);
   const inputText = getString(I.Input);
-  let image: string | undefined;
-  let input: string | undefined;
-  if (type === 'image') {
-    if (imageText && inputText) throw inputError(I.Input, `give ${I.Image} or ${I.Input}, not both`);
-    if (!imageText && !inputText) {
-      throw inputError(
-        I.Image,
-        `is required for scan-type image (an image reference), unless ${I.Input} names an image archive`,
-      );
-    }
-    if (imageText) image = parseImageInput(imageText);
-    if (inputText) {
-      input = resolve(workspace, inputText);
-      if (!isFile(input)) throw inputError(I.Input, `the image archive ${inputText} does not exist`);
-    }
-  } else {
+  if (type !== 'image') {
     const stray = imageText ? I.Image : inputText ? I.Input : undefined;
     if (stray)
       throw inputError(stray, `applies to scan-type image only; scan-type ${type} reads ${I.ScanRef}`);
+    return { image: undefined, input: undefined };
   }
+  if (imageText && inputText) throw inputError(I.Input, `give ${I.Image} or ${I.Input}, not both`);
+  if (!imageText && !inputText) {
+    throw inputError(
+      I.Image,
+      `is required for scan-type image (an image reference), unless ${I.Input} names an image archive`,
+    );
+  }
+  const image = imageText ? parseImageInput(imageText) : undefined;
+  const input = inputText ? resolve(workspace, inputText) : undefined;
+  if (input !== undefined && !isFile(input)) {
+    throw inputError(I.Input, `the image archive ${inputText} does not exist`);
+  }
+  return { image, input };
+}
+
+export function getInputs(env: Record<string, string | undefined> = process.env): Inputs {
+  const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
+  const type = getEnumInput(I.ScanType, SCAN_TYPES, { default: 'image' });
+  const { image, input } = getImageInputs(type, workspace);
 
   const scanRefText = getString(I.ScanRef, { default: '.' });
   const scanRef = resolve(workspace, scanRefText);
@@ -195,15 +198,12 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     input,
     'scan-ref': scanRef,
     scanners: parseScanners(type, getString(I.Scanners) ?? ''),
-    severity: gate.severities,
-    'fail-on': gate.failOn,
-    'ignore-unfixed': gate.ignoreUnfixed,
+    gate,
     'ignore-file': ignoreFile,
-    audit: gate.audit,
     'compose-files': composeFiles,
     'trivy-version': resolveTrivyVersion(getString(I.TrivyVersion) ?? ''),
     'trivy-download-url': parseTrivyDownloadUrl(getString(I.TrivyDownloadUrl) ?? ''),
-    'trivy-sha256': parseSha256Pin(getString(I.TrivySha256) ?? ''),
+    'trivy-sha256': parseSha256Pin(I.TrivySha256, getString(I.TrivySha256) ?? ''),
     'github-token': token,
     'db-repository': parseDbRepositories(getString(I.DbRepository) ?? ''),
     'cache-db': getBooleanInput(I.CacheDb, { default: true }),

@@ -1,14 +1,9 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { countBySeverity } from './filter.js';
+import { parseTrivyReport, readTrivyReport, ReportError, type TrivyReport } from './report.js';
 import {
   findingsFromReport,
-  parseTrivyReport,
-  readTrivyReport,
-  ReportError,
-  type TrivyReport,
-} from './report.js';
-import {
   fixturePath,
   fixtureReport,
   fixtureText,

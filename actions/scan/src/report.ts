@@ -175,14 +175,28 @@ function firstSentence(text: string | undefined): string | undefined {
   return sentence.replace(/\s+/g, ' ').trim();
 }
 
+/** What every Trivy finding takes from its result and its own severity, title and id. */
+function fromResult(
+  result: TrivyResult,
+  kind: 'vuln' | 'secret' | 'misconfig',
+  id: string,
+  item: { Severity: string; Title?: string },
+): Finding {
+  const fallbackClass = { vuln: 'unknown', secret: 'secret', misconfig: 'config' }[kind];
+  return {
+    kind,
+    id,
+    severity: toSeverity(item.Severity),
+    target: result.Target,
+    class: result.Class ?? fallbackClass,
+    type: result.Type,
+    title: nonEmpty(item.Title) ?? id,
+  };
+}
+
 export function vulnerabilityFinding(result: TrivyResult, v: TrivyVulnerability): Finding {
   return {
-    kind: 'vuln',
-    id: v.VulnerabilityID,
-    severity: toSeverity(v.Severity),
-    target: result.Target,
-    class: result.Class ?? 'unknown',
-    type: result.Type,
+    ...fromResult(result, 'vuln', v.VulnerabilityID, v),
     title: nonEmpty(v.Title) ?? firstSentence(v.Description) ?? v.VulnerabilityID,
     description: nonEmpty(v.Description),
     url: nonEmpty(v.PrimaryURL),
@@ -197,13 +211,7 @@ export function vulnerabilityFinding(result: TrivyResult, v: TrivyVulnerability)
 
 export function secretFinding(result: TrivyResult, s: TrivySecret): Finding {
   return {
-    kind: 'secret',
-    id: s.RuleID,
-    severity: toSeverity(s.Severity),
-    target: result.Target,
-    class: result.Class ?? 'secret',
-    type: result.Type,
-    title: nonEmpty(s.Title) ?? s.RuleID,
+    ...fromResult(result, 'secret', s.RuleID, s),
     // Match is Trivy's masked line; the secret itself never reaches a Finding.
     description: nonEmpty(s.Match),
     remediation:
@@ -217,13 +225,7 @@ export function secretFinding(result: TrivyResult, s: TrivySecret): Finding {
 export function misconfigurationFinding(result: TrivyResult, m: TrivyMisconfiguration): Finding {
   const avd = nonEmpty(m.AVDID);
   return {
-    kind: 'misconfig',
-    id: m.ID,
-    severity: toSeverity(m.Severity),
-    target: result.Target,
-    class: result.Class ?? 'config',
-    type: result.Type,
-    title: nonEmpty(m.Title) ?? m.ID,
+    ...fromResult(result, 'misconfig', m.ID, m),
     description: nonEmpty(m.Message) ?? nonEmpty(m.Description),
     remediation: nonEmpty(m.Resolution),
     url: nonEmpty(m.PrimaryURL),
@@ -237,17 +239,4 @@ export function misconfigurationFinding(result: TrivyResult, m: TrivyMisconfigur
 /** Only failed checks are findings; PASS and EXCEPTION entries come from --include-non-failures. */
 export function isFailedMisconfiguration(m: TrivyMisconfiguration): boolean {
   return m.Status === undefined || m.Status === 'FAIL';
-}
-
-/** Every vulnerability, secret and failed misconfiguration in the report, in report order. */
-export function findingsFromReport(report: TrivyReport): Finding[] {
-  const findings: Finding[] = [];
-  for (const result of report.Results ?? []) {
-    for (const v of result.Vulnerabilities ?? []) findings.push(vulnerabilityFinding(result, v));
-    for (const s of result.Secrets ?? []) findings.push(secretFinding(result, s));
-    for (const m of result.Misconfigurations ?? []) {
-      if (isFailedMisconfiguration(m)) findings.push(misconfigurationFinding(result, m));
-    }
-  }
-  return findings;
 }

@@ -1,23 +1,23 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { auditCompose, parseComposeConfig } from './audit.js';
+import { auditCompose } from './audit.js';
+import { parseComposeConfig } from './compose-service.js';
 import { imageRepository, reportBaseName, scanCategory, type ScanTarget } from './category.js';
 import { readComposeSources } from './compose-source.js';
 import { filterReport } from './filter.js';
 import { SEVERITIES } from './finding.js';
+import { artifactUri } from './sarif-results.js';
+import { sarifLevel, SECURITY_SEVERITY } from './sarif-rules.js';
+import { berthAuditTool, sarifLog, trivySarifRun, type SarifLog } from './sarif.js';
 import {
-  artifactUri,
-  berthAuditTool,
-  sarifLevel,
-  sarifLog,
-  SECURITY_SEVERITY,
-  trivySarifRun,
+  findingsFromReport,
+  fixtureReport,
+  fixtureText,
+  TRIVY_JSON_FIXTURES,
   validateSarif,
-  type SarifLog,
-} from './sarif.js';
-import { findingsFromReport } from './report.js';
-import { fixtureReport, fixtureText, TRIVY_JSON_FIXTURES, type TrivyFixture } from './testing.js';
+  type TrivyFixture,
+} from './testing.js';
 
 const everything = { severities: [...SEVERITIES], ignoreUnfixed: false, ignores: [] };
 

@@ -1,30 +1,13 @@
 // SARIF 2.1.0 for GitHub code scanning (github/codeql-action/upload-sarif), written from the
 // findings that count, so the alerts match the report, the outputs and the gate. One run per
-// scanned thing, each with its own category (runAutomationDetails.id, see category.ts).
-import { createHash } from 'node:crypto';
-import { imageRepository } from './category.js';
+// scanned thing, each with its own category (runAutomationDetails.id, see category.ts); its rules
+// (sarif-rules.ts) and results (sarif-results.ts).
 import { severityRank, type Finding, type Severity } from './finding.js';
 import type { TrivyReport } from './report.js';
+import { resultFor, type SarifResult } from './sarif-results.js';
+import { ruleFor, type SarifRule } from './sarif-rules.js';
 
 export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
-
-/** GitHub's security-severity scores (critical > 9.0, high 7.0-8.9, medium 4.0-6.9, low < 4.0). */
-export const SECURITY_SEVERITY: Readonly<Record<Severity, string | undefined>> = {
-  CRITICAL: '9.5',
-  HIGH: '8.0',
-  MEDIUM: '5.5',
-  LOW: '2.0',
-  // No score: GitHub then shows the alert by its level alone.
-  UNKNOWN: undefined,
-};
-
-export type SarifLevel = 'error' | 'warning' | 'note';
-
-/** As Trivy maps them: CRITICAL and HIGH are errors, MEDIUM a warning, LOW and UNKNOWN notes. */
-export function sarifLevel(severity: Severity): SarifLevel {
-  if (severity === 'CRITICAL' || severity === 'HIGH') return 'error';
-  return severity === 'MEDIUM' ? 'warning' : 'note';
-}
 
 export interface SarifTool {
   name: string;
@@ -34,7 +17,6 @@ export interface SarifTool {
 }
 
 export const TRIVY_INFORMATION_URI = 'https://github.com/aquasecurity/trivy';
-const SECRET_RULES_URI = 'https://trivy.dev/latest/docs/scanner/secret/';
 
 export function trivyTool(version: string | undefined): SarifTool {
   return {
@@ -58,40 +40,6 @@ export interface SarifRunInput {
   properties?: Record<string, unknown>;
 }
 
-export interface SarifMessage {
-  text: string;
-  markdown?: string;
-}
-
-export interface SarifRule {
-  id: string;
-  name: string;
-  shortDescription: SarifMessage;
-  fullDescription: SarifMessage;
-  help: SarifMessage;
-  helpUri?: string;
-  defaultConfiguration: { level: SarifLevel };
-  properties: { tags: string[]; precision: string; 'security-severity'?: string };
-}
-
-export interface SarifLocation {
-  physicalLocation: {
-    artifactLocation: { uri: string };
-    region: { startLine: number; endLine?: number; startColumn?: number; endColumn?: number };
-  };
-  message?: SarifMessage;
-}
-
-export interface SarifResult {
-  ruleId: string;
-  ruleIndex: number;
-  level: SarifLevel;
-  message: SarifMessage;
-  locations: SarifLocation[];
-  partialFingerprints: Record<string, string>;
-  properties?: Record<string, unknown>;
-}
-
 export interface SarifRun {
   tool: { driver: SarifTool & { rules: SarifRule[] } };
   automationDetails: { id: string };
@@ -104,143 +52,6 @@ export interface SarifLog {
   $schema: string;
   version: '2.1.0';
   runs: SarifRun[];
-}
-
-const KIND_TAG: Record<Finding['kind'], string> = {
-  vuln: 'vulnerability',
-  secret: 'secret',
-  misconfig: 'misconfiguration',
-  audit: 'compose-audit',
-};
-
-function ruleName(f: Finding): string {
-  if (f.kind === 'vuln') {
-    return f.class === 'os-pkgs' ? 'OsPackageVulnerability' : 'LanguageSpecificPackageVulnerability';
-  }
-  if (f.kind === 'secret') return 'Secret';
-  if (f.kind === 'misconfig') return 'Misconfiguration';
-  return 'ComposeAudit';
-}
-
-/**
- * The artifact a result points at. OS packages live in the image, named as Trivy names it (the
- * repository path); language packages in their file inside the image; secrets, misconfigurations
- * and audit findings in a file of the repository.
- */
-export function artifactUri(f: Finding): string {
-  let uri: string;
-  if (f.kind === 'vuln') uri = f.class === 'os-pkgs' ? imageRepository(f.target) : (f.pkgPath ?? f.target);
-  else uri = f.file ?? f.target;
-  // Relative, as code scanning wants: a secret in an image is at `/app/.env`.
-  return uri.replace(/\\/g, '/').replace(/^\.\//, '').replace(/^\/+/, '');
-}
-
-function resultMessage(f: Finding): string {
-  switch (f.kind) {
-    case 'vuln':
-      return [
-        `Package: ${f.pkg}`,
-        `Installed Version: ${f.installed ?? 'unknown'}`,
-        `Vulnerability ${f.id}`,
-        `Severity: ${f.severity}`,
-        `Fixed Version: ${f.fixed ?? 'none'}`,
-        ...(f.url ? [`Link: [${f.id}](${f.url})`] : []),
-      ].join('\n');
-    case 'secret':
-      // Never the matched text: even masked, it says more about the secret than an alert needs.
-      return `Secret ${f.title} (rule ${f.id}, ${f.severity}) in ${f.file ?? f.target}${f.line ? ` line ${f.line}` : ''}`;
-    case 'misconfig':
-      return `${f.id} ${f.title} (${f.severity}): ${f.description ?? f.title}`;
-    case 'audit':
-      return `${f.title}${f.remediation ? `. ${f.remediation}` : ''}`;
-  }
-}
-
-function help(f: Finding): SarifMessage {
-  const title = f.ruleTitle ?? f.title;
-  const lines = [
-    `${KIND_TAG[f.kind]} ${f.id}: ${title}`,
-    `Severity: ${f.severity}`,
-    ...(f.remediation ? [`Remediation: ${f.remediation}`] : []),
-    ...(f.url ? [`More: ${f.url}`] : []),
-  ];
-  const markdown = [
-    `**${f.id}**: ${title}`,
-    '',
-    `| Severity | Kind |`,
-    `| --- | --- |`,
-    `| ${f.severity} | ${KIND_TAG[f.kind]} |`,
-    ...(f.remediation ? ['', `**Remediation:** ${f.remediation}`] : []),
-    ...(f.url ? ['', `[${f.id}](${f.url})`] : []),
-  ];
-  // Audit findings describe one service in `title`; the rule's help stays general.
-  if (f.kind !== 'secret' && f.kind !== 'audit' && f.description && f.description !== f.title) {
-    lines.push('', f.description);
-    markdown.push('', f.description);
-  }
-  return { text: lines.join('\n'), markdown: markdown.join('\n') };
-}
-
-function ruleFor(f: Finding): SarifRule {
-  const score = SECURITY_SEVERITY[f.severity];
-  return {
-    id: f.id,
-    name: ruleName(f),
-    shortDescription: { text: f.ruleTitle ?? f.title },
-    fullDescription: {
-      text: f.kind === 'secret' ? f.title : (f.ruleDescription ?? f.description ?? f.title),
-    },
-    help: help(f),
-    ...(f.kind === 'secret' ? { helpUri: SECRET_RULES_URI } : f.url ? { helpUri: f.url } : {}),
-    defaultConfiguration: { level: sarifLevel(f.severity) },
-    properties: {
-      tags: ['security', KIND_TAG[f.kind], f.severity],
-      precision: f.kind === 'vuln' ? 'very-high' : 'high',
-      ...(score ? { 'security-severity': score } : {}),
-    },
-  };
-}
-
-function fingerprint(f: Finding, uri: string): string {
-  const key = [
-    f.kind,
-    f.id,
-    uri,
-    f.pkg ?? '',
-    f.installed ?? '',
-    f.service ?? '',
-    f.file ? String(f.line ?? '') : '',
-  ];
-  return createHash('sha256').update(key.join('\u0000')).digest('hex');
-}
-
-function resultFor(f: Finding, ruleIndex: number): SarifResult {
-  const uri = artifactUri(f);
-  const startLine = f.kind === 'vuln' ? 1 : (f.line ?? 1);
-  const endLine = f.kind === 'vuln' ? 1 : Math.max(f.endLine ?? startLine, startLine);
-  const where =
-    f.kind === 'vuln'
-      ? `${uri}: ${f.pkg}@${f.installed ?? ''}`
-      : f.service
-        ? `${uri}: service ${f.service}`
-        : uri;
-  return {
-    ruleId: f.id,
-    ruleIndex,
-    level: sarifLevel(f.severity),
-    message: { text: resultMessage(f) },
-    locations: [
-      {
-        physicalLocation: {
-          artifactLocation: { uri },
-          region: { startLine, endLine, startColumn: 1, endColumn: 1 },
-        },
-        message: { text: where },
-      },
-    ],
-    partialFingerprints: { 'berthFindingHash/v1': fingerprint(f, uri) },
-    ...(f.service ? { properties: { service: f.service } } : {}),
-  };
 }
 
 export function sarifRun(input: SarifRunInput): SarifRun {
@@ -311,118 +122,4 @@ export function trivySarifRun(
         }
       : { artifactName: report.ArtifactName, artifactType: report.ArtifactType },
   };
-}
-
-// ---- structural check ----------------------------------------------------------------------
-
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const LEVELS = new Set(['none', 'note', 'warning', 'error']);
-
-export interface ValidateOptions {
-  /** every run must have automationDetails.id (GitHub needs it to tell several uploads apart) */
-  requireCategory?: boolean;
-}
-
-/**
- * The problems that would make GitHub reject a SARIF log or show it wrongly; empty when there
- * are none. A structural check of what code scanning reads, not the full JSON schema.
- */
-export function validateSarif(log: unknown, options: ValidateOptions = {}): string[] {
-  const problems: string[] = [];
-  if (!isObject(log)) return ['the log is not an object'];
-  if (log.version !== '2.1.0') problems.push(`version is ${JSON.stringify(log.version)}, not "2.1.0"`);
-  if (!Array.isArray(log.runs)) return [...problems, 'runs is not an array'];
-  const categories = new Set<string>();
-  log.runs.forEach((run: unknown, r: number) => {
-    const at = `runs[${r}]`;
-    if (!isObject(run)) return problems.push(`${at} is not an object`);
-    const driver = isObject(run.tool) && isObject(run.tool.driver) ? run.tool.driver : undefined;
-    if (!driver || typeof driver.name !== 'string' || driver.name === '') {
-      problems.push(`${at}.tool.driver.name is missing`);
-    }
-    const rules = Array.isArray(driver?.rules) ? (driver.rules as unknown[]) : [];
-    const ruleIds: string[] = [];
-    rules.forEach((rule, i) => {
-      const where = `${at}.tool.driver.rules[${i}]`;
-      if (!isObject(rule) || typeof rule.id !== 'string' || rule.id === '') {
-        problems.push(`${where}.id is missing`);
-        ruleIds.push('');
-        return;
-      }
-      if (ruleIds.includes(rule.id)) problems.push(`${where}.id ${rule.id} is not unique`);
-      ruleIds.push(rule.id);
-      const props = isObject(rule.properties) ? rule.properties : {};
-      const score = props['security-severity'];
-      if (score !== undefined) {
-        const n = typeof score === 'string' ? Number(score) : NaN;
-        if (!/^\d+(\.\d+)?$/.test(String(score)) || !(n >= 0 && n <= 10)) {
-          problems.push(
-            `${where}.properties.security-severity ${JSON.stringify(score)} is not a number 0-10 in a string`,
-          );
-        }
-      }
-      if (
-        props.tags !== undefined &&
-        !(Array.isArray(props.tags) && props.tags.every((t) => typeof t === 'string'))
-      ) {
-        problems.push(`${where}.properties.tags is not a list of strings`);
-      }
-      if (rule.helpUri !== undefined && (typeof rule.helpUri !== 'string' || !URL.canParse(rule.helpUri))) {
-        problems.push(`${where}.helpUri is not an absolute URI`);
-      }
-      const level = isObject(rule.defaultConfiguration) ? rule.defaultConfiguration.level : undefined;
-      if (level !== undefined && !LEVELS.has(String(level)))
-        problems.push(`${where}.defaultConfiguration.level is invalid`);
-    });
-    const details = run.automationDetails;
-    if (details !== undefined || options.requireCategory) {
-      const id = isObject(details) ? details.id : undefined;
-      if (typeof id !== 'string' || id === '') problems.push(`${at}.automationDetails.id is missing`);
-      else if (categories.has(id)) problems.push(`${at}.automationDetails.id ${id} repeats another run's`);
-      else categories.add(id);
-    }
-    if (!Array.isArray(run.results)) return problems.push(`${at}.results is not an array`);
-    run.results.forEach((result: unknown, i: number) => {
-      const where = `${at}.results[${i}]`;
-      if (!isObject(result)) return problems.push(`${where} is not an object`);
-      if (typeof result.ruleId !== 'string' || !ruleIds.includes(result.ruleId)) {
-        problems.push(`${where}.ruleId ${JSON.stringify(result.ruleId)} is not among the run's rules`);
-      }
-      if (result.ruleIndex !== undefined && ruleIds[result.ruleIndex as number] !== result.ruleId) {
-        problems.push(
-          `${where}.ruleIndex ${String(result.ruleIndex)} does not point at rule ${String(result.ruleId)}`,
-        );
-      }
-      if (result.level !== undefined && !LEVELS.has(String(result.level)))
-        problems.push(`${where}.level is invalid`);
-      if (
-        !isObject(result.message) ||
-        typeof result.message.text !== 'string' ||
-        result.message.text === ''
-      ) {
-        problems.push(`${where}.message.text is missing`);
-      }
-      const locations = result.locations;
-      if (!Array.isArray(locations) || locations.length === 0) {
-        return problems.push(`${where}.locations is empty (code scanning needs one)`);
-      }
-      locations.forEach((loc: unknown, l: number) => {
-        const physical = isObject(loc) && isObject(loc.physicalLocation) ? loc.physicalLocation : undefined;
-        const artifact =
-          physical && isObject(physical.artifactLocation) ? physical.artifactLocation : undefined;
-        if (!artifact || typeof artifact.uri !== 'string' || artifact.uri === '') {
-          problems.push(`${where}.locations[${l}].physicalLocation.artifactLocation.uri is missing`);
-        }
-        const region = physical?.region;
-        if (region !== undefined) {
-          const start = isObject(region) ? region.startLine : undefined;
-          if (!Number.isInteger(start) || (start as number) < 1) {
-            problems.push(`${where}.locations[${l}].physicalLocation.region.startLine is not a line number`);
-          }
-        }
-      });
-    });
-  });
-  return problems;
 }

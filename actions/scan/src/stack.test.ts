@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseComposeConfig } from './audit.js';
+import { parseComposeConfig } from './compose-service.js';
 import { readComposeSources } from './compose-source.js';
 import { composeProjectName, imagesNeedingFacts, normalizeProjectName } from './stack.js';
 

@@ -3,7 +3,7 @@
 // their image).
 import { basename } from 'node:path';
 import { parse } from 'yaml';
-import type { ComposeConfig } from './audit.js';
+import type { ComposeConfig } from './compose-service.js';
 import type { ComposeSource } from './compose-source.js';
 
 /** Compose's normalisation: lower case, only `a-z0-9_-`, starting with a letter or digit. */

@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { auditCompose, parseComposeConfig } from './audit.js';
+import { auditCompose } from './audit.js';
+import { parseComposeConfig } from './compose-service.js';
 import { readComposeSources } from './compose-source.js';
 import { filterReport } from './filter.js';
 import { decideGate, parseGateSettings, type GateSettings } from './gate.js';
 import { parseIgnoreFile, partitionIgnores } from './ignore.js';
-import { cell, summaryMarkdown } from './summary.js';
+import { tableCell as cell } from '../../../lib/action/summary.js';
+import { summaryMarkdown } from './summary.js';
 import { fixtureReport, type TrivyFixture } from './testing.js';
 
 const repo = join(import.meta.dirname, '../../..');

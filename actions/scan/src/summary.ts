@@ -1,5 +1,6 @@
 // The job summary: counts by severity, the findings that failed the gate, expired ignore entries,
 // the compose audit, and the one sentence that says why the step failed or passed.
+import { inlineCode, markdownTable } from '../../../lib/action/summary.js';
 import type { AuditMode } from './constants.js';
 import type { Dropped } from './filter.js';
 import { SEVERITIES_DESC, type Finding } from './finding.js';
@@ -25,82 +26,68 @@ export interface SummaryFacts {
   maxRows?: number;
 }
 
-/** Text for a table cell: no pipes or newlines to break the row. */
-export function cell(text: string | number | undefined): string {
-  if (text === undefined || text === '') return '';
-  return String(text)
-    .replace(/\|/g, '\\|')
-    .replace(/\s*\n\s*/g, ' ');
-}
-
-/** Inline code; in a table cell a pipe must be escaped even there. */
-const code = (text: string | undefined, inTable = true) =>
-  text ? `\`${text.replace(/`/g, "'").replace(/\|/g, inTable ? '\\|' : '|')}\`` : '';
-
 function link(f: Finding): string {
-  return f.url ? `[${cell(f.id)}](${f.url})` : cell(f.id);
+  return f.url ? `[${f.id}](${f.url})` : f.id;
 }
 
 function place(f: Finding): string {
   const file = f.file ?? f.target;
-  return f.line ? code(`${file}:${f.line}`) : code(file);
+  return inlineCode(f.line ? `${file}:${f.line}` : file);
 }
 
-function limited<T>(rows: readonly T[], max: number, render: (row: T) => string): string[] {
-  const out = rows.slice(0, max).map(render);
+/** A table of at most `max` rows, then a line saying how many more there are. */
+function limitedTable<T>(
+  headers: readonly string[],
+  rows: readonly T[],
+  max: number,
+  render: (row: T) => (string | undefined)[],
+): string[] {
+  if (rows.length === 0) return [];
+  const out = [markdownTable(headers, rows.slice(0, max).map(render))];
   if (rows.length > max)
     out.push(`\n_and ${rows.length - max} more (see the JSON report and the SARIF file)_`);
   return out;
 }
 
-function vulnTable(findings: readonly Finding[], max: number): string[] {
-  if (findings.length === 0) return [];
-  return [
-    '| Severity | Vulnerability | Package | Installed -> Fixed | Target |',
-    '| --- | --- | --- | --- | --- |',
-    ...limited(
-      findings,
-      max,
-      (f) =>
-        `| ${f.severity} | ${link(f)} | ${code(f.pkg)} | ${cell(f.installed)} -> ${f.fixed ? cell(f.fixed) : '_no fix_'} | ${cell(f.target)} |`,
-    ),
-  ];
-}
+const vulnTable = (findings: readonly Finding[], max: number): string[] =>
+  limitedTable(
+    ['Severity', 'Vulnerability', 'Package', 'Installed -> Fixed', 'Target'],
+    findings,
+    max,
+    (f) => [
+      f.severity,
+      link(f),
+      inlineCode(f.pkg),
+      `${f.installed ?? ''} -> ${f.fixed ? f.fixed : '_no fix_'}`,
+      f.target,
+    ],
+  );
 
-function ruleTable(findings: readonly Finding[], max: number): string[] {
-  if (findings.length === 0) return [];
-  return [
-    '| Severity | Rule | Kind | Where | Title |',
-    '| --- | --- | --- | --- | --- |',
-    ...limited(
-      findings,
-      max,
-      (f) =>
-        `| ${f.severity} | ${link(f)} | ${f.kind === 'secret' ? 'secret' : 'misconfiguration'} | ${place(f)} | ${cell(f.title)} |`,
-    ),
-  ];
-}
+const ruleTable = (findings: readonly Finding[], max: number): string[] =>
+  limitedTable(['Severity', 'Rule', 'Kind', 'Where', 'Title'], findings, max, (f) => [
+    f.severity,
+    link(f),
+    f.kind === 'secret' ? 'secret' : 'misconfiguration',
+    place(f),
+    f.title,
+  ]);
 
-function auditTable(findings: readonly Finding[], failing: ReadonlySet<Finding>, max: number): string[] {
-  if (findings.length === 0) return [];
-  return [
-    '| | Severity | Rule | Service | Where | Finding |',
-    '| --- | --- | --- | --- | --- | --- |',
-    ...limited(
-      findings,
-      max,
-      (f) =>
-        `| ${failing.has(f) ? '❌' : '⚠️'} | ${f.severity} | ${link(f)} | ${code(f.service)} | ${place(f)} | ${cell(f.title)} |`,
-    ),
-  ];
-}
+const auditTable = (findings: readonly Finding[], failing: ReadonlySet<Finding>, max: number): string[] =>
+  limitedTable(['', 'Severity', 'Rule', 'Service', 'Where', 'Finding'], findings, max, (f) => [
+    failing.has(f) ? '❌' : '⚠️',
+    f.severity,
+    link(f),
+    inlineCode(f.service),
+    place(f),
+    f.title,
+  ]);
 
 function settingsLine(s: SummaryFacts['settings']): string {
   return [
     `severity ${s.severities.join(',')}`,
     `fail-on ${s.failOn}`,
     s.ignoreUnfixed ? 'unfixed vulnerabilities ignored' : 'unfixed vulnerabilities counted',
-    s.ignoreFile ? `ignore file ${code(s.ignoreFile, false)}` : 'no ignore file',
+    s.ignoreFile ? `ignore file ${inlineCode(s.ignoreFile)}` : 'no ignore file',
     `audit ${s.audit}`,
   ].join(' · ');
 }
@@ -111,23 +98,21 @@ export function summaryMarkdown(f: SummaryFacts): string {
   const audit = f.settings.audit === 'off' ? undefined : f.audit;
   const withAudit = audit !== undefined;
   const out: string[] = [
-    `### berth/scan: ${code(f.title, false)}`,
+    `### berth/scan: ${inlineCode(f.title)}`,
     '',
     `${gate.failed ? '❌' : '✅'} ${gate.sentence}`,
     '',
   ];
 
-  const header = withAudit ? '| Severity | Findings | Compose audit |' : '| Severity | Findings |';
-  out.push(header, withAudit ? '| --- | --- | --- |' : '| --- | --- |');
-  for (const s of SEVERITIES_DESC) {
-    out.push(
-      withAudit ? `| ${s} | ${gate.counts[s]} | ${gate.auditCounts[s]} |` : `| ${s} | ${gate.counts[s]} |`,
-    );
-  }
+  const counts = SEVERITIES_DESC.map((s) =>
+    withAudit ? [s, gate.counts[s], gate.auditCounts[s]] : [s, gate.counts[s]],
+  );
+  const total = [`**${gate.counts.total}**`, ...(withAudit ? [`**${gate.auditCounts.total}**`] : [])];
   out.push(
-    withAudit
-      ? `| **Total** | **${gate.counts.total}** | **${gate.auditCounts.total}** |`
-      : `| **Total** | **${gate.counts.total}** |`,
+    markdownTable(withAudit ? ['Severity', 'Findings', 'Compose audit'] : ['Severity', 'Findings'], [
+      ...counts,
+      ['**Total**', ...total],
+    ]),
     '',
     settingsLine(f.settings),
   );
@@ -152,7 +137,7 @@ export function summaryMarkdown(f: SummaryFacts): string {
       '',
       '#### Expired ignore entries',
       '',
-      ...gate.expired.map((e) => `- ${code(expiredMessage(e), false)}`),
+      ...gate.expired.map((e) => `- ${inlineCode(expiredMessage(e))}`),
     );
   }
   if (audit && audit.length > 0) {

@@ -7,6 +7,7 @@ import {
   docsUrl,
   inRepository,
   repoPrefix,
+  withRepoPaths,
   workspacePath,
 } from './target.js';
 
@@ -75,5 +76,35 @@ describe('naming the target', () => {
         GITHUB_SERVER_URL: 'https://ghe.acme.test',
       }),
     ).toBe('https://ghe.acme.test/acme/berth/blob/v1/actions/scan/README.md#compose-audit');
+  });
+});
+
+const misconfig: Finding = {
+  kind: 'misconfig',
+  id: 'DS-0002',
+  severity: 'HIGH',
+  target: 'api/Dockerfile',
+  class: 'config',
+  title: 'root user',
+  file: 'api/Dockerfile',
+  line: 3,
+};
+const vuln: Finding = {
+  kind: 'vuln',
+  id: 'CVE-1',
+  severity: 'HIGH',
+  target: 'go.sum',
+  class: 'lang-pkgs',
+  title: 't',
+};
+
+describe('withRepoPaths', () => {
+  it("prefixes the files of secrets and misconfigurations with the scanned directory's path", () => {
+    expect(withRepoPaths([misconfig, vuln], 'services')).toEqual([
+      { ...misconfig, file: 'services/api/Dockerfile' },
+      vuln,
+    ]);
+    expect(withRepoPaths([misconfig], '')).toEqual([misconfig]);
+    expect(withRepoPaths([misconfig], '.')).toEqual([misconfig]);
   });
 });

@@ -1,6 +1,7 @@
 // How the step names what it scanned: in the summary and log, as a SARIF category, and as the
 // repository path Trivy's file names are relative to.
-import { basename, posix, relative, sep } from 'node:path';
+import { statSync } from 'node:fs';
+import { basename, dirname, posix, relative, sep } from 'node:path';
 import type { ScanTarget } from './category.js';
 import type { TrivyTarget } from './command.js';
 import type { Finding } from './finding.js';
@@ -19,6 +20,15 @@ export function workspacePath(path: string, workspace: string): string {
 export function repoPrefix(dir: string, workspace: string): string {
   const rel = workspacePath(dir, workspace);
   return rel === '.' || rel === dir ? '' : rel;
+}
+
+/**
+ * The repository path Trivy's file names need in front of them for this target: the directory an fs
+ * or config scan read (a file's directory), `''` for images.
+ */
+export function targetRepoPrefix(target: TrivyTarget, workspace: string): string {
+  if (target.kind !== 'fs' && target.kind !== 'config') return '';
+  return repoPrefix(statSync(target.path).isDirectory() ? target.path : dirname(target.path), workspace);
 }
 
 /** What the SARIF category and the file names are derived from. */
@@ -86,4 +96,16 @@ export function docsUrl(env: Readonly<Record<string, string | undefined>>): stri
   if (!repo || !ref) return undefined;
   const server = env.GITHUB_SERVER_URL || 'https://github.com';
   return `${server}/${repo}/blob/${ref}/actions/scan/README.md#compose-audit`;
+}
+
+/**
+ * Findings with their file as a repository path: Trivy names files relative to the directory it
+ * scanned, code scanning and annotations want them relative to the repository root. `prefix` is the
+ * scanned directory's path in the repository (`''` for the root). Vulnerabilities are left alone.
+ */
+export function withRepoPaths(findings: readonly Finding[], prefix: string): Finding[] {
+  if (prefix === '' || prefix === '.') return [...findings];
+  return findings.map((f) =>
+    f.kind === 'vuln' || f.file === undefined ? f : { ...f, file: posix.join(prefix, f.file) },
+  );
 }

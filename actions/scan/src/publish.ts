@@ -1,0 +1,99 @@
+// What the step leaves behind once evaluate() has decided: the JSON report and the SARIF file, the
+// step outputs, annotations and the job summary.
+import * as core from '@actions/core';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AuditedStack } from './audit-stack.js';
+import { reportBaseName, scanCategory } from './category.js';
+import type { TrivyTarget } from './command.js';
+import { detailsMarkdown, type RunDetails } from './details.js';
+import type { Evaluation } from './evaluate.js';
+import { annotations, gateOutputs, type Annotation } from './gate.js';
+import type { Inputs } from './inputs.js';
+import type { TrivyReport } from './report.js';
+import { berthAuditTool, sarifLog, trivySarifRun, type SarifRunInput } from './sarif.js';
+import { summaryMarkdown } from './summary.js';
+import { categoryTarget, describeTarget, inRepository } from './target.js';
+
+/** Annotations per level beyond which the log would only repeat the summary. */
+const MAX_ANNOTATIONS = 50;
+
+export interface ReportFiles {
+  reportFile: string;
+  sarifFile: string;
+}
+
+/** The filtered Trivy report and the SARIF file (Trivy's run, the audit's), named after the target. */
+export function writeReportFiles(
+  outputDir: string,
+  facts: { target: TrivyTarget; workspace: string; report: TrivyReport; stack?: AuditedStack },
+  evaluation: Evaluation,
+): ReportFiles {
+  const { target, report, stack } = facts;
+  const category = categoryTarget(target, facts.workspace, report.Metadata?.RepoTags);
+  const base = reportBaseName(category);
+  mkdirSync(outputDir, { recursive: true });
+  const reportFile = join(outputDir, `${base}.json`);
+  const sarifFile = join(outputDir, `${base}.sarif`);
+  const filtered = evaluation.reports[0]!;
+  writeFileSync(reportFile, `${JSON.stringify(filtered.report, null, 2)}\n`);
+  const runs: SarifRunInput[] = [trivySarifRun(report, filtered.kept, scanCategory(category))];
+  if (stack && evaluation.audit) {
+    runs.push({
+      category: scanCategory({ kind: 'compose', name: stack.project }),
+      tool: berthAuditTool(process.env.GITHUB_ACTION_REF || undefined),
+      findings: evaluation.audit,
+    });
+  }
+  writeFileSync(sarifFile, `${JSON.stringify(sarifLog(runs), null, 2)}\n`);
+  core.info(`Report ${reportFile}, SARIF ${sarifFile}`);
+  return { reportFile, sarifFile };
+}
+
+export function setGateOutputs(evaluation: Evaluation, files: ReportFiles): void {
+  for (const [name, value] of Object.entries(gateOutputs(evaluation.gate, files))) {
+    core.setOutput(name, value);
+  }
+}
+
+/** The gate's annotations, at most MAX_ANNOTATIONS per level. */
+export function annotate(evaluation: Evaluation, target: TrivyTarget): void {
+  const list: readonly Annotation[] = annotations(
+    evaluation.gate,
+    evaluation.audit ?? [],
+    inRepository(target),
+  );
+  const shown = { error: 0, warning: 0, notice: 0 };
+  for (const a of list) {
+    shown[a.level] += 1;
+    if (shown[a.level] > MAX_ANNOTATIONS) continue;
+    const properties = { title: a.title, file: a.file, startLine: a.startLine };
+    if (a.level === 'error') core.error(a.message, properties);
+    else if (a.level === 'warning') core.warning(a.message, properties);
+    else core.notice(a.message, properties);
+  }
+  for (const [level, count] of Object.entries(shown)) {
+    if (count > MAX_ANNOTATIONS) core.info(`${count - MAX_ANNOTATIONS} more ${level} annotations left out`);
+  }
+}
+
+/** The job summary: the verdict and its findings, then what the step did. */
+export async function writeJobSummary(
+  facts: { inputs: Inputs; target: TrivyTarget; workspace: string; audited: boolean },
+  evaluation: Evaluation,
+  details: RunDetails,
+): Promise<void> {
+  const { inputs } = facts;
+  await core.summary
+    .addRaw(
+      summaryMarkdown({
+        title: describeTarget(facts.target, facts.workspace),
+        gate: evaluation.gate,
+        settings: { ...inputs.gate, ignoreFile: inputs['ignore-file'] },
+        audit: facts.audited ? (evaluation.audit ?? []) : undefined,
+        dropped: evaluation.dropped,
+      }),
+    )
+    .addRaw(detailsMarkdown(details))
+    .write();
+}

@@ -1,0 +1,177 @@
+// Trivy on the runner: the `trivy-version` and `trivy-download-url` inputs, upstream's release layout
+// (asset names, `<base>/v<version>/<asset>`, the checksums file), the releases refused by name, and a
+// preinstalled `trivy`. The checksum-verified install itself is lib/tools/installer.ts.
+import { run, which } from '../../../lib/action/exec.js';
+import { inputError } from '../../../lib/action/inputs.js';
+import { installRelease, type ReleaseAssets } from '../../../lib/tools/installer.js';
+import { Inputs } from './constants.js';
+
+/** The Trivy release installed when `trivy-version` is empty. */
+export const DEFAULT_TRIVY_VERSION = '0.74.0';
+/** Where upstream publishes releases; `<base>/v<version>/<asset>`. */
+export const DEFAULT_TRIVY_DOWNLOAD_URL = 'https://github.com/aquasecurity/trivy/releases/download';
+/** `trivy-version: preinstalled` uses the `trivy` already on PATH. */
+export const PREINSTALLED = 'preinstalled';
+export const TOOL_NAME = 'trivy';
+
+/** Releases refused by name, with the reason. */
+export const REFUSED_TRIVY_VERSIONS: Readonly<Record<string, string>> = {
+  '0.69.4':
+    "it is the malicious release published in March 2026 through Trivy's compromised release automation; " +
+    `pin another release, e.g. ${DEFAULT_TRIVY_VERSION}`,
+};
+
+/** `x.y.z` (a leading `v` is dropped), `preinstalled`, or the default when empty. */
+export function resolveTrivyVersion(input: string): string {
+  const name = Inputs.TrivyVersion;
+  const value = input.trim();
+  if (value === '') return DEFAULT_TRIVY_VERSION;
+  if (value.toLowerCase() === PREINSTALLED) return PREINSTALLED;
+  if (value.toLowerCase() === 'latest') {
+    throw inputError(
+      name,
+      `"latest" is not allowed: pin an exact release such as ${DEFAULT_TRIVY_VERSION}, so every run installs ` +
+        'the same, checksum-verified Trivy',
+    );
+  }
+  const match = /^v?(\d+\.\d+\.\d+)$/.exec(value);
+  if (!match) {
+    const looksLikeRange = /^[\^~<>=*]|[*x]$|\|\||^v?\d+(\.\d+)?$|\s-\s/i.test(value);
+    throw inputError(
+      name,
+      looksLikeRange
+        ? `${JSON.stringify(value)} is a version range: pin an exact release such as ${DEFAULT_TRIVY_VERSION}`
+        : `${JSON.stringify(value)} is not a Trivy release version (x.y.z, e.g. ${DEFAULT_TRIVY_VERSION}) or "${PREINSTALLED}"`,
+    );
+  }
+  const version = match[1]!;
+  const refused = REFUSED_TRIVY_VERSIONS[version];
+  if (refused !== undefined) throw inputError(name, `Trivy ${version} is refused: ${refused}`);
+  return version;
+}
+
+/** The base URL releases are downloaded from, without a trailing slash; http(s) only. */
+export function parseTrivyDownloadUrl(input: string): string {
+  const value = input.trim();
+  if (value === '') return DEFAULT_TRIVY_DOWNLOAD_URL;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw inputError(Inputs.TrivyDownloadUrl, `${JSON.stringify(value)} is not a URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw inputError(Inputs.TrivyDownloadUrl, `${JSON.stringify(value)} is not an http(s) URL`);
+  }
+  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    throw inputError(
+      Inputs.TrivyDownloadUrl,
+      'give the base URL only (no query, fragment or credentials): releases are fetched from <base>/v<version>/<asset>',
+    );
+  }
+  return value.replace(/\/+$/, '');
+}
+
+const RELEASE_ARCH: Readonly<Record<string, string>> = { x64: '64bit', arm64: 'ARM64' };
+
+/** Upstream's asset names for Linux on `arch` (`process.arch` and `process.platform` values). */
+export function trivyAssets(
+  version: string,
+  arch: string = process.arch,
+  platform: string = process.platform,
+): ReleaseAssets {
+  const suffix = RELEASE_ARCH[arch];
+  if (suffix === undefined || platform !== 'linux') {
+    throw new Error(
+      `Trivy releases are installed on Linux x64 and arm64 runners only, this one is ${platform} ${arch}; ` +
+        `install Trivy yourself and set ${Inputs.TrivyVersion}: ${PREINSTALLED}`,
+    );
+  }
+  return {
+    archive: `trivy_${version}_Linux-${suffix}.tar.gz`,
+    checksums: `trivy_${version}_checksums.txt`,
+  };
+}
+
+export function trivyAssetUrl(base: string, version: string, asset: string): string {
+  return `${base.replace(/\/+$/, '')}/v${version}/${asset}`;
+}
+
+/** The version in `trivy --version` output (`Version: 0.74.0`). */
+export function parseTrivyVersionOutput(output: string): string | undefined {
+  return /^Version:\s*v?(\S+)/m.exec(output)?.[1];
+}
+
+/** The version the `trivy` at `path` reports. */
+export async function trivyVersionOf(path: string): Promise<string> {
+  const { stdout } = await run(path, ['--version'], { silent: true });
+  const version = parseTrivyVersionOutput(stdout);
+  if (version === undefined) throw new Error(`\`${path} --version\` printed no version: ${stdout.trim()}`);
+  return version;
+}
+
+export interface TrivyInstallOptions {
+  /** a resolved version (`resolveTrivyVersion`) or `preinstalled` */
+  version: string;
+  /** base URL (`parseTrivyDownloadUrl`); default upstream's */
+  downloadUrl?: string;
+  /** a pin of the archive's SHA-256 (`parseSha256Pin`) */
+  sha256?: string;
+  /** sent only to github.com, never to another download host */
+  token?: string;
+  /** a `process.arch` value; default this runner's */
+  arch?: string;
+}
+
+export interface TrivyInstall {
+  /** absolute path of the `trivy` binary */
+  path: string;
+  version: string;
+  /** where it came from; `downloaded` is true only for `download` */
+  source: 'download' | 'tool-cache' | 'preinstalled';
+  downloaded: boolean;
+  /** the verified SHA-256 of the archive, when it was downloaded */
+  sha256?: string;
+}
+
+/** The `trivy` on PATH, unless it is a refused release. */
+async function preinstalledTrivy(): Promise<TrivyInstall> {
+  const path = await which(
+    TOOL_NAME,
+    `install Trivy on the runner, or set ${Inputs.TrivyVersion} to a release such as ${DEFAULT_TRIVY_VERSION}`,
+  );
+  const found = await trivyVersionOf(path);
+  const refused = REFUSED_TRIVY_VERSIONS[found];
+  if (refused !== undefined)
+    throw new Error(`The trivy on PATH (${path}) is ${found}, which is refused: ${refused}`);
+  return { path, version: found, source: PREINSTALLED, downloaded: false };
+}
+
+/**
+ * Trivy from the tool cache, else upstream's release (or a mirror's), checksum-verified before it is
+ * unpacked (see installRelease); or the `trivy` on PATH for `preinstalled`.
+ */
+export async function installTrivy(options: TrivyInstallOptions): Promise<TrivyInstall> {
+  const { version } = options;
+  if (version === PREINSTALLED) return preinstalledTrivy();
+  const refused = REFUSED_TRIVY_VERSIONS[version];
+  if (refused !== undefined) throw new Error(`Trivy ${version} is refused: ${refused}`);
+  const arch = options.arch ?? process.arch;
+  const assets = trivyAssets(version, arch);
+  const base = options.downloadUrl ?? DEFAULT_TRIVY_DOWNLOAD_URL;
+  const installed = await installRelease({
+    tool: TOOL_NAME,
+    displayName: 'Trivy',
+    version,
+    arch,
+    archive: { name: assets.archive, url: trivyAssetUrl(base, version, assets.archive) },
+    checksums: { name: assets.checksums, url: trivyAssetUrl(base, version, assets.checksums) },
+    sha256: options.sha256,
+    sha256Name: Inputs.TrivySha256,
+    token: options.token,
+    notFoundHint: `; check ${Inputs.TrivyVersion} and ${Inputs.TrivyDownloadUrl} (expected <base>/v<version>/<asset>)`,
+  });
+  return installed.source === 'download'
+    ? { path: installed.path, version, source: 'download', downloaded: true, sha256: installed.sha256 }
+    : { path: installed.path, version, source: 'tool-cache', downloaded: false };
+}
