@@ -23,22 +23,17 @@ export function localCacheStaging(dir: string): string {
   return `${dir.replace(/\/+$/, '')}-new`;
 }
 
+/** Read from `source`, write back to it in the given mode. */
+function readWrite(source: string, mode: CacheSettings['mode']): string[] {
+  return ['--cache-from', source, '--cache-to', `${source},mode=${mode}`];
+}
+
 export function cacheArgs(c: CacheSettings): string[] {
   switch (c.backend) {
     case 'gha':
-      return [
-        '--cache-from',
-        `type=gha,scope=${c.scope}`,
-        '--cache-to',
-        `type=gha,scope=${c.scope},mode=${c.mode}`,
-      ];
+      return readWrite(`type=gha,scope=${c.scope}`, c.mode);
     case 'registry':
-      return [
-        '--cache-from',
-        `type=registry,ref=${c.ref}`,
-        '--cache-to',
-        `type=registry,ref=${c.ref},mode=${c.mode}`,
-      ];
+      return readWrite(`type=registry,ref=${c.ref}`, c.mode);
     case 'local':
       return [
         ...(c.dirExists ? ['--cache-from', `type=local,src=${c.dir}`] : []),

@@ -27,3 +27,33 @@ export function checkUser(user: string): CheckResult {
   }
   return { ok: true, message: `the final image runs as ${user}` };
 }
+
+export interface CheckOutcome {
+  /** why the image must not be pushed */
+  failures: string[];
+  /** a finding that only warns (require-non-root: warn) */
+  warning?: string;
+  /** one line per check for the summary, and why nothing was pushed when a check failed */
+  lines: string[];
+}
+
+export function imageChecks(
+  size: number,
+  user: string,
+  maxSize: number | undefined,
+  nonRoot: 'error' | 'warn' | 'off',
+): CheckOutcome {
+  const checks = { size: checkSize(size, maxSize), user: checkUser(user) };
+  const failures: string[] = [];
+  if (!checks.size.ok) failures.push(checks.size.message);
+  if (!checks.user.ok && nonRoot === 'error') failures.push(checks.user.message);
+  const warning = !checks.user.ok && nonRoot === 'warn' ? checks.user.message : undefined;
+  const lines = [
+    `${checks.size.ok ? '✅' : '❌'} ${checks.size.message}`,
+    nonRoot === 'off'
+      ? 'non-root check off'
+      : `${checks.user.ok ? '✅' : nonRoot === 'warn' ? '⚠️' : '❌'} ${checks.user.message}`,
+  ];
+  if (failures.length > 0) lines.push(`**Not pushed:** ${failures.join('; ')}`);
+  return { failures, warning, lines };
+}

@@ -62,8 +62,8 @@ function keyValueList(name: string, items: string[]): string[] {
   return items;
 }
 
-export function getInputs(env: Record<string, string | undefined> = process.env): Inputs {
-  const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
+/** The build context, the Dockerfile and its target stage, checked against the workspace. */
+function getDockerfileInputs(workspace: string): Pick<Inputs, 'context' | 'file' | 'target'> {
   const context = resolve(workspace, getString(I.Context, { default: '.' }));
   if (!existsSync(context) || !statSync(context).isDirectory()) {
     throw inputError(I.Context, `directory ${context} does not exist`);
@@ -87,7 +87,11 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
       );
     }
   }
+  return { context, file, target };
+}
 
+/** The image repository (no tag, no digest) and the tag names. */
+function getImageInputs(): Pick<Inputs, 'image' | 'tags'> {
   const imageText = getString(I.Image, { required: true });
   const image = parseImageRef(imageText);
   if (!image || image.tag || image.digest || imageText !== imageText.toLowerCase()) {
@@ -96,8 +100,6 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
       `"${imageText}" is not a lower-case image repository without tag or digest (example: ghcr.io/org/api)`,
     );
   }
-  const repository = repositoryName(image);
-
   const tags = getListInput(I.Tags);
   for (const tag of tags) {
     if (!TAG.test(tag)) {
@@ -108,15 +110,16 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
       throw inputError(I.Tags, `"${tag}" is not a valid tag${hint}`);
     }
   }
+  return { image: repositoryName(image), tags };
+}
 
-  const secrets = getKeyValueInput(I.Secrets);
-  for (const [id, value] of Object.entries(secrets)) {
-    if (!/^[A-Za-z0-9_.-]+$/.test(id)) throw inputError(I.Secrets, `"${id}" is not a valid secret id`);
-    core.setSecret(value);
-  }
-
-  const credentials = getRegistryCredentials();
-
+/** The cache backend (undefined: chosen later) and where it keeps the cache. */
+function getCacheInputs(
+  env: Record<string, string | undefined>,
+  workspace: string,
+  repository: string,
+  target: string | undefined,
+): Pick<Inputs, 'cache' | 'cache-ref' | 'cache-dir' | 'cache-scope'> {
   const cacheInput = getString(I.Cache);
   const cache = cacheInput ? getEnumInput(I.Cache, CACHE_BACKENDS, { required: true }) : undefined;
   const scope = getString(I.CacheScope) || defaultCacheScope(repository, target);
@@ -130,26 +133,40 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
   const cacheDir = cacheDirInput
     ? resolve(workspace, cacheDirInput)
     : join(cacheHome, 'berth', 'buildx', scope);
+  return { cache, 'cache-ref': cacheRef, 'cache-dir': cacheDir, 'cache-scope': scope };
+}
+
+export function getInputs(env: Record<string, string | undefined> = process.env): Inputs {
+  const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
+  const dockerfile = getDockerfileInputs(workspace);
+  const { image, tags } = getImageInputs();
+
+  const secrets = getKeyValueInput(I.Secrets);
+  for (const [id, value] of Object.entries(secrets)) {
+    if (!/^[A-Za-z0-9_.-]+$/.test(id)) throw inputError(I.Secrets, `"${id}" is not a valid secret id`);
+    core.setSecret(value);
+  }
+
+  const credentials = getRegistryCredentials();
+  const cache = getCacheInputs(env, workspace, image, dockerfile.target);
 
   return {
-    context,
-    file,
-    target,
+    ...dockerfile,
     'build-args': keyValueList(I.BuildArgs, getListInput(I.BuildArgs, { newlinesOnly: true })),
     platforms: getListInput(I.Platforms),
     secrets,
-    image: repository,
+    image,
     tags,
     labels: keyValueList(I.Labels, getListInput(I.Labels, { newlinesOnly: true })),
     push: getBooleanInput(I.Push, { default: false }),
     load: getBooleanInput(I.Load, { default: false }),
     'registry-username': credentials?.username,
     'registry-password': credentials?.password,
-    cache,
-    'cache-ref': cacheRef,
-    'cache-dir': cacheDir,
+    cache: cache.cache,
+    'cache-ref': cache['cache-ref'],
+    'cache-dir': cache['cache-dir'],
     'cache-mode': getEnumInput(I.CacheMode, CACHE_MODES, { default: 'max' }),
-    'cache-scope': scope,
+    'cache-scope': cache['cache-scope'],
     'max-size': getByteSizeInput(I.MaxSize),
     'require-non-root': getEnumInput(I.RequireNonRoot, NON_ROOT_POLICIES, { default: 'error' }),
   };

@@ -1,8 +1,18 @@
 // The release bundle: what goes to the host for one release, staged in a local directory and sent
 // as one tar stream. Secrets travel inside it as files, never on a command line.
+import * as core from '@actions/core';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
+import { runUrl, type GitHubContext } from '../../../lib/action/github.js';
 import { composeConfig } from '../../../lib/tools/compose.js';
 import { inputError } from '../../../lib/action/inputs.js';
 import { Inputs as I } from './constants.js';
@@ -57,6 +67,24 @@ export interface ReleaseRecord {
   created: string;
   images: Record<string, string>;
   compose_files: string[];
+}
+
+/** What release.json says about the release: where it came from, who ran it, what it pins. */
+export function releaseRecord(inputs: Inputs, ctx: GitHubContext, release: string): ReleaseRecord {
+  return {
+    release,
+    project: inputs.project,
+    environment: inputs.environment,
+    commit: ctx.headSha ?? ctx.sha,
+    ref: ctx.ref,
+    repository: ctx.repository,
+    actor: ctx.actor,
+    run: runUrl(ctx),
+    workflow: ctx.workflow,
+    created: new Date().toISOString(),
+    images: inputs.images,
+    compose_files: inputs['compose-files'],
+  };
 }
 
 export interface StagedBundle {
@@ -128,4 +156,27 @@ export async function stageSwarmStack(
   writeFileSync(join(staged.dir, '.berth/images'), swarm.images.map((i) => `${i}\n`).join(''));
   writeFileSync(join(staged.dir, '.berth/swarm-objects'), swarm.objects.map((o) => `${o}\n`).join(''));
   return { staged: { ...staged, composeFiles: [STACK_FILE] }, warnings: swarm.warnings };
+}
+
+/** The bundle staged for the upload (mode swarm: with its stack file), said in the log. */
+export async function stageRelease(
+  inputs: Inputs,
+  record: ReleaseRecord,
+  tempRoot: string,
+): Promise<StagedBundle> {
+  let staged = stageBundle(inputs, record, tempRoot);
+  core.info(`Compose files: ${staged.composeFiles.join(', ')}`);
+  if (inputs.mode === 'swarm') {
+    const swarm = await stageSwarmStack(staged, inputs.project).catch((err: unknown) => {
+      rmSync(staged.dir, { recursive: true, force: true });
+      throw err;
+    });
+    for (const warning of swarm.warnings) core.warning(`mode swarm: ${warning}`);
+    staged = swarm.staged;
+    core.info(`Stack file: ${staged.composeFiles.join(', ')} (docker stack deploy)`);
+  }
+  core.info(
+    `Secrets: ${Object.keys(inputs.secrets).join(', ') || 'none'}; env: ${Object.keys(inputs.env).join(', ') || 'none'}`,
+  );
+  return staged;
 }

@@ -1,17 +1,16 @@
 // berth/deploy main step: stage the release bundle, then one SSH connection: upload, and the host
 // script (lock, config, pull, up --wait, probes, switch, audit, retention). Orchestration only.
 import * as core from '@actions/core';
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { contextFromEnv, runUrl } from '../../../lib/action/github.js';
-import { shellQuote } from '../../../lib/ssh/shell.js';
+import { contextFromEnv } from '../../../lib/action/github.js';
+import type { HostScriptResult } from '../../../lib/ssh/host-script.js';
 import { openSshSession, sshLabel, sshTarget } from '../../../lib/ssh/inputs.js';
-import { releaseId, stageBundle, stageSwarmStack, type ReleaseRecord } from './bundle.js';
-import { Inputs as I, Outputs } from './constants.js';
+import { releaseId, releaseRecord, stageRelease } from './bundle.js';
+import { Outputs } from './constants.js';
+import { deployScriptParams, runDeployScript, uploadRelease } from './host.js';
 import { getInputs } from './inputs.js';
-import { incomingDir, renderDeployScript } from './remote-script.js';
-import { failureMessage, parseReport, summaryMarkdown } from './report.js';
+import { deployError, readDeployReport, summaryMarkdown } from './report.js';
 
 export async function main(): Promise<void> {
   const started = Date.now();
@@ -24,97 +23,22 @@ export async function main(): Promise<void> {
   core.setOutput(Outputs.Release, release);
   core.info(`Release ${release} of ${inputs.project} to ${target}:${inputs['remote-dir']}`);
 
-  const record: ReleaseRecord = {
-    release,
-    project: inputs.project,
-    environment: inputs.environment,
-    commit: ctx.headSha ?? ctx.sha,
-    ref: ctx.ref,
-    repository: ctx.repository,
-    actor: ctx.actor,
-    run: runUrl(ctx),
-    workflow: ctx.workflow,
-    created: new Date().toISOString(),
-    images: inputs.images,
-    compose_files: inputs['compose-files'],
-  };
+  const record = releaseRecord(inputs, ctx, release);
   const tempRoot = process.env.RUNNER_TEMP || tmpdir();
-  const staged = await core.group('Release bundle', async () => {
-    let staged = stageBundle(inputs, record, tempRoot);
-    core.info(`Compose files: ${staged.composeFiles.join(', ')}`);
-    if (inputs.mode === 'swarm') {
-      const swarm = await stageSwarmStack(staged, inputs.project).catch((err: unknown) => {
-        rmSync(staged.dir, { recursive: true, force: true });
-        throw err;
-      });
-      for (const warning of swarm.warnings) core.warning(`mode swarm: ${warning}`);
-      staged = swarm.staged;
-      core.info(`Stack file: ${staged.composeFiles.join(', ')} (docker stack deploy)`);
-    }
-    core.info(
-      `Secrets: ${Object.keys(inputs.secrets).join(', ') || 'none'}; env: ${Object.keys(inputs.env).join(', ') || 'none'}`,
-    );
-    return staged;
-  });
+  const staged = await core.group('Release bundle', () => stageRelease(inputs, record, tempRoot));
 
   const session = await openSshSession(sshTarget(inputs), tempRoot);
-  let stdout = '';
-  let exitCode = 0;
+  let result: HostScriptResult;
   try {
-    await core.group('Upload', async () => {
-      const incoming = incomingDir(inputs['remote-dir'], release);
-      const tar = spawn('tar', ['-C', staged.dir, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
-      await session.exec(
-        `umask 077 && mkdir -p -- ${shellQuote(`${inputs['remote-dir']}/releases`)} && mkdir -- ${shellQuote(incoming)} && ` +
-          `tar -x -p --no-same-owner -C ${shellQuote(incoming)} -f -`,
-        { input: tar.stdout, silent: true },
-      );
-    });
-    const holder = JSON.stringify({
-      release,
-      actor: ctx.actor,
-      run: runUrl(ctx),
-      since: new Date().toISOString(),
-    });
-    const auditPrefix = JSON.stringify({
-      time: new Date().toISOString(),
-      release,
-      project: inputs.project,
-      environment: inputs.environment ?? null,
-      actor: ctx.actor,
-      commit: record.commit,
-      run: record.run,
-      images: inputs.images,
-    }).slice(0, -1);
-    const script = renderDeployScript({
-      mode: inputs.mode,
-      remoteDir: inputs['remote-dir'],
-      project: inputs.project,
-      release,
-      composeFiles: staged.composeFiles,
-      waitTimeoutSeconds: inputs['wait-timeout'],
-      lockTimeoutSeconds: inputs['lock-timeout'],
-      rollback: inputs.rollback,
-      keepReleases: inputs['keep-releases'],
-      prune: inputs.prune,
-      holder,
-      auditPrefix,
-      probes: inputs['health-urls'],
-      caFile: staged.caFile,
-      registry: inputs.registry,
-      registryUser: inputs['registry-username'],
-    });
-    const result = await core.group('Deploy on the host', () =>
-      session.script(script, { ignoreReturnCode: true }),
-    );
-    stdout = result.stdout;
-    exitCode = result.exitCode;
+    await core.group('Upload', () => uploadRelease(session, staged.dir, inputs['remote-dir'], release));
+    const params = deployScriptParams(inputs, staged, record);
+    result = await core.group('Deploy on the host', () => runDeployScript(session, params));
   } finally {
     await session.close();
     rmSync(staged.dir, { recursive: true, force: true });
   }
 
-  const report = parseReport(stdout);
+  const report = readDeployReport(result.report);
   const seconds = (Date.now() - started) / 1000;
   core.setOutput(Outputs.PreviousRelease, report.previousRelease ?? '');
   core.setOutput(Outputs.Status, report.status ?? 'failed');
@@ -125,18 +49,8 @@ export async function main(): Promise<void> {
     )
     .write();
 
-  if (exitCode === 75) {
-    throw new Error(
-      `Input "${I.LockTimeout}": ${inputs['remote-dir']} stayed locked for ${inputs['lock-timeout']} s by another deploy: ${report.lockHolder || 'unknown holder'}`,
-    );
-  }
-  if (report.status !== 'deployed') {
-    throw new Error(
-      report.status
-        ? failureMessage(report, release)
-        : `the deploy script ended with exit code ${exitCode} before reporting a status`,
-    );
-  }
+  const error = deployError(report, result.exitCode, release, inputs);
+  if (error) throw error;
   core.info(
     `Deployed ${release}${report.previousRelease ? ` (previous: ${report.previousRelease})` : ''} in ${seconds.toFixed(1)} s`,
   );

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { renderDeployScript, type DeployScriptParams } from './remote-script.js';
+import { DEPLOY_BODY, renderDeployScript, type DeployScriptParams } from './remote-script.js';
 
 const marker = `/tmp/berth-pwned-${process.pid}`;
 const hostile = `x; touch ${marker} $(touch ${marker}) \`touch ${marker}\` "q" 'q' \\ \n next`;
@@ -32,7 +32,7 @@ describe('renderDeployScript', () => {
 
   it('passes every value as data, never as code', () => {
     const script = renderDeployScript(params);
-    const header = script.slice(0, script.indexOf('\nset -Eeuo pipefail'));
+    const header = script.slice(0, script.indexOf(DEPLOY_BODY));
     const out = execFileSync('bash', [
       '-c',
       `${header}\nprintf '%s\\0' "$REMOTE_DIR" "$HOLDER" "$REGISTRY_USER" "\${COMPOSE_FILES[@]}" "$AUDIT_PREFIX" "\${PROBES[@]}"`,

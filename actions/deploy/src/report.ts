@@ -1,6 +1,9 @@
-// What the host script reported (`::berth::key=value` lines), and the job summary made from it.
+// What the deploy script reported (read through lib/ssh/host-script's HostReport), and the job
+// summary made from it.
 import { keyValueTable } from '../../../lib/action/summary.js';
-import type { DeployStatus } from './constants.js';
+import { HostReport } from '../../../lib/ssh/host-script.js';
+import { Inputs as I, type DeployStatus } from './constants.js';
+import type { Inputs } from './inputs.js';
 
 export interface HealthCheck {
   ExitCode?: number;
@@ -29,78 +32,42 @@ export interface DeployReport {
   stageSeconds: [string, number][];
 }
 
+/** The deploy script's report, from its stdout. */
 export function parseReport(stdout: string): DeployReport {
-  const r: DeployReport = {
-    unhealthy: [],
-    lastHealth: {},
-    probes: [],
-    images: {},
-    removedReleases: [],
-    prunedImages: [],
-    removedObjects: [],
-    stageSeconds: [],
+  return readDeployReport(HostReport.parse(stdout));
+}
+
+export function readDeployReport(report: HostReport): DeployReport {
+  const lastHealth: Record<string, string> = {};
+  for (const [service, log] of report.pairs('health')) {
+    const checks = JSON.parse(Buffer.from(log, 'base64').toString('utf8') || '[]') as HealthCheck[] | null;
+    const last = checks?.at(-1);
+    if (last) lastHealth[service] = `exit ${last.ExitCode}: ${(last.Output ?? '').trim()}`;
+  }
+  const stageStarts = report.pairs('stage');
+  return {
+    status: report.last('status') as DeployStatus | undefined,
+    previousRelease: report.last('previous-release') || undefined,
+    failedStage: report.last('failed-stage'),
+    error: report.last('error'),
+    lockHolder: report.last('lock-holder')?.trim(),
+    durationSeconds: report.int('duration-seconds'),
+    unhealthy: report.all('unhealthy'),
+    lastHealth,
+    probes: report.all('probe'),
+    images: Object.fromEntries(report.pairs('image')),
+    removedReleases: report.all('removed-release'),
+    prunedImages: report.all('pruned-image'),
+    removedObjects: report.lines
+      .filter((l) => l.key === 'removed-secret' || l.key === 'removed-config')
+      .map((l) => `${l.key.slice('removed-'.length)} ${l.value}`),
+    stageSeconds: stageStarts
+      .slice(0, -1)
+      .map(([stage, ms], i): [string, number] => [
+        stage,
+        (Number(stageStarts[i + 1]![1]) - Number(ms)) / 1000,
+      ]),
   };
-  const stageStarts: [string, number][] = [];
-  for (const line of stdout.split('\n')) {
-    const m = /^::berth::([a-z-]+)=(.*)$/.exec(line);
-    if (!m) continue;
-    const [, key, value] = m as unknown as [string, string, string];
-    const space = value.indexOf(' ');
-    const head = value.slice(0, space);
-    const tail = value.slice(space + 1);
-    switch (key) {
-      case 'status':
-        r.status = value as DeployStatus;
-        break;
-      case 'previous-release':
-        r.previousRelease = value || undefined;
-        break;
-      case 'failed-stage':
-        r.failedStage = value;
-        break;
-      case 'error':
-        r.error = value;
-        break;
-      case 'lock-holder':
-        r.lockHolder = value.trim();
-        break;
-      case 'duration-seconds':
-        r.durationSeconds = Number(value);
-        break;
-      case 'unhealthy':
-        r.unhealthy.push(value);
-        break;
-      case 'health': {
-        const log = JSON.parse(Buffer.from(tail, 'base64').toString('utf8') || '[]') as HealthCheck[] | null;
-        const last = log?.at(-1);
-        if (last) r.lastHealth[head] = `exit ${last.ExitCode}: ${(last.Output ?? '').trim()}`;
-        break;
-      }
-      case 'probe':
-        r.probes.push(value);
-        break;
-      case 'image':
-        r.images[head] = tail;
-        break;
-      case 'removed-release':
-        r.removedReleases.push(value);
-        break;
-      case 'pruned-image':
-        r.prunedImages.push(value);
-        break;
-      case 'removed-secret':
-      case 'removed-config':
-        r.removedObjects.push(`${key.slice('removed-'.length)} ${value}`);
-        break;
-      case 'stage':
-        stageStarts.push([head, Number(tail)]);
-        break;
-    }
-  }
-  for (let i = 0; i + 1 < stageStarts.length; i++) {
-    r.stageSeconds.push([stageStarts[i]![0], (stageStarts[i + 1]![1] - stageStarts[i]![1]) / 1000]);
-  }
-  return r;
 }
 
 /** One sentence that says why the step failed, naming the failing service. */
@@ -121,6 +88,26 @@ export function failureMessage(r: DeployReport, release: string): string {
         ? `release ${r.previousRelease} is still current`
         : 'there was no earlier release to roll back to';
   return `release ${release} failed at ${r.failedStage ?? 'an unknown stage'}: ${r.error ?? 'no detail'}${what}; ${outcome}`;
+}
+
+/** Why the step fails (the lock timed out, the release failed, the script ended early), if it does. */
+export function deployError(
+  r: DeployReport,
+  exitCode: number,
+  release: string,
+  inputs: Pick<Inputs, 'remote-dir' | 'lock-timeout'>,
+): Error | undefined {
+  if (exitCode === 75) {
+    return new Error(
+      `Input "${I.LockTimeout}": ${inputs['remote-dir']} stayed locked for ${inputs['lock-timeout']} s by another deploy: ${r.lockHolder || 'unknown holder'}`,
+    );
+  }
+  if (r.status === 'deployed') return undefined;
+  return new Error(
+    r.status
+      ? failureMessage(r, release)
+      : `the deploy script ended with exit code ${exitCode} before reporting a status`,
+  );
 }
 
 export function summaryMarkdown(

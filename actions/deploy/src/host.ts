@@ -1,0 +1,78 @@
+// What runs over the one SSH connection of a deploy: the upload (the staged release as one tar
+// stream into the host's incoming directory) and the deploy script, which takes the lock, moves the
+// upload into place and reports back.
+import { spawn } from 'node:child_process';
+import { runHostScript, type HostScriptResult } from '../../../lib/ssh/host-script.js';
+import type { SshSession } from '../../../lib/ssh/session.js';
+import { shellQuote } from '../../../lib/ssh/shell.js';
+import type { ReleaseRecord, StagedBundle } from './bundle.js';
+import type { Inputs } from './inputs.js';
+import { DEPLOY_BODY, deployScriptValues, type DeployScriptParams } from './remote-script.js';
+
+/** Where an action uploads a release before the deploy script takes the lock and moves it in place. */
+export function incomingDir(remoteDir: string, release: string): string {
+  return `${remoteDir}/releases/.incoming-${release}`;
+}
+
+export async function uploadRelease(
+  session: SshSession,
+  stagedDir: string,
+  remoteDir: string,
+  release: string,
+): Promise<void> {
+  const incoming = incomingDir(remoteDir, release);
+  const tar = spawn('tar', ['-C', stagedDir, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await session.exec(
+    `umask 077 && mkdir -p -- ${shellQuote(`${remoteDir}/releases`)} && mkdir -- ${shellQuote(incoming)} && ` +
+      `tar -x -p --no-same-owner -C ${shellQuote(incoming)} -f -`,
+    { input: tar.stdout, silent: true },
+  );
+}
+
+/** The deploy script's values; the lock holder and the audit line are stamped now, after the upload. */
+export function deployScriptParams(
+  inputs: Inputs,
+  staged: StagedBundle,
+  record: ReleaseRecord,
+): DeployScriptParams {
+  const { release } = record;
+  const holder = JSON.stringify({
+    release,
+    actor: record.actor,
+    run: record.run,
+    since: new Date().toISOString(),
+  });
+  const auditPrefix = JSON.stringify({
+    time: new Date().toISOString(),
+    release,
+    project: inputs.project,
+    environment: inputs.environment ?? null,
+    actor: record.actor,
+    commit: record.commit,
+    run: record.run,
+    images: inputs.images,
+  }).slice(0, -1);
+  return {
+    mode: inputs.mode,
+    remoteDir: inputs['remote-dir'],
+    project: inputs.project,
+    release,
+    composeFiles: staged.composeFiles,
+    waitTimeoutSeconds: inputs['wait-timeout'],
+    lockTimeoutSeconds: inputs['lock-timeout'],
+    rollback: inputs.rollback,
+    keepReleases: inputs['keep-releases'],
+    prune: inputs.prune,
+    holder,
+    auditPrefix,
+    probes: inputs['health-urls'],
+    caFile: staged.caFile,
+    registry: inputs.registry,
+    registryUser: inputs['registry-username'],
+  };
+}
+
+/** Runs the deploy script; its exit code is the caller's to judge (75: the lock timed out). */
+export function runDeployScript(session: SshSession, params: DeployScriptParams): Promise<HostScriptResult> {
+  return runHostScript(session, DEPLOY_BODY, deployScriptValues(params), { ignoreReturnCode: true });
+}

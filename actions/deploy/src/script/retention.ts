@@ -1,0 +1,47 @@
+// The deploy script's retention: old releases go (with the images and swarm objects only they name).
+import { bash } from '../../../../lib/ssh/host-script.js';
+
+export const RETENTION = bash`enter retention
+images_of() { [ -f "$1/.berth/pins.yml" ] && sed -n 's/^    image: "\(.*\)"$/\1/p' "$1/.berth/pins.yml" || true; }
+mapfile -t all < <(find releases -mindepth 1 -maxdepth 1 -type d ! -name '.*' -printf '%f\n' | sort)
+remove=()
+if [ "$\{#all[@]}" -gt "$KEEP" ]; then
+  for r in "$\{all[@]:0:$\{#all[@]}-KEEP}"; do
+    [ "$r" = "$RELEASE" ] || [ "$r" = "$previous" ] || remove+=("$r")
+  done
+fi
+if [ "$\{#remove[@]}" -gt 0 ]; then
+  declare -A keep_images=()
+  for r in "$\{all[@]}"; do
+    case " $\{remove[*]} " in *" $r "*) continue ;; esac
+    while IFS= read -r i; do [ -n "$i" ] && keep_images[$i]=1; done < <(images_of "releases/$r")
+  done
+  for r in "$\{remove[@]}"; do
+    if [ "$PRUNE" = 1 ]; then
+      while IFS= read -r i; do
+        if [ -n "$i" ] && [ -z "$\{keep_images[$i]:-}" ]; then
+          docker image rm "$i" >/dev/null 2>&1 && emit pruned-image "$i" || true
+        fi
+      done < <(images_of "releases/$r")
+    fi
+    rm -rf "releases/$r"
+    emit removed-release "$r"
+  done
+fi
+if [ "$MODE" = swarm ]; then
+  # Secrets and configs are versioned by content; a version no kept release names is deleted
+  # (an old password must not linger in the swarm's store). In use elsewhere: docker refuses.
+  declare -A keep_objects=()
+  for r in releases/*/; do
+    [ -f "$r.berth/swarm-objects" ] || continue
+    while IFS= read -r o; do [ -n "$o" ] && keep_objects[$o]=1; done <"$r.berth/swarm-objects"
+  done
+  for kind in secret config; do
+    while IFS= read -r o; do
+      if [ -n "$o" ] && [ -z "$\{keep_objects[$o]:-}" ]; then
+        docker "$kind" rm "$o" >/dev/null 2>&1 && emit removed-$kind "$o" || true
+      fi
+    done < <(docker "$kind" ls --filter "label=com.docker.stack.namespace=$PROJECT" --format '{{.Name}}')
+  done
+fi
+`;

@@ -1,0 +1,85 @@
+// The deploy script's stages before the switch: config, pull, up (with health) and the probes.
+import { bash } from '../../../../lib/ssh/host-script.js';
+
+export const CONFIG = bash`enter config
+if [ "$MODE" = swarm ]; then
+  node=$(docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}' 2>&1) || true
+  [ "$node" = "active true" ] ||
+    fail "mode swarm needs a swarm manager; this host's swarm state is \"$node\" (docker swarm init)"
+  stack_args "$rel"
+  if ! out=$(docker stack config "$\{SARGS[@]}" 2>&1 >/dev/null); then fail "$(printf '%s' "$out" | tail -n 20)"; fi
+  # Older CLIs detach without asking; newer ones warn unless told. Berth waits on its own either way.
+  SWARM_DETACH=""
+  if docker stack deploy --help 2>/dev/null | grep -q -- '--detach'; then SWARM_DETACH=--detach=true; fi
+elif ! out=$(compose_in "$rel" config -q 2>&1); then
+  fail "$(printf '%s' "$out" | tail -n 20)"
+fi
+`;
+
+export const PULL = bash`enter pull
+if [ -n "$REGISTRY" ]; then
+  # A throw-away docker config: the host user's own logins are neither used nor changed.
+  export DOCKER_CONFIG="$rel/.berth/docker"
+  registry_config=$DOCKER_CONFIG
+  mkdir -p "$DOCKER_CONFIG"
+  [ -d "$HOME/.docker/cli-plugins" ] && ln -s "$HOME/.docker/cli-plugins" "$DOCKER_CONFIG/cli-plugins"
+  if ! out=$(docker login "$REGISTRY" --username "$REGISTRY_USER" --password-stdin <"$rel/.berth/registry-password" 2>&1); then
+    rm -f "$rel/.berth/registry-password"
+    fail "docker login $REGISTRY as $REGISTRY_USER: $(printf '%s' "$out" | tail -n 3)"
+  fi
+  rm -f "$rel/.berth/registry-password"
+fi
+# Every image is pulled, build sections or not: the host never builds. A swarm manager pulls
+# them too, so that a missing image or a refused login fails here, before any service changes.
+if [ "$MODE" = swarm ]; then
+  while IFS= read -r image; do
+    if ! out=$(docker pull --quiet "$image" 2>&1); then fail "docker pull $image: $(printf '%s' "$out" | tail -n 3)"; fi
+  done <"$rel/.berth/images"
+elif ! out=$(compose_in "$rel" pull --quiet 2>&1); then
+  fail "$(printf '%s' "$out" | tail -n 20)"
+fi
+# Swarm hands the login to its nodes (--with-registry-auth) at every stack deploy, rollback included.
+if [ -n "$REGISTRY" ] && [ "$MODE" != swarm ]; then
+  rm -rf "$DOCKER_CONFIG"
+  registry_config=""
+  unset DOCKER_CONFIG
+fi
+`;
+
+export const UP = bash`enter up
+up_status=0
+up_release "$rel" || up_status=$?
+if [ "$up_status" -ge 124 ]; then
+  fail "services were not all healthy within $WAIT_TIMEOUT s"
+elif [ "$up_status" -ne 0 ]; then
+  fail "docker compose up failed: $(grep -v '^ Container \| Network \| Volume ' "$rel/.berth/up.log" | tail -n 3 | tr '\n' ' ')"
+fi
+`;
+
+export const PROBE = bash`enter probe
+if [ "$\{#PROBES[@]}" -gt 0 ] && ! command -v curl >/dev/null; then fail "health-urls need curl on the host"; fi
+# A service that has just become healthy may still be settling (a proxy re-resolving its upstream,
+# a cache warming up): each probe gets up to 10 tries a second apart, and the last one counts.
+for probe in "$\{PROBES[@]}"; do
+  IFS='|' read -r url want max <<<"$probe"
+  curl_args=(-sS -o /dev/null --max-time 10 -w '%{http_code} %{time_total}')
+  [ -n "$CA_FILE" ] && curl_args+=(--cacert "$rel/$CA_FILE")
+  for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    got=$(curl "$\{curl_args[@]}" "$url" 2>"$rel/.berth/probe.err") || true
+    code=$\{got%% *}
+    ms=$(awk -v t="$\{got##* }" 'BEGIN { printf "%d", t * 1000 }' 2>/dev/null || echo 0)
+    problem=""
+    if [ "$\{code:-000}" = 000 ]; then
+      problem="failed: $(tail -n 1 "$rel/.berth/probe.err")"
+    elif [ "$code" != "$want" ]; then
+      problem="answered HTTP $code, expected $want"
+    elif [ -n "$max" ] && [ "$ms" -gt "$max" ]; then
+      problem="took $ms ms, budget $max ms"
+    fi
+    [ -z "$problem" ] && break
+    [ "$attempt" = 10 ] || sleep 1
+  done
+  emit probe "$url $\{code:-000} $\{ms}ms"
+  [ -z "$problem" ] || fail "probe $url $problem (10 tries)"
+done
+`;

@@ -1,0 +1,67 @@
+// The deploy script's functions for mode swarm: the stack's files, its convergence, its diagnosis.
+import { bash } from '../../../../lib/ssh/host-script.js';
+
+export const SWARM = bash`stack_args() { # release-dir: sets SARGS to the release's stack files (mode swarm)
+  local dir=$1 f
+  SARGS=()
+  while IFS= read -r f; do [ -n "$f" ] && SARGS+=(-c "$dir/$f"); done <"$dir/.berth/compose-files"
+}
+
+# One line per service of the stack: name ready/desired update-state update-start. Ready counts
+# the running tasks made from the service's current spec (the engine's _up-to-date task filter, as
+# docker service update --detach=false uses): an old task still running is not ready, and a task
+# with a health check runs only once healthy.
+stack_state() {
+  local name desired state started ready
+  docker service ls --filter "label=com.docker.stack.namespace=$PROJECT" --format '{{.Name}} {{.Replicas}}' |
+    while read -r name desired _; do
+      read -r state started < <(docker service inspect "$name" -f '{{if .UpdateStatus}}{{.UpdateStatus.State}} {{.UpdateStatus.StartedAt.Format "2006-01-02T15:04:05"}}{{else}}none -{{end}}')
+      ready=$(docker service ps "$name" --filter _up-to-date=true --filter desired-state=running --format '{{.CurrentState}}' | grep -c '^Running' || true)
+      printf '%s %s/%s %s %s\n' "$name" "$ready" "$\{desired##*/}" "$state" "$started"
+    done
+}
+
+# Waits until every service runs all its replicas from its current spec, healthy; returns 1 as
+# soon as swarm gives up on an update this deploy started (paused, or rolled back by its
+# update_config), 124 when out of time.
+wait_converged() { # since deadline
+  local since=$1 deadline=$2 name ready state started pending
+  while :; do
+    pending=""
+    while read -r name ready state started; do
+      if [[ ! "$started" < "$since" ]]; then
+        case "$state" in paused | rollback_*)
+          echo "berth: swarm $state the update of $name" >&2
+          return 1
+          ;;
+        esac
+      fi
+      [ "$\{ready%%/*}" = "$\{ready##*/}" ] || pending="$pending $name"
+    done < <(stack_state)
+    [ -z "$pending" ] && return 0
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      echo "berth: not converged within $WAIT_TIMEOUT s:$pending" >&2
+      return 124
+    fi
+    sleep 1
+  done
+}
+
+diagnose_swarm() {
+  local name ready state started service task detail container
+  while read -r name ready state started; do
+    [ "$\{ready%%/*}" != "$\{ready##*/}" ] || continue
+    service=$\{name#"$PROJECT"_}
+    # The newest task: its state, swarm's error for it, and its container's health log when on this node.
+    task=$(docker service ps -q --no-trunc "$name" | head -n 1)
+    detail=$(docker inspect -f '{{.Status.State}}{{if .Status.Err}}: {{.Status.Err}}{{end}}' "$task" 2>/dev/null || echo unknown)
+    container=$(docker inspect -f '{{if .Status.ContainerStatus}}{{.Status.ContainerStatus.ContainerID}}{{end}}' "$task" 2>/dev/null || true)
+    emit unhealthy "$service $ready ready, $detail"
+    if [ -n "$container" ] && docker inspect "$container" >/dev/null 2>&1; then
+      emit health "$service $(health_of "$container")"
+      echo "--- last log lines of $service ($detail)" >&2
+      docker logs --tail 20 "$container" >&2 2>&1 || true
+    fi
+  done < <(stack_state)
+}
+`;
