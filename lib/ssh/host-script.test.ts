@@ -48,6 +48,15 @@ describe('renderHostScript', () => {
     expect(r.stderr).toMatch(/^berth: line \d+: `false "\$X"` exited with 1$/m);
   });
 
+  it('stays quiet about failures a subshell captures or tolerates', () => {
+    const r = runLocally(
+      renderHostScript('out=$(false; echo captured) || true\n( false ) || true\necho "$out"'),
+    );
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('captured\n');
+    expect(r.stderr).toBe('');
+  });
+
   it('emits report lines that HostReport reads back', () => {
     const r = runLocally(renderHostScript('emit volume "shop_db db"\nemit count 3\nemit count 4'));
     const report = HostReport.parse(r.stdout);

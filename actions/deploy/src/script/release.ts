@@ -2,11 +2,7 @@
 // roll back, audit, unlock) and the end. Runs after HOST_PRELUDE and the quoted values.
 import { bash } from '../../../../lib/ssh/host-script.js';
 
-// The prelude's ERR trap fires in subshells too (set -E), and this script captures the output of
-// commands that may fail (`out=$(... 2>&1)`, the probes' retries): it reports only a failure of the
-// script itself, which set -e then ends (its own EXIT trap and `fail` paths do the rest, as before).
 export const START = bash`umask 077
-trap 'berth_rc=$?; [ "$BASH_SUBSHELL" != 0 ] || echo "berth: line $LINENO: \`$BASH_COMMAND\` exited with $berth_rc" >&2' ERR
 # Stage changes are reported with a millisecond clock, so the summary can say where the time went.
 enter() {
   stage=$1
