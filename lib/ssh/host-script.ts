@@ -21,10 +21,20 @@ export function bash(strings: TemplateStringsArray, ...values: unknown[]): strin
  * an ERR trap that says on stderr which line and command failed, so a failing script always reports
  * why (its stderr ends up in the action's error). The trap writes to stderr because stdout may be a
  * data stream (a tar archive, a dump). A script may set its own ERR trap after the prelude.
+ *
+ * One line per failure, so that it never pushes the failing tool's own message out of the error's
+ * stderr tail: a multi-line command is named by its first line, and a failure inside a subshell or
+ * command substitution is told once, by the command of the script that it failed.
  */
 export const HOST_PRELUDE = bash`set -Eeuo pipefail
 emit() { printf '::berth::%s=%s\n' "$1" "$2"; }
-trap 'echo "berth: line $LINENO: \`$BASH_COMMAND\` exited with $?" >&2' ERR
+berth_failed() {
+  [ "$BASH_SUBSHELL" = 0 ] || return 0
+  local command=$3
+  case $command in *$'\n'*) command="$\{command%%$'\n'*} …" ;; esac
+  echo "berth: line $2: \`$command\` exited with $1" >&2
+}
+trap 'berth_failed $? $LINENO "$BASH_COMMAND"' ERR
 `;
 
 /** A value for a host script: strings and numbers as they are, booleans as 1/0, lists as bash arrays. */
