@@ -10,11 +10,11 @@ import { dumpFile, volumeFile } from './archive.js';
 import { verifyOutcome, type VerifyOutcome } from './checks.js';
 import { Inputs as I, MANIFEST_FORMAT, Outputs } from './constants.js';
 import { countRows, dumpCompression, dumpDatabase } from './databases.js';
-import { discover, helperImage, volumeTransport, type Discovery } from './discover.js';
+import { discover, helperImage, volumeContent, volumeTransport, type Discovery } from './discover.js';
 import { newBackupId, type Inputs } from './inputs.js';
-import { MANIFEST, parseContent, type Manifest } from './manifest.js';
+import { MANIFEST, type Manifest } from './manifest.js';
 import { applyRetention, removeIfUnfinished } from './prune.js';
-import { ARCHIVE_VOLUME, VOLUME_DIGEST } from './remote-volumes.js';
+import { ARCHIVE_VOLUME } from './remote-volumes.js';
 import { holdStopped } from './services.js';
 import type { BackupStore } from './store.js';
 import { backupSummary, type BackupReport } from './summary.js';
@@ -73,7 +73,12 @@ async function dumpDatabases(host: SshSession, inputs: Inputs, writer: BackupWri
   }
 }
 
-async function archiveVolumes(host: SshSession, inputs: Inputs, plan: BackupPlan, writer: BackupWriter) {
+async function archiveVolumes(
+  host: SshSession,
+  inputs: Inputs,
+  plan: BackupPlan,
+  writer: BackupWriter,
+): Promise<void> {
   if (plan.volumes.length === 0) return;
   const { image } = plan;
   const compression = inputs.compression;
@@ -84,13 +89,8 @@ async function archiveVolumes(host: SshSession, inputs: Inputs, plan: BackupPlan
       const volume = plan.found.volumes.get(v)!;
       // Read alongside the archive (a second reader of the same stopped volume, mostly served
       // from the page cache): the digest describes exactly what was archived.
-      const digest = runHostScript(
-        host,
-        VOLUME_DIGEST,
-        { IMAGE: image, VOLUME: volume, HASH_TOOL: '' },
-        { silent: true },
-      );
-      digest.catch(() => {});
+      const content = volumeContent(host, image, volume, '');
+      content.catch(() => {});
       const values = { IMAGE: image, VOLUME: volume, COMPRESSION: compression, TRANSPORT: transport };
       const file = await writer.write(
         volumeFile(v, compression, writer.encrypted),
@@ -98,7 +98,7 @@ async function archiveVolumes(host: SshSession, inputs: Inputs, plan: BackupPlan
         compression,
         (sink) => runHostScript(host, ARCHIVE_VOLUME, values, { stdout: sink }),
       );
-      file.content = parseContent((await digest).stdout);
+      file.content = await content;
     }
   } finally {
     await release();
@@ -132,7 +132,7 @@ async function verifyNewBackup(
   manifest: Manifest,
   writer: BackupWriter,
   found: Discovery,
-) {
+): Promise<VerifyOutcome> {
   const [first, ...others] = writer.stores;
   const outcome = await verifyOutcome([], (checks) =>
     core.group('Verify', async () => {

@@ -1,13 +1,15 @@
 // What the host has for the project: its named volumes, the image the helper containers run (an
-// image of the project's own, or `helper-image`), how their tar streams travel, a service's image.
+// image of the project's own, or `helper-image`), how their tar streams travel, a service's image,
+// a volume's content digest.
 import * as core from '@actions/core';
 import { inputError } from '../../../lib/action/inputs.js';
 import { runHostScript } from '../../../lib/ssh/host-script.js';
 import type { SshSession } from '../../../lib/ssh/session.js';
 import { Inputs as I } from './constants.js';
 import type { Inputs } from './inputs.js';
+import { parseContent, type VolumeContent } from './manifest.js';
 import { DISCOVER, SERVICE_IMAGE } from './remote-project.js';
-import { PIPE_CHECK } from './remote-volumes.js';
+import { PIPE_CHECK, VOLUME_DIGEST } from './remote-volumes.js';
 
 export interface Discovery {
   /** compose volume name -> docker volume name */
@@ -56,4 +58,18 @@ export async function serviceImage(host: SshSession, project: string, service: s
   const values = { PROJECT: project, SERVICE: service };
   const { report } = await runHostScript(host, SERVICE_IMAGE, values, { silent: true });
   return report.last('image')?.trim() ?? '';
+}
+
+/**
+ * The content digest of `volume` (file count, digest of its paths and file hashes), read by a helper
+ * container of `image` with `tool` (empty: b2sum where the image has it).
+ */
+export async function volumeContent(
+  host: SshSession,
+  image: string,
+  volume: string,
+  tool: NonNullable<VolumeContent['hash']> | '',
+): Promise<VolumeContent | undefined> {
+  const values = { IMAGE: image, VOLUME: volume, HASH_TOOL: tool };
+  return parseContent((await runHostScript(host, VOLUME_DIGEST, values, { silent: true })).stdout);
 }

@@ -4,7 +4,6 @@
 // container of the service's image, no network) and its row counts compared. Live data is not
 // touched. Other copies of the backup are read back and their sha256 compared.
 import * as core from '@actions/core';
-import { runHostScript } from '../../../lib/ssh/host-script.js';
 import type { SshSession } from '../../../lib/ssh/session.js';
 import { compressionOf, sourceOf } from './archive.js';
 import { record, type Check, type Verdict } from './checks.js';
@@ -14,14 +13,14 @@ import {
   discover,
   helperImage,
   serviceImage,
+  volumeContent,
   volumeTransport,
   type Discovery,
   type VolumeHelper,
 } from './discover.js';
 import type { Inputs } from './inputs.js';
-import { parseContent, type Manifest, type ManifestFile, type VolumeContent } from './manifest.js';
+import { type Manifest, type ManifestFile, type VolumeContent } from './manifest.js';
 import { HostScratch } from './receive.js';
-import { VOLUME_DIGEST } from './remote-volumes.js';
 import type { BackupStore } from './store.js';
 import type { PickedBackup } from './stores.js';
 
@@ -72,12 +71,11 @@ async function verifyVolume(
   scratch: HostScratch,
   file: ManifestFile,
   helper: VolumeHelper,
-) {
+): Promise<Verdict> {
   const { volume } = sourceOf(file) as { volume: string };
   const temp = await scratch.unpack(file, volume, helper, 'berth-verify');
   try {
-    const values = { IMAGE: helper.image, VOLUME: temp, HASH_TOOL: file.content?.hash ?? 'sha256sum' };
-    const got = parseContent((await runHostScript(host, VOLUME_DIGEST, values, { silent: true })).stdout);
+    const got = await volumeContent(host, helper.image, temp, file.content?.hash ?? 'sha256sum');
     return compareContent(got, file.content);
   } finally {
     await scratch.dropVolume(temp);
