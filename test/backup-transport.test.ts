@@ -12,7 +12,8 @@ import {
   PIPE_CHECK,
   UNPACK_TO_TEMP,
   VOLUME_DIGEST,
-} from '../actions/backup/src/remote.js';
+} from '../actions/backup/src/remote-volumes.js';
+import { runHostScript } from '../lib/ssh/host-script.js';
 import { SshSession } from '../lib/ssh/session.js';
 import { readLab } from '../scripts/lab/lab.js';
 
@@ -34,19 +35,37 @@ const pipeDirs = async (): Promise<string> =>
   (await session.exec('ls -d /tmp/berth-pipe-* 2>/dev/null || true', { silent: true })).stdout.trim();
 
 const digest = async (volume: string, tool = ''): Promise<string> =>
-  (await session.script(VOLUME_DIGEST, { args: [lab.baseImage, volume, tool], silent: true })).stdout;
+  (
+    await runHostScript(
+      session,
+      VOLUME_DIGEST,
+      { IMAGE: lab.baseImage, VOLUME: volume, HASH_TOOL: tool },
+      { silent: true },
+    )
+  ).stdout;
 
 const archive = async (transport: string, compression = 'none'): Promise<Buffer> => {
   const chunks: Buffer[] = [];
   const sink = new PassThrough();
   sink.on('data', (c: Buffer) => chunks.push(c));
-  await session.script(ARCHIVE_VOLUME, {
-    args: [lab.baseImage, source, compression, transport],
-    stdout: sink,
-    silent: true,
-  });
+  await runHostScript(
+    session,
+    ARCHIVE_VOLUME,
+    { IMAGE: lab.baseImage, VOLUME: source, COMPRESSION: compression, TRANSPORT: transport },
+    { stdout: sink, silent: true },
+  );
   return Buffer.concat(chunks);
 };
+
+/** UNPACK_TO_TEMP's values: a zstd archive of project berth-tr's volume src into `volume`. */
+const unpackValues = (image: string, volume: string, transport: string) => ({
+  IMAGE: image,
+  PROJECT: 'berth-tr',
+  COMPOSE_VOLUME: 'src',
+  TEMP_VOLUME: volume,
+  COMPRESSION: 'zstd',
+  TRANSPORT: transport,
+});
 
 beforeAll(async () => {
   session = await SshSession.open({
@@ -83,9 +102,14 @@ afterAll(async () => {
 
 describe('volume transports (real engine over SSH)', () => {
   it('PIPE_CHECK finds the FIFO usable on the lab host, and leaves nothing behind', async () => {
-    const r = await session.script(PIPE_CHECK, { args: [lab.baseImage], silent: true });
+    const r = await runHostScript(session, PIPE_CHECK, { IMAGE: lab.baseImage }, { silent: true });
     expect(r.stdout).toBe('::berth::transport=pipe\n');
-    const broken = await session.script(PIPE_CHECK, { args: ['berth-no-such-image:0'], silent: true });
+    const broken = await runHostScript(
+      session,
+      PIPE_CHECK,
+      { IMAGE: 'berth-no-such-image:0' },
+      { silent: true },
+    );
     expect(broken.stdout).toBe('::berth::transport=attach\n');
     expect(await pipeDirs()).toBe('');
   });
@@ -103,8 +127,7 @@ describe('volume transports (real engine over SSH)', () => {
     async (transport) => {
       const packed = await archive('pipe', 'zstd');
       const volume = temp();
-      await session.script(UNPACK_TO_TEMP, {
-        args: [lab.baseImage, 'berth-tr', 'src', volume, 'zstd', transport],
+      await runHostScript(session, UNPACK_TO_TEMP, unpackValues(lab.baseImage, volume, transport), {
         input: packed,
         silent: true,
       });
@@ -135,7 +158,12 @@ describe('volume transports (real engine over SSH)', () => {
     );
     try {
       const run = (tool: string) =>
-        session.script(VOLUME_DIGEST, { args: [plain, source, tool], silent: true, ignoreReturnCode: true });
+        runHostScript(
+          session,
+          VOLUME_DIGEST,
+          { IMAGE: plain, VOLUME: source, HASH_TOOL: tool },
+          { silent: true, ignoreReturnCode: true },
+        );
       expect((await run('')).stdout).toBe(sha);
       const missing = await run('b2sum');
       expect(missing.exitCode).not.toBe(0);
@@ -149,23 +177,28 @@ describe('volume transports (real engine over SSH)', () => {
     'through %s, a helper that cannot start fails the script at once (no wait for the FIFO)',
     async (transport) => {
       // A script left waiting for the FIFO would hang until the test's timeout fails it.
-      const out = await session.script(ARCHIVE_VOLUME, {
-        args: ['berth-no-such-image:0', source, 'zstd', transport],
-        silent: true,
-        ignoreReturnCode: true,
-      });
+      const out = await runHostScript(
+        session,
+        ARCHIVE_VOLUME,
+        { IMAGE: 'berth-no-such-image:0', VOLUME: source, COMPRESSION: 'zstd', TRANSPORT: transport },
+        { silent: true, ignoreReturnCode: true },
+      );
       expect(out.exitCode).not.toBe(0);
       expect(out.stderr).toMatch(/berth-no-such-image/);
       const volume = temp();
-      const back = await session.script(UNPACK_TO_TEMP, {
-        args: ['berth-no-such-image:0', 'berth-tr', 'src', volume, 'zstd', transport],
-        input: await archive('pipe', 'zstd'),
-        silent: true,
-        ignoreReturnCode: true,
-      });
+      const back = await runHostScript(
+        session,
+        UNPACK_TO_TEMP,
+        unpackValues('berth-no-such-image:0', volume, transport),
+        {
+          input: await archive('pipe', 'zstd'),
+          silent: true,
+          ignoreReturnCode: true,
+        },
+      );
       expect(back.exitCode).not.toBe(0);
       expect(back.stderr).toMatch(/berth-no-such-image/);
-      await session.script(DROP_TEMP, { args: [volume], silent: true });
+      await runHostScript(session, DROP_TEMP, { TEMP_VOLUME: volume }, { silent: true });
       expect(await pipeDirs()).toBe('');
     },
     90_000,
@@ -175,8 +208,7 @@ describe('volume transports (real engine over SSH)', () => {
     const packed = await archive('pipe', 'zstd');
     const cut = packed.subarray(0, packed.length >> 1);
     const volume = temp();
-    const r = await session.script(UNPACK_TO_TEMP, {
-      args: [lab.baseImage, 'berth-tr', 'src', volume, 'zstd', transport],
+    const r = await runHostScript(session, UNPACK_TO_TEMP, unpackValues(lab.baseImage, volume, transport), {
       input: cut,
       silent: true,
       ignoreReturnCode: true,

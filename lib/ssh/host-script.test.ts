@@ -57,6 +57,13 @@ describe('renderHostScript', () => {
     expect(r.stderr).toBe('');
   });
 
+  it('tells a failure once, a multi-line command by its first line', () => {
+    const r = runLocally(renderHostScript("out=$(sh -c '\n  echo why >&2\n  exit 2')\necho never"));
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^why\nberth: line \d+: `out=\$\(sh -c ' …` exited with 2\n$/);
+  });
+
   it('emits report lines that HostReport reads back', () => {
     const r = runLocally(renderHostScript('emit volume "shop_db db"\nemit count 3\nemit count 4'));
     const report = HostReport.parse(r.stdout);

@@ -20,13 +20,22 @@ export function bash(strings: TemplateStringsArray, ...values: unknown[]): strin
  * What every host script starts with: strict mode, `emit key value` (one report line on stdout), and
  * an ERR trap that says on stderr which line and command failed, so a failing script always reports
  * why (its stderr ends up in the action's error). The trap writes to stderr because stdout may be a
- * data stream (a tar archive, a dump). `set -E` hands the trap to subshells too, where a failure is
- * often expected and captured (`out=$(cmd 2>&1)`, a retried probe): it speaks only in the script's own
- * shell, whose failure set -e turns into the script's end. A script may set its own ERR trap after it.
+ * data stream (a tar archive, a dump). A script may set its own ERR trap after the prelude.
+ *
+ * One line per failure, so that it never pushes the failing tool's own message out of the error's
+ * stderr tail: a multi-line command is named by its first line. `set -E` hands the trap to subshells
+ * too, where a failure is often expected and captured (`out=$(cmd 2>&1)`, a retried probe): it speaks
+ * only in the script's own shell, whose failure set -e turns into the script's end.
  */
 export const HOST_PRELUDE = bash`set -Eeuo pipefail
 emit() { printf '::berth::%s=%s\n' "$1" "$2"; }
-trap 'berth_rc=$?; [ "$BASH_SUBSHELL" != 0 ] || echo "berth: line $LINENO: \`$BASH_COMMAND\` exited with $berth_rc" >&2' ERR
+berth_failed() {
+  [ "$BASH_SUBSHELL" = 0 ] || return 0
+  local command=$3
+  case $command in *$'\n'*) command="$\{command%%$'\n'*} …" ;; esac
+  echo "berth: line $2: \`$command\` exited with $1" >&2
+}
+trap 'berth_failed $? $LINENO "$BASH_COMMAND"' ERR
 `;
 
 /** A value for a host script: strings and numbers as they are, booleans as 1/0, lists as bash arrays. */

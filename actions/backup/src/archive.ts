@@ -2,7 +2,7 @@
 // a manifest entry (which comes from storage, so it is validated before any of it reaches a host).
 import { ENGINES, type Compression, type Engine } from './constants.js';
 import type { DatabaseSpec } from './inputs.js';
-import type { ManifestFile } from './store.js';
+import type { ManifestFile } from './manifest.js';
 
 const EXTENSION: Record<Compression, string> = { zstd: '.zst', gzip: '.gz', none: '' };
 const age = (encrypted: boolean): string => (encrypted ? '.age' : '');

@@ -1,5 +1,4 @@
-// Streams the runner puts between the hosts: sha256 and byte counts of what passes, and age
-// encryption/decryption as data flows.
+// age encryption and decryption of the streams the runner puts between the hosts, as data flows.
 //
 // age's header (recipient stanzas, the file key's wrapping and unwrapping, the header MAC) is made
 // and checked by age-encryption, the TypeScript implementation of age, through its public API: the
@@ -10,44 +9,9 @@
 // (OpenSSL), which is many times faster than the pure-JS cipher age-encryption uses for it. The
 // output is ordinary age (crypto.test.ts checks it both ways against age-encryption's own
 // encrypt/decrypt).
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHash,
-  createSecretKey,
-  hkdfSync,
-  type KeyObject,
-} from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { Decrypter, Encrypter, type Recipient } from 'age-encryption';
-
-/** A pass-through that hashes and counts what goes through it (and tells `onBytes`, for progress lines). */
-export class Digest extends Transform {
-  private readonly hash = createHash('sha256');
-  bytes = 0;
-  private hex: string | undefined;
-
-  constructor(private readonly onBytes?: (n: number) => void) {
-    super();
-  }
-
-  override _transform(
-    chunk: Buffer,
-    _encoding: BufferEncoding,
-    done: (error?: Error | null, data?: Buffer) => void,
-  ): void {
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    this.onBytes?.(chunk.length);
-    done(null, chunk);
-  }
-
-  /** The sha256 (hex) of everything that went through; call once the stream has ended. */
-  sha256(): string {
-    this.hex ??= this.hash.digest('hex');
-    return this.hex;
-  }
-}
 
 const CHUNK = 64 * 1024;
 const TAG = 16;

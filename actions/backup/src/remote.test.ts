@@ -3,11 +3,22 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import * as remote from './remote.js';
-import { parseListing } from './store.js';
+import { renderHostScript, type HostValues } from '../../../lib/ssh/host-script.js';
+import { parseListing } from './manifest.js';
+import * as databases from './remote-databases.js';
+import * as files from './remote-files.js';
+import * as project from './remote-project.js';
+import * as shell from './remote-shell.js';
+import * as volumes from './remote-volumes.js';
 
-const run = (script: string, args: string[], input?: string): string =>
-  execFileSync('bash', ['-c', script, 'berth-script', ...args], { input, encoding: 'utf8' });
+const remote = { ...shell, ...volumes, ...databases, ...project, ...files };
+
+/** Runs a host script body with the local bash, its values as the host would get them. */
+const run = (script: string, values: HostValues, input?: string, args: string[] = []): string =>
+  execFileSync('bash', ['-c', renderHostScript(script, values), 'berth-script', ...args], {
+    input,
+    encoding: 'utf8',
+  });
 
 describe('remote scripts', () => {
   const scripts = Object.entries(remote).filter(
@@ -21,18 +32,22 @@ describe('remote scripts', () => {
   it('writes through .part, lists only backup ids, deletes only backup ids', () => {
     const dir = mkdtempSync(join(tmpdir(), "berth remote '$(x)' "));
     const id = '20261122T050102Z-3fa1';
-    run(remote.WRITE_FILE, [`${dir}/${id}`, 'manifest.json'], '{\n  "format": "berth-backup/1"\n}\n');
+    run(
+      remote.WRITE_FILE,
+      { DIR: `${dir}/${id}`, NAME: 'manifest.json' },
+      '{\n  "format": "berth-backup/1"\n}\n',
+    );
     mkdirSync(join(dir, '20261121T050102Z-0000'));
     mkdirSync(join(dir, 'not-a-backup'));
     writeFileSync(join(dir, 'NOTES.txt'), 'keep');
-    expect(parseListing(run(remote.LIST_BACKUPS, [dir]))).toEqual({
+    expect(parseListing(run(remote.LIST_BACKUPS, { DIR: dir }))).toEqual({
       complete: [id],
       partial: ['20261121T050102Z-0000'],
     });
     expect(existsSync(join(dir, id, 'manifest.json.part'))).toBe(false);
-    run(remote.REMOVE_BACKUPS, [dir, '20261121T050102Z-0000']);
-    expect(() => run(remote.REMOVE_BACKUPS, [dir, '../etc'])).toThrow();
-    expect(parseListing(run(remote.LIST_BACKUPS, [dir])).partial).toEqual([]);
+    run(remote.REMOVE_BACKUPS, { DIR: dir, IDS: ['20261121T050102Z-0000'] });
+    expect(() => run(remote.REMOVE_BACKUPS, { DIR: dir, IDS: ['../etc'] })).toThrow();
+    expect(parseListing(run(remote.LIST_BACKUPS, { DIR: dir })).partial).toEqual([]);
     expect(existsSync(join(dir, 'NOTES.txt')) && existsSync(join(dir, 'not-a-backup'))).toBe(true);
   });
 });
@@ -48,7 +63,7 @@ describe('MySQL/MariaDB credentials inside the container', () => {
     );
     chmodSync(join(fakeBin, tool), 0o755);
   }
-  const inContainer = remote.myArgs('p', 's', 'shop')[3]!;
+  const inContainer = remote.MY_IN_CONTAINER;
   const runIn = (env: Record<string, string>, ...args: string[]): string =>
     execFileSync('sh', ['-c', inContainer, 'berth-my', ...args], {
       encoding: 'utf8',
@@ -74,10 +89,12 @@ describe('MySQL/MariaDB credentials inside the container', () => {
 });
 
 describe('fromFile', () => {
-  it('feeds the script the file on stdin and shifts it off its parameters', () => {
+  it('feeds the script the file on stdin, its parameters left alone', () => {
     const dir = mkdtempSync(join(tmpdir(), 'berth-fromfile-'));
     writeFileSync(join(dir, 'dump'), 'data\n');
-    expect(run(remote.fromFile('cat; echo "$1 $#"'), [join(dir, 'dump'), 'x y'])).toBe('data\nx y 1\n');
+    expect(
+      run(remote.fromFile('cat; echo "$1 $#"'), { STAGED_FILE: join(dir, 'dump') }, undefined, ['x y']),
+    ).toBe('data\nx y 1\n');
   });
 });
 
@@ -87,10 +104,14 @@ describe('PIPE_CHECK', () => {
   const check = (docker: string): string => {
     writeFileSync(join(bin, 'docker'), `#!/bin/sh\n${docker}\n`);
     chmodSync(join(bin, 'docker'), 0o755);
-    return execFileSync('bash', ['-c', remote.PIPE_CHECK, 'berth-script', 'img'], {
-      encoding: 'utf8',
-      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, TMPDIR: bin },
-    });
+    return execFileSync(
+      'bash',
+      ['-c', renderHostScript(remote.PIPE_CHECK, { IMAGE: 'img' }), 'berth-script'],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, TMPDIR: bin },
+      },
+    );
   };
 
   it('says the FIFO was not seen only when a container ran and did not find it', () => {

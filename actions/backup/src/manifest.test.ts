@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseContent, parseListing, parseManifest, parseRowCounts } from './store.js';
+import { parseContent, parseListing, parseManifest, parseRowCounts } from './manifest.js';
 
 describe('store parsers', () => {
   it('reads a listing, ignoring anything else', () => {

@@ -1,0 +1,97 @@
+// What a backup says about itself: manifest.json (written last: a backup without it is partial), its
+// file entries, and the readers of what hosts report about backups (listings, row counts, volume
+// content digests). Everything here comes from storage or a host, so it is validated.
+import { HostReport } from '../../../lib/ssh/host-script.js';
+import { MANIFEST_FORMAT, type Compression } from './constants.js';
+
+export const MANIFEST = 'manifest.json';
+
+export interface ManifestFile {
+  name: string;
+  /** `volume:<compose volume>` or `<engine>:<service>/<database>` (engine postgres, mysql, mariadb) */
+  source: string;
+  /**
+   * how the content was compressed on the host before encryption; absent in older manifests, which
+   * mean zstd for volumes and none for dumps (pg_dump's custom format compresses itself)
+   */
+  compression?: Compression;
+  /** size and sha256 of the file as stored (after encryption when encrypted) */
+  bytes: number;
+  sha256: string;
+  encrypted: boolean;
+  /** volumes: file count and digest of the path list and file hashes, for verify */
+  content?: VolumeContent;
+  /** databases: exact row count of every table at backup time, for verify */
+  rows?: Record<string, number>;
+}
+
+export interface Manifest {
+  format: typeof MANIFEST_FORMAT;
+  id: string;
+  project: string;
+  created: string;
+  encrypted: boolean;
+  files: ManifestFile[];
+}
+
+/** The test LIST_BACKUPS makes on the host with grep, for manifests read by the runner. */
+export function hasManifestFormat(text: string): boolean {
+  return new RegExp(`"format": *"${MANIFEST_FORMAT.replace(/[/.]/g, '\\$&')}"`).test(text);
+}
+
+export function parseManifest(text: string, where: string): Manifest {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error(`${where} is not valid JSON`);
+  }
+  const m = value as Partial<Manifest>;
+  if (m?.format !== MANIFEST_FORMAT || !Array.isArray(m.files) || typeof m.id !== 'string') {
+    throw new Error(`${where} is not a Berth backup manifest (${MANIFEST_FORMAT})`);
+  }
+  for (const f of m.files) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(f.name) || !/^[0-9a-f]{64}$/.test(f.sha256)) {
+      throw new Error(`${where} lists an invalid file entry`);
+    }
+  }
+  return m as Manifest;
+}
+
+/** `schema.table|count` lines (psql -At) as a record. */
+export function parseRowCounts(stdout: string): Record<string, number> {
+  const rows: Record<string, number> = {};
+  for (const line of stdout.split('\n')) {
+    const m = /^(.+)\|(\d+)$/.exec(line.trim());
+    if (m) Object.defineProperty(rows, m[1]!, { value: Number(m[2]), enumerable: true, writable: true });
+  }
+  return rows;
+}
+
+/** A volume's content digest (VOLUME_DIGEST), for verify. */
+export interface VolumeContent {
+  files: number;
+  /** sha256 of the sorted path list followed by every file's `hash` line */
+  sha256: string;
+  /** the per-file hash tool; absent in older manifests, which used sha256sum */
+  hash?: 'b2sum' | 'sha256sum';
+}
+
+/** VOLUME_DIGEST's report, `content=<files> <sha256> <tool>`. */
+export function parseContent(stdout: string): VolumeContent | undefined {
+  const m = /^(\d+) ([0-9a-f]{64}) (b2sum|sha256sum)$/.exec(HostReport.parse(stdout).last('content') ?? '');
+  return m ? { files: Number(m[1]), sha256: m[2]!, hash: m[3] as VolumeContent['hash'] } : undefined;
+}
+
+/** The backups in a destination: with a manifest, and without one (interrupted runs). */
+export interface Listing {
+  complete: string[];
+  partial: string[];
+}
+
+/** LIST_BACKUPS's report, `complete=<id>` and `partial=<id>`, sorted. */
+export function parseListing(stdout: string): Listing {
+  const report = HostReport.parse(stdout);
+  const ids = (key: keyof Listing) => report.all(key).filter((id) => /^\S+$/.test(id));
+  return { complete: ids('complete').sort(), partial: ids('partial').sort() };
+}

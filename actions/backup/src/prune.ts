@@ -1,0 +1,67 @@
+// After a backup: the destinations lose interrupted backups (no manifest) and, by `retention`, old
+// complete ones. Artifacts are left to GitHub's expiry.
+import * as core from '@actions/core';
+import { backupIdDate, type Inputs } from './inputs.js';
+import { keptBackups } from './retention.js';
+import type { BackupStore } from './store.js';
+
+async function pruneStore(store: BackupStore, inputs: Inputs, current: string): Promise<string[]> {
+  const listing = await store.list();
+  // Directories without a manifest are runs that died (a finished backup writes its manifest last).
+  const leftovers = listing.partial.filter((x) => x !== current);
+  if (leftovers.length > 0) {
+    core.info(`${store.label}: removing interrupted backups without a manifest: ${leftovers.join(', ')}`);
+    await store.remove(leftovers);
+  }
+  if (!inputs.retention) return [];
+  const kept = keptBackups(
+    listing.complete.map((x) => ({ id: x, created: backupIdDate(x) })),
+    inputs.retention,
+  );
+  kept.add(current);
+  const pruned = listing.complete.filter((x) => !kept.has(x));
+  core.info(
+    `${store.label}: keeping ${kept.size}, pruning ${pruned.length}${pruned.length ? `: ${pruned.join(', ')}` : ''}`,
+  );
+  await store.remove(pruned);
+  return pruned;
+}
+
+/** Applies retention to every store but artifacts; the ids pruned anywhere, sorted. */
+export async function applyRetention(
+  stores: readonly BackupStore[],
+  inputs: Inputs,
+  current: string,
+): Promise<string[]> {
+  const pruned = new Set<string>();
+  for (const store of stores) {
+    if (!store.pruned) {
+      core.info(
+        `${store.label}: kept for ${inputs['artifact-retention-days'] ?? 'the repository’s default number of'} days by GitHub; Berth’s retention does not apply`,
+      );
+      continue;
+    }
+    for (const x of await pruneStore(store, inputs, current)) pruned.add(x);
+  }
+  return [...pruned].sort();
+}
+
+/**
+ * Runs `backup`; when it fails, backup `id` is removed where it has no manifest yet. A backup that failed verification keeps its manifest, for inspection; one that was
+ * killed is cleaned up by the next run.
+ */
+export async function removeIfUnfinished(
+  stores: readonly BackupStore[],
+  id: string,
+  backup: () => Promise<void>,
+): Promise<void> {
+  try {
+    await backup();
+  } catch (error) {
+    for (const store of stores) {
+      const listing = await store.list().catch(() => undefined);
+      if (listing?.partial.includes(id)) await store.remove([id]).catch(() => undefined);
+    }
+    throw error;
+  }
+}

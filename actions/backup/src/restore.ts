@@ -1,0 +1,83 @@
+// Mode restore: every archive of the backup streams through its checks into a temporary volume or a
+// staged dump on the host; live volumes and databases change only once all of them matched their
+// manifest: volumes swapped in, then each database restored from its staged dump.
+import * as core from '@actions/core';
+import type { SshSession } from '../../../lib/ssh/session.js';
+import { runHostScript } from '../../../lib/ssh/host-script.js';
+import { compressionOf, sourceOf } from './archive.js';
+import { restoreDatabase } from './databases.js';
+import { took } from './digest.js';
+import { discover, helperImage, volumeTransport, type VolumeHelper } from './discover.js';
+import type { DatabaseSpec, Inputs } from './inputs.js';
+import type { ManifestFile } from './manifest.js';
+import type { HostScratch } from './receive.js';
+import { SWAP_IN } from './remote-volumes.js';
+import { waitHealthy } from './services.js';
+import type { PickedBackup } from './stores.js';
+
+/** What arrived on the host, checked: temp volumes for the compose volumes, staged dumps for the databases. */
+export interface Received {
+  helper: VolumeHelper;
+  volumes: { volume: string; temp: string }[];
+  dumps: { file: ManifestFile; db: DatabaseSpec; staged: string }[];
+}
+
+/** Receives every archive of the backup into `scratch`: volumes first, then dumps. */
+export async function receiveAll(
+  host: SshSession,
+  { manifest }: PickedBackup,
+  inputs: Inputs,
+  scratch: HostScratch,
+): Promise<Received> {
+  const volumeFiles = manifest.files.filter((f) => sourceOf(f).kind === 'volume');
+  const dumpFiles = manifest.files.filter((f) => sourceOf(f).kind === 'dump');
+  let helper: VolumeHelper = { image: '', transport: 'attach' };
+  if (volumeFiles.length > 0) {
+    const image = helperImage(await discover(host, inputs), inputs);
+    helper = { image, transport: await volumeTransport(host, image) };
+  }
+  const received: Received = { helper, volumes: [], dumps: [] };
+  for (const file of volumeFiles) {
+    const { volume } = sourceOf(file) as { volume: string };
+    const temp = await scratch.unpack(file, volume, helper, 'berth-restore');
+    received.volumes.push({ volume, temp });
+    core.info(`${file.name} unpacked into ${temp}`);
+  }
+  for (const file of dumpFiles) {
+    const { db } = sourceOf(file) as { db: DatabaseSpec };
+    received.dumps.push({ file, db, staged: await scratch.stage(file) });
+  }
+  return received;
+}
+
+/** Replaces each live volume's content with its temp volume's (which goes away). */
+export async function swapInVolumes(
+  host: SshSession,
+  inputs: Inputs,
+  received: Received,
+  scratch: HostScratch,
+): Promise<void> {
+  for (const { volume, temp } of received.volumes) {
+    const started = Date.now();
+    const values = {
+      IMAGE: received.helper.image,
+      PROJECT: inputs.project,
+      COMPOSE_VOLUME: volume,
+      TEMP_VOLUME: temp,
+    };
+    const { report } = await runHostScript(host, SWAP_IN, values, { silent: true });
+    scratch.consumed(temp);
+    core.info(
+      `Volume ${volume} restored, swapped in by ${report.last('swapped') || 'copy'} in ${took(started)}`,
+    );
+  }
+}
+
+/** Restores each database from its staged dump, once its service is healthy. */
+export async function restoreDatabases(host: SshSession, inputs: Inputs, received: Received): Promise<void> {
+  for (const { file, db, staged } of received.dumps) {
+    await waitHealthy(host, inputs.project, db.service);
+    await restoreDatabase(host, inputs.project, db, staged, compressionOf(file));
+    core.info(`Database ${db.database} of ${db.service} (${db.engine}) restored`);
+  }
+}

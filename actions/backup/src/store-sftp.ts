@@ -1,0 +1,119 @@
+// A backup directory on an sftp-only account (an off-site backup server whose user has no shell).
+import { randomBytes } from 'node:crypto';
+import { createReadStream, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { sftpQuote, type SshSession } from '../../../lib/ssh/session.js';
+import { BACKUP_ID } from './inputs.js';
+import { hasManifestFormat, MANIFEST, type Listing } from './manifest.js';
+import { whereInDir, writeLocalFile, type BackupStore } from './store.js';
+
+/**
+ * sftp uploads regular files only, so each file is staged on the runner first; the one SSH
+ * connection carries every sftp batch.
+ */
+export class SftpStore implements BackupStore {
+  readonly pruned = true;
+  private readonly staging: string;
+
+  constructor(
+    readonly session: SshSession,
+    readonly dir: string,
+    readonly label: string,
+    tempRoot: string,
+  ) {
+    this.staging = mkdtempSync(join(tempRoot, 'berth-sftp-'));
+  }
+
+  where(id: string, name?: string): string {
+    return whereInDir(this.label, id, name);
+  }
+
+  /** Runs `use` with a fresh file name in the staging directory, removed afterwards. */
+  private async withLocal<T>(use: (file: string) => Promise<T>): Promise<T> {
+    const file = join(this.staging, randomBytes(8).toString('hex'));
+    try {
+      return await use(file);
+    } finally {
+      rmSync(file, { force: true });
+    }
+  }
+
+  async write(id: string, name: string, data: Readable | string): Promise<void> {
+    await this.withLocal(async (file) => {
+      await writeLocalFile(file, data);
+      const path = `${this.dir}/${id}/${name}`;
+      await this.session.sftp([
+        `-mkdir ${sftpQuote(this.dir)}`,
+        `-mkdir ${sftpQuote(`${this.dir}/${id}`)}`,
+        `put ${sftpQuote(file)} ${sftpQuote(`${path}.part`)}`,
+        `-rm ${sftpQuote(path)}`,
+        `rename ${sftpQuote(`${path}.part`)} ${sftpQuote(path)}`,
+      ]);
+    });
+  }
+
+  async read(id: string, name: string, sink: Writable): Promise<void> {
+    await this.withLocal(async (file) => {
+      await this.session.sftp([`get ${sftpQuote(`${this.dir}/${id}/${name}`)} ${sftpQuote(file)}`]);
+      await pipeline(createReadStream(file), sink);
+    });
+  }
+
+  async readText(id: string, name: string): Promise<string> {
+    return this.withLocal(async (file) => {
+      const r = await this.session.sftp(
+        [`get ${sftpQuote(`${this.dir}/${id}/${name}`)} ${sftpQuote(file)}`],
+        {
+          ignoreReturnCode: true,
+        },
+      );
+      if (r.exitCode !== 0) throw new Error(`${this.where(id, name)} cannot be read: ${r.stderr.trim()}`);
+      return readFileSync(file, 'utf8');
+    });
+  }
+
+  async list(): Promise<Listing> {
+    const r = await this.session.sftp([`ls -1 ${sftpQuote(this.dir)}`], { ignoreReturnCode: true });
+    if (r.exitCode !== 0) return { complete: [], partial: [] };
+    const ids = r.stdout
+      .split('\n')
+      .map((l) => l.trim().split('/').pop() ?? '')
+      .filter((x) => BACKUP_ID.test(x));
+    const got = mkdtempSync(join(this.staging, 'list-'));
+    try {
+      if (ids.length > 0) {
+        await this.session.sftp(
+          ids.map((x) => `-get ${sftpQuote(`${this.dir}/${x}/${MANIFEST}`)} ${sftpQuote(join(got, x))}`),
+          { ignoreReturnCode: true },
+        );
+      }
+      const present = new Set(readdirSync(got));
+      const listing: Listing = { complete: [], partial: [] };
+      for (const x of ids) {
+        const ok = present.has(x) && hasManifestFormat(readFileSync(join(got, x), 'utf8'));
+        listing[ok ? 'complete' : 'partial'].push(x);
+      }
+      listing.complete.sort();
+      listing.partial.sort();
+      return listing;
+    } finally {
+      rmSync(got, { recursive: true, force: true });
+    }
+  }
+
+  async remove(ids: readonly string[]): Promise<void> {
+    const lines: string[] = [];
+    for (const x of ids) {
+      if (!BACKUP_ID.test(x)) throw new Error(`refusing to delete ${x}`);
+      const d = `${this.dir}/${x}`;
+      lines.push(`-rm ${sftpQuote(d)}/*`, `-rmdir ${sftpQuote(d)}`);
+    }
+    if (lines.length > 0) await this.session.sftp(lines);
+  }
+
+  close(): void {
+    rmSync(this.staging, { recursive: true, force: true });
+  }
+}

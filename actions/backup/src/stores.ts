@@ -1,0 +1,75 @@
+// The `destinations` opened as stores (one SSH connection per ssh:// destination), and the backup
+// that restore and verify read: `backup-id`, or the newest complete one, from the first store that has it.
+import { inputError } from '../../../lib/action/inputs.js';
+import { openSshSession, sshTarget } from '../../../lib/ssh/inputs.js';
+import type { SshSession } from '../../../lib/ssh/session.js';
+import { Inputs as I } from './constants.js';
+import { destinationLabel, type Destination, type Inputs } from './inputs.js';
+import { MANIFEST, parseManifest, type Manifest } from './manifest.js';
+import { ShellStore, type BackupStore } from './store.js';
+import { ArtifactStore } from './store-artifact.js';
+import { SftpStore } from './store-sftp.js';
+
+/** An artifact destination works only inside a job: checked before any connection is made. */
+export function requireArtifactService(inputs: Inputs): void {
+  if (!inputs.destinations.some((d) => d.kind === 'artifact')) return;
+  if (!process.env.ACTIONS_RUNTIME_TOKEN || !process.env.ACTIONS_RESULTS_URL) {
+    throw inputError(
+      I.Destinations,
+      'artifact needs the runner’s artifact service (ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL), which only a step of a GitHub Actions job has',
+    );
+  }
+}
+
+/** Opens the store of `d`; an ssh:// destination's session is added to `sessions` (to close). */
+export async function openStore(
+  d: Destination,
+  host: SshSession,
+  inputs: Inputs,
+  tempRoot: string,
+  sessions: SshSession[],
+): Promise<BackupStore> {
+  if (d.kind === 'host') return new ShellStore(host, d.dir, destinationLabel(d));
+  if (d.kind === 'artifact')
+    return new ArtifactStore(inputs.project, tempRoot, inputs['artifact-retention-days']);
+  const remote = await openSshSession(
+    sshTarget(inputs, {
+      host: d.host,
+      port: d.port,
+      user: d.user,
+      privateKey: inputs['destination-ssh-key'],
+      jumpHost: undefined,
+    }),
+    tempRoot,
+    ' (destination)',
+  );
+  sessions.push(remote);
+  return new SftpStore(remote, d.dir, destinationLabel(d), tempRoot);
+}
+
+/** A backup to read, and the store it is read from. */
+export interface PickedBackup {
+  store: BackupStore;
+  manifest: Manifest;
+}
+
+/** Finds the backup (`backup-id`, or the newest complete one anywhere) and the first destination that has it. */
+export async function pickBackup(stores: BackupStore[], inputs: Inputs): Promise<PickedBackup> {
+  const listings = [];
+  for (const store of stores) listings.push({ store, complete: (await store.list()).complete });
+  const id =
+    inputs['backup-id'] ??
+    listings
+      .flatMap((l) => l.complete)
+      .sort()
+      .at(-1);
+  const labels = stores.map((s) => s.label).join(', ');
+  if (!id) throw inputError(I.Destinations, `${labels}: no complete backup`);
+  const found = listings.find((l) => l.complete.includes(id));
+  if (!found) {
+    const has = listings.map((l) => `${l.store.label}: ${l.complete.join(', ') || 'none'}`).join('; ');
+    throw inputError(I.BackupId, `${id} is not a complete backup in ${labels} (${has})`);
+  }
+  const { store } = found;
+  return { store, manifest: parseManifest(await store.readText(id, MANIFEST), store.where(id, MANIFEST)) };
+}
