@@ -15,8 +15,6 @@ import {
   parseEnum,
   parseKeyValueLines,
   parseList,
-  parseProjectName,
-  getRegistryCredentials,
 } from './inputs.js';
 
 /** How the runner passes input `name` to the action. */
@@ -282,30 +280,5 @@ describe('getters', () => {
     expect(getKeyValueInput('env')).toEqual({ PASSWORD: '  spaced  ', MODE: 'prod' });
     setInput('env', 'PASSWORD=x\nnot-a-pair\n');
     expect(() => getKeyValueInput('env')).toThrow('Input "env": line 2 is not KEY=VALUE');
-  });
-});
-
-describe('getRegistryCredentials', () => {
-  it('gives both or neither, naming the missing one', () => {
-    expect(getRegistryCredentials()).toBeUndefined();
-    setInput('registry-password', 's3cret');
-    expect(() => getRegistryCredentials()).toThrow(
-      'Input "registry-username": is required when the other registry credential is given',
-    );
-    setInput('registry-username', 'ci');
-    expect(getRegistryCredentials()).toEqual({ username: 'ci', password: 's3cret' });
-    vi.stubEnv('INPUT_REGISTRY-PASSWORD', '');
-    expect(() => getRegistryCredentials()).toThrow('Input "registry-password": is required');
-  });
-});
-
-describe('parseProjectName', () => {
-  it('accepts compose project names and refuses anything a path or a shell could misread', () => {
-    expect(parseProjectName('project', 'shop-2_a')).toBe('shop-2_a');
-    for (const bad of ['Shop', '-x', '_x', '../x', 'a b', 'a;b', '']) {
-      expect(() => parseProjectName('project', bad)).toThrow(
-        /^Input "project": .* is not a compose project name/,
-      );
-    }
   });
 });

@@ -7,8 +7,8 @@ import {
   getListInput,
   getString,
   inputError,
-  parseProjectName,
 } from '../../../lib/action/inputs.js';
+import { parseProjectName } from '../../../lib/action/input-checks.js';
 import { getSshInputs, type SshInputs } from '../../../lib/ssh/inputs.js';
 import { normalizePrivateKey, parseJumpHost } from '../../../lib/ssh/session.js';
 import {

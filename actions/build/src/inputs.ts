@@ -13,8 +13,8 @@ import {
   getString,
   getKeyValueInput,
   inputError,
-  getRegistryCredentials,
 } from '../../../lib/action/inputs.js';
+import { getRegistryCredentials } from '../../../lib/action/input-checks.js';
 import { defaultCacheScope } from './cache.js';
 import { stageNames } from './dockerfile.js';
 import {

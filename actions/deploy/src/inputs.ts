@@ -12,9 +12,8 @@ import {
   getListInput,
   getString,
   inputError,
-  getRegistryCredentials,
-  parseProjectName,
 } from '../../../lib/action/inputs.js';
+import { getRegistryCredentials, parseProjectName } from '../../../lib/action/input-checks.js';
 import { getSshInputs, type SshInputs } from '../../../lib/ssh/inputs.js';
 import { Inputs as I } from './constants.js';
 import { DEPLOY_MODES, type DeployMode, type Probe } from './remote-script.js';

@@ -15,8 +15,8 @@ import {
   inputError,
   parseDuration,
   parseList,
-  getRegistryCredentials,
 } from '../../../lib/action/inputs.js';
+import { getRegistryCredentials } from '../../../lib/action/input-checks.js';
 import { parseSha256Pin } from '../../../lib/tools/installer.js';
 import {
   DEFAULT_DB_REPOSITORIES,
