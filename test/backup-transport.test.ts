@@ -12,7 +12,7 @@ import {
   PIPE_CHECK,
   UNPACK_TO_TEMP,
   VOLUME_DIGEST,
-} from '../actions/backup/src/remote-volumes.js';
+} from '../actions/backup/src/script/volumes.js';
 import { runHostScript } from '../lib/ssh/host-script.js';
 import { SshSession } from '../lib/ssh/session.js';
 import { readLab } from '../scripts/lab/lab.js';

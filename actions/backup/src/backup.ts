@@ -14,7 +14,7 @@ import { discover, helperImage, volumeContent, volumeTransport, type Discovery }
 import { newBackupId, type Inputs } from './inputs.js';
 import { MANIFEST, type Manifest } from './manifest.js';
 import { applyRetention, removeIfUnfinished } from './prune.js';
-import { ARCHIVE_VOLUME } from './remote-volumes.js';
+import { ARCHIVE_VOLUME } from './script/volumes.js';
 import { holdStopped } from './services.js';
 import type { BackupStore } from './store.js';
 import { backupSummary, type BackupReport } from './summary.js';

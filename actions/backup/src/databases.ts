@@ -6,7 +6,7 @@ import type { SshSession } from '../../../lib/ssh/session.js';
 import type { Compression, Engine } from './constants.js';
 import type { DatabaseSpec } from './inputs.js';
 import { parseRowCounts } from './manifest.js';
-import * as remote from './remote-databases.js';
+import * as remote from './script/databases.js';
 
 interface EngineScripts {
   /** runs inside the service's container, gets the credentials there */

@@ -8,8 +8,8 @@ import type { SshSession } from '../../../lib/ssh/session.js';
 import { Inputs as I } from './constants.js';
 import type { Inputs } from './inputs.js';
 import { parseContent, type VolumeContent } from './manifest.js';
-import { DISCOVER, SERVICE_IMAGE } from './remote-project.js';
-import { PIPE_CHECK, VOLUME_DIGEST } from './remote-volumes.js';
+import { DISCOVER, SERVICE_IMAGE } from './script/project.js';
+import { PIPE_CHECK, VOLUME_DIGEST } from './script/volumes.js';
 
 export interface Discovery {
   /** compose volume name -> docker volume name */

@@ -13,8 +13,8 @@ import { decryptStream, WrongKeyError } from './crypto.js';
 import { meteredDigest, took } from './digest.js';
 import type { VolumeHelper } from './discover.js';
 import type { ManifestFile } from './manifest.js';
-import { DROP_STAGE, MAKE_STAGE, STAGE_FILE } from './remote-files.js';
-import { DROP_TEMP, UNPACK_TO_TEMP } from './remote-volumes.js';
+import { DROP_STAGE, MAKE_STAGE, STAGE_FILE } from './script/files.js';
+import { DROP_TEMP, UNPACK_TO_TEMP } from './script/volumes.js';
 import type { PickedBackup } from './stores.js';
 
 /** What went wrong while an archive streamed, each part of the way. */

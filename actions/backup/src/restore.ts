@@ -11,7 +11,7 @@ import { discover, helperImage, volumeTransport, type VolumeHelper } from './dis
 import type { DatabaseSpec, Inputs } from './inputs.js';
 import type { ManifestFile } from './manifest.js';
 import type { HostScratch } from './receive.js';
-import { SWAP_IN } from './remote-volumes.js';
+import { SWAP_IN } from './script/volumes.js';
 import { waitHealthy } from './services.js';
 import type { PickedBackup } from './stores.js';
 

@@ -6,7 +6,7 @@ import { readReportLine, runHostScript } from '../../../lib/ssh/host-script.js';
 import type { SshSession } from '../../../lib/ssh/session.js';
 import { STOP_LABEL } from './constants.js';
 import type { Inputs } from './inputs.js';
-import { HOLD_STOPPED, WAIT_HEALTHY } from './remote-project.js';
+import { HOLD_STOPPED, WAIT_HEALTHY } from './script/project.js';
 
 /** How long a service may take to become healthy before its database is restored. */
 const HEALTHY_TIMEOUT_SECONDS = 180;

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { runHostScript } from '../../../lib/ssh/host-script.js';
 import type { SshSession } from '../../../lib/ssh/session.js';
 import { parseListing, type Listing } from './manifest.js';
-import { LIST_BACKUPS, READ_FILE, REMOVE_BACKUPS, WRITE_FILE } from './remote-files.js';
+import { LIST_BACKUPS, READ_FILE, REMOVE_BACKUPS, WRITE_FILE } from './script/files.js';
 
 export interface BackupStore {
   /** `host:/dir`, `ssh://user@host:port/dir` or `artifact`, for messages */

@@ -3,8 +3,8 @@
 // service's image for verify's scratch restores. Host-side values are named variables (PROJECT,
 // SERVICE, DATABASE, IN_CONTAINER, ...); what runs inside a container gets them as its positional
 // parameters, never pasted into its text.
-import { bash } from '../../../lib/ssh/host-script.js';
-import { BACKUP_SHELL, fromFile } from './remote-shell.js';
+import { bash } from '../../../../lib/ssh/host-script.js';
+import { BACKUP_SHELL, fromFile } from './shell.js';
 
 /**
  * What runs inside a postgres service container to get credentials from the container's own

@@ -3,13 +3,13 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { renderHostScript, type HostValues } from '../../../lib/ssh/host-script.js';
-import { parseListing } from './manifest.js';
-import * as databases from './remote-databases.js';
-import * as files from './remote-files.js';
-import * as project from './remote-project.js';
-import * as shell from './remote-shell.js';
-import * as volumes from './remote-volumes.js';
+import { renderHostScript, type HostValues } from '../../../../lib/ssh/host-script.js';
+import { parseListing } from '../manifest.js';
+import * as databases from './databases.js';
+import * as files from './files.js';
+import * as project from './project.js';
+import * as shell from './shell.js';
+import * as volumes from './volumes.js';
 
 const remote = { ...shell, ...volumes, ...databases, ...project, ...files };
 

@@ -1,7 +1,7 @@
 // The shell helpers that berth/backup's host scripts share, on top of lib/ssh/host-script's prelude
 // (strict mode, emit, the ERR trap): the compressions (`compression` input) as filters, and the FIFO
 // a helper container streams its tar through.
-import { bash } from '../../../lib/ssh/host-script.js';
+import { bash } from '../../../../lib/ssh/host-script.js';
 
 export const BACKUP_SHELL = bash`compress() {
   case "$1" in zstd) zstd -q -c -T0 ;; gzip) gzip -c ;; none) cat ;; *) echo "berth: unknown compression $1" >&2; return 2 ;; esac

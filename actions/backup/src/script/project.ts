@@ -1,6 +1,6 @@
 // The host scripts that look at the compose project's containers and volumes: discovery, the image of
 // a service, waiting for health, and holding services stopped while their volumes are archived.
-import { bash } from '../../../lib/ssh/host-script.js';
+import { bash } from '../../../../lib/ssh/host-script.js';
 
 /**
  * PROJECT. Reports each named volume of the project (`volume=<docker name> <compose name>`) and the

@@ -1,8 +1,8 @@
 // The host scripts that move volumes: a helper container (the `helper-image`) reads or writes each
 // volume as a tar stream, through a FIFO or docker's attach (TRANSPORT, PIPE_CHECK's choice). Every
 // value reaches them as a named variable (lib/ssh/host-script's runHostScript).
-import { bash } from '../../../lib/ssh/host-script.js';
-import { BACKUP_SHELL } from './remote-shell.js';
+import { bash } from '../../../../lib/ssh/host-script.js';
+import { BACKUP_SHELL } from './shell.js';
 
 /**
  * IMAGE: whether its containers can use a FIFO of ours (see open_pipe). Not where the daemon cannot

@@ -1,7 +1,7 @@
 // The host scripts for files: a `host:` destination's backup directories, and the 0700 staging
 // directory where restore and verify put dumps before they are restored.
-import { bash } from '../../../lib/ssh/host-script.js';
-import { BACKUP_ID_PATTERN, MANIFEST_FORMAT } from './constants.js';
+import { bash } from '../../../../lib/ssh/host-script.js';
+import { BACKUP_ID_PATTERN, MANIFEST_FORMAT } from '../constants.js';
 
 /** DIR, NAME: stdin to DIR/NAME, through NAME.part so a partial upload is never the file. */
 export const WRITE_FILE = bash`umask 077
