@@ -14,10 +14,10 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { InputError } from '../lib/action/inputs.js';
 import { shellQuote } from '../lib/ssh/shell.js';
 import { renderSshConfig } from '../lib/ssh/config.js';
-import { connectSsh, knownHostsLines, SSH_INPUT_NAMES, sshInputError } from '../lib/ssh/inputs.js';
+import { connectSsh, SSH_INPUT_NAMES, sshInputError } from '../lib/ssh/inputs.js';
 import { requireHostKey } from '../lib/ssh/keys.js';
 import type { SshSession } from '../lib/ssh/session.js';
-import { checkTarget, type SshTarget } from '../lib/ssh/target.js';
+import { checkKnownHostsLines, checkTarget, type SshTarget } from '../lib/ssh/target.js';
 import { findTool } from '../lib/ssh/tools.js';
 import { readLab } from '../scripts/lab/lab.js';
 
@@ -114,10 +114,10 @@ async function checkKnownHosts(
   const dir = mkdtempSync(join(scratch, 'known-hosts-'));
   try {
     const file = join(dir, 'known_hosts');
-    writeFileSync(file, knownHostsLines(knownHostsText, inputName).join('\n') + '\n', { mode: 0o600 });
-    await requireHostKey(keygen, file, host, port).catch((error: unknown) => {
-      throw sshInputError(error, { ...SSH_INPUT_NAMES, 'known-hosts': inputName });
-    });
+    writeFileSync(file, checkKnownHostsLines(knownHostsText).join('\n') + '\n', { mode: 0o600 });
+    await requireHostKey(keygen, file, host, port);
+  } catch (error) {
+    throw sshInputError(error, { ...SSH_INPUT_NAMES, 'known-hosts': inputName });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -7,7 +7,6 @@ import { SshSession } from './session.js';
 import {
   checkHost,
   checkJumpHost,
-  checkKnownHostsLines,
   checkPort,
   checkUser,
   normalizePrivateKey,
@@ -60,9 +59,6 @@ export const parseUser = (name: string, value: string): string => named(name, ()
 /** `user@host[:port]`, port 22 by default; an IPv6 host with a port goes in brackets: `user@[::1]:2222`. */
 export const parseJumpHost = (name: string, value: string): JumpHost =>
   named(name, () => checkJumpHost(value));
-/** The entries of a known_hosts text, checked (errors give the line number, never the content). */
-export const knownHostsLines = (text: string, name: string = SshInputNames.KnownHosts): string[] =>
-  named(name, () => checkKnownHostsLines(text));
 
 /** Keys as in action.yml. */
 export interface SshInputs {

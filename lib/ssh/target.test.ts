@@ -2,16 +2,9 @@
 // it: errors name the input to fix.
 import { describe, expect, it } from 'vitest';
 import { inputErrorOf } from '../action/testing.js';
+import { parseHost, parseJumpHost, parsePort, parseUser, SSH_INPUT_NAMES, sshInputError } from './inputs.js';
 import {
-  knownHostsLines,
-  parseHost,
-  parseJumpHost,
-  parsePort,
-  parseUser,
-  SSH_INPUT_NAMES,
-  sshInputError,
-} from './inputs.js';
-import {
+  checkKnownHostsLines,
   checkTarget,
   knownHostsName,
   normalizePrivateKey,
@@ -117,6 +110,15 @@ describe('normalizePrivateKey', () => {
     expect(normalizePrivateKey('\nkey\n\n\n')).toBe('key\n');
   });
 });
+
+/** checkKnownHostsLines, its failures naming `name` as a session's do. */
+function knownHostsLines(text: string, name = 'known-hosts'): string[] {
+  try {
+    return checkKnownHostsLines(text);
+  } catch (error) {
+    throw sshInputError(error, { ...SSH_INPUT_NAMES, 'known-hosts': name });
+  }
+}
 
 describe('known hosts', () => {
   const ed = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMbaZ9+tKazPe+1u4tYiYoL/OSdeBU08bjdhOZbKxJLm';
