@@ -53,6 +53,7 @@ function named<T>(name: string, fn: () => T): T {
   }
 }
 
+// Parsing an input's text: the target's own checks, their failures naming the input being parsed.
 export const parseHost = (name: string, value: string): string => named(name, () => checkHost(value));
 export const parsePort = (name: string, value: string): number => named(name, () => checkPort(value));
 export const parseUser = (name: string, value: string): string => named(name, () => checkUser(value));

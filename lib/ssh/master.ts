@@ -6,6 +6,7 @@ import { closeSync, openSync, rmSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { RunResult } from '../action/exec.js';
 import { TARGET_ALIAS } from './config.js';
 import { describeOpenFailure } from './failure.js';
 import { address, SshFailure, type CheckedTarget } from './target.js';
@@ -81,7 +82,7 @@ export async function openMaster(
   // ConnectTimeout covers the TCP connect and the banner; this bounds a server that stalls afterwards.
   const limitSeconds = target.connectTimeoutSeconds * 2 + 30;
   const args = ['-F', config, '-f', '-N', '-o', 'ControlMaster=yes', '-o', 'ControlPersist=no'];
-  let result;
+  let result: RunResult;
   try {
     result = await runTool(ssh, [...args, '--', TARGET_ALIAS], {
       silent: true,
