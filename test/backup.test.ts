@@ -438,6 +438,18 @@ describe('backup input errors', () => {
     expect(sshdConnections(lab.sshLog)).toBe(before);
   });
 
+  it('an ssh:// destination that refuses its key names destination-ssh-key, not ssh-key', async () => {
+    const dir = await sh('mktemp -d');
+    await sh(`ssh-keygen -q -t ed25519 -N '' -f ${dir.trim()}/k`);
+    const r = await backup({
+      destinations: sshDestination,
+      'destination-ssh-key': readFileSync(`${dir.trim()}/k`, 'utf8'),
+    });
+    await sh(`rm -rf ${dir.trim()}`);
+    expect(r.exitCode).toBe(1);
+    expect(r.errors[0]).toMatch(/^Input "destination-ssh-key": rejected by /);
+  });
+
   it('an unknown volume names the volumes input', async () => {
     const r = await backup({ volumes: 'nope' });
     expect(r.exitCode).toBe(1);

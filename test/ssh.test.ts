@@ -1,4 +1,4 @@
-// SshSession against the lab's two sshd (the "Ubuntu host" and the jump host): pinned host keys, one
+// SshSession (opened by connectSsh, which names the inputs) against the lab's two sshd (the "Ubuntu host" and the jump host): pinned host keys, one
 // multiplexed connection per session (counted in the sshd logs), clear failures naming the input to fix,
 // and hostile values that reach the remote shell intact and inert. The lab's host is this machine, so
 // marker files the remote side might create are checked with existsSync.
@@ -13,7 +13,12 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { InputError } from '../lib/action/inputs.js';
 import { shellQuote } from '../lib/ssh/shell.js';
-import { checkKnownHosts, renderSshConfig, SshSession, type SshTarget } from '../lib/ssh/session.js';
+import { renderSshConfig } from '../lib/ssh/config.js';
+import { connectSsh, SSH_INPUT_NAMES, sshInputError } from '../lib/ssh/inputs.js';
+import { requireHostKey } from '../lib/ssh/keys.js';
+import type { SshSession } from '../lib/ssh/session.js';
+import { checkKnownHostsLines, checkTarget, type SshTarget } from '../lib/ssh/target.js';
+import { findTool } from '../lib/ssh/tools.js';
 import { readLab } from '../scripts/lab/lab.js';
 
 const run = promisify(execFile);
@@ -95,9 +100,32 @@ async function waitFor(check: () => boolean, ms = 5000): Promise<boolean> {
   return check();
 }
 
+/**
+ * Fails with an InputError naming `inputName` when `knownHostsText` has no entry for `host`:`port`:
+ * the check a session makes before connecting, on its own.
+ */
+async function checkKnownHosts(
+  inputName: string,
+  knownHostsText: string,
+  host: string,
+  port: number,
+): Promise<void> {
+  const keygen = await findTool('ssh-keygen');
+  const dir = mkdtempSync(join(scratch, 'known-hosts-'));
+  try {
+    const file = join(dir, 'known_hosts');
+    writeFileSync(file, checkKnownHostsLines(knownHostsText).join('\n') + '\n', { mode: 0o600 });
+    await requireHostKey(keygen, file, host, port);
+  } catch (error) {
+    throw sshInputError(error, { ...SSH_INPUT_NAMES, 'known-hosts': inputName });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const sessions: SshSession[] = [];
 async function open(t: SshTarget = target()): Promise<SshSession> {
-  const session = await SshSession.open(t);
+  const session = await connectSsh(t);
   sessions.push(session);
   return session;
 }
@@ -127,7 +155,7 @@ describe('SshSession', () => {
   it("works from a runner temp dir too deep for a Unix socket's path (self-hosted runners, act)", async () => {
     const deep = join(scratch, 'runner-work-'.padEnd(90, 'x'), '_temp');
     mkdirSync(deep, { recursive: true });
-    const session = await SshSession.open(target(), { tempDir: deep });
+    const session = await connectSsh(target(), { tempDir: deep });
     sessions.push(session);
     expect((await session.exec('echo ok', { silent: true })).stdout).toBe('ok\n');
     expect(session.tempDir.startsWith(deep)).toBe(false);
@@ -235,7 +263,7 @@ describe('SshSession', () => {
 
   it('refuses a host whose key is not the pinned one, before anything runs on it', async () => {
     const hostLog = logMark(lab.sshLog);
-    const error = await failure(SshSession.open(target({ knownHosts: impostorKnownHosts() })));
+    const error = await failure(connectSsh(target({ knownHosts: impostorKnownHosts() })));
     expect(error).toBeInstanceOf(InputError);
     expect(error.message).toMatch(
       new RegExp(
@@ -247,7 +275,7 @@ describe('SshSession', () => {
     const files = { identityFile: join(dir, 'id'), knownHostsFile: join(dir, 'kh'), controlDir: dir };
     writeFileSync(files.identityFile, privateKey, { mode: 0o600 });
     writeFileSync(files.knownHostsFile, impostorKnownHosts());
-    writeFileSync(join(dir, 'cfg'), renderSshConfig(target(), files));
+    writeFileSync(join(dir, 'cfg'), renderSshConfig(checkTarget(target()), files));
     const direct = await failure(
       run('ssh', ['-F', join(dir, 'cfg'), '--', 'berth-target', `touch ${marker}`]),
     );
@@ -261,7 +289,7 @@ describe('SshSession', () => {
 
   it("refuses the jump host's wrong key, naming it", async () => {
     const swapped = pins(pinnedKey(lab.sshPort), lab.sshPort, lab.jumpPort);
-    const error = await failure(SshSession.open(target({ knownHosts: swapped, jumpHost: viaJump })));
+    const error = await failure(connectSsh(target({ knownHosts: swapped, jumpHost: viaJump })));
     expect(error.message).toMatch(
       new RegExp(
         `^Input "known-hosts": the host key of the jump host \\[${lab.sshHost}\\]:${lab.jumpPort} does not`,
@@ -272,14 +300,14 @@ describe('SshSession', () => {
   it('fails before connecting when known_hosts has no entry for the host', async () => {
     const hostLog = logMark(lab.sshLog);
     const onlyJump = pins(pinnedKey(lab.jumpPort), lab.jumpPort);
-    const error = await failure(SshSession.open(target({ knownHosts: onlyJump })));
+    const error = await failure(connectSsh(target({ knownHosts: onlyJump })));
     expect(error).toBeInstanceOf(InputError);
     expect(error.message).toBe(
       `Input "known-hosts": has no key for [${lab.sshHost}]:${lab.sshPort}; add the host's pinned key line ` +
         '(ssh-keyscan output checked out-of-band)',
     );
     const onlyHost = pins(pinnedKey(lab.sshPort), lab.sshPort);
-    await expect(SshSession.open(target({ knownHosts: onlyHost, jumpHost: viaJump }))).rejects.toThrow(
+    await expect(connectSsh(target({ knownHosts: onlyHost, jumpHost: viaJump }))).rejects.toThrow(
       `Input "known-hosts": has no key for the jump host [${lab.sshHost}]:${lab.jumpPort};`,
     );
     await expect(checkKnownHosts('pins', onlyHost, lab.sshHost, lab.jumpPort)).rejects.toThrow(
@@ -292,7 +320,7 @@ describe('SshSession', () => {
     const dir = mkdtempSync(join(scratch, 'wrongkey-'));
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'id')]);
     const wrongKey = readFileSync(join(dir, 'id'), 'utf8');
-    const error = await failure(SshSession.open(target({ privateKey: wrongKey })));
+    const error = await failure(connectSsh(target({ privateKey: wrongKey })));
     expect(error).toBeInstanceOf(InputError);
     expect(error.message).toBe(
       `Input "ssh-key": rejected by ${lab.sshUser}@${lab.sshHost}:${lab.sshPort} ` +
@@ -305,14 +333,14 @@ describe('SshSession', () => {
     const dir = mkdtempSync(join(scratch, 'enckey-'));
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'correct horse', '-f', join(dir, 'id')]);
     const encrypted = readFileSync(join(dir, 'id'), 'utf8');
-    const error = await failure(SshSession.open(target({ privateKey: encrypted })));
+    const error = await failure(connectSsh(target({ privateKey: encrypted })));
     expect(error).toBeInstanceOf(InputError);
     expect(error.message).toMatch(
       /^Input "ssh-key": is not an unencrypted OpenSSH\/PEM private key \(.*passphrase/,
     );
     expect(error.message).not.toContain(encrypted.split('\n')[1]!);
     const garbage = 'not a key at all: s3cr3t';
-    const malformed = await failure(SshSession.open(target({ privateKey: garbage })));
+    const malformed = await failure(connectSsh(target({ privateKey: garbage })));
     expect(malformed.message).toMatch(/^Input "ssh-key": is not an unencrypted OpenSSH\/PEM private key/);
     expect(malformed.message).not.toContain('s3cr3t');
   });
@@ -325,7 +353,7 @@ describe('SshSession', () => {
   it('names host when nothing listens on the port', async () => {
     const port = await freePort();
     const knownHosts = pins(pinnedKey(lab.sshPort), port);
-    const error = await failure(SshSession.open(target({ port, knownHosts })));
+    const error = await failure(connectSsh(target({ port, knownHosts })));
     expect(error).toBeInstanceOf(InputError);
     expect(error.message).toBe(`Input "host": cannot reach ${lab.sshHost}:${port}: Connection refused`);
   });
@@ -334,9 +362,9 @@ describe('SshSession', () => {
     const port = await freePort();
     const jumpPins = knownHosts + pins(pinnedKey(lab.jumpPort), port);
     await expect(
-      SshSession.open(target({ knownHosts: jumpPins, jumpHost: { ...viaJump, port } })),
+      connectSsh(target({ knownHosts: jumpPins, jumpHost: { ...viaJump, port } })),
     ).rejects.toThrow(`Input "jump-host": cannot reach ${lab.sshHost}:${port}: Connection refused`);
-    await expect(SshSession.open(target({ jumpHost: { ...viaJump, user: 'nobody' } }))).rejects.toThrow(
+    await expect(connectSsh(target({ jumpHost: { ...viaJump, user: 'nobody' } }))).rejects.toThrow(
       `Input "jump-host": nobody@${lab.sshHost}:${lab.jumpPort} rejected the ssh-key`,
     );
   });
@@ -372,7 +400,7 @@ describe('SshSession', () => {
   });
 
   it('closes the master connection and deletes the key with its temp dir', async () => {
-    const session = await SshSession.open(target());
+    const session = await connectSsh(target());
     const dir = session.tempDir;
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(statSync(join(dir, 'id')).mode & 0o777).toBe(0o600);

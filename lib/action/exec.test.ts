@@ -1,9 +1,11 @@
-// Runs real processes (sh, cat, env) to check streaming, capture, stdin, env merging and failure messages.
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// Runs real processes (sh, cat, env) to check streaming, capture, stdin, env merging and failure messages,
+// and the runner under run() and ssh: streamed stdin and stdout, lines, signals, timeouts.
+import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { commandFailedMessage, describeCommand, formatCommandLine, run, tailLines, which } from './exec.js';
+import { run, runProcess, which } from './exec.js';
 
 let logged: string;
 
@@ -147,31 +149,79 @@ describe('which', () => {
   });
 });
 
-describe('formatting', () => {
-  it('describeCommand shows the basename and first three arguments, shortened and redacted', () => {
-    expect(describeCommand('/usr/bin/docker', ['compose', 'up', '--wait', '--detach'])).toBe(
-      'docker compose up --wait …',
-    );
-    expect(describeCommand('docker', ['login', '-p', 'hunter2', 'ghcr.io'], [2])).toBe(
-      'docker login -p *** …',
-    );
-    expect(describeCommand('sh', ['-c', 'x'.repeat(100)])).toBe(`sh -c '${'x'.repeat(60)}…'`);
+describe('runProcess', () => {
+  it('streams a readable as stdin and reports stdout lines as they come', async () => {
+    const lines: string[] = [];
+    const result = await runProcess('cat', [], {
+      input: Readable.from([Buffer.from('one\ntw'), Buffer.from('o\r\nthr'), Buffer.from('ee')]),
+      onStdoutLine: (line) => lines.push(line),
+      silent: true,
+    });
+    expect(lines).toEqual(['one', 'two', 'three']);
+    expect(result).toEqual({ exitCode: 0, stdout: 'one\ntwo\r\nthree', stderr: '' });
   });
 
-  it('formatCommandLine quotes words with shell metacharacters and masks redacted ones', () => {
-    expect(formatCommandLine('ssh', ['-p', '22', 'deploy@host', "echo 'hi' && ls"], [1])).toBe(
-      `ssh -p *** deploy@host 'echo '\\''hi'\\'' && ls'`,
-    );
+  it('gives an empty stdin when there is no input, and streams output to the log unless silent', async () => {
+    const result = await runProcess('sh', ['-c', 'cat; echo end; echo err >&2']);
+    expect(result).toEqual({ exitCode: 0, stdout: 'end\n', stderr: 'err\n' });
+    expect(logged).toBe('end\nerr\n');
   });
 
-  it('tailLines keeps the last lines and drops trailing blank space', () => {
-    expect(tailLines('a\nb\nc\n\n', 2)).toBe('b\nc');
-    expect(tailLines('', 5)).toBe('');
+  it('pipes binary stdout into a stream, leaving the captured stdout empty', async () => {
+    const chunks: Buffer[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        chunks.push(chunk);
+        done();
+      },
+    });
+    const result = await runProcess('printf', ['\\000\\377x'], { stdout: sink, silent: true });
+    expect(result.stdout).toBe('');
+    expect(Buffer.concat(chunks)).toEqual(Buffer.from([0, 255, 0x78]));
   });
 
-  it('commandFailedMessage', () => {
-    expect(commandFailedMessage('docker push', 1, 'denied: unauthorized\n')).toBe(
-      '`docker push` failed with exit code 1; last lines of stderr:\ndenied: unauthorized',
-    );
+  it('reports a signal as 128 + its number, and a timeout', async () => {
+    expect((await runProcess('sh', ['-c', 'kill -TERM $$'], { silent: true })).exitCode).toBe(143);
+    const slow = await runProcess('sleep', ['5'], { silent: true, timeoutMs: 50 });
+    expect(slow).toMatchObject({ exitCode: 143, timedOut: true });
+  });
+
+  it('writes stderr to a file descriptor and resolves when the process exits', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-exec-'));
+    try {
+      const fd = openSync(join(dir, 'log'), 'w');
+      // The background `sleep` keeps the output open; the call must not wait for it.
+      const result = await runProcess('sh', ['-c', 'echo why >&2; sleep 5 & exit 2'], {
+        stderrFd: fd,
+        silent: true,
+      });
+      closeSync(fd);
+      expect(result).toEqual({ exitCode: 2, stdout: '', stderr: '' });
+      expect(readFileSync(join(dir, 'log'), 'utf8')).toBe('why\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails when the input stream fails or onStdoutLine throws', async () => {
+    const broken = new Readable({ read() {} });
+    const running = runProcess('cat', [], { input: broken, silent: true });
+    broken.destroy(new Error('disk gone'));
+    await expect(running).rejects.toThrow('the input stream failed: Error: disk gone');
+    const throwing = runProcess('echo', ['x'], {
+      silent: true,
+      onStdoutLine: () => {
+        throw new Error('bad line');
+      },
+    });
+    await expect(throwing).rejects.toThrow('bad line');
+  });
+
+  it('uses exactly the environment it is given', async () => {
+    vi.stubEnv('BERTH_INHERITED', 'kept');
+    const script = 'echo "${BERTH_INHERITED-unset} ${BERTH_GIVEN-unset}"';
+    expect((await runProcess('/bin/sh', ['-c', script], { silent: true })).stdout).toBe('kept unset\n');
+    const env = { BERTH_GIVEN: 'given' };
+    expect((await runProcess('/bin/sh', ['-c', script], { env, silent: true })).stdout).toBe('unset given\n');
   });
 });

@@ -1,9 +1,12 @@
 // Running external tools (docker, ssh, trivy, ...): output streamed to the log, captured for callers,
 // and failures turned into errors that say which command failed and why, without leaking secrets.
-import { constants } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { constants as fsConstants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
-import { basename, delimiter, isAbsolute, join } from 'node:path';
-import { getExecOutput } from '@actions/exec';
+import { constants } from 'node:os';
+import { delimiter, isAbsolute, join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { commandFailedMessage, describeCommand, formatCommandLine } from './command-text.js';
 
 export interface RunOptions {
   cwd?: string;
@@ -23,64 +26,189 @@ export interface RunResult {
   exitCode: number;
   stdout: string;
   stderr: string;
+  /** Set when runProcess's `timeoutMs` ran out and the process was killed. */
+  timedOut?: boolean;
 }
 
-/** How many trailing stderr lines a failure message carries. */
-export const STDERR_TAIL_LINES = 20;
-/** How many arguments after the command a failure message names. */
-const ARGS_IN_ERROR = 3;
-const MAX_ARG_CHARS = 60;
-
-function shownArgs(args: readonly string[], redact: readonly number[]): string[] {
-  return args.map((arg, index) => (redact.includes(index) ? '***' : arg));
+/** Options of the one process runner, `runProcess`; `run` builds on it. */
+export interface ProcessOptions {
+  cwd?: string;
+  /** The child's whole environment; process.env when not given. */
+  env?: NodeJS.ProcessEnv;
+  /** Streamed to stdin (a tar bundle, a secret); otherwise stdin is empty, so nothing waits for it. */
+  input?: Buffer | string | NodeJS.ReadableStream;
+  /** Don't stream the output to the log. Default false. */
+  silent?: boolean;
+  /** Called with each line of stdout (without its newline) as it arrives. */
+  onStdoutLine?: (line: string) => void;
+  /**
+   * Pipes stdout (binary, with backpressure) into this stream instead of capturing it: the result's
+   * stdout is then empty. The call resolves once the process has exited and the stream has finished.
+   */
+  stdout?: NodeJS.WritableStream;
+  /**
+   * For a process that leaves a daemon behind holding its output open (`ssh -f`): stdout is discarded
+   * and stderr goes to this open file descriptor, so the call resolves when the process itself exits.
+   */
+  stderrFd?: number;
+  /** Kills the process after this many milliseconds; the result then has `timedOut`. */
+  timeoutMs?: number;
 }
 
-/** The full command line for the log, with redacted arguments masked. */
-export function formatCommandLine(
-  cmd: string,
+/** Splits a byte stream into lines (UTF-8 safe across chunks), without their `\n` or `\r\n`. */
+function lineSplitter(onLine: (line: string) => void): { push(chunk: Buffer): void; end(): void } {
+  const decoder = new StringDecoder('utf8');
+  let pending = '';
+  const feed = (text: string): void => {
+    const parts = (pending + text).split('\n');
+    pending = parts.pop()!;
+    for (const line of parts) onLine(line.replace(/\r$/, ''));
+  };
+  return {
+    push: (chunk) => feed(decoder.write(chunk)),
+    end: () => {
+      feed(decoder.end());
+      if (pending !== '') onLine(pending.replace(/\r$/, ''));
+      pending = '';
+    },
+  };
+}
+
+/** Feeds `input` (or nothing) to the child's stdin; a failing input stream kills the child. */
+function feedStdin(child: ChildProcess, input: ProcessOptions['input'], fail: (error: Error) => void): void {
+  const stdin = child.stdin!;
+  // The process may exit without reading all its input; its exit code says what happened, not EPIPE.
+  stdin.on('error', () => {});
+  if (input === undefined) {
+    stdin.end(); // an empty stdin, so a process that reads it does not wait forever
+  } else if (typeof input === 'string' || Buffer.isBuffer(input)) {
+    stdin.end(input);
+  } else {
+    input.on('error', (error) => {
+      // The other side sees end-of-input; the caller must not trust what it did with a partial upload.
+      child.kill();
+      fail(new Error(`the input stream failed: ${String(error)}`, { cause: error }));
+    });
+    input.pipe(stdin);
+  }
+}
+
+/** What a child wrote, as it comes: stdout captured or piped into a sink, stderr captured. */
+interface Output {
+  stdout: Buffer[];
+  stderr: Buffer[];
+  /** Settles when the stdout sink has finished (at once without a sink). */
+  sinkDone: Promise<void>;
+  /** Flushes the last stdout line; call on close. */
+  end(): void;
+}
+
+/** Collects the child's output, streaming it to the log unless silent. */
+function collectOutput(
+  child: ChildProcess,
+  options: ProcessOptions,
+  onLine?: (line: string) => void,
+): Output {
+  const output: Output = { stdout: [], stderr: [], sinkDone: Promise.resolve(), end: () => {} };
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output.stderr.push(chunk);
+    if (!options.silent) process.stderr.write(chunk);
+  });
+  const sink = options.stdout;
+  if (sink && child.stdout) {
+    output.sinkDone = new Promise<void>((done, fail) => {
+      sink.on('finish', done);
+      sink.on('error', (error: Error) => {
+        child.kill();
+        fail(error);
+      });
+    });
+    output.sinkDone.catch(() => {});
+    child.stdout.pipe(sink);
+    return output;
+  }
+  const lines = onLine && lineSplitter(onLine);
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output.stdout.push(chunk);
+    lines?.push(chunk);
+    if (!options.silent) process.stdout.write(chunk);
+  });
+  output.end = () => lines?.end();
+  return output;
+}
+
+/**
+ * The one way Berth runs a local process: stdin streamed (or empty), stdout captured or piped with
+ * backpressure, stdout lines reported as they come, output streamed to the log unless silent. Resolves
+ * with the exit code (a signal as 128 + its number) whatever it is; rejects when the process cannot be
+ * started, the input or output stream fails, or onStdoutLine throws.
+ */
+export function runProcess(
+  file: string,
   args: readonly string[],
-  redact: readonly number[] = [],
-): string {
-  return [cmd, ...shownArgs(args, redact)].map(quoteForLog).join(' ');
+  options: ProcessOptions = {},
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const { stderrFd } = options;
+    const child = spawn(file, args, {
+      stdio: stderrFd === undefined ? 'pipe' : ['pipe', 'ignore', stderrFd],
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+    });
+    let callbackError: unknown;
+    const report = options.onStdoutLine;
+    const output = collectOutput(
+      child,
+      options,
+      report &&
+        ((line) => {
+          try {
+            report(line);
+          } catch (error) {
+            callbackError ??= error;
+          }
+        }),
+    );
+    let timedOut = false;
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill();
+          }, options.timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      output.end();
+      if (callbackError !== undefined) return reject(callbackError);
+      const result: RunResult = {
+        exitCode: code ?? 128 + (signal ? constants.signals[signal] : 0),
+        stdout: Buffer.concat(output.stdout).toString('utf8'),
+        stderr: Buffer.concat(output.stderr).toString('utf8'),
+        ...(timedOut ? { timedOut } : {}),
+      };
+      output.sinkDone.then(() => resolve(result), reject);
+    });
+    feedStdin(child, options.input, reject);
+  });
 }
 
-/** Short name for error messages: command basename and its first few (redacted, shortened) arguments. */
-export function describeCommand(
-  cmd: string,
-  args: readonly string[],
-  redact: readonly number[] = [],
-): string {
-  const shown = shownArgs(args, redact)
-    .slice(0, ARGS_IN_ERROR)
-    .map((arg) => (arg.length > MAX_ARG_CHARS ? `${arg.slice(0, MAX_ARG_CHARS)}…` : arg));
-  const more = args.length > ARGS_IN_ERROR ? ' …' : '';
-  return [basename(cmd), ...shown].map(quoteForLog).join(' ') + more;
-}
-
-function quoteForLog(word: string): string {
-  return /^[\w@%+=:,./*-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
-}
-
-/** The last `count` lines of `text`, ignoring trailing blank lines. */
-export function tailLines(text: string, count: number = STDERR_TAIL_LINES): string {
-  const lines = text.replace(/\s+$/, '').split(/\r?\n/);
-  return lines.slice(-count).join('\n');
-}
-
-export function commandFailedMessage(command: string, exitCode: number, stderr: string): string {
-  const tail = tailLines(stderr);
-  const detail = tail === '' ? '(no stderr output)' : `last lines of stderr:\n${tail}`;
-  return `\`${command}\` failed with exit code ${exitCode}; ${detail}`;
-}
-
-function mergedEnv(extra: Record<string, string | undefined>): Record<string, string> {
-  const env: Record<string, string> = {};
+function mergedEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries({ ...process.env, ...extra })) {
     if (value !== undefined) env[key] = value;
   }
   return env;
 }
 
+/**
+ * Runs a tool found on PATH, echoing its (redacted) command line unless silent, and throws when it
+ * cannot start or exits non-zero (unless ignoreReturnCode), with the end of its stderr.
+ */
 export async function run(
   cmd: string,
   args: readonly string[] = [],
@@ -88,7 +216,7 @@ export async function run(
 ): Promise<RunResult> {
   const redact = options.redact ?? [];
   const command = describeCommand(cmd, args, redact);
-  // Resolve bare names ourselves so a missing tool gets our message, not @actions/io's.
+  // Resolve bare names ourselves so a missing tool gets our message.
   const searchPath = options.env && 'PATH' in options.env ? options.env['PATH'] : process.env['PATH'];
   const executable = cmd.includes('/') ? cmd : await which(cmd, undefined, searchPath ?? '');
   const silent = options.silent ?? false;
@@ -96,16 +224,11 @@ export async function run(
 
   let result: RunResult;
   try {
-    result = await getExecOutput(executable, [...args], {
+    result = await runProcess(executable, args, {
       cwd: options.cwd,
       env: options.env ? mergedEnv(options.env) : undefined,
-      input: typeof options.input === 'string' ? Buffer.from(options.input) : options.input,
-      // @actions/exec echoes the raw argument list when not silent; we print our redacted line instead.
-      silent: true,
-      ignoreReturnCode: true,
-      listeners: silent
-        ? {}
-        : { stdout: (chunk) => process.stdout.write(chunk), stderr: (chunk) => process.stderr.write(chunk) },
+      input: options.input,
+      silent,
     });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
@@ -119,7 +242,7 @@ export async function run(
 
 async function isExecutableFile(path: string): Promise<boolean> {
   try {
-    await access(path, constants.X_OK);
+    await access(path, fsConstants.X_OK);
     return (await stat(path)).isFile();
   } catch {
     return false;

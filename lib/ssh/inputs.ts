@@ -1,18 +1,20 @@
 // The SSH connection inputs that actions/deploy and actions/backup share (host, port, user, ssh-key,
 // known-hosts, jump-host, connect-timeout): their names, the typed values, getSshInputs() that reads
-// and validates them, and the session-open step both actions run.
+// and validates them, and where the transport's SshFailures become errors naming the caller's input.
 import * as core from '@actions/core';
-import { getDurationInput, getString } from '../action/inputs.js';
+import { getDurationInput, getString, inputError } from '../action/inputs.js';
+import { SshSession } from './session.js';
 import {
+  checkHost,
+  checkJumpHost,
+  checkPort,
+  checkUser,
   normalizePrivateKey,
-  parseHost,
-  parseJumpHost,
-  parsePort,
-  parseUser,
-  SshSession,
+  SshFailure,
   type JumpHost,
+  type SshFieldNames,
   type SshTarget,
-} from './session.js';
+} from './target.js';
 
 /** The input names, spread into each action's `Inputs` constants. */
 export const SshInputNames = {
@@ -24,6 +26,40 @@ export const SshInputNames = {
   JumpHost: 'jump-host',
   ConnectTimeout: 'connect-timeout',
 } as const;
+
+/** Which input each part of a target comes from; by default the shared SSH inputs. */
+export const SSH_INPUT_NAMES: SshFieldNames = {
+  host: SshInputNames.Host,
+  port: SshInputNames.Port,
+  user: SshInputNames.User,
+  key: SshInputNames.SshKey,
+  'known-hosts': SshInputNames.KnownHosts,
+  'jump-host': SshInputNames.JumpHost,
+  'connect-timeout': SshInputNames.ConnectTimeout,
+};
+
+/** `error` as an InputError naming the input it came from, if it is an SshFailure; else unchanged. */
+export function sshInputError(error: unknown, names: SshFieldNames = SSH_INPUT_NAMES): unknown {
+  if (!(error instanceof SshFailure)) return error;
+  return inputError(names[error.field], error.detail(names));
+}
+
+/** `fn()`, with the SshFailure it may throw turned into an InputError naming `name`, whatever its field. */
+function named<T>(name: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    throw error instanceof SshFailure ? inputError(name, error.detail(SSH_INPUT_NAMES)) : error;
+  }
+}
+
+// Parsing an input's text: the target's own checks, their failures naming the input being parsed.
+export const parseHost = (name: string, value: string): string => named(name, () => checkHost(value));
+export const parsePort = (name: string, value: string): number => named(name, () => checkPort(value));
+export const parseUser = (name: string, value: string): string => named(name, () => checkUser(value));
+/** `user@host[:port]`, port 22 by default; an IPv6 host with a port goes in brackets: `user@[::1]:2222`. */
+export const parseJumpHost = (name: string, value: string): JumpHost =>
+  named(name, () => checkJumpHost(value));
 
 /** Keys as in action.yml. */
 export interface SshInputs {
@@ -73,7 +109,27 @@ export function sshTarget(inputs: SshInputs, over: Partial<SshTarget> = {}): Ssh
   };
 }
 
-/** Opens the session in a `Connect to user@host:port` log group. */
-export function openSshSession(target: SshTarget, tempDir: string, what = ''): Promise<SshSession> {
-  return core.group(`Connect to ${sshLabel(target)}${what}`, () => SshSession.open(target, { tempDir }));
+/** SshSession.open, its failures naming the inputs in `names` (the shared SSH inputs by default). */
+export async function connectSsh(
+  target: SshTarget,
+  options: { tempDir?: string; names?: SshFieldNames } = {},
+): Promise<SshSession> {
+  try {
+    return await SshSession.open(target, { tempDir: options.tempDir });
+  } catch (error) {
+    throw sshInputError(error, options.names);
+  }
+}
+
+/**
+ * Opens the session in a `Connect to user@host:port` log group. `names` says which input each part
+ * of the target came from, for the error when it is at fault.
+ */
+export function openSshSession(
+  target: SshTarget,
+  tempDir: string,
+  what = '',
+  names: SshFieldNames = SSH_INPUT_NAMES,
+): Promise<SshSession> {
+  return core.group(`Connect to ${sshLabel(target)}${what}`, () => connectSsh(target, { tempDir, names }));
 }

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { shellQuote } from '../../lib/ssh/shell.ts';
-import { AES_FIRST_CIPHERS, cpuHasAes } from '../../lib/ssh/session.ts';
+import { AES_FIRST_CIPHERS, cpuHasAes } from '../../lib/ssh/config.ts';
 import { runAction } from '../lab/harness.ts';
 import { readLab, sshInputs } from '../lab/lab.ts';
 import { median } from './_measure.mjs';

@@ -9,8 +9,8 @@ import {
   inputError,
 } from '../../../lib/action/inputs.js';
 import { parseProjectName } from '../../../lib/action/input-checks.js';
-import { getSshInputs, type SshInputs } from '../../../lib/ssh/inputs.js';
-import { normalizePrivateKey, parseJumpHost } from '../../../lib/ssh/session.js';
+import { getSshInputs, parseJumpHost, type SshInputs } from '../../../lib/ssh/inputs.js';
+import { normalizePrivateKey } from '../../../lib/ssh/target.js';
 import {
   BACKUP_ID_PATTERN,
   COMPRESSIONS,

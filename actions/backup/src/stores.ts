@@ -1,14 +1,24 @@
 // The `destinations` opened as stores (one SSH connection per ssh:// destination), and the backup
 // that restore and verify read: `backup-id`, or the newest complete one, from the first store that has it.
 import { inputError } from '../../../lib/action/inputs.js';
-import { openSshSession, sshTarget } from '../../../lib/ssh/inputs.js';
+import { openSshSession, SSH_INPUT_NAMES, sshTarget } from '../../../lib/ssh/inputs.js';
 import type { SshSession } from '../../../lib/ssh/session.js';
+import type { SshFieldNames } from '../../../lib/ssh/target.js';
 import { Inputs as I } from './constants.js';
 import { destinationLabel, type Destination, type Inputs } from './inputs.js';
 import { MANIFEST, parseManifest, type Manifest } from './manifest.js';
 import { ShellStore, type BackupStore } from './store.js';
 import { ArtifactStore } from './store-artifact.js';
 import { SftpStore } from './store-sftp.js';
+
+/** An ssh:// destination's host, port and user come from `destinations`, its key from its own input. */
+const DESTINATION_SSH_NAMES: SshFieldNames = {
+  ...SSH_INPUT_NAMES,
+  host: I.Destinations,
+  port: I.Destinations,
+  user: I.Destinations,
+  key: I.DestinationSshKey,
+};
 
 /** An artifact destination works only inside a job: checked before any connection is made. */
 export function requireArtifactService(inputs: Inputs): void {
@@ -42,6 +52,7 @@ export async function openStore(
     }),
     tempRoot,
     ' (destination)',
+    DESTINATION_SSH_NAMES,
   );
   sessions.push(remote);
   return new SftpStore(remote, d.dir, destinationLabel(d), tempRoot);
