@@ -37,4 +37,13 @@ export default defineConfig(
       ],
     },
   },
+  {
+    // The house's room sizes: a file over 300 lines or a function over 80 is a room to split.
+    files: ['lib/**/*.ts', 'actions/*/src/**/*.ts'],
+    ignores: ['**/*.test.ts', '**/testing.ts'],
+    rules: {
+      'max-lines': ['error', { max: 300 }],
+      'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }],
+    },
+  },
 );

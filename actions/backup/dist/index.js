@@ -28373,7 +28373,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _lib_action_wrapper_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(89046);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(55735);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(74875);
 // Entry point bundled into dist/index.js (main only: the host-side scripts clean up after themselves).
 
 
@@ -28384,7 +28384,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 55735:
+/***/ 74875:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28393,14 +28393,10 @@ __nccwpck_require__.d(__webpack_exports__, {
   i: () => (/* binding */ main)
 });
 
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 7 modules
-var lib_core = __nccwpck_require__(33838);
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(77598);
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 13 modules
+var lib_core = __nccwpck_require__(77094);
 // EXTERNAL MODULE: external "node:os"
 var external_node_os_ = __nccwpck_require__(48161);
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(57075);
 ;// CONCATENATED MODULE: ./lib/action/inputs.ts
 // Action inputs: pure parsers (string in, typed value out, errors that name the input) and thin
 // getters that read @actions/core and delegate to them.
@@ -28415,11 +28411,11 @@ class InputError extends Error {
     }
 }
 /** The error for a bad input, `Input "name": detail`; every action builds its input errors with it. */
-function inputError(name, detail) {
+function inputs_inputError(name, detail) {
     return new InputError(name, `Input "${name}": ${detail}`);
 }
 function invalid(name, value, what) {
-    return inputError(name, `${JSON.stringify(value)} is not ${what}`);
+    return inputs_inputError(name, `${JSON.stringify(value)} is not ${what}`);
 }
 const TRUE_WORDS = new Set(['true', 'yes', '1', 'on']);
 const FALSE_WORDS = new Set(['false', 'no', '0', 'off']);
@@ -28521,12 +28517,12 @@ function parseKeyValueLines(name, value) {
     const lines = value.split('\n').map((line) => line.replace(/\r$/, ''));
     const set = (key, lineNumber, text) => {
         if (!KEY_PATTERN.test(key)) {
-            throw inputError(name, `line ${lineNumber} has an invalid key (letters, digits, '_', '.', '-', not starting ` +
+            throw inputs_inputError(name, `line ${lineNumber} has an invalid key (letters, digits, '_', '.', '-', not starting ` +
                 'with a digit; content not shown: it may be secret)');
         }
         const firstLine = seenOnLine.get(key);
         if (firstLine !== undefined) {
-            throw inputError(name, `key ${key} is set twice (lines ${firstLine} and ${lineNumber})`);
+            throw inputs_inputError(name, `key ${key} is set twice (lines ${firstLine} and ${lineNumber})`);
         }
         seenOnLine.set(key, lineNumber);
         // defineProperty: a key such as `__proto__` must become a plain entry, not a prototype change.
@@ -28544,13 +28540,13 @@ function parseKeyValueLines(name, value) {
             const [, key, delimiter] = heredoc;
             const end = lines.indexOf(delimiter, index + 1);
             if (end === -1)
-                throw inputError(name, `line ${lineNumber}: the value of ${key} has no closing ${delimiter} line`);
+                throw inputs_inputError(name, `line ${lineNumber}: the value of ${key} has no closing ${delimiter} line`);
             set(key, lineNumber, lines.slice(index + 1, end).join('\n'));
             index = end;
             continue;
         }
         if (eq === -1) {
-            throw inputError(name, `line ${lineNumber} is not KEY=VALUE or KEY<<DELIMITER (content not shown: it may be secret)`);
+            throw inputs_inputError(name, `line ${lineNumber} is not KEY=VALUE or KEY<<DELIMITER (content not shown: it may be secret)`);
         }
         set(line.slice(0, eq).trim(), lineNumber, line.slice(eq + 1));
     }
@@ -28582,7 +28578,7 @@ function getParsed(name, options, parse, isEmpty = (raw) => raw.trim() === '', t
     }
     return parse(raw);
 }
-function getString(name, options) {
+function inputs_getString(name, options) {
     return getParsed(name, options, (raw) => raw);
 }
 function getBooleanInput(name, options) {
@@ -28610,53 +28606,14 @@ function getKeyValueInput(name, options = {}) {
     const isEmpty = (raw) => Object.keys(parse(raw)).length === 0;
     return getParsed(name, options, parse, isEmpty, false) ?? {};
 }
-/**
- * The registry-username/registry-password pair: both or neither. The password is masked before
- * anything can fail.
- */
-function getRegistryCredentials(names = {
-    username: 'registry-username',
-    password: 'registry-password',
-}) {
-    const password = getString(names.password) || undefined;
-    if (password)
-        core.setSecret(password);
-    const username = getString(names.username) || undefined;
-    if (Boolean(password) !== Boolean(username)) {
-        const missing = password ? names.username : names.password;
-        throw inputError(missing, 'is required when the other registry credential is given');
-    }
-    return username && password ? { username, password } : undefined;
-}
-/** What compose accepts as a project name (it also names containers, volumes and remote directories). */
-const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
-function parseProjectName(name, value) {
-    if (!PROJECT_NAME.test(value)) {
-        throw inputError(name, `${JSON.stringify(value)} is not a compose project name (lower-case letters, digits, "-" and "_", starting with a letter or digit)`);
-    }
-    return value;
-}
 
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(73024);
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(51455);
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(77030);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(76760);
-// EXTERNAL MODULE: external "node:string_decoder"
-var external_node_string_decoder_ = __nccwpck_require__(46193);
-// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 5 modules
-var exec = __nccwpck_require__(22876);
-;// CONCATENATED MODULE: ./lib/action/exec.ts
-// Running external tools (docker, ssh, trivy, ...): output streamed to the log, captured for callers,
-// and failures turned into errors that say which command failed and why, without leaking secrets.
-
-
-
+;// CONCATENATED MODULE: ./lib/action/command-text.ts
+// How a command appears in the log and in error messages: its line with secrets masked, a short name,
+// and the end of its stderr.
 
 /** How many trailing stderr lines a failure message carries. */
 const STDERR_TAIL_LINES = 20;
@@ -28667,11 +28624,11 @@ function shownArgs(args, redact) {
     return args.map((arg, index) => (redact.includes(index) ? '***' : arg));
 }
 /** The full command line for the log, with redacted arguments masked. */
-function formatCommandLine(cmd, args, redact = []) {
+function command_text_formatCommandLine(cmd, args, redact = []) {
     return [cmd, ...shownArgs(args, redact)].map(quoteForLog).join(' ');
 }
 /** Short name for error messages: command basename and its first few (redacted, shortened) arguments. */
-function describeCommand(cmd, args, redact = []) {
+function command_text_describeCommand(cmd, args, redact = []) {
     const shown = shownArgs(args, redact)
         .slice(0, ARGS_IN_ERROR)
         .map((arg) => (arg.length > MAX_ARG_CHARS ? `${arg.slice(0, MAX_ARG_CHARS)}…` : arg));
@@ -28686,233 +28643,22 @@ function tailLines(text, count = STDERR_TAIL_LINES) {
     const lines = text.replace(/\s+$/, '').split(/\r?\n/);
     return lines.slice(-count).join('\n');
 }
-function commandFailedMessage(command, exitCode, stderr) {
+function command_text_commandFailedMessage(command, exitCode, stderr) {
     const tail = tailLines(stderr);
     const detail = tail === '' ? '(no stderr output)' : `last lines of stderr:\n${tail}`;
     return `\`${command}\` failed with exit code ${exitCode}; ${detail}`;
 }
-function mergedEnv(extra) {
-    const env = {};
-    for (const [key, value] of Object.entries({ ...process.env, ...extra })) {
-        if (value !== undefined)
-            env[key] = value;
-    }
-    return env;
-}
-async function run(cmd, args = [], options = {}) {
-    const redact = options.redact ?? [];
-    const command = describeCommand(cmd, args, redact);
-    // Resolve bare names ourselves so a missing tool gets our message, not @actions/io's.
-    const searchPath = options.env && 'PATH' in options.env ? options.env['PATH'] : process.env['PATH'];
-    const executable = cmd.includes('/') ? cmd : await exec_which(cmd, undefined, searchPath ?? '');
-    const silent = options.silent ?? false;
-    if (!silent)
-        process.stdout.write(`[command]${formatCommandLine(executable, args, redact)}\n`);
-    let result;
-    try {
-        result = await getExecOutput(executable, [...args], {
-            cwd: options.cwd,
-            env: options.env ? mergedEnv(options.env) : undefined,
-            input: typeof options.input === 'string' ? Buffer.from(options.input) : options.input,
-            // @actions/exec echoes the raw argument list when not silent; we print our redacted line instead.
-            silent: true,
-            ignoreReturnCode: true,
-            listeners: silent
-                ? {}
-                : { stdout: (chunk) => process.stdout.write(chunk), stderr: (chunk) => process.stderr.write(chunk) },
-        });
-    }
-    catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        throw new Error(`\`${command}\` could not be started: ${reason}`, { cause: error });
-    }
-    if (result.exitCode !== 0 && !options.ignoreReturnCode) {
-        throw new Error(commandFailedMessage(command, result.exitCode, result.stderr));
-    }
-    return result;
-}
-async function isExecutableFile(path) {
-    try {
-        await (0,promises_.access)(path, external_node_fs_.constants.X_OK);
-        return (await (0,promises_.stat)(path)).isFile();
-    }
-    catch {
-        return false;
-    }
-}
-/** Absolute path of `tool` on PATH; throws a message saying what is missing and, optionally, why it matters. */
-async function exec_which(tool, hint, searchPath = process.env['PATH'] ?? '') {
-    if ((0,external_node_path_.isAbsolute)(tool)) {
-        if (await isExecutableFile(tool))
-            return tool;
-    }
-    else {
-        for (const dir of searchPath.split(external_node_path_.delimiter)) {
-            if (dir === '')
-                continue;
-            const candidate = (0,external_node_path_.join)(dir, tool);
-            if (await isExecutableFile(candidate))
-                return candidate;
-        }
-    }
-    const advice = hint ?? `install it on the runner or add its directory to PATH`;
-    throw new Error(`\`${tool}\` is not on PATH; ${advice}`);
-}
 
-;// CONCATENATED MODULE: ./lib/ssh/shell.ts
-// Quoting for POSIX shells (sh, dash, bash), for every value that ends up in a command string run by a
-// remote shell over SSH, where there is no argv: the remote side always re-parses one string.
-/**
- * `value` as one single-quoted shell word that the shell turns back into exactly `value`. Inside single
- * quotes nothing is special (no `$`, backticks, globbing, backslashes or newlines), so the only thing to
- * handle is `'` itself: close the quote, add an escaped quote, reopen (`a'b` -> `'a'\''b'`). Every value
- * is quoted, even harmless ones, so a word can never turn into an assignment, a glob or a `~`.
- *
- * Quoting keeps a value one word; it does not stop a value such as `-rf` from being read as an option by
- * the command that receives it: put `--` before such arguments.
- */
-function shellQuote(value) {
-    // A NUL cannot be part of a command line at all; refuse rather than silently truncate.
-    if (value.includes('\0'))
-        throw new Error('a shell word cannot contain a NUL character');
-    return `'${value.replaceAll("'", `'\\''`)}'`;
-}
-/** The words `args` as one command string, each quoted with `shellQuote`. */
-function shellJoin(args) {
-    return args.map(shellQuote).join(' ');
-}
-
-;// CONCATENATED MODULE: ./lib/ssh/session.ts
-// SSH to the deploy host with the OpenSSH client: validated inputs, host keys pinned by the user (never
-// learned), one multiplexed connection that every command rides on, and failures turned into errors that
-// name the input to fix. Commands are strings a remote shell parses: build them with lib/ssh/shell.ts.
-//
-// Secrets: the private key only ever lives in a 0600 file inside a 0700 temp dir that close() deletes;
-// it is never printed, passed on a command line or put in the environment. This module masks nothing:
-// callers register the key (and any secret they send as `input`) with core.setSecret.
-
-
-
-
-
-
-
-
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(73024);
+;// CONCATENATED MODULE: ./lib/ssh/config.ts
+// The private ssh_config every session runs with: the target under a fixed alias, host keys pinned,
+// only our key, one multiplexed master connection, and the cipher order for this CPU.
 
 
 /** Host aliases in the generated ssh_config; the real names are its HostName lines. */
 const TARGET_ALIAS = 'berth-target';
 const JUMP_ALIAS = 'berth-jump';
-/** Linux caps one execve argument at 128 KiB, and the remote shell gets the command as one. */
-const MAX_COMMAND_BYTES = 100_000;
-const KNOWN_HOSTS_ADVICE = "add the host's pinned key line (ssh-keyscan output checked out-of-band)";
-// ---- pure validators --------------------------------------------------------------------------
-const HOST_LABEL = '(?!-)[a-z0-9_-]{1,63}(?<!-)';
-const HOSTNAME = new RegExp(`^${HOST_LABEL}(\\.${HOST_LABEL})*\\.?$`, 'i');
-/**
- * A hostname or an IPv4/IPv6 literal (IPv6 optionally in brackets), lower-cased the way ssh looks it up
- * in known_hosts. Anything else (spaces, a leading '-', shell or ssh_config syntax, IPv6 zone ids) is
- * refused, because the value ends up in an ssh_config file and in ssh's arguments.
- */
-function parseHost(name, value) {
-    let host = value.trim();
-    if (host.startsWith('[') && host.endsWith(']'))
-        host = host.slice(1, -1);
-    if ((0,external_node_net_.isIPv4)(host) || ((0,external_node_net_.isIPv6)(host) && !host.includes('%')))
-        return host.toLowerCase();
-    // All-numeric names that are not valid IPv4 addresses (`10.0.0.300`) are typos, not hostnames.
-    if (host.length <= 253 && HOSTNAME.test(host) && !/^[\d.]+$/.test(host))
-        return host.toLowerCase();
-    throw inputError(name, `${JSON.stringify(value)} is not a hostname or an IP address`);
-}
-function parsePort(name, value) {
-    const text = value.trim();
-    const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
-    if (!(port >= 1 && port <= 65535))
-        throw inputError(name, `${JSON.stringify(value)} is not a port (1-65535)`);
-    return port;
-}
-function parseUser(name, value) {
-    const user = value.trim();
-    if (user.length > 32 || !/^[a-z_][a-z0-9_.-]*$/.test(user)) {
-        throw inputError(name, `${JSON.stringify(value)} is not a user name (lower-case letters, digits, '_', '.', '-', not starting with a digit, '.' or '-')`);
-    }
-    return user;
-}
-/** `user@host[:port]`, port 22 by default; an IPv6 host with a port goes in brackets: `user@[::1]:2222`. */
-function parseJumpHost(name, value) {
-    const text = value.trim();
-    const at = text.indexOf('@');
-    if (at <= 0)
-        throw inputError(name, `${JSON.stringify(value)} is not user@host[:port]`);
-    const user = parseUser(name, text.slice(0, at));
-    const rest = text.slice(at + 1);
-    const bracketed = /^\[([^\]]*)\](?::(.*))?$/.exec(rest);
-    let host;
-    let port = '22';
-    if (bracketed) {
-        host = bracketed[1];
-        port = bracketed[2] ?? port;
-    }
-    else if (rest.split(':').length === 2) {
-        [host, port] = rest.split(':');
-    }
-    else {
-        host = rest; // no port, or a bare IPv6 address
-    }
-    return { user, host: parseHost(name, host), port: parsePort(name, port) };
-}
-/** CRLF (a key pasted on Windows) to LF, surrounding blank space dropped, one trailing newline. */
-function normalizePrivateKey(value) {
-    return value.replace(/\r\n?/g, '\n').trim() + '\n';
-}
-/**
- * The entries of a known_hosts text: CRLF normalised, blank and `#` lines dropped, and each line checked
- * to look like `[@marker] hosts key-type base64-key [comment]`. Errors give the line number only, in
- * case a secret was pasted into the wrong input.
- */
-function knownHostsLines(text, inputName = 'known-hosts') {
-    const entries = [];
-    text.split('\n').forEach((raw, index) => {
-        const line = raw.replace(/\r$/, '').trim();
-        if (line === '' || line.startsWith('#'))
-            return;
-        const fields = line.split(/\s+/);
-        const [type, key] = line.startsWith('@') ? fields.slice(2) : fields.slice(1);
-        if (!type || !key || !/^(ssh-|ecdsa-|sk-)/.test(type) || !/^[A-Za-z0-9+/]+={0,3}$/.test(key)) {
-            throw inputError(inputName, `line ${index + 1} is not a known_hosts entry ("host key-type base64-key", e.g. a line of ssh-keyscan output; content not shown)`);
-        }
-        entries.push(line);
-    });
-    return entries;
-}
-/** How known_hosts names a host: bare on port 22, else `[host]:port`. */
-function knownHostsName(host, port) {
-    return port === 22 ? host : `[${host}]:${port}`;
-}
-/** `host:port` for messages, with IPv6 in brackets. */
-function address(host, port) {
-    return `${host.includes(':') ? `[${host}]` : host}:${port}`;
-}
-/** The target with every field re-validated, whatever built it: these values go into ssh_config. */
-function checkedTarget(target) {
-    const seconds = target.connectTimeoutSeconds;
-    if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) {
-        throw inputError('connect-timeout', `${seconds} is not a whole number of seconds between 1 and 3600`);
-    }
-    const jump = target.jumpHost;
-    return {
-        host: parseHost('host', target.host),
-        port: parsePort('port', String(target.port)),
-        user: parseUser('user', target.user),
-        connectTimeoutSeconds: seconds,
-        jumpHost: jump && {
-            user: parseUser('jump-host', jump.user),
-            host: parseHost('jump-host', jump.host),
-            port: parsePort('jump-host', String(jump.port)),
-        },
-    };
-}
 /**
  * A path as an ssh_config value: quoted for spaces; `"`, `%` (a token there) and newlines refused.
  * `tokens` is appended after the check, for ssh's own `%` tokens.
@@ -28943,8 +28689,7 @@ function readCpuinfo() {
  * is preferred over ChaCha20-Poly1305 (with AES-NI it is the faster cipher, and every byte of a
  * deploy bundle or a backup passes through the one master connection's single process).
  */
-function renderSshConfig(target, files, options = {}) {
-    const t = checkedTarget(target);
+function renderSshConfig(t, files, options = {}) {
     const lines = [
         `Host ${TARGET_ALIAS}`,
         `  HostName ${t.host}`,
@@ -28968,7 +28713,167 @@ function renderSshConfig(target, files, options = {}) {
     '  UpdateHostKeys no', '  VerifyHostKeyDNS no', '  IdentitiesOnly yes', `  IdentityFile ${configPath(files.identityFile)}`, '  IdentityAgent none', '  ForwardAgent no', '  ForwardX11 no', '  PermitLocalCommand no', '  RequestTTY no', `  ConnectTimeout ${t.connectTimeoutSeconds}`, '  ServerAliveInterval 15', '  ServerAliveCountMax 4', '  LogLevel ERROR', ...(options.aesFirst ? [`  Ciphers ${AES_FIRST_CIPHERS}`] : []), '');
     return lines.join('\n');
 }
-// ---- classifying ssh's complaints -------------------------------------------------------------
+
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(77030);
+;// CONCATENATED MODULE: ./lib/ssh/target.ts
+// What an SSH connection goes to (SshTarget) and the one validation of it. The transport knows no
+// input names: what is wrong is an SshFailure naming the part of the target at fault (its `field`);
+// lib/ssh/inputs.ts turns that into an error naming the caller's input.
+
+const FIELD_NAMES = {
+    host: 'host',
+    port: 'port',
+    user: 'user',
+    key: 'key',
+    'known-hosts': 'known-hosts',
+    'jump-host': 'jump-host',
+    'connect-timeout': 'connect-timeout',
+};
+/**
+ * Something wrong with the target, or a connection the target's host refused: `field` says which part
+ * is at fault; `detail(names)` says what, naming other fields it mentions with `names`.
+ */
+class SshFailure extends Error {
+    field;
+    detail;
+    constructor(field, detail) {
+        const describe = typeof detail === 'string' ? () => detail : detail;
+        super(`SSH ${field}: ${describe(FIELD_NAMES)}`);
+        this.field = field;
+        this.name = 'SshFailure';
+        this.detail = describe;
+    }
+}
+/** `fn()`, with any SshFailure it throws moved to `field` (a jump host's user is the jump host's fault). */
+function inField(field, fn) {
+    try {
+        return fn();
+    }
+    catch (error) {
+        if (error instanceof SshFailure && error.field !== field)
+            throw new SshFailure(field, error.detail);
+        throw error;
+    }
+}
+const HOST_LABEL = '(?!-)[a-z0-9_-]{1,63}(?<!-)';
+const HOSTNAME = new RegExp(`^${HOST_LABEL}(\\.${HOST_LABEL})*\\.?$`, 'i');
+/**
+ * A hostname or an IPv4/IPv6 literal (IPv6 optionally in brackets), lower-cased the way ssh looks it up
+ * in known_hosts. Anything else (spaces, a leading '-', shell or ssh_config syntax, IPv6 zone ids) is
+ * refused, because the value ends up in an ssh_config file and in ssh's arguments.
+ */
+function checkHost(value) {
+    let host = value.trim();
+    if (host.startsWith('[') && host.endsWith(']'))
+        host = host.slice(1, -1);
+    if ((0,external_node_net_.isIPv4)(host) || ((0,external_node_net_.isIPv6)(host) && !host.includes('%')))
+        return host.toLowerCase();
+    // All-numeric names that are not valid IPv4 addresses (`10.0.0.300`) are typos, not hostnames.
+    if (host.length <= 253 && HOSTNAME.test(host) && !/^[\d.]+$/.test(host))
+        return host.toLowerCase();
+    throw new SshFailure('host', `${JSON.stringify(value)} is not a hostname or an IP address`);
+}
+function checkPort(value) {
+    const text = value.trim();
+    const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+    if (!(port >= 1 && port <= 65535))
+        throw new SshFailure('port', `${JSON.stringify(value)} is not a port (1-65535)`);
+    return port;
+}
+function checkUser(value) {
+    const user = value.trim();
+    if (user.length > 32 || !/^[a-z_][a-z0-9_.-]*$/.test(user)) {
+        throw new SshFailure('user', `${JSON.stringify(value)} is not a user name (lower-case letters, digits, '_', '.', '-', not starting with a digit, '.' or '-')`);
+    }
+    return user;
+}
+/** `user@host[:port]`, port 22 by default; an IPv6 host with a port goes in brackets: `user@[::1]:2222`. */
+function checkJumpHost(value) {
+    return inField('jump-host', () => {
+        const text = value.trim();
+        const at = text.indexOf('@');
+        if (at <= 0)
+            throw new SshFailure('jump-host', `${JSON.stringify(value)} is not user@host[:port]`);
+        const user = checkUser(text.slice(0, at));
+        const rest = text.slice(at + 1);
+        const bracketed = /^\[([^\]]*)\](?::(.*))?$/.exec(rest);
+        let host;
+        let port = '22';
+        if (bracketed) {
+            host = bracketed[1];
+            port = bracketed[2] ?? port;
+        }
+        else if (rest.split(':').length === 2) {
+            [host, port] = rest.split(':');
+        }
+        else {
+            host = rest; // no port, or a bare IPv6 address
+        }
+        return { user, host: checkHost(host), port: checkPort(port) };
+    });
+}
+/** The target with every field validated, whatever built it: these values go into an ssh_config. */
+function checkTarget(target) {
+    const seconds = target.connectTimeoutSeconds;
+    if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) {
+        throw new SshFailure('connect-timeout', `${seconds} is not a whole number of seconds between 1 and 3600`);
+    }
+    const jump = target.jumpHost;
+    const valid = {
+        host: checkHost(target.host),
+        port: checkPort(String(target.port)),
+        user: checkUser(target.user),
+        connectTimeoutSeconds: seconds,
+        jumpHost: jump &&
+            inField('jump-host', () => ({
+                user: checkUser(jump.user),
+                host: checkHost(jump.host),
+                port: checkPort(String(jump.port)),
+            })),
+    };
+    return valid;
+}
+/** CRLF (a key pasted on Windows) to LF, surrounding blank space dropped, one trailing newline. */
+function normalizePrivateKey(value) {
+    return value.replace(/\r\n?/g, '\n').trim() + '\n';
+}
+/**
+ * The entries of a known_hosts text: CRLF normalised, blank and `#` lines dropped, and each line checked
+ * to look like `[@marker] hosts key-type base64-key [comment]`. Errors give the line number only, in
+ * case a secret was pasted into the wrong place.
+ */
+function checkKnownHostsLines(text) {
+    const entries = [];
+    text.split('\n').forEach((raw, index) => {
+        const line = raw.replace(/\r$/, '').trim();
+        if (line === '' || line.startsWith('#'))
+            return;
+        const fields = line.split(/\s+/);
+        const [type, key] = line.startsWith('@') ? fields.slice(2) : fields.slice(1);
+        if (!type || !key || !/^(ssh-|ecdsa-|sk-)/.test(type) || !/^[A-Za-z0-9+/]+={0,3}$/.test(key)) {
+            throw new SshFailure('known-hosts', `line ${index + 1} is not a known_hosts entry ("host key-type base64-key", e.g. a line of ssh-keyscan output; content not shown)`);
+        }
+        entries.push(line);
+    });
+    return entries;
+}
+/** How known_hosts names a host: bare on port 22, else `[host]:port`. */
+function knownHostsName(host, port) {
+    return port === 22 ? host : `[${host}]:${port}`;
+}
+/** `host:port` for messages, with IPv6 in brackets. */
+function address(host, port) {
+    return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+;// CONCATENATED MODULE: ./lib/ssh/failure.ts
+// Classifying ssh's complaints when a connection cannot be opened (stderr at LogLevel ERROR; samples
+// captured from OpenSSH 9.2 against the lab are in failure.test.ts) into an SshFailure naming the part
+// of the target to fix.
+
+
+const KNOWN_HOSTS_ADVICE = "add the host's pinned key line (ssh-keyscan output checked out-of-band)";
 /** The reason in ssh's "cannot connect" messages, e.g. `Connection refused`. */
 function unreachableReason(stderr) {
     const patterns = [
@@ -28990,10 +28895,10 @@ function unreachableReason(stderr) {
     return tailLines(stderr, 3) || 'ssh gave no reason';
 }
 /**
- * The InputError for a failed connection attempt, from ssh's stderr (LogLevel ERROR). Through a jump
- * host the hop's messages come first on the same stderr and the main ssh then only reports its proxy
- * pipe closing (`kex_exchange_identification`); "stdio forwarding failed" instead means the hop itself
- * worked but could not reach the target.
+ * The failure of a connection attempt, from ssh's stderr. Through a jump host the hop's messages come
+ * first on the same stderr and the main ssh then only reports its proxy pipe closing
+ * (`kex_exchange_identification`); "stdio forwarding failed" instead means the hop itself worked but
+ * could not reach the target.
  */
 function describeOpenFailure(stderr, target) {
     const jump = target.jumpHost;
@@ -29006,28 +28911,35 @@ function describeOpenFailure(stderr, target) {
     const peerAddress = address(peer.host, peer.port);
     if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/.test(stderr)) {
         if (/host key is known for/.test(stderr)) {
-            return inputError('known-hosts', `has no key of a type that ${peerName} offers; ${KNOWN_HOSTS_ADVICE}`);
+            return new SshFailure('known-hosts', `has no key of a type that ${peerName} offers; ${KNOWN_HOSTS_ADVICE}`);
         }
-        return inputError('known-hosts', `the host key of ${peerName} does not match the pinned key; if the host was rebuilt, pin its new key ` +
+        return new SshFailure('known-hosts', `the host key of ${peerName} does not match the pinned key; if the host was rebuilt, pin its new key ` +
             '(checked out-of-band), otherwise someone may be intercepting the connection. Nothing was run on it');
     }
     if (/Permission denied/.test(stderr)) {
         if (hop) {
-            return inputError('jump-host', `${hop.user}@${peerAddress} rejected the ssh-key (is its public key in ~${hop.user}/.ssh/authorized_keys on the jump host?)`);
+            return new SshFailure('jump-host', (names) => `${hop.user}@${peerAddress} rejected the ${names.key} (is its public key in ~${hop.user}/.ssh/authorized_keys on the jump host?)`);
         }
-        return inputError('ssh-key', `rejected by ${target.user}@${peerAddress} (is the public key in ~${target.user}/.ssh/authorized_keys?)`);
+        return new SshFailure('key', `rejected by ${target.user}@${peerAddress} (is the public key in ~${target.user}/.ssh/authorized_keys?)`);
     }
     const via = forwardFailed ? ' through the jump host' : '';
-    return inputError(hop ? 'jump-host' : 'host', `cannot reach ${peerAddress}${via}: ${unreachableReason(stderr)}`);
+    return new SshFailure(hop ? 'jump-host' : 'host', `cannot reach ${peerAddress}${via}: ${unreachableReason(stderr)}`);
 }
-// ---- processes --------------------------------------------------------------------------------
-/** Our environment without anything that could make ssh ask a person or an agent for a key. */
-function sshEnv() {
-    const env = { ...process.env };
-    for (const name of ['SSH_AUTH_SOCK', 'SSH_ASKPASS', 'SSH_ASKPASS_REQUIRE', 'DISPLAY'])
-        delete env[name];
-    return env;
-}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+// EXTERNAL MODULE: external "node:string_decoder"
+var external_node_string_decoder_ = __nccwpck_require__(46193);
+;// CONCATENATED MODULE: ./lib/action/exec.ts
+// Running external tools (docker, ssh, trivy, ...): output streamed to the log, captured for callers,
+// and failures turned into errors that say which command failed and why, without leaking secrets.
+
+
+
+
+
+
+
 /** Splits a byte stream into lines (UTF-8 safe across chunks), without their `\n` or `\r\n`. */
 function lineSplitter(onLine) {
     const decoder = new external_node_string_decoder_.StringDecoder('utf8');
@@ -29048,134 +28960,255 @@ function lineSplitter(onLine) {
         },
     };
 }
-/** Runs a local process (ssh, ssh-keygen) with streamed, optional stdin and captured output. */
+/** Feeds `input` (or nothing) to the child's stdin; a failing input stream kills the child. */
+function feedStdin(child, input, fail) {
+    const stdin = child.stdin;
+    // The process may exit without reading all its input; its exit code says what happened, not EPIPE.
+    stdin.on('error', () => { });
+    if (input === undefined) {
+        stdin.end(); // an empty stdin, so a process that reads it does not wait forever
+    }
+    else if (typeof input === 'string' || Buffer.isBuffer(input)) {
+        stdin.end(input);
+    }
+    else {
+        input.on('error', (error) => {
+            // The other side sees end-of-input; the caller must not trust what it did with a partial upload.
+            child.kill();
+            fail(new Error(`the input stream failed: ${String(error)}`, { cause: error }));
+        });
+        input.pipe(stdin);
+    }
+}
+/** Collects the child's output, streaming it to the log unless silent. */
+function collectOutput(child, options, onLine) {
+    const output = { stdout: [], stderr: [], sinkDone: Promise.resolve(), end: () => { } };
+    child.stderr?.on('data', (chunk) => {
+        output.stderr.push(chunk);
+        if (!options.silent)
+            process.stderr.write(chunk);
+    });
+    const sink = options.stdout;
+    if (sink && child.stdout) {
+        output.sinkDone = new Promise((done, fail) => {
+            sink.on('finish', done);
+            sink.on('error', (error) => {
+                child.kill();
+                fail(error);
+            });
+        });
+        output.sinkDone.catch(() => { });
+        child.stdout.pipe(sink);
+        return output;
+    }
+    const lines = onLine && lineSplitter(onLine);
+    child.stdout?.on('data', (chunk) => {
+        output.stdout.push(chunk);
+        lines?.push(chunk);
+        if (!options.silent)
+            process.stdout.write(chunk);
+    });
+    output.end = () => lines?.end();
+    return output;
+}
+/**
+ * The one way Berth runs a local process: stdin streamed (or empty), stdout captured or piped with
+ * backpressure, stdout lines reported as they come, output streamed to the log unless silent. Resolves
+ * with the exit code (a signal as 128 + its number) whatever it is; rejects when the process cannot be
+ * started, the input or output stream fails, or onStdoutLine throws.
+ */
 function runProcess(file, args, options = {}) {
     return new Promise((resolve, reject) => {
-        const { input, silent = false } = options;
-        const child = (0,external_node_child_process_namespaceObject.spawn)(file, args, { stdio: 'pipe', env: sshEnv() });
-        const stdout = [];
-        const stderr = [];
+        const { stderrFd } = options;
+        const child = (0,external_node_child_process_namespaceObject.spawn)(file, args, {
+            stdio: stderrFd === undefined ? 'pipe' : ['pipe', 'ignore', stderrFd],
+            cwd: options.cwd,
+            env: options.env ?? process.env,
+        });
         let callbackError;
-        const lines = options.onStdoutLine &&
-            lineSplitter((line) => {
+        const report = options.onStdoutLine;
+        const output = collectOutput(child, options, report &&
+            ((line) => {
                 try {
-                    options.onStdoutLine(line);
+                    report(line);
                 }
                 catch (error) {
                     callbackError ??= error;
                 }
-            });
-        const sink = options.stdout;
-        let sinkDone = Promise.resolve();
-        if (sink) {
-            sinkDone = new Promise((done, fail) => {
-                sink.on('finish', done);
-                sink.on('error', (error) => {
-                    child.kill();
-                    fail(error);
-                });
-            });
-            sinkDone.catch(() => { });
-            child.stdout.pipe(sink);
-        }
-        else {
-            child.stdout.on('data', (chunk) => {
-                stdout.push(chunk);
-                lines?.push(chunk);
-                if (!silent)
-                    process.stdout.write(chunk);
-            });
-        }
-        child.stderr.on('data', (chunk) => {
-            stderr.push(chunk);
-            if (!silent)
-                process.stderr.write(chunk);
+            }));
+        let timedOut = false;
+        const timer = options.timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                timedOut = true;
+                child.kill();
+            }, options.timeoutMs);
+        child.on('error', (error) => {
+            clearTimeout(timer);
+            reject(error);
         });
-        child.on('error', reject);
         child.on('close', (code, signal) => {
-            lines?.end();
+            clearTimeout(timer);
+            output.end();
             if (callbackError !== undefined)
                 return reject(callbackError);
-            sinkDone.then(() => resolve({
+            const result = {
                 exitCode: code ?? 128 + (signal ? external_node_os_.constants.signals[signal] : 0),
-                stdout: Buffer.concat(stdout).toString('utf8'),
-                stderr: Buffer.concat(stderr).toString('utf8'),
-            }), reject);
+                stdout: Buffer.concat(output.stdout).toString('utf8'),
+                stderr: Buffer.concat(output.stderr).toString('utf8'),
+                ...(timedOut ? { timedOut } : {}),
+            };
+            output.sinkDone.then(() => resolve(result), reject);
         });
-        // The command may exit without reading all its input; its exit code says what happened, not EPIPE.
-        child.stdin.on('error', () => { });
-        if (input === undefined) {
-            child.stdin.end(); // an empty stdin, so a command that reads it does not wait forever
-        }
-        else if (typeof input === 'string' || Buffer.isBuffer(input)) {
-            child.stdin.end(input);
-        }
-        else {
-            input.on('error', (error) => {
-                // The remote side sees end-of-input; the caller must not trust what it did with a partial upload.
-                child.kill();
-                reject(new Error(`the input stream failed: ${String(error)}`, { cause: error }));
-            });
-            input.pipe(child.stdin);
-        }
+        feedStdin(child, options.input, reject);
     });
 }
+function mergedEnv(extra) {
+    const env = {};
+    for (const [key, value] of Object.entries({ ...process.env, ...extra })) {
+        if (value !== undefined)
+            env[key] = value;
+    }
+    return env;
+}
+/**
+ * Runs a tool found on PATH, echoing its (redacted) command line unless silent, and throws when it
+ * cannot start or exits non-zero (unless ignoreReturnCode), with the end of its stderr.
+ */
+async function run(cmd, args = [], options = {}) {
+    const redact = options.redact ?? [];
+    const command = describeCommand(cmd, args, redact);
+    // Resolve bare names ourselves so a missing tool gets our message.
+    const searchPath = options.env && 'PATH' in options.env ? options.env['PATH'] : process.env['PATH'];
+    const executable = cmd.includes('/') ? cmd : await which(cmd, undefined, searchPath ?? '');
+    const silent = options.silent ?? false;
+    if (!silent)
+        process.stdout.write(`[command]${formatCommandLine(executable, args, redact)}\n`);
+    let result;
+    try {
+        result = await runProcess(executable, args, {
+            cwd: options.cwd,
+            env: options.env ? mergedEnv(options.env) : undefined,
+            input: options.input,
+            silent,
+        });
+    }
+    catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new Error(`\`${command}\` could not be started: ${reason}`, { cause: error });
+    }
+    if (result.exitCode !== 0 && !options.ignoreReturnCode) {
+        throw new Error(commandFailedMessage(command, result.exitCode, result.stderr));
+    }
+    return result;
+}
+async function isExecutableFile(path) {
+    try {
+        await (0,promises_.access)(path, external_node_fs_.constants.X_OK);
+        return (await (0,promises_.stat)(path)).isFile();
+    }
+    catch {
+        return false;
+    }
+}
+/** Absolute path of `tool` on PATH; throws a message saying what is missing and, optionally, why it matters. */
+async function which(tool, hint, searchPath = process.env['PATH'] ?? '') {
+    if ((0,external_node_path_.isAbsolute)(tool)) {
+        if (await isExecutableFile(tool))
+            return tool;
+    }
+    else {
+        for (const dir of searchPath.split(external_node_path_.delimiter)) {
+            if (dir === '')
+                continue;
+            const candidate = (0,external_node_path_.join)(dir, tool);
+            if (await isExecutableFile(candidate))
+                return candidate;
+        }
+    }
+    const advice = hint ?? `install it on the runner or add its directory to PATH`;
+    throw new Error(`\`${tool}\` is not on PATH; ${advice}`);
+}
+
+;// CONCATENATED MODULE: ./lib/ssh/tools.ts
+// The OpenSSH client programs (ssh, ssh-keygen, sftp): found on PATH with one hint, and run by the
+// shared process runner with an environment that cannot make them ask a person or an agent for a key.
+
+/** The absolute path of an OpenSSH client program, or an error saying to install the client. */
+function findTool(tool) {
+    return which(tool, 'install the OpenSSH client (openssh-client) on the runner');
+}
+/** Our environment without anything that could make ssh ask a person or an agent for a key. */
+function sshEnv() {
+    const env = { ...process.env };
+    for (const name of ['SSH_AUTH_SOCK', 'SSH_ASKPASS', 'SSH_ASKPASS_REQUIRE', 'DISPLAY'])
+        delete env[name];
+    return env;
+}
+/** Runs an OpenSSH program (its path from findTool) with the scrubbed environment. */
+function runTool(file, args, options = {}) {
+    return runProcess(file, args, { ...options, env: sshEnv() });
+}
+
+;// CONCATENATED MODULE: ./lib/ssh/keys.ts
+// The session's key material, written into its 0700 directory and checked with ssh-keygen before any
+// connection: the private key must be usable unattended, and known_hosts must pin every host we reach
+// (so a missing pin is reported as such rather than as a refused host key).
+
+
+
+
+
+
 async function checkPrivateKey(keygen, file) {
     // `-P ''` tries the empty passphrase instead of prompting; stdout (the public key) is discarded.
-    const { exitCode, stderr } = await runProcess(keygen, ['-y', '-P', '', '-f', file], { silent: true });
+    const { exitCode, stderr } = await runTool(keygen, ['-y', '-P', '', '-f', file], { silent: true });
     if (exitCode === 0)
         return;
     const why = /passphrase/i.test(stderr)
         ? ' (it is passphrase-protected; ssh runs unattended, so use a key without a passphrase, kept in a secret)'
         : ' (ssh-keygen cannot read it; paste the whole key file, BEGIN and END lines included)';
-    throw inputError('ssh-key', `is not an unencrypted OpenSSH/PEM private key${why}`);
+    throw new SshFailure('key', `is not an unencrypted OpenSSH/PEM private key${why}`);
 }
-async function requireHostKey(keygen, inputName, file, host, port, what = '') {
+/** Fails with a `known-hosts` SshFailure when the known_hosts `file` has no entry for `host`:`port`. */
+async function requireHostKey(keygen, file, host, port, what = '') {
     const name = knownHostsName(host, port);
     // `ssh-keygen -F` matches hashed (`|1|...`) entries as well as plain ones.
-    const { exitCode, stderr } = await runProcess(keygen, ['-F', name, '-f', file], { silent: true });
+    const { exitCode, stderr } = await runTool(keygen, ['-F', name, '-f', file], { silent: true });
     if (exitCode === 0)
         return;
     if (exitCode === 1)
-        throw inputError(inputName, `has no key for ${what}${name}; ${KNOWN_HOSTS_ADVICE}`);
-    throw new Error(commandFailedMessage(`ssh-keygen -F ${name}`, exitCode, stderr));
+        throw new SshFailure('known-hosts', `has no key for ${what}${name}; ${KNOWN_HOSTS_ADVICE}`);
+    throw new Error(command_text_commandFailedMessage(`ssh-keygen -F ${name}`, exitCode, stderr));
 }
-/**
- * Fails with an InputError naming `inputName` when `knownHostsText` has no entry for `host`:`port`.
- * Runs before any connection, so a missing pin is reported as such rather than as a refused host key.
- */
-async function checkKnownHosts(inputName, knownHostsText, host, port) {
-    const keygen = await which('ssh-keygen', 'install the OpenSSH client (openssh-client) on the runner');
-    const dir = await mkdtemp(join(tmpdir(), 'berth-known-hosts-'));
-    try {
-        const file = join(dir, 'known_hosts');
-        await writeFile(file, knownHostsLines(knownHostsText, inputName).join('\n') + '\n', { mode: 0o600 });
-        await requireHostKey(keygen, inputName, file, host, port);
+/** Writes the private key and the pins into `dir` (a fresh 0700 directory) and checks them. */
+async function writeKeyFiles(keygen, dir, target, checked) {
+    const files = { identityFile: (0,external_node_path_.join)(dir, 'id'), knownHostsFile: (0,external_node_path_.join)(dir, 'known_hosts'), controlDir: dir };
+    await (0,promises_.writeFile)(files.identityFile, normalizePrivateKey(target.privateKey), { mode: 0o600, flag: 'wx' });
+    await checkPrivateKey(keygen, files.identityFile);
+    const pins = checkKnownHostsLines(target.knownHosts);
+    await (0,promises_.writeFile)(files.knownHostsFile, pins.join('\n') + '\n', { mode: 0o600 });
+    await requireHostKey(keygen, files.knownHostsFile, checked.host, checked.port);
+    if (checked.jumpHost) {
+        const { host, port } = checked.jumpHost;
+        await requireHostKey(keygen, files.knownHostsFile, host, port, 'the jump host ');
     }
-    finally {
-        await rm(dir, { recursive: true, force: true });
-    }
+    return files;
 }
-/** A path as one word of an sftp batch command: double-quoted, `\\` and `"` escaped. */
-function sftpQuote(path) {
-    if (/[\n\r\0]/.test(path))
-        throw new Error('an sftp path cannot contain a line break');
-    return `"${path.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
-}
-// ---- the session ------------------------------------------------------------------------------
-/** Cleanups of sessions not closed yet, run synchronously if the process exits without close(). */
-const unclosed = new Map();
-let exitHookInstalled = false;
-function registerCleanup(dir, cleanup) {
-    unclosed.set(dir, cleanup);
-    if (exitHookInstalled)
-        return;
-    exitHookInstalled = true;
-    process.once('exit', () => {
-        for (const run of unclosed.values())
-            run();
-    });
-}
+
+;// CONCATENATED MODULE: ./lib/ssh/master.ts
+// The master connection that every command of a session rides on: the session's 0700 directory
+// (short enough for the control socket), opening the master, and ending it, also when the process
+// exits without close().
+
+
+
+
+
+
+
+
+
 const SESSION_DIR_PREFIX = 'berth-ssh-';
 /** sun_path is 108 bytes on Linux (104 on macOS), terminating NUL included. */
 const MAX_SOCKET_PATH = 103;
@@ -29187,6 +29220,131 @@ const MAX_SOCKET_PATH = 103;
 function sessionParentDir(preferred, system = (0,external_node_os_.tmpdir)()) {
     const fits = (parent) => Buffer.byteLength((0,external_node_path_.join)(parent, `${SESSION_DIR_PREFIX}XXXXXX`, 'cm.0123456789abcdef')) <= MAX_SOCKET_PATH;
     return [preferred, system].find((p) => p !== undefined && p !== '' && fits(p)) ?? '/tmp';
+}
+/** A new 0700 directory for a session's key, known_hosts, ssh_config and control socket. */
+async function makeSessionDir(preferred) {
+    const dir = await (0,promises_.mkdtemp)((0,external_node_path_.join)(sessionParentDir(preferred), SESSION_DIR_PREFIX));
+    try {
+        await (0,promises_.chmod)(dir, 0o700);
+    }
+    catch (error) {
+        await (0,promises_.rm)(dir, { recursive: true, force: true });
+        throw error;
+    }
+    return dir;
+}
+/** `ssh -O exit`: ends the master listening on the control socket that `config` names. */
+const exitArgs = (config) => ['-F', config, '-O', 'exit', '--', TARGET_ALIAS];
+/** Cleanups of sessions not closed yet, run synchronously if the process exits without close(). */
+const unclosed = new Map();
+let exitHookInstalled = false;
+/** Ends the master and deletes `dir` when the process exits, unless forgetCleanup(dir) comes first. */
+function registerCleanup(dir, ssh, config) {
+    // Synchronous, so not the shared runner: an exit hook cannot wait for a promise.
+    unclosed.set(dir, () => {
+        (0,external_node_child_process_namespaceObject.spawnSync)(ssh, exitArgs(config), { stdio: 'ignore', timeout: 10_000, env: sshEnv() });
+        (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
+    });
+    if (exitHookInstalled)
+        return;
+    exitHookInstalled = true;
+    process.once('exit', () => {
+        for (const run of unclosed.values())
+            run();
+    });
+}
+function forgetCleanup(dir) {
+    unclosed.delete(dir);
+}
+/**
+ * Opens the master connection: `ssh -f -N -o ControlMaster=yes` returns once authenticated, leaving the
+ * master in the background listening on the control socket. ControlPersist is off for it (it is
+ * backgrounded by -f anyway) because with ControlPersist ssh discards the jump hop's stderr, and that is
+ * where the reason for a jump host failure is. stderr goes to a file rather than a pipe: the hop keeps
+ * its stderr open for the whole session.
+ */
+async function openMaster(ssh, config, dir, target) {
+    const logFile = (0,external_node_path_.join)(dir, 'open.log');
+    const fd = (0,external_node_fs_.openSync)(logFile, 'w', 0o600);
+    // ConnectTimeout covers the TCP connect and the banner; this bounds a server that stalls afterwards.
+    const limitSeconds = target.connectTimeoutSeconds * 2 + 30;
+    const args = ['-F', config, '-f', '-N', '-o', 'ControlMaster=yes', '-o', 'ControlPersist=no'];
+    let result;
+    try {
+        result = await runTool(ssh, [...args, '--', TARGET_ALIAS], {
+            silent: true,
+            stderrFd: fd,
+            timeoutMs: limitSeconds * 1000,
+        });
+    }
+    finally {
+        (0,external_node_fs_.closeSync)(fd);
+    }
+    if (result.timedOut) {
+        throw new SshFailure('host', `cannot reach ${address(target.host, target.port)}: no SSH session within ${limitSeconds}s`);
+    }
+    if (result.exitCode !== 0)
+        throw describeOpenFailure(await (0,promises_.readFile)(logFile, 'utf8'), target);
+}
+/** Ends the master connection and deletes the session's directory. */
+async function closeMaster(ssh, config, dir) {
+    forgetCleanup(dir);
+    try {
+        await runTool(ssh, exitArgs(config), { silent: true });
+    }
+    finally {
+        await (0,promises_.rm)(dir, { recursive: true, force: true });
+    }
+}
+
+;// CONCATENATED MODULE: ./lib/ssh/shell.ts
+// Quoting for POSIX shells (sh, dash, bash), for every value that ends up in a command string run by a
+// remote shell over SSH, where there is no argv: the remote side always re-parses one string.
+/**
+ * `value` as one single-quoted shell word that the shell turns back into exactly `value`. Inside single
+ * quotes nothing is special (no `$`, backticks, globbing, backslashes or newlines), so the only thing to
+ * handle is `'` itself: close the quote, add an escaped quote, reopen (`a'b` -> `'a'\''b'`). Every value
+ * is quoted, even harmless ones, so a word can never turn into an assignment, a glob or a `~`.
+ *
+ * Quoting keeps a value one word; it does not stop a value such as `-rf` from being read as an option by
+ * the command that receives it: put `--` before such arguments.
+ */
+function shellQuote(value) {
+    // A NUL cannot be part of a command line at all; refuse rather than silently truncate.
+    if (value.includes('\0'))
+        throw new Error('a shell word cannot contain a NUL character');
+    return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+/** The words `args` as one command string, each quoted with `shellQuote`. */
+function shellJoin(args) {
+    return args.map(shellQuote).join(' ');
+}
+
+;// CONCATENATED MODULE: ./lib/ssh/session.ts
+// SSH to a host with the OpenSSH client: a validated target, host keys pinned by the user (never
+// learned), one multiplexed connection that every command rides on, and failures as SshFailures naming
+// the part of the target to fix (lib/ssh/inputs.ts names the input). Commands are strings a remote
+// shell parses: build them with lib/ssh/shell.ts.
+//
+// Secrets: the private key only ever lives in a 0600 file inside a 0700 temp dir that close() deletes;
+// it is never printed, passed on a command line or put in the environment. This module masks nothing:
+// callers register the key (and any secret they send as `input`) with core.setSecret.
+
+
+
+
+
+
+
+
+
+/** Linux caps one execve argument at 128 KiB, and the remote shell gets the command as one. */
+const MAX_COMMAND_BYTES = 100_000;
+/** A path as one word of an sftp batch command: double-quoted, `\\` and `"` escaped. */
+function sftpQuote(path) {
+    if (/[\n\r\0]/.test(path))
+        throw new Error('an sftp path cannot contain a line break');
+    return `"${path.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 /**
  * One SSH connection to the host. Every exec() is a new session channel multiplexed over the master
@@ -29211,42 +29369,22 @@ class SshSession {
         this.tempDir = tempDir;
         this.destination = destination;
     }
+    /** Validates `target`, checks the key and the pins, and opens the master connection. */
     static async open(target, options = {}) {
-        const hint = 'install the OpenSSH client (openssh-client) on the runner';
-        const ssh = await exec_which('ssh', hint);
-        const keygen = await exec_which('ssh-keygen', hint);
-        const t = checkedTarget(target);
-        const dir = await (0,promises_.mkdtemp)((0,external_node_path_.join)(sessionParentDir(options.tempDir), SESSION_DIR_PREFIX));
+        const ssh = await findTool('ssh');
+        const keygen = await findTool('ssh-keygen');
+        const t = checkTarget(target);
+        const dir = await makeSessionDir(options.tempDir);
         const config = (0,external_node_path_.join)(dir, 'ssh_config');
-        const sshCleanup = () => {
-            (0,external_node_child_process_namespaceObject.spawnSync)(ssh, ['-F', config, '-O', 'exit', '--', TARGET_ALIAS], { stdio: 'ignore', timeout: 10_000 });
-            (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
-        };
         try {
-            await (0,promises_.chmod)(dir, 0o700);
-            const files = {
-                identityFile: (0,external_node_path_.join)(dir, 'id'),
-                knownHostsFile: (0,external_node_path_.join)(dir, 'known_hosts'),
-                controlDir: dir,
-            };
-            await (0,promises_.writeFile)(files.identityFile, normalizePrivateKey(target.privateKey), {
-                mode: 0o600,
-                flag: 'wx',
-            });
-            await checkPrivateKey(keygen, files.identityFile);
-            const pins = knownHostsLines(target.knownHosts);
-            await (0,promises_.writeFile)(files.knownHostsFile, pins.join('\n') + '\n', { mode: 0o600 });
-            await requireHostKey(keygen, 'known-hosts', files.knownHostsFile, t.host, t.port);
-            if (t.jumpHost) {
-                const { host, port } = t.jumpHost;
-                await requireHostKey(keygen, 'known-hosts', files.knownHostsFile, host, port, 'the jump host ');
-            }
+            const files = await writeKeyFiles(keygen, dir, target, t);
             await (0,promises_.writeFile)(config, renderSshConfig(t, files, { aesFirst: cpuHasAes() }), { mode: 0o600 });
-            registerCleanup(dir, sshCleanup);
+            registerCleanup(dir, ssh, config);
             await openMaster(ssh, config, dir, t);
         }
         catch (error) {
-            unclosed.delete(dir);
+            // No master came up: nothing to end, only the directory to delete.
+            forgetCleanup(dir);
             await (0,promises_.rm)(dir, { recursive: true, force: true });
             throw error;
         }
@@ -29277,104 +29415,55 @@ class SshSession {
      * the first failing command unless it is prefixed with `-`.
      */
     async sftp(commands, options = {}) {
-        if (this.closing)
-            throw new Error(`the SSH session to ${this.destination} is closed`);
+        this.requireOpen();
         for (const line of commands) {
             if (/[\n\r\0]/.test(line))
                 throw new Error('an sftp command cannot contain a line break');
         }
-        this.sftpPath ??= exec_which('sftp', 'install the OpenSSH client (openssh-client) on the runner');
+        this.sftpPath ??= findTool('sftp');
         const sftp = await this.sftpPath;
-        const result = await runProcess(sftp, ['-F', this.config, '-q', '-b', '-', '--', TARGET_ALIAS], {
+        const result = await runTool(sftp, ['-F', this.config, '-q', '-b', '-', '--', TARGET_ALIAS], {
             ...options,
             silent: options.silent ?? true,
             input: commands.join('\n') + '\n',
         });
         if (result.exitCode !== 0 && !options.ignoreReturnCode) {
-            throw new Error(commandFailedMessage(`sftp ${this.destination}`, result.exitCode, result.stderr));
+            throw new Error(command_text_commandFailedMessage(`sftp ${this.destination}`, result.exitCode, result.stderr));
         }
         return result;
     }
     async run(command, label, options) {
-        if (this.closing)
-            throw new Error(`the SSH session to ${this.destination} is closed`);
+        this.requireOpen();
         if (command.trim() === '')
             throw new Error('refusing to run an empty command (ssh would start a shell)');
         const silent = options.silent ?? false;
         if (!silent)
             process.stdout.write(`[command]ssh ${this.destination} ${label}\n`);
         // `--` before the alias: nothing after it, the command included, is read as an ssh option.
-        const result = await runProcess(this.ssh, ['-F', this.config, '--', TARGET_ALIAS, command], options);
+        const result = await runTool(this.ssh, ['-F', this.config, '--', TARGET_ALIAS, command], options);
         if (result.exitCode !== 0 && !options.ignoreReturnCode) {
             const shown = label.split('\n')[0];
             const short = shown.length > 80 || label.includes('\n') ? `${shown.slice(0, 80)}…` : shown;
-            throw new Error(commandFailedMessage(`ssh ${this.destination} ${short}`, result.exitCode, result.stderr));
+            throw new Error(command_text_commandFailedMessage(`ssh ${this.destination} ${short}`, result.exitCode, result.stderr));
         }
         return result;
     }
+    requireOpen() {
+        if (this.closing)
+            throw new Error(`the SSH session to ${this.destination} is closed`);
+    }
     /** Ends the master connection and deletes the temp dir with the key. Safe to call more than once. */
     close() {
-        this.closing ??= (async () => {
-            unclosed.delete(this.tempDir);
-            try {
-                await runProcess(this.ssh, ['-F', this.config, '-O', 'exit', '--', TARGET_ALIAS], { silent: true });
-            }
-            finally {
-                await (0,promises_.rm)(this.tempDir, { recursive: true, force: true });
-            }
-        })();
+        this.closing ??= closeMaster(this.ssh, this.config, this.tempDir);
         return this.closing;
     }
-}
-/**
- * Opens the master connection: `ssh -f -N -o ControlMaster=yes` returns once authenticated, leaving the
- * master in the background listening on the control socket. ControlPersist is off for it (it is
- * backgrounded by -f anyway) because with ControlPersist ssh discards the jump hop's stderr, and that is
- * where the reason for a jump host failure is. stderr goes to a file rather than a pipe: the hop keeps
- * its stderr open for the whole session.
- */
-async function openMaster(ssh, config, dir, target) {
-    const logFile = (0,external_node_path_.join)(dir, 'open.log');
-    const fd = (0,external_node_fs_.openSync)(logFile, 'w', 0o600);
-    // ConnectTimeout covers the TCP connect and the banner; this bounds a server that stalls afterwards.
-    const limitSeconds = target.connectTimeoutSeconds * 2 + 30;
-    let timedOut = false;
-    let exitCode;
-    try {
-        exitCode = await new Promise((resolve, reject) => {
-            const args = ['-F', config, '-f', '-N', '-o', 'ControlMaster=yes', '-o', 'ControlPersist=no'];
-            const child = (0,external_node_child_process_namespaceObject.spawn)(ssh, [...args, '--', TARGET_ALIAS], {
-                stdio: ['ignore', 'ignore', fd],
-                env: sshEnv(),
-            });
-            const timer = setTimeout(() => {
-                timedOut = true;
-                child.kill();
-            }, limitSeconds * 1000);
-            child.on('error', (error) => {
-                clearTimeout(timer);
-                reject(error);
-            });
-            child.on('exit', (code) => {
-                clearTimeout(timer);
-                resolve(code ?? 255);
-            });
-        });
-    }
-    finally {
-        (0,external_node_fs_.closeSync)(fd);
-    }
-    if (timedOut) {
-        throw inputError('host', `cannot reach ${address(target.host, target.port)}: no SSH session within ${limitSeconds}s`);
-    }
-    if (exitCode !== 0)
-        throw describeOpenFailure(await (0,promises_.readFile)(logFile, 'utf8'), target);
 }
 
 ;// CONCATENATED MODULE: ./lib/ssh/inputs.ts
 // The SSH connection inputs that actions/deploy and actions/backup share (host, port, user, ssh-key,
 // known-hosts, jump-host, connect-timeout): their names, the typed values, getSshInputs() that reads
-// and validates them, and the session-open step both actions run.
+// and validates them, and where the transport's SshFailures become errors naming the caller's input.
+
 
 
 
@@ -29388,18 +29477,49 @@ const SshInputNames = {
     JumpHost: 'jump-host',
     ConnectTimeout: 'connect-timeout',
 };
+/** Which input each part of a target comes from; by default the shared SSH inputs. */
+const SSH_INPUT_NAMES = {
+    host: SshInputNames.Host,
+    port: SshInputNames.Port,
+    user: SshInputNames.User,
+    key: SshInputNames.SshKey,
+    'known-hosts': SshInputNames.KnownHosts,
+    'jump-host': SshInputNames.JumpHost,
+    'connect-timeout': SshInputNames.ConnectTimeout,
+};
+/** `error` as an InputError naming the input it came from, if it is an SshFailure; else unchanged. */
+function sshInputError(error, names = SSH_INPUT_NAMES) {
+    if (!(error instanceof SshFailure))
+        return error;
+    return inputs_inputError(names[error.field], error.detail(names));
+}
+/** `fn()`, with the SshFailure it may throw turned into an InputError naming `name`, whatever its field. */
+function named(name, fn) {
+    try {
+        return fn();
+    }
+    catch (error) {
+        throw error instanceof SshFailure ? inputs_inputError(name, error.detail(SSH_INPUT_NAMES)) : error;
+    }
+}
+// Parsing an input's text: the target's own checks, their failures naming the input being parsed.
+const parseHost = (name, value) => named(name, () => checkHost(value));
+const parsePort = (name, value) => named(name, () => checkPort(value));
+const parseUser = (name, value) => named(name, () => checkUser(value));
+/** `user@host[:port]`, port 22 by default; an IPv6 host with a port goes in brackets: `user@[::1]:2222`. */
+const parseJumpHost = (name, value) => named(name, () => checkJumpHost(value));
 /** Reads the connection inputs; the key is masked before anything else can fail. */
 function getSshInputs() {
     const I = SshInputNames;
-    const sshKey = getString(I.SshKey, { required: true });
+    const sshKey = inputs_getString(I.SshKey, { required: true });
     lib_core/* setSecret */.Pq(sshKey);
-    const jump = getString(I.JumpHost);
+    const jump = inputs_getString(I.JumpHost);
     return {
-        host: parseHost(I.Host, getString(I.Host, { required: true })),
-        port: parsePort(I.Port, getString(I.Port, { default: '22' })),
-        user: parseUser(I.User, getString(I.User, { required: true })),
+        host: parseHost(I.Host, inputs_getString(I.Host, { required: true })),
+        port: parsePort(I.Port, inputs_getString(I.Port, { default: '22' })),
+        user: parseUser(I.User, inputs_getString(I.User, { required: true })),
         'ssh-key': normalizePrivateKey(sshKey),
-        'known-hosts': getString(I.KnownHosts, { required: true }),
+        'known-hosts': inputs_getString(I.KnownHosts, { required: true }),
         'jump-host': jump ? parseJumpHost(I.JumpHost, jump) : undefined,
         'connect-timeout': Math.ceil(getDurationInput(I.ConnectTimeout, { default: 20_000 }) / 1000),
     };
@@ -29421,9 +29541,141 @@ function sshTarget(inputs, over = {}) {
         ...over,
     };
 }
-/** Opens the session in a `Connect to user@host:port` log group. */
-function openSshSession(target, tempDir, what = '') {
-    return lib_core/* group */.Os(`Connect to ${sshLabel(target)}${what}`, () => SshSession.open(target, { tempDir }));
+/** SshSession.open, its failures naming the inputs in `names` (the shared SSH inputs by default). */
+async function connectSsh(target, options = {}) {
+    try {
+        return await SshSession.open(target, { tempDir: options.tempDir });
+    }
+    catch (error) {
+        throw sshInputError(error, options.names);
+    }
+}
+/**
+ * Opens the session in a `Connect to user@host:port` log group. `names` says which input each part
+ * of the target came from, for the error when it is at fault.
+ */
+function openSshSession(target, tempDir, what = '', names = SSH_INPUT_NAMES) {
+    return lib_core/* group */.Os(`Connect to ${sshLabel(target)}${what}`, () => connectSsh(target, { tempDir, names }));
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(77598);
+;// CONCATENATED MODULE: ./lib/ssh/host-script.ts
+
+/**
+ * A template tag for script bodies: the raw text, with `$\{` turned back into `${`. JavaScript's raw
+ * strings cannot hold `${` (it starts a substitution), so bash's parameter expansions are written
+ * `$\{name}` in the source.
+ */
+function bash(strings, ...values) {
+    return String.raw(strings, ...values).replaceAll('$\\{', '${');
+}
+/**
+ * What every host script starts with: strict mode, `emit key value` (one report line on stdout), and
+ * an ERR trap that says on stderr which line and command failed, so a failing script always reports
+ * why (its stderr ends up in the action's error). The trap writes to stderr because stdout may be a
+ * data stream (a tar archive, a dump). A script may set its own ERR trap after the prelude.
+ *
+ * One line per failure, so that it never pushes the failing tool's own message out of the error's
+ * stderr tail: a multi-line command is named by its first line. `set -E` hands the trap to subshells
+ * too, where a failure is often expected and captured (`out=$(cmd 2>&1)`, a retried probe): it speaks
+ * only in the script's own shell, whose failure set -e turns into the script's end.
+ */
+const HOST_PRELUDE = bash `set -Eeuo pipefail
+emit() { printf '::berth::%s=%s\n' "$1" "$2"; }
+berth_failed() {
+  [ "$BASH_SUBSHELL" = 0 ] || return 0
+  local command=$3
+  case $command in *$'\n'*) command="$\{command%%$'\n'*} …" ;; esac
+  echo "berth: line $2: \`$command\` exited with $1" >&2
+}
+trap 'berth_failed $? $LINENO "$BASH_COMMAND"' ERR
+`;
+const VARIABLE = /^[A-Z][A-Z0-9_]*$/;
+function quoted(value) {
+    return shellQuote(typeof value === 'boolean' ? (value ? '1' : '0') : String(value));
+}
+/**
+ * The assignments that hand `values` to a script: `NAME='value'` lines, or `NAME=('a' 'b')` for
+ * lists, every value single-quoted so that nothing in it is ever parsed as shell.
+ */
+function renderAssignments(values) {
+    return Object.entries(values)
+        .map(([name, value]) => {
+        if (!VARIABLE.test(name))
+            throw new Error(`${JSON.stringify(name)} is not a host script variable name`);
+        if (typeof value === 'object')
+            return `${name}=(${value.map((v) => quoted(v)).join(' ')})`;
+        return `${name}=${quoted(value)}`;
+    })
+        .join('\n');
+}
+/** The whole script: prelude, the values, the body. */
+function renderHostScript(body, values = {}) {
+    const assignments = renderAssignments(values);
+    return `${HOST_PRELUDE}${assignments ? `${assignments}\n` : ''}${body}`;
+}
+const REPORT_LINE = /^::berth::([a-z][a-z0-9-]*)=(.*)$/;
+/** Longer values are cut: nothing a host script reports legitimately comes near it. */
+const MAX_VALUE_CHARS = 64 * 1024;
+/**
+ * One `::berth::key=value` line, or undefined for any other output. The value loses control
+ * characters (a host could otherwise smuggle a line break or an escape into the log) and is bounded.
+ */
+function readReportLine(line) {
+    const m = REPORT_LINE.exec(line.replace(/\r$/, ''));
+    if (!m)
+        return undefined;
+    // eslint-disable-next-line no-control-regex
+    const value = m[2].replace(/[\u0000-\u001f\u007f]/g, '').slice(0, MAX_VALUE_CHARS);
+    return { key: m[1], value };
+}
+/** Every report line of a script's stdout, in order, with typed accessors. */
+class HostReport {
+    lines;
+    constructor(lines) {
+        this.lines = lines;
+    }
+    static parse(stdout) {
+        const lines = [];
+        for (const line of stdout.split('\n')) {
+            const entry = readReportLine(line);
+            if (entry)
+                lines.push(entry);
+        }
+        return new HostReport(lines);
+    }
+    /** Every value reported under `key`, in order. */
+    all(key) {
+        return this.lines.filter((l) => l.key === key).map((l) => l.value);
+    }
+    /** The last value reported under `key` (a later report overrides an earlier one). */
+    last(key) {
+        return this.all(key).at(-1);
+    }
+    has(key) {
+        return this.lines.some((l) => l.key === key);
+    }
+    /** The last value of `key` as a non-negative integer, undefined when absent or not one. */
+    int(key) {
+        const value = this.last(key);
+        return value !== undefined && /^\d{1,15}$/.test(value) ? Number(value) : undefined;
+    }
+    /**
+     * The values of `key` split at their first space into `[head, rest]` (e.g. `volume=<name> <short>`):
+     * values without a space give `[value, '']`.
+     */
+    pairs(key) {
+        return this.all(key).map((value) => {
+            const space = value.indexOf(' ');
+            return space === -1 ? [value, ''] : [value.slice(0, space), value.slice(space + 1)];
+        });
+    }
+}
+/** Runs `body` with `values` over `session` and reads its report. */
+async function runHostScript(session, body, values = {}, options = {}) {
+    const result = await session.script(renderHostScript(body, values), options);
+    return { ...result, report: HostReport.parse(result.stdout) };
 }
 
 ;// CONCATENATED MODULE: ./actions/backup/src/constants.ts
@@ -29468,6 +29720,628 @@ const MANIFEST_FORMAT = 'berth-backup/1';
 /** A backup id, `<UTC yyyymmddThhmmssZ>-<4 hex>`, as an ERE (bash `=~`) and JavaScript pattern. */
 const BACKUP_ID_PATTERN = '[0-9]{8}T[0-9]{6}Z-[0-9a-f]{4}';
 
+;// CONCATENATED MODULE: ./actions/backup/src/archive.ts
+// What a file of a backup is: its name from its source, compression and encryption, and back from
+// a manifest entry (which comes from storage, so it is validated before any of it reaches a host).
+
+const EXTENSION = { zstd: '.zst', gzip: '.gz', none: '' };
+const age = (encrypted) => (encrypted ? '.age' : '');
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const DATABASE = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/;
+/** `volume-<name>.tar[.zst|.gz][.age]` */
+const volumeFile = (volume, c, encrypted) => `volume-${volume}.tar${EXTENSION[c]}${age(encrypted)}`;
+/** `postgres-<service>-<db>.dump[.age]` (pg_dump compresses), `<engine>-<service>-<db>.sql[.zst|.gz][.age]` */
+const dumpFile = (db, c, encrypted) => db.engine === 'postgres'
+    ? `postgres-${db.service}-${db.database}.dump${age(encrypted)}`
+    : `${db.engine}-${db.service}-${db.database}.sql${EXTENSION[c]}${age(encrypted)}`;
+/** `volume:<name>` or `<engine>:<service>/<database>`; anything else is refused. */
+function sourceOf(file) {
+    const m = /^([a-z]+):(.*)$/s.exec(file.source);
+    const [kind, rest] = [m?.[1] ?? '', m?.[2] ?? ''];
+    if (kind === 'volume' && NAME.test(rest))
+        return { kind: 'volume', volume: rest };
+    const [service = '', database = '', extra] = rest.split('/');
+    if (ENGINES.includes(kind) &&
+        NAME.test(service) &&
+        DATABASE.test(database) &&
+        extra === undefined)
+        return { kind: 'dump', db: { engine: kind, service, database } };
+    throw new Error(`the manifest lists a source Berth does not write: ${JSON.stringify(file.source.slice(0, 80))}`);
+}
+/** Older manifests have no compression: zstd for volumes, none for (custom-format) dumps. */
+const compressionOf = (file) => file.compression ?? (file.source.startsWith('volume:') ? 'zstd' : 'none');
+
+;// CONCATENATED MODULE: ./actions/backup/src/checks.ts
+// What verify checked, one entry per archive or copy: for the log, the annotations and the step summary.
+
+/** Records a check; a failed one is also an error annotation. */
+function record(checks, what, { ok, detail }) {
+    checks.push({ what, ok, detail });
+    if (ok)
+        lib_core/* info */.pq(`${what}: ${detail}`);
+    else
+        lib_core/* error */.z3(`verify: ${what}: ${detail}`);
+}
+/**
+ * Runs a verify that records into `checks`; its outcome, with the error that stopped it (kept for the
+ * summary, to be thrown after it is written).
+ */
+async function verifyOutcome(checks, run) {
+    try {
+        return { verified: await run(checks), checks };
+    }
+    catch (failure) {
+        return { verified: false, checks, failure };
+    }
+}
+
+;// CONCATENATED MODULE: ./actions/backup/src/manifest.ts
+// What a backup says about itself: manifest.json (written last: a backup without it is partial), its
+// file entries, and the readers of what hosts report about backups (listings, row counts, volume
+// content digests). Everything here comes from storage or a host, so it is validated.
+
+
+const MANIFEST = 'manifest.json';
+/** The test LIST_BACKUPS makes on the host with grep, for manifests read by the runner. */
+function hasManifestFormat(text) {
+    return new RegExp(`"format": *"${MANIFEST_FORMAT.replace(/[/.]/g, '\\$&')}"`).test(text);
+}
+function parseManifest(text, where) {
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch {
+        throw new Error(`${where} is not valid JSON`);
+    }
+    const m = value;
+    if (m?.format !== MANIFEST_FORMAT || !Array.isArray(m.files) || typeof m.id !== 'string') {
+        throw new Error(`${where} is not a Berth backup manifest (${MANIFEST_FORMAT})`);
+    }
+    for (const f of m.files) {
+        if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(f.name) || !/^[0-9a-f]{64}$/.test(f.sha256)) {
+            throw new Error(`${where} lists an invalid file entry`);
+        }
+    }
+    return m;
+}
+/** `schema.table|count` lines (psql -At) as a record. */
+function parseRowCounts(stdout) {
+    const rows = {};
+    for (const line of stdout.split('\n')) {
+        const m = /^(.+)\|(\d+)$/.exec(line.trim());
+        if (m)
+            Object.defineProperty(rows, m[1], { value: Number(m[2]), enumerable: true, writable: true });
+    }
+    return rows;
+}
+/** VOLUME_DIGEST's report, `content=<files> <sha256> <tool>`. */
+function parseContent(stdout) {
+    const m = /^(\d+) ([0-9a-f]{64}) (b2sum|sha256sum)$/.exec(HostReport.parse(stdout).last('content') ?? '');
+    return m ? { files: Number(m[1]), sha256: m[2], hash: m[3] } : undefined;
+}
+/** LIST_BACKUPS's report, `complete=<id>` and `partial=<id>`, sorted. */
+function parseListing(stdout) {
+    const report = HostReport.parse(stdout);
+    const ids = (key) => report.all(key).filter((id) => /^\S+$/.test(id));
+    return { complete: ids('complete').sort(), partial: ids('partial').sort() };
+}
+
+;// CONCATENATED MODULE: ./actions/backup/src/script/shell.ts
+// The shell helpers that berth/backup's host scripts share, on top of lib/ssh/host-script's prelude
+// (strict mode, emit, the ERR trap): the compressions (`compression` input) as filters, and the FIFO
+// a helper container streams its tar through.
+
+const BACKUP_SHELL = bash `compress() {
+  case "$1" in zstd) zstd -q -c -T0 ;; gzip) gzip -c ;; none) cat ;; *) echo "berth: unknown compression $1" >&2; return 2 ;; esac
+}
+decompress() {
+  case "$1" in zstd) zstd -q -d -c ;; gzip) gzip -d -c ;; none) cat ;; *) echo "berth: unknown compression $1" >&2; return 2 ;; esac
+}
+# A FIFO that a helper container reads or writes its tar stream through (bind-mounted at
+# /berth-pipe) instead of docker's attach, which copies every byte through dockerd and the
+# containerd shim: two to three times slower, and dockerd busy. The directory is 0700, so only
+# this user reaches the FIFO; the FIFO is 0666 so that a container root remapped by userns-remap
+# can open it through the mount.
+open_pipe() {
+  pipe_dir=$(mktemp -d "$\{TMPDIR:-/tmp}/berth-pipe-XXXXXXXX")
+  trap 'rm -rf -- "$pipe_dir"' EXIT
+  pipe=$pipe_dir/p
+  mkfifo -m 666 -- "$pipe"
+}
+# Runs the command (a docker run on the pipe) in the background as $helper. When it ends, the FIFO
+# is opened and closed once, so that our end, if still waiting for the container to open it (the
+# container failed first), is released instead of waiting forever.
+run_on_pipe() {
+  ( "$@" && rc=0 || rc=$?; { : <>"$pipe"; } 2>/dev/null; exit "$rc" ) &
+  helper=$!
+}
+`;
+/** A script that reads its stdin from the file STAGED_FILE on the host (a dump staged by restore or verify). */
+function fromFile(body) {
+    return `exec <"$STAGED_FILE"\n${body}`;
+}
+
+;// CONCATENATED MODULE: ./actions/backup/src/script/databases.ts
+// The host scripts that dump, restore and count the rows of the `databases`: inside the service's
+// own container (docker compose exec) for the live database, in a throw-away container of the
+// service's image for verify's scratch restores. Host-side values are named variables (PROJECT,
+// SERVICE, DATABASE, IN_CONTAINER, ...); what runs inside a container gets them as its positional
+// parameters, never pasted into its text.
+
+
+/**
+ * What runs inside a postgres service container to get credentials from the container's own
+ * configuration (POSTGRES_PASSWORD_FILE, a secret file, or POSTGRES_PASSWORD): they stay in the
+ * container, never on a command line. `$1` is the tool, `$2` the database, then its options.
+ */
+const PG_IN_CONTAINER = bash `set -eu
+tool=$1; db=$2; shift 2
+if [ -n "$\{POSTGRES_PASSWORD_FILE:-}" ] && [ -r "$POSTGRES_PASSWORD_FILE" ]; then
+  PGPASSWORD=$(cat "$POSTGRES_PASSWORD_FILE"); export PGPASSWORD
+elif [ -n "$\{POSTGRES_PASSWORD:-}" ]; then
+  PGPASSWORD=$POSTGRES_PASSWORD; export PGPASSWORD
+fi
+if [ -n "$\{PGPASSWORD:-}" ]; then set -- --host=127.0.0.1 "$@"; fi
+exec "$tool" --username="$\{POSTGRES_USER:-postgres}" --dbname="$db" "$@"
+`;
+/** PROJECT, SERVICE, DATABASE, IN_CONTAINER (PG_IN_CONTAINER): a custom-format pg_dump on stdout. */
+const PG_DUMP = bash `docker compose -p "$PROJECT" exec -T "$SERVICE" sh -c "$IN_CONTAINER" berth-pg pg_dump \
+  "$DATABASE" --format=custom --no-owner --no-privileges
+`;
+/** PROJECT, SERVICE, DATABASE, IN_CONTAINER, STAGED_FILE: restores the custom-format dump, in one transaction. */
+const PG_RESTORE = fromFile(bash `docker compose -p "$PROJECT" exec -T "$SERVICE" sh -c "$IN_CONTAINER" berth-pg \
+  pg_restore "$DATABASE" --clean --if-exists --no-owner --no-privileges --single-transaction --exit-on-error
+`);
+/** PROJECT, SERVICE, DATABASE, IN_CONTAINER, QUERY: the query's rows (psql -At). */
+const PG_QUERY = bash `docker compose -p "$PROJECT" exec -T "$SERVICE" sh -c "$IN_CONTAINER" berth-pg psql \
+  "$DATABASE" -X -A -t -v ON_ERROR_STOP=1 -c "$QUERY"
+`;
+/** Exact row counts of every table, `schema.table|count` lines, ordered (run with psql -At). */
+const ROW_COUNTS_SQL = "SELECT format('%I.%I', table_schema, table_name) || '|' || (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', table_schema, table_name), false, true, '')))[1]::text FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1";
+/**
+ * IMAGE (the service's own postgres image), QUERY, STAGED_FILE. Restores the custom-format dump into
+ * a scratch cluster in a throw-away container with no network, and prints the query's rows.
+ */
+const PG_SCRATCH_RESTORE = fromFile(bash `docker run --rm -i --network none --log-driver none --entrypoint sh -- "$IMAGE" -c '
+set -eu
+d=$(mktemp -d)
+initdb -D "$d/data" -U postgres --auth=trust >/dev/null
+pg_ctl -D "$d/data" -o "-c listen_addresses= -k $d" -w start >/dev/null
+createdb -h "$d" -U postgres scratch
+pg_restore -h "$d" -U postgres -d scratch --no-owner --no-privileges --exit-on-error
+psql -h "$d" -U postgres -d scratch -X -A -t -v ON_ERROR_STOP=1 -c "$1"
+pg_ctl -D "$d/data" -m fast -w stop >/dev/null
+' berth-verify "$QUERY"
+`);
+// ---- MySQL / MariaDB ---------------------------------------------------------------------------
+/**
+ * What runs inside a mysql/mariadb service container: the credentials come from the container's own
+ * configuration (the official images' *_ROOT_PASSWORD_FILE, *_ROOT_PASSWORD, or *_USER with
+ * *_PASSWORD[_FILE]) and reach the client through a 0600 defaults file in the container's /tmp,
+ * removed when the client ends: never a command line or the runner's environment. `$1` is `dump`
+ * (mariadb-dump or mysqldump) or `client` (mariadb or mysql), `$2` the database, then the tool's options.
+ */
+const MY_IN_CONTAINER = bash `set -eu
+kind=$1; db=$2; shift 2
+case $kind in dump) tools="mariadb-dump mysqldump" ;; *) tools="mariadb mysql" ;; esac
+bin=
+for t in $tools; do if command -v "$t" >/dev/null 2>&1; then bin=$t; break; fi; done
+[ -n "$bin" ] || { echo "berth: neither of $tools is in the container" >&2; exit 127; }
+secret() { if [ -n "$1" ] && [ -r "$1" ]; then cat "$1"; else printf '%s' "$2"; fi; }
+user=root
+password=$(secret "$\{MARIADB_ROOT_PASSWORD_FILE:-}" "$\{MARIADB_ROOT_PASSWORD:-}")
+[ -n "$password" ] || password=$(secret "$\{MYSQL_ROOT_PASSWORD_FILE:-}" "$\{MYSQL_ROOT_PASSWORD:-}")
+if [ -z "$password" ]; then
+  for prefix in MARIADB MYSQL; do
+    eval "u=\$\{$\{prefix}_USER:-}; f=\$\{$\{prefix}_PASSWORD_FILE:-}; p=\$\{$\{prefix}_PASSWORD:-}"
+    if [ -n "$u" ]; then user=$u; password=$(secret "$f" "$p"); break; fi
+  done
+fi
+umask 077
+cnf=$(mktemp)
+trap 'rm -f "$cnf"' EXIT
+# Option-file syntax: a double-quoted value with \\ \" and \n escaped.
+quote() { printf '%s' "$1" | sed ':a;$!{N;ba};s/\\/\\\\/g;s/"/\\"/g;s/\n/\\n/g'; }
+printf '[client]\nuser="%s"\n' "$(quote "$user")" >"$cnf"
+if [ -n "$password" ]; then printf 'password="%s"\n' "$(quote "$password")" >>"$cnf"; fi
+"$bin" --defaults-extra-file="$cnf" "$@" "$db"
+`;
+/** PROJECT, SERVICE, DATABASE, IN_CONTAINER (MY_IN_CONTAINER), COMPRESSION: a consistent SQL dump, compressed, on stdout. */
+const MY_DUMP = bash `${BACKUP_SHELL}
+docker compose -p "$PROJECT" exec -T "$SERVICE" sh -c "$IN_CONTAINER" berth-my dump "$DATABASE" --single-transaction \
+  --routines --triggers --events --hex-blob --default-character-set=utf8mb4 | compress "$COMPRESSION"
+`;
+/** PROJECT, SERVICE, DATABASE, IN_CONTAINER, COMPRESSION, STAGED_FILE: restores the compressed SQL dump. */
+const MY_RESTORE = fromFile(bash `${BACKUP_SHELL}
+decompress "$COMPRESSION" | docker compose -p "$PROJECT" exec -T "$SERVICE" sh -c "$IN_CONTAINER" berth-my client \
+  "$DATABASE" --default-character-set=utf8mb4
+`);
+/** PROJECT, SERVICE, DATABASE, IN_CONTAINER, QUERY: the rows, tab-separated, no header. */
+const MY_QUERY = bash `docker compose -p "$PROJECT" exec -T "$SERVICE" sh -c "$IN_CONTAINER" berth-my client "$DATABASE" \
+  -N -B -e "$QUERY"
+`;
+/** Exact row counts of every table of the current database, `table|count` lines, ordered (run with -N -B). */
+const MY_ROW_COUNTS_SQL = "SET SESSION group_concat_max_len = 4194304; SELECT GROUP_CONCAT(CONCAT('SELECT CONCAT(', QUOTE(table_name), ', ''|'', COUNT(*)) FROM `', REPLACE(table_name, '`', '``'), '`') ORDER BY table_name SEPARATOR ' UNION ALL ') INTO @berth_q FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'; SET @berth_q = COALESCE(@berth_q, 'SELECT 1 FROM DUAL WHERE FALSE'); PREPARE berth_s FROM @berth_q; EXECUTE berth_s; DEALLOCATE PREPARE berth_s;";
+/**
+ * IMAGE (the service's own mysql/mariadb image), COMPRESSION, QUERY, STAGED_FILE. Restores the
+ * compressed SQL dump into a scratch server in a throw-away container with no network (a fresh data
+ * directory, root by socket), and prints the query's rows.
+ */
+const MY_SCRATCH_RESTORE = fromFile(bash `${BACKUP_SHELL}
+decompress "$COMPRESSION" | docker run --rm -i --network none --user 0:0 --log-driver none --entrypoint sh -- "$IMAGE" -c '
+set -eu
+first() { for t in "$@"; do if command -v "$t" >/dev/null 2>&1; then echo "$t"; return 0; fi; done; echo "berth: none of $* in the image" >&2; return 127; }
+server=$(first mariadbd mysqld)
+client=$(first mariadb mysql)
+d=$(mktemp -d)
+mkdir "$d/data"
+chown mysql "$d" "$d/data"
+if command -v mariadb-install-db >/dev/null 2>&1; then
+  mariadb-install-db --no-defaults --user=mysql --datadir="$d/data" --skip-test-db >"$d/init.log" 2>&1
+elif command -v mysql_install_db >/dev/null 2>&1 && [ "$server" = mariadbd ]; then
+  mysql_install_db --no-defaults --user=mysql --datadir="$d/data" >"$d/init.log" 2>&1
+else
+  "$server" --no-defaults --initialize-insecure --user=mysql --datadir="$d/data" >"$d/init.log" 2>&1
+fi
+"$server" --no-defaults --user=mysql --datadir="$d/data" --socket="$d/sock" --skip-networking \
+  --pid-file="$d/pid" >"$d/server.log" 2>&1 &
+i=0
+until "$client" --no-defaults --socket="$d/sock" -uroot -e "SELECT 1" >/dev/null 2>&1; do
+  i=$((i + 1)); if [ "$i" -ge 240 ]; then cat "$d/server.log" >&2; exit 1; fi; sleep 0.5
+done
+"$client" --no-defaults --socket="$d/sock" -uroot -e "CREATE DATABASE scratch"
+"$client" --no-defaults --socket="$d/sock" -uroot --default-character-set=utf8mb4 scratch
+"$client" --no-defaults --socket="$d/sock" -uroot -N -B -e "$1" scratch
+kill "$(cat "$d/pid")"
+' berth-verify "$QUERY"
+`);
+
+;// CONCATENATED MODULE: ./actions/backup/src/databases.ts
+
+
+
+const POSTGRES = {
+    inContainer: PG_IN_CONTAINER,
+    dump: PG_DUMP,
+    restore: PG_RESTORE,
+    query: PG_QUERY,
+    rowCounts: ROW_COUNTS_SQL,
+    scratchRestore: PG_SCRATCH_RESTORE,
+    scratch: 'PostgreSQL',
+};
+const MYSQL = {
+    inContainer: MY_IN_CONTAINER,
+    dump: MY_DUMP,
+    restore: MY_RESTORE,
+    query: MY_QUERY,
+    rowCounts: MY_ROW_COUNTS_SQL,
+    scratchRestore: MY_SCRATCH_RESTORE,
+};
+const ENGINE = {
+    postgres: POSTGRES,
+    mysql: { ...MYSQL, scratch: 'MySQL' },
+    mariadb: { ...MYSQL, scratch: 'MariaDB' },
+};
+/** pg_dump's custom format compresses itself: postgres dumps are stored as they come. */
+const dumpCompression = (db, compression) => db.engine === 'postgres' ? 'none' : compression;
+/** What the scripts that reach into the live service's container need. */
+function serviceValues(project, db, compression) {
+    return {
+        PROJECT: project,
+        SERVICE: db.service,
+        DATABASE: db.database,
+        IN_CONTAINER: ENGINE[db.engine].inContainer,
+        COMPRESSION: dumpCompression(db, compression),
+    };
+}
+/** Exact row counts of every table of the live database. */
+async function countRows(host, project, db) {
+    const { query, rowCounts } = ENGINE[db.engine];
+    const values = { ...serviceValues(project, db, 'none'), QUERY: rowCounts };
+    return parseRowCounts((await runHostScript(host, query, values, { silent: true })).stdout);
+}
+/** The live database, dumped (and compressed, see dumpCompression) into `sink`. */
+function dumpDatabase(host, project, db, compression, sink) {
+    return runHostScript(host, ENGINE[db.engine].dump, serviceValues(project, db, compression), {
+        stdout: sink,
+    });
+}
+/** Restores the dump staged at `staged` on the host into the live database. */
+async function restoreDatabase(host, project, db, staged, compression) {
+    const values = { ...serviceValues(project, db, compression), STAGED_FILE: staged };
+    await runHostScript(host, ENGINE[db.engine].restore, values);
+}
+/**
+ * Restores the dump staged at `staged` into a scratch server of `image` (the service's own) in a
+ * throw-away container with no network; returns its row counts.
+ */
+async function restoreScratch(host, db, image, staged, compression) {
+    const { scratchRestore, rowCounts } = ENGINE[db.engine];
+    const values = { IMAGE: image, COMPRESSION: compression, QUERY: rowCounts, STAGED_FILE: staged };
+    return parseRowCounts((await runHostScript(host, scratchRestore, values, { silent: true })).stdout);
+}
+/** `PostgreSQL`, `MySQL` or `MariaDB`: what verify restored into. */
+const scratchName = (db) => ENGINE[db.engine].scratch;
+
+;// CONCATENATED MODULE: ./actions/backup/src/script/project.ts
+// The host scripts that look at the compose project's containers and volumes: discovery, the image of
+// a service, waiting for health, and holding services stopped while their volumes are archived.
+
+/**
+ * PROJECT. Reports each named volume of the project (`volume=<docker name> <compose name>`) and the
+ * image of one of its containers (`image=`), the default helper image.
+ */
+const DISCOVER = bash `docker volume ls --filter "label=com.docker.compose.project=$PROJECT" \
+  --format '{{.Name}} {{.Label "com.docker.compose.volume"}}' | sort | while read -r name short; do
+  emit volume "$name $short"
+done
+# The image id (not the name, which may not resolve on the host) of the first service's container.
+container=$(docker ps -a --filter "label=com.docker.compose.project=$PROJECT" \
+  --format '{{.Label "com.docker.compose.service"}} {{.ID}}' | sort | head -n 1 | cut -d' ' -f2)
+if [ -n "$container" ]; then emit image "$(docker inspect -f '{{.Image}}' "$container")"; fi
+`;
+/** PROJECT, SERVICE: the image id of the service's container (`image=`). */
+const SERVICE_IMAGE = bash `id=$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT" \
+  --filter "label=com.docker.compose.service=$SERVICE" | head -n 1)
+[ -n "$id" ] || { echo "berth: project $PROJECT has no container for service $SERVICE" >&2; exit 3; }
+emit image "$(docker inspect -f '{{.Image}}' "$id")"
+`;
+/** PROJECT, SERVICE, TIMEOUT (seconds): waits until the service's containers are healthy (or running without a health check). */
+const WAIT_HEALTHY = bash `deadline=$(($(date +%s) + TIMEOUT))
+while :; do
+  ids=$(docker ps -q --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=$SERVICE")
+  ok=1
+  [ -n "$ids" ] || ok=0
+  for id in $ids; do
+    state=$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$id")
+    case "$state" in healthy | running) ;; *) ok=0 ;; esac
+  done
+  [ "$ok" = 1 ] && exit 0
+  if [ "$(date +%s)" -ge "$deadline" ]; then echo "berth: service $SERVICE is not healthy after $TIMEOUT s" >&2; exit 1; fi
+  sleep 1
+done
+`;
+/**
+ * PROJECT, LABEL (berth.backup.stop=true), SERVICES. Stops the running containers of the services
+ * and those with the label, says `stopped=`, then waits for stdin to close (the action is done with
+ * the volumes, or its connection died) and starts them again, whatever happened.
+ */
+const HOLD_STOPPED = bash `ids=()
+while read -r id; do [ -n "$id" ] && ids+=("$id"); done < <({
+  for service in "$\{SERVICES[@]}"; do
+    docker ps -q --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=$service"
+  done
+  docker ps -q --filter "label=com.docker.compose.project=$PROJECT" --filter "label=$LABEL"
+} | sort -u)
+restart() {
+  if [ "$\{#ids[@]}" -gt 0 ]; then docker start "$\{ids[@]}" >/dev/null; fi
+  emit started "$\{#ids[@]}"
+}
+trap restart EXIT
+trap 'exit 1' HUP INT TERM PIPE
+if [ "$\{#ids[@]}" -gt 0 ]; then docker stop "$\{ids[@]}" >/dev/null; fi
+emit stopped "$\{#ids[@]}"
+cat >/dev/null
+`;
+
+;// CONCATENATED MODULE: ./actions/backup/src/script/volumes.ts
+// The host scripts that move volumes: a helper container (the `helper-image`) reads or writes each
+// volume as a tar stream, through a FIFO or docker's attach (TRANSPORT, PIPE_CHECK's choice). Every
+// value reaches them as a named variable (lib/ssh/host-script's runHostScript).
+
+
+/**
+ * IMAGE: whether its containers can use a FIFO of ours (see open_pipe). Not where the daemon cannot
+ * see this user's temp dir (a remote DOCKER_HOST, the snap's private /tmp): there the tar streams go
+ * through docker's attach. Reports `transport=pipe` or `transport=attach`, and `fifo=unseen` when a
+ * container ran but did not find the FIFO (a container that cannot run at all says nothing of the
+ * FIFO: the step's next docker run reports why).
+ */
+const PIPE_CHECK = bash `${BACKUP_SHELL}
+open_pipe
+seen=$(docker run --rm --network none --log-driver none -v "$pipe:/berth-pipe" --entrypoint sh -- "$IMAGE" \
+  -c 'if [ -p /berth-pipe ]; then echo yes; else echo no; fi' 2>/dev/null) || seen=
+case $seen in
+  yes) emit transport pipe ;;
+  no) emit transport attach; emit fifo unseen ;;
+  *) emit transport attach ;;
+esac
+`;
+/** IMAGE, VOLUME, COMPRESSION, TRANSPORT: the volume as a compressed tar stream on stdout. */
+const ARCHIVE_VOLUME = bash `${BACKUP_SHELL}
+tar_of_volume=(docker run --rm --network none --user 0:0 --log-driver none -v "$VOLUME:/v:ro")
+if [ "$TRANSPORT" = pipe ]; then
+  open_pipe
+  run_on_pipe "$\{tar_of_volume[@]}" -v "$pipe:/berth-pipe" --entrypoint tar -- "$IMAGE" \
+    -C /v --numeric-owner -cf /berth-pipe .
+  compress "$COMPRESSION" <"$pipe"
+  wait "$helper"
+else
+  "$\{tar_of_volume[@]}" --entrypoint tar -- "$IMAGE" -C /v --numeric-owner -cf - . | compress "$COMPRESSION"
+fi
+`;
+/**
+ * IMAGE, PROJECT, COMPOSE_VOLUME, TEMP_VOLUME, COMPRESSION, TRANSPORT. Makes the temp volume and
+ * unpacks the compressed tar on stdin into it; the live volume is not touched.
+ */
+const UNPACK_TO_TEMP = bash `${BACKUP_SHELL}
+docker volume create --label berth.restore-temp=1 --label "berth.restore-for=$\{PROJECT}_$COMPOSE_VOLUME" \
+  -- "$TEMP_VOLUME" >/dev/null
+# tar stops at the archive's end marker; the rest (padding) is read too, so the writer never
+# sees a closed pipe for a good archive.
+unpack='tar -C /v --numeric-owner -xpf - && cat >/dev/null'
+untar=(docker run --rm --network none --user 0:0 --log-driver none -v "$TEMP_VOLUME:/v")
+if [ "$TRANSPORT" = pipe ]; then
+  open_pipe
+  run_on_pipe "$\{untar[@]}" -v "$pipe:/berth-pipe" --entrypoint sh -- "$IMAGE" -c "exec </berth-pipe; $unpack"
+  decompress "$COMPRESSION" >"$pipe" && wrote=0 || wrote=$?
+  wait "$helper"
+  exit "$wrote"
+else
+  decompress "$COMPRESSION" | "$\{untar[@]}" -i --entrypoint sh -- "$IMAGE" -c "$unpack"
+fi
+`;
+/**
+ * IMAGE, PROJECT, COMPOSE_VOLUME, TEMP_VOLUME. Stops the containers using the project's volume,
+ * replaces its content with the temp volume's, starts them again (always), and removes the temp
+ * volume. Creates the volume, with compose's labels, if it is missing. Reports `swapped=rename` or
+ * `swapped=copy`.
+ *
+ * When both are `local` volumes in the same directory (/var/lib/docker/volumes), that directory is
+ * mounted once and the temp volume's entries are renamed into the live one: no data is copied, so
+ * the swap takes as long as deleting the old content. Otherwise the content is copied with tar.
+ */
+const SWAP_IN = bash `target=$(docker volume ls -q --filter "label=com.docker.compose.project=$PROJECT" \
+  --filter "label=com.docker.compose.volume=$COMPOSE_VOLUME" | head -n 1)
+if [ -z "$target" ]; then
+  target="$\{PROJECT}_$COMPOSE_VOLUME"
+  docker volume create --label "com.docker.compose.project=$PROJECT" \
+    --label "com.docker.compose.volume=$COMPOSE_VOLUME" -- "$target" >/dev/null
+fi
+mapfile -t ids < <(docker ps -q --filter "volume=$target")
+restart() {
+  if [ "$\{#ids[@]}" -gt 0 ]; then docker start "$\{ids[@]}" >/dev/null; fi
+  docker volume rm -f -- "$TEMP_VOLUME" >/dev/null 2>&1 || true
+}
+trap restart EXIT
+if [ "$\{#ids[@]}" -gt 0 ]; then docker stop "$\{ids[@]}" >/dev/null; fi
+from=$(docker volume inspect -f '{{.Driver}} {{.Mountpoint}}' -- "$TEMP_VOLUME")
+to=$(docker volume inspect -f '{{.Driver}} {{.Mountpoint}}' -- "$target")
+root=$(dirname -- "$(dirname -- "$\{to#local }")")
+if [ "$\{from%% *}" = local ] && [ "$\{to%% *}" = local ] && [ "$\{from#local }" = "$root/$TEMP_VOLUME/_data" ] \
+  && [ "$\{to#local }" = "$root/$target/_data" ]; then
+  docker run --rm --network none --user 0:0 --log-driver none -v "$root:/volumes" --entrypoint sh -- "$IMAGE" -c '
+    set -eu
+    from=/volumes/$1/_data to=/volumes/$2/_data
+    find "$to" -mindepth 1 -maxdepth 1 -exec rm -rf -- {} +
+    find "$from" -mindepth 1 -maxdepth 1 -exec mv -- {} "$to/" \;
+    chown "$(stat -c %u:%g "$from")" "$to"
+    chmod "$(stat -c %a "$from")" "$to"' berth-swap "$TEMP_VOLUME" "$target"
+  emit swapped rename
+else
+  docker run --rm --network none --user 0:0 --log-driver none -v "$TEMP_VOLUME:/from:ro" -v "$target:/to" \
+    --entrypoint sh -- "$IMAGE" -c 'find /to -mindepth 1 -delete && tar -C /from -cf - . | tar -C /to --numeric-owner -xpf -'
+  emit swapped copy
+fi
+emit restored "$target"
+`;
+/**
+ * TEMP_VOLUME: removes it (a restore that failed before the swap); says so on stderr when it cannot,
+ * and still succeeds (it runs while cleaning up after another failure). A transfer that was cut off
+ * may leave its unpacking container still running on the volume: such containers are ours (the
+ * volume's name is random), so they are removed first.
+ */
+const DROP_TEMP = bash `for i in 1 2 3 4 5 6 7 8 9 10; do
+  docker volume rm -f -- "$TEMP_VOLUME" >/dev/null 2>&1 && exit 0
+  ids=$(docker ps -aq --filter "volume=$TEMP_VOLUME" 2>/dev/null) || ids=
+  if [ -n "$ids" ]; then docker rm -f $ids >/dev/null 2>&1 || true; fi
+  sleep 0.5
+done
+echo "berth: could not remove the temporary volume $TEMP_VOLUME" >&2
+`;
+/**
+ * The content of a volume as one digest: the sorted list of every path, then every file's hash,
+ * hashed with sha256. IMAGE, VOLUME, HASH_TOOL: the per-file hash tool, `b2sum` or `sha256sum`, or
+ * empty to take b2sum when the image has it (coreutils' b2sum is about 3x faster than its sha256sum,
+ * which has no SHA instructions). Reports `content=<file count> <sha256> <tool>`.
+ */
+const VOLUME_DIGEST = bash `out=$(docker run --rm --network none --user 0:0 --log-driver none -v "$VOLUME:/v:ro" --entrypoint sh -- "$IMAGE" -c '
+  set -eu
+  tool=$1
+  if [ -z "$tool" ]; then
+    if command -v b2sum >/dev/null 2>&1; then tool=b2sum; else tool=sha256sum; fi
+  fi
+  case $tool in b2sum | sha256sum) ;; *) echo "berth: unknown hash tool $tool" >&2; exit 2 ;; esac
+  command -v "$tool" >/dev/null 2>&1 || { echo "berth: the helper image has no $tool (set helper-image)" >&2; exit 127; }
+  cd /v
+  n=$(find . -type f | wc -l)
+  { find . | LC_ALL=C sort; find . -type f -print0 | LC_ALL=C sort -z | xargs -0r "$tool"; } | sha256sum | {
+    read -r sum _; echo "$n $sum $tool"; }' berth-digest "$HASH_TOOL")
+emit content "$out"
+`;
+
+;// CONCATENATED MODULE: ./actions/backup/src/discover.ts
+// What the host has for the project: its named volumes, the image the helper containers run (an
+// image of the project's own, or `helper-image`), how their tar streams travel, a service's image,
+// a volume's content digest.
+
+
+
+
+
+
+
+async function discover(host, inputs) {
+    const { report } = await runHostScript(host, DISCOVER, { PROJECT: inputs.project }, { silent: true });
+    const volumes = new Map();
+    for (const [name, short] of report.pairs('volume'))
+        if (/^\S+$/.test(short))
+            volumes.set(short, name);
+    return { volumes, image: inputs['helper-image'] ?? report.last('image')?.trim() ?? '' };
+}
+/** The image for the helper containers that read and write volumes. */
+function helperImage(found, inputs) {
+    if (!found.image) {
+        throw inputs_inputError(Inputs.HelperImage, `project ${inputs.project} has no container on the host to take an image from; set helper-image to an image on the host that has sh and tar`);
+    }
+    return found.image;
+}
+async function volumeTransport(host, image) {
+    const { report } = await runHostScript(host, PIPE_CHECK, { IMAGE: image }, { silent: true });
+    if (report.last('fifo') === 'unseen')
+        lib_core/* info */.pq('The helper containers cannot open a FIFO in the host’s temp dir; volumes stream through docker attach (slower)');
+    return report.last('transport') === 'pipe' ? 'pipe' : 'attach';
+}
+/** The image of the service's container, for a scratch database of the same version. */
+async function serviceImage(host, project, service) {
+    const values = { PROJECT: project, SERVICE: service };
+    const { report } = await runHostScript(host, SERVICE_IMAGE, values, { silent: true });
+    return report.last('image')?.trim() ?? '';
+}
+/**
+ * The content digest of `volume` (file count, digest of its paths and file hashes), read by a helper
+ * container of `image` with `tool` (empty: b2sum where the image has it).
+ */
+async function volumeContent(host, image, volume, tool) {
+    const values = { IMAGE: image, VOLUME: volume, HASH_TOOL: tool };
+    return parseContent((await runHostScript(host, VOLUME_DIGEST, values, { silent: true })).stdout);
+}
+
+;// CONCATENATED MODULE: ./lib/action/input-checks.ts
+// Input checks that several actions share, written once: the registry credential pair and the
+// compose project name.
+
+
+/**
+ * The registry-username/registry-password pair: both or neither. The password is masked before
+ * anything can fail.
+ */
+function getRegistryCredentials(names = {
+    username: 'registry-username',
+    password: 'registry-password',
+}) {
+    const password = getString(names.password) || undefined;
+    if (password)
+        core.setSecret(password);
+    const username = getString(names.username) || undefined;
+    if (Boolean(password) !== Boolean(username)) {
+        const missing = password ? names.username : names.password;
+        throw inputError(missing, 'is required when the other registry credential is given');
+    }
+    return username && password ? { username, password } : undefined;
+}
+/** What compose accepts as a project name (it also names containers, volumes and remote directories). */
+const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+function parseProjectName(name, value) {
+    if (!PROJECT_NAME.test(value)) {
+        throw inputs_inputError(name, `${JSON.stringify(value)} is not a compose project name (lower-case letters, digits, "-" and "_", starting with a letter or digit)`);
+    }
+    return value;
+}
+
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(57075);
 ;// CONCATENATED MODULE: ./node_modules/@noble/hashes/utils.js
 /**
  * Checks if something is Uint8Array. Be careful: nodejs Buffer will return true.
@@ -49226,8 +50100,7 @@ function dist_isCryptoKey(key) {
 }
 
 ;// CONCATENATED MODULE: ./actions/backup/src/crypto.ts
-// Streams the runner puts between the hosts: sha256 and byte counts of what passes, and age
-// encryption/decryption as data flows.
+// age encryption and decryption of the streams the runner puts between the hosts, as data flows.
 //
 // age's header (recipient stanzas, the file key's wrapping and unwrapping, the header MAC) is made
 // and checked by age-encryption, the TypeScript implementation of age, through its public API: the
@@ -49241,28 +50114,6 @@ function dist_isCryptoKey(key) {
 
 
 
-/** A pass-through that hashes and counts what goes through it (and tells `onBytes`, for progress lines). */
-class Digest extends external_node_stream_.Transform {
-    onBytes;
-    hash = (0,external_node_crypto_.createHash)('sha256');
-    bytes = 0;
-    hex;
-    constructor(onBytes) {
-        super();
-        this.onBytes = onBytes;
-    }
-    _transform(chunk, _encoding, done) {
-        this.hash.update(chunk);
-        this.bytes += chunk.length;
-        this.onBytes?.(chunk.length);
-        done(null, chunk);
-    }
-    /** The sha256 (hex) of everything that went through; call once the stream has ended. */
-    sha256() {
-        this.hex ??= this.hash.digest('hex');
-        return this.hex;
-    }
-}
 const CHUNK = 64 * 1024;
 const TAG = 16;
 const NONCE = 16;
@@ -49531,7 +50382,7 @@ function parseRetention(name, value) {
     for (const part of text.split(/[,\s]+/).filter(Boolean)) {
         const match = /^(daily|weekly|monthly)=(\d{1,4})$/.exec(part);
         if (!match || seen.has(match[1])) {
-            throw inputError(name, `${JSON.stringify(part)} is not a rule (daily=N, weekly=N, monthly=N, each at most once, e.g. daily=7,weekly=4,monthly=12; or none)`);
+            throw inputs_inputError(name, `${JSON.stringify(part)} is not a rule (daily=N, weekly=N, monthly=N, each at most once, e.g. daily=7,weekly=4,monthly=12; or none)`);
         }
         seen.add(match[1]);
         policy[match[1]] = Number(match[2]);
@@ -49582,8 +50433,9 @@ function keptBackups(backups, policy) {
 
 
 
+
 /** compose service and volume names, database names: no shell or path syntax. */
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const inputs_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const IMAGE = /^[A-Za-z0-9][A-Za-z0-9_.\-/:@]*$/;
 const BACKUP_ID = new RegExp(`^${BACKUP_ID_PATTERN}$`);
 /** Sortable by time, unique across concurrent runs: `20261122T050102Z-3fa1`. */
@@ -49604,7 +50456,7 @@ function backupIdDate(id) {
 function checkDir(name, dir) {
     const clean = dir.replace(/\/+$/, '');
     if (!clean.startsWith('/') || /[\n\r\0]/.test(clean) || clean.split('/').includes('..') || clean === '') {
-        throw inputError(name, `${JSON.stringify(dir)} is not an absolute directory path without ".."`);
+        throw inputs_inputError(name, `${JSON.stringify(dir)} is not an absolute directory path without ".."`);
     }
     return clean;
 }
@@ -49617,17 +50469,17 @@ function parseDestination(name, value) {
         const rest = text.slice('ssh://'.length);
         const slash = rest.indexOf('/');
         if (slash <= 0)
-            throw inputError(name, `${JSON.stringify(value)} is not ssh://user@host[:port]/dir`);
+            throw inputs_inputError(name, `${JSON.stringify(value)} is not ssh://user@host[:port]/dir`);
         const jump = parseJumpHost(name, rest.slice(0, slash));
         const dir = checkDir(name, rest.slice(slash));
         // sftp batch commands glob; keep the directory plain.
         if (!/^[A-Za-z0-9_./-]+$/.test(dir))
-            throw inputError(name, `${JSON.stringify(dir)}: an ssh:// directory may only have letters, digits and _ . / -`);
+            throw inputs_inputError(name, `${JSON.stringify(dir)}: an ssh:// directory may only have letters, digits and _ . / -`);
         return { kind: 'ssh', ...jump, dir };
     }
     if (text === 'artifact')
         return { kind: 'artifact' };
-    throw inputError(name, `${JSON.stringify(value)} is not host:/dir, ssh://user@host[:port]/dir or artifact`);
+    throw inputs_inputError(name, `${JSON.stringify(value)} is not host:/dir, ssh://user@host[:port]/dir or artifact`);
 }
 /** One destination a line; the same one twice is refused (it would be written twice). */
 function parseDestinations(name, lines, project) {
@@ -49636,7 +50488,7 @@ function parseDestinations(name, lines, project) {
     for (const d of list) {
         const key = JSON.stringify(d);
         if (seen.has(key))
-            throw inputError(name, `${destinationLabel(d)} is listed twice`);
+            throw inputs_inputError(name, `${destinationLabel(d)} is listed twice`);
         seen.add(key);
     }
     return list;
@@ -49655,7 +50507,7 @@ function parseRetentionDays(name, value) {
         return undefined;
     const days = /^\d{1,3}$/.test(text) ? Number(text) : NaN;
     if (!(days >= 1 && days <= 90))
-        throw inputError(name, `${JSON.stringify(value)} is not a number of days from 1 to 90`);
+        throw inputs_inputError(name, `${JSON.stringify(value)} is not a number of days from 1 to 90`);
     return days;
 }
 /** `service:engine:database` lines (engine `postgres`, `mysql` or `mariadb`). */
@@ -49663,21 +50515,21 @@ function parseDatabases(name, lines) {
     return lines.map((line, i) => {
         const [service, engine, database, extra] = line.split(':');
         if (!service || !engine || !database || extra !== undefined) {
-            throw inputError(name, `line ${i + 1} is not service:engine:database (engine postgres, mysql or mariadb)`);
+            throw inputs_inputError(name, `line ${i + 1} is not service:engine:database (engine postgres, mysql or mariadb)`);
         }
-        if (!NAME.test(service))
-            throw inputError(name, `line ${i + 1}: ${JSON.stringify(service)} is not a service name`);
+        if (!inputs_NAME.test(service))
+            throw inputs_inputError(name, `line ${i + 1}: ${JSON.stringify(service)} is not a service name`);
         if (!/^[A-Za-z0-9_][A-Za-z0-9_-]*$/.test(database))
-            throw inputError(name, `line ${i + 1}: ${JSON.stringify(database)} is not a database name`);
+            throw inputs_inputError(name, `line ${i + 1}: ${JSON.stringify(database)} is not a database name`);
         if (!ENGINES.includes(engine))
-            throw inputError(name, `line ${i + 1}: engine ${JSON.stringify(engine)} is not supported (${ENGINES.join(', ')})`);
+            throw inputs_inputError(name, `line ${i + 1}: engine ${JSON.stringify(engine)} is not supported (${ENGINES.join(', ')})`);
         return { service, engine: engine, database };
     });
 }
 function parseNames(name, items, what) {
     for (const item of items) {
-        if (!NAME.test(item))
-            throw inputError(name, `${JSON.stringify(item)} is not a ${what} name`);
+        if (!inputs_NAME.test(item))
+            throw inputs_inputError(name, `${JSON.stringify(item)} is not a ${what} name`);
     }
     return items;
 }
@@ -49685,7 +50537,7 @@ function parseNames(name, items, what) {
 function parseRecipients(name, items) {
     for (const item of items) {
         if (!/^age1[0-9a-z]+$/.test(item))
-            throw inputError(name, `${JSON.stringify(item.slice(0, 20))} is not an age recipient (age1...)`);
+            throw inputs_inputError(name, `${JSON.stringify(item.slice(0, 20))} is not an age recipient (age1...)`);
     }
     return items;
 }
@@ -49693,7 +50545,7 @@ function parseRecipients(name, items) {
 function checkDecryptionKey(text) {
     const lines = identityLines(text);
     if (lines.length === 0 || !lines.every((l) => /^AGE-SECRET-KEY-(PQ-)?1[0-9A-Z]+$/.test(l))) {
-        throw inputError(Inputs.DecryptionKey, 'is not an age identity (AGE-SECRET-KEY-1..., as age-keygen prints; content not shown)');
+        throw inputs_inputError(Inputs.DecryptionKey, 'is not an age identity (AGE-SECRET-KEY-1..., as age-keygen prints; content not shown)');
     }
 }
 /** A backup id, or `latest` / empty for the newest complete backup (undefined). */
@@ -49702,15 +50554,15 @@ function parseBackupId(name, value) {
     if (id === '' || id === 'latest')
         return undefined;
     if (!BACKUP_ID.test(id))
-        throw inputError(name, `${JSON.stringify(id)} is not a backup id (like 20261122T050102Z-3fa1) or latest`);
+        throw inputs_inputError(name, `${JSON.stringify(id)} is not a backup id (like 20261122T050102Z-3fa1) or latest`);
     return id;
 }
 function getInputs() {
     const mode = getEnumInput(Inputs.Mode, MODES, { default: 'backup' });
     const ssh = getSshInputs();
-    const destinationKey = getString(Inputs.DestinationSshKey) || ssh['ssh-key'];
+    const destinationKey = inputs_getString(Inputs.DestinationSshKey) || ssh['ssh-key'];
     lib_core/* setSecret */.Pq(destinationKey);
-    const decryptionKey = getString(Inputs.DecryptionKey) || undefined;
+    const decryptionKey = inputs_getString(Inputs.DecryptionKey) || undefined;
     if (decryptionKey) {
         lib_core/* setSecret */.Pq(decryptionKey);
         for (const line of decryptionKey.split('\n'))
@@ -49719,10 +50571,10 @@ function getInputs() {
     }
     if (decryptionKey)
         checkDecryptionKey(decryptionKey);
-    const project = parseProjectName(Inputs.Project, getString(Inputs.Project, { required: true }));
-    const helper = getString(Inputs.HelperImage) || undefined;
+    const project = parseProjectName(Inputs.Project, inputs_getString(Inputs.Project, { required: true }));
+    const helper = inputs_getString(Inputs.HelperImage) || undefined;
     if (helper && !IMAGE.test(helper))
-        throw inputError(Inputs.HelperImage, `${JSON.stringify(helper)} is not an image reference`);
+        throw inputs_inputError(Inputs.HelperImage, `${JSON.stringify(helper)} is not an image reference`);
     return {
         mode,
         ...ssh,
@@ -49733,46 +50585,200 @@ function getInputs() {
         'helper-image': helper,
         destinations: parseDestinations(Inputs.Destinations, getListInput(Inputs.Destinations, { newlinesOnly: true }), project),
         'destination-ssh-key': normalizePrivateKey(destinationKey),
-        'artifact-retention-days': parseRetentionDays(Inputs.ArtifactRetentionDays, getString(Inputs.ArtifactRetentionDays) ?? ''),
+        'artifact-retention-days': parseRetentionDays(Inputs.ArtifactRetentionDays, inputs_getString(Inputs.ArtifactRetentionDays) ?? ''),
         compression: getEnumInput(Inputs.Compression, COMPRESSIONS, { default: 'zstd' }),
         'encryption-recipients': parseRecipients(Inputs.EncryptionRecipients, getListInput(Inputs.EncryptionRecipients)),
         'decryption-key': decryptionKey,
-        'backup-id': parseBackupId(Inputs.BackupId, getString(Inputs.BackupId) ?? ''),
-        retention: parseRetention(Inputs.Retention, getString(Inputs.Retention) ?? ''),
+        'backup-id': parseBackupId(Inputs.BackupId, inputs_getString(Inputs.BackupId) ?? ''),
+        retention: parseRetention(Inputs.Retention, inputs_getString(Inputs.Retention) ?? ''),
         verify: getBooleanInput(Inputs.Verify, { default: false }),
     };
 }
 
-;// CONCATENATED MODULE: ./actions/backup/src/archive.ts
-// What a file of a backup is: its name from its source, compression and encryption, and back from
-// a manifest entry (which comes from storage, so it is validated before any of it reaches a host).
+;// CONCATENATED MODULE: ./actions/backup/src/prune.ts
+// After a backup: the destinations lose interrupted backups (no manifest) and, by `retention`, old
+// complete ones. Artifacts are left to GitHub's expiry.
 
-const EXTENSION = { zstd: '.zst', gzip: '.gz', none: '' };
-const age = (encrypted) => (encrypted ? '.age' : '');
-const archive_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const DATABASE = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/;
-/** `volume-<name>.tar[.zst|.gz][.age]` */
-const volumeFile = (volume, c, encrypted) => `volume-${volume}.tar${EXTENSION[c]}${age(encrypted)}`;
-/** `postgres-<service>-<db>.dump[.age]` (pg_dump compresses), `<engine>-<service>-<db>.sql[.zst|.gz][.age]` */
-const dumpFile = (db, c, encrypted) => db.engine === 'postgres'
-    ? `postgres-${db.service}-${db.database}.dump${age(encrypted)}`
-    : `${db.engine}-${db.service}-${db.database}.sql${EXTENSION[c]}${age(encrypted)}`;
-/** `volume:<name>` or `<engine>:<service>/<database>`; anything else is refused. */
-function sourceOf(file) {
-    const m = /^([a-z]+):(.*)$/s.exec(file.source);
-    const [kind, rest] = [m?.[1] ?? '', m?.[2] ?? ''];
-    if (kind === 'volume' && archive_NAME.test(rest))
-        return { kind: 'volume', volume: rest };
-    const [service = '', database = '', extra] = rest.split('/');
-    if (ENGINES.includes(kind) &&
-        archive_NAME.test(service) &&
-        DATABASE.test(database) &&
-        extra === undefined)
-        return { kind: 'dump', db: { engine: kind, service, database } };
-    throw new Error(`the manifest lists a source Berth does not write: ${JSON.stringify(file.source.slice(0, 80))}`);
+
+
+async function pruneStore(store, inputs, current) {
+    const listing = await store.list();
+    // Directories without a manifest are runs that died (a finished backup writes its manifest last).
+    const leftovers = listing.partial.filter((x) => x !== current);
+    if (leftovers.length > 0) {
+        lib_core/* info */.pq(`${store.label}: removing interrupted backups without a manifest: ${leftovers.join(', ')}`);
+        await store.remove(leftovers);
+    }
+    if (!inputs.retention)
+        return [];
+    const kept = keptBackups(listing.complete.map((x) => ({ id: x, created: backupIdDate(x) })), inputs.retention);
+    kept.add(current);
+    const pruned = listing.complete.filter((x) => !kept.has(x));
+    lib_core/* info */.pq(`${store.label}: keeping ${kept.size}, pruning ${pruned.length}${pruned.length ? `: ${pruned.join(', ')}` : ''}`);
+    await store.remove(pruned);
+    return pruned;
 }
-/** Older manifests have no compression: zstd for volumes, none for (custom-format) dumps. */
-const compressionOf = (file) => file.compression ?? (file.source.startsWith('volume:') ? 'zstd' : 'none');
+/** Applies retention to every store but artifacts; the ids pruned anywhere, sorted. */
+async function applyRetention(stores, inputs, current) {
+    const pruned = new Set();
+    for (const store of stores) {
+        if (!store.pruned) {
+            lib_core/* info */.pq(`${store.label}: kept for ${inputs['artifact-retention-days'] ?? 'the repository’s default number of'} days by GitHub; Berth’s retention does not apply`);
+            continue;
+        }
+        for (const x of await pruneStore(store, inputs, current))
+            pruned.add(x);
+    }
+    return [...pruned].sort();
+}
+/**
+ * Runs `backup`; when it fails, backup `id` is removed where it has no manifest yet. A backup that failed verification keeps its manifest, for inspection; one that was
+ * killed is cleaned up by the next run.
+ */
+async function removeIfUnfinished(stores, id, backup) {
+    try {
+        await backup();
+    }
+    catch (error) {
+        for (const store of stores) {
+            const listing = await store.list().catch(() => undefined);
+            if (listing?.partial.includes(id))
+                await store.remove([id]).catch(() => undefined);
+        }
+        throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./actions/backup/src/services.ts
+// The project's services while berth/backup works on them: held stopped while their volumes are
+// archived (restarted by the host whatever happens), and awaited healthy before a database restore.
+
+
+
+
+
+/** How long a service may take to become healthy before its database is restored. */
+const HEALTHY_TIMEOUT_SECONDS = 180;
+/**
+ * Stops `stop-services` and the project's containers labelled berth.backup.stop=true until the
+ * returned function is called; the host restarts them if we vanish.
+ */
+async function holdStopped(host, inputs) {
+    const stdin = new external_node_stream_.PassThrough();
+    let onStopped;
+    const stopped = new Promise((resolve) => (onStopped = resolve));
+    const values = { PROJECT: inputs.project, LABEL: STOP_LABEL, SERVICES: inputs['stop-services'] };
+    const held = runHostScript(host, HOLD_STOPPED, values, {
+        input: stdin,
+        silent: true,
+        onStdoutLine: (line) => {
+            const entry = readReportLine(line);
+            if (entry?.key === 'stopped' && /^\d+$/.test(entry.value))
+                onStopped(entry.value);
+        },
+    });
+    const count = await Promise.race([
+        stopped,
+        held.then(() => Promise.reject(new Error('stopping the services ended early'))),
+    ]);
+    const what = [...inputs['stop-services'], `label ${STOP_LABEL}`].join(', ');
+    lib_core/* info */.pq(count === '0' ? `No running container to stop (${what})` : `Stopped ${count} container(s) (${what})`);
+    return async () => {
+        stdin.end();
+        await held;
+        if (count !== '0')
+            lib_core/* info */.pq(`Started ${count} container(s) again`);
+    };
+}
+/** Waits until the service's containers are healthy (or running, without a health check). */
+async function waitHealthy(host, project, service) {
+    const values = { PROJECT: project, SERVICE: service, TIMEOUT: HEALTHY_TIMEOUT_SECONDS };
+    await runHostScript(host, WAIT_HEALTHY, values);
+}
+
+;// CONCATENATED MODULE: ./lib/action/summary.ts
+// Markdown for job summaries, written once: table cells that cannot break their row, inline code
+// that survives a table, and the table itself. Every action's summary builds its tables here.
+/** Text for a table cell: pipes escaped, line breaks and runs of blank space folded to one space. */
+function tableCell(text) {
+    if (text === undefined || text === '')
+        return '';
+    return String(text)
+        .replace(/\|/g, '\\|')
+        .replace(/\s*[\r\n]+\s*/g, ' ');
+}
+/**
+ * Inline code: backticks inside become `'` (a code span cannot hold its own delimiter), line breaks a
+ * space. Pipes are left to tableCell, which escapes them even inside code (GitHub splits the row on them).
+ */
+function inlineCode(text) {
+    return text ? `\`${text.replace(/`/g, "'").replace(/\s*[\r\n]+\s*/g, ' ')}\`` : '';
+}
+/** A Markdown table; every cell goes through tableCell, so callers pass plain Markdown. */
+function markdownTable(headers, rows) {
+    const line = (cells) => '|' + cells.map((c) => (c === undefined || c === '' ? ' |' : ` ${tableCell(c)} |`)).join('');
+    return [line(headers), `|${headers.map(() => ' --- |').join('')}`, ...rows.map(line)].join('\n');
+}
+/** A two-column table of names and values under an empty header, as the actions' summaries open. */
+function keyValueTable(rows) {
+    return markdownTable(['', ''], rows);
+}
+
+;// CONCATENATED MODULE: ./actions/backup/src/summary.ts
+// The step summaries of the three modes, as Markdown (lib/action/summary.ts makes the tables).
+
+
+/** The checks as a table, and the error that stopped verify, if one did, as its last row. */
+function verifyTable({ checks, failure }) {
+    const rows = checks.map((c) => [inlineCode(c.what), c.ok ? 'ok' : '**failed**', c.detail]);
+    if (failure !== undefined)
+        rows.push(['verify', '**failed**', failure instanceof Error ? failure.message : String(failure)]);
+    return markdownTable(['checked', 'result', 'how'], rows);
+}
+function prunedLine(pruned) {
+    if (pruned === undefined)
+        return 'Retention was not applied: the backup did not verify.';
+    return pruned.length > 0 ? `Pruned: ${pruned.join(', ')}` : 'Pruned: none';
+}
+function backupSummary(r) {
+    const bytes = r.files.reduce((sum, f) => sum + f.bytes, 0);
+    const files = markdownTable(['file', 'source', 'size', 'sha256'], r.files.map((f) => [
+        inlineCode(f.name),
+        f.source,
+        formatBytes(f.bytes),
+        inlineCode(`${f.sha256.slice(0, 16)}…`),
+    ]));
+    return [
+        `### Backup ${r.id} of ${r.project}`,
+        '',
+        `To ${r.wheres.map(inlineCode).join(' and ')} in ${r.seconds.toFixed(1)} s, ${formatBytes(bytes)} stored (${r.compression}), ` +
+            (r.recipients > 0
+                ? `encrypted with age to ${r.recipients} recipient(s).`
+                : '**not encrypted** (no `encryption-recipients`).'),
+        r.verify ? `Verified by a restore into scratch volumes: ${r.verify.verified ? 'yes' : '**no**'}.` : '',
+        '',
+        files,
+        '',
+        ...(r.verify ? [verifyTable(r.verify), ''] : []),
+        prunedLine(r.pruned),
+        '',
+    ].join('\n');
+}
+function verifySummary(project, where, manifest, outcome) {
+    return [
+        `### Verify of backup ${manifest.id} of ${project}`,
+        '',
+        `From ${inlineCode(where)}, restored into scratch volumes and databases on the host: ` +
+            (outcome.verified ? 'every archive matched.' : '**it did not verify**.'),
+        '',
+        verifyTable(outcome),
+        '',
+    ].join('\n');
+}
+function restoreSummary(project, where, manifest) {
+    const sources = manifest.files.map((f) => f.source).join(', ');
+    return `### Restored ${manifest.id} of ${project}\n\nFrom ${inlineCode(where)}: ${sources}; every archive matched its manifest's sha256 before anything was changed.\n`;
+}
 
 ;// CONCATENATED MODULE: ./actions/backup/src/progress.ts
 // Progress lines for long transfers: a pure meter that decides when a line is due (every 5 s or
@@ -49811,179 +50817,140 @@ class ProgressMeter {
     }
 }
 
-;// CONCATENATED MODULE: ./actions/backup/src/remote.ts
-// The commands berth/backup runs on the hosts. Every script body is static text; values reach it
-// only as positional parameters (SshSession.script's `args`), so nothing from the inputs is ever
-// parsed as shell. Scripts report through `::berth::key=value` lines on stdout where they need to.
+;// CONCATENATED MODULE: ./actions/backup/src/digest.ts
+// What passes between the hosts, measured: sha256 and byte count of a stream, with progress lines
+// for long transfers, and how long a transfer took.
 
-/** Shared prelude: strict mode, a reporter, the compressions (`compression` input) as filters. */
-const PRELUDE = String.raw `set -Eeuo pipefail
-emit() { printf '::berth::%s=%s\n' "$1" "$2"; }
-compress() {
-  case "$1" in zstd) zstd -q -c -T0 ;; gzip) gzip -c ;; none) cat ;; *) echo "berth: unknown compression $1" >&2; return 2 ;; esac
+
+
+
+
+/** A pass-through that hashes and counts what goes through it (and tells `onBytes`, for progress lines). */
+class Digest extends external_node_stream_.Transform {
+    onBytes;
+    hash = (0,external_node_crypto_.createHash)('sha256');
+    bytes = 0;
+    hex;
+    constructor(onBytes) {
+        super();
+        this.onBytes = onBytes;
+    }
+    _transform(chunk, _encoding, done) {
+        this.hash.update(chunk);
+        this.bytes += chunk.length;
+        this.onBytes?.(chunk.length);
+        done(null, chunk);
+    }
+    /** The sha256 (hex) of everything that went through; call once the stream has ended. */
+    sha256() {
+        this.hex ??= this.hash.digest('hex');
+        return this.hex;
+    }
 }
-decompress() {
-  case "$1" in zstd) zstd -q -d -c ;; gzip) gzip -d -c ;; none) cat ;; *) echo "berth: unknown compression $1" >&2; return 2 ;; esac
+/** A Digest that prints a progress line every 5 s or 256 MiB. */
+function meteredDigest(label) {
+    const meter = new ProgressMeter(label, Date.now());
+    return new Digest((n) => {
+        const line = meter.add(n, Date.now());
+        if (line)
+            lib_core/* info */.pq(line);
+    });
 }
-# A FIFO that a helper container reads or writes its tar stream through (bind-mounted at
-# /berth-pipe) instead of docker's attach, which copies every byte through dockerd and the
-# containerd shim: two to three times slower, and dockerd busy. The directory is 0700, so only
-# this user reaches the FIFO; the FIFO is 0666 so that a container root remapped by userns-remap
-# can open it through the mount.
-open_pipe() {
-  pipe_dir=$(mktemp -d "$\{TMPDIR:-/tmp}/berth-pipe-XXXXXXXX")
-  trap 'rm -rf -- "$pipe_dir"' EXIT
-  pipe=$pipe_dir/p
-  mkfifo -m 666 -- "$pipe"
+/** `12.3 s (85.0 MB/s)` since `started` (ms), or `12.3 s` without a byte count. */
+function took(started, bytes) {
+    const seconds = Math.max((Date.now() - started) / 1000, 0.001);
+    return `${seconds.toFixed(1)} s${bytes === undefined ? '' : ` (${formatBytes(bytes / seconds)}/s)`}`;
 }
-# Runs the command (a docker run on the pipe) in the background as $helper. When it ends, the FIFO
-# is opened and closed once, so that our end, if still waiting for the container to open it (the
-# container failed first), is released instead of waiting forever.
-run_on_pipe() {
-  ( "$@" && rc=0 || rc=$?; { : <>"$pipe"; } 2>/dev/null; exit "$rc" ) &
-  helper=$!
+
+;// CONCATENATED MODULE: ./actions/backup/src/upload.ts
+// How backup writes a file: what the host produces streams through age (when encrypted) and a
+// sha256 to every destination at once; the file's manifest entry comes out.
+
+
+
+
+
+class BackupWriter {
+    id;
+    stores;
+    recipients;
+    /** The files written so far, for the manifest. */
+    files = [];
+    constructor(id, stores, 
+    /** age recipients; none: stored unencrypted */
+    recipients) {
+        this.id = id;
+        this.stores = stores;
+        this.recipients = recipients;
+    }
+    get encrypted() {
+        return this.recipients.length > 0;
+    }
+    /** Streams what `produce` writes into the file `name` at every destination, encrypting and hashing on the way. */
+    async write(name, source, compression, produce) {
+        const started = Date.now();
+        const raw = new external_node_stream_.PassThrough();
+        const produced = produce(raw);
+        produced.catch(() => { });
+        const stored = this.encrypted ? await encryptStream(raw, this.recipients) : raw;
+        const digest = meteredDigest(source);
+        stored.on('error', (error) => digest.destroy(error));
+        stored.pipe(digest);
+        const abort = (error) => {
+            raw.destroy(error instanceof Error ? error : new Error(String(error)));
+        };
+        const uploads = this.stores.map((store) => {
+            const copy = new external_node_stream_.PassThrough();
+            digest.pipe(copy);
+            digest.on('error', (error) => copy.destroy(error));
+            const written = store.write(this.id, name, copy);
+            written.catch(abort);
+            return written;
+        });
+        const [p, ...u] = await Promise.allSettled([produced, ...uploads]);
+        if (p.status === 'rejected')
+            throw new Error(`${source}: reading it on the host failed`, { cause: p.reason });
+        u.forEach((r, i) => {
+            if (r.status === 'rejected')
+                throw new Error(`${source}: writing ${this.stores[i].where(this.id, name)} failed`, {
+                    cause: r.reason,
+                });
+        });
+        const sha256 = digest.sha256();
+        const file = {
+            name,
+            source,
+            compression,
+            bytes: digest.bytes,
+            sha256,
+            encrypted: this.encrypted,
+        };
+        this.files.push(file);
+        lib_core/* info */.pq(`${source} -> ${name}: ${formatBytes(digest.bytes)} in ${took(started, digest.bytes)}, sha256 ${sha256}`);
+        return file;
+    }
 }
-`.replaceAll('$\\{', '${');
-/**
- * A script that reads its stdin from a file on the host: `$1` is the file, the script's own
- * parameters follow (for dumps staged on the host by restore and verify).
- */
-function fromFile(script) {
-    return `exec <"$1"\nshift\n${script}`;
-}
-/**
- * $1 project. Reports each named volume of the project (`volume=<docker name> <compose name>`) and
- * the image of one of its containers (`image=`), the default helper image.
- */
-const DISCOVER = String.raw `${PRELUDE}
-docker volume ls --filter "label=com.docker.compose.project=$1" \
-  --format '{{.Name}} {{.Label "com.docker.compose.volume"}}' | sort | while read -r name short; do
-  emit volume "$name $short"
-done
-# The image id (not the name, which may not resolve on the host) of the first service's container.
-container=$(docker ps -a --filter "label=com.docker.compose.project=$1" \
-  --format '{{.Label "com.docker.compose.service"}} {{.ID}}' | sort | head -n 1 | cut -d' ' -f2)
-if [ -n "$container" ]; then emit image "$(docker inspect -f '{{.Image}}' "$container")"; fi
+
+;// CONCATENATED MODULE: ./actions/backup/src/script/files.ts
+// The host scripts for files: a `host:` destination's backup directories, and the 0700 staging
+// directory where restore and verify put dumps before they are restored.
+
+
+/** DIR, NAME: stdin to DIR/NAME, through NAME.part so a partial upload is never the file. */
+const WRITE_FILE = bash `umask 077
+mkdir -p -- "$DIR"
+cat >"$DIR/$NAME.part"
+mv -f -- "$DIR/$NAME.part" "$DIR/$NAME"
+`;
+/** DIR, NAME: the file on stdout. */
+const READ_FILE = bash `exec cat -- "$DIR/$NAME"
 `;
 /**
- * $1 helper image: whether its containers can use a FIFO of ours (see open_pipe). Not where the
- * daemon cannot see this user's temp dir (a remote DOCKER_HOST, the snap's private /tmp): there
- * the tar streams go through docker's attach. Reports `transport=pipe` or `transport=attach`, and
- * `fifo=unseen` when a container ran but did not find the FIFO (a container that cannot run at all
- * says nothing of the FIFO: the step's next docker run reports why).
- */
-const PIPE_CHECK = String.raw `${PRELUDE}
-open_pipe
-seen=$(docker run --rm --network none --log-driver none -v "$pipe:/berth-pipe" --entrypoint sh -- "$1" \
-  -c 'if [ -p /berth-pipe ]; then echo yes; else echo no; fi' 2>/dev/null) || seen=
-case $seen in
-  yes) emit transport pipe ;;
-  no) emit transport attach; emit fifo unseen ;;
-  *) emit transport attach ;;
-esac
-`;
-/**
- * $1 helper image, $2 volume, $3 compression, $4 transport (PIPE_CHECK's): the volume as a
- * compressed tar stream on stdout.
- */
-const ARCHIVE_VOLUME = String.raw `${PRELUDE}
-tar_of_volume=(docker run --rm --network none --user 0:0 --log-driver none -v "$2:/v:ro")
-if [ "$4" = pipe ]; then
-  open_pipe
-  run_on_pipe "$\{tar_of_volume[@]}" -v "$pipe:/berth-pipe" --entrypoint tar -- "$1" \
-    -C /v --numeric-owner -cf /berth-pipe .
-  compress "$3" <"$pipe"
-  wait "$helper"
-else
-  "$\{tar_of_volume[@]}" --entrypoint tar -- "$1" -C /v --numeric-owner -cf - . | compress "$3"
-fi
-`.replaceAll('$\\{', '${');
-/**
- * What runs inside a postgres service container to get credentials from the container's own
- * configuration (POSTGRES_PASSWORD_FILE, a secret file, or POSTGRES_PASSWORD): they stay in the
- * container, never on a command line. Then `$@` (pg_dump or pg_restore arguments) runs.
- */
-const PG_IN_CONTAINER = String.raw `set -eu
-tool=$1; db=$2; shift 2
-if [ -n "$\{POSTGRES_PASSWORD_FILE:-}" ] && [ -r "$POSTGRES_PASSWORD_FILE" ]; then
-  PGPASSWORD=$(cat "$POSTGRES_PASSWORD_FILE"); export PGPASSWORD
-elif [ -n "$\{POSTGRES_PASSWORD:-}" ]; then
-  PGPASSWORD=$POSTGRES_PASSWORD; export PGPASSWORD
-fi
-if [ -n "$\{PGPASSWORD:-}" ]; then set -- --host=127.0.0.1 "$@"; fi
-exec "$tool" --username="$\{POSTGRES_USER:-postgres}" --dbname="$db" "$@"
-`.replaceAll('$\\{', '${');
-/** $1 project, $2 service, $3 database: a custom-format pg_dump on stdout. */
-const PG_DUMP = String.raw `set -Eeuo pipefail
-docker compose -p "$1" exec -T "$2" sh -c "$4" berth-pg pg_dump "$3" --format=custom --no-owner --no-privileges
-`;
-/** $1 project, $2 service, $3 database: restores the custom-format dump on stdin, in one transaction. */
-const PG_RESTORE = String.raw `set -Eeuo pipefail
-docker compose -p "$1" exec -T "$2" sh -c "$4" berth-pg pg_restore "$3" --clean --if-exists --no-owner \
-  --no-privileges --single-transaction --exit-on-error
-`;
-/** The arguments of PG_DUMP / PG_RESTORE. */
-function pgArgs(project, service, database) {
-    return [project, service, database, PG_IN_CONTAINER];
-}
-/** $1 project, $2 service, $3 timeout seconds: waits until the service's containers are healthy (or running without a health check). */
-const WAIT_HEALTHY = String.raw `${PRELUDE}
-deadline=$(($(date +%s) + $3))
-while :; do
-  ids=$(docker ps -q --filter "label=com.docker.compose.project=$1" --filter "label=com.docker.compose.service=$2")
-  ok=1
-  [ -n "$ids" ] || ok=0
-  for id in $ids; do
-    state=$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$id")
-    case "$state" in healthy | running) ;; *) ok=0 ;; esac
-  done
-  [ "$ok" = 1 ] && exit 0
-  if [ "$(date +%s)" -ge "$deadline" ]; then echo "berth: service $2 is not healthy after $3 s" >&2; exit 1; fi
-  sleep 1
-done
-`;
-/**
- * $1 project, $2 label (berth.backup.stop=true), $3.. services. Stops the running containers of the
- * services and those with the label, says `stopped=`, then waits for stdin to close (the action is
- * done with the volumes, or its connection died) and starts them again, whatever happened.
- */
-const HOLD_STOPPED = String.raw `${PRELUDE}
-project=$1 label=$2; shift 2
-ids=()
-while read -r id; do [ -n "$id" ] && ids+=("$id"); done < <({
-  for service in "$@"; do
-    docker ps -q --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$service"
-  done
-  docker ps -q --filter "label=com.docker.compose.project=$project" --filter "label=$label"
-} | sort -u)
-restart() {
-  if [ "$\{#ids[@]}" -gt 0 ]; then docker start "$\{ids[@]}" >/dev/null; fi
-  emit started "$\{#ids[@]}"
-}
-trap restart EXIT
-trap 'exit 1' HUP INT TERM PIPE
-if [ "$\{#ids[@]}" -gt 0 ]; then docker stop "$\{ids[@]}" >/dev/null; fi
-emit stopped "$\{#ids[@]}"
-cat >/dev/null
-`.replaceAll('$\\{', '${');
-/** $1 dir, $2 file name: stdin to dir/name, through name.part so a partial upload is never the file. */
-const WRITE_FILE = String.raw `set -Eeuo pipefail
-umask 077
-mkdir -p -- "$1"
-cat >"$1/$2.part"
-mv -f -- "$1/$2.part" "$1/$2"
-`;
-/** $1 dir, $2 file name: the file on stdout. */
-const READ_FILE = String.raw `set -Eeuo pipefail
-exec cat -- "$1/$2"
-`;
-/**
- * $1 dir. One line per backup directory: `complete <id>` (it has Berth's manifest) or `partial <id>`
+ * DIR. Reports each backup directory: `complete=<id>` (it has Berth's manifest) or `partial=<id>`
  * (an interrupted run). Anything whose name is not a backup id is not listed, so never touched.
  */
-const LIST_BACKUPS = String.raw `${PRELUDE}
-[ -d "$1" ] || exit 0
-for dir in "$1"/*/; do
+const LIST_BACKUPS = bash `[ -d "$DIR" ] || exit 0
+for dir in "$DIR"/*/; do
   [ -d "$dir" ] || continue
   id=$(basename "$dir")
   [[ "$id" =~ ^${BACKUP_ID_PATTERN}$ ]] || continue
@@ -49994,306 +50961,496 @@ for dir in "$1"/*/; do
   fi
 done
 `;
-/** $1 dir, $2.. backup ids to delete. */
-const REMOVE_BACKUPS = String.raw `set -Eeuo pipefail
-dir=$1; shift
-for id in "$@"; do
+/** DIR, IDS: deletes those backups (refusing anything that is not a backup id). */
+const REMOVE_BACKUPS = bash `for id in "$\{IDS[@]}"; do
   [[ "$id" =~ ^${BACKUP_ID_PATTERN}$ ]] || { echo "berth: refusing to delete $id" >&2; exit 2; }
-  rm -rf -- "$dir/$id"
+  rm -rf -- "$DIR/$id"
 done
 `;
-/**
- * $1 helper image, $2 project, $3 compose volume name, $4 temp volume, $5 compression, $6 transport
- * (PIPE_CHECK's). Makes the temp volume and unpacks the compressed tar on stdin into it; the live
- * volume is not touched.
- */
-const UNPACK_TO_TEMP = String.raw `${PRELUDE}
-docker volume create --label berth.restore-temp=1 --label "berth.restore-for=$2_$3" -- "$4" >/dev/null
-# tar stops at the archive's end marker; the rest (padding) is read too, so the writer never
-# sees a closed pipe for a good archive.
-unpack='tar -C /v --numeric-owner -xpf - && cat >/dev/null'
-untar=(docker run --rm --network none --user 0:0 --log-driver none -v "$4:/v")
-if [ "$6" = pipe ]; then
-  open_pipe
-  run_on_pipe "$\{untar[@]}" -v "$pipe:/berth-pipe" --entrypoint sh -- "$1" -c "exec </berth-pipe; $unpack"
-  decompress "$5" >"$pipe" && wrote=0 || wrote=$?
-  wait "$helper"
-  exit "$wrote"
-else
-  decompress "$5" | "$\{untar[@]}" -i --entrypoint sh -- "$1" -c "$unpack"
-fi
-`.replaceAll('$\\{', '${');
-/**
- * $1 helper image, $2 project, $3 compose volume name, $4 temp volume. Stops the containers using the
- * project's volume, replaces its content with the temp volume's, starts them again (always), and
- * removes the temp volume. Creates the volume, with compose's labels, if it is missing.
- *
- * When both are `local` volumes in the same directory (/var/lib/docker/volumes), that directory is
- * mounted once and the temp volume's entries are renamed into the live one: no data is copied, so
- * the swap takes as long as deleting the old content. Otherwise the content is copied with tar.
- */
-const SWAP_IN = String.raw `${PRELUDE}
-image=$1 project=$2 short=$3 temp=$4
-target=$(docker volume ls -q --filter "label=com.docker.compose.project=$project" \
-  --filter "label=com.docker.compose.volume=$short" | head -n 1)
-if [ -z "$target" ]; then
-  target="$\{project}_$short"
-  docker volume create --label "com.docker.compose.project=$project" \
-    --label "com.docker.compose.volume=$short" -- "$target" >/dev/null
-fi
-mapfile -t ids < <(docker ps -q --filter "volume=$target")
-restart() {
-  if [ "$\{#ids[@]}" -gt 0 ]; then docker start "$\{ids[@]}" >/dev/null; fi
-  docker volume rm -f -- "$temp" >/dev/null 2>&1 || true
-}
-trap restart EXIT
-if [ "$\{#ids[@]}" -gt 0 ]; then docker stop "$\{ids[@]}" >/dev/null; fi
-from=$(docker volume inspect -f '{{.Driver}} {{.Mountpoint}}' -- "$temp")
-to=$(docker volume inspect -f '{{.Driver}} {{.Mountpoint}}' -- "$target")
-root=$(dirname -- "$(dirname -- "$\{to#local }")")
-if [ "$\{from%% *}" = local ] && [ "$\{to%% *}" = local ] && [ "$\{from#local }" = "$root/$temp/_data" ] \
-  && [ "$\{to#local }" = "$root/$target/_data" ]; then
-  docker run --rm --network none --user 0:0 --log-driver none -v "$root:/volumes" --entrypoint sh -- "$image" -c '
-    set -eu
-    from=/volumes/$1/_data to=/volumes/$2/_data
-    find "$to" -mindepth 1 -maxdepth 1 -exec rm -rf -- {} +
-    find "$from" -mindepth 1 -maxdepth 1 -exec mv -- {} "$to/" \;
-    chown "$(stat -c %u:%g "$from")" "$to"
-    chmod "$(stat -c %a "$from")" "$to"' berth-swap "$temp" "$target"
-  emit swapped rename
-else
-  docker run --rm --network none --user 0:0 --log-driver none -v "$temp:/from:ro" -v "$target:/to" \
-    --entrypoint sh -- "$image" -c 'find /to -mindepth 1 -delete && tar -C /from -cf - . | tar -C /to --numeric-owner -xpf -'
-  emit swapped copy
-fi
-emit restored "$target"
-`.replaceAll('$\\{', '${');
-/**
- * $1 temp volume: removes it (a restore that failed before the swap). A transfer that was cut off
- * may leave its unpacking container still running on the volume: such containers are ours (the
- * volume's name is random), so they are removed first.
- */
-const DROP_TEMP = String.raw `for i in 1 2 3 4 5 6 7 8 9 10; do
-  docker volume rm -f -- "$1" >/dev/null 2>&1 && exit 0
-  ids=$(docker ps -aq --filter "volume=$1")
-  if [ -n "$ids" ]; then docker rm -f $ids >/dev/null 2>&1 || true; fi
-  sleep 0.5
-done
-echo "berth: could not remove the temporary volume $1" >&2
-`;
-/**
- * The content of a volume as one digest: the sorted list of every path, then every file's hash,
- * hashed with sha256. $1 helper image, $2 volume, $3 the per-file hash tool: `b2sum` or
- * `sha256sum`, or empty to take b2sum when the image has it (coreutils' b2sum is about 3x faster
- * than its sha256sum, which has no SHA instructions). Reports `content=<file count> <sha256> <tool>`.
- */
-const VOLUME_DIGEST = String.raw `${PRELUDE}
-out=$(docker run --rm --network none --user 0:0 --log-driver none -v "$2:/v:ro" --entrypoint sh -- "$1" -c '
-  set -eu
-  tool=$1
-  if [ -z "$tool" ]; then
-    if command -v b2sum >/dev/null 2>&1; then tool=b2sum; else tool=sha256sum; fi
-  fi
-  case $tool in b2sum | sha256sum) ;; *) echo "berth: unknown hash tool $tool" >&2; exit 2 ;; esac
-  command -v "$tool" >/dev/null 2>&1 || { echo "berth: the helper image has no $tool (set helper-image)" >&2; exit 127; }
-  cd /v
-  n=$(find . -type f | wc -l)
-  { find . | LC_ALL=C sort; find . -type f -print0 | LC_ALL=C sort -z | xargs -0r "$tool"; } | sha256sum | {
-    read -r sum _; echo "$n $sum $tool"; }' berth-digest "$3")
-emit content "$out"
-`;
-/** Exact row counts of every table, `schema.table|count` lines, ordered (run with psql -At). */
-const ROW_COUNTS_SQL = "SELECT format('%I.%I', table_schema, table_name) || '|' || (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', table_schema, table_name), false, true, '')))[1]::text FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1";
-/** $1 project, $2 service, $3 database, $4 PG_IN_CONTAINER, $5 query: the query's rows (psql -At). */
-const PG_QUERY = String.raw `set -Eeuo pipefail
-docker compose -p "$1" exec -T "$2" sh -c "$4" berth-pg psql "$3" -X -A -t -v ON_ERROR_STOP=1 -c "$5"
-`;
-/** $1 project, $2 service: the image id of the service's container. */
-const SERVICE_IMAGE = String.raw `${PRELUDE}
-id=$(docker ps -aq --filter "label=com.docker.compose.project=$1" --filter "label=com.docker.compose.service=$2" | head -n 1)
-[ -n "$id" ] || { echo "berth: project $1 has no container for service $2" >&2; exit 3; }
-emit image "$(docker inspect -f '{{.Image}}' "$id")"
-`;
-/**
- * $1 postgres image (the service's own), $2 query. Restores the custom-format dump on stdin into a
- * scratch cluster in a throw-away container with no network, and prints the query's rows.
- */
-const PG_SCRATCH_RESTORE = String.raw `set -Eeuo pipefail
-docker run --rm -i --network none --log-driver none --entrypoint sh -- "$1" -c '
-set -eu
-d=$(mktemp -d)
-initdb -D "$d/data" -U postgres --auth=trust >/dev/null
-pg_ctl -D "$d/data" -o "-c listen_addresses= -k $d" -w start >/dev/null
-createdb -h "$d" -U postgres scratch
-pg_restore -h "$d" -U postgres -d scratch --no-owner --no-privileges --exit-on-error
-psql -h "$d" -U postgres -d scratch -X -A -t -v ON_ERROR_STOP=1 -c "$1"
-pg_ctl -D "$d/data" -m fast -w stop >/dev/null
-' berth-verify "$2"
-`;
-// ---- MySQL / MariaDB ---------------------------------------------------------------------------
-/**
- * What runs inside a mysql/mariadb service container: the credentials come from the container's own
- * configuration (the official images' *_ROOT_PASSWORD_FILE, *_ROOT_PASSWORD, or *_USER with
- * *_PASSWORD[_FILE]) and reach the client through a 0600 defaults file in the container's /tmp,
- * removed when the client ends: never a command line or the runner's environment. `$1` is `dump`
- * (mariadb-dump or mysqldump) or `client` (mariadb or mysql), `$2` the database, then the tool's options.
- */
-const MY_IN_CONTAINER = String.raw `set -eu
-kind=$1; db=$2; shift 2
-case $kind in dump) tools="mariadb-dump mysqldump" ;; *) tools="mariadb mysql" ;; esac
-bin=
-for t in $tools; do if command -v "$t" >/dev/null 2>&1; then bin=$t; break; fi; done
-[ -n "$bin" ] || { echo "berth: neither of $tools is in the container" >&2; exit 127; }
-secret() { if [ -n "$1" ] && [ -r "$1" ]; then cat "$1"; else printf '%s' "$2"; fi; }
-user=root
-password=$(secret "$\{MARIADB_ROOT_PASSWORD_FILE:-}" "$\{MARIADB_ROOT_PASSWORD:-}")
-[ -n "$password" ] || password=$(secret "$\{MYSQL_ROOT_PASSWORD_FILE:-}" "$\{MYSQL_ROOT_PASSWORD:-}")
-if [ -z "$password" ]; then
-  for prefix in MARIADB MYSQL; do
-    eval "u=\$\{$\{prefix}_USER:-}; f=\$\{$\{prefix}_PASSWORD_FILE:-}; p=\$\{$\{prefix}_PASSWORD:-}"
-    if [ -n "$u" ]; then user=$u; password=$(secret "$f" "$p"); break; fi
-  done
-fi
-umask 077
-cnf=$(mktemp)
-trap 'rm -f "$cnf"' EXIT
-# Option-file syntax: a double-quoted value with \\ \" and \n escaped.
-quote() { printf '%s' "$1" | sed ':a;$!{N;ba};s/\\/\\\\/g;s/"/\\"/g;s/\n/\\n/g'; }
-printf '[client]\nuser="%s"\n' "$(quote "$user")" >"$cnf"
-if [ -n "$password" ]; then printf 'password="%s"\n' "$(quote "$password")" >>"$cnf"; fi
-"$bin" --defaults-extra-file="$cnf" "$@" "$db"
-`.replaceAll('$\\{', '${');
-/** The arguments of the MY_* scripts. */
-function myArgs(project, service, database) {
-    return [project, service, database, MY_IN_CONTAINER];
-}
-/** $1 project, $2 service, $3 database, $4 MY_IN_CONTAINER, $5 compression: a consistent SQL dump, compressed, on stdout. */
-const MY_DUMP = String.raw `${PRELUDE}
-docker compose -p "$1" exec -T "$2" sh -c "$4" berth-my dump "$3" --single-transaction --routines --triggers \
-  --events --hex-blob --default-character-set=utf8mb4 | compress "$5"
-`;
-/** $1 project, $2 service, $3 database, $4 MY_IN_CONTAINER, $5 compression: restores the compressed SQL dump on stdin. */
-const MY_RESTORE = String.raw `${PRELUDE}
-decompress "$5" | docker compose -p "$1" exec -T "$2" sh -c "$4" berth-my client "$3" --default-character-set=utf8mb4
-`;
-/** $1 project, $2 service, $3 database, $4 MY_IN_CONTAINER, $5 query: the rows, tab-separated, no header. */
-const MY_QUERY = String.raw `set -Eeuo pipefail
-docker compose -p "$1" exec -T "$2" sh -c "$4" berth-my client "$3" -N -B -e "$5"
-`;
-/** Exact row counts of every table of the current database, `table|count` lines, ordered (run with -N -B). */
-const MY_ROW_COUNTS_SQL = "SET SESSION group_concat_max_len = 4194304; SELECT GROUP_CONCAT(CONCAT('SELECT CONCAT(', QUOTE(table_name), ', ''|'', COUNT(*)) FROM `', REPLACE(table_name, '`', '``'), '`') ORDER BY table_name SEPARATOR ' UNION ALL ') INTO @berth_q FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'; SET @berth_q = COALESCE(@berth_q, 'SELECT 1 FROM DUAL WHERE FALSE'); PREPARE berth_s FROM @berth_q; EXECUTE berth_s; DEALLOCATE PREPARE berth_s;";
-/**
- * $1 mysql/mariadb image (the service's own), $2 compression, $3 query. Restores the compressed SQL
- * dump on stdin into a scratch server in a throw-away container with no network (a fresh data
- * directory, root by socket), and prints the query's rows.
- */
-const MY_SCRATCH_RESTORE = String.raw `${PRELUDE}
-decompress "$2" | docker run --rm -i --network none --user 0:0 --log-driver none --entrypoint sh -- "$1" -c '
-set -eu
-first() { for t in "$@"; do if command -v "$t" >/dev/null 2>&1; then echo "$t"; return 0; fi; done; echo "berth: none of $* in the image" >&2; return 127; }
-server=$(first mariadbd mysqld)
-client=$(first mariadb mysql)
-d=$(mktemp -d)
-mkdir "$d/data"
-chown mysql "$d" "$d/data"
-if command -v mariadb-install-db >/dev/null 2>&1; then
-  mariadb-install-db --no-defaults --user=mysql --datadir="$d/data" --skip-test-db >"$d/init.log" 2>&1
-elif command -v mysql_install_db >/dev/null 2>&1 && [ "$server" = mariadbd ]; then
-  mysql_install_db --no-defaults --user=mysql --datadir="$d/data" >"$d/init.log" 2>&1
-else
-  "$server" --no-defaults --initialize-insecure --user=mysql --datadir="$d/data" >"$d/init.log" 2>&1
-fi
-"$server" --no-defaults --user=mysql --datadir="$d/data" --socket="$d/sock" --skip-networking \
-  --pid-file="$d/pid" >"$d/server.log" 2>&1 &
-i=0
-until "$client" --no-defaults --socket="$d/sock" -uroot -e "SELECT 1" >/dev/null 2>&1; do
-  i=$((i + 1)); if [ "$i" -ge 240 ]; then cat "$d/server.log" >&2; exit 1; fi; sleep 0.5
-done
-"$client" --no-defaults --socket="$d/sock" -uroot -e "CREATE DATABASE scratch"
-"$client" --no-defaults --socket="$d/sock" -uroot --default-character-set=utf8mb4 scratch
-"$client" --no-defaults --socket="$d/sock" -uroot -N -B -e "$1" scratch
-kill "$(cat "$d/pid")"
-' berth-verify "$3"
-`;
-// ---- staging on the host ----------------------------------------------------------------------
 /** A 0700 directory on the host for dumps being restored or verified; reports `dir=`. */
-const MAKE_STAGE = String.raw `${PRELUDE}
-umask 077
+const MAKE_STAGE = bash `umask 077
 emit dir "$(mktemp -d "$\{TMPDIR:-/tmp}/berth-restore-XXXXXXXX")"
-`.replaceAll('$\\{', '${');
-/** $1 file: stdin to it (0600). */
-const STAGE_FILE = String.raw `set -Eeuo pipefail
-umask 077
-cat >"$1"
 `;
-/** $1 stage directory: removes it. */
-const DROP_STAGE = String.raw `case "$1" in */berth-restore-*) rm -rf -- "$1" ;; esac
+/** STAGED_FILE: stdin to it (0600). */
+const STAGE_FILE = bash `umask 077
+cat >"$STAGED_FILE"
 `;
+/** STAGE_DIR: removes it. */
+const DROP_STAGE = bash `case "$STAGE_DIR" in */berth-restore-*) rm -rf -- "$STAGE_DIR" ;; esac
+`;
+
+;// CONCATENATED MODULE: ./actions/backup/src/receive.ts
+// How restore and verify receive a backup on the host, written once: every archive streams from its
+// store through its checks (size, sha256, age authentication) into a temporary volume or a staged
+// dump on the host, and what it became there is thrown away unless every check passed.
+
+
+
+
+
+
+
+
+
+
+
+/** The most precise reason: altered or truncated > wrong key > undecryptable > the host's failure. */
+function streamError(file, got, f) {
+    const { where } = f;
+    if (f.reading !== undefined)
+        return new Error(`archive ${where} cannot be read; nothing was restored`, { cause: f.reading });
+    if (got.bytes !== file.bytes || got.sha256 !== file.sha256) {
+        return new Error(`archive ${where} does not match its manifest (${got.bytes} bytes, sha256 ${got.sha256}; ` +
+            `expected ${file.bytes} bytes, sha256 ${file.sha256}): it is truncated or altered; nothing was restored`);
+    }
+    if (f.deliver instanceof WrongKeyError) {
+        return inputs_inputError(Inputs.DecryptionKey, `does not open ${where} (it is encrypted to other recipients); nothing was restored`);
+    }
+    if (f.decrypt !== undefined)
+        return new Error(`archive ${where} fails to decrypt (corrupted); nothing was restored`, {
+            cause: f.decrypt,
+        });
+    return f.deliver;
+}
+/**
+ * Streams one archive of the backup from its store through its checks into `deliver`: its size and
+ * sha256 against the manifest as it passes, and age's authentication of every chunk while it is
+ * decrypted. Resolves only when `deliver` finished and every check passed; otherwise throws (see
+ * streamError), and whatever `deliver` made of the data must be thrown away by the caller.
+ */
+async function streamChecked({ store, manifest }, file, key, deliver) {
+    const failures = { where: store.where(manifest.id, file.name) };
+    if (file.encrypted && !key)
+        throw inputs_inputError(Inputs.DecryptionKey, `is required: ${failures.where} is encrypted`);
+    const started = Date.now();
+    const digest = meteredDigest(`${file.name} from ${store.label}`);
+    const reading = store.read(manifest.id, file.name, digest);
+    reading.catch(() => { });
+    const cipher = new external_node_stream_.PassThrough();
+    digest.pipe(cipher);
+    try {
+        const plain = file.encrypted ? await decryptStream(cipher, key) : cipher;
+        plain.on('error', (error) => (failures.decrypt ??= error));
+        await deliver(plain);
+    }
+    catch (error) {
+        failures.deliver = error;
+    }
+    // Read to the end whatever `deliver` took: the sha256 covers the whole file, and tells an altered
+    // archive from a wrong key or a host failure.
+    digest.unpipe(cipher);
+    cipher.destroy();
+    digest.resume();
+    await reading.catch((error) => (failures.reading = error));
+    const error = streamError(file, { bytes: digest.bytes, sha256: digest.sha256() }, failures);
+    if (error !== undefined)
+        throw error;
+    lib_core/* info */.pq(`${file.name}: ${formatBytes(file.bytes)} in ${took(started, file.bytes)}, sha256 matches the manifest${file.encrypted ? ', decrypted and authenticated' : ''}`);
+}
+/**
+ * What restore and verify receive on the host: temporary volumes (labelled, randomly named) and a
+ * 0700 staging directory for dumps. `drop()` removes whatever is left of them.
+ */
+class HostScratch {
+    host;
+    project;
+    from;
+    key;
+    temps = new Set();
+    stageDir;
+    constructor(host, project, from, key) {
+        this.host = host;
+        this.project = project;
+        this.from = from;
+        this.key = key;
+    }
+    /** Streams the archive of the compose volume `volume` into a new temp volume `<prefix>-<random>`. */
+    async unpack(file, volume, helper, prefix) {
+        const temp = `${prefix}-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
+        this.temps.add(temp);
+        const values = {
+            IMAGE: helper.image,
+            PROJECT: this.project,
+            COMPOSE_VOLUME: volume,
+            TEMP_VOLUME: temp,
+            COMPRESSION: compressionOf(file),
+            TRANSPORT: helper.transport,
+        };
+        await streamChecked(this.from, file, this.key, (plain) => runHostScript(this.host, UNPACK_TO_TEMP, values, { input: plain, silent: true }));
+        return temp;
+    }
+    /** Streams a dump into the staging directory; returns its path on the host. */
+    async stage(file) {
+        const path = `${await (this.stageDir ??= this.makeStage())}/${file.name}`;
+        await streamChecked(this.from, file, this.key, (plain) => runHostScript(this.host, STAGE_FILE, { STAGED_FILE: path }, { input: plain, silent: true }));
+        return path;
+    }
+    /** The temp volume is gone (swapped in, which removes it). */
+    consumed(temp) {
+        this.temps.delete(temp);
+    }
+    async dropVolume(temp) {
+        await runHostScript(this.host, DROP_TEMP, { TEMP_VOLUME: temp }, { silent: true });
+        this.temps.delete(temp);
+    }
+    /** Removes every temp volume left and the staging directory. */
+    async drop() {
+        for (const temp of [...this.temps])
+            await this.dropVolume(temp);
+        const dir = await this.stageDir?.catch(() => undefined);
+        if (dir)
+            await runHostScript(this.host, DROP_STAGE, { STAGE_DIR: dir }, { silent: true });
+    }
+    async makeStage() {
+        const { report } = await runHostScript(this.host, MAKE_STAGE, {}, { silent: true });
+        const dir = report.last('dir')?.trim();
+        if (!dir)
+            throw new Error('the host made no staging directory');
+        return dir;
+    }
+}
+
+;// CONCATENATED MODULE: ./actions/backup/src/verify.ts
+// Verify: proves a backup by restoring it somewhere harmless. Each volume archive streams through its
+// checks into a scratch volume whose file list and content hashes are compared with the backup's;
+// each dump is staged on the host the same way, restored into a scratch database (a throw-away
+// container of the service's image, no network) and its row counts compared. Live data is not
+// touched. Other copies of the backup are read back and their sha256 compared.
+
+
+
+
+
+
+
+/** A scratch volume's content against the manifest's digest of the volume at backup time. */
+function compareContent(got, want) {
+    if (!want)
+        return { ok: false, detail: 'the manifest has no content digest to compare with' };
+    if (got?.sha256 !== want.sha256 || got.files !== want.files) {
+        return {
+            ok: false,
+            detail: `restored ${got?.files ?? '?'} files, digest ${got?.sha256 ?? '?'}; backed up ${want.files} files, digest ${want.sha256}`,
+        };
+    }
+    return { ok: true, detail: `${got.files} files restored into a scratch volume, contents identical` };
+}
+/** A scratch database's row counts against the manifest's, counted at backup time. */
+function compareRows(got, want, scratch) {
+    if (!want)
+        return { ok: false, detail: 'the manifest has no row counts to compare with' };
+    const differ = [...new Set([...Object.keys(got), ...Object.keys(want)])].filter((t) => got[t] !== want[t]);
+    if (differ.length > 0) {
+        const tables = differ.map((t) => `${t} (${got[t] ?? 'missing'} restored, ${want[t] ?? 'missing'} backed up)`);
+        return { ok: false, detail: `row counts differ for ${tables.join(', ')}` };
+    }
+    return {
+        ok: true,
+        detail: `restored into a scratch ${scratch}, ${Object.keys(got).length} tables, row counts identical`,
+    };
+}
+/** The helper for volume files, found once when the first one needs it. */
+function lazyHelper(host, inputs, found) {
+    let helper;
+    return () => (helper ??= (async () => {
+        const image = helperImage(found, inputs);
+        return { image, transport: await volumeTransport(host, image) };
+    })());
+}
+async function verifyVolume(host, scratch, file, helper) {
+    const { volume } = sourceOf(file);
+    const temp = await scratch.unpack(file, volume, helper, 'berth-verify');
+    try {
+        const got = await volumeContent(host, helper.image, temp, file.content?.hash ?? 'sha256sum');
+        return compareContent(got, file.content);
+    }
+    finally {
+        await scratch.dropVolume(temp);
+    }
+}
+/** Restores the backup into scratch volumes and databases; true when every archive matched. */
+async function verifyRestore(host, from, inputs, checks, discovered) {
+    const before = checks.length;
+    const found = discovered ?? (await discover(host, inputs));
+    const helper = lazyHelper(host, inputs, found);
+    const scratch = new HostScratch(host, inputs.project, from, inputs['decryption-key']);
+    try {
+        for (const file of from.manifest.files) {
+            const source = sourceOf(file);
+            if (source.kind === 'volume') {
+                record(checks, file.name, await verifyVolume(host, scratch, file, await helper()));
+                continue;
+            }
+            const staged = await scratch.stage(file);
+            const image = await serviceImage(host, inputs.project, source.db.service);
+            const got = await restoreScratch(host, source.db, image, staged, compressionOf(file));
+            record(checks, file.name, compareRows(got, file.rows, scratchName(source.db)));
+        }
+    }
+    finally {
+        await scratch.drop();
+    }
+    return checks.slice(before).every((c) => c.ok);
+}
+/** Reads every file of the backup back from `store` and compares its size and sha256 with the manifest. */
+async function checkCopy(store, manifest, checks) {
+    let ok = true;
+    for (const file of manifest.files) {
+        const digest = meteredDigest(`${file.name} from ${store.label}`);
+        digest.resume();
+        const where = store.where(manifest.id, file.name);
+        let verdict;
+        try {
+            await store.read(manifest.id, file.name, digest);
+            verdict =
+                digest.bytes !== file.bytes || digest.sha256() !== file.sha256
+                    ? {
+                        ok: false,
+                        detail: `does not match the manifest (${digest.bytes} bytes, sha256 ${digest.sha256()})`,
+                    }
+                    : { ok: true, detail: 'read back, size and sha256 match the manifest' };
+        }
+        catch (error) {
+            verdict = {
+                ok: false,
+                detail: `cannot be read: ${error instanceof Error ? error.message : String(error)}`,
+            };
+        }
+        record(checks, where, verdict);
+        ok &&= verdict.ok;
+    }
+    if (ok)
+        lib_core/* info */.pq(`${store.where(manifest.id)}: every file read back, sizes and sha256 match the manifest`);
+    return ok;
+}
+
+;// CONCATENATED MODULE: ./actions/backup/src/backup.ts
+// Mode backup: each database dump and volume archive streams host -> runner (sha256, age) -> every
+// destination, the manifest last; then, with `verify`, a restore of the new backup into scratch,
+// and retention. A backup that fails leaves no directory without a manifest behind.
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** Checks what can be checked before anything is written, and names the backup. */
+function newBackup(stores, inputs) {
+    const recipients = inputs['encryption-recipients'];
+    if (recipients.length === 0)
+        lib_core/* warning */.$e('No encryption-recipients: this backup is stored unencrypted.');
+    if (inputs.verify && recipients.length > 0 && !inputs['decryption-key'])
+        throw inputs_inputError(Inputs.DecryptionKey, 'is required with verify: true when the backup is encrypted');
+    const id = newBackupId(new Date(), (0,external_node_crypto_.randomBytes)(2).toString('hex'));
+    lib_core/* setOutput */.uH(Outputs.BackupId, id);
+    lib_core/* info */.pq(`Backup ${id} of ${inputs.project} to ${stores.map((s) => s.label).join(', ')}`);
+    return new BackupWriter(id, stores, recipients);
+}
+async function planBackup(host, inputs) {
+    const found = await discover(host, inputs);
+    const volumes = inputs.volumes.length > 0 ? inputs.volumes : [...found.volumes.keys()];
+    for (const v of volumes) {
+        if (!found.volumes.has(v)) {
+            throw inputs_inputError(Inputs.Volumes, `project ${inputs.project} has no volume ${v} on the host (it has: ${[...found.volumes.keys()].join(', ') || 'none'})`);
+        }
+    }
+    const image = volumes.length > 0 ? helperImage(found, inputs) : '';
+    const databases = inputs.databases.map((x) => `${x.engine}:${x.service}/${x.database}`);
+    lib_core/* info */.pq(`Volumes: ${volumes.join(', ') || 'none'}; databases: ${databases.join(', ') || 'none'}; helper image: ${image || '-'}; compression: ${inputs.compression}`);
+    return { found, volumes, image };
+}
+async function dumpDatabases(host, inputs, writer) {
+    for (const db of inputs.databases) {
+        // Counted just before the dump, for verify (a write in between makes verify report a difference).
+        const rows = await countRows(host, inputs.project, db);
+        const compression = dumpCompression(db, inputs.compression);
+        const name = dumpFile(db, compression, writer.encrypted);
+        const source = `${db.engine}:${db.service}/${db.database}`;
+        const file = await writer.write(name, source, compression, (sink) => dumpDatabase(host, inputs.project, db, compression, sink));
+        file.rows = rows;
+    }
+}
+async function archiveVolumes(host, inputs, plan, writer) {
+    if (plan.volumes.length === 0)
+        return;
+    const { image } = plan;
+    const compression = inputs.compression;
+    const transport = await volumeTransport(host, image);
+    const release = await holdStopped(host, inputs);
+    try {
+        for (const v of plan.volumes) {
+            const volume = plan.found.volumes.get(v);
+            // Read alongside the archive (a second reader of the same stopped volume, mostly served
+            // from the page cache): the digest describes exactly what was archived.
+            const content = volumeContent(host, image, volume, '');
+            content.catch(() => { });
+            const values = { IMAGE: image, VOLUME: volume, COMPRESSION: compression, TRANSPORT: transport };
+            const file = await writer.write(volumeFile(v, compression, writer.encrypted), `volume:${v}`, compression, (sink) => runHostScript(host, ARCHIVE_VOLUME, values, { stdout: sink }));
+            file.content = await content;
+        }
+    }
+    finally {
+        await release();
+    }
+}
+async function writeManifest(writer, project) {
+    const { id, files, encrypted } = writer;
+    const manifest = {
+        format: MANIFEST_FORMAT,
+        id,
+        project,
+        created: new Date().toISOString(),
+        encrypted,
+        files,
+    };
+    const text = JSON.stringify(manifest, null, 2) + '\n';
+    for (const store of writer.stores) {
+        await store.write(id, MANIFEST, text);
+        lib_core/* info */.pq(`${store.where(id)} is complete`);
+    }
+    lib_core/* setOutput */.uH(Outputs.Manifest, JSON.stringify(manifest));
+    lib_core/* setOutput */.uH(Outputs.Bytes, String(files.reduce((sum, f) => sum + f.bytes, 0)));
+    return manifest;
+}
+/** A restore from the first destination into scratch; every other copy is read back and its sha256 checked. */
+async function verifyNewBackup(host, inputs, manifest, writer, found) {
+    const [first, ...others] = writer.stores;
+    const outcome = await verifyOutcome([], (checks) => lib_core/* group */.Os('Verify', async () => {
+        const restored = await verifyRestore(host, { store: first, manifest }, inputs, checks, found);
+        let copies = true;
+        for (const store of others)
+            copies = (await checkCopy(store, manifest, checks)) && copies;
+        return restored && copies;
+    }));
+    lib_core/* setOutput */.uH(Outputs.Verified, String(outcome.verified));
+    return outcome;
+}
+async function writeSummary(report) {
+    await lib_core/* summary */.z.addRaw(backupSummary(report)).write();
+}
+async function runBackup(host, stores, inputs) {
+    const started = Date.now();
+    const writer = newBackup(stores, inputs);
+    const { id } = writer;
+    await removeIfUnfinished(stores, id, async () => {
+        const plan = await lib_core/* group */.Os('Discover', () => planBackup(host, inputs));
+        await lib_core/* group */.Os('Databases', () => dumpDatabases(host, inputs, writer));
+        await lib_core/* group */.Os('Volumes', () => archiveVolumes(host, inputs, plan, writer));
+        const manifest = await lib_core/* group */.Os('Manifest', () => writeManifest(writer, inputs.project));
+        let verify;
+        if (inputs.verify)
+            verify = await verifyNewBackup(host, inputs, manifest, writer, plan.found);
+        const report = (pruned) => ({
+            id,
+            project: inputs.project,
+            wheres: stores.map((s) => s.where(id)),
+            seconds: (Date.now() - started) / 1000,
+            compression: inputs.compression,
+            recipients: writer.recipients.length,
+            files: writer.files,
+            verify,
+            pruned,
+        });
+        if (verify && !verify.verified) {
+            await writeSummary(report());
+            throw (verify.failure ??
+                new Error(`backup ${id} did not verify (see the errors above); retention was not applied`));
+        }
+        const pruned = await lib_core/* group */.Os('Retention', () => applyRetention(stores, inputs, id));
+        lib_core/* setOutput */.uH(Outputs.Pruned, String(pruned.length));
+        lib_core/* setOutput */.uH(Outputs.PrunedIds, pruned.join(' '));
+        await writeSummary(report(pruned));
+    });
+}
+
+;// CONCATENATED MODULE: ./actions/backup/src/restore.ts
+// Mode restore: every archive of the backup streams through its checks into a temporary volume or a
+// staged dump on the host; live volumes and databases change only once all of them matched their
+// manifest: volumes swapped in, then each database restored from its staged dump.
+
+
+
+
+
+
+
+
+/** Receives every archive of the backup into `scratch`: volumes first, then dumps. */
+async function receiveAll(host, { manifest }, inputs, scratch) {
+    const volumeFiles = manifest.files.filter((f) => sourceOf(f).kind === 'volume');
+    const dumpFiles = manifest.files.filter((f) => sourceOf(f).kind === 'dump');
+    let helper = { image: '', transport: 'attach' };
+    if (volumeFiles.length > 0) {
+        const image = helperImage(await discover(host, inputs), inputs);
+        helper = { image, transport: await volumeTransport(host, image) };
+    }
+    const received = { helper, volumes: [], dumps: [] };
+    for (const file of volumeFiles) {
+        const { volume } = sourceOf(file);
+        const temp = await scratch.unpack(file, volume, helper, 'berth-restore');
+        received.volumes.push({ volume, temp });
+        lib_core/* info */.pq(`${file.name} unpacked into ${temp}`);
+    }
+    for (const file of dumpFiles) {
+        const { db } = sourceOf(file);
+        received.dumps.push({ file, db, staged: await scratch.stage(file) });
+    }
+    return received;
+}
+/** Replaces each live volume's content with its temp volume's (which goes away). */
+async function swapInVolumes(host, inputs, received, scratch) {
+    for (const { volume, temp } of received.volumes) {
+        const started = Date.now();
+        const values = {
+            IMAGE: received.helper.image,
+            PROJECT: inputs.project,
+            COMPOSE_VOLUME: volume,
+            TEMP_VOLUME: temp,
+        };
+        const { report } = await runHostScript(host, SWAP_IN, values, { silent: true });
+        scratch.consumed(temp);
+        lib_core/* info */.pq(`Volume ${volume} restored, swapped in by ${report.last('swapped') || 'copy'} in ${took(started)}`);
+    }
+}
+/** Restores each database from its staged dump, once its service is healthy. */
+async function restoreDatabases(host, inputs, received) {
+    for (const { file, db, staged } of received.dumps) {
+        await waitHealthy(host, inputs.project, db.service);
+        await restoreDatabase(host, inputs.project, db, staged, compressionOf(file));
+        lib_core/* info */.pq(`Database ${db.database} of ${db.service} (${db.engine}) restored`);
+    }
+}
 
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 ;// CONCATENATED MODULE: ./actions/backup/src/store.ts
 // Where backups are kept: a directory reached through an SSH session (the app's host for `host:`,
-// another host for `ssh://`), or workflow artifacts. One backup is `<dir>/<id>/`, its files and,
-// written last, manifest.json; as an artifact, `berth-backup-<project>-<id>` holding the same files.
+// another host for `ssh://`, see store-sftp.ts), or workflow artifacts (store-artifact.ts). One
+// backup is `<dir>/<id>/`, its files and, written last, manifest.json.
 
 
 
 
 
 
-
-
-
-const MANIFEST = 'manifest.json';
-/** The test LIST_BACKUPS makes on the host with grep, for manifests read by the runner. */
-function hasManifestFormat(text) {
-    return new RegExp(`"format": *"${MANIFEST_FORMAT.replace(/[/.]/g, '\\$&')}"`).test(text);
+/** `<label>/<id>[/<name>]`: where a backup, or one of its files, is in a directory store. */
+function whereInDir(label, id, name) {
+    return `${label}/${id}${name ? `/${name}` : ''}`;
 }
-/** `schema.table|count` lines (psql -At) as a record. */
-function parseRowCounts(stdout) {
-    const rows = {};
-    for (const line of stdout.split('\n')) {
-        const m = /^(.+)\|(\d+)$/.exec(line.trim());
-        if (m)
-            Object.defineProperty(rows, m[1], { value: Number(m[2]), enumerable: true, writable: true });
-    }
-    return rows;
-}
-/** `::berth::content=<files> <sha256> <tool>` */
-function parseContent(stdout) {
-    const m = /^::berth::content=(\d+) ([0-9a-f]{64}) (b2sum|sha256sum)$/m.exec(stdout);
-    return m ? { files: Number(m[1]), sha256: m[2], hash: m[3] } : undefined;
-}
-function parseManifest(text, where) {
-    let value;
-    try {
-        value = JSON.parse(text);
-    }
-    catch {
-        throw new Error(`${where} is not valid JSON`);
-    }
-    const m = value;
-    if (m?.format !== MANIFEST_FORMAT || !Array.isArray(m.files) || typeof m.id !== 'string') {
-        throw new Error(`${where} is not a Berth backup manifest (${MANIFEST_FORMAT})`);
-    }
-    for (const f of m.files) {
-        if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(f.name) || !/^[0-9a-f]{64}$/.test(f.sha256)) {
-            throw new Error(`${where} lists an invalid file entry`);
-        }
-    }
-    return m;
-}
-function parseListing(stdout) {
-    const listing = { complete: [], partial: [] };
-    for (const line of stdout.split('\n')) {
-        const m = /^::berth::(complete|partial)=(\S+)$/.exec(line);
-        if (m)
-            listing[m[1]].push(m[2]);
-    }
-    listing.complete.sort();
-    listing.partial.sort();
-    return listing;
+/** Writes `data` to a file on the runner, readable by this user only. */
+async function writeLocalFile(file, data) {
+    await (0,external_node_stream_promises_namespaceObject.pipeline)(typeof data === 'string' ? external_node_stream_.Readable.from([data]) : data, (0,external_node_fs_.createWriteStream)(file, { mode: 0o600 }));
 }
 /** A directory on a host with a shell (the app's host): data streams straight through. */
 class ShellStore {
@@ -50309,41 +51466,145 @@ class ShellStore {
         this.label = label;
     }
     where(id, name) {
-        return `${this.label}/${id}${name ? `/${name}` : ''}`;
+        return whereInDir(this.label, id, name);
     }
     /** Uploads `data` as `<id>/<name>`; resolves when the host has it in place. */
     async write(id, name, data) {
-        await this.session.script(WRITE_FILE, { args: [`${this.dir}/${id}`, name], input: data, silent: true });
+        await runHostScript(this.session, WRITE_FILE, { DIR: `${this.dir}/${id}`, NAME: name }, { input: data, silent: true });
     }
     /** Streams `<id>/<name>` into `sink`. */
     async read(id, name, sink) {
-        await this.session.script(READ_FILE, { args: [`${this.dir}/${id}`, name], stdout: sink, silent: true });
+        await runHostScript(this.session, READ_FILE, { DIR: `${this.dir}/${id}`, NAME: name }, { stdout: sink, silent: true });
     }
     async readText(id, name) {
-        const r = await this.session.script(READ_FILE, {
-            args: [`${this.dir}/${id}`, name],
-            silent: true,
-            ignoreReturnCode: true,
-        });
+        const r = await runHostScript(this.session, READ_FILE, { DIR: `${this.dir}/${id}`, NAME: name }, { silent: true, ignoreReturnCode: true });
         if (r.exitCode !== 0)
             throw new Error(`${this.where(id, name)} cannot be read: ${r.stderr.trim()}`);
         return r.stdout;
     }
     async list() {
-        const r = await this.session.script(LIST_BACKUPS, { args: [this.dir], silent: true });
+        const r = await runHostScript(this.session, LIST_BACKUPS, { DIR: this.dir }, { silent: true });
         return parseListing(r.stdout);
     }
     async remove(ids) {
         if (ids.length === 0)
             return;
-        await this.session.script(REMOVE_BACKUPS, { args: [this.dir, ...ids], silent: true });
+        await runHostScript(this.session, REMOVE_BACKUPS, { DIR: this.dir, IDS: ids }, { silent: true });
     }
     close() { }
 }
+
+;// CONCATENATED MODULE: ./actions/backup/src/store-artifact.ts
+// Backups as workflow artifacts, through the runner's artifact service (@actions/artifact).
+
+
+
+
+
+
+let artifactModule;
+/** @actions/artifact (and its Azure SDK) loads only when an artifact destination is used. */
+const loadArtifact = () => (artifactModule ??= __nccwpck_require__.e(/* import() */ 495).then(__nccwpck_require__.bind(__nccwpck_require__, 65495)));
+/** The artifact name of a backup. */
+const artifactName = (project, id) => `berth-backup-${project}-${id}`;
 /**
- * A directory on an sftp-only account (an off-site backup server whose user has no shell). sftp
- * uploads regular files only, so each file is staged on the runner first; the one SSH connection
- * carries every sftp batch.
+ * One artifact per backup, uploaded when its manifest is written (an artifact only exists once
+ * finalized, so an interrupted backup leaves none), kept for `artifact-retention-days`. Reading lists
+ * and downloads the artifacts of the current workflow run (any of its jobs), so a later job can verify
+ * or restore them. The files are staged on the runner, since the service takes whole files.
+ */
+class ArtifactStore {
+    project;
+    retentionDays;
+    label = 'artifact';
+    pruned = false;
+    staging;
+    downloads = new Map();
+    constructor(project, tempRoot, retentionDays) {
+        this.project = project;
+        this.retentionDays = retentionDays;
+        this.staging = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(tempRoot, 'berth-artifact-'));
+    }
+    where(id, name) {
+        return `artifact ${artifactName(this.project, id)}${name ? `/${name}` : ''}`;
+    }
+    async write(id, name, data) {
+        const dir = (0,external_node_path_.join)(this.staging, 'up', id);
+        (0,external_node_fs_.mkdirSync)(dir, { recursive: true, mode: 0o700 });
+        const file = (0,external_node_path_.join)(dir, name);
+        await writeLocalFile(`${file}.part`, data);
+        (0,external_node_fs_.renameSync)(`${file}.part`, file);
+        if (name !== MANIFEST)
+            return;
+        const { DefaultArtifactClient } = await loadArtifact();
+        const files = (0,external_node_fs_.readdirSync)(dir).map((f) => (0,external_node_path_.join)(dir, f));
+        await new DefaultArtifactClient().uploadArtifact(artifactName(this.project, id), files, dir, {
+            retentionDays: this.retentionDays,
+            // The archives are compressed and encrypted already.
+            compressionLevel: 0,
+        });
+        (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
+    }
+    /** The artifact's files, downloaded once into the staging directory. */
+    download(id) {
+        let dir = this.downloads.get(id);
+        if (!dir) {
+            dir = (async () => {
+                const { DefaultArtifactClient } = await loadArtifact();
+                const client = new DefaultArtifactClient();
+                const name = artifactName(this.project, id);
+                const { artifact } = await client.getArtifact(name);
+                const path = (0,external_node_path_.join)(this.staging, 'down', id);
+                await client.downloadArtifact(artifact.id, { path });
+                return path;
+            })();
+            this.downloads.set(id, dir);
+        }
+        return dir;
+    }
+    /** The downloaded file `<id>/<name>`, which must be in the artifact. */
+    async downloaded(id, name) {
+        const file = (0,external_node_path_.join)(await this.download(id), name);
+        if (!(0,external_node_fs_.existsSync)(file))
+            throw new Error(`${this.where(id, name)} is missing from the artifact`);
+        return file;
+    }
+    async read(id, name, sink) {
+        await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(await this.downloaded(id, name)), sink);
+    }
+    async readText(id, name) {
+        return (0,external_node_fs_.readFileSync)(await this.downloaded(id, name), 'utf8');
+    }
+    async list() {
+        const { DefaultArtifactClient } = await loadArtifact();
+        const { artifacts } = await new DefaultArtifactClient().listArtifacts({ latest: true });
+        const prefix = artifactName(this.project, '');
+        const complete = artifacts
+            .map((a) => a.name.slice(prefix.length))
+            .filter((x, i) => artifacts[i].name.startsWith(prefix) && BACKUP_ID.test(x))
+            .sort();
+        return { complete, partial: [] };
+    }
+    /** Artifacts expire by artifact-retention-days; Berth deletes none. */
+    async remove() { }
+    close() {
+        (0,external_node_fs_.rmSync)(this.staging, { recursive: true, force: true });
+    }
+}
+
+;// CONCATENATED MODULE: ./actions/backup/src/store-sftp.ts
+// A backup directory on an sftp-only account (an off-site backup server whose user has no shell).
+
+
+
+
+
+
+
+
+/**
+ * sftp uploads regular files only, so each file is staged on the runner first; the one SSH
+ * connection carries every sftp batch.
  */
 class SftpStore {
     session;
@@ -50358,15 +51619,21 @@ class SftpStore {
         this.staging = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(tempRoot, 'berth-sftp-'));
     }
     where(id, name) {
-        return `${this.label}/${id}${name ? `/${name}` : ''}`;
+        return whereInDir(this.label, id, name);
     }
-    local() {
-        return (0,external_node_path_.join)(this.staging, (0,external_node_crypto_.randomBytes)(8).toString('hex'));
+    /** Runs `use` with a fresh file name in the staging directory, removed afterwards. */
+    async withLocal(use) {
+        const file = (0,external_node_path_.join)(this.staging, (0,external_node_crypto_.randomBytes)(8).toString('hex'));
+        try {
+            return await use(file);
+        }
+        finally {
+            (0,external_node_fs_.rmSync)(file, { force: true });
+        }
     }
     async write(id, name, data) {
-        const file = this.local();
-        try {
-            await (0,external_node_stream_promises_namespaceObject.pipeline)(typeof data === 'string' ? external_node_stream_.Readable.from([data]) : data, (0,external_node_fs_.createWriteStream)(file, { mode: 0o600 }));
+        await this.withLocal(async (file) => {
+            await writeLocalFile(file, data);
             const path = `${this.dir}/${id}/${name}`;
             await this.session.sftp([
                 `-mkdir ${sftpQuote(this.dir)}`,
@@ -50375,34 +51642,23 @@ class SftpStore {
                 `-rm ${sftpQuote(path)}`,
                 `rename ${sftpQuote(`${path}.part`)} ${sftpQuote(path)}`,
             ]);
-        }
-        finally {
-            (0,external_node_fs_.rmSync)(file, { force: true });
-        }
+        });
     }
     async read(id, name, sink) {
-        const file = this.local();
-        try {
+        await this.withLocal(async (file) => {
             await this.session.sftp([`get ${sftpQuote(`${this.dir}/${id}/${name}`)} ${sftpQuote(file)}`]);
             await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(file), sink);
-        }
-        finally {
-            (0,external_node_fs_.rmSync)(file, { force: true });
-        }
+        });
     }
     async readText(id, name) {
-        const file = this.local();
-        try {
+        return this.withLocal(async (file) => {
             const r = await this.session.sftp([`get ${sftpQuote(`${this.dir}/${id}/${name}`)} ${sftpQuote(file)}`], {
                 ignoreReturnCode: true,
             });
             if (r.exitCode !== 0)
                 throw new Error(`${this.where(id, name)} cannot be read: ${r.stderr.trim()}`);
             return (0,external_node_fs_.readFileSync)(file, 'utf8');
-        }
-        finally {
-            (0,external_node_fs_.rmSync)(file, { force: true });
-        }
+        });
     }
     async list() {
         const r = await this.session.sftp([`ls -1 ${sftpQuote(this.dir)}`], { ignoreReturnCode: true });
@@ -50446,102 +51702,10 @@ class SftpStore {
         (0,external_node_fs_.rmSync)(this.staging, { recursive: true, force: true });
     }
 }
-let artifactModule;
-/** @actions/artifact (and its Azure SDK) loads only when an artifact destination is used. */
-const loadArtifact = () => (artifactModule ??= __nccwpck_require__.e(/* import() */ 495).then(__nccwpck_require__.bind(__nccwpck_require__, 65495)));
-/** The artifact name of a backup. */
-const artifactName = (project, id) => `berth-backup-${project}-${id}`;
-/**
- * Workflow artifacts through the runner's artifact service (@actions/artifact): one artifact per
- * backup, uploaded when its manifest is written (an artifact only exists once finalized, so an
- * interrupted backup leaves none), kept for `artifact-retention-days`. Reading lists and downloads the
- * artifacts of the current workflow run (any of its jobs), so a later job can verify or restore them.
- * The files are staged on the runner, since the service takes whole files.
- */
-class ArtifactStore {
-    project;
-    retentionDays;
-    label = 'artifact';
-    pruned = false;
-    staging;
-    downloads = new Map();
-    constructor(project, tempRoot, retentionDays) {
-        this.project = project;
-        this.retentionDays = retentionDays;
-        this.staging = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(tempRoot, 'berth-artifact-'));
-    }
-    where(id, name) {
-        return `artifact ${artifactName(this.project, id)}${name ? `/${name}` : ''}`;
-    }
-    async write(id, name, data) {
-        const dir = (0,external_node_path_.join)(this.staging, 'up', id);
-        (0,external_node_fs_.mkdirSync)(dir, { recursive: true, mode: 0o700 });
-        const file = (0,external_node_path_.join)(dir, name);
-        await (0,external_node_stream_promises_namespaceObject.pipeline)(typeof data === 'string' ? external_node_stream_.Readable.from([data]) : data, (0,external_node_fs_.createWriteStream)(`${file}.part`, { mode: 0o600 }));
-        (0,external_node_fs_.renameSync)(`${file}.part`, file);
-        if (name !== MANIFEST)
-            return;
-        const { DefaultArtifactClient } = await loadArtifact();
-        const files = (0,external_node_fs_.readdirSync)(dir).map((f) => (0,external_node_path_.join)(dir, f));
-        await new DefaultArtifactClient().uploadArtifact(artifactName(this.project, id), files, dir, {
-            retentionDays: this.retentionDays,
-            // The archives are compressed and encrypted already.
-            compressionLevel: 0,
-        });
-        (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
-    }
-    /** The artifact's files, downloaded once into the staging directory. */
-    download(id) {
-        let dir = this.downloads.get(id);
-        if (!dir) {
-            dir = (async () => {
-                const { DefaultArtifactClient } = await loadArtifact();
-                const client = new DefaultArtifactClient();
-                const name = artifactName(this.project, id);
-                const { artifact } = await client.getArtifact(name);
-                const path = (0,external_node_path_.join)(this.staging, 'down', id);
-                await client.downloadArtifact(artifact.id, { path });
-                return path;
-            })();
-            this.downloads.set(id, dir);
-        }
-        return dir;
-    }
-    async read(id, name, sink) {
-        const file = (0,external_node_path_.join)(await this.download(id), name);
-        if (!(0,external_node_fs_.existsSync)(file))
-            throw new Error(`${this.where(id, name)} is missing from the artifact`);
-        await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(file), sink);
-    }
-    async readText(id, name) {
-        const file = (0,external_node_path_.join)(await this.download(id), name);
-        if (!(0,external_node_fs_.existsSync)(file))
-            throw new Error(`${this.where(id, name)} is missing from the artifact`);
-        return (0,external_node_fs_.readFileSync)(file, 'utf8');
-    }
-    async list() {
-        const { DefaultArtifactClient } = await loadArtifact();
-        const { artifacts } = await new DefaultArtifactClient().listArtifacts({ latest: true });
-        const prefix = artifactName(this.project, '');
-        const complete = artifacts
-            .map((a) => a.name.slice(prefix.length))
-            .filter((x, i) => artifacts[i].name.startsWith(prefix) && BACKUP_ID.test(x))
-            .sort();
-        return { complete, partial: [] };
-    }
-    /** Artifacts expire by artifact-retention-days; Berth deletes none. */
-    async remove() { }
-    close() {
-        (0,external_node_fs_.rmSync)(this.staging, { recursive: true, force: true });
-    }
-}
 
-;// CONCATENATED MODULE: ./actions/backup/src/main.ts
-// berth/backup main step: one SSH connection to the app's host (and one per ssh:// destination);
-// backup streams each archive host -> runner (sha256, age) -> every destination, manifests last,
-// then retention; restore and verify stream each archive from the first destination that has the
-// backup through its checks into temporary volumes / staged dumps on the host, and change live data
-// only once every archive matched its manifest. Orchestration only.
+;// CONCATENATED MODULE: ./actions/backup/src/stores.ts
+// The `destinations` opened as stores (one SSH connection per ssh:// destination), and the backup
+// that restore and verify read: `backup-id`, or the newest complete one, from the first store that has it.
 
 
 
@@ -50550,56 +51714,23 @@ class ArtifactStore {
 
 
 
-
-
-
-
-
-
-async function discover(host, inputs) {
-    const r = await host.script(DISCOVER, { args: [inputs.project], silent: true });
-    const volumes = new Map();
-    let image = '';
-    for (const line of r.stdout.split('\n')) {
-        const v = /^::berth::volume=(\S+) (\S+)$/.exec(line);
-        if (v)
-            volumes.set(v[2], v[1]);
-        const m = /^::berth::image=(.*)$/.exec(line);
-        if (m)
-            image = m[1].trim();
-    }
-    return { volumes, image: inputs['helper-image'] ?? image };
-}
-function helperImage(found, inputs) {
-    if (!found.image) {
-        throw inputError(Inputs.HelperImage, `project ${inputs.project} has no container on the host to take an image from; set helper-image to an image on the host that has sh and tar`);
-    }
-    return found.image;
-}
-async function volumeTransport(host, image) {
-    const r = await host.script(PIPE_CHECK, { args: [image], silent: true });
-    const transport = /^::berth::transport=pipe$/m.test(r.stdout) ? 'pipe' : 'attach';
-    if (/^::berth::fifo=unseen$/m.test(r.stdout))
-        lib_core/* info */.pq('The helper containers cannot open a FIFO in the host’s temp dir; volumes stream through docker attach (slower)');
-    return transport;
-}
-/** A Digest that prints a progress line every 5 s or 256 MiB. */
-function meteredDigest(label) {
-    const meter = new ProgressMeter(label, Date.now());
-    return new Digest((n) => {
-        const line = meter.add(n, Date.now());
-        if (line)
-            lib_core/* info */.pq(line);
-    });
-}
-// ---- destinations ---------------------------------------------------------------------------------
+/** An ssh:// destination's host, port and user come from `destinations`, its key from its own input. */
+const DESTINATION_SSH_NAMES = {
+    ...SSH_INPUT_NAMES,
+    host: Inputs.Destinations,
+    port: Inputs.Destinations,
+    user: Inputs.Destinations,
+    key: Inputs.DestinationSshKey,
+};
+/** An artifact destination works only inside a job: checked before any connection is made. */
 function requireArtifactService(inputs) {
     if (!inputs.destinations.some((d) => d.kind === 'artifact'))
         return;
     if (!process.env.ACTIONS_RUNTIME_TOKEN || !process.env.ACTIONS_RESULTS_URL) {
-        throw inputError(Inputs.Destinations, 'artifact needs the runner’s artifact service (ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL), which only a step of a GitHub Actions job has');
+        throw inputs_inputError(Inputs.Destinations, 'artifact needs the runner’s artifact service (ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL), which only a step of a GitHub Actions job has');
     }
 }
+/** Opens the store of `d`; an ssh:// destination's session is added to `sessions` (to close). */
 async function openStore(d, host, inputs, tempRoot, sessions) {
     if (d.kind === 'host')
         return new ShellStore(host, d.dir, destinationLabel(d));
@@ -50611,392 +51742,9 @@ async function openStore(d, host, inputs, tempRoot, sessions) {
         user: d.user,
         privateKey: inputs['destination-ssh-key'],
         jumpHost: undefined,
-    }), tempRoot, ' (destination)');
+    }), tempRoot, ' (destination)', DESTINATION_SSH_NAMES);
     sessions.push(remote);
     return new SftpStore(remote, d.dir, destinationLabel(d), tempRoot);
-}
-async function main() {
-    const inputs = getInputs();
-    requireArtifactService(inputs);
-    lib_core/* setOutput */.uH(Outputs.Verified, 'false');
-    const tempRoot = process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)();
-    const host = await openSshSession(sshTarget(inputs), tempRoot);
-    const sessions = [host];
-    const stores = [];
-    try {
-        for (const d of inputs.destinations)
-            stores.push(await openStore(d, host, inputs, tempRoot, sessions));
-        if (inputs.mode === 'backup')
-            await backupOrCleanUp(host, stores, inputs);
-        else
-            await restore(host, stores, inputs, inputs.mode === 'verify');
-    }
-    finally {
-        for (const store of stores)
-            store.close();
-        for (const s of sessions)
-            await s.close();
-    }
-}
-// ---- backup -----------------------------------------------------------------------------------
-/** A backup that fails leaves no directory behind (a killed one is cleaned up by the next run). */
-async function backupOrCleanUp(host, stores, inputs) {
-    let id;
-    try {
-        await backup(host, stores, inputs, (x) => (id = x));
-    }
-    catch (error) {
-        // Only unfinished ones: a backup that failed verification keeps its manifest for inspection.
-        for (const store of id ? stores : []) {
-            const listing = await store.list().catch(() => undefined);
-            if (listing?.partial.includes(id))
-                await store.remove([id]).catch(() => undefined);
-        }
-        throw error;
-    }
-}
-async function backup(host, stores, inputs, onId) {
-    const backupStarted = Date.now();
-    const recipients = inputs['encryption-recipients'];
-    const encrypted = recipients.length > 0;
-    const compression = inputs.compression;
-    if (!encrypted)
-        lib_core/* warning */.$e('No encryption-recipients: this backup is stored unencrypted.');
-    if (inputs.verify && encrypted && !inputs['decryption-key'])
-        throw inputError(Inputs.DecryptionKey, 'is required with verify: true when the backup is encrypted');
-    const id = newBackupId(new Date(), (0,external_node_crypto_.randomBytes)(2).toString('hex'));
-    lib_core/* setOutput */.uH(Outputs.BackupId, id);
-    onId(id);
-    const labels = stores.map((s) => s.label).join(', ');
-    lib_core/* info */.pq(`Backup ${id} of ${inputs.project} to ${labels}`);
-    const found = await lib_core/* group */.Os('Discover', () => discover(host, inputs));
-    const volumes = inputs.volumes.length > 0 ? inputs.volumes : [...found.volumes.keys()];
-    for (const v of volumes) {
-        if (!found.volumes.has(v)) {
-            throw inputError(Inputs.Volumes, `project ${inputs.project} has no volume ${v} on the host (it has: ${[...found.volumes.keys()].join(', ') || 'none'})`);
-        }
-    }
-    const image = volumes.length > 0 ? helperImage(found, inputs) : '';
-    lib_core/* info */.pq(`Volumes: ${volumes.join(', ') || 'none'}; databases: ${inputs.databases.map((x) => `${x.engine}:${x.service}/${x.database}`).join(', ') || 'none'}; helper image: ${image || '-'}; compression: ${compression}`);
-    const files = [];
-    /** Streams what `produce` writes into a file of the backup at every destination, encrypting and hashing on the way. */
-    const transfer = async (name, source, fileCompression, produce) => {
-        const started = Date.now();
-        const raw = new external_node_stream_.PassThrough();
-        const produced = produce(raw);
-        produced.catch(() => { });
-        const stored = encrypted ? await encryptStream(raw, recipients) : raw;
-        const digest = meteredDigest(source);
-        stored.on('error', (error) => digest.destroy(error));
-        stored.pipe(digest);
-        const abort = (error) => {
-            raw.destroy(error instanceof Error ? error : new Error(String(error)));
-        };
-        const uploads = stores.map((store) => {
-            const copy = new external_node_stream_.PassThrough();
-            digest.pipe(copy);
-            digest.on('error', (error) => copy.destroy(error));
-            const written = store.write(id, name, copy);
-            written.catch(abort);
-            return written;
-        });
-        const [p, ...u] = await Promise.allSettled([produced, ...uploads]);
-        if (p.status === 'rejected')
-            throw new Error(`${source}: reading it on the host failed`, { cause: p.reason });
-        u.forEach((r, i) => {
-            if (r.status === 'rejected')
-                throw new Error(`${source}: writing ${stores[i].where(id, name)} failed`, { cause: r.reason });
-        });
-        const file = {
-            name,
-            source,
-            compression: fileCompression,
-            bytes: digest.bytes,
-            sha256: digest.sha256(),
-            encrypted,
-        };
-        files.push(file);
-        lib_core/* info */.pq(`${source} -> ${name}: ${formatBytes(digest.bytes)} in ${took(started, digest.bytes)}, sha256 ${digest.sha256()}`);
-        return file;
-    };
-    await lib_core/* group */.Os('Databases', async () => {
-        for (const db of inputs.databases) {
-            const source = `${db.engine}:${db.service}/${db.database}`;
-            // Counted just before the dump, for verify (a write in between makes verify report a difference).
-            if (db.engine === 'postgres') {
-                const args = pgArgs(inputs.project, db.service, db.database);
-                const counts = await host.script(PG_QUERY, { args: [...args, ROW_COUNTS_SQL], silent: true });
-                const file = await transfer(dumpFile(db, 'none', encrypted), source, 'none', (sink) => host.script(PG_DUMP, { args, stdout: sink }));
-                file.rows = parseRowCounts(counts.stdout);
-            }
-            else {
-                const args = myArgs(inputs.project, db.service, db.database);
-                const counts = await host.script(MY_QUERY, { args: [...args, MY_ROW_COUNTS_SQL], silent: true });
-                const file = await transfer(dumpFile(db, compression, encrypted), source, compression, (sink) => host.script(MY_DUMP, { args: [...args, compression], stdout: sink }));
-                file.rows = parseRowCounts(counts.stdout);
-            }
-        }
-    });
-    await lib_core/* group */.Os('Volumes', async () => {
-        if (volumes.length === 0)
-            return;
-        const transport = await volumeTransport(host, image);
-        const release = await holdStopped(host, inputs);
-        try {
-            for (const v of volumes) {
-                // Read alongside the archive (a second reader of the same stopped volume, mostly served
-                // from the page cache): the digest describes exactly what was archived.
-                const digest = host.script(VOLUME_DIGEST, {
-                    args: [image, found.volumes.get(v), ''],
-                    silent: true,
-                });
-                digest.catch(() => { });
-                const file = await transfer(volumeFile(v, compression, encrypted), `volume:${v}`, compression, (sink) => host.script(ARCHIVE_VOLUME, {
-                    args: [image, found.volumes.get(v), compression, transport],
-                    stdout: sink,
-                }));
-                file.content = parseContent((await digest).stdout);
-            }
-        }
-        finally {
-            await release();
-        }
-    });
-    const manifest = {
-        format: MANIFEST_FORMAT,
-        id,
-        project: inputs.project,
-        created: new Date().toISOString(),
-        encrypted,
-        files,
-    };
-    const manifestText = JSON.stringify(manifest, null, 2) + '\n';
-    await lib_core/* group */.Os('Manifest', async () => {
-        for (const store of stores) {
-            await store.write(id, MANIFEST, manifestText);
-            lib_core/* info */.pq(`${store.where(id)} is complete`);
-        }
-    });
-    const bytes = files.reduce((sum, f) => sum + f.bytes, 0);
-    lib_core/* setOutput */.uH(Outputs.Manifest, JSON.stringify(manifest));
-    lib_core/* setOutput */.uH(Outputs.Bytes, String(bytes));
-    let verified = false;
-    const checks = [];
-    if (inputs.verify) {
-        let failure;
-        try {
-            verified = await lib_core/* group */.Os('Verify', async () => {
-                // A restore from the first destination; every other copy is read back and its sha256 checked.
-                const restored = await verifyBackup(host, stores[0], inputs, manifest, checks, found);
-                let copies = true;
-                for (const store of stores.slice(1))
-                    copies = (await checkCopy(store, manifest, checks)) && copies;
-                return restored && copies;
-            });
-        }
-        catch (error) {
-            failure = error;
-        }
-        lib_core/* setOutput */.uH(Outputs.Verified, String(verified));
-        if (!verified) {
-            await writeSummary(undefined, failure);
-            throw (failure ?? new Error(`backup ${id} did not verify (see the errors above); retention was not applied`));
-        }
-    }
-    const pruned = new Set();
-    await lib_core/* group */.Os('Retention', async () => {
-        for (const store of stores) {
-            if (!store.pruned) {
-                lib_core/* info */.pq(`${store.label}: kept for ${inputs['artifact-retention-days'] ?? 'the repository’s default number of'} days by GitHub; Berth’s retention does not apply`);
-                continue;
-            }
-            for (const x of await applyRetention(store, inputs, id))
-                pruned.add(x);
-        }
-    });
-    lib_core/* setOutput */.uH(Outputs.Pruned, String(pruned.size));
-    lib_core/* setOutput */.uH(Outputs.PrunedIds, [...pruned].sort().join(' '));
-    await writeSummary([...pruned].sort());
-    /** The step summary; `pruned` undefined: retention was not applied (verify failed). */
-    async function writeSummary(prunedIds, failure) {
-        const seconds = (Date.now() - backupStarted) / 1000;
-        const rows = files.map((f) => `| \`${f.name}\` | ${f.source} | ${formatBytes(f.bytes)} | \`${f.sha256.slice(0, 16)}…\` |`);
-        await lib_core/* summary */.z
-            .addRaw([
-            `### Backup ${id} of ${inputs.project}`,
-            '',
-            `To ${stores.map((s) => `\`${s.where(id)}\``).join(' and ')} in ${seconds.toFixed(1)} s, ${formatBytes(bytes)} stored (${compression}), ` +
-                (encrypted
-                    ? `encrypted with age to ${recipients.length} recipient(s).`
-                    : '**not encrypted** (no `encryption-recipients`).'),
-            inputs.verify ? `Verified by a restore into scratch volumes: ${verified ? 'yes' : '**no**'}.` : '',
-            '',
-            '| file | source | size | sha256 |',
-            '| --- | --- | --- | --- |',
-            ...rows,
-            '',
-            ...(inputs.verify ? [...verifyTable(checks, failure), ''] : []),
-            prunedIds === undefined
-                ? 'Retention was not applied: the backup did not verify.'
-                : prunedIds.length > 0
-                    ? `Pruned: ${prunedIds.join(', ')}`
-                    : 'Pruned: none',
-            '',
-        ].join('\n'))
-            .write();
-    }
-}
-/**
- * Stops `stop-services` and the project's containers labelled berth.backup.stop=true until the
- * returned function is called; the host restarts them if we vanish.
- */
-async function holdStopped(host, inputs) {
-    const stdin = new external_node_stream_.PassThrough();
-    let onStopped;
-    const stopped = new Promise((resolve) => (onStopped = resolve));
-    const held = host.script(HOLD_STOPPED, {
-        args: [inputs.project, STOP_LABEL, ...inputs['stop-services']],
-        input: stdin,
-        silent: true,
-        onStdoutLine: (line) => {
-            const m = /^::berth::stopped=(\d+)$/.exec(line);
-            if (m)
-                onStopped(m[1]);
-        },
-    });
-    const count = await Promise.race([
-        stopped,
-        held.then(() => Promise.reject(new Error('stopping the services ended early'))),
-    ]);
-    const what = [...inputs['stop-services'], `label ${STOP_LABEL}`].join(', ');
-    lib_core/* info */.pq(count === '0' ? `No running container to stop (${what})` : `Stopped ${count} container(s) (${what})`);
-    return async () => {
-        stdin.end();
-        await held;
-        if (count !== '0')
-            lib_core/* info */.pq(`Started ${count} container(s) again`);
-    };
-}
-async function applyRetention(store, inputs, current) {
-    const listing = await store.list();
-    // Directories without a manifest are runs that died (a finished backup writes its manifest last).
-    const leftovers = listing.partial.filter((x) => x !== current);
-    if (leftovers.length > 0) {
-        lib_core/* info */.pq(`${store.label}: removing interrupted backups without a manifest: ${leftovers.join(', ')}`);
-        await store.remove(leftovers);
-    }
-    if (!inputs.retention)
-        return [];
-    const kept = keptBackups(listing.complete.map((x) => ({ id: x, created: backupIdDate(x) })), inputs.retention);
-    kept.add(current);
-    const pruned = listing.complete.filter((x) => !kept.has(x));
-    lib_core/* info */.pq(`${store.label}: keeping ${kept.size}, pruning ${pruned.length}${pruned.length ? `: ${pruned.join(', ')}` : ''}`);
-    await store.remove(pruned);
-    return pruned;
-}
-// ---- restore and verify -----------------------------------------------------------------------
-/**
- * Streams one archive of the backup from `store` through its checks into `deliver`: its size and
- * sha256 against the manifest as it passes, and age's authentication of every chunk while it is
- * decrypted. Resolves only when `deliver` finished and every check passed; otherwise throws the
- * most precise reason (altered or truncated > wrong key > undecryptable > the host's failure), and
- * whatever `deliver` made of the data must be thrown away by the caller.
- */
-async function streamChecked(store, manifest, file, key, deliver) {
-    const where = store.where(manifest.id, file.name);
-    if (file.encrypted && !key)
-        throw inputError(Inputs.DecryptionKey, `is required: ${where} is encrypted`);
-    const started = Date.now();
-    const digest = meteredDigest(`${file.name} from ${store.label}`);
-    const reading = store.read(manifest.id, file.name, digest);
-    reading.catch(() => { });
-    const cipher = new external_node_stream_.PassThrough();
-    digest.pipe(cipher);
-    let decryptError;
-    let deliverError;
-    try {
-        const plain = file.encrypted ? await decryptStream(cipher, key) : cipher;
-        plain.on('error', (error) => (decryptError ??= error));
-        await deliver(plain);
-    }
-    catch (error) {
-        deliverError = error;
-    }
-    // Read to the end whatever `deliver` took: the sha256 covers the whole file, and tells an altered
-    // archive from a wrong key or a host failure.
-    digest.unpipe(cipher);
-    cipher.destroy();
-    digest.resume();
-    try {
-        await reading;
-    }
-    catch (error) {
-        throw new Error(`archive ${where} cannot be read; nothing was restored`, { cause: error });
-    }
-    if (digest.bytes !== file.bytes || digest.sha256() !== file.sha256) {
-        throw new Error(`archive ${where} does not match its manifest (${digest.bytes} bytes, sha256 ${digest.sha256()}; ` +
-            `expected ${file.bytes} bytes, sha256 ${file.sha256}): it is truncated or altered; nothing was restored`);
-    }
-    if (deliverError instanceof WrongKeyError) {
-        throw inputError(Inputs.DecryptionKey, `does not open ${where} (it is encrypted to other recipients); nothing was restored`);
-    }
-    if (decryptError !== undefined) {
-        throw new Error(`archive ${where} fails to decrypt (corrupted); nothing was restored`, {
-            cause: decryptError,
-        });
-    }
-    if (deliverError !== undefined)
-        throw deliverError;
-    lib_core/* info */.pq(`${file.name}: ${formatBytes(file.bytes)} in ${took(started, file.bytes)}, sha256 matches the manifest${file.encrypted ? ', decrypted and authenticated' : ''}`);
-}
-/** `12.3 s (85.0 MB/s)` since `started` (ms), or `12.3 s` without a byte count. */
-function took(started, bytes) {
-    const seconds = Math.max((Date.now() - started) / 1000, 0.001);
-    return `${seconds.toFixed(1)} s${bytes === undefined ? '' : ` (${formatBytes(bytes / seconds)}/s)`}`;
-}
-/** Records a check; a failed one is also an error annotation. */
-function record(checks, what, ok, detail) {
-    checks.push({ what, ok, detail });
-    if (ok)
-        lib_core/* info */.pq(`${what}: ${detail}`);
-    else
-        lib_core/* error */.z3(`verify: ${what}: ${detail}`);
-}
-/** The checks as a markdown table, and the error that stopped verify, if one did. */
-function verifyTable(checks, failure) {
-    const cell = (text) => text.replaceAll('|', '\\|').replace(/\s+/g, ' ');
-    const rows = checks.map((c) => `| \`${c.what}\` | ${c.ok ? 'ok' : '**failed**'} | ${cell(c.detail)} |`);
-    if (failure !== undefined) {
-        const message = failure instanceof Error ? failure.message : String(failure);
-        rows.push(`| verify | **failed** | ${cell(message)} |`);
-    }
-    return ['| checked | result | how |', '| --- | --- | --- |', ...rows];
-}
-/** Reads every file of the backup back from `store` and compares its size and sha256 with the manifest. */
-async function checkCopy(store, manifest, checks) {
-    let ok = true;
-    for (const file of manifest.files) {
-        const digest = meteredDigest(`${file.name} from ${store.label}`);
-        digest.resume();
-        const where = store.where(manifest.id, file.name);
-        try {
-            await store.read(manifest.id, file.name, digest);
-        }
-        catch (error) {
-            record(checks, where, false, `cannot be read: ${error instanceof Error ? error.message : String(error)}`);
-            ok = false;
-            continue;
-        }
-        if (digest.bytes !== file.bytes || digest.sha256() !== file.sha256) {
-            record(checks, where, false, `does not match the manifest (${digest.bytes} bytes, sha256 ${digest.sha256()})`);
-            ok = false;
-        }
-        else
-            record(checks, where, true, 'read back, size and sha256 match the manifest');
-    }
-    if (ok)
-        lib_core/* info */.pq(`${store.where(manifest.id)}: every file read back, sizes and sha256 match the manifest`);
-    return ok;
 }
 /** Finds the backup (`backup-id`, or the newest complete one anywhere) and the first destination that has it. */
 async function pickBackup(stores, inputs) {
@@ -51010,204 +51758,94 @@ async function pickBackup(stores, inputs) {
             .at(-1);
     const labels = stores.map((s) => s.label).join(', ');
     if (!id)
-        throw inputError(Inputs.Destinations, `${labels}: no complete backup`);
+        throw inputs_inputError(Inputs.Destinations, `${labels}: no complete backup`);
     const found = listings.find((l) => l.complete.includes(id));
     if (!found) {
         const has = listings.map((l) => `${l.store.label}: ${l.complete.join(', ') || 'none'}`).join('; ');
-        throw inputError(Inputs.BackupId, `${id} is not a complete backup in ${labels} (${has})`);
+        throw inputs_inputError(Inputs.BackupId, `${id} is not a complete backup in ${labels} (${has})`);
     }
     const { store } = found;
     return { store, manifest: parseManifest(await store.readText(id, MANIFEST), store.where(id, MANIFEST)) };
 }
-/** A 0700 directory on the host for staged dumps; removed by the returned function. */
-async function makeStage(host) {
-    const r = await host.script(MAKE_STAGE, { silent: true });
-    const dir = /^::berth::dir=(.+)$/m.exec(r.stdout)?.[1]?.trim();
-    if (!dir)
-        throw new Error('the host made no staging directory');
-    return { dir, drop: async () => void (await host.script(DROP_STAGE, { args: [dir], silent: true })) };
+
+;// CONCATENATED MODULE: ./actions/backup/src/main.ts
+// berth/backup main step: one SSH connection to the app's host (and one per ssh:// destination);
+// backup streams each archive host -> runner (sha256, age) -> every destination, manifests last,
+// then retention (backup.ts); restore and verify stream each archive from the first destination that
+// has the backup through its checks into temporary volumes / staged dumps on the host (receive.ts),
+// and restore changes live data only once every archive matched its manifest. Orchestration only.
+
+
+
+
+
+
+
+
+
+
+
+
+async function restore(host, from, inputs) {
+    const scratch = new HostScratch(host, inputs.project, from, inputs['decryption-key']);
+    try {
+        const received = await lib_core/* group */.Os('Receive and check every archive', () => receiveAll(host, from, inputs, scratch));
+        await lib_core/* group */.Os('Volumes', () => swapInVolumes(host, inputs, received, scratch));
+        await lib_core/* group */.Os('Databases', () => restoreDatabases(host, inputs, received));
+    }
+    finally {
+        await scratch.drop();
+    }
+    const where = from.store.where(from.manifest.id);
+    await lib_core/* summary */.z.addRaw(restoreSummary(inputs.project, where, from.manifest)).write();
 }
-/** The argument lists of the dump's restore into the live service. */
-function liveRestore(inputs, db, c) {
-    if (db.engine === 'postgres')
-        return { script: fromFile(PG_RESTORE), args: pgArgs(inputs.project, db.service, db.database) };
-    return { script: fromFile(MY_RESTORE), args: [...myArgs(inputs.project, db.service, db.database), c] };
+async function verify(host, from, inputs) {
+    const outcome = await verifyOutcome([], (checks) => lib_core/* group */.Os('Verify', () => verifyRestore(host, from, inputs, checks)));
+    lib_core/* setOutput */.uH(Outputs.Verified, String(outcome.verified));
+    const where = from.store.where(from.manifest.id);
+    await lib_core/* summary */.z.addRaw(verifySummary(inputs.project, where, from.manifest, outcome)).write();
+    if (outcome.failure !== undefined)
+        throw outcome.failure;
+    if (!outcome.verified)
+        throw new Error(`backup ${from.manifest.id} did not verify`);
 }
-async function restore(host, stores, inputs, verifyOnly) {
-    const { store, manifest } = await lib_core/* group */.Os('Backup', async () => {
+async function restoreOrVerify(host, stores, inputs) {
+    const from = await lib_core/* group */.Os('Backup', async () => {
         const picked = await pickBackup(stores, inputs);
         const m = picked.manifest;
         lib_core/* info */.pq(`${m.id} of ${m.project} from ${picked.store.label}, ${m.files.length} files, ${m.encrypted ? 'encrypted' : 'not encrypted'}`);
         return picked;
     });
-    lib_core/* setOutput */.uH(Outputs.BackupId, manifest.id);
-    lib_core/* setOutput */.uH(Outputs.Manifest, JSON.stringify(manifest));
-    lib_core/* setOutput */.uH(Outputs.Bytes, String(manifest.files.reduce((s, f) => s + f.bytes, 0)));
-    if (verifyOnly) {
-        const checks = [];
-        let ok = false;
-        let failure;
-        try {
-            ok = await lib_core/* group */.Os('Verify', () => verifyBackup(host, store, inputs, manifest, checks));
-        }
-        catch (error) {
-            failure = error;
-        }
-        lib_core/* setOutput */.uH(Outputs.Verified, String(ok));
-        await lib_core/* summary */.z
-            .addRaw([
-            `### Verify of backup ${manifest.id} of ${inputs.project}`,
-            '',
-            `From \`${store.where(manifest.id)}\`, restored into scratch volumes and databases on the host: ` +
-                (ok ? 'every archive matched.' : '**it did not verify**.'),
-            '',
-            ...verifyTable(checks, failure),
-            '',
-        ].join('\n'))
-            .write();
-        if (failure !== undefined)
-            throw failure;
-        if (!ok)
-            throw new Error(`backup ${manifest.id} did not verify`);
-        return;
-    }
-    const key = inputs['decryption-key'];
-    const found = await discover(host, inputs);
-    const volumes = manifest.files.filter((f) => sourceOf(f).kind === 'volume');
-    const dumps = manifest.files.filter((f) => sourceOf(f).kind === 'dump');
-    const image = volumes.length > 0 ? helperImage(found, inputs) : '';
-    const transport = volumes.length > 0 ? await volumeTransport(host, image) : 'attach';
-    const temps = [];
-    const stage = dumps.length > 0 ? await makeStage(host) : undefined;
+    lib_core/* setOutput */.uH(Outputs.BackupId, from.manifest.id);
+    lib_core/* setOutput */.uH(Outputs.Manifest, JSON.stringify(from.manifest));
+    lib_core/* setOutput */.uH(Outputs.Bytes, String(from.manifest.files.reduce((s, f) => s + f.bytes, 0)));
+    if (inputs.mode === 'verify')
+        await verify(host, from, inputs);
+    else
+        await restore(host, from, inputs);
+}
+async function main() {
+    const inputs = getInputs();
+    requireArtifactService(inputs);
+    lib_core/* setOutput */.uH(Outputs.Verified, 'false');
+    const tempRoot = process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)();
+    const host = await openSshSession(sshTarget(inputs), tempRoot);
+    const sessions = [host];
+    const stores = [];
     try {
-        // Every archive streams through its checks into a temporary volume or a staged file on the host;
-        // live volumes and databases change only after all of them matched their manifest.
-        await lib_core/* group */.Os('Receive and check every archive', async () => {
-            for (const f of volumes) {
-                const short = sourceOf(f).volume;
-                const temp = `berth-restore-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
-                temps.push({ short, temp });
-                await streamChecked(store, manifest, f, key, (plain) => host.script(UNPACK_TO_TEMP, {
-                    args: [image, inputs.project, short, temp, compressionOf(f), transport],
-                    input: plain,
-                    silent: true,
-                }));
-                lib_core/* info */.pq(`${f.name} unpacked into ${temp}`);
-            }
-            for (const f of dumps) {
-                await streamChecked(store, manifest, f, key, (plain) => host.script(STAGE_FILE, { args: [`${stage.dir}/${f.name}`], input: plain, silent: true }));
-            }
-        });
-        await lib_core/* group */.Os('Volumes', async () => {
-            while (temps.length > 0) {
-                const { short, temp } = temps[0];
-                const swapStarted = Date.now();
-                const r = await host.script(SWAP_IN, { args: [image, inputs.project, short, temp], silent: true });
-                temps.shift();
-                const how = /^::berth::swapped=(\w+)$/m.exec(r.stdout)?.[1] ?? '';
-                lib_core/* info */.pq(`Volume ${short} restored, swapped in by ${how || 'copy'} in ${took(swapStarted)}`);
-            }
-        });
-        await lib_core/* group */.Os('Databases', async () => {
-            for (const f of dumps) {
-                const { db } = sourceOf(f);
-                await host.script(WAIT_HEALTHY, { args: [inputs.project, db.service, '180'] });
-                const { script, args } = liveRestore(inputs, db, compressionOf(f));
-                await host.script(script, { args: [`${stage.dir}/${f.name}`, ...args] });
-                lib_core/* info */.pq(`Database ${db.database} of ${db.service} (${db.engine}) restored`);
-            }
-        });
+        for (const d of inputs.destinations)
+            stores.push(await openStore(d, host, inputs, tempRoot, sessions));
+        if (inputs.mode === 'backup')
+            await runBackup(host, stores, inputs);
+        else
+            await restoreOrVerify(host, stores, inputs);
     }
     finally {
-        for (const { temp } of temps)
-            await host.script(DROP_TEMP, { args: [temp], silent: true });
-        await stage?.drop();
+        for (const store of stores)
+            store.close();
+        for (const s of sessions)
+            await s.close();
     }
-    await lib_core/* summary */.z
-        .addRaw(`### Restored ${manifest.id} of ${inputs.project}\n\nFrom \`${store.where(manifest.id)}\`: ${manifest.files
-        .map((f) => f.source)
-        .join(', ')}; every archive matched its manifest's sha256 before anything was changed.\n`)
-        .write();
-}
-/** The image of the service's container, for a scratch database of the same version. */
-async function serviceImage(host, inputs, service) {
-    const img = await host.script(SERVICE_IMAGE, { args: [inputs.project, service], silent: true });
-    return /^::berth::image=(.+)$/m.exec(img.stdout)?.[1]?.trim() ?? '';
-}
-/**
- * Proves a backup by restoring it somewhere harmless: each volume archive streams through its checks
- * (size, sha256, decryption) into a scratch volume whose file list and content hashes are compared
- * with the backup's; each dump is staged on the host the same way, restored into a scratch database
- * (a throw-away container of the service's image, no network) and its row counts compared. Live
- * data is not touched.
- */
-async function verifyBackup(host, store, inputs, manifest, checks, discovered) {
-    const key = inputs['decryption-key'];
-    const before = checks.length;
-    const found = discovered ?? (await discover(host, inputs));
-    const stage = manifest.files.some((f) => sourceOf(f).kind === 'dump') ? await makeStage(host) : undefined;
-    let transport;
-    try {
-        for (const file of manifest.files) {
-            const source = sourceOf(file);
-            if (source.kind === 'volume') {
-                const image = helperImage(found, inputs);
-                const through = (transport ??= await volumeTransport(host, image));
-                const temp = `berth-verify-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
-                try {
-                    await streamChecked(store, manifest, file, key, (plain) => host.script(UNPACK_TO_TEMP, {
-                        args: [image, inputs.project, source.volume, temp, compressionOf(file), through],
-                        input: plain,
-                        silent: true,
-                    }));
-                    const got = parseContent((await host.script(VOLUME_DIGEST, {
-                        args: [image, temp, file.content?.hash ?? 'sha256sum'],
-                        silent: true,
-                    })).stdout);
-                    if (!file.content)
-                        record(checks, file.name, false, 'the manifest has no content digest to compare with');
-                    else if (got?.sha256 !== file.content.sha256 || got.files !== file.content.files) {
-                        record(checks, file.name, false, `restored ${got?.files ?? '?'} files, digest ${got?.sha256 ?? '?'}; backed up ${file.content.files} files, digest ${file.content.sha256}`);
-                    }
-                    else
-                        record(checks, file.name, true, `${got.files} files restored into a scratch volume, contents identical`);
-                }
-                finally {
-                    await host.script(DROP_TEMP, { args: [temp], silent: true });
-                }
-                continue;
-            }
-            const { db } = source;
-            const path = `${stage.dir}/${file.name}`;
-            await streamChecked(store, manifest, file, key, (plain) => host.script(STAGE_FILE, { args: [path], input: plain, silent: true }));
-            const image = await serviceImage(host, inputs, db.service);
-            const r = db.engine === 'postgres'
-                ? await host.script(fromFile(PG_SCRATCH_RESTORE), {
-                    args: [path, image, ROW_COUNTS_SQL],
-                    silent: true,
-                })
-                : await host.script(fromFile(MY_SCRATCH_RESTORE), {
-                    args: [path, image, compressionOf(file), MY_ROW_COUNTS_SQL],
-                    silent: true,
-                });
-            const got = parseRowCounts(r.stdout);
-            const want = file.rows ?? {};
-            const differ = [...new Set([...Object.keys(got), ...Object.keys(want)])].filter((t) => got[t] !== want[t]);
-            const scratch = db.engine === 'postgres' ? 'PostgreSQL' : db.engine === 'mysql' ? 'MySQL' : 'MariaDB';
-            if (!file.rows)
-                record(checks, file.name, false, 'the manifest has no row counts to compare with');
-            else if (differ.length > 0) {
-                record(checks, file.name, false, `row counts differ for ${differ.map((t) => `${t} (${got[t] ?? 'missing'} restored, ${want[t] ?? 'missing'} backed up)`).join(', ')}`);
-            }
-            else {
-                record(checks, file.name, true, `restored into a scratch ${scratch}, ${Object.keys(got).length} tables, row counts identical`);
-            }
-        }
-    }
-    finally {
-        await stage?.drop();
-    }
-    return checks.slice(before).every((c) => c.ok);
 }
 
 
@@ -51220,7 +51858,7 @@ async function verifyBackup(host, store, inputs, manifest, checks, discovered) {
 /* harmony export */   Cs: () => (/* binding */ runAction)
 /* harmony export */ });
 /* unused harmony exports IS_POST_STATE, errorMessage */
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(33838);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77094);
 // The one entry wrapper every action uses: picks the main or post phase and turns errors into a clean
 // failure (main) or warning (post) instead of a stack trace.
 
@@ -51602,7 +52240,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 
 /***/ }),
 
-/***/ 33838:
+/***/ 77094:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -52189,416 +52827,16 @@ function toPlatformPath(pth) {
     return pth.replace(/[/\\]/g, path.sep);
 }
 //# sourceMappingURL=path-utils.js.map
-// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 5 modules
-var lib_exec = __nccwpck_require__(22876);
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
-var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout: version } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
-        silent: true
-    });
-    const { stdout: name } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
-        silent: true
-    });
-    return {
-        name: name.trim(),
-        version: version.trim()
-    };
-});
-const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    var _a, _b, _c, _d;
-    const { stdout } = yield exec.getExecOutput('sw_vers', undefined, {
-        silent: true
-    });
-    const version = (_b = (_a = stdout.match(/ProductVersion:\s*(.+)/)) === null || _a === void 0 ? void 0 : _a[1]) !== null && _b !== void 0 ? _b : '';
-    const name = (_d = (_c = stdout.match(/ProductName:\s*(.+)/)) === null || _c === void 0 ? void 0 : _c[1]) !== null && _d !== void 0 ? _d : '';
-    return {
-        name,
-        version
-    };
-});
-const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout } = yield exec.getExecOutput('lsb_release', ['-i', '-r', '-s'], {
-        silent: true
-    });
-    const [name, version] = stdout.trim().split('\n');
-    return {
-        name,
-        version
-    };
-});
-const platform = external_os_.platform();
-const arch = external_os_.arch();
-const isWindows = platform === 'win32';
-const isMacOS = platform === 'darwin';
-const isLinux = platform === 'linux';
-function getDetails() {
-    return platform_awaiter(this, void 0, void 0, function* () {
-        return Object.assign(Object.assign({}, (yield (isWindows
-            ? getWindowsInfo()
-            : isMacOS
-                ? getMacOsInfo()
-                : getLinuxInfo()))), { platform,
-            arch,
-            isWindows,
-            isMacOS,
-            isLinux });
-    });
-}
-//# sourceMappingURL=platform.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
-var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-
-/**
- * The code to exit an action
- */
-var ExitCode;
-(function (ExitCode) {
-    /**
-     * A code indicating that the action was successful
-     */
-    ExitCode[ExitCode["Success"] = 0] = "Success";
-    /**
-     * A code indicating that the action was a failure
-     */
-    ExitCode[ExitCode["Failure"] = 1] = "Failure";
-})(ExitCode || (ExitCode = {}));
-//-----------------------------------------------------------------------
-// Variables
-//-----------------------------------------------------------------------
-/**
- * Sets env variable for this action and future actions in the job
- * @param name the name of the variable to set
- * @param val the value of the variable. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function exportVariable(name, val) {
-    const convertedVal = toCommandValue(val);
-    process.env[name] = convertedVal;
-    const filePath = process.env['GITHUB_ENV'] || '';
-    if (filePath) {
-        return issueFileCommand('ENV', prepareKeyValueMessage(name, val));
-    }
-    issueCommand('set-env', { name }, convertedVal);
-}
-/**
- * Registers a secret which will get masked from logs
- *
- * @param secret - Value of the secret to be masked
- * @remarks
- * This function instructs the Actions runner to mask the specified value in any
- * logs produced during the workflow run. Once registered, the secret value will
- * be replaced with asterisks (***) whenever it appears in console output, logs,
- * or error messages.
- *
- * This is useful for protecting sensitive information such as:
- * - API keys
- * - Access tokens
- * - Authentication credentials
- * - URL parameters containing signatures (SAS tokens)
- *
- * Note that masking only affects future logs; any previous appearances of the
- * secret in logs before calling this function will remain unmasked.
- *
- * @example
- * ```typescript
- * // Register an API token as a secret
- * const apiToken = "abc123xyz456";
- * setSecret(apiToken);
- *
- * // Now any logs containing this value will show *** instead
- * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
- * ```
- */
-function core_setSecret(secret) {
-    command_issueCommand('add-mask', {}, secret);
-}
-/**
- * Prepends inputPath to the PATH (for this action and future actions)
- * @param inputPath
- */
-function addPath(inputPath) {
-    const filePath = process.env['GITHUB_PATH'] || '';
-    if (filePath) {
-        issueFileCommand('PATH', inputPath);
-    }
-    else {
-        issueCommand('add-path', {}, inputPath);
-    }
-    process.env['PATH'] = `${inputPath}${path.delimiter}${process.env['PATH']}`;
-}
-/**
- * Gets the value of an input.
- * Unless trimWhitespace is set to false in InputOptions, the value is also trimmed.
- * Returns an empty string if the value is not defined.
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   string
- */
-function getInput(name, options) {
-    const val = process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] || '';
-    if (options && options.required && !val) {
-        throw new Error(`Input required and not supplied: ${name}`);
-    }
-    if (options && options.trimWhitespace === false) {
-        return val;
-    }
-    return val.trim();
-}
-/**
- * Gets the values of an multiline input.  Each value is also trimmed.
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   string[]
- *
- */
-function getMultilineInput(name, options) {
-    const inputs = getInput(name, options)
-        .split('\n')
-        .filter(x => x !== '');
-    if (options && options.trimWhitespace === false) {
-        return inputs;
-    }
-    return inputs.map(input => input.trim());
-}
-/**
- * Gets the input value of the boolean type in the YAML 1.2 "core schema" specification.
- * Support boolean input list: `true | True | TRUE | false | False | FALSE` .
- * The return value is also in boolean type.
- * ref: https://yaml.org/spec/1.2/spec.html#id2804923
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   boolean
- */
-function getBooleanInput(name, options) {
-    const trueValue = ['true', 'True', 'TRUE'];
-    const falseValue = ['false', 'False', 'FALSE'];
-    const val = getInput(name, options);
-    if (trueValue.includes(val))
-        return true;
-    if (falseValue.includes(val))
-        return false;
-    throw new TypeError(`Input does not meet YAML 1.2 "Core Schema" specification: ${name}\n` +
-        `Support boolean input list: \`true | True | TRUE | false | False | FALSE\``);
-}
-/**
- * Sets the value of an output.
- *
- * @param     name     name of the output to set
- * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function setOutput(name, value) {
-    const filePath = process.env['GITHUB_OUTPUT'] || '';
-    if (filePath) {
-        return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
-    }
-    process.stdout.write(external_os_.EOL);
-    command_issueCommand('set-output', { name }, utils_toCommandValue(value));
-}
-/**
- * Enables or disables the echoing of commands into stdout for the rest of the step.
- * Echoing is disabled by default if ACTIONS_STEP_DEBUG is not set.
- *
- */
-function setCommandEcho(enabled) {
-    issue('echo', enabled ? 'on' : 'off');
-}
-//-----------------------------------------------------------------------
-// Results
-//-----------------------------------------------------------------------
-/**
- * Sets the action status to failed.
- * When the action exits it will be with an exit code of 1
- * @param message add error issue message
- */
-function setFailed(message) {
-    process.exitCode = ExitCode.Failure;
-    error(message);
-}
-//-----------------------------------------------------------------------
-// Logging Commands
-//-----------------------------------------------------------------------
-/**
- * Gets whether Actions Step Debug is on or not
- */
-function isDebug() {
-    return process.env['RUNNER_DEBUG'] === '1';
-}
-/**
- * Writes debug message to user log
- * @param message debug message
- */
-function core_debug(message) {
-    command_issueCommand('debug', {}, message);
-}
-/**
- * Adds an error issue
- * @param message error issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function error(message, properties = {}) {
-    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Adds a warning issue
- * @param message warning issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function warning(message, properties = {}) {
-    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Adds a notice issue
- * @param message notice issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function notice(message, properties = {}) {
-    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Writes info to log with console.log.
- * @param message info message
- */
-function info(message) {
-    process.stdout.write(message + external_os_.EOL);
-}
-/**
- * Begin an output group.
- *
- * Output until the next `groupEnd` will be foldable in this group
- *
- * @param name The name of the output group
- */
-function startGroup(name) {
-    command_issue('group', name);
-}
-/**
- * End an output group.
- */
-function endGroup() {
-    command_issue('endgroup');
-}
-/**
- * Wrap an asynchronous function call in a group.
- *
- * Returns the same type as the function itself.
- *
- * @param name The name of the group
- * @param fn The function to wrap in the group
- */
-function group(name, fn) {
-    return core_awaiter(this, void 0, void 0, function* () {
-        startGroup(name);
-        let result;
-        try {
-            result = yield fn();
-        }
-        finally {
-            endGroup();
-        }
-        return result;
-    });
-}
-//-----------------------------------------------------------------------
-// Wrapper action state
-//-----------------------------------------------------------------------
-/**
- * Saves state for current action, the state can only be retrieved by this action's post job execution.
- *
- * @param     name     name of the state to store
- * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function saveState(name, value) {
-    const filePath = process.env['GITHUB_STATE'] || '';
-    if (filePath) {
-        return file_command_issueFileCommand('STATE', file_command_prepareKeyValueMessage(name, value));
-    }
-    command_issueCommand('save-state', { name }, utils_toCommandValue(value));
-}
-/**
- * Gets the value of an state set by this action's main execution.
- *
- * @param     name     name of the state to get
- * @returns   string
- */
-function getState(name) {
-    return process.env[`STATE_${name}`] || '';
-}
-function getIDToken(aud) {
-    return core_awaiter(this, void 0, void 0, function* () {
-        return yield OidcClient.getIDToken(aud);
-    });
-}
-/**
- * Summary exports
- */
-
-/**
- * @deprecated use core.summary
- */
-
-/**
- * Path exports
- */
-
-/**
- * Platform utilities exports
- */
-
-//# sourceMappingURL=core.js.map
-
-/***/ }),
-
-/***/ 22876:
-/***/ ((__unused_webpack___webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
-
-
-// UNUSED EXPORTS: exec, getExecOutput
-
 // EXTERNAL MODULE: external "string_decoder"
 var external_string_decoder_ = __nccwpck_require__(13193);
-// EXTERNAL MODULE: external "os"
-var external_os_ = __nccwpck_require__(70857);
 // EXTERNAL MODULE: external "events"
 var external_events_ = __nccwpck_require__(24434);
 ;// CONCATENATED MODULE: external "child_process"
 const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
-// EXTERNAL MODULE: external "path"
-var external_path_ = __nccwpck_require__(16928);
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __nccwpck_require__(42613);
-// EXTERNAL MODULE: external "fs"
-var external_fs_ = __nccwpck_require__(79896);
 ;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
-var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
         function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
@@ -52624,7 +52862,7 @@ const IS_WINDOWS = process.platform === 'win32';
  * backslash to all junction results on Windows.
  */
 function readlink(fsPath) {
-    return __awaiter(this, void 0, void 0, function* () {
+    return io_util_awaiter(this, void 0, void 0, function* () {
         const result = yield fs.promises.readlink(fsPath);
         // On Windows, restore Node 20 behavior: add trailing backslash to all results
         // since junctions on Windows are always directory links
@@ -52638,7 +52876,7 @@ function readlink(fsPath) {
 const UV_FS_O_EXLOCK = 0x10000000;
 const READONLY = external_fs_.constants.O_RDONLY;
 function exists(fsPath) {
-    return __awaiter(this, void 0, void 0, function* () {
+    return io_util_awaiter(this, void 0, void 0, function* () {
         try {
             yield stat(fsPath);
         }
@@ -52652,7 +52890,7 @@ function exists(fsPath) {
     });
 }
 function isDirectory(fsPath_1) {
-    return __awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
+    return io_util_awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
         const stats = useStat ? yield stat(fsPath) : yield lstat(fsPath);
         return stats.isDirectory();
     });
@@ -52679,7 +52917,7 @@ function isRooted(p) {
  * @return if file exists and is executable, returns the file path. otherwise empty string.
  */
 function tryGetExecutablePath(filePath, extensions) {
-    return __awaiter(this, void 0, void 0, function* () {
+    return io_util_awaiter(this, void 0, void 0, function* () {
         let stats = undefined;
         try {
             // test file exists
@@ -53661,7 +53899,7 @@ var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arg
  * @param     options            optional exec options.  See ExecOptions
  * @returns   Promise<number>    exit code
  */
-function exec(commandLine, args, options) {
+function exec_exec(commandLine, args, options) {
     return exec_awaiter(this, void 0, void 0, function* () {
         const commandArgs = tr.argStringToArray(commandLine);
         if (commandArgs.length === 0) {
@@ -53707,7 +53945,7 @@ function getExecOutput(commandLine, args, options) {
             }
         };
         const listeners = Object.assign(Object.assign({}, options === null || options === void 0 ? void 0 : options.listeners), { stdout: stdOutListener, stderr: stdErrListener });
-        const exitCode = yield exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
+        const exitCode = yield exec_exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
         //flush any remaining characters
         stdout += stdoutDecoder.end();
         stderr += stderrDecoder.end();
@@ -53719,6 +53957,389 @@ function getExecOutput(commandLine, args, options) {
     });
 }
 //# sourceMappingURL=exec.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
+var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    const { stdout: version } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
+        silent: true
+    });
+    const { stdout: name } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
+        silent: true
+    });
+    return {
+        name: name.trim(),
+        version: version.trim()
+    };
+});
+const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    var _a, _b, _c, _d;
+    const { stdout } = yield exec.getExecOutput('sw_vers', undefined, {
+        silent: true
+    });
+    const version = (_b = (_a = stdout.match(/ProductVersion:\s*(.+)/)) === null || _a === void 0 ? void 0 : _a[1]) !== null && _b !== void 0 ? _b : '';
+    const name = (_d = (_c = stdout.match(/ProductName:\s*(.+)/)) === null || _c === void 0 ? void 0 : _c[1]) !== null && _d !== void 0 ? _d : '';
+    return {
+        name,
+        version
+    };
+});
+const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    const { stdout } = yield exec.getExecOutput('lsb_release', ['-i', '-r', '-s'], {
+        silent: true
+    });
+    const [name, version] = stdout.trim().split('\n');
+    return {
+        name,
+        version
+    };
+});
+const platform = external_os_.platform();
+const arch = external_os_.arch();
+const isWindows = platform === 'win32';
+const isMacOS = platform === 'darwin';
+const isLinux = platform === 'linux';
+function getDetails() {
+    return platform_awaiter(this, void 0, void 0, function* () {
+        return Object.assign(Object.assign({}, (yield (isWindows
+            ? getWindowsInfo()
+            : isMacOS
+                ? getMacOsInfo()
+                : getLinuxInfo()))), { platform,
+            arch,
+            isWindows,
+            isMacOS,
+            isLinux });
+    });
+}
+//# sourceMappingURL=platform.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
+var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+
+/**
+ * The code to exit an action
+ */
+var ExitCode;
+(function (ExitCode) {
+    /**
+     * A code indicating that the action was successful
+     */
+    ExitCode[ExitCode["Success"] = 0] = "Success";
+    /**
+     * A code indicating that the action was a failure
+     */
+    ExitCode[ExitCode["Failure"] = 1] = "Failure";
+})(ExitCode || (ExitCode = {}));
+//-----------------------------------------------------------------------
+// Variables
+//-----------------------------------------------------------------------
+/**
+ * Sets env variable for this action and future actions in the job
+ * @param name the name of the variable to set
+ * @param val the value of the variable. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function exportVariable(name, val) {
+    const convertedVal = toCommandValue(val);
+    process.env[name] = convertedVal;
+    const filePath = process.env['GITHUB_ENV'] || '';
+    if (filePath) {
+        return issueFileCommand('ENV', prepareKeyValueMessage(name, val));
+    }
+    issueCommand('set-env', { name }, convertedVal);
+}
+/**
+ * Registers a secret which will get masked from logs
+ *
+ * @param secret - Value of the secret to be masked
+ * @remarks
+ * This function instructs the Actions runner to mask the specified value in any
+ * logs produced during the workflow run. Once registered, the secret value will
+ * be replaced with asterisks (***) whenever it appears in console output, logs,
+ * or error messages.
+ *
+ * This is useful for protecting sensitive information such as:
+ * - API keys
+ * - Access tokens
+ * - Authentication credentials
+ * - URL parameters containing signatures (SAS tokens)
+ *
+ * Note that masking only affects future logs; any previous appearances of the
+ * secret in logs before calling this function will remain unmasked.
+ *
+ * @example
+ * ```typescript
+ * // Register an API token as a secret
+ * const apiToken = "abc123xyz456";
+ * setSecret(apiToken);
+ *
+ * // Now any logs containing this value will show *** instead
+ * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
+ * ```
+ */
+function core_setSecret(secret) {
+    command_issueCommand('add-mask', {}, secret);
+}
+/**
+ * Prepends inputPath to the PATH (for this action and future actions)
+ * @param inputPath
+ */
+function addPath(inputPath) {
+    const filePath = process.env['GITHUB_PATH'] || '';
+    if (filePath) {
+        issueFileCommand('PATH', inputPath);
+    }
+    else {
+        issueCommand('add-path', {}, inputPath);
+    }
+    process.env['PATH'] = `${inputPath}${path.delimiter}${process.env['PATH']}`;
+}
+/**
+ * Gets the value of an input.
+ * Unless trimWhitespace is set to false in InputOptions, the value is also trimmed.
+ * Returns an empty string if the value is not defined.
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   string
+ */
+function getInput(name, options) {
+    const val = process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] || '';
+    if (options && options.required && !val) {
+        throw new Error(`Input required and not supplied: ${name}`);
+    }
+    if (options && options.trimWhitespace === false) {
+        return val;
+    }
+    return val.trim();
+}
+/**
+ * Gets the values of an multiline input.  Each value is also trimmed.
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   string[]
+ *
+ */
+function getMultilineInput(name, options) {
+    const inputs = getInput(name, options)
+        .split('\n')
+        .filter(x => x !== '');
+    if (options && options.trimWhitespace === false) {
+        return inputs;
+    }
+    return inputs.map(input => input.trim());
+}
+/**
+ * Gets the input value of the boolean type in the YAML 1.2 "core schema" specification.
+ * Support boolean input list: `true | True | TRUE | false | False | FALSE` .
+ * The return value is also in boolean type.
+ * ref: https://yaml.org/spec/1.2/spec.html#id2804923
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   boolean
+ */
+function getBooleanInput(name, options) {
+    const trueValue = ['true', 'True', 'TRUE'];
+    const falseValue = ['false', 'False', 'FALSE'];
+    const val = getInput(name, options);
+    if (trueValue.includes(val))
+        return true;
+    if (falseValue.includes(val))
+        return false;
+    throw new TypeError(`Input does not meet YAML 1.2 "Core Schema" specification: ${name}\n` +
+        `Support boolean input list: \`true | True | TRUE | false | False | FALSE\``);
+}
+/**
+ * Sets the value of an output.
+ *
+ * @param     name     name of the output to set
+ * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function setOutput(name, value) {
+    const filePath = process.env['GITHUB_OUTPUT'] || '';
+    if (filePath) {
+        return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
+    }
+    process.stdout.write(external_os_.EOL);
+    command_issueCommand('set-output', { name }, utils_toCommandValue(value));
+}
+/**
+ * Enables or disables the echoing of commands into stdout for the rest of the step.
+ * Echoing is disabled by default if ACTIONS_STEP_DEBUG is not set.
+ *
+ */
+function setCommandEcho(enabled) {
+    issue('echo', enabled ? 'on' : 'off');
+}
+//-----------------------------------------------------------------------
+// Results
+//-----------------------------------------------------------------------
+/**
+ * Sets the action status to failed.
+ * When the action exits it will be with an exit code of 1
+ * @param message add error issue message
+ */
+function setFailed(message) {
+    process.exitCode = ExitCode.Failure;
+    error(message);
+}
+//-----------------------------------------------------------------------
+// Logging Commands
+//-----------------------------------------------------------------------
+/**
+ * Gets whether Actions Step Debug is on or not
+ */
+function isDebug() {
+    return process.env['RUNNER_DEBUG'] === '1';
+}
+/**
+ * Writes debug message to user log
+ * @param message debug message
+ */
+function core_debug(message) {
+    command_issueCommand('debug', {}, message);
+}
+/**
+ * Adds an error issue
+ * @param message error issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function error(message, properties = {}) {
+    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Adds a warning issue
+ * @param message warning issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function warning(message, properties = {}) {
+    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Adds a notice issue
+ * @param message notice issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function notice(message, properties = {}) {
+    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Writes info to log with console.log.
+ * @param message info message
+ */
+function info(message) {
+    process.stdout.write(message + external_os_.EOL);
+}
+/**
+ * Begin an output group.
+ *
+ * Output until the next `groupEnd` will be foldable in this group
+ *
+ * @param name The name of the output group
+ */
+function startGroup(name) {
+    command_issue('group', name);
+}
+/**
+ * End an output group.
+ */
+function endGroup() {
+    command_issue('endgroup');
+}
+/**
+ * Wrap an asynchronous function call in a group.
+ *
+ * Returns the same type as the function itself.
+ *
+ * @param name The name of the group
+ * @param fn The function to wrap in the group
+ */
+function group(name, fn) {
+    return core_awaiter(this, void 0, void 0, function* () {
+        startGroup(name);
+        let result;
+        try {
+            result = yield fn();
+        }
+        finally {
+            endGroup();
+        }
+        return result;
+    });
+}
+//-----------------------------------------------------------------------
+// Wrapper action state
+//-----------------------------------------------------------------------
+/**
+ * Saves state for current action, the state can only be retrieved by this action's post job execution.
+ *
+ * @param     name     name of the state to store
+ * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function saveState(name, value) {
+    const filePath = process.env['GITHUB_STATE'] || '';
+    if (filePath) {
+        return file_command_issueFileCommand('STATE', file_command_prepareKeyValueMessage(name, value));
+    }
+    command_issueCommand('save-state', { name }, utils_toCommandValue(value));
+}
+/**
+ * Gets the value of an state set by this action's main execution.
+ *
+ * @param     name     name of the state to get
+ * @returns   string
+ */
+function getState(name) {
+    return process.env[`STATE_${name}`] || '';
+}
+function getIDToken(aud) {
+    return core_awaiter(this, void 0, void 0, function* () {
+        return yield OidcClient.getIDToken(aud);
+    });
+}
+/**
+ * Summary exports
+ */
+
+/**
+ * @deprecated use core.summary
+ */
+
+/**
+ * Path exports
+ */
+
+/**
+ * Platform utilities exports
+ */
+
+//# sourceMappingURL=core.js.map
 
 /***/ }),
 

@@ -28434,7 +28434,7 @@ const GHA_CACHE_MIN_BUILDX = '0.21.0';
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _lib_action_wrapper_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9046);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8123);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6141);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9428);
 // Entry point bundled into dist/index.js; the runner calls it for the main and post step.
 
@@ -28447,7 +28447,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8123:
+/***/ 6141:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28456,18 +28456,16 @@ __nccwpck_require__.d(__webpack_exports__, {
   i: () => (/* binding */ main)
 });
 
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 11 modules
-var core = __nccwpck_require__(3360);
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 20 modules
+var core = __nccwpck_require__(3218);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./lib/tools/docker.ts
-var docker = __nccwpck_require__(4132);
-// EXTERNAL MODULE: ./lib/action/exec.ts + 1 modules
-var exec = __nccwpck_require__(7882);
+// EXTERNAL MODULE: ./lib/action/exec.ts + 4 modules
+var exec = __nccwpck_require__(6762);
 ;// CONCATENATED MODULE: ./lib/action/github.ts
 // The github context an action runs in, read from the runner's environment and event payload.
 // (What @actions/github's Context holds, without pulling in Octokit.)
@@ -28504,6 +28502,8 @@ function runUrl(ctx) {
     return `${repositoryUrl(ctx)}/actions/runs/${ctx.runId}`;
 }
 
+// EXTERNAL MODULE: ./lib/tools/docker.ts
+var docker = __nccwpck_require__(4132);
 ;// CONCATENATED MODULE: ./lib/action/inputs.ts
 // Action inputs: pure parsers (string in, typed value out, errors that name the input) and thin
 // getters that read @actions/core and delegate to them.
@@ -28518,11 +28518,11 @@ class InputError extends Error {
     }
 }
 /** The error for a bad input, `Input "name": detail`; every action builds its input errors with it. */
-function inputError(name, detail) {
+function inputs_inputError(name, detail) {
     return new InputError(name, `Input "${name}": ${detail}`);
 }
 function invalid(name, value, what) {
-    return inputError(name, `${JSON.stringify(value)} is not ${what}`);
+    return inputs_inputError(name, `${JSON.stringify(value)} is not ${what}`);
 }
 const TRUE_WORDS = new Set(['true', 'yes', '1', 'on']);
 const FALSE_WORDS = new Set(['false', 'no', '0', 'off']);
@@ -28624,12 +28624,12 @@ function parseKeyValueLines(name, value) {
     const lines = value.split('\n').map((line) => line.replace(/\r$/, ''));
     const set = (key, lineNumber, text) => {
         if (!KEY_PATTERN.test(key)) {
-            throw inputError(name, `line ${lineNumber} has an invalid key (letters, digits, '_', '.', '-', not starting ` +
+            throw inputs_inputError(name, `line ${lineNumber} has an invalid key (letters, digits, '_', '.', '-', not starting ` +
                 'with a digit; content not shown: it may be secret)');
         }
         const firstLine = seenOnLine.get(key);
         if (firstLine !== undefined) {
-            throw inputError(name, `key ${key} is set twice (lines ${firstLine} and ${lineNumber})`);
+            throw inputs_inputError(name, `key ${key} is set twice (lines ${firstLine} and ${lineNumber})`);
         }
         seenOnLine.set(key, lineNumber);
         // defineProperty: a key such as `__proto__` must become a plain entry, not a prototype change.
@@ -28647,13 +28647,13 @@ function parseKeyValueLines(name, value) {
             const [, key, delimiter] = heredoc;
             const end = lines.indexOf(delimiter, index + 1);
             if (end === -1)
-                throw inputError(name, `line ${lineNumber}: the value of ${key} has no closing ${delimiter} line`);
+                throw inputs_inputError(name, `line ${lineNumber}: the value of ${key} has no closing ${delimiter} line`);
             set(key, lineNumber, lines.slice(index + 1, end).join('\n'));
             index = end;
             continue;
         }
         if (eq === -1) {
-            throw inputError(name, `line ${lineNumber} is not KEY=VALUE or KEY<<DELIMITER (content not shown: it may be secret)`);
+            throw inputs_inputError(name, `line ${lineNumber} is not KEY=VALUE or KEY<<DELIMITER (content not shown: it may be secret)`);
         }
         set(line.slice(0, eq).trim(), lineNumber, line.slice(eq + 1));
     }
@@ -28713,32 +28713,6 @@ function getKeyValueInput(name, options = {}) {
     const isEmpty = (raw) => Object.keys(parse(raw)).length === 0;
     return getParsed(name, options, parse, isEmpty, false) ?? {};
 }
-/**
- * The registry-username/registry-password pair: both or neither. The password is masked before
- * anything can fail.
- */
-function getRegistryCredentials(names = {
-    username: 'registry-username',
-    password: 'registry-password',
-}) {
-    const password = getString(names.password) || undefined;
-    if (password)
-        core/* setSecret */.Pq(password);
-    const username = getString(names.username) || undefined;
-    if (Boolean(password) !== Boolean(username)) {
-        const missing = password ? names.username : names.password;
-        throw inputError(missing, 'is required when the other registry credential is given');
-    }
-    return username && password ? { username, password } : undefined;
-}
-/** What compose accepts as a project name (it also names containers, volumes and remote directories). */
-const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
-function parseProjectName(name, value) {
-    if (!PROJECT_NAME.test(value)) {
-        throw inputError(name, `${JSON.stringify(value)} is not a compose project name (lower-case letters, digits, "-" and "_", starting with a letter or digit)`);
-    }
-    return value;
-}
 
 // EXTERNAL MODULE: ./actions/build/src/constants.ts
 var constants = __nccwpck_require__(2597);
@@ -28751,22 +28725,16 @@ var constants = __nccwpck_require__(2597);
 function localCacheStaging(dir) {
     return `${dir.replace(/\/+$/, '')}-new`;
 }
+/** Read from `source`, write back to it in the given mode. */
+function readWrite(source, mode) {
+    return ['--cache-from', source, '--cache-to', `${source},mode=${mode}`];
+}
 function cacheArgs(c) {
     switch (c.backend) {
         case 'gha':
-            return [
-                '--cache-from',
-                `type=gha,scope=${c.scope}`,
-                '--cache-to',
-                `type=gha,scope=${c.scope},mode=${c.mode}`,
-            ];
+            return readWrite(`type=gha,scope=${c.scope}`, c.mode);
         case 'registry':
-            return [
-                '--cache-from',
-                `type=registry,ref=${c.ref}`,
-                '--cache-to',
-                `type=registry,ref=${c.ref},mode=${c.mode}`,
-            ];
+            return readWrite(`type=registry,ref=${c.ref}`, c.mode);
         case 'local':
             return [
                 ...(c.dirExists ? ['--cache-from', `type=local,src=${c.dir}`] : []),
@@ -28791,7 +28759,7 @@ function hasCacheService(env) {
 function chooseCacheBackend(input, env, buildx) {
     const ghaUsable = (0,docker/* versionAtLeast */.zy)(buildx, constants/* GHA_CACHE_MIN_BUILDX */.od);
     if (input === 'gha' && !ghaUsable) {
-        throw inputError(constants/* Inputs */.G0.Cache, `gha needs buildx ${constants/* GHA_CACHE_MIN_BUILDX */.od} or later (the GitHub cache service v2); this runner has buildx ` +
+        throw inputs_inputError(constants/* Inputs */.G0.Cache, `gha needs buildx ${constants/* GHA_CACHE_MIN_BUILDX */.od} or later (the GitHub cache service v2); this runner has buildx ` +
             `${buildx}. Update buildx, or use cache: registry or local`);
     }
     if (input)
@@ -28870,6 +28838,82 @@ function buildxArgs(inputs, plan) {
     return args;
 }
 
+;// CONCATENATED MODULE: ./actions/build/src/build.ts
+// The build itself: `docker buildx build` with the secrets in 0600 files that live only as long as
+// it runs, its progress read for the cache statistics, and what it produced read back.
+
+
+
+
+
+
+function cacheSettings(inputs, backend, inlineFrom) {
+    return {
+        backend,
+        mode: inputs['cache-mode'],
+        scope: inputs['cache-scope'],
+        ref: inputs['cache-ref'],
+        dir: inputs['cache-dir'],
+        dirExists: (0,external_node_fs_.existsSync)((0,external_node_path_.join)(inputs['cache-dir'], 'index.json')),
+        inlineFrom,
+    };
+}
+/** Runs the build, feeding its output to `tracker`; throws with the failing step when it fails. */
+async function runBuild(inputs, ctx, request, tracker) {
+    try {
+        const secretFiles = writeSecretFiles((0,external_node_path_.join)(request.work, 'secrets'), inputs.secrets);
+        const labels = mergeLabels(ociLabels(ctx, inputs.image, request.version, new Date()), inputs.labels);
+        const args = buildxArgs(inputs, {
+            refs: request.refs,
+            labels,
+            metadataFile: (0,external_node_path_.join)(request.work, 'metadata.json'),
+            secretFiles,
+            cache: request.cache,
+        });
+        // buildx needs the runner's cache-service variables for gha; they stay in this local process.
+        const result = await (0,exec/* run */.eF)('docker', args, { ignoreReturnCode: true });
+        for (const line of `${result.stderr}\n${result.stdout}`.split('\n'))
+            tracker.line(line);
+        if (result.exitCode !== 0) {
+            throw new Error(`the build failed: ${tracker.failure() ?? `buildx exited with ${result.exitCode}`}`);
+        }
+    }
+    finally {
+        (0,external_node_fs_.rmSync)((0,external_node_path_.join)(request.work, 'secrets'), { recursive: true, force: true });
+    }
+}
+function writeSecretFiles(dir, secrets) {
+    const files = {};
+    if (Object.keys(secrets).length === 0)
+        return files;
+    (0,external_node_fs_.mkdirSync)(dir, { recursive: true, mode: 0o700 });
+    for (const [id, value] of Object.entries(secrets)) {
+        const file = (0,external_node_path_.join)(dir, id);
+        (0,external_node_fs_.writeFileSync)(file, value, { mode: 0o600 });
+        (0,external_node_fs_.chmodSync)(file, 0o600);
+        files[id] = file;
+    }
+    return files;
+}
+/** buildx only adds to a local cache; replace the old directory with the one this build wrote. */
+function rotateLocalCache(dir) {
+    const staging = localCacheStaging(dir);
+    if (!(0,external_node_fs_.existsSync)(staging))
+        return;
+    (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
+    (0,external_node_fs_.renameSync)(staging, dir);
+}
+/** What the build produced: buildx's metadata, the step statistics, the image in the local store. */
+async function builtImage(work, ref, tracker) {
+    const metadata = JSON.parse((0,external_node_fs_.readFileSync)((0,external_node_path_.join)(work, 'metadata.json'), 'utf8'));
+    const steps = tracker.stats();
+    const local = await (0,docker/* inspectLocalImage */.hF)(ref);
+    if (!local)
+        throw new Error(`the build finished but ${ref} is not in the local image store`);
+    const size = await (0,docker/* imageSize */.R9)(ref);
+    return { metadata, steps, local, size };
+}
+
 ;// CONCATENATED MODULE: ./actions/build/src/checks.ts
 // The image policy checks that run before anything is pushed: size budget and non-root user.
 
@@ -28892,6 +28936,56 @@ function checkUser(user) {
         };
     }
     return { ok: true, message: `the final image runs as ${user}` };
+}
+function imageChecks(size, user, maxSize, nonRoot) {
+    const checks = { size: checkSize(size, maxSize), user: checkUser(user) };
+    const failures = [];
+    if (!checks.size.ok)
+        failures.push(checks.size.message);
+    if (!checks.user.ok && nonRoot === 'error')
+        failures.push(checks.user.message);
+    const warning = !checks.user.ok && nonRoot === 'warn' ? checks.user.message : undefined;
+    const lines = [
+        `${checks.size.ok ? '✅' : '❌'} ${checks.size.message}`,
+        nonRoot === 'off'
+            ? 'non-root check off'
+            : `${checks.user.ok ? '✅' : nonRoot === 'warn' ? '⚠️' : '❌'} ${checks.user.message}`,
+    ];
+    if (failures.length > 0)
+        lines.push(`**Not pushed:** ${failures.join('; ')}`);
+    return { failures, warning, lines };
+}
+
+;// CONCATENATED MODULE: ./lib/action/input-checks.ts
+// Input checks that several actions share, written once: the registry credential pair and the
+// compose project name.
+
+
+/**
+ * The registry-username/registry-password pair: both or neither. The password is masked before
+ * anything can fail.
+ */
+function getRegistryCredentials(names = {
+    username: 'registry-username',
+    password: 'registry-password',
+}) {
+    const password = getString(names.password) || undefined;
+    if (password)
+        core/* setSecret */.Pq(password);
+    const username = getString(names.username) || undefined;
+    if (Boolean(password) !== Boolean(username)) {
+        const missing = password ? names.username : names.password;
+        throw inputs_inputError(missing, 'is required when the other registry credential is given');
+    }
+    return username && password ? { username, password } : undefined;
+}
+/** What compose accepts as a project name (it also names containers, volumes and remote directories). */
+const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+function parseProjectName(name, value) {
+    if (!PROJECT_NAME.test(value)) {
+        throw inputError(name, `${JSON.stringify(value)} is not a compose project name (lower-case letters, digits, "-" and "_", starting with a letter or digit)`);
+    }
+    return value;
 }
 
 ;// CONCATENATED MODULE: ./actions/build/src/dockerfile.ts
@@ -28922,19 +29016,20 @@ function stageNames(dockerfile) {
 
 
 
+
 const TAG = /^[\w][\w.-]{0,127}$/;
 function keyValueList(name, items) {
     for (const [i, item] of items.entries()) {
         if (!/^[^=\s]+=/.test(item))
-            throw inputError(name, `line ${i + 1} is not KEY=VALUE`);
+            throw inputs_inputError(name, `line ${i + 1} is not KEY=VALUE`);
     }
     return items;
 }
-function getInputs(env = process.env) {
-    const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
+/** The build context, the Dockerfile and its target stage, checked against the workspace. */
+function getDockerfileInputs(workspace) {
     const context = (0,external_node_path_.resolve)(workspace, getString(constants/* Inputs */.G0.Context, { default: '.' }));
     if (!(0,external_node_fs_.existsSync)(context) || !(0,external_node_fs_.statSync)(context).isDirectory()) {
-        throw inputError(constants/* Inputs */.G0.Context, `directory ${context} does not exist`);
+        throw inputs_inputError(constants/* Inputs */.G0.Context, `directory ${context} does not exist`);
     }
     const fileInput = getString(constants/* Inputs */.G0.File);
     const file = fileInput
@@ -28943,37 +29038,37 @@ function getInputs(env = process.env) {
             : (0,external_node_path_.resolve)(workspace, fileInput)
         : (0,external_node_path_.join)(context, 'Dockerfile');
     if (!(0,external_node_fs_.existsSync)(file) || !(0,external_node_fs_.statSync)(file).isFile()) {
-        throw inputError(constants/* Inputs */.G0.File, `Dockerfile ${file} does not exist`);
+        throw inputs_inputError(constants/* Inputs */.G0.File, `Dockerfile ${file} does not exist`);
     }
     const target = getString(constants/* Inputs */.G0.Target) || undefined;
     if (target) {
         const stages = stageNames((0,external_node_fs_.readFileSync)(file, 'utf8'));
         if (!stages.includes(target.toLowerCase())) {
-            throw inputError(constants/* Inputs */.G0.Target, `stage "${target}" is not in ${file} (its stages: ${stages.join(', ') || 'none named'})`);
+            throw inputs_inputError(constants/* Inputs */.G0.Target, `stage "${target}" is not in ${file} (its stages: ${stages.join(', ') || 'none named'})`);
         }
     }
+    return { context, file, target };
+}
+/** The image repository (no tag, no digest) and the tag names. */
+function getImageInputs() {
     const imageText = getString(constants/* Inputs */.G0.Image, { required: true });
     const image = (0,docker/* parseImageRef */.Q)(imageText);
     if (!image || image.tag || image.digest || imageText !== imageText.toLowerCase()) {
-        throw inputError(constants/* Inputs */.G0.Image, `"${imageText}" is not a lower-case image repository without tag or digest (example: ghcr.io/org/api)`);
+        throw inputs_inputError(constants/* Inputs */.G0.Image, `"${imageText}" is not a lower-case image repository without tag or digest (example: ghcr.io/org/api)`);
     }
-    const repository = (0,docker/* repositoryName */.aR)(image);
     const tags = getListInput(constants/* Inputs */.G0.Tags);
     for (const tag of tags) {
         if (!TAG.test(tag)) {
             const hint = tag.includes(':') || tag.includes('/')
                 ? '; give tag names only, the repository comes from "image"'
                 : '';
-            throw inputError(constants/* Inputs */.G0.Tags, `"${tag}" is not a valid tag${hint}`);
+            throw inputs_inputError(constants/* Inputs */.G0.Tags, `"${tag}" is not a valid tag${hint}`);
         }
     }
-    const secrets = getKeyValueInput(constants/* Inputs */.G0.Secrets);
-    for (const [id, value] of Object.entries(secrets)) {
-        if (!/^[A-Za-z0-9_.-]+$/.test(id))
-            throw inputError(constants/* Inputs */.G0.Secrets, `"${id}" is not a valid secret id`);
-        core/* setSecret */.Pq(value);
-    }
-    const credentials = getRegistryCredentials();
+    return { image: (0,docker/* repositoryName */.aR)(image), tags };
+}
+/** The cache backend (undefined: chosen later) and where it keeps the cache. */
+function getCacheInputs(env, workspace, repository, target) {
     const cacheInput = getString(constants/* Inputs */.G0.Cache);
     const cache = cacheInput ? getEnumInput(constants/* Inputs */.G0.Cache, constants/* CACHE_BACKENDS */.bK, { required: true }) : undefined;
     const scope = getString(constants/* Inputs */.G0.CacheScope) || defaultCacheScope(repository, target);
@@ -28981,35 +29076,72 @@ function getInputs(env = process.env) {
     if (cache === 'registry') {
         const ref = (0,docker/* parseImageRef */.Q)(cacheRef);
         if (!ref || ref.digest)
-            throw inputError(constants/* Inputs */.G0.CacheRef, `"${cacheRef}" is not an image reference`);
+            throw inputs_inputError(constants/* Inputs */.G0.CacheRef, `"${cacheRef}" is not an image reference`);
     }
-    const cacheHome = env.XDG_CACHE_HOME || (0,external_node_path_.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.cache');
+    const cacheHome = env.XDG_CACHE_HOME || (0,external_node_path_.join)(env.HOME || (0,external_node_os_.homedir)(), '.cache');
     const cacheDirInput = getString(constants/* Inputs */.G0.CacheDir);
     const cacheDir = cacheDirInput
         ? (0,external_node_path_.resolve)(workspace, cacheDirInput)
         : (0,external_node_path_.join)(cacheHome, 'berth', 'buildx', scope);
+    return { cache, 'cache-ref': cacheRef, 'cache-dir': cacheDir, 'cache-scope': scope };
+}
+function getInputs(env = process.env) {
+    const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
+    const dockerfile = getDockerfileInputs(workspace);
+    const { image, tags } = getImageInputs();
+    const secrets = getKeyValueInput(constants/* Inputs */.G0.Secrets);
+    for (const [id, value] of Object.entries(secrets)) {
+        if (!/^[A-Za-z0-9_.-]+$/.test(id))
+            throw inputs_inputError(constants/* Inputs */.G0.Secrets, `"${id}" is not a valid secret id`);
+        core/* setSecret */.Pq(value);
+    }
+    const credentials = getRegistryCredentials();
+    const cache = getCacheInputs(env, workspace, image, dockerfile.target);
     return {
-        context,
-        file,
-        target,
+        ...dockerfile,
         'build-args': keyValueList(constants/* Inputs */.G0.BuildArgs, getListInput(constants/* Inputs */.G0.BuildArgs, { newlinesOnly: true })),
         platforms: getListInput(constants/* Inputs */.G0.Platforms),
         secrets,
-        image: repository,
+        image,
         tags,
         labels: keyValueList(constants/* Inputs */.G0.Labels, getListInput(constants/* Inputs */.G0.Labels, { newlinesOnly: true })),
         push: getBooleanInput(constants/* Inputs */.G0.Push, { default: false }),
         load: getBooleanInput(constants/* Inputs */.G0.Load, { default: false }),
         'registry-username': credentials?.username,
         'registry-password': credentials?.password,
-        cache,
-        'cache-ref': cacheRef,
-        'cache-dir': cacheDir,
+        cache: cache.cache,
+        'cache-ref': cache['cache-ref'],
+        'cache-dir': cache['cache-dir'],
         'cache-mode': getEnumInput(constants/* Inputs */.G0.CacheMode, constants/* CACHE_MODES */._R, { default: 'max' }),
-        'cache-scope': scope,
+        'cache-scope': cache['cache-scope'],
         'max-size': getByteSizeInput(constants/* Inputs */.G0.MaxSize),
         'require-non-root': getEnumInput(constants/* Inputs */.G0.RequireNonRoot, constants/* NON_ROOT_POLICIES */.aC, { default: 'error' }),
     };
+}
+
+;// CONCATENATED MODULE: ./actions/build/src/outputs.ts
+// The step's outputs: the image's as soon as it is built, the push's once it is decided.
+
+
+function setImageOutputs(image, refs, built) {
+    core/* setOutput */.uH(constants/* Outputs */.tY.Image, image);
+    core/* setOutput */.uH(constants/* Outputs */.tY.Tags, refs.join('\n'));
+    core/* setOutput */.uH(constants/* Outputs */.tY.ImageId, built.local.id);
+    core/* setOutput */.uH(constants/* Outputs */.tY.Size, String(built.size));
+    core/* setOutput */.uH(constants/* Outputs */.tY.CacheHitRatio, String(Math.round(built.steps.ratio * 1000) / 1000));
+}
+function setPushOutputs(image, refs, built, digest) {
+    core/* setOutput */.uH(constants/* Outputs */.tY.Digest, digest ?? '');
+    core/* setOutput */.uH(constants/* Outputs */.tY.Ref, digest ? `${image}@${digest}` : refs[0]);
+    core/* setOutput */.uH(constants/* Outputs */.tY.Metadata, JSON.stringify({
+        ...built.metadata,
+        image,
+        tags: refs,
+        digest,
+        size: built.size,
+        'cache-hit-ratio': built.steps.ratio,
+        steps: built.steps,
+    }));
 }
 
 ;// CONCATENATED MODULE: ./actions/build/src/progress.ts
@@ -29063,6 +29195,41 @@ class ProgressTracker {
         }
         return undefined;
     }
+}
+
+;// CONCATENATED MODULE: ./actions/build/src/push.ts
+// The push: every tag of the one image, which the registry must report under one digest.
+
+async function pushTags(image, refs) {
+    const digests = new Set();
+    for (const ref of refs)
+        digests.add(await (0,docker/* push */.VC)(ref));
+    if (digests.size !== 1)
+        throw new Error(`the registry reports different digests for one image: ${[...digests].join(', ')}`);
+    const digest = [...digests][0];
+    return { digest, compressedSize: await (0,docker/* remoteCompressedSize */.PA)(`${image}@${digest}`) };
+}
+
+;// CONCATENATED MODULE: ./actions/build/src/setup.ts
+// Before the build: the buildx version decides the cache backend, and a registry login (undone by
+// the post step) when credentials are given.
+
+
+
+
+async function prepareBuilder(inputs) {
+    const version = await (0,docker/* buildxVersion */.ry)();
+    core/* info */.pq(`buildx ${version}`);
+    const choice = chooseCacheBackend(inputs.cache, process.env, version);
+    if (choice.warning)
+        core/* warning */.$e(choice.warning);
+    if (inputs['registry-username'] && inputs['registry-password']) {
+        const registry = (0,docker/* parseImageRef */.Q)(inputs.image).registry;
+        await (0,docker/* login */.iD)(registry, inputs['registry-username'], inputs['registry-password']);
+        core/* saveState */.LZ(constants/* State */.Uw.LoggedInRegistry, registry);
+        core/* info */.pq(`Logged in to ${registry} as ${inputs['registry-username']}`);
+    }
+    return choice.backend;
 }
 
 ;// CONCATENATED MODULE: ./lib/action/summary.ts
@@ -29192,112 +29359,30 @@ function computeTags(ctx) {
 
 
 
+
 async function main() {
     const inputs = getInputs();
     const ctx = contextFromEnv();
     const computed = inputs.tags.length > 0 ? { tags: inputs.tags, version: inputs.tags[0] } : computeTags(ctx);
     const refs = computed.tags.map((tag) => `${inputs.image}:${tag}`);
     core/* info */.pq(`Image ${inputs.image}, tags: ${computed.tags.join(', ')}`);
-    const backend = await core/* group */.Os('Docker and buildx', async () => {
-        const version = await (0,docker/* buildxVersion */.ry)();
-        core/* info */.pq(`buildx ${version}`);
-        const choice = chooseCacheBackend(inputs.cache, process.env, version);
-        if (choice.warning)
-            core/* warning */.$e(choice.warning);
-        if (inputs['registry-username'] && inputs['registry-password']) {
-            const registry = (0,docker/* parseImageRef */.Q)(inputs.image).registry;
-            await (0,docker/* login */.iD)(registry, inputs['registry-username'], inputs['registry-password']);
-            core/* saveState */.LZ(constants/* State */.Uw.LoggedInRegistry, registry);
-            core/* info */.pq(`Logged in to ${registry} as ${inputs['registry-username']}`);
-        }
-        return choice.backend;
-    });
+    const backend = await core/* group */.Os('Docker and buildx', () => prepareBuilder(inputs));
     const previousCompressedSize = inputs.push ? await (0,docker/* remoteCompressedSize */.PA)(refs[0]) : undefined;
-    const work = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'berth-build-'));
-    const cache = {
-        backend,
-        mode: inputs['cache-mode'],
-        scope: inputs['cache-scope'],
-        ref: inputs['cache-ref'],
-        dir: inputs['cache-dir'],
-        dirExists: (0,external_node_fs_.existsSync)((0,external_node_path_.join)(inputs['cache-dir'], 'index.json')),
-        inlineFrom: refs[0],
-    };
+    const work = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'berth-build-'));
+    const cache = cacheSettings(inputs, backend, refs[0]);
     const tracker = new ProgressTracker();
-    try {
-        await core/* group */.Os(`Build ${refs[0]}`, async () => {
-            const secretFiles = writeSecretFiles((0,external_node_path_.join)(work, 'secrets'), inputs.secrets);
-            const labels = mergeLabels(ociLabels(ctx, inputs.image, computed.version, new Date()), inputs.labels);
-            const args = buildxArgs(inputs, {
-                refs,
-                labels,
-                metadataFile: (0,external_node_path_.join)(work, 'metadata.json'),
-                secretFiles,
-                cache,
-            });
-            // buildx needs the runner's cache-service variables for gha; they stay in this local process.
-            const result = await (0,exec/* run */.eF)('docker', args, { ignoreReturnCode: true });
-            for (const line of `${result.stderr}\n${result.stdout}`.split('\n'))
-                tracker.line(line);
-            if (result.exitCode !== 0) {
-                throw new Error(`the build failed: ${tracker.failure() ?? `buildx exited with ${result.exitCode}`}`);
-            }
-        });
-    }
-    finally {
-        (0,external_node_fs_.rmSync)((0,external_node_path_.join)(work, 'secrets'), { recursive: true, force: true });
-    }
+    await core/* group */.Os(`Build ${refs[0]}`, () => runBuild(inputs, ctx, { refs, version: computed.version, cache, work }, tracker));
     if (backend === 'local')
         rotateLocalCache(inputs['cache-dir']);
-    const metadata = JSON.parse((0,external_node_fs_.readFileSync)((0,external_node_path_.join)(work, 'metadata.json'), 'utf8'));
-    const steps = tracker.stats();
-    const local = await (0,docker/* inspectLocalImage */.hF)(refs[0]);
-    if (!local)
-        throw new Error(`the build finished but ${refs[0]} is not in the local image store`);
-    const size = await (0,docker/* imageSize */.R9)(refs[0]);
-    core/* setOutput */.uH(constants/* Outputs */.tY.Image, inputs.image);
-    core/* setOutput */.uH(constants/* Outputs */.tY.Tags, refs.join('\n'));
-    core/* setOutput */.uH(constants/* Outputs */.tY.ImageId, local.id);
-    core/* setOutput */.uH(constants/* Outputs */.tY.Size, String(size));
-    core/* setOutput */.uH(constants/* Outputs */.tY.CacheHitRatio, String(Math.round(steps.ratio * 1000) / 1000));
-    const checks = { size: checkSize(size, inputs['max-size']), user: checkUser(local.user) };
-    const failures = [];
-    if (!checks.size.ok)
-        failures.push(checks.size.message);
-    if (!checks.user.ok && inputs['require-non-root'] === 'error')
-        failures.push(checks.user.message);
-    if (!checks.user.ok && inputs['require-non-root'] === 'warn')
-        core/* warning */.$e(checks.user.message);
-    const checkLines = [
-        `${checks.size.ok ? '✅' : '❌'} ${checks.size.message}`,
-        inputs['require-non-root'] === 'off'
-            ? 'non-root check off'
-            : `${checks.user.ok ? '✅' : inputs['require-non-root'] === 'warn' ? '⚠️' : '❌'} ${checks.user.message}`,
-    ];
-    let digest;
-    let compressedSize;
-    if (failures.length === 0 && inputs.push) {
-        await core/* group */.Os(`Push ${refs.length} tag(s)`, async () => {
-            const digests = new Set();
-            for (const ref of refs)
-                digests.add(await (0,docker/* push */.VC)(ref));
-            if (digests.size !== 1)
-                throw new Error(`the registry reports different digests for one image: ${[...digests].join(', ')}`);
-            digest = [...digests][0];
-            compressedSize = await (0,docker/* remoteCompressedSize */.PA)(`${inputs.image}@${digest}`);
-        });
-    }
-    core/* setOutput */.uH(constants/* Outputs */.tY.Digest, digest ?? '');
-    core/* setOutput */.uH(constants/* Outputs */.tY.Ref, digest ? `${inputs.image}@${digest}` : refs[0]);
-    core/* setOutput */.uH(constants/* Outputs */.tY.Metadata, JSON.stringify({
-        ...metadata,
-        image: inputs.image,
-        tags: refs,
-        digest,
-        size,
-        'cache-hit-ratio': steps.ratio,
-        steps,
-    }));
+    const built = await builtImage(work, refs[0], tracker);
+    setImageOutputs(inputs.image, refs, built);
+    const checks = imageChecks(built.size, built.local.user, inputs['max-size'], inputs['require-non-root']);
+    if (checks.warning)
+        core/* warning */.$e(checks.warning);
+    const pushed = checks.failures.length === 0 && inputs.push
+        ? await core/* group */.Os(`Push ${refs.length} tag(s)`, () => pushTags(inputs.image, refs))
+        : undefined;
+    setPushOutputs(inputs.image, refs, built, pushed?.digest);
     if (!inputs.load) {
         // Untag only: layers stay in the build cache, the runner's image list stays clean.
         await (0,exec/* run */.eF)('docker', ['image', 'rm', ...refs], { silent: true, ignoreReturnCode: true });
@@ -29306,41 +29391,20 @@ async function main() {
         .addRaw(summaryMarkdown({
         image: inputs.image,
         refs,
-        pushed: digest !== undefined,
-        digest,
-        imageId: local.id,
-        size,
-        compressedSize,
+        pushed: pushed !== undefined,
+        digest: pushed?.digest,
+        imageId: built.local.id,
+        size: built.size,
+        compressedSize: pushed?.compressedSize,
         previousCompressedSize,
-        steps,
+        steps: built.steps,
         cacheBackend: backend,
-        checks: failures.length > 0 ? [...checkLines, `**Not pushed:** ${failures.join('; ')}`] : checkLines,
+        checks: checks.lines,
     }))
         .write();
-    if (failures.length > 0)
-        throw new Error(failures.join('; '));
-    core/* info */.pq(`Cache: ${steps.cached} of ${steps.steps} build steps cached (${backend})`);
-}
-function writeSecretFiles(dir, secrets) {
-    const files = {};
-    if (Object.keys(secrets).length === 0)
-        return files;
-    (0,external_node_fs_.mkdirSync)(dir, { recursive: true, mode: 0o700 });
-    for (const [id, value] of Object.entries(secrets)) {
-        const file = (0,external_node_path_.join)(dir, id);
-        (0,external_node_fs_.writeFileSync)(file, value, { mode: 0o600 });
-        (0,external_node_fs_.chmodSync)(file, 0o600);
-        files[id] = file;
-    }
-    return files;
-}
-/** buildx only adds to a local cache; replace the old directory with the one this build wrote. */
-function rotateLocalCache(dir) {
-    const staging = localCacheStaging(dir);
-    if (!(0,external_node_fs_.existsSync)(staging))
-        return;
-    (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
-    (0,external_node_fs_.renameSync)(staging, dir);
+    if (checks.failures.length > 0)
+        throw new Error(checks.failures.join('; '));
+    core/* info */.pq(`Cache: ${built.steps.cached} of ${built.steps.steps} build steps cached (${backend})`);
 }
 
 
@@ -29352,7 +29416,7 @@ function rotateLocalCache(dir) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   b: () => (/* binding */ post)
 /* harmony export */ });
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3360);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
 /* harmony import */ var _lib_tools_docker_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4132);
 /* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2597);
 // berth/build post step (post-if: always()): log out of the registry the main step logged in to.
@@ -29370,7 +29434,7 @@ async function post() {
 
 /***/ }),
 
-/***/ 7882:
+/***/ 6762:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29379,22 +29443,23 @@ __nccwpck_require__.d(__webpack_exports__, {
   eF: () => (/* binding */ run)
 });
 
-// UNUSED EXPORTS: STDERR_TAIL_LINES, commandFailedMessage, describeCommand, formatCommandLine, tailLines, which
+// UNUSED EXPORTS: runProcess, which
 
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 5 modules
-var exec = __nccwpck_require__(2876);
-;// CONCATENATED MODULE: ./lib/action/exec.ts
-// Running external tools (docker, ssh, trivy, ...): output streamed to the log, captured for callers,
-// and failures turned into errors that say which command failed and why, without leaking secrets.
-
-
-
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+;// CONCATENATED MODULE: ./lib/action/command-text.ts
+// How a command appears in the log and in error messages: its line with secrets masked, a short name,
+// and the end of its stderr.
 
 /** How many trailing stderr lines a failure message carries. */
 const STDERR_TAIL_LINES = 20;
@@ -29429,6 +29494,140 @@ function commandFailedMessage(command, exitCode, stderr) {
     const detail = tail === '' ? '(no stderr output)' : `last lines of stderr:\n${tail}`;
     return `\`${command}\` failed with exit code ${exitCode}; ${detail}`;
 }
+
+;// CONCATENATED MODULE: ./lib/action/exec.ts
+// Running external tools (docker, ssh, trivy, ...): output streamed to the log, captured for callers,
+// and failures turned into errors that say which command failed and why, without leaking secrets.
+
+
+
+
+
+
+
+/** Splits a byte stream into lines (UTF-8 safe across chunks), without their `\n` or `\r\n`. */
+function lineSplitter(onLine) {
+    const decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
+    let pending = '';
+    const feed = (text) => {
+        const parts = (pending + text).split('\n');
+        pending = parts.pop();
+        for (const line of parts)
+            onLine(line.replace(/\r$/, ''));
+    };
+    return {
+        push: (chunk) => feed(decoder.write(chunk)),
+        end: () => {
+            feed(decoder.end());
+            if (pending !== '')
+                onLine(pending.replace(/\r$/, ''));
+            pending = '';
+        },
+    };
+}
+/** Feeds `input` (or nothing) to the child's stdin; a failing input stream kills the child. */
+function feedStdin(child, input, fail) {
+    const stdin = child.stdin;
+    // The process may exit without reading all its input; its exit code says what happened, not EPIPE.
+    stdin.on('error', () => { });
+    if (input === undefined) {
+        stdin.end(); // an empty stdin, so a process that reads it does not wait forever
+    }
+    else if (typeof input === 'string' || Buffer.isBuffer(input)) {
+        stdin.end(input);
+    }
+    else {
+        input.on('error', (error) => {
+            // The other side sees end-of-input; the caller must not trust what it did with a partial upload.
+            child.kill();
+            fail(new Error(`the input stream failed: ${String(error)}`, { cause: error }));
+        });
+        input.pipe(stdin);
+    }
+}
+/** Collects the child's output, streaming it to the log unless silent. */
+function collectOutput(child, options, onLine) {
+    const output = { stdout: [], stderr: [], sinkDone: Promise.resolve(), end: () => { } };
+    child.stderr?.on('data', (chunk) => {
+        output.stderr.push(chunk);
+        if (!options.silent)
+            process.stderr.write(chunk);
+    });
+    const sink = options.stdout;
+    if (sink && child.stdout) {
+        output.sinkDone = new Promise((done, fail) => {
+            sink.on('finish', done);
+            sink.on('error', (error) => {
+                child.kill();
+                fail(error);
+            });
+        });
+        output.sinkDone.catch(() => { });
+        child.stdout.pipe(sink);
+        return output;
+    }
+    const lines = onLine && lineSplitter(onLine);
+    child.stdout?.on('data', (chunk) => {
+        output.stdout.push(chunk);
+        lines?.push(chunk);
+        if (!options.silent)
+            process.stdout.write(chunk);
+    });
+    output.end = () => lines?.end();
+    return output;
+}
+/**
+ * The one way Berth runs a local process: stdin streamed (or empty), stdout captured or piped with
+ * backpressure, stdout lines reported as they come, output streamed to the log unless silent. Resolves
+ * with the exit code (a signal as 128 + its number) whatever it is; rejects when the process cannot be
+ * started, the input or output stream fails, or onStdoutLine throws.
+ */
+function runProcess(file, args, options = {}) {
+    return new Promise((resolve, reject) => {
+        const { stderrFd } = options;
+        const child = (0,external_node_child_process_namespaceObject.spawn)(file, args, {
+            stdio: stderrFd === undefined ? 'pipe' : ['pipe', 'ignore', stderrFd],
+            cwd: options.cwd,
+            env: options.env ?? process.env,
+        });
+        let callbackError;
+        const report = options.onStdoutLine;
+        const output = collectOutput(child, options, report &&
+            ((line) => {
+                try {
+                    report(line);
+                }
+                catch (error) {
+                    callbackError ??= error;
+                }
+            }));
+        let timedOut = false;
+        const timer = options.timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                timedOut = true;
+                child.kill();
+            }, options.timeoutMs);
+        child.on('error', (error) => {
+            clearTimeout(timer);
+            reject(error);
+        });
+        child.on('close', (code, signal) => {
+            clearTimeout(timer);
+            output.end();
+            if (callbackError !== undefined)
+                return reject(callbackError);
+            const result = {
+                exitCode: code ?? 128 + (signal ? external_node_os_.constants.signals[signal] : 0),
+                stdout: Buffer.concat(output.stdout).toString('utf8'),
+                stderr: Buffer.concat(output.stderr).toString('utf8'),
+                ...(timedOut ? { timedOut } : {}),
+            };
+            output.sinkDone.then(() => resolve(result), reject);
+        });
+        feedStdin(child, options.input, reject);
+    });
+}
 function mergedEnv(extra) {
     const env = {};
     for (const [key, value] of Object.entries({ ...process.env, ...extra })) {
@@ -29437,10 +29636,14 @@ function mergedEnv(extra) {
     }
     return env;
 }
+/**
+ * Runs a tool found on PATH, echoing its (redacted) command line unless silent, and throws when it
+ * cannot start or exits non-zero (unless ignoreReturnCode), with the end of its stderr.
+ */
 async function run(cmd, args = [], options = {}) {
     const redact = options.redact ?? [];
     const command = describeCommand(cmd, args, redact);
-    // Resolve bare names ourselves so a missing tool gets our message, not @actions/io's.
+    // Resolve bare names ourselves so a missing tool gets our message.
     const searchPath = options.env && 'PATH' in options.env ? options.env['PATH'] : process.env['PATH'];
     const executable = cmd.includes('/') ? cmd : await which(cmd, undefined, searchPath ?? '');
     const silent = options.silent ?? false;
@@ -29448,16 +29651,11 @@ async function run(cmd, args = [], options = {}) {
         process.stdout.write(`[command]${formatCommandLine(executable, args, redact)}\n`);
     let result;
     try {
-        result = await (0,exec/* getExecOutput */.H)(executable, [...args], {
+        result = await runProcess(executable, args, {
             cwd: options.cwd,
             env: options.env ? mergedEnv(options.env) : undefined,
-            input: typeof options.input === 'string' ? Buffer.from(options.input) : options.input,
-            // @actions/exec echoes the raw argument list when not silent; we print our redacted line instead.
-            silent: true,
-            ignoreReturnCode: true,
-            listeners: silent
-                ? {}
-                : { stdout: (chunk) => process.stdout.write(chunk), stderr: (chunk) => process.stderr.write(chunk) },
+            input: options.input,
+            silent,
         });
     }
     catch (error) {
@@ -29507,7 +29705,7 @@ async function which(tool, hint, searchPath = process.env['PATH'] ?? '') {
 /* harmony export */   Cs: () => (/* binding */ runAction)
 /* harmony export */ });
 /* unused harmony exports IS_POST_STATE, errorMessage */
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3360);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
 // The one entry wrapper every action uses: picks the main or post phase and turns errors into a clean
 // failure (main) or warning (post) instead of a stack trace.
 
@@ -29577,7 +29775,7 @@ async function runAction(phases) {
 /* harmony export */   zy: () => (/* binding */ versionAtLeast)
 /* harmony export */ });
 /* unused harmony exports parseBuildxVersion, parsePushDigest, imageFactsFromConfig, imageFactsFromImagetools, imageFacts */
-/* harmony import */ var _action_exec_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7882);
+/* harmony import */ var _action_exec_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6762);
 // Docker and buildx, as every Berth action uses them: versions, registry login over stdin, image
 // facts (size, user) and what a registry holds for a tag. Pure parsers are exported for unit tests.
 
@@ -29793,13 +29991,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
 
 /***/ }),
 
-/***/ 9896:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
-
-/***/ }),
-
 /***/ 8611:
 /***/ ((module) => {
 
@@ -29905,6 +30096,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
 
 /***/ }),
 
+/***/ 8161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+
+/***/ }),
+
 /***/ 6760:
 /***/ ((module) => {
 
@@ -29975,20 +30173,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
 
 /***/ }),
 
-/***/ 857:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
-
-/***/ }),
-
-/***/ 6928:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
-
-/***/ }),
-
 /***/ 3193:
 /***/ ((module) => {
 
@@ -30010,7 +30194,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 /***/ }),
 
-/***/ 3360:
+/***/ 3218:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -30032,8 +30216,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // UNUSED EXPORTS: ExitCode, addPath, endGroup, error, exportVariable, getBooleanInput, getIDToken, getMultilineInput, markdownSummary, notice, platform, setCommandEcho, startGroup, toPlatformPath, toPosixPath, toWin32Path
 
-// EXTERNAL MODULE: external "os"
-var external_os_ = __nccwpck_require__(857);
+;// CONCATENATED MODULE: external "os"
+const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -30108,7 +30292,7 @@ function utils_toCommandProperties(annotationProperties) {
  */
 function command_issueCommand(command, properties, message) {
     const cmd = new Command(command, properties, message);
-    process.stdout.write(cmd.toString() + external_os_.EOL);
+    process.stdout.write(cmd.toString() + external_os_namespaceObject.EOL);
 }
 function command_issue(name, message = '') {
     command_issueCommand(name, {}, message);
@@ -30164,8 +30348,8 @@ function escapeProperty(s) {
 //# sourceMappingURL=command.js.map
 ;// CONCATENATED MODULE: external "crypto"
 const external_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
-// EXTERNAL MODULE: external "fs"
-var external_fs_ = __nccwpck_require__(9896);
+;// CONCATENATED MODULE: external "fs"
+const external_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
@@ -30179,10 +30363,10 @@ function file_command_issueFileCommand(command, message) {
     if (!filePath) {
         throw new Error(`Unable to find environment variable for file command ${command}`);
     }
-    if (!external_fs_.existsSync(filePath)) {
+    if (!external_fs_namespaceObject.existsSync(filePath)) {
         throw new Error(`Missing file at path: ${filePath}`);
     }
-    external_fs_.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_.EOL}`, {
+    external_fs_namespaceObject.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
         encoding: 'utf8'
     });
 }
@@ -30198,11 +30382,11 @@ function file_command_prepareKeyValueMessage(key, value) {
     if (convertedValue.includes(delimiter)) {
         throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
     }
-    return `${key}<<${delimiter}${external_os_.EOL}${convertedValue}${external_os_.EOL}${delimiter}`;
+    return `${key}<<${delimiter}${external_os_namespaceObject.EOL}${convertedValue}${external_os_namespaceObject.EOL}${delimiter}`;
 }
 //# sourceMappingURL=file-command.js.map
-// EXTERNAL MODULE: external "path"
-var external_path_ = __nccwpck_require__(6928);
+;// CONCATENATED MODULE: external "path"
+const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
 // EXTERNAL MODULE: external "http"
 var external_http_ = __nccwpck_require__(8611);
 // EXTERNAL MODULE: external "https"
@@ -31161,7 +31345,7 @@ var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { access, appendFile, writeFile } = external_fs_.promises;
+const { access, appendFile, writeFile } = external_fs_namespaceObject.promises;
 const SUMMARY_ENV_VAR = 'GITHUB_STEP_SUMMARY';
 const SUMMARY_DOCS_URL = 'https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary';
 class Summary {
@@ -31184,7 +31368,7 @@ class Summary {
                 throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
             }
             try {
-                yield access(pathFromEnv, external_fs_.constants.R_OK | external_fs_.constants.W_OK);
+                yield access(pathFromEnv, external_fs_namespaceObject.constants.R_OK | external_fs_namespaceObject.constants.W_OK);
             }
             catch (_a) {
                 throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
@@ -31280,7 +31464,7 @@ class Summary {
      * @returns {Summary} summary instance
      */
     addEOL() {
-        return this.addRaw(external_os_.EOL);
+        return this.addRaw(external_os_namespaceObject.EOL);
     }
     /**
      * Adds an HTML codeblock to the summary buffer
@@ -31464,421 +31648,16 @@ function toPlatformPath(pth) {
     return pth.replace(/[/\\]/g, path.sep);
 }
 //# sourceMappingURL=path-utils.js.map
-// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 5 modules
-var lib_exec = __nccwpck_require__(2876);
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
-var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout: version } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
-        silent: true
-    });
-    const { stdout: name } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
-        silent: true
-    });
-    return {
-        name: name.trim(),
-        version: version.trim()
-    };
-});
-const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    var _a, _b, _c, _d;
-    const { stdout } = yield exec.getExecOutput('sw_vers', undefined, {
-        silent: true
-    });
-    const version = (_b = (_a = stdout.match(/ProductVersion:\s*(.+)/)) === null || _a === void 0 ? void 0 : _a[1]) !== null && _b !== void 0 ? _b : '';
-    const name = (_d = (_c = stdout.match(/ProductName:\s*(.+)/)) === null || _c === void 0 ? void 0 : _c[1]) !== null && _d !== void 0 ? _d : '';
-    return {
-        name,
-        version
-    };
-});
-const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout } = yield exec.getExecOutput('lsb_release', ['-i', '-r', '-s'], {
-        silent: true
-    });
-    const [name, version] = stdout.trim().split('\n');
-    return {
-        name,
-        version
-    };
-});
-const platform = external_os_.platform();
-const arch = external_os_.arch();
-const isWindows = platform === 'win32';
-const isMacOS = platform === 'darwin';
-const isLinux = platform === 'linux';
-function getDetails() {
-    return platform_awaiter(this, void 0, void 0, function* () {
-        return Object.assign(Object.assign({}, (yield (isWindows
-            ? getWindowsInfo()
-            : isMacOS
-                ? getMacOsInfo()
-                : getLinuxInfo()))), { platform,
-            arch,
-            isWindows,
-            isMacOS,
-            isLinux });
-    });
-}
-//# sourceMappingURL=platform.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
-var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-
-/**
- * The code to exit an action
- */
-var ExitCode;
-(function (ExitCode) {
-    /**
-     * A code indicating that the action was successful
-     */
-    ExitCode[ExitCode["Success"] = 0] = "Success";
-    /**
-     * A code indicating that the action was a failure
-     */
-    ExitCode[ExitCode["Failure"] = 1] = "Failure";
-})(ExitCode || (ExitCode = {}));
-//-----------------------------------------------------------------------
-// Variables
-//-----------------------------------------------------------------------
-/**
- * Sets env variable for this action and future actions in the job
- * @param name the name of the variable to set
- * @param val the value of the variable. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function exportVariable(name, val) {
-    const convertedVal = toCommandValue(val);
-    process.env[name] = convertedVal;
-    const filePath = process.env['GITHUB_ENV'] || '';
-    if (filePath) {
-        return issueFileCommand('ENV', prepareKeyValueMessage(name, val));
-    }
-    issueCommand('set-env', { name }, convertedVal);
-}
-/**
- * Registers a secret which will get masked from logs
- *
- * @param secret - Value of the secret to be masked
- * @remarks
- * This function instructs the Actions runner to mask the specified value in any
- * logs produced during the workflow run. Once registered, the secret value will
- * be replaced with asterisks (***) whenever it appears in console output, logs,
- * or error messages.
- *
- * This is useful for protecting sensitive information such as:
- * - API keys
- * - Access tokens
- * - Authentication credentials
- * - URL parameters containing signatures (SAS tokens)
- *
- * Note that masking only affects future logs; any previous appearances of the
- * secret in logs before calling this function will remain unmasked.
- *
- * @example
- * ```typescript
- * // Register an API token as a secret
- * const apiToken = "abc123xyz456";
- * setSecret(apiToken);
- *
- * // Now any logs containing this value will show *** instead
- * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
- * ```
- */
-function core_setSecret(secret) {
-    command_issueCommand('add-mask', {}, secret);
-}
-/**
- * Prepends inputPath to the PATH (for this action and future actions)
- * @param inputPath
- */
-function addPath(inputPath) {
-    const filePath = process.env['GITHUB_PATH'] || '';
-    if (filePath) {
-        issueFileCommand('PATH', inputPath);
-    }
-    else {
-        issueCommand('add-path', {}, inputPath);
-    }
-    process.env['PATH'] = `${inputPath}${path.delimiter}${process.env['PATH']}`;
-}
-/**
- * Gets the value of an input.
- * Unless trimWhitespace is set to false in InputOptions, the value is also trimmed.
- * Returns an empty string if the value is not defined.
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   string
- */
-function getInput(name, options) {
-    const val = process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] || '';
-    if (options && options.required && !val) {
-        throw new Error(`Input required and not supplied: ${name}`);
-    }
-    if (options && options.trimWhitespace === false) {
-        return val;
-    }
-    return val.trim();
-}
-/**
- * Gets the values of an multiline input.  Each value is also trimmed.
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   string[]
- *
- */
-function getMultilineInput(name, options) {
-    const inputs = getInput(name, options)
-        .split('\n')
-        .filter(x => x !== '');
-    if (options && options.trimWhitespace === false) {
-        return inputs;
-    }
-    return inputs.map(input => input.trim());
-}
-/**
- * Gets the input value of the boolean type in the YAML 1.2 "core schema" specification.
- * Support boolean input list: `true | True | TRUE | false | False | FALSE` .
- * The return value is also in boolean type.
- * ref: https://yaml.org/spec/1.2/spec.html#id2804923
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   boolean
- */
-function getBooleanInput(name, options) {
-    const trueValue = ['true', 'True', 'TRUE'];
-    const falseValue = ['false', 'False', 'FALSE'];
-    const val = getInput(name, options);
-    if (trueValue.includes(val))
-        return true;
-    if (falseValue.includes(val))
-        return false;
-    throw new TypeError(`Input does not meet YAML 1.2 "Core Schema" specification: ${name}\n` +
-        `Support boolean input list: \`true | True | TRUE | false | False | FALSE\``);
-}
-/**
- * Sets the value of an output.
- *
- * @param     name     name of the output to set
- * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function setOutput(name, value) {
-    const filePath = process.env['GITHUB_OUTPUT'] || '';
-    if (filePath) {
-        return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
-    }
-    process.stdout.write(external_os_.EOL);
-    command_issueCommand('set-output', { name }, utils_toCommandValue(value));
-}
-/**
- * Enables or disables the echoing of commands into stdout for the rest of the step.
- * Echoing is disabled by default if ACTIONS_STEP_DEBUG is not set.
- *
- */
-function setCommandEcho(enabled) {
-    issue('echo', enabled ? 'on' : 'off');
-}
-//-----------------------------------------------------------------------
-// Results
-//-----------------------------------------------------------------------
-/**
- * Sets the action status to failed.
- * When the action exits it will be with an exit code of 1
- * @param message add error issue message
- */
-function setFailed(message) {
-    process.exitCode = ExitCode.Failure;
-    error(message);
-}
-//-----------------------------------------------------------------------
-// Logging Commands
-//-----------------------------------------------------------------------
-/**
- * Gets whether Actions Step Debug is on or not
- */
-function isDebug() {
-    return process.env['RUNNER_DEBUG'] === '1';
-}
-/**
- * Writes debug message to user log
- * @param message debug message
- */
-function core_debug(message) {
-    command_issueCommand('debug', {}, message);
-}
-/**
- * Adds an error issue
- * @param message error issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function error(message, properties = {}) {
-    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Adds a warning issue
- * @param message warning issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function warning(message, properties = {}) {
-    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Adds a notice issue
- * @param message notice issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function notice(message, properties = {}) {
-    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Writes info to log with console.log.
- * @param message info message
- */
-function info(message) {
-    process.stdout.write(message + external_os_.EOL);
-}
-/**
- * Begin an output group.
- *
- * Output until the next `groupEnd` will be foldable in this group
- *
- * @param name The name of the output group
- */
-function startGroup(name) {
-    command_issue('group', name);
-}
-/**
- * End an output group.
- */
-function endGroup() {
-    command_issue('endgroup');
-}
-/**
- * Wrap an asynchronous function call in a group.
- *
- * Returns the same type as the function itself.
- *
- * @param name The name of the group
- * @param fn The function to wrap in the group
- */
-function group(name, fn) {
-    return core_awaiter(this, void 0, void 0, function* () {
-        startGroup(name);
-        let result;
-        try {
-            result = yield fn();
-        }
-        finally {
-            endGroup();
-        }
-        return result;
-    });
-}
-//-----------------------------------------------------------------------
-// Wrapper action state
-//-----------------------------------------------------------------------
-/**
- * Saves state for current action, the state can only be retrieved by this action's post job execution.
- *
- * @param     name     name of the state to store
- * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function saveState(name, value) {
-    const filePath = process.env['GITHUB_STATE'] || '';
-    if (filePath) {
-        return file_command_issueFileCommand('STATE', file_command_prepareKeyValueMessage(name, value));
-    }
-    command_issueCommand('save-state', { name }, utils_toCommandValue(value));
-}
-/**
- * Gets the value of an state set by this action's main execution.
- *
- * @param     name     name of the state to get
- * @returns   string
- */
-function getState(name) {
-    return process.env[`STATE_${name}`] || '';
-}
-function getIDToken(aud) {
-    return core_awaiter(this, void 0, void 0, function* () {
-        return yield OidcClient.getIDToken(aud);
-    });
-}
-/**
- * Summary exports
- */
-
-/**
- * @deprecated use core.summary
- */
-
-/**
- * Path exports
- */
-
-/**
- * Platform utilities exports
- */
-
-//# sourceMappingURL=core.js.map
-
-/***/ }),
-
-/***/ 2876:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  H: () => (/* binding */ getExecOutput)
-});
-
-// UNUSED EXPORTS: exec
-
 // EXTERNAL MODULE: external "string_decoder"
 var external_string_decoder_ = __nccwpck_require__(3193);
-// EXTERNAL MODULE: external "os"
-var external_os_ = __nccwpck_require__(857);
 // EXTERNAL MODULE: external "events"
 var external_events_ = __nccwpck_require__(4434);
 ;// CONCATENATED MODULE: external "child_process"
 const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
-// EXTERNAL MODULE: external "path"
-var external_path_ = __nccwpck_require__(6928);
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __nccwpck_require__(2613);
-// EXTERNAL MODULE: external "fs"
-var external_fs_ = __nccwpck_require__(9896);
 ;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
-var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
         function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
@@ -31889,7 +31668,7 @@ var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _argume
 };
 
 
-const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_.promises;
+const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_namespaceObject.promises;
 // export const {open} = 'fs'
 const IS_WINDOWS = process.platform === 'win32';
 /**
@@ -31904,7 +31683,7 @@ const IS_WINDOWS = process.platform === 'win32';
  * backslash to all junction results on Windows.
  */
 function readlink(fsPath) {
-    return __awaiter(this, void 0, void 0, function* () {
+    return io_util_awaiter(this, void 0, void 0, function* () {
         const result = yield fs.promises.readlink(fsPath);
         // On Windows, restore Node 20 behavior: add trailing backslash to all results
         // since junctions on Windows are always directory links
@@ -31916,9 +31695,9 @@ function readlink(fsPath) {
 }
 // See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
 const UV_FS_O_EXLOCK = 0x10000000;
-const READONLY = external_fs_.constants.O_RDONLY;
+const READONLY = external_fs_namespaceObject.constants.O_RDONLY;
 function exists(fsPath) {
-    return __awaiter(this, void 0, void 0, function* () {
+    return io_util_awaiter(this, void 0, void 0, function* () {
         try {
             yield stat(fsPath);
         }
@@ -31932,7 +31711,7 @@ function exists(fsPath) {
     });
 }
 function isDirectory(fsPath_1) {
-    return __awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
+    return io_util_awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
         const stats = useStat ? yield stat(fsPath) : yield lstat(fsPath);
         return stats.isDirectory();
     });
@@ -31959,7 +31738,7 @@ function isRooted(p) {
  * @return if file exists and is executable, returns the file path. otherwise empty string.
  */
 function tryGetExecutablePath(filePath, extensions) {
-    return __awaiter(this, void 0, void 0, function* () {
+    return io_util_awaiter(this, void 0, void 0, function* () {
         let stats = undefined;
         try {
             // test file exists
@@ -31974,7 +31753,7 @@ function tryGetExecutablePath(filePath, extensions) {
         if (stats && stats.isFile()) {
             if (IS_WINDOWS) {
                 // on Windows, test for valid extension
-                const upperExt = external_path_.extname(filePath).toUpperCase();
+                const upperExt = external_path_namespaceObject.extname(filePath).toUpperCase();
                 if (extensions.some(validExt => validExt.toUpperCase() === upperExt)) {
                     return filePath;
                 }
@@ -32003,11 +31782,11 @@ function tryGetExecutablePath(filePath, extensions) {
                 if (IS_WINDOWS) {
                     // preserve the case of the actual file (since an extension was appended)
                     try {
-                        const directory = external_path_.dirname(filePath);
-                        const upperName = external_path_.basename(filePath).toUpperCase();
+                        const directory = external_path_namespaceObject.dirname(filePath);
+                        const upperName = external_path_namespaceObject.basename(filePath).toUpperCase();
                         for (const actualName of yield readdir(directory)) {
                             if (upperName === actualName.toUpperCase()) {
-                                filePath = external_path_.join(directory, actualName);
+                                filePath = external_path_namespaceObject.join(directory, actualName);
                                 break;
                             }
                         }
@@ -32227,7 +32006,7 @@ function findInPath(tool) {
         // build the list of extensions to try
         const extensions = [];
         if (IS_WINDOWS && process.env['PATHEXT']) {
-            for (const extension of process.env['PATHEXT'].split(external_path_.delimiter)) {
+            for (const extension of process.env['PATHEXT'].split(external_path_namespaceObject.delimiter)) {
                 if (extension) {
                     extensions.push(extension);
                 }
@@ -32242,7 +32021,7 @@ function findInPath(tool) {
             return [];
         }
         // if any path separators, return empty
-        if (tool.includes(external_path_.sep)) {
+        if (tool.includes(external_path_namespaceObject.sep)) {
             return [];
         }
         // build the list of directories
@@ -32253,7 +32032,7 @@ function findInPath(tool) {
         // across platforms.
         const directories = [];
         if (process.env.PATH) {
-            for (const p of process.env.PATH.split(external_path_.delimiter)) {
+            for (const p of process.env.PATH.split(external_path_namespaceObject.delimiter)) {
                 if (p) {
                     directories.push(p);
                 }
@@ -32262,7 +32041,7 @@ function findInPath(tool) {
         // find all matches
         const matches = [];
         for (const directory of directories) {
-            const filePath = yield tryGetExecutablePath(external_path_.join(directory, tool), extensions);
+            const filePath = yield tryGetExecutablePath(external_path_namespaceObject.join(directory, tool), extensions);
             if (filePath) {
                 matches.push(filePath);
             }
@@ -32409,13 +32188,13 @@ class ToolRunner extends external_events_.EventEmitter {
     _processLineBuffer(data, strBuffer, onLine) {
         try {
             let s = strBuffer + data.toString();
-            let n = s.indexOf(external_os_.EOL);
+            let n = s.indexOf(external_os_namespaceObject.EOL);
             while (n > -1) {
                 const line = s.substring(0, n);
                 onLine(line);
                 // the rest of the string ...
-                s = s.substring(n + external_os_.EOL.length);
-                n = s.indexOf(external_os_.EOL);
+                s = s.substring(n + external_os_namespaceObject.EOL.length);
+                n = s.indexOf(external_os_namespaceObject.EOL);
             }
             return s;
         }
@@ -32693,7 +32472,7 @@ class ToolRunner extends external_events_.EventEmitter {
                 (this.toolPath.includes('/') ||
                     (toolrunner_IS_WINDOWS && this.toolPath.includes('\\')))) {
                 // prefer options.cwd if it is specified, however options.cwd may also need to be rooted
-                this.toolPath = external_path_.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
+                this.toolPath = external_path_namespaceObject.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
             }
             // if the tool is only a file name, then resolve it from the PATH
             // otherwise verify it exists (add extension on Windows if necessary)
@@ -32706,7 +32485,7 @@ class ToolRunner extends external_events_.EventEmitter {
                 }
                 const optionsNonNull = this._cloneExecOptions(this.options);
                 if (!optionsNonNull.silent && optionsNonNull.outStream) {
-                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_.EOL);
+                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_namespaceObject.EOL);
                 }
                 const state = new ExecState(optionsNonNull, this.toolPath);
                 state.on('debug', (message) => {
@@ -32941,16 +32720,16 @@ var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arg
  * @param     options            optional exec options.  See ExecOptions
  * @returns   Promise<number>    exit code
  */
-function exec(commandLine, args, options) {
+function exec_exec(commandLine, args, options) {
     return exec_awaiter(this, void 0, void 0, function* () {
-        const commandArgs = argStringToArray(commandLine);
+        const commandArgs = tr.argStringToArray(commandLine);
         if (commandArgs.length === 0) {
             throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
         }
         // Path to tool to execute should be first arg
         const toolPath = commandArgs[0];
         args = commandArgs.slice(1).concat(args || []);
-        const runner = new ToolRunner(toolPath, args, options);
+        const runner = new tr.ToolRunner(toolPath, args, options);
         return runner.exec();
     });
 }
@@ -32970,8 +32749,8 @@ function getExecOutput(commandLine, args, options) {
         let stdout = '';
         let stderr = '';
         //Using string decoder covers the case where a mult-byte character is split
-        const stdoutDecoder = new external_string_decoder_.StringDecoder('utf8');
-        const stderrDecoder = new external_string_decoder_.StringDecoder('utf8');
+        const stdoutDecoder = new StringDecoder('utf8');
+        const stderrDecoder = new StringDecoder('utf8');
         const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
         const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
         const stdErrListener = (data) => {
@@ -32987,7 +32766,7 @@ function getExecOutput(commandLine, args, options) {
             }
         };
         const listeners = Object.assign(Object.assign({}, options === null || options === void 0 ? void 0 : options.listeners), { stdout: stdOutListener, stderr: stdErrListener });
-        const exitCode = yield exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
+        const exitCode = yield exec_exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
         //flush any remaining characters
         stdout += stdoutDecoder.end();
         stderr += stderrDecoder.end();
@@ -32999,6 +32778,389 @@ function getExecOutput(commandLine, args, options) {
     });
 }
 //# sourceMappingURL=exec.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
+var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    const { stdout: version } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
+        silent: true
+    });
+    const { stdout: name } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
+        silent: true
+    });
+    return {
+        name: name.trim(),
+        version: version.trim()
+    };
+});
+const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    var _a, _b, _c, _d;
+    const { stdout } = yield exec.getExecOutput('sw_vers', undefined, {
+        silent: true
+    });
+    const version = (_b = (_a = stdout.match(/ProductVersion:\s*(.+)/)) === null || _a === void 0 ? void 0 : _a[1]) !== null && _b !== void 0 ? _b : '';
+    const name = (_d = (_c = stdout.match(/ProductName:\s*(.+)/)) === null || _c === void 0 ? void 0 : _c[1]) !== null && _d !== void 0 ? _d : '';
+    return {
+        name,
+        version
+    };
+});
+const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    const { stdout } = yield exec.getExecOutput('lsb_release', ['-i', '-r', '-s'], {
+        silent: true
+    });
+    const [name, version] = stdout.trim().split('\n');
+    return {
+        name,
+        version
+    };
+});
+const platform = external_os_namespaceObject.platform();
+const arch = external_os_namespaceObject.arch();
+const isWindows = platform === 'win32';
+const isMacOS = platform === 'darwin';
+const isLinux = platform === 'linux';
+function getDetails() {
+    return platform_awaiter(this, void 0, void 0, function* () {
+        return Object.assign(Object.assign({}, (yield (isWindows
+            ? getWindowsInfo()
+            : isMacOS
+                ? getMacOsInfo()
+                : getLinuxInfo()))), { platform,
+            arch,
+            isWindows,
+            isMacOS,
+            isLinux });
+    });
+}
+//# sourceMappingURL=platform.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
+var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+
+/**
+ * The code to exit an action
+ */
+var ExitCode;
+(function (ExitCode) {
+    /**
+     * A code indicating that the action was successful
+     */
+    ExitCode[ExitCode["Success"] = 0] = "Success";
+    /**
+     * A code indicating that the action was a failure
+     */
+    ExitCode[ExitCode["Failure"] = 1] = "Failure";
+})(ExitCode || (ExitCode = {}));
+//-----------------------------------------------------------------------
+// Variables
+//-----------------------------------------------------------------------
+/**
+ * Sets env variable for this action and future actions in the job
+ * @param name the name of the variable to set
+ * @param val the value of the variable. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function exportVariable(name, val) {
+    const convertedVal = toCommandValue(val);
+    process.env[name] = convertedVal;
+    const filePath = process.env['GITHUB_ENV'] || '';
+    if (filePath) {
+        return issueFileCommand('ENV', prepareKeyValueMessage(name, val));
+    }
+    issueCommand('set-env', { name }, convertedVal);
+}
+/**
+ * Registers a secret which will get masked from logs
+ *
+ * @param secret - Value of the secret to be masked
+ * @remarks
+ * This function instructs the Actions runner to mask the specified value in any
+ * logs produced during the workflow run. Once registered, the secret value will
+ * be replaced with asterisks (***) whenever it appears in console output, logs,
+ * or error messages.
+ *
+ * This is useful for protecting sensitive information such as:
+ * - API keys
+ * - Access tokens
+ * - Authentication credentials
+ * - URL parameters containing signatures (SAS tokens)
+ *
+ * Note that masking only affects future logs; any previous appearances of the
+ * secret in logs before calling this function will remain unmasked.
+ *
+ * @example
+ * ```typescript
+ * // Register an API token as a secret
+ * const apiToken = "abc123xyz456";
+ * setSecret(apiToken);
+ *
+ * // Now any logs containing this value will show *** instead
+ * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
+ * ```
+ */
+function core_setSecret(secret) {
+    command_issueCommand('add-mask', {}, secret);
+}
+/**
+ * Prepends inputPath to the PATH (for this action and future actions)
+ * @param inputPath
+ */
+function addPath(inputPath) {
+    const filePath = process.env['GITHUB_PATH'] || '';
+    if (filePath) {
+        issueFileCommand('PATH', inputPath);
+    }
+    else {
+        issueCommand('add-path', {}, inputPath);
+    }
+    process.env['PATH'] = `${inputPath}${path.delimiter}${process.env['PATH']}`;
+}
+/**
+ * Gets the value of an input.
+ * Unless trimWhitespace is set to false in InputOptions, the value is also trimmed.
+ * Returns an empty string if the value is not defined.
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   string
+ */
+function getInput(name, options) {
+    const val = process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] || '';
+    if (options && options.required && !val) {
+        throw new Error(`Input required and not supplied: ${name}`);
+    }
+    if (options && options.trimWhitespace === false) {
+        return val;
+    }
+    return val.trim();
+}
+/**
+ * Gets the values of an multiline input.  Each value is also trimmed.
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   string[]
+ *
+ */
+function getMultilineInput(name, options) {
+    const inputs = getInput(name, options)
+        .split('\n')
+        .filter(x => x !== '');
+    if (options && options.trimWhitespace === false) {
+        return inputs;
+    }
+    return inputs.map(input => input.trim());
+}
+/**
+ * Gets the input value of the boolean type in the YAML 1.2 "core schema" specification.
+ * Support boolean input list: `true | True | TRUE | false | False | FALSE` .
+ * The return value is also in boolean type.
+ * ref: https://yaml.org/spec/1.2/spec.html#id2804923
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   boolean
+ */
+function getBooleanInput(name, options) {
+    const trueValue = ['true', 'True', 'TRUE'];
+    const falseValue = ['false', 'False', 'FALSE'];
+    const val = getInput(name, options);
+    if (trueValue.includes(val))
+        return true;
+    if (falseValue.includes(val))
+        return false;
+    throw new TypeError(`Input does not meet YAML 1.2 "Core Schema" specification: ${name}\n` +
+        `Support boolean input list: \`true | True | TRUE | false | False | FALSE\``);
+}
+/**
+ * Sets the value of an output.
+ *
+ * @param     name     name of the output to set
+ * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function setOutput(name, value) {
+    const filePath = process.env['GITHUB_OUTPUT'] || '';
+    if (filePath) {
+        return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
+    }
+    process.stdout.write(external_os_namespaceObject.EOL);
+    command_issueCommand('set-output', { name }, utils_toCommandValue(value));
+}
+/**
+ * Enables or disables the echoing of commands into stdout for the rest of the step.
+ * Echoing is disabled by default if ACTIONS_STEP_DEBUG is not set.
+ *
+ */
+function setCommandEcho(enabled) {
+    issue('echo', enabled ? 'on' : 'off');
+}
+//-----------------------------------------------------------------------
+// Results
+//-----------------------------------------------------------------------
+/**
+ * Sets the action status to failed.
+ * When the action exits it will be with an exit code of 1
+ * @param message add error issue message
+ */
+function setFailed(message) {
+    process.exitCode = ExitCode.Failure;
+    error(message);
+}
+//-----------------------------------------------------------------------
+// Logging Commands
+//-----------------------------------------------------------------------
+/**
+ * Gets whether Actions Step Debug is on or not
+ */
+function isDebug() {
+    return process.env['RUNNER_DEBUG'] === '1';
+}
+/**
+ * Writes debug message to user log
+ * @param message debug message
+ */
+function core_debug(message) {
+    command_issueCommand('debug', {}, message);
+}
+/**
+ * Adds an error issue
+ * @param message error issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function error(message, properties = {}) {
+    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Adds a warning issue
+ * @param message warning issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function warning(message, properties = {}) {
+    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Adds a notice issue
+ * @param message notice issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function notice(message, properties = {}) {
+    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Writes info to log with console.log.
+ * @param message info message
+ */
+function info(message) {
+    process.stdout.write(message + external_os_namespaceObject.EOL);
+}
+/**
+ * Begin an output group.
+ *
+ * Output until the next `groupEnd` will be foldable in this group
+ *
+ * @param name The name of the output group
+ */
+function startGroup(name) {
+    command_issue('group', name);
+}
+/**
+ * End an output group.
+ */
+function endGroup() {
+    command_issue('endgroup');
+}
+/**
+ * Wrap an asynchronous function call in a group.
+ *
+ * Returns the same type as the function itself.
+ *
+ * @param name The name of the group
+ * @param fn The function to wrap in the group
+ */
+function group(name, fn) {
+    return core_awaiter(this, void 0, void 0, function* () {
+        startGroup(name);
+        let result;
+        try {
+            result = yield fn();
+        }
+        finally {
+            endGroup();
+        }
+        return result;
+    });
+}
+//-----------------------------------------------------------------------
+// Wrapper action state
+//-----------------------------------------------------------------------
+/**
+ * Saves state for current action, the state can only be retrieved by this action's post job execution.
+ *
+ * @param     name     name of the state to store
+ * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function saveState(name, value) {
+    const filePath = process.env['GITHUB_STATE'] || '';
+    if (filePath) {
+        return file_command_issueFileCommand('STATE', file_command_prepareKeyValueMessage(name, value));
+    }
+    command_issueCommand('save-state', { name }, utils_toCommandValue(value));
+}
+/**
+ * Gets the value of an state set by this action's main execution.
+ *
+ * @param     name     name of the state to get
+ * @returns   string
+ */
+function getState(name) {
+    return process.env[`STATE_${name}`] || '';
+}
+function getIDToken(aud) {
+    return core_awaiter(this, void 0, void 0, function* () {
+        return yield OidcClient.getIDToken(aud);
+    });
+}
+/**
+ * Summary exports
+ */
+
+/**
+ * @deprecated use core.summary
+ */
+
+/**
+ * Path exports
+ */
+
+/**
+ * Platform utilities exports
+ */
+
+//# sourceMappingURL=core.js.map
 
 /***/ })
 

@@ -28375,7 +28375,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _lib_action_wrapper_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9046);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3415);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5947);
 // Entry point bundled into dist/index.js; the runner calls it for the main step.
 
 
@@ -28386,7 +28386,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3415:
+/***/ 5947:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28395,10 +28395,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   i: () => (/* binding */ main)
 });
 
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 11 modules
-var core = __nccwpck_require__(3360);
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 20 modules
+var core = __nccwpck_require__(3218);
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:os"
@@ -28437,29 +28435,6 @@ function repositoryUrl(ctx) {
 /** The workflow run's page, for audit records and summaries. */
 function runUrl(ctx) {
     return `${repositoryUrl(ctx)}/actions/runs/${ctx.runId}`;
-}
-
-;// CONCATENATED MODULE: ./lib/ssh/shell.ts
-// Quoting for POSIX shells (sh, dash, bash), for every value that ends up in a command string run by a
-// remote shell over SSH, where there is no argv: the remote side always re-parses one string.
-/**
- * `value` as one single-quoted shell word that the shell turns back into exactly `value`. Inside single
- * quotes nothing is special (no `$`, backticks, globbing, backslashes or newlines), so the only thing to
- * handle is `'` itself: close the quote, add an escaped quote, reopen (`a'b` -> `'a'\''b'`). Every value
- * is quoted, even harmless ones, so a word can never turn into an assignment, a glob or a `~`.
- *
- * Quoting keeps a value one word; it does not stop a value such as `-rf` from being read as an option by
- * the command that receives it: put `--` before such arguments.
- */
-function shellQuote(value) {
-    // A NUL cannot be part of a command line at all; refuse rather than silently truncate.
-    if (value.includes('\0'))
-        throw new Error('a shell word cannot contain a NUL character');
-    return `'${value.replaceAll("'", `'\\''`)}'`;
-}
-/** The words `args` as one command string, each quoted with `shellQuote`. */
-function shellJoin(args) {
-    return args.map(shellQuote).join(' ');
 }
 
 ;// CONCATENATED MODULE: ./lib/action/inputs.ts
@@ -28671,49 +28646,14 @@ function getKeyValueInput(name, options = {}) {
     const isEmpty = (raw) => Object.keys(parse(raw)).length === 0;
     return getParsed(name, options, parse, isEmpty, false) ?? {};
 }
-/**
- * The registry-username/registry-password pair: both or neither. The password is masked before
- * anything can fail.
- */
-function getRegistryCredentials(names = {
-    username: 'registry-username',
-    password: 'registry-password',
-}) {
-    const password = getString(names.password) || undefined;
-    if (password)
-        core/* setSecret */.Pq(password);
-    const username = getString(names.username) || undefined;
-    if (Boolean(password) !== Boolean(username)) {
-        const missing = password ? names.username : names.password;
-        throw inputError(missing, 'is required when the other registry credential is given');
-    }
-    return username && password ? { username, password } : undefined;
-}
-/** What compose accepts as a project name (it also names containers, volumes and remote directories). */
-const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
-function parseProjectName(name, value) {
-    if (!PROJECT_NAME.test(value)) {
-        throw inputError(name, `${JSON.stringify(value)} is not a compose project name (lower-case letters, digits, "-" and "_", starting with a letter or digit)`);
-    }
-    return value;
-}
 
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-;// CONCATENATED MODULE: external "node:string_decoder"
-const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
-// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 5 modules
-var exec = __nccwpck_require__(2876);
-;// CONCATENATED MODULE: ./lib/action/exec.ts
-// Running external tools (docker, ssh, trivy, ...): output streamed to the log, captured for callers,
-// and failures turned into errors that say which command failed and why, without leaking secrets.
-
-
-
+;// CONCATENATED MODULE: ./lib/action/command-text.ts
+// How a command appears in the log and in error messages: its line with secrets masked, a short name,
+// and the end of its stderr.
 
 /** How many trailing stderr lines a failure message carries. */
 const STDERR_TAIL_LINES = 20;
@@ -28748,205 +28688,15 @@ function commandFailedMessage(command, exitCode, stderr) {
     const detail = tail === '' ? '(no stderr output)' : `last lines of stderr:\n${tail}`;
     return `\`${command}\` failed with exit code ${exitCode}; ${detail}`;
 }
-function mergedEnv(extra) {
-    const env = {};
-    for (const [key, value] of Object.entries({ ...process.env, ...extra })) {
-        if (value !== undefined)
-            env[key] = value;
-    }
-    return env;
-}
-async function exec_run(cmd, args = [], options = {}) {
-    const redact = options.redact ?? [];
-    const command = describeCommand(cmd, args, redact);
-    // Resolve bare names ourselves so a missing tool gets our message, not @actions/io's.
-    const searchPath = options.env && 'PATH' in options.env ? options.env['PATH'] : process.env['PATH'];
-    const executable = cmd.includes('/') ? cmd : await exec_which(cmd, undefined, searchPath ?? '');
-    const silent = options.silent ?? false;
-    if (!silent)
-        process.stdout.write(`[command]${formatCommandLine(executable, args, redact)}\n`);
-    let result;
-    try {
-        result = await (0,exec/* getExecOutput */.H)(executable, [...args], {
-            cwd: options.cwd,
-            env: options.env ? mergedEnv(options.env) : undefined,
-            input: typeof options.input === 'string' ? Buffer.from(options.input) : options.input,
-            // @actions/exec echoes the raw argument list when not silent; we print our redacted line instead.
-            silent: true,
-            ignoreReturnCode: true,
-            listeners: silent
-                ? {}
-                : { stdout: (chunk) => process.stdout.write(chunk), stderr: (chunk) => process.stderr.write(chunk) },
-        });
-    }
-    catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        throw new Error(`\`${command}\` could not be started: ${reason}`, { cause: error });
-    }
-    if (result.exitCode !== 0 && !options.ignoreReturnCode) {
-        throw new Error(commandFailedMessage(command, result.exitCode, result.stderr));
-    }
-    return result;
-}
-async function isExecutableFile(path) {
-    try {
-        await (0,promises_namespaceObject.access)(path, external_node_fs_namespaceObject.constants.X_OK);
-        return (await (0,promises_namespaceObject.stat)(path)).isFile();
-    }
-    catch {
-        return false;
-    }
-}
-/** Absolute path of `tool` on PATH; throws a message saying what is missing and, optionally, why it matters. */
-async function exec_which(tool, hint, searchPath = process.env['PATH'] ?? '') {
-    if ((0,external_node_path_namespaceObject.isAbsolute)(tool)) {
-        if (await isExecutableFile(tool))
-            return tool;
-    }
-    else {
-        for (const dir of searchPath.split(external_node_path_namespaceObject.delimiter)) {
-            if (dir === '')
-                continue;
-            const candidate = (0,external_node_path_namespaceObject.join)(dir, tool);
-            if (await isExecutableFile(candidate))
-                return candidate;
-        }
-    }
-    const advice = hint ?? `install it on the runner or add its directory to PATH`;
-    throw new Error(`\`${tool}\` is not on PATH; ${advice}`);
-}
 
-;// CONCATENATED MODULE: ./lib/ssh/session.ts
-// SSH to the deploy host with the OpenSSH client: validated inputs, host keys pinned by the user (never
-// learned), one multiplexed connection that every command rides on, and failures turned into errors that
-// name the input to fix. Commands are strings a remote shell parses: build them with lib/ssh/shell.ts.
-//
-// Secrets: the private key only ever lives in a 0600 file inside a 0700 temp dir that close() deletes;
-// it is never printed, passed on a command line or put in the environment. This module masks nothing:
-// callers register the key (and any secret they send as `input`) with core.setSecret.
-
-
-
-
-
-
-
-
+;// CONCATENATED MODULE: ./lib/ssh/config.ts
+// The private ssh_config every session runs with: the target under a fixed alias, host keys pinned,
+// only our key, one multiplexed master connection, and the cipher order for this CPU.
 
 
 /** Host aliases in the generated ssh_config; the real names are its HostName lines. */
 const TARGET_ALIAS = 'berth-target';
 const JUMP_ALIAS = 'berth-jump';
-/** Linux caps one execve argument at 128 KiB, and the remote shell gets the command as one. */
-const MAX_COMMAND_BYTES = 100_000;
-const KNOWN_HOSTS_ADVICE = "add the host's pinned key line (ssh-keyscan output checked out-of-band)";
-// ---- pure validators --------------------------------------------------------------------------
-const HOST_LABEL = '(?!-)[a-z0-9_-]{1,63}(?<!-)';
-const HOSTNAME = new RegExp(`^${HOST_LABEL}(\\.${HOST_LABEL})*\\.?$`, 'i');
-/**
- * A hostname or an IPv4/IPv6 literal (IPv6 optionally in brackets), lower-cased the way ssh looks it up
- * in known_hosts. Anything else (spaces, a leading '-', shell or ssh_config syntax, IPv6 zone ids) is
- * refused, because the value ends up in an ssh_config file and in ssh's arguments.
- */
-function parseHost(name, value) {
-    let host = value.trim();
-    if (host.startsWith('[') && host.endsWith(']'))
-        host = host.slice(1, -1);
-    if ((0,external_node_net_.isIPv4)(host) || ((0,external_node_net_.isIPv6)(host) && !host.includes('%')))
-        return host.toLowerCase();
-    // All-numeric names that are not valid IPv4 addresses (`10.0.0.300`) are typos, not hostnames.
-    if (host.length <= 253 && HOSTNAME.test(host) && !/^[\d.]+$/.test(host))
-        return host.toLowerCase();
-    throw inputError(name, `${JSON.stringify(value)} is not a hostname or an IP address`);
-}
-function parsePort(name, value) {
-    const text = value.trim();
-    const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
-    if (!(port >= 1 && port <= 65535))
-        throw inputError(name, `${JSON.stringify(value)} is not a port (1-65535)`);
-    return port;
-}
-function parseUser(name, value) {
-    const user = value.trim();
-    if (user.length > 32 || !/^[a-z_][a-z0-9_.-]*$/.test(user)) {
-        throw inputError(name, `${JSON.stringify(value)} is not a user name (lower-case letters, digits, '_', '.', '-', not starting with a digit, '.' or '-')`);
-    }
-    return user;
-}
-/** `user@host[:port]`, port 22 by default; an IPv6 host with a port goes in brackets: `user@[::1]:2222`. */
-function parseJumpHost(name, value) {
-    const text = value.trim();
-    const at = text.indexOf('@');
-    if (at <= 0)
-        throw inputError(name, `${JSON.stringify(value)} is not user@host[:port]`);
-    const user = parseUser(name, text.slice(0, at));
-    const rest = text.slice(at + 1);
-    const bracketed = /^\[([^\]]*)\](?::(.*))?$/.exec(rest);
-    let host;
-    let port = '22';
-    if (bracketed) {
-        host = bracketed[1];
-        port = bracketed[2] ?? port;
-    }
-    else if (rest.split(':').length === 2) {
-        [host, port] = rest.split(':');
-    }
-    else {
-        host = rest; // no port, or a bare IPv6 address
-    }
-    return { user, host: parseHost(name, host), port: parsePort(name, port) };
-}
-/** CRLF (a key pasted on Windows) to LF, surrounding blank space dropped, one trailing newline. */
-function normalizePrivateKey(value) {
-    return value.replace(/\r\n?/g, '\n').trim() + '\n';
-}
-/**
- * The entries of a known_hosts text: CRLF normalised, blank and `#` lines dropped, and each line checked
- * to look like `[@marker] hosts key-type base64-key [comment]`. Errors give the line number only, in
- * case a secret was pasted into the wrong input.
- */
-function knownHostsLines(text, inputName = 'known-hosts') {
-    const entries = [];
-    text.split('\n').forEach((raw, index) => {
-        const line = raw.replace(/\r$/, '').trim();
-        if (line === '' || line.startsWith('#'))
-            return;
-        const fields = line.split(/\s+/);
-        const [type, key] = line.startsWith('@') ? fields.slice(2) : fields.slice(1);
-        if (!type || !key || !/^(ssh-|ecdsa-|sk-)/.test(type) || !/^[A-Za-z0-9+/]+={0,3}$/.test(key)) {
-            throw inputError(inputName, `line ${index + 1} is not a known_hosts entry ("host key-type base64-key", e.g. a line of ssh-keyscan output; content not shown)`);
-        }
-        entries.push(line);
-    });
-    return entries;
-}
-/** How known_hosts names a host: bare on port 22, else `[host]:port`. */
-function knownHostsName(host, port) {
-    return port === 22 ? host : `[${host}]:${port}`;
-}
-/** `host:port` for messages, with IPv6 in brackets. */
-function address(host, port) {
-    return `${host.includes(':') ? `[${host}]` : host}:${port}`;
-}
-/** The target with every field re-validated, whatever built it: these values go into ssh_config. */
-function checkedTarget(target) {
-    const seconds = target.connectTimeoutSeconds;
-    if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) {
-        throw inputError('connect-timeout', `${seconds} is not a whole number of seconds between 1 and 3600`);
-    }
-    const jump = target.jumpHost;
-    return {
-        host: parseHost('host', target.host),
-        port: parsePort('port', String(target.port)),
-        user: parseUser('user', target.user),
-        connectTimeoutSeconds: seconds,
-        jumpHost: jump && {
-            user: parseUser('jump-host', jump.user),
-            host: parseHost('jump-host', jump.host),
-            port: parsePort('jump-host', String(jump.port)),
-        },
-    };
-}
 /**
  * A path as an ssh_config value: quoted for spaces; `"`, `%` (a token there) and newlines refused.
  * `tokens` is appended after the check, for ssh's own `%` tokens.
@@ -28977,8 +28727,7 @@ function readCpuinfo() {
  * is preferred over ChaCha20-Poly1305 (with AES-NI it is the faster cipher, and every byte of a
  * deploy bundle or a backup passes through the one master connection's single process).
  */
-function renderSshConfig(target, files, options = {}) {
-    const t = checkedTarget(target);
+function renderSshConfig(t, files, options = {}) {
     const lines = [
         `Host ${TARGET_ALIAS}`,
         `  HostName ${t.host}`,
@@ -29002,7 +28751,167 @@ function renderSshConfig(target, files, options = {}) {
     '  UpdateHostKeys no', '  VerifyHostKeyDNS no', '  IdentitiesOnly yes', `  IdentityFile ${configPath(files.identityFile)}`, '  IdentityAgent none', '  ForwardAgent no', '  ForwardX11 no', '  PermitLocalCommand no', '  RequestTTY no', `  ConnectTimeout ${t.connectTimeoutSeconds}`, '  ServerAliveInterval 15', '  ServerAliveCountMax 4', '  LogLevel ERROR', ...(options.aesFirst ? [`  Ciphers ${AES_FIRST_CIPHERS}`] : []), '');
     return lines.join('\n');
 }
-// ---- classifying ssh's complaints -------------------------------------------------------------
+
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./lib/ssh/target.ts
+// What an SSH connection goes to (SshTarget) and the one validation of it. The transport knows no
+// input names: what is wrong is an SshFailure naming the part of the target at fault (its `field`);
+// lib/ssh/inputs.ts turns that into an error naming the caller's input.
+
+const FIELD_NAMES = {
+    host: 'host',
+    port: 'port',
+    user: 'user',
+    key: 'key',
+    'known-hosts': 'known-hosts',
+    'jump-host': 'jump-host',
+    'connect-timeout': 'connect-timeout',
+};
+/**
+ * Something wrong with the target, or a connection the target's host refused: `field` says which part
+ * is at fault; `detail(names)` says what, naming other fields it mentions with `names`.
+ */
+class SshFailure extends Error {
+    field;
+    detail;
+    constructor(field, detail) {
+        const describe = typeof detail === 'string' ? () => detail : detail;
+        super(`SSH ${field}: ${describe(FIELD_NAMES)}`);
+        this.field = field;
+        this.name = 'SshFailure';
+        this.detail = describe;
+    }
+}
+/** `fn()`, with any SshFailure it throws moved to `field` (a jump host's user is the jump host's fault). */
+function inField(field, fn) {
+    try {
+        return fn();
+    }
+    catch (error) {
+        if (error instanceof SshFailure && error.field !== field)
+            throw new SshFailure(field, error.detail);
+        throw error;
+    }
+}
+const HOST_LABEL = '(?!-)[a-z0-9_-]{1,63}(?<!-)';
+const HOSTNAME = new RegExp(`^${HOST_LABEL}(\\.${HOST_LABEL})*\\.?$`, 'i');
+/**
+ * A hostname or an IPv4/IPv6 literal (IPv6 optionally in brackets), lower-cased the way ssh looks it up
+ * in known_hosts. Anything else (spaces, a leading '-', shell or ssh_config syntax, IPv6 zone ids) is
+ * refused, because the value ends up in an ssh_config file and in ssh's arguments.
+ */
+function checkHost(value) {
+    let host = value.trim();
+    if (host.startsWith('[') && host.endsWith(']'))
+        host = host.slice(1, -1);
+    if ((0,external_node_net_.isIPv4)(host) || ((0,external_node_net_.isIPv6)(host) && !host.includes('%')))
+        return host.toLowerCase();
+    // All-numeric names that are not valid IPv4 addresses (`10.0.0.300`) are typos, not hostnames.
+    if (host.length <= 253 && HOSTNAME.test(host) && !/^[\d.]+$/.test(host))
+        return host.toLowerCase();
+    throw new SshFailure('host', `${JSON.stringify(value)} is not a hostname or an IP address`);
+}
+function checkPort(value) {
+    const text = value.trim();
+    const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+    if (!(port >= 1 && port <= 65535))
+        throw new SshFailure('port', `${JSON.stringify(value)} is not a port (1-65535)`);
+    return port;
+}
+function checkUser(value) {
+    const user = value.trim();
+    if (user.length > 32 || !/^[a-z_][a-z0-9_.-]*$/.test(user)) {
+        throw new SshFailure('user', `${JSON.stringify(value)} is not a user name (lower-case letters, digits, '_', '.', '-', not starting with a digit, '.' or '-')`);
+    }
+    return user;
+}
+/** `user@host[:port]`, port 22 by default; an IPv6 host with a port goes in brackets: `user@[::1]:2222`. */
+function checkJumpHost(value) {
+    return inField('jump-host', () => {
+        const text = value.trim();
+        const at = text.indexOf('@');
+        if (at <= 0)
+            throw new SshFailure('jump-host', `${JSON.stringify(value)} is not user@host[:port]`);
+        const user = checkUser(text.slice(0, at));
+        const rest = text.slice(at + 1);
+        const bracketed = /^\[([^\]]*)\](?::(.*))?$/.exec(rest);
+        let host;
+        let port = '22';
+        if (bracketed) {
+            host = bracketed[1];
+            port = bracketed[2] ?? port;
+        }
+        else if (rest.split(':').length === 2) {
+            [host, port] = rest.split(':');
+        }
+        else {
+            host = rest; // no port, or a bare IPv6 address
+        }
+        return { user, host: checkHost(host), port: checkPort(port) };
+    });
+}
+/** The target with every field validated, whatever built it: these values go into an ssh_config. */
+function checkTarget(target) {
+    const seconds = target.connectTimeoutSeconds;
+    if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) {
+        throw new SshFailure('connect-timeout', `${seconds} is not a whole number of seconds between 1 and 3600`);
+    }
+    const jump = target.jumpHost;
+    const valid = {
+        host: checkHost(target.host),
+        port: checkPort(String(target.port)),
+        user: checkUser(target.user),
+        connectTimeoutSeconds: seconds,
+        jumpHost: jump &&
+            inField('jump-host', () => ({
+                user: checkUser(jump.user),
+                host: checkHost(jump.host),
+                port: checkPort(String(jump.port)),
+            })),
+    };
+    return valid;
+}
+/** CRLF (a key pasted on Windows) to LF, surrounding blank space dropped, one trailing newline. */
+function normalizePrivateKey(value) {
+    return value.replace(/\r\n?/g, '\n').trim() + '\n';
+}
+/**
+ * The entries of a known_hosts text: CRLF normalised, blank and `#` lines dropped, and each line checked
+ * to look like `[@marker] hosts key-type base64-key [comment]`. Errors give the line number only, in
+ * case a secret was pasted into the wrong place.
+ */
+function checkKnownHostsLines(text) {
+    const entries = [];
+    text.split('\n').forEach((raw, index) => {
+        const line = raw.replace(/\r$/, '').trim();
+        if (line === '' || line.startsWith('#'))
+            return;
+        const fields = line.split(/\s+/);
+        const [type, key] = line.startsWith('@') ? fields.slice(2) : fields.slice(1);
+        if (!type || !key || !/^(ssh-|ecdsa-|sk-)/.test(type) || !/^[A-Za-z0-9+/]+={0,3}$/.test(key)) {
+            throw new SshFailure('known-hosts', `line ${index + 1} is not a known_hosts entry ("host key-type base64-key", e.g. a line of ssh-keyscan output; content not shown)`);
+        }
+        entries.push(line);
+    });
+    return entries;
+}
+/** How known_hosts names a host: bare on port 22, else `[host]:port`. */
+function knownHostsName(host, port) {
+    return port === 22 ? host : `[${host}]:${port}`;
+}
+/** `host:port` for messages, with IPv6 in brackets. */
+function address(host, port) {
+    return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+;// CONCATENATED MODULE: ./lib/ssh/failure.ts
+// Classifying ssh's complaints when a connection cannot be opened (stderr at LogLevel ERROR; samples
+// captured from OpenSSH 9.2 against the lab are in failure.test.ts) into an SshFailure naming the part
+// of the target to fix.
+
+
+const KNOWN_HOSTS_ADVICE = "add the host's pinned key line (ssh-keyscan output checked out-of-band)";
 /** The reason in ssh's "cannot connect" messages, e.g. `Connection refused`. */
 function unreachableReason(stderr) {
     const patterns = [
@@ -29024,10 +28933,10 @@ function unreachableReason(stderr) {
     return tailLines(stderr, 3) || 'ssh gave no reason';
 }
 /**
- * The InputError for a failed connection attempt, from ssh's stderr (LogLevel ERROR). Through a jump
- * host the hop's messages come first on the same stderr and the main ssh then only reports its proxy
- * pipe closing (`kex_exchange_identification`); "stdio forwarding failed" instead means the hop itself
- * worked but could not reach the target.
+ * The failure of a connection attempt, from ssh's stderr. Through a jump host the hop's messages come
+ * first on the same stderr and the main ssh then only reports its proxy pipe closing
+ * (`kex_exchange_identification`); "stdio forwarding failed" instead means the hop itself worked but
+ * could not reach the target.
  */
 function describeOpenFailure(stderr, target) {
     const jump = target.jumpHost;
@@ -29040,28 +28949,35 @@ function describeOpenFailure(stderr, target) {
     const peerAddress = address(peer.host, peer.port);
     if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/.test(stderr)) {
         if (/host key is known for/.test(stderr)) {
-            return inputError('known-hosts', `has no key of a type that ${peerName} offers; ${KNOWN_HOSTS_ADVICE}`);
+            return new SshFailure('known-hosts', `has no key of a type that ${peerName} offers; ${KNOWN_HOSTS_ADVICE}`);
         }
-        return inputError('known-hosts', `the host key of ${peerName} does not match the pinned key; if the host was rebuilt, pin its new key ` +
+        return new SshFailure('known-hosts', `the host key of ${peerName} does not match the pinned key; if the host was rebuilt, pin its new key ` +
             '(checked out-of-band), otherwise someone may be intercepting the connection. Nothing was run on it');
     }
     if (/Permission denied/.test(stderr)) {
         if (hop) {
-            return inputError('jump-host', `${hop.user}@${peerAddress} rejected the ssh-key (is its public key in ~${hop.user}/.ssh/authorized_keys on the jump host?)`);
+            return new SshFailure('jump-host', (names) => `${hop.user}@${peerAddress} rejected the ${names.key} (is its public key in ~${hop.user}/.ssh/authorized_keys on the jump host?)`);
         }
-        return inputError('ssh-key', `rejected by ${target.user}@${peerAddress} (is the public key in ~${target.user}/.ssh/authorized_keys?)`);
+        return new SshFailure('key', `rejected by ${target.user}@${peerAddress} (is the public key in ~${target.user}/.ssh/authorized_keys?)`);
     }
     const via = forwardFailed ? ' through the jump host' : '';
-    return inputError(hop ? 'jump-host' : 'host', `cannot reach ${peerAddress}${via}: ${unreachableReason(stderr)}`);
+    return new SshFailure(hop ? 'jump-host' : 'host', `cannot reach ${peerAddress}${via}: ${unreachableReason(stderr)}`);
 }
-// ---- processes --------------------------------------------------------------------------------
-/** Our environment without anything that could make ssh ask a person or an agent for a key. */
-function sshEnv() {
-    const env = { ...process.env };
-    for (const name of ['SSH_AUTH_SOCK', 'SSH_ASKPASS', 'SSH_ASKPASS_REQUIRE', 'DISPLAY'])
-        delete env[name];
-    return env;
-}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+;// CONCATENATED MODULE: ./lib/action/exec.ts
+// Running external tools (docker, ssh, trivy, ...): output streamed to the log, captured for callers,
+// and failures turned into errors that say which command failed and why, without leaking secrets.
+
+
+
+
+
+
+
 /** Splits a byte stream into lines (UTF-8 safe across chunks), without their `\n` or `\r\n`. */
 function lineSplitter(onLine) {
     const decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
@@ -29082,134 +28998,255 @@ function lineSplitter(onLine) {
         },
     };
 }
-/** Runs a local process (ssh, ssh-keygen) with streamed, optional stdin and captured output. */
+/** Feeds `input` (or nothing) to the child's stdin; a failing input stream kills the child. */
+function feedStdin(child, input, fail) {
+    const stdin = child.stdin;
+    // The process may exit without reading all its input; its exit code says what happened, not EPIPE.
+    stdin.on('error', () => { });
+    if (input === undefined) {
+        stdin.end(); // an empty stdin, so a process that reads it does not wait forever
+    }
+    else if (typeof input === 'string' || Buffer.isBuffer(input)) {
+        stdin.end(input);
+    }
+    else {
+        input.on('error', (error) => {
+            // The other side sees end-of-input; the caller must not trust what it did with a partial upload.
+            child.kill();
+            fail(new Error(`the input stream failed: ${String(error)}`, { cause: error }));
+        });
+        input.pipe(stdin);
+    }
+}
+/** Collects the child's output, streaming it to the log unless silent. */
+function collectOutput(child, options, onLine) {
+    const output = { stdout: [], stderr: [], sinkDone: Promise.resolve(), end: () => { } };
+    child.stderr?.on('data', (chunk) => {
+        output.stderr.push(chunk);
+        if (!options.silent)
+            process.stderr.write(chunk);
+    });
+    const sink = options.stdout;
+    if (sink && child.stdout) {
+        output.sinkDone = new Promise((done, fail) => {
+            sink.on('finish', done);
+            sink.on('error', (error) => {
+                child.kill();
+                fail(error);
+            });
+        });
+        output.sinkDone.catch(() => { });
+        child.stdout.pipe(sink);
+        return output;
+    }
+    const lines = onLine && lineSplitter(onLine);
+    child.stdout?.on('data', (chunk) => {
+        output.stdout.push(chunk);
+        lines?.push(chunk);
+        if (!options.silent)
+            process.stdout.write(chunk);
+    });
+    output.end = () => lines?.end();
+    return output;
+}
+/**
+ * The one way Berth runs a local process: stdin streamed (or empty), stdout captured or piped with
+ * backpressure, stdout lines reported as they come, output streamed to the log unless silent. Resolves
+ * with the exit code (a signal as 128 + its number) whatever it is; rejects when the process cannot be
+ * started, the input or output stream fails, or onStdoutLine throws.
+ */
 function runProcess(file, args, options = {}) {
     return new Promise((resolve, reject) => {
-        const { input, silent = false } = options;
-        const child = (0,external_node_child_process_namespaceObject.spawn)(file, args, { stdio: 'pipe', env: sshEnv() });
-        const stdout = [];
-        const stderr = [];
+        const { stderrFd } = options;
+        const child = (0,external_node_child_process_namespaceObject.spawn)(file, args, {
+            stdio: stderrFd === undefined ? 'pipe' : ['pipe', 'ignore', stderrFd],
+            cwd: options.cwd,
+            env: options.env ?? process.env,
+        });
         let callbackError;
-        const lines = options.onStdoutLine &&
-            lineSplitter((line) => {
+        const report = options.onStdoutLine;
+        const output = collectOutput(child, options, report &&
+            ((line) => {
                 try {
-                    options.onStdoutLine(line);
+                    report(line);
                 }
                 catch (error) {
                     callbackError ??= error;
                 }
-            });
-        const sink = options.stdout;
-        let sinkDone = Promise.resolve();
-        if (sink) {
-            sinkDone = new Promise((done, fail) => {
-                sink.on('finish', done);
-                sink.on('error', (error) => {
-                    child.kill();
-                    fail(error);
-                });
-            });
-            sinkDone.catch(() => { });
-            child.stdout.pipe(sink);
-        }
-        else {
-            child.stdout.on('data', (chunk) => {
-                stdout.push(chunk);
-                lines?.push(chunk);
-                if (!silent)
-                    process.stdout.write(chunk);
-            });
-        }
-        child.stderr.on('data', (chunk) => {
-            stderr.push(chunk);
-            if (!silent)
-                process.stderr.write(chunk);
+            }));
+        let timedOut = false;
+        const timer = options.timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                timedOut = true;
+                child.kill();
+            }, options.timeoutMs);
+        child.on('error', (error) => {
+            clearTimeout(timer);
+            reject(error);
         });
-        child.on('error', reject);
         child.on('close', (code, signal) => {
-            lines?.end();
+            clearTimeout(timer);
+            output.end();
             if (callbackError !== undefined)
                 return reject(callbackError);
-            sinkDone.then(() => resolve({
+            const result = {
                 exitCode: code ?? 128 + (signal ? external_node_os_namespaceObject.constants.signals[signal] : 0),
-                stdout: Buffer.concat(stdout).toString('utf8'),
-                stderr: Buffer.concat(stderr).toString('utf8'),
-            }), reject);
+                stdout: Buffer.concat(output.stdout).toString('utf8'),
+                stderr: Buffer.concat(output.stderr).toString('utf8'),
+                ...(timedOut ? { timedOut } : {}),
+            };
+            output.sinkDone.then(() => resolve(result), reject);
         });
-        // The command may exit without reading all its input; its exit code says what happened, not EPIPE.
-        child.stdin.on('error', () => { });
-        if (input === undefined) {
-            child.stdin.end(); // an empty stdin, so a command that reads it does not wait forever
-        }
-        else if (typeof input === 'string' || Buffer.isBuffer(input)) {
-            child.stdin.end(input);
-        }
-        else {
-            input.on('error', (error) => {
-                // The remote side sees end-of-input; the caller must not trust what it did with a partial upload.
-                child.kill();
-                reject(new Error(`the input stream failed: ${String(error)}`, { cause: error }));
-            });
-            input.pipe(child.stdin);
-        }
+        feedStdin(child, options.input, reject);
     });
 }
+function mergedEnv(extra) {
+    const env = {};
+    for (const [key, value] of Object.entries({ ...process.env, ...extra })) {
+        if (value !== undefined)
+            env[key] = value;
+    }
+    return env;
+}
+/**
+ * Runs a tool found on PATH, echoing its (redacted) command line unless silent, and throws when it
+ * cannot start or exits non-zero (unless ignoreReturnCode), with the end of its stderr.
+ */
+async function exec_run(cmd, args = [], options = {}) {
+    const redact = options.redact ?? [];
+    const command = describeCommand(cmd, args, redact);
+    // Resolve bare names ourselves so a missing tool gets our message.
+    const searchPath = options.env && 'PATH' in options.env ? options.env['PATH'] : process.env['PATH'];
+    const executable = cmd.includes('/') ? cmd : await which(cmd, undefined, searchPath ?? '');
+    const silent = options.silent ?? false;
+    if (!silent)
+        process.stdout.write(`[command]${formatCommandLine(executable, args, redact)}\n`);
+    let result;
+    try {
+        result = await runProcess(executable, args, {
+            cwd: options.cwd,
+            env: options.env ? mergedEnv(options.env) : undefined,
+            input: options.input,
+            silent,
+        });
+    }
+    catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new Error(`\`${command}\` could not be started: ${reason}`, { cause: error });
+    }
+    if (result.exitCode !== 0 && !options.ignoreReturnCode) {
+        throw new Error(commandFailedMessage(command, result.exitCode, result.stderr));
+    }
+    return result;
+}
+async function isExecutableFile(path) {
+    try {
+        await (0,promises_namespaceObject.access)(path, external_node_fs_namespaceObject.constants.X_OK);
+        return (await (0,promises_namespaceObject.stat)(path)).isFile();
+    }
+    catch {
+        return false;
+    }
+}
+/** Absolute path of `tool` on PATH; throws a message saying what is missing and, optionally, why it matters. */
+async function which(tool, hint, searchPath = process.env['PATH'] ?? '') {
+    if ((0,external_node_path_namespaceObject.isAbsolute)(tool)) {
+        if (await isExecutableFile(tool))
+            return tool;
+    }
+    else {
+        for (const dir of searchPath.split(external_node_path_namespaceObject.delimiter)) {
+            if (dir === '')
+                continue;
+            const candidate = (0,external_node_path_namespaceObject.join)(dir, tool);
+            if (await isExecutableFile(candidate))
+                return candidate;
+        }
+    }
+    const advice = hint ?? `install it on the runner or add its directory to PATH`;
+    throw new Error(`\`${tool}\` is not on PATH; ${advice}`);
+}
+
+;// CONCATENATED MODULE: ./lib/ssh/tools.ts
+// The OpenSSH client programs (ssh, ssh-keygen, sftp): found on PATH with one hint, and run by the
+// shared process runner with an environment that cannot make them ask a person or an agent for a key.
+
+/** The absolute path of an OpenSSH client program, or an error saying to install the client. */
+function findTool(tool) {
+    return which(tool, 'install the OpenSSH client (openssh-client) on the runner');
+}
+/** Our environment without anything that could make ssh ask a person or an agent for a key. */
+function sshEnv() {
+    const env = { ...process.env };
+    for (const name of ['SSH_AUTH_SOCK', 'SSH_ASKPASS', 'SSH_ASKPASS_REQUIRE', 'DISPLAY'])
+        delete env[name];
+    return env;
+}
+/** Runs an OpenSSH program (its path from findTool) with the scrubbed environment. */
+function runTool(file, args, options = {}) {
+    return runProcess(file, args, { ...options, env: sshEnv() });
+}
+
+;// CONCATENATED MODULE: ./lib/ssh/keys.ts
+// The session's key material, written into its 0700 directory and checked with ssh-keygen before any
+// connection: the private key must be usable unattended, and known_hosts must pin every host we reach
+// (so a missing pin is reported as such rather than as a refused host key).
+
+
+
+
+
+
 async function checkPrivateKey(keygen, file) {
     // `-P ''` tries the empty passphrase instead of prompting; stdout (the public key) is discarded.
-    const { exitCode, stderr } = await runProcess(keygen, ['-y', '-P', '', '-f', file], { silent: true });
+    const { exitCode, stderr } = await runTool(keygen, ['-y', '-P', '', '-f', file], { silent: true });
     if (exitCode === 0)
         return;
     const why = /passphrase/i.test(stderr)
         ? ' (it is passphrase-protected; ssh runs unattended, so use a key without a passphrase, kept in a secret)'
         : ' (ssh-keygen cannot read it; paste the whole key file, BEGIN and END lines included)';
-    throw inputError('ssh-key', `is not an unencrypted OpenSSH/PEM private key${why}`);
+    throw new SshFailure('key', `is not an unencrypted OpenSSH/PEM private key${why}`);
 }
-async function requireHostKey(keygen, inputName, file, host, port, what = '') {
+/** Fails with a `known-hosts` SshFailure when the known_hosts `file` has no entry for `host`:`port`. */
+async function requireHostKey(keygen, file, host, port, what = '') {
     const name = knownHostsName(host, port);
     // `ssh-keygen -F` matches hashed (`|1|...`) entries as well as plain ones.
-    const { exitCode, stderr } = await runProcess(keygen, ['-F', name, '-f', file], { silent: true });
+    const { exitCode, stderr } = await runTool(keygen, ['-F', name, '-f', file], { silent: true });
     if (exitCode === 0)
         return;
     if (exitCode === 1)
-        throw inputError(inputName, `has no key for ${what}${name}; ${KNOWN_HOSTS_ADVICE}`);
+        throw new SshFailure('known-hosts', `has no key for ${what}${name}; ${KNOWN_HOSTS_ADVICE}`);
     throw new Error(commandFailedMessage(`ssh-keygen -F ${name}`, exitCode, stderr));
 }
-/**
- * Fails with an InputError naming `inputName` when `knownHostsText` has no entry for `host`:`port`.
- * Runs before any connection, so a missing pin is reported as such rather than as a refused host key.
- */
-async function checkKnownHosts(inputName, knownHostsText, host, port) {
-    const keygen = await which('ssh-keygen', 'install the OpenSSH client (openssh-client) on the runner');
-    const dir = await mkdtemp(join(tmpdir(), 'berth-known-hosts-'));
-    try {
-        const file = join(dir, 'known_hosts');
-        await writeFile(file, knownHostsLines(knownHostsText, inputName).join('\n') + '\n', { mode: 0o600 });
-        await requireHostKey(keygen, inputName, file, host, port);
+/** Writes the private key and the pins into `dir` (a fresh 0700 directory) and checks them. */
+async function writeKeyFiles(keygen, dir, target, checked) {
+    const files = { identityFile: (0,external_node_path_namespaceObject.join)(dir, 'id'), knownHostsFile: (0,external_node_path_namespaceObject.join)(dir, 'known_hosts'), controlDir: dir };
+    await (0,promises_namespaceObject.writeFile)(files.identityFile, normalizePrivateKey(target.privateKey), { mode: 0o600, flag: 'wx' });
+    await checkPrivateKey(keygen, files.identityFile);
+    const pins = checkKnownHostsLines(target.knownHosts);
+    await (0,promises_namespaceObject.writeFile)(files.knownHostsFile, pins.join('\n') + '\n', { mode: 0o600 });
+    await requireHostKey(keygen, files.knownHostsFile, checked.host, checked.port);
+    if (checked.jumpHost) {
+        const { host, port } = checked.jumpHost;
+        await requireHostKey(keygen, files.knownHostsFile, host, port, 'the jump host ');
     }
-    finally {
-        await rm(dir, { recursive: true, force: true });
-    }
+    return files;
 }
-/** A path as one word of an sftp batch command: double-quoted, `\\` and `"` escaped. */
-function sftpQuote(path) {
-    if (/[\n\r\0]/.test(path))
-        throw new Error('an sftp path cannot contain a line break');
-    return `"${path.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
-}
-// ---- the session ------------------------------------------------------------------------------
-/** Cleanups of sessions not closed yet, run synchronously if the process exits without close(). */
-const unclosed = new Map();
-let exitHookInstalled = false;
-function registerCleanup(dir, cleanup) {
-    unclosed.set(dir, cleanup);
-    if (exitHookInstalled)
-        return;
-    exitHookInstalled = true;
-    process.once('exit', () => {
-        for (const run of unclosed.values())
-            run();
-    });
-}
+
+;// CONCATENATED MODULE: ./lib/ssh/master.ts
+// The master connection that every command of a session rides on: the session's 0700 directory
+// (short enough for the control socket), opening the master, and ending it, also when the process
+// exits without close().
+
+
+
+
+
+
+
+
+
 const SESSION_DIR_PREFIX = 'berth-ssh-';
 /** sun_path is 108 bytes on Linux (104 on macOS), terminating NUL included. */
 const MAX_SOCKET_PATH = 103;
@@ -29221,6 +29258,131 @@ const MAX_SOCKET_PATH = 103;
 function sessionParentDir(preferred, system = (0,external_node_os_namespaceObject.tmpdir)()) {
     const fits = (parent) => Buffer.byteLength((0,external_node_path_namespaceObject.join)(parent, `${SESSION_DIR_PREFIX}XXXXXX`, 'cm.0123456789abcdef')) <= MAX_SOCKET_PATH;
     return [preferred, system].find((p) => p !== undefined && p !== '' && fits(p)) ?? '/tmp';
+}
+/** A new 0700 directory for a session's key, known_hosts, ssh_config and control socket. */
+async function makeSessionDir(preferred) {
+    const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(sessionParentDir(preferred), SESSION_DIR_PREFIX));
+    try {
+        await (0,promises_namespaceObject.chmod)(dir, 0o700);
+    }
+    catch (error) {
+        await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
+        throw error;
+    }
+    return dir;
+}
+/** `ssh -O exit`: ends the master listening on the control socket that `config` names. */
+const exitArgs = (config) => ['-F', config, '-O', 'exit', '--', TARGET_ALIAS];
+/** Cleanups of sessions not closed yet, run synchronously if the process exits without close(). */
+const unclosed = new Map();
+let exitHookInstalled = false;
+/** Ends the master and deletes `dir` when the process exits, unless forgetCleanup(dir) comes first. */
+function registerCleanup(dir, ssh, config) {
+    // Synchronous, so not the shared runner: an exit hook cannot wait for a promise.
+    unclosed.set(dir, () => {
+        (0,external_node_child_process_namespaceObject.spawnSync)(ssh, exitArgs(config), { stdio: 'ignore', timeout: 10_000, env: sshEnv() });
+        (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
+    });
+    if (exitHookInstalled)
+        return;
+    exitHookInstalled = true;
+    process.once('exit', () => {
+        for (const run of unclosed.values())
+            run();
+    });
+}
+function forgetCleanup(dir) {
+    unclosed.delete(dir);
+}
+/**
+ * Opens the master connection: `ssh -f -N -o ControlMaster=yes` returns once authenticated, leaving the
+ * master in the background listening on the control socket. ControlPersist is off for it (it is
+ * backgrounded by -f anyway) because with ControlPersist ssh discards the jump hop's stderr, and that is
+ * where the reason for a jump host failure is. stderr goes to a file rather than a pipe: the hop keeps
+ * its stderr open for the whole session.
+ */
+async function openMaster(ssh, config, dir, target) {
+    const logFile = (0,external_node_path_namespaceObject.join)(dir, 'open.log');
+    const fd = (0,external_node_fs_namespaceObject.openSync)(logFile, 'w', 0o600);
+    // ConnectTimeout covers the TCP connect and the banner; this bounds a server that stalls afterwards.
+    const limitSeconds = target.connectTimeoutSeconds * 2 + 30;
+    const args = ['-F', config, '-f', '-N', '-o', 'ControlMaster=yes', '-o', 'ControlPersist=no'];
+    let result;
+    try {
+        result = await runTool(ssh, [...args, '--', TARGET_ALIAS], {
+            silent: true,
+            stderrFd: fd,
+            timeoutMs: limitSeconds * 1000,
+        });
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
+    }
+    if (result.timedOut) {
+        throw new SshFailure('host', `cannot reach ${address(target.host, target.port)}: no SSH session within ${limitSeconds}s`);
+    }
+    if (result.exitCode !== 0)
+        throw describeOpenFailure(await (0,promises_namespaceObject.readFile)(logFile, 'utf8'), target);
+}
+/** Ends the master connection and deletes the session's directory. */
+async function closeMaster(ssh, config, dir) {
+    forgetCleanup(dir);
+    try {
+        await runTool(ssh, exitArgs(config), { silent: true });
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
+    }
+}
+
+;// CONCATENATED MODULE: ./lib/ssh/shell.ts
+// Quoting for POSIX shells (sh, dash, bash), for every value that ends up in a command string run by a
+// remote shell over SSH, where there is no argv: the remote side always re-parses one string.
+/**
+ * `value` as one single-quoted shell word that the shell turns back into exactly `value`. Inside single
+ * quotes nothing is special (no `$`, backticks, globbing, backslashes or newlines), so the only thing to
+ * handle is `'` itself: close the quote, add an escaped quote, reopen (`a'b` -> `'a'\''b'`). Every value
+ * is quoted, even harmless ones, so a word can never turn into an assignment, a glob or a `~`.
+ *
+ * Quoting keeps a value one word; it does not stop a value such as `-rf` from being read as an option by
+ * the command that receives it: put `--` before such arguments.
+ */
+function shellQuote(value) {
+    // A NUL cannot be part of a command line at all; refuse rather than silently truncate.
+    if (value.includes('\0'))
+        throw new Error('a shell word cannot contain a NUL character');
+    return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+/** The words `args` as one command string, each quoted with `shellQuote`. */
+function shellJoin(args) {
+    return args.map(shellQuote).join(' ');
+}
+
+;// CONCATENATED MODULE: ./lib/ssh/session.ts
+// SSH to a host with the OpenSSH client: a validated target, host keys pinned by the user (never
+// learned), one multiplexed connection that every command rides on, and failures as SshFailures naming
+// the part of the target to fix (lib/ssh/inputs.ts names the input). Commands are strings a remote
+// shell parses: build them with lib/ssh/shell.ts.
+//
+// Secrets: the private key only ever lives in a 0600 file inside a 0700 temp dir that close() deletes;
+// it is never printed, passed on a command line or put in the environment. This module masks nothing:
+// callers register the key (and any secret they send as `input`) with core.setSecret.
+
+
+
+
+
+
+
+
+
+/** Linux caps one execve argument at 128 KiB, and the remote shell gets the command as one. */
+const MAX_COMMAND_BYTES = 100_000;
+/** A path as one word of an sftp batch command: double-quoted, `\\` and `"` escaped. */
+function sftpQuote(path) {
+    if (/[\n\r\0]/.test(path))
+        throw new Error('an sftp path cannot contain a line break');
+    return `"${path.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 /**
  * One SSH connection to the host. Every exec() is a new session channel multiplexed over the master
@@ -29245,42 +29407,22 @@ class SshSession {
         this.tempDir = tempDir;
         this.destination = destination;
     }
+    /** Validates `target`, checks the key and the pins, and opens the master connection. */
     static async open(target, options = {}) {
-        const hint = 'install the OpenSSH client (openssh-client) on the runner';
-        const ssh = await exec_which('ssh', hint);
-        const keygen = await exec_which('ssh-keygen', hint);
-        const t = checkedTarget(target);
-        const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(sessionParentDir(options.tempDir), SESSION_DIR_PREFIX));
+        const ssh = await findTool('ssh');
+        const keygen = await findTool('ssh-keygen');
+        const t = checkTarget(target);
+        const dir = await makeSessionDir(options.tempDir);
         const config = (0,external_node_path_namespaceObject.join)(dir, 'ssh_config');
-        const sshCleanup = () => {
-            (0,external_node_child_process_namespaceObject.spawnSync)(ssh, ['-F', config, '-O', 'exit', '--', TARGET_ALIAS], { stdio: 'ignore', timeout: 10_000 });
-            (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
-        };
         try {
-            await (0,promises_namespaceObject.chmod)(dir, 0o700);
-            const files = {
-                identityFile: (0,external_node_path_namespaceObject.join)(dir, 'id'),
-                knownHostsFile: (0,external_node_path_namespaceObject.join)(dir, 'known_hosts'),
-                controlDir: dir,
-            };
-            await (0,promises_namespaceObject.writeFile)(files.identityFile, normalizePrivateKey(target.privateKey), {
-                mode: 0o600,
-                flag: 'wx',
-            });
-            await checkPrivateKey(keygen, files.identityFile);
-            const pins = knownHostsLines(target.knownHosts);
-            await (0,promises_namespaceObject.writeFile)(files.knownHostsFile, pins.join('\n') + '\n', { mode: 0o600 });
-            await requireHostKey(keygen, 'known-hosts', files.knownHostsFile, t.host, t.port);
-            if (t.jumpHost) {
-                const { host, port } = t.jumpHost;
-                await requireHostKey(keygen, 'known-hosts', files.knownHostsFile, host, port, 'the jump host ');
-            }
+            const files = await writeKeyFiles(keygen, dir, target, t);
             await (0,promises_namespaceObject.writeFile)(config, renderSshConfig(t, files, { aesFirst: cpuHasAes() }), { mode: 0o600 });
-            registerCleanup(dir, sshCleanup);
+            registerCleanup(dir, ssh, config);
             await openMaster(ssh, config, dir, t);
         }
         catch (error) {
-            unclosed.delete(dir);
+            // No master came up: nothing to end, only the directory to delete.
+            forgetCleanup(dir);
             await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
             throw error;
         }
@@ -29311,15 +29453,14 @@ class SshSession {
      * the first failing command unless it is prefixed with `-`.
      */
     async sftp(commands, options = {}) {
-        if (this.closing)
-            throw new Error(`the SSH session to ${this.destination} is closed`);
+        this.requireOpen();
         for (const line of commands) {
             if (/[\n\r\0]/.test(line))
                 throw new Error('an sftp command cannot contain a line break');
         }
-        this.sftpPath ??= exec_which('sftp', 'install the OpenSSH client (openssh-client) on the runner');
+        this.sftpPath ??= findTool('sftp');
         const sftp = await this.sftpPath;
-        const result = await runProcess(sftp, ['-F', this.config, '-q', '-b', '-', '--', TARGET_ALIAS], {
+        const result = await runTool(sftp, ['-F', this.config, '-q', '-b', '-', '--', TARGET_ALIAS], {
             ...options,
             silent: options.silent ?? true,
             input: commands.join('\n') + '\n',
@@ -29330,15 +29471,14 @@ class SshSession {
         return result;
     }
     async run(command, label, options) {
-        if (this.closing)
-            throw new Error(`the SSH session to ${this.destination} is closed`);
+        this.requireOpen();
         if (command.trim() === '')
             throw new Error('refusing to run an empty command (ssh would start a shell)');
         const silent = options.silent ?? false;
         if (!silent)
             process.stdout.write(`[command]ssh ${this.destination} ${label}\n`);
         // `--` before the alias: nothing after it, the command included, is read as an ssh option.
-        const result = await runProcess(this.ssh, ['-F', this.config, '--', TARGET_ALIAS, command], options);
+        const result = await runTool(this.ssh, ['-F', this.config, '--', TARGET_ALIAS, command], options);
         if (result.exitCode !== 0 && !options.ignoreReturnCode) {
             const shown = label.split('\n')[0];
             const short = shown.length > 80 || label.includes('\n') ? `${shown.slice(0, 80)}…` : shown;
@@ -29346,69 +29486,22 @@ class SshSession {
         }
         return result;
     }
+    requireOpen() {
+        if (this.closing)
+            throw new Error(`the SSH session to ${this.destination} is closed`);
+    }
     /** Ends the master connection and deletes the temp dir with the key. Safe to call more than once. */
     close() {
-        this.closing ??= (async () => {
-            unclosed.delete(this.tempDir);
-            try {
-                await runProcess(this.ssh, ['-F', this.config, '-O', 'exit', '--', TARGET_ALIAS], { silent: true });
-            }
-            finally {
-                await (0,promises_namespaceObject.rm)(this.tempDir, { recursive: true, force: true });
-            }
-        })();
+        this.closing ??= closeMaster(this.ssh, this.config, this.tempDir);
         return this.closing;
     }
-}
-/**
- * Opens the master connection: `ssh -f -N -o ControlMaster=yes` returns once authenticated, leaving the
- * master in the background listening on the control socket. ControlPersist is off for it (it is
- * backgrounded by -f anyway) because with ControlPersist ssh discards the jump hop's stderr, and that is
- * where the reason for a jump host failure is. stderr goes to a file rather than a pipe: the hop keeps
- * its stderr open for the whole session.
- */
-async function openMaster(ssh, config, dir, target) {
-    const logFile = (0,external_node_path_namespaceObject.join)(dir, 'open.log');
-    const fd = (0,external_node_fs_namespaceObject.openSync)(logFile, 'w', 0o600);
-    // ConnectTimeout covers the TCP connect and the banner; this bounds a server that stalls afterwards.
-    const limitSeconds = target.connectTimeoutSeconds * 2 + 30;
-    let timedOut = false;
-    let exitCode;
-    try {
-        exitCode = await new Promise((resolve, reject) => {
-            const args = ['-F', config, '-f', '-N', '-o', 'ControlMaster=yes', '-o', 'ControlPersist=no'];
-            const child = (0,external_node_child_process_namespaceObject.spawn)(ssh, [...args, '--', TARGET_ALIAS], {
-                stdio: ['ignore', 'ignore', fd],
-                env: sshEnv(),
-            });
-            const timer = setTimeout(() => {
-                timedOut = true;
-                child.kill();
-            }, limitSeconds * 1000);
-            child.on('error', (error) => {
-                clearTimeout(timer);
-                reject(error);
-            });
-            child.on('exit', (code) => {
-                clearTimeout(timer);
-                resolve(code ?? 255);
-            });
-        });
-    }
-    finally {
-        (0,external_node_fs_namespaceObject.closeSync)(fd);
-    }
-    if (timedOut) {
-        throw inputError('host', `cannot reach ${address(target.host, target.port)}: no SSH session within ${limitSeconds}s`);
-    }
-    if (exitCode !== 0)
-        throw describeOpenFailure(await (0,promises_namespaceObject.readFile)(logFile, 'utf8'), target);
 }
 
 ;// CONCATENATED MODULE: ./lib/ssh/inputs.ts
 // The SSH connection inputs that actions/deploy and actions/backup share (host, port, user, ssh-key,
 // known-hosts, jump-host, connect-timeout): their names, the typed values, getSshInputs() that reads
-// and validates them, and the session-open step both actions run.
+// and validates them, and where the transport's SshFailures become errors naming the caller's input.
+
 
 
 
@@ -29422,6 +29515,37 @@ const SshInputNames = {
     JumpHost: 'jump-host',
     ConnectTimeout: 'connect-timeout',
 };
+/** Which input each part of a target comes from; by default the shared SSH inputs. */
+const SSH_INPUT_NAMES = {
+    host: SshInputNames.Host,
+    port: SshInputNames.Port,
+    user: SshInputNames.User,
+    key: SshInputNames.SshKey,
+    'known-hosts': SshInputNames.KnownHosts,
+    'jump-host': SshInputNames.JumpHost,
+    'connect-timeout': SshInputNames.ConnectTimeout,
+};
+/** `error` as an InputError naming the input it came from, if it is an SshFailure; else unchanged. */
+function sshInputError(error, names = SSH_INPUT_NAMES) {
+    if (!(error instanceof SshFailure))
+        return error;
+    return inputError(names[error.field], error.detail(names));
+}
+/** `fn()`, with the SshFailure it may throw turned into an InputError naming `name`, whatever its field. */
+function named(name, fn) {
+    try {
+        return fn();
+    }
+    catch (error) {
+        throw error instanceof SshFailure ? inputError(name, error.detail(SSH_INPUT_NAMES)) : error;
+    }
+}
+// Parsing an input's text: the target's own checks, their failures naming the input being parsed.
+const parseHost = (name, value) => named(name, () => checkHost(value));
+const parsePort = (name, value) => named(name, () => checkPort(value));
+const parseUser = (name, value) => named(name, () => checkUser(value));
+/** `user@host[:port]`, port 22 by default; an IPv6 host with a port goes in brackets: `user@[::1]:2222`. */
+const parseJumpHost = (name, value) => named(name, () => checkJumpHost(value));
 /** Reads the connection inputs; the key is masked before anything else can fail. */
 function getSshInputs() {
     const I = SshInputNames;
@@ -29455,9 +29579,21 @@ function sshTarget(inputs, over = {}) {
         ...over,
     };
 }
-/** Opens the session in a `Connect to user@host:port` log group. */
-function openSshSession(target, tempDir, what = '') {
-    return core/* group */.Os(`Connect to ${sshLabel(target)}${what}`, () => SshSession.open(target, { tempDir }));
+/** SshSession.open, its failures naming the inputs in `names` (the shared SSH inputs by default). */
+async function connectSsh(target, options = {}) {
+    try {
+        return await SshSession.open(target, { tempDir: options.tempDir });
+    }
+    catch (error) {
+        throw sshInputError(error, options.names);
+    }
+}
+/**
+ * Opens the session in a `Connect to user@host:port` log group. `names` says which input each part
+ * of the target came from, for the error when it is at fault.
+ */
+function openSshSession(target, tempDir, what = '', names = SSH_INPUT_NAMES) {
+    return core/* group */.Os(`Connect to ${sshLabel(target)}${what}`, () => connectSsh(target, { tempDir, names }));
 }
 
 // EXTERNAL MODULE: external "node:crypto"
@@ -29533,16 +29669,9 @@ const Outputs = {
 };
 const State = {};
 
-;// CONCATENATED MODULE: ./actions/deploy/src/stack.ts
-// mode: swarm. The stack file `docker stack deploy` gets: compose's own merged configuration of the
-// release (so overrides, `!override` and interpolation mean what they mean with compose), rewritten
-// where swarm's loader differs, with every dropped or changed setting reported as a warning.
+;// CONCATENATED MODULE: ./actions/deploy/src/stack-service.ts
 
 
-
-
-/** Written into the release directory next to the compose files. */
-const STACK_FILE = 'berth-stack.json';
 // Keys swarm acts on; anything else in a service is dropped with a warning (the docker CLI would
 // drop most of them with one line saying only "Ignoring unsupported options").
 const SERVICE_KEYS = new Set([
@@ -29581,18 +29710,11 @@ const SERVICE_KEYS = new Set([
 // Compose-only keys whose absence in swarm changes nothing Berth promises (ordering, building,
 // pull policy: the host never builds, swarm restarts tasks until they are healthy).
 const SILENTLY_DROPPED = new Set(['build', 'depends_on', 'pull_policy', 'container_name', 'expose', 'links']);
+/** Compose keys this module converts into swarm's own. */
+const CONVERTED = new Set(['restart', 'tmpfs', 'mem_limit', 'cpus']);
 const ALL_INTERFACES = new Set(['', '0.0.0.0', '::', '[::]']);
-const MAX_OBJECT_NAME = 64;
 function fail(detail) {
     throw inputError(Inputs.ComposeFiles, `mode swarm: ${detail}`);
-}
-/** Byte counts as `docker stack` wants them: a string for memory, an integer for tmpfs size. */
-function parseSize(value) {
-    const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(value.trim());
-    if (!m)
-        return undefined;
-    const power = ' kmgt'.indexOf((m[2] || ' ').toLowerCase());
-    return Math.round(Number(m[1]) * 1024 ** power);
 }
 const KEEP_AS_IS = new Set(['environment', 'labels', 'sysctls', 'extra_hosts', 'networks']);
 /** Nulls and empty objects dropped: compose writes `placement: {}`, `volume: {}`, `command: null`. */
@@ -29621,54 +29743,13 @@ function withoutEmpty(value) {
     }
     return value;
 }
-/** Swarm objects are immutable: a new content gets a new name, so an update never collides. */
-function versionedName(project, key, content) {
-    const hash = (0,external_node_crypto_.createHash)('sha256').update(content).digest('hex').slice(0, 10);
-    return `${project}_${key}`.slice(0, MAX_OBJECT_NAME - hash.length - 1) + `_${hash}`;
-}
-function relativePath(bundleDir, path) {
-    if (!(0,external_node_path_namespaceObject.isAbsolute)(path))
-        return path;
-    const rel = (0,external_node_path_namespaceObject.relative)(bundleDir, path);
-    return rel.startsWith('..') || (0,external_node_path_namespaceObject.isAbsolute)(rel) ? path : `./${rel}`;
-}
-function fileObjects(kind, objects, opts, names) {
-    if (!objects)
+/** Byte counts as `docker stack` wants them: a string for memory, an integer for tmpfs size. */
+function parseSize(value) {
+    const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(value.trim());
+    if (!m)
         return undefined;
-    const out = {};
-    for (const [key, object] of Object.entries(objects)) {
-        if (object.external) {
-            out[key] = { external: true, ...(object.name ? { name: object.name } : {}) };
-            continue;
-        }
-        if (!object.file) {
-            fail(`${kind} "${key}" is not a file; swarm ${kind} come from files (use the action's "secrets" input, written as secrets/NAME)`);
-        }
-        const name = versionedName(opts.project, key, opts.readFile(object.file));
-        names.push(name);
-        const { labels } = object;
-        out[key] = { name, file: relativePath(opts.bundleDir, object.file), ...(labels ? { labels } : {}) };
-    }
-    return out;
-}
-function namedResources(resources, project, allowed, kind, warnings) {
-    if (!resources)
-        return undefined;
-    const out = {};
-    for (const [key, spec] of Object.entries(resources)) {
-        const kept = {};
-        for (const [k, v] of Object.entries(spec ?? {})) {
-            // compose names resources <project>_<key>; so does docker stack, unless given a name.
-            if (k === 'name' && v === `${project}_${key}`)
-                continue;
-            if (allowed.has(k) || k.startsWith('x-'))
-                kept[k] = v;
-            else
-                warnings.push(`${kind} ${key}: swarm ignores "${k}"; dropped`);
-        }
-        out[key] = withoutEmpty(kept);
-    }
-    return out;
+    const power = ' kmgt'.indexOf((m[2] || ' ').toLowerCase());
+    return Math.round(Number(m[1]) * 1024 ** power);
 }
 function restartPolicy(restart) {
     if (restart === 'always' || restart === 'unless-stopped')
@@ -29679,20 +29760,22 @@ function restartPolicy(restart) {
         return { condition: 'none' };
     return undefined;
 }
-function convertService(name, service, warnings) {
-    const warn = (detail) => warnings.push(`service ${name}: ${detail}`);
-    if (!service.image)
-        fail(`service "${name}" has no image; swarm never builds (pin one with the "images" input)`);
+/** The keys swarm acts on, as they are; the others dropped, with a warning where it matters. */
+function swarmKeys(service, warn) {
     const out = {};
     for (const [key, value] of Object.entries(service)) {
         if (SERVICE_KEYS.has(key) || key.startsWith('x-'))
             out[key] = value;
         else if (key === 'security_opt' && Array.isArray(value) && value.length > 0)
             warn(`swarm services take no security_opt (${value.join(', ')}); dropped`);
-        else if (!SILENTLY_DROPPED.has(key) && !['restart', 'tmpfs', 'mem_limit', 'cpus'].includes(key))
+        else if (!SILENTLY_DROPPED.has(key) && !CONVERTED.has(key))
             if (value !== null && value !== undefined)
                 warn(`swarm ignores "${key}"; dropped`);
     }
+    return out;
+}
+/** `deploy`, with compose's restart, mem_limit and cpus moved into it, and its resources as swarm types them. */
+function swarmDeploy(service) {
     const deploy = { ...(service.deploy ?? {}) };
     if (service.restart && !deploy.restart_policy) {
         const policy = restartPolicy(service.restart);
@@ -29718,7 +29801,60 @@ function convertService(name, service, warnings) {
             resources[kind] = values;
     }
     deploy.resources = resources;
-    out.deploy = deploy;
+    return deploy;
+}
+function swarmPort(name, port) {
+    const hostIp = port.host_ip ?? '';
+    if (!ALL_INTERFACES.has(hostIp)) {
+        fail(`service "${name}" publishes ${port.published ?? port.target} on ${hostIp}; swarm publishes on every interface and cannot bind one address (drop the address for swarm, or use mode compose)`);
+    }
+    const converted = { target: port.target };
+    if (port.published !== undefined && port.published !== '') {
+        const published = Number(port.published);
+        if (!Number.isInteger(published))
+            fail(`service "${name}": published port range ${port.published} is not supported by swarm`);
+        converted.published = published;
+    }
+    if (port.protocol)
+        converted.protocol = port.protocol;
+    if (port.mode)
+        converted.mode = port.mode;
+    return converted;
+}
+/** compose's `tmpfs` entries as swarm tmpfs mounts: only a size carries over. */
+function tmpfsMounts(tmpfs, warn) {
+    return tmpfs.map((entry) => {
+        const [target, options = ''] = entry.split(/:(.*)/s);
+        const mount = { type: 'tmpfs', target };
+        const ignored = [];
+        for (const option of options.split(',').filter(Boolean)) {
+            const [k, v = ''] = option.split('=');
+            const size = k === 'size' ? parseSize(v) : undefined;
+            if (size !== undefined)
+                mount.tmpfs = { size };
+            else
+                ignored.push(option);
+        }
+        if (ignored.length > 0)
+            warn(`swarm cannot set tmpfs ${ignored.join(',')} on ${target}: it gets the image directory's mode, owned by root`);
+        return mount;
+    });
+}
+/** Swarm takes a secret's target as a name under /run/secrets. */
+function fileRefs(service, kind) {
+    return service[kind]?.map((ref) => {
+        const target = kind === 'secrets' && ref.target?.startsWith('/run/secrets/')
+            ? ref.target.slice('/run/secrets/'.length)
+            : ref.target;
+        return { ...ref, ...(target ? { target } : {}) };
+    });
+}
+function convertService(name, service, warnings) {
+    const warn = (detail) => warnings.push(`service ${name}: ${detail}`);
+    if (!service.image)
+        fail(`service "${name}" has no image; swarm never builds (pin one with the "images" input)`);
+    const out = swarmKeys(service, warn);
+    out.deploy = swarmDeploy(service);
     // `backend: null` means attached with no options: a plain list when no network has any.
     if (service.networks && !Array.isArray(service.networks)) {
         const nets = Object.entries(service.networks);
@@ -29726,57 +29862,15 @@ function convertService(name, service, warnings) {
             ? nets.map(([k]) => k)
             : service.networks;
     }
-    if (service.ports) {
-        out.ports = service.ports.map((port) => {
-            const hostIp = port.host_ip ?? '';
-            if (!ALL_INTERFACES.has(hostIp)) {
-                fail(`service "${name}" publishes ${port.published ?? port.target} on ${hostIp}; swarm publishes on every interface and cannot bind one address (drop the address for swarm, or use mode compose)`);
-            }
-            const converted = { target: port.target };
-            if (port.published !== undefined && port.published !== '') {
-                const published = Number(port.published);
-                if (!Number.isInteger(published))
-                    fail(`service "${name}": published port range ${port.published} is not supported by swarm`);
-                converted.published = published;
-            }
-            if (port.protocol)
-                converted.protocol = port.protocol;
-            if (port.mode)
-                converted.mode = port.mode;
-            return converted;
-        });
-    }
+    if (service.ports)
+        out.ports = service.ports.map((port) => swarmPort(name, port));
     const tmpfs = typeof service.tmpfs === 'string' ? [service.tmpfs] : (service.tmpfs ?? []);
-    if (tmpfs.length > 0) {
-        const volumes = [...(out.volumes ?? [])];
-        for (const entry of tmpfs) {
-            const [target, options = ''] = entry.split(/:(.*)/s);
-            const mount = { type: 'tmpfs', target };
-            const ignored = [];
-            for (const option of options.split(',').filter(Boolean)) {
-                const [k, v = ''] = option.split('=');
-                const size = k === 'size' ? parseSize(v) : undefined;
-                if (size !== undefined)
-                    mount.tmpfs = { size };
-                else
-                    ignored.push(option);
-            }
-            if (ignored.length > 0)
-                warn(`swarm cannot set tmpfs ${ignored.join(',')} on ${target}: it gets the image directory's mode, owned by root`);
-            volumes.push(mount);
-        }
-        out.volumes = volumes;
-    }
+    if (tmpfs.length > 0)
+        out.volumes = [...(out.volumes ?? []), ...tmpfsMounts(tmpfs, warn)];
     for (const kind of ['secrets', 'configs']) {
-        const refs = service[kind];
-        if (refs) {
-            out[kind] = refs.map((ref) => {
-                const target = kind === 'secrets' && ref.target?.startsWith('/run/secrets/')
-                    ? ref.target.slice('/run/secrets/'.length)
-                    : ref.target;
-                return { ...ref, ...(target ? { target } : {}) };
-            });
-        }
+        const refs = fileRefs(service, kind);
+        if (refs)
+            out[kind] = refs;
     }
     if (Array.isArray(out.volumes)) {
         out.volumes = out.volumes.map((v) => {
@@ -29786,6 +29880,62 @@ function convertService(name, service, warnings) {
         });
     }
     return withoutEmpty(out);
+}
+
+;// CONCATENATED MODULE: ./actions/deploy/src/stack.ts
+// mode: swarm. The stack file `docker stack deploy` gets: compose's own merged configuration of the
+// release (so overrides, `!override` and interpolation mean what they mean with compose), rewritten
+// where swarm's loader differs, with every dropped or changed setting reported as a warning.
+
+
+
+/** Written into the release directory next to the compose files. */
+const STACK_FILE = 'berth-stack.json';
+const MAX_OBJECT_NAME = 64;
+/** Swarm objects are immutable: a new content gets a new name, so an update never collides. */
+function versionedName(project, key, content) {
+    const hash = (0,external_node_crypto_.createHash)('sha256').update(content).digest('hex').slice(0, 10);
+    return `${project}_${key}`.slice(0, MAX_OBJECT_NAME - hash.length - 1) + `_${hash}`;
+}
+function relativePath(bundleDir, path) {
+    if (!(0,external_node_path_namespaceObject.isAbsolute)(path))
+        return path;
+    const rel = (0,external_node_path_namespaceObject.relative)(bundleDir, path);
+    return rel.startsWith('..') || (0,external_node_path_namespaceObject.isAbsolute)(rel) ? path : `./${rel}`;
+}
+/** A top-level section (networks, volumes, secrets, configs) with each entry converted. */
+function mapSection(section, convert) {
+    if (!section)
+        return undefined;
+    return Object.fromEntries(Object.entries(section).map(([key, entry]) => [key, convert(key, entry)]));
+}
+function fileObjects(kind, objects, opts, names) {
+    return mapSection(objects, (key, object) => {
+        if (object.external)
+            return { external: true, ...(object.name ? { name: object.name } : {}) };
+        if (!object.file) {
+            fail(`${kind} "${key}" is not a file; swarm ${kind} come from files (use the action's "secrets" input, written as secrets/NAME)`);
+        }
+        const name = versionedName(opts.project, key, opts.readFile(object.file));
+        names.push(name);
+        const { labels } = object;
+        return { name, file: relativePath(opts.bundleDir, object.file), ...(labels ? { labels } : {}) };
+    });
+}
+function namedResources(resources, project, allowed, kind, warnings) {
+    return mapSection(resources, (key, spec) => {
+        const kept = {};
+        for (const [k, v] of Object.entries(spec ?? {})) {
+            // compose names resources <project>_<key>; so does docker stack, unless given a name.
+            if (k === 'name' && v === `${project}_${key}`)
+                continue;
+            if (allowed.has(k) || k.startsWith('x-'))
+                kept[k] = v;
+            else
+                warnings.push(`${kind} ${key}: swarm ignores "${k}"; dropped`);
+        }
+        return withoutEmpty(kept);
+    });
 }
 /** The stack file for `docker stack deploy`, from compose's merged configuration of the release. */
 function toSwarmStack(config, opts) {
@@ -29826,6 +29976,8 @@ function toSwarmStack(config, opts) {
 
 
 
+
+
 /** Sortable by time, traceable to the commit, unique across concurrent runs. */
 function releaseId(now, sha) {
     const stamp = now
@@ -29856,6 +30008,23 @@ function imagesOverride(images) {
     for (const [service, ref] of Object.entries(images))
         lines.push(`  ${JSON.stringify(service)}:`, `    image: ${JSON.stringify(ref)}`);
     return lines.join('\n') + '\n';
+}
+/** What release.json says about the release: where it came from, who ran it, what it pins. */
+function releaseRecord(inputs, ctx, release) {
+    return {
+        release,
+        project: inputs.project,
+        environment: inputs.environment,
+        commit: ctx.headSha ?? ctx.sha,
+        ref: ctx.ref,
+        repository: ctx.repository,
+        actor: ctx.actor,
+        run: runUrl(ctx),
+        workflow: ctx.workflow,
+        created: new Date().toISOString(),
+        images: inputs.images,
+        compose_files: inputs['compose-files'],
+    };
 }
 function stageBundle(inputs, record, tempRoot) {
     const dir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)(tempRoot, 'berth-release-'));
@@ -29912,6 +30081,656 @@ async function stageSwarmStack(staged, project) {
     (0,external_node_fs_namespaceObject.writeFileSync)((0,external_node_path_namespaceObject.join)(staged.dir, '.berth/images'), swarm.images.map((i) => `${i}\n`).join(''));
     (0,external_node_fs_namespaceObject.writeFileSync)((0,external_node_path_namespaceObject.join)(staged.dir, '.berth/swarm-objects'), swarm.objects.map((o) => `${o}\n`).join(''));
     return { staged: { ...staged, composeFiles: [STACK_FILE] }, warnings: swarm.warnings };
+}
+/** The bundle staged for the upload (mode swarm: with its stack file), said in the log. */
+async function stageRelease(inputs, record, tempRoot) {
+    let staged = stageBundle(inputs, record, tempRoot);
+    core/* info */.pq(`Compose files: ${staged.composeFiles.join(', ')}`);
+    if (inputs.mode === 'swarm') {
+        const swarm = await stageSwarmStack(staged, inputs.project).catch((err) => {
+            (0,external_node_fs_namespaceObject.rmSync)(staged.dir, { recursive: true, force: true });
+            throw err;
+        });
+        for (const warning of swarm.warnings)
+            core/* warning */.$e(`mode swarm: ${warning}`);
+        staged = swarm.staged;
+        core/* info */.pq(`Stack file: ${staged.composeFiles.join(', ')} (docker stack deploy)`);
+    }
+    core/* info */.pq(`Secrets: ${Object.keys(inputs.secrets).join(', ') || 'none'}; env: ${Object.keys(inputs.env).join(', ') || 'none'}`);
+    return staged;
+}
+
+;// CONCATENATED MODULE: ./lib/ssh/host-script.ts
+
+/**
+ * A template tag for script bodies: the raw text, with `$\{` turned back into `${`. JavaScript's raw
+ * strings cannot hold `${` (it starts a substitution), so bash's parameter expansions are written
+ * `$\{name}` in the source.
+ */
+function bash(strings, ...values) {
+    return String.raw(strings, ...values).replaceAll('$\\{', '${');
+}
+/**
+ * What every host script starts with: strict mode, `emit key value` (one report line on stdout), and
+ * an ERR trap that says on stderr which line and command failed, so a failing script always reports
+ * why (its stderr ends up in the action's error). The trap writes to stderr because stdout may be a
+ * data stream (a tar archive, a dump). A script may set its own ERR trap after the prelude.
+ *
+ * One line per failure, so that it never pushes the failing tool's own message out of the error's
+ * stderr tail: a multi-line command is named by its first line. `set -E` hands the trap to subshells
+ * too, where a failure is often expected and captured (`out=$(cmd 2>&1)`, a retried probe): it speaks
+ * only in the script's own shell, whose failure set -e turns into the script's end.
+ */
+const HOST_PRELUDE = bash `set -Eeuo pipefail
+emit() { printf '::berth::%s=%s\n' "$1" "$2"; }
+berth_failed() {
+  [ "$BASH_SUBSHELL" = 0 ] || return 0
+  local command=$3
+  case $command in *$'\n'*) command="$\{command%%$'\n'*} …" ;; esac
+  echo "berth: line $2: \`$command\` exited with $1" >&2
+}
+trap 'berth_failed $? $LINENO "$BASH_COMMAND"' ERR
+`;
+const VARIABLE = /^[A-Z][A-Z0-9_]*$/;
+function quoted(value) {
+    return shellQuote(typeof value === 'boolean' ? (value ? '1' : '0') : String(value));
+}
+/**
+ * The assignments that hand `values` to a script: `NAME='value'` lines, or `NAME=('a' 'b')` for
+ * lists, every value single-quoted so that nothing in it is ever parsed as shell.
+ */
+function renderAssignments(values) {
+    return Object.entries(values)
+        .map(([name, value]) => {
+        if (!VARIABLE.test(name))
+            throw new Error(`${JSON.stringify(name)} is not a host script variable name`);
+        if (typeof value === 'object')
+            return `${name}=(${value.map((v) => quoted(v)).join(' ')})`;
+        return `${name}=${quoted(value)}`;
+    })
+        .join('\n');
+}
+/** The whole script: prelude, the values, the body. */
+function host_script_renderHostScript(body, values = {}) {
+    const assignments = renderAssignments(values);
+    return `${HOST_PRELUDE}${assignments ? `${assignments}\n` : ''}${body}`;
+}
+const REPORT_LINE = /^::berth::([a-z][a-z0-9-]*)=(.*)$/;
+/** Longer values are cut: nothing a host script reports legitimately comes near it. */
+const MAX_VALUE_CHARS = 64 * 1024;
+/**
+ * One `::berth::key=value` line, or undefined for any other output. The value loses control
+ * characters (a host could otherwise smuggle a line break or an escape into the log) and is bounded.
+ */
+function readReportLine(line) {
+    const m = REPORT_LINE.exec(line.replace(/\r$/, ''));
+    if (!m)
+        return undefined;
+    // eslint-disable-next-line no-control-regex
+    const value = m[2].replace(/[\u0000-\u001f\u007f]/g, '').slice(0, MAX_VALUE_CHARS);
+    return { key: m[1], value };
+}
+/** Every report line of a script's stdout, in order, with typed accessors. */
+class host_script_HostReport {
+    lines;
+    constructor(lines) {
+        this.lines = lines;
+    }
+    static parse(stdout) {
+        const lines = [];
+        for (const line of stdout.split('\n')) {
+            const entry = readReportLine(line);
+            if (entry)
+                lines.push(entry);
+        }
+        return new host_script_HostReport(lines);
+    }
+    /** Every value reported under `key`, in order. */
+    all(key) {
+        return this.lines.filter((l) => l.key === key).map((l) => l.value);
+    }
+    /** The last value reported under `key` (a later report overrides an earlier one). */
+    last(key) {
+        return this.all(key).at(-1);
+    }
+    has(key) {
+        return this.lines.some((l) => l.key === key);
+    }
+    /** The last value of `key` as a non-negative integer, undefined when absent or not one. */
+    int(key) {
+        const value = this.last(key);
+        return value !== undefined && /^\d{1,15}$/.test(value) ? Number(value) : undefined;
+    }
+    /**
+     * The values of `key` split at their first space into `[head, rest]` (e.g. `volume=<name> <short>`):
+     * values without a space give `[value, '']`.
+     */
+    pairs(key) {
+        return this.all(key).map((value) => {
+            const space = value.indexOf(' ');
+            return space === -1 ? [value, ''] : [value.slice(0, space), value.slice(space + 1)];
+        });
+    }
+}
+/** Runs `body` with `values` over `session` and reads its report. */
+async function runHostScript(session, body, values = {}, options = {}) {
+    const result = await session.script(host_script_renderHostScript(body, values), options);
+    return { ...result, report: host_script_HostReport.parse(result.stdout) };
+}
+
+;// CONCATENATED MODULE: ./actions/deploy/src/script/release.ts
+// The deploy script's frame: the start (clock, audit line, the lock), the failure path (diagnose,
+// roll back, audit, unlock) and the end. Runs after HOST_PRELUDE and the quoted values.
+
+const START = bash `umask 077
+# Stage changes are reported with a millisecond clock, so the summary can say where the time went.
+enter() {
+  stage=$1
+  emit stage "$1 $(date +%s%3N)"
+}
+started=$(date +%s)
+cd "$REMOTE_DIR"
+incoming="releases/.incoming-$RELEASE"
+stage=start
+status=failed
+audit() { # appends one JSON line per attempt to deploy.log
+  local now
+  now=$(date +%s)
+  emit duration-seconds "$((now - started))"
+  printf '%s,"status":"%s","failed_stage":"%s","duration_seconds":%d}\n' \
+    "$AUDIT_PREFIX" "$status" "$([ "$status" = deployed ] && echo "" || echo "$stage")" "$((now - started))" >>deploy.log
+}
+
+[ -d "$incoming" ] || { echo "berth: upload $incoming is missing" >&2; exit 2; }
+# Whatever happens, the throw-away registry login does not outlive the script.
+registry_config=""
+trap '[ -z "$registry_config" ] || rm -rf "$registry_config"' EXIT
+unlock() {
+  : >.lock
+  flock -u 9
+}
+`;
+const LOCK = bash `# One deploy at a time per remote-dir. The lock file's content names the holder while it is held.
+enter lock
+exec 9>>.lock
+if ! flock -w "$LOCK_TIMEOUT" 9; then
+  emit lock-holder "$(head -c 400 .lock | tr '\n' ' ')"
+  rm -rf "$incoming"
+  audit
+  exit 75
+fi
+printf '%s\n' "$HOLDER" >.lock
+enter prepare
+# Uploads of deploys that died before taking the lock.
+find releases -mindepth 1 -maxdepth 1 -name '.incoming-*' ! -name ".incoming-$RELEASE" -mmin +60 -exec rm -rf {} + 2>/dev/null || true
+
+previous=""
+if [ -L current ]; then previous=$(basename "$(readlink current)"); fi
+emit previous-release "$previous"
+mv "$incoming" "releases/$RELEASE"
+rel="$REMOTE_DIR/releases/$RELEASE"
+mkdir -p "$rel/.berth"
+printf '%s\n' "$\{COMPOSE_FILES[@]}" >"$rel/.berth/compose-files"
+`;
+const FAILURE = bash `# Brings the previous release back with the image digests it was pinned to.
+rollback() {
+  if [ "$ROLLBACK" != 1 ] || [ -z "$previous" ] || [ ! -d "releases/$previous" ]; then return 1; fi
+  echo "berth: rolling back to $previous" >&2
+  up_release "$REMOTE_DIR/releases/$previous"
+}
+
+fail() { # message
+  echo "berth: $stage failed: $1" >&2
+  emit failed-stage "$stage"
+  emit error "$1"
+  if [ "$stage" = up ] || [ "$stage" = probe ]; then diagnose; fi
+  local keep_release=0
+  if [ "$stage" = up ] || [ "$stage" = probe ]; then
+    if rollback; then status=rolled-back; else keep_release=1; fi
+  fi
+  emit status "$status"
+  # A failed release goes, unless its containers still run from it (nothing to roll back to).
+  [ "$keep_release" = 1 ] || rm -rf "$rel"
+  audit
+  unlock
+  exit 1
+}
+`;
+const DONE = bash `enter done
+emit status "$status"
+audit
+unlock
+`;
+
+;// CONCATENATED MODULE: ./actions/deploy/src/script/retention.ts
+// The deploy script's retention: old releases go (with the images and swarm objects only they name).
+
+const RETENTION = bash `enter retention
+images_of() { [ -f "$1/.berth/pins.yml" ] && sed -n 's/^    image: "\(.*\)"$/\1/p' "$1/.berth/pins.yml" || true; }
+mapfile -t all < <(find releases -mindepth 1 -maxdepth 1 -type d ! -name '.*' -printf '%f\n' | sort)
+remove=()
+if [ "$\{#all[@]}" -gt "$KEEP" ]; then
+  for r in "$\{all[@]:0:$\{#all[@]}-KEEP}"; do
+    [ "$r" = "$RELEASE" ] || [ "$r" = "$previous" ] || remove+=("$r")
+  done
+fi
+if [ "$\{#remove[@]}" -gt 0 ]; then
+  declare -A keep_images=()
+  for r in "$\{all[@]}"; do
+    case " $\{remove[*]} " in *" $r "*) continue ;; esac
+    while IFS= read -r i; do [ -n "$i" ] && keep_images[$i]=1; done < <(images_of "releases/$r")
+  done
+  for r in "$\{remove[@]}"; do
+    if [ "$PRUNE" = 1 ]; then
+      while IFS= read -r i; do
+        if [ -n "$i" ] && [ -z "$\{keep_images[$i]:-}" ]; then
+          docker image rm "$i" >/dev/null 2>&1 && emit pruned-image "$i" || true
+        fi
+      done < <(images_of "releases/$r")
+    fi
+    rm -rf "releases/$r"
+    emit removed-release "$r"
+  done
+fi
+if [ "$MODE" = swarm ]; then
+  # Secrets and configs are versioned by content; a version no kept release names is deleted
+  # (an old password must not linger in the swarm's store). In use elsewhere: docker refuses.
+  declare -A keep_objects=()
+  for r in releases/*/; do
+    [ -f "$r.berth/swarm-objects" ] || continue
+    while IFS= read -r o; do [ -n "$o" ] && keep_objects[$o]=1; done <"$r.berth/swarm-objects"
+  done
+  for kind in secret config; do
+    while IFS= read -r o; do
+      if [ -n "$o" ] && [ -z "$\{keep_objects[$o]:-}" ]; then
+        docker "$kind" rm "$o" >/dev/null 2>&1 && emit removed-$kind "$o" || true
+      fi
+    done < <(docker "$kind" ls --filter "label=com.docker.stack.namespace=$PROJECT" --format '{{.Name}}')
+  done
+fi
+`;
+
+;// CONCATENATED MODULE: ./actions/deploy/src/script/services.ts
+// The deploy script's functions that bring a release's services up and say what failed, for both
+// modes (the swarm-only ones are in swarm.ts).
+
+const SERVICES = bash `compose_args() { # release-dir: sets CARGS to the release's project and compose files
+  local dir=$1 f
+  CARGS=(-p "$PROJECT" --project-directory "$dir")
+  while IFS= read -r f; do [ -n "$f" ] && CARGS+=(-f "$dir/$f"); done <"$dir/.berth/compose-files"
+}
+
+compose_in() { # release-dir compose-args...
+  compose_args "$1"
+  shift
+  docker compose "$\{CARGS[@]}" "$@"
+}
+
+# Brings a release up and waits for health, streaming to the log and keeping it in <dir>/.berth/up.log.
+# compose's --wait-timeout does not bound the wait for depends_on conditions, so timeout holds the
+# whole command to the budget. Returns compose's status (124 or more: out of time).
+up_release() { # release-dir
+  local status
+  set +e
+  if [ "$MODE" = swarm ]; then
+    local since deadline
+    since=$(date -u +%Y-%m-%dT%H:%M:%S)
+    deadline=$(($(date +%s) + WAIT_TIMEOUT))
+    stack_args "$1"
+    # --prune: services no longer in the stack go, like compose's --remove-orphans.
+    timeout --kill-after=15 "$WAIT_TIMEOUT" docker stack deploy "$\{SARGS[@]}" --with-registry-auth \
+      --prune --resolve-image always $\{SWARM_DETACH:+"$SWARM_DETACH"} "$PROJECT" 2>&1 | tee "$1/.berth/up.log" >&2
+    status=$\{PIPESTATUS[0]}
+    if [ "$status" = 0 ]; then
+      wait_converged "$since" "$deadline" 2>&1 | tee -a "$1/.berth/up.log" >&2
+      status=$\{PIPESTATUS[0]}
+    fi
+  else
+    compose_args "$1"
+    timeout --kill-after=15 "$WAIT_TIMEOUT" docker compose "$\{CARGS[@]}" \
+      up -d --wait --wait-timeout "$WAIT_TIMEOUT" --remove-orphans --no-build 2>&1 | tee "$1/.berth/up.log" >&2
+    status=$\{PIPESTATUS[0]}
+  fi
+  set -e
+  return "$status"
+}
+
+# What failed, for the summary: every service that is not running and healthy, with its health log.
+diagnose() {
+  local c service state
+  if [ "$MODE" = swarm ]; then
+    diagnose_swarm
+    return
+  fi
+  for c in $(compose_in "$rel" ps -a -q 2>/dev/null); do
+    service=$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$c")
+    state=$(docker inspect -f '{{.State.Status}}{{if .State.Health}}/{{.State.Health.Status}}{{end}}' "$c")
+    case "$state" in running | running/healthy) continue ;; esac
+    emit unhealthy "$service $state"
+    emit health "$service $(health_of "$c")"
+    echo "--- last log lines of $service ($state)" >&2
+    docker logs --tail 20 "$c" >&2 2>&1 || true
+  done
+}
+
+health_of() { # container: its health-check log as base64 JSON
+  docker inspect -f '{{if .State.Health}}{{json .State.Health.Log}}{{else}}[]{{end}}' "$1" 2>/dev/null | base64 -w0
+}
+`;
+
+;// CONCATENATED MODULE: ./actions/deploy/src/script/stages.ts
+// The deploy script's stages before the switch: config, pull, up (with health) and the probes.
+
+const CONFIG = bash `enter config
+if [ "$MODE" = swarm ]; then
+  node=$(docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}' 2>&1) || true
+  [ "$node" = "active true" ] ||
+    fail "mode swarm needs a swarm manager; this host's swarm state is \"$node\" (docker swarm init)"
+  stack_args "$rel"
+  if ! out=$(docker stack config "$\{SARGS[@]}" 2>&1 >/dev/null); then fail "$(printf '%s' "$out" | tail -n 20)"; fi
+  # Older CLIs detach without asking; newer ones warn unless told. Berth waits on its own either way.
+  SWARM_DETACH=""
+  if docker stack deploy --help 2>/dev/null | grep -q -- '--detach'; then SWARM_DETACH=--detach=true; fi
+elif ! out=$(compose_in "$rel" config -q 2>&1); then
+  fail "$(printf '%s' "$out" | tail -n 20)"
+fi
+`;
+const PULL = bash `enter pull
+if [ -n "$REGISTRY" ]; then
+  # A throw-away docker config: the host user's own logins are neither used nor changed.
+  export DOCKER_CONFIG="$rel/.berth/docker"
+  registry_config=$DOCKER_CONFIG
+  mkdir -p "$DOCKER_CONFIG"
+  [ -d "$HOME/.docker/cli-plugins" ] && ln -s "$HOME/.docker/cli-plugins" "$DOCKER_CONFIG/cli-plugins"
+  if ! out=$(docker login "$REGISTRY" --username "$REGISTRY_USER" --password-stdin <"$rel/.berth/registry-password" 2>&1); then
+    rm -f "$rel/.berth/registry-password"
+    fail "docker login $REGISTRY as $REGISTRY_USER: $(printf '%s' "$out" | tail -n 3)"
+  fi
+  rm -f "$rel/.berth/registry-password"
+fi
+# Every image is pulled, build sections or not: the host never builds. A swarm manager pulls
+# them too, so that a missing image or a refused login fails here, before any service changes.
+if [ "$MODE" = swarm ]; then
+  while IFS= read -r image; do
+    if ! out=$(docker pull --quiet "$image" 2>&1); then fail "docker pull $image: $(printf '%s' "$out" | tail -n 3)"; fi
+  done <"$rel/.berth/images"
+elif ! out=$(compose_in "$rel" pull --quiet 2>&1); then
+  fail "$(printf '%s' "$out" | tail -n 20)"
+fi
+# Swarm hands the login to its nodes (--with-registry-auth) at every stack deploy, rollback included.
+if [ -n "$REGISTRY" ] && [ "$MODE" != swarm ]; then
+  rm -rf "$DOCKER_CONFIG"
+  registry_config=""
+  unset DOCKER_CONFIG
+fi
+`;
+const UP = bash `enter up
+up_status=0
+up_release "$rel" || up_status=$?
+if [ "$up_status" -ge 124 ]; then
+  fail "services were not all healthy within $WAIT_TIMEOUT s"
+elif [ "$up_status" -ne 0 ]; then
+  fail "docker compose up failed: $(grep -v '^ Container \| Network \| Volume ' "$rel/.berth/up.log" | tail -n 3 | tr '\n' ' ')"
+fi
+`;
+const PROBE = bash `enter probe
+if [ "$\{#PROBES[@]}" -gt 0 ] && ! command -v curl >/dev/null; then fail "health-urls need curl on the host"; fi
+# A service that has just become healthy may still be settling (a proxy re-resolving its upstream,
+# a cache warming up): each probe gets up to 10 tries a second apart, and the last one counts.
+for probe in "$\{PROBES[@]}"; do
+  IFS='|' read -r url want max <<<"$probe"
+  curl_args=(-sS -o /dev/null --max-time 10 -w '%{http_code} %{time_total}')
+  [ -n "$CA_FILE" ] && curl_args+=(--cacert "$rel/$CA_FILE")
+  for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    got=$(curl "$\{curl_args[@]}" "$url" 2>"$rel/.berth/probe.err") || true
+    code=$\{got%% *}
+    ms=$(awk -v t="$\{got##* }" 'BEGIN { printf "%d", t * 1000 }' 2>/dev/null || echo 0)
+    problem=""
+    if [ "$\{code:-000}" = 000 ]; then
+      problem="failed: $(tail -n 1 "$rel/.berth/probe.err")"
+    elif [ "$code" != "$want" ]; then
+      problem="answered HTTP $code, expected $want"
+    elif [ -n "$max" ] && [ "$ms" -gt "$max" ]; then
+      problem="took $ms ms, budget $max ms"
+    fi
+    [ -z "$problem" ] && break
+    [ "$attempt" = 10 ] || sleep 1
+  done
+  emit probe "$url $\{code:-000} $\{ms}ms"
+  [ -z "$problem" ] || fail "probe $url $problem (10 tries)"
+done
+`;
+
+;// CONCATENATED MODULE: ./actions/deploy/src/script/swarm.ts
+// The deploy script's functions for mode swarm: the stack's files, its convergence, its diagnosis.
+
+const SWARM = bash `stack_args() { # release-dir: sets SARGS to the release's stack files (mode swarm)
+  local dir=$1 f
+  SARGS=()
+  while IFS= read -r f; do [ -n "$f" ] && SARGS+=(-c "$dir/$f"); done <"$dir/.berth/compose-files"
+}
+
+# One line per service of the stack: name ready/desired update-state update-start. Ready counts
+# the running tasks made from the service's current spec (the engine's _up-to-date task filter, as
+# docker service update --detach=false uses): an old task still running is not ready, and a task
+# with a health check runs only once healthy.
+stack_state() {
+  local name desired state started ready
+  docker service ls --filter "label=com.docker.stack.namespace=$PROJECT" --format '{{.Name}} {{.Replicas}}' |
+    while read -r name desired _; do
+      read -r state started < <(docker service inspect "$name" -f '{{if .UpdateStatus}}{{.UpdateStatus.State}} {{.UpdateStatus.StartedAt.Format "2006-01-02T15:04:05"}}{{else}}none -{{end}}')
+      ready=$(docker service ps "$name" --filter _up-to-date=true --filter desired-state=running --format '{{.CurrentState}}' | grep -c '^Running' || true)
+      printf '%s %s/%s %s %s\n' "$name" "$ready" "$\{desired##*/}" "$state" "$started"
+    done
+}
+
+# Waits until every service runs all its replicas from its current spec, healthy; returns 1 as
+# soon as swarm gives up on an update this deploy started (paused, or rolled back by its
+# update_config), 124 when out of time.
+wait_converged() { # since deadline
+  local since=$1 deadline=$2 name ready state started pending
+  while :; do
+    pending=""
+    while read -r name ready state started; do
+      if [[ ! "$started" < "$since" ]]; then
+        case "$state" in paused | rollback_*)
+          echo "berth: swarm $state the update of $name" >&2
+          return 1
+          ;;
+        esac
+      fi
+      [ "$\{ready%%/*}" = "$\{ready##*/}" ] || pending="$pending $name"
+    done < <(stack_state)
+    [ -z "$pending" ] && return 0
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      echo "berth: not converged within $WAIT_TIMEOUT s:$pending" >&2
+      return 124
+    fi
+    sleep 1
+  done
+}
+
+diagnose_swarm() {
+  local name ready state started service task detail container
+  while read -r name ready state started; do
+    [ "$\{ready%%/*}" != "$\{ready##*/}" ] || continue
+    service=$\{name#"$PROJECT"_}
+    # The newest task: its state, swarm's error for it, and its container's health log when on this node.
+    task=$(docker service ps -q --no-trunc "$name" | head -n 1)
+    detail=$(docker inspect -f '{{.Status.State}}{{if .Status.Err}}: {{.Status.Err}}{{end}}' "$task" 2>/dev/null || echo unknown)
+    container=$(docker inspect -f '{{if .Status.ContainerStatus}}{{.Status.ContainerStatus.ContainerID}}{{end}}' "$task" 2>/dev/null || true)
+    emit unhealthy "$service $ready ready, $detail"
+    if [ -n "$container" ] && docker inspect "$container" >/dev/null 2>&1; then
+      emit health "$service $(health_of "$container")"
+      echo "--- last log lines of $service ($detail)" >&2
+      docker logs --tail 20 "$container" >&2 2>&1 || true
+    fi
+  done < <(stack_state)
+}
+`;
+
+;// CONCATENATED MODULE: ./actions/deploy/src/script/switch.ts
+// The deploy script's switch: pin what runs now by digest, then point `current` at the release.
+
+const SWITCH = bash `enter switch
+# Pin what runs now by digest, so a rollback to this release brings back exactly these images.
+pins="$rel/.berth/pins.yml"
+echo "services:" >"$pins"
+if [ "$MODE" = swarm ]; then
+  # Swarm resolved every image to a digest (--resolve-image always): the service spec holds it.
+  mapfile -t ids < <(docker service ls -q --filter "label=com.docker.stack.namespace=$PROJECT")
+  if [ "$\{#ids[@]}" -gt 0 ]; then
+    while read -r name ref; do
+      service=$\{name#"$PROJECT"_}
+      printf '  "%s":\n    image: "%s"\n' "$service" "$ref" >>"$pins"
+      emit image "$service $ref"
+    done < <(docker service inspect -f '{{.Spec.Name}} {{.Spec.TaskTemplate.ContainerSpec.Image}}' "$\{ids[@]}")
+  fi
+  ids=()
+else
+  # docker ps, not compose ps: the same containers (compose's project label), without compose's start-up.
+  mapfile -t ids < <(docker ps -q --filter "label=com.docker.compose.project=$PROJECT")
+fi
+if [ "$\{#ids[@]}" -gt 0 ]; then
+  # One docker call for all services: each container's service, configured image and image id. An
+  # image configured by digest (the images input) is its own pin; others need the image's digest.
+  mapfile -t running < <(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}} {{.Image}} {{.Config.Image}}' "$\{ids[@]}")
+  declare -A digest_of=()
+  unpinned=()
+  for line in "$\{running[@]}"; do
+    read -r _ image_id configured <<<"$line"
+    [[ "$configured" == *@sha256:* ]] || unpinned+=("$image_id")
+  done
+  if [ "$\{#unpinned[@]}" -gt 0 ]; then
+    while read -r image_id ref; do digest_of[$image_id]=$ref; done < <(
+      docker image inspect -f '{{.Id}} {{if .RepoDigests}}{{index .RepoDigests 0}}{{end}}' $(printf '%s\n' "$\{unpinned[@]}" | sort -u)
+    )
+  fi
+  for line in "$\{running[@]}"; do
+    read -r service image_id configured <<<"$line"
+    if [[ "$configured" == *@sha256:* ]]; then ref=$configured; else ref=$\{digest_of[$image_id]:-$image_id}; fi
+    printf '  "%s":\n    image: "%s"\n' "$service" "$ref" >>"$pins"
+    emit image "$service $ref"
+  done
+fi
+echo ".berth/pins.yml" >>"$rel/.berth/compose-files"
+ln -sfn "releases/$RELEASE" current.new
+mv -Tf current.new current
+status=deployed
+`;
+
+;// CONCATENATED MODULE: ./actions/deploy/src/remote-script.ts
+// The script that runs on the host, in the one SSH connection of a deploy: the shared host-script
+// protocol (lib/ssh/host-script.ts: prelude, values as quoted assignments, `::berth::` report lines)
+// around a static body, composed here from the snippets in ./script in the order they run. Nothing
+// from the inputs is ever parsed as shell: every value is one of the assignments below.
+
+
+
+
+
+
+
+const DEPLOY_MODES = ['compose', 'swarm'];
+/** The body in the order it runs: start and lock, the functions, then config, pull, up, probe, switch, retention. */
+const DEPLOY_BODY = [
+    START,
+    LOCK,
+    SERVICES,
+    SWARM,
+    FAILURE,
+    CONFIG,
+    PULL,
+    UP,
+    PROBE,
+    SWITCH,
+    RETENTION,
+    DONE,
+].join('\n');
+/** The script's variables, each handed over as one quoted assignment. */
+function deployScriptValues(p) {
+    return {
+        MODE: p.mode,
+        REMOTE_DIR: p.remoteDir,
+        PROJECT: p.project,
+        RELEASE: p.release,
+        COMPOSE_FILES: p.composeFiles,
+        WAIT_TIMEOUT: p.waitTimeoutSeconds,
+        LOCK_TIMEOUT: p.lockTimeoutSeconds,
+        ROLLBACK: p.rollback,
+        KEEP: p.keepReleases,
+        PRUNE: p.prune,
+        HOLDER: p.holder,
+        AUDIT_PREFIX: p.auditPrefix,
+        PROBES: p.probes.map((x) => `${x.url}|${x.status}|${x.maxLatencyMs ?? ''}`),
+        CA_FILE: p.caFile ?? '',
+        REGISTRY: p.registry ?? '',
+        REGISTRY_USER: p.registryUser ?? '',
+    };
+}
+function renderDeployScript(p) {
+    return renderHostScript(DEPLOY_BODY, deployScriptValues(p));
+}
+
+;// CONCATENATED MODULE: ./actions/deploy/src/host.ts
+// What runs over the one SSH connection of a deploy: the upload (the staged release as one tar
+// stream into the host's incoming directory) and the deploy script, which takes the lock, moves the
+// upload into place and reports back.
+
+
+
+
+/** Where an action uploads a release before the deploy script takes the lock and moves it in place. */
+function incomingDir(remoteDir, release) {
+    return `${remoteDir}/releases/.incoming-${release}`;
+}
+async function uploadRelease(session, stagedDir, remoteDir, release) {
+    const incoming = incomingDir(remoteDir, release);
+    const tar = (0,external_node_child_process_namespaceObject.spawn)('tar', ['-C', stagedDir, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await session.exec(`umask 077 && mkdir -p -- ${shellQuote(`${remoteDir}/releases`)} && mkdir -- ${shellQuote(incoming)} && ` +
+        `tar -x -p --no-same-owner -C ${shellQuote(incoming)} -f -`, { input: tar.stdout, silent: true });
+}
+/** The deploy script's values; the lock holder and the audit line are stamped now, after the upload. */
+function deployScriptParams(inputs, staged, record) {
+    const { release } = record;
+    const holder = JSON.stringify({
+        release,
+        actor: record.actor,
+        run: record.run,
+        since: new Date().toISOString(),
+    });
+    const auditPrefix = JSON.stringify({
+        time: new Date().toISOString(),
+        release,
+        project: inputs.project,
+        environment: inputs.environment ?? null,
+        actor: record.actor,
+        commit: record.commit,
+        run: record.run,
+        images: inputs.images,
+    }).slice(0, -1);
+    return {
+        mode: inputs.mode,
+        remoteDir: inputs['remote-dir'],
+        project: inputs.project,
+        release,
+        composeFiles: staged.composeFiles,
+        waitTimeoutSeconds: inputs['wait-timeout'],
+        lockTimeoutSeconds: inputs['lock-timeout'],
+        rollback: inputs.rollback,
+        keepReleases: inputs['keep-releases'],
+        prune: inputs.prune,
+        holder,
+        auditPrefix,
+        probes: inputs['health-urls'],
+        caFile: staged.caFile,
+        registry: inputs.registry,
+        registryUser: inputs['registry-username'],
+    };
+}
+/** Runs the deploy script; its exit code is the caller's to judge (75: the lock timed out). */
+function runDeployScript(session, params) {
+    return runHostScript(session, DEPLOY_BODY, deployScriptValues(params), { ignoreReturnCode: true });
 }
 
 ;// CONCATENATED MODULE: ./lib/tools/docker.ts
@@ -30113,423 +30932,42 @@ async function imageFacts(ref) {
     return facts ? { ...facts, source: 'registry' } : undefined;
 }
 
-;// CONCATENATED MODULE: ./actions/deploy/src/remote-script.ts
-// The script that runs on the host, in the one SSH connection of a deploy. Its body is static
-// text; every value reaches it through the quoted assignments of `renderDeployScript`, so nothing
-// from the inputs is ever parsed as shell. It reports to the action through `::berth::key=value`
-// lines on stdout.
+;// CONCATENATED MODULE: ./lib/action/input-checks.ts
+// Input checks that several actions share, written once: the registry credential pair and the
+// compose project name.
 
-const DEPLOY_MODES = ['compose', 'swarm'];
-function renderDeployScript(p) {
-    const assign = (name, value) => `${name}=${shellQuote(typeof value === 'boolean' ? (value ? '1' : '0') : String(value))}`;
-    const array = (name, values) => `${name}=(${values.map(shellQuote).join(' ')})`;
-    const header = [
-        assign('MODE', p.mode),
-        assign('REMOTE_DIR', p.remoteDir),
-        assign('PROJECT', p.project),
-        assign('RELEASE', p.release),
-        array('COMPOSE_FILES', p.composeFiles),
-        assign('WAIT_TIMEOUT', p.waitTimeoutSeconds),
-        assign('LOCK_TIMEOUT', p.lockTimeoutSeconds),
-        assign('ROLLBACK', p.rollback),
-        assign('KEEP', p.keepReleases),
-        assign('PRUNE', p.prune),
-        assign('HOLDER', p.holder),
-        assign('AUDIT_PREFIX', p.auditPrefix),
-        array('PROBES', p.probes.map((x) => `${x.url}|${x.status}|${x.maxLatencyMs ?? ''}`)),
-        assign('CA_FILE', p.caFile ?? ''),
-        assign('REGISTRY', p.registry ?? ''),
-        assign('REGISTRY_USER', p.registryUser ?? ''),
-    ].join('\n');
-    return `${header}\n${DEPLOY_BODY}`;
+
+/**
+ * The registry-username/registry-password pair: both or neither. The password is masked before
+ * anything can fail.
+ */
+function getRegistryCredentials(names = {
+    username: 'registry-username',
+    password: 'registry-password',
+}) {
+    const password = getString(names.password) || undefined;
+    if (password)
+        core/* setSecret */.Pq(password);
+    const username = getString(names.username) || undefined;
+    if (Boolean(password) !== Boolean(username)) {
+        const missing = password ? names.username : names.password;
+        throw inputError(missing, 'is required when the other registry credential is given');
+    }
+    return username && password ? { username, password } : undefined;
 }
-/** Where the action uploads a release before the deploy script takes the lock and moves it in place. */
-function incomingDir(remoteDir, release) {
-    return `${remoteDir}/releases/.incoming-${release}`;
+/** What compose accepts as a project name (it also names containers, volumes and remote directories). */
+const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+function parseProjectName(name, value) {
+    if (!PROJECT_NAME.test(value)) {
+        throw inputError(name, `${JSON.stringify(value)} is not a compose project name (lower-case letters, digits, "-" and "_", starting with a letter or digit)`);
+    }
+    return value;
 }
-// Bash's `${` is written `$\{` below, because `${` would start a JS template substitution.
-const DEPLOY_BODY = String.raw `
-set -Eeuo pipefail
-umask 077
-emit() { printf '::berth::%s=%s\n' "$1" "$2"; }
-# Stage changes are reported with a millisecond clock, so the summary can say where the time went.
-enter() {
-  stage=$1
-  emit stage "$1 $(date +%s%3N)"
-}
-started=$(date +%s)
-cd "$REMOTE_DIR"
-incoming="releases/.incoming-$RELEASE"
-stage=start
-status=failed
-audit() { # appends one JSON line per attempt to deploy.log
-  local now
-  now=$(date +%s)
-  emit duration-seconds "$((now - started))"
-  printf '%s,"status":"%s","failed_stage":"%s","duration_seconds":%d}\n' \
-    "$AUDIT_PREFIX" "$status" "$([ "$status" = deployed ] && echo "" || echo "$stage")" "$((now - started))" >>deploy.log
-}
-
-[ -d "$incoming" ] || { echo "berth: upload $incoming is missing" >&2; exit 2; }
-# Whatever happens, the throw-away registry login does not outlive the script.
-registry_config=""
-trap '[ -z "$registry_config" ] || rm -rf "$registry_config"' EXIT
-unlock() {
-  : >.lock
-  flock -u 9
-}
-
-# One deploy at a time per remote-dir. The lock file's content names the holder while it is held.
-enter lock
-exec 9>>.lock
-if ! flock -w "$LOCK_TIMEOUT" 9; then
-  emit lock-holder "$(head -c 400 .lock | tr '\n' ' ')"
-  rm -rf "$incoming"
-  audit
-  exit 75
-fi
-printf '%s\n' "$HOLDER" >.lock
-enter prepare
-# Uploads of deploys that died before taking the lock.
-find releases -mindepth 1 -maxdepth 1 -name '.incoming-*' ! -name ".incoming-$RELEASE" -mmin +60 -exec rm -rf {} + 2>/dev/null || true
-
-previous=""
-if [ -L current ]; then previous=$(basename "$(readlink current)"); fi
-emit previous-release "$previous"
-mv "$incoming" "releases/$RELEASE"
-rel="$REMOTE_DIR/releases/$RELEASE"
-mkdir -p "$rel/.berth"
-printf '%s\n' "$\{COMPOSE_FILES[@]}" >"$rel/.berth/compose-files"
-
-compose_args() { # release-dir: sets CARGS to the release's project and compose files
-  local dir=$1 f
-  CARGS=(-p "$PROJECT" --project-directory "$dir")
-  while IFS= read -r f; do [ -n "$f" ] && CARGS+=(-f "$dir/$f"); done <"$dir/.berth/compose-files"
-}
-
-stack_args() { # release-dir: sets SARGS to the release's stack files (mode swarm)
-  local dir=$1 f
-  SARGS=()
-  while IFS= read -r f; do [ -n "$f" ] && SARGS+=(-c "$dir/$f"); done <"$dir/.berth/compose-files"
-}
-
-# One line per service of the stack: name ready/desired update-state update-start. Ready counts
-# the running tasks made from the service's current spec (the engine's _up-to-date task filter, as
-# docker service update --detach=false uses): an old task still running is not ready, and a task
-# with a health check runs only once healthy.
-stack_state() {
-  local name desired state started ready
-  docker service ls --filter "label=com.docker.stack.namespace=$PROJECT" --format '{{.Name}} {{.Replicas}}' |
-    while read -r name desired _; do
-      read -r state started < <(docker service inspect "$name" -f '{{if .UpdateStatus}}{{.UpdateStatus.State}} {{.UpdateStatus.StartedAt.Format "2006-01-02T15:04:05"}}{{else}}none -{{end}}')
-      ready=$(docker service ps "$name" --filter _up-to-date=true --filter desired-state=running --format '{{.CurrentState}}' | grep -c '^Running' || true)
-      printf '%s %s/%s %s %s\n' "$name" "$ready" "$\{desired##*/}" "$state" "$started"
-    done
-}
-
-# Waits until every service runs all its replicas from its current spec, healthy; returns 1 as
-# soon as swarm gives up on an update this deploy started (paused, or rolled back by its
-# update_config), 124 when out of time.
-wait_converged() { # since deadline
-  local since=$1 deadline=$2 name ready state started pending
-  while :; do
-    pending=""
-    while read -r name ready state started; do
-      if [[ ! "$started" < "$since" ]]; then
-        case "$state" in paused | rollback_*)
-          echo "berth: swarm $state the update of $name" >&2
-          return 1
-          ;;
-        esac
-      fi
-      [ "$\{ready%%/*}" = "$\{ready##*/}" ] || pending="$pending $name"
-    done < <(stack_state)
-    [ -z "$pending" ] && return 0
-    if [ "$(date +%s)" -ge "$deadline" ]; then
-      echo "berth: not converged within $WAIT_TIMEOUT s:$pending" >&2
-      return 124
-    fi
-    sleep 1
-  done
-}
-
-compose_in() { # release-dir compose-args...
-  compose_args "$1"
-  shift
-  docker compose "$\{CARGS[@]}" "$@"
-}
-
-# Brings a release up and waits for health, streaming to the log and keeping it in <dir>/.berth/up.log.
-# compose's --wait-timeout does not bound the wait for depends_on conditions, so timeout holds the
-# whole command to the budget. Returns compose's status (124 or more: out of time).
-up_release() { # release-dir
-  local status
-  set +e
-  if [ "$MODE" = swarm ]; then
-    local since deadline
-    since=$(date -u +%Y-%m-%dT%H:%M:%S)
-    deadline=$(($(date +%s) + WAIT_TIMEOUT))
-    stack_args "$1"
-    # --prune: services no longer in the stack go, like compose's --remove-orphans.
-    timeout --kill-after=15 "$WAIT_TIMEOUT" docker stack deploy "$\{SARGS[@]}" --with-registry-auth \
-      --prune --resolve-image always $\{SWARM_DETACH:+"$SWARM_DETACH"} "$PROJECT" 2>&1 | tee "$1/.berth/up.log" >&2
-    status=$\{PIPESTATUS[0]}
-    if [ "$status" = 0 ]; then
-      wait_converged "$since" "$deadline" 2>&1 | tee -a "$1/.berth/up.log" >&2
-      status=$\{PIPESTATUS[0]}
-    fi
-  else
-    compose_args "$1"
-    timeout --kill-after=15 "$WAIT_TIMEOUT" docker compose "$\{CARGS[@]}" \
-      up -d --wait --wait-timeout "$WAIT_TIMEOUT" --remove-orphans --no-build 2>&1 | tee "$1/.berth/up.log" >&2
-    status=$\{PIPESTATUS[0]}
-  fi
-  set -e
-  return "$status"
-}
-
-# What failed, for the summary: every service that is not running and healthy, with its health log.
-diagnose() {
-  local c service state
-  if [ "$MODE" = swarm ]; then
-    diagnose_swarm
-    return
-  fi
-  for c in $(compose_in "$rel" ps -a -q 2>/dev/null); do
-    service=$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$c")
-    state=$(docker inspect -f '{{.State.Status}}{{if .State.Health}}/{{.State.Health.Status}}{{end}}' "$c")
-    case "$state" in running | running/healthy) continue ;; esac
-    emit unhealthy "$service $state"
-    emit health "$service $(health_of "$c")"
-    echo "--- last log lines of $service ($state)" >&2
-    docker logs --tail 20 "$c" >&2 2>&1 || true
-  done
-}
-
-health_of() { # container: its health-check log as base64 JSON
-  docker inspect -f '{{if .State.Health}}{{json .State.Health.Log}}{{else}}[]{{end}}' "$1" 2>/dev/null | base64 -w0
-}
-
-diagnose_swarm() {
-  local name ready state started service task detail container
-  while read -r name ready state started; do
-    [ "$\{ready%%/*}" != "$\{ready##*/}" ] || continue
-    service=$\{name#"$PROJECT"_}
-    # The newest task: its state, swarm's error for it, and its container's health log when on this node.
-    task=$(docker service ps -q --no-trunc "$name" | head -n 1)
-    detail=$(docker inspect -f '{{.Status.State}}{{if .Status.Err}}: {{.Status.Err}}{{end}}' "$task" 2>/dev/null || echo unknown)
-    container=$(docker inspect -f '{{if .Status.ContainerStatus}}{{.Status.ContainerStatus.ContainerID}}{{end}}' "$task" 2>/dev/null || true)
-    emit unhealthy "$service $ready ready, $detail"
-    if [ -n "$container" ] && docker inspect "$container" >/dev/null 2>&1; then
-      emit health "$service $(health_of "$container")"
-      echo "--- last log lines of $service ($detail)" >&2
-      docker logs --tail 20 "$container" >&2 2>&1 || true
-    fi
-  done < <(stack_state)
-}
-
-# Brings the previous release back with the image digests it was pinned to.
-rollback() {
-  if [ "$ROLLBACK" != 1 ] || [ -z "$previous" ] || [ ! -d "releases/$previous" ]; then return 1; fi
-  echo "berth: rolling back to $previous" >&2
-  up_release "$REMOTE_DIR/releases/$previous"
-}
-
-fail() { # message
-  echo "berth: $stage failed: $1" >&2
-  emit failed-stage "$stage"
-  emit error "$1"
-  if [ "$stage" = up ] || [ "$stage" = probe ]; then diagnose; fi
-  local keep_release=0
-  if [ "$stage" = up ] || [ "$stage" = probe ]; then
-    if rollback; then status=rolled-back; else keep_release=1; fi
-  fi
-  emit status "$status"
-  # A failed release goes, unless its containers still run from it (nothing to roll back to).
-  [ "$keep_release" = 1 ] || rm -rf "$rel"
-  audit
-  unlock
-  exit 1
-}
-
-enter config
-if [ "$MODE" = swarm ]; then
-  node=$(docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}' 2>&1) || true
-  [ "$node" = "active true" ] ||
-    fail "mode swarm needs a swarm manager; this host's swarm state is \"$node\" (docker swarm init)"
-  stack_args "$rel"
-  if ! out=$(docker stack config "$\{SARGS[@]}" 2>&1 >/dev/null); then fail "$(printf '%s' "$out" | tail -n 20)"; fi
-  # Older CLIs detach without asking; newer ones warn unless told. Berth waits on its own either way.
-  SWARM_DETACH=""
-  if docker stack deploy --help 2>/dev/null | grep -q -- '--detach'; then SWARM_DETACH=--detach=true; fi
-elif ! out=$(compose_in "$rel" config -q 2>&1); then
-  fail "$(printf '%s' "$out" | tail -n 20)"
-fi
-
-enter pull
-if [ -n "$REGISTRY" ]; then
-  # A throw-away docker config: the host user's own logins are neither used nor changed.
-  export DOCKER_CONFIG="$rel/.berth/docker"
-  registry_config=$DOCKER_CONFIG
-  mkdir -p "$DOCKER_CONFIG"
-  [ -d "$HOME/.docker/cli-plugins" ] && ln -s "$HOME/.docker/cli-plugins" "$DOCKER_CONFIG/cli-plugins"
-  if ! out=$(docker login "$REGISTRY" --username "$REGISTRY_USER" --password-stdin <"$rel/.berth/registry-password" 2>&1); then
-    rm -f "$rel/.berth/registry-password"
-    fail "docker login $REGISTRY as $REGISTRY_USER: $(printf '%s' "$out" | tail -n 3)"
-  fi
-  rm -f "$rel/.berth/registry-password"
-fi
-# Every image is pulled, build sections or not: the host never builds. A swarm manager pulls
-# them too, so that a missing image or a refused login fails here, before any service changes.
-if [ "$MODE" = swarm ]; then
-  while IFS= read -r image; do
-    if ! out=$(docker pull --quiet "$image" 2>&1); then fail "docker pull $image: $(printf '%s' "$out" | tail -n 3)"; fi
-  done <"$rel/.berth/images"
-elif ! out=$(compose_in "$rel" pull --quiet 2>&1); then
-  fail "$(printf '%s' "$out" | tail -n 20)"
-fi
-# Swarm hands the login to its nodes (--with-registry-auth) at every stack deploy, rollback included.
-if [ -n "$REGISTRY" ] && [ "$MODE" != swarm ]; then
-  rm -rf "$DOCKER_CONFIG"
-  registry_config=""
-  unset DOCKER_CONFIG
-fi
-
-enter up
-up_status=0
-up_release "$rel" || up_status=$?
-if [ "$up_status" -ge 124 ]; then
-  fail "services were not all healthy within $WAIT_TIMEOUT s"
-elif [ "$up_status" -ne 0 ]; then
-  fail "docker compose up failed: $(grep -v '^ Container \| Network \| Volume ' "$rel/.berth/up.log" | tail -n 3 | tr '\n' ' ')"
-fi
-
-enter probe
-if [ "$\{#PROBES[@]}" -gt 0 ] && ! command -v curl >/dev/null; then fail "health-urls need curl on the host"; fi
-# A service that has just become healthy may still be settling (a proxy re-resolving its upstream,
-# a cache warming up): each probe gets up to 10 tries a second apart, and the last one counts.
-for probe in "$\{PROBES[@]}"; do
-  IFS='|' read -r url want max <<<"$probe"
-  curl_args=(-sS -o /dev/null --max-time 10 -w '%{http_code} %{time_total}')
-  [ -n "$CA_FILE" ] && curl_args+=(--cacert "$rel/$CA_FILE")
-  for attempt in 1 2 3 4 5 6 7 8 9 10; do
-    got=$(curl "$\{curl_args[@]}" "$url" 2>"$rel/.berth/probe.err") || true
-    code=$\{got%% *}
-    ms=$(awk -v t="$\{got##* }" 'BEGIN { printf "%d", t * 1000 }' 2>/dev/null || echo 0)
-    problem=""
-    if [ "$\{code:-000}" = 000 ]; then
-      problem="failed: $(tail -n 1 "$rel/.berth/probe.err")"
-    elif [ "$code" != "$want" ]; then
-      problem="answered HTTP $code, expected $want"
-    elif [ -n "$max" ] && [ "$ms" -gt "$max" ]; then
-      problem="took $ms ms, budget $max ms"
-    fi
-    [ -z "$problem" ] && break
-    [ "$attempt" = 10 ] || sleep 1
-  done
-  emit probe "$url $\{code:-000} $\{ms}ms"
-  [ -z "$problem" ] || fail "probe $url $problem (10 tries)"
-done
-
-enter switch
-# Pin what runs now by digest, so a rollback to this release brings back exactly these images.
-pins="$rel/.berth/pins.yml"
-echo "services:" >"$pins"
-if [ "$MODE" = swarm ]; then
-  # Swarm resolved every image to a digest (--resolve-image always): the service spec holds it.
-  mapfile -t ids < <(docker service ls -q --filter "label=com.docker.stack.namespace=$PROJECT")
-  if [ "$\{#ids[@]}" -gt 0 ]; then
-    while read -r name ref; do
-      service=$\{name#"$PROJECT"_}
-      printf '  "%s":\n    image: "%s"\n' "$service" "$ref" >>"$pins"
-      emit image "$service $ref"
-    done < <(docker service inspect -f '{{.Spec.Name}} {{.Spec.TaskTemplate.ContainerSpec.Image}}' "$\{ids[@]}")
-  fi
-  ids=()
-else
-  # docker ps, not compose ps: the same containers (compose's project label), without compose's start-up.
-  mapfile -t ids < <(docker ps -q --filter "label=com.docker.compose.project=$PROJECT")
-fi
-if [ "$\{#ids[@]}" -gt 0 ]; then
-  # One docker call for all services: each container's service, configured image and image id. An
-  # image configured by digest (the images input) is its own pin; others need the image's digest.
-  mapfile -t running < <(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}} {{.Image}} {{.Config.Image}}' "$\{ids[@]}")
-  declare -A digest_of=()
-  unpinned=()
-  for line in "$\{running[@]}"; do
-    read -r _ image_id configured <<<"$line"
-    [[ "$configured" == *@sha256:* ]] || unpinned+=("$image_id")
-  done
-  if [ "$\{#unpinned[@]}" -gt 0 ]; then
-    while read -r image_id ref; do digest_of[$image_id]=$ref; done < <(
-      docker image inspect -f '{{.Id}} {{if .RepoDigests}}{{index .RepoDigests 0}}{{end}}' $(printf '%s\n' "$\{unpinned[@]}" | sort -u)
-    )
-  fi
-  for line in "$\{running[@]}"; do
-    read -r service image_id configured <<<"$line"
-    if [[ "$configured" == *@sha256:* ]]; then ref=$configured; else ref=$\{digest_of[$image_id]:-$image_id}; fi
-    printf '  "%s":\n    image: "%s"\n' "$service" "$ref" >>"$pins"
-    emit image "$service $ref"
-  done
-fi
-echo ".berth/pins.yml" >>"$rel/.berth/compose-files"
-ln -sfn "releases/$RELEASE" current.new
-mv -Tf current.new current
-status=deployed
-
-enter retention
-images_of() { [ -f "$1/.berth/pins.yml" ] && sed -n 's/^    image: "\(.*\)"$/\1/p' "$1/.berth/pins.yml" || true; }
-mapfile -t all < <(find releases -mindepth 1 -maxdepth 1 -type d ! -name '.*' -printf '%f\n' | sort)
-remove=()
-if [ "$\{#all[@]}" -gt "$KEEP" ]; then
-  for r in "$\{all[@]:0:$\{#all[@]}-KEEP}"; do
-    [ "$r" = "$RELEASE" ] || [ "$r" = "$previous" ] || remove+=("$r")
-  done
-fi
-if [ "$\{#remove[@]}" -gt 0 ]; then
-  declare -A keep_images=()
-  for r in "$\{all[@]}"; do
-    case " $\{remove[*]} " in *" $r "*) continue ;; esac
-    while IFS= read -r i; do [ -n "$i" ] && keep_images[$i]=1; done < <(images_of "releases/$r")
-  done
-  for r in "$\{remove[@]}"; do
-    if [ "$PRUNE" = 1 ]; then
-      while IFS= read -r i; do
-        if [ -n "$i" ] && [ -z "$\{keep_images[$i]:-}" ]; then
-          docker image rm "$i" >/dev/null 2>&1 && emit pruned-image "$i" || true
-        fi
-      done < <(images_of "releases/$r")
-    fi
-    rm -rf "releases/$r"
-    emit removed-release "$r"
-  done
-fi
-if [ "$MODE" = swarm ]; then
-  # Secrets and configs are versioned by content; a version no kept release names is deleted
-  # (an old password must not linger in the swarm's store). In use elsewhere: docker refuses.
-  declare -A keep_objects=()
-  for r in releases/*/; do
-    [ -f "$r.berth/swarm-objects" ] || continue
-    while IFS= read -r o; do [ -n "$o" ] && keep_objects[$o]=1; done <"$r.berth/swarm-objects"
-  done
-  for kind in secret config; do
-    while IFS= read -r o; do
-      if [ -n "$o" ] && [ -z "$\{keep_objects[$o]:-}" ]; then
-        docker "$kind" rm "$o" >/dev/null 2>&1 && emit removed-$kind "$o" || true
-      fi
-    done < <(docker "$kind" ls --filter "label=com.docker.stack.namespace=$PROJECT" --format '{{.Name}}')
-  done
-fi
-
-enter done
-emit status "$status"
-audit
-unlock
-`.replaceAll('$\\{', '${');
 
 ;// CONCATENATED MODULE: ./actions/deploy/src/inputs.ts
 // berth/deploy's inputs: the typed interface (keys as in action.yml) and getInputs(), the only
 // place that reads them. Every value that will reach the host is validated here or quoted later.
+
 
 
 
@@ -30720,82 +31158,47 @@ function keyValueTable(rows) {
 }
 
 ;// CONCATENATED MODULE: ./actions/deploy/src/report.ts
-// What the host script reported (`::berth::key=value` lines), and the job summary made from it.
+// What the deploy script reported (read through lib/ssh/host-script's HostReport), and the job
+// summary made from it.
 
+
+
+/** The deploy script's report, from its stdout. */
 function parseReport(stdout) {
-    const r = {
-        unhealthy: [],
-        lastHealth: {},
-        probes: [],
-        images: {},
-        removedReleases: [],
-        prunedImages: [],
-        removedObjects: [],
-        stageSeconds: [],
+    return readDeployReport(HostReport.parse(stdout));
+}
+function readDeployReport(report) {
+    const lastHealth = {};
+    for (const [service, log] of report.pairs('health')) {
+        const checks = JSON.parse(Buffer.from(log, 'base64').toString('utf8') || '[]');
+        const last = checks?.at(-1);
+        if (last)
+            lastHealth[service] = `exit ${last.ExitCode}: ${(last.Output ?? '').trim()}`;
+    }
+    const stageStarts = report.pairs('stage');
+    return {
+        status: report.last('status'),
+        previousRelease: report.last('previous-release') || undefined,
+        failedStage: report.last('failed-stage'),
+        error: report.last('error'),
+        lockHolder: report.last('lock-holder')?.trim(),
+        durationSeconds: report.int('duration-seconds'),
+        unhealthy: report.all('unhealthy'),
+        lastHealth,
+        probes: report.all('probe'),
+        images: Object.fromEntries(report.pairs('image')),
+        removedReleases: report.all('removed-release'),
+        prunedImages: report.all('pruned-image'),
+        removedObjects: report.lines
+            .filter((l) => l.key === 'removed-secret' || l.key === 'removed-config')
+            .map((l) => `${l.key.slice('removed-'.length)} ${l.value}`),
+        stageSeconds: stageStarts
+            .slice(0, -1)
+            .map(([stage, ms], i) => [
+            stage,
+            (Number(stageStarts[i + 1][1]) - Number(ms)) / 1000,
+        ]),
     };
-    const stageStarts = [];
-    for (const line of stdout.split('\n')) {
-        const m = /^::berth::([a-z-]+)=(.*)$/.exec(line);
-        if (!m)
-            continue;
-        const [, key, value] = m;
-        const space = value.indexOf(' ');
-        const head = value.slice(0, space);
-        const tail = value.slice(space + 1);
-        switch (key) {
-            case 'status':
-                r.status = value;
-                break;
-            case 'previous-release':
-                r.previousRelease = value || undefined;
-                break;
-            case 'failed-stage':
-                r.failedStage = value;
-                break;
-            case 'error':
-                r.error = value;
-                break;
-            case 'lock-holder':
-                r.lockHolder = value.trim();
-                break;
-            case 'duration-seconds':
-                r.durationSeconds = Number(value);
-                break;
-            case 'unhealthy':
-                r.unhealthy.push(value);
-                break;
-            case 'health': {
-                const log = JSON.parse(Buffer.from(tail, 'base64').toString('utf8') || '[]');
-                const last = log?.at(-1);
-                if (last)
-                    r.lastHealth[head] = `exit ${last.ExitCode}: ${(last.Output ?? '').trim()}`;
-                break;
-            }
-            case 'probe':
-                r.probes.push(value);
-                break;
-            case 'image':
-                r.images[head] = tail;
-                break;
-            case 'removed-release':
-                r.removedReleases.push(value);
-                break;
-            case 'pruned-image':
-                r.prunedImages.push(value);
-                break;
-            case 'removed-secret':
-            case 'removed-config':
-                r.removedObjects.push(`${key.slice('removed-'.length)} ${value}`);
-                break;
-            case 'stage':
-                stageStarts.push([head, Number(tail)]);
-                break;
-        }
-    }
-    for (let i = 0; i + 1 < stageStarts.length; i++) {
-        r.stageSeconds.push([stageStarts[i][0], (stageStarts[i + 1][1] - stageStarts[i][1]) / 1000]);
-    }
-    return r;
 }
 /** One sentence that says why the step failed, naming the failing service. */
 function failureMessage(r, release) {
@@ -30814,6 +31217,17 @@ function failureMessage(r, release) {
             ? `release ${r.previousRelease} is still current`
             : 'there was no earlier release to roll back to';
     return `release ${release} failed at ${r.failedStage ?? 'an unknown stage'}: ${r.error ?? 'no detail'}${what}; ${outcome}`;
+}
+/** Why the step fails (the lock timed out, the release failed, the script ended early), if it does. */
+function deployError(r, exitCode, release, inputs) {
+    if (exitCode === 75) {
+        return new Error(`Input "${Inputs.LockTimeout}": ${inputs['remote-dir']} stayed locked for ${inputs['lock-timeout']} s by another deploy: ${r.lockHolder || 'unknown holder'}`);
+    }
+    if (r.status === 'deployed')
+        return undefined;
+    return new Error(r.status
+        ? failureMessage(r, release)
+        : `the deploy script ended with exit code ${exitCode} before reporting a status`);
 }
 function summaryMarkdown(r, facts) {
     const icon = r.status === 'deployed' ? '✅' : r.status === 'rolled-back' ? '↩️' : '❌';
@@ -30859,8 +31273,6 @@ function summaryMarkdown(r, facts) {
 
 
 
-
-
 async function main() {
     const started = Date.now();
     // Until the host reports an outcome, any failure (an input, the connection, the upload) is `failed`.
@@ -30871,90 +31283,21 @@ async function main() {
     const target = sshLabel(inputs);
     core/* setOutput */.uH(Outputs.Release, release);
     core/* info */.pq(`Release ${release} of ${inputs.project} to ${target}:${inputs['remote-dir']}`);
-    const record = {
-        release,
-        project: inputs.project,
-        environment: inputs.environment,
-        commit: ctx.headSha ?? ctx.sha,
-        ref: ctx.ref,
-        repository: ctx.repository,
-        actor: ctx.actor,
-        run: runUrl(ctx),
-        workflow: ctx.workflow,
-        created: new Date().toISOString(),
-        images: inputs.images,
-        compose_files: inputs['compose-files'],
-    };
+    const record = releaseRecord(inputs, ctx, release);
     const tempRoot = process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)();
-    const staged = await core/* group */.Os('Release bundle', async () => {
-        let staged = stageBundle(inputs, record, tempRoot);
-        core/* info */.pq(`Compose files: ${staged.composeFiles.join(', ')}`);
-        if (inputs.mode === 'swarm') {
-            const swarm = await stageSwarmStack(staged, inputs.project).catch((err) => {
-                (0,external_node_fs_namespaceObject.rmSync)(staged.dir, { recursive: true, force: true });
-                throw err;
-            });
-            for (const warning of swarm.warnings)
-                core/* warning */.$e(`mode swarm: ${warning}`);
-            staged = swarm.staged;
-            core/* info */.pq(`Stack file: ${staged.composeFiles.join(', ')} (docker stack deploy)`);
-        }
-        core/* info */.pq(`Secrets: ${Object.keys(inputs.secrets).join(', ') || 'none'}; env: ${Object.keys(inputs.env).join(', ') || 'none'}`);
-        return staged;
-    });
+    const staged = await core/* group */.Os('Release bundle', () => stageRelease(inputs, record, tempRoot));
     const session = await openSshSession(sshTarget(inputs), tempRoot);
-    let stdout = '';
-    let exitCode = 0;
+    let result;
     try {
-        await core/* group */.Os('Upload', async () => {
-            const incoming = incomingDir(inputs['remote-dir'], release);
-            const tar = (0,external_node_child_process_namespaceObject.spawn)('tar', ['-C', staged.dir, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
-            await session.exec(`umask 077 && mkdir -p -- ${shellQuote(`${inputs['remote-dir']}/releases`)} && mkdir -- ${shellQuote(incoming)} && ` +
-                `tar -x -p --no-same-owner -C ${shellQuote(incoming)} -f -`, { input: tar.stdout, silent: true });
-        });
-        const holder = JSON.stringify({
-            release,
-            actor: ctx.actor,
-            run: runUrl(ctx),
-            since: new Date().toISOString(),
-        });
-        const auditPrefix = JSON.stringify({
-            time: new Date().toISOString(),
-            release,
-            project: inputs.project,
-            environment: inputs.environment ?? null,
-            actor: ctx.actor,
-            commit: record.commit,
-            run: record.run,
-            images: inputs.images,
-        }).slice(0, -1);
-        const script = renderDeployScript({
-            mode: inputs.mode,
-            remoteDir: inputs['remote-dir'],
-            project: inputs.project,
-            release,
-            composeFiles: staged.composeFiles,
-            waitTimeoutSeconds: inputs['wait-timeout'],
-            lockTimeoutSeconds: inputs['lock-timeout'],
-            rollback: inputs.rollback,
-            keepReleases: inputs['keep-releases'],
-            prune: inputs.prune,
-            holder,
-            auditPrefix,
-            probes: inputs['health-urls'],
-            caFile: staged.caFile,
-            registry: inputs.registry,
-            registryUser: inputs['registry-username'],
-        });
-        const result = await core/* group */.Os('Deploy on the host', () => session.script(script, { ignoreReturnCode: true }));
-        stdout = result.stdout;
-        exitCode = result.exitCode;
+        await core/* group */.Os('Upload', () => uploadRelease(session, staged.dir, inputs['remote-dir'], release));
+        const params = deployScriptParams(inputs, staged, record);
+        result = await core/* group */.Os('Deploy on the host', () => runDeployScript(session, params));
     }
     finally {
         await session.close();
         (0,external_node_fs_namespaceObject.rmSync)(staged.dir, { recursive: true, force: true });
     }
-    const report = parseReport(stdout);
+    const report = readDeployReport(result.report);
     const seconds = (Date.now() - started) / 1000;
     core/* setOutput */.uH(Outputs.PreviousRelease, report.previousRelease ?? '');
     core/* setOutput */.uH(Outputs.Status, report.status ?? 'failed');
@@ -30962,14 +31305,9 @@ async function main() {
     await core/* summary */.z
         .addRaw(summaryMarkdown(report, { release, host: target, project: inputs.project, seconds, mode: inputs.mode }))
         .write();
-    if (exitCode === 75) {
-        throw new Error(`Input "${Inputs.LockTimeout}": ${inputs['remote-dir']} stayed locked for ${inputs['lock-timeout']} s by another deploy: ${report.lockHolder || 'unknown holder'}`);
-    }
-    if (report.status !== 'deployed') {
-        throw new Error(report.status
-            ? failureMessage(report, release)
-            : `the deploy script ended with exit code ${exitCode} before reporting a status`);
-    }
+    const error = deployError(report, result.exitCode, release, inputs);
+    if (error)
+        throw error;
     core/* info */.pq(`Deployed ${release}${report.previousRelease ? ` (previous: ${report.previousRelease})` : ''} in ${seconds.toFixed(1)} s`);
 }
 
@@ -30983,7 +31321,7 @@ async function main() {
 /* harmony export */   Cs: () => (/* binding */ runAction)
 /* harmony export */ });
 /* unused harmony exports IS_POST_STATE, errorMessage */
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3360);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
 // The one entry wrapper every action uses: picks the main or post phase and turns errors into a clean
 // failure (main) or warning (post) instead of a stack trace.
 
@@ -31047,13 +31385,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
-
-/***/ }),
-
-/***/ 9896:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
 
 /***/ }),
 
@@ -31218,20 +31549,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
 
 /***/ }),
 
-/***/ 857:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
-
-/***/ }),
-
-/***/ 6928:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
-
-/***/ }),
-
 /***/ 3193:
 /***/ ((module) => {
 
@@ -31253,7 +31570,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 /***/ }),
 
-/***/ 3360:
+/***/ 3218:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31275,8 +31592,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // UNUSED EXPORTS: ExitCode, addPath, endGroup, error, exportVariable, getBooleanInput, getIDToken, getMultilineInput, markdownSummary, notice, platform, setCommandEcho, startGroup, toPlatformPath, toPosixPath, toWin32Path
 
-// EXTERNAL MODULE: external "os"
-var external_os_ = __nccwpck_require__(857);
+;// CONCATENATED MODULE: external "os"
+const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -31351,7 +31668,7 @@ function utils_toCommandProperties(annotationProperties) {
  */
 function command_issueCommand(command, properties, message) {
     const cmd = new Command(command, properties, message);
-    process.stdout.write(cmd.toString() + external_os_.EOL);
+    process.stdout.write(cmd.toString() + external_os_namespaceObject.EOL);
 }
 function command_issue(name, message = '') {
     command_issueCommand(name, {}, message);
@@ -31407,8 +31724,8 @@ function escapeProperty(s) {
 //# sourceMappingURL=command.js.map
 ;// CONCATENATED MODULE: external "crypto"
 const external_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
-// EXTERNAL MODULE: external "fs"
-var external_fs_ = __nccwpck_require__(9896);
+;// CONCATENATED MODULE: external "fs"
+const external_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
@@ -31422,10 +31739,10 @@ function file_command_issueFileCommand(command, message) {
     if (!filePath) {
         throw new Error(`Unable to find environment variable for file command ${command}`);
     }
-    if (!external_fs_.existsSync(filePath)) {
+    if (!external_fs_namespaceObject.existsSync(filePath)) {
         throw new Error(`Missing file at path: ${filePath}`);
     }
-    external_fs_.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_.EOL}`, {
+    external_fs_namespaceObject.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
         encoding: 'utf8'
     });
 }
@@ -31441,11 +31758,11 @@ function file_command_prepareKeyValueMessage(key, value) {
     if (convertedValue.includes(delimiter)) {
         throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
     }
-    return `${key}<<${delimiter}${external_os_.EOL}${convertedValue}${external_os_.EOL}${delimiter}`;
+    return `${key}<<${delimiter}${external_os_namespaceObject.EOL}${convertedValue}${external_os_namespaceObject.EOL}${delimiter}`;
 }
 //# sourceMappingURL=file-command.js.map
-// EXTERNAL MODULE: external "path"
-var external_path_ = __nccwpck_require__(6928);
+;// CONCATENATED MODULE: external "path"
+const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
 // EXTERNAL MODULE: external "http"
 var external_http_ = __nccwpck_require__(8611);
 // EXTERNAL MODULE: external "https"
@@ -32404,7 +32721,7 @@ var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { access, appendFile, writeFile } = external_fs_.promises;
+const { access, appendFile, writeFile } = external_fs_namespaceObject.promises;
 const SUMMARY_ENV_VAR = 'GITHUB_STEP_SUMMARY';
 const SUMMARY_DOCS_URL = 'https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary';
 class Summary {
@@ -32427,7 +32744,7 @@ class Summary {
                 throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
             }
             try {
-                yield access(pathFromEnv, external_fs_.constants.R_OK | external_fs_.constants.W_OK);
+                yield access(pathFromEnv, external_fs_namespaceObject.constants.R_OK | external_fs_namespaceObject.constants.W_OK);
             }
             catch (_a) {
                 throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
@@ -32523,7 +32840,7 @@ class Summary {
      * @returns {Summary} summary instance
      */
     addEOL() {
-        return this.addRaw(external_os_.EOL);
+        return this.addRaw(external_os_namespaceObject.EOL);
     }
     /**
      * Adds an HTML codeblock to the summary buffer
@@ -32707,421 +33024,16 @@ function toPlatformPath(pth) {
     return pth.replace(/[/\\]/g, path.sep);
 }
 //# sourceMappingURL=path-utils.js.map
-// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 5 modules
-var lib_exec = __nccwpck_require__(2876);
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
-var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout: version } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
-        silent: true
-    });
-    const { stdout: name } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
-        silent: true
-    });
-    return {
-        name: name.trim(),
-        version: version.trim()
-    };
-});
-const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    var _a, _b, _c, _d;
-    const { stdout } = yield exec.getExecOutput('sw_vers', undefined, {
-        silent: true
-    });
-    const version = (_b = (_a = stdout.match(/ProductVersion:\s*(.+)/)) === null || _a === void 0 ? void 0 : _a[1]) !== null && _b !== void 0 ? _b : '';
-    const name = (_d = (_c = stdout.match(/ProductName:\s*(.+)/)) === null || _c === void 0 ? void 0 : _c[1]) !== null && _d !== void 0 ? _d : '';
-    return {
-        name,
-        version
-    };
-});
-const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout } = yield exec.getExecOutput('lsb_release', ['-i', '-r', '-s'], {
-        silent: true
-    });
-    const [name, version] = stdout.trim().split('\n');
-    return {
-        name,
-        version
-    };
-});
-const platform = external_os_.platform();
-const arch = external_os_.arch();
-const isWindows = platform === 'win32';
-const isMacOS = platform === 'darwin';
-const isLinux = platform === 'linux';
-function getDetails() {
-    return platform_awaiter(this, void 0, void 0, function* () {
-        return Object.assign(Object.assign({}, (yield (isWindows
-            ? getWindowsInfo()
-            : isMacOS
-                ? getMacOsInfo()
-                : getLinuxInfo()))), { platform,
-            arch,
-            isWindows,
-            isMacOS,
-            isLinux });
-    });
-}
-//# sourceMappingURL=platform.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
-var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-
-/**
- * The code to exit an action
- */
-var ExitCode;
-(function (ExitCode) {
-    /**
-     * A code indicating that the action was successful
-     */
-    ExitCode[ExitCode["Success"] = 0] = "Success";
-    /**
-     * A code indicating that the action was a failure
-     */
-    ExitCode[ExitCode["Failure"] = 1] = "Failure";
-})(ExitCode || (ExitCode = {}));
-//-----------------------------------------------------------------------
-// Variables
-//-----------------------------------------------------------------------
-/**
- * Sets env variable for this action and future actions in the job
- * @param name the name of the variable to set
- * @param val the value of the variable. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function exportVariable(name, val) {
-    const convertedVal = toCommandValue(val);
-    process.env[name] = convertedVal;
-    const filePath = process.env['GITHUB_ENV'] || '';
-    if (filePath) {
-        return issueFileCommand('ENV', prepareKeyValueMessage(name, val));
-    }
-    issueCommand('set-env', { name }, convertedVal);
-}
-/**
- * Registers a secret which will get masked from logs
- *
- * @param secret - Value of the secret to be masked
- * @remarks
- * This function instructs the Actions runner to mask the specified value in any
- * logs produced during the workflow run. Once registered, the secret value will
- * be replaced with asterisks (***) whenever it appears in console output, logs,
- * or error messages.
- *
- * This is useful for protecting sensitive information such as:
- * - API keys
- * - Access tokens
- * - Authentication credentials
- * - URL parameters containing signatures (SAS tokens)
- *
- * Note that masking only affects future logs; any previous appearances of the
- * secret in logs before calling this function will remain unmasked.
- *
- * @example
- * ```typescript
- * // Register an API token as a secret
- * const apiToken = "abc123xyz456";
- * setSecret(apiToken);
- *
- * // Now any logs containing this value will show *** instead
- * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
- * ```
- */
-function core_setSecret(secret) {
-    command_issueCommand('add-mask', {}, secret);
-}
-/**
- * Prepends inputPath to the PATH (for this action and future actions)
- * @param inputPath
- */
-function addPath(inputPath) {
-    const filePath = process.env['GITHUB_PATH'] || '';
-    if (filePath) {
-        issueFileCommand('PATH', inputPath);
-    }
-    else {
-        issueCommand('add-path', {}, inputPath);
-    }
-    process.env['PATH'] = `${inputPath}${path.delimiter}${process.env['PATH']}`;
-}
-/**
- * Gets the value of an input.
- * Unless trimWhitespace is set to false in InputOptions, the value is also trimmed.
- * Returns an empty string if the value is not defined.
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   string
- */
-function getInput(name, options) {
-    const val = process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] || '';
-    if (options && options.required && !val) {
-        throw new Error(`Input required and not supplied: ${name}`);
-    }
-    if (options && options.trimWhitespace === false) {
-        return val;
-    }
-    return val.trim();
-}
-/**
- * Gets the values of an multiline input.  Each value is also trimmed.
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   string[]
- *
- */
-function getMultilineInput(name, options) {
-    const inputs = getInput(name, options)
-        .split('\n')
-        .filter(x => x !== '');
-    if (options && options.trimWhitespace === false) {
-        return inputs;
-    }
-    return inputs.map(input => input.trim());
-}
-/**
- * Gets the input value of the boolean type in the YAML 1.2 "core schema" specification.
- * Support boolean input list: `true | True | TRUE | false | False | FALSE` .
- * The return value is also in boolean type.
- * ref: https://yaml.org/spec/1.2/spec.html#id2804923
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   boolean
- */
-function getBooleanInput(name, options) {
-    const trueValue = ['true', 'True', 'TRUE'];
-    const falseValue = ['false', 'False', 'FALSE'];
-    const val = getInput(name, options);
-    if (trueValue.includes(val))
-        return true;
-    if (falseValue.includes(val))
-        return false;
-    throw new TypeError(`Input does not meet YAML 1.2 "Core Schema" specification: ${name}\n` +
-        `Support boolean input list: \`true | True | TRUE | false | False | FALSE\``);
-}
-/**
- * Sets the value of an output.
- *
- * @param     name     name of the output to set
- * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function setOutput(name, value) {
-    const filePath = process.env['GITHUB_OUTPUT'] || '';
-    if (filePath) {
-        return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
-    }
-    process.stdout.write(external_os_.EOL);
-    command_issueCommand('set-output', { name }, utils_toCommandValue(value));
-}
-/**
- * Enables or disables the echoing of commands into stdout for the rest of the step.
- * Echoing is disabled by default if ACTIONS_STEP_DEBUG is not set.
- *
- */
-function setCommandEcho(enabled) {
-    issue('echo', enabled ? 'on' : 'off');
-}
-//-----------------------------------------------------------------------
-// Results
-//-----------------------------------------------------------------------
-/**
- * Sets the action status to failed.
- * When the action exits it will be with an exit code of 1
- * @param message add error issue message
- */
-function setFailed(message) {
-    process.exitCode = ExitCode.Failure;
-    error(message);
-}
-//-----------------------------------------------------------------------
-// Logging Commands
-//-----------------------------------------------------------------------
-/**
- * Gets whether Actions Step Debug is on or not
- */
-function isDebug() {
-    return process.env['RUNNER_DEBUG'] === '1';
-}
-/**
- * Writes debug message to user log
- * @param message debug message
- */
-function core_debug(message) {
-    command_issueCommand('debug', {}, message);
-}
-/**
- * Adds an error issue
- * @param message error issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function error(message, properties = {}) {
-    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Adds a warning issue
- * @param message warning issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function warning(message, properties = {}) {
-    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Adds a notice issue
- * @param message notice issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function notice(message, properties = {}) {
-    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Writes info to log with console.log.
- * @param message info message
- */
-function info(message) {
-    process.stdout.write(message + external_os_.EOL);
-}
-/**
- * Begin an output group.
- *
- * Output until the next `groupEnd` will be foldable in this group
- *
- * @param name The name of the output group
- */
-function startGroup(name) {
-    command_issue('group', name);
-}
-/**
- * End an output group.
- */
-function endGroup() {
-    command_issue('endgroup');
-}
-/**
- * Wrap an asynchronous function call in a group.
- *
- * Returns the same type as the function itself.
- *
- * @param name The name of the group
- * @param fn The function to wrap in the group
- */
-function group(name, fn) {
-    return core_awaiter(this, void 0, void 0, function* () {
-        startGroup(name);
-        let result;
-        try {
-            result = yield fn();
-        }
-        finally {
-            endGroup();
-        }
-        return result;
-    });
-}
-//-----------------------------------------------------------------------
-// Wrapper action state
-//-----------------------------------------------------------------------
-/**
- * Saves state for current action, the state can only be retrieved by this action's post job execution.
- *
- * @param     name     name of the state to store
- * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function saveState(name, value) {
-    const filePath = process.env['GITHUB_STATE'] || '';
-    if (filePath) {
-        return file_command_issueFileCommand('STATE', file_command_prepareKeyValueMessage(name, value));
-    }
-    command_issueCommand('save-state', { name }, utils_toCommandValue(value));
-}
-/**
- * Gets the value of an state set by this action's main execution.
- *
- * @param     name     name of the state to get
- * @returns   string
- */
-function getState(name) {
-    return process.env[`STATE_${name}`] || '';
-}
-function getIDToken(aud) {
-    return core_awaiter(this, void 0, void 0, function* () {
-        return yield OidcClient.getIDToken(aud);
-    });
-}
-/**
- * Summary exports
- */
-
-/**
- * @deprecated use core.summary
- */
-
-/**
- * Path exports
- */
-
-/**
- * Platform utilities exports
- */
-
-//# sourceMappingURL=core.js.map
-
-/***/ }),
-
-/***/ 2876:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  H: () => (/* binding */ getExecOutput)
-});
-
-// UNUSED EXPORTS: exec
-
 // EXTERNAL MODULE: external "string_decoder"
 var external_string_decoder_ = __nccwpck_require__(3193);
-// EXTERNAL MODULE: external "os"
-var external_os_ = __nccwpck_require__(857);
 // EXTERNAL MODULE: external "events"
 var external_events_ = __nccwpck_require__(4434);
 ;// CONCATENATED MODULE: external "child_process"
 const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
-// EXTERNAL MODULE: external "path"
-var external_path_ = __nccwpck_require__(6928);
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __nccwpck_require__(2613);
-// EXTERNAL MODULE: external "fs"
-var external_fs_ = __nccwpck_require__(9896);
 ;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
-var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
         function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
@@ -33132,7 +33044,7 @@ var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _argume
 };
 
 
-const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_.promises;
+const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_namespaceObject.promises;
 // export const {open} = 'fs'
 const IS_WINDOWS = process.platform === 'win32';
 /**
@@ -33147,7 +33059,7 @@ const IS_WINDOWS = process.platform === 'win32';
  * backslash to all junction results on Windows.
  */
 function readlink(fsPath) {
-    return __awaiter(this, void 0, void 0, function* () {
+    return io_util_awaiter(this, void 0, void 0, function* () {
         const result = yield fs.promises.readlink(fsPath);
         // On Windows, restore Node 20 behavior: add trailing backslash to all results
         // since junctions on Windows are always directory links
@@ -33159,9 +33071,9 @@ function readlink(fsPath) {
 }
 // See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
 const UV_FS_O_EXLOCK = 0x10000000;
-const READONLY = external_fs_.constants.O_RDONLY;
+const READONLY = external_fs_namespaceObject.constants.O_RDONLY;
 function exists(fsPath) {
-    return __awaiter(this, void 0, void 0, function* () {
+    return io_util_awaiter(this, void 0, void 0, function* () {
         try {
             yield stat(fsPath);
         }
@@ -33175,7 +33087,7 @@ function exists(fsPath) {
     });
 }
 function isDirectory(fsPath_1) {
-    return __awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
+    return io_util_awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
         const stats = useStat ? yield stat(fsPath) : yield lstat(fsPath);
         return stats.isDirectory();
     });
@@ -33202,7 +33114,7 @@ function isRooted(p) {
  * @return if file exists and is executable, returns the file path. otherwise empty string.
  */
 function tryGetExecutablePath(filePath, extensions) {
-    return __awaiter(this, void 0, void 0, function* () {
+    return io_util_awaiter(this, void 0, void 0, function* () {
         let stats = undefined;
         try {
             // test file exists
@@ -33217,7 +33129,7 @@ function tryGetExecutablePath(filePath, extensions) {
         if (stats && stats.isFile()) {
             if (IS_WINDOWS) {
                 // on Windows, test for valid extension
-                const upperExt = external_path_.extname(filePath).toUpperCase();
+                const upperExt = external_path_namespaceObject.extname(filePath).toUpperCase();
                 if (extensions.some(validExt => validExt.toUpperCase() === upperExt)) {
                     return filePath;
                 }
@@ -33246,11 +33158,11 @@ function tryGetExecutablePath(filePath, extensions) {
                 if (IS_WINDOWS) {
                     // preserve the case of the actual file (since an extension was appended)
                     try {
-                        const directory = external_path_.dirname(filePath);
-                        const upperName = external_path_.basename(filePath).toUpperCase();
+                        const directory = external_path_namespaceObject.dirname(filePath);
+                        const upperName = external_path_namespaceObject.basename(filePath).toUpperCase();
                         for (const actualName of yield readdir(directory)) {
                             if (upperName === actualName.toUpperCase()) {
-                                filePath = external_path_.join(directory, actualName);
+                                filePath = external_path_namespaceObject.join(directory, actualName);
                                 break;
                             }
                         }
@@ -33470,7 +33382,7 @@ function findInPath(tool) {
         // build the list of extensions to try
         const extensions = [];
         if (IS_WINDOWS && process.env['PATHEXT']) {
-            for (const extension of process.env['PATHEXT'].split(external_path_.delimiter)) {
+            for (const extension of process.env['PATHEXT'].split(external_path_namespaceObject.delimiter)) {
                 if (extension) {
                     extensions.push(extension);
                 }
@@ -33485,7 +33397,7 @@ function findInPath(tool) {
             return [];
         }
         // if any path separators, return empty
-        if (tool.includes(external_path_.sep)) {
+        if (tool.includes(external_path_namespaceObject.sep)) {
             return [];
         }
         // build the list of directories
@@ -33496,7 +33408,7 @@ function findInPath(tool) {
         // across platforms.
         const directories = [];
         if (process.env.PATH) {
-            for (const p of process.env.PATH.split(external_path_.delimiter)) {
+            for (const p of process.env.PATH.split(external_path_namespaceObject.delimiter)) {
                 if (p) {
                     directories.push(p);
                 }
@@ -33505,7 +33417,7 @@ function findInPath(tool) {
         // find all matches
         const matches = [];
         for (const directory of directories) {
-            const filePath = yield tryGetExecutablePath(external_path_.join(directory, tool), extensions);
+            const filePath = yield tryGetExecutablePath(external_path_namespaceObject.join(directory, tool), extensions);
             if (filePath) {
                 matches.push(filePath);
             }
@@ -33652,13 +33564,13 @@ class ToolRunner extends external_events_.EventEmitter {
     _processLineBuffer(data, strBuffer, onLine) {
         try {
             let s = strBuffer + data.toString();
-            let n = s.indexOf(external_os_.EOL);
+            let n = s.indexOf(external_os_namespaceObject.EOL);
             while (n > -1) {
                 const line = s.substring(0, n);
                 onLine(line);
                 // the rest of the string ...
-                s = s.substring(n + external_os_.EOL.length);
-                n = s.indexOf(external_os_.EOL);
+                s = s.substring(n + external_os_namespaceObject.EOL.length);
+                n = s.indexOf(external_os_namespaceObject.EOL);
             }
             return s;
         }
@@ -33936,7 +33848,7 @@ class ToolRunner extends external_events_.EventEmitter {
                 (this.toolPath.includes('/') ||
                     (toolrunner_IS_WINDOWS && this.toolPath.includes('\\')))) {
                 // prefer options.cwd if it is specified, however options.cwd may also need to be rooted
-                this.toolPath = external_path_.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
+                this.toolPath = external_path_namespaceObject.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
             }
             // if the tool is only a file name, then resolve it from the PATH
             // otherwise verify it exists (add extension on Windows if necessary)
@@ -33949,7 +33861,7 @@ class ToolRunner extends external_events_.EventEmitter {
                 }
                 const optionsNonNull = this._cloneExecOptions(this.options);
                 if (!optionsNonNull.silent && optionsNonNull.outStream) {
-                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_.EOL);
+                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_namespaceObject.EOL);
                 }
                 const state = new ExecState(optionsNonNull, this.toolPath);
                 state.on('debug', (message) => {
@@ -34184,16 +34096,16 @@ var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arg
  * @param     options            optional exec options.  See ExecOptions
  * @returns   Promise<number>    exit code
  */
-function exec(commandLine, args, options) {
+function exec_exec(commandLine, args, options) {
     return exec_awaiter(this, void 0, void 0, function* () {
-        const commandArgs = argStringToArray(commandLine);
+        const commandArgs = tr.argStringToArray(commandLine);
         if (commandArgs.length === 0) {
             throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
         }
         // Path to tool to execute should be first arg
         const toolPath = commandArgs[0];
         args = commandArgs.slice(1).concat(args || []);
-        const runner = new ToolRunner(toolPath, args, options);
+        const runner = new tr.ToolRunner(toolPath, args, options);
         return runner.exec();
     });
 }
@@ -34213,8 +34125,8 @@ function getExecOutput(commandLine, args, options) {
         let stdout = '';
         let stderr = '';
         //Using string decoder covers the case where a mult-byte character is split
-        const stdoutDecoder = new external_string_decoder_.StringDecoder('utf8');
-        const stderrDecoder = new external_string_decoder_.StringDecoder('utf8');
+        const stdoutDecoder = new StringDecoder('utf8');
+        const stderrDecoder = new StringDecoder('utf8');
         const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
         const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
         const stdErrListener = (data) => {
@@ -34230,7 +34142,7 @@ function getExecOutput(commandLine, args, options) {
             }
         };
         const listeners = Object.assign(Object.assign({}, options === null || options === void 0 ? void 0 : options.listeners), { stdout: stdOutListener, stderr: stdErrListener });
-        const exitCode = yield exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
+        const exitCode = yield exec_exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
         //flush any remaining characters
         stdout += stdoutDecoder.end();
         stderr += stderrDecoder.end();
@@ -34242,6 +34154,389 @@ function getExecOutput(commandLine, args, options) {
     });
 }
 //# sourceMappingURL=exec.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
+var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    const { stdout: version } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
+        silent: true
+    });
+    const { stdout: name } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
+        silent: true
+    });
+    return {
+        name: name.trim(),
+        version: version.trim()
+    };
+});
+const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    var _a, _b, _c, _d;
+    const { stdout } = yield exec.getExecOutput('sw_vers', undefined, {
+        silent: true
+    });
+    const version = (_b = (_a = stdout.match(/ProductVersion:\s*(.+)/)) === null || _a === void 0 ? void 0 : _a[1]) !== null && _b !== void 0 ? _b : '';
+    const name = (_d = (_c = stdout.match(/ProductName:\s*(.+)/)) === null || _c === void 0 ? void 0 : _c[1]) !== null && _d !== void 0 ? _d : '';
+    return {
+        name,
+        version
+    };
+});
+const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    const { stdout } = yield exec.getExecOutput('lsb_release', ['-i', '-r', '-s'], {
+        silent: true
+    });
+    const [name, version] = stdout.trim().split('\n');
+    return {
+        name,
+        version
+    };
+});
+const platform = external_os_namespaceObject.platform();
+const arch = external_os_namespaceObject.arch();
+const isWindows = platform === 'win32';
+const isMacOS = platform === 'darwin';
+const isLinux = platform === 'linux';
+function getDetails() {
+    return platform_awaiter(this, void 0, void 0, function* () {
+        return Object.assign(Object.assign({}, (yield (isWindows
+            ? getWindowsInfo()
+            : isMacOS
+                ? getMacOsInfo()
+                : getLinuxInfo()))), { platform,
+            arch,
+            isWindows,
+            isMacOS,
+            isLinux });
+    });
+}
+//# sourceMappingURL=platform.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
+var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+
+/**
+ * The code to exit an action
+ */
+var ExitCode;
+(function (ExitCode) {
+    /**
+     * A code indicating that the action was successful
+     */
+    ExitCode[ExitCode["Success"] = 0] = "Success";
+    /**
+     * A code indicating that the action was a failure
+     */
+    ExitCode[ExitCode["Failure"] = 1] = "Failure";
+})(ExitCode || (ExitCode = {}));
+//-----------------------------------------------------------------------
+// Variables
+//-----------------------------------------------------------------------
+/**
+ * Sets env variable for this action and future actions in the job
+ * @param name the name of the variable to set
+ * @param val the value of the variable. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function exportVariable(name, val) {
+    const convertedVal = toCommandValue(val);
+    process.env[name] = convertedVal;
+    const filePath = process.env['GITHUB_ENV'] || '';
+    if (filePath) {
+        return issueFileCommand('ENV', prepareKeyValueMessage(name, val));
+    }
+    issueCommand('set-env', { name }, convertedVal);
+}
+/**
+ * Registers a secret which will get masked from logs
+ *
+ * @param secret - Value of the secret to be masked
+ * @remarks
+ * This function instructs the Actions runner to mask the specified value in any
+ * logs produced during the workflow run. Once registered, the secret value will
+ * be replaced with asterisks (***) whenever it appears in console output, logs,
+ * or error messages.
+ *
+ * This is useful for protecting sensitive information such as:
+ * - API keys
+ * - Access tokens
+ * - Authentication credentials
+ * - URL parameters containing signatures (SAS tokens)
+ *
+ * Note that masking only affects future logs; any previous appearances of the
+ * secret in logs before calling this function will remain unmasked.
+ *
+ * @example
+ * ```typescript
+ * // Register an API token as a secret
+ * const apiToken = "abc123xyz456";
+ * setSecret(apiToken);
+ *
+ * // Now any logs containing this value will show *** instead
+ * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
+ * ```
+ */
+function core_setSecret(secret) {
+    command_issueCommand('add-mask', {}, secret);
+}
+/**
+ * Prepends inputPath to the PATH (for this action and future actions)
+ * @param inputPath
+ */
+function addPath(inputPath) {
+    const filePath = process.env['GITHUB_PATH'] || '';
+    if (filePath) {
+        issueFileCommand('PATH', inputPath);
+    }
+    else {
+        issueCommand('add-path', {}, inputPath);
+    }
+    process.env['PATH'] = `${inputPath}${path.delimiter}${process.env['PATH']}`;
+}
+/**
+ * Gets the value of an input.
+ * Unless trimWhitespace is set to false in InputOptions, the value is also trimmed.
+ * Returns an empty string if the value is not defined.
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   string
+ */
+function getInput(name, options) {
+    const val = process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] || '';
+    if (options && options.required && !val) {
+        throw new Error(`Input required and not supplied: ${name}`);
+    }
+    if (options && options.trimWhitespace === false) {
+        return val;
+    }
+    return val.trim();
+}
+/**
+ * Gets the values of an multiline input.  Each value is also trimmed.
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   string[]
+ *
+ */
+function getMultilineInput(name, options) {
+    const inputs = getInput(name, options)
+        .split('\n')
+        .filter(x => x !== '');
+    if (options && options.trimWhitespace === false) {
+        return inputs;
+    }
+    return inputs.map(input => input.trim());
+}
+/**
+ * Gets the input value of the boolean type in the YAML 1.2 "core schema" specification.
+ * Support boolean input list: `true | True | TRUE | false | False | FALSE` .
+ * The return value is also in boolean type.
+ * ref: https://yaml.org/spec/1.2/spec.html#id2804923
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   boolean
+ */
+function getBooleanInput(name, options) {
+    const trueValue = ['true', 'True', 'TRUE'];
+    const falseValue = ['false', 'False', 'FALSE'];
+    const val = getInput(name, options);
+    if (trueValue.includes(val))
+        return true;
+    if (falseValue.includes(val))
+        return false;
+    throw new TypeError(`Input does not meet YAML 1.2 "Core Schema" specification: ${name}\n` +
+        `Support boolean input list: \`true | True | TRUE | false | False | FALSE\``);
+}
+/**
+ * Sets the value of an output.
+ *
+ * @param     name     name of the output to set
+ * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function setOutput(name, value) {
+    const filePath = process.env['GITHUB_OUTPUT'] || '';
+    if (filePath) {
+        return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
+    }
+    process.stdout.write(external_os_namespaceObject.EOL);
+    command_issueCommand('set-output', { name }, utils_toCommandValue(value));
+}
+/**
+ * Enables or disables the echoing of commands into stdout for the rest of the step.
+ * Echoing is disabled by default if ACTIONS_STEP_DEBUG is not set.
+ *
+ */
+function setCommandEcho(enabled) {
+    issue('echo', enabled ? 'on' : 'off');
+}
+//-----------------------------------------------------------------------
+// Results
+//-----------------------------------------------------------------------
+/**
+ * Sets the action status to failed.
+ * When the action exits it will be with an exit code of 1
+ * @param message add error issue message
+ */
+function setFailed(message) {
+    process.exitCode = ExitCode.Failure;
+    error(message);
+}
+//-----------------------------------------------------------------------
+// Logging Commands
+//-----------------------------------------------------------------------
+/**
+ * Gets whether Actions Step Debug is on or not
+ */
+function isDebug() {
+    return process.env['RUNNER_DEBUG'] === '1';
+}
+/**
+ * Writes debug message to user log
+ * @param message debug message
+ */
+function core_debug(message) {
+    command_issueCommand('debug', {}, message);
+}
+/**
+ * Adds an error issue
+ * @param message error issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function error(message, properties = {}) {
+    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Adds a warning issue
+ * @param message warning issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function warning(message, properties = {}) {
+    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Adds a notice issue
+ * @param message notice issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function notice(message, properties = {}) {
+    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Writes info to log with console.log.
+ * @param message info message
+ */
+function info(message) {
+    process.stdout.write(message + external_os_namespaceObject.EOL);
+}
+/**
+ * Begin an output group.
+ *
+ * Output until the next `groupEnd` will be foldable in this group
+ *
+ * @param name The name of the output group
+ */
+function startGroup(name) {
+    command_issue('group', name);
+}
+/**
+ * End an output group.
+ */
+function endGroup() {
+    command_issue('endgroup');
+}
+/**
+ * Wrap an asynchronous function call in a group.
+ *
+ * Returns the same type as the function itself.
+ *
+ * @param name The name of the group
+ * @param fn The function to wrap in the group
+ */
+function group(name, fn) {
+    return core_awaiter(this, void 0, void 0, function* () {
+        startGroup(name);
+        let result;
+        try {
+            result = yield fn();
+        }
+        finally {
+            endGroup();
+        }
+        return result;
+    });
+}
+//-----------------------------------------------------------------------
+// Wrapper action state
+//-----------------------------------------------------------------------
+/**
+ * Saves state for current action, the state can only be retrieved by this action's post job execution.
+ *
+ * @param     name     name of the state to store
+ * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function saveState(name, value) {
+    const filePath = process.env['GITHUB_STATE'] || '';
+    if (filePath) {
+        return file_command_issueFileCommand('STATE', file_command_prepareKeyValueMessage(name, value));
+    }
+    command_issueCommand('save-state', { name }, utils_toCommandValue(value));
+}
+/**
+ * Gets the value of an state set by this action's main execution.
+ *
+ * @param     name     name of the state to get
+ * @returns   string
+ */
+function getState(name) {
+    return process.env[`STATE_${name}`] || '';
+}
+function getIDToken(aud) {
+    return core_awaiter(this, void 0, void 0, function* () {
+        return yield OidcClient.getIDToken(aud);
+    });
+}
+/**
+ * Summary exports
+ */
+
+/**
+ * @deprecated use core.summary
+ */
+
+/**
+ * Path exports
+ */
+
+/**
+ * Platform utilities exports
+ */
+
+//# sourceMappingURL=core.js.map
 
 /***/ })
 

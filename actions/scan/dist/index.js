@@ -31614,7 +31614,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _lib_action_wrapper_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9046);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7864);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9441);
 // Entry point bundled into dist/index.js; the runner calls it for the main step.
 
 
@@ -31625,7 +31625,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7864:
+/***/ 9441:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31642,18 +31642,227 @@ var external_node_fs_ = __nccwpck_require__(3024);
 var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./lib/action/inputs.ts
+// Action inputs: pure parsers (string in, typed value out, errors that name the input) and thin
+// getters that read @actions/core and delegate to them.
+
+/** Thrown for any invalid input; `input` is its name and the message always starts with it. */
+class InputError extends Error {
+    input;
+    constructor(input, message) {
+        super(message);
+        this.input = input;
+        this.name = 'InputError';
+    }
+}
+/** The error for a bad input, `Input "name": detail`; every action builds its input errors with it. */
+function inputs_inputError(name, detail) {
+    return new InputError(name, `Input "${name}": ${detail}`);
+}
+function invalid(name, value, what) {
+    return inputs_inputError(name, `${JSON.stringify(value)} is not ${what}`);
+}
+const TRUE_WORDS = new Set(['true', 'yes', '1', 'on']);
+const FALSE_WORDS = new Set(['false', 'no', '0', 'off']);
+function parseBoolean(name, value) {
+    const word = value.trim().toLowerCase();
+    if (TRUE_WORDS.has(word))
+        return true;
+    if (FALSE_WORDS.has(word))
+        return false;
+    throw invalid(name, value, 'a boolean (use true/false, yes/no, on/off or 1/0)');
+}
+/** Newline- and/or comma-separated items, trimmed; blank lines and `#` comment lines dropped. */
+function parseList(value, options = {}) {
+    const lines = value
+        .split(/\r?\n/)
+        .map((line) => line.trim())
+        .filter((line) => line !== '' && !line.startsWith('#'));
+    const items = options.newlinesOnly ? lines : lines.flatMap((line) => line.split(','));
+    return items.map((item) => item.trim()).filter((item) => item !== '');
+}
+const DURATION_UNITS_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+const DURATION_ORDER = ['d', 'h', 'm', 's', 'ms'];
+const DURATION_EXAMPLES = '(examples: 90, 500ms, 30s, 5m, 1h30m, 7d; a plain number is seconds)';
+/** Duration in milliseconds: a plain integer is seconds, else parts like `1h30m`, `500ms`, `7d`. */
+function parseDuration(name, value) {
+    const text = value.trim().toLowerCase();
+    if (/^\d+$/.test(text))
+        return Number(text) * 1000;
+    // Parts must appear largest unit first and at most once, so `5m5m` or `30s1h` are typos, not sums.
+    const part = /(\d+(?:\.\d+)?)\s*(ms|d|h|m|s)\s*/y;
+    let total = 0;
+    let lastRank = -1;
+    let consumed = 0;
+    let match;
+    while ((match = part.exec(text)) !== null) {
+        const unit = match[2];
+        const rank = DURATION_ORDER.indexOf(unit);
+        if (rank <= lastRank)
+            break;
+        lastRank = rank;
+        consumed = part.lastIndex;
+        total += Number(match[1]) * DURATION_UNITS_MS[unit];
+    }
+    if (text === '' || consumed !== text.length) {
+        throw invalid(name, value, `a duration ${DURATION_EXAMPLES}`);
+    }
+    return Math.round(total);
+}
+const BYTE_UNITS = {
+    '': 1,
+    b: 1,
+    kb: 1000,
+    mb: 1000 ** 2,
+    gb: 1000 ** 3,
+    tb: 1000 ** 4,
+    kib: 1024,
+    mib: 1024 ** 2,
+    gib: 1024 ** 3,
+    tib: 1024 ** 4,
+};
+const BYTE_SIZE_EXAMPLES = '(examples: 250MB, 1.2GiB, 1048576)';
+/** Bytes: KB/MB/GB/TB are powers of 1000, KiB/MiB/GiB/TiB powers of 1024; unit case is ignored. */
+function parseByteSize(name, value) {
+    const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
+    const multiplier = match ? BYTE_UNITS[match[2].toLowerCase()] : undefined;
+    if (!match || multiplier === undefined)
+        throw invalid(name, value, `a byte size ${BYTE_SIZE_EXAMPLES}`);
+    const amount = Number(match[1]);
+    // A fraction of a byte is a typo, not something to round.
+    if (multiplier === 1 && !Number.isInteger(amount)) {
+        throw invalid(name, value, `a byte size ${BYTE_SIZE_EXAMPLES}`);
+    }
+    const bytes = Math.round(amount * multiplier);
+    if (!Number.isSafeInteger(bytes))
+        throw invalid(name, value, 'a byte size small enough to handle');
+    return bytes;
+}
+/** One of `allowed`, matched case-insensitively and returned as spelled in `allowed`. */
+function parseEnum(name, value, allowed) {
+    const wanted = value.trim().toLowerCase();
+    const found = allowed.find((option) => option.toLowerCase() === wanted);
+    if (found === undefined)
+        throw invalid(name, value, `one of: ${allowed.join(', ')}`);
+    return found;
+}
+const KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+/**
+ * Multiline KEY=VALUE pairs. The value is everything after the first '=', taken verbatim (it may hold
+ * '=' or spaces). Blank lines and `#` comment lines are skipped. Errors give the line number but never
+ * the line's content, because these inputs often carry secrets.
+ */
+/**
+ * `KEY=VALUE` lines, plus multi-line values in the heredoc form GitHub's own file commands use:
+ * a `KEY<<DELIMITER` line, the value's lines, then a line that is exactly `DELIMITER`.
+ */
+function parseKeyValueLines(name, value) {
+    const pairs = {};
+    const seenOnLine = new Map();
+    const lines = value.split('\n').map((line) => line.replace(/\r$/, ''));
+    const set = (key, lineNumber, text) => {
+        if (!KEY_PATTERN.test(key)) {
+            throw inputs_inputError(name, `line ${lineNumber} has an invalid key (letters, digits, '_', '.', '-', not starting ` +
+                'with a digit; content not shown: it may be secret)');
+        }
+        const firstLine = seenOnLine.get(key);
+        if (firstLine !== undefined) {
+            throw inputs_inputError(name, `key ${key} is set twice (lines ${firstLine} and ${lineNumber})`);
+        }
+        seenOnLine.set(key, lineNumber);
+        // defineProperty: a key such as `__proto__` must become a plain entry, not a prototype change.
+        Object.defineProperty(pairs, key, { value: text, enumerable: true, writable: true });
+    };
+    for (let index = 0; index < lines.length; index++) {
+        const line = lines[index];
+        const lineNumber = index + 1;
+        const trimmed = line.trim();
+        if (trimmed === '' || trimmed.startsWith('#'))
+            continue;
+        const eq = line.indexOf('=');
+        const heredoc = /^([^=<\s]+)<<([A-Za-z0-9_.-]+)$/.exec(trimmed);
+        if (heredoc && (eq === -1 || line.indexOf('<<') < eq)) {
+            const [, key, delimiter] = heredoc;
+            const end = lines.indexOf(delimiter, index + 1);
+            if (end === -1)
+                throw inputs_inputError(name, `line ${lineNumber}: the value of ${key} has no closing ${delimiter} line`);
+            set(key, lineNumber, lines.slice(index + 1, end).join('\n'));
+            index = end;
+            continue;
+        }
+        if (eq === -1) {
+            throw inputs_inputError(name, `line ${lineNumber} is not KEY=VALUE or KEY<<DELIMITER (content not shown: it may be secret)`);
+        }
+        set(line.slice(0, eq).trim(), lineNumber, line.slice(eq + 1));
+    }
+    return pairs;
+}
+const BYTE_FORMAT_UNITS = (/* unused pure expression or super */ null && (['B', 'KB', 'MB', 'GB', 'TB', 'PB']));
+/** Human-readable decimal size for summaries: `512 B`, `231.4 MB`. */
+function formatBytes(bytes) {
+    const sign = bytes < 0 ? '-' : '';
+    let size = Math.abs(bytes);
+    let unit = 0;
+    // Compare the rounded figure so 999_960 prints as "1.0 MB", not "1000.0 KB".
+    while (unit < BYTE_FORMAT_UNITS.length - 1 && Number(size.toFixed(1)) >= 1000) {
+        size /= 1000;
+        unit += 1;
+    }
+    const figure = unit === 0 ? String(Math.round(size)) : size.toFixed(1);
+    return `${sign}${figure} ${BYTE_FORMAT_UNITS[unit]}`;
+}
+function readRaw(name, trim = true) {
+    return lib_core/* getInput */.V4(name, { trimWhitespace: trim });
+}
+function getParsed(name, options, parse, isEmpty = (raw) => raw.trim() === '', trim = true) {
+    const raw = readRaw(name, trim);
+    if (isEmpty(raw)) {
+        if (options?.required)
+            throw new InputError(name, `Input "${name}" is required but was not set`);
+        return options?.default;
+    }
+    return parse(raw);
+}
+function getString(name, options) {
+    return getParsed(name, options, (raw) => raw);
+}
+function getBooleanInput(name, options) {
+    return getParsed(name, options, (raw) => parseBoolean(name, raw));
+}
+/** An empty (or all-comment) list input yields the default, or `[]` when there is none. */
+function getListInput(name, options = {}) {
+    const parse = (raw) => parseList(raw, options);
+    return getParsed(name, options, parse, (raw) => parse(raw).length === 0) ?? [];
+}
+/** Milliseconds. */
+function getDurationInput(name, options) {
+    return getParsed(name, options, (raw) => parseDuration(name, raw));
+}
+/** Bytes. */
+function getByteSizeInput(name, options) {
+    return getParsed(name, options, (raw) => parseByteSize(name, raw));
+}
+function getEnumInput(name, allowed, options) {
+    return getParsed(name, options, (raw) => parseEnum(name, raw, allowed));
+}
+/** Read untrimmed so a secret's trailing whitespace survives; an empty input yields `{}`. */
+function getKeyValueInput(name, options = {}) {
+    const parse = (raw) => parseKeyValueLines(name, raw);
+    const isEmpty = (raw) => Object.keys(parse(raw)).length === 0;
+    return getParsed(name, options, parse, isEmpty, false) ?? {};
+}
+
 // EXTERNAL MODULE: ./lib/action/wrapper.ts
 var wrapper = __nccwpck_require__(9046);
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 2 modules
-var lib_exec = __nccwpck_require__(5260);
-;// CONCATENATED MODULE: ./lib/action/exec.ts
-// Running external tools (docker, ssh, trivy, ...): output streamed to the log, captured for callers,
-// and failures turned into errors that say which command failed and why, without leaking secrets.
-
-
-
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+;// CONCATENATED MODULE: ./lib/action/command-text.ts
+// How a command appears in the log and in error messages: its line with secrets masked, a short name,
+// and the end of its stderr.
 
 /** How many trailing stderr lines a failure message carries. */
 const STDERR_TAIL_LINES = 20;
@@ -31688,6 +31897,140 @@ function commandFailedMessage(command, exitCode, stderr) {
     const detail = tail === '' ? '(no stderr output)' : `last lines of stderr:\n${tail}`;
     return `\`${command}\` failed with exit code ${exitCode}; ${detail}`;
 }
+
+;// CONCATENATED MODULE: ./lib/action/exec.ts
+// Running external tools (docker, ssh, trivy, ...): output streamed to the log, captured for callers,
+// and failures turned into errors that say which command failed and why, without leaking secrets.
+
+
+
+
+
+
+
+/** Splits a byte stream into lines (UTF-8 safe across chunks), without their `\n` or `\r\n`. */
+function lineSplitter(onLine) {
+    const decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
+    let pending = '';
+    const feed = (text) => {
+        const parts = (pending + text).split('\n');
+        pending = parts.pop();
+        for (const line of parts)
+            onLine(line.replace(/\r$/, ''));
+    };
+    return {
+        push: (chunk) => feed(decoder.write(chunk)),
+        end: () => {
+            feed(decoder.end());
+            if (pending !== '')
+                onLine(pending.replace(/\r$/, ''));
+            pending = '';
+        },
+    };
+}
+/** Feeds `input` (or nothing) to the child's stdin; a failing input stream kills the child. */
+function feedStdin(child, input, fail) {
+    const stdin = child.stdin;
+    // The process may exit without reading all its input; its exit code says what happened, not EPIPE.
+    stdin.on('error', () => { });
+    if (input === undefined) {
+        stdin.end(); // an empty stdin, so a process that reads it does not wait forever
+    }
+    else if (typeof input === 'string' || Buffer.isBuffer(input)) {
+        stdin.end(input);
+    }
+    else {
+        input.on('error', (error) => {
+            // The other side sees end-of-input; the caller must not trust what it did with a partial upload.
+            child.kill();
+            fail(new Error(`the input stream failed: ${String(error)}`, { cause: error }));
+        });
+        input.pipe(stdin);
+    }
+}
+/** Collects the child's output, streaming it to the log unless silent. */
+function collectOutput(child, options, onLine) {
+    const output = { stdout: [], stderr: [], sinkDone: Promise.resolve(), end: () => { } };
+    child.stderr?.on('data', (chunk) => {
+        output.stderr.push(chunk);
+        if (!options.silent)
+            process.stderr.write(chunk);
+    });
+    const sink = options.stdout;
+    if (sink && child.stdout) {
+        output.sinkDone = new Promise((done, fail) => {
+            sink.on('finish', done);
+            sink.on('error', (error) => {
+                child.kill();
+                fail(error);
+            });
+        });
+        output.sinkDone.catch(() => { });
+        child.stdout.pipe(sink);
+        return output;
+    }
+    const lines = onLine && lineSplitter(onLine);
+    child.stdout?.on('data', (chunk) => {
+        output.stdout.push(chunk);
+        lines?.push(chunk);
+        if (!options.silent)
+            process.stdout.write(chunk);
+    });
+    output.end = () => lines?.end();
+    return output;
+}
+/**
+ * The one way Berth runs a local process: stdin streamed (or empty), stdout captured or piped with
+ * backpressure, stdout lines reported as they come, output streamed to the log unless silent. Resolves
+ * with the exit code (a signal as 128 + its number) whatever it is; rejects when the process cannot be
+ * started, the input or output stream fails, or onStdoutLine throws.
+ */
+function runProcess(file, args, options = {}) {
+    return new Promise((resolve, reject) => {
+        const { stderrFd } = options;
+        const child = (0,external_node_child_process_namespaceObject.spawn)(file, args, {
+            stdio: stderrFd === undefined ? 'pipe' : ['pipe', 'ignore', stderrFd],
+            cwd: options.cwd,
+            env: options.env ?? process.env,
+        });
+        let callbackError;
+        const report = options.onStdoutLine;
+        const output = collectOutput(child, options, report &&
+            ((line) => {
+                try {
+                    report(line);
+                }
+                catch (error) {
+                    callbackError ??= error;
+                }
+            }));
+        let timedOut = false;
+        const timer = options.timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                timedOut = true;
+                child.kill();
+            }, options.timeoutMs);
+        child.on('error', (error) => {
+            clearTimeout(timer);
+            reject(error);
+        });
+        child.on('close', (code, signal) => {
+            clearTimeout(timer);
+            output.end();
+            if (callbackError !== undefined)
+                return reject(callbackError);
+            const result = {
+                exitCode: code ?? 128 + (signal ? external_node_os_.constants.signals[signal] : 0),
+                stdout: Buffer.concat(output.stdout).toString('utf8'),
+                stderr: Buffer.concat(output.stderr).toString('utf8'),
+                ...(timedOut ? { timedOut } : {}),
+            };
+            output.sinkDone.then(() => resolve(result), reject);
+        });
+        feedStdin(child, options.input, reject);
+    });
+}
 function mergedEnv(extra) {
     const env = {};
     for (const [key, value] of Object.entries({ ...process.env, ...extra })) {
@@ -31696,10 +32039,14 @@ function mergedEnv(extra) {
     }
     return env;
 }
+/**
+ * Runs a tool found on PATH, echoing its (redacted) command line unless silent, and throws when it
+ * cannot start or exits non-zero (unless ignoreReturnCode), with the end of its stderr.
+ */
 async function exec_run(cmd, args = [], options = {}) {
     const redact = options.redact ?? [];
     const command = describeCommand(cmd, args, redact);
-    // Resolve bare names ourselves so a missing tool gets our message, not @actions/io's.
+    // Resolve bare names ourselves so a missing tool gets our message.
     const searchPath = options.env && 'PATH' in options.env ? options.env['PATH'] : process.env['PATH'];
     const executable = cmd.includes('/') ? cmd : await which(cmd, undefined, searchPath ?? '');
     const silent = options.silent ?? false;
@@ -31707,16 +32054,11 @@ async function exec_run(cmd, args = [], options = {}) {
         process.stdout.write(`[command]${formatCommandLine(executable, args, redact)}\n`);
     let result;
     try {
-        result = await (0,lib_exec/* getExecOutput */.H)(executable, [...args], {
+        result = await runProcess(executable, args, {
             cwd: options.cwd,
             env: options.env ? mergedEnv(options.env) : undefined,
-            input: typeof options.input === 'string' ? Buffer.from(options.input) : options.input,
-            // @actions/exec echoes the raw argument list when not silent; we print our redacted line instead.
-            silent: true,
-            ignoreReturnCode: true,
-            listeners: silent
-                ? {}
-                : { stdout: (chunk) => process.stdout.write(chunk), stderr: (chunk) => process.stderr.write(chunk) },
+            input: options.input,
+            silent,
         });
     }
     catch (error) {
@@ -31992,215 +32334,2012 @@ async function imageFacts(ref) {
     return facts ? { ...facts, source: 'registry' } : undefined;
 }
 
-;// CONCATENATED MODULE: ./lib/action/inputs.ts
-// Action inputs: pure parsers (string in, typed value out, errors that name the input) and thin
-// getters that read @actions/core and delegate to them.
-
-/** Thrown for any invalid input; `input` is its name and the message always starts with it. */
-class InputError extends Error {
-    input;
-    constructor(input, message) {
-        super(message);
-        this.input = input;
-        this.name = 'InputError';
-    }
+;// CONCATENATED MODULE: ./actions/scan/src/audit-rules.ts
+function rule(id, severity, title, remediation) {
+    return { id, severity, title, remediation };
 }
-/** The error for a bad input, `Input "name": detail`; every action builds its input errors with it. */
-function inputError(name, detail) {
-    return new InputError(name, `Input "${name}": ${detail}`);
-}
-function invalid(name, value, what) {
-    return inputError(name, `${JSON.stringify(value)} is not ${what}`);
-}
-const TRUE_WORDS = new Set(['true', 'yes', '1', 'on']);
-const FALSE_WORDS = new Set(['false', 'no', '0', 'off']);
-function parseBoolean(name, value) {
-    const word = value.trim().toLowerCase();
-    if (TRUE_WORDS.has(word))
-        return true;
-    if (FALSE_WORDS.has(word))
-        return false;
-    throw invalid(name, value, 'a boolean (use true/false, yes/no, on/off or 1/0)');
-}
-/** Newline- and/or comma-separated items, trimmed; blank lines and `#` comment lines dropped. */
-function parseList(value, options = {}) {
-    const lines = value
-        .split(/\r?\n/)
-        .map((line) => line.trim())
-        .filter((line) => line !== '' && !line.startsWith('#'));
-    const items = options.newlinesOnly ? lines : lines.flatMap((line) => line.split(','));
-    return items.map((item) => item.trim()).filter((item) => item !== '');
-}
-const DURATION_UNITS_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
-const DURATION_ORDER = ['d', 'h', 'm', 's', 'ms'];
-const DURATION_EXAMPLES = '(examples: 90, 500ms, 30s, 5m, 1h30m, 7d; a plain number is seconds)';
-/** Duration in milliseconds: a plain integer is seconds, else parts like `1h30m`, `500ms`, `7d`. */
-function parseDuration(name, value) {
-    const text = value.trim().toLowerCase();
-    if (/^\d+$/.test(text))
-        return Number(text) * 1000;
-    // Parts must appear largest unit first and at most once, so `5m5m` or `30s1h` are typos, not sums.
-    const part = /(\d+(?:\.\d+)?)\s*(ms|d|h|m|s)\s*/y;
-    let total = 0;
-    let lastRank = -1;
-    let consumed = 0;
-    let match;
-    while ((match = part.exec(text)) !== null) {
-        const unit = match[2];
-        const rank = DURATION_ORDER.indexOf(unit);
-        if (rank <= lastRank)
-            break;
-        lastRank = rank;
-        consumed = part.lastIndex;
-        total += Number(match[1]) * DURATION_UNITS_MS[unit];
-    }
-    if (text === '' || consumed !== text.length) {
-        throw invalid(name, value, `a duration ${DURATION_EXAMPLES}`);
-    }
-    return Math.round(total);
-}
-const BYTE_UNITS = {
-    '': 1,
-    b: 1,
-    kb: 1000,
-    mb: 1000 ** 2,
-    gb: 1000 ** 3,
-    tb: 1000 ** 4,
-    kib: 1024,
-    mib: 1024 ** 2,
-    gib: 1024 ** 3,
-    tib: 1024 ** 4,
+const AUDIT_RULES = {
+    nonRoot: rule('BERTH-C001', 'HIGH', 'Services run as a non-root user', "Set user: to a non-root UID:GID (e.g. user: '10001:10001') in the compose file, or a non-root USER in the image"),
+    healthcheck: rule('BERTH-C002', 'HIGH', 'Services have a health check', 'Add a healthcheck: whose test proves the service answers; compose up --wait and berth/deploy wait for it'),
+    restart: rule('BERTH-C003', 'HIGH', 'Services have a restart policy', 'Set restart: unless-stopped (or always, or deploy.restart_policy) so the service comes back after a crash or reboot'),
+    memory: rule('BERTH-C004', 'HIGH', 'Services have a memory limit', 'Set deploy.resources.limits.memory (or mem_limit), e.g. 512M, so one service cannot exhaust the host'),
+    cpu: rule('BERTH-C005', 'MEDIUM', 'Services have a CPU limit', "Set deploy.resources.limits.cpus (or cpus), e.g. '1.0', so one service cannot starve the others"),
+    noNewPrivileges: rule('BERTH-C006', 'HIGH', 'Services cannot gain privileges (no-new-privileges)', 'Add security_opt: [no-new-privileges:true] so setuid binaries cannot raise privileges'),
+    readOnly: rule('BERTH-C007', 'MEDIUM', 'Services have a read-only root filesystem', 'Set read_only: true and mount tmpfs (e.g. /tmp) or volumes where the service must write'),
+    envSecret: rule('BERTH-C008', 'CRITICAL', 'No secrets as literal values in environment', 'Pass the secret as a compose secret (secrets:, mounted at /run/secrets/NAME) and set NAME_FILE=/run/secrets/NAME, then rotate the exposed value'),
+    internalPublished: rule('BERTH-C009', 'HIGH', 'Databases and internal services are not published on all interfaces', 'Remove the ports: entry (other services reach it over the compose network) or bind it to 127.0.0.1'),
+    backendInternal: rule('BERTH-C010', 'HIGH', 'Networks of databases are internal', 'Attach databases only to a network with internal: true, shared with the services that need them'),
 };
-const BYTE_SIZE_EXAMPLES = '(examples: 250MB, 1.2GiB, 1048576)';
-/** Bytes: KB/MB/GB/TB are powers of 1000, KiB/MiB/GiB/TiB powers of 1024; unit case is ignored. */
-function parseByteSize(name, value) {
-    const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
-    const multiplier = match ? BYTE_UNITS[match[2].toLowerCase()] : undefined;
-    if (!match || multiplier === undefined)
-        throw invalid(name, value, `a byte size ${BYTE_SIZE_EXAMPLES}`);
-    const amount = Number(match[1]);
-    // A fraction of a byte is a typo, not something to round.
-    if (multiplier === 1 && !Number.isInteger(amount)) {
-        throw invalid(name, value, `a byte size ${BYTE_SIZE_EXAMPLES}`);
+
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./actions/scan/src/compose-source.ts
+// Where a service's setting comes from in the compose files a stack is made of, so that an audit
+// finding about the merged configuration can point at a file and a line.
+
+
+
+/** Reads compose files given relative to (or inside) `root`; paths in findings are relative to it. */
+function readComposeSources(files, root) {
+    return files.map((file) => {
+        const absolute = (0,external_node_path_.resolve)(root, file);
+        let text;
+        try {
+            text = (0,external_node_fs_.readFileSync)(absolute, 'utf8');
+        }
+        catch (error) {
+            throw new Error(`cannot read the compose file ${file}: ${error.message}`);
+        }
+        const path = (0,external_node_path_.relative)(root, absolute).split('\\').join('/');
+        return { path: path.startsWith('..') ? absolute : path, text };
+    });
+}
+/** The node a key leads to in a mapping, following `<<` merge keys into anchors of the same file. */
+function lookup(doc, node, key, depth = 0) {
+    if ((0,dist/* isAlias */.Vj)(node))
+        node = node.resolve(doc);
+    if ((0,dist/* isSeq */.oP)(node)) {
+        if (typeof key === 'number')
+            return node.items[key] === undefined ? undefined : { value: node.items[key] };
+        // A list-form mapping such as `environment: [NAME=value]`.
+        const item = node.items.find((i) => (0,dist/* isScalar */.jn)(i) && String(i.value).split('=')[0] === key);
+        return item ? { keyNode: item, value: item } : undefined;
     }
-    const bytes = Math.round(amount * multiplier);
-    if (!Number.isSafeInteger(bytes))
-        throw invalid(name, value, 'a byte size small enough to handle');
-    return bytes;
-}
-/** One of `allowed`, matched case-insensitively and returned as spelled in `allowed`. */
-function parseEnum(name, value, allowed) {
-    const wanted = value.trim().toLowerCase();
-    const found = allowed.find((option) => option.toLowerCase() === wanted);
-    if (found === undefined)
-        throw invalid(name, value, `one of: ${allowed.join(', ')}`);
-    return found;
-}
-const KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
-/**
- * Multiline KEY=VALUE pairs. The value is everything after the first '=', taken verbatim (it may hold
- * '=' or spaces). Blank lines and `#` comment lines are skipped. Errors give the line number but never
- * the line's content, because these inputs often carry secrets.
- */
-/**
- * `KEY=VALUE` lines, plus multi-line values in the heredoc form GitHub's own file commands use:
- * a `KEY<<DELIMITER` line, the value's lines, then a line that is exactly `DELIMITER`.
- */
-function parseKeyValueLines(name, value) {
-    const pairs = {};
-    const seenOnLine = new Map();
-    const lines = value.split('\n').map((line) => line.replace(/\r$/, ''));
-    const set = (key, lineNumber, text) => {
-        if (!KEY_PATTERN.test(key)) {
-            throw inputError(name, `line ${lineNumber} has an invalid key (letters, digits, '_', '.', '-', not starting ` +
-                'with a digit; content not shown: it may be secret)');
+    if (!(0,dist/* isMap */.jh)(node) || depth > 10)
+        return undefined;
+    for (const pair of node.items) {
+        if ((0,dist/* isScalar */.jn)(pair.key) && String(pair.key.value) === String(key))
+            return { keyNode: pair.key, value: pair.value };
+    }
+    for (const pair of node.items) {
+        if (!(0,dist/* isScalar */.jn)(pair.key) || pair.key.value !== '<<')
+            continue;
+        const sources = (0,dist/* isSeq */.oP)(pair.value) ? pair.value.items : [pair.value];
+        for (const source of sources) {
+            const found = lookup(doc, source, key, depth + 1);
+            if (found)
+                return found;
         }
-        const firstLine = seenOnLine.get(key);
-        if (firstLine !== undefined) {
-            throw inputError(name, `key ${key} is set twice (lines ${firstLine} and ${lineNumber})`);
+    }
+    return undefined;
+}
+class ComposeLocator {
+    files;
+    constructor(sources) {
+        this.files = sources.map((source) => {
+            const lines = new dist/* LineCounter */.HN();
+            // Compose's own tags (!override, !reset) are unknown to a YAML parser; they only warn.
+            const doc = (0,dist/* parseDocument */.Tp)(source.text, { lineCounter: lines });
+            return { path: source.path, doc, lines };
+        });
+    }
+    get paths() {
+        return this.files.map((f) => f.path);
+    }
+    find(file, path) {
+        let node = file.doc.contents;
+        let keyNode;
+        for (const key of path) {
+            const found = lookup(file.doc, node, key);
+            if (!found)
+                return undefined;
+            node = found.value;
+            keyNode = found.keyNode ?? found.value;
         }
-        seenOnLine.set(key, lineNumber);
-        // defineProperty: a key such as `__proto__` must become a plain entry, not a prototype change.
-        Object.defineProperty(pairs, key, { value: text, enumerable: true, writable: true });
+        return keyNode?.range ? file.lines.linePos(keyNode.range[0]).line : undefined;
+    }
+    /**
+     * Where `keyPath` under a service is set: the last file that sets it (the one whose value wins
+     * the merge). When no file sets it (the rule is about something missing), the first file that
+     * mentions the service, at the service's line.
+     */
+    locate(service, keyPath = []) {
+        if (keyPath.length > 0) {
+            for (const file of [...this.files].reverse()) {
+                const line = this.find(file, ['services', service, ...keyPath]);
+                if (line !== undefined)
+                    return { file: file.path, line };
+            }
+        }
+        return this.locateTop(['services', service]);
+    }
+    /** The first file that has `path` from the top (e.g. `['networks', 'backend']`). */
+    locateTop(path) {
+        for (const file of this.files) {
+            const line = this.find(file, path);
+            if (line !== undefined)
+                return { file: file.path, line };
+        }
+        return { file: this.files[0]?.path };
+    }
+}
+
+;// CONCATENATED MODULE: ./actions/scan/src/compose-service.ts
+// The merged compose configuration the audit reads (`docker compose config --format json`), checked
+// for its shape, and what a service in it is: a database, on which networks, publishing which ports,
+// with which limits, secrets in its environment and health check.
+
+class AuditError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'AuditError';
+    }
+}
+/** Checks the shape of a merged configuration; `source` names it in errors. */
+function parseComposeConfig(value, source = 'the compose configuration') {
+    const data = typeof value === 'string' ? parseJson(value, source) : value;
+    const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+    if (!isObject(data) || !isObject(data.services)) {
+        throw new AuditError(`${source}: no services; expected the output of docker compose config --format json`);
+    }
+    for (const [name, service] of Object.entries(data.services)) {
+        if (!isObject(service))
+            throw new AuditError(`${source}: services.${name} is not a mapping`);
+    }
+    return data;
+}
+function parseJson(text, source) {
+    try {
+        return JSON.parse(text);
+    }
+    catch (error) {
+        throw new AuditError(`${source}: not valid JSON (${error.message})`);
+    }
+}
+const DATABASE_IMAGE = /(postgres|postgis|mysql|mariadb|mongo|redis|valkey|memcached)/i;
+const DATABASE_NAME = /^(db|database)$|[-_](db|database)$|^(db|database)[-_]/i;
+const DATABASE_ENV = /^(POSTGRES_|MYSQL_|MARIADB_|MONGO_INITDB_)/;
+const FRONTEND_NETWORK = /front|public|edge|proxy|ingress|dmz|web/i;
+function environmentEntries(service) {
+    const env = service.environment;
+    if (Array.isArray(env)) {
+        return env.map((item) => {
+            const eq = item.indexOf('=');
+            return eq === -1 ? [item, undefined] : [item.slice(0, eq), item.slice(eq + 1)];
+        });
+    }
+    return Object.entries(env ?? {}).map(([k, v]) => [
+        k,
+        v === null || v === undefined ? undefined : String(v),
+    ]);
+}
+/** A database by its image (postgres, mysql, mariadb, mongo, redis, memcached...), its name or its variables. */
+function isDatabase(name, service) {
+    const image = service.image ? (parseImageRef(service.image)?.repository ?? service.image) : '';
+    if (DATABASE_IMAGE.test(image.split('/').pop() ?? '') || DATABASE_IMAGE.test(name))
+        return true;
+    if (DATABASE_NAME.test(name))
+        return true;
+    return environmentEntries(service).some(([key]) => DATABASE_ENV.test(key));
+}
+/** The networks a service is attached to: its `networks`, else `default` (none with a network_mode). */
+function serviceNetworks(service) {
+    if (service.network_mode)
+        return [];
+    const networks = service.networks;
+    if (Array.isArray(networks))
+        return networks;
+    if (networks && typeof networks === 'object')
+        return Object.keys(networks);
+    return ['default'];
+}
+/**
+ * The networks that face users: those named like front/public/edge/proxy/ingress/dmz/web. A stack
+ * that names none is judged by the database rule alone: every non-internal network counts.
+ */
+function frontendNetworks(config) {
+    const declared = Object.keys(config.networks ?? {});
+    const named = declared.filter((n) => FRONTEND_NETWORK.test(n));
+    if (named.length > 0)
+        return new Set(named);
+    const all = new Set([...declared, 'default']);
+    return new Set([...all].filter((n) => config.networks?.[n]?.internal !== true));
+}
+const ALL_INTERFACES = new Set(['', '0.0.0.0', '::', '[::]']);
+/** Ports published on every interface, as `8080` or `5432/udp` (short-syntax strings parsed too). */
+function publishedOnAllInterfaces(service) {
+    const out = [];
+    for (const port of service.ports ?? []) {
+        if (typeof port === 'object' && port !== null) {
+            if (!ALL_INTERFACES.has(port.host_ip ?? ''))
+                continue;
+            const shown = port.published !== undefined && port.published !== '' ? port.published : `(random):${port.target}`;
+            out.push(`${shown}${port.protocol && port.protocol !== 'tcp' ? `/${port.protocol}` : ''}`);
+        }
+        else {
+            // Short syntax: [IP:]HOST:CONTAINER[/proto] or CONTAINER; an IPv6 address comes bracketed.
+            const text = String(port);
+            const ip = /^\[([^\]]*)\]:/.exec(text)?.[1] ?? (text.split(':').length === 3 ? text.split(':')[0] : '');
+            if (ALL_INTERFACES.has(ip ?? ''))
+                out.push(text);
+        }
+    }
+    return out;
+}
+function positiveLimit(value) {
+    if (value === undefined || value === null || value === '')
+        return false;
+    const n = Number.parseFloat(String(value));
+    return Number.isFinite(n) ? n > 0 : true;
+}
+const SECRET_NAME = /PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY/i;
+/** Names that carry the word but hold no secret: a path to one, or a setting about it. */
+const NOT_A_SECRET = /_(FILE|PATH|DIR|TTL|TIMEOUT|EXPIRY|EXPIRES|LENGTH|ENABLED)$/i;
+/** A variable that holds a secret as a literal value (a `_FILE` name or a /run/secrets path does not). */
+function isLiteralSecret(name, value) {
+    if (value === undefined || value === '')
+        return false;
+    if (!SECRET_NAME.test(name) || NOT_A_SECRET.test(name))
+        return false;
+    return !value.includes('/run/secrets/');
+}
+function healthcheckDisabled(service) {
+    const hc = service.healthcheck;
+    if (!hc)
+        return false;
+    const test = Array.isArray(hc.test) ? hc.test[0] : hc.test;
+    return hc.disable === true || (typeof test === 'string' && test.toUpperCase() === 'NONE');
+}
+function hasComposeHealthcheck(service) {
+    const test = service.healthcheck?.test;
+    return Array.isArray(test) ? test.length > 0 : typeof test === 'string' && test !== '';
+}
+
+;// CONCATENATED MODULE: ./actions/scan/src/audit.ts
+// The production-readiness audit of a compose stack: the rules (audit-rules.ts) checked over the
+// merged configuration (compose-service.ts) and what each service's image says about itself, each
+// finding attributed to the compose file (and line) it comes from.
+
+
+
+
+const R = AUDIT_RULES;
+const LIMITS = ['deploy', 'resources', 'limits'];
+/** C001: the compose user wins over the image's USER. */
+function checkUser({ name, service: s, image, imageName }) {
+    const hit = (message) => [{ rule: R.nonRoot, message, keyPath: ['user'] }];
+    if (s.user !== undefined && String(s.user).trim() !== '') {
+        return isRootUser(String(s.user)) ? hit(`Service ${name} runs as root (user: "${s.user}")`) : [];
+    }
+    if (!image) {
+        return hit(`Service ${name} sets no user and the user of ${imageName} is not known, so it may run as root`);
+    }
+    if (!isRootUser(image.user))
+        return [];
+    const shown = image.user.trim() === '' ? 'has no USER' : `has USER ${image.user}`;
+    return hit(`Service ${name} sets no user and ${imageName} ${shown}, so it runs as root`);
+}
+/** C002 */
+function checkHealthcheck({ name, service: s, image, imageName }) {
+    const hit = (message) => [{ rule: R.healthcheck, message, keyPath: ['healthcheck'] }];
+    if (healthcheckDisabled(s))
+        return hit(`Service ${name} disables its health check`);
+    if (hasComposeHealthcheck(s) || image?.healthcheck)
+        return [];
+    const why = image ? `${imageName} has no HEALTHCHECK` : `the health check of ${imageName} is not known`;
+    return hit(`Service ${name} has no health check in the compose file and ${why}`);
+}
+/** C003 */
+function checkRestart({ name, service: s }) {
+    const policy = s.deploy?.restart_policy;
+    const restartOk = (s.restart !== undefined && s.restart !== 'no') ||
+        (policy !== undefined && policy !== null && (policy.condition ?? 'any') !== 'none');
+    if (restartOk)
+        return [];
+    const set = s.restart === 'no' ? ' (restart: "no")' : '';
+    return [{ rule: R.restart, message: `Service ${name} has no restart policy${set}`, keyPath: ['restart'] }];
+}
+/** C004, C005 */
+function checkLimits({ name, service: s }) {
+    const hits = [];
+    const limits = s.deploy?.resources?.limits ?? undefined;
+    if (!positiveLimit(limits?.memory) && !positiveLimit(s.mem_limit)) {
+        hits.push({ rule: R.memory, message: `Service ${name} has no memory limit`, keyPath: LIMITS });
+    }
+    if (!positiveLimit(limits?.cpus) && !positiveLimit(s.cpus)) {
+        hits.push({ rule: R.cpu, message: `Service ${name} has no CPU limit`, keyPath: LIMITS });
+    }
+    return hits;
+}
+/** C006 */
+function checkNoNewPrivileges({ name, service: s }) {
+    const opts = (s.security_opt ?? []).map((o) => o.replace(/\s+/g, '').toLowerCase());
+    if (opts.some((o) => /^no-new-privileges([:=]true)?$/.test(o)))
+        return [];
+    const off = opts.some((o) => o.startsWith('no-new-privileges'));
+    const message = off
+        ? `Service ${name} turns no-new-privileges off in security_opt`
+        : `Service ${name} does not set no-new-privileges in security_opt`;
+    return [{ rule: R.noNewPrivileges, message, keyPath: ['security_opt'] }];
+}
+/** C007 */
+function checkReadOnly({ name, service: s }) {
+    if (s.read_only === true)
+        return [];
+    return [
+        { rule: R.readOnly, message: `Service ${name} has a writable root filesystem`, keyPath: ['read_only'] },
+    ];
+}
+/** C008: the value is never part of the message. */
+function checkEnvironment({ name, service: s }) {
+    return environmentEntries(s)
+        .filter(([key, value]) => isLiteralSecret(key, value))
+        .map(([key]) => ({
+        rule: R.envSecret,
+        message: `Service ${name} sets ${key} to a literal value in environment (value not shown)`,
+        keyPath: ['environment', key],
+    }));
+}
+/** C009 */
+function checkPublished({ name, service: s, config }) {
+    const database = isDatabase(name, s);
+    const frontend = frontendNetworks(config);
+    const onFrontend = s.network_mode === 'host' || serviceNetworks(s).some((n) => frontend.has(n));
+    if (!database && onFrontend)
+        return [];
+    const what = database ? `${name} (a database)` : `${name} (on no frontend network)`;
+    if (s.network_mode === 'host') {
+        return [
+            {
+                rule: R.internalPublished,
+                message: `Service ${what} uses network_mode: host, which exposes every port it listens on`,
+                keyPath: ['network_mode'],
+            },
+        ];
+    }
+    const ports = publishedOnAllInterfaces(s);
+    if (ports.length === 0)
+        return [];
+    return [
+        {
+            rule: R.internalPublished,
+            message: `Service ${what} publishes ${ports.join(', ')} on all interfaces`,
+            keyPath: ['ports'],
+        },
+    ];
+}
+/** C010 */
+function checkDatabaseNetworks({ name, service: s, config }) {
+    if (!isDatabase(name, s))
+        return [];
+    const hits = [];
+    for (const network of serviceNetworks(s)) {
+        const spec = config.networks?.[network];
+        if (spec?.internal === true)
+            continue;
+        const why = spec?.external ? 'an external network, not declared internal here' : 'not internal: true';
+        hits.push({
+            rule: R.backendInternal,
+            message: `Service ${name} (a database) is attached to network ${network}, which is ${why}`,
+            keyPath: ['networks'],
+        });
+    }
+    return hits;
+}
+const CHECKS = [
+    checkUser,
+    checkHealthcheck,
+    checkRestart,
+    checkLimits,
+    checkNoNewPrivileges,
+    checkReadOnly,
+    checkEnvironment,
+    checkPublished,
+    checkDatabaseNetworks,
+];
+function checkService(name, service, config, facts) {
+    const image = service.image ? facts?.[service.image] : undefined;
+    const imageName = service.image ? `image ${service.image}` : 'its image (no image: set)';
+    const context = { name, service, config, image, imageName };
+    return CHECKS.flatMap((check) => check(context));
+}
+/**
+ * Audits a merged compose configuration. Findings come sorted by service, then rule; each names the
+ * first compose file that mentions the service, or the last one that sets the value at fault.
+ */
+function auditCompose(config, options = {}) {
+    const locator = new ComposeLocator(options.sources ?? []);
+    const findings = [];
+    for (const name of Object.keys(config.services).sort()) {
+        const hits = checkService(name, config.services[name], config, options.images);
+        hits.sort((a, b) => a.rule.id.localeCompare(b.rule.id));
+        for (const hit of hits) {
+            const where = locator.locate(name, hit.keyPath);
+            findings.push({
+                kind: 'audit',
+                id: hit.rule.id,
+                severity: hit.rule.severity,
+                target: where.file ?? 'compose',
+                class: 'compose',
+                type: 'compose',
+                title: hit.message,
+                ruleTitle: hit.rule.title,
+                ruleDescription: `${hit.rule.title}. ${hit.rule.remediation}.`,
+                remediation: hit.rule.remediation,
+                url: options.docsUrl ? `${options.docsUrl.split('#')[0]}#${hit.rule.id.toLowerCase()}` : undefined,
+                file: where.file,
+                line: where.line,
+                service: name,
+            });
+        }
+    }
+    return findings;
+}
+
+;// CONCATENATED MODULE: ./actions/scan/src/constants.ts
+// Names of berth/scan's inputs, outputs and saved state, kept in one place so action.yml,
+// the code and the tests agree (a test checks action.yml against these).
+const Inputs = {
+    ScanType: 'scan-type',
+    Image: 'image',
+    Input: 'input',
+    ScanRef: 'scan-ref',
+    Scanners: 'scanners',
+    Severity: 'severity',
+    FailOn: 'fail-on',
+    IgnoreUnfixed: 'ignore-unfixed',
+    IgnoreFile: 'ignore-file',
+    Audit: 'audit',
+    ComposeFiles: 'compose-files',
+    TrivyVersion: 'trivy-version',
+    TrivyDownloadUrl: 'trivy-download-url',
+    TrivySha256: 'trivy-sha256',
+    GithubToken: 'github-token',
+    DbRepository: 'db-repository',
+    CacheDb: 'cache-db',
+    CacheDir: 'cache-dir',
+    JavaDb: 'java-db',
+    RegistryUsername: 'registry-username',
+    RegistryPassword: 'registry-password',
+    Timeout: 'timeout',
+    OutputDir: 'output-dir',
+};
+const Outputs = {
+    Critical: 'critical',
+    High: 'high',
+    Medium: 'medium',
+    Low: 'low',
+    Unknown: 'unknown',
+    Total: 'total',
+    Failed: 'failed',
+    ReportFile: 'report-file',
+    SarifFile: 'sarif-file',
+    DbAgeHours: 'db-age-hours',
+    TrivyVersion: 'trivy-version',
+};
+const State = {};
+const DEFAULT_SEVERITY = 'CRITICAL,HIGH';
+const DEFAULT_FAIL_ON = 'CRITICAL';
+/** `fail-on` values that report without ever failing on findings */
+const FAIL_ON_NEVER = ['none', 'never'];
+const AUDIT_MODES = ['error', 'warn', 'off'];
+const DEFAULT_AUDIT = 'error';
+const SCAN_TYPES = ['image', 'fs', 'config'];
+/** What Berth can turn into findings (Trivy's `license` scanner is not among them). */
+const SCANNERS = ['vuln', 'secret', 'misconfig'];
+const DEFAULT_SCANNERS = {
+    image: ['vuln', 'secret'],
+    fs: ['vuln', 'secret', 'misconfig'],
+    config: ['misconfig'],
+};
+/** Trivy's own default, in its order of priority. */
+const DEFAULT_DB_REPOSITORIES = [
+    'mirror.gcr.io/aquasec/trivy-db:2',
+    'ghcr.io/aquasecurity/trivy-db:2',
+];
+const DEFAULT_TIMEOUT = '10m';
+/** The key prefix of the vulnerability DB in the GitHub cache; then `<os>-<YYYY-MM-DD>`. */
+const DB_CACHE_PREFIX = 'berth-trivy-db-';
+
+;// CONCATENATED MODULE: ./actions/scan/src/stack.ts
+// The compose stack the audit reads: its project name (as compose derives it, for the SARIF category)
+// and the images whose own configuration the audit needs (services that leave user or health check to
+// their image).
+
+
+/** Compose's normalisation: lower case, only `a-z0-9_-`, starting with a letter or digit. */
+function normalizeProjectName(name) {
+    return name
+        .toLowerCase()
+        .replace(/[^a-z0-9_-]+/g, '')
+        .replace(/^[_-]+/, '');
+}
+/**
+ * The project name compose would use: the top-level `name:` of the last file that sets one (without
+ * interpolation), else the project directory's name; `default` when that leaves nothing.
+ */
+function composeProjectName(sources, projectDirectory) {
+    let named;
+    for (const source of sources) {
+        try {
+            const doc = (0,dist/* parse */.qg)(source.text);
+            const name = typeof doc === 'object' && doc !== null ? doc.name : undefined;
+            if (typeof name === 'string' && name.trim() !== '' && !name.includes('$'))
+                named = name;
+        }
+        catch {
+            // compose config reports a file it cannot parse; the name falls back to the directory.
+        }
+    }
+    return normalizeProjectName(named ?? (0,external_node_path_.basename)(projectDirectory)) || 'default';
+}
+/**
+ * The images the audit must ask about: those of services that set no user in the compose file, or
+ * neither a health check nor `disable: true`. A service whose file sets both never needs its image.
+ */
+function imagesNeedingFacts(config) {
+    const images = new Set();
+    for (const service of Object.values(config.services)) {
+        if (!service.image)
+            continue;
+        const user = service.user !== undefined && String(service.user).trim() !== '';
+        const hc = service.healthcheck;
+        const test = hc?.test;
+        const healthcheck = hc?.disable === true || (Array.isArray(test) ? test.length > 0 : Boolean(test));
+        if (!user || !healthcheck)
+            images.add(service.image);
+    }
+    return [...images].sort();
+}
+
+;// CONCATENATED MODULE: ./actions/scan/src/target.ts
+// How the step names what it scanned: in the summary and log, as a SARIF category, and as the
+// repository path Trivy's file names are relative to.
+
+
+/** `path` relative to the workspace with `/` separators, `.` for the workspace itself; absolute when outside it. */
+function workspacePath(path, workspace) {
+    const rel = (0,external_node_path_.relative)(workspace, path).split(external_node_path_.sep).join('/');
+    if (rel === '')
+        return '.';
+    return rel === '..' || rel.startsWith('../') || external_node_path_.posix.isAbsolute(rel) ? path : rel;
+}
+/**
+ * The repository path that Trivy's file names (relative to the directory it scanned) need in front
+ * of them: `dir` relative to the workspace, `''` for the workspace itself or a directory outside it.
+ */
+function repoPrefix(dir, workspace) {
+    const rel = workspacePath(dir, workspace);
+    return rel === '.' || rel === dir ? '' : rel;
+}
+/**
+ * The repository path Trivy's file names need in front of them for this target: the directory an fs
+ * or config scan read (a file's directory), `''` for images.
+ */
+function targetRepoPrefix(target, workspace) {
+    if (target.kind !== 'fs' && target.kind !== 'config')
+        return '';
+    return repoPrefix((0,external_node_fs_.statSync)(target.path).isDirectory() ? target.path : (0,external_node_path_.dirname)(target.path), workspace);
+}
+/** What the SARIF category and the file names are derived from. */
+function categoryTarget(target, workspace, repoTags) {
+    switch (target.kind) {
+        case 'image':
+            return { kind: 'image', ref: target.ref };
+        case 'archive':
+            // `docker save` archives name their image; an OCI layout may not.
+            return {
+                kind: 'image',
+                ref: repoTags?.[0] ?? (0,external_node_path_.basename)(target.path).replace(/\.(tar|tar\.gz|tgz|oci)$/i, ''),
+            };
+        case 'fs':
+        case 'config':
+            return { kind: target.kind, path: workspacePath(target.path, workspace) };
+    }
+}
+/** The summary's title and the scan's log group: the image reference, the archive, `fs <path>`. */
+function describeTarget(target, workspace) {
+    switch (target.kind) {
+        case 'image':
+            return target.ref;
+        case 'archive':
+            return workspacePath(target.path, workspace);
+        case 'fs':
+        case 'config':
+            return `${target.kind} ${workspacePath(target.path, workspace)}`;
+    }
+}
+/** How the target was read and for what, for the summary's last lines. */
+function describeSource(target, scanners) {
+    const what = `scanners ${scanners.join(', ')}`;
+    switch (target.kind) {
+        case 'image':
+            return `image read from ${target.source === 'docker' ? 'the local Docker engine' : 'its registry'} · ${what}`;
+        case 'archive':
+            return `image read from the archive · ${what}`;
+        case 'fs':
+            return `files · ${what}`;
+        case 'config':
+            return 'files · scanner misconfig';
+    }
+}
+/**
+ * Whether an annotation may point at the finding's file: audit findings and what fs and config scans
+ * find in files are in the repository; what an image scan finds is in the image.
+ */
+function inRepository(target) {
+    const files = target.kind === 'fs' || target.kind === 'config';
+    return (f) => f.kind === 'audit' || (files && f.kind !== 'vuln');
+}
+/** The audit rules' documentation in the action's own repository, when the runner says which it is. */
+function docsUrl(env) {
+    const repo = env.GITHUB_ACTION_REPOSITORY;
+    const ref = env.GITHUB_ACTION_REF;
+    if (!repo || !ref)
+        return undefined;
+    const server = env.GITHUB_SERVER_URL || 'https://github.com';
+    return `${server}/${repo}/blob/${ref}/actions/scan/README.md#compose-audit`;
+}
+/**
+ * Findings with their file as a repository path: Trivy names files relative to the directory it
+ * scanned, code scanning and annotations want them relative to the repository root. `prefix` is the
+ * scanned directory's path in the repository (`''` for the root). Vulnerabilities are left alone.
+ */
+function withRepoPaths(findings, prefix) {
+    if (prefix === '' || prefix === '.')
+        return [...findings];
+    return findings.map((f) => f.kind === 'vuln' || f.file === undefined ? f : { ...f, file: external_node_path_.posix.join(prefix, f.file) });
+}
+
+;// CONCATENATED MODULE: ./actions/scan/src/audit-stack.ts
+// The compose audit step: the stack's merged configuration from `docker compose config`, what each
+// image that matters says about itself (its user and health check), then the audit's findings.
+
+
+
+
+
+
+
+
+
+
+
+
+/** What the images that leave user or health check to themselves say, by image reference. */
+async function imagesFacts(config) {
+    const facts = {};
+    await Promise.all(imagesNeedingFacts(config).map(async (image) => {
+        const found = await imageFacts(image).catch(() => undefined);
+        if (found)
+            facts[image] = found;
+        lib_core/* info */.pq(found
+            ? `${image} (${found.source === 'local' ? 'local image' : 'from its registry'}): user ${JSON.stringify(found.user)}, ${found.healthcheck ? 'a' : 'no'} HEALTHCHECK`
+            : `${image}: found neither locally nor in its registry, so its user and health check are not known`);
+    }));
+    return facts;
+}
+async function auditStack(inputs, workspace) {
+    const files = inputs['compose-files'];
+    const sources = readComposeSources(files, workspace);
+    const projectDirectory = (0,external_node_path_.dirname)((0,external_node_path_.resolve)(workspace, files[0]));
+    const project = composeProjectName(sources, projectDirectory);
+    let merged;
+    try {
+        merged = await composeConfig({
+            projectDirectory,
+            project,
+            files: files.map((f) => (0,external_node_path_.resolve)(workspace, f)),
+        });
+    }
+    catch (error) {
+        throw inputs_inputError(Inputs.ComposeFiles, (0,wrapper/* errorMessage */.gJ)(error));
+    }
+    const config = parseComposeConfig(merged, 'docker compose config');
+    const images = await imagesFacts(config);
+    const findings = auditCompose(config, { sources, images, docsUrl: docsUrl(process.env) });
+    lib_core/* info */.pq(`Project ${project}: ${Object.keys(config.services).length} services, ${findings.length} audit finding(s)`);
+    return { project, findings };
+}
+
+;// CONCATENATED MODULE: ./actions/scan/src/command.ts
+// The Trivy command lines berth/scan runs, built from settings alone: the scan (once per target,
+// JSON, no filtering: evaluate() decides what counts), the optional separate DB download, the
+// child's environment, and which Trivy process may see the registry credentials. What Trivy's
+// failures mean is trivy-failure.ts.
+
+/** A Go duration for `--timeout`: whole seconds when it is some, else milliseconds. */
+function goDuration(ms) {
+    return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+const COMMON = ['--skip-version-check', '--disable-telemetry'];
+function needsVulnerabilityDb(target, scanners) {
+    return target.kind !== 'config' && scanners.includes('vuln');
+}
+/**
+ * `trivy <image|fs|config> ... <target>`: JSON to a file, every severity, no ignore file and no
+ * --ignore-unfixed, since Berth applies those itself to the report, the SARIF, the outputs and the gate.
+ */
+function trivyScanArgs(c) {
+    const { target } = c;
+    const subcommand = target.kind === 'archive' ? 'image' : target.kind;
+    const args = [
+        subcommand,
+        '--cache-dir',
+        c.cacheDir,
+        ...COMMON,
+        '--timeout',
+        goDuration(c.timeoutMs),
+        '--format',
+        'json',
+        '--output',
+        c.output,
+    ];
+    if (target.kind !== 'config') {
+        args.push('--no-progress', '--list-all-pkgs=false', '--scanners', c.scanners.join(','));
+        if (needsVulnerabilityDb(target, c.scanners)) {
+            if (c.skipDbUpdate)
+                args.push('--skip-db-update');
+            else
+                args.push('--db-repository', c.dbRepositories.join(','));
+            if (!c.javaDb)
+                args.push('--skip-java-db-update');
+        }
+    }
+    if (c.skipCheckUpdate && (target.kind === 'config' || c.scanners.includes('misconfig'))) {
+        args.push('--skip-check-update');
+    }
+    switch (target.kind) {
+        case 'image':
+            args.push('--image-src', target.source, target.ref);
+            break;
+        case 'archive':
+            args.push('--input', target.path);
+            break;
+        case 'fs':
+        case 'config':
+            args.push(target.path);
+            break;
+    }
+    return args;
+}
+/** `trivy image --download-db-only`: the DB alone, in its own process (see planTrivyRuns). */
+function trivyDbDownloadArgs(c) {
+    return [
+        'image',
+        '--cache-dir',
+        c.cacheDir,
+        ...COMMON,
+        '--timeout',
+        goDuration(c.timeoutMs),
+        '--no-progress',
+        '--download-db-only',
+        '--db-repository',
+        c.dbRepositories.join(','),
+    ];
+}
+/**
+ * The environment of a Trivy child process: the runner's, without any TRIVY_* variable (Trivy reads
+ * its flags from them too, and the inputs alone must decide what is scanned and reported), plus the
+ * registry credentials when this process may have them.
+ */
+function trivyEnv(base, credentials) {
+    const env = {};
+    for (const key of Object.keys(base))
+        if (key.toUpperCase().startsWith('TRIVY_'))
+            env[key] = undefined;
+    if (credentials) {
+        env.TRIVY_USERNAME = credentials.username;
+        env.TRIVY_PASSWORD = credentials.password;
+    }
+    return env;
+}
+/** The registry host of a repository or image reference (`docker.io` when it names none). */
+function registryHost(ref) {
+    return parseImageRef(ref)?.registry;
+}
+/**
+ * The registry the credentials are for: the image's for an image scan, else the first DB
+ * repository's (a private DB mirror).
+ */
+function credentialHost(image, dbRepositories) {
+    if (image !== undefined)
+        return registryHost(image);
+    return dbRepositories[0] === undefined ? undefined : registryHost(dbRepositories[0]);
+}
+/**
+ * Trivy offers TRIVY_USERNAME/TRIVY_PASSWORD to every registry it contacts, so a process only gets
+ * them when every registry it contacts is the one they are for. When the image's registry and the
+ * DB's differ in that respect, the DB is downloaded by a process of its own.
+ */
+function planTrivyRuns(p) {
+    const plan = (separateDbDownload, download, scan) => ({
+        separateDbDownload,
+        downloadCredentials: download,
+        scanCredentials: scan,
+        skipCheckUpdate: scan,
+    });
+    if (!p.credentials || p.credentialHost === undefined)
+        return plan(false, false, false);
+    const onlyOurs = (hosts) => hosts.length > 0 && hosts.every((h) => h === p.credentialHost);
+    const scanHosts = p.imageHost === undefined ? [] : [p.imageHost];
+    const scanGets = onlyOurs(scanHosts);
+    const dbGets = onlyOurs(p.dbHosts);
+    if (p.dbHosts.length === 0)
+        return plan(false, false, scanGets);
+    if (scanHosts.length === 0)
+        return plan(false, dbGets, dbGets);
+    if (scanGets === dbGets)
+        return plan(false, scanGets, scanGets);
+    return plan(true, dbGets, scanGets);
+}
+/** The Trivy processes of a scan, in order: the DB download when it needs one of its own, then the scan. */
+function trivyCommands(s) {
+    const { target } = s;
+    const plan = planTrivyRuns({
+        credentials: s.credentials,
+        credentialHost: credentialHost(s.image, s.dbRepositories),
+        imageHost: target.kind === 'image' && target.source === 'remote' ? registryHost(target.ref) : undefined,
+        dbHosts: s.updateDb ? s.dbRepositories.map((r) => registryHost(r) ?? r) : [],
+    });
+    const download = s.updateDb && plan.separateDbDownload;
+    const scan = trivyScanArgs({
+        ...s,
+        skipDbUpdate: !s.updateDb || plan.separateDbDownload,
+        skipCheckUpdate: plan.skipCheckUpdate,
+    });
+    return [
+        ...(download ? [{ args: trivyDbDownloadArgs(s), credentials: plan.downloadCredentials }] : []),
+        { args: scan, credentials: plan.scanCredentials },
+    ];
+}
+
+// EXTERNAL MODULE: external "node:module"
+var external_node_module_ = __nccwpck_require__(8995);
+;// CONCATENATED MODULE: ./actions/scan/src/db-cache.ts
+// The vulnerability DB in the GitHub cache: restored before the scan, saved after it. The cache
+// service is a speed-up, never a requirement: when it is missing or fails, that is a warning and
+// Trivy downloads the DB itself. @actions/cache is loaded only here, on first use.
+
+
+
+let loaded;
+/**
+ * @actions/cache (with the Azure SDK) costs about 200 ms to compile and load, so only runs that cache
+ * the DB load it, and Node's compile cache (in its default place, os.tmpdir()) keeps the compiled
+ * code for the next run on the same runner, which then loads it in half the time.
+ */
+function cacheModule() {
+    if (!loaded) {
+        (0,external_node_module_.enableCompileCache)?.();
+        loaded = __nccwpck_require__.e(/* import() */ 691).then(__nccwpck_require__.bind(__nccwpck_require__, 1691));
+    }
+    return loaded;
+}
+async function restoreDb(dir, key, restoreKeys) {
+    const cache = await cacheModule();
+    if (!cache.isFeatureAvailable()) {
+        lib_core/* warning */.$e('The GitHub cache service is not available to this job, so the vulnerability DB is not restored from it ' +
+            'nor saved to it; Trivy downloads it');
+        return { available: false };
+    }
+    try {
+        const { result, warnings } = await watchingWarnings(() => cache.restoreCache([dir], key, restoreKeys));
+        // A failed restore is only a warning of @actions/cache's own; a miss is silent.
+        const failed = warnings.some((w) => w.startsWith('Failed to restore'));
+        if (failed)
+            lib_core/* info */.pq('The cache service failed, so the DB will not be saved to it either');
+        return { key: result, available: !failed };
+    }
+    catch (error) {
+        lib_core/* warning */.$e(`Restoring the vulnerability DB from the cache failed: ${(0,wrapper/* errorMessage */.gJ)(error)}`);
+        return { available: false };
+    }
+}
+/**
+ * Runs `fn` and returns the warnings and errors issued meanwhile (workflow commands on stdout),
+ * passing everything through: @actions/cache reports a failed restore that way and returns the same
+ * undefined as for a miss, and a failing service should not then be asked to save.
+ */
+async function watchingWarnings(fn) {
+    const warnings = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk, ...rest) => {
+        const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : '';
+        for (const line of text.split(/\r?\n/)) {
+            const m = /^::(?:warning|error)(?: [^:]*)?::(.*)$/.exec(line);
+            if (m)
+                warnings.push(m[1]);
+        }
+        return write(chunk, ...rest);
+    });
+    try {
+        return { result: await fn(), warnings };
+    }
+    finally {
+        process.stdout.write = write;
+    }
+}
+/** Saves `dir` under `key`; true when the cache service took it. Failures are warnings. */
+async function saveDb(dir, key) {
+    const cache = await cacheModule();
+    try {
+        const id = await cache.saveCache([dir], key);
+        // -1: @actions/cache already logged why (another job saving the same key, a service error).
+        return id !== -1;
+    }
+    catch (error) {
+        lib_core/* warning */.$e(`Saving the vulnerability DB to the cache failed: ${(0,wrapper/* errorMessage */.gJ)(error)}`);
+        return false;
+    }
+}
+
+;// CONCATENATED MODULE: ./actions/scan/src/db.ts
+// Trivy's vulnerability DB in the cache dir (`<cache-dir>/db`: trivy.db and metadata.json): whether
+// it is fresh enough to skip the update, how old it is, and its key in the GitHub cache, one entry a day.
+
+
+
+/** The DB schema Trivy 0.74 reads. */
+const DB_SCHEMA_VERSION = 2;
+function dbDir(cacheDir) {
+    return (0,external_node_path_.join)(cacheDir, 'db');
+}
+function parseDbMetadata(text) {
+    try {
+        const data = JSON.parse(text);
+        return typeof data === 'object' && data !== null && !Array.isArray(data)
+            ? data
+            : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The metadata of the DB in `cacheDir`, when there is a DB there (trivy.db and metadata.json). */
+function readDbMetadata(cacheDir) {
+    const dir = dbDir(cacheDir);
+    if (!(0,external_node_fs_.existsSync)((0,external_node_path_.join)(dir, 'trivy.db')) || !(0,external_node_fs_.existsSync)((0,external_node_path_.join)(dir, 'metadata.json')))
+        return undefined;
+    try {
+        return parseDbMetadata((0,external_node_fs_.readFileSync)((0,external_node_path_.join)(dir, 'metadata.json'), 'utf8'));
+    }
+    catch {
+        return undefined;
+    }
+}
+/** A timestamp of the metadata, undefined for Go's zero time (`0001-01-01T00:00:00Z`) or junk. */
+function time(value) {
+    if (!value)
+        return undefined;
+    const ms = Date.parse(value);
+    return Number.isNaN(ms) || new Date(ms).getUTCFullYear() <= 1 ? undefined : ms;
+}
+/** Of Trivy's schema, and its NextUpdate still ahead: Trivy would not update it either. */
+function isDbFresh(meta, now) {
+    if (meta?.Version !== DB_SCHEMA_VERSION)
+        return false;
+    const next = time(meta.NextUpdate);
+    return next !== undefined && next > now.getTime();
+}
+/** Hours since the DB was built (UpdatedAt), or else since it was downloaded; one decimal. */
+function dbAgeHours(meta, now) {
+    const at = time(meta?.UpdatedAt) ?? time(meta?.DownloadedAt);
+    if (at === undefined)
+        return undefined;
+    return Math.round(Math.max(0, now.getTime() - at) / 360_000) / 10;
+}
+/** One cache entry per OS and UTC day. */
+function dbCacheKey(os, now) {
+    const prefix = `${DB_CACHE_PREFIX}${os.toLowerCase()}-`;
+    return { key: `${prefix}${now.toISOString().slice(0, 10)}`, restoreKeys: [prefix] };
+}
+/**
+ * After the scan: save the DB under today's key unless today's entry is what was restored (the
+ * cache holds it already) or there is no valid DB to save.
+ */
+function shouldSaveDb(restoredKey, key, meta) {
+    return restoredKey !== key && meta?.Version === DB_SCHEMA_VERSION;
+}
+
+;// CONCATENATED MODULE: ./actions/scan/src/details.ts
+// What the step did besides judging findings, for the end of the job summary: which Trivy, which
+// DB and where it came from, where the files are.
+/** What the GitHub cache did for the DB, from cache-db and restoreDb()'s result. */
+function dbCacheState(cacheDb, localFresh, restored) {
+    if (!cacheDb)
+        return 'off';
+    if (localFresh)
+        return 'local';
+    if (restored?.key)
+        return { restored: restored.key };
+    return restored?.available ? 'miss' : 'unavailable';
+}
+const TRIVY_SOURCE = {
+    download: 'downloaded and checksum-verified',
+    'tool-cache': 'from the tool cache',
+    preinstalled: 'preinstalled',
+};
+function dbLine(db) {
+    const age = db.ageHours === undefined ? 'of unknown age' : `built ${db.ageHours.toFixed(1)} h ago`;
+    const cache = typeof db.cache === 'object'
+        ? `restored from the cache (\`${db.cache.restored}\`)`
+        : db.cache === 'miss'
+            ? 'not in the cache'
+            : db.cache === 'unavailable'
+                ? 'cache service unavailable'
+                : db.cache === 'local'
+                    ? 'fresh in the cache dir already (GitHub cache not used)'
+                    : 'cache-db off';
+    const parts = [`Vulnerability DB ${age}`, cache, db.downloaded ? 'downloaded by Trivy' : 'not downloaded'];
+    if (db.saved)
+        parts.push(`saved as \`${db.saved}\``);
+    return parts.join(' · ');
+}
+function detailsMarkdown(d) {
+    const lines = [
+        `Trivy ${d.trivy.version} (${TRIVY_SOURCE[d.trivy.source]}) · ${d.scanned}`,
+        ...(d.db ? [dbLine(d.db)] : []),
+        ...(d.embeddedChecks
+            ? ["Misconfiguration checks: Trivy's embedded checks (the checks bundle could not be fetched)"]
+            : []),
+        `Report \`${d.reportFile}\` · SARIF \`${d.sarifFile}\``,
+    ];
+    return `\n${lines.map((line) => `<sub>${line}</sub>`).join('<br>\n')}\n`;
+}
+
+;// CONCATENATED MODULE: ./actions/scan/src/db-step.ts
+// The vulnerability DB around the scan: whether the scan needs it, restoring it from the GitHub cache
+// (unless a fresh one is in the cache dir already), whether Trivy updates it, saving it after the
+// scan, and what the summary says about it. One object per run holds what the steps learn.
+
+
+
+
+
+class VulnerabilityDb {
+    inputs;
+    now;
+    /** the scan reads the vulnerability DB (vulnerabilities of anything but a config scan) */
+    needed;
+    cacheDir;
+    /** a fresh DB was in the cache dir from the start (a self-hosted runner): no GitHub cache either way */
+    localFresh;
+    /** restore the DB from the GitHub cache and save it after */
+    useCache;
+    cacheKey;
+    restored;
+    before;
+    saved;
+    constructor(inputs, target, now) {
+        this.inputs = inputs;
+        this.now = now;
+        this.cacheDir = inputs['cache-dir'];
+        this.needed = needsVulnerabilityDb(target, inputs.scanners);
+        this.localFresh = this.needed && isDbFresh(readDbMetadata(this.cacheDir), now);
+        this.useCache = this.needed && inputs['cache-db'] && !this.localFresh;
+        this.cacheKey = dbCacheKey(process.env.RUNNER_OS || process.platform, now);
+    }
+    /** Restores the DB from the GitHub cache, when it is to be used. */
+    async restore() {
+        if (!this.useCache)
+            return;
+        const { key, restoreKeys } = this.cacheKey;
+        const restored = await restoreDb(dbDir(this.cacheDir), key, restoreKeys);
+        if (restored.key)
+            lib_core/* info */.pq(`Restored the DB from the cache entry ${restored.key}`);
+        else if (restored.available)
+            lib_core/* info */.pq(`No DB in the cache under ${key} or ${restoreKeys[0]}*`);
+        this.restored = restored;
+    }
+    /** Before the scan: whether Trivy is to update the DB (the scan needs it and it is not fresh). */
+    beforeScan() {
+        this.before = readDbMetadata(this.cacheDir);
+        if (!this.needed)
+            return false;
+        const fresh = isDbFresh(this.before, this.now);
+        lib_core/* info */.pq(fresh
+            ? `The DB in ${this.cacheDir} is fresh: Trivy will not update it`
+            : `Trivy will download the DB from ${this.inputs['db-repository'].join(', ')}`);
+        return !fresh;
+    }
+    /** After the scan, whatever its outcome: today's entry, unless the cache has it already. */
+    async save() {
+        const { key } = this.cacheKey;
+        const restored = this.restored;
+        if (!this.useCache || !restored?.available)
+            return;
+        if (!shouldSaveDb(restored.key, key, readDbMetadata(this.cacheDir)))
+            return;
+        this.saved = await lib_core/* group */.Os('Save the vulnerability DB to the cache', async () => {
+            if (!(await saveDb(dbDir(this.cacheDir), key)))
+                return undefined;
+            lib_core/* info */.pq(`Saved the DB as ${key}`);
+            return key;
+        });
+    }
+    /** What the summary says about the DB after the scan; undefined when the scan needed none. */
+    details() {
+        if (!this.needed)
+            return undefined;
+        const after = readDbMetadata(this.cacheDir);
+        return {
+            ageHours: dbAgeHours(after, this.now),
+            cache: dbCacheState(this.inputs['cache-db'], this.localFresh, this.restored),
+            downloaded: after?.DownloadedAt !== undefined && after.DownloadedAt !== this.before?.DownloadedAt,
+            saved: this.saved,
+        };
+    }
+}
+
+;// CONCATENATED MODULE: ./actions/scan/src/finding.ts
+// The one shape every finding takes, whatever found it (a Trivy vulnerability, secret or
+// misconfiguration, or a rule of the compose audit), and the severity scale they share.
+/** Trivy's severities, lowest first; `rank` compares them. */
+const SEVERITIES = ['UNKNOWN', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'];
+/** Highest first, the order of every table and list Berth prints. */
+const SEVERITIES_DESC = [...SEVERITIES].reverse();
+function severityRank(severity) {
+    return SEVERITIES.indexOf(severity);
+}
+/** A Trivy severity string as a Severity; anything unrecognised is UNKNOWN, as Trivy treats it. */
+function toSeverity(value) {
+    const upper = typeof value === 'string' ? value.trim().toUpperCase() : '';
+    return SEVERITIES.includes(upper) ? upper : 'UNKNOWN';
+}
+function atOrAbove(severity, threshold) {
+    return severityRank(severity) >= severityRank(threshold);
+}
+/** `CVE-1 in pkg 1.0 -> 1.1`, `aws-access-key-id in deploy.sh:3`: the short form for lists and logs. */
+function findingLabel(f) {
+    if (f.kind === 'vuln') {
+        const fix = f.fixed ? ` -> ${f.fixed}` : ' (no fix)';
+        return `${f.id} in ${f.pkg ?? f.target} ${f.installed ?? ''}${fix}`.replace(/ {2,}/g, ' ');
+    }
+    const place = f.file && f.line ? `${f.file}:${f.line}` : f.file;
+    if (f.service)
+        return place ? `${f.id} in service ${f.service} (${place})` : `${f.id} in service ${f.service}`;
+    return `${f.id} in ${place ?? f.target}`;
+}
+
+;// CONCATENATED MODULE: ./actions/scan/src/purl.ts
+// Package URLs (`pkg:type/namespace/name@version?qualifiers#subpath`) as the ignore file's `purls`
+// and Trivy's findings write them, and whether a finding's package is the one an entry names.
+const decode = (s) => {
+    try {
+        return decodeURIComponent(s);
+    }
+    catch {
+        return s;
+    }
+};
+/** `pkg:type/namespace/name@version?key=value#subpath`, undefined when it is not a purl. */
+function parsePurl(text) {
+    if (!text.startsWith('pkg:'))
+        return undefined;
+    let rest = text.slice(4).replace(/^\/+/, '');
+    let subpath = '';
+    const hash = rest.indexOf('#');
+    if (hash !== -1)
+        [rest, subpath] = [rest.slice(0, hash), rest.slice(hash + 1)];
+    const qualifiers = {};
+    const question = rest.indexOf('?');
+    if (question !== -1) {
+        for (const pair of rest.slice(question + 1).split('&')) {
+            const eq = pair.indexOf('=');
+            if (eq > 0)
+                qualifiers[pair.slice(0, eq).toLowerCase()] = decode(pair.slice(eq + 1));
+        }
+        rest = rest.slice(0, question);
+    }
+    let version = '';
+    const at = rest.lastIndexOf('@');
+    if (at > rest.indexOf('/'))
+        [rest, version] = [rest.slice(0, at), decode(rest.slice(at + 1))];
+    const parts = rest.split('/').filter(Boolean);
+    if (parts.length < 2)
+        return undefined;
+    return {
+        type: parts[0].toLowerCase(),
+        namespace: parts.slice(1, -1).map(decode).join('/'),
+        name: decode(parts[parts.length - 1]),
+        version,
+        qualifiers,
+        subpath: subpath.replace(/^\/+|\/+$/g, ''),
     };
-    for (let index = 0; index < lines.length; index++) {
-        const line = lines[index];
-        const lineNumber = index + 1;
-        const trimmed = line.trim();
-        if (trimmed === '' || trimmed.startsWith('#'))
-            continue;
-        const eq = line.indexOf('=');
-        const heredoc = /^([^=<\s]+)<<([A-Za-z0-9_.-]+)$/.exec(trimmed);
-        if (heredoc && (eq === -1 || line.indexOf('<<') < eq)) {
-            const [, key, delimiter] = heredoc;
-            const end = lines.indexOf(delimiter, index + 1);
+}
+/** Whether `target` satisfies `constraint`: same package; version, subpath and qualifiers only where given. */
+function purlMatches(constraint, target) {
+    if (constraint.type !== target.type || constraint.namespace !== target.namespace)
+        return false;
+    if (constraint.name !== target.name)
+        return false;
+    if (constraint.version && constraint.version !== target.version)
+        return false;
+    if (constraint.subpath && constraint.subpath !== target.subpath)
+        return false;
+    return Object.entries(constraint.qualifiers).every(([k, v]) => target.qualifiers[k] === v);
+}
+
+;// CONCATENATED MODULE: ./actions/scan/src/ignore-match.ts
+
+function sectionOf(finding) {
+    if (finding.kind === 'vuln')
+        return 'vulnerabilities';
+    if (finding.kind === 'secret')
+        return 'secrets';
+    return 'misconfigurations';
+}
+/**
+ * One spelling for a check id: `AVD-DS-0002`, `DS002` and `DS-0002` (Trivy's ids before and
+ * after its 2025 renaming) are the same check.
+ */
+function canonicalCheckId(id) {
+    const upper = id.trim().toUpperCase().replace(/^AVD-/, '');
+    const m = /^([A-Z]+)-?(\d+)$/.exec(upper);
+    return m ? `${m[1]}-${m[2].padStart(4, '0')}` : upper;
+}
+function idMatches(entry, finding) {
+    if (entry.id === undefined)
+        return true;
+    if (finding.kind === 'misconfig' || finding.kind === 'audit') {
+        const wanted = canonicalCheckId(entry.id);
+        return [finding.id, ...(finding.aliases ?? [])].some((id) => canonicalCheckId(id) === wanted);
+    }
+    return entry.id.toUpperCase() === finding.id.toUpperCase();
+}
+const globCache = new Map();
+/** A doublestar glob as a RegExp: `**` any number of segments, `*` and `?` within one, `[...]`, `{a,b}`. */
+function globToRegExp(pattern) {
+    const cached = globCache.get(pattern);
+    if (cached)
+        return cached;
+    let out = '';
+    let braces = 0;
+    for (let i = 0; i < pattern.length; i++) {
+        const c = pattern[i];
+        if (c === '*' && pattern[i + 1] === '*') {
+            const segmentStart = i === 0 || pattern[i - 1] === '/';
+            i++;
+            if (segmentStart && pattern[i + 1] === '/') {
+                out += '(?:[^/]*/)*'; // `**/`: zero or more whole directories
+                i++;
+            }
+            else {
+                out += '.*';
+            }
+        }
+        else if (c === '*')
+            out += '[^/]*';
+        else if (c === '?')
+            out += '[^/]';
+        else if (c === '[') {
+            const end = pattern.indexOf(']', i + 2);
             if (end === -1)
-                throw inputError(name, `line ${lineNumber}: the value of ${key} has no closing ${delimiter} line`);
-            set(key, lineNumber, lines.slice(index + 1, end).join('\n'));
-            index = end;
+                out += '\\[';
+            else {
+                const body = pattern
+                    .slice(i + 1, end)
+                    .replace(/^!/, '^')
+                    .replace(/\\/g, '\\\\');
+                out += `[${body}]`;
+                i = end;
+            }
+        }
+        else if (c === '{') {
+            braces++;
+            out += '(?:';
+        }
+        else if (c === '}' && braces > 0) {
+            braces--;
+            out += ')';
+        }
+        else if (c === ',' && braces > 0)
+            out += '|';
+        else if (c === '\\' && i + 1 < pattern.length)
+            out += `\\${pattern[++i]}`;
+        else
+            out += /[.+^$()|\\]/.test(c) ? `\\${c}` : c;
+    }
+    const re = new RegExp(`^${out}${')'.repeat(braces)}$`);
+    globCache.set(pattern, re);
+    return re;
+}
+function pathMatches(entry, finding) {
+    if (entry.paths.length === 0)
+        return true;
+    const candidates = [finding.target, finding.file, finding.pkgPath].filter((p) => Boolean(p));
+    return entry.paths.some((pattern) => candidates.some((path) => globToRegExp(pattern).test(path)));
+}
+function purlMatchesFinding(entry, finding) {
+    // As in Trivy: purls narrow vulnerabilities only, and a finding without a purl is not excluded.
+    if (entry.purls.length === 0 || finding.kind !== 'vuln' || !finding.purl)
+        return true;
+    const target = parsePurl(finding.purl);
+    if (!target)
+        return true;
+    return entry.purls.some((p) => {
+        const constraint = parsePurl(p);
+        return constraint !== undefined && purlMatches(constraint, target);
+    });
+}
+/** The first of `entries` (give it the active ones) that ignores `finding`. */
+function matchIgnore(finding, entries) {
+    const section = sectionOf(finding);
+    return entries.find((e) => e.sections.includes(section) &&
+        idMatches(e, finding) &&
+        pathMatches(e, finding) &&
+        purlMatchesFinding(e, finding));
+}
+
+;// CONCATENATED MODULE: ./actions/scan/src/report.ts
+// Trivy's JSON report (`trivy ... --format json`, schema version 2): the types Berth relies on,
+// a parser that says exactly what is wrong with a file that is not such a report, and the
+// conversion of its vulnerabilities, secrets and failed misconfigurations to Findings.
+
+
+/** A file that is not a Trivy JSON report, with what is wrong and where. */
+class ReportError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ReportError';
+    }
+}
+function isObject(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+/** The array at `field` (absent or null: empty), every item an object with these string fields. */
+function checkItems(source, result, where, field, required) {
+    const items = result[field];
+    if (items === undefined || items === null)
+        return;
+    if (!Array.isArray(items))
+        throw new ReportError(`${source}: ${where}.${field} is not an array`);
+    items.forEach((item, i) => {
+        if (!isObject(item))
+            throw new ReportError(`${source}: ${where}.${field}[${i}] is not an object`);
+        for (const key of required) {
+            if (typeof item[key] !== 'string' || item[key] === '') {
+                throw new ReportError(`${source}: ${where}.${field}[${i}].${key} is missing or not a string`);
+            }
+        }
+    });
+}
+/**
+ * Parses and checks a Trivy JSON report. `source` names the file in error messages. Fields Berth
+ * does not use are kept as they are, so a filtered report is still a complete Trivy report.
+ */
+function parseTrivyReport(text, source = 'the Trivy report') {
+    let data;
+    try {
+        data = JSON.parse(text);
+    }
+    catch (error) {
+        throw new ReportError(`${source}: not valid JSON (${error.message})`);
+    }
+    if (!isObject(data))
+        throw new ReportError(`${source}: not a Trivy JSON report (the top level is not an object)`);
+    if (data.version === '2.1.0' && Array.isArray(data.runs)) {
+        throw new ReportError(`${source}: this is SARIF, not Trivy JSON; run trivy with --format json`);
+    }
+    if (data.SchemaVersion !== 2) {
+        const found = data.SchemaVersion === undefined
+            ? 'no SchemaVersion'
+            : `SchemaVersion ${JSON.stringify(data.SchemaVersion)}`;
+        throw new ReportError(`${source}: not a Trivy JSON report Berth can read (${found}; expected SchemaVersion 2, from trivy --format json)`);
+    }
+    const results = data.Results;
+    if (results !== undefined && results !== null && !Array.isArray(results)) {
+        throw new ReportError(`${source}: Results is not an array`);
+    }
+    (results ?? []).forEach((result, i) => {
+        const where = `Results[${i}]`;
+        if (!isObject(result))
+            throw new ReportError(`${source}: ${where} is not an object`);
+        if (typeof result.Target !== 'string')
+            throw new ReportError(`${source}: ${where}.Target is missing`);
+        checkItems(source, result, where, 'Vulnerabilities', ['VulnerabilityID', 'PkgName']);
+        checkItems(source, result, where, 'Secrets', ['RuleID']);
+        checkItems(source, result, where, 'Misconfigurations', ['ID']);
+    });
+    return data;
+}
+/** Reads and parses the report Trivy wrote to `file`. */
+function readTrivyReport(file) {
+    let text;
+    try {
+        text = (0,external_node_fs_.readFileSync)(file, 'utf8');
+    }
+    catch (error) {
+        throw new ReportError(`cannot read the Trivy report ${file}: ${error.message}`);
+    }
+    return parseTrivyReport(text, file);
+}
+function nonEmpty(value) {
+    return typeof value === 'string' && value.trim() !== '' ? value : undefined;
+}
+function positive(value) {
+    return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
+}
+/** The first sentence of a description, for advisories that have no title. */
+function firstSentence(text) {
+    if (!text)
+        return undefined;
+    const sentence = /^(.{1,200}?[.!?])(\s|$)/s.exec(text)?.[1] ?? text.slice(0, 200);
+    return sentence.replace(/\s+/g, ' ').trim();
+}
+/** What every Trivy finding takes from its result and its own severity, title and id. */
+function fromResult(result, kind, id, item) {
+    const fallbackClass = { vuln: 'unknown', secret: 'secret', misconfig: 'config' }[kind];
+    return {
+        kind,
+        id,
+        severity: toSeverity(item.Severity),
+        target: result.Target,
+        class: result.Class ?? fallbackClass,
+        type: result.Type,
+        title: nonEmpty(item.Title) ?? id,
+    };
+}
+function vulnerabilityFinding(result, v) {
+    return {
+        ...fromResult(result, 'vuln', v.VulnerabilityID, v),
+        title: nonEmpty(v.Title) ?? firstSentence(v.Description) ?? v.VulnerabilityID,
+        description: nonEmpty(v.Description),
+        url: nonEmpty(v.PrimaryURL),
+        pkg: v.PkgName,
+        pkgPath: nonEmpty(v.PkgPath),
+        purl: nonEmpty(v.PkgIdentifier?.PURL),
+        installed: nonEmpty(v.InstalledVersion),
+        fixed: nonEmpty(v.FixedVersion),
+        status: nonEmpty(v.Status),
+    };
+}
+function secretFinding(result, s) {
+    return {
+        ...fromResult(result, 'secret', s.RuleID, s),
+        // Match is Trivy's masked line; the secret itself never reaches a Finding.
+        description: nonEmpty(s.Match),
+        remediation: 'Remove the secret from the file (and from the git history), rotate it, and pass it at run time',
+        file: result.Target,
+        line: positive(s.StartLine),
+        endLine: positive(s.EndLine),
+    };
+}
+function misconfigurationFinding(result, m) {
+    const avd = nonEmpty(m.AVDID);
+    return {
+        ...fromResult(result, 'misconfig', m.ID, m),
+        description: nonEmpty(m.Message) ?? nonEmpty(m.Description),
+        remediation: nonEmpty(m.Resolution),
+        url: nonEmpty(m.PrimaryURL),
+        file: result.Target,
+        line: positive(m.CauseMetadata?.StartLine),
+        endLine: positive(m.CauseMetadata?.EndLine),
+        aliases: avd && avd !== m.ID ? [avd] : undefined,
+    };
+}
+/** Only failed checks are findings; PASS and EXCEPTION entries come from --include-non-failures. */
+function isFailedMisconfiguration(m) {
+    return m.Status === undefined || m.Status === 'FAIL';
+}
+
+;// CONCATENATED MODULE: ./actions/scan/src/filter.ts
+// Which findings count: the `severity` list, `ignore-unfixed` and the ignore file, decided once per
+// finding so that the JSON report, the SARIF file, the outputs and the gate all agree.
+
+
+
+/**
+ * A vulnerability without a fix: a Status other than `fixed` (Trivy's `affected`, `will_not_fix`,
+ * `fix_deferred`, ...), or, in reports without a Status, no FixedVersion.
+ */
+function isUnfixed(finding) {
+    if (finding.kind !== 'vuln')
+        return false;
+    if (finding.status !== undefined)
+        return finding.status !== 'fixed';
+    return !finding.fixed;
+}
+/**
+ * Why `finding` does not count, or undefined when it does. Audit findings are judged by the
+ * ignore file only: the `severity` list and `ignore-unfixed` are about what Trivy reports.
+ */
+function dropReason(finding, options) {
+    if (finding.kind !== 'audit') {
+        if (!options.severities.includes(finding.severity))
+            return { reason: 'severity' };
+        if (options.ignoreUnfixed && isUnfixed(finding))
+            return { reason: 'unfixed' };
+    }
+    const entry = matchIgnore(finding, options.ignores);
+    return entry ? { reason: 'ignored', entry } : undefined;
+}
+function filterFindings(findings, options) {
+    const kept = [];
+    const dropped = [];
+    for (const finding of findings) {
+        const drop = dropReason(finding, options);
+        if (drop)
+            dropped.push({ finding, ...drop });
+        else
+            kept.push(finding);
+    }
+    return { kept, dropped };
+}
+/** Filters a Trivy report; `report` is left as it was. */
+function filterReport(report, options) {
+    const kept = [];
+    const dropped = [];
+    const keep = (items, toFinding) => {
+        if (!items)
+            return undefined;
+        return items.filter((item) => {
+            const finding = toFinding(item);
+            const drop = dropReason(finding, options);
+            if (drop)
+                dropped.push({ finding, ...drop });
+            else
+                kept.push(finding);
+            return !drop;
+        });
+    };
+    const results = (report.Results ?? []).map((result) => {
+        const out = { ...result };
+        const vulnerabilities = keep(result.Vulnerabilities, (v) => vulnerabilityFinding(result, v));
+        const secrets = keep(result.Secrets, (s) => secretFinding(result, s));
+        const failed = result.Misconfigurations?.filter(isFailedMisconfiguration);
+        const misconfigurations = keep(failed, (m) => misconfigurationFinding(result, m));
+        if (vulnerabilities)
+            out.Vulnerabilities = vulnerabilities;
+        if (secrets)
+            out.Secrets = secrets;
+        if (misconfigurations)
+            out.Misconfigurations = misconfigurations;
+        return out;
+    });
+    const filtered = { ...report };
+    if (report.Results)
+        filtered.Results = results;
+    return { report: filtered, kept, dropped };
+}
+function countBySeverity(findings) {
+    const counts = Object.fromEntries(SEVERITIES.map((s) => [s, 0]));
+    counts.total = 0;
+    for (const f of findings) {
+        counts[toSeverity(f.severity)] += 1;
+        counts.total += 1;
+    }
+    return counts;
+}
+
+;// CONCATENATED MODULE: ./actions/scan/src/ignore.ts
+// Trivy's ignore files, read the way Trivy reads them, with one difference: an entry whose date
+// has passed is not skipped in silence but reported (file, line, id) so the gate can fail on it.
+//
+// `.trivyignore` (any name not ending in .yaml/.yml): one id per line, `#` comments, an optional
+// `exp:YYYY-MM-DD`; every id applies to vulnerabilities, secrets and misconfigurations alike.
+// `.trivyignore.yaml`: lists under vulnerabilities / misconfigurations / secrets / licenses of
+// `{id, paths, purls, expired_at, statement}`; an entry needs an id, paths or purls (or several).
+// An entry stops applying at 00:00 UTC on its date, as in Trivy.
+
+
+
+
+
+const IGNORE_SECTIONS = ['vulnerabilities', 'misconfigurations', 'secrets', 'licenses'];
+/** The names Berth looks for at the workspace root when no ignore file is given, in this order. */
+const DEFAULT_IGNORE_FILES = ['.trivyignore.yaml', '.trivyignore.yml', '.trivyignore'];
+/** A malformed ignore file; the message names the file and line. */
+class IgnoreFileError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'IgnoreFileError';
+    }
+}
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+/** A date (midnight UTC) or a full RFC 3339 timestamp; undefined when it is neither. */
+function parseExpiry(text) {
+    const day = DATE.exec(text);
+    if (day) {
+        const date = new Date(Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3])));
+        // Date.UTC rolls 2024-02-31 over to March; a date that does not exist is a typo.
+        return date.toISOString().slice(0, 10) === text ? date : undefined;
+    }
+    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text))
+        return undefined;
+    const date = new Date(text);
+    return Number.isNaN(date.getTime()) ? undefined : date;
+}
+function parsePlain(text, file) {
+    const entries = [];
+    text.split(/\r?\n/).forEach((raw, index) => {
+        const line = raw.trim();
+        if (line === '' || line.startsWith('#'))
+            return;
+        const fields = line.split(/\s+/);
+        const expField = fields.slice(1).find((field) => field.startsWith('exp:'));
+        const expires = expField?.slice('exp:'.length);
+        const expiresAt = expires === undefined ? undefined : parseExpiry(expires);
+        if (expires !== undefined && expiresAt === undefined) {
+            throw new IgnoreFileError(`${file}:${index + 1}: "${expField}" is not a valid expiry (write exp:YYYY-MM-DD, e.g. exp:2025-06-30)`);
+        }
+        entries.push({
+            id: fields[0],
+            sections: IGNORE_SECTIONS,
+            paths: [],
+            purls: [],
+            expires,
+            expiresAt,
+            file,
+            line: index + 1,
+        });
+    });
+    return entries;
+}
+function stringList(node, where) {
+    if (node === undefined || node === null)
+        return [];
+    if (!(0,dist/* isSeq */.oP)(node))
+        throw new IgnoreFileError(`${where} must be a list`);
+    return node.items.map((item, i) => {
+        const value = (0,dist/* isScalar */.jn)(item) ? item.value : undefined;
+        if (typeof value !== 'string' || value === '')
+            throw new IgnoreFileError(`${where}[${i}] must be a string`);
+        return value;
+    });
+}
+const YAML_FIELDS = ['id', 'paths', 'purls', 'expired_at', 'statement'];
+/** The fields of one YAML entry by name, each field checked to be one an entry may have. */
+function entryFields(item, section, file, lineOf) {
+    const fields = new Map();
+    for (const field of item.items) {
+        const name = (0,dist/* isScalar */.jn)(field.key) ? String(field.key.value) : '';
+        if (!YAML_FIELDS.includes(name)) {
+            throw new IgnoreFileError(`${file}:${lineOf(field.key)}: unknown field "${name}" in a ${section} entry`);
+        }
+        fields.set(name, field.value);
+    }
+    return fields;
+}
+/** One entry of a YAML section, at `line`. */
+function yamlEntry(item, section, file, lineOf) {
+    const line = lineOf(item);
+    const where = `${file}:${line}: ${section} entry`;
+    if (!(0,dist/* isMap */.jh)(item))
+        throw new IgnoreFileError(`${where} must be a mapping (id, paths, purls, expired_at, statement)`);
+    const fields = entryFields(item, section, file, lineOf);
+    const scalar = (name) => {
+        const node = fields.get(name);
+        if (node === undefined || node === null)
+            return undefined;
+        const value = (0,dist/* isScalar */.jn)(node) ? node.value : undefined;
+        if (value === null)
+            return undefined;
+        if (typeof value !== 'string' && typeof value !== 'number') {
+            throw new IgnoreFileError(`${where}: ${name} must be a string`);
+        }
+        return String(value);
+    };
+    const id = scalar('id');
+    const paths = stringList(fields.get('paths'), `${where}: paths`);
+    const purls = stringList(fields.get('purls'), `${where}: purls`);
+    if (purls.length > 0 && section !== 'vulnerabilities') {
+        throw new IgnoreFileError(`${where}: purls only apply to vulnerabilities`);
+    }
+    for (const purl of purls) {
+        if (!parsePurl(purl))
+            throw new IgnoreFileError(`${where}: "${purl}" is not a package URL (pkg:type/name@version)`);
+    }
+    if (id === undefined && paths.length === 0 && purls.length === 0) {
+        throw new IgnoreFileError(`${where} has no id, paths or purls, so it would ignore everything`);
+    }
+    const expires = scalar('expired_at');
+    const expiresAt = expires === undefined ? undefined : parseExpiry(expires);
+    if (expires !== undefined && expiresAt === undefined) {
+        throw new IgnoreFileError(`${where}: expired_at "${expires}" is not a date (write YYYY-MM-DD)`);
+    }
+    const statement = scalar('statement');
+    return { id, sections: [section], paths, purls, expires, expiresAt, statement, file, line };
+}
+function parseYaml(text, file) {
+    const lineCounter = new dist/* LineCounter */.HN();
+    const doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter, uniqueKeys: true });
+    const lineOf = (node) => (node?.range ? lineCounter.linePos(node.range[0]).line : 1);
+    if (doc.errors.length > 0) {
+        const error = doc.errors[0];
+        throw new IgnoreFileError(`${file}:${lineCounter.linePos(error.pos[0]).line}: ${error.message.split('\n')[0]}`);
+    }
+    if (doc.contents === null)
+        return [];
+    if (!(0,dist/* isMap */.jh)(doc.contents)) {
+        throw new IgnoreFileError(`${file}:${lineOf(doc.contents)}: the top level must be a mapping of ${IGNORE_SECTIONS.join(', ')}`);
+    }
+    const entries = [];
+    for (const pair of doc.contents.items) {
+        const key = (0,dist/* isScalar */.jn)(pair.key) ? String(pair.key.value) : '';
+        const keyLine = lineOf(pair.key);
+        if (!IGNORE_SECTIONS.includes(key)) {
+            throw new IgnoreFileError(`${file}:${keyLine}: unknown section "${key}" (expected ${IGNORE_SECTIONS.join(', ')})`);
+        }
+        const section = key;
+        if (pair.value === null || ((0,dist/* isScalar */.jn)(pair.value) && pair.value.value === null))
             continue;
+        if (!(0,dist/* isSeq */.oP)(pair.value))
+            throw new IgnoreFileError(`${file}:${keyLine}: ${section} must be a list of entries`);
+        for (const item of pair.value.items)
+            entries.push(yamlEntry(item, section, file, lineOf));
+    }
+    return entries;
+}
+/** YAML for names ending in .yaml or .yml, the plain format for any other name, as Trivy decides. */
+function ignoreFormat(path) {
+    return /\.ya?ml$/i.test(path) ? 'yaml' : 'plain';
+}
+/** Every entry of an ignore file, expired ones included; `file` is the name used in messages. */
+function parseIgnoreFile(text, file, format = ignoreFormat(file)) {
+    return format === 'yaml' ? parseYaml(text, file) : parsePlain(text, file);
+}
+/** Reads `path`; `displayName` (default: `path`) is how messages and the summary name it. */
+function readIgnoreFile(path, displayName = path) {
+    let text;
+    try {
+        text = (0,external_node_fs_.readFileSync)(path, 'utf8');
+    }
+    catch (error) {
+        throw new IgnoreFileError(`cannot read the ignore file ${displayName}: ${error.message}`);
+    }
+    return parseIgnoreFile(text, displayName, ignoreFormat(path));
+}
+/**
+ * The ignore file to read, relative to the workspace: the `ignore-file` input, which must exist,
+ * else the first of DEFAULT_IGNORE_FILES that exists, else none. `exists` is asked about
+ * workspace-relative paths.
+ */
+function resolveIgnoreFile(input, exists) {
+    const given = input.trim();
+    if (given !== '') {
+        if (!exists(given))
+            throw inputs_inputError(Inputs.IgnoreFile, `${given} does not exist in the workspace`);
+        return given;
+    }
+    return DEFAULT_IGNORE_FILES.find((name) => exists(name));
+}
+function isExpired(entry, now) {
+    return entry.expiresAt !== undefined && entry.expiresAt.getTime() <= now.getTime();
+}
+function partitionIgnores(entries, now) {
+    return {
+        active: entries.filter((e) => !isExpired(e, now)),
+        expired: entries.filter((e) => isExpired(e, now)),
+    };
+}
+/** `.trivyignore:3: CVE-2019-1549 expired on 2024-01-01`: one expired entry, for errors and the summary. */
+function expiredMessage(entry) {
+    const what = entry.id ?? `the entry for ${[...entry.paths, ...entry.purls].join(', ')}`;
+    return `${entry.file}:${entry.line}: ${what} expired on ${entry.expires}`;
+}
+
+;// CONCATENATED MODULE: ./actions/scan/src/gate.ts
+// The severity gate: parsing `severity`, `fail-on` and `audit`, deciding whether the step fails,
+// the one sentence that says why, the step outputs and the annotations.
+
+
+
+
+
+function severityWord(name, word) {
+    const upper = word.trim().toUpperCase();
+    if (!SEVERITIES.includes(upper)) {
+        throw inputs_inputError(name, `"${word.trim()}" is not a severity (use ${SEVERITIES_DESC.join(', ')})`);
+    }
+    return upper;
+}
+/** `severity`: a comma- or newline-separated list, any case; highest first, without repeats. */
+function parseSeverities(name, value) {
+    const items = parseList(value);
+    if (items.length === 0)
+        throw inputs_inputError(name, `lists no severity (use ${SEVERITIES_DESC.join(', ')})`);
+    const set = new Set(items.map((item) => severityWord(name, item)));
+    return SEVERITIES_DESC.filter((s) => set.has(s));
+}
+/** `fail-on`: the lowest severity that fails the step, or `none`/`never` to only report. */
+function parseFailOn(name, value) {
+    const word = value.trim().toLowerCase();
+    if (FAIL_ON_NEVER.includes(word))
+        return 'none';
+    if (word.includes(',')) {
+        throw inputs_inputError(name, `takes one severity, the lowest that fails the step (e.g. HIGH), not a list`);
+    }
+    try {
+        return severityWord(name, value);
+    }
+    catch {
+        throw inputs_inputError(name, `"${value.trim()}" is not a severity or none (use ${SEVERITIES_DESC.join(', ')}, or none to only report)`);
+    }
+}
+function parseAuditMode(name, value) {
+    return parseEnum(name, value, AUDIT_MODES);
+}
+/**
+ * Parses the gate's inputs from their raw strings (as core.getInput returns them); an empty
+ * string takes action.yml's default. Errors name the input.
+ */
+function parseGateSettings(raw) {
+    const value = (name, fallback) => {
+        const text = raw[name]?.trim() ?? '';
+        return text === '' ? fallback : text;
+    };
+    return {
+        severities: parseSeverities(Inputs.Severity, value(Inputs.Severity, DEFAULT_SEVERITY)),
+        failOn: parseFailOn(Inputs.FailOn, value(Inputs.FailOn, DEFAULT_FAIL_ON)),
+        ignoreUnfixed: parseBoolean(Inputs.IgnoreUnfixed, value(Inputs.IgnoreUnfixed, 'true')),
+        audit: parseAuditMode(Inputs.Audit, value(Inputs.Audit, DEFAULT_AUDIT)),
+    };
+}
+function plural(n, one, many = `${one}s`) {
+    return `${n} ${n === 1 ? one : many}`;
+}
+/** `2 CRITICAL, 1 HIGH`, highest first, zero severities left out. */
+function breakdown(findings) {
+    const counts = countBySeverity(findings);
+    return SEVERITIES_DESC.filter((s) => counts[s] > 0)
+        .map((s) => `${counts[s]} ${s}`)
+        .join(', ');
+}
+function joinClauses(clauses) {
+    if (clauses.length <= 1)
+        return clauses.join('');
+    return `${clauses.slice(0, -1).join(', ')} and ${clauses[clauses.length - 1]}`;
+}
+/** A short list of ids for a sentence: the first few, then "and N more". */
+function someLabels(findings, max = 3) {
+    const labels = findings.slice(0, max).map(findingLabel);
+    const more = findings.length > max ? `, and ${findings.length - max} more` : '';
+    return labels.join('; ') + more;
+}
+function droppedNote(dropped) {
+    if (!dropped || dropped.length === 0)
+        return '';
+    const by = (reason) => dropped.filter((d) => d.reason === reason).length;
+    const parts = [
+        by('severity') ? `${by('severity')} outside the severity list` : '',
+        by('unfixed') ? `${by('unfixed')} without a fix` : '',
+        by('ignored') ? `${by('ignored')} ignored by the ignore file` : '',
+    ].filter(Boolean);
+    return `; not counted: ${parts.join(', ')}`;
+}
+function decideGate(input) {
+    const { failOn, auditMode } = input;
+    const gated = (f) => failOn !== 'none' && atOrAbove(f.severity, failOn);
+    const bySeverity = (a, b) => severityRank(b.severity) - severityRank(a.severity);
+    const failing = input.findings.filter(gated).sort(bySeverity);
+    const failingAudit = auditMode === 'error' ? input.audit.filter(gated).sort(bySeverity) : [];
+    const expired = [...input.expired];
+    const failed = failing.length > 0 || failingAudit.length > 0 || expired.length > 0;
+    let sentence;
+    if (failed) {
+        const clauses = [];
+        if (failing.length > 0) {
+            clauses.push(`${plural(failing.length, 'finding')} ${failing.length === 1 ? 'is' : 'are'} at or above ` +
+                `fail-on ${failOn} (${breakdown(failing)}: ${someLabels(failing)})`);
         }
-        if (eq === -1) {
-            throw inputError(name, `line ${lineNumber} is not KEY=VALUE or KEY<<DELIMITER (content not shown: it may be secret)`);
+        if (failingAudit.length > 0) {
+            clauses.push(`${plural(failingAudit.length, 'compose audit finding')} ${failingAudit.length === 1 ? 'is' : 'are'} ` +
+                `at or above fail-on ${failOn} with audit: error (${someLabels(failingAudit)})`);
         }
-        set(line.slice(0, eq).trim(), lineNumber, line.slice(eq + 1));
+        if (expired.length > 0) {
+            clauses.push(`${plural(expired.length, 'ignore entry', 'ignore entries')} ${expired.length === 1 ? 'has' : 'have'} ` +
+                `expired (${expired.map(expiredMessage).join('; ')}): renew or remove ${expired.length === 1 ? 'it' : 'them'}`);
+        }
+        sentence = `The scan failed because ${joinClauses(clauses)}.`;
     }
-    return pairs;
-}
-const BYTE_FORMAT_UNITS = (/* unused pure expression or super */ null && (['B', 'KB', 'MB', 'GB', 'TB', 'PB']));
-/** Human-readable decimal size for summaries: `512 B`, `231.4 MB`. */
-function formatBytes(bytes) {
-    const sign = bytes < 0 ? '-' : '';
-    let size = Math.abs(bytes);
-    let unit = 0;
-    // Compare the rounded figure so 999_960 prints as "1.0 MB", not "1000.0 KB".
-    while (unit < BYTE_FORMAT_UNITS.length - 1 && Number(size.toFixed(1)) >= 1000) {
-        size /= 1000;
-        unit += 1;
+    else {
+        const counted = input.findings.length === 0
+            ? 'no finding counted'
+            : `${plural(input.findings.length, 'finding')} counted: ${breakdown(input.findings)}`;
+        const main = failOn === 'none'
+            ? `fail-on is none, so findings are reported without failing the step (${counted}${droppedNote(input.dropped)})`
+            : `no finding is at or above fail-on ${failOn} (${counted}${droppedNote(input.dropped)})`;
+        const auditNote = input.audit.length === 0
+            ? ''
+            : auditMode === 'warn'
+                ? `; ${plural(input.audit.length, 'compose audit finding')} reported as warnings (audit: warn)`
+                : `; ${plural(input.audit.length, 'compose audit finding')} below fail-on`;
+        sentence = `The scan passed: ${main}${auditNote}.`;
     }
-    const figure = unit === 0 ? String(Math.round(size)) : size.toFixed(1);
-    return `${sign}${figure} ${BYTE_FORMAT_UNITS[unit]}`;
+    return {
+        failed,
+        counts: countBySeverity(input.findings),
+        auditCounts: countBySeverity(input.audit),
+        failing,
+        failingAudit,
+        expired,
+        sentence,
+    };
 }
-function readRaw(name, trim = true) {
-    return lib_core/* getInput */.V4(name, { trimWhitespace: trim });
+/** The step outputs, by their action.yml names. */
+function gateOutputs(gate, files) {
+    return {
+        [Outputs.Critical]: String(gate.counts.CRITICAL),
+        [Outputs.High]: String(gate.counts.HIGH),
+        [Outputs.Medium]: String(gate.counts.MEDIUM),
+        [Outputs.Low]: String(gate.counts.LOW),
+        [Outputs.Unknown]: String(gate.counts.UNKNOWN),
+        [Outputs.Total]: String(gate.counts.total),
+        [Outputs.Failed]: String(gate.failed),
+        [Outputs.ReportFile]: files.reportFile,
+        [Outputs.SarifFile]: files.sarifFile,
+    };
 }
-function getParsed(name, options, parse, isEmpty = (raw) => raw.trim() === '', trim = true) {
-    const raw = readRaw(name, trim);
-    if (isEmpty(raw)) {
-        if (options?.required)
-            throw new InputError(name, `Input "${name}" is required but was not set`);
-        return options?.default;
+/**
+ * Annotations for the step: an error for each finding that failed the gate and each expired ignore
+ * entry, a warning for every other audit finding (audit `warn`, or below fail-on). `repoFiles`
+ * says whether a finding's file is a repository path (image findings are not).
+ */
+function annotations(gate, audit, repoFiles = (f) => f.kind !== 'vuln') {
+    const out = [];
+    const place = (f) => repoFiles(f) && f.file ? { file: f.file, startLine: f.line } : {};
+    for (const f of gate.failing) {
+        out.push({
+            level: 'error',
+            title: `${f.severity} ${f.id}`,
+            message: `${findingLabel(f)}: ${f.title}`,
+            ...place(f),
+        });
     }
-    return parse(raw);
+    const failingAudit = new Set(gate.failingAudit);
+    for (const f of audit) {
+        out.push({
+            level: failingAudit.has(f) ? 'error' : 'warning',
+            title: `${f.id} ${f.severity}`,
+            message: `${f.title}${f.remediation ? `. ${f.remediation}` : ''}`,
+            ...place(f),
+        });
+    }
+    for (const e of gate.expired) {
+        out.push({
+            level: 'error',
+            title: 'Expired ignore entry',
+            message: `${expiredMessage(e)}: renew the date or remove the entry`,
+            file: e.file,
+            startLine: e.line,
+        });
+    }
+    return out;
 }
-function getString(name, options) {
-    return getParsed(name, options, (raw) => raw);
+
+;// CONCATENATED MODULE: ./actions/scan/src/evaluate.ts
+// The whole decision in one pure call, and the only place the gate is decided, so nothing can filter
+// the report, the SARIF file, the outputs and the gate differently: Trivy reports, audit findings,
+// ignore entries and settings in; the filtered reports, what counts (files as repository paths),
+// what was left out and the gate's verdict out.
+
+
+
+
+function evaluate(input) {
+    const { active, expired } = partitionIgnores(input.ignores, input.now);
+    const options = {
+        severities: input.settings.severities,
+        ignoreUnfixed: input.settings.ignoreUnfixed,
+        ignores: active,
+    };
+    const reports = input.reports.map((report) => {
+        const filtered = filterReport(report, options);
+        return { ...filtered, kept: withRepoPaths(filtered.kept, input.repoPrefix ?? '') };
+    });
+    const auditFiltered = input.settings.audit === 'off' || input.audit === undefined
+        ? undefined
+        : filterFindings(input.audit, options);
+    const findings = reports.flatMap((r) => r.kept);
+    const dropped = [...reports.flatMap((r) => r.dropped), ...(auditFiltered?.dropped ?? [])];
+    const gate = decideGate({
+        findings,
+        audit: auditFiltered?.kept ?? [],
+        expired,
+        failOn: input.settings.failOn,
+        auditMode: input.settings.audit,
+        dropped,
+    });
+    return { reports, findings, audit: auditFiltered?.kept, dropped, expired, gate };
 }
-function getBooleanInput(name, options) {
-    return getParsed(name, options, (raw) => parseBoolean(name, raw));
-}
-/** An empty (or all-comment) list input yields the default, or `[]` when there is none. */
-function getListInput(name, options = {}) {
-    const parse = (raw) => parseList(raw, options);
-    return getParsed(name, options, parse, (raw) => parse(raw).length === 0) ?? [];
-}
-/** Milliseconds. */
-function getDurationInput(name, options) {
-    return getParsed(name, options, (raw) => parseDuration(name, raw));
-}
-/** Bytes. */
-function getByteSizeInput(name, options) {
-    return getParsed(name, options, (raw) => parseByteSize(name, raw));
-}
-function getEnumInput(name, allowed, options) {
-    return getParsed(name, options, (raw) => parseEnum(name, raw, allowed));
-}
-/** Read untrimmed so a secret's trailing whitespace survives; an empty input yields `{}`. */
-function getKeyValueInput(name, options = {}) {
-    const parse = (raw) => parseKeyValueLines(name, raw);
-    const isEmpty = (raw) => Object.keys(parse(raw)).length === 0;
-    return getParsed(name, options, parse, isEmpty, false) ?? {};
-}
+
+;// CONCATENATED MODULE: ./lib/action/input-checks.ts
+// Input checks that several actions share, written once: the registry credential pair and the
+// compose project name.
+
+
 /**
  * The registry-username/registry-password pair: both or neither. The password is masked before
  * anything can fail.
@@ -32215,7 +34354,7 @@ function getRegistryCredentials(names = {
     const username = getString(names.username) || undefined;
     if (Boolean(password) !== Boolean(username)) {
         const missing = password ? names.username : names.password;
-        throw inputError(missing, 'is required when the other registry credential is given');
+        throw inputs_inputError(missing, 'is required when the other registry credential is given');
     }
     return username && password ? { username, password } : undefined;
 }
@@ -32358,6 +34497,8 @@ var external_stream_ = __nccwpck_require__(2203);
 var external_util_ = __nccwpck_require__(9023);
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __nccwpck_require__(2613);
+// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 2 modules
+var lib_exec = __nccwpck_require__(5260);
 ;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/retry-helper.js
 var retry_helper_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
@@ -33046,10 +35187,11 @@ function _unique(values) {
     return Array.from(new Set(values));
 }
 //# sourceMappingURL=tool-cache.js.map
-;// CONCATENATED MODULE: ./lib/tools/trivy.ts
-// Trivy on the runner: the `trivy-version` input, the release's asset names and URLs, its checksums
-// file, and the install through the tool cache, which verifies the archive's SHA-256 before it is
-// unpacked. Pure parts are exported for unit tests.
+;// CONCATENATED MODULE: ./lib/tools/installer.ts
+// A release archive installed into the runner's tool cache, checksum-verified: the archive is
+// downloaded, its SHA-256 checked against the release's checksums file (and an optional pin) before it
+// is unpacked, and the tool cached under its name and version. What a tool's release looks like (asset
+// names, URL layout, the version input) is the caller's; this module knows none of it.
 
 
 
@@ -33057,95 +35199,16 @@ function _unique(values) {
 
 
 
-
-/** The Trivy release installed when `trivy-version` is empty. */
-const DEFAULT_TRIVY_VERSION = '0.74.0';
-/** Where upstream publishes releases; `<base>/v<version>/<asset>`. */
-const DEFAULT_TRIVY_DOWNLOAD_URL = 'https://github.com/aquasecurity/trivy/releases/download';
-/** `trivy-version: preinstalled` uses the `trivy` already on PATH. */
-const PREINSTALLED = 'preinstalled';
-const TOOL_NAME = 'trivy';
-const TrivyInputs = {
-    Version: 'trivy-version',
-    DownloadUrl: 'trivy-download-url',
-    Sha256: 'trivy-sha256',
-};
-/** Releases refused by name, with the reason. */
-const REFUSED_TRIVY_VERSIONS = {
-    '0.69.4': "it is the malicious release published in March 2026 through Trivy's compromised release automation; " +
-        `pin another release, e.g. ${DEFAULT_TRIVY_VERSION}`,
-};
-/** `x.y.z` (a leading `v` is dropped), `preinstalled`, or the default when empty. */
-function resolveTrivyVersion(input) {
-    const name = TrivyInputs.Version;
-    const value = input.trim();
-    if (value === '')
-        return DEFAULT_TRIVY_VERSION;
-    if (value.toLowerCase() === PREINSTALLED)
-        return PREINSTALLED;
-    if (value.toLowerCase() === 'latest') {
-        throw inputError(name, `"latest" is not allowed: pin an exact release such as ${DEFAULT_TRIVY_VERSION}, so every run installs ` +
-            'the same, checksum-verified Trivy');
-    }
-    const match = /^v?(\d+\.\d+\.\d+)$/.exec(value);
-    if (!match) {
-        const looksLikeRange = /^[\^~<>=*]|[*x]$|\|\||^v?\d+(\.\d+)?$|\s-\s/i.test(value);
-        throw inputError(name, looksLikeRange
-            ? `${JSON.stringify(value)} is a version range: pin an exact release such as ${DEFAULT_TRIVY_VERSION}`
-            : `${JSON.stringify(value)} is not a Trivy release version (x.y.z, e.g. ${DEFAULT_TRIVY_VERSION}) or "${PREINSTALLED}"`);
-    }
-    const version = match[1];
-    const refused = REFUSED_TRIVY_VERSIONS[version];
-    if (refused !== undefined)
-        throw inputError(name, `Trivy ${version} is refused: ${refused}`);
-    return version;
-}
-/** The base URL releases are downloaded from, without a trailing slash; http(s) only. */
-function parseTrivyDownloadUrl(input) {
-    const value = input.trim();
-    if (value === '')
-        return DEFAULT_TRIVY_DOWNLOAD_URL;
-    let url;
-    try {
-        url = new URL(value);
-    }
-    catch {
-        throw inputError(TrivyInputs.DownloadUrl, `${JSON.stringify(value)} is not a URL`);
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-        throw inputError(TrivyInputs.DownloadUrl, `${JSON.stringify(value)} is not an http(s) URL`);
-    }
-    if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
-        throw inputError(TrivyInputs.DownloadUrl, 'give the base URL only (no query, fragment or credentials): releases are fetched from <base>/v<version>/<asset>');
-    }
-    return value.replace(/\/+$/, '');
-}
-/** An optional SHA-256 pin of the release archive: 64 hex digits, `sha256:` prefix allowed. */
-function parseSha256Pin(input) {
+/** An optional SHA-256 pin of a release archive: 64 hex digits, `sha256:` prefix allowed. */
+function parseSha256Pin(name, input) {
     const value = input.trim().toLowerCase();
     if (value === '')
         return undefined;
     const hex = value.startsWith('sha256:') ? value.slice('sha256:'.length) : value;
     if (!/^[0-9a-f]{64}$/.test(hex)) {
-        throw inputError(TrivyInputs.Sha256, 'is not a SHA-256 (64 hex digits, optionally prefixed with sha256:)');
+        throw inputs_inputError(name, 'is not a SHA-256 (64 hex digits, optionally prefixed with sha256:)');
     }
     return hex;
-}
-const RELEASE_ARCH = { x64: '64bit', arm64: 'ARM64' };
-/** Upstream's asset names for Linux on `arch` (`process.arch` and `process.platform` values). */
-function trivyAssets(version, arch = process.arch, platform = process.platform) {
-    const suffix = RELEASE_ARCH[arch];
-    if (suffix === undefined || platform !== 'linux') {
-        throw new Error(`Trivy releases are installed on Linux x64 and arm64 runners only, this one is ${platform} ${arch}; ` +
-            `install Trivy yourself and set ${TrivyInputs.Version}: ${PREINSTALLED}`);
-    }
-    return {
-        archive: `trivy_${version}_Linux-${suffix}.tar.gz`,
-        checksums: `trivy_${version}_checksums.txt`,
-    };
-}
-function trivyAssetUrl(base, version, asset) {
-    return `${base.replace(/\/+$/, '')}/v${version}/${asset}`;
 }
 /**
  * A `sha256sum`-style checksums file (`<hex>  <name>`, or `<hex> *<name>`) as a map from file name
@@ -33171,28 +35234,185 @@ function parseChecksums(text, fileName = 'the checksums file') {
     }
     return sums;
 }
-/** The hash the archive must have: its line in the checksums file, which a pin must agree with. */
-function expectedSha256(checksumsText, assets, pin) {
+/**
+ * The hash the archive must have: its line in the checksums file, which a pin must agree with.
+ * `pinName` is how messages name the pin (the input that sets it).
+ */
+function expectedSha256(checksumsText, assets, pin, pinName = 'the SHA-256 pin') {
     const listed = parseChecksums(checksumsText, assets.checksums).get(assets.archive);
     if (listed === undefined) {
         throw new Error(`${assets.checksums} has no line for ${assets.archive}: this release has no such archive, ` +
             'or the checksums file is not the one published with it');
     }
     if (pin !== undefined && pin !== listed) {
-        throw new Error(`${TrivyInputs.Sha256} is ${pin}, but ${assets.checksums} lists ${listed} for ${assets.archive}; ` +
+        throw new Error(`${pinName} is ${pin}, but ${assets.checksums} lists ${listed} for ${assets.archive}; ` +
             'not installed (the pin and the release must agree)');
     }
     return listed;
-}
-/** The version in `trivy --version` output (`Version: 0.74.0`). */
-function parseTrivyVersionOutput(output) {
-    return /^Version:\s*v?(\S+)/m.exec(output)?.[1];
 }
 async function sha256File(path) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
     for await (const chunk of (0,external_node_fs_.createReadStream)(path))
         hash.update(chunk);
     return hash.digest('hex');
+}
+/** The Authorization header for a download: the token goes to github.com only, never to a mirror. */
+function downloadAuth(url, token) {
+    if (!token)
+        return undefined;
+    return new URL(url).origin === 'https://github.com' ? `token ${token}` : undefined;
+}
+/** Downloads `url` to a temporary file; a failure names the URL, plus `notFoundHint` on a 404. */
+async function download(url, token, notFoundHint = '') {
+    try {
+        return await downloadTool(url, undefined, downloadAuth(url, token));
+    }
+    catch (error) {
+        const status = error instanceof HTTPError ? error.httpStatusCode : undefined;
+        const reason = error instanceof Error ? error.message : String(error);
+        const hint = status === 404 ? notFoundHint : '';
+        throw new Error(`Downloading ${url} failed: ${reason}${hint}`, { cause: error });
+    }
+}
+/** The hash the archive must have and where that comes from, before the archive is downloaded. */
+async function expectedHash(r) {
+    const pinName = r.sha256Name ?? 'the SHA-256 pin';
+    if (r.checksums === undefined) {
+        if (r.sha256 === undefined)
+            throw new Error(`${r.displayName}: no checksums file and no SHA-256 pin`);
+        return { sha256: r.sha256, from: pinName };
+    }
+    const file = await download(r.checksums.url, r.token, r.notFoundHint);
+    try {
+        const assets = { archive: r.archive.name, checksums: r.checksums.name };
+        const sha256 = expectedSha256(await (0,promises_namespaceObject.readFile)(file, 'utf8'), assets, r.sha256, pinName);
+        return { sha256, from: r.checksums.name };
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(file, { force: true });
+    }
+}
+/**
+ * Installs a release into the runner's tool cache and returns its binary. A version already in the
+ * tool cache is used as it is (nothing is downloaded). Otherwise the checksums file and the archive are
+ * downloaded, the archive's SHA-256 is checked against its line (and the optional pin) before it is
+ * unpacked, and a mismatch deletes the archive and fails, leaving the tool cache untouched.
+ */
+async function installRelease(r) {
+    const cached = find(r.tool, r.version, r.arch);
+    if (cached !== '' && (0,external_node_fs_.existsSync)((0,external_node_path_.join)(cached, r.tool))) {
+        lib_core/* info */.pq(`${r.displayName} ${r.version} found in the tool cache: ${cached}`);
+        return { path: (0,external_node_path_.join)(cached, r.tool), source: 'tool-cache' };
+    }
+    lib_core/* info */.pq(`Downloading ${r.displayName} ${r.version}: ${r.archive.url}`);
+    const expected = await expectedHash(r);
+    const archive = await download(r.archive.url, r.token, r.notFoundHint);
+    let extracted;
+    try {
+        const actual = await sha256File(archive);
+        if (actual !== expected.sha256) {
+            throw new Error(`${r.archive.name} from ${r.archive.url} has SHA-256 ${actual}, but ${expected.from} lists ${expected.sha256}; ` +
+                'the download is corrupt or tampered with, so it was deleted and nothing was installed');
+        }
+        lib_core/* info */.pq(`${r.archive.name}: SHA-256 ${actual} matches ${expected.from}`);
+        extracted = await extractTar(archive);
+        if (!(0,external_node_fs_.existsSync)((0,external_node_path_.join)(extracted, r.tool))) {
+            throw new Error(`${r.archive.name} has no ${r.tool} binary at its root`);
+        }
+        const dir = await cacheDir(extracted, r.tool, r.version, r.arch);
+        return { path: (0,external_node_path_.join)(dir, r.tool), source: 'download', sha256: actual };
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(archive, { force: true });
+        if (extracted !== undefined)
+            await (0,promises_namespaceObject.rm)(extracted, { recursive: true, force: true });
+    }
+}
+
+;// CONCATENATED MODULE: ./actions/scan/src/trivy-install.ts
+// Trivy on the runner: the `trivy-version` and `trivy-download-url` inputs, upstream's release layout
+// (asset names, `<base>/v<version>/<asset>`, the checksums file), the releases refused by name, and a
+// preinstalled `trivy`. The checksum-verified install itself is lib/tools/installer.ts.
+
+
+
+
+/** The Trivy release installed when `trivy-version` is empty. */
+const DEFAULT_TRIVY_VERSION = '0.74.0';
+/** Where upstream publishes releases; `<base>/v<version>/<asset>`. */
+const DEFAULT_TRIVY_DOWNLOAD_URL = 'https://github.com/aquasecurity/trivy/releases/download';
+/** `trivy-version: preinstalled` uses the `trivy` already on PATH. */
+const PREINSTALLED = 'preinstalled';
+const TOOL_NAME = 'trivy';
+/** Releases refused by name, with the reason. */
+const REFUSED_TRIVY_VERSIONS = {
+    '0.69.4': "it is the malicious release published in March 2026 through Trivy's compromised release automation; " +
+        `pin another release, e.g. ${DEFAULT_TRIVY_VERSION}`,
+};
+/** `x.y.z` (a leading `v` is dropped), `preinstalled`, or the default when empty. */
+function resolveTrivyVersion(input) {
+    const name = Inputs.TrivyVersion;
+    const value = input.trim();
+    if (value === '')
+        return DEFAULT_TRIVY_VERSION;
+    if (value.toLowerCase() === PREINSTALLED)
+        return PREINSTALLED;
+    if (value.toLowerCase() === 'latest') {
+        throw inputs_inputError(name, `"latest" is not allowed: pin an exact release such as ${DEFAULT_TRIVY_VERSION}, so every run installs ` +
+            'the same, checksum-verified Trivy');
+    }
+    const match = /^v?(\d+\.\d+\.\d+)$/.exec(value);
+    if (!match) {
+        const looksLikeRange = /^[\^~<>=*]|[*x]$|\|\||^v?\d+(\.\d+)?$|\s-\s/i.test(value);
+        throw inputs_inputError(name, looksLikeRange
+            ? `${JSON.stringify(value)} is a version range: pin an exact release such as ${DEFAULT_TRIVY_VERSION}`
+            : `${JSON.stringify(value)} is not a Trivy release version (x.y.z, e.g. ${DEFAULT_TRIVY_VERSION}) or "${PREINSTALLED}"`);
+    }
+    const version = match[1];
+    const refused = REFUSED_TRIVY_VERSIONS[version];
+    if (refused !== undefined)
+        throw inputs_inputError(name, `Trivy ${version} is refused: ${refused}`);
+    return version;
+}
+/** The base URL releases are downloaded from, without a trailing slash; http(s) only. */
+function parseTrivyDownloadUrl(input) {
+    const value = input.trim();
+    if (value === '')
+        return DEFAULT_TRIVY_DOWNLOAD_URL;
+    let url;
+    try {
+        url = new URL(value);
+    }
+    catch {
+        throw inputs_inputError(Inputs.TrivyDownloadUrl, `${JSON.stringify(value)} is not a URL`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+        throw inputs_inputError(Inputs.TrivyDownloadUrl, `${JSON.stringify(value)} is not an http(s) URL`);
+    }
+    if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+        throw inputs_inputError(Inputs.TrivyDownloadUrl, 'give the base URL only (no query, fragment or credentials): releases are fetched from <base>/v<version>/<asset>');
+    }
+    return value.replace(/\/+$/, '');
+}
+const RELEASE_ARCH = { x64: '64bit', arm64: 'ARM64' };
+/** Upstream's asset names for Linux on `arch` (`process.arch` and `process.platform` values). */
+function trivyAssets(version, arch = process.arch, platform = process.platform) {
+    const suffix = RELEASE_ARCH[arch];
+    if (suffix === undefined || platform !== 'linux') {
+        throw new Error(`Trivy releases are installed on Linux x64 and arm64 runners only, this one is ${platform} ${arch}; ` +
+            `install Trivy yourself and set ${Inputs.TrivyVersion}: ${PREINSTALLED}`);
+    }
+    return {
+        archive: `trivy_${version}_Linux-${suffix}.tar.gz`,
+        checksums: `trivy_${version}_checksums.txt`,
+    };
+}
+function trivyAssetUrl(base, version, asset) {
+    return `${base.replace(/\/+$/, '')}/v${version}/${asset}`;
+}
+/** The version in `trivy --version` output (`Version: 0.74.0`). */
+function parseTrivyVersionOutput(output) {
+    return /^Version:\s*v?(\S+)/m.exec(output)?.[1];
 }
 /** The version the `trivy` at `path` reports. */
 async function trivyVersionOf(path) {
@@ -33202,507 +35422,199 @@ async function trivyVersionOf(path) {
         throw new Error(`\`${path} --version\` printed no version: ${stdout.trim()}`);
     return version;
 }
-/** The Authorization header for a download: the token goes to github.com only, never to a mirror. */
-function downloadAuth(url, token) {
-    if (!token)
-        return undefined;
-    return new URL(url).origin === 'https://github.com' ? `token ${token}` : undefined;
-}
-async function download(url, token) {
-    try {
-        return await downloadTool(url, undefined, downloadAuth(url, token));
-    }
-    catch (error) {
-        const status = error instanceof HTTPError ? error.httpStatusCode : undefined;
-        const reason = error instanceof Error ? error.message : String(error);
-        const hint = status === 404
-            ? `; check ${TrivyInputs.Version} and ${TrivyInputs.DownloadUrl} (expected <base>/v<version>/<asset>)`
-            : '';
-        throw new Error(`Downloading ${url} failed: ${reason}${hint}`, { cause: error });
-    }
+/** The `trivy` on PATH, unless it is a refused release. */
+async function preinstalledTrivy() {
+    const path = await which(TOOL_NAME, `install Trivy on the runner, or set ${Inputs.TrivyVersion} to a release such as ${DEFAULT_TRIVY_VERSION}`);
+    const found = await trivyVersionOf(path);
+    const refused = REFUSED_TRIVY_VERSIONS[found];
+    if (refused !== undefined)
+        throw new Error(`The trivy on PATH (${path}) is ${found}, which is refused: ${refused}`);
+    return { path, version: found, source: PREINSTALLED, downloaded: false };
 }
 /**
- * Installs Trivy into the runner's tool cache and returns its binary. A version already in the tool
- * cache is used as it is (nothing is downloaded). Otherwise the checksums file and the archive are
- * downloaded, the archive's SHA-256 is checked against its line (and the optional pin) before it is
- * unpacked, and a mismatch deletes the archive and fails, leaving the tool cache untouched.
+ * Trivy from the tool cache, else upstream's release (or a mirror's), checksum-verified before it is
+ * unpacked (see installRelease); or the `trivy` on PATH for `preinstalled`.
  */
 async function installTrivy(options) {
     const { version } = options;
-    if (version === PREINSTALLED) {
-        const path = await which(TOOL_NAME, `install Trivy on the runner, or set ${TrivyInputs.Version} to a release such as ${DEFAULT_TRIVY_VERSION}`);
-        const found = await trivyVersionOf(path);
-        const refused = REFUSED_TRIVY_VERSIONS[found];
-        if (refused !== undefined)
-            throw new Error(`The trivy on PATH (${path}) is ${found}, which is refused: ${refused}`);
-        return { path, version: found, source: PREINSTALLED, downloaded: false };
-    }
+    if (version === PREINSTALLED)
+        return preinstalledTrivy();
     const refused = REFUSED_TRIVY_VERSIONS[version];
     if (refused !== undefined)
         throw new Error(`Trivy ${version} is refused: ${refused}`);
     const arch = options.arch ?? process.arch;
     const assets = trivyAssets(version, arch);
-    const cached = find(TOOL_NAME, version, arch);
-    if (cached !== '' && (0,external_node_fs_.existsSync)((0,external_node_path_.join)(cached, TOOL_NAME))) {
-        lib_core/* info */.pq(`Trivy ${version} found in the tool cache: ${cached}`);
-        return { path: (0,external_node_path_.join)(cached, TOOL_NAME), version, source: 'tool-cache', downloaded: false };
-    }
     const base = options.downloadUrl ?? DEFAULT_TRIVY_DOWNLOAD_URL;
-    const checksumsUrl = trivyAssetUrl(base, version, assets.checksums);
-    const archiveUrl = trivyAssetUrl(base, version, assets.archive);
-    lib_core/* info */.pq(`Downloading Trivy ${version}: ${archiveUrl}`);
-    const checksumsFile = await download(checksumsUrl, options.token);
-    let expected;
-    try {
-        expected = expectedSha256(await (0,promises_namespaceObject.readFile)(checksumsFile, 'utf8'), assets, options.sha256);
-    }
-    finally {
-        await (0,promises_namespaceObject.rm)(checksumsFile, { force: true });
-    }
-    const archive = await download(archiveUrl, options.token);
-    let extracted;
-    try {
-        const actual = await sha256File(archive);
-        if (actual !== expected) {
-            throw new Error(`${assets.archive} from ${archiveUrl} has SHA-256 ${actual}, but ${assets.checksums} lists ${expected}; ` +
-                'the download is corrupt or tampered with, so it was deleted and nothing was installed');
-        }
-        lib_core/* info */.pq(`${assets.archive}: SHA-256 ${actual} matches ${assets.checksums}`);
-        extracted = await extractTar(archive);
-        if (!(0,external_node_fs_.existsSync)((0,external_node_path_.join)(extracted, TOOL_NAME))) {
-            throw new Error(`${assets.archive} has no ${TOOL_NAME} binary at its root`);
-        }
-        const dir = await cacheDir(extracted, TOOL_NAME, version, arch);
-        return { path: (0,external_node_path_.join)(dir, TOOL_NAME), version, source: 'download', downloaded: true, sha256: actual };
-    }
-    finally {
-        await (0,promises_namespaceObject.rm)(archive, { force: true });
-        if (extracted !== undefined)
-            await (0,promises_namespaceObject.rm)(extracted, { recursive: true, force: true });
-    }
-}
-
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./actions/scan/src/compose-source.ts
-// Where a service's setting comes from in the compose files a stack is made of, so that an audit
-// finding about the merged configuration can point at a file and a line.
-
-
-
-/** Reads compose files given relative to (or inside) `root`; paths in findings are relative to it. */
-function readComposeSources(files, root) {
-    return files.map((file) => {
-        const absolute = (0,external_node_path_.resolve)(root, file);
-        let text;
-        try {
-            text = (0,external_node_fs_.readFileSync)(absolute, 'utf8');
-        }
-        catch (error) {
-            throw new Error(`cannot read the compose file ${file}: ${error.message}`);
-        }
-        const path = (0,external_node_path_.relative)(root, absolute).split('\\').join('/');
-        return { path: path.startsWith('..') ? absolute : path, text };
+    const installed = await installRelease({
+        tool: TOOL_NAME,
+        displayName: 'Trivy',
+        version,
+        arch,
+        archive: { name: assets.archive, url: trivyAssetUrl(base, version, assets.archive) },
+        checksums: { name: assets.checksums, url: trivyAssetUrl(base, version, assets.checksums) },
+        sha256: options.sha256,
+        sha256Name: Inputs.TrivySha256,
+        token: options.token,
+        notFoundHint: `; check ${Inputs.TrivyVersion} and ${Inputs.TrivyDownloadUrl} (expected <base>/v<version>/<asset>)`,
     });
-}
-/** The node a key leads to in a mapping, following `<<` merge keys into anchors of the same file. */
-function lookup(doc, node, key, depth = 0) {
-    if ((0,dist/* isAlias */.Vj)(node))
-        node = node.resolve(doc);
-    if ((0,dist/* isSeq */.oP)(node)) {
-        if (typeof key === 'number')
-            return node.items[key] === undefined ? undefined : { value: node.items[key] };
-        // A list-form mapping such as `environment: [NAME=value]`.
-        const item = node.items.find((i) => (0,dist/* isScalar */.jn)(i) && String(i.value).split('=')[0] === key);
-        return item ? { keyNode: item, value: item } : undefined;
-    }
-    if (!(0,dist/* isMap */.jh)(node) || depth > 10)
-        return undefined;
-    for (const pair of node.items) {
-        if ((0,dist/* isScalar */.jn)(pair.key) && String(pair.key.value) === String(key))
-            return { keyNode: pair.key, value: pair.value };
-    }
-    for (const pair of node.items) {
-        if (!(0,dist/* isScalar */.jn)(pair.key) || pair.key.value !== '<<')
-            continue;
-        const sources = (0,dist/* isSeq */.oP)(pair.value) ? pair.value.items : [pair.value];
-        for (const source of sources) {
-            const found = lookup(doc, source, key, depth + 1);
-            if (found)
-                return found;
-        }
-    }
-    return undefined;
-}
-class ComposeLocator {
-    files;
-    constructor(sources) {
-        this.files = sources.map((source) => {
-            const lines = new dist/* LineCounter */.HN();
-            // Compose's own tags (!override, !reset) are unknown to a YAML parser; they only warn.
-            const doc = (0,dist/* parseDocument */.Tp)(source.text, { lineCounter: lines });
-            return { path: source.path, doc, lines };
-        });
-    }
-    get paths() {
-        return this.files.map((f) => f.path);
-    }
-    find(file, path) {
-        let node = file.doc.contents;
-        let keyNode;
-        for (const key of path) {
-            const found = lookup(file.doc, node, key);
-            if (!found)
-                return undefined;
-            node = found.value;
-            keyNode = found.keyNode ?? found.value;
-        }
-        return keyNode?.range ? file.lines.linePos(keyNode.range[0]).line : undefined;
-    }
-    /**
-     * Where `keyPath` under a service is set: the last file that sets it (the one whose value wins
-     * the merge). When no file sets it (the rule is about something missing), the first file that
-     * mentions the service, at the service's line.
-     */
-    locate(service, keyPath = []) {
-        if (keyPath.length > 0) {
-            for (const file of [...this.files].reverse()) {
-                const line = this.find(file, ['services', service, ...keyPath]);
-                if (line !== undefined)
-                    return { file: file.path, line };
-            }
-        }
-        return this.locateTop(['services', service]);
-    }
-    /** The first file that has `path` from the top (e.g. `['networks', 'backend']`). */
-    locateTop(path) {
-        for (const file of this.files) {
-            const line = this.find(file, path);
-            if (line !== undefined)
-                return { file: file.path, line };
-        }
-        return { file: this.files[0]?.path };
-    }
+    return installed.source === 'download'
+        ? { path: installed.path, version, source: 'download', downloaded: true, sha256: installed.sha256 }
+        : { path: installed.path, version, source: 'tool-cache', downloaded: false };
 }
 
-;// CONCATENATED MODULE: ./actions/scan/src/audit.ts
-// The production-readiness audit of a compose stack: rules over the merged configuration
-// (`docker compose config --format json`) and what each service's image says about itself,
-// each finding attributed to the compose file (and line) it comes from.
+;// CONCATENATED MODULE: ./actions/scan/src/inputs.ts
+// berth/scan's inputs: the typed interface (keys as in action.yml; the gate's four as one `gate`
+// value) and getInputs(), the only place that reads them, checks them against the workspace and says
+// which input is wrong. The pure parsers are exported for the unit tests.
 
 
-function rule(id, severity, title, remediation) {
-    return { id, severity, title, remediation };
-}
-const AUDIT_RULES = {
-    nonRoot: rule('BERTH-C001', 'HIGH', 'Services run as a non-root user', "Set user: to a non-root UID:GID (e.g. user: '10001:10001') in the compose file, or a non-root USER in the image"),
-    healthcheck: rule('BERTH-C002', 'HIGH', 'Services have a health check', 'Add a healthcheck: whose test proves the service answers; compose up --wait and berth/deploy wait for it'),
-    restart: rule('BERTH-C003', 'HIGH', 'Services have a restart policy', 'Set restart: unless-stopped (or always, or deploy.restart_policy) so the service comes back after a crash or reboot'),
-    memory: rule('BERTH-C004', 'HIGH', 'Services have a memory limit', 'Set deploy.resources.limits.memory (or mem_limit), e.g. 512M, so one service cannot exhaust the host'),
-    cpu: rule('BERTH-C005', 'MEDIUM', 'Services have a CPU limit', "Set deploy.resources.limits.cpus (or cpus), e.g. '1.0', so one service cannot starve the others"),
-    noNewPrivileges: rule('BERTH-C006', 'HIGH', 'Services cannot gain privileges (no-new-privileges)', 'Add security_opt: [no-new-privileges:true] so setuid binaries cannot raise privileges'),
-    readOnly: rule('BERTH-C007', 'MEDIUM', 'Services have a read-only root filesystem', 'Set read_only: true and mount tmpfs (e.g. /tmp) or volumes where the service must write'),
-    envSecret: rule('BERTH-C008', 'CRITICAL', 'No secrets as literal values in environment', 'Pass the secret as a compose secret (secrets:, mounted at /run/secrets/NAME) and set NAME_FILE=/run/secrets/NAME, then rotate the exposed value'),
-    internalPublished: rule('BERTH-C009', 'HIGH', 'Databases and internal services are not published on all interfaces', 'Remove the ports: entry (other services reach it over the compose network) or bind it to 127.0.0.1'),
-    backendInternal: rule('BERTH-C010', 'HIGH', 'Networks of databases are internal', 'Attach databases only to a network with internal: true, shared with the services that need them'),
-};
-class AuditError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'AuditError';
+
+
+
+
+
+
+
+
+
+
+/**
+ * `scanners`: comma- or newline-separated, each one Berth turns into findings; empty means the
+ * scan type's default. `trivy config` scans misconfigurations only.
+ */
+function parseScanners(type, value) {
+    const items = parseList(value).map((s) => s.toLowerCase());
+    if (items.length === 0)
+        return [...DEFAULT_SCANNERS[type]];
+    for (const item of items) {
+        if (item === 'license') {
+            throw inputs_inputError(Inputs.Scanners, `license scanning is not supported (use ${SCANNERS.join(', ')})`);
+        }
+        if (!SCANNERS.includes(item)) {
+            throw inputs_inputError(Inputs.Scanners, `"${item}" is not a scanner (use ${SCANNERS.join(', ')})`);
+        }
     }
-}
-/** Checks the shape of a merged configuration; `source` names it in errors. */
-function parseComposeConfig(value, source = 'the compose configuration') {
-    const data = typeof value === 'string' ? parseJson(value, source) : value;
-    const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
-    if (!isObject(data) || !isObject(data.services)) {
-        throw new AuditError(`${source}: no services; expected the output of docker compose config --format json`);
+    const scanners = SCANNERS.filter((s) => items.includes(s));
+    if (type === 'config' && scanners.some((s) => s !== 'misconfig')) {
+        throw inputs_inputError(Inputs.Scanners, `scan-type config finds misconfigurations only; use scan-type fs for ${scanners.filter((s) => s !== 'misconfig').join(', ')}`);
     }
-    for (const [name, service] of Object.entries(data.services)) {
-        if (!isObject(service))
-            throw new AuditError(`${source}: services.${name} is not a mapping`);
-    }
-    return data;
+    return scanners;
 }
-function parseJson(text, source) {
+/** `db-repository`: OCI references of Trivy's DB, in order of priority; empty means Trivy's default. */
+function parseDbRepositories(value) {
+    const items = parseList(value);
+    if (items.length === 0)
+        return [...DEFAULT_DB_REPOSITORIES];
+    for (const item of items) {
+        const ref = parseImageRef(item);
+        if (!ref || (!ref.tag && !ref.digest)) {
+            throw inputs_inputError(Inputs.DbRepository, `"${item}" is not an OCI reference with a tag (example: ${DEFAULT_DB_REPOSITORIES[0]})`);
+        }
+    }
+    return items;
+}
+/** An image reference Trivy can scan: `registry/repo:tag`, `repo@sha256:...` or both. */
+function parseImageInput(value) {
+    const ref = parseImageRef(value);
+    if (!ref || value.trim() !== value || /\s/.test(value)) {
+        throw inputs_inputError(Inputs.Image, `"${value}" is not an image reference (examples: ghcr.io/acme/api:1.2.3, ghcr.io/acme/api@sha256:<digest>)`);
+    }
+    return value;
+}
+function isFile(path) {
+    return (0,external_node_fs_.existsSync)(path) && (0,external_node_fs_.statSync)(path).isFile();
+}
+/** `image` or `input` (scan-type image only, one of the two), the archive resolved against the workspace. */
+function getImageInputs(type, workspace) {
+    const imageText = getString(Inputs.Image);
+    const inputText = getString(Inputs.Input);
+    if (type !== 'image') {
+        const stray = imageText ? Inputs.Image : inputText ? Inputs.Input : undefined;
+        if (stray)
+            throw inputs_inputError(stray, `applies to scan-type image only; scan-type ${type} reads ${Inputs.ScanRef}`);
+        return { image: undefined, input: undefined };
+    }
+    if (imageText && inputText)
+        throw inputs_inputError(Inputs.Input, `give ${Inputs.Image} or ${Inputs.Input}, not both`);
+    if (!imageText && !inputText) {
+        throw inputs_inputError(Inputs.Image, `is required for scan-type image (an image reference), unless ${Inputs.Input} names an image archive`);
+    }
+    const image = imageText ? parseImageInput(imageText) : undefined;
+    const input = inputText ? (0,external_node_path_.resolve)(workspace, inputText) : undefined;
+    if (input !== undefined && !isFile(input)) {
+        throw inputs_inputError(Inputs.Input, `the image archive ${inputText} does not exist`);
+    }
+    return { image, input };
+}
+function getInputs(env = process.env) {
+    const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
+    const type = getEnumInput(Inputs.ScanType, SCAN_TYPES, { default: 'image' });
+    const { image, input } = getImageInputs(type, workspace);
+    const scanRefText = getString(Inputs.ScanRef, { default: '.' });
+    const scanRef = (0,external_node_path_.resolve)(workspace, scanRefText);
+    if (type !== 'image' && !(0,external_node_fs_.existsSync)(scanRef)) {
+        throw inputs_inputError(Inputs.ScanRef, `${scanRefText} does not exist in the workspace`);
+    }
+    const gate = parseGateSettings({
+        severity: getString(Inputs.Severity),
+        'fail-on': getString(Inputs.FailOn),
+        'ignore-unfixed': getString(Inputs.IgnoreUnfixed),
+        audit: getString(Inputs.Audit),
+    });
+    const ignoreFile = resolveIgnoreFile(getString(Inputs.IgnoreFile) ?? '', (path) => (0,external_node_fs_.existsSync)((0,external_node_path_.resolve)(workspace, path)));
+    const composeFiles = getListInput(Inputs.ComposeFiles, { newlinesOnly: true });
+    for (const file of composeFiles) {
+        if (!isFile((0,external_node_path_.resolve)(workspace, file))) {
+            throw inputs_inputError(Inputs.ComposeFiles, `${file} does not exist in the workspace`);
+        }
+    }
+    const token = getString(Inputs.GithubToken) || undefined;
+    if (token)
+        lib_core/* setSecret */.Pq(token);
+    const credentials = getRegistryCredentials();
+    const timeout = getDurationInput(Inputs.Timeout) ?? parseDuration(Inputs.Timeout, DEFAULT_TIMEOUT);
+    if (timeout < 1000)
+        throw inputs_inputError(Inputs.Timeout, 'must be at least one second');
+    const cacheHome = env.XDG_CACHE_HOME || (0,external_node_path_.join)(env.HOME || (0,external_node_os_.homedir)(), '.cache');
+    const cacheDirText = getString(Inputs.CacheDir);
+    const outputDirText = getString(Inputs.OutputDir);
+    const runnerTemp = env.RUNNER_TEMP || (0,external_node_path_.join)(cacheHome, 'berth', 'tmp');
+    return {
+        'scan-type': type,
+        image,
+        input,
+        'scan-ref': scanRef,
+        scanners: parseScanners(type, getString(Inputs.Scanners) ?? ''),
+        gate,
+        'ignore-file': ignoreFile,
+        'compose-files': composeFiles,
+        'trivy-version': resolveTrivyVersion(getString(Inputs.TrivyVersion) ?? ''),
+        'trivy-download-url': parseTrivyDownloadUrl(getString(Inputs.TrivyDownloadUrl) ?? ''),
+        'trivy-sha256': parseSha256Pin(Inputs.TrivySha256, getString(Inputs.TrivySha256) ?? ''),
+        'github-token': token,
+        'db-repository': parseDbRepositories(getString(Inputs.DbRepository) ?? ''),
+        'cache-db': getBooleanInput(Inputs.CacheDb, { default: true }),
+        'cache-dir': cacheDirText ? (0,external_node_path_.resolve)(workspace, cacheDirText) : (0,external_node_path_.join)(cacheHome, 'berth', 'trivy'),
+        'java-db': getBooleanInput(Inputs.JavaDb, { default: false }),
+        'registry-username': credentials?.username,
+        'registry-password': credentials?.password,
+        timeout,
+        'output-dir': outputDirText ? (0,external_node_path_.resolve)(workspace, outputDirText) : (0,external_node_path_.join)(runnerTemp, 'berth-scan'),
+    };
+}
+/** The entries of the ignore file, expired ones included; a file that cannot be read is an input error. */
+function loadIgnores(inputs, workspace) {
+    const file = inputs['ignore-file'];
+    if (file === undefined)
+        return [];
     try {
-        return JSON.parse(text);
+        return readIgnoreFile((0,external_node_path_.resolve)(workspace, file), file);
     }
     catch (error) {
-        throw new AuditError(`${source}: not valid JSON (${error.message})`);
+        if (error instanceof IgnoreFileError)
+            throw inputs_inputError(Inputs.IgnoreFile, error.message);
+        throw error;
     }
-}
-// ---- what a service is -----------------------------------------------------------------------
-const DATABASE_IMAGE = /(postgres|postgis|mysql|mariadb|mongo|redis|valkey|memcached)/i;
-const DATABASE_NAME = /^(db|database)$|[-_](db|database)$|^(db|database)[-_]/i;
-const DATABASE_ENV = /^(POSTGRES_|MYSQL_|MARIADB_|MONGO_INITDB_)/;
-const FRONTEND_NETWORK = /front|public|edge|proxy|ingress|dmz|web/i;
-function environmentEntries(service) {
-    const env = service.environment;
-    if (Array.isArray(env)) {
-        return env.map((item) => {
-            const eq = item.indexOf('=');
-            return eq === -1 ? [item, undefined] : [item.slice(0, eq), item.slice(eq + 1)];
-        });
-    }
-    return Object.entries(env ?? {}).map(([k, v]) => [
-        k,
-        v === null || v === undefined ? undefined : String(v),
-    ]);
-}
-/** A database by its image (postgres, mysql, mariadb, mongo, redis, memcached...), its name or its variables. */
-function isDatabase(name, service) {
-    const image = service.image ? (parseImageRef(service.image)?.repository ?? service.image) : '';
-    if (DATABASE_IMAGE.test(image.split('/').pop() ?? '') || DATABASE_IMAGE.test(name))
-        return true;
-    if (DATABASE_NAME.test(name))
-        return true;
-    return environmentEntries(service).some(([key]) => DATABASE_ENV.test(key));
-}
-/** The networks a service is attached to: its `networks`, else `default` (none with a network_mode). */
-function serviceNetworks(service) {
-    if (service.network_mode)
-        return [];
-    const networks = service.networks;
-    if (Array.isArray(networks))
-        return networks;
-    if (networks && typeof networks === 'object')
-        return Object.keys(networks);
-    return ['default'];
-}
-/**
- * The networks that face users: those named like front/public/edge/proxy/ingress/dmz/web. A stack
- * that names none is judged by the database rule alone: every non-internal network counts.
- */
-function frontendNetworks(config) {
-    const declared = Object.keys(config.networks ?? {});
-    const named = declared.filter((n) => FRONTEND_NETWORK.test(n));
-    if (named.length > 0)
-        return new Set(named);
-    const all = new Set([...declared, 'default']);
-    return new Set([...all].filter((n) => config.networks?.[n]?.internal !== true));
-}
-const ALL_INTERFACES = new Set(['', '0.0.0.0', '::', '[::]']);
-/** Ports published on every interface, as `8080` or `5432/udp` (short-syntax strings parsed too). */
-function publishedOnAllInterfaces(service) {
-    const out = [];
-    for (const port of service.ports ?? []) {
-        if (typeof port === 'object' && port !== null) {
-            if (!ALL_INTERFACES.has(port.host_ip ?? ''))
-                continue;
-            const shown = port.published !== undefined && port.published !== '' ? port.published : `(random):${port.target}`;
-            out.push(`${shown}${port.protocol && port.protocol !== 'tcp' ? `/${port.protocol}` : ''}`);
-        }
-        else {
-            // Short syntax: [IP:]HOST:CONTAINER[/proto] or CONTAINER; an IPv6 address comes bracketed.
-            const text = String(port);
-            const ip = /^\[([^\]]*)\]:/.exec(text)?.[1] ?? (text.split(':').length === 3 ? text.split(':')[0] : '');
-            if (ALL_INTERFACES.has(ip ?? ''))
-                out.push(text);
-        }
-    }
-    return out;
-}
-function positiveLimit(value) {
-    if (value === undefined || value === null || value === '')
-        return false;
-    const n = Number.parseFloat(String(value));
-    return Number.isFinite(n) ? n > 0 : true;
-}
-const SECRET_NAME = /PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY/i;
-/** Names that carry the word but hold no secret: a path to one, or a setting about it. */
-const NOT_A_SECRET = /_(FILE|PATH|DIR|TTL|TIMEOUT|EXPIRY|EXPIRES|LENGTH|ENABLED)$/i;
-/** A variable that holds a secret as a literal value (a `_FILE` name or a /run/secrets path does not). */
-function isLiteralSecret(name, value) {
-    if (value === undefined || value === '')
-        return false;
-    if (!SECRET_NAME.test(name) || NOT_A_SECRET.test(name))
-        return false;
-    return !value.includes('/run/secrets/');
-}
-function healthcheckDisabled(service) {
-    const hc = service.healthcheck;
-    if (!hc)
-        return false;
-    const test = Array.isArray(hc.test) ? hc.test[0] : hc.test;
-    return hc.disable === true || (typeof test === 'string' && test.toUpperCase() === 'NONE');
-}
-function hasComposeHealthcheck(service) {
-    const test = service.healthcheck?.test;
-    return Array.isArray(test) ? test.length > 0 : typeof test === 'string' && test !== '';
-}
-const LIMITS = ['deploy', 'resources', 'limits'];
-function checkService(name, s, config, facts) {
-    const hits = [];
-    const R = AUDIT_RULES;
-    const image = s.image;
-    const imageFacts = image ? facts?.[image] : undefined;
-    const imageName = image ? `image ${image}` : 'its image (no image: set)';
-    // C001: the compose user wins over the image's USER.
-    if (s.user !== undefined && String(s.user).trim() !== '') {
-        if (isRootUser(String(s.user))) {
-            hits.push({
-                rule: R.nonRoot,
-                message: `Service ${name} runs as root (user: "${s.user}")`,
-                keyPath: ['user'],
-            });
-        }
-    }
-    else if (!imageFacts) {
-        hits.push({
-            rule: R.nonRoot,
-            message: `Service ${name} sets no user and the user of ${imageName} is not known, so it may run as root`,
-            keyPath: ['user'],
-        });
-    }
-    else if (isRootUser(imageFacts.user)) {
-        const shown = imageFacts.user.trim() === '' ? 'has no USER' : `has USER ${imageFacts.user}`;
-        hits.push({
-            rule: R.nonRoot,
-            message: `Service ${name} sets no user and ${imageName} ${shown}, so it runs as root`,
-            keyPath: ['user'],
-        });
-    }
-    // C002
-    if (healthcheckDisabled(s)) {
-        hits.push({
-            rule: R.healthcheck,
-            message: `Service ${name} disables its health check`,
-            keyPath: ['healthcheck'],
-        });
-    }
-    else if (!hasComposeHealthcheck(s) && !imageFacts?.healthcheck) {
-        const why = imageFacts
-            ? `${imageName} has no HEALTHCHECK`
-            : `the health check of ${imageName} is not known`;
-        hits.push({
-            rule: R.healthcheck,
-            message: `Service ${name} has no health check in the compose file and ${why}`,
-            keyPath: ['healthcheck'],
-        });
-    }
-    // C003
-    const policy = s.deploy?.restart_policy;
-    const restartOk = (s.restart !== undefined && s.restart !== 'no') ||
-        (policy !== undefined && policy !== null && (policy.condition ?? 'any') !== 'none');
-    if (!restartOk) {
-        const set = s.restart === 'no' ? ' (restart: "no")' : '';
-        hits.push({
-            rule: R.restart,
-            message: `Service ${name} has no restart policy${set}`,
-            keyPath: ['restart'],
-        });
-    }
-    // C004, C005
-    const limits = s.deploy?.resources?.limits ?? undefined;
-    if (!positiveLimit(limits?.memory) && !positiveLimit(s.mem_limit)) {
-        hits.push({ rule: R.memory, message: `Service ${name} has no memory limit`, keyPath: LIMITS });
-    }
-    if (!positiveLimit(limits?.cpus) && !positiveLimit(s.cpus)) {
-        hits.push({ rule: R.cpu, message: `Service ${name} has no CPU limit`, keyPath: LIMITS });
-    }
-    // C006
-    const opts = (s.security_opt ?? []).map((o) => o.replace(/\s+/g, '').toLowerCase());
-    if (!opts.some((o) => /^no-new-privileges([:=]true)?$/.test(o))) {
-        const off = opts.some((o) => o.startsWith('no-new-privileges'));
-        hits.push({
-            rule: R.noNewPrivileges,
-            message: off
-                ? `Service ${name} turns no-new-privileges off in security_opt`
-                : `Service ${name} does not set no-new-privileges in security_opt`,
-            keyPath: ['security_opt'],
-        });
-    }
-    // C007
-    if (s.read_only !== true) {
-        hits.push({
-            rule: R.readOnly,
-            message: `Service ${name} has a writable root filesystem`,
-            keyPath: ['read_only'],
-        });
-    }
-    // C008: the value is never part of the message.
-    for (const [key, value] of environmentEntries(s)) {
-        if (isLiteralSecret(key, value)) {
-            hits.push({
-                rule: R.envSecret,
-                message: `Service ${name} sets ${key} to a literal value in environment (value not shown)`,
-                keyPath: ['environment', key],
-            });
-        }
-    }
-    // C009
-    const database = isDatabase(name, s);
-    const frontend = frontendNetworks(config);
-    const onFrontend = s.network_mode === 'host' || serviceNetworks(s).some((n) => frontend.has(n));
-    if (database || !onFrontend) {
-        const what = database ? `${name} (a database)` : `${name} (on no frontend network)`;
-        if (s.network_mode === 'host') {
-            hits.push({
-                rule: R.internalPublished,
-                message: `Service ${what} uses network_mode: host, which exposes every port it listens on`,
-                keyPath: ['network_mode'],
-            });
-        }
-        else {
-            const ports = publishedOnAllInterfaces(s);
-            if (ports.length > 0) {
-                hits.push({
-                    rule: R.internalPublished,
-                    message: `Service ${what} publishes ${ports.join(', ')} on all interfaces`,
-                    keyPath: ['ports'],
-                });
-            }
-        }
-    }
-    // C010
-    if (database) {
-        for (const network of serviceNetworks(s)) {
-            const spec = config.networks?.[network];
-            if (spec?.internal === true)
-                continue;
-            const why = spec?.external ? 'an external network, not declared internal here' : 'not internal: true';
-            hits.push({
-                rule: R.backendInternal,
-                message: `Service ${name} (a database) is attached to network ${network}, which is ${why}`,
-                keyPath: ['networks'],
-            });
-        }
-    }
-    return hits;
-}
-/**
- * Audits a merged compose configuration. Findings come sorted by service, then rule; each names the
- * first compose file that mentions the service, or the last one that sets the value at fault.
- */
-function auditCompose(config, options = {}) {
-    const locator = new ComposeLocator(options.sources ?? []);
-    const findings = [];
-    for (const name of Object.keys(config.services).sort()) {
-        const hits = checkService(name, config.services[name], config, options.images);
-        hits.sort((a, b) => a.rule.id.localeCompare(b.rule.id));
-        for (const hit of hits) {
-            const where = locator.locate(name, hit.keyPath);
-            findings.push({
-                kind: 'audit',
-                id: hit.rule.id,
-                severity: hit.rule.severity,
-                target: where.file ?? 'compose',
-                class: 'compose',
-                type: 'compose',
-                title: hit.message,
-                ruleTitle: hit.rule.title,
-                ruleDescription: `${hit.rule.title}. ${hit.rule.remediation}.`,
-                remediation: hit.rule.remediation,
-                url: options.docsUrl ? `${options.docsUrl.split('#')[0]}#${hit.rule.id.toLowerCase()}` : undefined,
-                file: where.file,
-                line: where.line,
-                service: name,
-            });
-        }
-    }
-    return findings;
 }
 
 ;// CONCATENATED MODULE: ./actions/scan/src/category.ts
@@ -33751,1513 +35663,7 @@ function reportBaseName(target) {
     return scanCategory(target).replace(/\/$/, '').replace(/[/.]+/g, '-');
 }
 
-;// CONCATENATED MODULE: ./actions/scan/src/constants.ts
-// Names of berth/scan's inputs, outputs and saved state, kept in one place so action.yml,
-// the code and the tests agree (a test checks action.yml against these).
-
-const Inputs = {
-    ScanType: 'scan-type',
-    Image: 'image',
-    Input: 'input',
-    ScanRef: 'scan-ref',
-    Scanners: 'scanners',
-    Severity: 'severity',
-    FailOn: 'fail-on',
-    IgnoreUnfixed: 'ignore-unfixed',
-    IgnoreFile: 'ignore-file',
-    Audit: 'audit',
-    ComposeFiles: 'compose-files',
-    TrivyVersion: TrivyInputs.Version,
-    TrivyDownloadUrl: TrivyInputs.DownloadUrl,
-    TrivySha256: TrivyInputs.Sha256,
-    GithubToken: 'github-token',
-    DbRepository: 'db-repository',
-    CacheDb: 'cache-db',
-    CacheDir: 'cache-dir',
-    JavaDb: 'java-db',
-    RegistryUsername: 'registry-username',
-    RegistryPassword: 'registry-password',
-    Timeout: 'timeout',
-    OutputDir: 'output-dir',
-};
-const Outputs = {
-    Critical: 'critical',
-    High: 'high',
-    Medium: 'medium',
-    Low: 'low',
-    Unknown: 'unknown',
-    Total: 'total',
-    Failed: 'failed',
-    ReportFile: 'report-file',
-    SarifFile: 'sarif-file',
-    DbAgeHours: 'db-age-hours',
-    TrivyVersion: 'trivy-version',
-};
-const State = {};
-const DEFAULT_SEVERITY = 'CRITICAL,HIGH';
-const DEFAULT_FAIL_ON = 'CRITICAL';
-/** `fail-on` values that report without ever failing on findings */
-const FAIL_ON_NEVER = ['none', 'never'];
-const AUDIT_MODES = ['error', 'warn', 'off'];
-const DEFAULT_AUDIT = 'error';
-const SCAN_TYPES = ['image', 'fs', 'config'];
-/** What Berth can turn into findings (Trivy's `license` scanner is not among them). */
-const SCANNERS = ['vuln', 'secret', 'misconfig'];
-const DEFAULT_SCANNERS = {
-    image: ['vuln', 'secret'],
-    fs: ['vuln', 'secret', 'misconfig'],
-    config: ['misconfig'],
-};
-/** Trivy's own default, in its order of priority. */
-const DEFAULT_DB_REPOSITORIES = [
-    'mirror.gcr.io/aquasec/trivy-db:2',
-    'ghcr.io/aquasecurity/trivy-db:2',
-];
-const DEFAULT_TIMEOUT = '10m';
-/** The key prefix of the vulnerability DB in the GitHub cache; then `<os>-<YYYY-MM-DD>`. */
-const DB_CACHE_PREFIX = 'berth-trivy-db-';
-
-;// CONCATENATED MODULE: ./actions/scan/src/command.ts
-// The Trivy command lines berth/scan runs, built from settings alone: the scan (once per target,
-// JSON, no filtering: evaluate() decides what counts), the optional separate DB download, the
-// child's environment, which Trivy process may see the registry credentials, and Trivy's
-// failures turned into messages that name the input at fault.
-
-
-
-/** A Go duration for `--timeout`: whole seconds when it is some, else milliseconds. */
-function goDuration(ms) {
-    return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
-}
-const COMMON = ['--skip-version-check', '--disable-telemetry'];
-function needsVulnerabilityDb(target, scanners) {
-    return target.kind !== 'config' && scanners.includes('vuln');
-}
-/**
- * `trivy <image|fs|config> ... <target>`: JSON to a file, every severity, no ignore file and no
- * --ignore-unfixed, since Berth applies those itself to the report, the SARIF, the outputs and the gate.
- */
-function trivyScanArgs(c) {
-    const { target } = c;
-    const subcommand = target.kind === 'archive' ? 'image' : target.kind;
-    const args = [
-        subcommand,
-        '--cache-dir',
-        c.cacheDir,
-        ...COMMON,
-        '--timeout',
-        goDuration(c.timeoutMs),
-        '--format',
-        'json',
-        '--output',
-        c.output,
-    ];
-    if (target.kind !== 'config') {
-        args.push('--no-progress', '--list-all-pkgs=false', '--scanners', c.scanners.join(','));
-        if (needsVulnerabilityDb(target, c.scanners)) {
-            if (c.skipDbUpdate)
-                args.push('--skip-db-update');
-            else
-                args.push('--db-repository', c.dbRepositories.join(','));
-            if (!c.javaDb)
-                args.push('--skip-java-db-update');
-        }
-    }
-    if (c.skipCheckUpdate && (target.kind === 'config' || c.scanners.includes('misconfig'))) {
-        args.push('--skip-check-update');
-    }
-    switch (target.kind) {
-        case 'image':
-            args.push('--image-src', target.source, target.ref);
-            break;
-        case 'archive':
-            args.push('--input', target.path);
-            break;
-        case 'fs':
-        case 'config':
-            args.push(target.path);
-            break;
-    }
-    return args;
-}
-/** `trivy image --download-db-only`: the DB alone, in its own process (see planTrivyRuns). */
-function trivyDbDownloadArgs(c) {
-    return [
-        'image',
-        '--cache-dir',
-        c.cacheDir,
-        ...COMMON,
-        '--timeout',
-        goDuration(c.timeoutMs),
-        '--no-progress',
-        '--download-db-only',
-        '--db-repository',
-        c.dbRepositories.join(','),
-    ];
-}
-/**
- * The environment of a Trivy child process: the runner's, without any TRIVY_* variable (Trivy reads
- * its flags from them too, and the inputs alone must decide what is scanned and reported), plus the
- * registry credentials when this process may have them.
- */
-function trivyEnv(base, credentials) {
-    const env = {};
-    for (const key of Object.keys(base))
-        if (key.toUpperCase().startsWith('TRIVY_'))
-            env[key] = undefined;
-    if (credentials) {
-        env.TRIVY_USERNAME = credentials.username;
-        env.TRIVY_PASSWORD = credentials.password;
-    }
-    return env;
-}
-/** The registry host of a repository or image reference (`docker.io` when it names none). */
-function registryHost(ref) {
-    return parseImageRef(ref)?.registry;
-}
-/**
- * The registry the credentials are for: the image's for an image scan, else the first DB
- * repository's (a private DB mirror).
- */
-function credentialHost(image, dbRepositories) {
-    if (image !== undefined)
-        return registryHost(image);
-    return dbRepositories[0] === undefined ? undefined : registryHost(dbRepositories[0]);
-}
-/**
- * Trivy offers TRIVY_USERNAME/TRIVY_PASSWORD to every registry it contacts, so a process only gets
- * them when every registry it contacts is the one they are for. When the image's registry and the
- * DB's differ in that respect, the DB is downloaded by a process of its own.
- */
-function planTrivyRuns(p) {
-    const plan = (separateDbDownload, download, scan) => ({
-        separateDbDownload,
-        downloadCredentials: download,
-        scanCredentials: scan,
-        skipCheckUpdate: scan,
-    });
-    if (!p.credentials || p.credentialHost === undefined)
-        return plan(false, false, false);
-    const onlyOurs = (hosts) => hosts.length > 0 && hosts.every((h) => h === p.credentialHost);
-    const scanHosts = p.imageHost === undefined ? [] : [p.imageHost];
-    const scanGets = onlyOurs(scanHosts);
-    const dbGets = onlyOurs(p.dbHosts);
-    if (p.dbHosts.length === 0)
-        return plan(false, false, scanGets);
-    if (scanHosts.length === 0)
-        return plan(false, dbGets, dbGets);
-    if (scanGets === dbGets)
-        return plan(false, scanGets, scanGets);
-    return plan(true, dbGets, scanGets);
-}
-// ---- Trivy's failures ------------------------------------------------------------------------
-/** Trivy's FATAL message: from `FATAL` to the end of stderr, one line, timestamps and tabs gone. */
-function fatalMessage(stderr) {
-    const start = stderr.search(/\tFATAL\t|\bFATAL\b/);
-    if (start === -1)
-        return undefined;
-    const text = stderr
-        .slice(start)
-        .replace(/^\t?FATAL\t?/, '')
-        .replace(/^Fatal error\s*/, '');
-    return text
-        .split(/\r?\n/)
-        .map((line) => line.replace(/\t/g, ' ').trim())
-        .filter((line) => line !== '')
-        .join(' ');
-}
-/** The distinct `* ...` detail lines of a go-multierror, in order. */
-function details(stderr) {
-    const lines = stderr
-        .split(/\r?\n/)
-        .map((line) => /^\s*\*\s+(.*)$/.exec(line)?.[1]?.trim())
-        .filter((line) => line !== undefined && line !== '')
-        .map((line) => line
-        .replace(/^remote error:\s*/, '')
-        .replace(/;\s*\[?map\[.*\]\]?$/, '')
-        .trim());
-    return [...new Set(lines)];
-}
-/**
- * The error for a Trivy run that exited non-zero: an input error when the cause is one (an image that
- * is not there, a DB repository that cannot be read, JAR files without java-db), else Trivy's own
- * FATAL message.
- */
-function trivyFailure(exitCode, stderr, ctx) {
-    const fatal = fatalMessage(stderr) ?? (stderr.trim().split('\n').slice(-5).join(' ') || 'no error output');
-    // Trivy tries each way to authenticate and lists every failure; the first is with the credentials given.
-    const detail = details(stderr)[0] ?? fatal;
-    const notFound = /unable to find the specified image "([^"]+)" in \[([^\]]*)\]/.exec(stderr);
-    if (notFound) {
-        const where = notFound[2].replace(/"/g, '').split(',').join(', ');
-        return inputError(Inputs.Image, `${notFound[1]} was not found (Trivy looked in: ${where}): ${detail}`);
-    }
-    if (/--skip-java-db-update' cannot be specified|Unable to initialize the Java DB/.test(stderr)) {
-        return inputError(Inputs.JavaDb, 'the target has JAR files, which Trivy identifies with its Java DB; set java-db: true to let Trivy download it (or leave the JARs out of what is scanned)');
-    }
-    if (/failed to download vulnerability DB|DB error/.test(stderr)) {
-        return inputError(Inputs.DbRepository, `Trivy could not download the vulnerability DB from ${ctx.dbRepositories.join(', ')}: ${detail}`);
-    }
-    if (/context deadline exceeded/.test(stderr)) {
-        return inputError(Inputs.Timeout, `Trivy did not finish within ${goDuration(ctx.timeoutMs)}; raise the timeout or scan less (${fatal})`);
-    }
-    return new Error(`Trivy failed with exit code ${exitCode}: ${fatal}`);
-}
-/** Trivy could not fetch the checks bundle and used the checks built into it (an ERROR log, not a failure). */
-function usedEmbeddedChecks(stderr) {
-    return /Falling back to embedded checks/.test(stderr);
-}
-
-// EXTERNAL MODULE: external "node:module"
-var external_node_module_ = __nccwpck_require__(8995);
-;// CONCATENATED MODULE: ./actions/scan/src/db-cache.ts
-// The vulnerability DB in the GitHub cache: restored before the scan, saved after it. The cache
-// service is a speed-up, never a requirement: when it is missing or fails, that is a warning and
-// Trivy downloads the DB itself. @actions/cache is loaded only here, on first use.
-
-
-
-let loaded;
-/**
- * @actions/cache (with the Azure SDK) costs about 200 ms to compile and load, so only runs that cache
- * the DB load it, and Node's compile cache (in its default place, os.tmpdir()) keeps the compiled
- * code for the next run on the same runner, which then loads it in half the time.
- */
-function cacheModule() {
-    if (!loaded) {
-        (0,external_node_module_.enableCompileCache)?.();
-        loaded = __nccwpck_require__.e(/* import() */ 691).then(__nccwpck_require__.bind(__nccwpck_require__, 1691));
-    }
-    return loaded;
-}
-async function restoreDb(dir, key, restoreKeys) {
-    const cache = await cacheModule();
-    if (!cache.isFeatureAvailable()) {
-        lib_core/* warning */.$e('The GitHub cache service is not available to this job, so the vulnerability DB is not restored from it ' +
-            'nor saved to it; Trivy downloads it');
-        return { available: false };
-    }
-    try {
-        const { result, warnings } = await watchingWarnings(() => cache.restoreCache([dir], key, restoreKeys));
-        // A failed restore is only a warning of @actions/cache's own; a miss is silent.
-        const failed = warnings.some((w) => w.startsWith('Failed to restore'));
-        if (failed)
-            lib_core/* info */.pq('The cache service failed, so the DB will not be saved to it either');
-        return { key: result, available: !failed };
-    }
-    catch (error) {
-        lib_core/* warning */.$e(`Restoring the vulnerability DB from the cache failed: ${(0,wrapper/* errorMessage */.gJ)(error)}`);
-        return { available: false };
-    }
-}
-/**
- * Runs `fn` and returns the warnings and errors issued meanwhile (workflow commands on stdout),
- * passing everything through: @actions/cache reports a failed restore that way and returns the same
- * undefined as for a miss, and a failing service should not then be asked to save.
- */
-async function watchingWarnings(fn) {
-    const warnings = [];
-    const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk, ...rest) => {
-        const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : '';
-        for (const line of text.split(/\r?\n/)) {
-            const m = /^::(?:warning|error)(?: [^:]*)?::(.*)$/.exec(line);
-            if (m)
-                warnings.push(m[1]);
-        }
-        return write(chunk, ...rest);
-    });
-    try {
-        return { result: await fn(), warnings };
-    }
-    finally {
-        process.stdout.write = write;
-    }
-}
-/** Saves `dir` under `key`; true when the cache service took it. Failures are warnings. */
-async function saveDb(dir, key) {
-    const cache = await cacheModule();
-    try {
-        const id = await cache.saveCache([dir], key);
-        // -1: @actions/cache already logged why (another job saving the same key, a service error).
-        return id !== -1;
-    }
-    catch (error) {
-        lib_core/* warning */.$e(`Saving the vulnerability DB to the cache failed: ${(0,wrapper/* errorMessage */.gJ)(error)}`);
-        return false;
-    }
-}
-
-;// CONCATENATED MODULE: ./actions/scan/src/db.ts
-// Trivy's vulnerability DB in the cache dir (`<cache-dir>/db`: trivy.db and metadata.json): whether
-// it is fresh enough to skip the update, how old it is, and its key in the GitHub cache, one entry a day.
-
-
-
-/** The DB schema Trivy 0.74 reads. */
-const DB_SCHEMA_VERSION = 2;
-function dbDir(cacheDir) {
-    return (0,external_node_path_.join)(cacheDir, 'db');
-}
-function parseDbMetadata(text) {
-    try {
-        const data = JSON.parse(text);
-        return typeof data === 'object' && data !== null && !Array.isArray(data)
-            ? data
-            : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-/** The metadata of the DB in `cacheDir`, when there is a DB there (trivy.db and metadata.json). */
-function readDbMetadata(cacheDir) {
-    const dir = dbDir(cacheDir);
-    if (!(0,external_node_fs_.existsSync)((0,external_node_path_.join)(dir, 'trivy.db')) || !(0,external_node_fs_.existsSync)((0,external_node_path_.join)(dir, 'metadata.json')))
-        return undefined;
-    try {
-        return parseDbMetadata((0,external_node_fs_.readFileSync)((0,external_node_path_.join)(dir, 'metadata.json'), 'utf8'));
-    }
-    catch {
-        return undefined;
-    }
-}
-/** A timestamp of the metadata, undefined for Go's zero time (`0001-01-01T00:00:00Z`) or junk. */
-function time(value) {
-    if (!value)
-        return undefined;
-    const ms = Date.parse(value);
-    return Number.isNaN(ms) || new Date(ms).getUTCFullYear() <= 1 ? undefined : ms;
-}
-/** Of Trivy's schema, and its NextUpdate still ahead: Trivy would not update it either. */
-function isDbFresh(meta, now) {
-    if (meta?.Version !== DB_SCHEMA_VERSION)
-        return false;
-    const next = time(meta.NextUpdate);
-    return next !== undefined && next > now.getTime();
-}
-/** Hours since the DB was built (UpdatedAt), or else since it was downloaded; one decimal. */
-function dbAgeHours(meta, now) {
-    const at = time(meta?.UpdatedAt) ?? time(meta?.DownloadedAt);
-    if (at === undefined)
-        return undefined;
-    return Math.round(Math.max(0, now.getTime() - at) / 360_000) / 10;
-}
-/** One cache entry per OS and UTC day. */
-function dbCacheKey(os, now) {
-    const prefix = `${DB_CACHE_PREFIX}${os.toLowerCase()}-`;
-    return { key: `${prefix}${now.toISOString().slice(0, 10)}`, restoreKeys: [prefix] };
-}
-/**
- * After the scan: save the DB under today's key unless today's entry is what was restored (the
- * cache holds it already) or there is no valid DB to save.
- */
-function shouldSaveDb(restoredKey, key, meta) {
-    return restoredKey !== key && meta?.Version === DB_SCHEMA_VERSION;
-}
-
-;// CONCATENATED MODULE: ./actions/scan/src/details.ts
-// What the step did besides judging findings, for the end of the job summary (which Trivy, which
-// DB and where it came from, where the files are), and the mapping of Trivy's paths, relative to
-// the scanned directory, to repository paths for code scanning and annotations.
-
-/** What the GitHub cache did for the DB, from cache-db and restoreDb()'s result. */
-function dbCacheState(cacheDb, localFresh, restored) {
-    if (!cacheDb)
-        return 'off';
-    if (localFresh)
-        return 'local';
-    if (restored?.key)
-        return { restored: restored.key };
-    return restored?.available ? 'miss' : 'unavailable';
-}
-const TRIVY_SOURCE = {
-    download: 'downloaded and checksum-verified',
-    'tool-cache': 'from the tool cache',
-    preinstalled: 'preinstalled',
-};
-function dbLine(db) {
-    const age = db.ageHours === undefined ? 'of unknown age' : `built ${db.ageHours.toFixed(1)} h ago`;
-    const cache = typeof db.cache === 'object'
-        ? `restored from the cache (\`${db.cache.restored}\`)`
-        : db.cache === 'miss'
-            ? 'not in the cache'
-            : db.cache === 'unavailable'
-                ? 'cache service unavailable'
-                : db.cache === 'local'
-                    ? 'fresh in the cache dir already (GitHub cache not used)'
-                    : 'cache-db off';
-    const parts = [`Vulnerability DB ${age}`, cache, db.downloaded ? 'downloaded by Trivy' : 'not downloaded'];
-    if (db.saved)
-        parts.push(`saved as \`${db.saved}\``);
-    return parts.join(' · ');
-}
-function detailsMarkdown(d) {
-    const lines = [
-        `Trivy ${d.trivy.version} (${TRIVY_SOURCE[d.trivy.source]}) · ${d.scanned}`,
-        ...(d.db ? [dbLine(d.db)] : []),
-        ...(d.embeddedChecks
-            ? ["Misconfiguration checks: Trivy's embedded checks (the checks bundle could not be fetched)"]
-            : []),
-        `Report \`${d.reportFile}\` · SARIF \`${d.sarifFile}\``,
-    ];
-    return `\n${lines.map((line) => `<sub>${line}</sub>`).join('<br>\n')}\n`;
-}
-/**
- * Findings with their file as a repository path: Trivy names files relative to the directory it
- * scanned, code scanning and annotations want them relative to the repository root. `prefix` is the
- * scanned directory's path in the repository (`''` for the root). Vulnerabilities are left alone.
- */
-function withRepoPaths(findings, prefix) {
-    if (prefix === '' || prefix === '.')
-        return [...findings];
-    return findings.map((f) => f.kind === 'vuln' || f.file === undefined ? f : { ...f, file: external_node_path_.posix.join(prefix, f.file) });
-}
-
-;// CONCATENATED MODULE: ./actions/scan/src/finding.ts
-// The one shape every finding takes, whatever found it (a Trivy vulnerability, secret or
-// misconfiguration, or a rule of the compose audit), and the severity scale they share.
-/** Trivy's severities, lowest first; `rank` compares them. */
-const SEVERITIES = ['UNKNOWN', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'];
-/** Highest first, the order of every table and list Berth prints. */
-const SEVERITIES_DESC = [...SEVERITIES].reverse();
-function severityRank(severity) {
-    return SEVERITIES.indexOf(severity);
-}
-/** A Trivy severity string as a Severity; anything unrecognised is UNKNOWN, as Trivy treats it. */
-function toSeverity(value) {
-    const upper = typeof value === 'string' ? value.trim().toUpperCase() : '';
-    return SEVERITIES.includes(upper) ? upper : 'UNKNOWN';
-}
-function atOrAbove(severity, threshold) {
-    return severityRank(severity) >= severityRank(threshold);
-}
-/** `CVE-1 in pkg 1.0 -> 1.1`, `aws-access-key-id in deploy.sh:3`: the short form for lists and logs. */
-function findingLabel(f) {
-    if (f.kind === 'vuln') {
-        const fix = f.fixed ? ` -> ${f.fixed}` : ' (no fix)';
-        return `${f.id} in ${f.pkg ?? f.target} ${f.installed ?? ''}${fix}`.replace(/ {2,}/g, ' ');
-    }
-    const place = f.file && f.line ? `${f.file}:${f.line}` : f.file;
-    if (f.service)
-        return place ? `${f.id} in service ${f.service} (${place})` : `${f.id} in service ${f.service}`;
-    return `${f.id} in ${place ?? f.target}`;
-}
-
-;// CONCATENATED MODULE: ./actions/scan/src/ignore.ts
-// Trivy's ignore files, read the way Trivy reads them, with one difference: an entry whose date
-// has passed is not skipped in silence but reported (file, line, id) so the gate can fail on it.
-//
-// `.trivyignore` (any name not ending in .yaml/.yml): one id per line, `#` comments, an optional
-// `exp:YYYY-MM-DD`; every id applies to vulnerabilities, secrets and misconfigurations alike.
-// `.trivyignore.yaml`: lists under vulnerabilities / misconfigurations / secrets / licenses of
-// `{id, paths, purls, expired_at, statement}`; an entry needs an id, paths or purls (or several).
-// An entry stops applying at 00:00 UTC on its date, as in Trivy.
-
-
-
-
-const IGNORE_SECTIONS = ['vulnerabilities', 'misconfigurations', 'secrets', 'licenses'];
-/** The names Berth looks for at the workspace root when no ignore file is given, in this order. */
-const DEFAULT_IGNORE_FILES = ['.trivyignore.yaml', '.trivyignore.yml', '.trivyignore'];
-/** A malformed ignore file; the message names the file and line. */
-class IgnoreFileError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'IgnoreFileError';
-    }
-}
-const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-/** A date (midnight UTC) or a full RFC 3339 timestamp; undefined when it is neither. */
-function parseExpiry(text) {
-    const day = DATE.exec(text);
-    if (day) {
-        const date = new Date(Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3])));
-        // Date.UTC rolls 2024-02-31 over to March; a date that does not exist is a typo.
-        return date.toISOString().slice(0, 10) === text ? date : undefined;
-    }
-    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text))
-        return undefined;
-    const date = new Date(text);
-    return Number.isNaN(date.getTime()) ? undefined : date;
-}
-function parsePlain(text, file) {
-    const entries = [];
-    text.split(/\r?\n/).forEach((raw, index) => {
-        const line = raw.trim();
-        if (line === '' || line.startsWith('#'))
-            return;
-        const fields = line.split(/\s+/);
-        const expField = fields.slice(1).find((field) => field.startsWith('exp:'));
-        const expires = expField?.slice('exp:'.length);
-        const expiresAt = expires === undefined ? undefined : parseExpiry(expires);
-        if (expires !== undefined && expiresAt === undefined) {
-            throw new IgnoreFileError(`${file}:${index + 1}: "${expField}" is not a valid expiry (write exp:YYYY-MM-DD, e.g. exp:2025-06-30)`);
-        }
-        entries.push({
-            id: fields[0],
-            sections: IGNORE_SECTIONS,
-            paths: [],
-            purls: [],
-            expires,
-            expiresAt,
-            file,
-            line: index + 1,
-        });
-    });
-    return entries;
-}
-function stringList(node, where) {
-    if (node === undefined || node === null)
-        return [];
-    if (!(0,dist/* isSeq */.oP)(node))
-        throw new IgnoreFileError(`${where} must be a list`);
-    return node.items.map((item, i) => {
-        const value = (0,dist/* isScalar */.jn)(item) ? item.value : undefined;
-        if (typeof value !== 'string' || value === '')
-            throw new IgnoreFileError(`${where}[${i}] must be a string`);
-        return value;
-    });
-}
-function parseYaml(text, file) {
-    const lineCounter = new dist/* LineCounter */.HN();
-    const doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter, uniqueKeys: true });
-    const lineOf = (node) => node?.range ? lineCounter.linePos(node.range[0]).line : 1;
-    if (doc.errors.length > 0) {
-        const error = doc.errors[0];
-        throw new IgnoreFileError(`${file}:${lineCounter.linePos(error.pos[0]).line}: ${error.message.split('\n')[0]}`);
-    }
-    if (doc.contents === null)
-        return [];
-    if (!(0,dist/* isMap */.jh)(doc.contents)) {
-        throw new IgnoreFileError(`${file}:${lineOf(doc.contents)}: the top level must be a mapping of ${IGNORE_SECTIONS.join(', ')}`);
-    }
-    const entries = [];
-    for (const pair of doc.contents.items) {
-        const key = (0,dist/* isScalar */.jn)(pair.key) ? String(pair.key.value) : '';
-        const keyLine = lineOf(pair.key);
-        if (!IGNORE_SECTIONS.includes(key)) {
-            throw new IgnoreFileError(`${file}:${keyLine}: unknown section "${key}" (expected ${IGNORE_SECTIONS.join(', ')})`);
-        }
-        const section = key;
-        if (pair.value === null || ((0,dist/* isScalar */.jn)(pair.value) && pair.value.value === null))
-            continue;
-        if (!(0,dist/* isSeq */.oP)(pair.value))
-            throw new IgnoreFileError(`${file}:${keyLine}: ${section} must be a list of entries`);
-        for (const item of pair.value.items) {
-            const line = lineOf(item);
-            const where = `${file}:${line}: ${section} entry`;
-            if (!(0,dist/* isMap */.jh)(item))
-                throw new IgnoreFileError(`${where} must be a mapping (id, paths, purls, expired_at, statement)`);
-            const fields = new Map();
-            for (const field of item.items) {
-                const name = (0,dist/* isScalar */.jn)(field.key) ? String(field.key.value) : '';
-                if (!['id', 'paths', 'purls', 'expired_at', 'statement'].includes(name)) {
-                    throw new IgnoreFileError(`${file}:${lineOf(field.key)}: unknown field "${name}" in a ${section} entry`);
-                }
-                fields.set(name, field.value);
-            }
-            const scalar = (name) => {
-                const node = fields.get(name);
-                if (node === undefined || node === null)
-                    return undefined;
-                const value = (0,dist/* isScalar */.jn)(node) ? node.value : undefined;
-                if (value === null)
-                    return undefined;
-                if (typeof value !== 'string' && typeof value !== 'number') {
-                    throw new IgnoreFileError(`${where}: ${name} must be a string`);
-                }
-                return String(value);
-            };
-            const id = scalar('id');
-            const paths = stringList(fields.get('paths'), `${where}: paths`);
-            const purls = stringList(fields.get('purls'), `${where}: purls`);
-            if (purls.length > 0 && section !== 'vulnerabilities') {
-                throw new IgnoreFileError(`${where}: purls only apply to vulnerabilities`);
-            }
-            for (const purl of purls) {
-                if (!parsePurl(purl))
-                    throw new IgnoreFileError(`${where}: "${purl}" is not a package URL (pkg:type/name@version)`);
-            }
-            if (id === undefined && paths.length === 0 && purls.length === 0) {
-                throw new IgnoreFileError(`${where} has no id, paths or purls, so it would ignore everything`);
-            }
-            const expires = scalar('expired_at');
-            const expiresAt = expires === undefined ? undefined : parseExpiry(expires);
-            if (expires !== undefined && expiresAt === undefined) {
-                throw new IgnoreFileError(`${where}: expired_at "${expires}" is not a date (write YYYY-MM-DD)`);
-            }
-            entries.push({
-                id,
-                sections: [section],
-                paths,
-                purls,
-                expires,
-                expiresAt,
-                statement: scalar('statement'),
-                file,
-                line,
-            });
-        }
-    }
-    return entries;
-}
-/** YAML for names ending in .yaml or .yml, the plain format for any other name, as Trivy decides. */
-function ignoreFormat(path) {
-    return /\.ya?ml$/i.test(path) ? 'yaml' : 'plain';
-}
-/** Every entry of an ignore file, expired ones included; `file` is the name used in messages. */
-function parseIgnoreFile(text, file, format = ignoreFormat(file)) {
-    return format === 'yaml' ? parseYaml(text, file) : parsePlain(text, file);
-}
-/** Reads `path`; `displayName` (default: `path`) is how messages and the summary name it. */
-function readIgnoreFile(path, displayName = path) {
-    let text;
-    try {
-        text = (0,external_node_fs_.readFileSync)(path, 'utf8');
-    }
-    catch (error) {
-        throw new IgnoreFileError(`cannot read the ignore file ${displayName}: ${error.message}`);
-    }
-    return parseIgnoreFile(text, displayName, ignoreFormat(path));
-}
-/**
- * The ignore file to read, relative to the workspace: the `ignore-file` input, which must exist,
- * else the first of DEFAULT_IGNORE_FILES that exists, else none. `exists` is asked about
- * workspace-relative paths.
- */
-function resolveIgnoreFile(input, exists) {
-    const given = input.trim();
-    if (given !== '') {
-        if (!exists(given))
-            throw inputError(Inputs.IgnoreFile, `${given} does not exist in the workspace`);
-        return given;
-    }
-    return DEFAULT_IGNORE_FILES.find((name) => exists(name));
-}
-function isExpired(entry, now) {
-    return entry.expiresAt !== undefined && entry.expiresAt.getTime() <= now.getTime();
-}
-function partitionIgnores(entries, now) {
-    return {
-        active: entries.filter((e) => !isExpired(e, now)),
-        expired: entries.filter((e) => isExpired(e, now)),
-    };
-}
-/** `.trivyignore:3: CVE-2019-1549 expired on 2024-01-01`: one expired entry, for errors and the summary. */
-function expiredMessage(entry) {
-    const what = entry.id ?? `the entry for ${[...entry.paths, ...entry.purls].join(', ')}`;
-    return `${entry.file}:${entry.line}: ${what} expired on ${entry.expires}`;
-}
-// ---- matching ------------------------------------------------------------------------------
-function sectionOf(finding) {
-    if (finding.kind === 'vuln')
-        return 'vulnerabilities';
-    if (finding.kind === 'secret')
-        return 'secrets';
-    return 'misconfigurations';
-}
-/**
- * One spelling for a check id: `AVD-DS-0002`, `DS002` and `DS-0002` (Trivy's ids before and
- * after its 2025 renaming) are the same check.
- */
-function canonicalCheckId(id) {
-    const upper = id.trim().toUpperCase().replace(/^AVD-/, '');
-    const m = /^([A-Z]+)-?(\d+)$/.exec(upper);
-    return m ? `${m[1]}-${m[2].padStart(4, '0')}` : upper;
-}
-function idMatches(entry, finding) {
-    if (entry.id === undefined)
-        return true;
-    if (finding.kind === 'misconfig' || finding.kind === 'audit') {
-        const wanted = canonicalCheckId(entry.id);
-        return [finding.id, ...(finding.aliases ?? [])].some((id) => canonicalCheckId(id) === wanted);
-    }
-    return entry.id.toUpperCase() === finding.id.toUpperCase();
-}
-const globCache = new Map();
-/** A doublestar glob as a RegExp: `**` any number of segments, `*` and `?` within one, `[...]`, `{a,b}`. */
-function globToRegExp(pattern) {
-    const cached = globCache.get(pattern);
-    if (cached)
-        return cached;
-    let out = '';
-    let braces = 0;
-    for (let i = 0; i < pattern.length; i++) {
-        const c = pattern[i];
-        if (c === '*' && pattern[i + 1] === '*') {
-            const segmentStart = i === 0 || pattern[i - 1] === '/';
-            i++;
-            if (segmentStart && pattern[i + 1] === '/') {
-                out += '(?:[^/]*/)*'; // `**/`: zero or more whole directories
-                i++;
-            }
-            else {
-                out += '.*';
-            }
-        }
-        else if (c === '*')
-            out += '[^/]*';
-        else if (c === '?')
-            out += '[^/]';
-        else if (c === '[') {
-            const end = pattern.indexOf(']', i + 2);
-            if (end === -1)
-                out += '\\[';
-            else {
-                const body = pattern
-                    .slice(i + 1, end)
-                    .replace(/^!/, '^')
-                    .replace(/\\/g, '\\\\');
-                out += `[${body}]`;
-                i = end;
-            }
-        }
-        else if (c === '{') {
-            braces++;
-            out += '(?:';
-        }
-        else if (c === '}' && braces > 0) {
-            braces--;
-            out += ')';
-        }
-        else if (c === ',' && braces > 0)
-            out += '|';
-        else if (c === '\\' && i + 1 < pattern.length)
-            out += `\\${pattern[++i]}`;
-        else
-            out += /[.+^$()|\\]/.test(c) ? `\\${c}` : c;
-    }
-    const re = new RegExp(`^${out}${')'.repeat(braces)}$`);
-    globCache.set(pattern, re);
-    return re;
-}
-function pathMatches(entry, finding) {
-    if (entry.paths.length === 0)
-        return true;
-    const candidates = [finding.target, finding.file, finding.pkgPath].filter((p) => Boolean(p));
-    return entry.paths.some((pattern) => candidates.some((path) => globToRegExp(pattern).test(path)));
-}
-const decode = (s) => {
-    try {
-        return decodeURIComponent(s);
-    }
-    catch {
-        return s;
-    }
-};
-/** `pkg:type/namespace/name@version?key=value#subpath`, undefined when it is not a purl. */
-function parsePurl(text) {
-    if (!text.startsWith('pkg:'))
-        return undefined;
-    let rest = text.slice(4).replace(/^\/+/, '');
-    let subpath = '';
-    const hash = rest.indexOf('#');
-    if (hash !== -1)
-        [rest, subpath] = [rest.slice(0, hash), rest.slice(hash + 1)];
-    const qualifiers = {};
-    const question = rest.indexOf('?');
-    if (question !== -1) {
-        for (const pair of rest.slice(question + 1).split('&')) {
-            const eq = pair.indexOf('=');
-            if (eq > 0)
-                qualifiers[pair.slice(0, eq).toLowerCase()] = decode(pair.slice(eq + 1));
-        }
-        rest = rest.slice(0, question);
-    }
-    let version = '';
-    const at = rest.lastIndexOf('@');
-    if (at > rest.indexOf('/'))
-        [rest, version] = [rest.slice(0, at), decode(rest.slice(at + 1))];
-    const parts = rest.split('/').filter(Boolean);
-    if (parts.length < 2)
-        return undefined;
-    return {
-        type: parts[0].toLowerCase(),
-        namespace: parts.slice(1, -1).map(decode).join('/'),
-        name: decode(parts[parts.length - 1]),
-        version,
-        qualifiers,
-        subpath: subpath.replace(/^\/+|\/+$/g, ''),
-    };
-}
-/** Whether `target` satisfies `constraint`: same package; version, subpath and qualifiers only where given. */
-function purlMatches(constraint, target) {
-    if (constraint.type !== target.type || constraint.namespace !== target.namespace)
-        return false;
-    if (constraint.name !== target.name)
-        return false;
-    if (constraint.version && constraint.version !== target.version)
-        return false;
-    if (constraint.subpath && constraint.subpath !== target.subpath)
-        return false;
-    return Object.entries(constraint.qualifiers).every(([k, v]) => target.qualifiers[k] === v);
-}
-function purlMatchesFinding(entry, finding) {
-    // As in Trivy: purls narrow vulnerabilities only, and a finding without a purl is not excluded.
-    if (entry.purls.length === 0 || finding.kind !== 'vuln' || !finding.purl)
-        return true;
-    const target = parsePurl(finding.purl);
-    if (!target)
-        return true;
-    return entry.purls.some((p) => {
-        const constraint = parsePurl(p);
-        return constraint !== undefined && purlMatches(constraint, target);
-    });
-}
-/** The first of `entries` (give it the active ones) that ignores `finding`. */
-function matchIgnore(finding, entries) {
-    const section = sectionOf(finding);
-    return entries.find((e) => e.sections.includes(section) &&
-        idMatches(e, finding) &&
-        pathMatches(e, finding) &&
-        purlMatchesFinding(e, finding));
-}
-
-;// CONCATENATED MODULE: ./actions/scan/src/report.ts
-// Trivy's JSON report (`trivy ... --format json`, schema version 2): the types Berth relies on,
-// a parser that says exactly what is wrong with a file that is not such a report, and the
-// conversion of its vulnerabilities, secrets and failed misconfigurations to Findings.
-
-
-/** A file that is not a Trivy JSON report, with what is wrong and where. */
-class ReportError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ReportError';
-    }
-}
-function isObject(value) {
-    return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-/** The array at `field` (absent or null: empty), every item an object with these string fields. */
-function checkItems(source, result, where, field, required) {
-    const items = result[field];
-    if (items === undefined || items === null)
-        return;
-    if (!Array.isArray(items))
-        throw new ReportError(`${source}: ${where}.${field} is not an array`);
-    items.forEach((item, i) => {
-        if (!isObject(item))
-            throw new ReportError(`${source}: ${where}.${field}[${i}] is not an object`);
-        for (const key of required) {
-            if (typeof item[key] !== 'string' || item[key] === '') {
-                throw new ReportError(`${source}: ${where}.${field}[${i}].${key} is missing or not a string`);
-            }
-        }
-    });
-}
-/**
- * Parses and checks a Trivy JSON report. `source` names the file in error messages. Fields Berth
- * does not use are kept as they are, so a filtered report is still a complete Trivy report.
- */
-function parseTrivyReport(text, source = 'the Trivy report') {
-    let data;
-    try {
-        data = JSON.parse(text);
-    }
-    catch (error) {
-        throw new ReportError(`${source}: not valid JSON (${error.message})`);
-    }
-    if (!isObject(data))
-        throw new ReportError(`${source}: not a Trivy JSON report (the top level is not an object)`);
-    if (data.version === '2.1.0' && Array.isArray(data.runs)) {
-        throw new ReportError(`${source}: this is SARIF, not Trivy JSON; run trivy with --format json`);
-    }
-    if (data.SchemaVersion !== 2) {
-        const found = data.SchemaVersion === undefined
-            ? 'no SchemaVersion'
-            : `SchemaVersion ${JSON.stringify(data.SchemaVersion)}`;
-        throw new ReportError(`${source}: not a Trivy JSON report Berth can read (${found}; expected SchemaVersion 2, from trivy --format json)`);
-    }
-    const results = data.Results;
-    if (results !== undefined && results !== null && !Array.isArray(results)) {
-        throw new ReportError(`${source}: Results is not an array`);
-    }
-    (results ?? []).forEach((result, i) => {
-        const where = `Results[${i}]`;
-        if (!isObject(result))
-            throw new ReportError(`${source}: ${where} is not an object`);
-        if (typeof result.Target !== 'string')
-            throw new ReportError(`${source}: ${where}.Target is missing`);
-        checkItems(source, result, where, 'Vulnerabilities', ['VulnerabilityID', 'PkgName']);
-        checkItems(source, result, where, 'Secrets', ['RuleID']);
-        checkItems(source, result, where, 'Misconfigurations', ['ID']);
-    });
-    return data;
-}
-/** Reads and parses the report Trivy wrote to `file`. */
-function readTrivyReport(file) {
-    let text;
-    try {
-        text = (0,external_node_fs_.readFileSync)(file, 'utf8');
-    }
-    catch (error) {
-        throw new ReportError(`cannot read the Trivy report ${file}: ${error.message}`);
-    }
-    return parseTrivyReport(text, file);
-}
-function nonEmpty(value) {
-    return typeof value === 'string' && value.trim() !== '' ? value : undefined;
-}
-function positive(value) {
-    return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
-}
-/** The first sentence of a description, for advisories that have no title. */
-function firstSentence(text) {
-    if (!text)
-        return undefined;
-    const sentence = /^(.{1,200}?[.!?])(\s|$)/s.exec(text)?.[1] ?? text.slice(0, 200);
-    return sentence.replace(/\s+/g, ' ').trim();
-}
-function vulnerabilityFinding(result, v) {
-    return {
-        kind: 'vuln',
-        id: v.VulnerabilityID,
-        severity: toSeverity(v.Severity),
-        target: result.Target,
-        class: result.Class ?? 'unknown',
-        type: result.Type,
-        title: nonEmpty(v.Title) ?? firstSentence(v.Description) ?? v.VulnerabilityID,
-        description: nonEmpty(v.Description),
-        url: nonEmpty(v.PrimaryURL),
-        pkg: v.PkgName,
-        pkgPath: nonEmpty(v.PkgPath),
-        purl: nonEmpty(v.PkgIdentifier?.PURL),
-        installed: nonEmpty(v.InstalledVersion),
-        fixed: nonEmpty(v.FixedVersion),
-        status: nonEmpty(v.Status),
-    };
-}
-function secretFinding(result, s) {
-    return {
-        kind: 'secret',
-        id: s.RuleID,
-        severity: toSeverity(s.Severity),
-        target: result.Target,
-        class: result.Class ?? 'secret',
-        type: result.Type,
-        title: nonEmpty(s.Title) ?? s.RuleID,
-        // Match is Trivy's masked line; the secret itself never reaches a Finding.
-        description: nonEmpty(s.Match),
-        remediation: 'Remove the secret from the file (and from the git history), rotate it, and pass it at run time',
-        file: result.Target,
-        line: positive(s.StartLine),
-        endLine: positive(s.EndLine),
-    };
-}
-function misconfigurationFinding(result, m) {
-    const avd = nonEmpty(m.AVDID);
-    return {
-        kind: 'misconfig',
-        id: m.ID,
-        severity: toSeverity(m.Severity),
-        target: result.Target,
-        class: result.Class ?? 'config',
-        type: result.Type,
-        title: nonEmpty(m.Title) ?? m.ID,
-        description: nonEmpty(m.Message) ?? nonEmpty(m.Description),
-        remediation: nonEmpty(m.Resolution),
-        url: nonEmpty(m.PrimaryURL),
-        file: result.Target,
-        line: positive(m.CauseMetadata?.StartLine),
-        endLine: positive(m.CauseMetadata?.EndLine),
-        aliases: avd && avd !== m.ID ? [avd] : undefined,
-    };
-}
-/** Only failed checks are findings; PASS and EXCEPTION entries come from --include-non-failures. */
-function isFailedMisconfiguration(m) {
-    return m.Status === undefined || m.Status === 'FAIL';
-}
-/** Every vulnerability, secret and failed misconfiguration in the report, in report order. */
-function findingsFromReport(report) {
-    const findings = [];
-    for (const result of report.Results ?? []) {
-        for (const v of result.Vulnerabilities ?? [])
-            findings.push(vulnerabilityFinding(result, v));
-        for (const s of result.Secrets ?? [])
-            findings.push(secretFinding(result, s));
-        for (const m of result.Misconfigurations ?? []) {
-            if (isFailedMisconfiguration(m))
-                findings.push(misconfigurationFinding(result, m));
-        }
-    }
-    return findings;
-}
-
-;// CONCATENATED MODULE: ./actions/scan/src/filter.ts
-// Which findings count: the `severity` list, `ignore-unfixed` and the ignore file, decided once per
-// finding so that the JSON report, the SARIF file, the outputs and the gate all agree.
-
-
-
-/**
- * A vulnerability without a fix: a Status other than `fixed` (Trivy's `affected`, `will_not_fix`,
- * `fix_deferred`, ...), or, in reports without a Status, no FixedVersion.
- */
-function isUnfixed(finding) {
-    if (finding.kind !== 'vuln')
-        return false;
-    if (finding.status !== undefined)
-        return finding.status !== 'fixed';
-    return !finding.fixed;
-}
-/**
- * Why `finding` does not count, or undefined when it does. Audit findings are judged by the
- * ignore file only: the `severity` list and `ignore-unfixed` are about what Trivy reports.
- */
-function dropReason(finding, options) {
-    if (finding.kind !== 'audit') {
-        if (!options.severities.includes(finding.severity))
-            return { reason: 'severity' };
-        if (options.ignoreUnfixed && isUnfixed(finding))
-            return { reason: 'unfixed' };
-    }
-    const entry = matchIgnore(finding, options.ignores);
-    return entry ? { reason: 'ignored', entry } : undefined;
-}
-function filterFindings(findings, options) {
-    const kept = [];
-    const dropped = [];
-    for (const finding of findings) {
-        const drop = dropReason(finding, options);
-        if (drop)
-            dropped.push({ finding, ...drop });
-        else
-            kept.push(finding);
-    }
-    return { kept, dropped };
-}
-/** Filters a Trivy report; `report` is left as it was. */
-function filterReport(report, options) {
-    const kept = [];
-    const dropped = [];
-    const keep = (items, toFinding) => {
-        if (!items)
-            return undefined;
-        return items.filter((item) => {
-            const finding = toFinding(item);
-            const drop = dropReason(finding, options);
-            if (drop)
-                dropped.push({ finding, ...drop });
-            else
-                kept.push(finding);
-            return !drop;
-        });
-    };
-    const results = (report.Results ?? []).map((result) => {
-        const out = { ...result };
-        const vulnerabilities = keep(result.Vulnerabilities, (v) => vulnerabilityFinding(result, v));
-        const secrets = keep(result.Secrets, (s) => secretFinding(result, s));
-        const failed = result.Misconfigurations?.filter(isFailedMisconfiguration);
-        const misconfigurations = keep(failed, (m) => misconfigurationFinding(result, m));
-        if (vulnerabilities)
-            out.Vulnerabilities = vulnerabilities;
-        if (secrets)
-            out.Secrets = secrets;
-        if (misconfigurations)
-            out.Misconfigurations = misconfigurations;
-        return out;
-    });
-    const filtered = { ...report };
-    if (report.Results)
-        filtered.Results = results;
-    return { report: filtered, kept, dropped };
-}
-function countBySeverity(findings) {
-    const counts = Object.fromEntries(SEVERITIES.map((s) => [s, 0]));
-    counts.total = 0;
-    for (const f of findings) {
-        counts[toSeverity(f.severity)] += 1;
-        counts.total += 1;
-    }
-    return counts;
-}
-
-;// CONCATENATED MODULE: ./actions/scan/src/gate.ts
-// The severity gate: parsing `severity`, `fail-on` and `audit`, deciding whether the step fails,
-// the one sentence that says why, the step outputs and the annotations.
-
-
-
-
-
-function severityWord(name, word) {
-    const upper = word.trim().toUpperCase();
-    if (!SEVERITIES.includes(upper)) {
-        throw inputError(name, `"${word.trim()}" is not a severity (use ${SEVERITIES_DESC.join(', ')})`);
-    }
-    return upper;
-}
-/** `severity`: a comma- or newline-separated list, any case; highest first, without repeats. */
-function parseSeverities(name, value) {
-    const items = parseList(value);
-    if (items.length === 0)
-        throw inputError(name, `lists no severity (use ${SEVERITIES_DESC.join(', ')})`);
-    const set = new Set(items.map((item) => severityWord(name, item)));
-    return SEVERITIES_DESC.filter((s) => set.has(s));
-}
-/** `fail-on`: the lowest severity that fails the step, or `none`/`never` to only report. */
-function parseFailOn(name, value) {
-    const word = value.trim().toLowerCase();
-    if (FAIL_ON_NEVER.includes(word))
-        return 'none';
-    if (word.includes(',')) {
-        throw inputError(name, `takes one severity, the lowest that fails the step (e.g. HIGH), not a list`);
-    }
-    try {
-        return severityWord(name, value);
-    }
-    catch {
-        throw inputError(name, `"${value.trim()}" is not a severity or none (use ${SEVERITIES_DESC.join(', ')}, or none to only report)`);
-    }
-}
-function parseAuditMode(name, value) {
-    return parseEnum(name, value, AUDIT_MODES);
-}
-/**
- * Parses the gate's inputs from their raw strings (as core.getInput returns them); an empty
- * string takes action.yml's default. Errors name the input.
- */
-function parseGateSettings(raw) {
-    const value = (name, fallback) => {
-        const text = raw[name]?.trim() ?? '';
-        return text === '' ? fallback : text;
-    };
-    return {
-        severities: parseSeverities(Inputs.Severity, value(Inputs.Severity, DEFAULT_SEVERITY)),
-        failOn: parseFailOn(Inputs.FailOn, value(Inputs.FailOn, DEFAULT_FAIL_ON)),
-        ignoreUnfixed: parseBoolean(Inputs.IgnoreUnfixed, value(Inputs.IgnoreUnfixed, 'true')),
-        audit: parseAuditMode(Inputs.Audit, value(Inputs.Audit, DEFAULT_AUDIT)),
-    };
-}
-function plural(n, one, many = `${one}s`) {
-    return `${n} ${n === 1 ? one : many}`;
-}
-/** `2 CRITICAL, 1 HIGH`, highest first, zero severities left out. */
-function breakdown(findings) {
-    const counts = countBySeverity(findings);
-    return SEVERITIES_DESC.filter((s) => counts[s] > 0)
-        .map((s) => `${counts[s]} ${s}`)
-        .join(', ');
-}
-function joinClauses(clauses) {
-    if (clauses.length <= 1)
-        return clauses.join('');
-    return `${clauses.slice(0, -1).join(', ')} and ${clauses[clauses.length - 1]}`;
-}
-/** A short list of ids for a sentence: the first few, then "and N more". */
-function someLabels(findings, max = 3) {
-    const labels = findings.slice(0, max).map(findingLabel);
-    const more = findings.length > max ? `, and ${findings.length - max} more` : '';
-    return labels.join('; ') + more;
-}
-function droppedNote(dropped) {
-    if (!dropped || dropped.length === 0)
-        return '';
-    const by = (reason) => dropped.filter((d) => d.reason === reason).length;
-    const parts = [
-        by('severity') ? `${by('severity')} outside the severity list` : '',
-        by('unfixed') ? `${by('unfixed')} without a fix` : '',
-        by('ignored') ? `${by('ignored')} ignored by the ignore file` : '',
-    ].filter(Boolean);
-    return `; not counted: ${parts.join(', ')}`;
-}
-function decideGate(input) {
-    const { failOn, auditMode } = input;
-    const gated = (f) => failOn !== 'none' && atOrAbove(f.severity, failOn);
-    const bySeverity = (a, b) => severityRank(b.severity) - severityRank(a.severity);
-    const failing = input.findings.filter(gated).sort(bySeverity);
-    const failingAudit = auditMode === 'error' ? input.audit.filter(gated).sort(bySeverity) : [];
-    const expired = [...input.expired];
-    const failed = failing.length > 0 || failingAudit.length > 0 || expired.length > 0;
-    let sentence;
-    if (failed) {
-        const clauses = [];
-        if (failing.length > 0) {
-            clauses.push(`${plural(failing.length, 'finding')} ${failing.length === 1 ? 'is' : 'are'} at or above ` +
-                `fail-on ${failOn} (${breakdown(failing)}: ${someLabels(failing)})`);
-        }
-        if (failingAudit.length > 0) {
-            clauses.push(`${plural(failingAudit.length, 'compose audit finding')} ${failingAudit.length === 1 ? 'is' : 'are'} ` +
-                `at or above fail-on ${failOn} with audit: error (${someLabels(failingAudit)})`);
-        }
-        if (expired.length > 0) {
-            clauses.push(`${plural(expired.length, 'ignore entry', 'ignore entries')} ${expired.length === 1 ? 'has' : 'have'} ` +
-                `expired (${expired.map(expiredMessage).join('; ')}): renew or remove ${expired.length === 1 ? 'it' : 'them'}`);
-        }
-        sentence = `The scan failed because ${joinClauses(clauses)}.`;
-    }
-    else {
-        const counted = input.findings.length === 0
-            ? 'no finding counted'
-            : `${plural(input.findings.length, 'finding')} counted: ${breakdown(input.findings)}`;
-        const main = failOn === 'none'
-            ? `fail-on is none, so findings are reported without failing the step (${counted}${droppedNote(input.dropped)})`
-            : `no finding is at or above fail-on ${failOn} (${counted}${droppedNote(input.dropped)})`;
-        const auditNote = input.audit.length === 0
-            ? ''
-            : auditMode === 'warn'
-                ? `; ${plural(input.audit.length, 'compose audit finding')} reported as warnings (audit: warn)`
-                : `; ${plural(input.audit.length, 'compose audit finding')} below fail-on`;
-        sentence = `The scan passed: ${main}${auditNote}.`;
-    }
-    return {
-        failed,
-        counts: countBySeverity(input.findings),
-        auditCounts: countBySeverity(input.audit),
-        failing,
-        failingAudit,
-        expired,
-        sentence,
-    };
-}
-/** The step outputs, by their action.yml names. */
-function gateOutputs(gate, files) {
-    return {
-        [Outputs.Critical]: String(gate.counts.CRITICAL),
-        [Outputs.High]: String(gate.counts.HIGH),
-        [Outputs.Medium]: String(gate.counts.MEDIUM),
-        [Outputs.Low]: String(gate.counts.LOW),
-        [Outputs.Unknown]: String(gate.counts.UNKNOWN),
-        [Outputs.Total]: String(gate.counts.total),
-        [Outputs.Failed]: String(gate.failed),
-        [Outputs.ReportFile]: files.reportFile,
-        [Outputs.SarifFile]: files.sarifFile,
-    };
-}
-/**
- * Annotations for the step: an error for each finding that failed the gate and each expired ignore
- * entry, a warning for every other audit finding (audit `warn`, or below fail-on). `repoFiles`
- * says whether a finding's file is a repository path (image findings are not).
- */
-function annotations(gate, audit, repoFiles = (f) => f.kind !== 'vuln') {
-    const out = [];
-    const place = (f) => repoFiles(f) && f.file ? { file: f.file, startLine: f.line } : {};
-    for (const f of gate.failing) {
-        out.push({
-            level: 'error',
-            title: `${f.severity} ${f.id}`,
-            message: `${findingLabel(f)}: ${f.title}`,
-            ...place(f),
-        });
-    }
-    const failingAudit = new Set(gate.failingAudit);
-    for (const f of audit) {
-        out.push({
-            level: failingAudit.has(f) ? 'error' : 'warning',
-            title: `${f.id} ${f.severity}`,
-            message: `${f.title}${f.remediation ? `. ${f.remediation}` : ''}`,
-            ...place(f),
-        });
-    }
-    for (const e of gate.expired) {
-        out.push({
-            level: 'error',
-            title: 'Expired ignore entry',
-            message: `${expiredMessage(e)}: renew the date or remove the entry`,
-            file: e.file,
-            startLine: e.line,
-        });
-    }
-    return out;
-}
-
-;// CONCATENATED MODULE: ./actions/scan/src/evaluate.ts
-// The whole decision in one pure call, so main.ts cannot filter the report, the SARIF file, the
-// outputs and the gate differently: Trivy reports, audit findings, ignore entries and settings in;
-// the filtered reports, what counts, what was left out and the gate's verdict out.
-
-
-
-function evaluate(input) {
-    const { active, expired } = partitionIgnores(input.ignores, input.now);
-    const options = {
-        severities: input.settings.severities,
-        ignoreUnfixed: input.settings.ignoreUnfixed,
-        ignores: active,
-    };
-    const reports = input.reports.map((report) => filterReport(report, options));
-    const auditFiltered = input.settings.audit === 'off' || input.audit === undefined
-        ? undefined
-        : filterFindings(input.audit, options);
-    const findings = reports.flatMap((r) => r.kept);
-    const dropped = [...reports.flatMap((r) => r.dropped), ...(auditFiltered?.dropped ?? [])];
-    const gate = decideGate({
-        findings,
-        audit: auditFiltered?.kept ?? [],
-        expired,
-        failOn: input.settings.failOn,
-        auditMode: input.settings.audit,
-        dropped,
-    });
-    return { reports, findings, audit: auditFiltered?.kept, dropped, expired, gate };
-}
-
-;// CONCATENATED MODULE: ./actions/scan/src/inputs.ts
-// berth/scan's inputs: the typed interface (keys as in action.yml) and getInputs(), the only place
-// that reads them, checks them against the workspace and says which input is wrong. The pure
-// parsers are exported for the unit tests.
-
-
-
-
-
-
-
-
-
-
-/**
- * `scanners`: comma- or newline-separated, each one Berth turns into findings; empty means the
- * scan type's default. `trivy config` scans misconfigurations only.
- */
-function parseScanners(type, value) {
-    const items = parseList(value).map((s) => s.toLowerCase());
-    if (items.length === 0)
-        return [...DEFAULT_SCANNERS[type]];
-    for (const item of items) {
-        if (item === 'license') {
-            throw inputError(Inputs.Scanners, `license scanning is not supported (use ${SCANNERS.join(', ')})`);
-        }
-        if (!SCANNERS.includes(item)) {
-            throw inputError(Inputs.Scanners, `"${item}" is not a scanner (use ${SCANNERS.join(', ')})`);
-        }
-    }
-    const scanners = SCANNERS.filter((s) => items.includes(s));
-    if (type === 'config' && scanners.some((s) => s !== 'misconfig')) {
-        throw inputError(Inputs.Scanners, `scan-type config finds misconfigurations only; use scan-type fs for ${scanners.filter((s) => s !== 'misconfig').join(', ')}`);
-    }
-    return scanners;
-}
-/** `db-repository`: OCI references of Trivy's DB, in order of priority; empty means Trivy's default. */
-function parseDbRepositories(value) {
-    const items = parseList(value);
-    if (items.length === 0)
-        return [...DEFAULT_DB_REPOSITORIES];
-    for (const item of items) {
-        const ref = parseImageRef(item);
-        if (!ref || (!ref.tag && !ref.digest)) {
-            throw inputError(Inputs.DbRepository, `"${item}" is not an OCI reference with a tag (example: ${DEFAULT_DB_REPOSITORIES[0]})`);
-        }
-    }
-    return items;
-}
-/** An image reference Trivy can scan: `registry/repo:tag`, `repo@sha256:...` or both. */
-function parseImageInput(value) {
-    const ref = parseImageRef(value);
-    if (!ref || value.trim() !== value || /\s/.test(value)) {
-        throw inputError(Inputs.Image, `"${value}" is not an image reference (examples: ghcr.io/acme/api:1.2.3, ghcr.io/acme/api@sha256:<digest>)`);
-    }
-    return value;
-}
-function isFile(path) {
-    return (0,external_node_fs_.existsSync)(path) && (0,external_node_fs_.statSync)(path).isFile();
-}
-function getInputs(env = process.env) {
-    const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
-    const type = getEnumInput(Inputs.ScanType, SCAN_TYPES, { default: 'image' });
-    const imageText = getString(Inputs.Image);
-    const inputText = getString(Inputs.Input);
-    let image;
-    let input;
-    if (type === 'image') {
-        if (imageText && inputText)
-            throw inputError(Inputs.Input, `give ${Inputs.Image} or ${Inputs.Input}, not both`);
-        if (!imageText && !inputText) {
-            throw inputError(Inputs.Image, `is required for scan-type image (an image reference), unless ${Inputs.Input} names an image archive`);
-        }
-        if (imageText)
-            image = parseImageInput(imageText);
-        if (inputText) {
-            input = (0,external_node_path_.resolve)(workspace, inputText);
-            if (!isFile(input))
-                throw inputError(Inputs.Input, `the image archive ${inputText} does not exist`);
-        }
-    }
-    else {
-        const stray = imageText ? Inputs.Image : inputText ? Inputs.Input : undefined;
-        if (stray)
-            throw inputError(stray, `applies to scan-type image only; scan-type ${type} reads ${Inputs.ScanRef}`);
-    }
-    const scanRefText = getString(Inputs.ScanRef, { default: '.' });
-    const scanRef = (0,external_node_path_.resolve)(workspace, scanRefText);
-    if (type !== 'image' && !(0,external_node_fs_.existsSync)(scanRef)) {
-        throw inputError(Inputs.ScanRef, `${scanRefText} does not exist in the workspace`);
-    }
-    const gate = parseGateSettings({
-        severity: getString(Inputs.Severity),
-        'fail-on': getString(Inputs.FailOn),
-        'ignore-unfixed': getString(Inputs.IgnoreUnfixed),
-        audit: getString(Inputs.Audit),
-    });
-    const ignoreFile = resolveIgnoreFile(getString(Inputs.IgnoreFile) ?? '', (path) => (0,external_node_fs_.existsSync)((0,external_node_path_.resolve)(workspace, path)));
-    const composeFiles = getListInput(Inputs.ComposeFiles, { newlinesOnly: true });
-    for (const file of composeFiles) {
-        if (!isFile((0,external_node_path_.resolve)(workspace, file))) {
-            throw inputError(Inputs.ComposeFiles, `${file} does not exist in the workspace`);
-        }
-    }
-    const token = getString(Inputs.GithubToken) || undefined;
-    if (token)
-        lib_core/* setSecret */.Pq(token);
-    const credentials = getRegistryCredentials();
-    const timeout = getDurationInput(Inputs.Timeout) ?? parseDuration(Inputs.Timeout, DEFAULT_TIMEOUT);
-    if (timeout < 1000)
-        throw inputError(Inputs.Timeout, 'must be at least one second');
-    const cacheHome = env.XDG_CACHE_HOME || (0,external_node_path_.join)(env.HOME || (0,external_node_os_.homedir)(), '.cache');
-    const cacheDirText = getString(Inputs.CacheDir);
-    const outputDirText = getString(Inputs.OutputDir);
-    const runnerTemp = env.RUNNER_TEMP || (0,external_node_path_.join)(cacheHome, 'berth', 'tmp');
-    return {
-        'scan-type': type,
-        image,
-        input,
-        'scan-ref': scanRef,
-        scanners: parseScanners(type, getString(Inputs.Scanners) ?? ''),
-        severity: gate.severities,
-        'fail-on': gate.failOn,
-        'ignore-unfixed': gate.ignoreUnfixed,
-        'ignore-file': ignoreFile,
-        audit: gate.audit,
-        'compose-files': composeFiles,
-        'trivy-version': resolveTrivyVersion(getString(Inputs.TrivyVersion) ?? ''),
-        'trivy-download-url': parseTrivyDownloadUrl(getString(Inputs.TrivyDownloadUrl) ?? ''),
-        'trivy-sha256': parseSha256Pin(getString(Inputs.TrivySha256) ?? ''),
-        'github-token': token,
-        'db-repository': parseDbRepositories(getString(Inputs.DbRepository) ?? ''),
-        'cache-db': getBooleanInput(Inputs.CacheDb, { default: true }),
-        'cache-dir': cacheDirText ? (0,external_node_path_.resolve)(workspace, cacheDirText) : (0,external_node_path_.join)(cacheHome, 'berth', 'trivy'),
-        'java-db': getBooleanInput(Inputs.JavaDb, { default: false }),
-        'registry-username': credentials?.username,
-        'registry-password': credentials?.password,
-        timeout,
-        'output-dir': outputDirText ? (0,external_node_path_.resolve)(workspace, outputDirText) : (0,external_node_path_.join)(runnerTemp, 'berth-scan'),
-    };
-}
-/** The entries of the ignore file, expired ones included; a file that cannot be read is an input error. */
-function loadIgnores(inputs, workspace) {
-    const file = inputs['ignore-file'];
-    if (file === undefined)
-        return [];
-    try {
-        return readIgnoreFile((0,external_node_path_.resolve)(workspace, file), file);
-    }
-    catch (error) {
-        if (error instanceof IgnoreFileError)
-            throw inputError(Inputs.IgnoreFile, error.message);
-        throw error;
-    }
-}
-
-;// CONCATENATED MODULE: ./actions/scan/src/sarif.ts
-// SARIF 2.1.0 for GitHub code scanning (github/codeql-action/upload-sarif), written from the
-// findings that count, so the alerts match the report, the outputs and the gate. One run per
-// scanned thing, each with its own category (runAutomationDetails.id, see category.ts).
-
-
-
-const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
+;// CONCATENATED MODULE: ./actions/scan/src/sarif-rules.ts
 /** GitHub's security-severity scores (critical > 9.0, high 7.0-8.9, medium 4.0-6.9, low < 4.0). */
 const SECURITY_SEVERITY = {
     CRITICAL: '9.5',
@@ -35273,19 +35679,7 @@ function sarifLevel(severity) {
         return 'error';
     return severity === 'MEDIUM' ? 'warning' : 'note';
 }
-const TRIVY_INFORMATION_URI = 'https://github.com/aquasecurity/trivy';
 const SECRET_RULES_URI = 'https://trivy.dev/latest/docs/scanner/secret/';
-function trivyTool(version) {
-    return {
-        name: 'Trivy',
-        version: version || undefined,
-        fullName: 'Trivy (run by berth/scan)',
-        informationUri: TRIVY_INFORMATION_URI,
-    };
-}
-function berthAuditTool(version) {
-    return { name: 'Berth compose audit', version, fullName: 'berth/scan compose audit' };
-}
 const KIND_TAG = {
     vuln: 'vulnerability',
     secret: 'secret',
@@ -35301,40 +35695,6 @@ function ruleName(f) {
     if (f.kind === 'misconfig')
         return 'Misconfiguration';
     return 'ComposeAudit';
-}
-/**
- * The artifact a result points at. OS packages live in the image, named as Trivy names it (the
- * repository path); language packages in their file inside the image; secrets, misconfigurations
- * and audit findings in a file of the repository.
- */
-function artifactUri(f) {
-    let uri;
-    if (f.kind === 'vuln')
-        uri = f.class === 'os-pkgs' ? imageRepository(f.target) : (f.pkgPath ?? f.target);
-    else
-        uri = f.file ?? f.target;
-    // Relative, as code scanning wants: a secret in an image is at `/app/.env`.
-    return uri.replace(/\\/g, '/').replace(/^\.\//, '').replace(/^\/+/, '');
-}
-function resultMessage(f) {
-    switch (f.kind) {
-        case 'vuln':
-            return [
-                `Package: ${f.pkg}`,
-                `Installed Version: ${f.installed ?? 'unknown'}`,
-                `Vulnerability ${f.id}`,
-                `Severity: ${f.severity}`,
-                `Fixed Version: ${f.fixed ?? 'none'}`,
-                ...(f.url ? [`Link: [${f.id}](${f.url})`] : []),
-            ].join('\n');
-        case 'secret':
-            // Never the matched text: even masked, it says more about the secret than an alert needs.
-            return `Secret ${f.title} (rule ${f.id}, ${f.severity}) in ${f.file ?? f.target}${f.line ? ` line ${f.line}` : ''}`;
-        case 'misconfig':
-            return `${f.id} ${f.title} (${f.severity}): ${f.description ?? f.title}`;
-        case 'audit':
-            return `${f.title}${f.remediation ? `. ${f.remediation}` : ''}`;
-    }
 }
 function help(f) {
     const title = f.ruleTitle ?? f.title;
@@ -35379,6 +35739,47 @@ function ruleFor(f) {
         },
     };
 }
+
+;// CONCATENATED MODULE: ./actions/scan/src/sarif-results.ts
+// SARIF results: one per finding, where it is (a file of the repository, or the image) and the
+// fingerprint that keeps an alert the same across runs.
+
+
+
+/**
+ * The artifact a result points at. OS packages live in the image, named as Trivy names it (the
+ * repository path); language packages in their file inside the image; secrets, misconfigurations
+ * and audit findings in a file of the repository.
+ */
+function artifactUri(f) {
+    let uri;
+    if (f.kind === 'vuln')
+        uri = f.class === 'os-pkgs' ? imageRepository(f.target) : (f.pkgPath ?? f.target);
+    else
+        uri = f.file ?? f.target;
+    // Relative, as code scanning wants: a secret in an image is at `/app/.env`.
+    return uri.replace(/\\/g, '/').replace(/^\.\//, '').replace(/^\/+/, '');
+}
+function resultMessage(f) {
+    switch (f.kind) {
+        case 'vuln':
+            return [
+                `Package: ${f.pkg}`,
+                `Installed Version: ${f.installed ?? 'unknown'}`,
+                `Vulnerability ${f.id}`,
+                `Severity: ${f.severity}`,
+                `Fixed Version: ${f.fixed ?? 'none'}`,
+                ...(f.url ? [`Link: [${f.id}](${f.url})`] : []),
+            ].join('\n');
+        case 'secret':
+            // Never the matched text: even masked, it says more about the secret than an alert needs.
+            return `Secret ${f.title} (rule ${f.id}, ${f.severity}) in ${f.file ?? f.target}${f.line ? ` line ${f.line}` : ''}`;
+        case 'misconfig':
+            return `${f.id} ${f.title} (${f.severity}): ${f.description ?? f.title}`;
+        case 'audit':
+            return `${f.title}${f.remediation ? `. ${f.remediation}` : ''}`;
+    }
+}
 function fingerprint(f, uri) {
     const key = [
         f.kind,
@@ -35417,6 +35818,28 @@ function resultFor(f, ruleIndex) {
         partialFingerprints: { 'berthFindingHash/v1': fingerprint(f, uri) },
         ...(f.service ? { properties: { service: f.service } } : {}),
     };
+}
+
+;// CONCATENATED MODULE: ./actions/scan/src/sarif.ts
+// SARIF 2.1.0 for GitHub code scanning (github/codeql-action/upload-sarif), written from the
+// findings that count, so the alerts match the report, the outputs and the gate. One run per
+// scanned thing, each with its own category (runAutomationDetails.id, see category.ts); its rules
+// (sarif-rules.ts) and results (sarif-results.ts).
+
+
+
+const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
+const TRIVY_INFORMATION_URI = 'https://github.com/aquasecurity/trivy';
+function trivyTool(version) {
+    return {
+        name: 'Trivy',
+        version: version || undefined,
+        fullName: 'Trivy (run by berth/scan)',
+        informationUri: TRIVY_INFORMATION_URI,
+    };
+}
+function berthAuditTool(version) {
+    return { name: 'Berth compose audit', version, fullName: 'berth/scan compose audit' };
 }
 function sarifRun(input) {
     const rules = [];
@@ -35483,222 +35906,85 @@ function trivySarifRun(report, findings, category) {
             : { artifactName: report.ArtifactName, artifactType: report.ArtifactType },
     };
 }
-const sarif_isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
-const LEVELS = new Set(['none', 'note', 'warning', 'error']);
-/**
- * The problems that would make GitHub reject a SARIF log or show it wrongly; empty when there
- * are none. A structural check of what code scanning reads, not the full JSON schema.
- */
-function validateSarif(log, options = {}) {
-    const problems = [];
-    if (!sarif_isObject(log))
-        return ['the log is not an object'];
-    if (log.version !== '2.1.0')
-        problems.push(`version is ${JSON.stringify(log.version)}, not "2.1.0"`);
-    if (!Array.isArray(log.runs))
-        return [...problems, 'runs is not an array'];
-    const categories = new Set();
-    log.runs.forEach((run, r) => {
-        const at = `runs[${r}]`;
-        if (!sarif_isObject(run))
-            return problems.push(`${at} is not an object`);
-        const driver = sarif_isObject(run.tool) && sarif_isObject(run.tool.driver) ? run.tool.driver : undefined;
-        if (!driver || typeof driver.name !== 'string' || driver.name === '') {
-            problems.push(`${at}.tool.driver.name is missing`);
-        }
-        const rules = Array.isArray(driver?.rules) ? driver.rules : [];
-        const ruleIds = [];
-        rules.forEach((rule, i) => {
-            const where = `${at}.tool.driver.rules[${i}]`;
-            if (!sarif_isObject(rule) || typeof rule.id !== 'string' || rule.id === '') {
-                problems.push(`${where}.id is missing`);
-                ruleIds.push('');
-                return;
-            }
-            if (ruleIds.includes(rule.id))
-                problems.push(`${where}.id ${rule.id} is not unique`);
-            ruleIds.push(rule.id);
-            const props = sarif_isObject(rule.properties) ? rule.properties : {};
-            const score = props['security-severity'];
-            if (score !== undefined) {
-                const n = typeof score === 'string' ? Number(score) : NaN;
-                if (!/^\d+(\.\d+)?$/.test(String(score)) || !(n >= 0 && n <= 10)) {
-                    problems.push(`${where}.properties.security-severity ${JSON.stringify(score)} is not a number 0-10 in a string`);
-                }
-            }
-            if (props.tags !== undefined &&
-                !(Array.isArray(props.tags) && props.tags.every((t) => typeof t === 'string'))) {
-                problems.push(`${where}.properties.tags is not a list of strings`);
-            }
-            if (rule.helpUri !== undefined && (typeof rule.helpUri !== 'string' || !URL.canParse(rule.helpUri))) {
-                problems.push(`${where}.helpUri is not an absolute URI`);
-            }
-            const level = sarif_isObject(rule.defaultConfiguration) ? rule.defaultConfiguration.level : undefined;
-            if (level !== undefined && !LEVELS.has(String(level)))
-                problems.push(`${where}.defaultConfiguration.level is invalid`);
-        });
-        const details = run.automationDetails;
-        if (details !== undefined || options.requireCategory) {
-            const id = sarif_isObject(details) ? details.id : undefined;
-            if (typeof id !== 'string' || id === '')
-                problems.push(`${at}.automationDetails.id is missing`);
-            else if (categories.has(id))
-                problems.push(`${at}.automationDetails.id ${id} repeats another run's`);
-            else
-                categories.add(id);
-        }
-        if (!Array.isArray(run.results))
-            return problems.push(`${at}.results is not an array`);
-        run.results.forEach((result, i) => {
-            const where = `${at}.results[${i}]`;
-            if (!sarif_isObject(result))
-                return problems.push(`${where} is not an object`);
-            if (typeof result.ruleId !== 'string' || !ruleIds.includes(result.ruleId)) {
-                problems.push(`${where}.ruleId ${JSON.stringify(result.ruleId)} is not among the run's rules`);
-            }
-            if (result.ruleIndex !== undefined && ruleIds[result.ruleIndex] !== result.ruleId) {
-                problems.push(`${where}.ruleIndex ${String(result.ruleIndex)} does not point at rule ${String(result.ruleId)}`);
-            }
-            if (result.level !== undefined && !LEVELS.has(String(result.level)))
-                problems.push(`${where}.level is invalid`);
-            if (!sarif_isObject(result.message) ||
-                typeof result.message.text !== 'string' ||
-                result.message.text === '') {
-                problems.push(`${where}.message.text is missing`);
-            }
-            const locations = result.locations;
-            if (!Array.isArray(locations) || locations.length === 0) {
-                return problems.push(`${where}.locations is empty (code scanning needs one)`);
-            }
-            locations.forEach((loc, l) => {
-                const physical = sarif_isObject(loc) && sarif_isObject(loc.physicalLocation) ? loc.physicalLocation : undefined;
-                const artifact = physical && sarif_isObject(physical.artifactLocation) ? physical.artifactLocation : undefined;
-                if (!artifact || typeof artifact.uri !== 'string' || artifact.uri === '') {
-                    problems.push(`${where}.locations[${l}].physicalLocation.artifactLocation.uri is missing`);
-                }
-                const region = physical?.region;
-                if (region !== undefined) {
-                    const start = sarif_isObject(region) ? region.startLine : undefined;
-                    if (!Number.isInteger(start) || start < 1) {
-                        problems.push(`${where}.locations[${l}].physicalLocation.region.startLine is not a line number`);
-                    }
-                }
-            });
-        });
-    });
-    return problems;
-}
 
-;// CONCATENATED MODULE: ./actions/scan/src/stack.ts
-// The compose stack the audit reads: its project name (as compose derives it, for the SARIF category)
-// and the images whose own configuration the audit needs (services that leave user or health check to
-// their image).
-
-
-/** Compose's normalisation: lower case, only `a-z0-9_-`, starting with a letter or digit. */
-function normalizeProjectName(name) {
-    return name
-        .toLowerCase()
-        .replace(/[^a-z0-9_-]+/g, '')
-        .replace(/^[_-]+/, '');
-}
-/**
- * The project name compose would use: the top-level `name:` of the last file that sets one (without
- * interpolation), else the project directory's name; `default` when that leaves nothing.
- */
-function composeProjectName(sources, projectDirectory) {
-    let named;
-    for (const source of sources) {
-        try {
-            const doc = (0,dist/* parse */.qg)(source.text);
-            const name = typeof doc === 'object' && doc !== null ? doc.name : undefined;
-            if (typeof name === 'string' && name.trim() !== '' && !name.includes('$'))
-                named = name;
-        }
-        catch {
-            // compose config reports a file it cannot parse; the name falls back to the directory.
-        }
-    }
-    return normalizeProjectName(named ?? (0,external_node_path_.basename)(projectDirectory)) || 'default';
-}
-/**
- * The images the audit must ask about: those of services that set no user in the compose file, or
- * neither a health check nor `disable: true`. A service whose file sets both never needs its image.
- */
-function imagesNeedingFacts(config) {
-    const images = new Set();
-    for (const service of Object.values(config.services)) {
-        if (!service.image)
-            continue;
-        const user = service.user !== undefined && String(service.user).trim() !== '';
-        const hc = service.healthcheck;
-        const test = hc?.test;
-        const healthcheck = hc?.disable === true || (Array.isArray(test) ? test.length > 0 : Boolean(test));
-        if (!user || !healthcheck)
-            images.add(service.image);
-    }
-    return [...images].sort();
-}
-
-;// CONCATENATED MODULE: ./actions/scan/src/summary.ts
-
-
-/** Text for a table cell: no pipes or newlines to break the row. */
-function cell(text) {
+;// CONCATENATED MODULE: ./lib/action/summary.ts
+// Markdown for job summaries, written once: table cells that cannot break their row, inline code
+// that survives a table, and the table itself. Every action's summary builds its tables here.
+/** Text for a table cell: pipes escaped, line breaks and runs of blank space folded to one space. */
+function tableCell(text) {
     if (text === undefined || text === '')
         return '';
     return String(text)
         .replace(/\|/g, '\\|')
-        .replace(/\s*\n\s*/g, ' ');
+        .replace(/\s*[\r\n]+\s*/g, ' ');
 }
-/** Inline code; in a table cell a pipe must be escaped even there. */
-const code = (text, inTable = true) => text ? `\`${text.replace(/`/g, "'").replace(/\|/g, inTable ? '\\|' : '|')}\`` : '';
+/**
+ * Inline code: backticks inside become `'` (a code span cannot hold its own delimiter), line breaks a
+ * space. Pipes are left to tableCell, which escapes them even inside code (GitHub splits the row on them).
+ */
+function inlineCode(text) {
+    return text ? `\`${text.replace(/`/g, "'").replace(/\s*[\r\n]+\s*/g, ' ')}\`` : '';
+}
+/** A Markdown table; every cell goes through tableCell, so callers pass plain Markdown. */
+function markdownTable(headers, rows) {
+    const line = (cells) => '|' + cells.map((c) => (c === undefined || c === '' ? ' |' : ` ${tableCell(c)} |`)).join('');
+    return [line(headers), `|${headers.map(() => ' --- |').join('')}`, ...rows.map(line)].join('\n');
+}
+/** A two-column table of names and values under an empty header, as the actions' summaries open. */
+function keyValueTable(rows) {
+    return markdownTable(['', ''], rows);
+}
+
+;// CONCATENATED MODULE: ./actions/scan/src/summary.ts
+// The job summary: counts by severity, the findings that failed the gate, expired ignore entries,
+// the compose audit, and the one sentence that says why the step failed or passed.
+
+
+
 function summary_link(f) {
-    return f.url ? `[${cell(f.id)}](${f.url})` : cell(f.id);
+    return f.url ? `[${f.id}](${f.url})` : f.id;
 }
 function place(f) {
     const file = f.file ?? f.target;
-    return f.line ? code(`${file}:${f.line}`) : code(file);
+    return inlineCode(f.line ? `${file}:${f.line}` : file);
 }
-function limited(rows, max, render) {
-    const out = rows.slice(0, max).map(render);
+/** A table of at most `max` rows, then a line saying how many more there are. */
+function limitedTable(headers, rows, max, render) {
+    if (rows.length === 0)
+        return [];
+    const out = [markdownTable(headers, rows.slice(0, max).map(render))];
     if (rows.length > max)
         out.push(`\n_and ${rows.length - max} more (see the JSON report and the SARIF file)_`);
     return out;
 }
-function vulnTable(findings, max) {
-    if (findings.length === 0)
-        return [];
-    return [
-        '| Severity | Vulnerability | Package | Installed -> Fixed | Target |',
-        '| --- | --- | --- | --- | --- |',
-        ...limited(findings, max, (f) => `| ${f.severity} | ${summary_link(f)} | ${code(f.pkg)} | ${cell(f.installed)} -> ${f.fixed ? cell(f.fixed) : '_no fix_'} | ${cell(f.target)} |`),
-    ];
-}
-function ruleTable(findings, max) {
-    if (findings.length === 0)
-        return [];
-    return [
-        '| Severity | Rule | Kind | Where | Title |',
-        '| --- | --- | --- | --- | --- |',
-        ...limited(findings, max, (f) => `| ${f.severity} | ${summary_link(f)} | ${f.kind === 'secret' ? 'secret' : 'misconfiguration'} | ${place(f)} | ${cell(f.title)} |`),
-    ];
-}
-function auditTable(findings, failing, max) {
-    if (findings.length === 0)
-        return [];
-    return [
-        '| | Severity | Rule | Service | Where | Finding |',
-        '| --- | --- | --- | --- | --- | --- |',
-        ...limited(findings, max, (f) => `| ${failing.has(f) ? '❌' : '⚠️'} | ${f.severity} | ${summary_link(f)} | ${code(f.service)} | ${place(f)} | ${cell(f.title)} |`),
-    ];
-}
+const vulnTable = (findings, max) => limitedTable(['Severity', 'Vulnerability', 'Package', 'Installed -> Fixed', 'Target'], findings, max, (f) => [
+    f.severity,
+    summary_link(f),
+    inlineCode(f.pkg),
+    `${f.installed ?? ''} -> ${f.fixed ? f.fixed : '_no fix_'}`,
+    f.target,
+]);
+const ruleTable = (findings, max) => limitedTable(['Severity', 'Rule', 'Kind', 'Where', 'Title'], findings, max, (f) => [
+    f.severity,
+    summary_link(f),
+    f.kind === 'secret' ? 'secret' : 'misconfiguration',
+    place(f),
+    f.title,
+]);
+const auditTable = (findings, failing, max) => limitedTable(['', 'Severity', 'Rule', 'Service', 'Where', 'Finding'], findings, max, (f) => [
+    failing.has(f) ? '❌' : '⚠️',
+    f.severity,
+    summary_link(f),
+    inlineCode(f.service),
+    place(f),
+    f.title,
+]);
 function settingsLine(s) {
     return [
         `severity ${s.severities.join(',')}`,
         `fail-on ${s.failOn}`,
         s.ignoreUnfixed ? 'unfixed vulnerabilities ignored' : 'unfixed vulnerabilities counted',
-        s.ignoreFile ? `ignore file ${code(s.ignoreFile, false)}` : 'no ignore file',
+        s.ignoreFile ? `ignore file ${inlineCode(s.ignoreFile)}` : 'no ignore file',
         `audit ${s.audit}`,
     ].join(' · ');
 }
@@ -35708,19 +35994,17 @@ function summaryMarkdown(f) {
     const audit = f.settings.audit === 'off' ? undefined : f.audit;
     const withAudit = audit !== undefined;
     const out = [
-        `### berth/scan: ${code(f.title, false)}`,
+        `### berth/scan: ${inlineCode(f.title)}`,
         '',
         `${gate.failed ? '❌' : '✅'} ${gate.sentence}`,
         '',
     ];
-    const header = withAudit ? '| Severity | Findings | Compose audit |' : '| Severity | Findings |';
-    out.push(header, withAudit ? '| --- | --- | --- |' : '| --- | --- |');
-    for (const s of SEVERITIES_DESC) {
-        out.push(withAudit ? `| ${s} | ${gate.counts[s]} | ${gate.auditCounts[s]} |` : `| ${s} | ${gate.counts[s]} |`);
-    }
-    out.push(withAudit
-        ? `| **Total** | **${gate.counts.total}** | **${gate.auditCounts.total}** |`
-        : `| **Total** | **${gate.counts.total}** |`, '', settingsLine(f.settings));
+    const counts = SEVERITIES_DESC.map((s) => withAudit ? [s, gate.counts[s], gate.auditCounts[s]] : [s, gate.counts[s]]);
+    const total = [`**${gate.counts.total}**`, ...(withAudit ? [`**${gate.auditCounts.total}**`] : [])];
+    out.push(markdownTable(withAudit ? ['Severity', 'Findings', 'Compose audit'] : ['Severity', 'Findings'], [
+        ...counts,
+        ['**Total**', ...total],
+    ]), '', settingsLine(f.settings));
     if (f.dropped && f.dropped.length > 0) {
         const by = (r) => f.dropped.filter((d) => d.reason === r).length;
         out.push('', `Not counted: ${by('severity')} outside the severity list, ${by('unfixed')} without a fix, ${by('ignored')} ignored by the ignore file.`);
@@ -35737,7 +36021,7 @@ function summaryMarkdown(f) {
             out.push(...ruleTable(rules, max));
     }
     if (gate.expired.length > 0) {
-        out.push('', '#### Expired ignore entries', '', ...gate.expired.map((e) => `- ${code(expiredMessage(e), false)}`));
+        out.push('', '#### Expired ignore entries', '', ...gate.expired.map((e) => `- ${inlineCode(expiredMessage(e))}`));
     }
     if (audit && audit.length > 0) {
         const failing = new Set(gate.failingAudit);
@@ -35752,104 +36036,9 @@ function summaryMarkdown(f) {
     return `${out.join('\n')}\n`;
 }
 
-;// CONCATENATED MODULE: ./actions/scan/src/target.ts
-// How the step names what it scanned: in the summary and log, as a SARIF category, and as the
-// repository path Trivy's file names are relative to.
-
-/** `path` relative to the workspace with `/` separators, `.` for the workspace itself; absolute when outside it. */
-function workspacePath(path, workspace) {
-    const rel = (0,external_node_path_.relative)(workspace, path).split(external_node_path_.sep).join('/');
-    if (rel === '')
-        return '.';
-    return rel === '..' || rel.startsWith('../') || external_node_path_.posix.isAbsolute(rel) ? path : rel;
-}
-/**
- * The repository path that Trivy's file names (relative to the directory it scanned) need in front
- * of them: `dir` relative to the workspace, `''` for the workspace itself or a directory outside it.
- */
-function repoPrefix(dir, workspace) {
-    const rel = workspacePath(dir, workspace);
-    return rel === '.' || rel === dir ? '' : rel;
-}
-/** What the SARIF category and the file names are derived from. */
-function categoryTarget(target, workspace, repoTags) {
-    switch (target.kind) {
-        case 'image':
-            return { kind: 'image', ref: target.ref };
-        case 'archive':
-            // `docker save` archives name their image; an OCI layout may not.
-            return {
-                kind: 'image',
-                ref: repoTags?.[0] ?? (0,external_node_path_.basename)(target.path).replace(/\.(tar|tar\.gz|tgz|oci)$/i, ''),
-            };
-        case 'fs':
-        case 'config':
-            return { kind: target.kind, path: workspacePath(target.path, workspace) };
-    }
-}
-/** The summary's title and the scan's log group: the image reference, the archive, `fs <path>`. */
-function describeTarget(target, workspace) {
-    switch (target.kind) {
-        case 'image':
-            return target.ref;
-        case 'archive':
-            return workspacePath(target.path, workspace);
-        case 'fs':
-        case 'config':
-            return `${target.kind} ${workspacePath(target.path, workspace)}`;
-    }
-}
-/** How the target was read and for what, for the summary's last lines. */
-function describeSource(target, scanners) {
-    const what = `scanners ${scanners.join(', ')}`;
-    switch (target.kind) {
-        case 'image':
-            return `image read from ${target.source === 'docker' ? 'the local Docker engine' : 'its registry'} · ${what}`;
-        case 'archive':
-            return `image read from the archive · ${what}`;
-        case 'fs':
-            return `files · ${what}`;
-        case 'config':
-            return 'files · scanner misconfig';
-    }
-}
-/**
- * Whether an annotation may point at the finding's file: audit findings and what fs and config scans
- * find in files are in the repository; what an image scan finds is in the image.
- */
-function inRepository(target) {
-    const files = target.kind === 'fs' || target.kind === 'config';
-    return (f) => f.kind === 'audit' || (files && f.kind !== 'vuln');
-}
-/** The audit rules' documentation in the action's own repository, when the runner says which it is. */
-function docsUrl(env) {
-    const repo = env.GITHUB_ACTION_REPOSITORY;
-    const ref = env.GITHUB_ACTION_REF;
-    if (!repo || !ref)
-        return undefined;
-    const server = env.GITHUB_SERVER_URL || 'https://github.com';
-    return `${server}/${repo}/blob/${ref}/actions/scan/README.md#compose-audit`;
-}
-
-;// CONCATENATED MODULE: ./actions/scan/src/main.ts
-// berth/scan main step: orchestration only; each decision lives in a small module.
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
+;// CONCATENATED MODULE: ./actions/scan/src/publish.ts
+// What the step leaves behind once evaluate() has decided: the JSON report and the SARIF file, the
+// step outputs, annotations and the job summary.
 
 
 
@@ -35861,163 +36050,144 @@ function docsUrl(env) {
 
 /** Annotations per level beyond which the log would only repeat the summary. */
 const MAX_ANNOTATIONS = 50;
-async function main() {
-    const inputs = getInputs();
-    const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
-    const ignores = loadIgnores(inputs, workspace);
-    const now = new Date();
-    const work = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'berth-scan-'));
-    try {
-        const gate = await scan(inputs, workspace, ignores, now, work);
-        if (gate.failed)
-            throw new Error(gate.sentence);
+/** The filtered Trivy report and the SARIF file (Trivy's run, the audit's), named after the target. */
+function writeReportFiles(outputDir, facts, evaluation) {
+    const { target, report, stack } = facts;
+    const category = categoryTarget(target, facts.workspace, report.Metadata?.RepoTags);
+    const base = reportBaseName(category);
+    (0,external_node_fs_.mkdirSync)(outputDir, { recursive: true });
+    const reportFile = (0,external_node_path_.join)(outputDir, `${base}.json`);
+    const sarifFile = (0,external_node_path_.join)(outputDir, `${base}.sarif`);
+    const filtered = evaluation.reports[0];
+    (0,external_node_fs_.writeFileSync)(reportFile, `${JSON.stringify(filtered.report, null, 2)}\n`);
+    const runs = [trivySarifRun(report, filtered.kept, scanCategory(category))];
+    if (stack && evaluation.audit) {
+        runs.push({
+            category: scanCategory({ kind: 'compose', name: stack.project }),
+            tool: berthAuditTool(process.env.GITHUB_ACTION_REF || undefined),
+            findings: evaluation.audit,
+        });
     }
-    finally {
-        (0,external_node_fs_.rmSync)(work, { recursive: true, force: true });
+    (0,external_node_fs_.writeFileSync)(sarifFile, `${JSON.stringify(sarifLog(runs), null, 2)}\n`);
+    lib_core/* info */.pq(`Report ${reportFile}, SARIF ${sarifFile}`);
+    return { reportFile, sarifFile };
+}
+function setGateOutputs(evaluation, files) {
+    for (const [name, value] of Object.entries(gateOutputs(evaluation.gate, files))) {
+        lib_core/* setOutput */.uH(name, value);
     }
 }
-async function scan(inputs, workspace, ignores, now, work) {
-    const stack = inputs['compose-files'].length > 0 && inputs.audit !== 'off'
-        ? await lib_core/* group */.Os(`Compose audit: ${inputs['compose-files'].join(', ')}`, () => auditStack(inputs, workspace))
-        : undefined;
-    const target = await trivyTarget(inputs);
-    const cacheDir = inputs['cache-dir'];
-    const needsDb = needsVulnerabilityDb(target, inputs.scanners);
-    // A runner that kept a fresh DB in the cache dir (self-hosted) needs the GitHub cache neither way.
-    const localFresh = needsDb && isDbFresh(readDbMetadata(cacheDir), now);
-    const cacheDb = needsDb && inputs['cache-db'] && !localFresh;
-    const { key, restoreKeys } = dbCacheKey(process.env.RUNNER_OS || process.platform, now);
-    // Trivy and the DB come from different places (a release download or the tool cache; the GitHub
-    // cache): fetched side by side, so a fresh runner waits for the slower one only.
-    const [trivy, restored] = await lib_core/* group */.Os(needsDb ? 'Trivy and its vulnerability DB' : 'Trivy', () => both(installTrivy({
-        version: inputs['trivy-version'],
-        downloadUrl: inputs['trivy-download-url'],
-        sha256: inputs['trivy-sha256'],
-        token: inputs['github-token'],
-    }), cacheDb ? restoreDbStep(cacheDir, key, restoreKeys) : Promise.resolve(undefined)));
-    lib_core/* info */.pq(`Trivy ${trivy.version}: ${trivy.path}`);
-    lib_core/* setOutput */.uH(Outputs.TrivyVersion, trivy.version);
-    const before = readDbMetadata(cacheDir);
-    const fresh = needsDb && isDbFresh(before, now);
-    if (needsDb) {
-        lib_core/* info */.pq(fresh
-            ? `The DB in ${cacheDir} is fresh: Trivy will not update it`
-            : `Trivy will download the DB from ${inputs['db-repository'].join(', ')}`);
+/** The gate's annotations, at most MAX_ANNOTATIONS per level. */
+function annotate(evaluation, target) {
+    const list = annotations(evaluation.gate, evaluation.audit ?? [], inRepository(target));
+    const shown = { error: 0, warning: 0, notice: 0 };
+    for (const a of list) {
+        shown[a.level] += 1;
+        if (shown[a.level] > MAX_ANNOTATIONS)
+            continue;
+        const properties = { title: a.title, file: a.file, startLine: a.startLine };
+        if (a.level === 'error')
+            lib_core/* error */.z3(a.message, properties);
+        else if (a.level === 'warning')
+            lib_core/* warning */.$e(a.message, properties);
+        else
+            lib_core/* notice */.lm(a.message, properties);
     }
-    const rawReport = (0,external_node_path_.join)(work, 'trivy.json');
-    let embeddedChecks = false;
-    let saved;
-    try {
-        embeddedChecks = await lib_core/* group */.Os(`Scan ${describeTarget(target, workspace)}`, () => runTrivy(trivy, target, inputs, { cacheDir, fresh, needsDb, output: rawReport, work }));
+    for (const [level, count] of Object.entries(shown)) {
+        if (count > MAX_ANNOTATIONS)
+            lib_core/* info */.pq(`${count - MAX_ANNOTATIONS} more ${level} annotations left out`);
     }
-    finally {
-        // Before any failure is reported, the gate's included: the day's later runs start from it.
-        if (cacheDb && restored?.available && shouldSaveDb(restored.key, key, readDbMetadata(cacheDir))) {
-            saved = await lib_core/* group */.Os('Save the vulnerability DB to the cache', async () => {
-                if (!(await saveDb(dbDir(cacheDir), key)))
-                    return undefined;
-                lib_core/* info */.pq(`Saved the DB as ${key}`);
-                return key;
-            });
-        }
+}
+/** The job summary: the verdict and its findings, then what the step did. */
+async function writeJobSummary(facts, evaluation, details) {
+    const { inputs } = facts;
+    await lib_core/* summary */.z
+        .addRaw(summaryMarkdown({
+        title: describeTarget(facts.target, facts.workspace),
+        gate: evaluation.gate,
+        settings: { ...inputs.gate, ignoreFile: inputs['ignore-file'] },
+        audit: facts.audited ? (evaluation.audit ?? []) : undefined,
+        dropped: evaluation.dropped,
+    }))
+        .addRaw(detailsMarkdown(details))
+        .write();
+}
+
+;// CONCATENATED MODULE: ./actions/scan/src/trivy-failure.ts
+// Trivy's failures turned into messages that name the input at fault (an image that is not there, a
+// DB repository that cannot be read, JAR files without java-db, the timeout), and the one ERROR
+// Trivy logs that is not a failure.
+
+
+
+/** Trivy's FATAL message: from `FATAL` to the end of stderr, one line, timestamps and tabs gone. */
+function fatalMessage(stderr) {
+    const start = stderr.search(/\tFATAL\t|\bFATAL\b/);
+    if (start === -1)
+        return undefined;
+    const text = stderr
+        .slice(start)
+        .replace(/^\t?FATAL\t?/, '')
+        .replace(/^Fatal error\s*/, '');
+    return text
+        .split(/\r?\n/)
+        .map((line) => line.replace(/\t/g, ' ').trim())
+        .filter((line) => line !== '')
+        .join(' ');
+}
+/** The distinct `* ...` detail lines of a go-multierror, in order. */
+function details(stderr) {
+    const lines = stderr
+        .split(/\r?\n/)
+        .map((line) => /^\s*\*\s+(.*)$/.exec(line)?.[1]?.trim())
+        .filter((line) => line !== undefined && line !== '')
+        .map((line) => line
+        .replace(/^remote error:\s*/, '')
+        .replace(/;\s*\[?map\[.*\]\]?$/, '')
+        .trim());
+    return [...new Set(lines)];
+}
+/**
+ * The error for a Trivy run that exited non-zero: an input error when the cause is one (an image that
+ * is not there, a DB repository that cannot be read, JAR files without java-db), else Trivy's own
+ * FATAL message.
+ */
+function trivyFailure(exitCode, stderr, ctx) {
+    const fatal = fatalMessage(stderr) ?? (stderr.trim().split('\n').slice(-5).join(' ') || 'no error output');
+    // Trivy tries each way to authenticate and lists every failure; the first is with the credentials given.
+    const detail = details(stderr)[0] ?? fatal;
+    const notFound = /unable to find the specified image "([^"]+)" in \[([^\]]*)\]/.exec(stderr);
+    if (notFound) {
+        const where = notFound[2].replace(/"/g, '').split(',').join(', ');
+        return inputs_inputError(Inputs.Image, `${notFound[1]} was not found (Trivy looked in: ${where}): ${detail}`);
     }
-    const after = needsDb ? readDbMetadata(cacheDir) : undefined;
-    const ageHours = needsDb ? dbAgeHours(after, now) : undefined;
-    lib_core/* setOutput */.uH(Outputs.DbAgeHours, ageHours === undefined ? '' : ageHours.toFixed(1));
-    return lib_core/* group */.Os('Report', async () => {
-        const report = readTrivyReport(rawReport);
-        const settings = {
-            severities: inputs.severity,
-            failOn: inputs['fail-on'],
-            ignoreUnfixed: inputs['ignore-unfixed'],
-            audit: inputs.audit,
-        };
-        const evaluation = evaluate({ reports: [report], audit: stack?.findings, ignores, settings, now });
-        const filtered = evaluation.reports[0];
-        const category = categoryTarget(target, workspace, report.Metadata?.RepoTags);
-        const base = reportBaseName(category);
-        (0,external_node_fs_.mkdirSync)(inputs['output-dir'], { recursive: true });
-        const reportFile = (0,external_node_path_.join)(inputs['output-dir'], `${base}.json`);
-        const sarifFile = (0,external_node_path_.join)(inputs['output-dir'], `${base}.sarif`);
-        (0,external_node_fs_.writeFileSync)(reportFile, `${JSON.stringify(filtered.report, null, 2)}\n`);
-        // Trivy names files relative to the directory it scanned; code scanning wants repository paths.
-        const prefix = target.kind === 'fs' || target.kind === 'config'
-            ? repoPrefix((0,external_node_fs_.statSync)(target.path).isDirectory() ? target.path : (0,external_node_path_.dirname)(target.path), workspace)
-            : '';
-        const runs = [
-            trivySarifRun(report, withRepoPaths(filtered.kept, prefix), scanCategory(category)),
-        ];
-        if (stack && evaluation.audit) {
-            runs.push({
-                category: scanCategory({ kind: 'compose', name: stack.project }),
-                tool: berthAuditTool(process.env.GITHUB_ACTION_REF || undefined),
-                findings: evaluation.audit,
-            });
-        }
-        (0,external_node_fs_.writeFileSync)(sarifFile, `${JSON.stringify(sarifLog(runs), null, 2)}\n`);
-        lib_core/* info */.pq(`Report ${reportFile}, SARIF ${sarifFile}`);
-        for (const [name, value] of Object.entries(gateOutputs(evaluation.gate, { reportFile, sarifFile }))) {
-            lib_core/* setOutput */.uH(name, value);
-        }
-        // The same verdict, told with repository paths: the sentence, the annotations, the summary.
-        const gate = prefix === ''
-            ? evaluation.gate
-            : decideGate({
-                findings: withRepoPaths(evaluation.findings, prefix),
-                audit: evaluation.audit ?? [],
-                expired: evaluation.expired,
-                failOn: settings.failOn,
-                auditMode: settings.audit,
-                dropped: evaluation.dropped,
-            });
-        annotate(annotations(gate, evaluation.audit ?? [], inRepository(target)));
-        await lib_core/* summary */.z
-            .addRaw(summaryMarkdown({
-            title: describeTarget(target, workspace),
-            gate,
-            settings: { ...settings, ignoreFile: inputs['ignore-file'] },
-            audit: stack ? (evaluation.audit ?? []) : undefined,
-            dropped: evaluation.dropped,
-        }))
-            .addRaw(detailsMarkdown({
-            trivy: { version: trivy.version, source: trivy.source },
-            scanned: describeSource(target, inputs.scanners),
-            db: needsDb
-                ? {
-                    ageHours,
-                    cache: dbCacheState(inputs['cache-db'], localFresh, restored),
-                    downloaded: after?.DownloadedAt !== undefined && after.DownloadedAt !== before?.DownloadedAt,
-                    saved,
-                }
-                : undefined,
-            embeddedChecks,
-            reportFile,
-            sarifFile,
-        }))
-            .write();
-        lib_core/* info */.pq(gate.sentence);
-        return gate;
-    });
+    if (/--skip-java-db-update' cannot be specified|Unable to initialize the Java DB/.test(stderr)) {
+        return inputs_inputError(Inputs.JavaDb, 'the target has JAR files, which Trivy identifies with its Java DB; set java-db: true to let Trivy download it (or leave the JARs out of what is scanned)');
+    }
+    if (/failed to download vulnerability DB|DB error/.test(stderr)) {
+        return inputs_inputError(Inputs.DbRepository, `Trivy could not download the vulnerability DB from ${ctx.dbRepositories.join(', ')}: ${detail}`);
+    }
+    if (/context deadline exceeded/.test(stderr)) {
+        return inputs_inputError(Inputs.Timeout, `Trivy did not finish within ${goDuration(ctx.timeoutMs)}; raise the timeout or scan less (${fatal})`);
+    }
+    return new Error(`Trivy failed with exit code ${exitCode}: ${fatal}`);
 }
-/** Both results; when either fails, its error, once the other has settled too. */
-async function both(a, b) {
-    const [ra, rb] = await Promise.allSettled([a, b]);
-    if (ra.status === 'rejected')
-        throw ra.reason;
-    if (rb.status === 'rejected')
-        throw rb.reason;
-    return [ra.value, rb.value];
+/** Trivy could not fetch the checks bundle and used the checks built into it (an ERROR log, not a failure). */
+function usedEmbeddedChecks(stderr) {
+    return /Falling back to embedded checks/.test(stderr);
 }
-async function restoreDbStep(cacheDir, key, restoreKeys) {
-    const restored = await restoreDb(dbDir(cacheDir), key, restoreKeys);
-    if (restored.key)
-        lib_core/* info */.pq(`Restored the DB from the cache entry ${restored.key}`);
-    else if (restored.available)
-        lib_core/* info */.pq(`No DB in the cache under ${key} or ${restoreKeys[0]}*`);
-    return restored;
-}
+
+;// CONCATENATED MODULE: ./actions/scan/src/trivy-run.ts
+// The scan itself: what Trivy reads (an image from the engine or its registry, an archive, files),
+// and the Trivy processes that read it, each with the registry credentials only when every registry
+// it talks to is theirs (planTrivyRuns).
+
+
+
+
+
 /** An image reference is read from the registry when it names a digest or the engine lacks it. */
-async function trivyTarget(inputs) {
+async function scanTarget(inputs) {
     switch (inputs['scan-type']) {
         case 'fs':
             return { kind: 'fs', path: inputs['scan-ref'] };
@@ -36042,98 +36212,127 @@ async function runTrivy(trivy, target, inputs, o) {
     const username = inputs['registry-username'];
     const password = inputs['registry-password'];
     const credentials = username && password ? { username, password } : undefined;
-    const updateDb = o.needsDb && !o.fresh;
-    const plan = planTrivyRuns({
-        credentials: credentials !== undefined,
-        credentialHost: credentialHost(inputs.image, inputs['db-repository']),
-        imageHost: target.kind === 'image' && target.source === 'remote' ? registryHost(target.ref) : undefined,
-        dbHosts: updateDb ? inputs['db-repository'].map((r) => registryHost(r) ?? r) : [],
-    });
-    const context = { image: inputs.image, dbRepositories: inputs['db-repository'], timeoutMs: inputs.timeout };
-    // An empty working directory: a trivy.yaml or .trivyignore of the workspace changes nothing.
-    const options = (withCredentials) => ({
-        cwd: o.work,
-        env: trivyEnv(process.env, withCredentials ? credentials : undefined),
-        ignoreReturnCode: true,
-    });
-    if (updateDb && plan.separateDbDownload) {
-        const args = trivyDbDownloadArgs({
-            cacheDir: o.cacheDir,
-            timeoutMs: inputs.timeout,
-            dbRepositories: inputs['db-repository'],
-        });
-        const result = await exec_run(trivy.path, args, options(plan.downloadCredentials));
-        if (result.exitCode !== 0)
-            throw trivyFailure(result.exitCode, result.stderr, context);
-    }
-    const args = trivyScanArgs({
+    const commands = trivyCommands({
         target,
         scanners: inputs.scanners,
         cacheDir: o.cacheDir,
         output: o.output,
         timeoutMs: inputs.timeout,
         dbRepositories: inputs['db-repository'],
-        skipDbUpdate: !updateDb || plan.separateDbDownload,
         javaDb: inputs['java-db'],
-        skipCheckUpdate: plan.skipCheckUpdate,
+        updateDb: o.updateDb,
+        credentials: credentials !== undefined,
+        image: inputs.image,
     });
-    const result = await exec_run(trivy.path, args, options(plan.scanCredentials));
-    if (result.exitCode !== 0)
-        throw trivyFailure(result.exitCode, result.stderr, context);
-    const embedded = usedEmbeddedChecks(result.stderr);
+    const context = { image: inputs.image, dbRepositories: inputs['db-repository'], timeoutMs: inputs.timeout };
+    let stderr = '';
+    for (const command of commands) {
+        // An empty working directory: a trivy.yaml or .trivyignore of the workspace changes nothing.
+        const env = trivyEnv(process.env, command.credentials ? credentials : undefined);
+        const result = await exec_run(trivy.path, command.args, { cwd: o.work, env, ignoreReturnCode: true });
+        if (result.exitCode !== 0)
+            throw trivyFailure(result.exitCode, result.stderr, context);
+        stderr = result.stderr;
+    }
+    // The scan runs last; its log says whether it fell back to the checks built into Trivy.
+    const embedded = usedEmbeddedChecks(stderr);
     if (embedded) {
         lib_core/* info */.pq('The ERROR above is not a failure: Trivy could not fetch its checks bundle and used the checks built into it');
     }
     return embedded;
 }
-async function auditStack(inputs, workspace) {
-    const files = inputs['compose-files'];
-    const sources = readComposeSources(files, workspace);
-    const projectDirectory = (0,external_node_path_.dirname)((0,external_node_path_.resolve)(workspace, files[0]));
-    const project = composeProjectName(sources, projectDirectory);
-    let merged;
+
+;// CONCATENATED MODULE: ./actions/scan/src/main.ts
+// berth/scan main step: orchestration only; each step lives in a small module.
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+async function main() {
+    const inputs = getInputs();
+    const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
+    const ignores = loadIgnores(inputs, workspace);
+    const work = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'berth-scan-'));
     try {
-        merged = await composeConfig({
-            projectDirectory,
-            project,
-            files: files.map((f) => (0,external_node_path_.resolve)(workspace, f)),
-        });
+        const gate = await scan({ inputs, workspace, ignores, now: new Date(), work });
+        if (gate.failed)
+            throw new Error(gate.sentence);
     }
-    catch (error) {
-        throw inputError(Inputs.ComposeFiles, (0,wrapper/* errorMessage */.gJ)(error));
+    finally {
+        (0,external_node_fs_.rmSync)(work, { recursive: true, force: true });
     }
-    const config = parseComposeConfig(merged, 'docker compose config');
-    const facts = {};
-    await Promise.all(imagesNeedingFacts(config).map(async (image) => {
-        const found = await imageFacts(image).catch(() => undefined);
-        if (found)
-            facts[image] = found;
-        lib_core/* info */.pq(found
-            ? `${image} (${found.source === 'local' ? 'local image' : 'from its registry'}): user ${JSON.stringify(found.user)}, ${found.healthcheck ? 'a' : 'no'} HEALTHCHECK`
-            : `${image}: found neither locally nor in its registry, so its user and health check are not known`);
-    }));
-    const findings = auditCompose(config, { sources, images: facts, docsUrl: docsUrl(process.env) });
-    lib_core/* info */.pq(`Project ${project}: ${Object.keys(config.services).length} services, ${findings.length} audit finding(s)`);
-    return { project, findings };
 }
-function annotate(list) {
-    const shown = { error: 0, warning: 0, notice: 0 };
-    for (const a of list) {
-        shown[a.level] += 1;
-        if (shown[a.level] > MAX_ANNOTATIONS)
-            continue;
-        const properties = { title: a.title, file: a.file, startLine: a.startLine };
-        if (a.level === 'error')
-            lib_core/* error */.z3(a.message, properties);
-        else if (a.level === 'warning')
-            lib_core/* warning */.$e(a.message, properties);
-        else
-            lib_core/* notice */.lm(a.message, properties);
+async function scan({ inputs, workspace, ignores, now, work }) {
+    const files = inputs['compose-files'];
+    const stack = files.length > 0 && inputs.gate.audit !== 'off'
+        ? await lib_core/* group */.Os(`Compose audit: ${files.join(', ')}`, () => auditStack(inputs, workspace))
+        : undefined;
+    const target = await scanTarget(inputs);
+    const db = new VulnerabilityDb(inputs, target, now);
+    // Trivy and the DB come from different places (a release download or the tool cache; the GitHub
+    // cache): fetched side by side, so a fresh runner waits for the slower one only.
+    const [trivy] = await lib_core/* group */.Os(db.needed ? 'Trivy and its vulnerability DB' : 'Trivy', () => both(installTrivy({
+        version: inputs['trivy-version'],
+        downloadUrl: inputs['trivy-download-url'],
+        sha256: inputs['trivy-sha256'],
+        token: inputs['github-token'],
+    }), db.restore()));
+    lib_core/* info */.pq(`Trivy ${trivy.version}: ${trivy.path}`);
+    lib_core/* setOutput */.uH(Outputs.TrivyVersion, trivy.version);
+    const updateDb = db.beforeScan();
+    const rawReport = (0,external_node_path_.join)(work, 'trivy.json');
+    let embeddedChecks = false;
+    try {
+        embeddedChecks = await lib_core/* group */.Os(`Scan ${describeTarget(target, workspace)}`, () => runTrivy(trivy, target, inputs, { cacheDir: inputs['cache-dir'], updateDb, output: rawReport, work }));
     }
-    for (const [level, count] of Object.entries(shown)) {
-        if (count > MAX_ANNOTATIONS)
-            lib_core/* info */.pq(`${count - MAX_ANNOTATIONS} more ${level} annotations left out`);
+    finally {
+        // Before any failure is reported, the gate's included: the day's later runs start from it.
+        await db.save();
     }
+    const dbDetails = db.details();
+    lib_core/* setOutput */.uH(Outputs.DbAgeHours, dbDetails?.ageHours === undefined ? '' : dbDetails.ageHours.toFixed(1));
+    return lib_core/* group */.Os('Report', async () => {
+        const report = readTrivyReport(rawReport);
+        const evaluation = evaluate({
+            reports: [report],
+            audit: stack?.findings,
+            ignores,
+            settings: inputs.gate,
+            now,
+            repoPrefix: targetRepoPrefix(target, workspace),
+        });
+        const files = writeReportFiles(inputs['output-dir'], { target, workspace, report, stack }, evaluation);
+        setGateOutputs(evaluation, files);
+        annotate(evaluation, target);
+        await writeJobSummary({ inputs, target, workspace, audited: stack !== undefined }, evaluation, {
+            trivy: { version: trivy.version, source: trivy.source },
+            scanned: describeSource(target, inputs.scanners),
+            db: dbDetails,
+            embeddedChecks,
+            ...files,
+        });
+        lib_core/* info */.pq(evaluation.gate.sentence);
+        return evaluation.gate;
+    });
+}
+/** Both results; when either fails, its error, once the other has settled too. */
+async function both(a, b) {
+    const [ra, rb] = await Promise.allSettled([a, b]);
+    if (ra.status === 'rejected')
+        throw ra.reason;
+    if (rb.status === 'rejected')
+        throw rb.reason;
+    return [ra.value, rb.value];
 }
 
 
@@ -46057,9 +46256,10 @@ function getIDToken(aud) {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  m: () => (/* binding */ exec),
-  H: () => (/* binding */ getExecOutput)
+  m: () => (/* binding */ exec)
 });
+
+// UNUSED EXPORTS: getExecOutput
 
 // EXTERNAL MODULE: external "string_decoder"
 var external_string_decoder_ = __nccwpck_require__(3193);
@@ -46716,8 +46916,8 @@ function getExecOutput(commandLine, args, options) {
         let stdout = '';
         let stderr = '';
         //Using string decoder covers the case where a mult-byte character is split
-        const stdoutDecoder = new external_string_decoder_.StringDecoder('utf8');
-        const stderrDecoder = new external_string_decoder_.StringDecoder('utf8');
+        const stdoutDecoder = new StringDecoder('utf8');
+        const stderrDecoder = new StringDecoder('utf8');
         const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
         const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
         const stdErrListener = (data) => {
