@@ -53,6 +53,10 @@ export function snapshotRepo(
   git('add', '-A');
   git('-c', 'user.name=berth-e2e', '-c', 'user.email=e2e@berth.invalid', 'commit', '-q', '-m', 'snapshot');
   git('remote', 'add', 'origin', `https://github.com/${repository}.git`);
+  // What actions/checkout with fetch-depth: 0 leaves on GitHub: origin's default branch as a
+  // remote-tracking ref (berth-deploy.yml checks a `commit` against it). After a new commit on
+  // `main`, run this again: it stands for the push.
+  git('update-ref', 'refs/remotes/origin/main', 'HEAD');
   return dir;
 }
 
@@ -115,6 +119,10 @@ export interface ActOptions {
   sarifStub: string;
   inputs?: Record<string, string>;
   log?: string;
+  /** act's `-P label=image` mappings; default every `ubuntu-latest` job on this host */
+  platforms?: string[];
+  /** more act arguments (e.g. `-j job`) */
+  args?: string[];
 }
 
 /** Runs one workflow of `repo` with act in host mode; never throws on a failed run. */
@@ -131,8 +139,6 @@ export function runAct(o: ActOptions): Promise<ActRun> {
     join('.github/workflows', o.workflow),
     '--eventpath',
     eventFile,
-    '-P',
-    'ubuntu-latest=-self-hosted',
     '--secret-file',
     secretFile,
     '--var-file',
@@ -152,7 +158,9 @@ export function runAct(o: ActOptions): Promise<ActRun> {
     '--input-file',
     join(o.work, 'no.input'),
   ];
+  for (const p of o.platforms ?? ['ubuntu-latest=-self-hosted']) args.push('-P', p);
   for (const [k, v] of Object.entries(o.inputs ?? {})) args.push('--input', `${k}=${v}`);
+  args.push(...(o.args ?? []));
   // Node 24 (the `node` dev dependency) first: act runs `node24` actions with the host's `node`.
   const env: NodeJS.ProcessEnv = {
     ...process.env,

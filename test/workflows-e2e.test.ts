@@ -1,8 +1,9 @@
 // The workflows end to end with nektos/act in host mode against the lab: ci.yml on a push to the
 // default branch (build, scan, gate, push by digest: first blocked by the lab DB's CRITICAL
 // advisory, then let through by a dated ignore entry), deploy.yml dispatched for `development`
-// (the images CI pushed, served over HTTPS), backup.yml on its schedule (a verified, encrypted
-// backup on the host). Outcomes are checked in the registry, over HTTPS and on the host.
+// (the images CI pushed, served over HTTPS; with dry-run, what it refuses: a commit off the default
+// branch, a pin from another prefix, a berth-ref it cannot check), backup.yml on its schedule (a
+// verified, encrypted backup on the host). Outcomes are checked in the registry, over HTTPS and on the host.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -77,8 +78,8 @@ async function runningImages(): Promise<string[]> {
 
 /** The release ids on the host, oldest first. */
 async function releases(): Promise<string[]> {
-  const { stdout } = await labSsh(lab, `ls ${remoteDir}/releases`);
-  return stdout.trim().split('\n').sort();
+  const { stdout } = await labSsh(lab, `ls ${remoteDir}/releases 2>/dev/null || true`);
+  return stdout.trim().split('\n').filter(Boolean).sort();
 }
 
 beforeAll(async () => {
@@ -118,6 +119,8 @@ beforeAll(async () => {
     },
     vars: {
       BERTH_CI_SKIP_TESTS: 'true',
+      // act gives no job.workflow_sha, so berth-ref cannot be checked here (the test without it is below).
+      BERTH_VERIFY_REF: 'false',
       BERTH_GIT_URL: `file://${repo}`,
       BERTH_REGISTRY: lab.registry,
       // The lab's buildx (0.13) predates the cache service v2 that actions/build's gha backend needs.
@@ -208,7 +211,8 @@ describe('workflows under act (host mode) against the lab', () => {
       'bash',
       [
         '-c',
-        `printf '%s exp:%s\\n' "$1" "$2" > .trivyignore && git add .trivyignore && git -c user.name=e -c user.email=e@e.invalid commit -qm ignore`,
+        // The commit reaches the default branch (origin/main, as actions/checkout would fetch it).
+        `printf '%s exp:%s\\n' "$1" "$2" > .trivyignore && git add .trivyignore && git -c user.name=e -c user.email=e@e.invalid commit -qm ignore && git update-ref refs/remotes/origin/main HEAD`,
         '_',
         TAR_CRITICAL,
         tomorrow,
@@ -269,29 +273,71 @@ describe('workflows under act (host mode) against the lab', () => {
     expect((await httpsGet(lab.caFile, httpsPort, '/healthz')).status).toBe(200);
   });
 
+  /** deploy.yml dispatched for development with dry-run (as GitHub sends them: the inputs are strings). */
+  const dryDispatch = (images: string, commit: string, log: string, vars = base.vars) =>
+    runAct({
+      ...base,
+      vars,
+      event: 'workflow_dispatch',
+      workflow: 'deploy.yml',
+      payload: {
+        ref: 'refs/heads/main',
+        inputs: { environment: 'development', images, commit, 'dry-run': 'true' },
+        repository: { full_name: repository, default_branch: 'main' },
+      },
+      log: join(work, log),
+    });
+
   it('deploy.yml with dry-run checks explicit pins and changes nothing; a malformed pin fails it', async () => {
     const before = await releases();
     const pins = (await pushedImages()).join(' ');
-    const dispatch = (images: string, log: string) =>
-      runAct({
-        ...base,
-        event: 'workflow_dispatch',
-        workflow: 'deploy.yml',
-        // As GitHub sends them: workflow_dispatch inputs are strings in the event.
-        payload: {
-          ref: 'refs/heads/main',
-          inputs: { environment: 'development', images, commit: '', 'dry-run': 'true' },
-          repository: { full_name: repository, default_branch: 'main' },
-        },
-        log: join(work, log),
-      });
-    const dry = await dispatch(pins, 'deploy-dry.log');
+    // A commit on the default branch passes the ancestor check.
+    const dry = await dryDispatch(pins, sha, 'deploy-dry.log');
     expect(dry.code, dry.output.slice(-6000)).toBe(0);
     expect(dry.output).toContain('dry run: nothing changed');
+    expect(dry.output).toContain(`::warning::berth-ref ${sha} is not checked`);
     expect(await releases()).toEqual(before);
-    const bad = await dispatch(`api=${lab.registry}/${namespace}/api:latest`, 'deploy-bad.log');
+    const bad = await dryDispatch(`api=${lab.registry}/${namespace}/api:latest`, '', 'deploy-bad.log');
     expect(bad.code).not.toBe(0);
     expect(bad.output).toContain('not a service=repo@sha256:<digest> pin');
+    expect(await releases()).toEqual(before);
+  });
+
+  it('deploy.yml refuses a commit off the default branch, a pin from another prefix, and an unchecked berth-ref', async () => {
+    const before = await releases();
+    // Both refusals below come before any image is resolved: a well-formed pin is enough.
+    const pins = `api=${lab.registry}/${namespace}/api@sha256:${'0'.repeat(64)}`;
+    // A commit that exists, on a branch that is not the default one.
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, encoding: 'utf8' }).trim();
+    const side = git(
+      '-c',
+      'user.name=e',
+      '-c',
+      'user.email=e@e.invalid',
+      'commit-tree',
+      'HEAD^{tree}',
+      '-p',
+      'HEAD',
+      '-m',
+      'side',
+    );
+    git('update-ref', 'refs/heads/side', side);
+    const offBranch = await dryDispatch(pins, side, 'deploy-side.log');
+    expect(offBranch.code).not.toBe(0);
+    expect(offBranch.output).toContain(`::error::commit ${side} is not on the default branch main`);
+    // An image that exists in the same registry, outside this workflow's prefix.
+    const [, path, tag] = /^[^/]+\/(.+):([^:/]+)$/.exec(lab.baseImage)!;
+    const foreign = `api=${lab.registry}/${path}@${await registryDigest(lab, path!, tag!)}`;
+    const otherPrefix = await dryDispatch(foreign, '', 'deploy-foreign.log');
+    expect(otherPrefix.code).not.toBe(0);
+    expect(otherPrefix.output).toContain(
+      `::error::images: ${foreign} is not under image-prefix ${lab.registry}/${namespace}/`,
+    );
+    // Without the opt-out, a runner that does not say the workflow's own commit fails closed.
+    const { BERTH_VERIFY_REF: _optOut, ...strict } = base.vars;
+    const unchecked = await dryDispatch(pins, '', 'deploy-unchecked.log', strict);
+    expect(unchecked.code).not.toBe(0);
+    expect(unchecked.output).toContain('::error::berth-ref cannot be checked');
     expect(await releases()).toEqual(before);
   });
 

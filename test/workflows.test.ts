@@ -3,14 +3,15 @@
 // GitHub Actions metadata schema, the workflows' `with:` against the actions' inputs, and each
 // action's README tables against its action.yml. Every check is also run on a broken sample under
 // test/fixtures/workflows to show that it fails.
-import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { validateAction, validateWorkflow } from '@action-validator/core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { tools } from './act.js';
+import { actWorkDir, runAct, tools } from './act.js';
 import { repoRoot } from '../scripts/lab/lab.js';
 import { tableNames, tableRows } from './markdown.js';
 
@@ -344,5 +345,182 @@ describe('each reusable workflow has a .md beside it naming every input, secret 
     const names = ['inputs', 'secrets', 'outputs'].flatMap((k) => Object.keys(call[k] ?? {}));
     expect(names.filter((n) => !md.includes(`\`${n}\``))).toEqual([]);
     expect(md).toContain(`uses: your-org/berth/.github/workflows/${file}@`);
+  });
+});
+
+// ---- berth-ref against the workflow's own commit ---------------------------------------------
+
+const CHECKOUT_STEP = "Check out Berth's actions at the pinned commit";
+
+/** The step of a reusable workflow that checks berth-ref and checks Berth out, with its job's name. */
+function berthCheckoutSteps(file: string): { job: string; env: Record<string, string>; run: string }[] {
+  const wf = parse(readFileSync(join(workflowsDir, file), 'utf8')) as {
+    jobs: Record<string, { steps?: { name?: string; env?: Record<string, string>; run?: string }[] }>;
+  };
+  return Object.entries(wf.jobs).flatMap(([job, j]) =>
+    (j.steps ?? [])
+      .filter((s) => s.name === CHECKOUT_STEP)
+      .map((s) => ({ job, env: s.env ?? {}, run: s.run ?? '' })),
+  );
+}
+
+describe("each reusable workflow refuses a berth-ref that is not its own commit (the step's script, run)", () => {
+  const reusable = workflowFiles.filter((f) => f.startsWith('berth-'));
+  let berth: string;
+  let sha: string;
+  beforeAll(() => {
+    // A one-commit repository stands for Berth at the SHA in `uses:` (fetched through BERTH_GIT_URL).
+    berth = mkdtempSync(join(tmpdir(), 'berth-ref-'));
+    const git = (...args: string[]) =>
+      execFileSync('git', args, { cwd: berth, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    git('init', '-q');
+    git('-c', 'user.name=t', '-c', 'user.email=t@t.invalid', 'commit', '-q', '--allow-empty', '-m', 'berth');
+    sha = git('rev-parse', 'HEAD');
+  });
+  afterAll(() => rmSync(berth, { recursive: true, force: true }));
+
+  /** Runs the step as the runner would (bash -e), with job.workflow_* as given; the step's stdout and exit code. */
+  function runStep(
+    file: string,
+    o: { own?: { sha: string; repository: string }; verify: boolean; ref?: string },
+  ) {
+    const steps = berthCheckoutSteps(file);
+    expect(steps.length, `${file}: no "${CHECKOUT_STEP}" step`).toBeGreaterThan(0);
+    const dir = mkdtempSync(join(tmpdir(), 'berth-ref-job-'));
+    try {
+      return steps.map(({ job, env, run }) => {
+        // The step reads the job context and the opt-out through these, and only these.
+        expect(env.JOB_CONTEXT, `${file} ${job}`).toBe('${{ toJSON(job) }}');
+        expect(env.VERIFY_BERTH_REF, `${file} ${job}`).toBe('${{ inputs.verify-berth-ref }}');
+        const jobContext = {
+          status: 'success',
+          ...(o.own && { workflow_sha: o.own.sha, workflow_repository: o.own.repository }),
+        };
+        const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', run], {
+          cwd: dir,
+          encoding: 'utf8',
+          env: {
+            PATH: process.env.PATH,
+            BERTH_REPOSITORY: 'berth-org/berth',
+            BERTH_REF: o.ref ?? sha,
+            BERTH_GIT_URL: `file://${berth}`,
+            SERVER_URL: 'https://github.invalid',
+            VERIFY_BERTH_REF: String(o.verify),
+            JOB_CONTEXT: JSON.stringify(jobContext),
+            MODE: 'backup',
+            BACKUP_ID: '',
+            RUNNER_TEMP: dir,
+            GITHUB_ENV: join(dir, 'github-env'),
+          },
+        });
+        const fetched = existsSync(join(dir, '.berth/.git'));
+        rmSync(join(dir, '.berth'), { recursive: true, force: true });
+        return { job, code: r.status, out: r.stdout + r.stderr, fetched };
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it.each(reusable)(
+    '%s: the SHA of uses: passes; another SHA or repository fails before Berth is fetched',
+    (file) => {
+      for (const r of runStep(file, { own: { sha, repository: 'Berth-Org/berth' }, verify: true }))
+        expect([r.code, r.fetched], `${r.job}: ${r.out}`).toEqual([0, true]);
+      const other = 'f'.repeat(40);
+      for (const r of runStep(file, { own: { sha: other, repository: 'berth-org/berth' }, verify: false })) {
+        expect(r.code, r.job).toBe(1);
+        expect(r.out).toContain(
+          `::error::berth-ref ${sha} is not the commit this workflow runs from (${other}`,
+        );
+        expect(r.fetched).toBe(false);
+      }
+      for (const r of runStep(file, { own: { sha, repository: 'someone/berth' }, verify: true })) {
+        expect(r.code, r.job).toBe(1);
+        expect(r.out).toContain(
+          '::error::berth-repository berth-org/berth is not the repository this workflow runs from',
+        );
+        expect(r.fetched).toBe(false);
+      }
+    },
+  );
+
+  it.each(reusable)(
+    '%s: without job.workflow_sha it fails closed, unless verify-berth-ref is false',
+    (file) => {
+      for (const r of runStep(file, { verify: true })) {
+        expect(r.code, r.job).toBe(1);
+        expect(r.out).toContain('::error::berth-ref cannot be checked');
+        expect(r.fetched).toBe(false);
+      }
+      for (const r of runStep(file, { verify: false })) {
+        expect([r.code, r.fetched], `${r.job}: ${r.out}`).toEqual([0, true]);
+        expect(r.out).toContain(`::warning::berth-ref ${sha} is not checked`);
+      }
+    },
+  );
+});
+
+// ---- ci.yml's test job and the self-hosted runner --------------------------------------------
+
+describe("ci.yml's test job never runs a fork's pull request on BERTH_TEST_RUNNER", () => {
+  let work: string;
+  let repo: string;
+  beforeAll(() => {
+    // A repository holding the workflows, named berth-e2e/berth by its origin (act reads it from there).
+    work = actWorkDir();
+    repo = join(work, 'repo');
+    mkdirSync(repo);
+    cpSync(join(repoRoot, '.github'), join(repo, '.github'), { recursive: true });
+    for (const args of [
+      ['init', '-q', '-b', 'main'],
+      ['add', '-A'],
+      ['-c', 'user.name=t', '-c', 'user.email=t@t.invalid', 'commit', '-q', '-m', 'workflows'],
+      ['remote', 'add', 'origin', 'https://github.com/berth-e2e/berth.git'],
+    ])
+      execFileSync('git', args, { cwd: repo, stdio: 'ignore' });
+  });
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  /** The runner label act picks for the test job: with no platform mapped, act names it and runs nothing. */
+  async function testJobRunner(event: string, payload: object): Promise<string> {
+    const run = await runAct({
+      act: tool.ACT!,
+      repo,
+      work,
+      actionCache: join(work, 'cache'),
+      sarifStub: join(work, 'no-stub'),
+      event,
+      workflow: 'ci.yml',
+      payload,
+      secrets: {},
+      vars: { BERTH_TEST_RUNNER: 'berth-self-hosted' },
+      platforms: ['ubuntu-latest='],
+      args: ['--dryrun', '--job', 'test'],
+    });
+    const labels = [
+      ...run.output.matchAll(/Skipping unsupported platform -- Try running with `-P ([\w.-]+)=\.\.\.`/g),
+    ];
+    expect(labels.length, run.output).toBe(1);
+    return labels[0]![1]!;
+  }
+
+  const repository = { full_name: 'berth-e2e/berth', default_branch: 'main' };
+  const pullRequest = (head: string | null) => ({
+    pull_request: {
+      head: { sha: '0'.repeat(40), repo: head === null ? null : { full_name: head } },
+      base: { repo: repository },
+    },
+    repository,
+  });
+
+  it("a fork's pull request (or one whose fork is deleted) runs on GitHub's runner", async () => {
+    expect(await testJobRunner('pull_request', pullRequest('mallory/berth'))).toBe('ubuntu-latest');
+    expect(await testJobRunner('pull_request', pullRequest(null))).toBe('ubuntu-latest');
+  });
+
+  it("pushes and the repository's own pull requests run on BERTH_TEST_RUNNER", async () => {
+    expect(await testJobRunner('pull_request', pullRequest('berth-e2e/berth'))).toBe('berth-self-hosted');
+    expect(await testJobRunner('push', { ref: 'refs/heads/main', repository })).toBe('berth-self-hosted');
   });
 });
