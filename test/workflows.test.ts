@@ -2,7 +2,8 @@
 // scripts/tools.sh) with no findings, Berth's own workflow policy, each action.yml against the
 // GitHub Actions metadata schema, the workflows' `with:` against the actions' inputs, and each
 // action's README tables against its action.yml. Every check is also run on a broken sample under
-// test/fixtures/workflows to show that it fails.
+// test/fixtures/workflows to show that it fails. Two checks run workflow code without the lab: the
+// reusable workflows' berth-ref step (its script, with bash) and ci.yml's runner choice (act's plan).
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
