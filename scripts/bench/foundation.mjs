@@ -22,7 +22,10 @@ export async function rows() {
   const empty = join(tmp, 'empty.mjs');
   writeFileSync(empty, '');
   const bare = medianOf(5, () => timeCommand(process.execPath, [empty]));
-  for (const action of readdirSync(join(root, 'actions')).sort()) {
+  for (const action of readdirSync(join(root, 'actions'), { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort()) {
     const env = { PATH: process.env.PATH, GITHUB_OUTPUT: join(tmp, 'o'), GITHUB_STATE: join(tmp, 's') };
     writeFileSync(env.GITHUB_OUTPUT, '');
     writeFileSync(env.GITHUB_STATE, '');
