@@ -183,6 +183,7 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
   const token = getString(I.GithubToken) || undefined;
   if (token) core.setSecret(token);
   const credentials = getRegistryCredentials();
+  const pin = parseSha256Pin(I.TrivySha256, getString(I.TrivySha256) ?? '');
 
   const timeout = getDurationInput(I.Timeout) ?? parseDuration(I.Timeout, DEFAULT_TIMEOUT);
   if (timeout < 1000) throw inputError(I.Timeout, 'must be at least one second');
@@ -202,8 +203,8 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     'ignore-file': ignoreFile,
     'compose-files': composeFiles,
     'trivy-version': resolveTrivyVersion(getString(I.TrivyVersion) ?? ''),
-    'trivy-download-url': parseTrivyDownloadUrl(getString(I.TrivyDownloadUrl) ?? ''),
-    'trivy-sha256': parseSha256Pin(I.TrivySha256, getString(I.TrivySha256) ?? ''),
+    'trivy-download-url': parseTrivyDownloadUrl(getString(I.TrivyDownloadUrl) ?? '', pin),
+    'trivy-sha256': pin,
     'github-token': token,
     'db-repository': parseDbRepositories(getString(I.DbRepository) ?? ''),
     'cache-db': getBooleanInput(I.CacheDb, { default: true }),
