@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
 import { inputError } from '../../../lib/action/inputs.js';
 import { Inputs } from './constants.js';
+import { compileGlob, GlobError } from './glob.js';
 import { parsePurl } from './purl.js';
 
 export const IGNORE_SECTIONS = ['vulnerabilities', 'misconfigurations', 'secrets', 'licenses'] as const;
@@ -142,6 +143,14 @@ function yamlEntry(item: unknown, section: IgnoreSection, file: string, lineOf: 
   };
   const id = scalar('id');
   const paths = stringList(fields.get('paths'), `${where}: paths`);
+  for (const path of paths) {
+    try {
+      compileGlob(path);
+    } catch (error) {
+      if (error instanceof GlobError) throw new IgnoreFileError(`${where}: paths: ${error.message}`);
+      throw error;
+    }
+  }
   const purls = stringList(fields.get('purls'), `${where}: purls`);
   if (purls.length > 0 && section !== 'vulnerabilities') {
     throw new IgnoreFileError(`${where}: purls only apply to vulnerabilities`);
