@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
 import { inputError } from '../../../lib/action/inputs.js';
+import { oneLine } from '../../../lib/action/untrusted.js';
 import { Inputs } from './constants.js';
 import { compileGlob, GlobError } from './glob.js';
 import { parsePurl } from './purl.js';
@@ -259,5 +260,5 @@ export function partitionIgnores(
 /** `.trivyignore:3: CVE-2019-1549 expired on 2024-01-01`: one expired entry, for errors and the summary. */
 export function expiredMessage(entry: IgnoreEntry): string {
   const what = entry.id ?? `the entry for ${[...entry.paths, ...entry.purls].join(', ')}`;
-  return `${entry.file}:${entry.line}: ${what} expired on ${entry.expires}`;
+  return oneLine(`${entry.file}:${entry.line}: ${what} expired on ${entry.expires}`);
 }
