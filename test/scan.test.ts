@@ -443,3 +443,72 @@ describe('berth/scan: bad inputs fail naming the input', () => {
     ]);
   });
 });
+
+describe('berth/scan: hostile values', () => {
+  it('an image or DB repository that starts with - is an input error, never an option', async () => {
+    for (const value of ['--help', '--config=x.y/evil:1', '-v']) {
+      const r = await scan({ image: value });
+      expect(r.exitCode).toBe(1);
+      expect(r.errors).toEqual([
+        `Input "image": ${JSON.stringify(value)} is not an image reference (examples: ghcr.io/acme/api:1.2.3, ` +
+          'ghcr.io/acme/api@sha256:<digest>)',
+      ]);
+      expect(r.releaseGets).toEqual([]);
+    }
+    const db = await scan({ image, 'db-repository': '--config=x.y/evil:2' });
+    expect(db.exitCode).toBe(1);
+    expect(db.errors).toEqual([
+      'Input "db-repository": "--config=x.y/evil:2" is not an OCI reference with a tag ' +
+        '(example: mirror.gcr.io/aquasec/trivy-db:2)',
+    ]);
+  });
+
+  it('plain http to another machine is refused without trivy-sha256, naming trivy-download-url', async () => {
+    const r = await scan({ image, 'trivy-download-url': 'http://mirror.example.com/trivy' });
+    expect(r.exitCode).toBe(1);
+    expect(r.errors).toEqual([
+      'Input "trivy-download-url": "http://mirror.example.com/trivy" is plain http, which anyone on the way ' +
+        "can alter together with its checksums file: use https, or set trivy-sha256 to the archive's SHA-256",
+    ]);
+  });
+
+  it('compose image: values with line breaks start no workflow command in the log', async () => {
+    const workspace = mkdtempSync(join(work, 'ws-'));
+    writeFileSync(
+      join(workspace, 'docker-compose.yml'),
+      [
+        'services:',
+        '  app:',
+        '    image: "x\\n::error::pwned"',
+        '  worker:',
+        '    image: "y\\n::add-mask::pwnedsecret\\n::stop-commands::pwnedtoken\\n::warning::pwned"',
+        '',
+      ].join('\n'),
+    );
+    const r = await scan(
+      { 'scan-type': 'config', 'scan-ref': '.', 'compose-files': 'docker-compose.yml', audit: 'warn' },
+      { workspace },
+    );
+    expect(r.exitCode, r.log).toBe(0);
+    const lines = r.log.split(/\r?\n/);
+    expect(lines.filter((line) => /^::(error|warning|add-mask|stop-commands)::.*pwned/.test(line))).toEqual(
+      [],
+    );
+    // The only lines that start with a command and mention them are the audit's own annotations, in
+    // which they are shown escaped.
+    const annotations = lines.filter((line) => line.includes('pwned') && /^\s*::/.test(line));
+    expect(annotations.filter((line) => !line.startsWith('::warning title=BERTH-C00'))).toEqual([]);
+    expect(annotations).toHaveLength(4);
+    for (const line of annotations)
+      expect(line).toMatch(/image (x\\n::error::pwned|y\\n::add-mask::pwnedsecret\\n)/);
+    expect(r.masks).not.toContain('pwnedsecret');
+    expect([...r.errors, ...r.warnings].filter((m) => /^pwned/.test(m))).toEqual([]);
+    // The values are shown, escaped, on the line that names them.
+    expect(r.log).toContain(
+      'x\\n::error::pwned: not an image reference, so its user and health check are not known',
+    );
+    expect(r.log).toContain(
+      'y\\n::add-mask::pwnedsecret\\n::stop-commands::pwnedtoken\\n::warning::pwned: not an',
+    );
+  });
+});

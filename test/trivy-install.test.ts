@@ -12,12 +12,14 @@ import {
   readdirSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { installTrivy, trivyAssets } from '../actions/scan/src/trivy-install.js';
+import { installTrivy, trivyAssetUrl, trivyAssets } from '../actions/scan/src/trivy-install.js';
+import { toolCacheArch } from '../lib/tools/installer.js';
 import { labDir, readLab } from '../scripts/lab/lab.js';
 
 const execFileP = promisify(execFile);
@@ -84,7 +86,11 @@ describe('installTrivy', () => {
     const first = await requestsDuring(lab.trivyDownloadUrl, () => install());
     expect(first.result).toMatchObject({ version: lab.trivyVersion, source: 'download', downloaded: true });
     expect(first.result.sha256).toBe(listedSha256);
-    expect(first.result.path).toBe(join(toolCache, 'trivy', lab.trivyVersion, process.arch, 'trivy'));
+    // Cached under an identity that includes the download URL.
+    const archiveUrl = trivyAssetUrl(lab.trivyDownloadUrl, lab.trivyVersion, assets.archive);
+    expect(first.result.path).toBe(
+      join(toolCache, 'trivy', lab.trivyVersion, toolCacheArch(process.arch, archiveUrl), 'trivy'),
+    );
     const prefix = new URL(lab.trivyDownloadUrl).pathname;
     expect(first.gets.sort()).toEqual(
       [
@@ -94,14 +100,24 @@ describe('installTrivy', () => {
     );
     const { stdout } = await execFileP(first.result.path, ['--version']);
     expect(stdout).toMatch(new RegExp(`^Version: ${lab.trivyVersion.replaceAll('.', '\\.')}$`, 'm'));
-    // The upstream archive's other files came along; nothing is left in RUNNER_TEMP.
+    // The upstream archive's other files came along, with the install's record; nothing is left in
+    // RUNNER_TEMP.
     expect(readdirSync(dirname(first.result.path)).sort()).toEqual([
+      '.berth-installed.json',
       'LICENSE',
       'README.md',
       'contrib',
       'trivy',
     ]);
     expect(readdirSync(temp)).toEqual([]);
+    const binarySha256 = (await execFileP('sha256sum', [first.result.path])).stdout.slice(0, 64);
+    expect(
+      JSON.parse(readFileSync(join(dirname(first.result.path), '.berth-installed.json'), 'utf8')),
+    ).toEqual({
+      url: archiveUrl,
+      archiveSha256: listedSha256,
+      binarySha256,
+    });
 
     const second = await requestsDuring(lab.trivyDownloadUrl, () => install());
     expect(second.result).toEqual({
@@ -163,6 +179,103 @@ describe('installTrivy', () => {
 
     const pinned = await install({ sha256: listedSha256 });
     expect(pinned).toMatchObject({ downloaded: true, sha256: listedSha256 });
+  });
+
+  /** A fake `trivy` in place of `path`, as a step earlier in the job could plant it. */
+  function plant(path: string): void {
+    writeFileSync(path, '#!/bin/sh\necho "Version: 0.74.0"\necho planted\n', { mode: 0o755 });
+  }
+
+  /** What the step wrote as warnings (`::warning::` lines) since the spy started. */
+  function warnings(): string[] {
+    return vi
+      .mocked(process.stdout.write)
+      .mock.calls.map(([chunk]) => String(chunk))
+      .filter((line) => line.startsWith('::warning::'));
+  }
+
+  it('catches a binary replaced in the tool cache: reinstalled without a pin, refused with one', async () => {
+    const genuine = await install();
+    const genuineSha256 = (await execFileP('sha256sum', [genuine.path])).stdout.slice(0, 64);
+    plant(genuine.path);
+    const plantedSha256 = (await execFileP('sha256sum', [genuine.path])).stdout.slice(0, 64);
+
+    // With the (right) pin, the planted binary is neither run nor silently replaced.
+    const message = await rejection(install({ sha256: listedSha256 }));
+    expect(message).toBe(
+      `Trivy ${lab.trivyVersion} in the tool cache (${dirname(genuine.path)}) has a trivy binary with SHA-256 ` +
+        `${plantedSha256}, but ${genuineSha256} was installed (it was replaced); with trivy-sha256 set it is ` +
+        'neither used nor replaced: remove it from the tool cache',
+    );
+    expect((await execFileP(genuine.path, ['--version'])).stdout).toContain('planted');
+
+    // Without a pin: a warning, and the release is downloaded and verified again.
+    const again = await requestsDuring(lab.trivyDownloadUrl, () => install());
+    expect(again.result).toMatchObject({ path: genuine.path, source: 'download', sha256: listedSha256 });
+    expect(again.gets).toHaveLength(2);
+    expect(warnings()).toEqual([
+      expect.stringContaining(
+        `::warning::Trivy ${lab.trivyVersion} in the tool cache (${dirname(genuine.path)}) has a trivy binary ` +
+          `with SHA-256 ${plantedSha256}`,
+      ),
+    ]);
+    expect((await execFileP('sha256sum', [genuine.path])).stdout.slice(0, 64)).toBe(genuineSha256);
+  });
+
+  it('catches a fake binary planted in the tool cache with no record, even with a pin of zeros', async () => {
+    // Where the tool cache keeps this release: a complete-looking entry holding only the fake.
+    const archiveUrl = trivyAssetUrl(lab.trivyDownloadUrl, lab.trivyVersion, assets.archive);
+    const dir = join(toolCache, 'trivy', lab.trivyVersion, toolCacheArch(process.arch, archiveUrl));
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(`${dir}.complete`, '');
+    plant(join(dir, 'trivy'));
+
+    const zeros = '0'.repeat(64);
+    const { result: message, gets } = await requestsDuring(lab.trivyDownloadUrl, () =>
+      rejection(install({ sha256: zeros })),
+    );
+    expect(message).toBe(
+      `Trivy ${lab.trivyVersion} in the tool cache (${dir}) has no readable .berth-installed.json (it was not ` +
+        'installed by Berth); with trivy-sha256 set it is neither used nor replaced: remove it from the tool cache',
+    );
+    expect(gets).toEqual([]);
+
+    const reinstalled = await install();
+    expect(reinstalled).toMatchObject({ path: join(dir, 'trivy'), source: 'download', sha256: listedSha256 });
+    expect((await execFileP(reinstalled.path, ['--version'])).stdout).not.toContain('planted');
+  });
+
+  it("does not reuse another download URL's cached Trivy", async () => {
+    // The same release served from a second path: another URL, so another tool-cache entry.
+    const mirror = mkdtempSync(join(lab.releasesDir, 'berth-test-mirror-'));
+    try {
+      const dir = join(mirror, `v${lab.trivyVersion}`);
+      mkdirSync(dir);
+      copyFileSync(join(releaseDir, assets.checksums), join(dir, assets.checksums));
+      copyFileSync(join(releaseDir, assets.archive), join(dir, assets.archive));
+      const url = `${lab.releasesUrl}/${mirror.slice(lab.releasesDir.length + 1)}`;
+
+      const upstream = await install();
+      const other = await requestsDuring(url, () => install({ downloadUrl: url }));
+      expect(other.result).toMatchObject({ source: 'download', downloaded: true, sha256: listedSha256 });
+      expect(other.gets).toHaveLength(2);
+      expect(dirname(other.result.path)).not.toBe(dirname(upstream.path));
+      expect(readdirSync(join(toolCache, 'trivy', lab.trivyVersion)).sort()).toEqual(
+        [
+          basename(dirname(upstream.path)),
+          `${basename(dirname(upstream.path))}.complete`,
+          basename(dirname(other.result.path)),
+          `${basename(dirname(other.result.path))}.complete`,
+        ].sort(),
+      );
+      // Each URL's entry is its own from then on.
+      expect((await requestsDuring(url, () => install({ downloadUrl: url }))).result.source).toBe(
+        'tool-cache',
+      );
+      expect((await install()).source).toBe('tool-cache');
+    } finally {
+      rmSync(mirror, { recursive: true, force: true });
+    }
   });
 
   it('says which URL failed when the release does not exist', async () => {

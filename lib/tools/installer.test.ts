@@ -6,7 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inputErrorOf } from '../action/testing.js';
-import { downloadAuth, expectedSha256, parseChecksums, parseSha256Pin, sha256File } from './installer.js';
+import { INSTALL_RECORD, cachedToolProblem, writeInstallRecord } from './install-record.js';
+import {
+  downloadAuth,
+  expectedSha256,
+  parseChecksums,
+  parseSha256Pin,
+  sha256File,
+  toolCacheArch,
+} from './installer.js';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
@@ -95,5 +103,54 @@ describe('sha256File', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'berth-sha-')), 'f');
     writeFileSync(file, 'abc');
     expect(await sha256File(file)).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
+});
+
+describe('toolCacheArch', () => {
+  it('keeps one copy per architecture and archive URL', () => {
+    const a = toolCacheArch('x64', 'https://github.com/o/r/releases/download/v1.0.0/t.tar.gz');
+    expect(a).toMatch(/^x64-[0-9a-f]{12}$/);
+    expect(toolCacheArch('x64', 'https://github.com/o/r/releases/download/v1.0.0/t.tar.gz')).toBe(a);
+    expect(toolCacheArch('x64', 'https://mirror.example.com/v1.0.0/t.tar.gz')).not.toBe(a);
+    expect(toolCacheArch('arm64', 'https://github.com/o/r/releases/download/v1.0.0/t.tar.gz')).not.toBe(a);
+  });
+});
+
+describe('cachedToolProblem', () => {
+  const url = 'https://example.com/v1/tool.tar.gz';
+
+  async function cachedTool(binary: string): Promise<{ dir: string; sha: string }> {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-cached-'));
+    writeFileSync(join(dir, 'tool'), binary);
+    const sha = await sha256File(join(dir, 'tool'));
+    return { dir, sha };
+  }
+
+  it('trusts a binary that still hashes to its record, agreeing with the expected archive hash', async () => {
+    const { dir, sha } = await cachedTool('genuine');
+    await writeInstallRecord(dir, { url, archiveSha256: A, binarySha256: sha });
+    expect(await cachedToolProblem(dir, 'tool', url, undefined)).toBeUndefined();
+    expect(await cachedToolProblem(dir, 'tool', url, { sha256: A, from: 'the pin' })).toBeUndefined();
+  });
+
+  it('distrusts a copy without a record, from another URL, of another archive, or replaced', async () => {
+    const { dir, sha } = await cachedTool('genuine');
+    expect(await cachedToolProblem(dir, 'tool', url, undefined)).toBe(
+      'has no readable .berth-installed.json (it was not installed by Berth)',
+    );
+    writeFileSync(join(dir, INSTALL_RECORD), '{"url": 1}');
+    expect(await cachedToolProblem(dir, 'tool', url, undefined)).toMatch(/^has no readable/);
+    await writeInstallRecord(dir, { url, archiveSha256: A, binarySha256: sha });
+    expect(await cachedToolProblem(dir, 'tool', 'https://other.example.com/t.tar.gz', undefined)).toBe(
+      `was installed from ${url}, not https://other.example.com/t.tar.gz`,
+    );
+    expect(await cachedToolProblem(dir, 'tool', url, { sha256: B, from: 'trivy-sha256' })).toBe(
+      `was installed from an archive with SHA-256 ${A}, but trivy-sha256 is ${B}`,
+    );
+    writeFileSync(join(dir, 'tool'), 'planted');
+    const planted = await sha256File(join(dir, 'tool'));
+    expect(await cachedToolProblem(dir, 'tool', url, undefined)).toBe(
+      `has a tool binary with SHA-256 ${planted}, but ${sha} was installed (it was replaced)`,
+    );
   });
 });

@@ -3,12 +3,13 @@
 // is unpacked, and the tool cached under its name and version. What a tool's release looks like (asset
 // names, URL layout, the version input) is the caller's; this module knows none of it.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as core from '@actions/core';
 import * as tc from '@actions/tool-cache';
 import { inputError } from '../action/inputs.js';
+import { cachedToolProblem, sha256File, writeInstallRecord } from './install-record.js';
 
 /** An optional SHA-256 pin of a release archive: 64 hex digits, `sha256:` prefix allowed. */
 export function parseSha256Pin(name: string, input: string): string | undefined {
@@ -76,11 +77,7 @@ export function expectedSha256(
   return listed;
 }
 
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
+export { sha256File } from './install-record.js';
 
 /** The Authorization header for a download: the token goes to github.com only, never to a mirror. */
 export function downloadAuth(url: string, token: string | undefined): string | undefined {
@@ -106,16 +103,22 @@ export interface ReleaseInstall {
   /** how the log names the tool, e.g. `Trivy` */
   displayName: string;
   version: string;
-  /** a `process.arch` value: the tool cache keeps one copy per architecture */
+  /** a `process.arch` value: the tool cache keeps one copy per architecture (and download URL) */
   arch: string;
   /** the release archive (a .tar.gz with the binary at its root) */
   archive: { name: string; url: string };
-  /** the release's checksums file; without one, `sha256` alone says what the archive must hash to */
+  /** the release's checksums file; without one, `sha256` or `knownSha256` alone says what the archive must hash to */
   checksums?: { name: string; url: string };
   /** a pin of the archive's SHA-256 (parseSha256Pin); with a checksums file, the two must agree */
   sha256?: string;
   /** how messages name the pin (the input that sets it) */
   sha256Name?: string;
+  /**
+   * The archive's SHA-256 as the caller knows it from elsewhere (e.g. shipped in its code for the
+   * official release), and how messages name it: checked like a pin, but a mismatch in the tool
+   * cache reinstalls instead of failing.
+   */
+  knownSha256?: { sha256: string; from: string };
   /** sent only to github.com, never to another download host */
   token?: string;
   /** appended to a download's error when the server answers 404 (which input to check) */
@@ -133,32 +136,39 @@ export interface InstalledTool {
 /** The hash the archive must have and where that comes from, before the archive is downloaded. */
 async function expectedHash(r: ReleaseInstall): Promise<{ sha256: string; from: string }> {
   const pinName = r.sha256Name ?? 'the SHA-256 pin';
+  const known = r.knownSha256;
+  if (r.sha256 !== undefined && known !== undefined && r.sha256 !== known.sha256) {
+    throw new Error(
+      `${pinName} is ${r.sha256}, but ${known.from} is ${known.sha256} for ${r.archive.name}; ` +
+        'not installed (the pin and the known hash must agree)',
+    );
+  }
+  const pin = r.sha256 ?? known?.sha256;
+  const from = r.sha256 !== undefined ? pinName : known?.from;
   if (r.checksums === undefined) {
-    if (r.sha256 === undefined) throw new Error(`${r.displayName}: no checksums file and no SHA-256 pin`);
-    return { sha256: r.sha256, from: pinName };
+    if (pin === undefined) throw new Error(`${r.displayName}: no checksums file and no SHA-256 pin`);
+    return { sha256: pin, from: from! };
   }
   const file = await download(r.checksums.url, r.token, r.notFoundHint);
   try {
     const assets = { archive: r.archive.name, checksums: r.checksums.name };
-    const sha256 = expectedSha256(await readFile(file, 'utf8'), assets, r.sha256, pinName);
-    return { sha256, from: r.checksums.name };
+    const sha256 = expectedSha256(await readFile(file, 'utf8'), assets, pin, from);
+    return { sha256, from: from === undefined ? r.checksums.name : `${r.checksums.name} (and ${from})` };
   } finally {
     await rm(file, { force: true });
   }
 }
 
 /**
- * Installs a release into the runner's tool cache and returns its binary. A version already in the
- * tool cache is used as it is (nothing is downloaded). Otherwise the checksums file and the archive are
- * downloaded, the archive's SHA-256 is checked against its line (and the optional pin) before it is
- * unpacked, and a mismatch deletes the archive and fails, leaving the tool cache untouched.
+ * Where the tool cache keeps this release: the architecture plus a short hash of the archive's URL,
+ * so a release from one download URL is never taken for another's.
  */
-export async function installRelease(r: ReleaseInstall): Promise<InstalledTool> {
-  const cached = tc.find(r.tool, r.version, r.arch);
-  if (cached !== '' && existsSync(join(cached, r.tool))) {
-    core.info(`${r.displayName} ${r.version} found in the tool cache: ${cached}`);
-    return { path: join(cached, r.tool), source: 'tool-cache' };
-  }
+export function toolCacheArch(arch: string, archiveUrl: string): string {
+  return `${arch}-${createHash('sha256').update(archiveUrl).digest('hex').slice(0, 12)}`;
+}
+
+/** Installs the verified archive into the tool cache, with its record; returns the cached binary. */
+async function downloadAndCache(r: ReleaseInstall, cacheArch: string): Promise<InstalledTool> {
   core.info(`Downloading ${r.displayName} ${r.version}: ${r.archive.url}`);
   const expected = await expectedHash(r);
   const archive = await download(r.archive.url, r.token, r.notFoundHint);
@@ -173,13 +183,48 @@ export async function installRelease(r: ReleaseInstall): Promise<InstalledTool> 
     }
     core.info(`${r.archive.name}: SHA-256 ${actual} matches ${expected.from}`);
     extracted = await tc.extractTar(archive);
-    if (!existsSync(join(extracted, r.tool))) {
-      throw new Error(`${r.archive.name} has no ${r.tool} binary at its root`);
-    }
-    const dir = await tc.cacheDir(extracted, r.tool, r.version, r.arch);
+    const binary = join(extracted, r.tool);
+    if (!existsSync(binary)) throw new Error(`${r.archive.name} has no ${r.tool} binary at its root`);
+    await writeInstallRecord(extracted, {
+      url: r.archive.url,
+      archiveSha256: actual,
+      binarySha256: await sha256File(binary),
+    });
+    const dir = await tc.cacheDir(extracted, r.tool, r.version, cacheArch);
     return { path: join(dir, r.tool), source: 'download', sha256: actual };
   } finally {
     await rm(archive, { force: true });
     if (extracted !== undefined) await rm(extracted, { recursive: true, force: true });
   }
+}
+
+/**
+ * Installs a release into the runner's tool cache and returns its binary. A copy already in the tool
+ * cache (same version, architecture and archive URL) is used when its binary still hashes to what was
+ * recorded when it was installed, and that record agrees with the pin (or the known hash); otherwise
+ * it is not trusted: with a pin the install fails, without one it is installed again. A download
+ * fetches the checksums file and the archive, checks the archive's SHA-256 against its line (and the
+ * pin) before it is unpacked, and a mismatch deletes the archive and fails, leaving the tool cache
+ * untouched.
+ */
+export async function installRelease(r: ReleaseInstall): Promise<InstalledTool> {
+  const cacheArch = toolCacheArch(r.arch, r.archive.url);
+  const cached = tc.find(r.tool, r.version, cacheArch);
+  if (cached !== '') {
+    const expected =
+      r.sha256 === undefined ? r.knownSha256 : { sha256: r.sha256, from: r.sha256Name ?? 'the SHA-256 pin' };
+    const problem = await cachedToolProblem(cached, r.tool, r.archive.url, expected);
+    if (problem === undefined) {
+      core.info(`${r.displayName} ${r.version} found in the tool cache, its binary as recorded: ${cached}`);
+      return { path: join(cached, r.tool), source: 'tool-cache' };
+    }
+    const what = `${r.displayName} ${r.version} in the tool cache (${cached}) ${problem}`;
+    if (r.sha256 !== undefined) {
+      throw new Error(
+        `${what}; with ${r.sha256Name ?? 'a SHA-256 pin'} set it is neither used nor replaced: remove it from the tool cache`,
+      );
+    }
+    core.warning(`${what}; installing it again`);
+  }
+  return downloadAndCache(r, cacheArch);
 }

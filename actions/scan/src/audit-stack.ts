@@ -3,6 +3,7 @@
 import * as core from '@actions/core';
 import { dirname, resolve } from 'node:path';
 import { inputError } from '../../../lib/action/inputs.js';
+import { oneLine } from '../../../lib/action/untrusted.js';
 import { errorMessage } from '../../../lib/action/wrapper.js';
 import { composeConfig } from '../../../lib/tools/compose.js';
 import { imageFacts, type ImageFacts } from '../../../lib/tools/docker.js';
@@ -14,6 +15,7 @@ import type { Finding } from './finding.js';
 import type { Inputs } from './inputs.js';
 import { composeProjectName, imagesNeedingFacts } from './stack.js';
 import { docsUrl } from './target.js';
+import { isImageReference } from './image-ref.js';
 
 export interface AuditedStack {
   /** the compose project name, for the SARIF category */
@@ -21,17 +23,26 @@ export interface AuditedStack {
   findings: Finding[];
 }
 
-/** What the images that leave user or health check to themselves say, by image reference. */
+/**
+ * What the images that leave user or health check to themselves say, by image reference. A value
+ * that is not an image reference (an option, a line break) is not asked about: it would reach docker's
+ * command line.
+ */
 async function imagesFacts(config: ComposeConfig): Promise<Record<string, ImageFacts>> {
   const facts: Record<string, ImageFacts> = {};
   await Promise.all(
     imagesNeedingFacts(config).map(async (image) => {
+      const name = oneLine(image);
+      if (!isImageReference(image)) {
+        core.info(`${name}: not an image reference, so its user and health check are not known`);
+        return;
+      }
       const found = await imageFacts(image).catch(() => undefined);
       if (found) facts[image] = found;
       core.info(
         found
-          ? `${image} (${found.source === 'local' ? 'local image' : 'from its registry'}): user ${JSON.stringify(found.user)}, ${found.healthcheck ? 'a' : 'no'} HEALTHCHECK`
-          : `${image}: found neither locally nor in its registry, so its user and health check are not known`,
+          ? `${name} (${found.source === 'local' ? 'local image' : 'from its registry'}): user ${JSON.stringify(found.user)}, ${found.healthcheck ? 'a' : 'no'} HEALTHCHECK`
+          : `${name}: found neither locally nor in its registry, so its user and health check are not known`,
       );
     }),
   );

@@ -48,6 +48,7 @@ describe('trivyScanArgs', () => {
       '--skip-java-db-update',
       '--image-src',
       'remote',
+      '--',
       `ghcr.io/acme/api@${DIGEST}`,
     ]);
   });
@@ -77,8 +78,8 @@ describe('trivyScanArgs', () => {
 
   it('a local image, an archive', () => {
     expect(
-      trivyScanArgs({ ...base, target: { kind: 'image', ref: 'api:dev', source: 'docker' } }).slice(-3),
-    ).toEqual(['--image-src', 'docker', 'api:dev']);
+      trivyScanArgs({ ...base, target: { kind: 'image', ref: 'api:dev', source: 'docker' } }).slice(-4),
+    ).toEqual(['--image-src', 'docker', '--', 'api:dev']);
     expect(trivyScanArgs({ ...base, target: { kind: 'archive', path: '/w/api.tar' } }).slice(-2)).toEqual([
       '--input',
       '/w/api.tar',
@@ -89,7 +90,7 @@ describe('trivyScanArgs', () => {
   it('fs without vuln needs no DB; config takes none of the image, DB or package flags', () => {
     const fs = trivyScanArgs({ ...base, target: { kind: 'fs', path: '/repo' }, scanners: ['secret'] });
     expect(fs[0]).toBe('fs');
-    expect(fs.at(-1)).toBe('/repo');
+    expect(fs.slice(-2)).toEqual(['--', '/repo']);
     expect(fs.join(' ')).not.toMatch(/db-/);
     const config = trivyScanArgs({
       ...base,
@@ -110,6 +111,7 @@ describe('trivyScanArgs', () => {
       '--output',
       '/work/trivy.json',
       '--skip-check-update',
+      '--',
       '/repo/example',
     ]);
   });

@@ -73,16 +73,17 @@ export function trivyScanArgs(c: ScanCommand): string[] {
   if (c.skipCheckUpdate && (target.kind === 'config' || c.scanners.includes('misconfig'))) {
     args.push('--skip-check-update');
   }
+  // `--` before the target: whatever it says, Trivy reads it as the target, never as an option.
   switch (target.kind) {
     case 'image':
-      args.push('--image-src', target.source, target.ref);
+      args.push('--image-src', target.source, '--', target.ref);
       break;
     case 'archive':
       args.push('--input', target.path);
       break;
     case 'fs':
     case 'config':
-      args.push(target.path);
+      args.push('--', target.path);
       break;
   }
   return args;

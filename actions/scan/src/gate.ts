@@ -1,6 +1,7 @@
 // The severity gate: parsing `severity`, `fail-on` and `audit`, deciding whether the step fails,
 // the one sentence that says why, the step outputs and the annotations.
 import { inputError, parseBoolean, parseEnum, parseList } from '../../../lib/action/inputs.js';
+import { oneLine } from '../../../lib/action/untrusted.js';
 import {
   AUDIT_MODES,
   DEFAULT_AUDIT,
@@ -135,7 +136,7 @@ function joinClauses(clauses: string[]): string {
 
 /** A short list of ids for a sentence: the first few, then "and N more". */
 function someLabels(findings: readonly Finding[], max = 3): string {
-  const labels = findings.slice(0, max).map(findingLabel);
+  const labels = findings.slice(0, max).map((f) => oneLine(findingLabel(f)));
   const more = findings.length > max ? `, and ${findings.length - max} more` : '';
   return labels.join('; ') + more;
 }

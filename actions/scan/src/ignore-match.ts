@@ -1,6 +1,7 @@
 // Which ignore entry, if any, leaves a finding out: by section, id (check ids in any of their
 // spellings), path globs over the finding's files, and package URLs.
 import type { Finding } from './finding.js';
+import { globMatches } from './glob.js';
 import type { IgnoreEntry, IgnoreSection } from './ignore.js';
 import { parsePurl, purlMatches } from './purl.js';
 
@@ -29,57 +30,10 @@ function idMatches(entry: IgnoreEntry, finding: Finding): boolean {
   return entry.id.toUpperCase() === finding.id.toUpperCase();
 }
 
-const globCache = new Map<string, RegExp>();
-
-/** A doublestar glob as a RegExp: `**` any number of segments, `*` and `?` within one, `[...]`, `{a,b}`. */
-export function globToRegExp(pattern: string): RegExp {
-  const cached = globCache.get(pattern);
-  if (cached) return cached;
-  let out = '';
-  let braces = 0;
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*' && pattern[i + 1] === '*') {
-      const segmentStart = i === 0 || pattern[i - 1] === '/';
-      i++;
-      if (segmentStart && pattern[i + 1] === '/') {
-        out += '(?:[^/]*/)*'; // `**/`: zero or more whole directories
-        i++;
-      } else {
-        out += '.*';
-      }
-    } else if (c === '*') out += '[^/]*';
-    else if (c === '?') out += '[^/]';
-    else if (c === '[') {
-      const end = pattern.indexOf(']', i + 2);
-      if (end === -1) out += '\\[';
-      else {
-        const body = pattern
-          .slice(i + 1, end)
-          .replace(/^!/, '^')
-          .replace(/\\/g, '\\\\');
-        out += `[${body}]`;
-        i = end;
-      }
-    } else if (c === '{') {
-      braces++;
-      out += '(?:';
-    } else if (c === '}' && braces > 0) {
-      braces--;
-      out += ')';
-    } else if (c === ',' && braces > 0) out += '|';
-    else if (c === '\\' && i + 1 < pattern.length) out += `\\${pattern[++i]}`;
-    else out += /[.+^$()|\\]/.test(c) ? `\\${c}` : c;
-  }
-  const re = new RegExp(`^${out}${')'.repeat(braces)}$`);
-  globCache.set(pattern, re);
-  return re;
-}
-
 function pathMatches(entry: IgnoreEntry, finding: Finding): boolean {
   if (entry.paths.length === 0) return true;
   const candidates = [finding.target, finding.file, finding.pkgPath].filter((p): p is string => Boolean(p));
-  return entry.paths.some((pattern) => candidates.some((path) => globToRegExp(pattern).test(path)));
+  return entry.paths.some((pattern) => candidates.some((path) => globMatches(pattern, path)));
 }
 
 function purlMatchesFinding(entry: IgnoreEntry, finding: Finding): boolean {

@@ -11,7 +11,8 @@ import {
   readIgnoreFile,
   resolveIgnoreFile,
 } from './ignore.js';
-import { canonicalCheckId, globToRegExp, matchIgnore } from './ignore-match.js';
+import { GlobError, globMatches } from './glob.js';
+import { canonicalCheckId, matchIgnore } from './ignore-match.js';
 import { parsePurl } from './purl.js';
 import { findingsFromReport, fixtureReport } from './testing.js';
 
@@ -273,8 +274,8 @@ describe('helpers', () => {
     expect(canonicalCheckId('BERTH-C007')).toBe('BERTH-C007');
   });
 
-  it('globToRegExp: doublestar semantics', () => {
-    const m = (pattern: string, path: string) => globToRegExp(pattern).test(path);
+  it('globMatches: doublestar semantics', () => {
+    const m = globMatches;
     expect(m('**/*-lock.json', 'package-lock.json')).toBe(true);
     expect(m('**/*-lock.json', 'a/b/package-lock.json')).toBe(true);
     expect(m('bar/*.json', 'bar/x/y.json')).toBe(false);
@@ -285,6 +286,45 @@ describe('helpers', () => {
     expect(m('[ab].txt', 'c.txt')).toBe(false);
     expect(m('[!ab].txt', 'c.txt')).toBe(true);
     expect(m('usr/lib/*.so', 'usr/lib/x.so.1')).toBe(false);
+    // More of the same semantics: escapes, unclosed classes, nested braces, `**` in the middle and at
+    // either end, dot files, non-ASCII names.
+    expect(m('a\\*b/c', 'a*b/c')).toBe(true);
+    expect(m('a\\*b/c', 'axb/c')).toBe(false);
+    expect(m('[.txt', '[.txt')).toBe(true);
+    expect(m('{a,{b,c}x}/f', 'cx/f')).toBe(true);
+    expect(m('src/**/test/*.js', 'src/test/a.js')).toBe(true);
+    expect(m('src/**/test/*.js', 'src/a/b/test/a.js')).toBe(true);
+    expect(m('src/**/test/*.js', 'src/a/b/test/x/a.js')).toBe(false);
+    expect(m('**', 'a/b/c')).toBe(true);
+    expect(m('*', '.env')).toBe(true);
+    expect(m('*', 'a/b')).toBe(false);
+    expect(m('d?ta/*.json', 'düta/ü.json')).toBe(true);
+  });
+
+  it('globMatches: a pathological pattern is answered right, without catastrophic backtracking', () => {
+    // Each `*` of the first would multiply a backtracking regex's work by the name's length (the
+    // regex minimatch or picomatch compile it to takes minutes on this name); the scan answers at once.
+    const name = 'a'.repeat(5_000);
+    expect(globMatches(`${'*a'.repeat(40)}b`, name)).toBe(false);
+    expect(globMatches(`${'*a'.repeat(40)}`, name)).toBe(true);
+    expect(globMatches(`${'*a'.repeat(40)}*`, `${name}b`)).toBe(true);
+    // Nested `**` over a deep path: the same for segments.
+    const deep = `${'d/'.repeat(2_000)}x`;
+    expect(globMatches(`${'**/d/'.repeat(30)}y`, deep)).toBe(false);
+    expect(globMatches(`${'**/d/'.repeat(30)}x`, deep)).toBe(true);
+  });
+
+  it('a path glob that cannot be read is an error naming the file and line', () => {
+    expect(() => globMatches('src/[z-a].txt', 'src/b.txt')).toThrow(GlobError);
+    expect(() => globMatches('src/[z-a].txt', 'src/b.txt')).toThrow(
+      '"src/[z-a].txt" is not a valid glob: [z-a] is not a character class',
+    );
+    const yaml = "vulnerabilities:\n  - id: CVE-1\n  - id: CVE-2\n    paths: ['ok/**', 'src/[z-a].txt']\n";
+    expect(() => parseIgnoreFile(yaml, '.trivyignore.yaml')).toThrow(
+      '.trivyignore.yaml:3: vulnerabilities entry: paths: "src/[z-a].txt" is not a valid glob: ' +
+        '[z-a] is not a character class',
+    );
+    expect(() => parseIgnoreFile(yaml, '.trivyignore.yaml')).toThrow(IgnoreFileError);
   });
 
   it('parsePurl', () => {

@@ -9,7 +9,9 @@
 import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
 import { inputError } from '../../../lib/action/inputs.js';
+import { oneLine } from '../../../lib/action/untrusted.js';
 import { Inputs } from './constants.js';
+import { compileGlob, GlobError } from './glob.js';
 import { parsePurl } from './purl.js';
 
 export const IGNORE_SECTIONS = ['vulnerabilities', 'misconfigurations', 'secrets', 'licenses'] as const;
@@ -142,6 +144,14 @@ function yamlEntry(item: unknown, section: IgnoreSection, file: string, lineOf: 
   };
   const id = scalar('id');
   const paths = stringList(fields.get('paths'), `${where}: paths`);
+  for (const path of paths) {
+    try {
+      compileGlob(path);
+    } catch (error) {
+      if (error instanceof GlobError) throw new IgnoreFileError(`${where}: paths: ${error.message}`);
+      throw error;
+    }
+  }
   const purls = stringList(fields.get('purls'), `${where}: purls`);
   if (purls.length > 0 && section !== 'vulnerabilities') {
     throw new IgnoreFileError(`${where}: purls only apply to vulnerabilities`);
@@ -250,5 +260,5 @@ export function partitionIgnores(
 /** `.trivyignore:3: CVE-2019-1549 expired on 2024-01-01`: one expired entry, for errors and the summary. */
 export function expiredMessage(entry: IgnoreEntry): string {
   const what = entry.id ?? `the entry for ${[...entry.paths, ...entry.purls].join(', ')}`;
-  return `${entry.file}:${entry.line}: ${what} expired on ${entry.expires}`;
+  return oneLine(`${entry.file}:${entry.line}: ${what} expired on ${entry.expires}`);
 }

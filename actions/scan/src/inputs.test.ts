@@ -57,6 +57,43 @@ describe('the pure parsers', () => {
     );
   });
 
+  // Values that would reach docker's or Trivy's command line as an option, or split a log line.
+  const hostile = [
+    '--config=x.y/evil:1',
+    '-x.example.com/a:1',
+    '--output=/tmp/x.y/a:1',
+    '--help',
+    '-v',
+    'ghcr.io/a/b:1\n::error::pwned',
+    'ghcr.io/a/b:1 --debug',
+    'evil_host.example.com/a:1',
+  ];
+
+  it.each(hostile)('image: %j is an input error, never an option', (value) => {
+    expect(inputMessage(() => parseImageInput(value))).toBe(
+      `Input "image": ${JSON.stringify(value)} is not an image reference (examples: ghcr.io/acme/api:1.2.3, ` +
+        'ghcr.io/acme/api@sha256:<digest>)',
+    );
+  });
+
+  it.each(hostile)('db-repository: %j is an input error, never an option', (value) => {
+    const message = inputMessage(() => parseDbRepositories(`ghcr.io/a/b:2,${value}`));
+    expect(message).toMatch(/^Input "db-repository": ".*" is not an OCI reference with a tag/);
+    expect(message).not.toMatch(/[\r\n]/);
+  });
+
+  it('image and db-repository: registries by host name, IP address and port are fine', () => {
+    for (const value of [
+      'localhost:5000/a/b:1',
+      '127.0.0.1:5000/a:1',
+      '[::1]:5000/a:1',
+      'my-registry.example.com/a-b/c:1',
+    ]) {
+      expect(parseImageInput(value)).toBe(value);
+      expect(parseDbRepositories(value)).toEqual([value]);
+    }
+  });
+
   it("action.yml's defaults are the code's", () => {
     expect(meta.inputs[I.TrivyVersion]!.default).toBe(DEFAULT_TRIVY_VERSION);
     expect(meta.inputs[I.TrivyDownloadUrl]!.default).toBe(DEFAULT_TRIVY_DOWNLOAD_URL);

@@ -5,7 +5,6 @@ import * as core from '@actions/core';
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseImageRef } from '../../../lib/tools/docker.js';
 import {
   getBooleanInput,
   getDurationInput,
@@ -28,6 +27,7 @@ import {
   type ScanType,
   type Scanner,
 } from './constants.js';
+import { isImageReference, safeImageRef } from './image-ref.js';
 import { parseGateSettings, type GateSettings } from './gate.js';
 import { IgnoreFileError, readIgnoreFile, resolveIgnoreFile, type IgnoreEntry } from './ignore.js';
 import { parseTrivyDownloadUrl, resolveTrivyVersion } from './trivy-install.js';
@@ -100,11 +100,11 @@ export function parseDbRepositories(value: string): string[] {
   const items = parseList(value);
   if (items.length === 0) return [...DEFAULT_DB_REPOSITORIES];
   for (const item of items) {
-    const ref = parseImageRef(item);
+    const ref = safeImageRef(item);
     if (!ref || (!ref.tag && !ref.digest)) {
       throw inputError(
         I.DbRepository,
-        `"${item}" is not an OCI reference with a tag (example: ${DEFAULT_DB_REPOSITORIES[0]})`,
+        `${JSON.stringify(item)} is not an OCI reference with a tag (example: ${DEFAULT_DB_REPOSITORIES[0]})`,
       );
     }
   }
@@ -113,11 +113,10 @@ export function parseDbRepositories(value: string): string[] {
 
 /** An image reference Trivy can scan: `registry/repo:tag`, `repo@sha256:...` or both. */
 export function parseImageInput(value: string): string {
-  const ref = parseImageRef(value);
-  if (!ref || value.trim() !== value || /\s/.test(value)) {
+  if (!isImageReference(value)) {
     throw inputError(
       I.Image,
-      `"${value}" is not an image reference (examples: ghcr.io/acme/api:1.2.3, ghcr.io/acme/api@sha256:<digest>)`,
+      `${JSON.stringify(value)} is not an image reference (examples: ghcr.io/acme/api:1.2.3, ghcr.io/acme/api@sha256:<digest>)`,
     );
   }
   return value;
@@ -183,6 +182,7 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
   const token = getString(I.GithubToken) || undefined;
   if (token) core.setSecret(token);
   const credentials = getRegistryCredentials();
+  const pin = parseSha256Pin(I.TrivySha256, getString(I.TrivySha256) ?? '');
 
   const timeout = getDurationInput(I.Timeout) ?? parseDuration(I.Timeout, DEFAULT_TIMEOUT);
   if (timeout < 1000) throw inputError(I.Timeout, 'must be at least one second');
@@ -202,8 +202,8 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     'ignore-file': ignoreFile,
     'compose-files': composeFiles,
     'trivy-version': resolveTrivyVersion(getString(I.TrivyVersion) ?? ''),
-    'trivy-download-url': parseTrivyDownloadUrl(getString(I.TrivyDownloadUrl) ?? ''),
-    'trivy-sha256': parseSha256Pin(I.TrivySha256, getString(I.TrivySha256) ?? ''),
+    'trivy-download-url': parseTrivyDownloadUrl(getString(I.TrivyDownloadUrl) ?? '', pin),
+    'trivy-sha256': pin,
     'github-token': token,
     'db-repository': parseDbRepositories(getString(I.DbRepository) ?? ''),
     'cache-db': getBooleanInput(I.CacheDb, { default: true }),

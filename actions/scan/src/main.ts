@@ -3,6 +3,7 @@ import * as core from '@actions/core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { oneLine } from '../../../lib/action/untrusted.js';
 import { auditStack, type AuditedStack } from './audit-stack.js';
 import { Outputs } from './constants.js';
 import { VulnerabilityDb } from './db-step.js';
@@ -60,7 +61,7 @@ async function scan({ inputs, workspace, ignores, now, work }: Run): Promise<Gat
       db.restore(),
     ),
   );
-  core.info(`Trivy ${trivy.version}: ${trivy.path}`);
+  core.info(oneLine(`Trivy ${trivy.version}: ${trivy.path}`));
   core.setOutput(Outputs.TrivyVersion, trivy.version);
   const updateDb = db.beforeScan();
 
@@ -97,7 +98,7 @@ async function scan({ inputs, workspace, ignores, now, work }: Run): Promise<Gat
       embeddedChecks,
       ...files,
     });
-    core.info(evaluation.gate.sentence);
+    core.info(oneLine(evaluation.gate.sentence));
     return evaluation.gate;
   });
 }

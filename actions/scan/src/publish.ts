@@ -1,6 +1,7 @@
 // What the step leaves behind once evaluate() has decided: the JSON report and the SARIF file, the
 // step outputs, annotations and the job summary.
 import * as core from '@actions/core';
+import { oneLine } from '../../../lib/action/untrusted.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditedStack } from './audit-stack.js';
@@ -67,10 +68,12 @@ export function annotate(evaluation: Evaluation, target: TrivyTarget): void {
   for (const a of list) {
     shown[a.level] += 1;
     if (shown[a.level] > MAX_ANNOTATIONS) continue;
-    const properties = { title: a.title, file: a.file, startLine: a.startLine };
-    if (a.level === 'error') core.error(a.message, properties);
-    else if (a.level === 'warning') core.warning(a.message, properties);
-    else core.notice(a.message, properties);
+    // Messages quote findings (image names, Trivy's titles): one line each, shown as written.
+    const properties = { title: oneLine(a.title), file: a.file, startLine: a.startLine };
+    const message = oneLine(a.message);
+    if (a.level === 'error') core.error(message, properties);
+    else if (a.level === 'warning') core.warning(message, properties);
+    else core.notice(message, properties);
   }
   for (const [level, count] of Object.entries(shown)) {
     if (count > MAX_ANNOTATIONS) core.info(`${count - MAX_ANNOTATIONS} more ${level} annotations left out`);

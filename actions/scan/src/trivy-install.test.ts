@@ -9,8 +9,10 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { inputErrorOf } from '../../../lib/action/testing.js';
 import {
   DEFAULT_TRIVY_DOWNLOAD_URL,
+  DEFAULT_TRIVY_SHA256,
   DEFAULT_TRIVY_VERSION,
   PREINSTALLED,
+  builtInTrivySha256,
   installTrivy,
   parseTrivyDownloadUrl,
   parseTrivyVersionOutput,
@@ -88,6 +90,67 @@ describe('parseTrivyDownloadUrl', () => {
     expect(inputErrorOf(() => parseTrivyDownloadUrl('https://example.com/x?y=1')).message).toContain(
       'base URL only',
     );
+  });
+});
+
+describe('parseTrivyDownloadUrl and plain http', () => {
+  const pin = 'a'.repeat(64);
+
+  it('refuses plain http to another machine without a trivy-sha256 pin, naming the input', () => {
+    for (const value of [
+      'http://mirror.example.com/trivy',
+      'http://10.0.0.5:8080/trivy',
+      'HTTP://example.com/t',
+    ]) {
+      const error = inputErrorOf(() => parseTrivyDownloadUrl(value));
+      expect(error.input).toBe('trivy-download-url');
+      expect(error.message).toBe(
+        `Input "trivy-download-url": ${JSON.stringify(value)} is plain http, which anyone on the way can ` +
+          "alter together with its checksums file: use https, or set trivy-sha256 to the archive's SHA-256",
+      );
+    }
+  });
+
+  it('accepts plain http with a pin, and to this machine (nothing on the way)', () => {
+    expect(parseTrivyDownloadUrl('http://mirror.example.com/trivy/', pin)).toBe(
+      'http://mirror.example.com/trivy',
+    );
+    for (const value of [
+      'http://127.0.0.1:8089/x',
+      'http://localhost/x',
+      'http://[::1]:80/x',
+      'http://127.1.2.3/x',
+    ]) {
+      expect(parseTrivyDownloadUrl(value)).toBe(value);
+    }
+    // Look-alikes of loopback are other machines.
+    for (const value of ['http://127.0.0.1.example.com/x', 'http://localhost.example.com/x']) {
+      expect(inputErrorOf(() => parseTrivyDownloadUrl(value)).message).toContain('is plain http');
+    }
+    expect(parseTrivyDownloadUrl('https://mirror.example.com/trivy')).toBe(
+      'https://mirror.example.com/trivy',
+    );
+  });
+
+  it('is checked again by installTrivy, before anything is downloaded', async () => {
+    await expect(
+      installTrivy({ version: '0.74.0', downloadUrl: 'http://mirror.example.com/t' }),
+    ).rejects.toThrow(/^Input "trivy-download-url": .* is plain http/);
+  });
+});
+
+describe('builtInTrivySha256', () => {
+  it("ships upstream's hashes of the default release for the official URL only", () => {
+    expect(Object.keys(DEFAULT_TRIVY_SHA256)).toEqual([DEFAULT_TRIVY_VERSION]);
+    const x64 = builtInTrivySha256(DEFAULT_TRIVY_DOWNLOAD_URL, DEFAULT_TRIVY_VERSION, 'x64');
+    const arm64 = builtInTrivySha256(DEFAULT_TRIVY_DOWNLOAD_URL, DEFAULT_TRIVY_VERSION, 'arm64');
+    expect(x64).toBe('2ae6fe3ee734b7fdf11335663e18c75ea12dccc76062f09f164a3b0f8be4371a');
+    expect(arm64).toBe('b94ce1976bbf3c15b514b605ee88be7c6d94a29be2302847ff01cb794d47aad5');
+    expect(
+      builtInTrivySha256('http://127.0.0.1:8089/aquasecurity/trivy/releases/download', '0.74.0', 'x64'),
+    ).toBe(undefined);
+    expect(builtInTrivySha256(DEFAULT_TRIVY_DOWNLOAD_URL, '0.73.0', 'x64')).toBeUndefined();
+    expect(builtInTrivySha256(DEFAULT_TRIVY_DOWNLOAD_URL, DEFAULT_TRIVY_VERSION, 's390x')).toBeUndefined();
   });
 });
 

@@ -14,6 +14,28 @@ export const DEFAULT_TRIVY_DOWNLOAD_URL = 'https://github.com/aquasecurity/trivy
 export const PREINSTALLED = 'preinstalled';
 export const TOOL_NAME = 'trivy';
 
+/**
+ * The SHA-256 of upstream's Linux archives of the default release, by `process.arch`: the lines for
+ * trivy_0.74.0_Linux-64bit.tar.gz and trivy_0.74.0_Linux-ARM64.tar.gz in upstream's
+ * trivy_0.74.0_checksums.txt, as quoted identically by several unrelated public projects that pin
+ * Trivy 0.74.0 (install scripts, Dockerfiles, and a tool manifest listing every platform's archive;
+ * one notes it checked the x64 value against Aqua's published checksums file). They were not computed
+ * here (this workplace cannot reach github.com). They apply to DEFAULT_TRIVY_DOWNLOAD_URL only: a
+ * mirror may serve other bytes under the same names (the lab serves its own source-built Trivy), and
+ * they are checked on top of the release's checksums file, so a wrong value fails closed.
+ */
+export const DEFAULT_TRIVY_SHA256: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  [DEFAULT_TRIVY_VERSION]: {
+    x64: '2ae6fe3ee734b7fdf11335663e18c75ea12dccc76062f09f164a3b0f8be4371a',
+    arm64: 'b94ce1976bbf3c15b514b605ee88be7c6d94a29be2302847ff01cb794d47aad5',
+  },
+};
+
+/** The archive hash Berth ships for this release, when it is upstream's and known. */
+export function builtInTrivySha256(base: string, version: string, arch: string): string | undefined {
+  return base === DEFAULT_TRIVY_DOWNLOAD_URL ? DEFAULT_TRIVY_SHA256[version]?.[arch] : undefined;
+}
+
 /** Releases refused by name, with the reason. */
 export const REFUSED_TRIVY_VERSIONS: Readonly<Record<string, string>> = {
   '0.69.4':
@@ -50,8 +72,17 @@ export function resolveTrivyVersion(input: string): string {
   return version;
 }
 
-/** The base URL releases are downloaded from, without a trailing slash; http(s) only. */
-export function parseTrivyDownloadUrl(input: string): string {
+/** Hosts that are this machine: nothing between the download and the runner can alter it. */
+function isLoopback(url: URL): boolean {
+  return ['localhost', '[::1]'].includes(url.hostname) || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
+}
+
+/**
+ * The base URL releases are downloaded from, without a trailing slash: https, or plain http only to
+ * this machine or with a `trivy-sha256` pin (what travels unencrypted is then checked against a hash
+ * that did not travel with it).
+ */
+export function parseTrivyDownloadUrl(input: string, sha256?: string): string {
   const value = input.trim();
   if (value === '') return DEFAULT_TRIVY_DOWNLOAD_URL;
   let url: URL;
@@ -67,6 +98,13 @@ export function parseTrivyDownloadUrl(input: string): string {
     throw inputError(
       Inputs.TrivyDownloadUrl,
       'give the base URL only (no query, fragment or credentials): releases are fetched from <base>/v<version>/<asset>',
+    );
+  }
+  if (url.protocol === 'http:' && sha256 === undefined && !isLoopback(url)) {
+    throw inputError(
+      Inputs.TrivyDownloadUrl,
+      `${JSON.stringify(value)} is plain http, which anyone on the way can alter together with its checksums ` +
+        `file: use https, or set ${Inputs.TrivySha256} to the archive's SHA-256`,
     );
   }
   return value.replace(/\/+$/, '');
@@ -158,7 +196,8 @@ export async function installTrivy(options: TrivyInstallOptions): Promise<TrivyI
   if (refused !== undefined) throw new Error(`Trivy ${version} is refused: ${refused}`);
   const arch = options.arch ?? process.arch;
   const assets = trivyAssets(version, arch);
-  const base = options.downloadUrl ?? DEFAULT_TRIVY_DOWNLOAD_URL;
+  const base = parseTrivyDownloadUrl(options.downloadUrl ?? '', options.sha256);
+  const builtIn = builtInTrivySha256(base, version, arch);
   const installed = await installRelease({
     tool: TOOL_NAME,
     displayName: 'Trivy',
@@ -168,6 +207,10 @@ export async function installTrivy(options: TrivyInstallOptions): Promise<TrivyI
     checksums: { name: assets.checksums, url: trivyAssetUrl(base, version, assets.checksums) },
     sha256: options.sha256,
     sha256Name: Inputs.TrivySha256,
+    knownSha256:
+      builtIn === undefined
+        ? undefined
+        : { sha256: builtIn, from: `the SHA-256 Berth ships for ${assets.archive}` },
     token: options.token,
     notFoundHint: `; check ${Inputs.TrivyVersion} and ${Inputs.TrivyDownloadUrl} (expected <base>/v<version>/<asset>)`,
   });
