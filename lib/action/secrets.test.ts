@@ -20,6 +20,11 @@ describe('maskSecret', () => {
     ]);
   });
 
+  it("leaves out lines without a letter or digit (a JSON key file's braces)", () => {
+    const json = '{\n  "private_key": "k3y"\n}';
+    expect(masked(json)).toEqual([json, '"private_key": "k3y"']);
+  });
+
   it('ignores empty values', () => {
     expect(masked('')).toEqual([]);
     expect(masked(undefined)).toEqual([]);
