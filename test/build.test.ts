@@ -277,6 +277,29 @@ describe('bad input', () => {
       { cache: 'gha' },
       /^Input "cache": gha needs buildx 0\.21\.0 or later .* this runner has buildx 0\.\d+/,
     ],
+    // Values pasted into buildx's comma-separated cache specs, or read as an option.
+    [
+      'a cache scope that adds a cache key',
+      { 'cache-scope': 'x,url=http://127.0.0.1:9/' },
+      /^Input "cache-scope": .* may only hold letters/,
+    ],
+    [
+      'a cache ref that adds a cache key',
+      { cache: 'registry', 'cache-ref': `${lab.registry}/c:x,push=true` },
+      /^Input "cache-ref": .* is not an image reference/,
+    ],
+    [
+      'a cache dir that adds a cache key',
+      { cache: 'local', 'cache-dir': 'c,dest=/tmp/x' },
+      /^Input "cache-dir": /,
+    ],
+    ['an image whose registry reads as an option', { image: '-h.test/a' }, /^Input "image": /],
+    [
+      'a build-arg that reads as an option',
+      { 'build-args': `BASE_IMAGE=x\n--push=true` },
+      /^Input "build-args": line 2 /,
+    ],
+    ['a platform that reads as an option', { platforms: '--push' }, /^Input "platforms": /],
   ];
   it.each(cases)('%s fails naming the input', async (_, inputs, message) => {
     const r = await build({ context: context(), image: registryRepo('bad'), ...inputs });
@@ -312,6 +335,24 @@ describe('local cache rotation', () => {
     expect(readFileSync(join(dir, 'index.json'), 'utf8')).not.toBe(index1);
     // One cache manifest: the old build's was dropped with the old directory.
     expect(index2.manifests).toHaveLength(1);
+    expect(existsSync(join(dir, '.berth-cache'))).toBe(true);
+  });
+
+  it('refuses a cache-dir that is not a Berth cache, and leaves it untouched', async () => {
+    const dir = tmp('not-a-cache');
+    writeFileSync(join(dir, 'precious.txt'), 'keep me');
+    const context = fixtureContext(`FROM ${lab.baseImage}\nUSER 1\n`);
+    const r = await build({
+      context,
+      image: registryRepo('rot'),
+      tags: 'b',
+      cache: 'local',
+      'cache-dir': dir,
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.errors).toEqual([expect.stringMatching(/^Input "cache-dir": .* is not a Berth cache/)]);
+    expect(readFileSync(join(dir, 'precious.txt'), 'utf8')).toBe('keep me');
+    expect(existsSync(`${dir}-new`)).toBe(false);
   });
 });
 

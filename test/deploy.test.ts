@@ -1,6 +1,6 @@
 // berth/deploy against the lab's SSH host (this machine's engine behind sshd), through the harness.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,6 +14,7 @@ import {
 } from './example-release.js';
 import { runAction, type ActionResult, type RunOptions } from '../scripts/lab/harness.js';
 import { labSsh, readLab, sshInputs } from '../scripts/lab/lab.js';
+import { TARGET_ALIAS } from '../lib/ssh/config.js';
 import { freePort, httpsGet as httpsGetWith, sshdConnections as connections } from '../scripts/lab/net.js';
 
 const exec = promisify(execFile);
@@ -199,6 +200,97 @@ describe('deploy', () => {
     expect(cfg).toBeTruthy();
     await expect(exec('test', ['-e', marker])).rejects.toThrow();
   });
+
+  it('masks every line of a multi-line secret and of the key, and every env value', () => {
+    const middle = (text: string) => text.trim().split('\n').slice(1, -1);
+    const keyLines = middle(readFileSync(lab.sshKey, 'utf8'));
+    const certLines = middle(secrets.tls_key);
+    expect(keyLines.length).toBeGreaterThan(1);
+    for (const line of [...keyLines, ...certLines]) {
+      expect(r1.masks).toContain(line.trim());
+      expect(r1.log).not.toContain(line.trim());
+    }
+    expect(r1.masks).toContain(`${httpsPort}`);
+    expect(r1.masks).toContain('127.0.0.1');
+    expect(r1.masks.some((m) => m.startsWith('x; touch'))).toBe(true);
+  });
+
+  it('probes a URL with a token in its query and a header without putting them on a command line', async () => {
+    const token = `tok-${id}-query`;
+    const agent = `berth-probe-${id}-header`;
+    // `|` used to split the host's probe fields; `[` is a curl glob without --globoff.
+    const url = `https://localhost:${httpsPort}/healthz?token=${token}&g=[&p=a|b`;
+    const r = await deploy({
+      'health-urls': `${url} 200 2000`,
+      'health-headers': `User-Agent: ${agent}`,
+    });
+    expect(r.exitCode, r.log).toBe(0);
+    expect(r.outputs.status).toBe('deployed');
+    expect(r.masks).toEqual(expect.arrayContaining([token, agent]));
+    for (const text of [r.log, r.summary]) {
+      expect(text).not.toContain(token);
+      expect(text).not.toContain(agent);
+    }
+    expect(r.summary).toMatch(/Probe .*healthz\?token=\*\*\*&g=\*\*\*&p=\*\*\* 200 \d+ms/);
+    // The request arrived as written (no globbing), with the header, once per try.
+    const { stdout: access } = await ssh(
+      `docker compose -p ${project} logs --no-log-prefix nginx 2>&1 | grep ${id}`,
+    );
+    expect(access).toContain(`/healthz?token=${token}&g=[&p=a|b`);
+    expect(access).toContain(agent);
+    const { stdout: left } = await ssh(
+      `cat ${remoteDir}/deploy.log; find ${remoteDir}/releases -path '*/.berth/probes*' | wc -l`,
+    );
+    expect(left).not.toContain(token);
+    expect(left.trim().split('\n').at(-1)).toBe('0');
+  });
+});
+
+/** The staged bundles and SSH session directories a run left in its RUNNER_TEMP. */
+const leftInTemp = (r: ActionResult, prefix: string) =>
+  readdirSync(join(r.runnerDir, 'temp')).filter((f) => f.startsWith(prefix));
+
+describe('deploy cleanup on the runner', () => {
+  it('leaves no staged bundle when the host is unreachable', async () => {
+    // A closed port on the lab host, with its key pinned there: the connection itself fails.
+    const port = await freePort();
+    const pinned = readFileSync(lab.knownHosts, 'utf8')
+      .split('\n')
+      .find((l) => l.includes(`]:${lab.sshPort} `))!;
+    const r = await deploy(
+      {
+        port: String(port),
+        'known-hosts': pinned.replace(`]:${lab.sshPort} `, `]:${port} `),
+        'connect-timeout': '3',
+      },
+      { post: false },
+    );
+    expect(r.exitCode).toBe(1);
+    expect(r.errors[0]).toMatch(/^Input "(host|port|connect-timeout)": /);
+    expect(r.state['staging-dir']).toMatch(/berth-release-/);
+    expect(leftInTemp(r, 'berth-release-')).toEqual([]);
+  });
+
+  it('the post step removes the staged bundle of a main step that was killed', async () => {
+    const dir = `${remoteDir}-killed`;
+    await ssh(`mkdir -p ${dir}`);
+    // The lock is held past the deploy's lock-timeout: the killed step's host script gives up on its own.
+    const holder = ssh(`cd ${dir} && exec 9>>.lock && flock 9 && sleep 25`);
+    await new Promise((r) => setTimeout(r, 1500));
+    const r = await deploy({ 'remote-dir': dir, 'lock-timeout': '15' }, { timeoutMs: 8000 });
+    expect(r.log).toContain('[harness: killed by SIGKILL');
+    expect(r.state['staging-dir']).toMatch(/berth-release-/);
+    expect(r.post?.log).toContain('Removed the staged release bundle');
+    expect(existsSync(r.state['staging-dir']!)).toBe(false);
+    expect(leftInTemp(r, 'berth-release-')).toEqual([]);
+    // The killed step's SSH master outlives it (a runner ends it with the job): end it here.
+    for (const session of leftInTemp(r, 'berth-ssh-')) {
+      const config = join(r.runnerDir, 'temp', session, 'ssh_config');
+      await exec('ssh', ['-F', config, '-O', 'exit', '--', TARGET_ALIAS]).catch(() => undefined);
+    }
+    await holder;
+    await ssh(`rm -rf ${dir}`);
+  }, 60_000);
 });
 
 describe('deploy input errors', () => {
@@ -216,6 +308,13 @@ describe('deploy input errors', () => {
     ],
     ['a relative remote-dir', { 'remote-dir': 'opt/x' }, /^Input "remote-dir": /],
     ['a bad probe', { 'health-urls': 'ftp://x/ 200' }, /^Input "health-urls": line 1: only http and https/],
+    [
+      'a probe URL with credentials',
+      { 'health-urls': 'https://user:pass@localhost/healthz' },
+      /^Input "health-urls": line 1: credentials in the URL .* "health-headers"/,
+    ],
+    ['a registry that reads as an option', { registry: '-Hx' }, /^Input "registry": /],
+    ['a malformed probe header', { 'health-headers': 'not a header' }, /^Input "health-headers": line 1 /],
   ])('%s fails before connecting, naming the input', async (_, extra, message) => {
     const before = connections(lab.sshLog);
     const r = await deploy(extra);

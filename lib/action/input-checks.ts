@@ -1,7 +1,7 @@
 // Input checks that several actions share, written once: the registry credential pair and the
 // compose project name.
-import * as core from '@actions/core';
 import { getString, inputError } from './inputs.js';
+import { maskSecret } from './secrets.js';
 
 export interface RegistryCredentials {
   username: string;
@@ -19,7 +19,7 @@ export function getRegistryCredentials(
   },
 ): RegistryCredentials | undefined {
   const password = getString(names.password) || undefined;
-  if (password) core.setSecret(password);
+  maskSecret(password);
   const username = getString(names.username) || undefined;
   if (Boolean(password) !== Boolean(username)) {
     const missing = password ? names.username : names.password;

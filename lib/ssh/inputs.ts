@@ -3,6 +3,7 @@
 // and validates them, and where the transport's SshFailures become errors naming the caller's input.
 import * as core from '@actions/core';
 import { getDurationInput, getString, inputError } from '../action/inputs.js';
+import { maskSecret } from '../action/secrets.js';
 import { SshSession } from './session.js';
 import {
   checkHost,
@@ -77,7 +78,7 @@ export interface SshInputs {
 export function getSshInputs(): SshInputs {
   const I = SshInputNames;
   const sshKey = getString(I.SshKey, { required: true });
-  core.setSecret(sshKey);
+  maskSecret(sshKey);
   const jump = getString(I.JumpHost);
   return {
     host: parseHost(I.Host, getString(I.Host, { required: true })),

@@ -5,7 +5,7 @@
 //
 // Secrets: the private key only ever lives in a 0600 file inside a 0700 temp dir that close() deletes;
 // it is never printed, passed on a command line or put in the environment. This module masks nothing:
-// callers register the key (and any secret they send as `input`) with core.setSecret.
+// callers register the key (and any secret they send as `input`) with maskSecret (lib/action/secrets.ts).
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { commandFailedMessage } from '../action/command-text.js';

@@ -1,6 +1,12 @@
 // The pure parts of lib/tools/docker.ts: image references and what an image's config says about itself.
 import { describe, expect, it } from 'vitest';
-import { imageFactsFromConfig, imageFactsFromImagetools, isRootUser, parseImageRef } from './docker.js';
+import {
+  imageFactsFromConfig,
+  imageFactsFromImagetools,
+  isRegistryHost,
+  isRootUser,
+  parseImageRef,
+} from './docker.js';
 
 describe('parseImageRef', () => {
   it('registry, repository, tag and digest', () => {
@@ -18,6 +24,28 @@ describe('parseImageRef', () => {
     });
     expect(parseImageRef('Not A Ref')).toBeUndefined();
     expect(isRootUser('0:0')).toBe(true);
+  });
+
+  it('refuses a registry that a command line or a comma-separated option could misread', () => {
+    for (const ref of ['-evil.test/api', 'evil-.test/api', 'a.test,url=x/api', 'a.test=b/api', '.test/api']) {
+      expect(parseImageRef(ref), ref).toBeUndefined();
+    }
+    expect(parseImageRef('[::1]:5000/api')?.registry).toBe('[::1]:5000');
+  });
+});
+
+describe('isRegistryHost', () => {
+  it('accepts host[:port] and nothing that starts with "-"', () => {
+    for (const ok of [
+      'ghcr.io',
+      'localhost:5000',
+      '10.0.0.1:443',
+      'my-registry.example.com',
+      '[fd00::1]:5000',
+    ])
+      expect(isRegistryHost(ok), ok).toBe(true);
+    for (const bad of ['-H', '--help', 'a.-b', 'a..b', 'a.test:', 'a.test/x', 'a b', 'a,b', ''])
+      expect(isRegistryHost(bad), bad).toBe(false);
   });
 });
 

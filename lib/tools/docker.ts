@@ -15,6 +15,14 @@ const DIGEST = /^sha256:[0-9a-f]{64}$/;
 // The grammar of docker/distribution's reference package, reduced to what image inputs need.
 const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?';
+/** host[:port]: DNS labels (none starting with `-`) or a bracketed IPv6 address, and a port. */
+const REGISTRY = new RegExp(`^(?:${LABEL}(?:\\.${LABEL})*|\\[[0-9A-Fa-f:.]+\\])(?::\\d{1,5})?$`);
+
+/** Whether `value` is a registry `host[:port]` (nothing a command line could read as an option). */
+export function isRegistryHost(value: string): boolean {
+  return REGISTRY.test(value);
+}
 
 /** Parses `[registry/]repo[:tag][@digest]`; returns undefined when it is not a valid reference. */
 export function parseImageRef(ref: string): ImageRef | undefined {
@@ -36,6 +44,7 @@ export function parseImageRef(ref: string): ImageRef | undefined {
   const slash = rest.indexOf('/');
   const first = slash === -1 ? '' : rest.slice(0, slash);
   const hasRegistry = first !== '' && (first.includes('.') || first.includes(':') || first === 'localhost');
+  if (hasRegistry && !isRegistryHost(first)) return undefined;
   const registry = hasRegistry ? first : 'docker.io';
   let repository = hasRegistry ? rest.slice(slash + 1) : rest;
   if (registry === 'docker.io' && !repository.includes('/')) repository = `library/${repository}`;
@@ -79,7 +88,7 @@ export async function buildxVersion(): Promise<string> {
 
 /** `docker login` with the password on stdin, never on the command line. */
 export async function login(registry: string, username: string, password: string): Promise<void> {
-  await run('docker', ['login', registry, '--username', username, '--password-stdin'], {
+  await run('docker', ['login', `--username=${username}`, '--password-stdin', '--', registry], {
     input: password,
     silent: true,
   }).catch((error: Error) => {
@@ -88,7 +97,7 @@ export async function login(registry: string, username: string, password: string
 }
 
 export async function logout(registry: string): Promise<void> {
-  await run('docker', ['logout', registry], { silent: true, ignoreReturnCode: true });
+  await run('docker', ['logout', '--', registry], { silent: true, ignoreReturnCode: true });
 }
 
 export interface LocalImage {
@@ -98,7 +107,7 @@ export interface LocalImage {
 
 /** A local image's ID and configured user, or undefined when it is not in the local store. */
 export async function inspectLocalImage(ref: string): Promise<LocalImage | undefined> {
-  const r = await run('docker', ['image', 'inspect', '--format', '{{json .}}', ref], {
+  const r = await run('docker', ['image', 'inspect', '--format', '{{json .}}', '--', ref], {
     silent: true,
     ignoreReturnCode: true,
   });
@@ -123,7 +132,7 @@ const ARCHITECTURE: string =
  */
 export async function remoteCompressedSize(ref: string): Promise<number | undefined> {
   const raw = async (r: string): Promise<Manifest | undefined> => {
-    const out = await run('docker', ['buildx', 'imagetools', 'inspect', '--raw', r], {
+    const out = await run('docker', ['buildx', 'imagetools', 'inspect', '--raw', '--', r], {
       silent: true,
       ignoreReturnCode: true,
     });
@@ -146,7 +155,7 @@ export async function remoteCompressedSize(ref: string): Promise<number | undefi
 export async function imageSize(ref: string): Promise<number> {
   const { stdout } = await run(
     'docker',
-    ['image', 'history', '--human=false', '--format', '{{.Size}}', ref],
+    ['image', 'history', '--human=false', '--format', '{{.Size}}', '--', ref],
     {
       silent: true,
     },
@@ -164,7 +173,7 @@ export function parsePushDigest(output: string): string | undefined {
 
 /** Pushes one reference and returns the registry's manifest digest for it. */
 export async function push(ref: string): Promise<string> {
-  const { stdout } = await run('docker', ['push', ref]);
+  const { stdout } = await run('docker', ['push', '--', ref]);
   const digest = parsePushDigest(stdout);
   if (!digest) throw new Error(`pushed ${ref} but docker did not report the registry's digest`);
   return digest;
@@ -224,7 +233,7 @@ export function imageFactsFromImagetools(json: string, arch: string = ARCHITECTU
 export async function imageFacts(
   ref: string,
 ): Promise<(ImageFacts & { source: 'local' | 'registry' }) | undefined> {
-  const local = await run('docker', ['image', 'inspect', '--format', '{{json .Config}}', ref], {
+  const local = await run('docker', ['image', 'inspect', '--format', '{{json .Config}}', '--', ref], {
     silent: true,
     ignoreReturnCode: true,
   });

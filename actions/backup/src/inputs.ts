@@ -1,6 +1,6 @@
 // berth/backup's inputs: the typed interface (keys as in action.yml) and getInputs(), the only
 // place that reads them. Every value that reaches a remote shell is validated here and quoted later.
-import * as core from '@actions/core';
+import { maskSecret } from '../../../lib/action/secrets.js';
 import {
   getBooleanInput,
   getEnumInput,
@@ -201,12 +201,9 @@ export function getInputs(): Inputs {
   const mode = getEnumInput(I.Mode, MODES, { default: 'backup' });
   const ssh = getSshInputs();
   const destinationKey = getString(I.DestinationSshKey) || ssh['ssh-key'];
-  core.setSecret(destinationKey);
+  maskSecret(destinationKey);
   const decryptionKey = getString(I.DecryptionKey) || undefined;
-  if (decryptionKey) {
-    core.setSecret(decryptionKey);
-    for (const line of decryptionKey.split('\n')) if (line.trim()) core.setSecret(line.trim());
-  }
+  maskSecret(decryptionKey);
   if (decryptionKey) checkDecryptionKey(decryptionKey);
   const project = parseProjectName(I.Project, getString(I.Project, { required: true }));
   const helper = getString(I.HelperImage) || undefined;

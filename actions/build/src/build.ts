@@ -1,12 +1,12 @@
 // The build itself: `docker buildx build` with the secrets in 0600 files that live only as long as
 // it runs, its progress read for the cache statistics, and what it produced read back.
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../../lib/action/exec.js';
 import type { GitHubContext } from '../../../lib/action/github.js';
 import { imageSize, inspectLocalImage, type LocalImage } from '../../../lib/tools/docker.js';
 import { buildxArgs, mergeLabels, ociLabels, type BuildMetadata } from './buildx.js';
-import { localCacheStaging, type CacheSettings } from './cache.js';
+import type { CacheSettings } from './cache.js';
 import type { CacheBackend } from './constants.js';
 import type { Inputs } from './inputs.js';
 import type { ProgressTracker, StepStats } from './progress.js';
@@ -71,14 +71,6 @@ function writeSecretFiles(dir: string, secrets: Record<string, string>): Record<
     files[id] = file;
   }
   return files;
-}
-
-/** buildx only adds to a local cache; replace the old directory with the one this build wrote. */
-export function rotateLocalCache(dir: string): void {
-  const staging = localCacheStaging(dir);
-  if (!existsSync(staging)) return;
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(staging, dir);
 }
 
 export interface BuiltImage {

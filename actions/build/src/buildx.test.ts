@@ -80,6 +80,7 @@ describe('buildxArgs', () => {
       '--cache-to',
       'type=local,dest=/c/api-new,mode=max',
       '--load',
+      '--',
       '/src/app',
     ]);
     expect(args.join(' ')).not.toContain('=x');

@@ -62,7 +62,8 @@ export function buildxArgs(inputs: Inputs, plan: BuildPlan): string[] {
   for (const ref of plan.refs) args.push('--tag', ref);
   for (const [id, path] of Object.entries(plan.secretFiles)) args.push('--secret', `id=${id},src=${path}`);
   args.push(...cacheArgs(plan.cache));
-  args.push('--load', inputs.context);
+  // `--`: the context is an absolute path, and nothing in that position is ever read as an option.
+  args.push('--load', '--', inputs.context);
   return args;
 }
 

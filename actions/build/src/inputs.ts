@@ -1,6 +1,6 @@
 // berth/build's inputs: the typed interface (keys as in action.yml) and getInputs(), the only
 // place that reads them, checks them against the workspace and says which input is wrong.
-import * as core from '@actions/core';
+import { maskSecret } from '../../../lib/action/secrets.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -54,10 +54,25 @@ export interface Inputs {
 }
 
 const TAG = /^[\w][\w.-]{0,127}$/;
+/** A build-arg or label key: nothing buildx could read as an option. */
+const KEY = /^[A-Za-z0-9_][^=\s]*=/;
+/** A gha cache scope: it is pasted into buildx's comma-separated `type=gha,scope=...`. */
+const CACHE_SCOPE = /^[A-Za-z0-9._-]+$/;
+/** `os/arch[/variant]`, as buildx reads `--platform`. */
+const PLATFORM = /^[a-z0-9_]+\/[a-z0-9_]+(?:\/[a-z0-9_.]+)?$/;
 
 function keyValueList(name: string, items: string[]): string[] {
   for (const [i, item] of items.entries()) {
-    if (!/^[^=\s]+=/.test(item)) throw inputError(name, `line ${i + 1} is not KEY=VALUE`);
+    if (!KEY.test(item))
+      throw inputError(name, `line ${i + 1} is not KEY=VALUE (a key starts with a letter, digit or _)`);
+  }
+  return items;
+}
+
+function platformList(name: string, items: string[]): string[] {
+  for (const item of items) {
+    if (!PLATFORM.test(item))
+      throw inputError(name, `${JSON.stringify(item)} is not a platform like linux/amd64`);
   }
   return items;
 }
@@ -122,17 +137,31 @@ function getCacheInputs(
 ): Pick<Inputs, 'cache' | 'cache-ref' | 'cache-dir' | 'cache-scope'> {
   const cacheInput = getString(I.Cache);
   const cache = cacheInput ? getEnumInput(I.Cache, CACHE_BACKENDS, { required: true }) : undefined;
+  // Each of these ends up inside buildx's comma-separated `--cache-from`/`--cache-to` specs, where a
+  // `,` or `=` would add keys of the user's choosing (`url=` sends the runtime token elsewhere).
   const scope = getString(I.CacheScope) || defaultCacheScope(repository, target);
+  if (!CACHE_SCOPE.test(scope))
+    throw inputError(
+      I.CacheScope,
+      `${JSON.stringify(scope)} may only hold letters, digits, ".", "_" and "-"`,
+    );
   const cacheRef = getString(I.CacheRef) || `${repository}:buildcache`;
-  if (cache === 'registry') {
-    const ref = parseImageRef(cacheRef);
-    if (!ref || ref.digest) throw inputError(I.CacheRef, `"${cacheRef}" is not an image reference`);
-  }
+  const ref = parseImageRef(cacheRef);
+  if (!ref || ref.digest || cacheRef.trim() !== cacheRef)
+    throw inputError(
+      I.CacheRef,
+      `${JSON.stringify(cacheRef)} is not an image reference (registry/repository:tag)`,
+    );
   const cacheHome = env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache');
   const cacheDirInput = getString(I.CacheDir);
   const cacheDir = cacheDirInput
     ? resolve(workspace, cacheDirInput)
     : join(cacheHome, 'berth', 'buildx', scope);
+  if (/[,="\n\r]/.test(cacheDir))
+    throw inputError(
+      I.CacheDir,
+      `${JSON.stringify(cacheDir)} has a ",", "=", quote or line break, which buildx's cache options cannot hold`,
+    );
   return { cache, 'cache-ref': cacheRef, 'cache-dir': cacheDir, 'cache-scope': scope };
 }
 
@@ -144,7 +173,7 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
   const secrets = getKeyValueInput(I.Secrets);
   for (const [id, value] of Object.entries(secrets)) {
     if (!/^[A-Za-z0-9_.-]+$/.test(id)) throw inputError(I.Secrets, `"${id}" is not a valid secret id`);
-    core.setSecret(value);
+    maskSecret(value);
   }
 
   const credentials = getRegistryCredentials();
@@ -153,7 +182,7 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
   return {
     ...dockerfile,
     'build-args': keyValueList(I.BuildArgs, getListInput(I.BuildArgs, { newlinesOnly: true })),
-    platforms: getListInput(I.Platforms),
+    platforms: platformList(I.Platforms, getListInput(I.Platforms)),
     secrets,
     image,
     tags,

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { run } from '../../../lib/action/exec.js';
 import { contextFromEnv } from '../../../lib/action/github.js';
 import { remoteCompressedSize } from '../../../lib/tools/docker.js';
-import { builtImage, cacheSettings, rotateLocalCache, runBuild } from './build.js';
+import { builtImage, cacheSettings, runBuild } from './build.js';
 import { imageChecks } from './checks.js';
 import { getInputs } from './inputs.js';
+import { prepareLocalCache, rotateLocalCache } from './local-cache.js';
 import { setImageOutputs, setPushOutputs } from './outputs.js';
 import { ProgressTracker } from './progress.js';
 import { pushTags } from './push.js';
@@ -25,6 +26,7 @@ export async function main(): Promise<void> {
   core.info(`Image ${inputs.image}, tags: ${computed.tags.join(', ')}`);
 
   const backend = await core.group('Docker and buildx', () => prepareBuilder(inputs));
+  if (backend === 'local') prepareLocalCache(inputs['cache-dir']);
   const previousCompressedSize = inputs.push ? await remoteCompressedSize(refs[0]!) : undefined;
   const work = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'berth-build-'));
   const cache = cacheSettings(inputs, backend, refs[0]!);
@@ -46,7 +48,7 @@ export async function main(): Promise<void> {
 
   if (!inputs.load) {
     // Untag only: layers stay in the build cache, the runner's image list stays clean.
-    await run('docker', ['image', 'rm', ...refs], { silent: true, ignoreReturnCode: true });
+    await run('docker', ['image', 'rm', '--', ...refs], { silent: true, ignoreReturnCode: true });
   }
   await core.summary
     .addRaw(

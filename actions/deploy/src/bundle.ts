@@ -5,18 +5,20 @@ import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
   copyFileSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { runUrl, type GitHubContext } from '../../../lib/action/github.js';
 import { composeConfig } from '../../../lib/tools/compose.js';
 import { inputError } from '../../../lib/action/inputs.js';
 import { Inputs as I } from './constants.js';
 import type { Inputs } from './inputs.js';
+import { PROBES_DIR, probeCurlConfig } from './probes.js';
 import { STACK_FILE, toSwarmStack } from './stack.js';
 
 /** Sortable by time, traceable to the commit, unique across concurrent runs. */
@@ -94,9 +96,28 @@ export interface StagedBundle {
   caFile?: string;
 }
 
-export function stageBundle(inputs: Inputs, record: ReleaseRecord, tempRoot: string): StagedBundle {
-  const dir = mkdtempSync(join(tempRoot, 'berth-release-'));
+/** What staging directories are called, so the post step deletes nothing else. */
+const STAGING_PREFIX = 'berth-release-';
+
+/**
+ * A new private directory for the bundle. It holds `.env`, the secrets and the registry password:
+ * the caller records it (saveState) before anything is written, and removes it on every path.
+ */
+export function makeStagingDir(tempRoot: string): string {
+  const dir = mkdtempSync(join(tempRoot, STAGING_PREFIX));
   chmodSync(dir, 0o700);
+  return dir;
+}
+
+/** Deletes a staging directory (a path the post step read back from state must look like one). */
+export function removeStagingDir(dir: string): boolean {
+  if (!dir || !basename(dir).startsWith(STAGING_PREFIX) || !existsSync(dir)) return false;
+  rmSync(dir, { recursive: true, force: true });
+  return true;
+}
+
+/** Stages the bundle in `dir`, an empty directory from makeStagingDir. */
+export function stageBundle(inputs: Inputs, record: ReleaseRecord, dir: string): StagedBundle {
   const composeFiles = [...inputs['compose-files']];
   for (const file of composeFiles) {
     mkdirSync(dirname(join(dir, file)), { recursive: true });
@@ -118,6 +139,13 @@ export function stageBundle(inputs: Inputs, record: ReleaseRecord, tempRoot: str
     for (const [name, value] of Object.entries(inputs.secrets)) {
       writeFileSync(join(secrets, name), value, { mode: 0o444 });
     }
+  }
+  if (inputs['health-urls'].length > 0) {
+    mkdirSync(join(dir, PROBES_DIR), { mode: 0o700 });
+    inputs['health-urls'].forEach((probe, i) => {
+      const config = probeCurlConfig(probe, inputs['health-headers']);
+      writeFileSync(join(dir, PROBES_DIR, `${i}.curl`), config, { mode: 0o600 });
+    });
   }
   if (inputs['registry-password']) {
     writeFileSync(join(dir, '.berth/registry-password'), inputs['registry-password'], { mode: 0o600 });
@@ -162,15 +190,12 @@ export async function stageSwarmStack(
 export async function stageRelease(
   inputs: Inputs,
   record: ReleaseRecord,
-  tempRoot: string,
+  dir: string,
 ): Promise<StagedBundle> {
-  let staged = stageBundle(inputs, record, tempRoot);
+  let staged = stageBundle(inputs, record, dir);
   core.info(`Compose files: ${staged.composeFiles.join(', ')}`);
   if (inputs.mode === 'swarm') {
-    const swarm = await stageSwarmStack(staged, inputs.project).catch((err: unknown) => {
-      rmSync(staged.dir, { recursive: true, force: true });
-      throw err;
-    });
+    const swarm = await stageSwarmStack(staged, inputs.project);
     for (const warning of swarm.warnings) core.warning(`mode swarm: ${warning}`);
     staged = swarm.staged;
     core.info(`Stack file: ${staged.composeFiles.join(', ')} (docker stack deploy)`);

@@ -17,6 +17,7 @@ export const Inputs = {
   RemoteDir: 'remote-dir',
   WaitTimeout: 'wait-timeout',
   HealthUrls: 'health-urls',
+  HealthHeaders: 'health-headers',
   CaFile: 'ca-file',
   Rollback: 'rollback',
   KeepReleases: 'keep-releases',
@@ -32,6 +33,9 @@ export const Outputs = {
   DurationSeconds: 'duration-seconds',
 } as const;
 
-export const State = {} as const;
+export const State = {
+  /** the local directory the release bundle was staged in, for the post step to remove */
+  StagingDir: 'staging-dir',
+} as const;
 
 export type DeployStatus = 'deployed' | 'rolled-back' | 'failed';

@@ -3,7 +3,7 @@
 import * as core from '@actions/core';
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, normalize, relative, resolve } from 'node:path';
-import { parseImageRef } from '../../../lib/tools/docker.js';
+import { isRegistryHost, parseImageRef } from '../../../lib/tools/docker.js';
 import {
   getBooleanInput,
   getDurationInput,
@@ -15,8 +15,10 @@ import {
 } from '../../../lib/action/inputs.js';
 import { getRegistryCredentials, parseProjectName } from '../../../lib/action/input-checks.js';
 import { getSshInputs, type SshInputs } from '../../../lib/ssh/inputs.js';
+import { maskSecret } from '../../../lib/action/secrets.js';
 import { Inputs as I } from './constants.js';
-import { DEPLOY_MODES, type DeployMode, type Probe } from './remote-script.js';
+import { parseHeaders, parseProbes, type Probe } from './probes.js';
+import { DEPLOY_MODES, type DeployMode } from './remote-script.js';
 
 export interface Inputs extends SshInputs {
   project: string;
@@ -35,6 +37,8 @@ export interface Inputs extends SshInputs {
   /** seconds */
   'wait-timeout': number;
   'health-urls': Probe[];
+  /** `Name: value`, sent with every probe */
+  'health-headers': string[];
   /** path relative to working-directory */
   'ca-file'?: string;
   rollback: boolean;
@@ -66,29 +70,6 @@ function existingFile(name: string, dir: string, path: string): string {
   const full = join(dir, rel);
   if (!existsSync(full) || !statSync(full).isFile()) fail(name, `${full} does not exist`);
   return rel;
-}
-
-/** `URL [status] [max-latency-ms]` lines. */
-export function parseProbes(name: string, lines: string[]): Probe[] {
-  return lines.map((line, i) => {
-    const [url, status, latency, extra] = line.split(/\s+/);
-    let parsed: URL;
-    try {
-      parsed = new URL(url!);
-    } catch {
-      return fail(name, `line ${i + 1}: ${JSON.stringify(url)} is not a URL`);
-    }
-    if (!['http:', 'https:'].includes(parsed.protocol))
-      fail(name, `line ${i + 1}: only http and https URLs can be probed`);
-    if (extra !== undefined) fail(name, `line ${i + 1}: expected "URL [status] [max-latency-ms]"`);
-    const code = status === undefined ? 200 : Number(status);
-    if (!Number.isInteger(code) || code < 100 || code > 599)
-      fail(name, `line ${i + 1}: ${status} is not an HTTP status`);
-    const max = latency === undefined ? undefined : Number(latency);
-    if (max !== undefined && (!Number.isInteger(max) || max <= 0))
-      fail(name, `line ${i + 1}: ${latency} is not a latency in ms`);
-    return { url: parsed.href, status: code, maxLatencyMs: max };
-  });
 }
 
 export function parseImagePins(name: string, lines: string[]): Record<string, string> {
@@ -151,20 +132,22 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
   }
 
   const envVars = getKeyValueInput(I.Env);
-  for (const key of Object.keys(envVars)) {
+  for (const [key, value] of Object.entries(envVars)) {
     if (!ENV_KEY.test(key)) fail(I.Env, `${JSON.stringify(key)} is not a variable name`);
+    // Users put secrets here (the reusable workflow passes APP_ENV_SECRET): every value is masked.
+    maskSecret(value);
   }
   const secrets = getKeyValueInput(I.Secrets);
   for (const [name, value] of Object.entries(secrets)) {
     if (!NAME.test(name)) fail(I.Secrets, `${JSON.stringify(name)} is not a valid secret file name`);
-    core.setSecret(value);
+    maskSecret(value);
   }
 
   const registry = getString(I.Registry) || undefined;
   const credentials = getRegistryCredentials();
   if (registry && !credentials) fail(I.RegistryUsername, 'is required with "registry"');
   if (!registry && credentials) fail(I.Registry, 'is required with registry credentials');
-  if (registry && !/^[A-Za-z0-9.-]+(:\d+)?$/.test(registry))
+  if (registry && !isRegistryHost(registry))
     fail(I.Registry, `${JSON.stringify(registry)} is not a registry host[:port]`);
 
   const remoteDir = getString(I.RemoteDir) || `/opt/${project}`;
@@ -193,6 +176,7 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     'remote-dir': remoteDir.replace(/\/+$/, ''),
     'wait-timeout': seconds(I.WaitTimeout, 180),
     'health-urls': parseProbes(I.HealthUrls, getListInput(I.HealthUrls, { newlinesOnly: true })),
+    'health-headers': parseHeaders(I.HealthHeaders, getListInput(I.HealthHeaders, { newlinesOnly: true })),
     'ca-file': caFile ? existingFile(I.CaFile, workingDirectory, caFile) : undefined,
     rollback: getBooleanInput(I.Rollback, { default: true }),
     'keep-releases': positiveInt(I.KeepReleases, 5),

@@ -1,13 +1,12 @@
 // berth/deploy main step: stage the release bundle, then one SSH connection: upload, and the host
 // script (lock, config, pull, up --wait, probes, switch, audit, retention). Orchestration only.
 import * as core from '@actions/core';
-import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { contextFromEnv } from '../../../lib/action/github.js';
 import type { HostScriptResult } from '../../../lib/ssh/host-script.js';
 import { openSshSession, sshLabel, sshTarget } from '../../../lib/ssh/inputs.js';
-import { releaseId, releaseRecord, stageRelease } from './bundle.js';
-import { Outputs } from './constants.js';
+import { makeStagingDir, releaseId, releaseRecord, removeStagingDir, stageRelease } from './bundle.js';
+import { Outputs, State } from './constants.js';
 import { deployScriptParams, runDeployScript, uploadRelease } from './host.js';
 import { getInputs } from './inputs.js';
 import { deployError, readDeployReport, summaryMarkdown } from './report.js';
@@ -25,17 +24,23 @@ export async function main(): Promise<void> {
 
   const record = releaseRecord(inputs, ctx, release);
   const tempRoot = process.env.RUNNER_TEMP || tmpdir();
-  const staged = await core.group('Release bundle', () => stageRelease(inputs, record, tempRoot));
-
-  const session = await openSshSession(sshTarget(inputs), tempRoot);
+  // The bundle holds .env, the secrets and the registry password: it is removed on every path, and
+  // recorded first so that the post step removes it when this step is cancelled or killed.
+  const stagingDir = makeStagingDir(tempRoot);
+  core.saveState(State.StagingDir, stagingDir);
   let result: HostScriptResult;
   try {
-    await core.group('Upload', () => uploadRelease(session, staged.dir, inputs['remote-dir'], release));
-    const params = deployScriptParams(inputs, staged, record);
-    result = await core.group('Deploy on the host', () => runDeployScript(session, params));
+    const staged = await core.group('Release bundle', () => stageRelease(inputs, record, stagingDir));
+    const session = await openSshSession(sshTarget(inputs), tempRoot);
+    try {
+      await core.group('Upload', () => uploadRelease(session, staged.dir, inputs['remote-dir'], release));
+      const params = deployScriptParams(inputs, staged, record);
+      result = await core.group('Deploy on the host', () => runDeployScript(session, params));
+    } finally {
+      await session.close();
+    }
   } finally {
-    await session.close();
-    rmSync(staged.dir, { recursive: true, force: true });
+    removeStagingDir(stagingDir);
   }
 
   const report = readDeployReport(result.report);

@@ -19,7 +19,10 @@ const params: DeployScriptParams = {
   prune: false,
   holder: hostile,
   auditPrefix: `{"actor":${JSON.stringify(hostile)}`,
-  probes: [{ url: 'https://localhost:8443/healthz', status: 200, maxLatencyMs: 500 }],
+  probes: [
+    { url: 'https://localhost:8443/healthz', status: 200, maxLatencyMs: 500 },
+    { url: 'https://localhost:8443/a|b?token=s3cret-token&x', status: 204 },
+  ],
   registry: 'localhost:5000',
   registryUser: hostile,
 };
@@ -35,7 +38,7 @@ describe('renderDeployScript', () => {
     const header = script.slice(0, script.indexOf(DEPLOY_BODY));
     const out = execFileSync('bash', [
       '-c',
-      `${header}\nprintf '%s\\0' "$REMOTE_DIR" "$HOLDER" "$REGISTRY_USER" "\${COMPOSE_FILES[@]}" "$AUDIT_PREFIX" "\${PROBES[@]}"`,
+      `${header}\nprintf '%s\\0' "$REMOTE_DIR" "$HOLDER" "$REGISTRY_USER" "\${COMPOSE_FILES[@]}" "$AUDIT_PREFIX" "\${PROBE_URLS[@]}" "\${PROBE_STATUS[@]}" "\${PROBE_MAX[@]}"`,
     ]);
     expect(out.toString().split('\0').slice(0, -1)).toEqual([
       params.remoteDir,
@@ -43,9 +46,19 @@ describe('renderDeployScript', () => {
       hostile,
       ...params.composeFiles,
       params.auditPrefix,
-      'https://localhost:8443/healthz|200|500',
+      // A `|` in a URL stays in it (the probes used to be `url|status|max` strings that it split).
+      'https://localhost:8443/healthz',
+      'https://localhost:8443/a|b?token=***&***',
+      '200',
+      '204',
+      '500',
+      '',
     ]);
     expect(existsSync(marker)).toBe(false);
+  });
+
+  it("never puts a probe URL's query values in the script (curl reads the URL from a file)", () => {
+    expect(renderDeployScript(params)).not.toContain('s3cret-token');
   });
 
   it('keeps bash parameter expansions intact in the body', () => {

@@ -9,12 +9,7 @@ import { SERVICES } from './script/services.js';
 import { CONFIG, PROBE, PULL, UP } from './script/stages.js';
 import { SWARM } from './script/swarm.js';
 import { SWITCH } from './script/switch.js';
-
-export interface Probe {
-  url: string;
-  status: number;
-  maxLatencyMs?: number;
-}
+import { redactUrl, type Probe } from './probes.js';
 
 export const DEPLOY_MODES = ['compose', 'swarm'] as const;
 export type DeployMode = (typeof DEPLOY_MODES)[number];
@@ -73,7 +68,10 @@ export function deployScriptValues(p: DeployScriptParams): HostValues {
     PRUNE: p.prune,
     HOLDER: p.holder,
     AUDIT_PREFIX: p.auditPrefix,
-    PROBES: p.probes.map((x) => `${x.url}|${x.status}|${x.maxLatencyMs ?? ''}`),
+    // Each probe's URL itself reaches curl in its config file (probes.ts); these only label it.
+    PROBE_URLS: p.probes.map((x) => redactUrl(x.url)),
+    PROBE_STATUS: p.probes.map((x) => String(x.status)),
+    PROBE_MAX: p.probes.map((x) => String(x.maxLatencyMs ?? '')),
     CA_FILE: p.caFile ?? '',
     REGISTRY: p.registry ?? '',
     REGISTRY_USER: p.registryUser ?? '',

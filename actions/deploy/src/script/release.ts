@@ -22,9 +22,10 @@ audit() { # appends one JSON line per attempt to deploy.log
 }
 
 [ -d "$incoming" ] || { echo "berth: upload $incoming is missing" >&2; exit 2; }
-# Whatever happens, the throw-away registry login does not outlive the script.
+# Whatever happens, the throw-away registry login and the probes' URLs and headers do not outlive the script.
 registry_config=""
-trap '[ -z "$registry_config" ] || rm -rf "$registry_config"' EXIT
+rel=""
+trap '[ -z "$registry_config" ] || rm -rf "$registry_config"; [ -z "$rel" ] || rm -rf "$rel/.berth/probes"' EXIT
 unlock() {
   : >.lock
   flock -u 9

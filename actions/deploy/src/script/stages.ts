@@ -23,7 +23,7 @@ if [ -n "$REGISTRY" ]; then
   registry_config=$DOCKER_CONFIG
   mkdir -p "$DOCKER_CONFIG"
   [ -d "$HOME/.docker/cli-plugins" ] && ln -s "$HOME/.docker/cli-plugins" "$DOCKER_CONFIG/cli-plugins"
-  if ! out=$(docker login "$REGISTRY" --username "$REGISTRY_USER" --password-stdin <"$rel/.berth/registry-password" 2>&1); then
+  if ! out=$(docker login --username="$REGISTRY_USER" --password-stdin -- "$REGISTRY" <"$rel/.berth/registry-password" 2>&1); then
     rm -f "$rel/.berth/registry-password"
     fail "docker login $REGISTRY as $REGISTRY_USER: $(printf '%s' "$out" | tail -n 3)"
   fi
@@ -33,7 +33,7 @@ fi
 # them too, so that a missing image or a refused login fails here, before any service changes.
 if [ "$MODE" = swarm ]; then
   while IFS= read -r image; do
-    if ! out=$(docker pull --quiet "$image" 2>&1); then fail "docker pull $image: $(printf '%s' "$out" | tail -n 3)"; fi
+    if ! out=$(docker pull --quiet -- "$image" 2>&1); then fail "docker pull $image: $(printf '%s' "$out" | tail -n 3)"; fi
   done <"$rel/.berth/images"
 elif ! out=$(compose_in "$rel" pull --quiet 2>&1); then
   fail "$(printf '%s' "$out" | tail -n 20)"
@@ -57,15 +57,18 @@ fi
 `;
 
 export const PROBE = bash`enter probe
-if [ "$\{#PROBES[@]}" -gt 0 ] && ! command -v curl >/dev/null; then fail "health-urls need curl on the host"; fi
+if [ "$\{#PROBE_URLS[@]}" -gt 0 ] && ! command -v curl >/dev/null; then fail "health-urls need curl on the host"; fi
 # A service that has just become healthy may still be settling (a proxy re-resolving its upstream,
 # a cache warming up): each probe gets up to 10 tries a second apart, and the last one counts.
-for probe in "$\{PROBES[@]}"; do
-  IFS='|' read -r url want max <<<"$probe"
-  curl_args=(-sS -o /dev/null --max-time 10 -w '%{http_code} %{time_total}')
+# curl reads the URL and the headers from the probe's 0600 config file (-K), never from its command
+# line; $url is the URL with its query values hidden, for the report. No globbing, http(s) only.
+for i in "$\{!PROBE_URLS[@]}"; do
+  url=$\{PROBE_URLS[$i]} want=$\{PROBE_STATUS[$i]} max=$\{PROBE_MAX[$i]}
+  curl_args=(-sS -o /dev/null --globoff --proto '=http,https' --max-time 10 -w '%{http_code} %{time_total}')
   [ -n "$CA_FILE" ] && curl_args+=(--cacert "$rel/$CA_FILE")
+  curl_args+=(-K "$rel/.berth/probes/$i.curl")
   for attempt in 1 2 3 4 5 6 7 8 9 10; do
-    got=$(curl "$\{curl_args[@]}" "$url" 2>"$rel/.berth/probe.err") || true
+    got=$(curl "$\{curl_args[@]}" 2>"$rel/.berth/probe.err") || true
     code=$\{got%% *}
     ms=$(awk -v t="$\{got##* }" 'BEGIN { printf "%d", t * 1000 }' 2>/dev/null || echo 0)
     problem=""
