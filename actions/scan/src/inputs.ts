@@ -1,7 +1,6 @@
 // berth/scan's inputs: the typed interface (keys as in action.yml; the gate's four as one `gate`
 // value) and getInputs(), the only place that reads them, checks them against the workspace and says
 // which input is wrong. The pure parsers are exported for the unit tests.
-import * as core from '@actions/core';
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,6 +15,7 @@ import {
   parseList,
 } from '../../../lib/action/inputs.js';
 import { getRegistryCredentials } from '../../../lib/action/input-checks.js';
+import { maskSecret } from '../../../lib/action/secrets.js';
 import { parseSha256Pin } from '../../../lib/tools/installer.js';
 import {
   DEFAULT_DB_REPOSITORIES,
@@ -180,7 +180,7 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
   }
 
   const token = getString(I.GithubToken) || undefined;
-  if (token) core.setSecret(token);
+  if (token) maskSecret(token);
   const credentials = getRegistryCredentials();
   const pin = parseSha256Pin(I.TrivySha256, getString(I.TrivySha256) ?? '');
 
