@@ -123,7 +123,9 @@ afterAll(async () => {
     `docker compose -p ${project} down -v --remove-orphans >/dev/null 2>&1; docker volume rm -f ${project}_bulk >/dev/null 2>&1; ` +
       `docker volume ls -q --filter label=berth.restore-for | grep '^' >/dev/null || true`,
   ).catch(() => undefined);
-  await ssh(`rm -rf ${remoteDir} ${hostBackups} ${hostBackups}-truncated`).catch(() => undefined);
+  await ssh(`rm -rf ${remoteDir} ${hostBackups} ${hostBackups}-truncated ${hostBackups}-forged`).catch(
+    () => undefined,
+  );
   await backupSsh(`rm -rf ${sshBackups}`).catch(() => undefined);
 });
 
@@ -248,6 +250,22 @@ describe('backup and restore', () => {
     expect(r.summary).toContain('**it did not verify**');
     expect(r.summary).toMatch(/\| `postgres-db-app\.dump\.age` \| \*\*failed\*\* \| row counts differ/);
     expect(r.summary).toMatch(/\| `volume-uploads\.tar\.zst\.age` \| ok \|/);
+  });
+
+  it('refuses a forged manifest whose project holds a workflow command, obeying none of it', async () => {
+    const copy = `${hostBackups}-forged`;
+    const backupId = hostRun.outputs['backup-id']!;
+    await ssh(
+      `mkdir -p ${copy} && cp -a ${hostBackups}/${backupId} ${copy}/ && sed -i 's/"project": *"[^"]*"/"project": "x\\\\n::error::forged"/' ${copy}/${backupId}/manifest.json && grep -q 'x\\\\n::error::forged' ${copy}/${backupId}/manifest.json`,
+    );
+    const r = await backup({ mode: 'restore', destinations: `host:${copy}`, 'decryption-key': identity });
+    await ssh(`rm -rf ${copy}`);
+    expect(r.exitCode).toBe(1);
+    expect(r.errors).toEqual([
+      expect.stringMatching(/manifest\.json is forged: "project" holds a line break/),
+    ]);
+    expect(r.log).not.toMatch(/^::error::forged/m);
+    expect(await rowsDigest()).toBe(rowsBefore);
   });
 
   it('verify: true makes a backup prove itself before retention', async () => {

@@ -117,6 +117,11 @@ describe('deploy', () => {
     expect(r3.outputs.status, r3.log).toBe('rolled-back');
     expect(r3.errors[0]).toMatch(/failed at up: .*service api running\/(starting|unhealthy).*rolled back to/);
     expect(r3.summary).toContain('rolled-back');
+    // The failing container's log reached the log, and none of the workflow commands in it was obeyed.
+    expect(r3.log).toMatch(/^::error::pwned$/m);
+    expect(r3.errors).toHaveLength(1);
+    expect([...r3.errors, ...r3.warnings].filter((x) => x.includes('pwned'))).toEqual([]);
+    expect(r3.masks).not.toContain('pwned');
     const { stdout } = await ssh(`readlink ${remoteDir}/current; ls ${remoteDir}/releases`);
     expect(stdout.split('\n')[0]).toBe(`releases/${r2.outputs.release}`);
     expect(stdout).not.toContain(r3.outputs.release!);

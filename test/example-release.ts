@@ -35,11 +35,13 @@ export async function exampleImages(lab: Lab, namespace: string): Promise<Exampl
     buildPush(lab, join(repoRoot, 'example/nginx'), repo('nginx:t')),
     buildPush(lab, join(repoRoot, 'example/db'), repo('db:t')),
   ]);
-  // An api that starts but never answers its health check.
+  // An api that starts but never answers its health check, and logs workflow commands (which the
+  // deploy prints with the failing container's last log lines): none may be obeyed.
   const broken = mkdtempSync(join(tmpdir(), 'berth-broken-'));
+  const hostileLog = "echo '::error::pwned'; echo 'x ##[warning]pwned'; echo '::add-mask::pwned'";
   writeFileSync(
     join(broken, 'Dockerfile'),
-    `FROM ${api2}\nENTRYPOINT ["/bin/sh", "-c", "exec sleep infinity"]\n`,
+    `FROM ${api2}\nENTRYPOINT ["/bin/sh", "-c", "${hostileLog}; exec sleep infinity"]\n`,
   );
   const brokenRef = await buildPush(lab, broken, repo('api:broken'));
   const images = { api1, api2, broken: brokenRef, nginx, db };

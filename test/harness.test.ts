@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { inputEnvName, parseFileCommands, runAction } from '../scripts/lab/harness.js';
 import { repoRoot } from '../scripts/lab/lab.js';
+import { readStepOutput } from '../scripts/lab/step-output.js';
 
 const probe = join(repoRoot, 'test/fixtures/probe-action');
 
@@ -12,6 +13,43 @@ describe('parseFileCommands', () => {
   });
   it('rejects an unclosed heredoc', () => {
     expect(() => parseFileCommands('a<<X\nbody\n')).toThrow(/never closed/);
+  });
+});
+
+describe('readStepOutput (the runner reading workflow commands)', () => {
+  it('collects masks (taken out of the log) and annotations, in both syntaxes', () => {
+    const r = readStepOutput(
+      'a\n::add-mask::s%0Aecret\n  ::error file=x,line=1::e%25 1\nb ##[warning]w\r::notice::n\n',
+    );
+    expect(r).toEqual({
+      log: 'a\n  ::error file=x,line=1::e%25 1\nb ##[warning]w\n::notice::n\n',
+      masks: ['s\necret'],
+      errors: ['e% 1'],
+      warnings: ['w'],
+    });
+  });
+
+  it('obeys nothing between ::stop-commands::<token> and the ::<token>:: line', () => {
+    const r = readStepOutput(
+      [
+        '::stop-commands::tok1',
+        '::error::pwned',
+        '::add-mask::x',
+        'mid ##[warning]pwned',
+        '::stop-commands::other',
+        '::other::',
+        'not at the start ::tok1::',
+        '::TOK1::',
+        '::error::after',
+        '::stop-commands::',
+        '::error::an empty token never resumes',
+        '::::',
+      ].join('\n'),
+    );
+    expect(r.errors).toEqual(['after']);
+    expect(r.warnings).toEqual([]);
+    expect(r.masks).toEqual([]);
+    expect(r.log).toContain('::add-mask::x');
   });
 });
 

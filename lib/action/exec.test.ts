@@ -164,7 +164,7 @@ describe('runProcess', () => {
   it('gives an empty stdin when there is no input, and streams output to the log unless silent', async () => {
     const result = await runProcess('sh', ['-c', 'cat; echo end; echo err >&2']);
     expect(result).toEqual({ exitCode: 0, stdout: 'end\n', stderr: 'err\n' });
-    expect(logged).toBe('end\nerr\n');
+    expect(logged).toMatch(/^::stop-commands::([0-9a-f]{32})\nend\nerr\n::\1::\n$/);
   });
 
   it('pipes binary stdout into a stream, leaving the captured stdout empty', async () => {
@@ -223,5 +223,91 @@ describe('runProcess', () => {
     expect((await runProcess('/bin/sh', ['-c', script], { silent: true })).stdout).toBe('kept unset\n');
     const env = { BERTH_GIVEN: 'given' };
     expect((await runProcess('/bin/sh', ['-c', script], { env, silent: true })).stdout).toBe('unset given\n');
+  });
+});
+
+describe('tool output in the log', () => {
+  // What a hostile tool or host prints: workflow commands on stdout and stderr, a command in the
+  // runner's older syntax, and a last line without its newline.
+  const hostile = [
+    "printf '::error::pwned\\n::add-mask::x\\n'",
+    "printf '::set-output name=a::b\\n##[error]old syntax\\n' >&2",
+  ].join('; ');
+
+  /** The log's lines outside stop-commands blocks, and the tokens of the blocks. */
+  function outsideBlocks(log: string): { outside: string[]; tokens: string[] } {
+    const outside: string[] = [];
+    const tokens: string[] = [];
+    let token: string | undefined;
+    for (const line of log.split('\n')) {
+      if (token === undefined) {
+        const stop = /^::stop-commands::([0-9a-f]{32})$/.exec(line);
+        if (stop) tokens.push((token = stop[1]!));
+        else outside.push(line);
+      } else if (line === `::${token}::`) {
+        token = undefined;
+      }
+    }
+    expect(token, 'every block ends').toBeUndefined();
+    return { outside, tokens };
+  }
+
+  it('puts stdout and stderr between ::stop-commands::<random token> and ::<token>::', async () => {
+    const result = await run('sh', ['-c', hostile]);
+    expect(result).toMatchObject({ stdout: '::error::pwned\n::add-mask::x\n' });
+    const first = outsideBlocks(logged);
+    expect(first.tokens).toHaveLength(1);
+    expect(first.outside[0]).toMatch(/^\[command\]/);
+    // Nothing the runner would obey: no line starting with `::`, no `##[` (not even in the command line).
+    expect(first.outside.filter((l) => /^\s*::|##\[/.test(l))).toEqual([]);
+    for (const line of ['::error::pwned', '::add-mask::x', '::set-output name=a::b', '##[error]old syntax'])
+      expect(logged.split('\n')).toContain(line);
+    // Everything went to stdout: the runner reads stdout and stderr in no fixed order between them.
+    expect(vi.mocked(process.stderr.write)).not.toHaveBeenCalled();
+
+    logged = '';
+    await runProcess('sh', ['-c', hostile]);
+    const second = outsideBlocks(logged);
+    expect(second.outside).toEqual(['']);
+    expect(second.tokens[0]).not.toBe(first.tokens[0]);
+  });
+
+  it('ends the block on a line of its own when the output did not end with a newline', async () => {
+    await runProcess('sh', ['-c', "printf '::error::a\\n::warning::no newline'"]);
+    expect(logged).toMatch(/^::stop-commands::([0-9a-f]{32})\n::error::a\n::warning::no newline\n::\1::\n$/);
+  });
+
+  it('shares one block between processes that stream at the same time', async () => {
+    const slow = runProcess('sh', ['-c', "echo '::error::a'; sleep 0.3; echo '::error::late'"]);
+    await new Promise((done) => setTimeout(done, 100));
+    await runProcess('sh', ['-c', "echo '::error::b'"]);
+    await slow;
+    const { outside, tokens } = outsideBlocks(logged);
+    expect(tokens).toHaveLength(1);
+    expect(outside).toEqual(['']);
+    expect(logged.indexOf('::error::late')).toBeLessThan(logged.indexOf(`::${tokens[0]}::`));
+  });
+
+  it('ends the block before a failure is reported, and logs nothing of the process after it', async () => {
+    const broken = new Readable({ read() {} });
+    const running = runProcess(
+      'sh',
+      ['-c', "echo '::error::before'; cat >/dev/null; echo '::error::after'"],
+      {
+        input: broken,
+      },
+    );
+    await new Promise((done) => setTimeout(done, 100));
+    broken.destroy(new Error('disk gone'));
+    await expect(running).rejects.toThrow('the input stream failed');
+    const { outside } = outsideBlocks(logged);
+    expect(outside).toEqual(['']);
+    expect(logged).not.toContain('::error::after');
+  });
+
+  it('opens no block for a process that prints nothing, or when silent', async () => {
+    await runProcess('true', []);
+    await runProcess('echo', ['::error::quiet'], { silent: true });
+    expect(logged).toBe('');
   });
 });

@@ -7,6 +7,8 @@ import { constants } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { commandFailedMessage, describeCommand, formatCommandLine } from './command-text.js';
+import { untrustedOutput } from './untrusted-output.js';
+import { oneLine } from './untrusted.js';
 
 export interface RunOptions {
   cwd?: string;
@@ -37,7 +39,11 @@ export interface ProcessOptions {
   env?: NodeJS.ProcessEnv;
   /** Streamed to stdin (a tar bundle, a secret); otherwise stdin is empty, so nothing waits for it. */
   input?: Buffer | string | NodeJS.ReadableStream;
-  /** Don't stream the output to the log. Default false. */
+  /**
+   * Don't stream the output to the log. Default false: stdout and stderr are streamed to the step's
+   * stdout inside a stop-commands block (lib/action/untrusted-output.ts), so nothing in them is obeyed
+   * as a workflow command.
+   */
   silent?: boolean;
   /** Called with each line of stdout (without its newline) as it arrives. */
   onStdoutLine?: (line: string) => void;
@@ -101,6 +107,8 @@ interface Output {
   sinkDone: Promise<void>;
   /** Flushes the last stdout line; call on close. */
   end(): void;
+  /** Ends this process's part of the log (its block of untrusted output); later output is not logged. */
+  endLog(): void;
 }
 
 /** Collects the child's output, streaming it to the log unless silent. */
@@ -109,10 +117,17 @@ function collectOutput(
   options: ProcessOptions,
   onLine?: (line: string) => void,
 ): Output {
-  const output: Output = { stdout: [], stderr: [], sinkDone: Promise.resolve(), end: () => {} };
+  const log = options.silent ? undefined : untrustedOutput();
+  const output: Output = {
+    stdout: [],
+    stderr: [],
+    sinkDone: Promise.resolve(),
+    end: () => log?.end(),
+    endLog: () => log?.end(),
+  };
   child.stderr?.on('data', (chunk: Buffer) => {
     output.stderr.push(chunk);
-    if (!options.silent) process.stderr.write(chunk);
+    log?.write(chunk);
   });
   const sink = options.stdout;
   if (sink && child.stdout) {
@@ -131,9 +146,12 @@ function collectOutput(
   child.stdout?.on('data', (chunk: Buffer) => {
     output.stdout.push(chunk);
     lines?.push(chunk);
-    if (!options.silent) process.stdout.write(chunk);
+    log?.write(chunk);
   });
-  output.end = () => lines?.end();
+  output.end = () => {
+    lines?.end();
+    log?.end();
+  };
   return output;
 }
 
@@ -177,9 +195,14 @@ export function runProcess(
             timedOut = true;
             child.kill();
           }, options.timeoutMs);
+    // Rejecting lets the caller report a failure (a workflow command): the block must be over first.
+    const fail = (error: unknown): void => {
+      output.endLog();
+      reject(error);
+    };
     child.on('error', (error) => {
       clearTimeout(timer);
-      reject(error);
+      fail(error);
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
@@ -193,7 +216,7 @@ export function runProcess(
       };
       output.sinkDone.then(() => resolve(result), reject);
     });
-    feedStdin(child, options.input, reject);
+    feedStdin(child, options.input, fail);
   });
 }
 
@@ -220,7 +243,8 @@ export async function run(
   const searchPath = options.env && 'PATH' in options.env ? options.env['PATH'] : process.env['PATH'];
   const executable = cmd.includes('/') ? cmd : await which(cmd, undefined, searchPath ?? '');
   const silent = options.silent ?? false;
-  if (!silent) process.stdout.write(`[command]${formatCommandLine(executable, args, redact)}\n`);
+  // One line whatever the arguments hold, so none of them is read as a workflow command.
+  if (!silent) process.stdout.write(`[command]${oneLine(formatCommandLine(executable, args, redact))}\n`);
 
   let result: RunResult;
   try {

@@ -25,6 +25,20 @@ describe('oneLine', () => {
     expect(oneLine('a\nb\r\nc')).toBe('a\\nb\\r\\nc');
   });
 
+  it('takes away a leading :: and every ##[ (the older syntax, obeyed anywhere in a line)', () => {
+    expect(oneLine('::error::pwned')).toBe('\\u003a:error::pwned');
+    expect(oneLine('  ::add-mask::x')).toBe('  \\u003a:add-mask::x');
+    expect(oneLine('x\n::error::y')).toBe('x\\n::error::y');
+    expect(oneLine('a ##[error]b ###[set-output name=x]c')).toBe(
+      'a \\u0023#[error]b #\\u0023#[set-output name=x]c',
+    );
+    for (const text of ['##[add-mask]x', 'a###[error]b', ' ::warning::w', '\t::error::e']) {
+      const line = oneLine(text);
+      expect(line).not.toContain('##[');
+      expect(line.trimStart().startsWith('::')).toBe(false);
+    }
+  });
+
   it('escapes other control characters (terminal escapes, NUL, DEL)', () => {
     expect(oneLine('\u001b[2Kred\u0000\u007f\u0008')).toBe('\\u001b[2Kred\\u0000\\u007f\\u0008');
   });

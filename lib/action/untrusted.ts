@@ -2,7 +2,7 @@
 // tool's output) goes into log lines and annotations through here. The runner reads every line of a
 // step's output that starts with `::` as a workflow command (`::error::`, `::add-mask::`,
 // `::stop-commands::`...), so a value holding a line break could add a line of its own that the
-// runner obeys.
+// runner obeys; and it still obeys the older `##[command]` syntax anywhere in a line.
 
 /** How a control character is shown once it is taken out of a line. */
 function visible(c: string): string {
@@ -13,9 +13,16 @@ function visible(c: string): string {
 
 /**
  * `text` as one line for a log or annotation message: line breaks and other control characters
- * (tabs kept) are shown escaped (`\n`, `\u001b`), so nothing in it can start a line or move the cursor.
+ * (tabs kept) are shown escaped (`\n`, `\u001b`), so nothing in it can start a line or move the cursor;
+ * a `::` it starts with and every `##[` lose their first character to the same escape (`\u003a:`,
+ * `\u0023#[`), so the text cannot be a workflow command wherever it is put in a line.
  */
 export function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/g, visible);
+  return (
+    text
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/g, visible)
+      .replace(/^(\s*):(?=:)/, (_, space: string) => `${space}${visible(':')}`)
+      .replace(/#(?=#\[)/g, visible)
+  );
 }

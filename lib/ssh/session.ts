@@ -10,6 +10,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { commandFailedMessage } from '../action/command-text.js';
 import type { ProcessOptions, RunResult } from '../action/exec.js';
+import { oneLine } from '../action/untrusted.js';
 import { cpuHasAes, renderSshConfig, TARGET_ALIAS } from './config.js';
 import { writeKeyFiles } from './keys.js';
 import { closeMaster, forgetCleanup, makeSessionDir, openMaster, registerCleanup } from './master.js';
@@ -126,7 +127,7 @@ export class SshSession {
     this.requireOpen();
     if (command.trim() === '') throw new Error('refusing to run an empty command (ssh would start a shell)');
     const silent = options.silent ?? false;
-    if (!silent) process.stdout.write(`[command]ssh ${this.destination} ${label}\n`);
+    if (!silent) process.stdout.write(`[command]${oneLine(`ssh ${this.destination} ${label}`)}\n`);
     // `--` before the alias: nothing after it, the command included, is read as an ssh option.
     const result = await runTool(this.ssh, ['-F', this.config, '--', TARGET_ALIAS, command], options);
     if (result.exitCode !== 0 && !options.ignoreReturnCode) {

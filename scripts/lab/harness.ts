@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { repoRoot } from './lab.js';
+import { readStepOutput, type StepOutput } from './step-output.js';
 
 interface ActionInputSpec {
   description?: string;
@@ -45,14 +46,8 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
-export interface StepResult {
+export interface StepResult extends StepOutput {
   exitCode: number;
-  /** stdout and stderr as the step printed them, `::add-mask::` commands taken out (not masked) */
-  log: string;
-  /** values registered with core.setSecret */
-  masks: string[];
-  errors: string[];
-  warnings: string[];
 }
 
 export interface ActionResult extends StepResult {
@@ -136,34 +131,16 @@ function spawnStep(
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const raw = Buffer.concat(chunks).toString('utf8');
-      const masks: string[] = [];
-      const errors: string[] = [];
-      const warnings: string[] = [];
-      const kept: string[] = [];
-      for (const line of raw.split('\n')) {
-        const mask = /^::add-mask::(.*)$/.exec(line);
-        if (mask) {
-          masks.push(mask[1]!);
-          continue;
-        }
-        const annotation = /^::(error|warning)(?: [^:]*)?::(.*)$/.exec(line);
-        if (annotation) (annotation[1] === 'error' ? errors : warnings).push(unescapeData(annotation[2]!));
-        kept.push(line);
-      }
+      const { log, masks, errors, warnings } = readStepOutput(Buffer.concat(chunks).toString('utf8'));
       resolve({
         exitCode: code ?? (signal ? 128 : 1),
-        log: kept.join('\n') + (signal ? `\n[harness: killed by ${signal} after ${timeoutMs} ms]` : ''),
+        log: log + (signal ? `\n[harness: killed by ${signal} after ${timeoutMs} ms]` : ''),
         masks,
         errors,
         warnings,
       });
     });
   });
-}
-
-function unescapeData(s: string): string {
-  return s.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%');
 }
 
 const readIf = (f: string): string => (existsSync(f) ? readFileSync(f, 'utf8') : '');

@@ -23,6 +23,40 @@ describe('store parsers', () => {
     expect(() => parseManifest(JSON.stringify(bad), 'm')).toThrow(/invalid file entry/);
   });
 
+  it('refuses a forged manifest whose names or texts could be read as workflow commands', () => {
+    const entry = {
+      name: 'volume-a.tar.zst',
+      source: 'volume:a',
+      sha256: 'a'.repeat(64),
+      rows: { 'public.t': 1 },
+    };
+    const ok = { format: 'berth-backup/1', id: 'x', project: 'p', created: '2026', files: [entry] };
+    expect(parseManifest(JSON.stringify(ok), 'm').project).toBe('p');
+    const forged = '\n::error::forged';
+    for (const [field, m] of [
+      ['id', { ...ok, id: `x${forged}` }],
+      ['project', { ...ok, project: `p${forged}` }],
+      ['created', { ...ok, created: '##[error]forged' }],
+      ['files.0.source', { ...ok, files: [{ ...entry, source: `volume:a${forged}` }] }],
+      [
+        'files.0.rows.public.t\\n::error::forged',
+        { ...ok, files: [{ ...entry, rows: { [`public.t${forged}`]: 1 } }] },
+      ],
+    ] as const) {
+      const message = (() => {
+        try {
+          parseManifest(JSON.stringify(m), 'host:/b/x/manifest.json');
+        } catch (error) {
+          return (error as Error).message;
+        }
+        return 'accepted';
+      })();
+      expect(message).toBe(
+        `host:/b/x/manifest.json is forged: "${field}" holds a line break, a control character or a workflow command`,
+      );
+    }
+  });
+
   it('reads row counts and content digests', () => {
     expect(parseRowCounts('public.notes|5000\n"odd|name".t|3\n\n')).toEqual({
       'public.notes': 5000,

@@ -1,6 +1,7 @@
 // What a backup says about itself: manifest.json (written last: a backup without it is partial), its
 // file entries, and the readers of what hosts report about backups (listings, row counts, volume
 // content digests). Everything here comes from storage or a host, so it is validated.
+import { oneLine } from '../../../lib/action/untrusted.js';
 import { HostReport } from '../../../lib/ssh/host-script.js';
 import { MANIFEST_FORMAT, type Compression } from './constants.js';
 
@@ -39,12 +40,34 @@ export function hasManifestFormat(text: string): boolean {
   return new RegExp(`"format": *"${MANIFEST_FORMAT.replace(/[/.]/g, '\\$&')}"`).test(text);
 }
 
+/**
+ * The path (`files.0.source`) of the first name or text in `value` that oneLine would change: a line
+ * break, a control character, a workflow command. Berth never writes one, and its messages quote them.
+ */
+function unsafeText(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'string') return oneLine(value) === value ? undefined : path || '(the manifest)';
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    const at = path ? `${path}.${key}` : key;
+    if (oneLine(key) !== key) return at;
+    const found = unsafeText(child, at);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 export function parseManifest(text: string, where: string): Manifest {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
     throw new Error(`${where} is not valid JSON`);
+  }
+  const unsafe = unsafeText(value);
+  if (unsafe !== undefined) {
+    throw new Error(
+      `${where} is forged: "${oneLine(unsafe)}" holds a line break, a control character or a workflow command`,
+    );
   }
   const m = value as Partial<Manifest>;
   if (m?.format !== MANIFEST_FORMAT || !Array.isArray(m.files) || typeof m.id !== 'string') {

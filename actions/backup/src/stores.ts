@@ -82,5 +82,10 @@ export async function pickBackup(stores: BackupStore[], inputs: Inputs): Promise
     throw inputError(I.BackupId, `${id} is not a complete backup in ${labels} (${has})`);
   }
   const { store } = found;
-  return { store, manifest: parseManifest(await store.readText(id, MANIFEST), store.where(id, MANIFEST)) };
+  const where = store.where(id, MANIFEST);
+  const manifest = parseManifest(await store.readText(id, MANIFEST), where);
+  // Its id names the files to read: a manifest must describe the backup it is stored in.
+  if (manifest.id !== id)
+    throw new Error(`${where} describes another backup, ${JSON.stringify(manifest.id)}`);
+  return { store, manifest };
 }

@@ -98,4 +98,11 @@ describe('ProgressTracker', () => {
       '[build 2/3] RUN false: process "/bin/sh -c false" did not complete successfully: exit code: 1',
     );
   });
+
+  it('quotes a failing step of a hostile Dockerfile as one line that cannot be a workflow command', () => {
+    const t = track('#6 [2/3] RUN echo ##[error]pwned\n#6 ERROR: failed\u0000 ##[add-mask]x\u001b[2K\n');
+    expect(t.failure()).toBe(
+      '[2/3] RUN echo \\u0023#[error]pwned: failed\\u0000 \\u0023#[add-mask]x\\u001b[2K',
+    );
+  });
 });

@@ -5,6 +5,8 @@
 // that a later step builds on is downloaded and reported as DONE, but a step that runs never
 // transfers a blob in its own vertex.
 
+import { oneLine } from '../../../lib/action/untrusted.js';
+
 const HEADER = /^#(\d+) \[([^\]]*\d+\/\d+)\] (.*)$/;
 const CACHED = /^#(\d+) CACHED$/;
 const CACHE_BLOB = /^#(\d+) (?:extracting )?sha256:[0-9a-f]{64}\b/;
@@ -52,11 +54,11 @@ export class ProgressTracker {
     };
   }
 
-  /** The failing step and BuildKit's error, for a clear failure message. */
+  /** The failing step and BuildKit's error, for a clear failure message: one line, as it quotes the build's output. */
   failure(): string | undefined {
     for (const [id, message] of this.failed) {
       const name = this.names.get(id);
-      return name ? `${name}: ${message}` : message;
+      return oneLine(name ? `${name}: ${message}` : message);
     }
     return undefined;
   }

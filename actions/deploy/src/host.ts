@@ -2,6 +2,7 @@
 // stream into the host's incoming directory) and the deploy script, which takes the lock, moves the
 // upload into place and reports back.
 import { spawn } from 'node:child_process';
+import { untrustedOutput } from '../../../lib/action/untrusted-output.js';
 import { runHostScript, type HostScriptResult } from '../../../lib/ssh/host-script.js';
 import type { SshSession } from '../../../lib/ssh/session.js';
 import { shellQuote } from '../../../lib/ssh/shell.js';
@@ -21,7 +22,11 @@ export async function uploadRelease(
   release: string,
 ): Promise<void> {
   const incoming = incomingDir(remoteDir, release);
-  const tar = spawn('tar', ['-C', stagedDir, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const tar = spawn('tar', ['-C', stagedDir, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its warnings name the workspace's files, which a pull request names: logged like any tool's output.
+  const log = untrustedOutput();
+  tar.stderr.on('data', (chunk: Buffer) => log.write(chunk));
+  tar.on('close', () => log.end());
   await session.exec(
     `umask 077 && mkdir -p -- ${shellQuote(`${remoteDir}/releases`)} && mkdir -- ${shellQuote(incoming)} && ` +
       `tar -x -p --no-same-owner -C ${shellQuote(incoming)} -f -`,

@@ -36,6 +36,28 @@ describe('parseReport', () => {
     );
   });
 
+  it('quotes what the host reported as single lines that cannot be workflow commands', () => {
+    const hostile = Buffer.from(
+      JSON.stringify([{ ExitCode: '1\n::error::pwned', Output: 'down\r\n::add-mask::x\n' }]),
+    ).toString('base64');
+    const r = parseReport(
+      [
+        '::berth::failed-stage=::error::pwned',
+        '::berth::error=x ##[set-output name=status]deployed',
+        '::berth::unhealthy=api ##[warning]pwned',
+        `::berth::health=api ${hostile}`,
+        '::berth::previous-release=##[error]pwned',
+        '::berth::status=failed',
+      ].join('\n'),
+    );
+    const message = failureMessage(r, 'R');
+    expect(message.split(/[\r\n]/)).toEqual([message]);
+    expect(message).not.toContain('##[');
+    expect(message).toContain('at \\u003a:error::pwned: x \\u0023#[set-output name=status]deployed');
+    expect(r.lastHealth.api).toBe('exit 1\\n::error::pwned: down\\r\\n::add-mask::x');
+    expect(r.previousRelease).toBe('\\u0023#[error]pwned');
+  });
+
   it('records images, probes and retention', () => {
     const r = parseReport(
       '::berth::stage=lock 1000\n::berth::stage=up 1250\n::berth::stage=done 3750\n::berth::image=api reg/api@sha256:abc\n::berth::probe=https://x/healthz 200 12ms\n::berth::removed-release=R1\n::berth::pruned-image=reg/api@sha256:old\n::berth::removed-secret=shop_pw_0123456789\n::berth::status=deployed\n',

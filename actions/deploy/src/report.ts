@@ -1,6 +1,7 @@
 // What the deploy script reported (read through lib/ssh/host-script's HostReport), and the job
 // summary made from it.
 import { keyValueTable } from '../../../lib/action/summary.js';
+import { oneLine } from '../../../lib/action/untrusted.js';
 import { HostReport } from '../../../lib/ssh/host-script.js';
 import { Inputs as I, type DeployStatus } from './constants.js';
 import type { Inputs } from './inputs.js';
@@ -37,24 +38,30 @@ export function parseReport(stdout: string): DeployReport {
   return readDeployReport(HostReport.parse(stdout));
 }
 
+/**
+ * The report; what the failure message and the log lines quote of it (stages, errors, the lock holder,
+ * services, health output, probes) as one line each, which no runner reads as a workflow command.
+ */
 export function readDeployReport(report: HostReport): DeployReport {
   const lastHealth: Record<string, string> = {};
   for (const [service, log] of report.pairs('health')) {
     const checks = JSON.parse(Buffer.from(log, 'base64').toString('utf8') || '[]') as HealthCheck[] | null;
     const last = checks?.at(-1);
-    if (last) lastHealth[service] = `exit ${last.ExitCode}: ${(last.Output ?? '').trim()}`;
+    // A container's own health-check output, decoded here: it may hold anything, line breaks too.
+    if (last) lastHealth[service] = oneLine(`exit ${last.ExitCode}: ${String(last.Output ?? '').trim()}`);
   }
   const stageStarts = report.pairs('stage');
+  const text = (value: string | undefined) => (value === undefined ? undefined : oneLine(value));
   return {
     status: report.last('status') as DeployStatus | undefined,
-    previousRelease: report.last('previous-release') || undefined,
-    failedStage: report.last('failed-stage'),
-    error: report.last('error'),
-    lockHolder: report.last('lock-holder')?.trim(),
+    previousRelease: text(report.last('previous-release') || undefined),
+    failedStage: text(report.last('failed-stage')),
+    error: text(report.last('error')),
+    lockHolder: text(report.last('lock-holder')?.trim()),
     durationSeconds: report.int('duration-seconds'),
-    unhealthy: report.all('unhealthy'),
+    unhealthy: report.all('unhealthy').map(oneLine),
     lastHealth,
-    probes: report.all('probe'),
+    probes: report.all('probe').map(oneLine),
     images: Object.fromEntries(report.pairs('image')),
     removedReleases: report.all('removed-release'),
     prunedImages: report.all('pruned-image'),
