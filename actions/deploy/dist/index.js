@@ -1,15 +1,15 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 770:
+/***/ 408:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-/* unused reexport */ __nccwpck_require__(218);
+/* unused reexport */ __nccwpck_require__(376);
 
 
 /***/ }),
 
-/***/ 218:
+/***/ 376:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 var __webpack_unused_export__;
@@ -281,34 +281,34 @@ __webpack_unused_export__ = debug; // for test
 
 /***/ }),
 
-/***/ 6752:
+/***/ 4718:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 var __webpack_unused_export__;
 
 
-const Client = __nccwpck_require__(3701)
-const Dispatcher = __nccwpck_require__(883)
-const Pool = __nccwpck_require__(628)
-const BalancedPool = __nccwpck_require__(837)
-const Agent = __nccwpck_require__(7405)
-const ProxyAgent = __nccwpck_require__(6672)
-const EnvHttpProxyAgent = __nccwpck_require__(3137)
-const RetryAgent = __nccwpck_require__(50)
-const errors = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
+const Client = __nccwpck_require__(271)
+const Dispatcher = __nccwpck_require__(2377)
+const Pool = __nccwpck_require__(8014)
+const BalancedPool = __nccwpck_require__(3207)
+const Agent = __nccwpck_require__(5539)
+const ProxyAgent = __nccwpck_require__(9710)
+const EnvHttpProxyAgent = __nccwpck_require__(6699)
+const RetryAgent = __nccwpck_require__(9176)
+const errors = __nccwpck_require__(6593)
+const util = __nccwpck_require__(5386)
 const { InvalidArgumentError } = errors
-const api = __nccwpck_require__(6615)
-const buildConnector = __nccwpck_require__(9136)
-const MockClient = __nccwpck_require__(7365)
-const MockAgent = __nccwpck_require__(7501)
-const MockPool = __nccwpck_require__(4004)
-const mockErrors = __nccwpck_require__(2429)
-const RetryHandler = __nccwpck_require__(7816)
-const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(2581)
-const DecoratorHandler = __nccwpck_require__(8155)
-const RedirectHandler = __nccwpck_require__(8754)
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const api = __nccwpck_require__(5889)
+const buildConnector = __nccwpck_require__(5106)
+const MockClient = __nccwpck_require__(2839)
+const MockAgent = __nccwpck_require__(587)
+const MockPool = __nccwpck_require__(3926)
+const mockErrors = __nccwpck_require__(5347)
+const RetryHandler = __nccwpck_require__(3174)
+const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(4743)
+const DecoratorHandler = __nccwpck_require__(6949)
+const RedirectHandler = __nccwpck_require__(3216)
+const createRedirectInterceptor = __nccwpck_require__(5306)
 
 Object.assign(Dispatcher.prototype, api)
 
@@ -326,10 +326,10 @@ __webpack_unused_export__ = DecoratorHandler
 __webpack_unused_export__ = RedirectHandler
 __webpack_unused_export__ = createRedirectInterceptor
 __webpack_unused_export__ = {
-  redirect: __nccwpck_require__(1514),
-  retry: __nccwpck_require__(2026),
-  dump: __nccwpck_require__(8060),
-  dns: __nccwpck_require__(379)
+  redirect: __nccwpck_require__(1068),
+  retry: __nccwpck_require__(9636),
+  dump: __nccwpck_require__(5786),
+  dns: __nccwpck_require__(6149)
 }
 
 __webpack_unused_export__ = buildConnector
@@ -391,7 +391,7 @@ function makeDispatcher (fn) {
 __webpack_unused_export__ = setGlobalDispatcher
 __webpack_unused_export__ = getGlobalDispatcher
 
-const fetchImpl = (__nccwpck_require__(4398).fetch)
+const fetchImpl = (__nccwpck_require__(6860).fetch)
 __webpack_unused_export__ = async function fetch (init, options = undefined) {
   try {
     return await fetchImpl(init, options)
@@ -403,39 +403,39 @@ __webpack_unused_export__ = async function fetch (init, options = undefined) {
     throw err
   }
 }
-/* unused reexport */ __nccwpck_require__(660).Headers
-/* unused reexport */ __nccwpck_require__(9051).Response
-/* unused reexport */ __nccwpck_require__(9967).Request
-/* unused reexport */ __nccwpck_require__(5910).FormData
+/* unused reexport */ __nccwpck_require__(5662).Headers
+/* unused reexport */ __nccwpck_require__(9317).Response
+/* unused reexport */ __nccwpck_require__(3713).Request
+/* unused reexport */ __nccwpck_require__(8440).FormData
 __webpack_unused_export__ = globalThis.File ?? (__nccwpck_require__(4573).File)
-/* unused reexport */ __nccwpck_require__(8355).FileReader
+/* unused reexport */ __nccwpck_require__(4881).FileReader
 
-const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(1059)
+const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(8709)
 
 __webpack_unused_export__ = setGlobalOrigin
 __webpack_unused_export__ = getGlobalOrigin
 
-const { CacheStorage } = __nccwpck_require__(3245)
-const { kConstruct } = __nccwpck_require__(109)
+const { CacheStorage } = __nccwpck_require__(7403)
+const { kConstruct } = __nccwpck_require__(8271)
 
 // Cache & CacheStorage are tightly coupled with fetch. Even if it may run
 // in an older version of Node, it doesn't have any use without fetch.
 __webpack_unused_export__ = new CacheStorage(kConstruct)
 
-const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(9061)
+const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(8495)
 
 __webpack_unused_export__ = deleteCookie
 __webpack_unused_export__ = getCookies
 __webpack_unused_export__ = getSetCookies
 __webpack_unused_export__ = setCookie
 
-const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(1900)
+const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(782)
 
 __webpack_unused_export__ = parseMIMEType
 __webpack_unused_export__ = serializeAMimeType
 
-const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(5188)
-/* unused reexport */ __nccwpck_require__(3726).WebSocket
+const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(6814)
+/* unused reexport */ __nccwpck_require__(3435).WebSocket
 __webpack_unused_export__ = CloseEvent
 __webpack_unused_export__ = ErrorEvent
 __webpack_unused_export__ = MessageEvent
@@ -451,18 +451,18 @@ __webpack_unused_export__ = MockPool
 __webpack_unused_export__ = MockAgent
 __webpack_unused_export__ = mockErrors
 
-const { EventSource } = __nccwpck_require__(1238)
+const { EventSource } = __nccwpck_require__(6376)
 
 __webpack_unused_export__ = EventSource
 
 
 /***/ }),
 
-/***/ 158:
+/***/ 6128:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { addAbortListener } = __nccwpck_require__(3440)
-const { RequestAbortedError } = __nccwpck_require__(8707)
+const { addAbortListener } = __nccwpck_require__(5386)
+const { RequestAbortedError } = __nccwpck_require__(6593)
 
 const kListener = Symbol('kListener')
 const kSignal = Symbol('kSignal')
@@ -522,16 +522,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2279:
+/***/ 2574:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(6593)
+const util = __nccwpck_require__(5386)
+const { addSignal, removeSignal } = __nccwpck_require__(6128)
 
 class ConnectHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -637,7 +637,7 @@ module.exports = connect
 
 /***/ }),
 
-/***/ 6862:
+/***/ 884:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -651,10 +651,10 @@ const {
   InvalidArgumentError,
   InvalidReturnValueError,
   RequestAbortedError
-} = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
+} = __nccwpck_require__(6593)
+const util = __nccwpck_require__(5386)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { addSignal, removeSignal } = __nccwpck_require__(6128)
 const assert = __nccwpck_require__(4589)
 
 const kResume = Symbol('resume')
@@ -895,16 +895,16 @@ module.exports = pipeline
 
 /***/ }),
 
-/***/ 4043:
+/***/ 865:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { Readable } = __nccwpck_require__(9927)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(7655)
+const { Readable } = __nccwpck_require__(3897)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(6593)
+const util = __nccwpck_require__(5386)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(6425)
 const { AsyncResource } = __nccwpck_require__(6698)
 
 class RequestHandler extends AsyncResource {
@@ -1116,18 +1116,18 @@ module.exports.RequestHandler = RequestHandler
 
 /***/ }),
 
-/***/ 3560:
+/***/ 4754:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const { finished, PassThrough } = __nccwpck_require__(7075)
-const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(7655)
+const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(6593)
+const util = __nccwpck_require__(5386)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(6425)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { addSignal, removeSignal } = __nccwpck_require__(6128)
 
 class StreamHandler extends AsyncResource {
   constructor (opts, factory, callback) {
@@ -1343,15 +1343,15 @@ module.exports = stream
 
 /***/ }),
 
-/***/ 1882:
+/***/ 3408:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(6593)
 const { AsyncResource } = __nccwpck_require__(6698)
-const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const util = __nccwpck_require__(5386)
+const { addSignal, removeSignal } = __nccwpck_require__(6128)
 const assert = __nccwpck_require__(4589)
 
 class UpgradeHandler extends AsyncResource {
@@ -1458,21 +1458,21 @@ module.exports = upgrade
 
 /***/ }),
 
-/***/ 6615:
+/***/ 5889:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-module.exports.request = __nccwpck_require__(4043)
-module.exports.stream = __nccwpck_require__(3560)
-module.exports.pipeline = __nccwpck_require__(6862)
-module.exports.upgrade = __nccwpck_require__(1882)
-module.exports.connect = __nccwpck_require__(2279)
+module.exports.request = __nccwpck_require__(865)
+module.exports.stream = __nccwpck_require__(4754)
+module.exports.pipeline = __nccwpck_require__(884)
+module.exports.upgrade = __nccwpck_require__(3408)
+module.exports.connect = __nccwpck_require__(2574)
 
 
 /***/ }),
 
-/***/ 9927:
+/***/ 3897:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Ported from https://github.com/nodejs/undici/pull/907
@@ -1481,9 +1481,9 @@ module.exports.connect = __nccwpck_require__(2279)
 
 const assert = __nccwpck_require__(4589)
 const { Readable } = __nccwpck_require__(7075)
-const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { ReadableStreamFrom } = __nccwpck_require__(3440)
+const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(6593)
+const util = __nccwpck_require__(5386)
+const { ReadableStreamFrom } = __nccwpck_require__(5386)
 
 const kConsume = Symbol('kConsume')
 const kReading = Symbol('kReading')
@@ -1864,15 +1864,15 @@ module.exports = { Readable: BodyReadable, chunksDecode }
 
 /***/ }),
 
-/***/ 7655:
+/***/ 6425:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const assert = __nccwpck_require__(4589)
 const {
   ResponseStatusCodeError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(6593)
 
-const { chunksDecode } = __nccwpck_require__(9927)
+const { chunksDecode } = __nccwpck_require__(3897)
 const CHUNK_LIMIT = 128 * 1024
 
 async function getResolveErrorBodyCallback ({ callback, body, contentType, statusCode, statusMessage, headers }) {
@@ -1964,16 +1964,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9136:
+/***/ 5106:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const net = __nccwpck_require__(7030)
 const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(3440)
-const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(8707)
-const timers = __nccwpck_require__(6603)
+const util = __nccwpck_require__(5386)
+const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(6593)
+const timers = __nccwpck_require__(5929)
 
 function noop () {}
 
@@ -2211,7 +2211,7 @@ module.exports = buildConnector
 
 /***/ }),
 
-/***/ 735:
+/***/ 4037:
 /***/ ((module) => {
 
 
@@ -2336,7 +2336,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2414:
+/***/ 6644:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -2545,7 +2545,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8707:
+/***/ 6593:
 /***/ ((module) => {
 
 
@@ -2977,7 +2977,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4655:
+/***/ 8957:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -2985,7 +2985,7 @@ module.exports = {
 const {
   InvalidArgumentError,
   NotSupportedError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(6593)
 const assert = __nccwpck_require__(4589)
 const {
   isValidHTTPToken,
@@ -3000,9 +3000,9 @@ const {
   validateHandler,
   getServerName,
   normalizedMethodRecords
-} = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
+} = __nccwpck_require__(5386)
+const { channels } = __nccwpck_require__(6644)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(4037)
 
 // Verifies that a given path is valid does not contain control chars \x00 to \x20
 const invalidPathRegex = /[^\u0021-\u00ff]/
@@ -3466,7 +3466,7 @@ module.exports = Request
 
 /***/ }),
 
-/***/ 6443:
+/***/ 3377:
 /***/ ((module) => {
 
 module.exports = {
@@ -3540,7 +3540,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7752:
+/***/ 3838:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -3548,7 +3548,7 @@ module.exports = {
 const {
   wellknownHeaderNames,
   headerNameLowerCasedRecord
-} = __nccwpck_require__(735)
+} = __nccwpck_require__(4037)
 
 class TstNode {
   /** @type {any} */
@@ -3699,13 +3699,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3440:
+/***/ 5386:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(6443)
+const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(3377)
 const { IncomingMessage } = __nccwpck_require__(7067)
 const stream = __nccwpck_require__(7075)
 const net = __nccwpck_require__(7030)
@@ -3713,9 +3713,9 @@ const { Blob } = __nccwpck_require__(4573)
 const nodeUtil = __nccwpck_require__(7975)
 const { stringify } = __nccwpck_require__(1792)
 const { EventEmitter: EE } = __nccwpck_require__(8474)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
-const { tree } = __nccwpck_require__(7752)
+const { InvalidArgumentError } = __nccwpck_require__(6593)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(4037)
+const { tree } = __nccwpck_require__(3838)
 
 const [nodeMajor, nodeMinor] = process.versions.node.split('.').map(v => Number(v))
 
@@ -4425,18 +4425,18 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7405:
+/***/ 5539:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(6443)
-const DispatcherBase = __nccwpck_require__(1841)
-const Pool = __nccwpck_require__(628)
-const Client = __nccwpck_require__(3701)
-const util = __nccwpck_require__(3440)
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const { InvalidArgumentError } = __nccwpck_require__(6593)
+const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(3377)
+const DispatcherBase = __nccwpck_require__(803)
+const Pool = __nccwpck_require__(8014)
+const Client = __nccwpck_require__(271)
+const util = __nccwpck_require__(5386)
+const createRedirectInterceptor = __nccwpck_require__(5306)
 
 const kOnConnect = Symbol('onConnect')
 const kOnDisconnect = Symbol('onDisconnect')
@@ -4565,7 +4565,7 @@ module.exports = Agent
 
 /***/ }),
 
-/***/ 837:
+/***/ 3207:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -4573,7 +4573,7 @@ module.exports = Agent
 const {
   BalancedPoolMissingUpstreamError,
   InvalidArgumentError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(6593)
 const {
   PoolBase,
   kClients,
@@ -4581,10 +4581,10 @@ const {
   kAddClient,
   kRemoveClient,
   kGetDispatcher
-} = __nccwpck_require__(2128)
-const Pool = __nccwpck_require__(628)
-const { kUrl, kInterceptors } = __nccwpck_require__(6443)
-const { parseOrigin } = __nccwpck_require__(3440)
+} = __nccwpck_require__(1278)
+const Pool = __nccwpck_require__(8014)
+const { kUrl, kInterceptors } = __nccwpck_require__(3377)
+const { parseOrigin } = __nccwpck_require__(5386)
 const kFactory = Symbol('factory')
 
 const kOptions = Symbol('options')
@@ -4781,7 +4781,7 @@ module.exports = BalancedPool
 
 /***/ }),
 
-/***/ 637:
+/***/ 8939:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -4789,9 +4789,9 @@ module.exports = BalancedPool
 /* global WebAssembly */
 
 const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const timers = __nccwpck_require__(6603)
+const util = __nccwpck_require__(5386)
+const { channels } = __nccwpck_require__(6644)
+const timers = __nccwpck_require__(5929)
 const {
   RequestContentLengthMismatchError,
   ResponseContentLengthMismatchError,
@@ -4804,7 +4804,7 @@ const {
   BodyTimeoutError,
   HTTPParserError,
   ResponseExceededMaxSizeError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(6593)
 const {
   kUrl,
   kReset,
@@ -4837,9 +4837,9 @@ const {
   kOnError,
   kResume,
   kHTTPContext
-} = __nccwpck_require__(6443)
+} = __nccwpck_require__(3377)
 
-const constants = __nccwpck_require__(2824)
+const constants = __nccwpck_require__(6402)
 const EMPTY_BUF = Buffer.alloc(0)
 const FastBuffer = Buffer[Symbol.species]
 const addListener = util.addListener
@@ -4851,11 +4851,11 @@ const kSocketUsed = Symbol('kSocketUsed')
 let extractBody
 
 async function lazyllhttp () {
-  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(3870) : undefined
+  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(9240) : undefined
 
   let mod
   try {
-    mod = await WebAssembly.compile(__nccwpck_require__(3434))
+    mod = await WebAssembly.compile(__nccwpck_require__(9968))
   } catch (e) {
     /* istanbul ignore next */
 
@@ -4863,7 +4863,7 @@ async function lazyllhttp () {
     // being enabled, but the occurring of this other error
     // * https://github.com/emscripten-core/emscripten/issues/11495
     // got me to remove that check to avoid breaking Node 12.
-    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(3870))
+    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(9240))
   }
 
   return await WebAssembly.instantiate(mod, {
@@ -5778,7 +5778,7 @@ function writeH1 (client, request) {
 
   if (util.isFormDataLike(body)) {
     if (!extractBody) {
-      extractBody = (__nccwpck_require__(4492).extractBody)
+      extractBody = (__nccwpck_require__(6962).extractBody)
     }
 
     const [bodyStream, contentType] = extractBody(body)
@@ -6301,7 +6301,7 @@ module.exports = connectH1
 
 /***/ }),
 
-/***/ 8788:
+/***/ 7726:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -6309,13 +6309,13 @@ module.exports = connectH1
 const assert = __nccwpck_require__(4589)
 const { errorMonitor } = __nccwpck_require__(8474)
 const { pipeline } = __nccwpck_require__(7075)
-const util = __nccwpck_require__(3440)
+const util = __nccwpck_require__(5386)
 const {
   RequestContentLengthMismatchError,
   RequestAbortedError,
   SocketError,
   InformationalError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(6593)
 const {
   kUrl,
   kReset,
@@ -6334,7 +6334,7 @@ const {
   kResume,
   kSize,
   kHTTPContext
-} = __nccwpck_require__(6443)
+} = __nccwpck_require__(3377)
 
 const kOpenStreams = Symbol('open streams')
 
@@ -6740,7 +6740,7 @@ function writeH2 (client, request) {
   let contentLength = util.bodyLength(body)
 
   if (util.isFormDataLike(body)) {
-    extractBody ??= (__nccwpck_require__(4492).extractBody)
+    extractBody ??= (__nccwpck_require__(6962).extractBody)
 
     const [bodyStream, contentType] = extractBody(body)
     headers['content-type'] = contentType
@@ -7100,7 +7100,7 @@ module.exports = connectH2
 
 /***/ }),
 
-/***/ 3701:
+/***/ 271:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // @ts-check
@@ -7110,16 +7110,16 @@ module.exports = connectH2
 const assert = __nccwpck_require__(4589)
 const net = __nccwpck_require__(7030)
 const http = __nccwpck_require__(7067)
-const util = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const Request = __nccwpck_require__(4655)
-const DispatcherBase = __nccwpck_require__(1841)
+const util = __nccwpck_require__(5386)
+const { channels } = __nccwpck_require__(6644)
+const Request = __nccwpck_require__(8957)
+const DispatcherBase = __nccwpck_require__(803)
 const {
   InvalidArgumentError,
   InformationalError,
   ClientDestroyedError
-} = __nccwpck_require__(8707)
-const buildConnector = __nccwpck_require__(9136)
+} = __nccwpck_require__(6593)
+const buildConnector = __nccwpck_require__(5106)
 const {
   kUrl,
   kServerName,
@@ -7161,9 +7161,9 @@ const {
   kHTTPContext,
   kMaxConcurrentStreams,
   kResume
-} = __nccwpck_require__(6443)
-const connectH1 = __nccwpck_require__(637)
-const connectH2 = __nccwpck_require__(8788)
+} = __nccwpck_require__(3377)
+const connectH1 = __nccwpck_require__(8939)
+const connectH2 = __nccwpck_require__(7726)
 let deprecatedInterceptorWarned = false
 
 const kClosedResolve = Symbol('kClosedResolve')
@@ -7471,7 +7471,7 @@ class Client extends DispatcherBase {
   }
 }
 
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const createRedirectInterceptor = __nccwpck_require__(5306)
 
 function onError (client, err) {
   if (
@@ -7731,19 +7731,19 @@ module.exports = Client
 
 /***/ }),
 
-/***/ 1841:
+/***/ 803:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const buffer = __nccwpck_require__(4573)
-const Dispatcher = __nccwpck_require__(883)
+const Dispatcher = __nccwpck_require__(2377)
 const {
   ClientDestroyedError,
   ClientClosedError,
   InvalidArgumentError
-} = __nccwpck_require__(8707)
-const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(6443)
+} = __nccwpck_require__(6593)
+const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(3377)
 
 const kOnDestroyed = Symbol('onDestroyed')
 const kOnClosed = Symbol('onClosed')
@@ -7946,7 +7946,7 @@ module.exports = DispatcherBase
 
 /***/ }),
 
-/***/ 883:
+/***/ 2377:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -8018,15 +8018,15 @@ module.exports = Dispatcher
 
 /***/ }),
 
-/***/ 3137:
+/***/ 6699:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(1841)
-const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(6443)
-const ProxyAgent = __nccwpck_require__(6672)
-const Agent = __nccwpck_require__(7405)
+const DispatcherBase = __nccwpck_require__(803)
+const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(3377)
+const ProxyAgent = __nccwpck_require__(9710)
+const Agent = __nccwpck_require__(5539)
 
 const DEFAULT_PORTS = {
   'http:': 80,
@@ -8185,7 +8185,7 @@ module.exports = EnvHttpProxyAgent
 
 /***/ }),
 
-/***/ 4660:
+/***/ 2190:
 /***/ ((module) => {
 
 /* eslint-disable */
@@ -8309,15 +8309,15 @@ module.exports = class FixedQueue {
 
 /***/ }),
 
-/***/ 2128:
+/***/ 1278:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(1841)
-const FixedQueue = __nccwpck_require__(4660)
-const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(6443)
-const PoolStats = __nccwpck_require__(3246)
+const DispatcherBase = __nccwpck_require__(803)
+const FixedQueue = __nccwpck_require__(2190)
+const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(3377)
+const PoolStats = __nccwpck_require__(1680)
 
 const kClients = Symbol('clients')
 const kNeedDrain = Symbol('needDrain')
@@ -8510,10 +8510,10 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3246:
+/***/ 1680:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(6443)
+const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(3377)
 const kPool = Symbol('pool')
 
 class PoolStats {
@@ -8551,7 +8551,7 @@ module.exports = PoolStats
 
 /***/ }),
 
-/***/ 628:
+/***/ 8014:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -8562,14 +8562,14 @@ const {
   kNeedDrain,
   kAddClient,
   kGetDispatcher
-} = __nccwpck_require__(2128)
-const Client = __nccwpck_require__(3701)
+} = __nccwpck_require__(1278)
+const Client = __nccwpck_require__(271)
 const {
   InvalidArgumentError
-} = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { kUrl, kInterceptors } = __nccwpck_require__(6443)
-const buildConnector = __nccwpck_require__(9136)
+} = __nccwpck_require__(6593)
+const util = __nccwpck_require__(5386)
+const { kUrl, kInterceptors } = __nccwpck_require__(3377)
+const buildConnector = __nccwpck_require__(5106)
 
 const kOptions = Symbol('options')
 const kConnections = Symbol('connections')
@@ -8665,19 +8665,19 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 6672:
+/***/ 9710:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(6443)
+const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(3377)
 const { URL } = __nccwpck_require__(3136)
-const Agent = __nccwpck_require__(7405)
-const Pool = __nccwpck_require__(628)
-const DispatcherBase = __nccwpck_require__(1841)
-const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(8707)
-const buildConnector = __nccwpck_require__(9136)
-const Client = __nccwpck_require__(3701)
+const Agent = __nccwpck_require__(5539)
+const Pool = __nccwpck_require__(8014)
+const DispatcherBase = __nccwpck_require__(803)
+const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(6593)
+const buildConnector = __nccwpck_require__(5106)
+const Client = __nccwpck_require__(271)
 
 const kAgent = Symbol('proxy agent')
 const kClient = Symbol('proxy client')
@@ -8946,13 +8946,13 @@ module.exports = ProxyAgent
 
 /***/ }),
 
-/***/ 50:
+/***/ 9176:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Dispatcher = __nccwpck_require__(883)
-const RetryHandler = __nccwpck_require__(7816)
+const Dispatcher = __nccwpck_require__(2377)
+const RetryHandler = __nccwpck_require__(3174)
 
 class RetryAgent extends Dispatcher {
   #agent = null
@@ -8988,7 +8988,7 @@ module.exports = RetryAgent
 
 /***/ }),
 
-/***/ 2581:
+/***/ 4743:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -8996,8 +8996,8 @@ module.exports = RetryAgent
 // We include a version number for the Dispatcher API. In case of breaking changes,
 // this version number must be increased to avoid conflicts.
 const globalDispatcher = Symbol.for('undici.globalDispatcher.1')
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const Agent = __nccwpck_require__(7405)
+const { InvalidArgumentError } = __nccwpck_require__(6593)
+const Agent = __nccwpck_require__(5539)
 
 if (getGlobalDispatcher() === undefined) {
   setGlobalDispatcher(new Agent())
@@ -9027,7 +9027,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8155:
+/***/ 6949:
 /***/ ((module) => {
 
 
@@ -9078,15 +9078,15 @@ module.exports = class DecoratorHandler {
 
 /***/ }),
 
-/***/ 8754:
+/***/ 3216:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(3440)
-const { kBodyUsed } = __nccwpck_require__(6443)
+const util = __nccwpck_require__(5386)
+const { kBodyUsed } = __nccwpck_require__(3377)
 const assert = __nccwpck_require__(4589)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+const { InvalidArgumentError } = __nccwpck_require__(6593)
 const EE = __nccwpck_require__(8474)
 
 const redirectableStatusCodes = [300, 301, 302, 303, 307, 308]
@@ -9317,20 +9317,20 @@ module.exports = RedirectHandler
 
 /***/ }),
 
-/***/ 7816:
+/***/ 3174:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const assert = __nccwpck_require__(4589)
 
-const { kRetryHandlerDefaultRetry } = __nccwpck_require__(6443)
-const { RequestRetryError } = __nccwpck_require__(8707)
+const { kRetryHandlerDefaultRetry } = __nccwpck_require__(3377)
+const { RequestRetryError } = __nccwpck_require__(6593)
 const {
   isDisturbed,
   parseHeaders,
   parseRangeHeader,
   wrapRequestBody
-} = __nccwpck_require__(3440)
+} = __nccwpck_require__(5386)
 
 function calculateRetryAfterHeader (retryAfter) {
   const current = Date.now()
@@ -9761,14 +9761,14 @@ module.exports = RetryHandler
 
 /***/ }),
 
-/***/ 379:
+/***/ 6149:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const { isIP } = __nccwpck_require__(7030)
 const { lookup } = __nccwpck_require__(610)
-const DecoratorHandler = __nccwpck_require__(8155)
-const { InvalidArgumentError, InformationalError } = __nccwpck_require__(8707)
+const DecoratorHandler = __nccwpck_require__(6949)
+const { InvalidArgumentError, InformationalError } = __nccwpck_require__(6593)
 const maxInt = Math.pow(2, 31) - 1
 
 class DNSInstance {
@@ -10143,14 +10143,14 @@ module.exports = interceptorOpts => {
 
 /***/ }),
 
-/***/ 8060:
+/***/ 5786:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(3440)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8707)
-const DecoratorHandler = __nccwpck_require__(8155)
+const util = __nccwpck_require__(5386)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(6593)
+const DecoratorHandler = __nccwpck_require__(6949)
 
 class DumpHandler extends DecoratorHandler {
   #maxSize = 1024 * 1024
@@ -10273,12 +10273,12 @@ module.exports = createDumpInterceptor
 
 /***/ }),
 
-/***/ 5092:
+/***/ 5306:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const RedirectHandler = __nccwpck_require__(8754)
+const RedirectHandler = __nccwpck_require__(3216)
 
 function createRedirectInterceptor ({ maxRedirections: defaultMaxRedirections }) {
   return (dispatch) => {
@@ -10301,11 +10301,11 @@ module.exports = createRedirectInterceptor
 
 /***/ }),
 
-/***/ 1514:
+/***/ 1068:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RedirectHandler = __nccwpck_require__(8754)
+const RedirectHandler = __nccwpck_require__(3216)
 
 module.exports = opts => {
   const globalMaxRedirections = opts?.maxRedirections
@@ -10332,11 +10332,11 @@ module.exports = opts => {
 
 /***/ }),
 
-/***/ 2026:
+/***/ 9636:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RetryHandler = __nccwpck_require__(7816)
+const RetryHandler = __nccwpck_require__(3174)
 
 module.exports = globalOpts => {
   return dispatch => {
@@ -10358,13 +10358,13 @@ module.exports = globalOpts => {
 
 /***/ }),
 
-/***/ 2824:
+/***/ 6402:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.SPECIAL_HEADERS = exports.HEADER_STATE = exports.MINOR = exports.MAJOR = exports.CONNECTION_TOKEN_CHARS = exports.HEADER_CHARS = exports.TOKEN = exports.STRICT_TOKEN = exports.HEX = exports.URL_CHAR = exports.STRICT_URL_CHAR = exports.USERINFO_CHARS = exports.MARK = exports.ALPHANUM = exports.NUM = exports.HEX_MAP = exports.NUM_MAP = exports.ALPHA = exports.FINISH = exports.H_METHOD_MAP = exports.METHOD_MAP = exports.METHODS_RTSP = exports.METHODS_ICE = exports.METHODS_HTTP = exports.METHODS = exports.LENIENT_FLAGS = exports.FLAGS = exports.TYPE = exports.ERROR = void 0;
-const utils_1 = __nccwpck_require__(172);
+const utils_1 = __nccwpck_require__(6650);
 // C headers
 var ERROR;
 (function (ERROR) {
@@ -10642,7 +10642,7 @@ exports.SPECIAL_HEADERS = {
 
 /***/ }),
 
-/***/ 3870:
+/***/ 9240:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -10654,7 +10654,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 3434:
+/***/ 9968:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -10666,7 +10666,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 172:
+/***/ 6650:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -10687,13 +10687,13 @@ exports.enumToMap = enumToMap;
 
 /***/ }),
 
-/***/ 7501:
+/***/ 587:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kClients } = __nccwpck_require__(6443)
-const Agent = __nccwpck_require__(7405)
+const { kClients } = __nccwpck_require__(3377)
+const Agent = __nccwpck_require__(5539)
 const {
   kAgent,
   kMockAgentSet,
@@ -10704,14 +10704,14 @@ const {
   kGetNetConnect,
   kOptions,
   kFactory
-} = __nccwpck_require__(1117)
-const MockClient = __nccwpck_require__(7365)
-const MockPool = __nccwpck_require__(4004)
-const { matchValue, buildMockOptions } = __nccwpck_require__(3397)
-const { InvalidArgumentError, UndiciError } = __nccwpck_require__(8707)
-const Dispatcher = __nccwpck_require__(883)
-const Pluralizer = __nccwpck_require__(1529)
-const PendingInterceptorsFormatter = __nccwpck_require__(6142)
+} = __nccwpck_require__(2539)
+const MockClient = __nccwpck_require__(2839)
+const MockPool = __nccwpck_require__(3926)
+const { matchValue, buildMockOptions } = __nccwpck_require__(463)
+const { InvalidArgumentError, UndiciError } = __nccwpck_require__(6593)
+const Dispatcher = __nccwpck_require__(2377)
+const Pluralizer = __nccwpck_require__(39)
+const PendingInterceptorsFormatter = __nccwpck_require__(2708)
 
 class MockAgent extends Dispatcher {
   constructor (opts) {
@@ -10854,14 +10854,14 @@ module.exports = MockAgent
 
 /***/ }),
 
-/***/ 7365:
+/***/ 2839:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { promisify } = __nccwpck_require__(7975)
-const Client = __nccwpck_require__(3701)
-const { buildMockDispatch } = __nccwpck_require__(3397)
+const Client = __nccwpck_require__(271)
+const { buildMockDispatch } = __nccwpck_require__(463)
 const {
   kDispatches,
   kMockAgent,
@@ -10870,10 +10870,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(1117)
-const { MockInterceptor } = __nccwpck_require__(1511)
-const Symbols = __nccwpck_require__(6443)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(2539)
+const { MockInterceptor } = __nccwpck_require__(7073)
+const Symbols = __nccwpck_require__(3377)
+const { InvalidArgumentError } = __nccwpck_require__(6593)
 
 /**
  * MockClient provides an API that extends the Client to influence the mockDispatches.
@@ -10920,12 +10920,12 @@ module.exports = MockClient
 
 /***/ }),
 
-/***/ 2429:
+/***/ 5347:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { UndiciError } = __nccwpck_require__(8707)
+const { UndiciError } = __nccwpck_require__(6593)
 
 const kMockNotMatchedError = Symbol.for('undici.error.UND_MOCK_ERR_MOCK_NOT_MATCHED')
 
@@ -10955,12 +10955,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1511:
+/***/ 7073:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(3397)
+const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(463)
 const {
   kDispatches,
   kDispatchKey,
@@ -10968,9 +10968,9 @@ const {
   kDefaultTrailers,
   kContentLength,
   kMockDispatch
-} = __nccwpck_require__(1117)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { buildURL } = __nccwpck_require__(3440)
+} = __nccwpck_require__(2539)
+const { InvalidArgumentError } = __nccwpck_require__(6593)
+const { buildURL } = __nccwpck_require__(5386)
 
 /**
  * Defines the scope API for an interceptor reply
@@ -11169,14 +11169,14 @@ module.exports.MockScope = MockScope
 
 /***/ }),
 
-/***/ 4004:
+/***/ 3926:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { promisify } = __nccwpck_require__(7975)
-const Pool = __nccwpck_require__(628)
-const { buildMockDispatch } = __nccwpck_require__(3397)
+const Pool = __nccwpck_require__(8014)
+const { buildMockDispatch } = __nccwpck_require__(463)
 const {
   kDispatches,
   kMockAgent,
@@ -11185,10 +11185,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(1117)
-const { MockInterceptor } = __nccwpck_require__(1511)
-const Symbols = __nccwpck_require__(6443)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(2539)
+const { MockInterceptor } = __nccwpck_require__(7073)
+const Symbols = __nccwpck_require__(3377)
+const { InvalidArgumentError } = __nccwpck_require__(6593)
 
 /**
  * MockPool provides an API that extends the Pool to influence the mockDispatches.
@@ -11235,7 +11235,7 @@ module.exports = MockPool
 
 /***/ }),
 
-/***/ 1117:
+/***/ 2539:
 /***/ ((module) => {
 
 
@@ -11265,20 +11265,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3397:
+/***/ 463:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { MockNotMatchedError } = __nccwpck_require__(2429)
+const { MockNotMatchedError } = __nccwpck_require__(5347)
 const {
   kDispatches,
   kMockAgent,
   kOriginalDispatch,
   kOrigin,
   kGetNetConnect
-} = __nccwpck_require__(1117)
-const { buildURL } = __nccwpck_require__(3440)
+} = __nccwpck_require__(2539)
+const { buildURL } = __nccwpck_require__(5386)
 const { STATUS_CODES } = __nccwpck_require__(7067)
 const {
   types: {
@@ -11639,7 +11639,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6142:
+/***/ 2708:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -11689,7 +11689,7 @@ module.exports = class PendingInterceptorsFormatter {
 
 /***/ }),
 
-/***/ 1529:
+/***/ 39:
 /***/ ((module) => {
 
 
@@ -11725,7 +11725,7 @@ module.exports = class Pluralizer {
 
 /***/ }),
 
-/***/ 6603:
+/***/ 5929:
 /***/ ((module) => {
 
 
@@ -12155,20 +12155,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9634:
+/***/ 3892:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConstruct } = __nccwpck_require__(109)
-const { urlEquals, getFieldValues } = __nccwpck_require__(6798)
-const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(3440)
-const { webidl } = __nccwpck_require__(5893)
-const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(9051)
-const { Request, fromInnerRequest } = __nccwpck_require__(9967)
-const { kState } = __nccwpck_require__(3627)
-const { fetching } = __nccwpck_require__(4398)
-const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(3168)
+const { kConstruct } = __nccwpck_require__(8271)
+const { urlEquals, getFieldValues } = __nccwpck_require__(2012)
+const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(5386)
+const { webidl } = __nccwpck_require__(6083)
+const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(9317)
+const { Request, fromInnerRequest } = __nccwpck_require__(3713)
+const { kState } = __nccwpck_require__(6970)
+const { fetching } = __nccwpck_require__(6860)
+const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(1118)
 const assert = __nccwpck_require__(4589)
 
 /**
@@ -13021,15 +13021,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3245:
+/***/ 7403:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConstruct } = __nccwpck_require__(109)
-const { Cache } = __nccwpck_require__(9634)
-const { webidl } = __nccwpck_require__(5893)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
+const { kConstruct } = __nccwpck_require__(8271)
+const { Cache } = __nccwpck_require__(3892)
+const { webidl } = __nccwpck_require__(6083)
+const { kEnumerableProperty } = __nccwpck_require__(5386)
 
 class CacheStorage {
   /**
@@ -13180,26 +13180,26 @@ module.exports = {
 
 /***/ }),
 
-/***/ 109:
+/***/ 8271:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 module.exports = {
-  kConstruct: (__nccwpck_require__(6443).kConstruct)
+  kConstruct: (__nccwpck_require__(3377).kConstruct)
 }
 
 
 /***/ }),
 
-/***/ 6798:
+/***/ 2012:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { isValidHeaderName } = __nccwpck_require__(3168)
+const { URLSerializer } = __nccwpck_require__(782)
+const { isValidHeaderName } = __nccwpck_require__(1118)
 
 /**
  * @see https://url.spec.whatwg.org/#concept-url-equals
@@ -13244,7 +13244,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1276:
+/***/ 9922:
 /***/ ((module) => {
 
 
@@ -13263,15 +13263,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9061:
+/***/ 8495:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { parseSetCookie } = __nccwpck_require__(1978)
-const { stringify } = __nccwpck_require__(7797)
-const { webidl } = __nccwpck_require__(5893)
-const { Headers } = __nccwpck_require__(660)
+const { parseSetCookie } = __nccwpck_require__(5816)
+const { stringify } = __nccwpck_require__(2095)
+const { webidl } = __nccwpck_require__(6083)
+const { Headers } = __nccwpck_require__(5662)
 
 /**
  * @typedef {Object} Cookie
@@ -13454,14 +13454,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1978:
+/***/ 5816:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(1276)
-const { isCTLExcludingHtab } = __nccwpck_require__(7797)
-const { collectASequenceOfCodePointsFast } = __nccwpck_require__(1900)
+const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(9922)
+const { isCTLExcludingHtab } = __nccwpck_require__(2095)
+const { collectASequenceOfCodePointsFast } = __nccwpck_require__(782)
 const assert = __nccwpck_require__(4589)
 
 /**
@@ -13771,7 +13771,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7797:
+/***/ 2095:
 /***/ ((module) => {
 
 
@@ -14130,13 +14130,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4031:
+/***/ 6301:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const buffer = __nccwpck_require__(4573)
 const { Transform } = __nccwpck_require__(7075)
-const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(4811)
+const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(625)
 
 /**
  * @type {number[]} BOM
@@ -14711,23 +14711,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1238:
+/***/ 6376:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { pipeline } = __nccwpck_require__(7075)
-const { fetching } = __nccwpck_require__(4398)
-const { makeRequest } = __nccwpck_require__(9967)
-const { webidl } = __nccwpck_require__(5893)
-const { EventSourceStream } = __nccwpck_require__(4031)
-const { parseMIMEType } = __nccwpck_require__(1900)
-const { createFastMessageEvent } = __nccwpck_require__(5188)
-const { isNetworkError } = __nccwpck_require__(9051)
-const { delay } = __nccwpck_require__(4811)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { environmentSettingsObject } = __nccwpck_require__(3168)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
+const { fetching } = __nccwpck_require__(6860)
+const { makeRequest } = __nccwpck_require__(3713)
+const { webidl } = __nccwpck_require__(6083)
+const { EventSourceStream } = __nccwpck_require__(6301)
+const { parseMIMEType } = __nccwpck_require__(782)
+const { createFastMessageEvent } = __nccwpck_require__(6814)
+const { isNetworkError } = __nccwpck_require__(9317)
+const { delay } = __nccwpck_require__(625)
+const { kEnumerableProperty } = __nccwpck_require__(5386)
+const { environmentSettingsObject } = __nccwpck_require__(1118)
+const { getGlobalDispatcher } = __nccwpck_require__(4743)
 
 let experimentalWarned = false
 
@@ -15201,7 +15201,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4811:
+/***/ 625:
 /***/ ((module) => {
 
 
@@ -15245,12 +15245,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4492:
+/***/ 6962:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(3440)
+const util = __nccwpck_require__(5386)
 const {
   ReadableStreamFrom,
   isBlobLike,
@@ -15260,16 +15260,16 @@ const {
   fullyReadBody,
   extractMimeType,
   utf8DecodeBytes
-} = __nccwpck_require__(3168)
-const { FormData } = __nccwpck_require__(5910)
-const { kState } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
+} = __nccwpck_require__(1118)
+const { FormData } = __nccwpck_require__(8440)
+const { kState } = __nccwpck_require__(6970)
+const { webidl } = __nccwpck_require__(6083)
 const { Blob } = __nccwpck_require__(4573)
 const assert = __nccwpck_require__(4589)
 const { isErrored, isDisturbed } = __nccwpck_require__(7075)
 const { isArrayBuffer } = __nccwpck_require__(3429)
-const { serializeAMimeType } = __nccwpck_require__(1900)
-const { multipartFormDataParser } = __nccwpck_require__(116)
+const { serializeAMimeType } = __nccwpck_require__(782)
+const { multipartFormDataParser } = __nccwpck_require__(4646)
 let random
 
 try {
@@ -15781,7 +15781,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4495:
+/***/ 6833:
 /***/ ((module) => {
 
 
@@ -15912,7 +15912,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1900:
+/***/ 782:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -16663,12 +16663,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6653:
+/***/ 9255:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConnected, kSize } = __nccwpck_require__(6443)
+const { kConnected, kSize } = __nccwpck_require__(3377)
 
 class CompatWeakRef {
   constructor (value) {
@@ -16716,14 +16716,14 @@ module.exports = function () {
 
 /***/ }),
 
-/***/ 7114:
+/***/ 1508:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Blob, File } = __nccwpck_require__(4573)
-const { kState } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
+const { kState } = __nccwpck_require__(6970)
+const { webidl } = __nccwpck_require__(6083)
 
 // TODO(@KhafraDev): remove
 class FileLike {
@@ -16849,16 +16849,16 @@ module.exports = { FileLike, isFileLike }
 
 /***/ }),
 
-/***/ 116:
+/***/ 4646:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
-const { utf8DecodeBytes } = __nccwpck_require__(3168)
-const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(1900)
-const { isFileLike } = __nccwpck_require__(7114)
-const { makeEntry } = __nccwpck_require__(5910)
+const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(5386)
+const { utf8DecodeBytes } = __nccwpck_require__(1118)
+const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(782)
+const { isFileLike } = __nccwpck_require__(1508)
+const { makeEntry } = __nccwpck_require__(8440)
 const assert = __nccwpck_require__(4589)
 const { File: NodeFile } = __nccwpck_require__(4573)
 
@@ -17330,16 +17330,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5910:
+/***/ 8440:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isBlobLike, iteratorMixin } = __nccwpck_require__(3168)
-const { kState } = __nccwpck_require__(3627)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { FileLike, isFileLike } = __nccwpck_require__(7114)
-const { webidl } = __nccwpck_require__(5893)
+const { isBlobLike, iteratorMixin } = __nccwpck_require__(1118)
+const { kState } = __nccwpck_require__(6970)
+const { kEnumerableProperty } = __nccwpck_require__(5386)
+const { FileLike, isFileLike } = __nccwpck_require__(1508)
+const { webidl } = __nccwpck_require__(6083)
 const { File: NativeFile } = __nccwpck_require__(4573)
 const nodeUtil = __nccwpck_require__(7975)
 
@@ -17589,7 +17589,7 @@ module.exports = { FormData, makeEntry }
 
 /***/ }),
 
-/***/ 1059:
+/***/ 8709:
 /***/ ((module) => {
 
 
@@ -17636,21 +17636,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 660:
+/***/ 5662:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
 
 
 
-const { kConstruct } = __nccwpck_require__(6443)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
+const { kConstruct } = __nccwpck_require__(3377)
+const { kEnumerableProperty } = __nccwpck_require__(5386)
 const {
   iteratorMixin,
   isValidHeaderName,
   isValidHeaderValue
-} = __nccwpck_require__(3168)
-const { webidl } = __nccwpck_require__(5893)
+} = __nccwpck_require__(1118)
+const { webidl } = __nccwpck_require__(6083)
 const assert = __nccwpck_require__(4589)
 const util = __nccwpck_require__(7975)
 
@@ -18330,7 +18330,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4398:
+/***/ 6860:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
@@ -18343,9 +18343,9 @@ const {
   filterResponse,
   makeResponse,
   fromInnerResponse
-} = __nccwpck_require__(9051)
-const { HeadersList } = __nccwpck_require__(660)
-const { Request, cloneRequest } = __nccwpck_require__(9967)
+} = __nccwpck_require__(9317)
+const { HeadersList } = __nccwpck_require__(5662)
+const { Request, cloneRequest } = __nccwpck_require__(3713)
 const zlib = __nccwpck_require__(8522)
 const {
   bytesMatch,
@@ -18381,23 +18381,23 @@ const {
   buildContentRange,
   createInflate,
   extractMimeType
-} = __nccwpck_require__(3168)
-const { kState, kDispatcher } = __nccwpck_require__(3627)
+} = __nccwpck_require__(1118)
+const { kState, kDispatcher } = __nccwpck_require__(6970)
 const assert = __nccwpck_require__(4589)
-const { safelyExtractBody, extractBody } = __nccwpck_require__(4492)
+const { safelyExtractBody, extractBody } = __nccwpck_require__(6962)
 const {
   redirectStatusSet,
   nullBodyStatus,
   safeMethodsSet,
   requestBodyHeader,
   subresourceSet
-} = __nccwpck_require__(4495)
+} = __nccwpck_require__(6833)
 const EE = __nccwpck_require__(8474)
 const { Readable, pipeline, finished } = __nccwpck_require__(7075)
-const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
-const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(1900)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
-const { webidl } = __nccwpck_require__(5893)
+const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(5386)
+const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(782)
+const { getGlobalDispatcher } = __nccwpck_require__(4743)
+const { webidl } = __nccwpck_require__(6083)
 const { STATUS_CODES } = __nccwpck_require__(7067)
 const GET_OR_HEAD = ['GET', 'HEAD']
 
@@ -20607,23 +20607,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9967:
+/***/ 3713:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* globals AbortController */
 
 
 
-const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(4492)
-const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(660)
-const { FinalizationRegistry } = __nccwpck_require__(6653)()
-const util = __nccwpck_require__(3440)
+const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(6962)
+const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(5662)
+const { FinalizationRegistry } = __nccwpck_require__(9255)()
+const util = __nccwpck_require__(5386)
 const nodeUtil = __nccwpck_require__(7975)
 const {
   isValidHTTPToken,
   sameOrigin,
   environmentSettingsObject
-} = __nccwpck_require__(3168)
+} = __nccwpck_require__(1118)
 const {
   forbiddenMethodsSet,
   corsSafeListedMethodsSet,
@@ -20633,12 +20633,12 @@ const {
   requestCredentials,
   requestCache,
   requestDuplex
-} = __nccwpck_require__(4495)
+} = __nccwpck_require__(6833)
 const { kEnumerableProperty, normalizedMethodRecordsBase, normalizedMethodRecords } = util
-const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { kConstruct } = __nccwpck_require__(6443)
+const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(6970)
+const { webidl } = __nccwpck_require__(6083)
+const { URLSerializer } = __nccwpck_require__(782)
+const { kConstruct } = __nccwpck_require__(3377)
 const assert = __nccwpck_require__(4589)
 const { getMaxListeners, setMaxListeners, getEventListeners, defaultMaxListeners } = __nccwpck_require__(8474)
 
@@ -21651,14 +21651,14 @@ module.exports = { Request, makeRequest, fromInnerRequest, cloneRequest }
 
 /***/ }),
 
-/***/ 9051:
+/***/ 9317:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(660)
-const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(4492)
-const util = __nccwpck_require__(3440)
+const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(5662)
+const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(6962)
+const util = __nccwpck_require__(5386)
 const nodeUtil = __nccwpck_require__(7975)
 const { kEnumerableProperty } = util
 const {
@@ -21670,16 +21670,16 @@ const {
   isErrorLike,
   isomorphicEncode,
   environmentSettingsObject: relevantRealm
-} = __nccwpck_require__(3168)
+} = __nccwpck_require__(1118)
 const {
   redirectStatusSet,
   nullBodyStatus
-} = __nccwpck_require__(4495)
-const { kState, kHeaders } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
-const { FormData } = __nccwpck_require__(5910)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { kConstruct } = __nccwpck_require__(6443)
+} = __nccwpck_require__(6833)
+const { kState, kHeaders } = __nccwpck_require__(6970)
+const { webidl } = __nccwpck_require__(6083)
+const { FormData } = __nccwpck_require__(8440)
+const { URLSerializer } = __nccwpck_require__(782)
+const { kConstruct } = __nccwpck_require__(3377)
 const assert = __nccwpck_require__(4589)
 const { types } = __nccwpck_require__(7975)
 
@@ -22268,7 +22268,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3627:
+/***/ 6970:
 /***/ ((module) => {
 
 
@@ -22284,21 +22284,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3168:
+/***/ 1118:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Transform } = __nccwpck_require__(7075)
 const zlib = __nccwpck_require__(8522)
-const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(4495)
-const { getGlobalOrigin } = __nccwpck_require__(1059)
-const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(1900)
+const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(6833)
+const { getGlobalOrigin } = __nccwpck_require__(8709)
+const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(782)
 const { performance } = __nccwpck_require__(643)
-const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(3440)
+const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(5386)
 const assert = __nccwpck_require__(4589)
 const { isUint8Array } = __nccwpck_require__(3429)
-const { webidl } = __nccwpck_require__(5893)
+const { webidl } = __nccwpck_require__(6083)
 
 let supportedHashes = []
 
@@ -23923,14 +23923,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5893:
+/***/ 6083:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { types, inspect } = __nccwpck_require__(7975)
 const { markAsUncloneable } = __nccwpck_require__(5919)
-const { toUSVString } = __nccwpck_require__(3440)
+const { toUSVString } = __nccwpck_require__(5386)
 
 /** @type {import('../../../types/webidl').Webidl} */
 const webidl = {}
@@ -24625,7 +24625,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2607:
+/***/ 2685:
 /***/ ((module) => {
 
 
@@ -24922,7 +24922,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8355:
+/***/ 4881:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -24931,16 +24931,16 @@ const {
   staticPropertyDescriptors,
   readOperation,
   fireAProgressEvent
-} = __nccwpck_require__(3610)
+} = __nccwpck_require__(5860)
 const {
   kState,
   kError,
   kResult,
   kEvents,
   kAborted
-} = __nccwpck_require__(961)
-const { webidl } = __nccwpck_require__(5893)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
+} = __nccwpck_require__(8391)
+const { webidl } = __nccwpck_require__(6083)
+const { kEnumerableProperty } = __nccwpck_require__(5386)
 
 class FileReader extends EventTarget {
   constructor () {
@@ -25273,12 +25273,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8573:
+/***/ 699:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5893)
+const { webidl } = __nccwpck_require__(6083)
 
 const kState = Symbol('ProgressEvent state')
 
@@ -25358,7 +25358,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 961:
+/***/ 8391:
 /***/ ((module) => {
 
 
@@ -25375,7 +25375,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3610:
+/***/ 5860:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -25386,10 +25386,10 @@ const {
   kResult,
   kAborted,
   kLastProgressEventFired
-} = __nccwpck_require__(961)
-const { ProgressEvent } = __nccwpck_require__(8573)
-const { getEncoding } = __nccwpck_require__(2607)
-const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(1900)
+} = __nccwpck_require__(8391)
+const { ProgressEvent } = __nccwpck_require__(699)
+const { getEncoding } = __nccwpck_require__(2685)
+const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(782)
 const { types } = __nccwpck_require__(7975)
 const { StringDecoder } = __nccwpck_require__(3193)
 const { btoa } = __nccwpck_require__(4573)
@@ -25773,27 +25773,27 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6897:
+/***/ 3403:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(736)
+const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(9322)
 const {
   kReadyState,
   kSentClose,
   kByteParser,
   kReceivedClose,
   kResponse
-} = __nccwpck_require__(1216)
-const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(8625)
-const { channels } = __nccwpck_require__(2414)
-const { CloseEvent } = __nccwpck_require__(5188)
-const { makeRequest } = __nccwpck_require__(9967)
-const { fetching } = __nccwpck_require__(4398)
-const { Headers, getHeadersList } = __nccwpck_require__(660)
-const { getDecodeSplit } = __nccwpck_require__(3168)
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
+} = __nccwpck_require__(7610)
+const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(3479)
+const { channels } = __nccwpck_require__(6644)
+const { CloseEvent } = __nccwpck_require__(6814)
+const { makeRequest } = __nccwpck_require__(3713)
+const { fetching } = __nccwpck_require__(6860)
+const { Headers, getHeadersList } = __nccwpck_require__(5662)
+const { getDecodeSplit } = __nccwpck_require__(1118)
+const { WebsocketFrameSend } = __nccwpck_require__(4226)
 
 /** @type {import('crypto')} */
 let crypto
@@ -26151,7 +26151,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 736:
+/***/ 9322:
 /***/ ((module) => {
 
 
@@ -26224,14 +26224,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5188:
+/***/ 6814:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5893)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { kConstruct } = __nccwpck_require__(6443)
+const { webidl } = __nccwpck_require__(6083)
+const { kEnumerableProperty } = __nccwpck_require__(5386)
+const { kConstruct } = __nccwpck_require__(3377)
 const { MessagePort } = __nccwpck_require__(5919)
 
 /**
@@ -26560,12 +26560,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3264:
+/***/ 4226:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { maxUnsigned16Bit } = __nccwpck_require__(736)
+const { maxUnsigned16Bit } = __nccwpck_require__(9322)
 
 const BUFFER_SIZE = 16386
 
@@ -26663,14 +26663,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9469:
+/***/ 6495:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { createInflateRaw, Z_DEFAULT_WINDOWBITS } = __nccwpck_require__(8522)
-const { isValidClientWindowBits } = __nccwpck_require__(8625)
-const { MessageSizeExceededError } = __nccwpck_require__(8707)
+const { isValidClientWindowBits } = __nccwpck_require__(3479)
+const { MessageSizeExceededError } = __nccwpck_require__(6593)
 
 const tail = Buffer.from([0x00, 0x00, 0xff, 0xff])
 const kBuffer = Symbol('kBuffer')
@@ -26775,16 +26775,16 @@ module.exports = { PerMessageDeflate }
 
 /***/ }),
 
-/***/ 1652:
+/***/ 1298:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Writable } = __nccwpck_require__(7075)
 const assert = __nccwpck_require__(4589)
-const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(736)
-const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(1216)
-const { channels } = __nccwpck_require__(2414)
+const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(9322)
+const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(7610)
+const { channels } = __nccwpck_require__(6644)
 const {
   isValidStatusCode,
   isValidOpcode,
@@ -26794,11 +26794,11 @@ const {
   isControlFrame,
   isTextBinaryFrame,
   isContinuationFrame
-} = __nccwpck_require__(8625)
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { closeWebSocketConnection } = __nccwpck_require__(6897)
-const { PerMessageDeflate } = __nccwpck_require__(9469)
-const { MessageSizeExceededError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(3479)
+const { WebsocketFrameSend } = __nccwpck_require__(4226)
+const { closeWebSocketConnection } = __nccwpck_require__(3403)
+const { PerMessageDeflate } = __nccwpck_require__(6495)
+const { MessageSizeExceededError } = __nccwpck_require__(6593)
 
 function failWebsocketConnectionWithCode (ws, code, reason) {
   closeWebSocketConnection(ws, code, reason, Buffer.byteLength(reason))
@@ -27309,14 +27309,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3900:
+/***/ 8470:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { opcodes, sendHints } = __nccwpck_require__(736)
-const FixedQueue = __nccwpck_require__(4660)
+const { WebsocketFrameSend } = __nccwpck_require__(4226)
+const { opcodes, sendHints } = __nccwpck_require__(9322)
+const FixedQueue = __nccwpck_require__(2190)
 
 /** @type {typeof Uint8Array} */
 const FastBuffer = Buffer[Symbol.species]
@@ -27420,7 +27420,7 @@ module.exports = { SendQueue }
 
 /***/ }),
 
-/***/ 1216:
+/***/ 7610:
 /***/ ((module) => {
 
 
@@ -27439,16 +27439,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8625:
+/***/ 3479:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(1216)
-const { states, opcodes } = __nccwpck_require__(736)
-const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(5188)
+const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(7610)
+const { states, opcodes } = __nccwpck_require__(9322)
+const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(6814)
 const { isUtf8 } = __nccwpck_require__(4573)
-const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(1900)
+const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(782)
 
 /* globals Blob */
 
@@ -27768,15 +27768,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3726:
+/***/ 3435:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5893)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { environmentSettingsObject } = __nccwpck_require__(3168)
-const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(736)
+const { webidl } = __nccwpck_require__(6083)
+const { URLSerializer } = __nccwpck_require__(782)
+const { environmentSettingsObject } = __nccwpck_require__(1118)
+const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(9322)
 const {
   kWebSocketURL,
   kReadyState,
@@ -27785,21 +27785,21 @@ const {
   kResponse,
   kSentClose,
   kByteParser
-} = __nccwpck_require__(1216)
+} = __nccwpck_require__(7610)
 const {
   isConnecting,
   isEstablished,
   isClosing,
   isValidSubprotocol,
   fireEvent
-} = __nccwpck_require__(8625)
-const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(6897)
-const { ByteParser } = __nccwpck_require__(1652)
-const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(3440)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
+} = __nccwpck_require__(3479)
+const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(3403)
+const { ByteParser } = __nccwpck_require__(1298)
+const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(5386)
+const { getGlobalDispatcher } = __nccwpck_require__(4743)
 const { types } = __nccwpck_require__(7975)
-const { ErrorEvent, CloseEvent } = __nccwpck_require__(5188)
-const { SendQueue } = __nccwpck_require__(3900)
+const { ErrorEvent, CloseEvent } = __nccwpck_require__(6814)
+const { SendQueue } = __nccwpck_require__(8470)
 
 // https://websockets.spec.whatwg.org/#interface-definition
 class WebSocket extends EventTarget {
@@ -28370,23 +28370,600 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5233:
+/***/ 8656:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Py: () => (/* binding */ makeStagingDir),
+  Bf: () => (/* binding */ releaseId),
+  Hq: () => (/* binding */ releaseRecord),
+  V: () => (/* binding */ removeStagingDir),
+  ql: () => (/* binding */ stageRelease)
+});
+
+// UNUSED EXPORTS: CA_FILE, IMAGES_OVERRIDE, dotenvLine, imagesOverride, stageBundle, stageSwarmStack
+
+// EXTERNAL MODULE: ../../main/node_modules/@actions/core/lib/core.js + 20 modules
+var core = __nccwpck_require__(1800);
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./lib/action/github.ts
+var github = __nccwpck_require__(9753);
+// EXTERNAL MODULE: ./lib/action/exec.ts + 1 modules
+var exec = __nccwpck_require__(825);
+;// CONCATENATED MODULE: ./lib/tools/compose.ts
+// Docker Compose on the runner: the merged, interpolated configuration of a project, as compose
+// itself computes it (`docker compose config --format json`), and the types Berth reads from it.
+
+/**
+ * The runner's environment would take part in compose's interpolation (it wins over `.env`), so
+ * compose sees only what it needs to run: the result depends on the files alone, as on the host.
+ */
+function composeEnvironment() {
+    const keep = new Set(['PATH', 'HOME', 'DOCKER_HOST', 'DOCKER_CONFIG', 'DOCKER_CONTEXT', 'TMPDIR']);
+    const env = {};
+    for (const key of Object.keys(process.env))
+        if (!keep.has(key))
+            env[key] = undefined;
+    return env;
+}
+/** `docker compose config --format json`, parsed; throws compose's own message when the files are invalid. */
+async function composeConfig(options) {
+    const args = ['compose', '-p', options.project, '--project-directory', options.projectDirectory];
+    for (const file of options.files)
+        args.push('-f', file);
+    args.push('config', '--format', 'json');
+    const result = await (0,exec/* run */.eF)('docker', args, {
+        cwd: options.projectDirectory,
+        env: composeEnvironment(),
+        silent: true,
+        ignoreReturnCode: true,
+    });
+    if (result.exitCode !== 0) {
+        const detail = result.stderr.trim().split('\n').slice(-5).join('\n') || `exit code ${result.exitCode}`;
+        throw new Error(`docker compose config failed: ${detail}`);
+    }
+    const parsed = JSON.parse(result.stdout);
+    parsed.services ??= {};
+    return parsed;
+}
+
+// EXTERNAL MODULE: ./lib/action/inputs.ts
+var inputs = __nccwpck_require__(2879);
+// EXTERNAL MODULE: ./actions/deploy/src/constants.ts
+var constants = __nccwpck_require__(6745);
+// EXTERNAL MODULE: ./actions/deploy/src/probes.ts
+var probes = __nccwpck_require__(6553);
+;// CONCATENATED MODULE: ./actions/deploy/src/stack-service.ts
+
+
+// Keys swarm acts on; anything else in a service is dropped with a warning (the docker CLI would
+// drop most of them with one line saying only "Ignoring unsupported options").
+const SERVICE_KEYS = new Set([
+    'cap_add',
+    'cap_drop',
+    'command',
+    'configs',
+    'deploy',
+    'dns',
+    'dns_search',
+    'entrypoint',
+    'environment',
+    'extra_hosts',
+    'group_add',
+    'healthcheck',
+    'hostname',
+    'image',
+    'init',
+    'isolation',
+    'labels',
+    'logging',
+    'networks',
+    'ports',
+    'read_only',
+    'secrets',
+    'stop_grace_period',
+    'stop_signal',
+    'sysctls',
+    'tty',
+    'stdin_open',
+    'ulimits',
+    'user',
+    'volumes',
+    'working_dir',
+]);
+// Compose-only keys whose absence in swarm changes nothing Berth promises (ordering, building,
+// pull policy: the host never builds, swarm restarts tasks until they are healthy).
+const SILENTLY_DROPPED = new Set(['build', 'depends_on', 'pull_policy', 'container_name', 'expose', 'links']);
+/** Compose keys this module converts into swarm's own. */
+const CONVERTED = new Set(['restart', 'tmpfs', 'mem_limit', 'cpus']);
+const ALL_INTERFACES = new Set(['', '0.0.0.0', '::', '[::]']);
+function fail(detail) {
+    throw (0,inputs/* inputError */.Xu)(constants/* Inputs */.G0.ComposeFiles, `mode swarm: ${detail}`);
+}
+const KEEP_AS_IS = new Set(['environment', 'labels', 'sysctls', 'extra_hosts', 'networks']);
+/** Nulls and empty objects dropped: compose writes `placement: {}`, `volume: {}`, `command: null`. */
+function withoutEmpty(value) {
+    if (Array.isArray(value))
+        return value.map(withoutEmpty);
+    if (value && typeof value === 'object') {
+        const out = {};
+        for (const [k, v] of Object.entries(value)) {
+            // Data, where an empty value is a value (`backend: null` attaches a network).
+            if (KEEP_AS_IS.has(k)) {
+                out[k] = v;
+                continue;
+            }
+            if (v === null)
+                continue;
+            const cleaned = withoutEmpty(v);
+            if (cleaned &&
+                typeof cleaned === 'object' &&
+                !Array.isArray(cleaned) &&
+                Object.keys(cleaned).length === 0)
+                continue;
+            out[k] = cleaned;
+        }
+        return out;
+    }
+    return value;
+}
+/** Byte counts as `docker stack` wants them: a string for memory, an integer for tmpfs size. */
+function parseSize(value) {
+    const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(value.trim());
+    if (!m)
+        return undefined;
+    const power = ' kmgt'.indexOf((m[2] || ' ').toLowerCase());
+    return Math.round(Number(m[1]) * 1024 ** power);
+}
+function restartPolicy(restart) {
+    if (restart === 'always' || restart === 'unless-stopped')
+        return { condition: 'any' };
+    if (restart.startsWith('on-failure'))
+        return { condition: 'on-failure' };
+    if (restart === 'no')
+        return { condition: 'none' };
+    return undefined;
+}
+/** The keys swarm acts on, as they are; the others dropped, with a warning where it matters. */
+function swarmKeys(service, warn) {
+    const out = {};
+    for (const [key, value] of Object.entries(service)) {
+        if (SERVICE_KEYS.has(key) || key.startsWith('x-'))
+            out[key] = value;
+        else if (key === 'security_opt' && Array.isArray(value) && value.length > 0)
+            warn(`swarm services take no security_opt (${value.join(', ')}); dropped`);
+        else if (!SILENTLY_DROPPED.has(key) && !CONVERTED.has(key))
+            if (value !== null && value !== undefined)
+                warn(`swarm ignores "${key}"; dropped`);
+    }
+    return out;
+}
+/** `deploy`, with compose's restart, mem_limit and cpus moved into it, and its resources as swarm types them. */
+function swarmDeploy(service) {
+    const deploy = { ...(service.deploy ?? {}) };
+    if (service.restart && !deploy.restart_policy) {
+        const policy = restartPolicy(service.restart);
+        if (policy)
+            deploy.restart_policy = policy;
+    }
+    const limits = { ...(deploy.resources?.limits ?? {}) };
+    if (service.mem_limit !== undefined && limits.memory === undefined)
+        limits.memory = service.mem_limit;
+    if (service.cpus !== undefined && limits.cpus === undefined)
+        limits.cpus = service.cpus;
+    const resources = {};
+    const kinds = [
+        ['limits', limits],
+        ['reservations', { ...(deploy.resources?.reservations ?? {}) }],
+    ];
+    for (const [kind, values] of kinds) {
+        if (values.cpus !== undefined)
+            values.cpus = String(values.cpus);
+        if (values.memory !== undefined)
+            values.memory = String(values.memory);
+        if (Object.keys(values).length > 0)
+            resources[kind] = values;
+    }
+    deploy.resources = resources;
+    return deploy;
+}
+function swarmPort(name, port) {
+    const hostIp = port.host_ip ?? '';
+    if (!ALL_INTERFACES.has(hostIp)) {
+        fail(`service "${name}" publishes ${port.published ?? port.target} on ${hostIp}; swarm publishes on every interface and cannot bind one address (drop the address for swarm, or use mode compose)`);
+    }
+    const converted = { target: port.target };
+    if (port.published !== undefined && port.published !== '') {
+        const published = Number(port.published);
+        if (!Number.isInteger(published))
+            fail(`service "${name}": published port range ${port.published} is not supported by swarm`);
+        converted.published = published;
+    }
+    if (port.protocol)
+        converted.protocol = port.protocol;
+    if (port.mode)
+        converted.mode = port.mode;
+    return converted;
+}
+/** compose's `tmpfs` entries as swarm tmpfs mounts: only a size carries over. */
+function tmpfsMounts(tmpfs, warn) {
+    return tmpfs.map((entry) => {
+        const [target, options = ''] = entry.split(/:(.*)/s);
+        const mount = { type: 'tmpfs', target };
+        const ignored = [];
+        for (const option of options.split(',').filter(Boolean)) {
+            const [k, v = ''] = option.split('=');
+            const size = k === 'size' ? parseSize(v) : undefined;
+            if (size !== undefined)
+                mount.tmpfs = { size };
+            else
+                ignored.push(option);
+        }
+        if (ignored.length > 0)
+            warn(`swarm cannot set tmpfs ${ignored.join(',')} on ${target}: it gets the image directory's mode, owned by root`);
+        return mount;
+    });
+}
+/** Swarm takes a secret's target as a name under /run/secrets. */
+function fileRefs(service, kind) {
+    return service[kind]?.map((ref) => {
+        const target = kind === 'secrets' && ref.target?.startsWith('/run/secrets/')
+            ? ref.target.slice('/run/secrets/'.length)
+            : ref.target;
+        return { ...ref, ...(target ? { target } : {}) };
+    });
+}
+function convertService(name, service, warnings) {
+    const warn = (detail) => warnings.push(`service ${name}: ${detail}`);
+    if (!service.image)
+        fail(`service "${name}" has no image; swarm never builds (pin one with the "images" input)`);
+    const out = swarmKeys(service, warn);
+    out.deploy = swarmDeploy(service);
+    // `backend: null` means attached with no options: a plain list when no network has any.
+    if (service.networks && !Array.isArray(service.networks)) {
+        const nets = Object.entries(service.networks);
+        out.networks = nets.every(([, v]) => v === null || (typeof v === 'object' && Object.keys(v).length === 0))
+            ? nets.map(([k]) => k)
+            : service.networks;
+    }
+    if (service.ports)
+        out.ports = service.ports.map((port) => swarmPort(name, port));
+    const tmpfs = typeof service.tmpfs === 'string' ? [service.tmpfs] : (service.tmpfs ?? []);
+    if (tmpfs.length > 0)
+        out.volumes = [...(out.volumes ?? []), ...tmpfsMounts(tmpfs, warn)];
+    for (const kind of ['secrets', 'configs']) {
+        const refs = fileRefs(service, kind);
+        if (refs)
+            out[kind] = refs;
+    }
+    if (Array.isArray(out.volumes)) {
+        out.volumes = out.volumes.map((v) => {
+            const { bind, ...rest } = v;
+            const propagation = bind?.propagation;
+            return propagation ? { ...rest, bind: { propagation } } : rest;
+        });
+    }
+    return withoutEmpty(out);
+}
+
+;// CONCATENATED MODULE: ./actions/deploy/src/stack.ts
+// mode: swarm. The stack file `docker stack deploy` gets: compose's own merged configuration of the
+// release (so overrides, `!override` and interpolation mean what they mean with compose), rewritten
+// where swarm's loader differs, with every dropped or changed setting reported as a warning.
+
+
+
+/** Written into the release directory next to the compose files. */
+const STACK_FILE = 'berth-stack.json';
+const MAX_OBJECT_NAME = 64;
+/** Swarm objects are immutable: a new content gets a new name, so an update never collides. */
+function versionedName(project, key, content) {
+    const hash = (0,external_node_crypto_.createHash)('sha256').update(content).digest('hex').slice(0, 10);
+    return `${project}_${key}`.slice(0, MAX_OBJECT_NAME - hash.length - 1) + `_${hash}`;
+}
+function relativePath(bundleDir, path) {
+    if (!(0,external_node_path_.isAbsolute)(path))
+        return path;
+    const rel = (0,external_node_path_.relative)(bundleDir, path);
+    return rel.startsWith('..') || (0,external_node_path_.isAbsolute)(rel) ? path : `./${rel}`;
+}
+/** A top-level section (networks, volumes, secrets, configs) with each entry converted. */
+function mapSection(section, convert) {
+    if (!section)
+        return undefined;
+    return Object.fromEntries(Object.entries(section).map(([key, entry]) => [key, convert(key, entry)]));
+}
+function fileObjects(kind, objects, opts, names) {
+    return mapSection(objects, (key, object) => {
+        if (object.external)
+            return { external: true, ...(object.name ? { name: object.name } : {}) };
+        if (!object.file) {
+            fail(`${kind} "${key}" is not a file; swarm ${kind} come from files (use the action's "secrets" input, written as secrets/NAME)`);
+        }
+        const name = versionedName(opts.project, key, opts.readFile(object.file));
+        names.push(name);
+        const { labels } = object;
+        return { name, file: relativePath(opts.bundleDir, object.file), ...(labels ? { labels } : {}) };
+    });
+}
+function namedResources(resources, project, allowed, kind, warnings) {
+    return mapSection(resources, (key, spec) => {
+        const kept = {};
+        for (const [k, v] of Object.entries(spec ?? {})) {
+            // compose names resources <project>_<key>; so does docker stack, unless given a name.
+            if (k === 'name' && v === `${project}_${key}`)
+                continue;
+            if (allowed.has(k) || k.startsWith('x-'))
+                kept[k] = v;
+            else
+                warnings.push(`${kind} ${key}: swarm ignores "${k}"; dropped`);
+        }
+        return withoutEmpty(kept);
+    });
+}
+/** The stack file for `docker stack deploy`, from compose's merged configuration of the release. */
+function toSwarmStack(config, opts) {
+    const warnings = [];
+    const objects = [];
+    const services = {};
+    for (const [name, service] of Object.entries(config.services)) {
+        services[name] = convertService(name, service, warnings);
+    }
+    const stack = { services };
+    const networks = namedResources(config.networks, opts.project, new Set(['name', 'driver', 'driver_opts', 'ipam', 'external', 'internal', 'attachable', 'labels']), 'network', warnings);
+    if (networks)
+        stack.networks = networks;
+    const volumes = namedResources(config.volumes, opts.project, new Set(['name', 'driver', 'driver_opts', 'external', 'labels']), 'volume', warnings);
+    if (volumes)
+        stack.volumes = volumes;
+    const secrets = fileObjects('secrets', config.secrets, opts, objects);
+    if (secrets)
+        stack.secrets = secrets;
+    const configs = fileObjects('configs', config.configs, opts, objects);
+    if (configs)
+        stack.configs = configs;
+    const images = [
+        ...new Set(Object.values(config.services)
+            .map((s) => s.image)
+            .filter((i) => !!i)),
+    ];
+    return { stack, images, objects, warnings };
+}
+
+;// CONCATENATED MODULE: ./actions/deploy/src/bundle.ts
+// The release bundle: what goes to the host for one release, staged in a local directory and sent
+// as one tar stream. Secrets travel inside it as files, never on a command line.
+
+
+
+
+
+
+
+
+
+
+/** Sortable by time, traceable to the commit, unique across concurrent runs. */
+function releaseId(now, sha) {
+    const stamp = now
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z');
+    return `${stamp}-${(sha || 'nocommit').slice(0, 7)}-${(0,external_node_crypto_.randomBytes)(2).toString('hex')}`;
+}
+/** The override that pins service images by digest, added after the user's compose files. */
+const IMAGES_OVERRIDE = 'docker-compose.berth-images.yml';
+const CA_FILE = '.berth/ca.pem';
+/**
+ * A compose `.env` line whose value compose reads literally: double-quoted, with backslash,
+ * quote and line breaks escaped, and `$` doubled so that nothing is interpolated.
+ */
+function dotenvLine(key, value) {
+    const escaped = value
+        .replace(/\\/g, '\\\\')
+        .replace(/"/g, '\\"')
+        .replace(/\n/g, '\\n')
+        .replace(/\r/g, '\\r')
+        .replace(/\t/g, '\\t')
+        .replace(/\$/g, '$$$$');
+    return `${key}="${escaped}"`;
+}
+function imagesOverride(images) {
+    const lines = ['# Written by berth/deploy: each service runs the image pinned by digest.', 'services:'];
+    for (const [service, ref] of Object.entries(images))
+        lines.push(`  ${JSON.stringify(service)}:`, `    image: ${JSON.stringify(ref)}`);
+    return lines.join('\n') + '\n';
+}
+/** What release.json says about the release: where it came from, who ran it, what it pins. */
+function releaseRecord(inputs, ctx, release) {
+    return {
+        release,
+        project: inputs.project,
+        environment: inputs.environment,
+        commit: ctx.headSha ?? ctx.sha,
+        ref: ctx.ref,
+        repository: ctx.repository,
+        actor: ctx.actor,
+        run: (0,github/* runUrl */.Vp)(ctx),
+        workflow: ctx.workflow,
+        created: new Date().toISOString(),
+        images: inputs.images,
+        compose_files: inputs['compose-files'],
+    };
+}
+/** What staging directories are called, so the post step deletes nothing else. */
+const STAGING_PREFIX = 'berth-release-';
+/**
+ * A new private directory for the bundle. It holds `.env`, the secrets and the registry password:
+ * the caller records it (saveState) before anything is written, and removes it on every path.
+ */
+function makeStagingDir(tempRoot) {
+    const dir = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(tempRoot, STAGING_PREFIX));
+    (0,external_node_fs_.chmodSync)(dir, 0o700);
+    return dir;
+}
+/** Deletes a staging directory (a path the post step read back from state must look like one). */
+function removeStagingDir(dir) {
+    if (!dir || !(0,external_node_path_.basename)(dir).startsWith(STAGING_PREFIX) || !(0,external_node_fs_.existsSync)(dir))
+        return false;
+    (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
+    return true;
+}
+/** Stages the bundle in `dir`, an empty directory from makeStagingDir. */
+function stageBundle(inputs, record, dir) {
+    const composeFiles = [...inputs['compose-files']];
+    for (const file of composeFiles) {
+        (0,external_node_fs_.mkdirSync)((0,external_node_path_.dirname)((0,external_node_path_.join)(dir, file)), { recursive: true });
+        (0,external_node_fs_.copyFileSync)((0,external_node_path_.join)(inputs['working-directory'], file), (0,external_node_path_.join)(dir, file));
+    }
+    if (Object.keys(inputs.images).length > 0) {
+        (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(dir, IMAGES_OVERRIDE), imagesOverride(inputs.images));
+        composeFiles.push(IMAGES_OVERRIDE);
+    }
+    const env = Object.entries(inputs.env).map(([k, v]) => dotenvLine(k, v));
+    (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(dir, '.env'), env.length ? env.join('\n') + '\n' : '', { mode: 0o600 });
+    (0,external_node_fs_.mkdirSync)((0,external_node_path_.join)(dir, '.berth'), { mode: 0o700 });
+    if (Object.keys(inputs.secrets).length > 0) {
+        // Compose (without swarm) bind-mounts secret files with their host owner and mode, and the
+        // services run as their own non-root users: the files must be readable by them, so the
+        // directory (0700, the deploy user's) is what keeps them from other users of the host.
+        const secrets = (0,external_node_path_.join)(dir, 'secrets');
+        (0,external_node_fs_.mkdirSync)(secrets, { mode: 0o700 });
+        for (const [name, value] of Object.entries(inputs.secrets)) {
+            (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(secrets, name), value, { mode: 0o444 });
+        }
+    }
+    if (inputs['health-urls'].length > 0) {
+        (0,external_node_fs_.mkdirSync)((0,external_node_path_.join)(dir, probes/* PROBES_DIR */.UO), { mode: 0o700 });
+        inputs['health-urls'].forEach((probe, i) => {
+            const config = (0,probes/* probeCurlConfig */.Js)(probe, inputs['health-headers']);
+            (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(dir, probes/* PROBES_DIR */.UO, `${i}.curl`), config, { mode: 0o600 });
+        });
+    }
+    if (inputs['registry-password']) {
+        (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(dir, '.berth/registry-password'), inputs['registry-password'], { mode: 0o600 });
+    }
+    let caFile;
+    if (inputs['ca-file']) {
+        (0,external_node_fs_.copyFileSync)((0,external_node_path_.join)(inputs['working-directory'], inputs['ca-file']), (0,external_node_path_.join)(dir, CA_FILE));
+        caFile = CA_FILE;
+    }
+    (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(dir, 'release.json'), JSON.stringify({ ...record, compose_files: composeFiles }, null, 2) + '\n');
+    return { dir, composeFiles, caFile };
+}
+/**
+ * mode: swarm. Compose (on the runner) merges and interpolates the release's files exactly as it
+ * would on the host; the result, rewritten for swarm, is the one stack file the host deploys.
+ * Also staged: the images to pull and the versioned secret/config names this release uses.
+ */
+async function stageSwarmStack(staged, project) {
+    const config = await composeConfig({
+        projectDirectory: staged.dir,
+        project,
+        files: staged.composeFiles,
+    }).catch((err) => {
+        throw (0,inputs/* inputError */.Xu)(constants/* Inputs */.G0.ComposeFiles, err instanceof Error ? err.message : String(err));
+    });
+    const swarm = toSwarmStack(config, { project, bundleDir: staged.dir, readFile: (p) => (0,external_node_fs_.readFileSync)(p) });
+    // It holds the .env values compose interpolated: as private as .env itself.
+    (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(staged.dir, STACK_FILE), JSON.stringify(swarm.stack, null, 2) + '\n', { mode: 0o600 });
+    (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(staged.dir, '.berth/images'), swarm.images.map((i) => `${i}\n`).join(''));
+    (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(staged.dir, '.berth/swarm-objects'), swarm.objects.map((o) => `${o}\n`).join(''));
+    return { staged: { ...staged, composeFiles: [STACK_FILE] }, warnings: swarm.warnings };
+}
+/** The bundle staged for the upload (mode swarm: with its stack file), said in the log. */
+async function stageRelease(inputs, record, dir) {
+    let staged = stageBundle(inputs, record, dir);
+    core/* info */.pq(`Compose files: ${staged.composeFiles.join(', ')}`);
+    if (inputs.mode === 'swarm') {
+        const swarm = await stageSwarmStack(staged, inputs.project);
+        for (const warning of swarm.warnings)
+            core/* warning */.$e(`mode swarm: ${warning}`);
+        staged = swarm.staged;
+        core/* info */.pq(`Stack file: ${staged.composeFiles.join(', ')} (docker stack deploy)`);
+    }
+    core/* info */.pq(`Secrets: ${Object.keys(inputs.secrets).join(', ') || 'none'}; env: ${Object.keys(inputs.env).join(', ') || 'none'}`);
+    return staged;
+}
+
+
+/***/ }),
+
+/***/ 6745:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   G0: () => (/* binding */ Inputs),
+/* harmony export */   Uw: () => (/* binding */ State),
+/* harmony export */   tY: () => (/* binding */ Outputs)
+/* harmony export */ });
+/* harmony import */ var _lib_ssh_inputs_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9928);
+// Names of berth/deploy's inputs, outputs and saved state, in one place so action.yml, the code
+// and the tests agree (test/actions.test.ts checks action.yml against these).
+
+const Inputs = {
+    ..._lib_ssh_inputs_js__WEBPACK_IMPORTED_MODULE_0__/* .SshInputNames */ .PX,
+    Project: 'project',
+    ComposeFiles: 'compose-files',
+    Environment: 'environment',
+    WorkingDirectory: 'working-directory',
+    Env: 'env',
+    Secrets: 'secrets',
+    Images: 'images',
+    Registry: 'registry',
+    RegistryUsername: 'registry-username',
+    RegistryPassword: 'registry-password',
+    RemoteDir: 'remote-dir',
+    WaitTimeout: 'wait-timeout',
+    HealthUrls: 'health-urls',
+    HealthHeaders: 'health-headers',
+    CaFile: 'ca-file',
+    Rollback: 'rollback',
+    KeepReleases: 'keep-releases',
+    Prune: 'prune',
+    LockTimeout: 'lock-timeout',
+    Mode: 'mode',
+};
+const Outputs = {
+    Release: 'release',
+    PreviousRelease: 'previous-release',
+    Status: 'status',
+    DurationSeconds: 'duration-seconds',
+};
+const State = {
+    /** the local directory the release bundle was staged in, for the post step to remove */
+    StagingDir: 'staging-dir',
+};
+
+
+/***/ }),
+
+/***/ 4652:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _lib_action_wrapper_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9046);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5947);
-// Entry point bundled into dist/index.js; the runner calls it for the main step.
+/* harmony import */ var _lib_action_wrapper_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4251);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6868);
+/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9016);
+// Entry point bundled into dist/index.js; the runner calls it for the main and post step.
 
 
-await (0,_lib_action_wrapper_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)({ main: _main_js__WEBPACK_IMPORTED_MODULE_1__/* .main */ .i });
+
+await (0,_lib_action_wrapper_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)({ main: _main_js__WEBPACK_IMPORTED_MODULE_1__/* .main */ .i, post: _post_js__WEBPACK_IMPORTED_MODULE_2__/* .post */ .b });
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 5947:
+/***/ 6868:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28395,19 +28972,1724 @@ __nccwpck_require__.d(__webpack_exports__, {
   i: () => (/* binding */ main)
 });
 
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 20 modules
-var core = __nccwpck_require__(3218);
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-;// CONCATENATED MODULE: ./lib/action/github.ts
+// EXTERNAL MODULE: ../../main/node_modules/@actions/core/lib/core.js + 20 modules
+var core = __nccwpck_require__(1800);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+// EXTERNAL MODULE: ./lib/action/github.ts
+var github = __nccwpck_require__(9753);
+// EXTERNAL MODULE: ./lib/ssh/inputs.ts + 7 modules
+var ssh_inputs = __nccwpck_require__(9928);
+// EXTERNAL MODULE: ./actions/deploy/src/bundle.ts + 3 modules
+var bundle = __nccwpck_require__(8656);
+// EXTERNAL MODULE: ./actions/deploy/src/constants.ts
+var constants = __nccwpck_require__(6745);
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(1421);
+// EXTERNAL MODULE: ./lib/action/untrusted-output.ts
+var untrusted_output = __nccwpck_require__(6486);
+// EXTERNAL MODULE: ./lib/ssh/shell.ts
+var shell = __nccwpck_require__(8326);
+;// CONCATENATED MODULE: ./lib/ssh/host-script.ts
+
+/**
+ * A template tag for script bodies: the raw text, with `$\{` turned back into `${`. JavaScript's raw
+ * strings cannot hold `${` (it starts a substitution), so bash's parameter expansions are written
+ * `$\{name}` in the source.
+ */
+function bash(strings, ...values) {
+    return String.raw(strings, ...values).replaceAll('$\\{', '${');
+}
+/**
+ * What every host script starts with: strict mode, `emit key value` (one report line on stdout), and
+ * an ERR trap that says on stderr which line and command failed, so a failing script always reports
+ * why (its stderr ends up in the action's error). The trap writes to stderr because stdout may be a
+ * data stream (a tar archive, a dump). A script may set its own ERR trap after the prelude.
+ *
+ * One line per failure, so that it never pushes the failing tool's own message out of the error's
+ * stderr tail: a multi-line command is named by its first line. `set -E` hands the trap to subshells
+ * too, where a failure is often expected and captured (`out=$(cmd 2>&1)`, a retried probe): it speaks
+ * only in the script's own shell, whose failure set -e turns into the script's end.
+ */
+const HOST_PRELUDE = bash `set -Eeuo pipefail
+emit() { printf '::berth::%s=%s\n' "$1" "$2"; }
+berth_failed() {
+  [ "$BASH_SUBSHELL" = 0 ] || return 0
+  local command=$3
+  case $command in *$'\n'*) command="$\{command%%$'\n'*} …" ;; esac
+  echo "berth: line $2: \`$command\` exited with $1" >&2
+}
+trap 'berth_failed $? $LINENO "$BASH_COMMAND"' ERR
+`;
+const VARIABLE = /^[A-Z][A-Z0-9_]*$/;
+function quoted(value) {
+    return (0,shell/* shellQuote */.Z)(typeof value === 'boolean' ? (value ? '1' : '0') : String(value));
+}
+/**
+ * The assignments that hand `values` to a script: `NAME='value'` lines, or `NAME=('a' 'b')` for
+ * lists, every value single-quoted so that nothing in it is ever parsed as shell.
+ */
+function renderAssignments(values) {
+    return Object.entries(values)
+        .map(([name, value]) => {
+        if (!VARIABLE.test(name))
+            throw new Error(`${JSON.stringify(name)} is not a host script variable name`);
+        if (typeof value === 'object')
+            return `${name}=(${value.map((v) => quoted(v)).join(' ')})`;
+        return `${name}=${quoted(value)}`;
+    })
+        .join('\n');
+}
+/** The whole script: prelude, the values, the body. */
+function host_script_renderHostScript(body, values = {}) {
+    const assignments = renderAssignments(values);
+    return `${HOST_PRELUDE}${assignments ? `${assignments}\n` : ''}${body}`;
+}
+const REPORT_LINE = /^::berth::([a-z][a-z0-9-]*)=(.*)$/;
+/** Longer values are cut: nothing a host script reports legitimately comes near it. */
+const MAX_VALUE_CHARS = 64 * 1024;
+/**
+ * One `::berth::key=value` line, or undefined for any other output. The value loses control
+ * characters (a host could otherwise smuggle a line break or an escape into the log) and is bounded.
+ */
+function readReportLine(line) {
+    const m = REPORT_LINE.exec(line.replace(/\r$/, ''));
+    if (!m)
+        return undefined;
+    // eslint-disable-next-line no-control-regex
+    const value = m[2].replace(/[\u0000-\u001f\u007f]/g, '').slice(0, MAX_VALUE_CHARS);
+    return { key: m[1], value };
+}
+/** Every report line of a script's stdout, in order, with typed accessors. */
+class host_script_HostReport {
+    lines;
+    constructor(lines) {
+        this.lines = lines;
+    }
+    static parse(stdout) {
+        const lines = [];
+        for (const line of stdout.split('\n')) {
+            const entry = readReportLine(line);
+            if (entry)
+                lines.push(entry);
+        }
+        return new host_script_HostReport(lines);
+    }
+    /** Every value reported under `key`, in order. */
+    all(key) {
+        return this.lines.filter((l) => l.key === key).map((l) => l.value);
+    }
+    /** The last value reported under `key` (a later report overrides an earlier one). */
+    last(key) {
+        return this.all(key).at(-1);
+    }
+    has(key) {
+        return this.lines.some((l) => l.key === key);
+    }
+    /** The last value of `key` as a non-negative integer, undefined when absent or not one. */
+    int(key) {
+        const value = this.last(key);
+        return value !== undefined && /^\d{1,15}$/.test(value) ? Number(value) : undefined;
+    }
+    /**
+     * The values of `key` split at their first space into `[head, rest]` (e.g. `volume=<name> <short>`):
+     * values without a space give `[value, '']`.
+     */
+    pairs(key) {
+        return this.all(key).map((value) => {
+            const space = value.indexOf(' ');
+            return space === -1 ? [value, ''] : [value.slice(0, space), value.slice(space + 1)];
+        });
+    }
+}
+/** Runs `body` with `values` over `session` and reads its report. */
+async function runHostScript(session, body, values = {}, options = {}) {
+    const result = await session.script(host_script_renderHostScript(body, values), options);
+    return { ...result, report: host_script_HostReport.parse(result.stdout) };
+}
+
+;// CONCATENATED MODULE: ./actions/deploy/src/script/release.ts
+// The deploy script's frame: the start (clock, audit line, the lock), the failure path (diagnose,
+// roll back, audit, unlock) and the end. Runs after HOST_PRELUDE and the quoted values.
+
+const START = bash `umask 077
+# Stage changes are reported with a millisecond clock, so the summary can say where the time went.
+enter() {
+  stage=$1
+  emit stage "$1 $(date +%s%3N)"
+}
+started=$(date +%s)
+cd "$REMOTE_DIR"
+incoming="releases/.incoming-$RELEASE"
+stage=start
+status=failed
+audit() { # appends one JSON line per attempt to deploy.log
+  local now
+  now=$(date +%s)
+  emit duration-seconds "$((now - started))"
+  printf '%s,"status":"%s","failed_stage":"%s","duration_seconds":%d}\n' \
+    "$AUDIT_PREFIX" "$status" "$([ "$status" = deployed ] && echo "" || echo "$stage")" "$((now - started))" >>deploy.log
+}
+
+[ -d "$incoming" ] || { echo "berth: upload $incoming is missing" >&2; exit 2; }
+# Whatever happens, the throw-away registry login and the probes' URLs and headers do not outlive the script.
+registry_config=""
+rel=""
+trap '[ -z "$registry_config" ] || rm -rf "$registry_config"; [ -z "$rel" ] || rm -rf "$rel/.berth/probes"' EXIT
+unlock() {
+  : >.lock
+  flock -u 9
+}
+`;
+const LOCK = bash `# One deploy at a time per remote-dir. The lock file's content names the holder while it is held.
+enter lock
+exec 9>>.lock
+if ! flock -w "$LOCK_TIMEOUT" 9; then
+  emit lock-holder "$(head -c 400 .lock | tr '\n' ' ')"
+  rm -rf "$incoming"
+  audit
+  exit 75
+fi
+printf '%s\n' "$HOLDER" >.lock
+enter prepare
+# Uploads of deploys that died before taking the lock.
+find releases -mindepth 1 -maxdepth 1 -name '.incoming-*' ! -name ".incoming-$RELEASE" -mmin +60 -exec rm -rf {} + 2>/dev/null || true
+
+previous=""
+if [ -L current ]; then previous=$(basename "$(readlink current)"); fi
+emit previous-release "$previous"
+mv "$incoming" "releases/$RELEASE"
+rel="$REMOTE_DIR/releases/$RELEASE"
+mkdir -p "$rel/.berth"
+printf '%s\n' "$\{COMPOSE_FILES[@]}" >"$rel/.berth/compose-files"
+`;
+const FAILURE = bash `# Brings the previous release back with the image digests it was pinned to.
+rollback() {
+  if [ "$ROLLBACK" != 1 ] || [ -z "$previous" ] || [ ! -d "releases/$previous" ]; then return 1; fi
+  echo "berth: rolling back to $previous" >&2
+  up_release "$REMOTE_DIR/releases/$previous"
+}
+
+fail() { # message
+  echo "berth: $stage failed: $1" >&2
+  emit failed-stage "$stage"
+  emit error "$1"
+  if [ "$stage" = up ] || [ "$stage" = probe ]; then diagnose; fi
+  local keep_release=0
+  if [ "$stage" = up ] || [ "$stage" = probe ]; then
+    if rollback; then status=rolled-back; else keep_release=1; fi
+  fi
+  emit status "$status"
+  # A failed release goes, unless its containers still run from it (nothing to roll back to).
+  [ "$keep_release" = 1 ] || rm -rf "$rel"
+  audit
+  unlock
+  exit 1
+}
+`;
+const DONE = bash `enter done
+emit status "$status"
+audit
+unlock
+`;
+
+;// CONCATENATED MODULE: ./actions/deploy/src/script/retention.ts
+// The deploy script's retention: old releases go (with the images and swarm objects only they name).
+
+const RETENTION = bash `enter retention
+images_of() { [ -f "$1/.berth/pins.yml" ] && sed -n 's/^    image: "\(.*\)"$/\1/p' "$1/.berth/pins.yml" || true; }
+mapfile -t all < <(find releases -mindepth 1 -maxdepth 1 -type d ! -name '.*' -printf '%f\n' | sort)
+remove=()
+if [ "$\{#all[@]}" -gt "$KEEP" ]; then
+  for r in "$\{all[@]:0:$\{#all[@]}-KEEP}"; do
+    [ "$r" = "$RELEASE" ] || [ "$r" = "$previous" ] || remove+=("$r")
+  done
+fi
+if [ "$\{#remove[@]}" -gt 0 ]; then
+  declare -A keep_images=()
+  for r in "$\{all[@]}"; do
+    case " $\{remove[*]} " in *" $r "*) continue ;; esac
+    while IFS= read -r i; do [ -n "$i" ] && keep_images[$i]=1; done < <(images_of "releases/$r")
+  done
+  for r in "$\{remove[@]}"; do
+    if [ "$PRUNE" = 1 ]; then
+      while IFS= read -r i; do
+        if [ -n "$i" ] && [ -z "$\{keep_images[$i]:-}" ]; then
+          docker image rm "$i" >/dev/null 2>&1 && emit pruned-image "$i" || true
+        fi
+      done < <(images_of "releases/$r")
+    fi
+    rm -rf "releases/$r"
+    emit removed-release "$r"
+  done
+fi
+if [ "$MODE" = swarm ]; then
+  # Secrets and configs are versioned by content; a version no kept release names is deleted
+  # (an old password must not linger in the swarm's store). In use elsewhere: docker refuses.
+  declare -A keep_objects=()
+  for r in releases/*/; do
+    [ -f "$r.berth/swarm-objects" ] || continue
+    while IFS= read -r o; do [ -n "$o" ] && keep_objects[$o]=1; done <"$r.berth/swarm-objects"
+  done
+  for kind in secret config; do
+    while IFS= read -r o; do
+      if [ -n "$o" ] && [ -z "$\{keep_objects[$o]:-}" ]; then
+        docker "$kind" rm "$o" >/dev/null 2>&1 && emit removed-$kind "$o" || true
+      fi
+    done < <(docker "$kind" ls --filter "label=com.docker.stack.namespace=$PROJECT" --format '{{.Name}}')
+  done
+fi
+`;
+
+;// CONCATENATED MODULE: ./actions/deploy/src/script/services.ts
+// The deploy script's functions that bring a release's services up and say what failed, for both
+// modes (the swarm-only ones are in swarm.ts).
+
+const SERVICES = bash `compose_args() { # release-dir: sets CARGS to the release's project and compose files
+  local dir=$1 f
+  CARGS=(-p "$PROJECT" --project-directory "$dir")
+  while IFS= read -r f; do [ -n "$f" ] && CARGS+=(-f "$dir/$f"); done <"$dir/.berth/compose-files"
+}
+
+compose_in() { # release-dir compose-args...
+  compose_args "$1"
+  shift
+  docker compose "$\{CARGS[@]}" "$@"
+}
+
+# Brings a release up and waits for health, streaming to the log and keeping it in <dir>/.berth/up.log.
+# compose's --wait-timeout does not bound the wait for depends_on conditions, so timeout holds the
+# whole command to the budget. Returns compose's status (124 or more: out of time).
+up_release() { # release-dir
+  local status
+  set +e
+  if [ "$MODE" = swarm ]; then
+    local since deadline
+    since=$(date -u +%Y-%m-%dT%H:%M:%S)
+    deadline=$(($(date +%s) + WAIT_TIMEOUT))
+    stack_args "$1"
+    # --prune: services no longer in the stack go, like compose's --remove-orphans.
+    timeout --kill-after=15 "$WAIT_TIMEOUT" docker stack deploy "$\{SARGS[@]}" --with-registry-auth \
+      --prune --resolve-image always $\{SWARM_DETACH:+"$SWARM_DETACH"} "$PROJECT" 2>&1 | tee "$1/.berth/up.log" >&2
+    status=$\{PIPESTATUS[0]}
+    if [ "$status" = 0 ]; then
+      wait_converged "$since" "$deadline" 2>&1 | tee -a "$1/.berth/up.log" >&2
+      status=$\{PIPESTATUS[0]}
+    fi
+  else
+    compose_args "$1"
+    timeout --kill-after=15 "$WAIT_TIMEOUT" docker compose "$\{CARGS[@]}" \
+      up -d --wait --wait-timeout "$WAIT_TIMEOUT" --remove-orphans --no-build 2>&1 | tee "$1/.berth/up.log" >&2
+    status=$\{PIPESTATUS[0]}
+  fi
+  set -e
+  return "$status"
+}
+
+# What failed, for the summary: every service that is not running and healthy, with its health log.
+diagnose() {
+  local c service state
+  if [ "$MODE" = swarm ]; then
+    diagnose_swarm
+    return
+  fi
+  for c in $(compose_in "$rel" ps -a -q 2>/dev/null); do
+    service=$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$c")
+    state=$(docker inspect -f '{{.State.Status}}{{if .State.Health}}/{{.State.Health.Status}}{{end}}' "$c")
+    case "$state" in running | running/healthy) continue ;; esac
+    emit unhealthy "$service $state"
+    emit health "$service $(health_of "$c")"
+    echo "--- last log lines of $service ($state)" >&2
+    docker logs --tail 20 "$c" >&2 2>&1 || true
+  done
+}
+
+health_of() { # container: its health-check log as base64 JSON
+  docker inspect -f '{{if .State.Health}}{{json .State.Health.Log}}{{else}}[]{{end}}' "$1" 2>/dev/null | base64 -w0
+}
+`;
+
+;// CONCATENATED MODULE: ./actions/deploy/src/script/stages.ts
+// The deploy script's stages before the switch: config, pull, up (with health) and the probes.
+
+const CONFIG = bash `enter config
+if [ "$MODE" = swarm ]; then
+  node=$(docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}' 2>&1) || true
+  [ "$node" = "active true" ] ||
+    fail "mode swarm needs a swarm manager; this host's swarm state is \"$node\" (docker swarm init)"
+  stack_args "$rel"
+  if ! out=$(docker stack config "$\{SARGS[@]}" 2>&1 >/dev/null); then fail "$(printf '%s' "$out" | tail -n 20)"; fi
+  # Older CLIs detach without asking; newer ones warn unless told. Berth waits on its own either way.
+  SWARM_DETACH=""
+  if docker stack deploy --help 2>/dev/null | grep -q -- '--detach'; then SWARM_DETACH=--detach=true; fi
+elif ! out=$(compose_in "$rel" config -q 2>&1); then
+  fail "$(printf '%s' "$out" | tail -n 20)"
+fi
+`;
+const PULL = bash `enter pull
+if [ -n "$REGISTRY" ]; then
+  # A throw-away docker config: the host user's own logins are neither used nor changed.
+  export DOCKER_CONFIG="$rel/.berth/docker"
+  registry_config=$DOCKER_CONFIG
+  mkdir -p "$DOCKER_CONFIG"
+  [ -d "$HOME/.docker/cli-plugins" ] && ln -s "$HOME/.docker/cli-plugins" "$DOCKER_CONFIG/cli-plugins"
+  if ! out=$(docker login --username="$REGISTRY_USER" --password-stdin -- "$REGISTRY" <"$rel/.berth/registry-password" 2>&1); then
+    rm -f "$rel/.berth/registry-password"
+    fail "docker login $REGISTRY as $REGISTRY_USER: $(printf '%s' "$out" | tail -n 3)"
+  fi
+  rm -f "$rel/.berth/registry-password"
+fi
+# Every image is pulled, build sections or not: the host never builds. A swarm manager pulls
+# them too, so that a missing image or a refused login fails here, before any service changes.
+if [ "$MODE" = swarm ]; then
+  while IFS= read -r image; do
+    if ! out=$(docker pull --quiet -- "$image" 2>&1); then fail "docker pull $image: $(printf '%s' "$out" | tail -n 3)"; fi
+  done <"$rel/.berth/images"
+elif ! out=$(compose_in "$rel" pull --quiet 2>&1); then
+  fail "$(printf '%s' "$out" | tail -n 20)"
+fi
+# Swarm hands the login to its nodes (--with-registry-auth) at every stack deploy, rollback included.
+if [ -n "$REGISTRY" ] && [ "$MODE" != swarm ]; then
+  rm -rf "$DOCKER_CONFIG"
+  registry_config=""
+  unset DOCKER_CONFIG
+fi
+`;
+const UP = bash `enter up
+up_status=0
+up_release "$rel" || up_status=$?
+if [ "$up_status" -ge 124 ]; then
+  fail "services were not all healthy within $WAIT_TIMEOUT s"
+elif [ "$up_status" -ne 0 ]; then
+  fail "docker compose up failed: $(grep -v '^ Container \| Network \| Volume ' "$rel/.berth/up.log" | tail -n 3 | tr '\n' ' ')"
+fi
+`;
+const PROBE = bash `enter probe
+if [ "$\{#PROBE_URLS[@]}" -gt 0 ] && ! command -v curl >/dev/null; then fail "health-urls need curl on the host"; fi
+# A service that has just become healthy may still be settling (a proxy re-resolving its upstream,
+# a cache warming up): each probe gets up to 10 tries a second apart, and the last one counts.
+# curl reads the URL and the headers from the probe's 0600 config file (-K), never from its command
+# line; $url is the URL with its query values hidden, for the report. No globbing, http(s) only.
+for i in "$\{!PROBE_URLS[@]}"; do
+  url=$\{PROBE_URLS[$i]} want=$\{PROBE_STATUS[$i]} max=$\{PROBE_MAX[$i]}
+  curl_args=(-sS -o /dev/null --globoff --proto '=http,https' --max-time 10 -w '%{http_code} %{time_total}')
+  [ -n "$CA_FILE" ] && curl_args+=(--cacert "$rel/$CA_FILE")
+  curl_args+=(-K "$rel/.berth/probes/$i.curl")
+  for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    got=$(curl "$\{curl_args[@]}" 2>"$rel/.berth/probe.err") || true
+    code=$\{got%% *}
+    ms=$(awk -v t="$\{got##* }" 'BEGIN { printf "%d", t * 1000 }' 2>/dev/null || echo 0)
+    problem=""
+    if [ "$\{code:-000}" = 000 ]; then
+      problem="failed: $(tail -n 1 "$rel/.berth/probe.err")"
+    elif [ "$code" != "$want" ]; then
+      problem="answered HTTP $code, expected $want"
+    elif [ -n "$max" ] && [ "$ms" -gt "$max" ]; then
+      problem="took $ms ms, budget $max ms"
+    fi
+    [ -z "$problem" ] && break
+    [ "$attempt" = 10 ] || sleep 1
+  done
+  emit probe "$url $\{code:-000} $\{ms}ms"
+  [ -z "$problem" ] || fail "probe $url $problem (10 tries)"
+done
+`;
+
+;// CONCATENATED MODULE: ./actions/deploy/src/script/swarm.ts
+// The deploy script's functions for mode swarm: the stack's files, its convergence, its diagnosis.
+
+const SWARM = bash `stack_args() { # release-dir: sets SARGS to the release's stack files (mode swarm)
+  local dir=$1 f
+  SARGS=()
+  while IFS= read -r f; do [ -n "$f" ] && SARGS+=(-c "$dir/$f"); done <"$dir/.berth/compose-files"
+}
+
+# One line per service of the stack: name ready/desired update-state update-start. Ready counts
+# the running tasks made from the service's current spec (the engine's _up-to-date task filter, as
+# docker service update --detach=false uses): an old task still running is not ready, and a task
+# with a health check runs only once healthy.
+stack_state() {
+  local name desired state started ready
+  docker service ls --filter "label=com.docker.stack.namespace=$PROJECT" --format '{{.Name}} {{.Replicas}}' |
+    while read -r name desired _; do
+      read -r state started < <(docker service inspect "$name" -f '{{if .UpdateStatus}}{{.UpdateStatus.State}} {{.UpdateStatus.StartedAt.Format "2006-01-02T15:04:05"}}{{else}}none -{{end}}')
+      ready=$(docker service ps "$name" --filter _up-to-date=true --filter desired-state=running --format '{{.CurrentState}}' | grep -c '^Running' || true)
+      printf '%s %s/%s %s %s\n' "$name" "$ready" "$\{desired##*/}" "$state" "$started"
+    done
+}
+
+# Waits until every service runs all its replicas from its current spec, healthy; returns 1 as
+# soon as swarm gives up on an update this deploy started (paused, or rolled back by its
+# update_config), 124 when out of time.
+wait_converged() { # since deadline
+  local since=$1 deadline=$2 name ready state started pending
+  while :; do
+    pending=""
+    while read -r name ready state started; do
+      if [[ ! "$started" < "$since" ]]; then
+        case "$state" in paused | rollback_*)
+          echo "berth: swarm $state the update of $name" >&2
+          return 1
+          ;;
+        esac
+      fi
+      [ "$\{ready%%/*}" = "$\{ready##*/}" ] || pending="$pending $name"
+    done < <(stack_state)
+    [ -z "$pending" ] && return 0
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      echo "berth: not converged within $WAIT_TIMEOUT s:$pending" >&2
+      return 124
+    fi
+    sleep 1
+  done
+}
+
+diagnose_swarm() {
+  local name ready state started service task detail container
+  while read -r name ready state started; do
+    [ "$\{ready%%/*}" != "$\{ready##*/}" ] || continue
+    service=$\{name#"$PROJECT"_}
+    # The newest task: its state, swarm's error for it, and its container's health log when on this node.
+    task=$(docker service ps -q --no-trunc "$name" | head -n 1)
+    detail=$(docker inspect -f '{{.Status.State}}{{if .Status.Err}}: {{.Status.Err}}{{end}}' "$task" 2>/dev/null || echo unknown)
+    container=$(docker inspect -f '{{if .Status.ContainerStatus}}{{.Status.ContainerStatus.ContainerID}}{{end}}' "$task" 2>/dev/null || true)
+    emit unhealthy "$service $ready ready, $detail"
+    if [ -n "$container" ] && docker inspect "$container" >/dev/null 2>&1; then
+      emit health "$service $(health_of "$container")"
+      echo "--- last log lines of $service ($detail)" >&2
+      docker logs --tail 20 "$container" >&2 2>&1 || true
+    fi
+  done < <(stack_state)
+}
+`;
+
+;// CONCATENATED MODULE: ./actions/deploy/src/script/switch.ts
+// The deploy script's switch: pin what runs now by digest, then point `current` at the release.
+
+const SWITCH = bash `enter switch
+# Pin what runs now by digest, so a rollback to this release brings back exactly these images.
+pins="$rel/.berth/pins.yml"
+echo "services:" >"$pins"
+if [ "$MODE" = swarm ]; then
+  # Swarm resolved every image to a digest (--resolve-image always): the service spec holds it.
+  mapfile -t ids < <(docker service ls -q --filter "label=com.docker.stack.namespace=$PROJECT")
+  if [ "$\{#ids[@]}" -gt 0 ]; then
+    while read -r name ref; do
+      service=$\{name#"$PROJECT"_}
+      printf '  "%s":\n    image: "%s"\n' "$service" "$ref" >>"$pins"
+      emit image "$service $ref"
+    done < <(docker service inspect -f '{{.Spec.Name}} {{.Spec.TaskTemplate.ContainerSpec.Image}}' "$\{ids[@]}")
+  fi
+  ids=()
+else
+  # docker ps, not compose ps: the same containers (compose's project label), without compose's start-up.
+  mapfile -t ids < <(docker ps -q --filter "label=com.docker.compose.project=$PROJECT")
+fi
+if [ "$\{#ids[@]}" -gt 0 ]; then
+  # One docker call for all services: each container's service, configured image and image id. An
+  # image configured by digest (the images input) is its own pin; others need the image's digest.
+  mapfile -t running < <(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}} {{.Image}} {{.Config.Image}}' "$\{ids[@]}")
+  declare -A digest_of=()
+  unpinned=()
+  for line in "$\{running[@]}"; do
+    read -r _ image_id configured <<<"$line"
+    [[ "$configured" == *@sha256:* ]] || unpinned+=("$image_id")
+  done
+  if [ "$\{#unpinned[@]}" -gt 0 ]; then
+    while read -r image_id ref; do digest_of[$image_id]=$ref; done < <(
+      docker image inspect -f '{{.Id}} {{if .RepoDigests}}{{index .RepoDigests 0}}{{end}}' $(printf '%s\n' "$\{unpinned[@]}" | sort -u)
+    )
+  fi
+  for line in "$\{running[@]}"; do
+    read -r service image_id configured <<<"$line"
+    if [[ "$configured" == *@sha256:* ]]; then ref=$configured; else ref=$\{digest_of[$image_id]:-$image_id}; fi
+    printf '  "%s":\n    image: "%s"\n' "$service" "$ref" >>"$pins"
+    emit image "$service $ref"
+  done
+fi
+echo ".berth/pins.yml" >>"$rel/.berth/compose-files"
+ln -sfn "releases/$RELEASE" current.new
+mv -Tf current.new current
+status=deployed
+`;
+
+// EXTERNAL MODULE: ./actions/deploy/src/probes.ts
+var probes = __nccwpck_require__(6553);
+;// CONCATENATED MODULE: ./actions/deploy/src/remote-script.ts
+// The script that runs on the host, in the one SSH connection of a deploy: the shared host-script
+// protocol (lib/ssh/host-script.ts: prelude, values as quoted assignments, `::berth::` report lines)
+// around a static body, composed here from the snippets in ./script in the order they run. Nothing
+// from the inputs is ever parsed as shell: every value is one of the assignments below.
+
+
+
+
+
+
+
+
+const DEPLOY_MODES = ['compose', 'swarm'];
+/** The body in the order it runs: start and lock, the functions, then config, pull, up, probe, switch, retention. */
+const DEPLOY_BODY = [
+    START,
+    LOCK,
+    SERVICES,
+    SWARM,
+    FAILURE,
+    CONFIG,
+    PULL,
+    UP,
+    PROBE,
+    SWITCH,
+    RETENTION,
+    DONE,
+].join('\n');
+/** The script's variables, each handed over as one quoted assignment. */
+function deployScriptValues(p) {
+    return {
+        MODE: p.mode,
+        REMOTE_DIR: p.remoteDir,
+        PROJECT: p.project,
+        RELEASE: p.release,
+        COMPOSE_FILES: p.composeFiles,
+        WAIT_TIMEOUT: p.waitTimeoutSeconds,
+        LOCK_TIMEOUT: p.lockTimeoutSeconds,
+        ROLLBACK: p.rollback,
+        KEEP: p.keepReleases,
+        PRUNE: p.prune,
+        HOLDER: p.holder,
+        AUDIT_PREFIX: p.auditPrefix,
+        // Each probe's URL itself reaches curl in its config file (probes.ts); these only label it.
+        PROBE_URLS: p.probes.map((x) => (0,probes/* redactUrl */.BO)(x.url)),
+        PROBE_STATUS: p.probes.map((x) => String(x.status)),
+        PROBE_MAX: p.probes.map((x) => String(x.maxLatencyMs ?? '')),
+        CA_FILE: p.caFile ?? '',
+        REGISTRY: p.registry ?? '',
+        REGISTRY_USER: p.registryUser ?? '',
+    };
+}
+function renderDeployScript(p) {
+    return renderHostScript(DEPLOY_BODY, deployScriptValues(p));
+}
+
+;// CONCATENATED MODULE: ./actions/deploy/src/host.ts
+// What runs over the one SSH connection of a deploy: the upload (the staged release as one tar
+// stream into the host's incoming directory) and the deploy script, which takes the lock, moves the
+// upload into place and reports back.
+
+
+
+
+
+/** Where an action uploads a release before the deploy script takes the lock and moves it in place. */
+function incomingDir(remoteDir, release) {
+    return `${remoteDir}/releases/.incoming-${release}`;
+}
+async function uploadRelease(session, stagedDir, remoteDir, release) {
+    const incoming = incomingDir(remoteDir, release);
+    const tar = (0,external_node_child_process_.spawn)('tar', ['-C', stagedDir, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its warnings name the workspace's files, which a pull request names: logged like any tool's output.
+    const log = (0,untrusted_output/* untrustedOutput */.a)();
+    tar.stderr.on('data', (chunk) => log.write(chunk));
+    tar.on('close', () => log.end());
+    await session.exec(`umask 077 && mkdir -p -- ${(0,shell/* shellQuote */.Z)(`${remoteDir}/releases`)} && mkdir -- ${(0,shell/* shellQuote */.Z)(incoming)} && ` +
+        `tar -x -p --no-same-owner -C ${(0,shell/* shellQuote */.Z)(incoming)} -f -`, { input: tar.stdout, silent: true });
+}
+/** The deploy script's values; the lock holder and the audit line are stamped now, after the upload. */
+function deployScriptParams(inputs, staged, record) {
+    const { release } = record;
+    const holder = JSON.stringify({
+        release,
+        actor: record.actor,
+        run: record.run,
+        since: new Date().toISOString(),
+    });
+    const auditPrefix = JSON.stringify({
+        time: new Date().toISOString(),
+        release,
+        project: inputs.project,
+        environment: inputs.environment ?? null,
+        actor: record.actor,
+        commit: record.commit,
+        run: record.run,
+        images: inputs.images,
+    }).slice(0, -1);
+    return {
+        mode: inputs.mode,
+        remoteDir: inputs['remote-dir'],
+        project: inputs.project,
+        release,
+        composeFiles: staged.composeFiles,
+        waitTimeoutSeconds: inputs['wait-timeout'],
+        lockTimeoutSeconds: inputs['lock-timeout'],
+        rollback: inputs.rollback,
+        keepReleases: inputs['keep-releases'],
+        prune: inputs.prune,
+        holder,
+        auditPrefix,
+        probes: inputs['health-urls'],
+        caFile: staged.caFile,
+        registry: inputs.registry,
+        registryUser: inputs['registry-username'],
+    };
+}
+/** Runs the deploy script; its exit code is the caller's to judge (75: the lock timed out). */
+function runDeployScript(session, params) {
+    return runHostScript(session, DEPLOY_BODY, deployScriptValues(params), { ignoreReturnCode: true });
+}
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./lib/action/exec.ts + 1 modules
+var exec = __nccwpck_require__(825);
+;// CONCATENATED MODULE: ./lib/tools/docker.ts
+// Docker and buildx, as every Berth action uses them: versions, registry login over stdin, image
+// facts (size, user) and what a registry holds for a tag. Pure parsers are exported for unit tests.
+
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+// The grammar of docker/distribution's reference package, reduced to what image inputs need.
+const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const TAG = /^[\w][\w.-]{0,127}$/;
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?';
+/** host[:port]: DNS labels (none starting with `-`) or a bracketed IPv6 address, and a port. */
+const REGISTRY = new RegExp(`^(?:${LABEL}(?:\\.${LABEL})*|\\[[0-9A-Fa-f:.]+\\])(?::\\d{1,5})?$`);
+/** Whether `value` is a registry `host[:port]` (nothing a command line could read as an option). */
+function isRegistryHost(value) {
+    return REGISTRY.test(value);
+}
+/** Parses `[registry/]repo[:tag][@digest]`; returns undefined when it is not a valid reference. */
+function parseImageRef(ref) {
+    let rest = ref.trim();
+    let digest;
+    const at = rest.indexOf('@');
+    if (at !== -1) {
+        digest = rest.slice(at + 1);
+        rest = rest.slice(0, at);
+        if (!DIGEST.test(digest))
+            return undefined;
+    }
+    let tag;
+    const colon = rest.lastIndexOf(':');
+    if (colon > rest.lastIndexOf('/')) {
+        tag = rest.slice(colon + 1);
+        rest = rest.slice(0, colon);
+        if (!TAG.test(tag))
+            return undefined;
+    }
+    const slash = rest.indexOf('/');
+    const first = slash === -1 ? '' : rest.slice(0, slash);
+    const hasRegistry = first !== '' && (first.includes('.') || first.includes(':') || first === 'localhost');
+    if (hasRegistry && !isRegistryHost(first))
+        return undefined;
+    const registry = hasRegistry ? first : 'docker.io';
+    let repository = hasRegistry ? rest.slice(slash + 1) : rest;
+    if (registry === 'docker.io' && !repository.includes('/'))
+        repository = `library/${repository}`;
+    if (!REPOSITORY.test(repository))
+        return undefined;
+    return { registry, repository, tag, digest };
+}
+/** `registry/repository` as docker prints it (no `docker.io/library/` for official images kept). */
+function repositoryName(ref) {
+    return ref.registry === 'docker.io'
+        ? ref.repository.replace(/^library\//, '')
+        : `${ref.registry}/${ref.repository}`;
+}
+/** A user that runs as root: empty (the default), `root` or uid 0, with or without a group. */
+function isRootUser(user) {
+    const name = user.trim().split(':')[0];
+    return name === '' || name === 'root' || name === '0';
+}
+/** The x.y.z of `docker buildx version` output such as `github.com/docker/buildx 0.13.1+ds1 ...`. */
+function parseBuildxVersion(output) {
+    return /\bv?(\d+\.\d+\.\d+)/.exec(output)?.[1];
+}
+function versionAtLeast(version, minimum) {
+    const a = version.split('.').map(Number);
+    const b = minimum.split('.').map(Number);
+    for (let i = 0; i < 3; i++) {
+        if ((a[i] ?? 0) !== (b[i] ?? 0))
+            return (a[i] ?? 0) > (b[i] ?? 0);
+    }
+    return true;
+}
+async function buildxVersion() {
+    const { stdout } = await run('docker', ['buildx', 'version'], { silent: true });
+    const version = parseBuildxVersion(stdout);
+    if (!version)
+        throw new Error(`cannot read the buildx version from: ${stdout.trim()}`);
+    return version;
+}
+/** `docker login` with the password on stdin, never on the command line. */
+async function login(registry, username, password) {
+    await run('docker', ['login', `--username=${username}`, '--password-stdin', '--', registry], {
+        input: password,
+        silent: true,
+    }).catch((error) => {
+        throw new Error(`login to ${registry} as ${username} failed: ${error.message}`);
+    });
+}
+async function logout(registry) {
+    await run('docker', ['logout', '--', registry], { silent: true, ignoreReturnCode: true });
+}
+/** A local image's ID and configured user, or undefined when it is not in the local store. */
+async function inspectLocalImage(ref) {
+    const r = await run('docker', ['image', 'inspect', '--format', '{{json .}}', '--', ref], {
+        silent: true,
+        ignoreReturnCode: true,
+    });
+    if (r.exitCode !== 0)
+        return undefined;
+    const image = JSON.parse(r.stdout);
+    return { id: image.Id, user: image.Config?.User ?? '' };
+}
+/** The runner's platform as OCI names it. */
+const ARCHITECTURE = { x64: 'amd64', arm64: 'arm64', arm: 'arm' }[process.arch] ?? process.arch;
+/**
+ * Compressed bytes (config plus layers) of the image a registry holds under `ref`, for this runner's
+ * platform when `ref` is an index; undefined when the registry has no such image.
+ */
+async function remoteCompressedSize(ref) {
+    const raw = async (r) => {
+        const out = await run('docker', ['buildx', 'imagetools', 'inspect', '--raw', '--', r], {
+            silent: true,
+            ignoreReturnCode: true,
+        });
+        return out.exitCode === 0 ? JSON.parse(out.stdout) : undefined;
+    };
+    let manifest = await raw(ref);
+    if (manifest?.manifests) {
+        // An index: this platform's image (else the first real one), never an attestation manifest.
+        const images = manifest.manifests.filter((m) => m.platform?.os && m.platform.os !== 'unknown');
+        const image = images.find((m) => m.platform?.os === 'linux' && m.platform.architecture === ARCHITECTURE) ?? images[0];
+        if (!image)
+            return undefined;
+        manifest = await raw(`${ref.split('@')[0].replace(/:[^/:]+$/, '')}@${image.digest}`);
+    }
+    if (!manifest)
+        return undefined;
+    return (manifest.config?.size ?? 0) + (manifest.layers ?? []).reduce((sum, layer) => sum + layer.size, 0);
+}
+/** Unpacked size of a local image: the sum of its layers, the same with either image store. */
+async function imageSize(ref) {
+    const { stdout } = await run('docker', ['image', 'history', '--human=false', '--format', '{{.Size}}', '--', ref], {
+        silent: true,
+    });
+    return stdout
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .reduce((sum, line) => sum + Number(line.trim()), 0);
+}
+/** The digest the registry answered with, from `docker push` output (`tag: digest: sha256:... size: N`). */
+function parsePushDigest(output) {
+    return /digest: (sha256:[0-9a-f]{64})/.exec(output)?.[1];
+}
+/** Pushes one reference and returns the registry's manifest digest for it. */
+async function push(ref) {
+    const { stdout } = await run('docker', ['push', '--', ref]);
+    const digest = parsePushDigest(stdout);
+    if (!digest)
+        throw new Error(`pushed ${ref} but docker did not report the registry's digest`);
+    return digest;
+}
+/** The facts from an image's config (`docker image inspect`'s `.Config`, an OCI config's `config`). */
+function imageFactsFromConfig(config) {
+    const test = config?.Healthcheck?.Test ?? [];
+    return {
+        user: config?.User ?? '',
+        healthcheck: test.length > 0 && test[0].toUpperCase() !== 'NONE',
+    };
+}
+/**
+ * The facts from `docker buildx imagetools inspect --format '{{json .Image}}'`: one OCI image config
+ * for an image, or configs by platform (`linux/amd64`) for an index, where this runner's platform is
+ * taken, else the first Linux one. Undefined when the output holds no image config.
+ */
+function imageFactsFromImagetools(json, arch = ARCHITECTURE) {
+    let data;
+    try {
+        data = JSON.parse(json);
+    }
+    catch {
+        return undefined;
+    }
+    if (typeof data !== 'object' || data === null || Array.isArray(data))
+        return undefined;
+    const record = data;
+    if ('config' in record || 'rootfs' in record)
+        return imageFactsFromConfig(record.config);
+    const platforms = Object.entries(record);
+    const chosen = platforms.find(([platform]) => platform === `linux/${arch}`) ??
+        platforms.find(([platform]) => platform.startsWith('linux/'));
+    return chosen ? imageFactsFromConfig(chosen[1]?.config) : undefined;
+}
+/**
+ * An image's user and health check: from the local image store when the image is there, else from
+ * its registry (with the credentials `docker login` stored); undefined when neither has it.
+ */
+async function imageFacts(ref) {
+    const local = await run('docker', ['image', 'inspect', '--format', '{{json .Config}}', '--', ref], {
+        silent: true,
+        ignoreReturnCode: true,
+    });
+    if (local.exitCode === 0) {
+        try {
+            return { ...imageFactsFromConfig(JSON.parse(local.stdout)), source: 'local' };
+        }
+        catch {
+            // Not JSON: fall through to the registry.
+        }
+    }
+    const remote = await run('docker', ['buildx', 'imagetools', 'inspect', '--format', '{{json .Image}}', ref], {
+        silent: true,
+        ignoreReturnCode: true,
+    });
+    if (remote.exitCode !== 0)
+        return undefined;
+    const facts = imageFactsFromImagetools(remote.stdout);
+    return facts ? { ...facts, source: 'registry' } : undefined;
+}
+
+// EXTERNAL MODULE: ./lib/action/inputs.ts
+var inputs = __nccwpck_require__(2879);
+// EXTERNAL MODULE: ./lib/action/secrets.ts
+var action_secrets = __nccwpck_require__(497);
+;// CONCATENATED MODULE: ./lib/action/input-checks.ts
+// Input checks that several actions share, written once: the registry credential pair and the
+// compose project name.
+
+
+/**
+ * The registry-username/registry-password pair: both or neither. The password is masked before
+ * anything can fail.
+ */
+function getRegistryCredentials(names = {
+    username: 'registry-username',
+    password: 'registry-password',
+}) {
+    const password = (0,inputs/* getString */.AA)(names.password) || undefined;
+    (0,action_secrets/* maskSecret */.$)(password);
+    const username = (0,inputs/* getString */.AA)(names.username) || undefined;
+    if (Boolean(password) !== Boolean(username)) {
+        const missing = password ? names.username : names.password;
+        throw (0,inputs/* inputError */.Xu)(missing, 'is required when the other registry credential is given');
+    }
+    return username && password ? { username, password } : undefined;
+}
+/** What compose accepts as a project name (it also names containers, volumes and remote directories). */
+const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+function parseProjectName(name, value) {
+    if (!PROJECT_NAME.test(value)) {
+        throw (0,inputs/* inputError */.Xu)(name, `${JSON.stringify(value)} is not a compose project name (lower-case letters, digits, "-" and "_", starting with a letter or digit)`);
+    }
+    return value;
+}
+
+;// CONCATENATED MODULE: ./actions/deploy/src/inputs.ts
+// berth/deploy's inputs: the typed interface (keys as in action.yml) and getInputs(), the only
+// place that reads them. Every value that will reach the host is validated here or quoted later.
+
+
+
+
+
+
+
+
+
+
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const DEFAULT_COMPOSE = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
+function fail(name, detail) {
+    throw (0,inputs/* inputError */.Xu)(name, detail);
+}
+/** A path inside the working directory, as a relative path with no `..`. */
+function insideDir(name, dir, path) {
+    const rel = (0,external_node_path_.relative)(dir, (0,external_node_path_.resolve)(dir, path));
+    if (rel === '' || rel.startsWith('..') || (0,external_node_path_.isAbsolute)(rel))
+        fail(name, `${path} is not inside ${dir}`);
+    if (/[\n\r]/.test(rel))
+        fail(name, `${JSON.stringify(path)} has a line break`);
+    return (0,external_node_path_.normalize)(rel);
+}
+function existingFile(name, dir, path) {
+    const rel = insideDir(name, dir, path);
+    const full = (0,external_node_path_.join)(dir, rel);
+    if (!(0,external_node_fs_.existsSync)(full) || !(0,external_node_fs_.statSync)(full).isFile())
+        fail(name, `${full} does not exist`);
+    return rel;
+}
+function parseImagePins(name, lines) {
+    const pins = {};
+    lines.forEach((line, i) => {
+        const eq = line.indexOf('=');
+        const service = line.slice(0, eq);
+        const ref = line.slice(eq + 1);
+        if (eq <= 0 || !NAME.test(service))
+            fail(name, `line ${i + 1} is not "service=repo@sha256:..."`);
+        const parsed = parseImageRef(ref);
+        if (!parsed?.digest)
+            fail(name, `line ${i + 1}: ${JSON.stringify(ref)} is not pinned by digest (repo@sha256:...)`);
+        pins[service] = ref;
+    });
+    return pins;
+}
+function positiveInt(name, fallback) {
+    const raw = (0,inputs/* getString */.AA)(name);
+    if (!raw)
+        return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1)
+        fail(name, `${JSON.stringify(raw)} is not a whole number of at least 1`);
+    return n;
+}
+const seconds = (name, fallback) => Math.ceil((0,inputs/* getDurationInput */.l0)(name, { default: fallback * 1000 }) / 1000);
+function getInputs(env = process.env) {
+    const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
+    const ssh = (0,ssh_inputs/* getSshInputs */.u$)();
+    const workingDirectory = (0,external_node_path_.resolve)(workspace, (0,inputs/* getString */.AA)(constants/* Inputs */.G0.WorkingDirectory, { default: '.' }));
+    if (!(0,external_node_fs_.existsSync)(workingDirectory) || !(0,external_node_fs_.statSync)(workingDirectory).isDirectory()) {
+        fail(constants/* Inputs */.G0.WorkingDirectory, `${workingDirectory} is not a directory`);
+    }
+    const project = parseProjectName(constants/* Inputs */.G0.Project, (0,inputs/* getString */.AA)(constants/* Inputs */.G0.Project, { required: true }));
+    const listed = (0,inputs/* getListInput */.DF)(constants/* Inputs */.G0.ComposeFiles, { newlinesOnly: true });
+    const composeFiles = listed.length > 0 ? listed.map((f) => existingFile(constants/* Inputs */.G0.ComposeFiles, workingDirectory, f)) : [];
+    if (composeFiles.length === 0) {
+        const found = DEFAULT_COMPOSE.find((f) => (0,external_node_fs_.existsSync)((0,external_node_path_.join)(workingDirectory, f)));
+        if (!found)
+            fail(constants/* Inputs */.G0.ComposeFiles, `not set, and ${workingDirectory} has none of ${DEFAULT_COMPOSE.join(', ')}`);
+        composeFiles.push(found);
+    }
+    const environment = (0,inputs/* getString */.AA)(constants/* Inputs */.G0.Environment) || undefined;
+    if (environment) {
+        if (!NAME.test(environment))
+            fail(constants/* Inputs */.G0.Environment, `${JSON.stringify(environment)} is not a valid environment name`);
+        const override = [
+            `docker-compose.${environment}.yml`,
+            `docker-compose.${environment}.yaml`,
+            `compose.${environment}.yaml`,
+            `compose.${environment}.yml`,
+        ].find((f) => (0,external_node_fs_.existsSync)((0,external_node_path_.join)(workingDirectory, f)));
+        if (override && !composeFiles.includes(override))
+            composeFiles.push(override);
+        if (!override)
+            core/* info */.pq(`No compose override for environment "${environment}" in ${workingDirectory}`);
+    }
+    const envVars = (0,inputs/* getKeyValueInput */.L7)(constants/* Inputs */.G0.Env);
+    for (const [key, value] of Object.entries(envVars)) {
+        if (!ENV_KEY.test(key))
+            fail(constants/* Inputs */.G0.Env, `${JSON.stringify(key)} is not a variable name`);
+        // Users put secrets here (the reusable workflow passes APP_ENV_SECRET): every value is masked.
+        (0,action_secrets/* maskSecret */.$)(value);
+    }
+    const secrets = (0,inputs/* getKeyValueInput */.L7)(constants/* Inputs */.G0.Secrets);
+    for (const [name, value] of Object.entries(secrets)) {
+        if (!NAME.test(name))
+            fail(constants/* Inputs */.G0.Secrets, `${JSON.stringify(name)} is not a valid secret file name`);
+        (0,action_secrets/* maskSecret */.$)(value);
+    }
+    const registry = (0,inputs/* getString */.AA)(constants/* Inputs */.G0.Registry) || undefined;
+    const credentials = getRegistryCredentials();
+    if (registry && !credentials)
+        fail(constants/* Inputs */.G0.RegistryUsername, 'is required with "registry"');
+    if (!registry && credentials)
+        fail(constants/* Inputs */.G0.Registry, 'is required with registry credentials');
+    if (registry && !isRegistryHost(registry))
+        fail(constants/* Inputs */.G0.Registry, `${JSON.stringify(registry)} is not a registry host[:port]`);
+    const remoteDir = (0,inputs/* getString */.AA)(constants/* Inputs */.G0.RemoteDir) || `/opt/${project}`;
+    if (!remoteDir.startsWith('/') ||
+        /[\n\r\0]/.test(remoteDir) ||
+        remoteDir.split('/').includes('..') ||
+        remoteDir === '/') {
+        fail(constants/* Inputs */.G0.RemoteDir, `${JSON.stringify(remoteDir)} is not an absolute directory path without ".."`);
+    }
+    const caFile = (0,inputs/* getString */.AA)(constants/* Inputs */.G0.CaFile);
+    return {
+        ...ssh,
+        project,
+        'compose-files': composeFiles,
+        environment,
+        'working-directory': workingDirectory,
+        env: envVars,
+        secrets,
+        images: parseImagePins(constants/* Inputs */.G0.Images, (0,inputs/* getListInput */.DF)(constants/* Inputs */.G0.Images, { newlinesOnly: true })),
+        registry,
+        'registry-username': credentials?.username,
+        'registry-password': credentials?.password,
+        'remote-dir': remoteDir.replace(/\/+$/, ''),
+        'wait-timeout': seconds(constants/* Inputs */.G0.WaitTimeout, 180),
+        'health-urls': (0,probes/* parseProbes */.f4)(constants/* Inputs */.G0.HealthUrls, (0,inputs/* getListInput */.DF)(constants/* Inputs */.G0.HealthUrls, { newlinesOnly: true })),
+        'health-headers': (0,probes/* parseHeaders */.QG)(constants/* Inputs */.G0.HealthHeaders, (0,inputs/* getListInput */.DF)(constants/* Inputs */.G0.HealthHeaders, { newlinesOnly: true })),
+        'ca-file': caFile ? existingFile(constants/* Inputs */.G0.CaFile, workingDirectory, caFile) : undefined,
+        rollback: (0,inputs/* getBooleanInput */.Vt)(constants/* Inputs */.G0.Rollback, { default: true }),
+        'keep-releases': positiveInt(constants/* Inputs */.G0.KeepReleases, 5),
+        prune: (0,inputs/* getBooleanInput */.Vt)(constants/* Inputs */.G0.Prune, { default: true }),
+        'lock-timeout': seconds(constants/* Inputs */.G0.LockTimeout, 300),
+        mode: (0,inputs/* getEnumInput */.iv)(constants/* Inputs */.G0.Mode, DEPLOY_MODES, { default: 'compose' }),
+    };
+}
+
+;// CONCATENATED MODULE: ./lib/action/summary.ts
+// Markdown for job summaries, written once: table cells that cannot break their row, inline code
+// that survives a table, and the table itself. Every action's summary builds its tables here.
+/** Text for a table cell: pipes escaped, line breaks and runs of blank space folded to one space. */
+function tableCell(text) {
+    if (text === undefined || text === '')
+        return '';
+    return String(text)
+        .replace(/\|/g, '\\|')
+        .replace(/\s*[\r\n]+\s*/g, ' ');
+}
+/**
+ * Inline code: backticks inside become `'` (a code span cannot hold its own delimiter), line breaks a
+ * space. Pipes are left to tableCell, which escapes them even inside code (GitHub splits the row on them).
+ */
+function inlineCode(text) {
+    return text ? `\`${text.replace(/`/g, "'").replace(/\s*[\r\n]+\s*/g, ' ')}\`` : '';
+}
+/** A Markdown table; every cell goes through tableCell, so callers pass plain Markdown. */
+function markdownTable(headers, rows) {
+    const line = (cells) => '|' + cells.map((c) => (c === undefined || c === '' ? ' |' : ` ${tableCell(c)} |`)).join('');
+    return [line(headers), `|${headers.map(() => ' --- |').join('')}`, ...rows.map(line)].join('\n');
+}
+/** A two-column table of names and values under an empty header, as the actions' summaries open. */
+function keyValueTable(rows) {
+    return markdownTable(['', ''], rows);
+}
+
+// EXTERNAL MODULE: ./lib/action/untrusted.ts
+var untrusted = __nccwpck_require__(4854);
+;// CONCATENATED MODULE: ./actions/deploy/src/report.ts
+// What the deploy script reported (read through lib/ssh/host-script's HostReport), and the job
+// summary made from it.
+
+
+
+
+/** The deploy script's report, from its stdout. */
+function parseReport(stdout) {
+    return readDeployReport(HostReport.parse(stdout));
+}
+/**
+ * The report; what the failure message and the log lines quote of it (stages, errors, the lock holder,
+ * services, health output, probes) as one line each, which no runner reads as a workflow command.
+ */
+function readDeployReport(report) {
+    const lastHealth = {};
+    for (const [service, log] of report.pairs('health')) {
+        const checks = JSON.parse(Buffer.from(log, 'base64').toString('utf8') || '[]');
+        const last = checks?.at(-1);
+        // A container's own health-check output, decoded here: it may hold anything, line breaks too.
+        if (last)
+            lastHealth[service] = (0,untrusted/* oneLine */.T)(`exit ${last.ExitCode}: ${String(last.Output ?? '').trim()}`);
+    }
+    const stageStarts = report.pairs('stage');
+    const text = (value) => (value === undefined ? undefined : (0,untrusted/* oneLine */.T)(value));
+    return {
+        status: report.last('status'),
+        previousRelease: text(report.last('previous-release') || undefined),
+        failedStage: text(report.last('failed-stage')),
+        error: text(report.last('error')),
+        lockHolder: text(report.last('lock-holder')?.trim()),
+        durationSeconds: report.int('duration-seconds'),
+        unhealthy: report.all('unhealthy').map(untrusted/* oneLine */.T),
+        lastHealth,
+        probes: report.all('probe').map(untrusted/* oneLine */.T),
+        images: Object.fromEntries(report.pairs('image')),
+        removedReleases: report.all('removed-release'),
+        prunedImages: report.all('pruned-image'),
+        removedObjects: report.lines
+            .filter((l) => l.key === 'removed-secret' || l.key === 'removed-config')
+            .map((l) => `${l.key.slice('removed-'.length)} ${l.value}`),
+        stageSeconds: stageStarts
+            .slice(0, -1)
+            .map(([stage, ms], i) => [
+            stage,
+            (Number(stageStarts[i + 1][1]) - Number(ms)) / 1000,
+        ]),
+    };
+}
+/** One sentence that says why the step failed, naming the failing service. */
+function failureMessage(r, release) {
+    const what = r.unhealthy.length
+        ? `; ${r.unhealthy
+            .map((u) => {
+            const service = u.split(' ')[0];
+            const health = r.lastHealth[service];
+            return `service ${u}${health ? ` (last health check: ${health})` : ''}`;
+        })
+            .join('; ')}`
+        : '';
+    const outcome = r.status === 'rolled-back'
+        ? `rolled back to ${r.previousRelease}, which is serving again`
+        : r.previousRelease
+            ? `release ${r.previousRelease} is still current`
+            : 'there was no earlier release to roll back to';
+    return `release ${release} failed at ${r.failedStage ?? 'an unknown stage'}: ${r.error ?? 'no detail'}${what}; ${outcome}`;
+}
+/** Why the step fails (the lock timed out, the release failed, the script ended early), if it does. */
+function deployError(r, exitCode, release, inputs) {
+    if (exitCode === 75) {
+        return new Error(`Input "${constants/* Inputs */.G0.LockTimeout}": ${inputs['remote-dir']} stayed locked for ${inputs['lock-timeout']} s by another deploy: ${r.lockHolder || 'unknown holder'}`);
+    }
+    if (r.status === 'deployed')
+        return undefined;
+    return new Error(r.status
+        ? failureMessage(r, release)
+        : `the deploy script ended with exit code ${exitCode} before reporting a status`);
+}
+function summaryMarkdown(r, facts) {
+    const icon = r.status === 'deployed' ? '✅' : r.status === 'rolled-back' ? '↩️' : '❌';
+    const rows = [
+        ['Status', `${icon} ${r.status ?? 'failed'}`],
+        ['Release', `\`${facts.release}\``],
+        ['Previous release', r.previousRelease ? `\`${r.previousRelease}\`` : 'none'],
+        [
+            'Host',
+            `\`${facts.host}\`, project \`${facts.project}\`${facts.mode === 'swarm' ? ' (swarm stack)' : ''}`,
+        ],
+        ['Duration', `${facts.seconds.toFixed(1)} s`],
+    ];
+    for (const [service, ref] of Object.entries(r.images))
+        rows.push([`Image ${service}`, `\`${ref}\``]);
+    for (const probe of r.probes)
+        rows.push(['Probe', `\`${probe}\``]);
+    if (r.stageSeconds.length) {
+        rows.push([
+            'Time on the host',
+            r.stageSeconds.map(([stage, sec]) => `${stage} ${sec.toFixed(1)} s`).join(', '),
+        ]);
+    }
+    if (r.removedReleases.length)
+        rows.push(['Removed releases', r.removedReleases.map((x) => `\`${x}\``).join(' ')]);
+    if (r.removedObjects.length)
+        rows.push(['Removed swarm objects', r.removedObjects.map((x) => `\`${x}\``).join(' ')]);
+    const table = keyValueTable(rows);
+    const why = r.status === 'deployed' ? '' : `\n\n**Why:** ${failureMessage(r, facts.release).replace(/\n/g, ' ')}`;
+    return `### berth/deploy: \`${facts.project}\`\n\n${table}${why}\n`;
+}
+
+;// CONCATENATED MODULE: ./actions/deploy/src/main.ts
+// berth/deploy main step: stage the release bundle, then one SSH connection: upload, and the host
+// script (lock, config, pull, up --wait, probes, switch, audit, retention). Orchestration only.
+
+
+
+
+
+
+
+
+
+async function main() {
+    const started = Date.now();
+    // Until the host reports an outcome, any failure (an input, the connection, the upload) is `failed`.
+    core/* setOutput */.uH(constants/* Outputs */.tY.Status, 'failed');
+    const inputs = getInputs();
+    const ctx = (0,github/* contextFromEnv */.jW)();
+    const release = (0,bundle/* releaseId */.Bf)(new Date(), ctx.headSha ?? ctx.sha);
+    const target = (0,ssh_inputs/* sshLabel */.vb)(inputs);
+    core/* setOutput */.uH(constants/* Outputs */.tY.Release, release);
+    core/* info */.pq(`Release ${release} of ${inputs.project} to ${target}:${inputs['remote-dir']}`);
+    const record = (0,bundle/* releaseRecord */.Hq)(inputs, ctx, release);
+    const tempRoot = process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)();
+    // The bundle holds .env, the secrets and the registry password: it is removed on every path, and
+    // recorded first so that the post step removes it when this step is cancelled or killed.
+    const stagingDir = (0,bundle/* makeStagingDir */.Py)(tempRoot);
+    core/* saveState */.LZ(constants/* State */.Uw.StagingDir, stagingDir);
+    let result;
+    try {
+        const staged = await core/* group */.Os('Release bundle', () => (0,bundle/* stageRelease */.ql)(inputs, record, stagingDir));
+        const session = await (0,ssh_inputs/* openSshSession */.XA)((0,ssh_inputs/* sshTarget */.ov)(inputs), tempRoot);
+        try {
+            await core/* group */.Os('Upload', () => uploadRelease(session, staged.dir, inputs['remote-dir'], release));
+            const params = deployScriptParams(inputs, staged, record);
+            result = await core/* group */.Os('Deploy on the host', () => runDeployScript(session, params));
+        }
+        finally {
+            await session.close();
+        }
+    }
+    finally {
+        (0,bundle/* removeStagingDir */.V)(stagingDir);
+    }
+    const report = readDeployReport(result.report);
+    const seconds = (Date.now() - started) / 1000;
+    core/* setOutput */.uH(constants/* Outputs */.tY.PreviousRelease, report.previousRelease ?? '');
+    core/* setOutput */.uH(constants/* Outputs */.tY.Status, report.status ?? 'failed');
+    core/* setOutput */.uH(constants/* Outputs */.tY.DurationSeconds, String(Math.round(seconds)));
+    await core/* summary */.z
+        .addRaw(summaryMarkdown(report, { release, host: target, project: inputs.project, seconds, mode: inputs.mode }))
+        .write();
+    const error = deployError(report, result.exitCode, release, inputs);
+    if (error)
+        throw error;
+    core/* info */.pq(`Deployed ${release}${report.previousRelease ? ` (previous: ${report.previousRelease})` : ''} in ${seconds.toFixed(1)} s`);
+}
+
+
+/***/ }),
+
+/***/ 9016:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   b: () => (/* binding */ post)
+/* harmony export */ });
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1800);
+/* harmony import */ var _bundle_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8656);
+/* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6745);
+// berth/deploy post step (post-if: always()): removes the staged release bundle (.env, secrets,
+// registry password) when the main step did not get to, e.g. because it was cancelled or killed.
+
+
+
+function post() {
+    const dir = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(_constants_js__WEBPACK_IMPORTED_MODULE_2__/* .State */ .Uw.StagingDir);
+    if ((0,_bundle_js__WEBPACK_IMPORTED_MODULE_1__/* .removeStagingDir */ .V)(dir))
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Removed the staged release bundle ${dir}`);
+    return Promise.resolve();
+}
+
+
+/***/ }),
+
+/***/ 6553:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   BO: () => (/* binding */ redactUrl),
+/* harmony export */   Js: () => (/* binding */ probeCurlConfig),
+/* harmony export */   QG: () => (/* binding */ parseHeaders),
+/* harmony export */   UO: () => (/* binding */ PROBES_DIR),
+/* harmony export */   f4: () => (/* binding */ parseProbes)
+/* harmony export */ });
+/* harmony import */ var _lib_action_secrets_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(497);
+/* harmony import */ var _lib_action_inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2879);
+// The health probes: `health-urls` and `health-headers` parsed and checked, and how they reach curl on
+// the host. A probe URL may carry a token in its query and a header may carry credentials: neither
+// goes on a command line (ps on the host, the script that `bash -c` runs) or into a log. Each probe's
+// URL and the headers travel in the release bundle as a 0600 curl config file that curl reads with
+// `-K`; the script, the report, the summary and the audit see the URL with its query values as `***`.
+
+
+/** Where the probes' curl config files go in the release (`<index>.curl`), deleted after the probes. */
+const PROBES_DIR = '.berth/probes';
+function fail(name, detail) {
+    throw (0,_lib_action_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .inputError */ .Xu)(name, detail);
+}
+/** The URL as logs show it: every query value (or bare query item) replaced by `***`. */
+function redactUrl(url) {
+    const q = url.indexOf('?');
+    if (q === -1)
+        return url;
+    const query = url
+        .slice(q + 1)
+        .split('&')
+        .map((item) => {
+        const eq = item.indexOf('=');
+        if (eq === -1)
+            return item === '' ? item : '***';
+        return eq === item.length - 1 ? item : `${item.slice(0, eq)}=***`;
+    });
+    return `${url.slice(0, q)}?${query.join('&')}`;
+}
+/** Masks every query value of `url` in the log, as it appears in the URL and decoded. */
+function maskQuery(url) {
+    for (const item of url.search.slice(1).split('&')) {
+        const value = item.includes('=') ? item.slice(item.indexOf('=') + 1) : item;
+        (0,_lib_action_secrets_js__WEBPACK_IMPORTED_MODULE_0__/* .maskSecret */ .$)(value);
+        try {
+            (0,_lib_action_secrets_js__WEBPACK_IMPORTED_MODULE_0__/* .maskSecret */ .$)(decodeURIComponent(value.replace(/\+/g, ' ')));
+        }
+        catch {
+            // not percent-encoded text: masked as it is above
+        }
+    }
+}
+function parseUrl(name, line, text) {
+    let parsed;
+    try {
+        parsed = new URL(text);
+    }
+    catch {
+        return fail(name, `line ${line}: ${JSON.stringify(text)} is not a URL`);
+    }
+    if (!['http:', 'https:'].includes(parsed.protocol))
+        fail(name, `line ${line}: only http and https URLs can be probed`);
+    if (parsed.username || parsed.password)
+        fail(name, `line ${line}: credentials in the URL (user:password@) would be logged and put on a command line; ` +
+            'remove them and send them with "health-headers" (for example "Authorization: Basic <base64 of user:password>", from a secret)');
+    parsed.hash = '';
+    maskQuery(parsed);
+    return parsed;
+}
+/** `URL [status] [max-latency-ms]` lines. */
+function parseProbes(name, lines) {
+    return lines.map((line, i) => {
+        const [url, status, latency, extra] = line.split(/\s+/);
+        const parsed = parseUrl(name, i + 1, url);
+        if (extra !== undefined)
+            fail(name, `line ${i + 1}: expected "URL [status] [max-latency-ms]"`);
+        const code = status === undefined ? 200 : Number(status);
+        if (!Number.isInteger(code) || code < 100 || code > 599)
+            fail(name, `line ${i + 1}: ${status} is not an HTTP status`);
+        const max = latency === undefined ? undefined : Number(latency);
+        if (max !== undefined && (!Number.isInteger(max) || max <= 0))
+            fail(name, `line ${i + 1}: ${latency} is not a latency in ms`);
+        return { url: parsed.href, status: code, maxLatencyMs: max };
+    });
+}
+/** RFC 9110's token: what a header name may be made of. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** `Name: value` lines, each value masked. */
+function parseHeaders(name, lines) {
+    return lines.map((line, i) => {
+        const colon = line.indexOf(':');
+        const header = line.slice(0, colon).trim();
+        const value = line.slice(colon + 1).trim();
+        if (colon <= 0 || !HEADER_NAME.test(header))
+            fail(name, `line ${i + 1} is not "Name: value"`);
+        // eslint-disable-next-line no-control-regex
+        if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(value))
+            fail(name, `line ${i + 1}: the value has a control character`);
+        (0,_lib_action_secrets_js__WEBPACK_IMPORTED_MODULE_0__/* .maskSecret */ .$)(value);
+        return `${header}: ${value}`;
+    });
+}
+/** A curl config file parameter: double-quoted, with the escapes curl reads inside quotes. */
+function curlQuote(value) {
+    return `"${value.replace(/[\\"]/g, (c) => `\\${c}`).replace(/\t/g, '\\t')}"`;
+}
+/** The curl config file (`curl -K`) for one probe: its URL and every header. */
+function probeCurlConfig(probe, headers) {
+    const lines = [`url = ${curlQuote(probe.url)}`, ...headers.map((h) => `header = ${curlQuote(h)}`)];
+    return lines.join('\n') + '\n';
+}
+
+
+/***/ }),
+
+/***/ 4977:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   os: () => (/* binding */ tailLines),
+/* harmony export */   sA: () => (/* binding */ commandFailedMessage),
+/* harmony export */   vL: () => (/* binding */ describeCommand),
+/* harmony export */   zR: () => (/* binding */ formatCommandLine)
+/* harmony export */ });
+/* unused harmony export STDERR_TAIL_LINES */
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_0__);
+// How a command appears in the log and in error messages: its line with secrets masked, a short name,
+// and the end of its stderr.
+
+/** How many trailing stderr lines a failure message carries. */
+const STDERR_TAIL_LINES = 20;
+/** How many arguments after the command a failure message names. */
+const ARGS_IN_ERROR = 3;
+const MAX_ARG_CHARS = 60;
+function shownArgs(args, redact) {
+    return args.map((arg, index) => (redact.includes(index) ? '***' : arg));
+}
+/** The full command line for the log, with redacted arguments masked. */
+function formatCommandLine(cmd, args, redact = []) {
+    return [cmd, ...shownArgs(args, redact)].map(quoteForLog).join(' ');
+}
+/** Short name for error messages: command basename and its first few (redacted, shortened) arguments. */
+function describeCommand(cmd, args, redact = []) {
+    const shown = shownArgs(args, redact)
+        .slice(0, ARGS_IN_ERROR)
+        .map((arg) => (arg.length > MAX_ARG_CHARS ? `${arg.slice(0, MAX_ARG_CHARS)}…` : arg));
+    const more = args.length > ARGS_IN_ERROR ? ' …' : '';
+    return [(0,node_path__WEBPACK_IMPORTED_MODULE_0__.basename)(cmd), ...shown].map(quoteForLog).join(' ') + more;
+}
+function quoteForLog(word) {
+    return /^[\w@%+=:,./*-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+/** The last `count` lines of `text`, ignoring trailing blank lines. */
+function tailLines(text, count = STDERR_TAIL_LINES) {
+    const lines = text.replace(/\s+$/, '').split(/\r?\n/);
+    return lines.slice(-count).join('\n');
+}
+function commandFailedMessage(command, exitCode, stderr) {
+    const tail = tailLines(stderr);
+    const detail = tail === '' ? '(no stderr output)' : `last lines of stderr:\n${tail}`;
+    return `\`${command}\` failed with exit code ${exitCode}; ${detail}`;
+}
+
+
+/***/ }),
+
+/***/ 825:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  eF: () => (/* binding */ run),
+  R3: () => (/* binding */ runProcess),
+  K7: () => (/* binding */ which)
+});
+
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(1421);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+// EXTERNAL MODULE: ./lib/action/command-text.ts
+var command_text = __nccwpck_require__(4977);
+// EXTERNAL MODULE: ./lib/action/untrusted-output.ts
+var untrusted_output = __nccwpck_require__(6486);
+// EXTERNAL MODULE: ./lib/action/untrusted.ts
+var untrusted = __nccwpck_require__(4854);
+;// CONCATENATED MODULE: ./lib/action/exec.ts
+// Running external tools (docker, ssh, trivy, ...): output streamed to the log, captured for callers,
+// and failures turned into errors that say which command failed and why, without leaking secrets.
+
+
+
+
+
+
+
+
+
+/** Splits a byte stream into lines (UTF-8 safe across chunks), without their `\n` or `\r\n`. */
+function lineSplitter(onLine) {
+    const decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
+    let pending = '';
+    const feed = (text) => {
+        const parts = (pending + text).split('\n');
+        pending = parts.pop();
+        for (const line of parts)
+            onLine(line.replace(/\r$/, ''));
+    };
+    return {
+        push: (chunk) => feed(decoder.write(chunk)),
+        end: () => {
+            feed(decoder.end());
+            if (pending !== '')
+                onLine(pending.replace(/\r$/, ''));
+            pending = '';
+        },
+    };
+}
+/** Feeds `input` (or nothing) to the child's stdin; a failing input stream kills the child. */
+function feedStdin(child, input, fail) {
+    const stdin = child.stdin;
+    // The process may exit without reading all its input; its exit code says what happened, not EPIPE.
+    stdin.on('error', () => { });
+    if (input === undefined) {
+        stdin.end(); // an empty stdin, so a process that reads it does not wait forever
+    }
+    else if (typeof input === 'string' || Buffer.isBuffer(input)) {
+        stdin.end(input);
+    }
+    else {
+        input.on('error', (error) => {
+            // The other side sees end-of-input; the caller must not trust what it did with a partial upload.
+            child.kill();
+            fail(new Error(`the input stream failed: ${String(error)}`, { cause: error }));
+        });
+        input.pipe(stdin);
+    }
+}
+/** Collects the child's output, streaming it to the log unless silent. */
+function collectOutput(child, options, onLine) {
+    const log = options.silent ? undefined : (0,untrusted_output/* untrustedOutput */.a)();
+    const output = {
+        stdout: [],
+        stderr: [],
+        sinkDone: Promise.resolve(),
+        end: () => log?.end(),
+        endLog: () => log?.end(),
+    };
+    child.stderr?.on('data', (chunk) => {
+        output.stderr.push(chunk);
+        log?.write(chunk);
+    });
+    const sink = options.stdout;
+    if (sink && child.stdout) {
+        output.sinkDone = new Promise((done, fail) => {
+            sink.on('finish', done);
+            sink.on('error', (error) => {
+                child.kill();
+                fail(error);
+            });
+        });
+        output.sinkDone.catch(() => { });
+        child.stdout.pipe(sink);
+        return output;
+    }
+    const lines = onLine && lineSplitter(onLine);
+    child.stdout?.on('data', (chunk) => {
+        output.stdout.push(chunk);
+        lines?.push(chunk);
+        log?.write(chunk);
+    });
+    output.end = () => {
+        lines?.end();
+        log?.end();
+    };
+    return output;
+}
+/**
+ * The one way Berth runs a local process: stdin streamed (or empty), stdout captured or piped with
+ * backpressure, stdout lines reported as they come, output streamed to the log unless silent. Resolves
+ * with the exit code (a signal as 128 + its number) whatever it is; rejects when the process cannot be
+ * started, the input or output stream fails, or onStdoutLine throws.
+ */
+function runProcess(file, args, options = {}) {
+    return new Promise((resolve, reject) => {
+        const { stderrFd } = options;
+        const child = (0,external_node_child_process_.spawn)(file, args, {
+            stdio: stderrFd === undefined ? 'pipe' : ['pipe', 'ignore', stderrFd],
+            cwd: options.cwd,
+            env: options.env ?? process.env,
+        });
+        let callbackError;
+        const report = options.onStdoutLine;
+        const output = collectOutput(child, options, report &&
+            ((line) => {
+                try {
+                    report(line);
+                }
+                catch (error) {
+                    callbackError ??= error;
+                }
+            }));
+        let timedOut = false;
+        const timer = options.timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                timedOut = true;
+                child.kill();
+            }, options.timeoutMs);
+        // Rejecting lets the caller report a failure (a workflow command): the block must be over first.
+        const fail = (error) => {
+            output.endLog();
+            reject(error);
+        };
+        child.on('error', (error) => {
+            clearTimeout(timer);
+            fail(error);
+        });
+        child.on('close', (code, signal) => {
+            clearTimeout(timer);
+            output.end();
+            if (callbackError !== undefined)
+                return reject(callbackError);
+            const result = {
+                exitCode: code ?? 128 + (signal ? external_node_os_.constants.signals[signal] : 0),
+                stdout: Buffer.concat(output.stdout).toString('utf8'),
+                stderr: Buffer.concat(output.stderr).toString('utf8'),
+                ...(timedOut ? { timedOut } : {}),
+            };
+            output.sinkDone.then(() => resolve(result), reject);
+        });
+        feedStdin(child, options.input, fail);
+    });
+}
+function mergedEnv(extra) {
+    const env = {};
+    for (const [key, value] of Object.entries({ ...process.env, ...extra })) {
+        if (value !== undefined)
+            env[key] = value;
+    }
+    return env;
+}
+/**
+ * Runs a tool found on PATH, echoing its (redacted) command line unless silent, and throws when it
+ * cannot start or exits non-zero (unless ignoreReturnCode), with the end of its stderr.
+ */
+async function run(cmd, args = [], options = {}) {
+    const redact = options.redact ?? [];
+    const command = (0,command_text/* describeCommand */.vL)(cmd, args, redact);
+    // Resolve bare names ourselves so a missing tool gets our message.
+    const searchPath = options.env && 'PATH' in options.env ? options.env['PATH'] : process.env['PATH'];
+    const executable = cmd.includes('/') ? cmd : await which(cmd, undefined, searchPath ?? '');
+    const silent = options.silent ?? false;
+    // One line whatever the arguments hold, so none of them is read as a workflow command.
+    if (!silent)
+        process.stdout.write(`[command]${(0,untrusted/* oneLine */.T)((0,command_text/* formatCommandLine */.zR)(executable, args, redact))}\n`);
+    let result;
+    try {
+        result = await runProcess(executable, args, {
+            cwd: options.cwd,
+            env: options.env ? mergedEnv(options.env) : undefined,
+            input: options.input,
+            silent,
+        });
+    }
+    catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new Error(`\`${command}\` could not be started: ${reason}`, { cause: error });
+    }
+    if (result.exitCode !== 0 && !options.ignoreReturnCode) {
+        throw new Error((0,command_text/* commandFailedMessage */.sA)(command, result.exitCode, result.stderr));
+    }
+    return result;
+}
+async function isExecutableFile(path) {
+    try {
+        await (0,promises_.access)(path, external_node_fs_.constants.X_OK);
+        return (await (0,promises_.stat)(path)).isFile();
+    }
+    catch {
+        return false;
+    }
+}
+/** Absolute path of `tool` on PATH; throws a message saying what is missing and, optionally, why it matters. */
+async function which(tool, hint, searchPath = process.env['PATH'] ?? '') {
+    if ((0,external_node_path_.isAbsolute)(tool)) {
+        if (await isExecutableFile(tool))
+            return tool;
+    }
+    else {
+        for (const dir of searchPath.split(external_node_path_.delimiter)) {
+            if (dir === '')
+                continue;
+            const candidate = (0,external_node_path_.join)(dir, tool);
+            if (await isExecutableFile(candidate))
+                return candidate;
+        }
+    }
+    const advice = hint ?? `install it on the runner or add its directory to PATH`;
+    throw new Error(`\`${tool}\` is not on PATH; ${advice}`);
+}
+
+
+/***/ }),
+
+/***/ 9753:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Vp: () => (/* binding */ runUrl),
+/* harmony export */   jW: () => (/* binding */ contextFromEnv)
+/* harmony export */ });
+/* unused harmony export repositoryUrl */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
 // The github context an action runs in, read from the runner's environment and event payload.
 // (What @actions/github's Context holds, without pulling in Octokit.)
 
 function contextFromEnv(env = process.env, payloadText) {
     let payload = {};
-    const text = payloadText ?? (env.GITHUB_EVENT_PATH ? (0,external_node_fs_namespaceObject.readFileSync)(env.GITHUB_EVENT_PATH, 'utf8') : '');
+    const text = payloadText ?? (env.GITHUB_EVENT_PATH ? (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(env.GITHUB_EVENT_PATH, 'utf8') : '');
     if (text.trim() !== '')
         payload = JSON.parse(text);
     const eventName = env.GITHUB_EVENT_NAME ?? '';
@@ -28437,7 +30719,23 @@ function runUrl(ctx) {
     return `${repositoryUrl(ctx)}/actions/runs/${ctx.runId}`;
 }
 
-;// CONCATENATED MODULE: ./lib/action/inputs.ts
+
+/***/ }),
+
+/***/ 2879:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   AA: () => (/* binding */ getString),
+/* harmony export */   DF: () => (/* binding */ getListInput),
+/* harmony export */   L7: () => (/* binding */ getKeyValueInput),
+/* harmony export */   Vt: () => (/* binding */ getBooleanInput),
+/* harmony export */   Xu: () => (/* binding */ inputError),
+/* harmony export */   iv: () => (/* binding */ getEnumInput),
+/* harmony export */   l0: () => (/* binding */ getDurationInput)
+/* harmony export */ });
+/* unused harmony exports InputError, parseBoolean, parseList, parseDuration, parseByteSize, parseEnum, parseKeyValueLines, formatBytes, getByteSizeInput */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1800);
 // Action inputs: pure parsers (string in, typed value out, errors that name the input) and thin
 // getters that read @actions/core and delegate to them.
 
@@ -28607,7 +30905,7 @@ function formatBytes(bytes) {
     return `${sign}${figure} ${BYTE_FORMAT_UNITS[unit]}`;
 }
 function readRaw(name, trim = true) {
-    return core/* getInput */.V4(name, { trimWhitespace: trim });
+    return _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name, { trimWhitespace: trim });
 }
 function getParsed(name, options, parse, isEmpty = (raw) => raw.trim() === '', trim = true) {
     const raw = readRaw(name, trim);
@@ -28647,48 +30945,239 @@ function getKeyValueInput(name, options = {}) {
     return getParsed(name, options, parse, isEmpty, false) ?? {};
 }
 
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-;// CONCATENATED MODULE: ./lib/action/command-text.ts
-// How a command appears in the log and in error messages: its line with secrets masked, a short name,
-// and the end of its stderr.
 
-/** How many trailing stderr lines a failure message carries. */
-const STDERR_TAIL_LINES = 20;
-/** How many arguments after the command a failure message names. */
-const ARGS_IN_ERROR = 3;
-const MAX_ARG_CHARS = 60;
-function shownArgs(args, redact) {
-    return args.map((arg, index) => (redact.includes(index) ? '***' : arg));
-}
-/** The full command line for the log, with redacted arguments masked. */
-function formatCommandLine(cmd, args, redact = []) {
-    return [cmd, ...shownArgs(args, redact)].map(quoteForLog).join(' ');
-}
-/** Short name for error messages: command basename and its first few (redacted, shortened) arguments. */
-function describeCommand(cmd, args, redact = []) {
-    const shown = shownArgs(args, redact)
-        .slice(0, ARGS_IN_ERROR)
-        .map((arg) => (arg.length > MAX_ARG_CHARS ? `${arg.slice(0, MAX_ARG_CHARS)}…` : arg));
-    const more = args.length > ARGS_IN_ERROR ? ' …' : '';
-    return [(0,external_node_path_namespaceObject.basename)(cmd), ...shown].map(quoteForLog).join(' ') + more;
-}
-function quoteForLog(word) {
-    return /^[\w@%+=:,./*-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
-}
-/** The last `count` lines of `text`, ignoring trailing blank lines. */
-function tailLines(text, count = STDERR_TAIL_LINES) {
-    const lines = text.replace(/\s+$/, '').split(/\r?\n/);
-    return lines.slice(-count).join('\n');
-}
-function commandFailedMessage(command, exitCode, stderr) {
-    const tail = tailLines(stderr);
-    const detail = tail === '' ? '(no stderr output)' : `last lines of stderr:\n${tail}`;
-    return `\`${command}\` failed with exit code ${exitCode}; ${detail}`;
+/***/ }),
+
+/***/ 497:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $: () => (/* binding */ maskSecret)
+/* harmony export */ });
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1800);
+// Masking secrets in the job log, written once for every action. The runner masks each registered
+// value where it appears whole, and a multi-line value is printed line by line (a tool's error that
+// quotes one line of a key, a PEM echoed back): so every line is registered on its own too, except
+// lines without a letter or digit (`{`, `}` of a JSON key file), which hold nothing secret and would
+// mask every brace in the log.
+
+/** Registers `value` and each of its (trimmed) lines as secrets; empty values are skipped. */
+function maskSecret(value) {
+    if (!value)
+        return;
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setSecret */ .Pq(value);
+    const lines = value.split(/\r?\n|\r/).map((line) => line.trim());
+    if (lines.length < 2)
+        return;
+    for (const line of new Set(lines))
+        if (/[\p{L}\p{N}]/u.test(line) && line !== value)
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setSecret */ .Pq(line);
 }
 
+
+/***/ }),
+
+/***/ 6486:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   a: () => (/* binding */ untrustedOutput)
+/* harmony export */ });
+/* unused harmony export newStopToken */
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
+// What a tool or a host prints (docker, buildx running a PR's Dockerfile, the deploy script with the
+// `docker logs` of a failing container) is streamed to the log between `::stop-commands::<token>` and
+// `::<token>::`: the runner obeys no workflow command in between (`::error::`, `::add-mask::`,
+// `::set-output`, `##[...]`), and only our random token, which the output never sees, ends the block.
+//
+// The runner keeps one stop state for the whole step and reads stdout and stderr through separate
+// pipes, in no fixed order between them; so everything in a block goes to stdout, and processes that
+// stream at the same time share one block, which ends when the last of them does. Nothing the action
+// itself must issue as a workflow command (a mask, an annotation) may be written while a block is open.
+
+let block;
+/** Whether the last thing written here ended its line: the resume line must be a line of its own. */
+let atLineStart = true;
+function emit(chunk) {
+    if (chunk.length === 0)
+        return;
+    // Looked up at each write, so whoever wraps process.stdout.write (a test, a log watcher) sees it.
+    process.stdout.write(chunk);
+    const last = typeof chunk === 'string' ? chunk.at(-1) : String.fromCharCode(chunk.at(-1));
+    atLineStart = last === '\n';
+}
+function toFreshLine() {
+    if (!atLineStart)
+        emit('\n');
+}
+/** A fresh, unguessable resume token (hex, so it is a valid command name for the runner). */
+function newStopToken() {
+    return (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomBytes)(16).toString('hex');
+}
+/** A writer for one process's stdout and stderr. */
+function untrustedOutput() {
+    let state = 'idle';
+    return {
+        write(chunk) {
+            if (state === 'ended' || chunk.length === 0)
+                return;
+            if (state === 'idle') {
+                if (!block) {
+                    block = { token: newStopToken(), writers: 0 };
+                    toFreshLine();
+                    emit(`::stop-commands::${block.token}\n`);
+                }
+                block.writers += 1;
+                state = 'writing';
+            }
+            emit(chunk);
+        },
+        end() {
+            const was = state;
+            state = 'ended';
+            if (was !== 'writing' || !block)
+                return;
+            block.writers -= 1;
+            if (block.writers > 0)
+                return;
+            toFreshLine();
+            emit(`::${block.token}::\n`);
+            block = undefined;
+        },
+    };
+}
+
+
+/***/ }),
+
+/***/ 4854:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   T: () => (/* binding */ oneLine)
+/* harmony export */ });
+// Text the action did not write (a compose file's values, a scanner's report, an ignore file, a
+// tool's output) goes into log lines and annotations through here. The runner reads every line of a
+// step's output that starts with `::` as a workflow command (`::error::`, `::add-mask::`,
+// `::stop-commands::`...), so a value holding a line break could add a line of its own that the
+// runner obeys; and it still obeys the older `##[command]` syntax anywhere in a line.
+/** How a control character is shown once it is taken out of a line. */
+function visible(c) {
+    if (c === '\n')
+        return '\\n';
+    if (c === '\r')
+        return '\\r';
+    return `\\u${c.codePointAt(0).toString(16).padStart(4, '0')}`;
+}
+/**
+ * `text` as one line for a log or annotation message: line breaks and other control characters
+ * (tabs kept) are shown escaped (`\n`, `\u001b`), so nothing in it can start a line or move the cursor;
+ * a `::` it starts with and every `##[` lose their first character to the same escape (`\u003a:`,
+ * `\u0023#[`), so the text cannot be a workflow command wherever it is put in a line.
+ */
+function oneLine(text) {
+    return (text
+        // eslint-disable-next-line no-control-regex
+        .replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/g, visible)
+        .replace(/^(\s*):(?=:)/, (_, space) => `${space}${visible(':')}`)
+        .replace(/#(?=#\[)/g, visible));
+}
+
+
+/***/ }),
+
+/***/ 4251:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Cs: () => (/* binding */ runAction)
+/* harmony export */ });
+/* unused harmony exports IS_POST_STATE, errorMessage */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1800);
+// The one entry wrapper every action uses: picks the main or post phase and turns errors into a clean
+// failure (main) or warning (post) instead of a stack trace.
+
+/** State key that marks "main already ran"; the runner hands it to the post step as STATE_isPost. */
+const IS_POST_STATE = 'isPost';
+/** The message to show for anything thrown: Error.message, plus its `cause` chain when present. */
+function errorMessage(error) {
+    if (!(error instanceof Error))
+        return String(error);
+    const parts = [error.message];
+    let cause = error.cause;
+    // Bounded: a cause cycle must not hang the failure path.
+    for (let depth = 0; cause !== undefined && depth < 5; depth += 1) {
+        parts.push(cause instanceof Error ? cause.message : String(cause));
+        cause = cause instanceof Error ? cause.cause : undefined;
+    }
+    return parts.join(': caused by: ');
+}
+function logStackWhenDebugging(error) {
+    if (_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .isDebug */ ._o() && error instanceof Error && error.stack)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
+}
+async function runAction(phases) {
+    const isPost = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(IS_POST_STATE) === 'true';
+    if (isPost) {
+        if (!phases.post)
+            return;
+        try {
+            await phases.post();
+        }
+        catch (error) {
+            // Cleanup problems must not turn a successful job red; they are reported, not fatal.
+            logStackWhenDebugging(error);
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`Post step: ${errorMessage(error)}`);
+        }
+        return;
+    }
+    // Only actions with a post step need the marker; others would just print a stray state command.
+    if (phases.post)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ(IS_POST_STATE, 'true');
+    try {
+        await phases.main();
+    }
+    catch (error) {
+        logStackWhenDebugging(error);
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(errorMessage(error));
+    }
+}
+
+
+/***/ }),
+
+/***/ 9928:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  PX: () => (/* binding */ SshInputNames),
+  u$: () => (/* binding */ getSshInputs),
+  XA: () => (/* binding */ openSshSession),
+  vb: () => (/* binding */ sshLabel),
+  ov: () => (/* binding */ sshTarget)
+});
+
+// UNUSED EXPORTS: SSH_INPUT_NAMES, connectSsh, parseHost, parseJumpHost, parsePort, parseUser, sshInputError
+
+// EXTERNAL MODULE: ../../main/node_modules/@actions/core/lib/core.js + 20 modules
+var core = __nccwpck_require__(1800);
+// EXTERNAL MODULE: ./lib/action/inputs.ts
+var inputs = __nccwpck_require__(2879);
+// EXTERNAL MODULE: ./lib/action/secrets.ts
+var secrets = __nccwpck_require__(497);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./lib/action/command-text.ts
+var command_text = __nccwpck_require__(4977);
+// EXTERNAL MODULE: ./lib/action/untrusted.ts
+var untrusted = __nccwpck_require__(4854);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: ./lib/ssh/config.ts
 // The private ssh_config every session runs with: the target under a fixed alias, host keys pinned,
 // only our key, one multiplexed master connection, and the cipher order for this CPU.
@@ -28702,7 +31191,7 @@ const JUMP_ALIAS = 'berth-jump';
  * `tokens` is appended after the check, for ssh's own `%` tokens.
  */
 function configPath(path, tokens = '') {
-    if (!(0,external_node_path_namespaceObject.isAbsolute)(path) || /["%\n\r\\]/.test(path)) {
+    if (!(0,external_node_path_.isAbsolute)(path) || /["%\n\r\\]/.test(path)) {
         throw new Error(`${JSON.stringify(path)} cannot be used in an ssh_config file; use a plainer temp dir`);
     }
     return `"${path}${tokens}"`;
@@ -28715,7 +31204,7 @@ function cpuHasAes(cpuinfo = readCpuinfo()) {
 }
 function readCpuinfo() {
     try {
-        return (0,external_node_fs_namespaceObject.readFileSync)('/proc/cpuinfo', 'utf8');
+        return (0,external_node_fs_.readFileSync)('/proc/cpuinfo', 'utf8');
     }
     catch {
         return '';
@@ -28930,7 +31419,7 @@ function unreachableReason(stderr) {
                 : reason;
         }
     }
-    return tailLines(stderr, 3) || 'ssh gave no reason';
+    return (0,command_text/* tailLines */.os)(stderr, 3) || 'ssh gave no reason';
 }
 /**
  * The failure of a connection attempt, from ssh's stderr. Through a jump host the hop's messages come
@@ -28964,217 +31453,15 @@ function describeOpenFailure(stderr, target) {
     return new SshFailure(hop ? 'jump-host' : 'host', `cannot reach ${peerAddress}${via}: ${unreachableReason(stderr)}`);
 }
 
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: external "node:string_decoder"
-const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
-;// CONCATENATED MODULE: ./lib/action/exec.ts
-// Running external tools (docker, ssh, trivy, ...): output streamed to the log, captured for callers,
-// and failures turned into errors that say which command failed and why, without leaking secrets.
-
-
-
-
-
-
-
-/** Splits a byte stream into lines (UTF-8 safe across chunks), without their `\n` or `\r\n`. */
-function lineSplitter(onLine) {
-    const decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
-    let pending = '';
-    const feed = (text) => {
-        const parts = (pending + text).split('\n');
-        pending = parts.pop();
-        for (const line of parts)
-            onLine(line.replace(/\r$/, ''));
-    };
-    return {
-        push: (chunk) => feed(decoder.write(chunk)),
-        end: () => {
-            feed(decoder.end());
-            if (pending !== '')
-                onLine(pending.replace(/\r$/, ''));
-            pending = '';
-        },
-    };
-}
-/** Feeds `input` (or nothing) to the child's stdin; a failing input stream kills the child. */
-function feedStdin(child, input, fail) {
-    const stdin = child.stdin;
-    // The process may exit without reading all its input; its exit code says what happened, not EPIPE.
-    stdin.on('error', () => { });
-    if (input === undefined) {
-        stdin.end(); // an empty stdin, so a process that reads it does not wait forever
-    }
-    else if (typeof input === 'string' || Buffer.isBuffer(input)) {
-        stdin.end(input);
-    }
-    else {
-        input.on('error', (error) => {
-            // The other side sees end-of-input; the caller must not trust what it did with a partial upload.
-            child.kill();
-            fail(new Error(`the input stream failed: ${String(error)}`, { cause: error }));
-        });
-        input.pipe(stdin);
-    }
-}
-/** Collects the child's output, streaming it to the log unless silent. */
-function collectOutput(child, options, onLine) {
-    const output = { stdout: [], stderr: [], sinkDone: Promise.resolve(), end: () => { } };
-    child.stderr?.on('data', (chunk) => {
-        output.stderr.push(chunk);
-        if (!options.silent)
-            process.stderr.write(chunk);
-    });
-    const sink = options.stdout;
-    if (sink && child.stdout) {
-        output.sinkDone = new Promise((done, fail) => {
-            sink.on('finish', done);
-            sink.on('error', (error) => {
-                child.kill();
-                fail(error);
-            });
-        });
-        output.sinkDone.catch(() => { });
-        child.stdout.pipe(sink);
-        return output;
-    }
-    const lines = onLine && lineSplitter(onLine);
-    child.stdout?.on('data', (chunk) => {
-        output.stdout.push(chunk);
-        lines?.push(chunk);
-        if (!options.silent)
-            process.stdout.write(chunk);
-    });
-    output.end = () => lines?.end();
-    return output;
-}
-/**
- * The one way Berth runs a local process: stdin streamed (or empty), stdout captured or piped with
- * backpressure, stdout lines reported as they come, output streamed to the log unless silent. Resolves
- * with the exit code (a signal as 128 + its number) whatever it is; rejects when the process cannot be
- * started, the input or output stream fails, or onStdoutLine throws.
- */
-function runProcess(file, args, options = {}) {
-    return new Promise((resolve, reject) => {
-        const { stderrFd } = options;
-        const child = (0,external_node_child_process_namespaceObject.spawn)(file, args, {
-            stdio: stderrFd === undefined ? 'pipe' : ['pipe', 'ignore', stderrFd],
-            cwd: options.cwd,
-            env: options.env ?? process.env,
-        });
-        let callbackError;
-        const report = options.onStdoutLine;
-        const output = collectOutput(child, options, report &&
-            ((line) => {
-                try {
-                    report(line);
-                }
-                catch (error) {
-                    callbackError ??= error;
-                }
-            }));
-        let timedOut = false;
-        const timer = options.timeoutMs === undefined
-            ? undefined
-            : setTimeout(() => {
-                timedOut = true;
-                child.kill();
-            }, options.timeoutMs);
-        child.on('error', (error) => {
-            clearTimeout(timer);
-            reject(error);
-        });
-        child.on('close', (code, signal) => {
-            clearTimeout(timer);
-            output.end();
-            if (callbackError !== undefined)
-                return reject(callbackError);
-            const result = {
-                exitCode: code ?? 128 + (signal ? external_node_os_namespaceObject.constants.signals[signal] : 0),
-                stdout: Buffer.concat(output.stdout).toString('utf8'),
-                stderr: Buffer.concat(output.stderr).toString('utf8'),
-                ...(timedOut ? { timedOut } : {}),
-            };
-            output.sinkDone.then(() => resolve(result), reject);
-        });
-        feedStdin(child, options.input, reject);
-    });
-}
-function mergedEnv(extra) {
-    const env = {};
-    for (const [key, value] of Object.entries({ ...process.env, ...extra })) {
-        if (value !== undefined)
-            env[key] = value;
-    }
-    return env;
-}
-/**
- * Runs a tool found on PATH, echoing its (redacted) command line unless silent, and throws when it
- * cannot start or exits non-zero (unless ignoreReturnCode), with the end of its stderr.
- */
-async function exec_run(cmd, args = [], options = {}) {
-    const redact = options.redact ?? [];
-    const command = describeCommand(cmd, args, redact);
-    // Resolve bare names ourselves so a missing tool gets our message.
-    const searchPath = options.env && 'PATH' in options.env ? options.env['PATH'] : process.env['PATH'];
-    const executable = cmd.includes('/') ? cmd : await which(cmd, undefined, searchPath ?? '');
-    const silent = options.silent ?? false;
-    if (!silent)
-        process.stdout.write(`[command]${formatCommandLine(executable, args, redact)}\n`);
-    let result;
-    try {
-        result = await runProcess(executable, args, {
-            cwd: options.cwd,
-            env: options.env ? mergedEnv(options.env) : undefined,
-            input: options.input,
-            silent,
-        });
-    }
-    catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        throw new Error(`\`${command}\` could not be started: ${reason}`, { cause: error });
-    }
-    if (result.exitCode !== 0 && !options.ignoreReturnCode) {
-        throw new Error(commandFailedMessage(command, result.exitCode, result.stderr));
-    }
-    return result;
-}
-async function isExecutableFile(path) {
-    try {
-        await (0,promises_namespaceObject.access)(path, external_node_fs_namespaceObject.constants.X_OK);
-        return (await (0,promises_namespaceObject.stat)(path)).isFile();
-    }
-    catch {
-        return false;
-    }
-}
-/** Absolute path of `tool` on PATH; throws a message saying what is missing and, optionally, why it matters. */
-async function which(tool, hint, searchPath = process.env['PATH'] ?? '') {
-    if ((0,external_node_path_namespaceObject.isAbsolute)(tool)) {
-        if (await isExecutableFile(tool))
-            return tool;
-    }
-    else {
-        for (const dir of searchPath.split(external_node_path_namespaceObject.delimiter)) {
-            if (dir === '')
-                continue;
-            const candidate = (0,external_node_path_namespaceObject.join)(dir, tool);
-            if (await isExecutableFile(candidate))
-                return candidate;
-        }
-    }
-    const advice = hint ?? `install it on the runner or add its directory to PATH`;
-    throw new Error(`\`${tool}\` is not on PATH; ${advice}`);
-}
-
+// EXTERNAL MODULE: ./lib/action/exec.ts + 1 modules
+var exec = __nccwpck_require__(825);
 ;// CONCATENATED MODULE: ./lib/ssh/tools.ts
 // The OpenSSH client programs (ssh, ssh-keygen, sftp): found on PATH with one hint, and run by the
 // shared process runner with an environment that cannot make them ask a person or an agent for a key.
 
 /** The absolute path of an OpenSSH client program, or an error saying to install the client. */
 function findTool(tool) {
-    return which(tool, 'install the OpenSSH client (openssh-client) on the runner');
+    return (0,exec/* which */.K7)(tool, 'install the OpenSSH client (openssh-client) on the runner');
 }
 /** Our environment without anything that could make ssh ask a person or an agent for a key. */
 function sshEnv() {
@@ -29185,7 +31472,7 @@ function sshEnv() {
 }
 /** Runs an OpenSSH program (its path from findTool) with the scrubbed environment. */
 function runTool(file, args, options = {}) {
-    return runProcess(file, args, { ...options, env: sshEnv() });
+    return (0,exec/* runProcess */.R3)(file, args, { ...options, env: sshEnv() });
 }
 
 ;// CONCATENATED MODULE: ./lib/ssh/keys.ts
@@ -29217,15 +31504,15 @@ async function requireHostKey(keygen, file, host, port, what = '') {
         return;
     if (exitCode === 1)
         throw new SshFailure('known-hosts', `has no key for ${what}${name}; ${KNOWN_HOSTS_ADVICE}`);
-    throw new Error(commandFailedMessage(`ssh-keygen -F ${name}`, exitCode, stderr));
+    throw new Error((0,command_text/* commandFailedMessage */.sA)(`ssh-keygen -F ${name}`, exitCode, stderr));
 }
 /** Writes the private key and the pins into `dir` (a fresh 0700 directory) and checks them. */
 async function writeKeyFiles(keygen, dir, target, checked) {
-    const files = { identityFile: (0,external_node_path_namespaceObject.join)(dir, 'id'), knownHostsFile: (0,external_node_path_namespaceObject.join)(dir, 'known_hosts'), controlDir: dir };
-    await (0,promises_namespaceObject.writeFile)(files.identityFile, normalizePrivateKey(target.privateKey), { mode: 0o600, flag: 'wx' });
+    const files = { identityFile: (0,external_node_path_.join)(dir, 'id'), knownHostsFile: (0,external_node_path_.join)(dir, 'known_hosts'), controlDir: dir };
+    await (0,promises_.writeFile)(files.identityFile, normalizePrivateKey(target.privateKey), { mode: 0o600, flag: 'wx' });
     await checkPrivateKey(keygen, files.identityFile);
     const pins = checkKnownHostsLines(target.knownHosts);
-    await (0,promises_namespaceObject.writeFile)(files.knownHostsFile, pins.join('\n') + '\n', { mode: 0o600 });
+    await (0,promises_.writeFile)(files.knownHostsFile, pins.join('\n') + '\n', { mode: 0o600 });
     await requireHostKey(keygen, files.knownHostsFile, checked.host, checked.port);
     if (checked.jumpHost) {
         const { host, port } = checked.jumpHost;
@@ -29234,6 +31521,10 @@ async function writeKeyFiles(keygen, dir, target, checked) {
     return files;
 }
 
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(1421);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
 ;// CONCATENATED MODULE: ./lib/ssh/master.ts
 // The master connection that every command of a session rides on: the session's 0700 directory
 // (short enough for the control socket), opening the master, and ending it, also when the process
@@ -29255,18 +31546,18 @@ const MAX_SOCKET_PATH = 103;
  * socket's path in it would be too long for a Unix socket; ssh binds `<dir>/cm.<16 random>` first.
  * Deep RUNNER_TEMPs (self-hosted runners, act) then fall back to the system temp dir, then /tmp.
  */
-function sessionParentDir(preferred, system = (0,external_node_os_namespaceObject.tmpdir)()) {
-    const fits = (parent) => Buffer.byteLength((0,external_node_path_namespaceObject.join)(parent, `${SESSION_DIR_PREFIX}XXXXXX`, 'cm.0123456789abcdef')) <= MAX_SOCKET_PATH;
+function sessionParentDir(preferred, system = (0,external_node_os_.tmpdir)()) {
+    const fits = (parent) => Buffer.byteLength((0,external_node_path_.join)(parent, `${SESSION_DIR_PREFIX}XXXXXX`, 'cm.0123456789abcdef')) <= MAX_SOCKET_PATH;
     return [preferred, system].find((p) => p !== undefined && p !== '' && fits(p)) ?? '/tmp';
 }
 /** A new 0700 directory for a session's key, known_hosts, ssh_config and control socket. */
 async function makeSessionDir(preferred) {
-    const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(sessionParentDir(preferred), SESSION_DIR_PREFIX));
+    const dir = await (0,promises_.mkdtemp)((0,external_node_path_.join)(sessionParentDir(preferred), SESSION_DIR_PREFIX));
     try {
-        await (0,promises_namespaceObject.chmod)(dir, 0o700);
+        await (0,promises_.chmod)(dir, 0o700);
     }
     catch (error) {
-        await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
+        await (0,promises_.rm)(dir, { recursive: true, force: true });
         throw error;
     }
     return dir;
@@ -29280,8 +31571,8 @@ let exitHookInstalled = false;
 function registerCleanup(dir, ssh, config) {
     // Synchronous, so not the shared runner: an exit hook cannot wait for a promise.
     unclosed.set(dir, () => {
-        (0,external_node_child_process_namespaceObject.spawnSync)(ssh, exitArgs(config), { stdio: 'ignore', timeout: 10_000, env: sshEnv() });
-        (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
+        (0,external_node_child_process_.spawnSync)(ssh, exitArgs(config), { stdio: 'ignore', timeout: 10_000, env: sshEnv() });
+        (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
     });
     if (exitHookInstalled)
         return;
@@ -29302,8 +31593,8 @@ function forgetCleanup(dir) {
  * its stderr open for the whole session.
  */
 async function openMaster(ssh, config, dir, target) {
-    const logFile = (0,external_node_path_namespaceObject.join)(dir, 'open.log');
-    const fd = (0,external_node_fs_namespaceObject.openSync)(logFile, 'w', 0o600);
+    const logFile = (0,external_node_path_.join)(dir, 'open.log');
+    const fd = (0,external_node_fs_.openSync)(logFile, 'w', 0o600);
     // ConnectTimeout covers the TCP connect and the banner; this bounds a server that stalls afterwards.
     const limitSeconds = target.connectTimeoutSeconds * 2 + 30;
     const args = ['-F', config, '-f', '-N', '-o', 'ControlMaster=yes', '-o', 'ControlPersist=no'];
@@ -29316,13 +31607,13 @@ async function openMaster(ssh, config, dir, target) {
         });
     }
     finally {
-        (0,external_node_fs_namespaceObject.closeSync)(fd);
+        (0,external_node_fs_.closeSync)(fd);
     }
     if (result.timedOut) {
         throw new SshFailure('host', `cannot reach ${address(target.host, target.port)}: no SSH session within ${limitSeconds}s`);
     }
     if (result.exitCode !== 0)
-        throw describeOpenFailure(await (0,promises_namespaceObject.readFile)(logFile, 'utf8'), target);
+        throw describeOpenFailure(await (0,promises_.readFile)(logFile, 'utf8'), target);
 }
 /** Ends the master connection and deletes the session's directory. */
 async function closeMaster(ssh, config, dir) {
@@ -29331,33 +31622,12 @@ async function closeMaster(ssh, config, dir) {
         await runTool(ssh, exitArgs(config), { silent: true });
     }
     finally {
-        await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
+        await (0,promises_.rm)(dir, { recursive: true, force: true });
     }
 }
 
-;// CONCATENATED MODULE: ./lib/ssh/shell.ts
-// Quoting for POSIX shells (sh, dash, bash), for every value that ends up in a command string run by a
-// remote shell over SSH, where there is no argv: the remote side always re-parses one string.
-/**
- * `value` as one single-quoted shell word that the shell turns back into exactly `value`. Inside single
- * quotes nothing is special (no `$`, backticks, globbing, backslashes or newlines), so the only thing to
- * handle is `'` itself: close the quote, add an escaped quote, reopen (`a'b` -> `'a'\''b'`). Every value
- * is quoted, even harmless ones, so a word can never turn into an assignment, a glob or a `~`.
- *
- * Quoting keeps a value one word; it does not stop a value such as `-rf` from being read as an option by
- * the command that receives it: put `--` before such arguments.
- */
-function shellQuote(value) {
-    // A NUL cannot be part of a command line at all; refuse rather than silently truncate.
-    if (value.includes('\0'))
-        throw new Error('a shell word cannot contain a NUL character');
-    return `'${value.replaceAll("'", `'\\''`)}'`;
-}
-/** The words `args` as one command string, each quoted with `shellQuote`. */
-function shellJoin(args) {
-    return args.map(shellQuote).join(' ');
-}
-
+// EXTERNAL MODULE: ./lib/ssh/shell.ts
+var shell = __nccwpck_require__(8326);
 ;// CONCATENATED MODULE: ./lib/ssh/session.ts
 // SSH to a host with the OpenSSH client: a validated target, host keys pinned by the user (never
 // learned), one multiplexed connection that every command rides on, and failures as SshFailures naming
@@ -29366,7 +31636,8 @@ function shellJoin(args) {
 //
 // Secrets: the private key only ever lives in a 0600 file inside a 0700 temp dir that close() deletes;
 // it is never printed, passed on a command line or put in the environment. This module masks nothing:
-// callers register the key (and any secret they send as `input`) with core.setSecret.
+// callers register the key (and any secret they send as `input`) with maskSecret (lib/action/secrets.ts).
+
 
 
 
@@ -29413,17 +31684,17 @@ class SshSession {
         const keygen = await findTool('ssh-keygen');
         const t = checkTarget(target);
         const dir = await makeSessionDir(options.tempDir);
-        const config = (0,external_node_path_namespaceObject.join)(dir, 'ssh_config');
+        const config = (0,external_node_path_.join)(dir, 'ssh_config');
         try {
             const files = await writeKeyFiles(keygen, dir, target, t);
-            await (0,promises_namespaceObject.writeFile)(config, renderSshConfig(t, files, { aesFirst: cpuHasAes() }), { mode: 0o600 });
+            await (0,promises_.writeFile)(config, renderSshConfig(t, files, { aesFirst: cpuHasAes() }), { mode: 0o600 });
             registerCleanup(dir, ssh, config);
             await openMaster(ssh, config, dir, t);
         }
         catch (error) {
             // No master came up: nothing to end, only the directory to delete.
             forgetCleanup(dir);
-            await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
+            await (0,promises_.rm)(dir, { recursive: true, force: true });
             throw error;
         }
         const via = t.jumpHost ? ` via ${t.jumpHost.user}@${address(t.jumpHost.host, t.jumpHost.port)}` : '';
@@ -29440,12 +31711,12 @@ class SshSession {
      */
     async script(bash, options = {}) {
         const { args = [], ...rest } = options;
-        const command = shellJoin(['bash', '-c', bash, 'berth-script', ...args]);
+        const command = (0,shell/* shellJoin */.n)(['bash', '-c', bash, 'berth-script', ...args]);
         if (Buffer.byteLength(command) > MAX_COMMAND_BYTES) {
             throw new Error(`a remote script must stay under ${MAX_COMMAND_BYTES} bytes; upload bigger ones as input`);
         }
         const lineCount = bash.split('\n').length;
-        return this.run(command, `bash -c <script of ${lineCount} lines> ${shellJoin(args)}`.trimEnd(), rest);
+        return this.run(command, `bash -c <script of ${lineCount} lines> ${(0,shell/* shellJoin */.n)(args)}`.trimEnd(), rest);
     }
     /**
      * Runs sftp batch `commands` (one per line, paths quoted with sftpQuote) over the same master
@@ -29466,7 +31737,7 @@ class SshSession {
             input: commands.join('\n') + '\n',
         });
         if (result.exitCode !== 0 && !options.ignoreReturnCode) {
-            throw new Error(commandFailedMessage(`sftp ${this.destination}`, result.exitCode, result.stderr));
+            throw new Error((0,command_text/* commandFailedMessage */.sA)(`sftp ${this.destination}`, result.exitCode, result.stderr));
         }
         return result;
     }
@@ -29476,13 +31747,13 @@ class SshSession {
             throw new Error('refusing to run an empty command (ssh would start a shell)');
         const silent = options.silent ?? false;
         if (!silent)
-            process.stdout.write(`[command]ssh ${this.destination} ${label}\n`);
+            process.stdout.write(`[command]${(0,untrusted/* oneLine */.T)(`ssh ${this.destination} ${label}`)}\n`);
         // `--` before the alias: nothing after it, the command included, is read as an ssh option.
         const result = await runTool(this.ssh, ['-F', this.config, '--', TARGET_ALIAS, command], options);
         if (result.exitCode !== 0 && !options.ignoreReturnCode) {
             const shown = label.split('\n')[0];
             const short = shown.length > 80 || label.includes('\n') ? `${shown.slice(0, 80)}…` : shown;
-            throw new Error(commandFailedMessage(`ssh ${this.destination} ${short}`, result.exitCode, result.stderr));
+            throw new Error((0,command_text/* commandFailedMessage */.sA)(`ssh ${this.destination} ${short}`, result.exitCode, result.stderr));
         }
         return result;
     }
@@ -29501,6 +31772,7 @@ class SshSession {
 // The SSH connection inputs that actions/deploy and actions/backup share (host, port, user, ssh-key,
 // known-hosts, jump-host, connect-timeout): their names, the typed values, getSshInputs() that reads
 // and validates them, and where the transport's SshFailures become errors naming the caller's input.
+
 
 
 
@@ -29529,7 +31801,7 @@ const SSH_INPUT_NAMES = {
 function sshInputError(error, names = SSH_INPUT_NAMES) {
     if (!(error instanceof SshFailure))
         return error;
-    return inputError(names[error.field], error.detail(names));
+    return (0,inputs/* inputError */.Xu)(names[error.field], error.detail(names));
 }
 /** `fn()`, with the SshFailure it may throw turned into an InputError naming `name`, whatever its field. */
 function named(name, fn) {
@@ -29537,7 +31809,7 @@ function named(name, fn) {
         return fn();
     }
     catch (error) {
-        throw error instanceof SshFailure ? inputError(name, error.detail(SSH_INPUT_NAMES)) : error;
+        throw error instanceof SshFailure ? (0,inputs/* inputError */.Xu)(name, error.detail(SSH_INPUT_NAMES)) : error;
     }
 }
 // Parsing an input's text: the target's own checks, their failures naming the input being parsed.
@@ -29549,17 +31821,17 @@ const parseJumpHost = (name, value) => named(name, () => checkJumpHost(value));
 /** Reads the connection inputs; the key is masked before anything else can fail. */
 function getSshInputs() {
     const I = SshInputNames;
-    const sshKey = getString(I.SshKey, { required: true });
-    core/* setSecret */.Pq(sshKey);
-    const jump = getString(I.JumpHost);
+    const sshKey = (0,inputs/* getString */.AA)(I.SshKey, { required: true });
+    (0,secrets/* maskSecret */.$)(sshKey);
+    const jump = (0,inputs/* getString */.AA)(I.JumpHost);
     return {
-        host: parseHost(I.Host, getString(I.Host, { required: true })),
-        port: parsePort(I.Port, getString(I.Port, { default: '22' })),
-        user: parseUser(I.User, getString(I.User, { required: true })),
+        host: parseHost(I.Host, (0,inputs/* getString */.AA)(I.Host, { required: true })),
+        port: parsePort(I.Port, (0,inputs/* getString */.AA)(I.Port, { default: '22' })),
+        user: parseUser(I.User, (0,inputs/* getString */.AA)(I.User, { required: true })),
         'ssh-key': normalizePrivateKey(sshKey),
-        'known-hosts': getString(I.KnownHosts, { required: true }),
+        'known-hosts': (0,inputs/* getString */.AA)(I.KnownHosts, { required: true }),
         'jump-host': jump ? parseJumpHost(I.JumpHost, jump) : undefined,
-        'connect-timeout': Math.ceil(getDurationInput(I.ConnectTimeout, { default: 20_000 }) / 1000),
+        'connect-timeout': Math.ceil((0,inputs/* getDurationInput */.l0)(I.ConnectTimeout, { default: 20_000 }) / 1000),
     };
 }
 /** `user@host:port`, for logs. */
@@ -29596,1779 +31868,36 @@ function openSshSession(target, tempDir, what = '', names = SSH_INPUT_NAMES) {
     return core/* group */.Os(`Connect to ${sshLabel(target)}${what}`, () => connectSsh(target, { tempDir, names }));
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./lib/tools/compose.ts
-// Docker Compose on the runner: the merged, interpolated configuration of a project, as compose
-// itself computes it (`docker compose config --format json`), and the types Berth reads from it.
-
-/**
- * The runner's environment would take part in compose's interpolation (it wins over `.env`), so
- * compose sees only what it needs to run: the result depends on the files alone, as on the host.
- */
-function composeEnvironment() {
-    const keep = new Set(['PATH', 'HOME', 'DOCKER_HOST', 'DOCKER_CONFIG', 'DOCKER_CONTEXT', 'TMPDIR']);
-    const env = {};
-    for (const key of Object.keys(process.env))
-        if (!keep.has(key))
-            env[key] = undefined;
-    return env;
-}
-/** `docker compose config --format json`, parsed; throws compose's own message when the files are invalid. */
-async function composeConfig(options) {
-    const args = ['compose', '-p', options.project, '--project-directory', options.projectDirectory];
-    for (const file of options.files)
-        args.push('-f', file);
-    args.push('config', '--format', 'json');
-    const result = await exec_run('docker', args, {
-        cwd: options.projectDirectory,
-        env: composeEnvironment(),
-        silent: true,
-        ignoreReturnCode: true,
-    });
-    if (result.exitCode !== 0) {
-        const detail = result.stderr.trim().split('\n').slice(-5).join('\n') || `exit code ${result.exitCode}`;
-        throw new Error(`docker compose config failed: ${detail}`);
-    }
-    const parsed = JSON.parse(result.stdout);
-    parsed.services ??= {};
-    return parsed;
-}
-
-;// CONCATENATED MODULE: ./actions/deploy/src/constants.ts
-// Names of berth/deploy's inputs, outputs and saved state, in one place so action.yml, the code
-// and the tests agree (test/actions.test.ts checks action.yml against these).
-
-const Inputs = {
-    ...SshInputNames,
-    Project: 'project',
-    ComposeFiles: 'compose-files',
-    Environment: 'environment',
-    WorkingDirectory: 'working-directory',
-    Env: 'env',
-    Secrets: 'secrets',
-    Images: 'images',
-    Registry: 'registry',
-    RegistryUsername: 'registry-username',
-    RegistryPassword: 'registry-password',
-    RemoteDir: 'remote-dir',
-    WaitTimeout: 'wait-timeout',
-    HealthUrls: 'health-urls',
-    CaFile: 'ca-file',
-    Rollback: 'rollback',
-    KeepReleases: 'keep-releases',
-    Prune: 'prune',
-    LockTimeout: 'lock-timeout',
-    Mode: 'mode',
-};
-const Outputs = {
-    Release: 'release',
-    PreviousRelease: 'previous-release',
-    Status: 'status',
-    DurationSeconds: 'duration-seconds',
-};
-const State = {};
-
-;// CONCATENATED MODULE: ./actions/deploy/src/stack-service.ts
-
-
-// Keys swarm acts on; anything else in a service is dropped with a warning (the docker CLI would
-// drop most of them with one line saying only "Ignoring unsupported options").
-const SERVICE_KEYS = new Set([
-    'cap_add',
-    'cap_drop',
-    'command',
-    'configs',
-    'deploy',
-    'dns',
-    'dns_search',
-    'entrypoint',
-    'environment',
-    'extra_hosts',
-    'group_add',
-    'healthcheck',
-    'hostname',
-    'image',
-    'init',
-    'isolation',
-    'labels',
-    'logging',
-    'networks',
-    'ports',
-    'read_only',
-    'secrets',
-    'stop_grace_period',
-    'stop_signal',
-    'sysctls',
-    'tty',
-    'stdin_open',
-    'ulimits',
-    'user',
-    'volumes',
-    'working_dir',
-]);
-// Compose-only keys whose absence in swarm changes nothing Berth promises (ordering, building,
-// pull policy: the host never builds, swarm restarts tasks until they are healthy).
-const SILENTLY_DROPPED = new Set(['build', 'depends_on', 'pull_policy', 'container_name', 'expose', 'links']);
-/** Compose keys this module converts into swarm's own. */
-const CONVERTED = new Set(['restart', 'tmpfs', 'mem_limit', 'cpus']);
-const ALL_INTERFACES = new Set(['', '0.0.0.0', '::', '[::]']);
-function fail(detail) {
-    throw inputError(Inputs.ComposeFiles, `mode swarm: ${detail}`);
-}
-const KEEP_AS_IS = new Set(['environment', 'labels', 'sysctls', 'extra_hosts', 'networks']);
-/** Nulls and empty objects dropped: compose writes `placement: {}`, `volume: {}`, `command: null`. */
-function withoutEmpty(value) {
-    if (Array.isArray(value))
-        return value.map(withoutEmpty);
-    if (value && typeof value === 'object') {
-        const out = {};
-        for (const [k, v] of Object.entries(value)) {
-            // Data, where an empty value is a value (`backend: null` attaches a network).
-            if (KEEP_AS_IS.has(k)) {
-                out[k] = v;
-                continue;
-            }
-            if (v === null)
-                continue;
-            const cleaned = withoutEmpty(v);
-            if (cleaned &&
-                typeof cleaned === 'object' &&
-                !Array.isArray(cleaned) &&
-                Object.keys(cleaned).length === 0)
-                continue;
-            out[k] = cleaned;
-        }
-        return out;
-    }
-    return value;
-}
-/** Byte counts as `docker stack` wants them: a string for memory, an integer for tmpfs size. */
-function parseSize(value) {
-    const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(value.trim());
-    if (!m)
-        return undefined;
-    const power = ' kmgt'.indexOf((m[2] || ' ').toLowerCase());
-    return Math.round(Number(m[1]) * 1024 ** power);
-}
-function restartPolicy(restart) {
-    if (restart === 'always' || restart === 'unless-stopped')
-        return { condition: 'any' };
-    if (restart.startsWith('on-failure'))
-        return { condition: 'on-failure' };
-    if (restart === 'no')
-        return { condition: 'none' };
-    return undefined;
-}
-/** The keys swarm acts on, as they are; the others dropped, with a warning where it matters. */
-function swarmKeys(service, warn) {
-    const out = {};
-    for (const [key, value] of Object.entries(service)) {
-        if (SERVICE_KEYS.has(key) || key.startsWith('x-'))
-            out[key] = value;
-        else if (key === 'security_opt' && Array.isArray(value) && value.length > 0)
-            warn(`swarm services take no security_opt (${value.join(', ')}); dropped`);
-        else if (!SILENTLY_DROPPED.has(key) && !CONVERTED.has(key))
-            if (value !== null && value !== undefined)
-                warn(`swarm ignores "${key}"; dropped`);
-    }
-    return out;
-}
-/** `deploy`, with compose's restart, mem_limit and cpus moved into it, and its resources as swarm types them. */
-function swarmDeploy(service) {
-    const deploy = { ...(service.deploy ?? {}) };
-    if (service.restart && !deploy.restart_policy) {
-        const policy = restartPolicy(service.restart);
-        if (policy)
-            deploy.restart_policy = policy;
-    }
-    const limits = { ...(deploy.resources?.limits ?? {}) };
-    if (service.mem_limit !== undefined && limits.memory === undefined)
-        limits.memory = service.mem_limit;
-    if (service.cpus !== undefined && limits.cpus === undefined)
-        limits.cpus = service.cpus;
-    const resources = {};
-    const kinds = [
-        ['limits', limits],
-        ['reservations', { ...(deploy.resources?.reservations ?? {}) }],
-    ];
-    for (const [kind, values] of kinds) {
-        if (values.cpus !== undefined)
-            values.cpus = String(values.cpus);
-        if (values.memory !== undefined)
-            values.memory = String(values.memory);
-        if (Object.keys(values).length > 0)
-            resources[kind] = values;
-    }
-    deploy.resources = resources;
-    return deploy;
-}
-function swarmPort(name, port) {
-    const hostIp = port.host_ip ?? '';
-    if (!ALL_INTERFACES.has(hostIp)) {
-        fail(`service "${name}" publishes ${port.published ?? port.target} on ${hostIp}; swarm publishes on every interface and cannot bind one address (drop the address for swarm, or use mode compose)`);
-    }
-    const converted = { target: port.target };
-    if (port.published !== undefined && port.published !== '') {
-        const published = Number(port.published);
-        if (!Number.isInteger(published))
-            fail(`service "${name}": published port range ${port.published} is not supported by swarm`);
-        converted.published = published;
-    }
-    if (port.protocol)
-        converted.protocol = port.protocol;
-    if (port.mode)
-        converted.mode = port.mode;
-    return converted;
-}
-/** compose's `tmpfs` entries as swarm tmpfs mounts: only a size carries over. */
-function tmpfsMounts(tmpfs, warn) {
-    return tmpfs.map((entry) => {
-        const [target, options = ''] = entry.split(/:(.*)/s);
-        const mount = { type: 'tmpfs', target };
-        const ignored = [];
-        for (const option of options.split(',').filter(Boolean)) {
-            const [k, v = ''] = option.split('=');
-            const size = k === 'size' ? parseSize(v) : undefined;
-            if (size !== undefined)
-                mount.tmpfs = { size };
-            else
-                ignored.push(option);
-        }
-        if (ignored.length > 0)
-            warn(`swarm cannot set tmpfs ${ignored.join(',')} on ${target}: it gets the image directory's mode, owned by root`);
-        return mount;
-    });
-}
-/** Swarm takes a secret's target as a name under /run/secrets. */
-function fileRefs(service, kind) {
-    return service[kind]?.map((ref) => {
-        const target = kind === 'secrets' && ref.target?.startsWith('/run/secrets/')
-            ? ref.target.slice('/run/secrets/'.length)
-            : ref.target;
-        return { ...ref, ...(target ? { target } : {}) };
-    });
-}
-function convertService(name, service, warnings) {
-    const warn = (detail) => warnings.push(`service ${name}: ${detail}`);
-    if (!service.image)
-        fail(`service "${name}" has no image; swarm never builds (pin one with the "images" input)`);
-    const out = swarmKeys(service, warn);
-    out.deploy = swarmDeploy(service);
-    // `backend: null` means attached with no options: a plain list when no network has any.
-    if (service.networks && !Array.isArray(service.networks)) {
-        const nets = Object.entries(service.networks);
-        out.networks = nets.every(([, v]) => v === null || (typeof v === 'object' && Object.keys(v).length === 0))
-            ? nets.map(([k]) => k)
-            : service.networks;
-    }
-    if (service.ports)
-        out.ports = service.ports.map((port) => swarmPort(name, port));
-    const tmpfs = typeof service.tmpfs === 'string' ? [service.tmpfs] : (service.tmpfs ?? []);
-    if (tmpfs.length > 0)
-        out.volumes = [...(out.volumes ?? []), ...tmpfsMounts(tmpfs, warn)];
-    for (const kind of ['secrets', 'configs']) {
-        const refs = fileRefs(service, kind);
-        if (refs)
-            out[kind] = refs;
-    }
-    if (Array.isArray(out.volumes)) {
-        out.volumes = out.volumes.map((v) => {
-            const { bind, ...rest } = v;
-            const propagation = bind?.propagation;
-            return propagation ? { ...rest, bind: { propagation } } : rest;
-        });
-    }
-    return withoutEmpty(out);
-}
-
-;// CONCATENATED MODULE: ./actions/deploy/src/stack.ts
-// mode: swarm. The stack file `docker stack deploy` gets: compose's own merged configuration of the
-// release (so overrides, `!override` and interpolation mean what they mean with compose), rewritten
-// where swarm's loader differs, with every dropped or changed setting reported as a warning.
-
-
-
-/** Written into the release directory next to the compose files. */
-const STACK_FILE = 'berth-stack.json';
-const MAX_OBJECT_NAME = 64;
-/** Swarm objects are immutable: a new content gets a new name, so an update never collides. */
-function versionedName(project, key, content) {
-    const hash = (0,external_node_crypto_.createHash)('sha256').update(content).digest('hex').slice(0, 10);
-    return `${project}_${key}`.slice(0, MAX_OBJECT_NAME - hash.length - 1) + `_${hash}`;
-}
-function relativePath(bundleDir, path) {
-    if (!(0,external_node_path_namespaceObject.isAbsolute)(path))
-        return path;
-    const rel = (0,external_node_path_namespaceObject.relative)(bundleDir, path);
-    return rel.startsWith('..') || (0,external_node_path_namespaceObject.isAbsolute)(rel) ? path : `./${rel}`;
-}
-/** A top-level section (networks, volumes, secrets, configs) with each entry converted. */
-function mapSection(section, convert) {
-    if (!section)
-        return undefined;
-    return Object.fromEntries(Object.entries(section).map(([key, entry]) => [key, convert(key, entry)]));
-}
-function fileObjects(kind, objects, opts, names) {
-    return mapSection(objects, (key, object) => {
-        if (object.external)
-            return { external: true, ...(object.name ? { name: object.name } : {}) };
-        if (!object.file) {
-            fail(`${kind} "${key}" is not a file; swarm ${kind} come from files (use the action's "secrets" input, written as secrets/NAME)`);
-        }
-        const name = versionedName(opts.project, key, opts.readFile(object.file));
-        names.push(name);
-        const { labels } = object;
-        return { name, file: relativePath(opts.bundleDir, object.file), ...(labels ? { labels } : {}) };
-    });
-}
-function namedResources(resources, project, allowed, kind, warnings) {
-    return mapSection(resources, (key, spec) => {
-        const kept = {};
-        for (const [k, v] of Object.entries(spec ?? {})) {
-            // compose names resources <project>_<key>; so does docker stack, unless given a name.
-            if (k === 'name' && v === `${project}_${key}`)
-                continue;
-            if (allowed.has(k) || k.startsWith('x-'))
-                kept[k] = v;
-            else
-                warnings.push(`${kind} ${key}: swarm ignores "${k}"; dropped`);
-        }
-        return withoutEmpty(kept);
-    });
-}
-/** The stack file for `docker stack deploy`, from compose's merged configuration of the release. */
-function toSwarmStack(config, opts) {
-    const warnings = [];
-    const objects = [];
-    const services = {};
-    for (const [name, service] of Object.entries(config.services)) {
-        services[name] = convertService(name, service, warnings);
-    }
-    const stack = { services };
-    const networks = namedResources(config.networks, opts.project, new Set(['name', 'driver', 'driver_opts', 'ipam', 'external', 'internal', 'attachable', 'labels']), 'network', warnings);
-    if (networks)
-        stack.networks = networks;
-    const volumes = namedResources(config.volumes, opts.project, new Set(['name', 'driver', 'driver_opts', 'external', 'labels']), 'volume', warnings);
-    if (volumes)
-        stack.volumes = volumes;
-    const secrets = fileObjects('secrets', config.secrets, opts, objects);
-    if (secrets)
-        stack.secrets = secrets;
-    const configs = fileObjects('configs', config.configs, opts, objects);
-    if (configs)
-        stack.configs = configs;
-    const images = [
-        ...new Set(Object.values(config.services)
-            .map((s) => s.image)
-            .filter((i) => !!i)),
-    ];
-    return { stack, images, objects, warnings };
-}
-
-;// CONCATENATED MODULE: ./actions/deploy/src/bundle.ts
-// The release bundle: what goes to the host for one release, staged in a local directory and sent
-// as one tar stream. Secrets travel inside it as files, never on a command line.
-
-
-
-
-
-
-
-
-
-/** Sortable by time, traceable to the commit, unique across concurrent runs. */
-function releaseId(now, sha) {
-    const stamp = now
-        .toISOString()
-        .replace(/[-:]/g, '')
-        .replace(/\.\d+Z$/, 'Z');
-    return `${stamp}-${(sha || 'nocommit').slice(0, 7)}-${(0,external_node_crypto_.randomBytes)(2).toString('hex')}`;
-}
-/** The override that pins service images by digest, added after the user's compose files. */
-const IMAGES_OVERRIDE = 'docker-compose.berth-images.yml';
-const CA_FILE = '.berth/ca.pem';
-/**
- * A compose `.env` line whose value compose reads literally: double-quoted, with backslash,
- * quote and line breaks escaped, and `$` doubled so that nothing is interpolated.
- */
-function dotenvLine(key, value) {
-    const escaped = value
-        .replace(/\\/g, '\\\\')
-        .replace(/"/g, '\\"')
-        .replace(/\n/g, '\\n')
-        .replace(/\r/g, '\\r')
-        .replace(/\t/g, '\\t')
-        .replace(/\$/g, '$$$$');
-    return `${key}="${escaped}"`;
-}
-function imagesOverride(images) {
-    const lines = ['# Written by berth/deploy: each service runs the image pinned by digest.', 'services:'];
-    for (const [service, ref] of Object.entries(images))
-        lines.push(`  ${JSON.stringify(service)}:`, `    image: ${JSON.stringify(ref)}`);
-    return lines.join('\n') + '\n';
-}
-/** What release.json says about the release: where it came from, who ran it, what it pins. */
-function releaseRecord(inputs, ctx, release) {
-    return {
-        release,
-        project: inputs.project,
-        environment: inputs.environment,
-        commit: ctx.headSha ?? ctx.sha,
-        ref: ctx.ref,
-        repository: ctx.repository,
-        actor: ctx.actor,
-        run: runUrl(ctx),
-        workflow: ctx.workflow,
-        created: new Date().toISOString(),
-        images: inputs.images,
-        compose_files: inputs['compose-files'],
-    };
-}
-function stageBundle(inputs, record, tempRoot) {
-    const dir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)(tempRoot, 'berth-release-'));
-    (0,external_node_fs_namespaceObject.chmodSync)(dir, 0o700);
-    const composeFiles = [...inputs['compose-files']];
-    for (const file of composeFiles) {
-        (0,external_node_fs_namespaceObject.mkdirSync)((0,external_node_path_namespaceObject.dirname)((0,external_node_path_namespaceObject.join)(dir, file)), { recursive: true });
-        (0,external_node_fs_namespaceObject.copyFileSync)((0,external_node_path_namespaceObject.join)(inputs['working-directory'], file), (0,external_node_path_namespaceObject.join)(dir, file));
-    }
-    if (Object.keys(inputs.images).length > 0) {
-        (0,external_node_fs_namespaceObject.writeFileSync)((0,external_node_path_namespaceObject.join)(dir, IMAGES_OVERRIDE), imagesOverride(inputs.images));
-        composeFiles.push(IMAGES_OVERRIDE);
-    }
-    const env = Object.entries(inputs.env).map(([k, v]) => dotenvLine(k, v));
-    (0,external_node_fs_namespaceObject.writeFileSync)((0,external_node_path_namespaceObject.join)(dir, '.env'), env.length ? env.join('\n') + '\n' : '', { mode: 0o600 });
-    (0,external_node_fs_namespaceObject.mkdirSync)((0,external_node_path_namespaceObject.join)(dir, '.berth'), { mode: 0o700 });
-    if (Object.keys(inputs.secrets).length > 0) {
-        // Compose (without swarm) bind-mounts secret files with their host owner and mode, and the
-        // services run as their own non-root users: the files must be readable by them, so the
-        // directory (0700, the deploy user's) is what keeps them from other users of the host.
-        const secrets = (0,external_node_path_namespaceObject.join)(dir, 'secrets');
-        (0,external_node_fs_namespaceObject.mkdirSync)(secrets, { mode: 0o700 });
-        for (const [name, value] of Object.entries(inputs.secrets)) {
-            (0,external_node_fs_namespaceObject.writeFileSync)((0,external_node_path_namespaceObject.join)(secrets, name), value, { mode: 0o444 });
-        }
-    }
-    if (inputs['registry-password']) {
-        (0,external_node_fs_namespaceObject.writeFileSync)((0,external_node_path_namespaceObject.join)(dir, '.berth/registry-password'), inputs['registry-password'], { mode: 0o600 });
-    }
-    let caFile;
-    if (inputs['ca-file']) {
-        (0,external_node_fs_namespaceObject.copyFileSync)((0,external_node_path_namespaceObject.join)(inputs['working-directory'], inputs['ca-file']), (0,external_node_path_namespaceObject.join)(dir, CA_FILE));
-        caFile = CA_FILE;
-    }
-    (0,external_node_fs_namespaceObject.writeFileSync)((0,external_node_path_namespaceObject.join)(dir, 'release.json'), JSON.stringify({ ...record, compose_files: composeFiles }, null, 2) + '\n');
-    return { dir, composeFiles, caFile };
-}
-/**
- * mode: swarm. Compose (on the runner) merges and interpolates the release's files exactly as it
- * would on the host; the result, rewritten for swarm, is the one stack file the host deploys.
- * Also staged: the images to pull and the versioned secret/config names this release uses.
- */
-async function stageSwarmStack(staged, project) {
-    const config = await composeConfig({
-        projectDirectory: staged.dir,
-        project,
-        files: staged.composeFiles,
-    }).catch((err) => {
-        throw inputError(Inputs.ComposeFiles, err instanceof Error ? err.message : String(err));
-    });
-    const swarm = toSwarmStack(config, { project, bundleDir: staged.dir, readFile: (p) => (0,external_node_fs_namespaceObject.readFileSync)(p) });
-    // It holds the .env values compose interpolated: as private as .env itself.
-    (0,external_node_fs_namespaceObject.writeFileSync)((0,external_node_path_namespaceObject.join)(staged.dir, STACK_FILE), JSON.stringify(swarm.stack, null, 2) + '\n', { mode: 0o600 });
-    (0,external_node_fs_namespaceObject.writeFileSync)((0,external_node_path_namespaceObject.join)(staged.dir, '.berth/images'), swarm.images.map((i) => `${i}\n`).join(''));
-    (0,external_node_fs_namespaceObject.writeFileSync)((0,external_node_path_namespaceObject.join)(staged.dir, '.berth/swarm-objects'), swarm.objects.map((o) => `${o}\n`).join(''));
-    return { staged: { ...staged, composeFiles: [STACK_FILE] }, warnings: swarm.warnings };
-}
-/** The bundle staged for the upload (mode swarm: with its stack file), said in the log. */
-async function stageRelease(inputs, record, tempRoot) {
-    let staged = stageBundle(inputs, record, tempRoot);
-    core/* info */.pq(`Compose files: ${staged.composeFiles.join(', ')}`);
-    if (inputs.mode === 'swarm') {
-        const swarm = await stageSwarmStack(staged, inputs.project).catch((err) => {
-            (0,external_node_fs_namespaceObject.rmSync)(staged.dir, { recursive: true, force: true });
-            throw err;
-        });
-        for (const warning of swarm.warnings)
-            core/* warning */.$e(`mode swarm: ${warning}`);
-        staged = swarm.staged;
-        core/* info */.pq(`Stack file: ${staged.composeFiles.join(', ')} (docker stack deploy)`);
-    }
-    core/* info */.pq(`Secrets: ${Object.keys(inputs.secrets).join(', ') || 'none'}; env: ${Object.keys(inputs.env).join(', ') || 'none'}`);
-    return staged;
-}
-
-;// CONCATENATED MODULE: ./lib/ssh/host-script.ts
-
-/**
- * A template tag for script bodies: the raw text, with `$\{` turned back into `${`. JavaScript's raw
- * strings cannot hold `${` (it starts a substitution), so bash's parameter expansions are written
- * `$\{name}` in the source.
- */
-function bash(strings, ...values) {
-    return String.raw(strings, ...values).replaceAll('$\\{', '${');
-}
-/**
- * What every host script starts with: strict mode, `emit key value` (one report line on stdout), and
- * an ERR trap that says on stderr which line and command failed, so a failing script always reports
- * why (its stderr ends up in the action's error). The trap writes to stderr because stdout may be a
- * data stream (a tar archive, a dump). A script may set its own ERR trap after the prelude.
- *
- * One line per failure, so that it never pushes the failing tool's own message out of the error's
- * stderr tail: a multi-line command is named by its first line. `set -E` hands the trap to subshells
- * too, where a failure is often expected and captured (`out=$(cmd 2>&1)`, a retried probe): it speaks
- * only in the script's own shell, whose failure set -e turns into the script's end.
- */
-const HOST_PRELUDE = bash `set -Eeuo pipefail
-emit() { printf '::berth::%s=%s\n' "$1" "$2"; }
-berth_failed() {
-  [ "$BASH_SUBSHELL" = 0 ] || return 0
-  local command=$3
-  case $command in *$'\n'*) command="$\{command%%$'\n'*} …" ;; esac
-  echo "berth: line $2: \`$command\` exited with $1" >&2
-}
-trap 'berth_failed $? $LINENO "$BASH_COMMAND"' ERR
-`;
-const VARIABLE = /^[A-Z][A-Z0-9_]*$/;
-function quoted(value) {
-    return shellQuote(typeof value === 'boolean' ? (value ? '1' : '0') : String(value));
-}
-/**
- * The assignments that hand `values` to a script: `NAME='value'` lines, or `NAME=('a' 'b')` for
- * lists, every value single-quoted so that nothing in it is ever parsed as shell.
- */
-function renderAssignments(values) {
-    return Object.entries(values)
-        .map(([name, value]) => {
-        if (!VARIABLE.test(name))
-            throw new Error(`${JSON.stringify(name)} is not a host script variable name`);
-        if (typeof value === 'object')
-            return `${name}=(${value.map((v) => quoted(v)).join(' ')})`;
-        return `${name}=${quoted(value)}`;
-    })
-        .join('\n');
-}
-/** The whole script: prelude, the values, the body. */
-function host_script_renderHostScript(body, values = {}) {
-    const assignments = renderAssignments(values);
-    return `${HOST_PRELUDE}${assignments ? `${assignments}\n` : ''}${body}`;
-}
-const REPORT_LINE = /^::berth::([a-z][a-z0-9-]*)=(.*)$/;
-/** Longer values are cut: nothing a host script reports legitimately comes near it. */
-const MAX_VALUE_CHARS = 64 * 1024;
-/**
- * One `::berth::key=value` line, or undefined for any other output. The value loses control
- * characters (a host could otherwise smuggle a line break or an escape into the log) and is bounded.
- */
-function readReportLine(line) {
-    const m = REPORT_LINE.exec(line.replace(/\r$/, ''));
-    if (!m)
-        return undefined;
-    // eslint-disable-next-line no-control-regex
-    const value = m[2].replace(/[\u0000-\u001f\u007f]/g, '').slice(0, MAX_VALUE_CHARS);
-    return { key: m[1], value };
-}
-/** Every report line of a script's stdout, in order, with typed accessors. */
-class host_script_HostReport {
-    lines;
-    constructor(lines) {
-        this.lines = lines;
-    }
-    static parse(stdout) {
-        const lines = [];
-        for (const line of stdout.split('\n')) {
-            const entry = readReportLine(line);
-            if (entry)
-                lines.push(entry);
-        }
-        return new host_script_HostReport(lines);
-    }
-    /** Every value reported under `key`, in order. */
-    all(key) {
-        return this.lines.filter((l) => l.key === key).map((l) => l.value);
-    }
-    /** The last value reported under `key` (a later report overrides an earlier one). */
-    last(key) {
-        return this.all(key).at(-1);
-    }
-    has(key) {
-        return this.lines.some((l) => l.key === key);
-    }
-    /** The last value of `key` as a non-negative integer, undefined when absent or not one. */
-    int(key) {
-        const value = this.last(key);
-        return value !== undefined && /^\d{1,15}$/.test(value) ? Number(value) : undefined;
-    }
-    /**
-     * The values of `key` split at their first space into `[head, rest]` (e.g. `volume=<name> <short>`):
-     * values without a space give `[value, '']`.
-     */
-    pairs(key) {
-        return this.all(key).map((value) => {
-            const space = value.indexOf(' ');
-            return space === -1 ? [value, ''] : [value.slice(0, space), value.slice(space + 1)];
-        });
-    }
-}
-/** Runs `body` with `values` over `session` and reads its report. */
-async function runHostScript(session, body, values = {}, options = {}) {
-    const result = await session.script(host_script_renderHostScript(body, values), options);
-    return { ...result, report: host_script_HostReport.parse(result.stdout) };
-}
-
-;// CONCATENATED MODULE: ./actions/deploy/src/script/release.ts
-// The deploy script's frame: the start (clock, audit line, the lock), the failure path (diagnose,
-// roll back, audit, unlock) and the end. Runs after HOST_PRELUDE and the quoted values.
-
-const START = bash `umask 077
-# Stage changes are reported with a millisecond clock, so the summary can say where the time went.
-enter() {
-  stage=$1
-  emit stage "$1 $(date +%s%3N)"
-}
-started=$(date +%s)
-cd "$REMOTE_DIR"
-incoming="releases/.incoming-$RELEASE"
-stage=start
-status=failed
-audit() { # appends one JSON line per attempt to deploy.log
-  local now
-  now=$(date +%s)
-  emit duration-seconds "$((now - started))"
-  printf '%s,"status":"%s","failed_stage":"%s","duration_seconds":%d}\n' \
-    "$AUDIT_PREFIX" "$status" "$([ "$status" = deployed ] && echo "" || echo "$stage")" "$((now - started))" >>deploy.log
-}
-
-[ -d "$incoming" ] || { echo "berth: upload $incoming is missing" >&2; exit 2; }
-# Whatever happens, the throw-away registry login does not outlive the script.
-registry_config=""
-trap '[ -z "$registry_config" ] || rm -rf "$registry_config"' EXIT
-unlock() {
-  : >.lock
-  flock -u 9
-}
-`;
-const LOCK = bash `# One deploy at a time per remote-dir. The lock file's content names the holder while it is held.
-enter lock
-exec 9>>.lock
-if ! flock -w "$LOCK_TIMEOUT" 9; then
-  emit lock-holder "$(head -c 400 .lock | tr '\n' ' ')"
-  rm -rf "$incoming"
-  audit
-  exit 75
-fi
-printf '%s\n' "$HOLDER" >.lock
-enter prepare
-# Uploads of deploys that died before taking the lock.
-find releases -mindepth 1 -maxdepth 1 -name '.incoming-*' ! -name ".incoming-$RELEASE" -mmin +60 -exec rm -rf {} + 2>/dev/null || true
-
-previous=""
-if [ -L current ]; then previous=$(basename "$(readlink current)"); fi
-emit previous-release "$previous"
-mv "$incoming" "releases/$RELEASE"
-rel="$REMOTE_DIR/releases/$RELEASE"
-mkdir -p "$rel/.berth"
-printf '%s\n' "$\{COMPOSE_FILES[@]}" >"$rel/.berth/compose-files"
-`;
-const FAILURE = bash `# Brings the previous release back with the image digests it was pinned to.
-rollback() {
-  if [ "$ROLLBACK" != 1 ] || [ -z "$previous" ] || [ ! -d "releases/$previous" ]; then return 1; fi
-  echo "berth: rolling back to $previous" >&2
-  up_release "$REMOTE_DIR/releases/$previous"
-}
-
-fail() { # message
-  echo "berth: $stage failed: $1" >&2
-  emit failed-stage "$stage"
-  emit error "$1"
-  if [ "$stage" = up ] || [ "$stage" = probe ]; then diagnose; fi
-  local keep_release=0
-  if [ "$stage" = up ] || [ "$stage" = probe ]; then
-    if rollback; then status=rolled-back; else keep_release=1; fi
-  fi
-  emit status "$status"
-  # A failed release goes, unless its containers still run from it (nothing to roll back to).
-  [ "$keep_release" = 1 ] || rm -rf "$rel"
-  audit
-  unlock
-  exit 1
-}
-`;
-const DONE = bash `enter done
-emit status "$status"
-audit
-unlock
-`;
-
-;// CONCATENATED MODULE: ./actions/deploy/src/script/retention.ts
-// The deploy script's retention: old releases go (with the images and swarm objects only they name).
-
-const RETENTION = bash `enter retention
-images_of() { [ -f "$1/.berth/pins.yml" ] && sed -n 's/^    image: "\(.*\)"$/\1/p' "$1/.berth/pins.yml" || true; }
-mapfile -t all < <(find releases -mindepth 1 -maxdepth 1 -type d ! -name '.*' -printf '%f\n' | sort)
-remove=()
-if [ "$\{#all[@]}" -gt "$KEEP" ]; then
-  for r in "$\{all[@]:0:$\{#all[@]}-KEEP}"; do
-    [ "$r" = "$RELEASE" ] || [ "$r" = "$previous" ] || remove+=("$r")
-  done
-fi
-if [ "$\{#remove[@]}" -gt 0 ]; then
-  declare -A keep_images=()
-  for r in "$\{all[@]}"; do
-    case " $\{remove[*]} " in *" $r "*) continue ;; esac
-    while IFS= read -r i; do [ -n "$i" ] && keep_images[$i]=1; done < <(images_of "releases/$r")
-  done
-  for r in "$\{remove[@]}"; do
-    if [ "$PRUNE" = 1 ]; then
-      while IFS= read -r i; do
-        if [ -n "$i" ] && [ -z "$\{keep_images[$i]:-}" ]; then
-          docker image rm "$i" >/dev/null 2>&1 && emit pruned-image "$i" || true
-        fi
-      done < <(images_of "releases/$r")
-    fi
-    rm -rf "releases/$r"
-    emit removed-release "$r"
-  done
-fi
-if [ "$MODE" = swarm ]; then
-  # Secrets and configs are versioned by content; a version no kept release names is deleted
-  # (an old password must not linger in the swarm's store). In use elsewhere: docker refuses.
-  declare -A keep_objects=()
-  for r in releases/*/; do
-    [ -f "$r.berth/swarm-objects" ] || continue
-    while IFS= read -r o; do [ -n "$o" ] && keep_objects[$o]=1; done <"$r.berth/swarm-objects"
-  done
-  for kind in secret config; do
-    while IFS= read -r o; do
-      if [ -n "$o" ] && [ -z "$\{keep_objects[$o]:-}" ]; then
-        docker "$kind" rm "$o" >/dev/null 2>&1 && emit removed-$kind "$o" || true
-      fi
-    done < <(docker "$kind" ls --filter "label=com.docker.stack.namespace=$PROJECT" --format '{{.Name}}')
-  done
-fi
-`;
-
-;// CONCATENATED MODULE: ./actions/deploy/src/script/services.ts
-// The deploy script's functions that bring a release's services up and say what failed, for both
-// modes (the swarm-only ones are in swarm.ts).
-
-const SERVICES = bash `compose_args() { # release-dir: sets CARGS to the release's project and compose files
-  local dir=$1 f
-  CARGS=(-p "$PROJECT" --project-directory "$dir")
-  while IFS= read -r f; do [ -n "$f" ] && CARGS+=(-f "$dir/$f"); done <"$dir/.berth/compose-files"
-}
-
-compose_in() { # release-dir compose-args...
-  compose_args "$1"
-  shift
-  docker compose "$\{CARGS[@]}" "$@"
-}
-
-# Brings a release up and waits for health, streaming to the log and keeping it in <dir>/.berth/up.log.
-# compose's --wait-timeout does not bound the wait for depends_on conditions, so timeout holds the
-# whole command to the budget. Returns compose's status (124 or more: out of time).
-up_release() { # release-dir
-  local status
-  set +e
-  if [ "$MODE" = swarm ]; then
-    local since deadline
-    since=$(date -u +%Y-%m-%dT%H:%M:%S)
-    deadline=$(($(date +%s) + WAIT_TIMEOUT))
-    stack_args "$1"
-    # --prune: services no longer in the stack go, like compose's --remove-orphans.
-    timeout --kill-after=15 "$WAIT_TIMEOUT" docker stack deploy "$\{SARGS[@]}" --with-registry-auth \
-      --prune --resolve-image always $\{SWARM_DETACH:+"$SWARM_DETACH"} "$PROJECT" 2>&1 | tee "$1/.berth/up.log" >&2
-    status=$\{PIPESTATUS[0]}
-    if [ "$status" = 0 ]; then
-      wait_converged "$since" "$deadline" 2>&1 | tee -a "$1/.berth/up.log" >&2
-      status=$\{PIPESTATUS[0]}
-    fi
-  else
-    compose_args "$1"
-    timeout --kill-after=15 "$WAIT_TIMEOUT" docker compose "$\{CARGS[@]}" \
-      up -d --wait --wait-timeout "$WAIT_TIMEOUT" --remove-orphans --no-build 2>&1 | tee "$1/.berth/up.log" >&2
-    status=$\{PIPESTATUS[0]}
-  fi
-  set -e
-  return "$status"
-}
-
-# What failed, for the summary: every service that is not running and healthy, with its health log.
-diagnose() {
-  local c service state
-  if [ "$MODE" = swarm ]; then
-    diagnose_swarm
-    return
-  fi
-  for c in $(compose_in "$rel" ps -a -q 2>/dev/null); do
-    service=$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$c")
-    state=$(docker inspect -f '{{.State.Status}}{{if .State.Health}}/{{.State.Health.Status}}{{end}}' "$c")
-    case "$state" in running | running/healthy) continue ;; esac
-    emit unhealthy "$service $state"
-    emit health "$service $(health_of "$c")"
-    echo "--- last log lines of $service ($state)" >&2
-    docker logs --tail 20 "$c" >&2 2>&1 || true
-  done
-}
-
-health_of() { # container: its health-check log as base64 JSON
-  docker inspect -f '{{if .State.Health}}{{json .State.Health.Log}}{{else}}[]{{end}}' "$1" 2>/dev/null | base64 -w0
-}
-`;
-
-;// CONCATENATED MODULE: ./actions/deploy/src/script/stages.ts
-// The deploy script's stages before the switch: config, pull, up (with health) and the probes.
-
-const CONFIG = bash `enter config
-if [ "$MODE" = swarm ]; then
-  node=$(docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}' 2>&1) || true
-  [ "$node" = "active true" ] ||
-    fail "mode swarm needs a swarm manager; this host's swarm state is \"$node\" (docker swarm init)"
-  stack_args "$rel"
-  if ! out=$(docker stack config "$\{SARGS[@]}" 2>&1 >/dev/null); then fail "$(printf '%s' "$out" | tail -n 20)"; fi
-  # Older CLIs detach without asking; newer ones warn unless told. Berth waits on its own either way.
-  SWARM_DETACH=""
-  if docker stack deploy --help 2>/dev/null | grep -q -- '--detach'; then SWARM_DETACH=--detach=true; fi
-elif ! out=$(compose_in "$rel" config -q 2>&1); then
-  fail "$(printf '%s' "$out" | tail -n 20)"
-fi
-`;
-const PULL = bash `enter pull
-if [ -n "$REGISTRY" ]; then
-  # A throw-away docker config: the host user's own logins are neither used nor changed.
-  export DOCKER_CONFIG="$rel/.berth/docker"
-  registry_config=$DOCKER_CONFIG
-  mkdir -p "$DOCKER_CONFIG"
-  [ -d "$HOME/.docker/cli-plugins" ] && ln -s "$HOME/.docker/cli-plugins" "$DOCKER_CONFIG/cli-plugins"
-  if ! out=$(docker login "$REGISTRY" --username "$REGISTRY_USER" --password-stdin <"$rel/.berth/registry-password" 2>&1); then
-    rm -f "$rel/.berth/registry-password"
-    fail "docker login $REGISTRY as $REGISTRY_USER: $(printf '%s' "$out" | tail -n 3)"
-  fi
-  rm -f "$rel/.berth/registry-password"
-fi
-# Every image is pulled, build sections or not: the host never builds. A swarm manager pulls
-# them too, so that a missing image or a refused login fails here, before any service changes.
-if [ "$MODE" = swarm ]; then
-  while IFS= read -r image; do
-    if ! out=$(docker pull --quiet "$image" 2>&1); then fail "docker pull $image: $(printf '%s' "$out" | tail -n 3)"; fi
-  done <"$rel/.berth/images"
-elif ! out=$(compose_in "$rel" pull --quiet 2>&1); then
-  fail "$(printf '%s' "$out" | tail -n 20)"
-fi
-# Swarm hands the login to its nodes (--with-registry-auth) at every stack deploy, rollback included.
-if [ -n "$REGISTRY" ] && [ "$MODE" != swarm ]; then
-  rm -rf "$DOCKER_CONFIG"
-  registry_config=""
-  unset DOCKER_CONFIG
-fi
-`;
-const UP = bash `enter up
-up_status=0
-up_release "$rel" || up_status=$?
-if [ "$up_status" -ge 124 ]; then
-  fail "services were not all healthy within $WAIT_TIMEOUT s"
-elif [ "$up_status" -ne 0 ]; then
-  fail "docker compose up failed: $(grep -v '^ Container \| Network \| Volume ' "$rel/.berth/up.log" | tail -n 3 | tr '\n' ' ')"
-fi
-`;
-const PROBE = bash `enter probe
-if [ "$\{#PROBES[@]}" -gt 0 ] && ! command -v curl >/dev/null; then fail "health-urls need curl on the host"; fi
-# A service that has just become healthy may still be settling (a proxy re-resolving its upstream,
-# a cache warming up): each probe gets up to 10 tries a second apart, and the last one counts.
-for probe in "$\{PROBES[@]}"; do
-  IFS='|' read -r url want max <<<"$probe"
-  curl_args=(-sS -o /dev/null --max-time 10 -w '%{http_code} %{time_total}')
-  [ -n "$CA_FILE" ] && curl_args+=(--cacert "$rel/$CA_FILE")
-  for attempt in 1 2 3 4 5 6 7 8 9 10; do
-    got=$(curl "$\{curl_args[@]}" "$url" 2>"$rel/.berth/probe.err") || true
-    code=$\{got%% *}
-    ms=$(awk -v t="$\{got##* }" 'BEGIN { printf "%d", t * 1000 }' 2>/dev/null || echo 0)
-    problem=""
-    if [ "$\{code:-000}" = 000 ]; then
-      problem="failed: $(tail -n 1 "$rel/.berth/probe.err")"
-    elif [ "$code" != "$want" ]; then
-      problem="answered HTTP $code, expected $want"
-    elif [ -n "$max" ] && [ "$ms" -gt "$max" ]; then
-      problem="took $ms ms, budget $max ms"
-    fi
-    [ -z "$problem" ] && break
-    [ "$attempt" = 10 ] || sleep 1
-  done
-  emit probe "$url $\{code:-000} $\{ms}ms"
-  [ -z "$problem" ] || fail "probe $url $problem (10 tries)"
-done
-`;
-
-;// CONCATENATED MODULE: ./actions/deploy/src/script/swarm.ts
-// The deploy script's functions for mode swarm: the stack's files, its convergence, its diagnosis.
-
-const SWARM = bash `stack_args() { # release-dir: sets SARGS to the release's stack files (mode swarm)
-  local dir=$1 f
-  SARGS=()
-  while IFS= read -r f; do [ -n "$f" ] && SARGS+=(-c "$dir/$f"); done <"$dir/.berth/compose-files"
-}
-
-# One line per service of the stack: name ready/desired update-state update-start. Ready counts
-# the running tasks made from the service's current spec (the engine's _up-to-date task filter, as
-# docker service update --detach=false uses): an old task still running is not ready, and a task
-# with a health check runs only once healthy.
-stack_state() {
-  local name desired state started ready
-  docker service ls --filter "label=com.docker.stack.namespace=$PROJECT" --format '{{.Name}} {{.Replicas}}' |
-    while read -r name desired _; do
-      read -r state started < <(docker service inspect "$name" -f '{{if .UpdateStatus}}{{.UpdateStatus.State}} {{.UpdateStatus.StartedAt.Format "2006-01-02T15:04:05"}}{{else}}none -{{end}}')
-      ready=$(docker service ps "$name" --filter _up-to-date=true --filter desired-state=running --format '{{.CurrentState}}' | grep -c '^Running' || true)
-      printf '%s %s/%s %s %s\n' "$name" "$ready" "$\{desired##*/}" "$state" "$started"
-    done
-}
-
-# Waits until every service runs all its replicas from its current spec, healthy; returns 1 as
-# soon as swarm gives up on an update this deploy started (paused, or rolled back by its
-# update_config), 124 when out of time.
-wait_converged() { # since deadline
-  local since=$1 deadline=$2 name ready state started pending
-  while :; do
-    pending=""
-    while read -r name ready state started; do
-      if [[ ! "$started" < "$since" ]]; then
-        case "$state" in paused | rollback_*)
-          echo "berth: swarm $state the update of $name" >&2
-          return 1
-          ;;
-        esac
-      fi
-      [ "$\{ready%%/*}" = "$\{ready##*/}" ] || pending="$pending $name"
-    done < <(stack_state)
-    [ -z "$pending" ] && return 0
-    if [ "$(date +%s)" -ge "$deadline" ]; then
-      echo "berth: not converged within $WAIT_TIMEOUT s:$pending" >&2
-      return 124
-    fi
-    sleep 1
-  done
-}
-
-diagnose_swarm() {
-  local name ready state started service task detail container
-  while read -r name ready state started; do
-    [ "$\{ready%%/*}" != "$\{ready##*/}" ] || continue
-    service=$\{name#"$PROJECT"_}
-    # The newest task: its state, swarm's error for it, and its container's health log when on this node.
-    task=$(docker service ps -q --no-trunc "$name" | head -n 1)
-    detail=$(docker inspect -f '{{.Status.State}}{{if .Status.Err}}: {{.Status.Err}}{{end}}' "$task" 2>/dev/null || echo unknown)
-    container=$(docker inspect -f '{{if .Status.ContainerStatus}}{{.Status.ContainerStatus.ContainerID}}{{end}}' "$task" 2>/dev/null || true)
-    emit unhealthy "$service $ready ready, $detail"
-    if [ -n "$container" ] && docker inspect "$container" >/dev/null 2>&1; then
-      emit health "$service $(health_of "$container")"
-      echo "--- last log lines of $service ($detail)" >&2
-      docker logs --tail 20 "$container" >&2 2>&1 || true
-    fi
-  done < <(stack_state)
-}
-`;
-
-;// CONCATENATED MODULE: ./actions/deploy/src/script/switch.ts
-// The deploy script's switch: pin what runs now by digest, then point `current` at the release.
-
-const SWITCH = bash `enter switch
-# Pin what runs now by digest, so a rollback to this release brings back exactly these images.
-pins="$rel/.berth/pins.yml"
-echo "services:" >"$pins"
-if [ "$MODE" = swarm ]; then
-  # Swarm resolved every image to a digest (--resolve-image always): the service spec holds it.
-  mapfile -t ids < <(docker service ls -q --filter "label=com.docker.stack.namespace=$PROJECT")
-  if [ "$\{#ids[@]}" -gt 0 ]; then
-    while read -r name ref; do
-      service=$\{name#"$PROJECT"_}
-      printf '  "%s":\n    image: "%s"\n' "$service" "$ref" >>"$pins"
-      emit image "$service $ref"
-    done < <(docker service inspect -f '{{.Spec.Name}} {{.Spec.TaskTemplate.ContainerSpec.Image}}' "$\{ids[@]}")
-  fi
-  ids=()
-else
-  # docker ps, not compose ps: the same containers (compose's project label), without compose's start-up.
-  mapfile -t ids < <(docker ps -q --filter "label=com.docker.compose.project=$PROJECT")
-fi
-if [ "$\{#ids[@]}" -gt 0 ]; then
-  # One docker call for all services: each container's service, configured image and image id. An
-  # image configured by digest (the images input) is its own pin; others need the image's digest.
-  mapfile -t running < <(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}} {{.Image}} {{.Config.Image}}' "$\{ids[@]}")
-  declare -A digest_of=()
-  unpinned=()
-  for line in "$\{running[@]}"; do
-    read -r _ image_id configured <<<"$line"
-    [[ "$configured" == *@sha256:* ]] || unpinned+=("$image_id")
-  done
-  if [ "$\{#unpinned[@]}" -gt 0 ]; then
-    while read -r image_id ref; do digest_of[$image_id]=$ref; done < <(
-      docker image inspect -f '{{.Id}} {{if .RepoDigests}}{{index .RepoDigests 0}}{{end}}' $(printf '%s\n' "$\{unpinned[@]}" | sort -u)
-    )
-  fi
-  for line in "$\{running[@]}"; do
-    read -r service image_id configured <<<"$line"
-    if [[ "$configured" == *@sha256:* ]]; then ref=$configured; else ref=$\{digest_of[$image_id]:-$image_id}; fi
-    printf '  "%s":\n    image: "%s"\n' "$service" "$ref" >>"$pins"
-    emit image "$service $ref"
-  done
-fi
-echo ".berth/pins.yml" >>"$rel/.berth/compose-files"
-ln -sfn "releases/$RELEASE" current.new
-mv -Tf current.new current
-status=deployed
-`;
-
-;// CONCATENATED MODULE: ./actions/deploy/src/remote-script.ts
-// The script that runs on the host, in the one SSH connection of a deploy: the shared host-script
-// protocol (lib/ssh/host-script.ts: prelude, values as quoted assignments, `::berth::` report lines)
-// around a static body, composed here from the snippets in ./script in the order they run. Nothing
-// from the inputs is ever parsed as shell: every value is one of the assignments below.
-
-
-
-
-
-
-
-const DEPLOY_MODES = ['compose', 'swarm'];
-/** The body in the order it runs: start and lock, the functions, then config, pull, up, probe, switch, retention. */
-const DEPLOY_BODY = [
-    START,
-    LOCK,
-    SERVICES,
-    SWARM,
-    FAILURE,
-    CONFIG,
-    PULL,
-    UP,
-    PROBE,
-    SWITCH,
-    RETENTION,
-    DONE,
-].join('\n');
-/** The script's variables, each handed over as one quoted assignment. */
-function deployScriptValues(p) {
-    return {
-        MODE: p.mode,
-        REMOTE_DIR: p.remoteDir,
-        PROJECT: p.project,
-        RELEASE: p.release,
-        COMPOSE_FILES: p.composeFiles,
-        WAIT_TIMEOUT: p.waitTimeoutSeconds,
-        LOCK_TIMEOUT: p.lockTimeoutSeconds,
-        ROLLBACK: p.rollback,
-        KEEP: p.keepReleases,
-        PRUNE: p.prune,
-        HOLDER: p.holder,
-        AUDIT_PREFIX: p.auditPrefix,
-        PROBES: p.probes.map((x) => `${x.url}|${x.status}|${x.maxLatencyMs ?? ''}`),
-        CA_FILE: p.caFile ?? '',
-        REGISTRY: p.registry ?? '',
-        REGISTRY_USER: p.registryUser ?? '',
-    };
-}
-function renderDeployScript(p) {
-    return renderHostScript(DEPLOY_BODY, deployScriptValues(p));
-}
-
-;// CONCATENATED MODULE: ./actions/deploy/src/host.ts
-// What runs over the one SSH connection of a deploy: the upload (the staged release as one tar
-// stream into the host's incoming directory) and the deploy script, which takes the lock, moves the
-// upload into place and reports back.
-
-
-
-
-/** Where an action uploads a release before the deploy script takes the lock and moves it in place. */
-function incomingDir(remoteDir, release) {
-    return `${remoteDir}/releases/.incoming-${release}`;
-}
-async function uploadRelease(session, stagedDir, remoteDir, release) {
-    const incoming = incomingDir(remoteDir, release);
-    const tar = (0,external_node_child_process_namespaceObject.spawn)('tar', ['-C', stagedDir, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await session.exec(`umask 077 && mkdir -p -- ${shellQuote(`${remoteDir}/releases`)} && mkdir -- ${shellQuote(incoming)} && ` +
-        `tar -x -p --no-same-owner -C ${shellQuote(incoming)} -f -`, { input: tar.stdout, silent: true });
-}
-/** The deploy script's values; the lock holder and the audit line are stamped now, after the upload. */
-function deployScriptParams(inputs, staged, record) {
-    const { release } = record;
-    const holder = JSON.stringify({
-        release,
-        actor: record.actor,
-        run: record.run,
-        since: new Date().toISOString(),
-    });
-    const auditPrefix = JSON.stringify({
-        time: new Date().toISOString(),
-        release,
-        project: inputs.project,
-        environment: inputs.environment ?? null,
-        actor: record.actor,
-        commit: record.commit,
-        run: record.run,
-        images: inputs.images,
-    }).slice(0, -1);
-    return {
-        mode: inputs.mode,
-        remoteDir: inputs['remote-dir'],
-        project: inputs.project,
-        release,
-        composeFiles: staged.composeFiles,
-        waitTimeoutSeconds: inputs['wait-timeout'],
-        lockTimeoutSeconds: inputs['lock-timeout'],
-        rollback: inputs.rollback,
-        keepReleases: inputs['keep-releases'],
-        prune: inputs.prune,
-        holder,
-        auditPrefix,
-        probes: inputs['health-urls'],
-        caFile: staged.caFile,
-        registry: inputs.registry,
-        registryUser: inputs['registry-username'],
-    };
-}
-/** Runs the deploy script; its exit code is the caller's to judge (75: the lock timed out). */
-function runDeployScript(session, params) {
-    return runHostScript(session, DEPLOY_BODY, deployScriptValues(params), { ignoreReturnCode: true });
-}
-
-;// CONCATENATED MODULE: ./lib/tools/docker.ts
-// Docker and buildx, as every Berth action uses them: versions, registry login over stdin, image
-// facts (size, user) and what a registry holds for a tag. Pure parsers are exported for unit tests.
-
-const DIGEST = /^sha256:[0-9a-f]{64}$/;
-// The grammar of docker/distribution's reference package, reduced to what image inputs need.
-const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-const TAG = /^[\w][\w.-]{0,127}$/;
-/** Parses `[registry/]repo[:tag][@digest]`; returns undefined when it is not a valid reference. */
-function parseImageRef(ref) {
-    let rest = ref.trim();
-    let digest;
-    const at = rest.indexOf('@');
-    if (at !== -1) {
-        digest = rest.slice(at + 1);
-        rest = rest.slice(0, at);
-        if (!DIGEST.test(digest))
-            return undefined;
-    }
-    let tag;
-    const colon = rest.lastIndexOf(':');
-    if (colon > rest.lastIndexOf('/')) {
-        tag = rest.slice(colon + 1);
-        rest = rest.slice(0, colon);
-        if (!TAG.test(tag))
-            return undefined;
-    }
-    const slash = rest.indexOf('/');
-    const first = slash === -1 ? '' : rest.slice(0, slash);
-    const hasRegistry = first !== '' && (first.includes('.') || first.includes(':') || first === 'localhost');
-    const registry = hasRegistry ? first : 'docker.io';
-    let repository = hasRegistry ? rest.slice(slash + 1) : rest;
-    if (registry === 'docker.io' && !repository.includes('/'))
-        repository = `library/${repository}`;
-    if (!REPOSITORY.test(repository))
-        return undefined;
-    return { registry, repository, tag, digest };
-}
-/** `registry/repository` as docker prints it (no `docker.io/library/` for official images kept). */
-function repositoryName(ref) {
-    return ref.registry === 'docker.io'
-        ? ref.repository.replace(/^library\//, '')
-        : `${ref.registry}/${ref.repository}`;
-}
-/** A user that runs as root: empty (the default), `root` or uid 0, with or without a group. */
-function isRootUser(user) {
-    const name = user.trim().split(':')[0];
-    return name === '' || name === 'root' || name === '0';
-}
-/** The x.y.z of `docker buildx version` output such as `github.com/docker/buildx 0.13.1+ds1 ...`. */
-function parseBuildxVersion(output) {
-    return /\bv?(\d+\.\d+\.\d+)/.exec(output)?.[1];
-}
-function versionAtLeast(version, minimum) {
-    const a = version.split('.').map(Number);
-    const b = minimum.split('.').map(Number);
-    for (let i = 0; i < 3; i++) {
-        if ((a[i] ?? 0) !== (b[i] ?? 0))
-            return (a[i] ?? 0) > (b[i] ?? 0);
-    }
-    return true;
-}
-async function buildxVersion() {
-    const { stdout } = await run('docker', ['buildx', 'version'], { silent: true });
-    const version = parseBuildxVersion(stdout);
-    if (!version)
-        throw new Error(`cannot read the buildx version from: ${stdout.trim()}`);
-    return version;
-}
-/** `docker login` with the password on stdin, never on the command line. */
-async function login(registry, username, password) {
-    await run('docker', ['login', registry, '--username', username, '--password-stdin'], {
-        input: password,
-        silent: true,
-    }).catch((error) => {
-        throw new Error(`login to ${registry} as ${username} failed: ${error.message}`);
-    });
-}
-async function logout(registry) {
-    await run('docker', ['logout', registry], { silent: true, ignoreReturnCode: true });
-}
-/** A local image's ID and configured user, or undefined when it is not in the local store. */
-async function inspectLocalImage(ref) {
-    const r = await run('docker', ['image', 'inspect', '--format', '{{json .}}', ref], {
-        silent: true,
-        ignoreReturnCode: true,
-    });
-    if (r.exitCode !== 0)
-        return undefined;
-    const image = JSON.parse(r.stdout);
-    return { id: image.Id, user: image.Config?.User ?? '' };
-}
-/** The runner's platform as OCI names it. */
-const ARCHITECTURE = { x64: 'amd64', arm64: 'arm64', arm: 'arm' }[process.arch] ?? process.arch;
-/**
- * Compressed bytes (config plus layers) of the image a registry holds under `ref`, for this runner's
- * platform when `ref` is an index; undefined when the registry has no such image.
- */
-async function remoteCompressedSize(ref) {
-    const raw = async (r) => {
-        const out = await run('docker', ['buildx', 'imagetools', 'inspect', '--raw', r], {
-            silent: true,
-            ignoreReturnCode: true,
-        });
-        return out.exitCode === 0 ? JSON.parse(out.stdout) : undefined;
-    };
-    let manifest = await raw(ref);
-    if (manifest?.manifests) {
-        // An index: this platform's image (else the first real one), never an attestation manifest.
-        const images = manifest.manifests.filter((m) => m.platform?.os && m.platform.os !== 'unknown');
-        const image = images.find((m) => m.platform?.os === 'linux' && m.platform.architecture === ARCHITECTURE) ?? images[0];
-        if (!image)
-            return undefined;
-        manifest = await raw(`${ref.split('@')[0].replace(/:[^/:]+$/, '')}@${image.digest}`);
-    }
-    if (!manifest)
-        return undefined;
-    return (manifest.config?.size ?? 0) + (manifest.layers ?? []).reduce((sum, layer) => sum + layer.size, 0);
-}
-/** Unpacked size of a local image: the sum of its layers, the same with either image store. */
-async function imageSize(ref) {
-    const { stdout } = await run('docker', ['image', 'history', '--human=false', '--format', '{{.Size}}', ref], {
-        silent: true,
-    });
-    return stdout
-        .split('\n')
-        .filter((line) => line.trim() !== '')
-        .reduce((sum, line) => sum + Number(line.trim()), 0);
-}
-/** The digest the registry answered with, from `docker push` output (`tag: digest: sha256:... size: N`). */
-function parsePushDigest(output) {
-    return /digest: (sha256:[0-9a-f]{64})/.exec(output)?.[1];
-}
-/** Pushes one reference and returns the registry's manifest digest for it. */
-async function push(ref) {
-    const { stdout } = await run('docker', ['push', ref]);
-    const digest = parsePushDigest(stdout);
-    if (!digest)
-        throw new Error(`pushed ${ref} but docker did not report the registry's digest`);
-    return digest;
-}
-/** The facts from an image's config (`docker image inspect`'s `.Config`, an OCI config's `config`). */
-function imageFactsFromConfig(config) {
-    const test = config?.Healthcheck?.Test ?? [];
-    return {
-        user: config?.User ?? '',
-        healthcheck: test.length > 0 && test[0].toUpperCase() !== 'NONE',
-    };
-}
-/**
- * The facts from `docker buildx imagetools inspect --format '{{json .Image}}'`: one OCI image config
- * for an image, or configs by platform (`linux/amd64`) for an index, where this runner's platform is
- * taken, else the first Linux one. Undefined when the output holds no image config.
- */
-function imageFactsFromImagetools(json, arch = ARCHITECTURE) {
-    let data;
-    try {
-        data = JSON.parse(json);
-    }
-    catch {
-        return undefined;
-    }
-    if (typeof data !== 'object' || data === null || Array.isArray(data))
-        return undefined;
-    const record = data;
-    if ('config' in record || 'rootfs' in record)
-        return imageFactsFromConfig(record.config);
-    const platforms = Object.entries(record);
-    const chosen = platforms.find(([platform]) => platform === `linux/${arch}`) ??
-        platforms.find(([platform]) => platform.startsWith('linux/'));
-    return chosen ? imageFactsFromConfig(chosen[1]?.config) : undefined;
-}
-/**
- * An image's user and health check: from the local image store when the image is there, else from
- * its registry (with the credentials `docker login` stored); undefined when neither has it.
- */
-async function imageFacts(ref) {
-    const local = await run('docker', ['image', 'inspect', '--format', '{{json .Config}}', ref], {
-        silent: true,
-        ignoreReturnCode: true,
-    });
-    if (local.exitCode === 0) {
-        try {
-            return { ...imageFactsFromConfig(JSON.parse(local.stdout)), source: 'local' };
-        }
-        catch {
-            // Not JSON: fall through to the registry.
-        }
-    }
-    const remote = await run('docker', ['buildx', 'imagetools', 'inspect', '--format', '{{json .Image}}', ref], {
-        silent: true,
-        ignoreReturnCode: true,
-    });
-    if (remote.exitCode !== 0)
-        return undefined;
-    const facts = imageFactsFromImagetools(remote.stdout);
-    return facts ? { ...facts, source: 'registry' } : undefined;
-}
-
-;// CONCATENATED MODULE: ./lib/action/input-checks.ts
-// Input checks that several actions share, written once: the registry credential pair and the
-// compose project name.
-
-
-/**
- * The registry-username/registry-password pair: both or neither. The password is masked before
- * anything can fail.
- */
-function getRegistryCredentials(names = {
-    username: 'registry-username',
-    password: 'registry-password',
-}) {
-    const password = getString(names.password) || undefined;
-    if (password)
-        core/* setSecret */.Pq(password);
-    const username = getString(names.username) || undefined;
-    if (Boolean(password) !== Boolean(username)) {
-        const missing = password ? names.username : names.password;
-        throw inputError(missing, 'is required when the other registry credential is given');
-    }
-    return username && password ? { username, password } : undefined;
-}
-/** What compose accepts as a project name (it also names containers, volumes and remote directories). */
-const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
-function parseProjectName(name, value) {
-    if (!PROJECT_NAME.test(value)) {
-        throw inputError(name, `${JSON.stringify(value)} is not a compose project name (lower-case letters, digits, "-" and "_", starting with a letter or digit)`);
-    }
-    return value;
-}
-
-;// CONCATENATED MODULE: ./actions/deploy/src/inputs.ts
-// berth/deploy's inputs: the typed interface (keys as in action.yml) and getInputs(), the only
-// place that reads them. Every value that will reach the host is validated here or quoted later.
-
-
-
-
-
-
-
-
-
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const DEFAULT_COMPOSE = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
-function inputs_fail(name, detail) {
-    throw inputError(name, detail);
-}
-/** A path inside the working directory, as a relative path with no `..`. */
-function insideDir(name, dir, path) {
-    const rel = (0,external_node_path_namespaceObject.relative)(dir, (0,external_node_path_namespaceObject.resolve)(dir, path));
-    if (rel === '' || rel.startsWith('..') || (0,external_node_path_namespaceObject.isAbsolute)(rel))
-        inputs_fail(name, `${path} is not inside ${dir}`);
-    if (/[\n\r]/.test(rel))
-        inputs_fail(name, `${JSON.stringify(path)} has a line break`);
-    return (0,external_node_path_namespaceObject.normalize)(rel);
-}
-function existingFile(name, dir, path) {
-    const rel = insideDir(name, dir, path);
-    const full = (0,external_node_path_namespaceObject.join)(dir, rel);
-    if (!(0,external_node_fs_namespaceObject.existsSync)(full) || !(0,external_node_fs_namespaceObject.statSync)(full).isFile())
-        inputs_fail(name, `${full} does not exist`);
-    return rel;
-}
-/** `URL [status] [max-latency-ms]` lines. */
-function parseProbes(name, lines) {
-    return lines.map((line, i) => {
-        const [url, status, latency, extra] = line.split(/\s+/);
-        let parsed;
-        try {
-            parsed = new URL(url);
-        }
-        catch {
-            return inputs_fail(name, `line ${i + 1}: ${JSON.stringify(url)} is not a URL`);
-        }
-        if (!['http:', 'https:'].includes(parsed.protocol))
-            inputs_fail(name, `line ${i + 1}: only http and https URLs can be probed`);
-        if (extra !== undefined)
-            inputs_fail(name, `line ${i + 1}: expected "URL [status] [max-latency-ms]"`);
-        const code = status === undefined ? 200 : Number(status);
-        if (!Number.isInteger(code) || code < 100 || code > 599)
-            inputs_fail(name, `line ${i + 1}: ${status} is not an HTTP status`);
-        const max = latency === undefined ? undefined : Number(latency);
-        if (max !== undefined && (!Number.isInteger(max) || max <= 0))
-            inputs_fail(name, `line ${i + 1}: ${latency} is not a latency in ms`);
-        return { url: parsed.href, status: code, maxLatencyMs: max };
-    });
-}
-function parseImagePins(name, lines) {
-    const pins = {};
-    lines.forEach((line, i) => {
-        const eq = line.indexOf('=');
-        const service = line.slice(0, eq);
-        const ref = line.slice(eq + 1);
-        if (eq <= 0 || !NAME.test(service))
-            inputs_fail(name, `line ${i + 1} is not "service=repo@sha256:..."`);
-        const parsed = parseImageRef(ref);
-        if (!parsed?.digest)
-            inputs_fail(name, `line ${i + 1}: ${JSON.stringify(ref)} is not pinned by digest (repo@sha256:...)`);
-        pins[service] = ref;
-    });
-    return pins;
-}
-function positiveInt(name, fallback) {
-    const raw = getString(name);
-    if (!raw)
-        return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1)
-        inputs_fail(name, `${JSON.stringify(raw)} is not a whole number of at least 1`);
-    return n;
-}
-const seconds = (name, fallback) => Math.ceil(getDurationInput(name, { default: fallback * 1000 }) / 1000);
-function getInputs(env = process.env) {
-    const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
-    const ssh = getSshInputs();
-    const workingDirectory = (0,external_node_path_namespaceObject.resolve)(workspace, getString(Inputs.WorkingDirectory, { default: '.' }));
-    if (!(0,external_node_fs_namespaceObject.existsSync)(workingDirectory) || !(0,external_node_fs_namespaceObject.statSync)(workingDirectory).isDirectory()) {
-        inputs_fail(Inputs.WorkingDirectory, `${workingDirectory} is not a directory`);
-    }
-    const project = parseProjectName(Inputs.Project, getString(Inputs.Project, { required: true }));
-    const listed = getListInput(Inputs.ComposeFiles, { newlinesOnly: true });
-    const composeFiles = listed.length > 0 ? listed.map((f) => existingFile(Inputs.ComposeFiles, workingDirectory, f)) : [];
-    if (composeFiles.length === 0) {
-        const found = DEFAULT_COMPOSE.find((f) => (0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(workingDirectory, f)));
-        if (!found)
-            inputs_fail(Inputs.ComposeFiles, `not set, and ${workingDirectory} has none of ${DEFAULT_COMPOSE.join(', ')}`);
-        composeFiles.push(found);
-    }
-    const environment = getString(Inputs.Environment) || undefined;
-    if (environment) {
-        if (!NAME.test(environment))
-            inputs_fail(Inputs.Environment, `${JSON.stringify(environment)} is not a valid environment name`);
-        const override = [
-            `docker-compose.${environment}.yml`,
-            `docker-compose.${environment}.yaml`,
-            `compose.${environment}.yaml`,
-            `compose.${environment}.yml`,
-        ].find((f) => (0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(workingDirectory, f)));
-        if (override && !composeFiles.includes(override))
-            composeFiles.push(override);
-        if (!override)
-            core/* info */.pq(`No compose override for environment "${environment}" in ${workingDirectory}`);
-    }
-    const envVars = getKeyValueInput(Inputs.Env);
-    for (const key of Object.keys(envVars)) {
-        if (!ENV_KEY.test(key))
-            inputs_fail(Inputs.Env, `${JSON.stringify(key)} is not a variable name`);
-    }
-    const secrets = getKeyValueInput(Inputs.Secrets);
-    for (const [name, value] of Object.entries(secrets)) {
-        if (!NAME.test(name))
-            inputs_fail(Inputs.Secrets, `${JSON.stringify(name)} is not a valid secret file name`);
-        core/* setSecret */.Pq(value);
-    }
-    const registry = getString(Inputs.Registry) || undefined;
-    const credentials = getRegistryCredentials();
-    if (registry && !credentials)
-        inputs_fail(Inputs.RegistryUsername, 'is required with "registry"');
-    if (!registry && credentials)
-        inputs_fail(Inputs.Registry, 'is required with registry credentials');
-    if (registry && !/^[A-Za-z0-9.-]+(:\d+)?$/.test(registry))
-        inputs_fail(Inputs.Registry, `${JSON.stringify(registry)} is not a registry host[:port]`);
-    const remoteDir = getString(Inputs.RemoteDir) || `/opt/${project}`;
-    if (!remoteDir.startsWith('/') ||
-        /[\n\r\0]/.test(remoteDir) ||
-        remoteDir.split('/').includes('..') ||
-        remoteDir === '/') {
-        inputs_fail(Inputs.RemoteDir, `${JSON.stringify(remoteDir)} is not an absolute directory path without ".."`);
-    }
-    const caFile = getString(Inputs.CaFile);
-    return {
-        ...ssh,
-        project,
-        'compose-files': composeFiles,
-        environment,
-        'working-directory': workingDirectory,
-        env: envVars,
-        secrets,
-        images: parseImagePins(Inputs.Images, getListInput(Inputs.Images, { newlinesOnly: true })),
-        registry,
-        'registry-username': credentials?.username,
-        'registry-password': credentials?.password,
-        'remote-dir': remoteDir.replace(/\/+$/, ''),
-        'wait-timeout': seconds(Inputs.WaitTimeout, 180),
-        'health-urls': parseProbes(Inputs.HealthUrls, getListInput(Inputs.HealthUrls, { newlinesOnly: true })),
-        'ca-file': caFile ? existingFile(Inputs.CaFile, workingDirectory, caFile) : undefined,
-        rollback: getBooleanInput(Inputs.Rollback, { default: true }),
-        'keep-releases': positiveInt(Inputs.KeepReleases, 5),
-        prune: getBooleanInput(Inputs.Prune, { default: true }),
-        'lock-timeout': seconds(Inputs.LockTimeout, 300),
-        mode: getEnumInput(Inputs.Mode, DEPLOY_MODES, { default: 'compose' }),
-    };
-}
-
-;// CONCATENATED MODULE: ./lib/action/summary.ts
-// Markdown for job summaries, written once: table cells that cannot break their row, inline code
-// that survives a table, and the table itself. Every action's summary builds its tables here.
-/** Text for a table cell: pipes escaped, line breaks and runs of blank space folded to one space. */
-function tableCell(text) {
-    if (text === undefined || text === '')
-        return '';
-    return String(text)
-        .replace(/\|/g, '\\|')
-        .replace(/\s*[\r\n]+\s*/g, ' ');
-}
-/**
- * Inline code: backticks inside become `'` (a code span cannot hold its own delimiter), line breaks a
- * space. Pipes are left to tableCell, which escapes them even inside code (GitHub splits the row on them).
- */
-function inlineCode(text) {
-    return text ? `\`${text.replace(/`/g, "'").replace(/\s*[\r\n]+\s*/g, ' ')}\`` : '';
-}
-/** A Markdown table; every cell goes through tableCell, so callers pass plain Markdown. */
-function markdownTable(headers, rows) {
-    const line = (cells) => '|' + cells.map((c) => (c === undefined || c === '' ? ' |' : ` ${tableCell(c)} |`)).join('');
-    return [line(headers), `|${headers.map(() => ' --- |').join('')}`, ...rows.map(line)].join('\n');
-}
-/** A two-column table of names and values under an empty header, as the actions' summaries open. */
-function keyValueTable(rows) {
-    return markdownTable(['', ''], rows);
-}
-
-;// CONCATENATED MODULE: ./actions/deploy/src/report.ts
-// What the deploy script reported (read through lib/ssh/host-script's HostReport), and the job
-// summary made from it.
-
-
-
-/** The deploy script's report, from its stdout. */
-function parseReport(stdout) {
-    return readDeployReport(HostReport.parse(stdout));
-}
-function readDeployReport(report) {
-    const lastHealth = {};
-    for (const [service, log] of report.pairs('health')) {
-        const checks = JSON.parse(Buffer.from(log, 'base64').toString('utf8') || '[]');
-        const last = checks?.at(-1);
-        if (last)
-            lastHealth[service] = `exit ${last.ExitCode}: ${(last.Output ?? '').trim()}`;
-    }
-    const stageStarts = report.pairs('stage');
-    return {
-        status: report.last('status'),
-        previousRelease: report.last('previous-release') || undefined,
-        failedStage: report.last('failed-stage'),
-        error: report.last('error'),
-        lockHolder: report.last('lock-holder')?.trim(),
-        durationSeconds: report.int('duration-seconds'),
-        unhealthy: report.all('unhealthy'),
-        lastHealth,
-        probes: report.all('probe'),
-        images: Object.fromEntries(report.pairs('image')),
-        removedReleases: report.all('removed-release'),
-        prunedImages: report.all('pruned-image'),
-        removedObjects: report.lines
-            .filter((l) => l.key === 'removed-secret' || l.key === 'removed-config')
-            .map((l) => `${l.key.slice('removed-'.length)} ${l.value}`),
-        stageSeconds: stageStarts
-            .slice(0, -1)
-            .map(([stage, ms], i) => [
-            stage,
-            (Number(stageStarts[i + 1][1]) - Number(ms)) / 1000,
-        ]),
-    };
-}
-/** One sentence that says why the step failed, naming the failing service. */
-function failureMessage(r, release) {
-    const what = r.unhealthy.length
-        ? `; ${r.unhealthy
-            .map((u) => {
-            const service = u.split(' ')[0];
-            const health = r.lastHealth[service];
-            return `service ${u}${health ? ` (last health check: ${health})` : ''}`;
-        })
-            .join('; ')}`
-        : '';
-    const outcome = r.status === 'rolled-back'
-        ? `rolled back to ${r.previousRelease}, which is serving again`
-        : r.previousRelease
-            ? `release ${r.previousRelease} is still current`
-            : 'there was no earlier release to roll back to';
-    return `release ${release} failed at ${r.failedStage ?? 'an unknown stage'}: ${r.error ?? 'no detail'}${what}; ${outcome}`;
-}
-/** Why the step fails (the lock timed out, the release failed, the script ended early), if it does. */
-function deployError(r, exitCode, release, inputs) {
-    if (exitCode === 75) {
-        return new Error(`Input "${Inputs.LockTimeout}": ${inputs['remote-dir']} stayed locked for ${inputs['lock-timeout']} s by another deploy: ${r.lockHolder || 'unknown holder'}`);
-    }
-    if (r.status === 'deployed')
-        return undefined;
-    return new Error(r.status
-        ? failureMessage(r, release)
-        : `the deploy script ended with exit code ${exitCode} before reporting a status`);
-}
-function summaryMarkdown(r, facts) {
-    const icon = r.status === 'deployed' ? '✅' : r.status === 'rolled-back' ? '↩️' : '❌';
-    const rows = [
-        ['Status', `${icon} ${r.status ?? 'failed'}`],
-        ['Release', `\`${facts.release}\``],
-        ['Previous release', r.previousRelease ? `\`${r.previousRelease}\`` : 'none'],
-        [
-            'Host',
-            `\`${facts.host}\`, project \`${facts.project}\`${facts.mode === 'swarm' ? ' (swarm stack)' : ''}`,
-        ],
-        ['Duration', `${facts.seconds.toFixed(1)} s`],
-    ];
-    for (const [service, ref] of Object.entries(r.images))
-        rows.push([`Image ${service}`, `\`${ref}\``]);
-    for (const probe of r.probes)
-        rows.push(['Probe', `\`${probe}\``]);
-    if (r.stageSeconds.length) {
-        rows.push([
-            'Time on the host',
-            r.stageSeconds.map(([stage, sec]) => `${stage} ${sec.toFixed(1)} s`).join(', '),
-        ]);
-    }
-    if (r.removedReleases.length)
-        rows.push(['Removed releases', r.removedReleases.map((x) => `\`${x}\``).join(' ')]);
-    if (r.removedObjects.length)
-        rows.push(['Removed swarm objects', r.removedObjects.map((x) => `\`${x}\``).join(' ')]);
-    const table = keyValueTable(rows);
-    const why = r.status === 'deployed' ? '' : `\n\n**Why:** ${failureMessage(r, facts.release).replace(/\n/g, ' ')}`;
-    return `### berth/deploy: \`${facts.project}\`\n\n${table}${why}\n`;
-}
-
-;// CONCATENATED MODULE: ./actions/deploy/src/main.ts
-// berth/deploy main step: stage the release bundle, then one SSH connection: upload, and the host
-// script (lock, config, pull, up --wait, probes, switch, audit, retention). Orchestration only.
-
-
-
-
-
-
-
-
-
-
-async function main() {
-    const started = Date.now();
-    // Until the host reports an outcome, any failure (an input, the connection, the upload) is `failed`.
-    core/* setOutput */.uH(Outputs.Status, 'failed');
-    const inputs = getInputs();
-    const ctx = contextFromEnv();
-    const release = releaseId(new Date(), ctx.headSha ?? ctx.sha);
-    const target = sshLabel(inputs);
-    core/* setOutput */.uH(Outputs.Release, release);
-    core/* info */.pq(`Release ${release} of ${inputs.project} to ${target}:${inputs['remote-dir']}`);
-    const record = releaseRecord(inputs, ctx, release);
-    const tempRoot = process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)();
-    const staged = await core/* group */.Os('Release bundle', () => stageRelease(inputs, record, tempRoot));
-    const session = await openSshSession(sshTarget(inputs), tempRoot);
-    let result;
-    try {
-        await core/* group */.Os('Upload', () => uploadRelease(session, staged.dir, inputs['remote-dir'], release));
-        const params = deployScriptParams(inputs, staged, record);
-        result = await core/* group */.Os('Deploy on the host', () => runDeployScript(session, params));
-    }
-    finally {
-        await session.close();
-        (0,external_node_fs_namespaceObject.rmSync)(staged.dir, { recursive: true, force: true });
-    }
-    const report = readDeployReport(result.report);
-    const seconds = (Date.now() - started) / 1000;
-    core/* setOutput */.uH(Outputs.PreviousRelease, report.previousRelease ?? '');
-    core/* setOutput */.uH(Outputs.Status, report.status ?? 'failed');
-    core/* setOutput */.uH(Outputs.DurationSeconds, String(Math.round(seconds)));
-    await core/* summary */.z
-        .addRaw(summaryMarkdown(report, { release, host: target, project: inputs.project, seconds, mode: inputs.mode }))
-        .write();
-    const error = deployError(report, result.exitCode, release, inputs);
-    if (error)
-        throw error;
-    core/* info */.pq(`Deployed ${release}${report.previousRelease ? ` (previous: ${report.previousRelease})` : ''} in ${seconds.toFixed(1)} s`);
-}
-
 
 /***/ }),
 
-/***/ 9046:
+/***/ 8326:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Cs: () => (/* binding */ runAction)
+/* harmony export */   Z: () => (/* binding */ shellQuote),
+/* harmony export */   n: () => (/* binding */ shellJoin)
 /* harmony export */ });
-/* unused harmony exports IS_POST_STATE, errorMessage */
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
-// The one entry wrapper every action uses: picks the main or post phase and turns errors into a clean
-// failure (main) or warning (post) instead of a stack trace.
-
-/** State key that marks "main already ran"; the runner hands it to the post step as STATE_isPost. */
-const IS_POST_STATE = 'isPost';
-/** The message to show for anything thrown: Error.message, plus its `cause` chain when present. */
-function errorMessage(error) {
-    if (!(error instanceof Error))
-        return String(error);
-    const parts = [error.message];
-    let cause = error.cause;
-    // Bounded: a cause cycle must not hang the failure path.
-    for (let depth = 0; cause !== undefined && depth < 5; depth += 1) {
-        parts.push(cause instanceof Error ? cause.message : String(cause));
-        cause = cause instanceof Error ? cause.cause : undefined;
-    }
-    return parts.join(': caused by: ');
+// Quoting for POSIX shells (sh, dash, bash), for every value that ends up in a command string run by a
+// remote shell over SSH, where there is no argv: the remote side always re-parses one string.
+/**
+ * `value` as one single-quoted shell word that the shell turns back into exactly `value`. Inside single
+ * quotes nothing is special (no `$`, backticks, globbing, backslashes or newlines), so the only thing to
+ * handle is `'` itself: close the quote, add an escaped quote, reopen (`a'b` -> `'a'\''b'`). Every value
+ * is quoted, even harmless ones, so a word can never turn into an assignment, a glob or a `~`.
+ *
+ * Quoting keeps a value one word; it does not stop a value such as `-rf` from being read as an option by
+ * the command that receives it: put `--` before such arguments.
+ */
+function shellQuote(value) {
+    // A NUL cannot be part of a command line at all; refuse rather than silently truncate.
+    if (value.includes('\0'))
+        throw new Error('a shell word cannot contain a NUL character');
+    return `'${value.replaceAll("'", `'\\''`)}'`;
 }
-function logStackWhenDebugging(error) {
-    if (_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .isDebug */ ._o() && error instanceof Error && error.stack)
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
-}
-async function runAction(phases) {
-    const isPost = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(IS_POST_STATE) === 'true';
-    if (isPost) {
-        if (!phases.post)
-            return;
-        try {
-            await phases.post();
-        }
-        catch (error) {
-            // Cleanup problems must not turn a successful job red; they are reported, not fatal.
-            logStackWhenDebugging(error);
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`Post step: ${errorMessage(error)}`);
-        }
-        return;
-    }
-    // Only actions with a post step need the marker; others would just print a stray state command.
-    if (phases.post)
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ(IS_POST_STATE, 'true');
-    try {
-        await phases.main();
-    }
-    catch (error) {
-        logStackWhenDebugging(error);
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(errorMessage(error));
-    }
+/** The words `args` as one command string, each quoted with `shellQuote`. */
+function shellJoin(args) {
+    return args.map(shellQuote).join(' ');
 }
 
 
@@ -31430,6 +31959,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer"
 
 /***/ }),
 
+/***/ 1421:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+
+/***/ }),
+
 /***/ 7540:
 /***/ ((module) => {
 
@@ -31465,6 +32001,20 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
+/***/ 3024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
+/***/ 1455:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+
+/***/ }),
+
 /***/ 7067:
 /***/ ((module) => {
 
@@ -31483,6 +32033,20 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 8161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+
+/***/ }),
+
+/***/ 6760:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 
 /***/ }),
 
@@ -31570,7 +32134,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 /***/ }),
 
-/***/ 3218:
+/***/ 1800:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31594,7 +32158,7 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/utils.js
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
 /**
@@ -31630,7 +32194,7 @@ function utils_toCommandProperties(annotationProperties) {
     };
 }
 //# sourceMappingURL=utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/command.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/command.js
 
 
 /**
@@ -31726,7 +32290,7 @@ function escapeProperty(s) {
 const external_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
 ;// CONCATENATED MODULE: external "fs"
 const external_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -31767,7 +32331,7 @@ const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.me
 var external_http_ = __nccwpck_require__(8611);
 // EXTERNAL MODULE: external "https"
 var external_https_ = __nccwpck_require__(5692);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/http-client/lib/proxy.js
 function getProxyUrl(reqUrl) {
     const usingSsl = reqUrl.protocol === 'https:';
     if (checkBypass(reqUrl)) {
@@ -31858,11 +32422,11 @@ class DecodedURL extends URL {
     }
 }
 //# sourceMappingURL=proxy.js.map
-// EXTERNAL MODULE: ./node_modules/tunnel/index.js
-var node_modules_tunnel = __nccwpck_require__(770);
-// EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = __nccwpck_require__(6752);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
+// EXTERNAL MODULE: ../../main/node_modules/tunnel/index.js
+var node_modules_tunnel = __nccwpck_require__(408);
+// EXTERNAL MODULE: ../../main/node_modules/undici/index.js
+var undici = __nccwpck_require__(4718);
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/http-client/lib/index.js
 /* eslint-disable @typescript-eslint/no-explicit-any */
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
@@ -32559,7 +33123,7 @@ class lib_HttpClient {
 }
 const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
 //# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/auth.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/http-client/lib/auth.js
 var auth_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -32635,7 +33199,7 @@ class PersonalAccessTokenCredentialHandler {
     }
 }
 //# sourceMappingURL=auth.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/oidc-utils.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/oidc-utils.js
 var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -32709,7 +33273,7 @@ class oidc_utils_OidcClient {
     }
 }
 //# sourceMappingURL=oidc-utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/summary.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/summary.js
 var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -32990,7 +33554,7 @@ const _summary = new Summary();
 const markdownSummary = (/* unused pure expression or super */ null && (_summary));
 const summary = _summary;
 //# sourceMappingURL=summary.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/path-utils.js
 
 /**
  * toPosixPath converts the given path to the posix form. On Windows, \\ will be
@@ -33032,7 +33596,7 @@ var external_events_ = __nccwpck_require__(4434);
 const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __nccwpck_require__(2613);
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/io/lib/io-util.js
 var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -33212,7 +33776,7 @@ function getCmdPath() {
     return (_a = process.env['COMSPEC']) !== null && _a !== void 0 ? _a : `cmd.exe`;
 }
 //# sourceMappingURL=io-util.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/io/lib/io.js
 var io_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -33486,7 +34050,7 @@ function io_copyFile(srcFile, destFile, force) {
 //# sourceMappingURL=io.js.map
 ;// CONCATENATED MODULE: external "timers"
 const external_timers_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("timers");
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/toolrunner.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/exec/lib/toolrunner.js
 var toolrunner_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -34074,7 +34638,7 @@ class ExecState extends external_events_.EventEmitter {
     }
 }
 //# sourceMappingURL=toolrunner.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/exec.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/exec/lib/exec.js
 var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -34154,7 +34718,7 @@ function getExecOutput(commandLine, args, options) {
     });
 }
 //# sourceMappingURL=exec.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/platform.js
 var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -34219,7 +34783,7 @@ function getDetails() {
     });
 }
 //# sourceMappingURL=platform.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/core.js
 var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -34645,6 +35209,18 @@ function getIDToken(aud) {
 /******/ 	};
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/compat get default export */
+/******/ (() => {
+/******/ 	// getDefaultExport function for compatibility with non-harmony modules
+/******/ 	__nccwpck_require__.n = (module) => {
+/******/ 		var getter = module && module.__esModule ?
+/******/ 			() => (module['default']) :
+/******/ 			() => (module);
+/******/ 		__nccwpck_require__.d(getter, { a: getter });
+/******/ 		return getter;
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/define property getters */
 /******/ (() => {
 /******/ 	// define getter functions for harmony exports
@@ -34667,6 +35243,6 @@ function getIDToken(aud) {
 /******/ // startup
 /******/ // Load entry module and return exports
 /******/ // This entry module used 'module' so it can't be inlined
-/******/ var __webpack_exports__ = __nccwpck_require__(5233);
+/******/ var __webpack_exports__ = __nccwpck_require__(4652);
 /******/ __webpack_exports__ = await __webpack_exports__;
 /******/ 
