@@ -33101,19 +33101,14 @@ function withRepoPaths(findings, prefix) {
 
 ;// CONCATENATED MODULE: ./actions/scan/src/image-ref.ts
 // What may be placed in docker's or Trivy's command line as an image (or DB) reference: a reference
-// by docker's grammar whose registry is a host name, so nothing that starts with `-` (an option to
-// the tool) or holds a space or line break gets there.
+// by docker's grammar (whose registry parseImageRef already requires to be a host[:port]), so nothing
+// that starts with `-` (an option to the tool) or holds a space or line break gets there.
 
-const image_ref_LABEL = '[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?';
-const HOST = new RegExp(`^(?:${image_ref_LABEL}(?:\\.${image_ref_LABEL})*|\\[[0-9a-fA-F:.]+\\])(?::[0-9]{1,5})?$`);
 /** The reference's parts, when `value` is an image reference that is safe in a command line. */
 function safeImageRef(value) {
     if (value === '' || value.startsWith('-') || /[\s\p{Cc}]/u.test(value))
         return undefined;
-    const ref = parseImageRef(value);
-    if (ref === undefined || !HOST.test(ref.registry))
-        return undefined;
-    return ref;
+    return parseImageRef(value);
 }
 function isImageReference(value) {
     return safeImageRef(value) !== undefined;
