@@ -114,19 +114,17 @@ afterAll(async () => {
 
 // First, while the lab engine is not in a swarm (as in CI; skipped where it already is one).
 describe('deploy mode: swarm on a host that is not a swarm manager', () => {
-  it('fails at config naming the swarm state, before any service or release changes', async (ctx) => {
+  it('fails in preflight naming the swarm state, before anything is uploaded', async (ctx) => {
     const { stdout } = await exec('docker', ['info', '--format', '{{.Swarm.LocalNodeState}}']);
     if (stdout.trim() !== 'inactive') ctx.skip('the lab engine is already in a swarm');
     const r = await deploy();
     expect(r.exitCode).toBe(1);
     expect(r.outputs.status).toBe('failed');
     expect(r.errors[0]).toMatch(
-      /failed at config: mode swarm needs a swarm manager; this host's swarm state is "inactive false" \(docker swarm init\); there was no earlier release/,
+      /^Input "mode": swarm needs a swarm manager; this host's swarm state is "inactive false" \(docker swarm init\)$/,
     );
-    const { stdout: left } = await ssh(
-      `ls -A ${remoteDir}/releases; test -e ${remoteDir}/current || echo no-current`,
-    );
-    expect(left.trim()).toBe('no-current');
+    const { stdout: left } = await ssh(`test -e ${remoteDir} || echo no-remote-dir`);
+    expect(left.trim()).toBe('no-remote-dir');
   });
 });
 

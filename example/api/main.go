@@ -48,8 +48,18 @@ type server struct {
 
 func main() {
 	// Probe mode for the image's HEALTHCHECK: the runtime image has no curl.
-	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
-		os.Exit(healthcheck("http://127.0.0.1" + listenAddr + "/healthz"))
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "healthcheck":
+			os.Exit(healthcheck("http://127.0.0.1" + listenAddr + "/healthz"))
+		case "migrate":
+			// A one-off run (Berth's pre-deploy hook): record the schema version, then exit.
+			os.Exit(migrate(os.Args[2:]))
+		default:
+			// Anything else is a mistake (a hook's typo), never a reason to start a server.
+			fmt.Fprintf(os.Stderr, "api: unknown command %q (commands: healthcheck, migrate [VERSION])\n", os.Args[1])
+			os.Exit(2)
+		}
 	}
 
 	db, err := openDB()
@@ -155,7 +165,7 @@ func (s *server) initDB(ctx context.Context) {
 func (s *server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", s.handleHealth)
-	mux.HandleFunc("/version", handleVersion)
+	mux.HandleFunc("/version", s.handleVersion)
 	mux.HandleFunc("/items", s.handleItems)
 	mux.HandleFunc("/uploads/", handleUploads)
 	if !s.debug {
@@ -200,10 +210,21 @@ func statusWord(code int) string {
 	return "unavailable"
 }
 
-func handleVersion(w http.ResponseWriter, r *http.Request) {
-	if allow(w, r, http.MethodGet, http.MethodHead) {
-		writeJSON(w, http.StatusOK, map[string]string{"version": version})
+// handleVersion reports the build and the schema version the last migration recorded ("" before
+// any), so a deploy can show that its pre-deploy migration reached the database the release uses.
+func (s *server) handleVersion(w http.ResponseWriter, r *http.Request) {
+	if !allow(w, r, http.MethodGet, http.MethodHead) {
+		return
 	}
+	schema := ""
+	if s.ready.Load() {
+		var err error
+		if schema, err = latestSchema(r.Context(), s.db); err != nil {
+			dbError(w, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"version": version, "schema": schema})
 }
 
 type item struct {

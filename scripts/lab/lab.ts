@@ -20,6 +20,8 @@ export interface Lab {
   sshHost: string;
   sshPort: number;
   sshUser: string;
+  /** a deploy user (same key) whose login shell's PATH has no flock, for the preflight test */
+  noFlockUser: string;
   /** path of the deploy user's private key */
   sshKey: string;
   /** path of the known_hosts file pinning both lab sshd host keys */
@@ -80,6 +82,7 @@ export function readLab(): Lab {
     sshHost: get('LAB_SSH_HOST'),
     sshPort: Number(get('LAB_SSH_PORT')),
     sshUser: get('LAB_SSH_USER'),
+    noFlockUser: get('LAB_NOFLOCK_USER'),
     sshKey: get('LAB_SSH_KEY'),
     knownHosts: get('LAB_KNOWN_HOSTS'),
     sshLog: get('LAB_SSH_LOG'),

@@ -173,6 +173,22 @@ ensure_user() { # name groups home
 ensure_user deploy docker
 ensure_user jump ""
 ensure_user backup ""
+# A deploy user on a host without flock (a PATH without it), for the preflight test: its login shell
+# puts a directory of links to every command of the system's bin dirs but flock first and only.
+noflock_bin=/opt/berth-noflock/bin
+rm -rf "$noflock_bin.new"
+mkdir -p "$noflock_bin.new"
+for d in /usr/local/sbin /usr/local/bin /usr/sbin /usr/bin /sbin /bin; do
+  for f in "$d"/*; do
+    name=${f##*/}
+    [ "$name" != flock ] && [ -x "$f" ] && [ ! -e "$noflock_bin.new/$name" ] && ln -s "$f" "$noflock_bin.new/$name" || true
+  done
+done
+rm -rf "$noflock_bin" && mv "$noflock_bin.new" "$noflock_bin"
+printf '#!/bin/bash\nexport PATH=%s\nexec /bin/bash "$@"\n' "$noflock_bin" >/opt/berth-noflock/shell
+chmod 0755 /opt/berth-noflock/shell
+ensure_user deploy-noflock docker
+usermod -s /opt/berth-noflock/shell deploy-noflock
 install -d -m 0750 -o backup -g backup /srv/berth-backups
 
 write_sshd_config() { # name port allowusers forwarding
@@ -199,7 +215,7 @@ LogLevel VERBOSE
 Subsystem sftp internal-sftp
 EOF
 }
-write_sshd_config host "$SSH_PORT" deploy no
+write_sshd_config host "$SSH_PORT" "deploy deploy-noflock" no
 write_sshd_config jump "$JUMP_PORT" "jump backup" yes
 mkdir -p /run/sshd
 for h in host jump; do
@@ -287,6 +303,7 @@ LAB_REGISTRY_PASSWORD=$REG_PASSWORD
 LAB_SSH_HOST=127.0.0.1
 LAB_SSH_PORT=$SSH_PORT
 LAB_SSH_USER=deploy
+LAB_NOFLOCK_USER=deploy-noflock
 LAB_SSH_KEY=$ssh_dir/id_ed25519
 LAB_KNOWN_HOSTS=$ssh_dir/known_hosts
 LAB_SSH_LOG=$lab/sshd_host.log

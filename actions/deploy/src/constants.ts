@@ -24,6 +24,8 @@ export const Inputs = {
   Prune: 'prune',
   LockTimeout: 'lock-timeout',
   Mode: 'mode',
+  PreDeploy: 'pre-deploy',
+  PostDeploy: 'post-deploy',
 } as const;
 
 export const Outputs = {

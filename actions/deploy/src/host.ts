@@ -3,7 +3,7 @@
 // upload into place and reports back.
 import { spawn } from 'node:child_process';
 import { untrustedOutput } from '../../../lib/action/untrusted-output.js';
-import { runHostScript, type HostScriptResult } from '../../../lib/ssh/host-script.js';
+import { runHostScript, type HostScriptResult, type HostValues } from '../../../lib/ssh/host-script.js';
 import type { SshSession } from '../../../lib/ssh/session.js';
 import { shellQuote } from '../../../lib/ssh/shell.js';
 import type { ReleaseRecord, StagedBundle } from './bundle.js';
@@ -39,6 +39,7 @@ export function deployScriptParams(
   inputs: Inputs,
   staged: StagedBundle,
   record: ReleaseRecord,
+  hooks?: HostValues,
 ): DeployScriptParams {
   const { release } = record;
   const holder = JSON.stringify({
@@ -74,6 +75,7 @@ export function deployScriptParams(
     caFile: staged.caFile,
     registry: inputs.registry,
     registryUser: inputs['registry-username'],
+    hooks,
   };
 }
 

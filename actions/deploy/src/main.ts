@@ -1,4 +1,4 @@
-// berth/deploy main step: stage the release bundle, then one SSH connection: upload, and the host
+// berth/deploy main step: stage the release bundle, then one SSH connection: preflight, upload, and the host
 // script (lock, config, pull, up --wait, probes, switch, audit, retention). Orchestration only.
 import * as core from '@actions/core';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,9 @@ import { openSshSession, sshLabel, sshTarget } from '../../../lib/ssh/inputs.js'
 import { makeStagingDir, releaseId, releaseRecord, removeStagingDir, stageRelease } from './bundle.js';
 import { Outputs, State } from './constants.js';
 import { deployScriptParams, runDeployScript, uploadRelease } from './host.js';
+import { getHookInputs, hookScriptValues } from './hooks.js';
 import { getInputs } from './inputs.js';
+import { bundleSizeKb, preflight } from './preflight.js';
 import { deployError, readDeployReport, summaryMarkdown } from './report.js';
 
 export async function main(): Promise<void> {
@@ -16,6 +18,7 @@ export async function main(): Promise<void> {
   // Until the host reports an outcome, any failure (an input, the connection, the upload) is `failed`.
   core.setOutput(Outputs.Status, 'failed');
   const inputs = getInputs();
+  const hookInputs = getHookInputs();
   const ctx = contextFromEnv();
   const release = releaseId(new Date(), ctx.headSha ?? ctx.sha);
   const target = sshLabel(inputs);
@@ -31,10 +34,12 @@ export async function main(): Promise<void> {
   let result: HostScriptResult;
   try {
     const staged = await core.group('Release bundle', () => stageRelease(inputs, record, stagingDir));
+    const hooks = await hookScriptValues(inputs, hookInputs, staged);
     const session = await openSshSession(sshTarget(inputs), tempRoot);
     try {
+      await core.group('Preflight', () => preflight(session, inputs, bundleSizeKb(staged.dir)));
       await core.group('Upload', () => uploadRelease(session, staged.dir, inputs['remote-dir'], release));
-      const params = deployScriptParams(inputs, staged, record);
+      const params = deployScriptParams(inputs, staged, record, hooks);
       result = await core.group('Deploy on the host', () => runDeployScript(session, params));
     } finally {
       await session.close();

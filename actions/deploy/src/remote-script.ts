@@ -3,6 +3,7 @@
 // around a static body, composed here from the snippets in ./script in the order they run. Nothing
 // from the inputs is ever parsed as shell: every value is one of the assignments below.
 import { renderHostScript, type HostValues } from '../../../lib/ssh/host-script.js';
+import { HOOK_FUNCTIONS, POST_DEPLOY, PRE_DEPLOY } from './script/hooks.js';
 import { DONE, FAILURE, LOCK, START } from './script/release.js';
 import { RETENTION } from './script/retention.js';
 import { SERVICES } from './script/services.js';
@@ -10,6 +11,7 @@ import { CONFIG, PROBE, PULL, UP } from './script/stages.js';
 import { SWARM } from './script/swarm.js';
 import { SWITCH } from './script/switch.js';
 import { redactUrl, type Probe } from './probes.js';
+import { hookValues } from './hooks.js';
 
 export const DEPLOY_MODES = ['compose', 'swarm'] as const;
 export type DeployMode = (typeof DEPLOY_MODES)[number];
@@ -35,6 +37,8 @@ export interface DeployScriptParams {
   caFile?: string;
   registry?: string;
   registryUser?: string;
+  /** the hooks as host values (hooks.ts hookValues) and what the pre-deploy ones depend on */
+  hooks?: HostValues;
 }
 
 /** The body in the order it runs: start and lock, the functions, then config, pull, up, probe, switch, retention. */
@@ -44,11 +48,14 @@ export const DEPLOY_BODY = [
   SERVICES,
   SWARM,
   FAILURE,
+  HOOK_FUNCTIONS,
   CONFIG,
   PULL,
+  PRE_DEPLOY,
   UP,
   PROBE,
   SWITCH,
+  POST_DEPLOY,
   RETENTION,
   DONE,
 ].join('\n');
@@ -75,6 +82,7 @@ export function deployScriptValues(p: DeployScriptParams): HostValues {
     CA_FILE: p.caFile ?? '',
     REGISTRY: p.registry ?? '',
     REGISTRY_USER: p.registryUser ?? '',
+    ...(p.hooks ?? { ...hookValues('PRE', []), ...hookValues('POST', []), PRE_DEPS: [] }),
   };
 }
 

@@ -1,6 +1,7 @@
 // What the deploy script reported (read through lib/ssh/host-script's HostReport), and the job
 // summary made from it.
 import { keyValueTable } from '../../../lib/action/summary.js';
+import { hookRows, postDeployError } from './hook-report.js';
 import { oneLine } from '../../../lib/action/untrusted.js';
 import { HostReport } from '../../../lib/ssh/host-script.js';
 import { Inputs as I, type DeployStatus } from './constants.js';
@@ -31,6 +32,9 @@ export interface DeployReport {
   removedObjects: string[];
   /** seconds spent in each host-side stage, in order */
   stageSeconds: [string, number][];
+  /** the hook that failed (`pre-deploy api 1`: stage, service, exit code) and its last output lines */
+  hookFailed?: string;
+  hookOutput: string[];
 }
 
 /** The deploy script's report, from its stdout. */
@@ -68,6 +72,8 @@ export function readDeployReport(report: HostReport): DeployReport {
     removedObjects: report.lines
       .filter((l) => l.key === 'removed-secret' || l.key === 'removed-config')
       .map((l) => `${l.key.slice('removed-'.length)} ${l.value}`),
+    hookFailed: text(report.last('hook-failed')),
+    hookOutput: report.all('hook-output').map(oneLine),
     stageSeconds: stageStarts
       .slice(0, -1)
       .map(([stage, ms], i): [string, number] => [
@@ -89,11 +95,13 @@ export function failureMessage(r: DeployReport, release: string): string {
         .join('; ')}`
     : '';
   const outcome =
-    r.status === 'rolled-back'
-      ? `rolled back to ${r.previousRelease}, which is serving again`
-      : r.previousRelease
-        ? `release ${r.previousRelease} is still current`
-        : 'there was no earlier release to roll back to';
+    r.status === 'rolled-back' && r.failedStage === 'pre-deploy'
+      ? `release ${r.previousRelease} kept serving, untouched`
+      : r.status === 'rolled-back'
+        ? `rolled back to ${r.previousRelease}, which is serving again`
+        : r.previousRelease
+          ? `release ${r.previousRelease} is still current`
+          : 'there was no earlier release to roll back to';
   return `release ${release} failed at ${r.failedStage ?? 'an unknown stage'}: ${r.error ?? 'no detail'}${what}; ${outcome}`;
 }
 
@@ -109,7 +117,7 @@ export function deployError(
       `Input "${I.LockTimeout}": ${inputs['remote-dir']} stayed locked for ${inputs['lock-timeout']} s by another deploy: ${r.lockHolder || 'unknown holder'}`,
     );
   }
-  if (r.status === 'deployed') return undefined;
+  if (r.status === 'deployed') return postDeployError(r, release);
   return new Error(
     r.status
       ? failureMessage(r, release)
@@ -144,6 +152,7 @@ export function summaryMarkdown(
     rows.push(['Removed releases', r.removedReleases.map((x) => `\`${x}\``).join(' ')]);
   if (r.removedObjects.length)
     rows.push(['Removed swarm objects', r.removedObjects.map((x) => `\`${x}\``).join(' ')]);
+  rows.push(...hookRows(r));
   const table = keyValueTable(rows);
   const why =
     r.status === 'deployed' ? '' : `\n\n**Why:** ${failureMessage(r, facts.release).replace(/\n/g, ' ')}`;

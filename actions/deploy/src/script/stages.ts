@@ -2,10 +2,8 @@
 import { bash } from '../../../../lib/ssh/host-script.js';
 
 export const CONFIG = bash`enter config
+# Preflight (preflight.ts) checked the host before the upload: a swarm manager, curl for the probes.
 if [ "$MODE" = swarm ]; then
-  node=$(docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}' 2>&1) || true
-  [ "$node" = "active true" ] ||
-    fail "mode swarm needs a swarm manager; this host's swarm state is \"$node\" (docker swarm init)"
   stack_args "$rel"
   if ! out=$(docker stack config "$\{SARGS[@]}" 2>&1 >/dev/null); then fail "$(printf '%s' "$out" | tail -n 20)"; fi
   # Older CLIs detach without asking; newer ones warn unless told. Berth waits on its own either way.
@@ -57,7 +55,6 @@ fi
 `;
 
 export const PROBE = bash`enter probe
-if [ "$\{#PROBE_URLS[@]}" -gt 0 ] && ! command -v curl >/dev/null; then fail "health-urls need curl on the host"; fi
 # A service that has just become healthy may still be settling (a proxy re-resolving its upstream,
 # a cache warming up): each probe gets up to 10 tries a second apart, and the last one counts.
 # curl reads the URL and the headers from the probe's 0600 config file (-K), never from its command

@@ -1,0 +1,34 @@
+// What the summary and the step's error say about a failed hook. Its output is the hook's own
+// (untrusted): each line arrives through oneLine and is shown as inline code.
+import { inlineCode } from '../../../lib/action/summary.js';
+import type { DeployReport } from './report.js';
+
+/** `pre-deploy api 1` as its parts. */
+function failedHook(r: Pick<DeployReport, 'hookFailed'>) {
+  const [stage, service, code] = (r.hookFailed ?? '').split(' ');
+  return r.hookFailed ? { stage, service, code } : undefined;
+}
+
+/** The summary's rows for a failed hook: which, and its last output lines. */
+export function hookRows(r: Pick<DeployReport, 'hookFailed' | 'hookOutput'>): [string, string][] {
+  const hook = failedHook(r);
+  if (!hook) return [];
+  const lines = r.hookOutput.map((l) => inlineCode(l) || ' ').join('<br>');
+  return [
+    ['Failed hook', `${hook.stage} ${inlineCode(hook.service)} exited with ${hook.code}`],
+    ['Hook output (last lines)', lines || 'none'],
+  ];
+}
+
+/** A deployed release whose post-deploy hook failed: the step fails, saying the release is live. */
+export function postDeployError(
+  r: Pick<DeployReport, 'hookFailed' | 'hookOutput'>,
+  release: string,
+): Error | undefined {
+  const hook = failedHook(r);
+  if (hook?.stage !== 'post-deploy') return undefined;
+  const tail = r.hookOutput.length ? `; its last lines: ${r.hookOutput.join(' | ')}` : '';
+  return new Error(
+    `release ${release} is live (status deployed), but its post-deploy hook for service ${hook.service} exited with ${hook.code}${tail}`,
+  );
+}

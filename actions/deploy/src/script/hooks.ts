@@ -1,0 +1,66 @@
+// The deploy script's hooks: `pre-deploy` after the pull and before the release takes traffic,
+// `post-deploy` after the switch. Each hook is a one-off container of the new release (its images,
+// .env, secrets and networks); its argv arrives as quoted values (hooks.ts) and is never parsed by a
+// shell here. Its output is streamed with the stage's name, and its last lines are reported.
+import { bash } from '../../../../lib/ssh/host-script.js';
+
+export const HOOK_FUNCTIONS = bash`# Runs one stage's hooks in order; stops at the first that fails, reporting it (stage, service,
+# exit code) and its last 10 output lines. The arrays are named: services, argv lengths, argv words.
+run_hooks() { # stage services-array argc-array argv-array
+  local stage=$1 i n=0 service code line log
+  local -n hook_services=$2 hook_argc=$3 hook_argv=$4
+  hook_message=""
+  for i in "$\{!hook_services[@]}"; do
+    service=$\{hook_services[$i]}
+    local args=("$\{hook_argv[@]:n:$\{hook_argc[$i]}}")
+    n=$((n + hook_argc[i]))
+    log="$rel/.berth/$stage-$i.log"
+    compose_args "$rel"
+    # The hook's stdout never reaches the script's stdout (the report): every line goes to stderr
+    # with the stage's name, and into its log for the report's last lines.
+    set +e
+    docker compose "$\{CARGS[@]}" run --rm --no-deps -T -- "$service" "$\{args[@]}" </dev/null 2>&1 |
+      while IFS= read -r line || [ -n "$line" ]; do
+        printf '[%s %s] %s\n' "$stage" "$service" "$line" >&2
+        printf '%s\n' "$line"
+      done >"$log"
+    code=$\{PIPESTATUS[0]}
+    set -e
+    if [ "$code" != 0 ]; then
+      emit hook-failed "$stage $service $code"
+      while IFS= read -r line; do emit hook-output "$line"; done < <(tail -n 10 "$log")
+      hook_message="$stage hook $service exited with $code: $(tail -n 1 "$log")"
+      return 1
+    fi
+  done
+}
+`;
+
+export const PRE_DEPLOY = bash`if [ "$\{#PRE_SERVICES[@]}" -gt 0 ]; then
+  enter pre-deploy
+  # Nothing has changed for the running release: it keeps serving whatever a hook does. On a first
+  # deploy, what the hooks need (their depends_on) is started first from this release; nothing
+  # serves yet, and a failure takes it down again (its volumes stay).
+  pre_deploy_failed() { # message
+    if [ -n "$previous" ]; then status=rolled-back; else compose_in "$rel" down >/dev/null 2>&1 || true; fi
+    fail "$1"
+  }
+  if [ -z "$previous" ] && [ "$\{#PRE_DEPS[@]}" -gt 0 ]; then
+    compose_args "$rel"
+    set +e
+    timeout --kill-after=15 "$WAIT_TIMEOUT" docker compose "$\{CARGS[@]}" up -d --wait \
+      --wait-timeout "$WAIT_TIMEOUT" --no-build -- "$\{PRE_DEPS[@]}" 2>&1 | tee "$rel/.berth/pre-deploy-deps.log" >&2
+    deps_status=$\{PIPESTATUS[0]}
+    set -e
+    [ "$deps_status" = 0 ] || pre_deploy_failed "starting $\{PRE_DEPS[*]} for the pre-deploy hooks: $(tail -n 2 "$rel/.berth/pre-deploy-deps.log" | tr '\n' ' ')"
+  fi
+  run_hooks pre-deploy PRE_SERVICES PRE_ARGC PRE_ARGV || pre_deploy_failed "$hook_message"
+fi
+`;
+
+export const POST_DEPLOY = bash`if [ "$\{#POST_SERVICES[@]}" -gt 0 ]; then
+  enter post-deploy
+  # The release is live: a failing hook fails the step (the action reads hook-failed), never the release.
+  run_hooks post-deploy POST_SERVICES POST_ARGC POST_ARGV || echo "berth: $hook_message (the release is live)" >&2
+fi
+`;
