@@ -36,7 +36,7 @@ describe('parseHooks', () => {
     [': migrate', /line 1 is not "SERVICE: COMMAND"/],
     ['bad service: x', /line 1 is not "SERVICE: COMMAND"/],
     ['api:', /^Input "pre-deploy": line 1 \(api\) has no command/],
-    ["api: say 'x", /^Input "pre-deploy": line 1 \(api\): unbalanced ' quote/],
+    ["api: say 'x", /^Input "pre-deploy": line 1 \(api\): unbalanced ' quote at column 10$/],
   ])('%s fails naming the input and line', (line, message) => {
     expect(() => parseHooks('pre-deploy', [line])).toThrow(message);
   });

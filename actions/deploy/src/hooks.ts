@@ -34,9 +34,10 @@ const SERVICE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
  * `text` as argv, split like a POSIX shell splits words, without any expansion: single quotes keep
  * everything, double quotes keep everything but `\"`, `\\`, `\$` and `` \` `` escapes, a backslash
  * outside quotes keeps the next character. `$`, `*`, `~`, `;`, `|` are plain characters. Throws a
- * plain message (the caller names the input and line) on an unbalanced quote or a trailing backslash.
+ * plain message (the caller names the input and line) on an unbalanced quote (at `column` + its index)
+ * or a trailing backslash.
  */
-export function splitCommand(text: string): string[] {
+export function splitCommand(text: string, column = 1): string[] {
   const words: string[] = [];
   let word = '';
   let inWord = false;
@@ -49,7 +50,7 @@ export function splitCommand(text: string): string[] {
       word += text[i];
       i += 1;
     }
-    if (i >= text.length) throw new Error(`unbalanced ${close} quote at column ${start + 1}`);
+    if (i >= text.length) throw new Error(`unbalanced ${close} quote at column ${start + column}`);
     i += 1;
   };
   while (i < text.length) {
@@ -88,7 +89,7 @@ export function parseHooks(name: string, lines: readonly string[]): Hook[] {
     }
     let argv: string[];
     try {
-      argv = splitCommand(line.slice(colon + 1));
+      argv = splitCommand(line.slice(colon + 1), colon + 2);
     } catch (error) {
       throw inputError(name, `${at} (${service}): ${(error as Error).message}`);
     }
