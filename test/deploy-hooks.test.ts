@@ -1,16 +1,10 @@
 // berth/deploy's preflight and hooks against the lab's SSH host, through the harness: the example's
 // api migrates its schema in a pre-deploy hook, and /version (over HTTPS) shows what it recorded.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  exampleImages,
-  exampleWorkdir,
-  pins,
-  registryAndProbeInputs,
-  type ExampleImages,
-} from './example-release.js';
+import * as example from './example-release.js';
 import { runAction, type ActionResult } from '../scripts/lab/harness.js';
 import { labSsh, readLab, sshInputs } from '../scripts/lab/lab.js';
 import { freePort, httpsGet as httpsGetWith, sshdConnections as connections } from '../scripts/lab/net.js';
@@ -24,7 +18,7 @@ const marker = `/tmp/pwned-hooks-${id}`;
 
 const ssh = (command: string) => labSsh(lab, command);
 let workdir: string;
-let images: ExampleImages;
+let images: example.ExampleImages;
 let httpsPort: number;
 let httpPort: number;
 
@@ -42,13 +36,9 @@ function deploy(extra: Record<string, string>): Promise<ActionResult> {
       project,
       'remote-dir': remoteDir,
       env: [`HTTPS_PORT=${httpsPort}`, `HTTP_PORT=${httpPort}`, 'BIND_ADDRESS=127.0.0.1'].join('\n'),
-      secrets: [
-        `db_password=pw-${id}`,
-        `tls_cert<<EOF\n${readFileSync(lab.tlsCert, 'utf8').trim()}\nEOF`,
-        `tls_key<<EOF\n${readFileSync(lab.tlsKey, 'utf8').trim()}\nEOF`,
-      ].join('\n'),
-      images: pins(images, images.api1),
-      ...registryAndProbeInputs(lab, httpsPort),
+      secrets: example.exampleSecrets(lab, `pw-${id}`),
+      images: example.pins(images, images.api1),
+      ...example.registryAndProbeInputs(lab, httpsPort),
       'wait-timeout': '120',
       ...extra,
     },
@@ -56,10 +46,10 @@ function deploy(extra: Record<string, string>): Promise<ActionResult> {
 }
 
 beforeAll(async () => {
-  workdir = exampleWorkdir(lab, 'hooks');
+  workdir = example.exampleWorkdir(lab, 'hooks');
   httpsPort = await freePort();
   httpPort = await freePort();
-  images = await exampleImages(lab, 'berth-hooks');
+  images = await example.exampleImages(lab, 'berth-hooks');
 });
 
 afterAll(async () => {
@@ -101,7 +91,7 @@ describe('deploy hooks', () => {
   });
 
   it("a succeeding migration's effect is visible to the new release", async () => {
-    live = await deploy({ images: pins(images, images.api2), 'pre-deploy': 'api: migrate' });
+    live = await deploy({ images: example.pins(images, images.api2), 'pre-deploy': 'api: migrate' });
     expect(live.exitCode, live.log).toBe(0);
     expect(live.log).toMatch(/^\[pre-deploy api\] migrate: schema at "v2" \(was "v1"\)$/m);
     expect(await version()).toEqual({ version: 'v2', schema: 'v2' });
@@ -126,7 +116,7 @@ describe('deploy hooks', () => {
   });
 
   it('a failing post-deploy hook fails the step while the release stays deployed', async () => {
-    const r = await deploy({ images: pins(images, images.api2), 'post-deploy': 'api: migrate v0' });
+    const r = await deploy({ images: example.pins(images, images.api2), 'post-deploy': 'api: migrate v0' });
     expect(r.exitCode).toBe(1);
     expect(r.outputs.status, r.log).toBe('deployed');
     expect(r.errors).toEqual([
@@ -141,7 +131,10 @@ describe('deploy hooks', () => {
 
   it('a hook argument with shell metacharacters arrives intact and runs nothing on the host', async () => {
     const value = `v3 $(touch ${marker}) \`touch ${marker}\`; touch ${marker} | "q" * ~ && $HOME`;
-    const r = await deploy({ images: pins(images, images.api2), 'pre-deploy': `api: migrate '${value}'` });
+    const r = await deploy({
+      images: example.pins(images, images.api2),
+      'pre-deploy': `api: migrate '${value}'`,
+    });
     expect(r.exitCode, r.log).toBe(0);
     expect(await version()).toEqual({ version: 'v2', schema: value });
     // The lab host is this machine.

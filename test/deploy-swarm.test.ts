@@ -1,12 +1,13 @@
 // berth/deploy with mode: swarm against the lab host's engine as a single-node swarm: the same
 // example app and bundle as the compose tests, deployed with docker stack deploy.
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   exampleImages,
+  exampleSecrets,
   exampleWorkdir,
   pins,
   registryAndProbeInputs,
@@ -61,12 +62,7 @@ function deploy(extra: Record<string, string> = {}, token = 'token-1'): Promise<
       'compose-files': `docker-compose.yml\n${TEST_OVERRIDE}`,
       'remote-dir': remoteDir,
       env: [`HTTPS_PORT=${httpsPort}`, `HTTP_PORT=${httpPort}`, `HOSTILE=$(touch ${marker})`].join('\n'),
-      secrets: [
-        `db_password=pw-${id}-$(touch ${marker})`,
-        `app_token=${token}`,
-        `tls_cert<<EOF\n${readFileSync(lab.tlsCert, 'utf8').trim()}\nEOF`,
-        `tls_key<<EOF\n${readFileSync(lab.tlsKey, 'utf8').trim()}\nEOF`,
-      ].join('\n'),
+      secrets: exampleSecrets(lab, `pw-${id}-$(touch ${marker})`, [`app_token=${token}`]),
       images: pins(images, images.api1),
       ...registryAndProbeInputs(lab, httpsPort),
       'wait-timeout': '150',

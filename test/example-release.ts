@@ -55,6 +55,16 @@ export function pins(images: ExampleImages, api: string): string {
   return `api=${api}\nnginx=${images.nginx}\ndb=${images.db}`;
 }
 
+/** The `secrets` input the example needs: the database password and the lab's TLS pair, plus `extra` lines. */
+export function exampleSecrets(lab: Lab, dbPassword: string, extra: string[] = []): string {
+  return [
+    `db_password=${dbPassword}`,
+    ...extra,
+    `tls_cert<<EOF\n${readFileSync(lab.tlsCert, 'utf8').trim()}\nEOF`,
+    `tls_key<<EOF\n${readFileSync(lab.tlsKey, 'utf8').trim()}\nEOF`,
+  ].join('\n');
+}
+
 /** The deploy inputs that log in to the lab registry and probe the example over HTTPS. */
 export function registryAndProbeInputs(lab: Lab, httpsPort: number): Record<string, string> {
   return {
