@@ -6,6 +6,7 @@ import { renderHostScript, type HostValues } from '../../../lib/ssh/host-script.
 import { DONE, FAILURE, LOCK, START } from './script/release.js';
 import { RETENTION } from './script/retention.js';
 import { SERVICES } from './script/services.js';
+import { SHARED } from './script/shared.js';
 import { CONFIG, PROBE, PULL, UP } from './script/stages.js';
 import { SWARM } from './script/swarm.js';
 import { SWITCH } from './script/switch.js';
@@ -35,6 +36,8 @@ export interface DeployScriptParams {
   caFile?: string;
   registry?: string;
   registryUser?: string;
+  /** data directories, relative to <remote-dir>/shared/ */
+  dataDirs?: string[];
 }
 
 /** The body in the order it runs: start and lock, the functions, then config, pull, up, probe, switch, retention. */
@@ -44,6 +47,7 @@ export const DEPLOY_BODY = [
   SERVICES,
   SWARM,
   FAILURE,
+  SHARED,
   CONFIG,
   PULL,
   UP,
@@ -75,6 +79,7 @@ export function deployScriptValues(p: DeployScriptParams): HostValues {
     CA_FILE: p.caFile ?? '',
     REGISTRY: p.registry ?? '',
     REGISTRY_USER: p.registryUser ?? '',
+    DATA_DIRS: p.dataDirs ?? [],
   };
 }
 

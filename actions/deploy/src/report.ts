@@ -1,5 +1,6 @@
 // What the deploy script reported (read through lib/ssh/host-script's HostReport), and the job
 // summary made from it.
+import { formatBytes } from '../../../lib/action/inputs.js';
 import { keyValueTable } from '../../../lib/action/summary.js';
 import { oneLine } from '../../../lib/action/untrusted.js';
 import { HostReport } from '../../../lib/ssh/host-script.js';
@@ -31,6 +32,8 @@ export interface DeployReport {
   removedObjects: string[];
   /** seconds spent in each host-side stage, in order */
   stageSeconds: [string, number][];
+  /** data directories carried over from the previous release's directory into shared/ */
+  movedData: string[];
 }
 
 /** The deploy script's report, from its stdout. */
@@ -68,6 +71,7 @@ export function readDeployReport(report: HostReport): DeployReport {
     removedObjects: report.lines
       .filter((l) => l.key === 'removed-secret' || l.key === 'removed-config')
       .map((l) => `${l.key.slice('removed-'.length)} ${l.value}`),
+    movedData: report.all('data-moved').map(oneLine),
     stageSeconds: stageStarts
       .slice(0, -1)
       .map(([stage, ms], i): [string, number] => [
@@ -117,9 +121,36 @@ export function deployError(
   );
 }
 
+/** What the release carried, for the summary (project/). */
+export interface BundleFacts {
+  files: string[];
+  dataDirs: string[];
+  bytes: number;
+}
+
+export function bundleRows(b: BundleFacts, r: Pick<DeployReport, 'movedData'>): [string, string][] {
+  const rows: [string, string][] = [
+    ['Bundle', `${formatBytes(b.bytes)}, ${b.files.length} project file${b.files.length === 1 ? '' : 's'}`],
+  ];
+  if (b.dataDirs.length) rows.push(['Data directories', b.dataDirs.map((d) => `\`shared/${d}\``).join(' ')]);
+  if (r.movedData.length)
+    rows.push([
+      'Data carried over',
+      r.movedData.map((d) => `\`${d}\` (from the previous release)`).join(' '),
+    ]);
+  return rows;
+}
+
 export function summaryMarkdown(
   r: DeployReport,
-  facts: { release: string; host: string; project: string; seconds: number; mode?: string },
+  facts: {
+    release: string;
+    host: string;
+    project: string;
+    seconds: number;
+    mode?: string;
+    bundle?: BundleFacts;
+  },
 ): string {
   const icon = r.status === 'deployed' ? '✅' : r.status === 'rolled-back' ? '↩️' : '❌';
   const rows: [string, string][] = [
@@ -144,6 +175,7 @@ export function summaryMarkdown(
     rows.push(['Removed releases', r.removedReleases.map((x) => `\`${x}\``).join(' ')]);
   if (r.removedObjects.length)
     rows.push(['Removed swarm objects', r.removedObjects.map((x) => `\`${x}\``).join(' ')]);
+  if (facts.bundle) rows.push(...bundleRows(facts.bundle, r));
   const table = keyValueTable(rows);
   const why =
     r.status === 'deployed' ? '' : `\n\n**Why:** ${failureMessage(r, facts.release).replace(/\n/g, ' ')}`;

@@ -3,7 +3,12 @@ import type { ComposeConfig } from '../../../lib/tools/compose.js';
 import { toSwarmStack } from './stack.js';
 
 const files: Record<string, string> = { '/b/secrets/pw': 'one', '/b/secrets/pw2': 'two' };
-const opts = { project: 'shop', bundleDir: '/b', readFile: (p: string) => Buffer.from(files[p] ?? '') };
+const opts = {
+  project: 'shop',
+  bundleDir: '/b',
+  releaseDir: '/opt/shop/releases/r1',
+  readFile: (p: string) => Buffer.from(files[p] ?? ''),
+};
 
 // The shape `docker compose config --format json` writes (compose 2.26).
 const config = (): ComposeConfig => ({
