@@ -132,3 +132,28 @@ describe('toSwarmStack', () => {
     });
   });
 });
+
+describe('toSwarmStack: bind mounts', () => {
+  it('mounts config files from the release directory on the host, data and host paths as they are', () => {
+    const c = config();
+    c.services.web!.volumes = [
+      { type: 'bind', source: '/b/nginx/conf.d', target: '/etc/nginx/conf.d', read_only: true },
+      { type: 'bind', source: '/opt/shop/shared/data', target: '/data' },
+      { type: 'bind', source: '/proc', target: '/host/proc', read_only: true },
+      { type: 'volume', source: 'data', target: '/v' },
+    ];
+    const { stack } = toSwarmStack(c, opts);
+    const web = (stack.services as Record<string, { volumes: unknown[] }>).web!;
+    expect(web.volumes.slice(0, 3)).toEqual([
+      {
+        type: 'bind',
+        source: '/opt/shop/releases/r1/nginx/conf.d',
+        target: '/etc/nginx/conf.d',
+        read_only: true,
+      },
+      { type: 'bind', source: '/opt/shop/shared/data', target: '/data' },
+      { type: 'bind', source: '/proc', target: '/host/proc', read_only: true },
+    ]);
+    expect(web.volumes[3]).toMatchObject({ type: 'volume', source: 'data' });
+  });
+});

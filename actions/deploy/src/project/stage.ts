@@ -12,8 +12,11 @@ export interface CopyResult {
   errors: string[];
 }
 
-/** a+r for files (x kept), a+rx for directories: containers read them as their own users. */
-const readable = (path: string, dir: boolean) => chmodSync(path, statSync(path).mode | (dir ? 0o555 : 0o444));
+/** a+r for files (a+x when the owner may run them), a+rx for directories: containers read them as their own users. */
+function readable(path: string, dir: boolean): void {
+  const mode = statSync(path).mode;
+  chmodSync(path, mode | (dir || mode & 0o100 ? 0o555 : 0o444));
+}
 
 function ensureDir(stagedDir: string, rel: string): void {
   const parts = rel.split('/').slice(0, -1);
