@@ -42,7 +42,10 @@ const DATA_COMPOSE = `services:
     environment:
       MARK: \${MARK}
     healthcheck:
-      disable: true
+      test: ['CMD', 'test', '-s', '/data/starts']
+      interval: 10s
+      start_period: 30s
+      start_interval: 1s
     volumes:
       - ./data:/data
 `;
@@ -184,6 +187,7 @@ describe('deploy: hostile paths are refused before the host is touched', () => {
       },
     });
     expect(r.exitCode).toBe(1);
+    expect(r.errors, r.log).toHaveLength(1);
     expect(connections(lab.sshLog) - before).toBe(0);
     expect((await ssh(`test -e ${hostileDir} && echo exists || echo absent`)).stdout.trim()).toBe('absent');
     return r;

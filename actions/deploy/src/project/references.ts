@@ -30,7 +30,8 @@ function asList(value: unknown): string[] {
 export function directReferences(text: string): { via: string; written: string }[] {
   let doc: Doc;
   try {
-    doc = parse(text, { merge: true, strict: false, uniqueKeys: false }) as Doc;
+    // Compose's own tags (!override, !reset) are not YAML's: read as plain values, quietly.
+    doc = parse(text, { merge: true, strict: false, uniqueKeys: false, logLevel: 'silent' }) as Doc;
   } catch {
     return [];
   }
