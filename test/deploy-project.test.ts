@@ -212,7 +212,7 @@ describe('deploy: hostile paths are refused before the host is touched', () => {
       'max-bundle-size': '1KB',
     });
     expect(listed.errors[0]).toMatch(
-      /Input "max-bundle-size": the release bundle is .* over the limit of 1 KB/,
+      /Input "max-bundle-size": the release bundle is .* over the limit of 1\.0 KB; largest files: docker-compose\.yml/,
     );
   });
 
@@ -224,7 +224,7 @@ describe('deploy: hostile paths are refused before the host is touched', () => {
     );
     const viaFiles = await refused('./nginx/conf.d:/x:ro', { files: 'etc-link' });
     expect(viaFiles.errors[0]).toMatch(
-      /Input "files": etc-link is a symlink to \/etc, outside working-directory/,
+      /Input "files": entry etc-link: etc-link is a symlink to \/etc, outside working-directory/,
     );
     rmSync(join(workdir, 'etc-link'));
   });

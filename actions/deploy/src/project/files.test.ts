@@ -6,10 +6,14 @@ describe('matchFiles', () => {
 
   it('matches files and directories, dot files included', () => {
     expect(matchFiles(['scripts', 'certs/*.pem'], tree)).toEqual({
-      paths: ['scripts', 'certs/a.pem', 'certs/.hidden.pem'],
+      paths: [
+        { path: 'scripts', glob: 'scripts' },
+        { path: 'certs/a.pem', glob: 'certs/*.pem' },
+        { path: 'certs/.hidden.pem', glob: 'certs/*.pem' },
+      ],
       errors: [],
     });
-    expect(matchFiles(['./scripts/'], tree).paths).toEqual(['scripts']);
+    expect(matchFiles(['./scripts/'], tree).paths).toEqual([{ path: 'scripts', glob: './scripts/' }]);
   });
 
   it('names an entry that matches nothing or reaches outside', () => {

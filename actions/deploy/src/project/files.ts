@@ -18,7 +18,8 @@ export function listTree(dir: string, prefix = ''): string[] {
 }
 
 export interface FilesMatch {
-  paths: string[];
+  /** each matched path with the entry that matched it */
+  paths: { path: string; glob: string }[];
   /** entries that match nothing, or reach outside */
   errors: string[];
 }
@@ -35,7 +36,7 @@ export function matchFiles(globs: string[], tree: string[]): FilesMatch {
     const mm = new Minimatch(pattern, { dot: true });
     const hits = tree.filter((p) => mm.match(p));
     if (hits.length === 0) result.errors.push(`${glob}: matches nothing in working-directory`);
-    result.paths.push(...hits);
+    result.paths.push(...hits.map((path) => ({ path, glob })));
   }
   return result;
 }

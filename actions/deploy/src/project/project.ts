@@ -80,7 +80,9 @@ export async function stageProject(inputs: ProjectInputs, stagedDir: string): Pr
   if (inputs.files.length > 0) {
     const matched = matchFiles(inputs.files, listTree(wd));
     errors.push(...matched.errors.map((e) => `${FILES_ORIGIN}: ${e}`));
-    copies.push(...matched.paths.map((path) => ({ path, origin: `${FILES_ORIGIN}: ${path}` })));
+    copies.push(
+      ...matched.paths.map(({ path, glob }) => ({ path, origin: `${FILES_ORIGIN}: entry ${glob}` })),
+    );
   }
   if (errors.length) failWith(errors);
   const copied = copyProjectFiles(wd, stagedDir, copies);
