@@ -20,8 +20,20 @@ export interface ComposeService {
   secrets?: ComposeServiceFileRef[];
   configs?: ComposeServiceFileRef[];
   tmpfs?: string[] | string;
-  volumes?: Record<string, unknown>[];
+  volumes?: ComposeVolume[];
+  /** only in the as-written form (asWritten): the resolved one merges them into `environment` */
+  env_file?: { path: string; required?: boolean }[];
+  extends?: { file?: string; service: string };
   security_opt?: string[];
+  read_only?: boolean;
+  [key: string]: unknown;
+}
+
+/** A service's mount in compose's long form; `bind` sources are absolute unless asWritten. */
+export interface ComposeVolume {
+  type?: string;
+  source?: string;
+  target?: string;
   read_only?: boolean;
   [key: string]: unknown;
 }
@@ -68,6 +80,13 @@ export interface ComposeConfigOptions {
   project: string;
   /** compose files, relative to the project directory or absolute, base first */
   files: string[];
+  /** the `.env` to interpolate from (default: the project directory's own) */
+  envFile?: string;
+  /**
+   * As written: no interpolation and paths left relative to the project directory. This form still
+   * names `env_file`s, which the resolved one merges into `environment`.
+   */
+  asWritten?: boolean;
 }
 
 /**
@@ -84,8 +103,10 @@ function composeEnvironment(): Record<string, string | undefined> {
 /** `docker compose config --format json`, parsed; throws compose's own message when the files are invalid. */
 export async function composeConfig(options: ComposeConfigOptions): Promise<ComposeConfig> {
   const args = ['compose', '-p', options.project, '--project-directory', options.projectDirectory];
+  if (options.envFile) args.push('--env-file', options.envFile);
   for (const file of options.files) args.push('-f', file);
   args.push('config', '--format', 'json');
+  if (options.asWritten) args.push('--no-interpolate', '--no-path-resolution');
   const result = await run('docker', args, {
     cwd: options.projectDirectory,
     env: composeEnvironment(),

@@ -19,6 +19,7 @@ import { inputError } from '../../../lib/action/inputs.js';
 import { Inputs as I } from './constants.js';
 import type { Inputs } from './inputs.js';
 import { PROBES_DIR, probeCurlConfig } from './probes.js';
+import { stageProject, type ProjectFacts } from './project/project.js';
 import { STACK_FILE, toSwarmStack } from './stack.js';
 
 /** Sortable by time, traceable to the commit, unique across concurrent runs. */
@@ -94,6 +95,8 @@ export interface StagedBundle {
   /** compose files as the host will use them, relative to the release directory */
   composeFiles: string[];
   caFile?: string;
+  /** the project's files and data directories, once staged */
+  project?: ProjectFacts;
 }
 
 /** What staging directories are called, so the post step deletes nothing else. */
@@ -155,11 +158,30 @@ export function stageBundle(inputs: Inputs, record: ReleaseRecord, dir: string):
     copyFileSync(join(inputs['working-directory'], inputs['ca-file']), join(dir, CA_FILE));
     caFile = CA_FILE;
   }
+  writeReleaseJson(dir, record, composeFiles);
+  return { dir, composeFiles, caFile };
+}
+
+function writeReleaseJson(dir: string, record: ReleaseRecord, composeFiles: string[]): void {
   writeFileSync(
     join(dir, 'release.json'),
     JSON.stringify({ ...record, compose_files: composeFiles }, null, 2) + '\n',
   );
-  return { dir, composeFiles, caFile };
+}
+
+/** The project's files and data directories (project/), then the data override among the compose files. */
+async function stageProjectFiles(
+  inputs: Inputs,
+  record: ReleaseRecord,
+  staged: StagedBundle,
+): Promise<StagedBundle & { project: ProjectFacts }> {
+  const project = await stageProject(inputs, staged.dir);
+  if (!project.override) return { ...staged, project };
+  // After the user's files (it replaces their data mounts), before the images override.
+  const composeFiles = [...staged.composeFiles];
+  composeFiles.splice(inputs['compose-files'].length, 0, project.override);
+  writeReleaseJson(staged.dir, record, composeFiles);
+  return { ...staged, composeFiles, project };
 }
 
 /**
@@ -170,6 +192,8 @@ export function stageBundle(inputs: Inputs, record: ReleaseRecord, dir: string):
 export async function stageSwarmStack(
   staged: StagedBundle,
   project: string,
+  /** the release directory on the host, where bind sources in the bundle will be */
+  releaseDir: string,
 ): Promise<{ staged: StagedBundle; warnings: string[] }> {
   const config = await composeConfig({
     projectDirectory: staged.dir,
@@ -178,7 +202,12 @@ export async function stageSwarmStack(
   }).catch((err: unknown) => {
     throw inputError(I.ComposeFiles, err instanceof Error ? err.message : String(err));
   });
-  const swarm = toSwarmStack(config, { project, bundleDir: staged.dir, readFile: (p) => readFileSync(p) });
+  const swarm = toSwarmStack(config, {
+    project,
+    bundleDir: staged.dir,
+    releaseDir,
+    readFile: (p) => readFileSync(p),
+  });
   // It holds the .env values compose interpolated: as private as .env itself.
   writeFileSync(join(staged.dir, STACK_FILE), JSON.stringify(swarm.stack, null, 2) + '\n', { mode: 0o600 });
   writeFileSync(join(staged.dir, '.berth/images'), swarm.images.map((i) => `${i}\n`).join(''));
@@ -192,10 +221,16 @@ export async function stageRelease(
   record: ReleaseRecord,
   dir: string,
 ): Promise<StagedBundle> {
-  let staged = stageBundle(inputs, record, dir);
+  let staged: StagedBundle = await stageProjectFiles(inputs, record, stageBundle(inputs, record, dir));
+  const project = staged.project!;
   core.info(`Compose files: ${staged.composeFiles.join(', ')}`);
+  core.info(
+    `Project files: ${project.files.length}${project.files.length ? `: ${project.files.join(', ')}` : ''}`,
+  );
+  core.info(`Data directories (${inputs['remote-dir']}/shared/): ${project.dataDirs.join(', ') || 'none'}`);
   if (inputs.mode === 'swarm') {
-    const swarm = await stageSwarmStack(staged, inputs.project);
+    const releaseDir = `${inputs['remote-dir']}/releases/${record.release}`;
+    const swarm = await stageSwarmStack(staged, inputs.project, releaseDir);
     for (const warning of swarm.warnings) core.warning(`mode swarm: ${warning}`);
     staged = swarm.staged;
     core.info(`Stack file: ${staged.composeFiles.join(', ')} (docker stack deploy)`);

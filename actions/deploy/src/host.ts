@@ -2,6 +2,7 @@
 // stream into the host's incoming directory) and the deploy script, which takes the lock, moves the
 // upload into place and reports back.
 import { spawn } from 'node:child_process';
+import { Transform } from 'node:stream';
 import { untrustedOutput } from '../../../lib/action/untrusted-output.js';
 import { runHostScript, type HostScriptResult, type HostValues } from '../../../lib/ssh/host-script.js';
 import type { SshSession } from '../../../lib/ssh/session.js';
@@ -20,9 +21,17 @@ export async function uploadRelease(
   stagedDir: string,
   remoteDir: string,
   release: string,
-): Promise<void> {
+): Promise<number> {
   const incoming = incomingDir(remoteDir, release);
   const tar = spawn('tar', ['-C', stagedDir, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The bytes sent, for the summary.
+  let bytes = 0;
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bytes += chunk.length;
+      done(null, chunk);
+    },
+  });
   // Its warnings name the workspace's files, which a pull request names: logged like any tool's output.
   const log = untrustedOutput();
   tar.stderr.on('data', (chunk: Buffer) => log.write(chunk));
@@ -30,8 +39,9 @@ export async function uploadRelease(
   await session.exec(
     `umask 077 && mkdir -p -- ${shellQuote(`${remoteDir}/releases`)} && mkdir -- ${shellQuote(incoming)} && ` +
       `tar -x -p --no-same-owner -C ${shellQuote(incoming)} -f -`,
-    { input: tar.stdout, silent: true },
+    { input: tar.stdout.pipe(counted), silent: true },
   );
+  return bytes;
 }
 
 /** The deploy script's values; the lock holder and the audit line are stamped now, after the upload. */
@@ -76,6 +86,7 @@ export function deployScriptParams(
     registry: inputs.registry,
     registryUser: inputs['registry-username'],
     hooks,
+    dataDirs: staged.project?.dataDirs,
   };
 }
 

@@ -6,6 +6,7 @@ import { isAbsolute, join, normalize, relative, resolve } from 'node:path';
 import { isRegistryHost, parseImageRef } from '../../../lib/tools/docker.js';
 import {
   getBooleanInput,
+  getByteSizeInput,
   getDurationInput,
   getEnumInput,
   getKeyValueInput,
@@ -41,6 +42,12 @@ export interface Inputs extends SshInputs {
   'health-headers': string[];
   /** path relative to working-directory */
   'ca-file'?: string;
+  /** globs relative to working-directory */
+  files: string[];
+  /** absolute host paths a service may bind-mount */
+  'host-paths': string[];
+  /** bytes */
+  'max-bundle-size': number;
   rollback: boolean;
   'keep-releases': number;
   prune: boolean;
@@ -85,6 +92,31 @@ export function parseImagePins(name: string, lines: string[]): Record<string, st
     pins[service] = ref;
   });
   return pins;
+}
+
+export function parseHostPaths(lines: string[]): string[] {
+  return lines.map((line) => {
+    if (!line.startsWith('/') || line.split('/').includes('..'))
+      fail(I.HostPaths, `${JSON.stringify(line)} is not an absolute path without ".."`);
+    return line === '/' ? line : line.replace(/\/+$/, '');
+  });
+}
+
+/** What the release carries besides the compose model's files (project/). */
+function projectInputs(): Pick<Inputs, 'files' | 'host-paths' | 'max-bundle-size'> {
+  return {
+    files: getListInput(I.Files, { newlinesOnly: true }),
+    'host-paths': parseHostPaths(getListInput(I.HostPaths, { newlinesOnly: true })),
+    'max-bundle-size': getByteSizeInput(I.MaxBundleSize, { default: 100 * 1000 ** 2 }),
+  };
+}
+
+function remoteDir(project: string): string {
+  const dir = getString(I.RemoteDir) || `/opt/${project}`;
+  if (!dir.startsWith('/') || /[\n\r\0]/.test(dir) || dir.split('/').includes('..') || dir === '/') {
+    fail(I.RemoteDir, `${JSON.stringify(dir)} is not an absolute directory path without ".."`);
+  }
+  return dir.replace(/\/+$/, '');
 }
 
 function positiveInt(name: string, fallback: number): number {
@@ -150,16 +182,6 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
   if (registry && !isRegistryHost(registry))
     fail(I.Registry, `${JSON.stringify(registry)} is not a registry host[:port]`);
 
-  const remoteDir = getString(I.RemoteDir) || `/opt/${project}`;
-  if (
-    !remoteDir.startsWith('/') ||
-    /[\n\r\0]/.test(remoteDir) ||
-    remoteDir.split('/').includes('..') ||
-    remoteDir === '/'
-  ) {
-    fail(I.RemoteDir, `${JSON.stringify(remoteDir)} is not an absolute directory path without ".."`);
-  }
-
   const caFile = getString(I.CaFile);
   return {
     ...ssh,
@@ -173,11 +195,12 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     registry,
     'registry-username': credentials?.username,
     'registry-password': credentials?.password,
-    'remote-dir': remoteDir.replace(/\/+$/, ''),
+    'remote-dir': remoteDir(project),
     'wait-timeout': seconds(I.WaitTimeout, 180),
     'health-urls': parseProbes(I.HealthUrls, getListInput(I.HealthUrls, { newlinesOnly: true })),
     'health-headers': parseHeaders(I.HealthHeaders, getListInput(I.HealthHeaders, { newlinesOnly: true })),
     'ca-file': caFile ? existingFile(I.CaFile, workingDirectory, caFile) : undefined,
+    ...projectInputs(),
     rollback: getBooleanInput(I.Rollback, { default: true }),
     'keep-releases': positiveInt(I.KeepReleases, 5),
     prune: getBooleanInput(I.Prune, { default: true }),

@@ -11,7 +11,7 @@ import { deployScriptParams, runDeployScript, uploadRelease } from './host.js';
 import { getHookInputs, hookScriptValues } from './hooks.js';
 import { getInputs } from './inputs.js';
 import { bundleSizeKb, preflight } from './preflight.js';
-import { deployError, readDeployReport, summaryMarkdown } from './report.js';
+import { deployError, readDeployReport, summaryMarkdown, type BundleFacts } from './report.js';
 
 export async function main(): Promise<void> {
   const started = Date.now();
@@ -32,13 +32,18 @@ export async function main(): Promise<void> {
   const stagingDir = makeStagingDir(tempRoot);
   core.saveState(State.StagingDir, stagingDir);
   let result: HostScriptResult;
+  let bundle: BundleFacts | undefined;
   try {
     const staged = await core.group('Release bundle', () => stageRelease(inputs, record, stagingDir));
     const hooks = await hookScriptValues(inputs, hookInputs, staged);
     const session = await openSshSession(sshTarget(inputs), tempRoot);
     try {
       await core.group('Preflight', () => preflight(session, inputs, bundleSizeKb(staged.dir)));
-      await core.group('Upload', () => uploadRelease(session, staged.dir, inputs['remote-dir'], release));
+      const bytes = await core.group('Upload', () =>
+        uploadRelease(session, staged.dir, inputs['remote-dir'], release),
+      );
+      core.info(`Bundle: ${bytes} bytes uploaded`);
+      bundle = { files: staged.project?.files ?? [], dataDirs: staged.project?.dataDirs ?? [], bytes };
       const params = deployScriptParams(inputs, staged, record, hooks);
       result = await core.group('Deploy on the host', () => runDeployScript(session, params));
     } finally {
@@ -49,13 +54,25 @@ export async function main(): Promise<void> {
   }
 
   const report = readDeployReport(result.report);
+  for (const dir of report.movedData) {
+    core.warning(
+      `Data directory ${dir} moved from the previous release into ${inputs['remote-dir']}/shared/${dir}`,
+    );
+  }
   const seconds = (Date.now() - started) / 1000;
   core.setOutput(Outputs.PreviousRelease, report.previousRelease ?? '');
   core.setOutput(Outputs.Status, report.status ?? 'failed');
   core.setOutput(Outputs.DurationSeconds, String(Math.round(seconds)));
   await core.summary
     .addRaw(
-      summaryMarkdown(report, { release, host: target, project: inputs.project, seconds, mode: inputs.mode }),
+      summaryMarkdown(report, {
+        release,
+        host: target,
+        project: inputs.project,
+        seconds,
+        mode: inputs.mode,
+        bundle,
+      }),
     )
     .write();
 

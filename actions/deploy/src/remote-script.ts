@@ -7,6 +7,7 @@ import { HOOK_FUNCTIONS, POST_DEPLOY, PRE_DEPLOY } from './script/hooks.js';
 import { DONE, FAILURE, LOCK, START } from './script/release.js';
 import { RETENTION } from './script/retention.js';
 import { SERVICES } from './script/services.js';
+import { SHARED } from './script/shared.js';
 import { CONFIG, PROBE, PULL, UP } from './script/stages.js';
 import { SWARM } from './script/swarm.js';
 import { SWITCH } from './script/switch.js';
@@ -39,6 +40,8 @@ export interface DeployScriptParams {
   registryUser?: string;
   /** the hooks as host values (hooks.ts hookValues) and what the pre-deploy ones depend on */
   hooks?: HostValues;
+  /** data directories, relative to <remote-dir>/shared/ */
+  dataDirs?: string[];
 }
 
 /** The body in the order it runs: start and lock, the functions, then config, pull, up, probe, switch, retention. */
@@ -49,6 +52,7 @@ export const DEPLOY_BODY = [
   SWARM,
   FAILURE,
   HOOK_FUNCTIONS,
+  SHARED,
   CONFIG,
   PULL,
   PRE_DEPLOY,
@@ -83,6 +87,7 @@ export function deployScriptValues(p: DeployScriptParams): HostValues {
     REGISTRY: p.registry ?? '',
     REGISTRY_USER: p.registryUser ?? '',
     ...(p.hooks ?? { ...hookValues('PRE', []), ...hookValues('POST', []), PRE_DEPS: [] }),
+    DATA_DIRS: p.dataDirs ?? [],
   };
 }
 

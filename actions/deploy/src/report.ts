@@ -1,5 +1,6 @@
 // What the deploy script reported (read through lib/ssh/host-script's HostReport), and the job
 // summary made from it.
+import { formatBytes } from '../../../lib/action/inputs.js';
 import { keyValueTable } from '../../../lib/action/summary.js';
 import { hookRows, postDeployError } from './hook-report.js';
 import { oneLine } from '../../../lib/action/untrusted.js';
@@ -35,6 +36,8 @@ export interface DeployReport {
   /** the hook that failed (`pre-deploy api 1`: stage, service, exit code) and its last output lines */
   hookFailed?: string;
   hookOutput: string[];
+  /** data directories carried over from the previous release's directory into shared/ */
+  movedData: string[];
 }
 
 /** The deploy script's report, from its stdout. */
@@ -74,6 +77,7 @@ export function readDeployReport(report: HostReport): DeployReport {
       .map((l) => `${l.key.slice('removed-'.length)} ${l.value}`),
     hookFailed: text(report.last('hook-failed')),
     hookOutput: report.all('hook-output').map(oneLine),
+    movedData: report.all('data-moved').map(oneLine),
     stageSeconds: stageStarts
       .slice(0, -1)
       .map(([stage, ms], i): [string, number] => [
@@ -125,9 +129,36 @@ export function deployError(
   );
 }
 
+/** What the release carried, for the summary (project/). */
+export interface BundleFacts {
+  files: string[];
+  dataDirs: string[];
+  bytes: number;
+}
+
+export function bundleRows(b: BundleFacts, r: Pick<DeployReport, 'movedData'>): [string, string][] {
+  const rows: [string, string][] = [
+    ['Bundle', `${formatBytes(b.bytes)}, ${b.files.length} project file${b.files.length === 1 ? '' : 's'}`],
+  ];
+  if (b.dataDirs.length) rows.push(['Data directories', b.dataDirs.map((d) => `\`shared/${d}\``).join(' ')]);
+  if (r.movedData.length)
+    rows.push([
+      'Data carried over',
+      r.movedData.map((d) => `\`${d}\` (from the previous release)`).join(' '),
+    ]);
+  return rows;
+}
+
 export function summaryMarkdown(
   r: DeployReport,
-  facts: { release: string; host: string; project: string; seconds: number; mode?: string },
+  facts: {
+    release: string;
+    host: string;
+    project: string;
+    seconds: number;
+    mode?: string;
+    bundle?: BundleFacts;
+  },
 ): string {
   const icon = r.status === 'deployed' ? '✅' : r.status === 'rolled-back' ? '↩️' : '❌';
   const rows: [string, string][] = [
@@ -153,6 +184,7 @@ export function summaryMarkdown(
   if (r.removedObjects.length)
     rows.push(['Removed swarm objects', r.removedObjects.map((x) => `\`${x}\``).join(' ')]);
   rows.push(...hookRows(r));
+  if (facts.bundle) rows.push(...bundleRows(facts.bundle, r));
   const table = keyValueTable(rows);
   const why =
     r.status === 'deployed' ? '' : `\n\n**Why:** ${failureMessage(r, facts.release).replace(/\n/g, ' ')}`;

@@ -3,7 +3,12 @@ import type { ComposeConfig } from '../../../lib/tools/compose.js';
 import { toSwarmStack } from './stack.js';
 
 const files: Record<string, string> = { '/b/secrets/pw': 'one', '/b/secrets/pw2': 'two' };
-const opts = { project: 'shop', bundleDir: '/b', readFile: (p: string) => Buffer.from(files[p] ?? '') };
+const opts = {
+  project: 'shop',
+  bundleDir: '/b',
+  releaseDir: '/opt/shop/releases/r1',
+  readFile: (p: string) => Buffer.from(files[p] ?? ''),
+};
 
 // The shape `docker compose config --format json` writes (compose 2.26).
 const config = (): ComposeConfig => ({
@@ -125,5 +130,30 @@ describe('toSwarmStack', () => {
       restart_policy: { condition: 'on-failure' },
       resources: { limits: { memory: '256m', cpus: '1.5' } },
     });
+  });
+});
+
+describe('toSwarmStack: bind mounts', () => {
+  it('mounts config files from the release directory on the host, data and host paths as they are', () => {
+    const c = config();
+    c.services.web!.volumes = [
+      { type: 'bind', source: '/b/nginx/conf.d', target: '/etc/nginx/conf.d', read_only: true },
+      { type: 'bind', source: '/opt/shop/shared/data', target: '/data' },
+      { type: 'bind', source: '/proc', target: '/host/proc', read_only: true },
+      { type: 'volume', source: 'data', target: '/v' },
+    ];
+    const { stack } = toSwarmStack(c, opts);
+    const web = (stack.services as Record<string, { volumes: unknown[] }>).web!;
+    expect(web.volumes.slice(0, 3)).toEqual([
+      {
+        type: 'bind',
+        source: '/opt/shop/releases/r1/nginx/conf.d',
+        target: '/etc/nginx/conf.d',
+        read_only: true,
+      },
+      { type: 'bind', source: '/opt/shop/shared/data', target: '/data' },
+      { type: 'bind', source: '/proc', target: '/host/proc', read_only: true },
+    ]);
+    expect(web.volumes[3]).toMatchObject({ type: 'volume', source: 'data' });
   });
 });

@@ -23,6 +23,8 @@ export interface SwarmStackOptions {
   project: string;
   /** the local directory compose resolved relative paths against (the staged release) */
   bundleDir: string;
+  /** the release directory on the host: bind sources in the bundle are mounted from there */
+  releaseDir: string;
   readFile: (path: string) => Buffer;
 }
 
@@ -88,13 +90,33 @@ function namedResources(
   });
 }
 
+/**
+ * Swarm mounts bind sources as written, from the node's file system: those inside the bundle (the
+ * release's config files) become the host's release directory. Data mounts already name
+ * `<remote-dir>/shared/` (the data override), and listed host paths stay as they are.
+ */
+export function hostBindSources(
+  volumes: unknown,
+  opts: Pick<SwarmStackOptions, 'bundleDir' | 'releaseDir'>,
+): unknown {
+  if (!Array.isArray(volumes)) return volumes;
+  return volumes.map((v: Record<string, unknown>) => {
+    if (v.type !== 'bind' || typeof v.source !== 'string' || !isAbsolute(v.source)) return v;
+    const rel = relative(opts.bundleDir, v.source);
+    if (rel.startsWith('..') || isAbsolute(rel)) return v;
+    return { ...v, source: rel ? `${opts.releaseDir}/${rel}` : opts.releaseDir };
+  });
+}
+
 /** The stack file for `docker stack deploy`, from compose's merged configuration of the release. */
 export function toSwarmStack(config: ComposeConfig, opts: SwarmStackOptions): SwarmStack {
   const warnings: string[] = [];
   const objects: string[] = [];
   const services: Record<string, unknown> = {};
   for (const [name, service] of Object.entries(config.services)) {
-    services[name] = convertService(name, service, warnings);
+    const converted = convertService(name, service, warnings);
+    if (converted.volumes) converted.volumes = hostBindSources(converted.volumes, opts);
+    services[name] = converted;
   }
   const stack: Record<string, unknown> = { services };
   const networks = namedResources(
