@@ -24,6 +24,7 @@ export const Inputs = {
   Prune: 'prune',
   LockTimeout: 'lock-timeout',
   Mode: 'mode',
+  Release: 'release',
 } as const;
 
 export const Outputs = {
@@ -31,6 +32,7 @@ export const Outputs = {
   PreviousRelease: 'previous-release',
   Status: 'status',
   DurationSeconds: 'duration-seconds',
+  Releases: 'releases',
 } as const;
 
 export const State = {

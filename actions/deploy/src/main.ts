@@ -10,17 +10,25 @@ import { Outputs, State } from './constants.js';
 import { deployScriptParams, runDeployScript, uploadRelease } from './host.js';
 import { getInputs } from './inputs.js';
 import { deployError, readDeployReport, summaryMarkdown } from './report.js';
+import { showStatus, stageRollback, targetError } from './modes/run.js';
 
 export async function main(): Promise<void> {
   const started = Date.now();
   // Until the host reports an outcome, any failure (an input, the connection, the upload) is `failed`.
   core.setOutput(Outputs.Status, 'failed');
   const inputs = getInputs();
+  if (inputs.mode === 'status') return showStatus(inputs);
   const ctx = contextFromEnv();
-  const release = releaseId(new Date(), ctx.headSha ?? ctx.sha);
+  // mode rollback: the id names this run's upload; the release is the kept one the host brings back.
+  const rollback = inputs.mode === 'rollback';
+  let release = releaseId(new Date(), ctx.headSha ?? ctx.sha);
   const target = sshLabel(inputs);
-  core.setOutput(Outputs.Release, release);
-  core.info(`Release ${release} of ${inputs.project} to ${target}:${inputs['remote-dir']}`);
+  if (!rollback) core.setOutput(Outputs.Release, release);
+  core.info(
+    rollback
+      ? `Rollback of ${inputs.project} on ${target}:${inputs['remote-dir']} to ${inputs.release}`
+      : `Release ${release} of ${inputs.project} to ${target}:${inputs['remote-dir']}`,
+  );
 
   const record = releaseRecord(inputs, ctx, release);
   const tempRoot = process.env.RUNNER_TEMP || tmpdir();
@@ -30,7 +38,9 @@ export async function main(): Promise<void> {
   core.saveState(State.StagingDir, stagingDir);
   let result: HostScriptResult;
   try {
-    const staged = await core.group('Release bundle', () => stageRelease(inputs, record, stagingDir));
+    const staged = await core.group('Release bundle', async () =>
+      rollback ? stageRollback(inputs, stagingDir) : stageRelease(inputs, record, stagingDir),
+    );
     const session = await openSshSession(sshTarget(inputs), tempRoot);
     try {
       await core.group('Upload', () => uploadRelease(session, staged.dir, inputs['remote-dir'], release));
@@ -44,6 +54,13 @@ export async function main(): Promise<void> {
   }
 
   const report = readDeployReport(result.report);
+  if (rollback) {
+    const refused = targetError(report);
+    if (refused) throw refused;
+    release = report.release ?? inputs.release ?? '';
+    core.setOutput(Outputs.Release, release);
+  }
+  for (const warning of report.warnings) core.warning(warning);
   const seconds = (Date.now() - started) / 1000;
   core.setOutput(Outputs.PreviousRelease, report.previousRelease ?? '');
   core.setOutput(Outputs.Status, report.status ?? 'failed');
