@@ -1,32 +1,28 @@
 // berth/deploy's modes status and rollback, and retention that cannot remove a release, against the
 // lab's SSH host (this machine's engine behind sshd), through the harness.
-import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   exampleImages,
+  exampleSecrets,
   exampleWorkdir,
   pins,
   registryAndProbeInputs,
   type ExampleImages,
 } from './example-release.js';
+import type { ReleaseInfo } from '../actions/deploy/src/modes/status.js';
 import { runAction, type ActionResult } from '../scripts/lab/harness.js';
 import { labSsh, readLab, sshInputs } from '../scripts/lab/lab.js';
 import { freePort, httpsGet as httpsGetWith, sshdConnections as connections } from '../scripts/lab/net.js';
 
-const exec = promisify(execFile);
 const lab = readLab();
 const id = Math.random().toString(36).slice(2, 8);
 const project = `berth-modes-${id}`;
 const remoteDir = `/home/deploy/berth-modes-${id}`;
-const secrets = {
-  db_password: `pw-${id}`,
-  tls_cert: readFileSync(lab.tlsCert, 'utf8'),
-  tls_key: readFileSync(lab.tlsKey, 'utf8'),
-};
 
 const ssh = (command: string) => labSsh(lab, command);
+/** `command` as root in a container with `dir` at /x: what a service writing into a bind mount leaves. */
+const asRoot = (dir: string, command: string) =>
+  ssh(`docker run --rm --user 0 --entrypoint sh -v '${dir}:/x' '${images.nginx}' -c '${command}'`);
 const httpsGet = (port: number, path: string) => httpsGetWith(lab.caFile, port, path);
 const version = async () =>
   (JSON.parse((await httpsGet(httpsPort, '/healthz')).body) as { version: string }).version;
@@ -46,9 +42,7 @@ function run(extra: Record<string, string | undefined>, sha?: string): Promise<A
       'remote-dir': remoteDir,
       env: `HTTPS_PORT=${httpsPort}\nHTTP_PORT=${httpPort}\nBIND_ADDRESS=127.0.0.1`,
       environment: 'development',
-      secrets: Object.entries(secrets)
-        .map(([k, v]) => `${k}<<BERTH_EOF\n${v.replace(/\n$/, '')}\nBERTH_EOF`)
-        .join('\n'),
+      secrets: exampleSecrets(lab, `pw-${id}`),
       ...registryAndProbeInputs(lab, httpsPort),
       'wait-timeout': '120',
       ...extra,
@@ -60,16 +54,6 @@ function run(extra: Record<string, string | undefined>, sha?: string): Promise<A
 async function hostState(): Promise<string> {
   const { stdout } = await ssh(`cd ${remoteDir} && wc -l <deploy.log && readlink current && ls -a releases`);
   return stdout;
-}
-
-interface Listed {
-  id: string;
-  commit: string;
-  created: string;
-  images: Record<string, string>;
-  result: string;
-  current: boolean;
-  orchestrator: string;
 }
 
 const shas = ['a'.repeat(40), 'b'.repeat(40), 'c'.repeat(40), 'd'.repeat(40)];
@@ -84,19 +68,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // The retention test left a root-owned file the deploy user cannot delete.
-  await exec('docker', [
-    'run',
-    '--rm',
-    '--user',
-    '0',
-    '--entrypoint',
-    'sh',
-    '-v',
-    `${remoteDir}:/x`,
-    images.nginx,
-    '-c',
-    'rm -rf /x/releases/.removing-*',
-  ]).catch(() => undefined);
+  await asRoot(remoteDir, 'rm -rf /x/releases/.removing-*').catch(() => undefined);
   await ssh(
     `docker compose -p ${project} down -v --remove-orphans >/dev/null 2>&1; rm -rf ${remoteDir}`,
   ).catch(() => undefined);
@@ -119,7 +91,7 @@ describe('deploy modes', () => {
     const r = await run({ mode: 'status', 'lock-timeout': '1' });
     await holder;
     expect(r.exitCode, r.log).toBe(0);
-    const releases = JSON.parse(r.outputs.releases!) as Listed[];
+    const releases = JSON.parse(r.outputs.releases!) as ReleaseInfo[];
     expect(releases.map((x) => x.id)).toEqual(ids);
     expect(releases.map((x) => x.commit)).toEqual(shas.slice(0, 3));
     expect(releases.map((x) => x.current)).toEqual([false, false, true]);
@@ -207,19 +179,7 @@ describe('deploy modes', () => {
   });
 
   it('deploys with a warning when retention cannot remove a release (a root-owned file in it)', async () => {
-    await exec('docker', [
-      'run',
-      '--rm',
-      '--user',
-      '0',
-      '--entrypoint',
-      'sh',
-      '-v',
-      `${remoteDir}/releases/${ids[0]}:/x`,
-      images.nginx,
-      '-c',
-      'mkdir /x/owned && touch /x/owned/f',
-    ]);
+    await asRoot(`${remoteDir}/releases/${ids[0]}`, 'mkdir /x/owned && touch /x/owned/f');
     const r = await run({ images: pins(images, images.api2), 'keep-releases': '1' }, shas[3]);
     expect(r.exitCode, r.log).toBe(0);
     expect(r.outputs.status).toBe('deployed');
@@ -238,7 +198,7 @@ describe('deploy modes', () => {
     });
     // The release that could not be removed is no longer listed, nor a rollback target.
     const status = await run({ mode: 'status' });
-    expect((JSON.parse(status.outputs.releases!) as Listed[]).map((x) => x.id)).toEqual([
+    expect((JSON.parse(status.outputs.releases!) as ReleaseInfo[]).map((x) => x.id)).toEqual([
       ids[2],
       r.outputs.release,
     ]);

@@ -55,6 +55,18 @@ export function pins(images: ExampleImages, api: string): string {
   return `api=${api}\nnginx=${images.nginx}\ndb=${images.db}`;
 }
 
+/** The `secrets` input the example needs: a database password and the lab's TLS pair, as heredocs. */
+export function exampleSecrets(lab: Lab, dbPassword: string): string {
+  const secrets = {
+    db_password: dbPassword,
+    tls_cert: readFileSync(lab.tlsCert, 'utf8'),
+    tls_key: readFileSync(lab.tlsKey, 'utf8'),
+  };
+  return Object.entries(secrets)
+    .map(([k, v]) => `${k}<<BERTH_EOF\n${v.replace(/\n$/, '')}\nBERTH_EOF`)
+    .join('\n');
+}
+
 /** The deploy inputs that log in to the lab registry and probe the example over HTTPS. */
 export function registryAndProbeInputs(lab: Lab, httpsPort: number): Record<string, string> {
   return {
