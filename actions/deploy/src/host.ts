@@ -44,7 +44,7 @@ export function deployScriptParams(
   const { release } = record;
   const rollback = inputs.mode === 'rollback';
   const holder = JSON.stringify({
-    release,
+    ...(rollback ? { rollback: inputs.release } : { release }),
     actor: record.actor,
     run: record.run,
     since: new Date().toISOString(),
