@@ -5,7 +5,6 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { inputError } from '../../../../lib/action/inputs.js';
-import { oneLine } from '../../../../lib/action/untrusted.js';
 import { runHostScript } from '../../../../lib/ssh/host-script.js';
 import { openSshSession, sshLabel, sshTarget } from '../../../../lib/ssh/inputs.js';
 import { stageRunFiles, type StagedBundle } from '../bundle.js';
@@ -55,7 +54,10 @@ export function stageRollback(inputs: Inputs, dir: string): StagedBundle {
   return { dir, composeFiles: [], caFile };
 }
 
-/** The host refused the requested release (unknown, already current, no previous one): nothing changed. */
+/**
+ * The host refused the requested release (unknown, already current, no previous one): nothing
+ * changed. The reason is the host's text, already one line (readDeployReport).
+ */
 export function targetError(report: DeployReport): Error | undefined {
-  return report.targetError ? inputError(I.Release, oneLine(report.targetError)) : undefined;
+  return report.targetError ? inputError(I.Release, report.targetError) : undefined;
 }
