@@ -1,7 +1,6 @@
 // The release bundle: what goes to the host for one release, staged in a local directory and sent
 // as one tar stream. Secrets travel inside it as files, never on a command line.
 import * as core from '@actions/core';
-import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
   copyFileSync,
@@ -21,17 +20,7 @@ import type { Inputs } from './inputs.js';
 import { PROBES_DIR, probeCurlConfig } from './probes.js';
 import { STACK_FILE, toSwarmStack } from './stack.js';
 
-/** Sortable by time, traceable to the commit, unique across concurrent runs. */
-export function releaseId(now: Date, sha: string): string {
-  const stamp = now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
-  return `${stamp}-${(sha || 'nocommit').slice(0, 7)}-${randomBytes(2).toString('hex')}`;
-}
-
-/** What releaseId makes; anything else named as a release (an input, a host's directory) is refused. */
-export const RELEASE_ID = /^\d{8}T\d{6}Z-[0-9a-z]{1,7}-[0-9a-f]{4}$/;
+export { releaseId } from './release-id.js';
 
 /** The override that pins service images by digest, added after the user's compose files. */
 export const IMAGES_OVERRIDE = 'docker-compose.berth-images.yml';

@@ -5,7 +5,7 @@ import { oneLine } from '../../../lib/action/untrusted.js';
 import { HostReport } from '../../../lib/ssh/host-script.js';
 import { Inputs as I, type DeployStatus } from './constants.js';
 import type { Inputs } from './inputs.js';
-import { RELEASE_ID } from './bundle.js';
+import { RELEASE_ID } from './release-id.js';
 
 export interface HealthCheck {
   ExitCode?: number;

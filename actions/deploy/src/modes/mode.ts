@@ -1,7 +1,7 @@
 // What a run of berth/deploy does (input `mode`): deploy a new release (with compose or as a swarm
 // stack), bring a kept release back (`rollback`), or list the kept releases (`status`).
 import { getEnumInput, getString, inputError } from '../../../../lib/action/inputs.js';
-import { RELEASE_ID } from '../bundle.js';
+import { RELEASE_ID } from '../release-id.js';
 import { Inputs as I } from '../constants.js';
 import type { DeployMode } from '../remote-script.js';
 

@@ -4,7 +4,7 @@
 import { bash, type HostReport } from '../../../../lib/ssh/host-script.js';
 import { inlineCode, markdownTable } from '../../../../lib/action/summary.js';
 import { parseImageRef } from '../../../../lib/tools/docker.js';
-import { RELEASE_ID } from '../bundle.js';
+import { RELEASE_ID } from '../release-id.js';
 import { NAME } from '../inputs.js';
 
 /** One `release` line per kept release: its id, release.json, pins, orchestrator and last deploy.log line, base64. */
