@@ -198,6 +198,21 @@ describe('deploy mode: swarm', () => {
     expect(api.trim()).toContain(images.api2.split('@')[1]!);
   });
 
+  it('mode rollback brings release 1 back as a stack (its digests, its secret versions), then release 2', async () => {
+    const back = await deploy({ mode: 'rollback', release: r1.outputs.release! });
+    expect(back.exitCode, back.log).toBe(0);
+    expect(back.outputs).toMatchObject({ status: 'deployed', 'previous-release': r2.outputs.release });
+    expect(JSON.parse((await httpsGet(lab.caFile, httpsPort, '/healthz')).body).version).toBe('v1');
+    const { stdout } = await ssh(
+      `docker exec $(docker ps -q --filter label=com.docker.swarm.service.name=${project}_api --filter status=running | head -n 1) cat /run/secrets/app_token; echo; tail -n 1 ${remoteDir}/deploy.log`,
+    );
+    expect(stdout.split('\n')[0]).toBe('token-1');
+    expect(JSON.parse(stdout.split('\n')[1]!)).toMatchObject({ action: 'rollback', orchestrator: 'swarm' });
+    const again = await deploy({ mode: 'rollback', release: r2.outputs.release! });
+    expect(again.exitCode, again.log).toBe(0);
+    expect(JSON.parse((await httpsGet(lab.caFile, httpsPort, '/healthz')).body).version).toBe('v2');
+  });
+
   it('removes secret versions no kept release uses', async () => {
     const r = await deploy({ images: pins(images, images.api2), 'keep-releases': '1' }, 'token-4');
     expect(r.exitCode, r.log).toBe(0);

@@ -1,7 +1,6 @@
 // The release bundle: what goes to the host for one release, staged in a local directory and sent
 // as one tar stream. Secrets travel inside it as files, never on a command line.
 import * as core from '@actions/core';
-import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
   copyFileSync,
@@ -22,14 +21,7 @@ import { PROBES_DIR, probeCurlConfig } from './probes.js';
 import { stageProject, type ProjectFacts } from './project/project.js';
 import { STACK_FILE, toSwarmStack } from './stack.js';
 
-/** Sortable by time, traceable to the commit, unique across concurrent runs. */
-export function releaseId(now: Date, sha: string): string {
-  const stamp = now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
-  return `${stamp}-${(sha || 'nocommit').slice(0, 7)}-${randomBytes(2).toString('hex')}`;
-}
+export { releaseId } from './release-id.js';
 
 /** The override that pins service images by digest, added after the user's compose files. */
 export const IMAGES_OVERRIDE = 'docker-compose.berth-images.yml';
@@ -119,6 +111,28 @@ export function removeStagingDir(dir: string): boolean {
   return true;
 }
 
+/**
+ * What a run brings along and does not keep (the host deletes them when the script ends): the probes'
+ * curl configs and the registry password; and the CA file the probes trust, at `caFile`. Returns
+ * that path when there is one. `dir/.berth` exists.
+ */
+export function stageRunFiles(inputs: Inputs, dir: string, caFile: string): string | undefined {
+  if (inputs['health-urls'].length > 0) {
+    mkdirSync(join(dir, PROBES_DIR), { mode: 0o700 });
+    inputs['health-urls'].forEach((probe, i) => {
+      const config = probeCurlConfig(probe, inputs['health-headers']);
+      writeFileSync(join(dir, PROBES_DIR, `${i}.curl`), config, { mode: 0o600 });
+    });
+  }
+  if (inputs['registry-password']) {
+    writeFileSync(join(dir, '.berth/registry-password'), inputs['registry-password'], { mode: 0o600 });
+  }
+  if (!inputs['ca-file']) return undefined;
+  mkdirSync(dirname(join(dir, caFile)), { recursive: true, mode: 0o700 });
+  copyFileSync(join(inputs['working-directory'], inputs['ca-file']), join(dir, caFile));
+  return caFile;
+}
+
 /** Stages the bundle in `dir`, an empty directory from makeStagingDir. */
 export function stageBundle(inputs: Inputs, record: ReleaseRecord, dir: string): StagedBundle {
   const composeFiles = [...inputs['compose-files']];
@@ -143,21 +157,7 @@ export function stageBundle(inputs: Inputs, record: ReleaseRecord, dir: string):
       writeFileSync(join(secrets, name), value, { mode: 0o444 });
     }
   }
-  if (inputs['health-urls'].length > 0) {
-    mkdirSync(join(dir, PROBES_DIR), { mode: 0o700 });
-    inputs['health-urls'].forEach((probe, i) => {
-      const config = probeCurlConfig(probe, inputs['health-headers']);
-      writeFileSync(join(dir, PROBES_DIR, `${i}.curl`), config, { mode: 0o600 });
-    });
-  }
-  if (inputs['registry-password']) {
-    writeFileSync(join(dir, '.berth/registry-password'), inputs['registry-password'], { mode: 0o600 });
-  }
-  let caFile: string | undefined;
-  if (inputs['ca-file']) {
-    copyFileSync(join(inputs['working-directory'], inputs['ca-file']), join(dir, CA_FILE));
-    caFile = CA_FILE;
-  }
+  const caFile = stageRunFiles(inputs, dir, CA_FILE);
   writeReleaseJson(dir, record, composeFiles);
   return { dir, composeFiles, caFile };
 }

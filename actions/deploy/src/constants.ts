@@ -29,6 +29,7 @@ export const Inputs = {
   Mode: 'mode',
   PreDeploy: 'pre-deploy',
   PostDeploy: 'post-deploy',
+  Release: 'release',
 } as const;
 
 export const Outputs = {
@@ -36,6 +37,7 @@ export const Outputs = {
   PreviousRelease: 'previous-release',
   Status: 'status',
   DurationSeconds: 'duration-seconds',
+  Releases: 'releases',
 } as const;
 
 export const State = {

@@ -160,8 +160,8 @@ export async function hookScriptValues(
   let deps: string[] = [];
   if (pre.length + post.length > 0) {
     const name = pre.length > 0 ? I.PreDeploy : I.PostDeploy;
-    if (inputs.mode !== 'compose')
-      throw inputError(name, `hooks run with mode compose only, not ${inputs.mode}`);
+    if (inputs.mode !== 'deploy')
+      throw inputError(name, `hooks run with mode deploy only, not ${inputs.mode}`);
     const config = await composeConfig({
       projectDirectory: staged.dir,
       project: inputs.project,

@@ -9,6 +9,7 @@ import type { SshSession } from '../../../lib/ssh/session.js';
 import { shellQuote } from '../../../lib/ssh/shell.js';
 import type { ReleaseRecord, StagedBundle } from './bundle.js';
 import type { Inputs } from './inputs.js';
+import { orchestrator } from './modes/mode.js';
 import { DEPLOY_BODY, deployScriptValues, type DeployScriptParams } from './remote-script.js';
 
 /** Where an action uploads a release before the deploy script takes the lock and moves it in place. */
@@ -52,24 +53,29 @@ export function deployScriptParams(
   hooks?: HostValues,
 ): DeployScriptParams {
   const { release } = record;
+  const rollback = inputs.mode === 'rollback';
   const holder = JSON.stringify({
-    release,
+    ...(rollback ? { rollback: inputs.release } : { release }),
     actor: record.actor,
     run: record.run,
     since: new Date().toISOString(),
   });
+  // A rollback's line gets its release (the target, known only on the host) from the script.
   const auditPrefix = JSON.stringify({
     time: new Date().toISOString(),
-    release,
+    action: rollback ? 'rollback' : 'deploy',
+    ...(rollback ? { requested: inputs.release } : { release }),
     project: inputs.project,
     environment: inputs.environment ?? null,
     actor: record.actor,
     commit: record.commit,
     run: record.run,
-    images: inputs.images,
+    ...(rollback ? {} : { images: inputs.images }),
   }).slice(0, -1);
   return {
-    mode: inputs.mode,
+    mode: orchestrator(inputs.mode),
+    operation: rollback ? 'rollback' : 'deploy',
+    target: inputs.release,
     remoteDir: inputs['remote-dir'],
     project: inputs.project,
     release,

@@ -8,7 +8,6 @@ import {
   getBooleanInput,
   getByteSizeInput,
   getDurationInput,
-  getEnumInput,
   getKeyValueInput,
   getListInput,
   getString,
@@ -19,7 +18,7 @@ import { getSshInputs, type SshInputs } from '../../../lib/ssh/inputs.js';
 import { maskSecret } from '../../../lib/action/secrets.js';
 import { Inputs as I } from './constants.js';
 import { parseHeaders, parseProbes, type Probe } from './probes.js';
-import { DEPLOY_MODES, type DeployMode } from './remote-script.js';
+import { deploysNewRelease, getModeInputs, type Mode } from './modes/mode.js';
 
 export interface Inputs extends SshInputs {
   project: string;
@@ -53,10 +52,13 @@ export interface Inputs extends SshInputs {
   prune: boolean;
   /** seconds */
   'lock-timeout': number;
-  mode: DeployMode;
+  mode: Mode;
+  /** mode rollback: the release to bring back (an id, or `previous`) */
+  release?: string;
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** A service, secret or environment name. */
+export const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DEFAULT_COMPOSE = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
 
@@ -77,6 +79,11 @@ function existingFile(name: string, dir: string, path: string): string {
   const full = join(dir, rel);
   if (!existsSync(full) || !statSync(full).isFile()) fail(name, `${full} does not exist`);
   return rel;
+}
+
+function optionalFile(name: string, dir: string): string | undefined {
+  const path = getString(name);
+  return path ? existingFile(name, dir, path) : undefined;
 }
 
 export function parseImagePins(name: string, lines: string[]): Record<string, string> {
@@ -139,11 +146,12 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
   }
 
   const project = parseProjectName(I.Project, getString(I.Project, { required: true }));
+  const modes = getModeInputs();
 
   const listed = getListInput(I.ComposeFiles, { newlinesOnly: true });
   const composeFiles =
     listed.length > 0 ? listed.map((f) => existingFile(I.ComposeFiles, workingDirectory, f)) : [];
-  if (composeFiles.length === 0) {
+  if (composeFiles.length === 0 && deploysNewRelease(modes.mode)) {
     const found = DEFAULT_COMPOSE.find((f) => existsSync(join(workingDirectory, f)));
     if (!found)
       fail(I.ComposeFiles, `not set, and ${workingDirectory} has none of ${DEFAULT_COMPOSE.join(', ')}`);
@@ -182,7 +190,6 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
   if (registry && !isRegistryHost(registry))
     fail(I.Registry, `${JSON.stringify(registry)} is not a registry host[:port]`);
 
-  const caFile = getString(I.CaFile);
   return {
     ...ssh,
     project,
@@ -199,12 +206,12 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     'wait-timeout': seconds(I.WaitTimeout, 180),
     'health-urls': parseProbes(I.HealthUrls, getListInput(I.HealthUrls, { newlinesOnly: true })),
     'health-headers': parseHeaders(I.HealthHeaders, getListInput(I.HealthHeaders, { newlinesOnly: true })),
-    'ca-file': caFile ? existingFile(I.CaFile, workingDirectory, caFile) : undefined,
+    'ca-file': optionalFile(I.CaFile, workingDirectory),
     ...projectInputs(),
     rollback: getBooleanInput(I.Rollback, { default: true }),
     'keep-releases': positiveInt(I.KeepReleases, 5),
     prune: getBooleanInput(I.Prune, { default: true }),
     'lock-timeout': seconds(I.LockTimeout, 300),
-    mode: getEnumInput(I.Mode, DEPLOY_MODES, { default: 'compose' }),
+    ...modes,
   };
 }

@@ -12,18 +12,26 @@ import { getHookInputs, hookScriptValues } from './hooks.js';
 import { getInputs } from './inputs.js';
 import { bundleSizeKb, preflight } from './preflight.js';
 import { deployError, readDeployReport, summaryMarkdown, type BundleFacts } from './report.js';
+import { showStatus, stageRollback, targetError } from './modes/run.js';
 
 export async function main(): Promise<void> {
   const started = Date.now();
   // Until the host reports an outcome, any failure (an input, the connection, the upload) is `failed`.
   core.setOutput(Outputs.Status, 'failed');
   const inputs = getInputs();
+  if (inputs.mode === 'status') return showStatus(inputs);
   const hookInputs = getHookInputs();
   const ctx = contextFromEnv();
-  const release = releaseId(new Date(), ctx.headSha ?? ctx.sha);
+  // mode rollback: the id names this run's upload; the release is the kept one the host brings back.
+  const rollback = inputs.mode === 'rollback';
+  let release = releaseId(new Date(), ctx.headSha ?? ctx.sha);
   const target = sshLabel(inputs);
-  core.setOutput(Outputs.Release, release);
-  core.info(`Release ${release} of ${inputs.project} to ${target}:${inputs['remote-dir']}`);
+  if (!rollback) core.setOutput(Outputs.Release, release);
+  core.info(
+    rollback
+      ? `Rollback of ${inputs.project} on ${target}:${inputs['remote-dir']} to ${inputs.release}`
+      : `Release ${release} of ${inputs.project} to ${target}:${inputs['remote-dir']}`,
+  );
 
   const record = releaseRecord(inputs, ctx, release);
   const tempRoot = process.env.RUNNER_TEMP || tmpdir();
@@ -34,8 +42,10 @@ export async function main(): Promise<void> {
   let result: HostScriptResult;
   let bundle: BundleFacts | undefined;
   try {
-    const staged = await core.group('Release bundle', () => stageRelease(inputs, record, stagingDir));
-    const hooks = await hookScriptValues(inputs, hookInputs, staged);
+    const staged = await core.group('Release bundle', async () =>
+      rollback ? stageRollback(inputs, stagingDir) : stageRelease(inputs, record, stagingDir),
+    );
+    const hooks = rollback ? undefined : await hookScriptValues(inputs, hookInputs, staged);
     const session = await openSshSession(sshTarget(inputs), tempRoot);
     try {
       await core.group('Preflight', () => preflight(session, inputs, bundleSizeKb(staged.dir)));
@@ -54,6 +64,13 @@ export async function main(): Promise<void> {
   }
 
   const report = readDeployReport(result.report);
+  if (rollback) {
+    const refused = targetError(report);
+    if (refused) throw refused;
+    release = report.release ?? inputs.release ?? '';
+    core.setOutput(Outputs.Release, release);
+  }
+  for (const warning of report.warnings) core.warning(warning);
   for (const dir of report.movedData) {
     core.warning(
       `Data directory ${dir} moved from the previous release into ${inputs['remote-dir']}/shared/${dir}`,

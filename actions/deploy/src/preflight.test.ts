@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { HostReport } from '../../../lib/ssh/host-script.js';
 import { preflightProblems, type PreflightFacts } from './preflight.js';
 
-const facts: PreflightFacts = { remoteDir: '/opt/shop', mode: 'compose', bundleKb: 100 };
+const facts: PreflightFacts = { remoteDir: '/opt/shop', mode: 'deploy', bundleKb: 100 };
 const ready = [
   'user=deploy',
   'docker-root=/var/lib/docker',

@@ -8,6 +8,7 @@ const hostile = `x; touch ${marker} $(touch ${marker}) \`touch ${marker}\` "q" '
 
 const params: DeployScriptParams = {
   mode: 'compose',
+  operation: 'deploy',
   remoteDir: `/opt/app dir/${hostile}`,
   project: 'shop',
   release: '20260101T000000Z-abcdef0-1a2b',

@@ -11,6 +11,7 @@ import { SHARED } from './script/shared.js';
 import { CONFIG, PROBE, PULL, UP } from './script/stages.js';
 import { SWARM } from './script/swarm.js';
 import { SWITCH } from './script/switch.js';
+import { AFTER_SWITCH, BRING_BACK, GUARD } from './script/modes.js';
 import { redactUrl, type Probe } from './probes.js';
 import { hookValues } from './hooks.js';
 
@@ -18,7 +19,13 @@ export const DEPLOY_MODES = ['compose', 'swarm'] as const;
 export type DeployMode = (typeof DEPLOY_MODES)[number];
 
 export interface DeployScriptParams {
+  /** the orchestrator (mode rollback: replaced on the host by the one its target was deployed with) */
   mode: DeployMode;
+  /** deploy: RELEASE is the upload, moved into place; rollback: RELEASE names the upload of this
+   * run's probes and login, and the kept release `target` is brought up */
+  operation: 'deploy' | 'rollback';
+  /** mode rollback: a release id or `previous` */
+  target?: string;
   remoteDir: string;
   project: string;
   release: string;
@@ -47,11 +54,13 @@ export interface DeployScriptParams {
 /** The body in the order it runs: start and lock, the functions, then config, pull, up, probe, switch, retention. */
 export const DEPLOY_BODY = [
   START,
+  BRING_BACK,
   LOCK,
   SERVICES,
   SWARM,
   FAILURE,
   HOOK_FUNCTIONS,
+  GUARD,
   SHARED,
   CONFIG,
   PULL,
@@ -59,6 +68,7 @@ export const DEPLOY_BODY = [
   UP,
   PROBE,
   SWITCH,
+  AFTER_SWITCH,
   POST_DEPLOY,
   RETENTION,
   DONE,
@@ -68,6 +78,8 @@ export const DEPLOY_BODY = [
 export function deployScriptValues(p: DeployScriptParams): HostValues {
   return {
     MODE: p.mode,
+    OPERATION: p.operation,
+    TARGET: p.target ?? '',
     REMOTE_DIR: p.remoteDir,
     PROJECT: p.project,
     RELEASE: p.release,

@@ -7,6 +7,7 @@ import { oneLine } from '../../../lib/action/untrusted.js';
 import { HostReport } from '../../../lib/ssh/host-script.js';
 import { Inputs as I, type DeployStatus } from './constants.js';
 import type { Inputs } from './inputs.js';
+import { RELEASE_ID } from './release-id.js';
 
 export interface HealthCheck {
   ExitCode?: number;
@@ -38,6 +39,12 @@ export interface DeployReport {
   hookOutput: string[];
   /** data directories carried over from the previous release's directory into shared/ */
   movedData: string[];
+  /** what went wrong without failing the deploy (retention, a failure after the switch) */
+  warnings: string[];
+  /** mode rollback: the kept release brought back */
+  release?: string;
+  /** mode rollback: why the host refused the requested release (nothing changed) */
+  targetError?: string;
 }
 
 /** The deploy script's report, from its stdout. */
@@ -78,6 +85,9 @@ export function readDeployReport(report: HostReport): DeployReport {
     hookFailed: text(report.last('hook-failed')),
     hookOutput: report.all('hook-output').map(oneLine),
     movedData: report.all('data-moved').map(oneLine),
+    warnings: report.all('warning').map(oneLine),
+    release: [report.last('release')].find((id) => id !== undefined && RELEASE_ID.test(id)),
+    targetError: text(report.last('target-error')),
     stageSeconds: stageStarts
       .slice(0, -1)
       .map(([stage, ms], i): [string, number] => [
@@ -163,7 +173,7 @@ export function summaryMarkdown(
   const icon = r.status === 'deployed' ? '✅' : r.status === 'rolled-back' ? '↩️' : '❌';
   const rows: [string, string][] = [
     ['Status', `${icon} ${r.status ?? 'failed'}`],
-    ['Release', `\`${facts.release}\``],
+    ['Release', `\`${facts.release}\`${facts.mode === 'rollback' ? ' (rollback)' : ''}`],
     ['Previous release', r.previousRelease ? `\`${r.previousRelease}\`` : 'none'],
     [
       'Host',
@@ -173,6 +183,7 @@ export function summaryMarkdown(
   ];
   for (const [service, ref] of Object.entries(r.images)) rows.push([`Image ${service}`, `\`${ref}\``]);
   for (const probe of r.probes) rows.push(['Probe', `\`${probe}\``]);
+  for (const warning of r.warnings) rows.push(['⚠️ Warning', warning]);
   if (r.stageSeconds.length) {
     rows.push([
       'Time on the host',

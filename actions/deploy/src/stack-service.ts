@@ -137,7 +137,7 @@ function swarmPort(name: string, port: ComposePort): Record<string, unknown> {
   const hostIp = port.host_ip ?? '';
   if (!ALL_INTERFACES.has(hostIp)) {
     fail(
-      `service "${name}" publishes ${port.published ?? port.target} on ${hostIp}; swarm publishes on every interface and cannot bind one address (drop the address for swarm, or use mode compose)`,
+      `service "${name}" publishes ${port.published ?? port.target} on ${hostIp}; swarm publishes on every interface and cannot bind one address (drop the address for swarm, or use mode deploy)`,
     );
   }
   const converted: Record<string, unknown> = { target: port.target };

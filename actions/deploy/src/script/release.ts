@@ -17,15 +17,16 @@ audit() { # appends one JSON line per attempt to deploy.log
   local now
   now=$(date +%s)
   emit duration-seconds "$((now - started))"
-  printf '%s,"status":"%s","failed_stage":"%s","duration_seconds":%d}\n' \
-    "$AUDIT_PREFIX" "$status" "$([ "$status" = deployed ] && echo "" || echo "$stage")" "$((now - started))" >>deploy.log
+  printf '%s%s,"status":"%s","failed_stage":"%s","duration_seconds":%d}\n' \
+    "$AUDIT_PREFIX" "$audit_extra" "$status" "$([ "$status" = deployed ] && echo "" || echo "$stage")" "$((now - started))" >>deploy.log
 }
 
 [ -d "$incoming" ] || { echo "berth: upload $incoming is missing" >&2; exit 2; }
-# Whatever happens, the throw-away registry login and the probes' URLs and headers do not outlive the script.
+# Whatever happens, the throw-away registry login, its password and the probes' URLs and headers
+# do not outlive the script.
 registry_config=""
 rel=""
-trap '[ -z "$registry_config" ] || rm -rf "$registry_config"; [ -z "$rel" ] || rm -rf "$rel/.berth/probes"' EXIT
+trap '[ -z "$registry_config" ] || rm -rf "$registry_config"; [ -z "$rel" ] || rm -rf "$rel/.berth/probes" "$rel/.berth/registry-password"' EXIT
 unlock() {
   : >.lock
   flock -u 9
@@ -49,10 +50,15 @@ find releases -mindepth 1 -maxdepth 1 -name '.incoming-*' ! -name ".incoming-$RE
 previous=""
 if [ -L current ]; then previous=$(basename "$(readlink current)"); fi
 emit previous-release "$previous"
-mv "$incoming" "releases/$RELEASE"
-rel="$REMOTE_DIR/releases/$RELEASE"
-mkdir -p "$rel/.berth"
-printf '%s\n' "$\{COMPOSE_FILES[@]}" >"$rel/.berth/compose-files"
+if [ "$OPERATION" = rollback ]; then
+  bring_back
+else
+  mv "$incoming" "releases/$RELEASE"
+  rel="$REMOTE_DIR/releases/$RELEASE"
+  mkdir -p "$rel/.berth"
+  printf '%s\n' "$\{COMPOSE_FILES[@]}" >"$rel/.berth/compose-files"
+  printf '%s\n' "$MODE" >"$rel/.berth/orchestrator"
+fi
 `;
 
 export const FAILURE = bash`# Brings the previous release back with the image digests it was pinned to.
@@ -63,6 +69,7 @@ rollback() {
 }
 
 fail() { # message
+  in_fail=1
   echo "berth: $stage failed: $1" >&2
   emit failed-stage "$stage"
   emit error "$1"
@@ -72,8 +79,9 @@ fail() { # message
     if rollback; then status=rolled-back; else keep_release=1; fi
   fi
   emit status "$status"
-  # A failed release goes, unless its containers still run from it (nothing to roll back to).
-  [ "$keep_release" = 1 ] || rm -rf "$rel"
+  # A failed release goes, unless its containers still run from it (nothing to roll back to); a
+  # rollback's target is a kept release and stays.
+  [ "$keep_release" = 1 ] || [ "$OPERATION" = rollback ] || rm -rf "$rel"
   audit
   unlock
   exit 1

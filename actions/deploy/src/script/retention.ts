@@ -2,6 +2,22 @@
 import { bash } from '../../../../lib/ssh/host-script.js';
 
 export const RETENTION = bash`enter retention
+# A release that cannot be removed (a container wrote root-owned files into it) is a warning, never a
+# failed deploy. It is renamed out of the kept releases first, so it is never listed or brought back.
+remove_release() { # release
+  local out
+  if ! out=$(mv -T "releases/$1" "releases/.removing-$1" 2>&1); then
+    emit warning "retention: release $1 could not be moved away: $(printf '%s' "$out" | tail -n 1)"
+  elif ! out=$(rm -rf "releases/.removing-$1" 2>&1); then
+    emit warning "retention: release $1 could not be removed ($(printf '%s' "$out" | tail -n 1)); remove $REMOTE_DIR/releases/.removing-$1 as root"
+  else
+    emit removed-release "$1"
+  fi
+}
+for d in releases/.removing-*; do
+  [ -e "$d" ] || continue
+  rm -rf "$d" 2>/dev/null || emit warning "retention: $REMOTE_DIR/$d is left from a release that could not be removed; remove it as root"
+done
 images_of() { [ -f "$1/.berth/pins.yml" ] && sed -n 's/^    image: "\(.*\)"$/\1/p' "$1/.berth/pins.yml" || true; }
 mapfile -t all < <(find releases -mindepth 1 -maxdepth 1 -type d ! -name '.*' -printf '%f\n' | sort)
 remove=()
@@ -24,8 +40,7 @@ if [ "$\{#remove[@]}" -gt 0 ]; then
         fi
       done < <(images_of "releases/$r")
     fi
-    rm -rf "releases/$r"
-    emit removed-release "$r"
+    remove_release "$r"
   done
 fi
 if [ "$MODE" = swarm ]; then

@@ -42,7 +42,8 @@ if [ "$\{#ids[@]}" -gt 0 ]; then
     emit image "$service $ref"
   done
 fi
-echo ".berth/pins.yml" >>"$rel/.berth/compose-files"
+# A kept release brought back by a rollback lists its pins already.
+grep -qxF .berth/pins.yml "$rel/.berth/compose-files" || echo ".berth/pins.yml" >>"$rel/.berth/compose-files"
 ln -sfn "releases/$RELEASE" current.new
 mv -Tf current.new current
 status=deployed
