@@ -14,9 +14,7 @@ import { SWITCH } from './script/switch.js';
 import { AFTER_SWITCH, BRING_BACK, GUARD } from './script/modes.js';
 import { redactUrl, type Probe } from './probes.js';
 import { hookValues } from './hooks.js';
-
-export const DEPLOY_MODES = ['compose', 'swarm'] as const;
-export type DeployMode = (typeof DEPLOY_MODES)[number];
+import type { DeployMode } from './modes/mode.js';
 
 export interface DeployScriptParams {
   /** the orchestrator (mode rollback: replaced on the host by the one its target was deployed with) */
