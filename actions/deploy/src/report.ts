@@ -38,6 +38,10 @@ export interface DeployReport {
   hookOutput: string[];
   /** data directories carried over from the previous release's directory into shared/ */
   movedData: string[];
+  /** old releases retention kept because a container mounts from them (`id (why)`) */
+  keptReleases: string[];
+  /** files/<id> entries no kept release names any more */
+  removedFiles: string[];
 }
 
 /** The deploy script's report, from its stdout. */
@@ -78,6 +82,8 @@ export function readDeployReport(report: HostReport): DeployReport {
     hookFailed: text(report.last('hook-failed')),
     hookOutput: report.all('hook-output').map(oneLine),
     movedData: report.all('data-moved').map(oneLine),
+    keptReleases: report.all('kept-release').map(oneLine),
+    removedFiles: report.all('removed-files').map(oneLine),
     stageSeconds: stageStarts
       .slice(0, -1)
       .map(([stage, ms], i): [string, number] => [
@@ -181,6 +187,9 @@ export function summaryMarkdown(
   }
   if (r.removedReleases.length)
     rows.push(['Removed releases', r.removedReleases.map((x) => `\`${x}\``).join(' ')]);
+  for (const kept of r.keptReleases) rows.push(['Kept release', `\`${kept}\``]);
+  if (r.removedFiles.length)
+    rows.push(['Removed files', r.removedFiles.map((x) => `\`files/${x}\``).join(' ')]);
   if (r.removedObjects.length)
     rows.push(['Removed swarm objects', r.removedObjects.map((x) => `\`${x}\``).join(' ')]);
   rows.push(...hookRows(r));

@@ -11,6 +11,7 @@ for i in "$\{!FILE_IDS[@]}"; do
   tmp="files/.incoming-$id"
   rm -rf "$tmp"
   if ! { mkdir -p "$tmp" && cp -a "$rel/$\{FILE_PATHS[$i]}" "$tmp/" && mv -T "$tmp" "files/$id"; }; then
+    rm -rf "$tmp"
     fail "cannot store $\{FILE_PATHS[$i]} in $REMOTE_DIR/files/$id"
   fi
 done
