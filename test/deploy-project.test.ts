@@ -48,6 +48,12 @@ const DATA_COMPOSE = `services:
       start_interval: 1s
     volumes:
       - ./data:/data
+    configs:
+      - source: writer_conf
+        target: /etc/writer.conf
+configs:
+  writer_conf:
+    file: ./writer.conf
 `;
 
 function setConfigVersion(version: string): void {
@@ -107,6 +113,7 @@ const dataInode = async () => (await ssh(`stat -c %i ${remoteDir}/shared/data`))
 beforeAll(async () => {
   workdir = exampleWorkdir(lab, 'project');
   writeFileSync(join(workdir, 'docker-compose.data.yml'), DATA_COMPOSE);
+  writeFileSync(join(workdir, 'writer.conf'), 'one\n');
   httpsPort = await freePort();
   httpPort = await freePort();
   images = await exampleImages(lab, 'berth-proj');
@@ -175,6 +182,19 @@ describe('deploy: the release carries the config files; data lives in shared/', 
     expect(after.nginx).toBe(before.nginx);
     expect(after.api).toBe(before.api);
     expect(after.db).toBe(before.db);
+    before = after;
+  });
+
+  it('recreates exactly the service whose config file (configs:) changed, which then reads the new one', async () => {
+    writeFileSync(join(workdir, 'writer.conf'), 'two\n');
+    const r = await deploy('2b');
+    expect(r.exitCode, r.log).toBe(0);
+    const after = await containers();
+    expect(after.writer).not.toBe(before.writer);
+    expect(after.nginx).toBe(before.nginx);
+    expect(after.api).toBe(before.api);
+    expect(after.db).toBe(before.db);
+    expect((await ssh(`docker exec ${after.writer} cat /etc/writer.conf`)).stdout).toBe('two\n');
     before = after;
   });
 

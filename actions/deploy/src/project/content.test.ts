@@ -15,6 +15,8 @@ beforeEach(() => {
   writeFileSync(join(staged, 'nginx/conf.d/b.conf'), 'b');
   writeFileSync(join(staged, 'site.conf'), 'site');
   writeFileSync(join(staged, 'other.conf'), 'other');
+  mkdirSync(join(staged, 'secrets'));
+  writeFileSync(join(staged, 'secrets/db_password'), 'pw');
 });
 afterEach(() => rmSync(staged, { recursive: true, force: true }));
 
@@ -63,6 +65,7 @@ describe('contentPlan and the override', () => {
       bind('nginx', 'nginx/conf.d', true),
       bind('proxy', 'nginx/conf.d', true),
       bind('api', 'data', false),
+      bind('api', 'secrets', true),
     ],
     files: [
       { what: 'configs.site', path: '/wd/site.conf', services: ['api'] },
@@ -72,7 +75,7 @@ describe('contentPlan and the override', () => {
     ],
   };
 
-  it('stores each read-only bind source and config file once, never a secret or data', () => {
+  it('stores each read-only bind source and config file once, never a secret (not even bind-mounted) or data', () => {
     const plan = contentPlan(model, '/wd', staged);
     const conf = contentId(join(staged, 'nginx/conf.d'));
     const site = contentId(join(staged, 'site.conf'));

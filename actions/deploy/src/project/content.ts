@@ -60,6 +60,9 @@ export function contentId(abs: string): string {
 export const storedPath = (remoteDir: string, e: { id: string; path: string }) =>
   `${remoteDir}/files/${e.id}/${basename(e.path)}`;
 
+/** `secrets/` is where the `secrets` input is written (bundle.ts): mounted from the release, never hashed. */
+const holdsSecrets = (path: string) => path === 'secrets' || path.startsWith('secrets/');
+
 /**
  * The read-only bind mounts and config files of the model (already checked and staged), with ids.
  * Secrets are not among them: a hash of a secret's content must not be readable anywhere.
@@ -79,7 +82,7 @@ export function contentPlan(
   const use = (service: string, id: string) => used.set(service, (used.get(service) ?? new Set()).add(id));
   for (const mount of model.binds) {
     const path = inside(workingDirectory, mount.source);
-    if (!mount.readOnly || path === undefined) continue;
+    if (!mount.readOnly || path === undefined || holdsSecrets(path)) continue;
     const id = idOf(path);
     plan.binds.push({ service: mount.service, volume: mount.volume, id, path });
     use(mount.service, id);
