@@ -5,6 +5,7 @@
 import { renderHostScript, type HostValues } from '../../../lib/ssh/host-script.js';
 import { HOOK_FUNCTIONS, POST_DEPLOY, PRE_DEPLOY } from './script/hooks.js';
 import { DONE, FAILURE, LOCK, START } from './script/release.js';
+import { FILES } from './script/files.js';
 import { RETENTION } from './script/retention.js';
 import { SERVICES } from './script/services.js';
 import { SHARED } from './script/shared.js';
@@ -47,6 +48,8 @@ export interface DeployScriptParams {
   hooks?: HostValues;
   /** data directories, relative to <remote-dir>/shared/ */
   dataDirs?: string[];
+  /** project files stored at <remote-dir>/files/<id>/ (project/content.ts) */
+  storedFiles?: { id: string; path: string }[];
 }
 
 /** The body in the order it runs: start and lock, the functions, then config, pull, up, probe, switch, retention. */
@@ -60,6 +63,7 @@ export const DEPLOY_BODY = [
   HOOK_FUNCTIONS,
   GUARD,
   SHARED,
+  FILES,
   CONFIG,
   PULL,
   PRE_DEPLOY,
@@ -98,6 +102,8 @@ export function deployScriptValues(p: DeployScriptParams): HostValues {
     REGISTRY_USER: p.registryUser ?? '',
     ...(p.hooks ?? { ...hookValues('PRE', []), ...hookValues('POST', []), PRE_DEPS: [] }),
     DATA_DIRS: p.dataDirs ?? [],
+    FILE_IDS: (p.storedFiles ?? []).map((f) => f.id),
+    FILE_PATHS: (p.storedFiles ?? []).map((f) => f.path),
   };
 }
 

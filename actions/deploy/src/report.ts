@@ -45,6 +45,10 @@ export interface DeployReport {
   release?: string;
   /** mode rollback: why the host refused the requested release (nothing changed) */
   targetError?: string;
+  /** old releases retention kept because a container mounts from them (`id (why)`) */
+  keptReleases: string[];
+  /** files/<id> entries no kept release names any more */
+  removedFiles: string[];
 }
 
 /** The deploy script's report, from its stdout. */
@@ -88,6 +92,8 @@ export function readDeployReport(report: HostReport): DeployReport {
     warnings: report.all('warning').map(oneLine),
     release: [report.last('release')].find((id) => id !== undefined && RELEASE_ID.test(id)),
     targetError: text(report.last('target-error')),
+    keptReleases: report.all('kept-release').map(oneLine),
+    removedFiles: report.all('removed-files').map(oneLine),
     stageSeconds: stageStarts
       .slice(0, -1)
       .map(([stage, ms], i): [string, number] => [
@@ -192,6 +198,9 @@ export function summaryMarkdown(
   }
   if (r.removedReleases.length)
     rows.push(['Removed releases', r.removedReleases.map((x) => `\`${x}\``).join(' ')]);
+  for (const kept of r.keptReleases) rows.push(['Kept release', `\`${kept}\``]);
+  if (r.removedFiles.length)
+    rows.push(['Removed files', r.removedFiles.map((x) => `\`files/${x}\``).join(' ')]);
   if (r.removedObjects.length)
     rows.push(['Removed swarm objects', r.removedObjects.map((x) => `\`${x}\``).join(' ')]);
   rows.push(...hookRows(r));
