@@ -276,12 +276,6 @@ describe('deploy mode: swarm', () => {
       [images.api2, 'v2'],
     ] as const) {
       const { r, load } = await deployUnderLoad(api);
-      console.info(
-        'ZD',
-        version,
-        r.exitCode,
-        JSON.stringify({ ...load, bodies: load.bodies.map(versionOf) }),
-      );
       expect(r.exitCode, r.log).toBe(0);
       expect(load.failed, JSON.stringify(load.failures)).toBe(0);
       expect(load.total).toBeGreaterThan(100);

@@ -19,7 +19,6 @@ import { maskSecret } from '../../../lib/action/secrets.js';
 import { Inputs as I } from './constants.js';
 import { parseHeaders, parseProbes, type Probe } from './probes.js';
 import { deploysNewRelease, getModeInputs, type Mode } from './modes/mode.js';
-import { ZERO_DOWNTIME } from './stack-zero-downtime.js';
 
 export interface Inputs extends SshInputs {
   project: string;
@@ -139,9 +138,9 @@ function positiveInt(name: string, fallback: number): number {
 
 /** The services listed in zero-downtime, each a service name. */
 function zeroDowntime(): string[] {
-  const services = getListInput(ZERO_DOWNTIME, { newlinesOnly: true });
+  const services = getListInput(I.ZeroDowntime, { newlinesOnly: true });
   const bad = services.find((s) => !NAME.test(s));
-  if (bad) fail(ZERO_DOWNTIME, `${JSON.stringify(bad)} is not a service name`);
+  if (bad) fail(I.ZeroDowntime, `${JSON.stringify(bad)} is not a service name`);
   return services;
 }
 

@@ -5,9 +5,7 @@
 // requests in flight. What Berth adds is the update_config that asks for it, where the stack does
 // not set its own, and the refusals for what would make it fail.
 import { inputError } from '../../../lib/action/inputs.js';
-
-/** The input's name (the compose side of zero-downtime declares it in constants.ts). */
-export const ZERO_DOWNTIME = 'zero-downtime';
+import { Inputs as I } from './constants.js';
 
 /**
  * How long swarm watches a new task once it is healthy: a task that dies in that time makes
@@ -76,7 +74,7 @@ export function zeroDowntimeServices(
   for (const name of listed) {
     const service = services[name] as Service | undefined;
     const reason = refusal(name, service);
-    if (reason) throw inputError(ZERO_DOWNTIME, `mode swarm: ${reason}`);
+    if (reason) throw inputError(I.ZeroDowntime, `mode swarm: ${reason}`);
     const deploy = { ...(service!.deploy ?? {}) };
     for (const detail of defeats(deploy)) warnings.push(`service ${name}: zero-downtime: ${detail}`);
     deploy.update_config = {
