@@ -15,6 +15,7 @@ import {
 } from './example-release.js';
 import { runAction, type ActionResult } from '../scripts/lab/harness.js';
 import { labSsh, readLab, sshInputs } from '../scripts/lab/lab.js';
+import { startLoad, type LoadResult } from '../scripts/lab/load.js';
 import { freePort, httpsGet, sshdConnections } from '../scripts/lab/net.js';
 
 const exec = promisify(execFile);
@@ -33,7 +34,10 @@ let initialisedSwarm = false;
 // The test's own override. A secret of the api only this test has, changed between releases:
 // swarm secrets are immutable, so each content needs its own versioned name. And the lab's kernel
 // has no IPVS, which swarm's virtual IPs and ingress routing mesh need: services are reached by
-// DNS round robin and nginx publishes its ports on the host, as swarm allows on any kernel.
+// DNS round robin and nginx publishes its ports on the host, as swarm allows on any kernel. With
+// DNS round robin nginx reaches api tasks by address, so it must re-resolve `api` within the 2 s
+// swarm leaves between taking a task out of DNS and stopping it (with a virtual IP, a plain
+// `proxy_pass http://api:8080;` needs nothing): its locations, a swarm config, say so.
 const TEST_OVERRIDE = 'docker-compose.swarm-test.yml';
 const TEST_OVERRIDE_TEXT = `services:
   api:
@@ -46,9 +50,30 @@ const TEST_OVERRIDE_TEXT = `services:
     ports: !override
       - { target: 8443, published: "\${HTTPS_PORT}", mode: host }
       - { target: 8080, published: "\${HTTP_PORT}", mode: host }
+    volumes: !reset []
+    configs:
+      - { source: locations, target: /etc/nginx/conf.d/locations.conf }
 secrets:
   app_token:
     file: ./secrets/app_token
+configs:
+  locations:
+    file: ./swarm-test-locations.conf
+`;
+const TEST_LOCATIONS = 'swarm-test-locations.conf';
+const TEST_LOCATIONS_TEXT = `location = /nginx-health {
+    access_log off;
+    default_type text/plain;
+    return 200 "ok\\n";
+}
+
+location / {
+    resolver 127.0.0.11 valid=1s ipv6=off;
+    set $api http://api:8080;
+    proxy_pass $api;
+    proxy_set_header Host $host;
+    proxy_connect_timeout 5s;
+}
 `;
 let httpPort: number;
 
@@ -83,6 +108,7 @@ const projectSecrets = async (): Promise<string[]> =>
 beforeAll(async () => {
   workdir = exampleWorkdir(lab, 'swarm');
   writeFileSync(join(workdir, TEST_OVERRIDE), TEST_OVERRIDE_TEXT);
+  writeFileSync(join(workdir, TEST_LOCATIONS), TEST_LOCATIONS_TEXT);
   httpsPort = await freePort();
   httpPort = await freePort();
   images = await exampleImages(lab, 'berth-sw');
@@ -227,6 +253,44 @@ describe('deploy mode: swarm', () => {
         () => 'absent',
       ),
     ).toBe('absent');
+  });
+
+  // Under load: a client sends sequential HTTPS requests through nginx to the api the whole time.
+  async function deployUnderLoad(api: string): Promise<{ r: ActionResult; load: LoadResult }> {
+    const load = startLoad({ caFile: lab.caFile, port: httpsPort, path: '/healthz', maxSeconds: 240 });
+    // The same token as the release before: only the api's image changes, a routine release.
+    const r = await deploy({ images: pins(images, api), 'zero-downtime': 'api' }, 'token-4').catch(
+      async (e: unknown) => {
+        await load.stop();
+        throw e;
+      },
+    );
+    return { r, load: await load.stop() };
+  }
+  const versionOf = (body: string) => (JSON.parse(body) as { version: string }).version;
+
+  it('zero-downtime: api is updated start-first by swarm, and a routine release under load fails 0 requests', async () => {
+    // v2 -> v1, then the release the issue names: v1 -> v2.
+    for (const [api, version] of [
+      [images.api1, 'v1'],
+      [images.api2, 'v2'],
+    ] as const) {
+      const { r, load } = await deployUnderLoad(api);
+      expect(r.exitCode, r.log).toBe(0);
+      expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+      expect(load.total).toBeGreaterThan(100);
+      // The new version answered during the load, and is what answers now.
+      expect(load.bodies.map(versionOf)).toContain(version);
+      expect(versionOf((await httpsGet(lab.caFile, httpsPort, '/healthz')).body)).toBe(version);
+      // The lab's DNS round robin is what the warning is about; the test's nginx re-resolves.
+      expect(r.warnings.join('\n')).toMatch(/service api: zero-downtime: endpoint_mode is dnsrr/);
+    }
+    const { stdout } = await ssh(
+      `docker service inspect ${project}_api -f '{{json .Spec.UpdateConfig}} {{json .Spec.RollbackConfig}}'`,
+    );
+    expect(stdout).toMatch(/"FailureAction":"rollback"/);
+    expect(stdout).toMatch(/"Monitor":10000000000/);
+    expect(stdout.match(/"Order":"start-first"/g)).toHaveLength(2);
   });
 
   it('refuses a port bound to one address before touching the host, naming compose-files', async () => {

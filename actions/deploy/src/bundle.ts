@@ -194,6 +194,8 @@ export async function stageSwarmStack(
   project: string,
   /** the release directory on the host, where bind sources in the bundle will be */
   releaseDir: string,
+  /** services swarm updates start-first (input zero-downtime) */
+  zeroDowntime: string[] = [],
 ): Promise<{ staged: StagedBundle; warnings: string[] }> {
   const config = await composeConfig({
     projectDirectory: staged.dir,
@@ -207,6 +209,7 @@ export async function stageSwarmStack(
     bundleDir: staged.dir,
     releaseDir,
     readFile: (p) => readFileSync(p),
+    zeroDowntime,
   });
   // It holds the .env values compose interpolated: as private as .env itself.
   writeFileSync(join(staged.dir, STACK_FILE), JSON.stringify(swarm.stack, null, 2) + '\n', { mode: 0o600 });
@@ -230,7 +233,7 @@ export async function stageRelease(
   core.info(`Data directories (${inputs['remote-dir']}/shared/): ${project.dataDirs.join(', ') || 'none'}`);
   if (inputs.mode === 'swarm') {
     const releaseDir = `${inputs['remote-dir']}/releases/${record.release}`;
-    const swarm = await stageSwarmStack(staged, inputs.project, releaseDir);
+    const swarm = await stageSwarmStack(staged, inputs.project, releaseDir, inputs['zero-downtime']);
     for (const warning of swarm.warnings) core.warning(`mode swarm: ${warning}`);
     staged = swarm.staged;
     core.info(`Stack file: ${staged.composeFiles.join(', ')} (docker stack deploy)`);

@@ -30,6 +30,7 @@ export const Inputs = {
   PreDeploy: 'pre-deploy',
   PostDeploy: 'post-deploy',
   Release: 'release',
+  ZeroDowntime: 'zero-downtime',
 } as const;
 
 export const Outputs = {

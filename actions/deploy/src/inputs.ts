@@ -55,6 +55,8 @@ export interface Inputs extends SshInputs {
   mode: Mode;
   /** mode rollback: the release to bring back (an id, or `previous`) */
   release?: string;
+  /** services updated start-first (mode swarm: by swarm's own update_config) */
+  'zero-downtime'?: string[];
 }
 
 /** A service, secret or environment name. */
@@ -132,6 +134,14 @@ function positiveInt(name: string, fallback: number): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) fail(name, `${JSON.stringify(raw)} is not a whole number of at least 1`);
   return n;
+}
+
+/** The services listed in zero-downtime, each a service name. */
+function zeroDowntime(): string[] {
+  const services = getListInput(I.ZeroDowntime, { newlinesOnly: true });
+  const bad = services.find((s) => !NAME.test(s));
+  if (bad) fail(I.ZeroDowntime, `${JSON.stringify(bad)} is not a service name`);
+  return services;
 }
 
 const seconds = (name: string, fallback: number): number =>
@@ -213,5 +223,6 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     prune: getBooleanInput(I.Prune, { default: true }),
     'lock-timeout': seconds(I.LockTimeout, 300),
     ...modes,
+    'zero-downtime': zeroDowntime(),
   };
 }

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { isAbsolute, relative } from 'node:path';
 import type { ComposeConfig, ComposeFileObject } from '../../../lib/tools/compose.js';
 import { convertService, fail, withoutEmpty } from './stack-service.js';
+import { zeroDowntimeServices } from './stack-zero-downtime.js';
 
 /** Written into the release directory next to the compose files. */
 export const STACK_FILE = 'berth-stack.json';
@@ -26,6 +27,8 @@ export interface SwarmStackOptions {
   /** the release directory on the host: bind sources in the bundle are mounted from there */
   releaseDir: string;
   readFile: (path: string) => Buffer;
+  /** services swarm updates start-first (input zero-downtime) */
+  zeroDowntime?: string[];
 }
 
 const MAX_OBJECT_NAME = 64;
@@ -112,12 +115,13 @@ export function hostBindSources(
 export function toSwarmStack(config: ComposeConfig, opts: SwarmStackOptions): SwarmStack {
   const warnings: string[] = [];
   const objects: string[] = [];
-  const services: Record<string, unknown> = {};
+  let services: Record<string, unknown> = {};
   for (const [name, service] of Object.entries(config.services)) {
     const converted = convertService(name, service, warnings);
     if (converted.volumes) converted.volumes = hostBindSources(converted.volumes, opts);
     services[name] = converted;
   }
+  services = zeroDowntimeServices(services, opts.zeroDowntime ?? [], warnings);
   const stack: Record<string, unknown> = { services };
   const networks = namedResources(
     config.networks,

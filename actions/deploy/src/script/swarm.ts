@@ -21,19 +21,26 @@ stack_state() {
     done
 }
 
-# Waits until every service runs all its replicas from its current spec, healthy; returns 1 as
-# soon as swarm gives up on an update this deploy started (paused, or rolled back by its
-# update_config), 124 when out of time.
+# Waits until every service runs all its replicas from its current spec, healthy, and every update
+# this deploy started is complete; returns 1 as soon as swarm gives up on one (paused, or rolled
+# back by its update_config), 124 when out of time.
 wait_converged() { # since deadline
   local since=$1 deadline=$2 name ready state started pending
   while :; do
     pending=""
     while read -r name ready state started; do
       if [[ ! "$started" < "$since" ]]; then
-        case "$state" in paused | rollback_*)
-          echo "berth: swarm $state the update of $name" >&2
-          return 1
-          ;;
+        case "$state" in
+          paused | rollback_*)
+            echo "berth: swarm $state the update of $name" >&2
+            return 1
+            ;;
+          # Swarm still watches the new tasks (update_config.monitor): a task that fails now
+          # still makes its failure_action roll the service back, so the release is not up yet.
+          updating)
+            pending="$pending $name"
+            continue
+            ;;
         esac
       fi
       [ "$\{ready%%/*}" = "$\{ready##*/}" ] || pending="$pending $name"
