@@ -30,6 +30,10 @@ export const Inputs = {
   PreDeploy: 'pre-deploy',
   PostDeploy: 'post-deploy',
   Release: 'release',
+  ZeroDowntime: 'zero-downtime',
+  Proxy: 'proxy',
+  ProxyReload: 'proxy-reload',
+  DrainSeconds: 'drain-seconds',
 } as const;
 
 export const Outputs = {

@@ -10,6 +10,7 @@ import { Outputs, State } from './constants.js';
 import { deployScriptParams, runDeployScript, uploadRelease } from './host.js';
 import { getHookInputs, hookScriptValues } from './hooks.js';
 import { getInputs } from './inputs.js';
+import { getRolloutInputs, stageRollout } from './rollout.js';
 import { bundleSizeKb, preflight } from './preflight.js';
 import { deployError, readDeployReport, summaryMarkdown, type BundleFacts } from './report.js';
 import { showStatus, stageRollback, targetError } from './modes/run.js';
@@ -21,6 +22,7 @@ export async function main(): Promise<void> {
   const inputs = getInputs();
   if (inputs.mode === 'status') return showStatus(inputs);
   const hookInputs = getHookInputs();
+  const rolloutInputs = getRolloutInputs();
   const ctx = contextFromEnv();
   // mode rollback: the id names this run's upload; the release is the kept one the host brings back.
   const rollback = inputs.mode === 'rollback';
@@ -46,6 +48,8 @@ export async function main(): Promise<void> {
       rollback ? stageRollback(inputs, stagingDir) : stageRelease(inputs, record, stagingDir),
     );
     const hooks = rollback ? undefined : await hookScriptValues(inputs, hookInputs, staged);
+    // Start-first services, checked against the release's model and staged in it (rollout.ts).
+    stageRollout(rolloutInputs, staged.project?.services ?? {}, inputs.mode, staged.dir);
     const session = await openSshSession(sshTarget(inputs), tempRoot);
     try {
       await core.group('Preflight', () => preflight(session, inputs, bundleSizeKb(staged.dir)));

@@ -7,6 +7,7 @@ import { HOOK_FUNCTIONS, POST_DEPLOY, PRE_DEPLOY } from './script/hooks.js';
 import { DONE, FAILURE, LOCK, START } from './script/release.js';
 import { RETENTION } from './script/retention.js';
 import { SERVICES } from './script/services.js';
+import { ROLLOUT } from './script/rollout.js';
 import { SHARED } from './script/shared.js';
 import { CONFIG, PROBE, PULL, UP } from './script/stages.js';
 import { SWARM } from './script/swarm.js';
@@ -57,6 +58,7 @@ export const DEPLOY_BODY = [
   BRING_BACK,
   LOCK,
   SERVICES,
+  ROLLOUT,
   SWARM,
   FAILURE,
   HOOK_FUNCTIONS,

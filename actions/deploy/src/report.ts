@@ -3,6 +3,7 @@
 import { formatBytes } from '../../../lib/action/inputs.js';
 import { keyValueTable } from '../../../lib/action/summary.js';
 import { hookRows, postDeployError } from './hook-report.js';
+import { parseServiceUpdates, rolloutRows, type ServiceUpdate } from './rollout-report.js';
 import { oneLine } from '../../../lib/action/untrusted.js';
 import { HostReport } from '../../../lib/ssh/host-script.js';
 import { Inputs as I, type DeployStatus } from './constants.js';
@@ -45,6 +46,8 @@ export interface DeployReport {
   release?: string;
   /** mode rollback: why the host refused the requested release (nothing changed) */
   targetError?: string;
+  /** how each service was updated, when the release lists zero-downtime services */
+  updates: ServiceUpdate[];
 }
 
 /** The deploy script's report, from its stdout. */
@@ -88,6 +91,7 @@ export function readDeployReport(report: HostReport): DeployReport {
     warnings: report.all('warning').map(oneLine),
     release: [report.last('release')].find((id) => id !== undefined && RELEASE_ID.test(id)),
     targetError: text(report.last('target-error')),
+    updates: parseServiceUpdates(report.all('rollout').map(oneLine)),
     stageSeconds: stageStarts
       .slice(0, -1)
       .map(([stage, ms], i): [string, number] => [
@@ -194,6 +198,7 @@ export function summaryMarkdown(
     rows.push(['Removed releases', r.removedReleases.map((x) => `\`${x}\``).join(' ')]);
   if (r.removedObjects.length)
     rows.push(['Removed swarm objects', r.removedObjects.map((x) => `\`${x}\``).join(' ')]);
+  rows.push(...rolloutRows(r.updates));
   rows.push(...hookRows(r));
   if (facts.bundle) rows.push(...bundleRows(facts.bundle, r));
   const table = keyValueTable(rows);

@@ -5,6 +5,7 @@
 import { lstatSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatBytes, inputError } from '../../../../lib/action/inputs.js';
+import type { ComposeConfig } from '../../../../lib/tools/compose.js';
 import { Inputs as I } from '../constants.js';
 import type { Inputs } from '../inputs.js';
 import { classifyProject, type Copy, type PathFacts } from './classify.js';
@@ -21,6 +22,8 @@ export interface ProjectFacts {
   override?: string;
   /** the bundle's tar size */
   bundleBytes: number;
+  /** compose's resolved services */
+  services: ComposeConfig['services'];
 }
 
 export type ProjectInputs = Pick<
@@ -102,5 +105,11 @@ export async function stageProject(inputs: ProjectInputs, stagedDir: string): Pr
         `largest files: ${size.largest.map(([p, b]) => `${p} (${formatBytes(b)})`).join(', ')}`,
     );
   }
-  return { files: [...new Set(copied.files)].sort(), dataDirs, override, bundleBytes: size.bytes };
+  return {
+    files: [...new Set(copied.files)].sort(),
+    dataDirs,
+    override,
+    bundleBytes: size.bytes,
+    services: model.services,
+  };
 }
