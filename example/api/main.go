@@ -84,7 +84,9 @@ func main() {
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
+	drained := make(chan struct{})
 	go func() {
+		defer close(drained)
 		<-ctx.Done()
 		// docker stop sends SIGTERM: finish in-flight requests before the 10s SIGKILL.
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
@@ -96,6 +98,10 @@ func main() {
 	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Fatalf("api: %v", err)
 	}
+	// ListenAndServe returns as soon as Shutdown starts: main must wait for the requests in flight,
+	// or exiting would cut them off.
+	<-drained
+	log.Printf("api %s stopped", version)
 }
 
 // openDB builds the connection from the environment. The password comes from a file (a compose

@@ -49,7 +49,7 @@ zd_reject() { # ips...
   [ -n "$ZD_PROXY_ID" ] && [ "$#" -gt 0 ] || return 0
   if [ -z "$ZD_HELPER" ]; then
     ZD_HELPER=$(docker run -d --rm --net "container:$ZD_PROXY_ID" --cap-add NET_ADMIN --user 0 \
-      -v /:/host:ro --entrypoint chroot "$ZD_PROXY_IMAGE" /host sleep "$((WAIT_TIMEOUT + ZD_DRAIN + 120))" 2>>"$ZD_LOG") || {
+      --label "berth.rollout-helper=$PROJECT" -v /:/host:ro --entrypoint chroot "$ZD_PROXY_IMAGE" /host sleep "$((WAIT_TIMEOUT + ZD_DRAIN + 120))" 2>>"$ZD_LOG") || {
       ZD_HELPER=""
       emit warning "zero-downtime: no helper container from the proxy's image (it needs chroot): new connections to the old containers were not refused during the drain"
       return 0
@@ -117,8 +117,9 @@ zd_roll() { # release-dir service deadline
     return 0
   fi
   zd_log "$2: starting $\{#ZD_OLD[@]} new container(s) beside the old"
+  # --no-recreate holds for its dependencies too: what changed in them is the later up's to apply.
   timeout --kill-after=15 "$(($3 - $(date +%s) > 0 ? $3 - $(date +%s) : 1))" docker compose "$\{CARGS[@]}" \
-    up -d --no-deps --no-recreate --no-build --scale "$2=$((2 * $\{#ZD_OLD[@]}))" -- "$2" 2>&1 | tee -a "$ZD_LOG" >&2
+    up -d --no-recreate --no-build --scale "$2=$((2 * $\{#ZD_OLD[@]}))" -- "$2" 2>&1 | tee -a "$ZD_LOG" >&2
   status=$\{PIPESTATUS[0]}
   mapfile -t ZD_NEW < <(comm -13 <(printf '%s\n' "$\{ZD_OLD[@]}") <(zd_ids "$2"))
   [ "$status" = 0 ] || { zd_abort; return "$status"; }
@@ -126,7 +127,7 @@ zd_roll() { # release-dir service deadline
   healthy_ms=$(($(date +%s%3N) - ZD_T0))
   zd_reload || { zd_abort; return 1; }
   for c in "$\{ZD_OLD[@]}"; do
-    mapfile -t -O "$\{#ips[@]}" ips < <(docker inspect -f '{{range .NetworkSettings.Networks}}{{if .IPAddress}}{{println .IPAddress}}{{end}}{{end}}' "$c")
+    mapfile -t -O "$\{#ips[@]}" ips < <(docker inspect -f '{{range .NetworkSettings.Networks}}{{println .IPAddress}}{{end}}' "$c" | grep -E '^[0-9.]+$')
   done
   zd_reject "$\{ips[@]}"
   zd_log "$2: draining the old container(s) for $ZD_DRAIN s"
@@ -142,7 +143,10 @@ zd_roll() { # release-dir service deadline
   emit rollout "$2 start-first $healthy_ms $ZD_DRAIN"
 }
 
-zd_rest() { # release-dir deadline: up for the services not rolled, without naming the rolled ones
+# Never --no-deps: compose leaves depends_on out of a service's config hash when its dependencies are
+# not part of the command, so that the next up (and this one) would recreate it. The rolled services
+# are not named, but come in as dependencies: their containers match the release, nothing changes.
+zd_rest() { # release-dir deadline: up for the services not rolled
   local s rest=() before=() status t0 left
   while IFS= read -r s; do
     if printf '%s\n' "$\{ZD_ROLLED[@]}" | grep -qxF -- "$s"; then continue; fi
@@ -153,7 +157,7 @@ zd_rest() { # release-dir deadline: up for the services not rolled, without nami
   t0=$(date +%s%3N) left=$(($2 - $(date +%s)))
   [ "$left" -gt 0 ] || left=1
   timeout --kill-after=15 "$left" docker compose "$\{CARGS[@]}" up -d --wait --wait-timeout "$left" \
-    --remove-orphans --no-build --no-deps -- "$\{rest[@]}" 2>&1 | tee -a "$ZD_LOG" >&2
+    --remove-orphans --no-build -- "$\{rest[@]}" 2>&1 | tee -a "$ZD_LOG" >&2
   status=$\{PIPESTATUS[0]}
   for i in "$\{!rest[@]}"; do
     s=$\{rest[$i]}
