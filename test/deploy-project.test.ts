@@ -48,6 +48,12 @@ const DATA_COMPOSE = `services:
       start_interval: 1s
     volumes:
       - ./data:/data
+    configs:
+      - source: writer_conf
+        target: /etc/writer.conf
+configs:
+  writer_conf:
+    file: ./writer.conf
 `;
 
 function setConfigVersion(version: string): void {
@@ -90,11 +96,24 @@ function deploy(mark: string, extra: Record<string, string> = {}): Promise<Actio
 
 const configVersion = async () => (await httpsGet(httpsPort, '/config-version')).body.trim();
 const starts = async () => (await ssh(`cat ${remoteDir}/shared/data/starts`)).stdout.trim().split('\n');
+/** service -> container id of the project's running containers */
+async function containers(): Promise<Record<string, string>> {
+  const { stdout } = await ssh(
+    `docker ps --filter label=com.docker.compose.project=${project} --format '{{.Label "com.docker.compose.service"}} {{.ID}}'`,
+  );
+  return Object.fromEntries(
+    stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ') as [string, string]),
+  );
+}
 const dataInode = async () => (await ssh(`stat -c %i ${remoteDir}/shared/data`)).stdout.trim();
 
 beforeAll(async () => {
   workdir = exampleWorkdir(lab, 'project');
   writeFileSync(join(workdir, 'docker-compose.data.yml'), DATA_COMPOSE);
+  writeFileSync(join(workdir, 'writer.conf'), 'one\n');
   httpsPort = await freePort();
   httpPort = await freePort();
   images = await exampleImages(lab, 'berth-proj');
@@ -112,6 +131,7 @@ describe('deploy: the release carries the config files; data lives in shared/', 
   let r1: ActionResult;
   let r2: ActionResult;
   let inode: string;
+  let before: Record<string, string>;
 
   it('deploys the example with its config files and a data directory', async () => {
     setConfigVersion('v1');
@@ -120,6 +140,7 @@ describe('deploy: the release carries the config files; data lives in shared/', 
     expect(await configVersion()).toBe('v1');
     expect(await starts()).toEqual(['start 1']);
     inode = await dataInode();
+    before = await containers();
     expect(r1.log).toMatch(/Project files: \d+: .*config\/api\.env.*nginx\/conf\.d\/locations\.conf/);
     expect(r1.summary).toMatch(/Data directories.*shared\/data/);
     expect(r1.summary).toMatch(/Bundle.*\d+(\.\d)? [kKM]?B, \d+ project files/);
@@ -135,6 +156,57 @@ describe('deploy: the release carries the config files; data lives in shared/', 
     expect(await configVersion()).toBe('v2');
     expect(await starts()).toEqual(['start 1', 'start 2']);
     expect(await dataInode()).toBe(inode);
+    // Exactly the service whose file changed (and the writer, whose MARK did) was recreated.
+    const after = await containers();
+    expect(after.nginx).not.toBe(before.nginx);
+    expect(after.db).toBe(before.db);
+    expect(after.api).toBe(before.api);
+    // nginx mounts the config from files/<id>/, stored once; the release keeps its own copy.
+    const { stdout } = await ssh(
+      `docker inspect -f '{{range .Mounts}}{{if eq .Destination "/etc/nginx/conf.d"}}{{.Source}}{{end}}{{end}}' ${after.nginx}`,
+    );
+    expect(stdout.trim()).toMatch(new RegExp(`^${remoteDir}/files/[0-9a-f]{32}/conf\\.d$`));
+    expect((await ssh(`cat ${stdout.trim()}/locations.conf`)).stdout).toContain('"v2\\n"');
+    const copy = await ssh(`cat ${remoteDir}/releases/${r2.outputs.release}/nginx/conf.d/locations.conf`);
+    expect(copy.stdout).toContain('"v2\\n"');
+    before = after;
+  });
+
+  it('recreates only what a release changes: not nginx for a release that changes none of its files', async () => {
+    // Only the writer's MARK changes: before content-addressed files, nginx's bind source (a path in
+    // each release's directory) recreated it at every release.
+    const r = await deploy('2b');
+    expect(r.exitCode, r.log).toBe(0);
+    const after = await containers();
+    expect(after.writer).not.toBe(before.writer);
+    expect(after.nginx).toBe(before.nginx);
+    expect(after.api).toBe(before.api);
+    expect(after.db).toBe(before.db);
+    before = after;
+  });
+
+  it('recreates exactly the service whose config file (configs:) changed, which then reads the new one', async () => {
+    writeFileSync(join(workdir, 'writer.conf'), 'two\n');
+    const r = await deploy('2b');
+    expect(r.exitCode, r.log).toBe(0);
+    const after = await containers();
+    expect(after.writer).not.toBe(before.writer);
+    expect(after.nginx).toBe(before.nginx);
+    expect(after.api).toBe(before.api);
+    expect(after.db).toBe(before.db);
+    expect((await ssh(`docker exec ${after.writer} cat /etc/writer.conf`)).stdout).toBe('two\n');
+    before = after;
+  });
+
+  it('keeps the db for a release that changes only the api', async () => {
+    // (nginx depends_on api: compose recreates a dependent with its dependency in one `up`, #18.)
+    const r = await deploy('2b', { images: pins(images, images.api2) });
+    expect(r.exitCode, r.log).toBe(0);
+    const after = await containers();
+    expect(after.api).not.toBe(before.api);
+    expect(after.db).toBe(before.db);
+    expect(after.writer).toBe(before.writer);
+    expect(await configVersion()).toBe('v2');
   });
 
   it('rolls back a release with a third config and a broken api: the second config serves again', async () => {
@@ -148,18 +220,38 @@ describe('deploy: the release carries the config files; data lives in shared/', 
     expect(lines).toContain('start 3');
   });
 
-  it('keeps the data through a third release and keep-releases 1: the first release goes', async () => {
+  it('keeps the data through a third release and keep-releases 1', async () => {
     setConfigVersion('v4');
     const r4 = await deploy('4');
     expect(r4.exitCode, r4.log).toBe(0);
+    expect(r4.summary).toMatch(
+      new RegExp(`Kept release \\| \`${r1.outputs.release} \\(mounted by container ${project}-db-1\\)\``),
+    );
+    // files/ holds what the kept releases name (the first one is kept: see below), not v3's (failed).
+    const { stdout: stored } = await ssh(
+      `grep -rl 'return 200' ${remoteDir}/files | xargs cat | grep -o '"v[0-9]'`,
+    );
+    expect(stored.trim().split('\n').sort()).toEqual(['"v1', '"v2', '"v4']);
     expect(await configVersion()).toBe('v4');
     expect((await starts()).slice(0, 2)).toEqual(['start 1', 'start 2']);
     expect(await starts()).toContain('start 4');
     expect(await dataInode()).toBe(inode);
-    const { stdout } = await ssh(`ls ${remoteDir}/releases`);
-    expect(stdout).not.toContain(r1.outputs.release!);
-    expect(stdout).toContain(r2.outputs.release!);
-    expect(r4.summary).toContain(`Removed releases | \`${r1.outputs.release}\``);
+  });
+
+  it('keeps the releases a running container mounts from: the db restarts after releases that did not change it', async () => {
+    // The db, created by the first release and never recreated since, mounts its secret from it.
+    const db = (await containers()).db!;
+    const { stdout: mounts } = await ssh(
+      `docker inspect -f '{{range .Mounts}}{{println .Source}}{{end}}' ${db}`,
+    );
+    const sources = mounts.trim().split('\n');
+    expect(sources.some((s) => s.startsWith(`${remoteDir}/releases/${r1.outputs.release}/`))).toBe(true);
+    for (const source of sources.filter((s) => s.startsWith(`${remoteDir}/`)))
+      expect((await ssh(`test -e '${source}' && echo ok`)).stdout.trim()).toBe('ok');
+    await ssh(`docker restart ${db} >/dev/null`);
+    const { stdout: state } = await ssh(`docker inspect -f '{{.State.Status}}' ${db}`);
+    expect(state.trim()).toBe('running');
+    expect((await ssh(`ls ${remoteDir}/releases`)).stdout).toContain(r1.outputs.release!);
   });
 });
 

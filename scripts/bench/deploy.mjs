@@ -72,11 +72,12 @@ export async function rows() {
       join(floorDir, 'r/docker-compose.berth-images.yml'),
       `services:\n  api:\n    image: "${api[i % 2]}"\n  nginx:\n    image: "${nginx}"\n  db:\n    image: "${db}"\n`,
     );
-    const files = [
-      'docker-compose.yml',
-      'docker-compose.development.yml',
-      'docker-compose.berth-images.yml',
-    ].flatMap((f) => ['-f', join(floorDir, 'r', f)]);
+    // The release's own compose files (the user's, the project-files override, the images override),
+    // without the pins of what ran when it was current: this floor release runs the other api.
+    const files = readFileSync(join(floorDir, 'r/.berth/compose-files'), 'utf8')
+      .split('\n')
+      .filter((f) => f && f !== '.berth/pins.yml')
+      .flatMap((f) => ['-f', join(floorDir, 'r', f)]);
     const base = ['compose', '-p', project, '--project-directory', join(floorDir, 'r'), ...files];
     const start = process.hrtime.bigint();
     execFileSync('docker', [...base, 'pull', '--quiet', '--ignore-buildable'], { stdio: 'ignore' });

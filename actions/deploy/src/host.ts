@@ -93,6 +93,7 @@ export function deployScriptParams(
     registryUser: inputs['registry-username'],
     hooks,
     dataDirs: staged.project?.dataDirs,
+    storedFiles: staged.project?.stored,
   };
 }
 

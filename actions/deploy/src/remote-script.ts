@@ -5,6 +5,7 @@
 import { renderHostScript, type HostValues } from '../../../lib/ssh/host-script.js';
 import { HOOK_FUNCTIONS, POST_DEPLOY, PRE_DEPLOY } from './script/hooks.js';
 import { DONE, FAILURE, LOCK, START } from './script/release.js';
+import { FILES } from './script/files.js';
 import { RETENTION } from './script/retention.js';
 import { SERVICES } from './script/services.js';
 import { ROLLOUT } from './script/rollout.js';
@@ -15,9 +16,7 @@ import { SWITCH } from './script/switch.js';
 import { AFTER_SWITCH, BRING_BACK, GUARD } from './script/modes.js';
 import { redactUrl, type Probe } from './probes.js';
 import { hookValues } from './hooks.js';
-
-export const DEPLOY_MODES = ['compose', 'swarm'] as const;
-export type DeployMode = (typeof DEPLOY_MODES)[number];
+import type { DeployMode } from './modes/mode.js';
 
 export interface DeployScriptParams {
   /** the orchestrator (mode rollback: replaced on the host by the one its target was deployed with) */
@@ -50,6 +49,8 @@ export interface DeployScriptParams {
   hooks?: HostValues;
   /** data directories, relative to <remote-dir>/shared/ */
   dataDirs?: string[];
+  /** project files stored at <remote-dir>/files/<id>/ (project/content.ts) */
+  storedFiles?: { id: string; path: string }[];
 }
 
 /** The body in the order it runs: start and lock, the functions, then config, pull, up, probe, switch, retention. */
@@ -64,6 +65,7 @@ export const DEPLOY_BODY = [
   HOOK_FUNCTIONS,
   GUARD,
   SHARED,
+  FILES,
   CONFIG,
   PULL,
   PRE_DEPLOY,
@@ -102,6 +104,8 @@ export function deployScriptValues(p: DeployScriptParams): HostValues {
     REGISTRY_USER: p.registryUser ?? '',
     ...(p.hooks ?? { ...hookValues('PRE', []), ...hookValues('POST', []), PRE_DEPS: [] }),
     DATA_DIRS: p.dataDirs ?? [],
+    FILE_IDS: (p.storedFiles ?? []).map((f) => f.id),
+    FILE_PATHS: (p.storedFiles ?? []).map((f) => f.path),
   };
 }
 

@@ -76,4 +76,14 @@ describe('parseReport', () => {
     expect(md).toContain('| Host | `h`, project `p` (swarm stack) |');
     expect(md).toContain('| Removed swarm objects | `secret shop_pw_0123456789` |');
   });
+
+  it('says which old release was kept because a container mounts from it, and which files went', () => {
+    const r = parseReport(
+      '::berth::kept-release=R0 (mounted by container p-db-1)\n::berth::removed-files=0123abcd\n::berth::status=deployed\n',
+    );
+    expect(r.keptReleases).toEqual(['R0 (mounted by container p-db-1)']);
+    const md = summaryMarkdown(r, { release: 'R', host: 'h', project: 'p', seconds: 3 });
+    expect(md).toContain('| Kept release | `R0 (mounted by container p-db-1)` |');
+    expect(md).toContain('| Removed files | `files/0123abcd` |');
+  });
 });

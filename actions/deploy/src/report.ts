@@ -46,6 +46,10 @@ export interface DeployReport {
   release?: string;
   /** mode rollback: why the host refused the requested release (nothing changed) */
   targetError?: string;
+  /** old releases retention kept because a container mounts from them (`id (why)`) */
+  keptReleases: string[];
+  /** files/<id> entries no kept release names any more */
+  removedFiles: string[];
   /** how each service was updated, when the release lists zero-downtime services */
   updates: ServiceUpdate[];
 }
@@ -91,6 +95,8 @@ export function readDeployReport(report: HostReport): DeployReport {
     warnings: report.all('warning').map(oneLine),
     release: [report.last('release')].find((id) => id !== undefined && RELEASE_ID.test(id)),
     targetError: text(report.last('target-error')),
+    keptReleases: report.all('kept-release').map(oneLine),
+    removedFiles: report.all('removed-files').map(oneLine),
     updates: parseServiceUpdates(report.all('rollout').map(oneLine)),
     stageSeconds: stageStarts
       .slice(0, -1)
@@ -196,6 +202,9 @@ export function summaryMarkdown(
   }
   if (r.removedReleases.length)
     rows.push(['Removed releases', r.removedReleases.map((x) => `\`${x}\``).join(' ')]);
+  for (const kept of r.keptReleases) rows.push(['Kept release', `\`${kept}\``]);
+  if (r.removedFiles.length)
+    rows.push(['Removed files', r.removedFiles.map((x) => `\`files/${x}\``).join(' ')]);
   if (r.removedObjects.length)
     rows.push(['Removed swarm objects', r.removedObjects.map((x) => `\`${x}\``).join(' ')]);
   rows.push(...rolloutRows(r.updates));

@@ -91,9 +91,9 @@ function namedResources(
 }
 
 /**
- * Swarm mounts bind sources as written, from the node's file system: those inside the bundle (the
- * release's config files) become the host's release directory. Data mounts already name
- * `<remote-dir>/shared/` (the data override), and listed host paths stay as they are.
+ * Swarm mounts bind sources as written, from the node's file system: those inside the bundle become
+ * the host's release directory. Read-only project files already name `<remote-dir>/files/<id>/` and
+ * data mounts `<remote-dir>/shared/` (the shared override), and listed host paths stay as they are.
  */
 export function hostBindSources(
   volumes: unknown,

@@ -3,7 +3,9 @@
 import { getEnumInput, getString, inputError } from '../../../../lib/action/inputs.js';
 import { RELEASE_ID } from '../release-id.js';
 import { Inputs as I } from '../constants.js';
-import type { DeployMode } from '../remote-script.js';
+
+/** The orchestrators a release is deployed with. */
+export type DeployMode = 'compose' | 'swarm';
 
 /** As the input takes them: `compose` is what `deploy` was called before, and stays accepted. */
 export const MODE_VALUES = ['deploy', 'compose', 'swarm', 'rollback', 'status'] as const;

@@ -27,6 +27,8 @@ export interface FileReference {
   optional?: boolean;
   /** for secrets: the secret's key */
   secret?: string;
+  /** for configs: the services that use it */
+  services?: string[];
 }
 
 export interface ProjectModel {
@@ -73,7 +75,10 @@ export function modelReferences(
     for (const [key, object] of Object.entries(resolved[kind] ?? {})) {
       if (!object.file || object.external) continue;
       const path = isAbsolute(object.file) ? object.file : resolve(workingDirectory, object.file);
-      files.push({ what: `${kind}.${key}`, path, ...(kind === 'secrets' ? { secret: key } : {}) });
+      const services = Object.keys(resolved.services).filter((s) =>
+        resolved.services[s]!.configs?.some((c) => c.source === key),
+      );
+      files.push({ what: `${kind}.${key}`, path, ...(kind === 'secrets' ? { secret: key } : { services }) });
     }
   }
   return { binds, files };

@@ -9,6 +9,7 @@ import type { ComposeConfig } from '../../../../lib/tools/compose.js';
 import { Inputs as I } from '../constants.js';
 import type { Inputs } from '../inputs.js';
 import { classifyProject, type Copy, type PathFacts } from './classify.js';
+import { contentPlan, type StoredEntry } from './content.js';
 import { listTree, matchFiles } from './files.js';
 import { discoverModel } from './model.js';
 import { copyProjectFiles, SHARED_OVERRIDE, sharedOverride, tarSize } from './stage.js';
@@ -18,8 +19,10 @@ export interface ProjectFacts {
   files: string[];
   /** data directories, relative to `<remote-dir>/shared/` */
   dataDirs: string[];
-  /** the override that points the data mounts there, when there are any */
+  /** the override that points the data mounts there and the read-only files at files/, if any */
   override?: string;
+  /** what the host stores in `<remote-dir>/files/<id>/` (content.ts) */
+  stored: StoredEntry[];
   /** the bundle's tar size */
   bundleBytes: number;
   /** compose's resolved services */
@@ -36,6 +39,7 @@ export type ProjectInputs = Pick<
   | 'host-paths'
   | 'remote-dir'
   | 'max-bundle-size'
+  | 'mode'
 >;
 
 function pathFacts(path: string): PathFacts {
@@ -92,9 +96,11 @@ export async function stageProject(inputs: ProjectInputs, stagedDir: string): Pr
   if (copied.errors.length) failWith(copied.errors);
 
   const dataDirs = [...new Set(plan.data.map((d) => d.path))].sort();
+  const content = contentPlan(model, wd, stagedDir);
   let override: string | undefined;
-  if (plan.data.length) {
-    writeFileSync(join(stagedDir, SHARED_OVERRIDE), sharedOverride(plan.data, inputs['remote-dir']));
+  if (plan.data.length || content.entries.length) {
+    const text = sharedOverride(plan.data, inputs['remote-dir'], content, inputs.mode !== 'swarm');
+    writeFileSync(join(stagedDir, SHARED_OVERRIDE), text);
     override = SHARED_OVERRIDE;
   }
   const size = tarSize(stagedDir);
@@ -109,6 +115,7 @@ export async function stageProject(inputs: ProjectInputs, stagedDir: string): Pr
     files: [...new Set(copied.files)].sort(),
     dataDirs,
     override,
+    stored: content.entries,
     bundleBytes: size.bytes,
     services: model.services,
   };

@@ -3,8 +3,10 @@
 // users; the data override; and the bundle's size as tar will send it.
 import { chmodSync, copyFileSync, lstatSync, mkdirSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ComposeVolume } from '../../../../lib/tools/compose.js';
 import type { Copy, DataDir } from './classify.js';
 import { inside } from './classify.js';
+import { FILES_LABEL, storedPath, type ContentPlan } from './content.js';
 
 export interface CopyResult {
   /** relative paths of the regular files copied */
@@ -94,21 +96,39 @@ export function tarSize(dir: string): { bytes: number; largest: [string, number]
   return { bytes: Math.ceil(bytes / 10240) * 10240, largest: sizes.sort((a, b) => b[1] - a[1]).slice(0, 3) };
 }
 
-/** The override file that points each writable relative bind mount at `<remote-dir>/shared/<path>`. */
+/** The override that points data mounts at shared/ and read-only project files at files/ (content.ts). */
 export const SHARED_OVERRIDE = 'docker-compose.berth-shared.yml';
 
-export function sharedOverride(data: DataDir[], remoteDir: string): string {
+export function sharedOverride(
+  data: DataDir[],
+  remoteDir: string,
+  content: ContentPlan = { entries: [], binds: [], configs: [], labels: {} },
+  /** mode swarm versions configs by content itself, from the release's copy */
+  withConfigs = true,
+): string {
   const lines = [
-    '# Written by berth/deploy: data directories live outside the releases, in shared/.',
+    '# Written by berth/deploy: data directories live outside the releases, in shared/;',
+    '# read-only project files are mounted from files/<content id>/ (the release keeps a copy).',
     'services:',
   ];
-  const byService = new Map<string, DataDir[]>();
-  for (const d of data) byService.set(d.service, [...(byService.get(d.service) ?? []), d]);
-  for (const [service, dirs] of byService) {
-    lines.push(`  ${JSON.stringify(service)}:`, '    volumes:');
-    // Compose merges mounts by target: this one replaces the user's for the same target.
-    for (const d of dirs)
-      lines.push(`      - ${JSON.stringify({ ...d.mount.volume, source: `${remoteDir}/shared/${d.path}` })}`);
+  const volumes = new Map<string, ComposeVolume[]>();
+  const add = (service: string, v: ComposeVolume) =>
+    volumes.set(service, [...(volumes.get(service) ?? []), v]);
+  for (const d of data) add(d.service, { ...d.mount.volume, source: `${remoteDir}/shared/${d.path}` });
+  for (const b of content.binds) add(b.service, { ...b.volume, source: storedPath(remoteDir, b) });
+  const services = [...new Set([...volumes.keys(), ...Object.keys(content.labels)])].sort();
+  for (const service of services) {
+    lines.push(`  ${JSON.stringify(service)}:`);
+    const label = content.labels[service];
+    if (label) lines.push(`    labels: ${JSON.stringify({ [FILES_LABEL]: label })}`);
+    // Compose merges mounts by target: each replaces the user's mount of the same target.
+    if (volumes.has(service))
+      lines.push('    volumes:', ...volumes.get(service)!.map((v) => `      - ${JSON.stringify(v)}`));
+  }
+  if (withConfigs && content.configs.length) {
+    lines.push('configs:');
+    for (const c of content.configs)
+      lines.push(`  ${JSON.stringify(c.key)}:`, `    file: ${JSON.stringify(storedPath(remoteDir, c))}`);
   }
   return lines.join('\n') + '\n';
 }

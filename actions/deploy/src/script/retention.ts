@@ -1,4 +1,5 @@
-// The deploy script's retention: old releases go (with the images and swarm objects only they name).
+// The deploy script's retention: old releases go (with the images, files and swarm objects only they
+// name), except one a container still mounts from (files.ts).
 import { bash } from '../../../../lib/ssh/host-script.js';
 
 export const RETENTION = bash`enter retention
@@ -19,11 +20,12 @@ for d in releases/.removing-*; do
   rm -rf "$d" 2>/dev/null || emit warning "retention: $REMOTE_DIR/$d is left from a release that could not be removed; remove it as root"
 done
 images_of() { [ -f "$1/.berth/pins.yml" ] && sed -n 's/^    image: "\(.*\)"$/\1/p' "$1/.berth/pins.yml" || true; }
+read_mounts
 mapfile -t all < <(find releases -mindepth 1 -maxdepth 1 -type d ! -name '.*' -printf '%f\n' | sort)
 remove=()
 if [ "$\{#all[@]}" -gt "$KEEP" ]; then
   for r in "$\{all[@]:0:$\{#all[@]}-KEEP}"; do
-    [ "$r" = "$RELEASE" ] || [ "$r" = "$previous" ] || remove+=("$r")
+    [ "$r" = "$RELEASE" ] || [ "$r" = "$previous" ] || release_in_use "$r" || remove+=("$r")
   done
 fi
 if [ "$\{#remove[@]}" -gt 0 ]; then
@@ -43,6 +45,7 @@ if [ "$\{#remove[@]}" -gt 0 ]; then
     remove_release "$r"
   done
 fi
+remove_unused_files
 if [ "$MODE" = swarm ]; then
   # Secrets and configs are versioned by content; a version no kept release names is deleted
   # (an old password must not linger in the swarm's store). In use elsewhere: docker refuses.
