@@ -27,9 +27,7 @@ let workdir: string;
 let images: ExampleImages;
 let httpsPort: number;
 let httpPort: number;
-// Until the release's read-only bind mounts keep their config hash across releases (nginx's conf.d
-// is in the release directory, whose path changes), nginx drops the mount and serves its image's copy.
-const BASE_FILES = ['docker-compose.yml', 'zd-no-confd.yml'];
+const BASE_FILES = ['docker-compose.yml'];
 
 function deploy(extra: Record<string, string> = {}, files: string[] = []): Promise<ActionResult> {
   return runAction('deploy', {
@@ -111,7 +109,6 @@ beforeAll(async () => {
   workdir = exampleWorkdir(lab, 'zero-downtime');
   httpsPort = await freePort();
   httpPort = await freePort();
-  writeFileSync(join(workdir, 'zd-no-confd.yml'), 'services:\n  nginx:\n    volumes: !reset []\n');
   images = await exampleImages(lab, 'berth-zd');
   writeFileSync(join(workdir, 'zd-container-name.yml'), 'services:\n  api:\n    container_name: fixed-api\n');
   // A change of nginx alone (a label): it is recreated, as every service not listed would be.
