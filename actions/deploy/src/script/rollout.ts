@@ -178,7 +178,10 @@ rollout_release() { # release-dir
   ZD_LOG="$1/.berth/up.log"
   : >"$ZD_LOG"
   compose_args "$1"
-  ZD_HASHES=$(docker compose "$\{CARGS[@]}" config --hash '*' 2>>"$ZD_LOG") || return 1
+  # The hashes up will label the containers with: config --hash alone differs from them when a
+  # service has an env_file, its resolved model (env_file merged in) does not. None: all roll.
+  ZD_HASHES=$(docker compose "$\{CARGS[@]}" config --format json 2>>"$ZD_LOG" |
+    docker compose -p "$PROJECT" --project-directory "$1" -f - config --no-interpolate --hash '*' 2>>"$ZD_LOG") || ZD_HASHES=""
   ZD_PROXY_ID=$(zd_ids "$ZD_PROXY" | head -n 1)
   ZD_PROXY_IMAGE=""
   [ -z "$ZD_PROXY_ID" ] || ZD_PROXY_IMAGE=$(docker inspect -f '{{.Image}}' "$ZD_PROXY_ID")
