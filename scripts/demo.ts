@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAction, type ActionResult } from './lab/harness.js';
 import { labDir, readLab, repoRoot, sshInputs } from './lab/lab.js';
+import { startLoad } from './lab/load.js';
 
 const lab = readLab();
 const sha = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
@@ -170,8 +171,20 @@ function deploy(api: string, waitTimeout: string): Promise<ActionResult> {
       'health-urls': `https://localhost:${httpsPort}/healthz 200 1000`,
       'ca-file': 'ca.pem',
       'wait-timeout': waitTimeout,
+      // The api is updated start-first behind nginx: a release fails no request (README).
+      'zero-downtime': 'api',
+      proxy: 'nginx',
+      'drain-seconds': '2',
     },
   });
+}
+
+/** A deploy while the lab's load client sends requests through nginx: its result and the failed count. */
+async function deployUnderLoad(api: string, waitTimeout: string): Promise<[ActionResult, string]> {
+  const load = startLoad({ caFile: lab.caFile, port: httpsPort, path: '/healthz', maxSeconds: 300 });
+  const r = await deploy(api, waitTimeout);
+  const l = await load.stop();
+  return [r, `under load ${l.failed} of ${l.total} requests failed (longest gap ${l.longestGapMs} ms)`];
 }
 
 function healthz(): Promise<string> {
@@ -197,14 +210,20 @@ await stage('deploy development (over SSH, pinned host key)', async () => {
 });
 
 await stage('deploy a broken release', async () => {
-  const r = await deploy(pins.broken!, '30');
+  const [r, load] = await deployUnderLoad(pins.broken!, '30');
   if (r.outputs.status !== 'rolled-back')
     throw new Error(`expected a rollback, got ${r.outputs.status}: ${r.errors.join('; ')}`);
   releases.push(r.outputs.release!);
-  return `release ${r.outputs.release} ${r.outputs.status}: ${r.errors[0]?.split('; ')[1] ?? ''}`;
+  return `release ${r.outputs.release} ${r.outputs.status}: ${r.errors[0]?.split('; ')[1] ?? ''}; ${load}`;
 });
 
 await stage('after the automatic rollback', async () => `${releases[0]} still serves: ${await healthz()}`);
+
+await stage('redeploy development under load (api start-first)', async () => {
+  const [r, load] = await deployUnderLoad(pins.api!, '180');
+  expectOk(r, 'redeploy');
+  return `release ${r.outputs.release} ${r.outputs.status}; ${load}`;
+});
 
 // The deployed development stack backed up (its PostgreSQL dump and volumes, encrypted with age to
 // host: on the lab host), then proven by a restore into scratch volumes and a scratch PostgreSQL.

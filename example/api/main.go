@@ -19,6 +19,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -83,7 +84,9 @@ func main() {
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
+	drained := make(chan struct{})
 	go func() {
+		defer close(drained)
 		<-ctx.Done()
 		// docker stop sends SIGTERM: finish in-flight requests before the 10s SIGKILL.
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
@@ -95,6 +98,10 @@ func main() {
 	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Fatalf("api: %v", err)
 	}
+	// ListenAndServe returns as soon as Shutdown starts: main must wait for the requests in flight,
+	// or exiting would cut them off.
+	<-drained
+	log.Printf("api %s stopped", version)
 }
 
 // openDB builds the connection from the environment. The password comes from a file (a compose
@@ -168,6 +175,7 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("/version", s.handleVersion)
 	mux.HandleFunc("/items", s.handleItems)
 	mux.HandleFunc("/uploads/", handleUploads)
+	mux.HandleFunc("/slow", handleSlow)
 	if !s.debug {
 		return mux
 	}
@@ -212,6 +220,28 @@ func statusWord(code int) string {
 
 // handleVersion reports the build and the schema version the last migration recorded ("" before
 // any), so a deploy can show that its pre-deploy migration reached the database the release uses.
+// maxSlow bounds /slow, so that nobody holds a connection open for long through it.
+const maxSlow = 10 * time.Second
+
+// handleSlow answers after ?ms= milliseconds (at most maxSlow): a request still in flight while a
+// release switches, for the zero-downtime tests. A server shutting down lets it finish (Shutdown).
+func handleSlow(w http.ResponseWriter, r *http.Request) {
+	if !allow(w, r, http.MethodGet, http.MethodHead) {
+		return
+	}
+	ms, err := strconv.Atoi(r.URL.Query().Get("ms"))
+	if err != nil || ms < 0 || time.Duration(ms)*time.Millisecond > maxSlow {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "ms must be a whole number from 0 to 10000"})
+		return
+	}
+	select {
+	case <-time.After(time.Duration(ms) * time.Millisecond):
+	case <-r.Context().Done():
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"version": version, "slept_ms": strconv.Itoa(ms)})
+}
+
 func (s *server) handleVersion(w http.ResponseWriter, r *http.Request) {
 	if !allow(w, r, http.MethodGet, http.MethodHead) {
 		return

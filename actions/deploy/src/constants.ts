@@ -31,6 +31,9 @@ export const Inputs = {
   PostDeploy: 'post-deploy',
   Release: 'release',
   ZeroDowntime: 'zero-downtime',
+  Proxy: 'proxy',
+  ProxyReload: 'proxy-reload',
+  DrainSeconds: 'drain-seconds',
 } as const;
 
 export const Outputs = {

@@ -56,6 +56,7 @@ export interface Inputs extends SshInputs {
   /** mode rollback: the release to bring back (an id, or `previous`) */
   release?: string;
   /** services updated start-first (mode swarm: by swarm's own update_config) */
+  /** read by rollout.ts's getRolloutInputs; mode swarm's stack rewrite reads it here */
   'zero-downtime'?: string[];
 }
 
@@ -134,14 +135,6 @@ function positiveInt(name: string, fallback: number): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) fail(name, `${JSON.stringify(raw)} is not a whole number of at least 1`);
   return n;
-}
-
-/** The services listed in zero-downtime, each a service name. */
-function zeroDowntime(): string[] {
-  const services = getListInput(I.ZeroDowntime, { newlinesOnly: true });
-  const bad = services.find((s) => !NAME.test(s));
-  if (bad) fail(I.ZeroDowntime, `${JSON.stringify(bad)} is not a service name`);
-  return services;
 }
 
 const seconds = (name: string, fallback: number): number =>
@@ -223,6 +216,5 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     prune: getBooleanInput(I.Prune, { default: true }),
     'lock-timeout': seconds(I.LockTimeout, 300),
     ...modes,
-    'zero-downtime': zeroDowntime(),
   };
 }

@@ -10,6 +10,7 @@ import { Outputs, State } from './constants.js';
 import { deployScriptParams, runDeployScript, uploadRelease } from './host.js';
 import { getHookInputs, hookScriptValues } from './hooks.js';
 import { getInputs } from './inputs.js';
+import { getRolloutInputs, stageRollout } from './rollout.js';
 import { bundleSizeKb, preflight } from './preflight.js';
 import { deployError, readDeployReport, summaryMarkdown, type BundleFacts } from './report.js';
 import { showStatus, stageRollback, targetError } from './modes/run.js';
@@ -18,7 +19,9 @@ export async function main(): Promise<void> {
   const started = Date.now();
   // Until the host reports an outcome, any failure (an input, the connection, the upload) is `failed`.
   core.setOutput(Outputs.Status, 'failed');
-  const inputs = getInputs();
+  const rolloutInputs = getRolloutInputs();
+  // zero-downtime is read once (rollout.ts); mode swarm's stack rewrite takes it from Inputs.
+  const inputs = { ...getInputs(), 'zero-downtime': rolloutInputs['zero-downtime'] };
   if (inputs.mode === 'status') return showStatus(inputs);
   const hookInputs = getHookInputs();
   const ctx = contextFromEnv();
@@ -46,6 +49,8 @@ export async function main(): Promise<void> {
       rollback ? stageRollback(inputs, stagingDir) : stageRelease(inputs, record, stagingDir),
     );
     const hooks = rollback ? undefined : await hookScriptValues(inputs, hookInputs, staged);
+    // Start-first services, checked against the release's model and staged in it (rollout.ts).
+    stageRollout(rolloutInputs, staged.project?.services ?? {}, inputs.mode, staged.dir);
     const session = await openSshSession(sshTarget(inputs), tempRoot);
     try {
       await core.group('Preflight', () => preflight(session, inputs, bundleSizeKb(staged.dir)));

@@ -8,6 +8,7 @@ import { DONE, FAILURE, LOCK, START } from './script/release.js';
 import { FILES } from './script/files.js';
 import { RETENTION } from './script/retention.js';
 import { SERVICES } from './script/services.js';
+import { ROLLOUT } from './script/rollout.js';
 import { SHARED } from './script/shared.js';
 import { CONFIG, PROBE, PULL, UP } from './script/stages.js';
 import { SWARM } from './script/swarm.js';
@@ -58,6 +59,7 @@ export const DEPLOY_BODY = [
   BRING_BACK,
   LOCK,
   SERVICES,
+  ROLLOUT,
   SWARM,
   FAILURE,
   HOOK_FUNCTIONS,

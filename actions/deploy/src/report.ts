@@ -3,6 +3,7 @@
 import { formatBytes } from '../../../lib/action/inputs.js';
 import { keyValueTable } from '../../../lib/action/summary.js';
 import { hookRows, postDeployError } from './hook-report.js';
+import { parseServiceUpdates, rolloutRows, type ServiceUpdate } from './rollout-report.js';
 import { oneLine } from '../../../lib/action/untrusted.js';
 import { HostReport } from '../../../lib/ssh/host-script.js';
 import { Inputs as I, type DeployStatus } from './constants.js';
@@ -49,6 +50,8 @@ export interface DeployReport {
   keptReleases: string[];
   /** files/<id> entries no kept release names any more */
   removedFiles: string[];
+  /** how each service was updated, when the release lists zero-downtime services */
+  updates: ServiceUpdate[];
 }
 
 /** The deploy script's report, from its stdout. */
@@ -94,6 +97,7 @@ export function readDeployReport(report: HostReport): DeployReport {
     targetError: text(report.last('target-error')),
     keptReleases: report.all('kept-release').map(oneLine),
     removedFiles: report.all('removed-files').map(oneLine),
+    updates: parseServiceUpdates(report.all('rollout').map(oneLine)),
     stageSeconds: stageStarts
       .slice(0, -1)
       .map(([stage, ms], i): [string, number] => [
@@ -203,6 +207,7 @@ export function summaryMarkdown(
     rows.push(['Removed files', r.removedFiles.map((x) => `\`files/${x}\``).join(' ')]);
   if (r.removedObjects.length)
     rows.push(['Removed swarm objects', r.removedObjects.map((x) => `\`${x}\``).join(' ')]);
+  rows.push(...rolloutRows(r.updates));
   rows.push(...hookRows(r));
   if (facts.bundle) rows.push(...bundleRows(facts.bundle, r));
   const table = keyValueTable(rows);

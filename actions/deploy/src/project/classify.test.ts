@@ -34,6 +34,7 @@ function model(binds: BindMount[], files: ProjectModel['files'] = []): ProjectMo
     files,
     interpolated: [],
     composeTexts: { '/w/compose.yml': 'services: ./conf ../secret', '/w/other.yml': 'x' },
+    services: {},
   };
 }
 

@@ -38,6 +38,8 @@ export interface ProjectModel {
   interpolated: ReferenceScan['interpolated'];
   /** the listed compose files and those they include or extend, absolute, with their text */
   composeTexts: Record<string, string>;
+  /** compose's resolved services (for the checks of other inputs, e.g. zero-downtime) */
+  services: ComposeConfig['services'];
 }
 
 /** The pure part: the model's references from compose's two views of the project. */
@@ -120,5 +122,5 @@ export async function discoverModel(opts: DiscoverOptions): Promise<ProjectModel
   }
   const { binds, files } = modelReferences(resolved, written, opts.workingDirectory);
   for (const ref of scan.references) files.push({ what: ref.via, path: ref.path });
-  return { binds, files, interpolated: scan.interpolated, composeTexts };
+  return { binds, files, interpolated: scan.interpolated, composeTexts, services: resolved.services };
 }

@@ -5,6 +5,7 @@
 import { lstatSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatBytes, inputError } from '../../../../lib/action/inputs.js';
+import type { ComposeConfig } from '../../../../lib/tools/compose.js';
 import { Inputs as I } from '../constants.js';
 import type { Inputs } from '../inputs.js';
 import { classifyProject, type Copy, type PathFacts } from './classify.js';
@@ -24,6 +25,8 @@ export interface ProjectFacts {
   stored: StoredEntry[];
   /** the bundle's tar size */
   bundleBytes: number;
+  /** compose's resolved services */
+  services: ComposeConfig['services'];
 }
 
 export type ProjectInputs = Pick<
@@ -114,5 +117,6 @@ export async function stageProject(inputs: ProjectInputs, stagedDir: string): Pr
     override,
     stored: content.entries,
     bundleBytes: size.bytes,
+    services: model.services,
   };
 }

@@ -26,7 +26,8 @@ audit() { # appends one JSON line per attempt to deploy.log
 # do not outlive the script.
 registry_config=""
 rel=""
-trap '[ -z "$registry_config" ] || rm -rf "$registry_config"; [ -z "$rel" ] || rm -rf "$rel/.berth/probes" "$rel/.berth/registry-password"' EXIT
+# A start-first update cut short puts its service back and removes its refusal rules (rollout.ts).
+trap '[ -z "$registry_config" ] || rm -rf "$registry_config"; [ -z "$rel" ] || rm -rf "$rel/.berth/probes" "$rel/.berth/registry-password"; [ -z "$\{ZD_S:-}" ] || zd_abort; [ -z "$\{ZD_HELPER:-}" ] || zd_unreject' EXIT
 unlock() {
   : >.lock
   flock -u 9
@@ -65,6 +66,7 @@ export const FAILURE = bash`# Brings the previous release back with the image di
 rollback() {
   if [ "$ROLLBACK" != 1 ] || [ -z "$previous" ] || [ ! -d "releases/$previous" ]; then return 1; fi
   echo "berth: rolling back to $previous" >&2
+  emit rollout rollback
   up_release "$REMOTE_DIR/releases/$previous"
 }
 

@@ -33,6 +33,10 @@ up_release() { # release-dir
       wait_converged "$since" "$deadline" 2>&1 | tee -a "$1/.berth/up.log" >&2
       status=$\{PIPESTATUS[0]}
     fi
+  elif rolls_out "$1"; then
+    # Start-first for the services the release lists (rollout.ts); its log is up.log too.
+    rollout_release "$1"
+    status=$?
   else
     compose_args "$1"
     timeout --kill-after=15 "$WAIT_TIMEOUT" docker compose "$\{CARGS[@]}" \
@@ -54,11 +58,15 @@ diagnose() {
     service=$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$c")
     state=$(docker inspect -f '{{.State.Status}}{{if .State.Health}}/{{.State.Health.Status}}{{end}}' "$c")
     case "$state" in running | running/healthy) continue ;; esac
-    emit unhealthy "$service $state"
-    emit health "$service $(health_of "$c")"
-    echo "--- last log lines of $service ($state)" >&2
-    docker logs --tail 20 "$c" >&2 2>&1 || true
+    report_unhealthy "$c" "$service" "$state"
   done
+}
+
+report_unhealthy() { # container service state
+  emit unhealthy "$2 $3"
+  emit health "$2 $(health_of "$1")"
+  echo "--- last log lines of $2 ($3)" >&2
+  docker logs --tail 20 "$1" >&2 2>&1 || true
 }
 
 health_of() { # container: its health-check log as base64 JSON
