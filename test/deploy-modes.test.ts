@@ -179,19 +179,20 @@ describe('deploy modes', () => {
   });
 
   it('deploys with a warning when retention cannot remove a release (a root-owned file in it)', async () => {
-    await asRoot(`${remoteDir}/releases/${ids[0]}`, 'mkdir /x/owned && touch /x/owned/f');
+    // The first release stays anyway: the db, never recreated since, mounts its secret from there.
+    await asRoot(`${remoteDir}/releases/${ids[1]}`, 'mkdir /x/owned && touch /x/owned/f');
     const r = await run({ images: pins(images, images.api2), 'keep-releases': '1' }, shas[3]);
     expect(r.exitCode, r.log).toBe(0);
     expect(r.outputs.status).toBe('deployed');
     expect(r.warnings).toEqual([
-      expect.stringMatching(new RegExp(`^retention: release ${ids[0]} could not be removed`)),
+      expect.stringMatching(new RegExp(`^retention: release ${ids[1]} could not be removed`)),
     ]);
-    expect(r.summary).toContain(`retention: release ${ids[0]} could not be removed`);
+    expect(r.summary).toContain(`retention: release ${ids[1]} could not be removed`);
+    expect(r.summary).toContain(`${ids[0]} (mounted by container`);
     expect(await version()).toBe('v2');
     const { stdout } = await ssh(`cd ${remoteDir} && ls -a releases && tail -n 1 deploy.log`);
-    expect(stdout).toContain(`.removing-${ids[0]}`);
-    expect(stdout).not.toMatch(new RegExp(`^${ids[0]}$`, 'm'));
-    expect(stdout).not.toContain(ids[1]);
+    expect(stdout).toContain(`.removing-${ids[1]}`);
+    expect(stdout).not.toMatch(new RegExp(`^${ids[1]}$`, 'm'));
     expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toMatchObject({
       release: r.outputs.release,
       status: 'deployed',
@@ -199,6 +200,7 @@ describe('deploy modes', () => {
     // The release that could not be removed is no longer listed, nor a rollback target.
     const status = await run({ mode: 'status' });
     expect((JSON.parse(status.outputs.releases!) as ReleaseInfo[]).map((x) => x.id)).toEqual([
+      ids[0],
       ids[2],
       r.outputs.release,
     ]);
