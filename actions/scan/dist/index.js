@@ -32226,9 +32226,13 @@ function composeEnvironment() {
 /** `docker compose config --format json`, parsed; throws compose's own message when the files are invalid. */
 async function composeConfig(options) {
     const args = ['compose', '-p', options.project, '--project-directory', options.projectDirectory];
+    if (options.envFile)
+        args.push('--env-file', options.envFile);
     for (const file of options.files)
         args.push('-f', file);
     args.push('config', '--format', 'json');
+    if (options.asWritten)
+        args.push('--no-interpolate', '--no-path-resolution');
     const result = await exec_run('docker', args, {
         cwd: options.projectDirectory,
         env: composeEnvironment(),
