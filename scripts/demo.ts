@@ -92,6 +92,16 @@ for (const service of ['nginx', 'db']) {
   });
 }
 
+// The next api: one build argument changed (the warm cache makes it quick), what a routine release is.
+await stage('build the next api (v2)', async () => {
+  const r = expectOk(
+    await build('api', { tags: 'v2', 'build-args': `BASE_IMAGE=${lab.baseImage}\nVERSION=v2` }),
+    'build api v2',
+  );
+  pins.v2 = r.outputs.ref!;
+  return `pushed ${r.outputs.ref}`;
+});
+
 // A release whose api starts but never answers its health check: what the rollback is for.
 await stage('build a broken api (never healthy)', async () => {
   const context = mkdtempSync(join(tmpdir(), 'berth-demo-broken-'));
@@ -175,8 +185,29 @@ function deploy(api: string, waitTimeout: string): Promise<ActionResult> {
       'zero-downtime': 'api',
       proxy: 'nginx',
       'drain-seconds': '2',
+      // Its schema migration, in a one-off container of the new release before it takes traffic
+      // (the broken api's entrypoint ignores its arguments: it would only sleep).
+      'pre-deploy': api === pins.broken ? '' : 'api: migrate',
     },
   });
+}
+
+/** mode status: the kept releases, as the `releases` output lists them. */
+async function keptReleases(): Promise<string> {
+  const r = expectOk(
+    await runAction('deploy', {
+      workspace: workdir,
+      inputs: {
+        ...sshInputs(lab),
+        project: 'berth-demo',
+        'remote-dir': '/home/deploy/berth-demo',
+        mode: 'status',
+      },
+    }),
+    'status',
+  );
+  const releases = JSON.parse(r.outputs.releases ?? '[]') as { id: string; current: boolean }[];
+  return releases.map((x) => `${x.id}${x.current ? ' (current)' : ''}`).join(', ');
 }
 
 /** A deploy while the lab's load client sends requests through nginx: its result and the failed count. */
@@ -219,11 +250,14 @@ await stage('deploy a broken release', async () => {
 
 await stage('after the automatic rollback', async () => `${releases[0]} still serves: ${await healthz()}`);
 
-await stage('redeploy development under load (api start-first)', async () => {
-  const [r, load] = await deployUnderLoad(pins.api!, '180');
-  expectOk(r, 'redeploy');
-  return `release ${r.outputs.release} ${r.outputs.status}; ${load}`;
+await stage('release api v2 under load (start-first behind nginx)', async () => {
+  const [r, load] = await deployUnderLoad(pins.v2!, '180');
+  expectOk(r, 'release v2');
+  releases.push(r.outputs.release!);
+  return `release ${r.outputs.release} ${r.outputs.status}; ${load}; now ${await healthz()}`;
 });
+
+await stage('kept releases (mode status)', keptReleases);
 
 // The deployed development stack backed up (its PostgreSQL dump and volumes, encrypted with age to
 // host: on the lab host), then proven by a restore into scratch volumes and a scratch PostgreSQL.

@@ -115,6 +115,22 @@ describe('deploy hooks', () => {
     expect(stdout).not.toContain(r.outputs.release!);
   });
 
+  it('a pre-deploy hook that outlives wait-timeout is stopped and removed; the running release serves on', async () => {
+    // The broken api's entrypoint ignores its arguments and sleeps: its migration never ends.
+    const r = await deploy({
+      images: example.pins(images, images.broken),
+      'pre-deploy': 'api: migrate',
+      'wait-timeout': '8',
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.outputs.status, r.log).toBe('rolled-back');
+    expect(r.errors[0]).toContain('pre-deploy hook api exited with 124');
+    expect(r.summary).toContain('no result within 8 s (wait-timeout): stopped');
+    const { stdout } = await ssh(`docker ps -a -q --filter name=${project}-berth-pre-deploy | wc -l`);
+    expect(stdout.trim()).toBe('0');
+    expect(await version()).toEqual({ version: 'v2', schema: 'v2' });
+  });
+
   it('a failing post-deploy hook fails the step while the release stays deployed', async () => {
     const r = await deploy({ images: example.pins(images, images.api2), 'post-deploy': 'api: migrate v0' });
     expect(r.exitCode).toBe(1);

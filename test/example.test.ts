@@ -350,6 +350,9 @@ describe('example app', () => {
     expect(stdout.trim()).toBe('api running');
 
     await compose(['start', 'db']);
+    // The restarted api may have a new address: nginx, proxying to `api` plainly (no resolver),
+    // follows it on a reload, which deploys do on every switch (README of actions/deploy).
+    await compose(['exec', '-T', 'nginx', 'nginx', '-s', 'reload']);
     const deadline = Date.now() + 90_000;
     let last: Reply | Error | undefined;
     while (Date.now() < deadline) {
