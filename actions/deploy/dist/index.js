@@ -32602,7 +32602,7 @@ function getModeInputs() {
 const HOOK_FUNCTIONS = bash `# Runs one stage's hooks in order; stops at the first that fails, reporting it (stage, service,
 # exit code) and its last 10 output lines. The arrays are named: services, argv lengths, argv words.
 run_hooks() { # stage services-array argc-array argv-array
-  local stage=$1 i n=0 service code line log
+  local stage=$1 i n=0 service code line log name
   local -n hook_services=$2 hook_argc=$3 hook_argv=$4
   hook_message=""
   for i in "$\{!hook_services[@]}"; do
@@ -32614,13 +32614,20 @@ run_hooks() { # stage services-array argc-array argv-array
     # The hook's stdout never reaches the script's stdout (the report): every line goes to stderr
     # with the stage's name, and into its log for the report's last lines.
     set +e
-    docker compose "$\{CARGS[@]}" run --rm --no-deps -T -- "$service" "$\{args[@]}" </dev/null 2>&1 |
+    # Bounded by wait-timeout: the one-off container is named, so that a hook out of time is removed,
+    # not left running (killing the compose client does not stop it).
+    name="$PROJECT-berth-$stage-$i-$RANDOM"
+    timeout --kill-after=15 "$WAIT_TIMEOUT" docker compose "$\{CARGS[@]}" run --rm --no-deps -T --name "$name" -- "$service" "$\{args[@]}" </dev/null 2>&1 |
       while IFS= read -r line || [ -n "$line" ]; do
         printf '[%s %s] %s\n' "$stage" "$service" "$line" >&2
         printf '%s\n' "$line"
       done >"$log"
     code=$\{PIPESTATUS[0]}
     set -e
+    if [ "$code" -ge 124 ] && [ "$code" -le 137 ]; then
+      docker rm -f "$name" >/dev/null 2>&1 || true
+      echo "[$stage $service] no result within $WAIT_TIMEOUT s (wait-timeout): stopped" >>"$log"
+    fi
     if [ "$code" != 0 ]; then
       emit hook-failed "$stage $service $code"
       while IFS= read -r line; do emit hook-output "$line"; done < <(tail -n 10 "$log")
