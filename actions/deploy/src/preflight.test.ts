@@ -69,7 +69,7 @@ describe('preflightProblems', () => {
     ]);
   });
 
-  it('checks free space against the bundle, and against a floor when images are to be pulled', () => {
+  it('checks free space against the bundle, and against the floor when images are to be pulled and their registry could not say', () => {
     const low = ready.map((l) =>
       l
         .replace('remote-dir-free-kb=50000000', 'remote-dir-free-kb=1000')
@@ -79,9 +79,19 @@ describe('preflightProblems', () => {
       'Input "remote-dir": /opt/shop has 1 MiB free, the release needs 74 MiB',
     ]);
     expect(problems([...low, 'missing-image=r/api@sha256:1'], { bundleKb: 1 })).toEqual([
-      "/var/lib/docker (Docker's root dir) has 0.0 GiB free, under the 2.0 GiB kept for pulling r/api@sha256:1: free space on the host (docker system prune)",
+      "/var/lib/docker (Docker's root dir) has 0.0 GiB free, under the 2.0 GiB kept for pulling r/api@sha256:1 (their registry could not be asked): free space on the host (docker image prune -a) or grow the disk",
       'Input "remote-dir": /opt/shop has 1 MiB free, the release needs 65 MiB',
     ]);
+  });
+
+  it('checks the pull against the sizes the registry gave', () => {
+    const low = ready.map((l) => l.replace('root-free-kb=50000000', 'root-free-kb=400000'));
+    const pull = [...low, 'missing-image=r/api@sha256:1'];
+    const pullSizes = [{ ref: 'r/api@sha256:1', bytes: 100 * 1024 * 1024 }];
+    expect(problems(pull, { pullSizes })).toEqual([
+      "/var/lib/docker (Docker's root dir) has 0.4 GiB free; pulling r/api@sha256:1 (100 MiB compressed) needs 0.5 GiB (2.5 x the compressed size + 0.3 GiB): free space on the host (docker image prune -a) or grow the disk",
+    ]);
+    expect(problems(pull, { pullSizes: [{ ref: 'r/api@sha256:1', bytes: 50 * 1024 * 1024 }] })).toEqual([]);
   });
 
   it('keeps host text to one line', () => {

@@ -3,20 +3,18 @@
 // input or the command that fixes the host, and all of them fail the step together.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import * as core from '@actions/core';
 import { oneLine } from '../../../lib/action/untrusted.js';
 import { HostReport, runHostScript } from '../../../lib/ssh/host-script.js';
 import type { SshSession } from '../../../lib/ssh/session.js';
+import { parsePlatform } from '../../../lib/tools/registry.js';
 import { Inputs as I } from './constants.js';
 import type { Inputs } from './inputs.js';
+import { measurePull, pullSpaceProblem, type ImageSize } from './pull-space.js';
 import { PREFLIGHT_BODY } from './script/preflight.js';
 
 /** `docker compose up --wait-timeout`, which every deploy uses, came with Compose 2.17.0. */
 export const MIN_COMPOSE: readonly [number, number, number] = [2, 17, 0];
-/**
- * Free space the engine's root dir must have when an image is to be pulled. The host knows which
- * pinned images it lacks, not their size (that needs the registry): a floor, not a measure.
- */
-export const PULL_FLOOR_KB = 2 * 1024 * 1024;
 /** Room beyond the bundle itself in remote-dir's filesystem: logs, pins, the audit line. */
 export const BUNDLE_MARGIN_KB = 64 * 1024;
 
@@ -25,6 +23,8 @@ export interface PreflightFacts {
   mode: Inputs['mode'];
   /** the staged bundle's size */
   bundleKb: number;
+  /** the registry's sizes of the images the host lacks; undefined: the floor (pull-space.ts) */
+  pullSizes?: ImageSize[];
 }
 
 /** The bytes under `dir`, in KiB rounded up (what the upload will write on the host). */
@@ -49,7 +49,6 @@ function versionAtLeast(text: string, min: readonly number[]): boolean | undefin
   return true;
 }
 
-const gib = (kb: number) => `${(kb / 1024 / 1024).toFixed(1)} GiB`;
 const mib = (kb: number) => `${Math.ceil(kb / 1024)} MiB`;
 
 function engineProblems(r: HostReport, user: string, facts: PreflightFacts): string[] {
@@ -80,14 +79,12 @@ function engineProblems(r: HostReport, user: string, facts: PreflightFacts): str
       `Input "${I.Mode}": swarm needs a swarm manager; this host's swarm state is "${swarm}" (docker swarm init)`,
     );
   }
-  const images = r.all('missing-image');
   const dockerFree = r.int('docker-root-free-kb');
-  if (images.length > 0 && dockerFree !== undefined && dockerFree < PULL_FLOOR_KB) {
-    out.push(
-      `${r.last('docker-root')} (Docker's root dir) has ${gib(dockerFree)} free, under the ${gib(PULL_FLOOR_KB)} ` +
-        `kept for pulling ${images.join(', ')}: free space on the host (docker system prune)`,
-    );
-  }
+  const space =
+    dockerFree === undefined
+      ? undefined
+      : pullSpaceProblem(r.last('docker-root') ?? '', dockerFree, r.all('missing-image'), facts.pullSizes);
+  if (space !== undefined) out.push(space);
   return out;
 }
 
@@ -134,10 +131,14 @@ export async function preflight(session: SshSession, inputs: Inputs, bundleKb: n
     NEED_CURL: inputs['health-urls'].length > 0,
     IMAGES: Object.values(inputs.images),
   });
+  const platform = parsePlatform(result.report.last('platform') ?? '');
+  const log = (line: string) => core.info(oneLine(line));
+  const pullSizes = await measurePull(result.report.all('missing-image'), platform, inputs, log);
   const problems = preflightProblems(result.report, {
     remoteDir: inputs['remote-dir'],
     mode: inputs.mode,
     bundleKb,
+    pullSizes,
   });
   if (problems.length === 1) throw new Error(problems[0]);
   if (problems.length > 1) {

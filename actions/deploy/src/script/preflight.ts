@@ -10,11 +10,15 @@ if ! have docker; then
   emit missing docker
 else
   # One call for the engine's facts; its error says whether the socket refused this user.
-  if info=$(docker info --format '{{.DockerRootDir}}|{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}' 2>&1) &&
+  # The platform (OSType/Architecture) picks the image of an index whose size the runner asks for.
+  if info=$(docker info --format '{{.DockerRootDir}}|{{.OSType}}/{{.Architecture}}|{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}' 2>&1) &&
     [ -n "$\{info%%|*}" ]; then
-    emit docker-root "$\{info%%|*}"
-    emit docker-root-free-kb "$(free_kb "$\{info%%|*}")"
-    emit swarm "$\{info#*|}"
+    root=$\{info%%|*} rest=$\{info#*|}
+    platform=$\{rest%%|*} swarm=$\{rest#*|}
+    emit docker-root "$root"
+    emit docker-root-free-kb "$(free_kb "$root")"
+    emit platform "$platform"
+    emit swarm "$swarm"
     for image in "$\{IMAGES[@]}"; do
       docker image inspect -f '{{.Id}}' -- "$image" >/dev/null 2>&1 || emit missing-image "$image"
     done
