@@ -32385,7 +32385,7 @@ const State = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _lib_action_wrapper_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9046);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2609);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4855);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6023);
 // Entry point bundled into dist/index.js; the runner calls it for the main and post step.
 
@@ -32398,7 +32398,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2609:
+/***/ 4855:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34336,6 +34336,280 @@ function stageRollout(inputs, services, mode, stagedDir) {
 
 // EXTERNAL MODULE: ./lib/action/untrusted.ts
 var untrusted = __nccwpck_require__(3643);
+;// CONCATENATED MODULE: ./lib/tools/registry.ts
+// A small client of the OCI distribution API: the compressed size of an image a registry holds,
+// for one platform. Every answer is untrusted: bounded in bytes and time, sizes checked to be
+// non-negative safe integers. HTTPS, except for loopback registries (plain HTTP, as docker allows).
+// Credentials go in headers only, and only to the registry or the token realm it names.
+
+const MANIFEST_TYPES = [
+    'application/vnd.oci.image.index.v1+json',
+    'application/vnd.docker.distribution.manifest.list.v2+json',
+    'application/vnd.oci.image.manifest.v1+json',
+    'application/vnd.docker.distribution.manifest.v2+json',
+].join(', ');
+const MAX_BODY = 4 * 1024 * 1024;
+const registry_DIGEST = /^sha256:[0-9a-f]{64}$/;
+/** `docker info`'s OSType/Architecture (uname words, e.g. linux/x86_64) as OCI platform names. */
+function parsePlatform(text) {
+    const m = /^([a-z0-9]+)\/([A-Za-z0-9_]+)$/.exec(text.trim());
+    if (!m)
+        return undefined;
+    const arch = {
+        x86_64: ['amd64'],
+        amd64: ['amd64'],
+        aarch64: ['arm64'],
+        arm64: ['arm64'],
+        armv7l: ['arm', 'v7'],
+        armv6l: ['arm', 'v6'],
+        i386: ['386'],
+        i686: ['386'],
+    };
+    const [architecture, variant] = arch[m[2]] ?? [m[2]];
+    return { os: m[1], architecture, variant };
+}
+/** Loopback registries speak plain HTTP, as docker treats them; every other one HTTPS. */
+function registryBaseUrl(registry) {
+    const host = registry.replace(/:\d+$/, '');
+    const loopback = host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
+    // Docker Hub's name is not its API host.
+    const api = registry === 'docker.io' || registry === 'index.docker.io' ? 'registry-1.docker.io' : registry;
+    return `${loopback ? 'http' : 'https'}://${api}`;
+}
+/** Parses `WWW-Authenticate: Bearer realm="...",service="...",scope="..."` (or Basic). */
+function parseChallenge(header) {
+    const m = /^\s*(basic|bearer)\b\s*(.*)$/i.exec(header ?? '');
+    if (!m)
+        return undefined;
+    const params = {};
+    for (const p of m[2].matchAll(/([A-Za-z][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]*))/g)) {
+        params[p[1].toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : p[3];
+    }
+    return { scheme: m[1].toLowerCase(), params };
+}
+function isObject(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function checkedSize(v, what) {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+        throw new Error(`${what} has no valid size`);
+    }
+    return v;
+}
+function descriptor(v, what) {
+    if (!isObject(v) || typeof v.digest !== 'string' || !registry_DIGEST.test(v.digest)) {
+        throw new Error(`${what} has no valid digest`);
+    }
+    const p = v.platform;
+    const platform = isObject(p) && typeof p.os === 'string' && typeof p.architecture === 'string'
+        ? {
+            os: p.os,
+            architecture: p.architecture,
+            variant: typeof p.variant === 'string' ? p.variant : undefined,
+        }
+        : undefined;
+    return { digest: v.digest, size: checkedSize(v.size, what), platform };
+}
+/** The index entry for `platform` (a missing variant matches any); never an attestation. */
+function pickPlatformManifest(index, platform) {
+    if (!isObject(index) || !Array.isArray(index.manifests))
+        throw new Error('the index lists no manifests');
+    const entries = index.manifests.map((m, i) => descriptor(m, `index entry ${i}`));
+    const match = (wantVariant) => entries.find((e) => e.platform?.os === platform.os &&
+        e.platform.architecture === platform.architecture &&
+        (!wantVariant || !platform.variant || e.platform.variant === platform.variant));
+    return (match(true) ?? match(false))?.digest;
+}
+/** Compressed bytes of an image manifest: its config plus its layers. */
+function manifestSize(manifest) {
+    if (!isObject(manifest) || !Array.isArray(manifest.layers))
+        throw new Error('the manifest lists no layers');
+    let sum = descriptor(manifest.config, 'the config').size;
+    manifest.layers.forEach((l, i) => (sum += descriptor(l, `layer ${i}`).size));
+    if (!Number.isSafeInteger(sum))
+        throw new Error('the layer sizes overflow');
+    return sum;
+}
+async function boundedText(res) {
+    const declared = Number(res.headers.get('content-length') ?? 0);
+    if (declared > MAX_BODY)
+        throw new Error(`an answer of ${declared} bytes is over ${MAX_BODY}`);
+    const reader = res.body?.getReader();
+    const chunks = [];
+    let total = 0;
+    for (;;) {
+        const chunk = reader ? await reader.read() : { done: true, value: undefined };
+        if (chunk.done)
+            break;
+        total += chunk.value.byteLength;
+        if (total > MAX_BODY) {
+            await reader?.cancel();
+            throw new Error(`an answer over ${MAX_BODY} bytes`);
+        }
+        chunks.push(chunk.value);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+}
+/** One registry, one repository: fetches manifests, answering its auth challenge once. */
+class Repository {
+    base;
+    repository;
+    options;
+    authorization;
+    constructor(base, repository, options) {
+        this.base = base;
+        this.repository = repository;
+        this.options = options;
+    }
+    async get(url, headers) {
+        return fetch(url, {
+            headers,
+            redirect: 'error',
+            signal: AbortSignal.timeout(this.options.timeoutMs ?? 15_000),
+        });
+    }
+    basic() {
+        const c = this.options.credentials;
+        return c && `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
+    }
+    /** The Authorization header a 401 asks for: basic credentials, or a token from the realm. */
+    async answer(challenge) {
+        if (challenge?.scheme === 'basic' && this.options.credentials)
+            return this.basic();
+        if (challenge?.scheme !== 'bearer' || !challenge.params.realm) {
+            throw new Error('the registry refused the request (401)');
+        }
+        const realm = new URL(challenge.params.realm);
+        // The realm gets the credentials: HTTPS, unless the registry itself is plain loopback HTTP.
+        if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && this.base.startsWith('http:'))) {
+            throw new Error('the token realm is not HTTPS');
+        }
+        if (challenge.params.service)
+            realm.searchParams.set('service', challenge.params.service);
+        realm.searchParams.set('scope', `repository:${this.repository}:pull`);
+        const basic = this.basic();
+        const res = await this.get(realm.href, basic ? { authorization: basic } : {});
+        if (!res.ok)
+            throw new Error(`the token realm answered ${res.status}`);
+        const body = JSON.parse(await boundedText(res));
+        const token = isObject(body) ? (body.token ?? body.access_token) : undefined;
+        if (typeof token !== 'string' || !/^[\w.~+/=-]+$/.test(token))
+            throw new Error('the token realm sent no token');
+        return `Bearer ${token}`;
+    }
+    async manifest(reference) {
+        const url = `${this.base}/v2/${this.repository}/manifests/${reference}`;
+        const headers = () => ({
+            accept: MANIFEST_TYPES,
+            ...(this.authorization ? { authorization: this.authorization } : {}),
+        });
+        let res = await this.get(url, headers());
+        if (res.status === 401 && this.authorization === undefined) {
+            await res.body?.cancel();
+            this.authorization = await this.answer(parseChallenge(res.headers.get('www-authenticate')));
+            res = await this.get(url, headers());
+        }
+        if (!res.ok) {
+            await res.body?.cancel();
+            throw new Error(`the registry answered ${res.status} for ${reference}`);
+        }
+        return JSON.parse(await boundedText(res));
+    }
+}
+/**
+ * Compressed bytes (config plus layers) of `ref` (`[registry/]repo[:tag][@digest]`) for `platform`
+ * when it names an index. Throws, in words without secrets, when the registry cannot say.
+ */
+async function compressedImageSize(ref, platform, options = {}) {
+    const parsed = parseImageRef(ref);
+    if (!parsed)
+        throw new Error('not an image reference');
+    const repo = new Repository(registryBaseUrl(parsed.registry), parsed.repository, options);
+    let manifest = await repo.manifest(parsed.digest ?? parsed.tag ?? 'latest');
+    if (isObject(manifest) && Array.isArray(manifest.manifests)) {
+        const digest = pickPlatformManifest(manifest, platform);
+        const name = [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/');
+        if (!digest)
+            throw new Error(`the index has no ${name} image`);
+        manifest = await repo.manifest(digest);
+    }
+    return manifestSize(manifest);
+}
+
+;// CONCATENATED MODULE: ./actions/deploy/src/pull-space.ts
+// Free space for the pull: the pinned images the host lacks, measured by their registry (compressed
+// layer sizes for the host's platform), against Docker's root dir. When a registry cannot say, a
+// fixed floor stands in, and the log says so: an unreachable registry never fails the deploy here.
+
+
+/** Unpacked layers take more room than the compressed ones the registry reports; 2.5 is typical for gzip. */
+const UNPACK_FACTOR = 2.5;
+/** Room beyond the unpacked images: containers' writable layers, logs, the engine's metadata. */
+const PULL_MARGIN_KB = 256 * 1024;
+/** What is kept free for a pull when the registry could not be asked. */
+const PULL_FLOOR_KB = 2 * 1024 * 1024;
+/** The space a pull needs: measured sizes, or undefined for the floor. */
+function pullNeedKb(sizes) {
+    if (sizes === undefined)
+        return PULL_FLOOR_KB;
+    const bytes = sizes.reduce((sum, s) => sum + s.bytes, 0);
+    return Math.ceil((bytes * UNPACK_FACTOR) / 1024) + PULL_MARGIN_KB;
+}
+const gib = (kb) => `${(kb / 1024 / 1024).toFixed(1)} GiB`;
+const mib = (bytes) => `${Math.ceil(bytes / 1024 / 1024)} MiB`;
+/** The failure when Docker's root dir is short of what the pull needs, else undefined. */
+function pullSpaceProblem(root, freeKb, images, sizes) {
+    const need = pullNeedKb(sizes);
+    if (images.length === 0 || freeKb >= need)
+        return undefined;
+    const fix = 'free space on the host (docker image prune -a) or grow the disk';
+    if (sizes === undefined) {
+        return (`${root} (Docker's root dir) has ${gib(freeKb)} free, under the ${gib(need)} kept for pulling ` +
+            `${images.join(', ')} (their registry could not be asked): ${fix}`);
+    }
+    const listed = sizes.map((s) => `${s.ref} (${mib(s.bytes)} compressed)`).join(', ');
+    return (`${root} (Docker's root dir) has ${gib(freeKb)} free; pulling ${listed} needs ${gib(need)} ` +
+        `(${UNPACK_FACTOR} x the compressed size + ${gib(PULL_MARGIN_KB)}): ${fix}`);
+}
+/** Registry options for `ref`: the `registry` input's credentials only for images on that registry. */
+function registryOptionsFor(ref, inputs) {
+    const registry = parseImageRef(ref)?.registry;
+    const same = inputs.registry !== undefined && registry === inputs.registry;
+    const username = inputs['registry-username'];
+    const password = inputs['registry-password'];
+    return same && username && password ? { credentials: { username, password } } : {};
+}
+/**
+ * Asks the registries for the sizes of `images` on `platform`; undefined (and why, through `log`)
+ * when any of them cannot say, for the caller to keep the floor.
+ */
+async function measurePull(images, platform, inputs, log) {
+    if (images.length === 0)
+        return [];
+    if (!platform) {
+        log(`the host did not report its platform: keeping ${gib(PULL_FLOOR_KB)} free for the pull`);
+        return undefined;
+    }
+    const sizes = [];
+    for (const ref of images) {
+        try {
+            sizes.push({ ref, bytes: await compressedImageSize(ref, platform, registryOptionsFor(ref, inputs)) });
+        }
+        catch (e) {
+            const why = e instanceof Error
+                ? e.cause instanceof Error
+                    ? `${e.message}: ${e.cause.message}`
+                    : e.message
+                : String(e);
+            log(`the registry could not say the size of ${ref} (${why}): keeping ${gib(PULL_FLOOR_KB)} free for the pull`);
+            return undefined;
+        }
+    }
+    for (const s of sizes)
+        log(`${s.ref}: ${mib(s.bytes)} compressed`);
+    return sizes;
+}
+
 ;// CONCATENATED MODULE: ./actions/deploy/src/script/preflight.ts
 // The preflight script: one round trip before the upload that looks at the host and writes nothing
 // (no directory, no file, no docker object). It reports facts; preflight.ts judges them.
@@ -34348,11 +34622,15 @@ if ! have docker; then
   emit missing docker
 else
   # One call for the engine's facts; its error says whether the socket refused this user.
-  if info=$(docker info --format '{{.DockerRootDir}}|{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}' 2>&1) &&
+  # The platform (OSType/Architecture) picks the image of an index whose size the runner asks for.
+  if info=$(docker info --format '{{.DockerRootDir}}|{{.OSType}}/{{.Architecture}}|{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}' 2>&1) &&
     [ -n "$\{info%%|*}" ]; then
-    emit docker-root "$\{info%%|*}"
-    emit docker-root-free-kb "$(free_kb "$\{info%%|*}")"
-    emit swarm "$\{info#*|}"
+    root=$\{info%%|*} rest=$\{info#*|}
+    platform=$\{rest%%|*} swarm=$\{rest#*|}
+    emit docker-root "$root"
+    emit docker-root-free-kb "$(free_kb "$root")"
+    emit platform "$platform"
+    emit swarm "$swarm"
     for image in "$\{IMAGES[@]}"; do
       docker image inspect -f '{{.Id}}' -- "$image" >/dev/null 2>&1 || emit missing-image "$image"
     done
@@ -34391,13 +34669,11 @@ emit remote-dir-free-kb "$(free_kb "$dir")"
 
 
 
+
+
+
 /** `docker compose up --wait-timeout`, which every deploy uses, came with Compose 2.17.0. */
 const MIN_COMPOSE = [2, 17, 0];
-/**
- * Free space the engine's root dir must have when an image is to be pulled. The host knows which
- * pinned images it lacks, not their size (that needs the registry): a floor, not a measure.
- */
-const PULL_FLOOR_KB = 2 * 1024 * 1024;
 /** Room beyond the bundle itself in remote-dir's filesystem: logs, pins, the audit line. */
 const BUNDLE_MARGIN_KB = 64 * 1024;
 /** The bytes under `dir`, in KiB rounded up (what the upload will write on the host). */
@@ -34425,8 +34701,7 @@ function preflight_versionAtLeast(text, min) {
             return got[i] > min[i];
     return true;
 }
-const gib = (kb) => `${(kb / 1024 / 1024).toFixed(1)} GiB`;
-const mib = (kb) => `${Math.ceil(kb / 1024)} MiB`;
+const preflight_mib = (kb) => `${Math.ceil(kb / 1024)} MiB`;
 function engineProblems(r, user, facts) {
     const missing = r.all('missing');
     if (missing.includes('docker')) {
@@ -34449,12 +34724,12 @@ function engineProblems(r, user, facts) {
     if (facts.mode === 'swarm' && swarm !== undefined && swarm !== 'active true') {
         out.push(`Input "${constants/* Inputs */.G0.Mode}": swarm needs a swarm manager; this host's swarm state is "${swarm}" (docker swarm init)`);
     }
-    const images = r.all('missing-image');
     const dockerFree = r.int('docker-root-free-kb');
-    if (images.length > 0 && dockerFree !== undefined && dockerFree < PULL_FLOOR_KB) {
-        out.push(`${r.last('docker-root')} (Docker's root dir) has ${gib(dockerFree)} free, under the ${gib(PULL_FLOOR_KB)} ` +
-            `kept for pulling ${images.join(', ')}: free space on the host (docker system prune)`);
-    }
+    const space = dockerFree === undefined
+        ? undefined
+        : pullSpaceProblem(r.last('docker-root') ?? '', dockerFree, r.all('missing-image'), facts.pullSizes);
+    if (space !== undefined)
+        out.push(space);
     return out;
 }
 function remoteDirProblems(r, user, facts) {
@@ -34472,7 +34747,7 @@ function remoteDirProblems(r, user, facts) {
     const free = r.int('remote-dir-free-kb');
     const need = facts.bundleKb + BUNDLE_MARGIN_KB;
     if (blocked.length === 0 && free !== undefined && free < need) {
-        out.push(`Input "${constants/* Inputs */.G0.RemoteDir}": ${r.last('remote-dir-nearest')} has ${mib(free)} free, the release needs ${mib(need)}`);
+        out.push(`Input "${constants/* Inputs */.G0.RemoteDir}": ${r.last('remote-dir-nearest')} has ${preflight_mib(free)} free, the release needs ${preflight_mib(need)}`);
     }
     return out;
 }
@@ -34495,10 +34770,14 @@ async function preflight(session, inputs, bundleKb) {
         NEED_CURL: inputs['health-urls'].length > 0,
         IMAGES: Object.values(inputs.images),
     });
+    const platform = parsePlatform(result.report.last('platform') ?? '');
+    const log = (line) => core/* info */.pq((0,untrusted/* oneLine */.T)(line));
+    const pullSizes = await measurePull(result.report.all('missing-image'), platform, inputs, log);
     const problems = preflightProblems(result.report, {
         remoteDir: inputs['remote-dir'],
         mode: inputs.mode,
         bundleKb,
+        pullSizes,
     });
     if (problems.length === 1)
         throw new Error(problems[0]);
