@@ -284,6 +284,12 @@ describe('deploy mode: swarm', () => {
       expect(versionOf((await httpsGet(lab.caFile, httpsPort, '/healthz')).body)).toBe(version);
       // The lab's DNS round robin is what the warning is about; the test's nginx re-resolves.
       expect(r.warnings.join('\n')).toMatch(/service api: zero-downtime: endpoint_mode is dnsrr/);
+      // A row per service: the api updated start-first by swarm, the rest left as they were.
+      expect(r.summary).toMatch(
+        /Service `api` \| start-first \(swarm\): new tasks healthy after [\d.]+ s, then the old ones left/,
+      );
+      expect(r.summary).toMatch(/Service `nginx` \| unchanged/);
+      expect(r.summary).toMatch(/Service `db` \| unchanged/);
     }
     const { stdout } = await ssh(
       `docker service inspect ${project}_api -f '{{json .Spec.UpdateConfig}} {{json .Spec.RollbackConfig}}'`,

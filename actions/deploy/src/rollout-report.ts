@@ -8,7 +8,7 @@ export interface ServiceUpdate {
   how: 'start-first' | 'recreated' | 'created' | 'unchanged' | 'aborted';
   /** start-first and aborted: ms from the start to healthy (or to the abort); recreated, created: ms of the up */
   ms?: number;
-  /** start-first: seconds */
+  /** start-first in mode compose: seconds (mode swarm: none, swarm drains) */
   drainSeconds?: number;
   /** done by the automatic rollback to the previous release */
   rollback?: boolean;
@@ -39,7 +39,11 @@ const sec = (ms?: number) => (ms === undefined ? '?' : `${(ms / 1000).toFixed(1)
 function describe(u: ServiceUpdate): string {
   switch (u.how) {
     case 'start-first':
-      return `start-first: new containers healthy after ${sec(u.ms)}, the old ones drained ${u.drainSeconds ?? '?'} s, then removed`;
+      // Mode swarm says no drain: swarm itself takes the old tasks out of the service's address
+      // before it stops them, with their stop_grace_period for the requests in flight.
+      return u.drainSeconds === undefined
+        ? `start-first (swarm): new tasks healthy after ${sec(u.ms)}, then the old ones left the service's address and were stopped gracefully`
+        : `start-first: new containers healthy after ${sec(u.ms)}, the old ones drained ${u.drainSeconds} s, then removed`;
     case 'aborted':
       return `start-first aborted after ${sec(u.ms)}: the new containers were removed, the old ones kept serving`;
     case 'recreated':

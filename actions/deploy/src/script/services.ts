@@ -21,8 +21,8 @@ up_release() { # release-dir
   local status
   set +e
   if [ "$MODE" = swarm ]; then
-    local since deadline
-    since=$(date -u +%Y-%m-%dT%H:%M:%S)
+    local since since_ms deadline
+    since=$(date -u +%Y-%m-%dT%H:%M:%S) since_ms=$(date +%s%3N)
     deadline=$(($(date +%s) + WAIT_TIMEOUT))
     stack_args "$1"
     # --prune: services no longer in the stack go, like compose's --remove-orphans.
@@ -33,6 +33,7 @@ up_release() { # release-dir
       wait_converged "$since" "$deadline" 2>&1 | tee -a "$1/.berth/up.log" >&2
       status=$\{PIPESTATUS[0]}
     fi
+    [ "$status" != 0 ] || swarm_rollouts "$since_ms"
   elif rolls_out "$1"; then
     # Start-first for the services the release lists (rollout.ts); its log is up.log too.
     rollout_release "$1"

@@ -54,6 +54,40 @@ wait_converged() { # since deadline
   done
 }
 
+# After convergence: one rollout line per service of the stack, as the compose path writes them
+# (rollout.ts): updated by this deploy (start-first, or recreated when its update order is
+# stop-first) or created, with the time from the update's start to its newest task running (swarm
+# counts a task with a health check running only once healthy), or unchanged.
+SWARM_FACTS='{{.CreatedAt.UnixMilli}} {{with .Spec.UpdateConfig}}{{or .Order "stop-first"}}{{else}}stop-first{{end}} {{with .UpdateStatus}}{{if .StartedAt}}{{.StartedAt.UnixMilli}}{{else}}0{{end}}{{else}}0{{end}}'
+swarm_rollouts() { # since-ms
+  local name facts tasks running
+  docker service ls --filter "label=com.docker.stack.namespace=$PROJECT" --format '{{.Name}}' |
+    while read -r name; do
+      facts=$(docker service inspect "$name" -f "$SWARM_FACTS" 2>/dev/null) || continue
+      tasks=$(docker service ps -q --no-trunc --filter _up-to-date=true --filter desired-state=running "$name" 2>/dev/null || true)
+      running=""
+      # shellcheck disable=SC2086 # tasks: ids
+      [ -z "$tasks" ] || running=$(docker inspect -f '{{.Status.Timestamp.UnixMilli}}' $tasks 2>/dev/null | sort -n | tail -n 1 || true)
+      # shellcheck disable=SC2086 # facts: three words
+      swarm_rollout_line "$1" "$\{name#"$PROJECT"_}" $facts "$running"
+    done
+}
+
+swarm_rollout_line() { # since-ms service created-ms order update-started-ms running-ms
+  local since=$1 service=$2 created=$3 order=$4 started=$5 running=$6 how from n
+  for n in since created started running; do [[ "$\{!n}" =~ ^[0-9]+$ ]] || printf -v "$n" 0; done
+  if [ "$created" -ge "$since" ]; then
+    how=created from=$created
+  elif [ "$started" -ge "$since" ]; then
+    from=$started how=recreated
+    [ "$order" != start-first ] || how=start-first
+  else
+    emit rollout "$service unchanged"
+    return 0
+  fi
+  emit rollout "$service $how $((running > from ? running - from : 0))"
+}
+
 diagnose_swarm() {
   local name ready state started service task detail container
   while read -r name ready state started; do
