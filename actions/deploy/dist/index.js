@@ -32914,8 +32914,8 @@ up_release() { # release-dir
   local status
   set +e
   if [ "$MODE" = swarm ]; then
-    local since deadline
-    since=$(date -u +%Y-%m-%dT%H:%M:%S)
+    local since since_ms deadline
+    since=$(date -u +%Y-%m-%dT%H:%M:%S) since_ms=$(date +%s%3N)
     deadline=$(($(date +%s) + WAIT_TIMEOUT))
     stack_args "$1"
     # --prune: services no longer in the stack go, like compose's --remove-orphans.
@@ -32926,6 +32926,7 @@ up_release() { # release-dir
       wait_converged "$since" "$deadline" 2>&1 | tee -a "$1/.berth/up.log" >&2
       status=$\{PIPESTATUS[0]}
     fi
+    [ "$status" != 0 ] || swarm_rollouts "$since_ms"
   elif rolls_out "$1"; then
     # Start-first for the services the release lists (rollout.ts); its log is up.log too.
     rollout_release "$1"
@@ -33012,18 +33013,33 @@ zd_reload() {
 # The refusal rules live in the proxy container's network namespace (gone with it), set by the
 # host's own iptables, run through chroot from a helper container of the proxy's image: nothing is
 # pulled or installed. ZD_RULES lists what is set, so that every path (the EXIT trap too) removes it.
-ZD_RULES=() ZD_HELPER=""
+ZD_RULES=() ZD_HELPER="" ZD_HELPER_PID=""
+# Started in the background while the new containers get healthy: its start is off the critical path.
+zd_helper_start() {
+  [ -n "$ZD_PROXY_ID" ] && [ -z "$ZD_HELPER" ] || return 0
+  ZD_HELPER="berth-rollout-$PROJECT-$$"
+  docker run -d --rm --name "$ZD_HELPER" --net "container:$ZD_PROXY_ID" --cap-add NET_ADMIN --user 0 \
+    --label "berth.rollout-helper=$PROJECT" -v /:/host:ro --entrypoint chroot "$ZD_PROXY_IMAGE" /host sleep "$((WAIT_TIMEOUT + ZD_DRAIN + 120))" >/dev/null 2>>"$ZD_LOG" &
+  ZD_HELPER_PID=$!
+}
+
+zd_helper_ready() { # whether the helper started (waits for its start)
+  [ -n "$ZD_HELPER" ] || return 1
+  [ -z "$ZD_HELPER_PID" ] && return 0
+  wait "$ZD_HELPER_PID" && ZD_HELPER_PID="" && return 0
+  docker rm -f "$ZD_HELPER" >/dev/null 2>&1 || true
+  ZD_HELPER="" ZD_HELPER_PID=""
+  return 1
+}
+
 zd_reject() { # ips...
   local ip
   [ -n "$ZD_PROXY_ID" ] && [ "$#" -gt 0 ] || return 0
-  if [ -z "$ZD_HELPER" ]; then
-    ZD_HELPER=$(docker run -d --rm --net "container:$ZD_PROXY_ID" --cap-add NET_ADMIN --user 0 \
-      --label "berth.rollout-helper=$PROJECT" -v /:/host:ro --entrypoint chroot "$ZD_PROXY_IMAGE" /host sleep "$((WAIT_TIMEOUT + ZD_DRAIN + 120))" 2>>"$ZD_LOG") || {
-      ZD_HELPER=""
-      emit warning "zero-downtime: no helper container from the proxy's image (it needs chroot): new connections to the old containers were not refused during the drain"
-      return 0
-    }
-  fi
+  zd_helper_start
+  zd_helper_ready || {
+    emit warning "zero-downtime: no helper container from the proxy's image (it needs chroot): new connections to the old containers were not refused during the drain"
+    return 0
+  }
   for ip in "$@"; do
     ZD_RULES+=("$ip")
     docker exec "$ZD_HELPER" chroot /host iptables -I OUTPUT -d "$ip" -p tcp --syn -j REJECT --reject-with tcp-reset 2>>"$ZD_LOG" ||
@@ -33033,6 +33049,9 @@ zd_reject() { # ips...
 
 zd_unreject() {
   local ip
+  # A helper still starting would outlive a removal issued now.
+  [ -z "$ZD_HELPER_PID" ] || wait "$ZD_HELPER_PID" 2>/dev/null || true
+  ZD_HELPER_PID=""
   for ip in "$\{ZD_RULES[@]}"; do
     docker exec "$ZD_HELPER" chroot /host iptables -D OUTPUT -d "$ip" -p tcp --syn -j REJECT --reject-with tcp-reset >/dev/null 2>&1 || true
   done
@@ -33058,7 +33077,7 @@ zd_wait_healthy() { # deadline: every new container running and healthy; 124 whe
       for c in "$\{ZD_NEW[@]}"; do report_unhealthy "$c" "$ZD_S" "$(docker inspect -f '{{.State.Status}}/{{.State.Health.Status}}' "$c" 2>/dev/null)"; done
       return 124
     fi
-    sleep 0.5
+    sleep 0.2
   done
 }
 
@@ -33092,8 +33111,10 @@ zd_roll() { # release-dir service deadline
   status=$\{PIPESTATUS[0]}
   mapfile -t ZD_NEW < <(comm -13 <(printf '%s\n' "$\{ZD_OLD[@]}") <(zd_ids "$2"))
   [ "$status" = 0 ] || { zd_abort; return "$status"; }
+  zd_helper_start
   zd_wait_healthy "$3" || { status=$?; zd_log "$2: the new containers did not get healthy"; zd_abort; return "$status"; }
   healthy_ms=$(($(date +%s%3N) - ZD_T0))
+  zd_log "$2: the new container(s) healthy after $healthy_ms ms"
   zd_reload || { zd_abort; return 1; }
   for c in "$\{ZD_OLD[@]}"; do
     mapfile -t -O "$\{#ips[@]}" ips < <(docker inspect -f '{{range .NetworkSettings.Networks}}{{println .IPAddress}}{{end}}' "$c" | grep -E '^[0-9.]+$')
@@ -33109,7 +33130,16 @@ zd_roll() { # release-dir service deadline
   zd_reload || emit warning "zero-downtime: $ZD_PROXY was not reloaded after the old $2 container(s) stopped"
   zd_unreject
   docker rm "$\{ZD_OLD[@]}" >/dev/null 2>>"$ZD_LOG" || emit warning "zero-downtime: the old $2 container(s) could not be removed"
+  zd_log "$2: the old container(s) removed after $(($(date +%s%3N) - ZD_T0)) ms"
   emit rollout "$2 start-first $healthy_ms $ZD_DRAIN"
+}
+
+zd_services() { # the release's services: those ZD_HASHES names, without one more compose run
+  if [ -n "$ZD_HASHES" ]; then
+    printf '%s\n' "$ZD_HASHES" | awk 'NF { print $1 }'
+  else
+    docker compose "$\{CARGS[@]}" config --services 2>>"$ZD_LOG"
+  fi
 }
 
 # Never --no-deps: compose leaves depends_on out of a service's config hash when its dependencies are
@@ -33121,7 +33151,7 @@ zd_rest() { # release-dir deadline: up for the services not rolled
     if printf '%s\n' "$\{ZD_ROLLED[@]}" | grep -qxF -- "$s"; then continue; fi
     rest+=("$s")
     before+=("$(zd_ids "$s" | tr '\n' ' ')")
-  done < <(docker compose "$\{CARGS[@]}" config --services 2>>"$ZD_LOG")
+  done < <(zd_services)
   [ "$\{#rest[@]}" -gt 0 ] || return 0
   t0=$(date +%s%3N) left=$(($2 - $(date +%s)))
   [ "$left" -gt 0 ] || left=1
@@ -33332,6 +33362,40 @@ wait_converged() { # since deadline
     fi
     sleep 1
   done
+}
+
+# After convergence: one rollout line per service of the stack, as the compose path writes them
+# (rollout.ts): updated by this deploy (start-first, or recreated when its update order is
+# stop-first) or created, with the time from the update's start to its newest task running (swarm
+# counts a task with a health check running only once healthy), or unchanged.
+SWARM_FACTS='{{.CreatedAt.UnixMilli}} {{with .Spec.UpdateConfig}}{{or .Order "stop-first"}}{{else}}stop-first{{end}} {{with .UpdateStatus}}{{if .StartedAt}}{{.StartedAt.UnixMilli}}{{else}}0{{end}}{{else}}0{{end}}'
+swarm_rollouts() { # since-ms
+  local name facts tasks running
+  docker service ls --filter "label=com.docker.stack.namespace=$PROJECT" --format '{{.Name}}' |
+    while read -r name; do
+      facts=$(docker service inspect "$name" -f "$SWARM_FACTS" 2>/dev/null) || continue
+      tasks=$(docker service ps -q --no-trunc --filter _up-to-date=true --filter desired-state=running "$name" 2>/dev/null || true)
+      running=""
+      # shellcheck disable=SC2086 # tasks: ids
+      [ -z "$tasks" ] || running=$(docker inspect -f '{{.Status.Timestamp.UnixMilli}}' $tasks 2>/dev/null | sort -n | tail -n 1 || true)
+      # shellcheck disable=SC2086 # facts: three words
+      swarm_rollout_line "$1" "$\{name#"$PROJECT"_}" $facts "$running"
+    done
+}
+
+swarm_rollout_line() { # since-ms service created-ms order update-started-ms running-ms
+  local since=$1 service=$2 created=$3 order=$4 started=$5 running=$6 how from n
+  for n in since created started running; do [[ "$\{!n}" =~ ^[0-9]+$ ]] || printf -v "$n" 0; done
+  if [ "$created" -ge "$since" ]; then
+    how=created from=$created
+  elif [ "$started" -ge "$since" ]; then
+    from=$started how=recreated
+    [ "$order" != start-first ] || how=start-first
+  else
+    emit rollout "$service unchanged"
+    return 0
+  fi
+  emit rollout "$service $how $((running > from ? running - from : 0))"
 }
 
 diagnose_swarm() {
@@ -34873,7 +34937,11 @@ const sec = (ms) => (ms === undefined ? '?' : `${(ms / 1000).toFixed(1)} s`);
 function describe(u) {
     switch (u.how) {
         case 'start-first':
-            return `start-first: new containers healthy after ${sec(u.ms)}, the old ones drained ${u.drainSeconds ?? '?'} s, then removed`;
+            // Mode swarm says no drain: swarm itself takes the old tasks out of the service's address
+            // before it stops them, with their stop_grace_period for the requests in flight.
+            return u.drainSeconds === undefined
+                ? `start-first (swarm): new tasks healthy after ${sec(u.ms)}, then the old ones left the service's address and were stopped gracefully`
+                : `start-first: new containers healthy after ${sec(u.ms)}, the old ones drained ${u.drainSeconds} s, then removed`;
         case 'aborted':
             return `start-first aborted after ${sec(u.ms)}: the new containers were removed, the old ones kept serving`;
         case 'recreated':
