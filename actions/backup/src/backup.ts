@@ -12,10 +12,12 @@ import { Inputs as I, MANIFEST_FORMAT, Outputs } from './constants.js';
 import { countRows, dumpCompression, dumpDatabase } from './databases.js';
 import { discover, helperImage, volumeContent, volumeTransport, type Discovery } from './discover.js';
 import { newBackupId, type Inputs } from './inputs.js';
+import { markVerifyFailed } from './genuine.js';
 import { MANIFEST, type Manifest } from './manifest.js';
 import { applyRetention, removeIfUnfinished } from './prune.js';
 import { ARCHIVE_VOLUME } from './script/volumes.js';
 import { holdStopped } from './services.js';
+import { SIGNATURE_FILE, signMessage } from './signature.js';
 import type { BackupStore } from './store.js';
 import { backupSummary, type BackupReport } from './summary.js';
 import { BackupWriter } from './upload.js';
@@ -32,6 +34,10 @@ interface BackupPlan {
 function newBackup(stores: BackupStore[], inputs: Inputs): BackupWriter {
   const recipients = inputs['encryption-recipients'];
   if (recipients.length === 0) core.warning('No encryption-recipients: this backup is stored unencrypted.');
+  if (!inputs['signing-key'])
+    core.warning(
+      'No signing-key: this backup is NOT signed (allow-unsigned: true); restore and verify accept it only with allow-unsigned: true, and cannot tell it from a forged one.',
+    );
   if (inputs.verify && recipients.length > 0 && !inputs['decryption-key'])
     throw inputError(I.DecryptionKey, 'is required with verify: true when the backup is encrypted');
   const id = newBackupId(new Date(), randomBytes(2).toString('hex'));
@@ -105,7 +111,8 @@ async function archiveVolumes(
   }
 }
 
-async function writeManifest(writer: BackupWriter, project: string): Promise<Manifest> {
+async function writeManifest(writer: BackupWriter, inputs: Inputs): Promise<Manifest> {
+  const { project } = inputs;
   const { id, files, encrypted } = writer;
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,
@@ -116,7 +123,10 @@ async function writeManifest(writer: BackupWriter, project: string): Promise<Man
     files,
   };
   const text = JSON.stringify(manifest, null, 2) + '\n';
+  const key = inputs['signing-key'];
   for (const store of writer.stores) {
+    // The signature first: manifest.json stays the mark of a complete backup.
+    if (key) await store.write(id, SIGNATURE_FILE, signMessage(key, text));
     await store.write(id, MANIFEST, text);
     core.info(`${store.where(id)} is complete`);
   }
@@ -143,6 +153,7 @@ async function verifyNewBackup(
     }),
   );
   core.setOutput(Outputs.Verified, String(outcome.verified));
+  await markVerifyFailed(first!, manifest.id, outcome);
   return outcome;
 }
 
@@ -158,7 +169,7 @@ export async function runBackup(host: SshSession, stores: BackupStore[], inputs:
     const plan = await core.group('Discover', () => planBackup(host, inputs));
     await core.group('Databases', () => dumpDatabases(host, inputs, writer));
     await core.group('Volumes', () => archiveVolumes(host, inputs, plan, writer));
-    const manifest = await core.group('Manifest', () => writeManifest(writer, inputs.project));
+    const manifest = await core.group('Manifest', () => writeManifest(writer, inputs));
     let verify: VerifyOutcome | undefined;
     if (inputs.verify) verify = await verifyNewBackup(host, inputs, manifest, writer, plan.found);
     const report = (pruned?: string[]): BackupReport => ({
@@ -171,6 +182,7 @@ export async function runBackup(host: SshSession, stores: BackupStore[], inputs:
       files: writer.files,
       verify,
       pruned,
+      signed: inputs['signing-key'] !== undefined,
     });
     if (verify && !verify.verified) {
       await writeSummary(report());

@@ -19,6 +19,10 @@ export const Inputs = {
   BackupId: 'backup-id',
   Retention: 'retention',
   Verify: 'verify',
+  SigningKey: 'signing-key',
+  SigningPublicKey: 'signing-public-key',
+  AllowUnsigned: 'allow-unsigned',
+  AllowUnencrypted: 'allow-unencrypted',
 } as const;
 
 export const Outputs = {

@@ -23,6 +23,7 @@ import {
 } from './constants.js';
 import { identityLines } from './crypto.js';
 import { parseRetention, type RetentionPolicy } from './retention.js';
+import { checkEncryption, getSigningInputs, type SigningInputs } from './signing-inputs.js';
 
 /** Where backups live: a directory on the app's host, on another host over SSH, or a workflow artifact. */
 export type Destination =
@@ -36,7 +37,7 @@ export interface DatabaseSpec {
   database: string;
 }
 
-export interface Inputs extends SshInputs {
+export interface Inputs extends SshInputs, SigningInputs {
   mode: Mode;
   project: string;
   /** empty: every named volume of the project */
@@ -71,11 +72,15 @@ export function newBackupId(now: Date, random: string): string {
   return `${stamp}-${random}`;
 }
 
-/** The time a backup id names. */
+/** The time a backup id names; an impossible date (month 13, 31 April, 25 h) is not an id. */
 export function backupIdDate(id: string): Date {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/.exec(id);
   if (!m) throw new Error(`${id} is not a backup id`);
-  return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
+  const date = new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
+  // Date.UTC rolls over (month 13 is next January): a real date reads back the same.
+  if (Number.isNaN(date.getTime()) || !id.startsWith(newBackupId(date, '')))
+    throw new Error(`${id} names an impossible date`);
+  return date;
 }
 
 function checkDir(name: string, dir: string): string {
@@ -194,6 +199,11 @@ export function parseBackupId(name: string, value: string): string | undefined {
   if (id === '' || id === 'latest') return undefined;
   if (!BACKUP_ID.test(id))
     throw inputError(name, `${JSON.stringify(id)} is not a backup id (like 20261122T050102Z-3fa1) or latest`);
+  try {
+    backupIdDate(id);
+  } catch {
+    throw inputError(name, `${JSON.stringify(id)} names an impossible date`);
+  }
   return id;
 }
 
@@ -209,9 +219,10 @@ export function getInputs(): Inputs {
   const helper = getString(I.HelperImage) || undefined;
   if (helper && !IMAGE.test(helper))
     throw inputError(I.HelperImage, `${JSON.stringify(helper)} is not an image reference`);
-  return {
+  const inputs: Inputs = {
     mode,
     ...ssh,
+    ...getSigningInputs(mode),
     project,
     volumes: parseNames(I.Volumes, getListInput(I.Volumes), 'volume'),
     databases: parseDatabases(I.Databases, getListInput(I.Databases)),
@@ -234,4 +245,11 @@ export function getInputs(): Inputs {
     retention: parseRetention(I.Retention, getString(I.Retention) ?? ''),
     verify: getBooleanInput(I.Verify, { default: false }),
   };
+  checkEncryption({
+    mode,
+    recipients: inputs['encryption-recipients'],
+    kinds: inputs.destinations.map((d) => d.kind),
+    allowUnencrypted: inputs['allow-unencrypted'],
+  });
+  return inputs;
 }

@@ -10,12 +10,13 @@ import type { SshSession } from '../../../lib/ssh/session.js';
 import { runBackup } from './backup.js';
 import { verifyOutcome } from './checks.js';
 import { Outputs } from './constants.js';
+import { markVerifyFailed } from './genuine.js';
 import { getInputs, type Inputs } from './inputs.js';
 import { HostScratch } from './receive.js';
 import { receiveAll, restoreDatabases, swapInVolumes } from './restore.js';
 import type { BackupStore } from './store.js';
 import { openStore, pickBackup, requireArtifactService, type PickedBackup } from './stores.js';
-import { restoreSummary, verifySummary } from './summary.js';
+import { restoreSummary, trustSummary, verifySummary } from './summary.js';
 import { verifyRestore } from './verify.js';
 
 async function restore(host: SshSession, from: PickedBackup, inputs: Inputs): Promise<void> {
@@ -40,6 +41,7 @@ async function verify(host: SshSession, from: PickedBackup, inputs: Inputs): Pro
   core.setOutput(Outputs.Verified, String(outcome.verified));
   const where = from.store.where(from.manifest.id);
   await core.summary.addRaw(verifySummary(inputs.project, where, from.manifest, outcome)).write();
+  await markVerifyFailed(from.store, from.manifest.id, outcome);
   if (outcome.failure !== undefined) throw outcome.failure;
   if (!outcome.verified) throw new Error(`backup ${from.manifest.id} did not verify`);
 }
@@ -51,6 +53,11 @@ async function restoreOrVerify(host: SshSession, stores: BackupStore[], inputs: 
     core.info(
       `${m.id} of ${m.project} from ${picked.store.label}, ${m.files.length} files, ${m.encrypted ? 'encrypted' : 'not encrypted'}`,
     );
+    if (!picked.signed)
+      core.warning(
+        `${picked.store.where(m.id)} is NOT signed-checked: accepted because allow-unsigned: true`,
+      );
+    await core.summary.addRaw(trustSummary(picked.signed ?? false, picked.skipped ?? [])).write();
     return picked;
   });
   core.setOutput(Outputs.BackupId, from.manifest.id);

@@ -118,3 +118,26 @@ export function parseListing(stdout: string): Listing {
   const ids = (key: keyof Listing) => report.all(key).filter((id) => /^\S+$/.test(id));
   return { complete: ids('complete').sort(), partial: ids('partial').sort() };
 }
+
+/** Small files of several backups, by id then name (what READ_BACKUP_FILES reports). */
+export type BackupFiles = Map<string, Map<string, string>>;
+
+/** READ_BACKUP_FILES's report: `file=<id>/<name>`, then base64 `chunk=` lines of its content. */
+export function parseBackupFiles(stdout: string): BackupFiles {
+  const files: BackupFiles = new Map();
+  const chunks = new Map<string, string[]>();
+  let current: string[] | undefined;
+  for (const { key, value } of HostReport.parse(stdout).lines) {
+    if (key === 'file') {
+      const m = /^([^/]+)\/([^/]+)$/.exec(value);
+      current = m ? [] : undefined;
+      if (m) chunks.set(value, current!);
+    } else if (key === 'chunk') current?.push(value);
+  }
+  for (const [path, parts] of chunks) {
+    const [id, name] = path.split('/') as [string, string];
+    if (!files.has(id)) files.set(id, new Map());
+    files.get(id)!.set(name, Buffer.from(parts.join(''), 'base64').toString('utf8'));
+  }
+  return files;
+}

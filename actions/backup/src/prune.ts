@@ -1,6 +1,7 @@
 // After a backup: the destinations lose interrupted backups (no manifest) and, by `retention`, old
 // complete ones. Artifacts are left to GitHub's expiry.
 import * as core from '@actions/core';
+import { authenticity, genuineIds } from './genuine.js';
 import { backupIdDate, type Inputs } from './inputs.js';
 import { keptBackups } from './retention.js';
 import type { BackupStore } from './store.js';
@@ -14,12 +15,14 @@ async function pruneStore(store: BackupStore, inputs: Inputs, current: string): 
     await store.remove(leftovers);
   }
   if (!inputs.retention) return [];
+  // Only this project's genuine backups: another project's, forged ones and failed ones are not ours to delete.
+  const ours = await genuineIds(store, listing.complete, authenticity(inputs));
   const kept = keptBackups(
-    listing.complete.map((x) => ({ id: x, created: backupIdDate(x) })),
+    ours.map((x) => ({ id: x, created: backupIdDate(x) })),
     inputs.retention,
   );
   kept.add(current);
-  const pruned = listing.complete.filter((x) => !kept.has(x));
+  const pruned = ours.filter((x) => !kept.has(x));
   core.info(
     `${store.label}: keeping ${kept.size}, pruning ${pruned.length}${pruned.length ? `: ${pruned.join(', ')}` : ''}`,
   );

@@ -73,7 +73,9 @@ describe('signing keys', () => {
     const rsa = readFileSync(join(dir, 'rsa.pub'), 'utf8');
     const short = `ssh-ed25519 ${Buffer.concat([Buffer.from('\0\0\0\x0bssh-ed25519\0\0\0\x10'), Buffer.alloc(16)]).toString('base64')}`;
     for (const text of [rsa, short, 'ssh-ed25519 AAAA', 'hello'])
-      expect(() => parseSigningPublicKey('signing-public-key', text)).toThrow(/^Input "signing-public-key": /);
+      expect(() => parseSigningPublicKey('signing-public-key', text)).toThrow(
+        /^Input "signing-public-key": /,
+      );
   });
 });
 
@@ -90,6 +92,14 @@ describe('SSHSIG signatures', () => {
       { cwd: dir, input: manifest, encoding: 'utf8' },
     );
     expect(out).toMatch(/Good "berth-backup" signature/);
+    // The way the README checks one by hand: against the public key.
+    writeFileSync(join(dir, 'allowed'), `berth-backup ${main.pub}`);
+    const verified = execFileSync(
+      'ssh-keygen',
+      ['-Y', 'verify', '-f', 'allowed', '-I', 'berth-backup', '-n', 'berth-backup', '-s', 'm.json.sig'],
+      { cwd: dir, input: manifest, encoding: 'utf8' },
+    );
+    expect(verified).toMatch(/Good "berth-backup" signature for berth-backup/);
     // ...and refuses it for other content or another namespace.
     expect(() =>
       execFileSync('ssh-keygen', ['-Y', 'check-novalidate', '-n', 'berth-backup', '-s', 'm.json.sig'], {

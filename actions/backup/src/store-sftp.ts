@@ -6,7 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sftpQuote, type SshSession } from '../../../lib/ssh/session.js';
 import { BACKUP_ID } from './inputs.js';
-import { hasManifestFormat, MANIFEST, type Listing } from './manifest.js';
+import { hasManifestFormat, MANIFEST, type BackupFiles, type Listing } from './manifest.js';
 import { whereInDir, writeLocalFile, type BackupStore } from './store.js';
 
 /**
@@ -81,23 +81,40 @@ export class SftpStore implements BackupStore {
       .split('\n')
       .map((l) => l.trim().split('/').pop() ?? '')
       .filter((x) => BACKUP_ID.test(x));
-    const got = mkdtempSync(join(this.staging, 'list-'));
+    const manifests = await this.readFiles(ids, [MANIFEST]);
+    const listing: Listing = { complete: [], partial: [] };
+    for (const x of ids) {
+      const text = manifests.get(x)?.get(MANIFEST);
+      listing[text !== undefined && hasManifestFormat(text) ? 'complete' : 'partial'].push(x);
+    }
+    listing.complete.sort();
+    listing.partial.sort();
+    return listing;
+  }
+
+  /** One sftp batch for every file; the missing ones are skipped. */
+  async readFiles(ids: readonly string[], names: readonly string[]): Promise<BackupFiles> {
+    const got = mkdtempSync(join(this.staging, 'files-'));
     try {
-      if (ids.length > 0) {
+      const wanted = ids
+        .filter((x) => BACKUP_ID.test(x))
+        .flatMap((x) => names.map((n) => [x, n, `${x}.${n}`]));
+      if (wanted.length > 0) {
         await this.session.sftp(
-          ids.map((x) => `-get ${sftpQuote(`${this.dir}/${x}/${MANIFEST}`)} ${sftpQuote(join(got, x))}`),
+          wanted.map(
+            ([x, n, local]) => `-get ${sftpQuote(`${this.dir}/${x}/${n}`)} ${sftpQuote(join(got, local!))}`,
+          ),
           { ignoreReturnCode: true },
         );
       }
       const present = new Set(readdirSync(got));
-      const listing: Listing = { complete: [], partial: [] };
-      for (const x of ids) {
-        const ok = present.has(x) && hasManifestFormat(readFileSync(join(got, x), 'utf8'));
-        listing[ok ? 'complete' : 'partial'].push(x);
+      const files: BackupFiles = new Map();
+      for (const [x, n, local] of wanted) {
+        if (!present.has(local!)) continue;
+        if (!files.has(x!)) files.set(x!, new Map());
+        files.get(x!)!.set(n!, readFileSync(join(got, local!), 'utf8'));
       }
-      listing.complete.sort();
-      listing.partial.sort();
-      return listing;
+      return files;
     } finally {
       rmSync(got, { recursive: true, force: true });
     }

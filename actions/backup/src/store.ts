@@ -6,8 +6,11 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { runHostScript } from '../../../lib/ssh/host-script.js';
 import type { SshSession } from '../../../lib/ssh/session.js';
-import { parseListing, type Listing } from './manifest.js';
-import { LIST_BACKUPS, READ_FILE, REMOVE_BACKUPS, WRITE_FILE } from './script/files.js';
+import { parseBackupFiles, parseListing, type BackupFiles, type Listing } from './manifest.js';
+import { LIST_BACKUPS, READ_BACKUP_FILES, READ_FILE, REMOVE_BACKUPS, WRITE_FILE } from './script/files.js';
+
+/** No manifest, signature or mark is near this big: more is not read. */
+export const MAX_SMALL_FILE_BYTES = 4 << 20;
 
 export interface BackupStore {
   /** `host:/dir`, `ssh://user@host:port/dir` or `artifact`, for messages */
@@ -21,6 +24,8 @@ export interface BackupStore {
   read(id: string, name: string, sink: Writable): Promise<void>;
   readText(id: string, name: string): Promise<string>;
   list(): Promise<Listing>;
+  /** The small files `names` of backups `ids` (those that exist), in one round trip where it can. */
+  readFiles?(ids: readonly string[], names: readonly string[]): Promise<BackupFiles>;
   remove(ids: readonly string[]): Promise<void>;
   /** Deletes what the store keeps on the runner. */
   close(): void;
@@ -88,6 +93,12 @@ export class ShellStore implements BackupStore {
   async list(): Promise<Listing> {
     const r = await runHostScript(this.session, LIST_BACKUPS, { DIR: this.dir }, { silent: true });
     return parseListing(r.stdout);
+  }
+
+  async readFiles(ids: readonly string[], names: readonly string[]): Promise<BackupFiles> {
+    const values = { DIR: this.dir, IDS: ids, NAMES: names, MAX_BYTES: MAX_SMALL_FILE_BYTES };
+    const r = await runHostScript(this.session, READ_BACKUP_FILES, values, { silent: true });
+    return parseBackupFiles(r.stdout);
   }
 
   async remove(ids: readonly string[]): Promise<void> {

@@ -6,7 +6,8 @@ import type { SshSession } from '../../../lib/ssh/session.js';
 import type { SshFieldNames } from '../../../lib/ssh/target.js';
 import { Inputs as I } from './constants.js';
 import { destinationLabel, type Destination, type Inputs } from './inputs.js';
-import { MANIFEST, parseManifest, type Manifest } from './manifest.js';
+import { authenticity, pickGenuine, type Skipped } from './genuine.js';
+import type { Manifest } from './manifest.js';
 import { ShellStore, type BackupStore } from './store.js';
 import { ArtifactStore } from './store-artifact.js';
 import { SftpStore } from './store-sftp.js';
@@ -62,30 +63,13 @@ export async function openStore(
 export interface PickedBackup {
   store: BackupStore;
   manifest: Manifest;
+  /** whether its signature was checked (absent: the backup was just written by this run) */
+  signed?: boolean;
+  /** newer or other candidates passed over, and why */
+  skipped?: Skipped[];
 }
 
-/** Finds the backup (`backup-id`, or the newest complete one anywhere) and the first destination that has it. */
-export async function pickBackup(stores: BackupStore[], inputs: Inputs): Promise<PickedBackup> {
-  const listings = [];
-  for (const store of stores) listings.push({ store, complete: (await store.list()).complete });
-  const id =
-    inputs['backup-id'] ??
-    listings
-      .flatMap((l) => l.complete)
-      .sort()
-      .at(-1);
-  const labels = stores.map((s) => s.label).join(', ');
-  if (!id) throw inputError(I.Destinations, `${labels}: no complete backup`);
-  const found = listings.find((l) => l.complete.includes(id));
-  if (!found) {
-    const has = listings.map((l) => `${l.store.label}: ${l.complete.join(', ') || 'none'}`).join('; ');
-    throw inputError(I.BackupId, `${id} is not a complete backup in ${labels} (${has})`);
-  }
-  const { store } = found;
-  const where = store.where(id, MANIFEST);
-  const manifest = parseManifest(await store.readText(id, MANIFEST), where);
-  // Its id names the files to read: a manifest must describe the backup it is stored in.
-  if (manifest.id !== id)
-    throw new Error(`${where} describes another backup, ${JSON.stringify(manifest.id)}`);
-  return { store, manifest };
+/** Finds the backup (`backup-id`, or the newest genuine one) at the first destination where it is genuine. */
+export function pickBackup(stores: BackupStore[], inputs: Inputs): Promise<PickedBackup> {
+  return pickGenuine(stores, authenticity(inputs), inputs['backup-id']);
 }

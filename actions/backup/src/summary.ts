@@ -27,6 +27,8 @@ export interface BackupReport {
   verify?: VerifyOutcome;
   /** undefined: retention was not applied (verify failed) */
   pruned?: string[];
+  /** whether the manifest was signed (absent: yes) */
+  signed?: boolean;
 }
 
 function prunedLine(pruned: string[] | undefined): string {
@@ -52,6 +54,9 @@ export function backupSummary(r: BackupReport): string {
       (r.recipients > 0
         ? `encrypted with age to ${r.recipients} recipient(s).`
         : '**not encrypted** (no `encryption-recipients`).'),
+    r.signed === false
+      ? '**Not signed** (no `signing-key`, `allow-unsigned: true`): restore and verify cannot tell this backup from a forged one.'
+      : 'Manifest signed (`manifest.json.sig`).',
     r.verify ? `Verified by a restore into scratch volumes: ${r.verify.verified ? 'yes' : '**no**'}.` : '',
     '',
     files,
@@ -82,4 +87,25 @@ export function verifySummary(
 export function restoreSummary(project: string, where: string, manifest: Manifest): string {
   const sources = manifest.files.map((f) => f.source).join(', ');
   return `### Restored ${manifest.id} of ${project}\n\nFrom ${inlineCode(where)}: ${sources}; every archive matched its manifest's sha256 before anything was changed.\n`;
+}
+
+/** How the backup restored or verified was found genuine, and what was passed over (someone wrote it). */
+export function trustSummary(signed: boolean, skipped: readonly { where: string; reason: string }[]): string {
+  const lines = [
+    signed
+      ? 'Its manifest’s signature was verified with `signing-public-key`.'
+      : '**Its manifest is not signed (or no key was given to check it): accepted only because `allow-unsigned: true`.**',
+  ];
+  if (skipped.length > 0) {
+    lines.push(
+      '',
+      '**Backups passed over** (not genuine: whoever wrote them can write to that destination):',
+      '',
+      markdownTable(
+        ['backup', 'reason'],
+        skipped.map((s) => [inlineCode(s.where), s.reason]),
+      ),
+    );
+  }
+  return `${lines.join('\n')}\n`;
 }

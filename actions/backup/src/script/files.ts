@@ -31,6 +31,21 @@ for dir in "$DIR"/*/; do
 done
 `;
 
+/**
+ * DIR, IDS, NAMES, MAX_BYTES: the small files NAMES (manifest, signature, mark) of every backup IDS, in
+ * one round trip: `file=<id>/<name>` then its content base64 in `chunk=` lines. Symlinks are not read.
+ */
+export const READ_BACKUP_FILES = bash`for id in "$\{IDS[@]}"; do
+  [[ "$id" =~ ^${BACKUP_ID_PATTERN}$ ]] || continue
+  for name in "$\{NAMES[@]}"; do
+    f="$DIR/$id/$name"
+    { [ -f "$f" ] && [ ! -L "$f" ] && [ ! -L "$DIR/$id" ]; } || continue
+    emit file "$id/$name"
+    head -c "$MAX_BYTES" -- "$f" | base64 -w 49152 | while IFS= read -r chunk; do emit chunk "$chunk"; done
+  done
+done
+`;
+
 /** DIR, IDS: deletes those backups (refusing anything that is not a backup id). */
 export const REMOVE_BACKUPS = bash`for id in "$\{IDS[@]}"; do
   [[ "$id" =~ ^${BACKUP_ID_PATTERN}$ ]] || { echo "berth: refusing to delete $id" >&2; exit 2; }
