@@ -7,7 +7,7 @@ import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAction, type ActionResult } from './lab/harness.js';
-import { labDir, readLab, repoRoot, sshInputs } from './lab/lab.js';
+import { backupSigning, labDir, readLab, repoRoot, sshInputs } from './lab/lab.js';
 import { startLoad } from './lab/load.js';
 
 const lab = readLab();
@@ -269,6 +269,7 @@ const backupInputs = {
   'stop-services': 'db',
   destinations: 'host:/home/deploy/berth-demo-backups',
   'encryption-recipients': await identityToRecipient(identity),
+  'signing-key': backupSigning(lab).key,
   retention: 'daily=7,weekly=4,monthly=12',
 };
 let backupId = '';

@@ -8,7 +8,7 @@ import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startArtifactServer, type ArtifactServer } from '../scripts/lab/artifact-server.js';
 import { runAction, type ActionResult } from '../scripts/lab/harness.js';
-import { labSsh, readLab, sshInputs } from '../scripts/lab/lab.js';
+import { backupSigning, labSsh, readLab, sshInputs } from '../scripts/lab/lab.js';
 
 const exec = promisify(execFile);
 const lab = readLab();
@@ -43,6 +43,7 @@ function backup(
       destinations: 'artifact',
       'encryption-recipients': recipient,
       'decryption-key': identity,
+      'signing-key': backupSigning(lab).key,
       ...extra,
     },
   });

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAction, type ActionResult } from '../scripts/lab/harness.js';
-import { labSsh, readLab, repoRoot, sshInputs } from '../scripts/lab/lab.js';
+import { backupSigning, labSsh, readLab, repoRoot, sshInputs } from '../scripts/lab/lab.js';
 
 const exec = promisify(execFile);
 const lab = readLab();
@@ -54,6 +54,7 @@ function backup(extra: Record<string, string | undefined> = {}): Promise<ActionR
       databases: 'db:mariadb:shop',
       'helper-image': image,
       'encryption-recipients': recipient,
+      'signing-key': backupSigning(lab).key,
       ...extra,
     },
   });

@@ -2,15 +2,16 @@
 // PostgreSQL and files in its uploads volume, backed up encrypted to the host and to the lab's
 // backup sshd, destroyed with `down -v`, restored, and compared. Also: wrong key, truncated
 // archive, an interrupted backup, retention.
-import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exampleImages, exampleWorkdir, pins, type ExampleImages } from './example-release.js';
 import { runAction, type ActionResult } from '../scripts/lab/harness.js';
-import { labSsh, readLab, sshInputs } from '../scripts/lab/lab.js';
+import { backupSigning, labDir, labSsh, readLab, sshInputs } from '../scripts/lab/lab.js';
 import { freePort, httpsGet, sshdConnections } from '../scripts/lab/net.js';
 
 const exec = promisify(execFile);
@@ -23,6 +24,11 @@ const sshBackups = `${lab.raw.LAB_BACKUP_DIR}/berth-bk-${id}`;
 const sshDestination = `ssh://${lab.raw.LAB_BACKUP_USER}@${lab.sshHost}:${lab.jumpPort}${sshBackups}`;
 const marker = `/tmp/pwned-bk-${id}`;
 const dbPassword = `pw-${id}-$(touch ${marker})'"`;
+
+const signing = backupSigning(lab);
+/** Signs a manifest on this machine (the lab host) as Berth would, with ssh-keygen and the lab key. */
+const signManifest = (dir: string) =>
+  `rm -f ${dir}/manifest.json.sig && ssh-keygen -q -Y sign -f ${join(labDir, 'backup-signing', 'k')} -n berth-backup ${dir}/manifest.json`;
 
 const ssh = (command: string) => labSsh(lab, command);
 const sh = async (command: string): Promise<string> =>
@@ -85,6 +91,7 @@ function backup(extra: Record<string, string | undefined> = {}, timeoutMs?: numb
       databases: 'db:postgres:app',
       'stop-services': 'db',
       'encryption-recipients': recipient,
+      'signing-key': signing.key,
       ...extra,
     },
   });
@@ -239,6 +246,7 @@ describe('backup and restore', () => {
     await ssh(
       `mkdir -p ${copy} && cp -a ${hostBackups}/${backupId} ${copy}/ && sed -i 's/"public.notes": 5000/"public.notes": 4999/' ${copy}/${backupId}/manifest.json`,
     );
+    await sh(signManifest(`${copy}/${backupId}`));
     const r = await backup({ mode: 'verify', destinations: `host:${copy}`, 'decryption-key': identity });
     await ssh(`rm -rf ${copy}`);
     expect(r.exitCode).toBe(1);
@@ -250,6 +258,10 @@ describe('backup and restore', () => {
     expect(r.summary).toContain('**it did not verify**');
     expect(r.summary).toMatch(/\| `postgres-db-app\.dump\.age` \| \*\*failed\*\* \| row counts differ/);
     expect(r.summary).toMatch(/\| `volume-uploads\.tar\.zst\.age` \| ok \|/);
+    // It is marked where it was read from, and never picked again.
+    expect(r.warnings.join('\n')).toContain(
+      `host:${copy}/${backupId} failed verification: marked (verify-failed)`,
+    );
   });
 
   it('refuses a forged manifest whose project holds a workflow command, obeying none of it', async () => {
@@ -261,8 +273,11 @@ describe('backup and restore', () => {
     const r = await backup({ mode: 'restore', destinations: `host:${copy}`, 'decryption-key': identity });
     await ssh(`rm -rf ${copy}`);
     expect(r.exitCode).toBe(1);
+    // Its signature no longer matches: it is refused before anything in it is read.
     expect(r.errors).toEqual([
-      expect.stringMatching(/manifest\.json is forged: "project" holds a line break/),
+      expect.stringMatching(
+        /^Input "destinations": no genuine backup of .*the signature does not match the manifest/,
+      ),
     ]);
     expect(r.log).not.toMatch(/^::error::forged/m);
     expect(await rowsDigest()).toBe(rowsBefore);
@@ -405,17 +420,31 @@ describe('backup and restore', () => {
     );
 
     // Foreign things in the directory, and two old complete backups for retention to judge.
-    const old = (x: string) =>
-      `mkdir -p ${hostBackups}/${x} && printf '{"format": "berth-backup/1", "id": "${x}", "files": []}\\n' >${hostBackups}/${x}/manifest.json`;
+    // Signed ones of this project, and an unsigned one and another project's: retention leaves those alone.
+    const old = (x: string, owner = project) =>
+      `mkdir -p ${hostBackups}/${x} && printf '{"format": "berth-backup/1", "id": "${x}", "project": "${owner}", "files": []}\\n' >${hostBackups}/${x}/manifest.json`;
     await ssh(
-      `echo keep >${hostBackups}/NOTES.txt && mkdir -p ${hostBackups}/not-a-backup && ${old('20200101T000000Z-aaaa')} && ${old('20200102T000000Z-bbbb')}`,
+      `echo keep >${hostBackups}/NOTES.txt && mkdir -p ${hostBackups}/not-a-backup && ${old('20200101T000000Z-aaaa')} && ${old('20200102T000000Z-bbbb')} && ${old('20190101T000000Z-cccc')} && ${old('20190102T000000Z-dddd', 'other')}`,
     );
+    for (const x of ['20200101T000000Z-aaaa', '20200102T000000Z-bbbb', '20190102T000000Z-dddd'])
+      await sh(signManifest(`${hostBackups}/${x}`));
     const next = await backup({ volumes: 'uploads', retention: 'daily=2' });
     expect(next.exitCode, next.log).toBe(0);
     const { stdout } = await ssh(`ls ${hostBackups}`);
     const left = stdout.split('\n').filter(Boolean).sort();
     expect(left).toEqual(
-      ['20200102T000000Z-bbbb', next.outputs['backup-id']!, 'NOTES.txt', 'not-a-backup'].sort(),
+      [
+        '20190101T000000Z-cccc',
+        '20190102T000000Z-dddd',
+        '20200102T000000Z-bbbb',
+        next.outputs['backup-id']!,
+        'NOTES.txt',
+        'not-a-backup',
+      ].sort(),
+    );
+    expect(next.log).toMatch(/20190101T000000Z-cccc: left alone by retention, it is unsigned/);
+    expect(next.log).toMatch(
+      /20190102T000000Z-dddd: left alone by retention, it is a backup of another project/,
     );
     expect(next.outputs['pruned-ids']!.split(' ').sort()).toEqual(
       ['20200101T000000Z-aaaa', hostRun.outputs['backup-id']!].sort(),
@@ -423,6 +452,14 @@ describe('backup and restore', () => {
     expect(next.outputs.pruned).toBe('2');
   });
 });
+
+const encryptedSigningKey = (() => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-enc-'));
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'passphrase', '-f', join(dir, 'k')]);
+  const text = readFileSync(join(dir, 'k'), 'utf8');
+  rmSync(dir, { recursive: true, force: true });
+  return text;
+})();
 
 describe('backup input errors', () => {
   it.each([
@@ -448,6 +485,21 @@ describe('backup input errors', () => {
     ['a hostile volume name', { volumes: 'x;touch /tmp/x' }, /^Input "volumes": /],
     ['a bad retention', { retention: 'daily=7,hourly=1' }, /^Input "retention": /],
     ['a bad recipient', { 'encryption-recipients': 'ssh-rsa AAAA' }, /^Input "encryption-recipients": /],
+    [
+      'no signing-key',
+      { 'signing-key': undefined },
+      /^Input "signing-key": is required .*ssh-keygen -t ed25519/,
+    ],
+    [
+      'an encrypted signing-key',
+      { 'signing-key': encryptedSigningKey },
+      /^Input "signing-key": is an OpenSSH key that is encrypted with a passphrase/,
+    ],
+    [
+      'an unencrypted ssh:// backup',
+      { 'encryption-recipients': undefined, destinations: sshDestination },
+      /^Input "encryption-recipients": is required for ssh:\/\/ destinations/,
+    ],
   ])('%s fails before connecting, naming the input', async (_, extra, message) => {
     const before = sshdConnections(lab.sshLog);
     const r = await backup(extra);

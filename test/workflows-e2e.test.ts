@@ -17,7 +17,7 @@ import {
   uploadSarifStub,
   type ActOptions,
 } from './act.js';
-import { labSsh, readLab } from '../scripts/lab/lab.js';
+import { backupSigning, labSsh, readLab } from '../scripts/lab/lab.js';
 import { freePort, httpsGet } from '../scripts/lab/net.js';
 import { registryDigest } from './registry.js';
 import { LabAdvisories } from './trivy-advisories.js';
@@ -116,6 +116,7 @@ beforeAll(async () => {
         'EOF',
       ].join('\n'),
       BACKUP_DECRYPTION_KEY: secretKey,
+      BERTH_BACKUP_SIGNING_KEY: backupSigning(lab).key,
     },
     vars: {
       BERTH_CI_SKIP_TESTS: 'true',
@@ -142,6 +143,7 @@ beforeAll(async () => {
       HEALTH_CA_CERT: readFileSync(lab.caFile, 'utf8'),
       BACKUP_DESTINATIONS: `host:${hostBackups}`,
       BACKUP_RECIPIENTS: recipient,
+      BERTH_BACKUP_SIGNING_PUBLIC_KEY: backupSigning(lab).publicKey,
     },
   };
 }, 900_000);

@@ -21,7 +21,7 @@ import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { shellQuote } from '../../lib/ssh/shell.ts';
 import { AES_FIRST_CIPHERS, cpuHasAes } from '../../lib/ssh/config.ts';
 import { runAction } from '../lab/harness.ts';
-import { readLab, sshInputs } from '../lab/lab.ts';
+import { backupSigning, readLab, sshInputs } from '../lab/lab.ts';
 import { median } from './_measure.mjs';
 
 const lab = readLab();
@@ -71,6 +71,7 @@ export async function rows() {
     'helper-image': image,
     destinations: `host:${dest}`,
     'encryption-recipients': recipient,
+    'signing-key': backupSigning(lab).key,
   };
   const t = { backup: [], floor: [], relay: [], restore: [], restoreFloor: [], restoreRelay: [] };
   const time = (key, fn) => {

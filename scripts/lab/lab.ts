@@ -1,7 +1,7 @@
 // Reads the lab's `.lab/env` (written by `npm run lab:up`) so integration tests know where the
 // registry, the SSH hosts and the release server are.
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -112,6 +112,38 @@ export function sshInputs(lab: Lab): Record<string, string> {
     user: lab.sshUser,
     'ssh-key': readFileSync(lab.sshKey, 'utf8'),
     'known-hosts': readFileSync(lab.knownHosts, 'utf8'),
+  };
+}
+
+/**
+ * The lab's backup signing key pair (berth/backup `signing-key` / `signing-public-key`), made once with
+ * ssh-keygen under .lab the first time a test asks: in a temp directory renamed into place, so test
+ * files starting at once agree on the first pair that lands.
+ */
+export function backupSigning(lab: Lab): { key: string; publicKey: string } {
+  const dir = join(labDir, 'backup-signing');
+  if (!existsSync(dir)) {
+    const temp = mkdtempSync(join(labDir, 'backup-signing-'));
+    execFileSync('ssh-keygen', [
+      '-q',
+      '-t',
+      'ed25519',
+      '-N',
+      '',
+      '-C',
+      `berth-lab@${lab.sshHost}`,
+      '-f',
+      join(temp, 'k'),
+    ]);
+    try {
+      renameSync(temp, dir);
+    } catch {
+      rmSync(temp, { recursive: true, force: true }); // another test file made it first
+    }
+  }
+  return {
+    key: readFileSync(join(dir, 'k'), 'utf8'),
+    publicKey: readFileSync(join(dir, 'k.pub'), 'utf8').trim(),
   };
 }
 
