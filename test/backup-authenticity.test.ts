@@ -115,23 +115,25 @@ async function forge(
 
 const labKey = join(labDir, 'backup-signing', 'k');
 const otherKey = join(work, 'other');
-const now = Date.now();
-/** The forgeries: directory id, how the manifest differs, who signs it, the reason expected. */
+/**
+ * The forgeries: directory id (the first four are set, newer than the genuine backup, once it exists),
+ * and the reason expected.
+ */
 const forged = {
   unsigned: {
-    dirId: idAt(new Date(now - 60_000), 'f001'),
+    dirId: 'f001',
     reason: /it is unsigned \(no manifest\.json\.sig\)/,
   },
   wrongKey: {
-    dirId: idAt(new Date(now - 50_000), 'f002'),
+    dirId: 'f002',
     reason: /the signature is made by another key than signing-public-key/,
   },
   otherProject: {
-    dirId: idAt(new Date(now - 40_000), 'f003'),
+    dirId: 'f003',
     reason: /it is a backup of another project, "shop"/,
   },
   dotdot: {
-    dirId: idAt(new Date(now - 30_000), 'f004'),
+    dirId: 'f004',
     reason: /its id "\.\.\/\.\.\/\.\.\/\.\.\/home\/deploy\/\.ssh" is not a backup id/,
   },
   impossible: { dirId: '20261399T000000Z-f005', reason: /names an impossible date/ },
@@ -153,6 +155,12 @@ beforeAll(async () => {
   const r = await backup();
   expect(r.exitCode, r.log).toBe(0);
   genuineId = r.outputs['backup-id']!;
+  // Newer than the genuine one, a few seconds at most in the future (within the clock skew allowed).
+  const taken = Date.parse(
+    genuineId.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z.*/, '$1-$2-$3T$4:$5:$6Z'),
+  );
+  const newer = [forged.unsigned, forged.wrongKey, forged.otherProject, forged.dotdot];
+  newer.forEach((f, i) => (f.dirId = idAt(new Date(taken + (i + 1) * 1000), f.dirId)));
   const genuine = JSON.parse(readFileSync(join(sshDir, genuineId, 'manifest.json'), 'utf8')) as Record<
     string,
     unknown
@@ -192,7 +200,7 @@ describe('forged backups at the off-site destination', () => {
     const warnings = r.warnings.join('\n');
     for (const { dirId, reason } of Object.values(forged)) {
       const line = r.warnings.find((w) => w.startsWith(`${sshDestination}/${dirId} is not used: `));
-      expect(line, warnings).toMatch(reason);
+      expect(line ?? warnings).toMatch(reason);
       expect(r.summary).toContain(`${sshDestination}/${dirId}`);
     }
     expect(r.summary).toContain('Backups passed over');
