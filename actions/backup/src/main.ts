@@ -55,7 +55,7 @@ async function restoreOrVerify(host: SshSession, stores: BackupStore[], inputs: 
     );
     if (!picked.signed)
       core.warning(
-        `${picked.store.where(m.id)} is NOT signed-checked: accepted because allow-unsigned: true`,
+        `${picked.store.where(m.id)}: its signature was NOT checked (unsigned, or no signing-public-key); accepted because allow-unsigned: true`,
       );
     await core.summary.addRaw(trustSummary(picked.signed ?? false, picked.skipped ?? [])).write();
     return picked;
