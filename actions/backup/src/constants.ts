@@ -19,6 +19,8 @@ export const Inputs = {
   BackupId: 'backup-id',
   Retention: 'retention',
   Verify: 'verify',
+  RemoteDir: 'remote-dir',
+  LockTimeout: 'lock-timeout',
 } as const;
 
 export const Outputs = {

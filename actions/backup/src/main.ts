@@ -11,6 +11,7 @@ import { runBackup } from './backup.js';
 import { verifyOutcome } from './checks.js';
 import { Outputs } from './constants.js';
 import { getInputs, type Inputs } from './inputs.js';
+import { holdProjectLock } from './lock.js';
 import { HostScratch } from './receive.js';
 import { receiveAll, restoreDatabases, swapInVolumes } from './restore.js';
 import type { BackupStore } from './store.js';
@@ -68,11 +69,15 @@ export async function main(): Promise<void> {
   const host = await openSshSession(sshTarget(inputs), tempRoot);
   const sessions = [host];
   const stores: BackupStore[] = [];
+  let unlock: (() => Promise<void>) | undefined;
   try {
+    // Verify changes no live data, so it does not wait for (nor hold up) a deploy.
+    if (inputs.mode !== 'verify') unlock = await holdProjectLock(host, inputs);
     for (const d of inputs.destinations) stores.push(await openStore(d, host, inputs, tempRoot, sessions));
     if (inputs.mode === 'backup') await runBackup(host, stores, inputs);
     else await restoreOrVerify(host, stores, inputs);
   } finally {
+    await unlock?.();
     for (const store of stores) store.close();
     for (const s of sessions) await s.close();
   }
