@@ -19,7 +19,11 @@ const remoteDir = (project: string) => `/home/deploy/${project}`;
 const dest = `/home/deploy/berth-lk-${id}-backups`;
 const sftpDir = `${lab.raw.LAB_BACKUP_DIR}/berth-lk-${id}`;
 const sftpDest = `ssh://${lab.raw.LAB_BACKUP_USER}@${lab.sshHost}:${lab.jumpPort}${sftpDir}`;
-const precious = `${lab.raw.LAB_BACKUP_DIR}/berth-lk-${id}-precious`;
+/** Where the symlinked backups really are: outside the destinations, readable by their users. */
+const precious = {
+  host: `/home/deploy/berth-lk-${id}-precious`,
+  sftp: `${lab.raw.LAB_BACKUP_DIR}/berth-lk-${id}-precious`,
+};
 const DEST_LOCK = '.berth-backup.lock';
 
 const sh = async (command: string): Promise<string> =>
@@ -121,7 +125,7 @@ afterAll(async () => {
     `docker volume ls -q --filter label=com.docker.compose.project | grep -E '^berth-lk-${id}' | xargs -r docker volume rm -f >/dev/null`,
   ).catch(() => undefined);
   await sh(
-    `rm -rf ${remoteDir(projectA)} ${remoteDir(projectB)} ${dest} ${sftpDir} ${precious} /home/deploy/berth-lk-${id}-*`,
+    `rm -rf ${remoteDir(projectA)} ${remoteDir(projectB)} ${dest} ${sftpDir} ${precious.sftp} /home/deploy/berth-lk-${id}-*`,
   ).catch(() => undefined);
 });
 
@@ -214,24 +218,26 @@ describe('the destination lock and retention', () => {
       partialA = fresh[0]!;
       return (await sh(`docker ps -q --filter status=paused --filter volume=${projectA}_big`)).trim() !== '';
     });
+    let b: ActionResult;
     try {
-      const b = await backup(projectB, { retention: 'daily=1' });
+      b = await backup(projectB, { retention: 'daily=1' });
       expect(b.exitCode, b.log).toBe(0);
       expect(b.log).toContain(
         `keeping backups without a manifest younger than 24 h (maybe being written): ${partialA}`,
       );
       expect(await sh(`ls ${dest}/${partialA}`)).toContain('volume-big.tar.gz.part');
-      // Retention over this project's backups only (the authenticity part of #19 filters the listing).
-      for (const x of completeA) expect(await complete(dest, x)).toBe('yes\n');
     } finally {
       await sh(
         `docker ps -q --filter status=paused --filter volume=${projectA}_big | xargs -r docker unpause >/dev/null`,
       );
+      await writing;
     }
     const a = await writing;
     expect(a.exitCode, a.log).toBe(0);
     expect(a.outputs['backup-id']).toBe(partialA);
     expect(await complete(dest, partialA)).toBe('yes\n');
+    // B's retention judged B's backups only (the authenticity part of #19 filters the listing by project).
+    for (const x of completeA) expect(await complete(dest, x), b.log).toBe('yes\n');
     await sh(`docker volume rm -f ${projectA}_big >/dev/null`);
   });
 
@@ -258,7 +264,7 @@ describe('the destination lock and retention', () => {
     const r = await backup(projectB, { destinations: `host:${dest}\n${sftpDest}` });
     expect(r.exitCode, r.log).toBe(0);
     for (const dir of [dest, sftpDir]) {
-      expect(await ids(dir)).not.toContain(old);
+      expect(await ids(dir), r.log).not.toContain(old);
       expect(await ids(dir)).toContain(fresh);
     }
     expect(r.log).toContain(`host:${dest}: removed interrupted backups: ${old}`);
@@ -273,21 +279,23 @@ describe('the destination lock and retention', () => {
     const x = first.outputs['backup-id']!;
     // Moved out of the destinations and linked back: removing "through" the link would empty them.
     await sh(
-      `mkdir -p ${precious}/host ${precious}/sftp && mv ${dest}/${x} ${precious}/host/ && mv ${sftpDir}/${x} ${precious}/sftp/ && ` +
-        `ln -s ${precious}/host/${x} ${dest}/${x} && ln -s ${precious}/sftp/${x} ${sftpDir}/${x} && ` +
-        `chown -h deploy ${dest}/${x} && chown -h ${lab.raw.LAB_BACKUP_USER} ${sftpDir}/${x}`,
+      `mkdir -p ${precious.host} ${precious.sftp} && mv ${dest}/${x} ${precious.host}/ && mv ${sftpDir}/${x} ${precious.sftp}/ && ` +
+        `ln -s ${precious.host}/${x} ${dest}/${x} && ln -s ${precious.sftp}/${x} ${sftpDir}/${x} && ` +
+        `chown -R deploy:deploy ${precious.host} && chown -h deploy ${dest}/${x} && chown -h ${lab.raw.LAB_BACKUP_USER} ${sftpDir}/${x}`,
     );
-    const listing = await sh(`cd ${precious} && find . | sort`);
-    expect(listing).toContain(`./sftp/${x}/manifest.json`);
+    const listing = await sh(`cd ${precious.host} && find . | sort && cd ${precious.sftp} && find . | sort`);
+    expect(listing).toContain(`./${x}/manifest.json`);
     const r = await backup(projectB, { destinations: `host:${dest}\n${sftpDest}`, retention: 'daily=1' });
     expect(r.exitCode, r.log).toBe(0);
-    expect(r.warnings).toEqual(
+    expect(r.warnings, r.log).toEqual(
       expect.arrayContaining([
         `host:${dest}/${x} is a symbolic link: left alone (Berth never removes through one)`,
         `${sftpDest}/${x} is a symbolic link: left alone (Berth never removes through one)`,
       ]),
     );
-    expect(await sh(`cd ${precious} && find . | sort`)).toBe(listing);
+    expect(await sh(`cd ${precious.host} && find . | sort && cd ${precious.sftp} && find . | sort`)).toBe(
+      listing,
+    );
     expect(await sh(`test -L ${dest}/${x} && test -L ${sftpDir}/${x} && echo links`)).toBe('links\n');
   });
 });
