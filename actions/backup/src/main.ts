@@ -2,7 +2,8 @@
 // backup streams each archive host -> runner (sha256, age) -> every destination, manifests last,
 // then retention (backup.ts); restore and verify stream each archive from the first destination that
 // has the backup through its checks into temporary volumes / staged dumps on the host (receive.ts),
-// and restore changes live data only once every archive matched its manifest. Orchestration only.
+// and restore changes live data only once every archive matched its manifest. Backup and restore
+// hold the project's lock, deploy's own (lock.ts), from start to end. Orchestration only.
 import * as core from '@actions/core';
 import { tmpdir } from 'node:os';
 import { openSshSession, sshTarget } from '../../../lib/ssh/inputs.js';
