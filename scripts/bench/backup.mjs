@@ -67,6 +67,7 @@ export async function rows() {
   const inputs = {
     ...sshInputs(lab),
     project,
+    'remote-dir': `/home/deploy/${project}`,
     volumes: 'data',
     'helper-image': image,
     destinations: `host:${dest}`,
