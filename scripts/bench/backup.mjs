@@ -105,7 +105,7 @@ export async function rows() {
     }
   } finally {
     sh(`docker volume rm -f ${volume} >/dev/null; rm -rf ${work}`);
-    sh(onHost(`rm -rf ${dest}`));
+    sh(onHost(`rm -rf ${dest} /home/deploy/${project}`));
   }
   const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)]));
   const s = (x) => (x / 1000).toFixed(1);
