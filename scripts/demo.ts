@@ -265,6 +265,8 @@ const identity = await generateIdentity();
 const backupInputs = {
   ...sshInputs(lab),
   project: 'berth-demo',
+  // deploy's remote-dir: backup, restore and deploy of the app share the lock in it
+  'remote-dir': '/home/deploy/berth-demo',
   databases: 'db:postgres:app',
   'stop-services': 'db',
   destinations: 'host:/home/deploy/berth-demo-backups',

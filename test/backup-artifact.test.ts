@@ -38,6 +38,7 @@ function backup(
     inputs: {
       ...sshInputs(lab),
       project,
+      'remote-dir': `/home/deploy/${project}`,
       volumes: 'files',
       'helper-image': lab.baseImage,
       destinations: 'artifact',
@@ -62,7 +63,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.close();
   await sh(`docker volume rm -f ${volume} >/dev/null`).catch(() => undefined);
-  await labSsh(lab, `rm -rf ${hostDir} ${emptyDir}`).catch(() => undefined);
+  await labSsh(lab, `rm -rf ${hostDir} ${emptyDir} /home/deploy/${project}`).catch(() => undefined);
 });
 
 describe('artifact destination', () => {

@@ -42,6 +42,7 @@ function backup(extra: Record<string, string | undefined> = {}): Promise<ActionR
     inputs: {
       ...sshInputs(lab),
       project,
+      'remote-dir': `/home/deploy/${project}`,
       volumes: 'data',
       'helper-image': lab.baseImage,
       destinations: sshDestination,
@@ -180,9 +181,9 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await sh(`docker volume rm -f ${volume} >/dev/null 2>&1; rm -rf ${sshDir} ${hostDir} ${work}`).catch(
-    () => undefined,
-  );
+  await sh(
+    `docker volume rm -f ${volume} >/dev/null 2>&1; rm -rf ${sshDir} ${hostDir} ${work} /home/deploy/${project}`,
+  ).catch(() => undefined);
 });
 
 /** No line of the step's output is a workflow command made of forged content. */

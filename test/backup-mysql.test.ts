@@ -50,6 +50,7 @@ function backup(extra: Record<string, string | undefined> = {}): Promise<ActionR
     inputs: {
       ...sshInputs(lab),
       project,
+      'remote-dir': `/home/deploy/${project}`,
       destinations: `host:${backups}`,
       databases: 'db:mariadb:shop',
       'helper-image': image,
@@ -113,7 +114,7 @@ afterAll(async () => {
     `cd ${workdir} && MARIADB_IMAGE=${image} docker compose -p ${project} down -v >/dev/null 2>&1`,
   ).catch(() => undefined);
   rmSync(workdir, { recursive: true, force: true });
-  await labSsh(lab, `rm -rf ${backups}`).catch(() => undefined);
+  await labSsh(lab, `rm -rf ${backups} /home/deploy/${project}`).catch(() => undefined);
 });
 
 describe('MariaDB', () => {

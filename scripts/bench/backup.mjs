@@ -67,6 +67,7 @@ export async function rows() {
   const inputs = {
     ...sshInputs(lab),
     project,
+    'remote-dir': `/home/deploy/${project}`,
     volumes: 'data',
     'helper-image': image,
     destinations: `host:${dest}`,
@@ -105,7 +106,7 @@ export async function rows() {
     }
   } finally {
     sh(`docker volume rm -f ${volume} >/dev/null; rm -rf ${work}`);
-    sh(onHost(`rm -rf ${dest}`));
+    sh(onHost(`rm -rf ${dest} /home/deploy/${project}`));
   }
   const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)]));
   const s = (x) => (x / 1000).toFixed(1);

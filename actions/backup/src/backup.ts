@@ -14,6 +14,7 @@ import { discover, helperImage, volumeContent, volumeTransport, type Discovery }
 import { newBackupId, type Inputs } from './inputs.js';
 import { markVerifyFailed } from './genuine.js';
 import { MANIFEST, type Manifest } from './manifest.js';
+import { holdWriters } from './partial.js';
 import { applyRetention, removeIfUnfinished } from './prune.js';
 import { ARCHIVE_VOLUME } from './script/volumes.js';
 import { holdStopped } from './services.js';
@@ -165,11 +166,15 @@ export async function runBackup(host: SshSession, stores: BackupStore[], inputs:
   const started = Date.now();
   const writer = newBackup(stores, inputs);
   const { id } = writer;
+  // Held from the first write until the manifest is written: no retention takes this backup for an interrupted one.
+  let releaseWriters = async (): Promise<void> => {};
   await removeIfUnfinished(stores, id, async () => {
     const plan = await core.group('Discover', () => planBackup(host, inputs));
+    releaseWriters = await holdWriters(stores, inputs);
     await core.group('Databases', () => dumpDatabases(host, inputs, writer));
     await core.group('Volumes', () => archiveVolumes(host, inputs, plan, writer));
     const manifest = await core.group('Manifest', () => writeManifest(writer, inputs));
+    await releaseWriters();
     let verify: VerifyOutcome | undefined;
     if (inputs.verify) verify = await verifyNewBackup(host, inputs, manifest, writer, plan.found);
     const report = (pruned?: string[]): BackupReport => ({
@@ -195,5 +200,5 @@ export async function runBackup(host: SshSession, stores: BackupStore[], inputs:
     core.setOutput(Outputs.Pruned, String(pruned.length));
     core.setOutput(Outputs.PrunedIds, pruned.join(' '));
     await writeSummary(report(pruned));
-  });
+  }).finally(() => releaseWriters());
 }

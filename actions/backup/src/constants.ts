@@ -23,6 +23,8 @@ export const Inputs = {
   SigningPublicKey: 'signing-public-key',
   AllowUnsigned: 'allow-unsigned',
   AllowUnencrypted: 'allow-unencrypted',
+  RemoteDir: 'remote-dir',
+  LockTimeout: 'lock-timeout',
 } as const;
 
 export const Outputs = {

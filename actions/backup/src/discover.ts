@@ -3,6 +3,7 @@
 // a volume's content digest.
 import * as core from '@actions/core';
 import { inputError } from '../../../lib/action/inputs.js';
+import { oneLine } from '../../../lib/action/untrusted.js';
 import { runHostScript } from '../../../lib/ssh/host-script.js';
 import type { SshSession } from '../../../lib/ssh/session.js';
 import { Inputs as I } from './constants.js';
@@ -17,11 +18,49 @@ export interface Discovery {
   image: string;
 }
 
+/** What docker accepts as a volume name, and what berth/backup accepts as a compose volume name. */
+const DOCKER_VOLUME = /^[A-Za-z0-9][A-Za-z0-9_.-]+$/;
+const COMPOSE_VOLUME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** An image id as docker inspect reports it. */
+const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
+
+/**
+ * The project's volumes as the host reported them (`<docker name> <compose label as JSON>`): names
+ * are checked like inputs, since they become file names (`volume-<name>.tar...`) and mounts; a label
+ * with a line break, `/`, `..` or a space fails the step before anything is written.
+ */
+export function parseVolumes(project: string, pairs: [string, string][]): Map<string, string> {
+  const volumes = new Map<string, string>();
+  for (const [name, json] of pairs) {
+    let short: unknown;
+    try {
+      short = JSON.parse(json);
+    } catch {
+      short = undefined;
+    }
+    if (short === '') continue;
+    if (!DOCKER_VOLUME.test(name) || typeof short !== 'string' || !COMPOSE_VOLUME.test(short)) {
+      throw new Error(
+        `project ${project}: the host reports volume ${oneLine(JSON.stringify(name))} with the label com.docker.compose.volume=${oneLine(json)}, which is not a volume name (letters, digits, _ . -); refusing to back it up or restore it`,
+      );
+    }
+    volumes.set(short, name);
+  }
+  return volumes;
+}
+
+/** An image id reported by the host, checked before it reaches another script. */
+export function reportedImage(value: string | undefined): string {
+  const image = value?.trim() ?? '';
+  if (image !== '' && !IMAGE_ID.test(image))
+    throw new Error(`the host reports ${oneLine(JSON.stringify(image))} as an image id`);
+  return image;
+}
+
 export async function discover(host: SshSession, inputs: Inputs): Promise<Discovery> {
   const { report } = await runHostScript(host, DISCOVER, { PROJECT: inputs.project }, { silent: true });
-  const volumes = new Map<string, string>();
-  for (const [name, short] of report.pairs('volume')) if (/^\S+$/.test(short)) volumes.set(short, name);
-  return { volumes, image: inputs['helper-image'] ?? report.last('image')?.trim() ?? '' };
+  const volumes = parseVolumes(inputs.project, report.pairs('volume'));
+  return { volumes, image: inputs['helper-image'] ?? reportedImage(report.last('image')) };
 }
 
 /** The image for the helper containers that read and write volumes. */
@@ -57,7 +96,7 @@ export async function volumeTransport(host: SshSession, image: string): Promise<
 export async function serviceImage(host: SshSession, project: string, service: string): Promise<string> {
   const values = { PROJECT: project, SERVICE: service };
   const { report } = await runHostScript(host, SERVICE_IMAGE, values, { silent: true });
-  return report.last('image')?.trim() ?? '';
+  return reportedImage(report.last('image'));
 }
 
 /**

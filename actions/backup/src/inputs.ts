@@ -3,6 +3,7 @@
 import { maskSecret } from '../../../lib/action/secrets.js';
 import {
   getBooleanInput,
+  getDurationInput,
   getEnumInput,
   getListInput,
   getString,
@@ -56,6 +57,10 @@ export interface Inputs extends SshInputs, SigningInputs {
   'backup-id'?: string;
   retention: RetentionPolicy | null;
   verify: boolean;
+  /** the project's directory on the host, whose `.lock` backup, restore and deploy share (deploy's `remote-dir`) */
+  'remote-dir': string;
+  /** seconds to wait for that lock */
+  'lock-timeout': number;
 }
 
 /** compose service and volume names, database names: no shell or path syntax. */
@@ -244,6 +249,8 @@ export function getInputs(): Inputs {
     'backup-id': parseBackupId(I.BackupId, getString(I.BackupId) ?? ''),
     retention: parseRetention(I.Retention, getString(I.Retention) ?? ''),
     verify: getBooleanInput(I.Verify, { default: false }),
+    'remote-dir': checkDir(I.RemoteDir, getString(I.RemoteDir) || `/opt/${project}`),
+    'lock-timeout': Math.ceil(getDurationInput(I.LockTimeout, { default: 300_000 }) / 1000),
   };
   checkEncryption({
     mode,

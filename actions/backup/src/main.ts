@@ -2,7 +2,8 @@
 // backup streams each archive host -> runner (sha256, age) -> every destination, manifests last,
 // then retention (backup.ts); restore and verify stream each archive from the first destination that
 // has the backup through its checks into temporary volumes / staged dumps on the host (receive.ts),
-// and restore changes live data only once every archive matched its manifest. Orchestration only.
+// and restore changes live data only once every archive matched its manifest. Backup and restore
+// hold the project's lock, deploy's own (lock.ts), from start to end. Orchestration only.
 import * as core from '@actions/core';
 import { tmpdir } from 'node:os';
 import { openSshSession, sshTarget } from '../../../lib/ssh/inputs.js';
@@ -12,6 +13,7 @@ import { verifyOutcome } from './checks.js';
 import { Outputs } from './constants.js';
 import { markVerifyFailed } from './genuine.js';
 import { getInputs, type Inputs } from './inputs.js';
+import { holdProjectLock } from './lock.js';
 import { HostScratch } from './receive.js';
 import { receiveAll, restoreDatabases, swapInVolumes } from './restore.js';
 import type { BackupStore } from './store.js';
@@ -75,11 +77,15 @@ export async function main(): Promise<void> {
   const host = await openSshSession(sshTarget(inputs), tempRoot);
   const sessions = [host];
   const stores: BackupStore[] = [];
+  let unlock: (() => Promise<void>) | undefined;
   try {
+    // Verify changes no live data, so it does not wait for (nor hold up) a deploy.
+    if (inputs.mode !== 'verify') unlock = await holdProjectLock(host, inputs);
     for (const d of inputs.destinations) stores.push(await openStore(d, host, inputs, tempRoot, sessions));
     if (inputs.mode === 'backup') await runBackup(host, stores, inputs);
     else await restoreOrVerify(host, stores, inputs);
   } finally {
+    await unlock?.();
     for (const store of stores) store.close();
     for (const s of sessions) await s.close();
   }

@@ -3,17 +3,14 @@
 import * as core from '@actions/core';
 import { authenticity, genuineIds } from './genuine.js';
 import { backupIdDate, type Inputs } from './inputs.js';
+import { removeStalePartials } from './partial.js';
 import { keptBackups } from './retention.js';
 import type { BackupStore } from './store.js';
 
 async function pruneStore(store: BackupStore, inputs: Inputs, current: string): Promise<string[]> {
   const listing = await store.list();
-  // Directories without a manifest are runs that died (a finished backup writes its manifest last).
-  const leftovers = listing.partial.filter((x) => x !== current);
-  if (leftovers.length > 0) {
-    core.info(`${store.label}: removing interrupted backups without a manifest: ${leftovers.join(', ')}`);
-    await store.remove(leftovers);
-  }
+  // Directories without a manifest are runs that died, or backups being written now (partial.ts).
+  await removeStalePartials(store, listing.partial, current);
   if (!inputs.retention) return [];
   // Only this project's genuine backups: another project's, forged ones and failed ones are not ours to delete.
   const ours = await genuineIds(store, listing.complete, authenticity(inputs));
@@ -50,7 +47,7 @@ export async function applyRetention(
 }
 
 /**
- * Runs `backup`; when it fails, backup `id` is removed where it has no manifest yet. A backup that failed verification keeps its manifest, for inspection; one that was
+ * Runs `backup`; when it fails, backup `id` (only it: its own) is removed where it has no manifest yet. A backup that failed verification keeps its manifest, for inspection; one that was
  * killed is cleaned up by the next run.
  */
 export async function removeIfUnfinished(

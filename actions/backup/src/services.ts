@@ -1,10 +1,10 @@
 // The project's services while berth/backup works on them: held stopped while their volumes are
 // archived (restarted by the host whatever happens), and awaited healthy before a database restore.
 import * as core from '@actions/core';
-import { PassThrough } from 'node:stream';
-import { readReportLine, runHostScript } from '../../../lib/ssh/host-script.js';
+import { runHostScript } from '../../../lib/ssh/host-script.js';
 import type { SshSession } from '../../../lib/ssh/session.js';
 import { STOP_LABEL } from './constants.js';
+import { holdOnHost, stderrTail } from './hold.js';
 import type { Inputs } from './inputs.js';
 import { HOLD_STOPPED, WAIT_HEALTHY } from './script/project.js';
 
@@ -16,29 +16,19 @@ const HEALTHY_TIMEOUT_SECONDS = 180;
  * returned function is called; the host restarts them if we vanish.
  */
 export async function holdStopped(host: SshSession, inputs: Inputs): Promise<() => Promise<void>> {
-  const stdin = new PassThrough();
-  let onStopped: ((count: string) => void) | undefined;
-  const stopped = new Promise<string>((resolve) => (onStopped = resolve));
   const values = { PROJECT: inputs.project, LABEL: STOP_LABEL, SERVICES: inputs['stop-services'] };
-  const held = runHostScript(host, HOLD_STOPPED, values, {
-    input: stdin,
-    silent: true,
-    onStdoutLine: (line) => {
-      const entry = readReportLine(line);
-      if (entry?.key === 'stopped' && /^\d+$/.test(entry.value)) onStopped!(entry.value);
-    },
+  const held = await holdOnHost(host, HOLD_STOPPED, values, {
+    ready: 'stopped',
+    failed: (r) => new Error(`stopping the services ended early: ${stderrTail(r)}`),
   });
-  const count = await Promise.race([
-    stopped,
-    held.then(() => Promise.reject(new Error('stopping the services ended early'))),
-  ]);
+  const count = /^\d+$/.test(held.value) ? held.value : '0';
   const what = [...inputs['stop-services'], `label ${STOP_LABEL}`].join(', ');
   core.info(
     count === '0' ? `No running container to stop (${what})` : `Stopped ${count} container(s) (${what})`,
   );
   return async () => {
-    stdin.end();
-    await held;
+    const r = await held.release();
+    if (r.exitCode !== 0) throw new Error(`starting the services again failed: ${stderrTail(r)}`);
     if (count !== '0') core.info(`Started ${count} container(s) again`);
   };
 }

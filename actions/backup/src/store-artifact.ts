@@ -49,6 +49,9 @@ export class ArtifactStore implements BackupStore {
   }
 
   async write(id: string, name: string, data: Readable | string): Promise<void> {
+    // Both end up in a path on the runner: nothing may lead out of the staging directory.
+    if (!BACKUP_ID.test(id) || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name))
+      throw new Error(`refusing to stage ${JSON.stringify(`${id}/${name}`)} for an artifact`);
     const dir = join(this.staging, 'up', id);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const file = join(dir, name);

@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { sftpQuote, type SshSession } from '../../../lib/ssh/session.js';
 import { BACKUP_ID } from './inputs.js';
 import { hasManifestFormat, MANIFEST, type BackupFiles, type Listing } from './manifest.js';
+import { removeSftpBackups } from './sftp-remove.js';
 import { whereInDir, writeLocalFile, type BackupStore } from './store.js';
 
 /**
@@ -120,14 +121,9 @@ export class SftpStore implements BackupStore {
     }
   }
 
+  /** Only the files each backup is made of, never through a symlink (sftp-remove.ts). */
   async remove(ids: readonly string[]): Promise<void> {
-    const lines: string[] = [];
-    for (const x of ids) {
-      if (!BACKUP_ID.test(x)) throw new Error(`refusing to delete ${x}`);
-      const d = `${this.dir}/${x}`;
-      lines.push(`-rm ${sftpQuote(d)}/*`, `-rmdir ${sftpQuote(d)}`);
-    }
-    if (lines.length > 0) await this.session.sftp(lines);
+    await removeSftpBackups(this, ids);
   }
 
   close(): void {

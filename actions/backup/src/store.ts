@@ -1,6 +1,7 @@
 // Where backups are kept: a directory reached through an SSH session (the app's host for `host:`,
 // another host for `ssh://`, see store-sftp.ts), or workflow artifacts (store-artifact.ts). One
 // backup is `<dir>/<id>/`, its files and, written last, manifest.json.
+import * as core from '@actions/core';
 import { createWriteStream } from 'node:fs';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -34,6 +35,12 @@ export interface BackupStore {
 /** `<label>/<id>[/<name>]`: where a backup, or one of its files, is in a directory store. */
 export function whereInDir(label: string, id: string, name?: string): string {
   return `${label}/${id}${name ? `/${name}` : ''}`;
+}
+
+/** Backups that removal left alone because `<dir>/<id>` is a symbolic link (it might lead anywhere). */
+export function warnSymlinks(store: Pick<BackupStore, 'where'>, ids: readonly string[]): void {
+  for (const id of ids)
+    core.warning(`${store.where(id)} is a symbolic link: left alone (Berth never removes through one)`);
 }
 
 /** Writes `data` to a file on the runner, readable by this user only. */
@@ -103,7 +110,13 @@ export class ShellStore implements BackupStore {
 
   async remove(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    await runHostScript(this.session, REMOVE_BACKUPS, { DIR: this.dir, IDS: ids }, { silent: true });
+    const { report } = await runHostScript(
+      this.session,
+      REMOVE_BACKUPS,
+      { DIR: this.dir, IDS: ids },
+      { silent: true },
+    );
+    warnSymlinks(this, report.all('symlink'));
   }
 
   close(): void {}

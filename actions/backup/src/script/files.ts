@@ -46,9 +46,10 @@ export const READ_BACKUP_FILES = bash`for id in "$\{IDS[@]}"; do
 done
 `;
 
-/** DIR, IDS: deletes those backups (refusing anything that is not a backup id). */
+/** DIR, IDS: deletes those backups (refusing anything that is not a backup id; a symlinked id is left alone: `symlink=`). */
 export const REMOVE_BACKUPS = bash`for id in "$\{IDS[@]}"; do
   [[ "$id" =~ ^${BACKUP_ID_PATTERN}$ ]] || { echo "berth: refusing to delete $id" >&2; exit 2; }
+  if [ -L "$DIR/$id" ]; then emit symlink "$id"; continue; fi
   rm -rf -- "$DIR/$id"
 done
 `;

@@ -3,12 +3,12 @@
 import { bash } from '../../../../lib/ssh/host-script.js';
 
 /**
- * PROJECT. Reports each named volume of the project (`volume=<docker name> <compose name>`) and the
- * image of one of its containers (`image=`), the default helper image.
+ * PROJECT. Reports each named volume of the project (`volume=<docker name> <compose name as JSON>`:
+ * a label can hold anything, a line break included, so it travels JSON-encoded and is checked on the
+ * runner) and the image of one of its containers (`image=`), the default helper image.
  */
-export const DISCOVER = bash`docker volume ls --filter "label=com.docker.compose.project=$PROJECT" \
-  --format '{{.Name}} {{.Label "com.docker.compose.volume"}}' | sort | while read -r name short; do
-  emit volume "$name $short"
+export const DISCOVER = bash`docker volume ls -q --filter "label=com.docker.compose.project=$PROJECT" | sort | while read -r name; do
+  emit volume "$name $(docker volume inspect -f '{{json (index .Labels "com.docker.compose.volume")}}' -- "$name")"
 done
 # The image id (not the name, which may not resolve on the host) of the first service's container.
 container=$(docker ps -a --filter "label=com.docker.compose.project=$PROJECT" \
