@@ -20,7 +20,7 @@ describe('parseLongListing', () => {
 });
 
 describe('backupFiles', () => {
-  it('names what the manifest lists, the manifest, its signature and their .part files', () => {
+  it('names what the manifest lists, the manifest, its signature, the verify-failed mark and their .part files', () => {
     const manifest = JSON.stringify({
       files: [{ name: 'volume-a.tar.zst' }, { name: '*' }, { name: '../x' }],
     });
@@ -31,6 +31,8 @@ describe('backupFiles', () => {
       'manifest.json.part',
       'manifest.json.sig',
       'manifest.json.sig.part',
+      'verify-failed',
+      'verify-failed.part',
     ]);
   });
   it('without a manifest: only the files Berth writes', () => {
@@ -43,6 +45,8 @@ describe('backupFiles', () => {
       'manifest.json.part',
       'manifest.json.sig',
       'manifest.json.sig.part',
+      'verify-failed',
+      'verify-failed.part',
     ]);
   });
 });
