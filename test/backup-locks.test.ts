@@ -43,6 +43,8 @@ function backup(project: string, extra: Record<string, string | undefined> = {})
       'helper-image': lab.baseImage,
       destinations: `host:${dest}`,
       'signing-key': backupSigning(lab).key,
+      // These backups are about locks and removal: plain files are easier to look at.
+      'allow-unencrypted': 'true',
       ...extra,
     },
   });

@@ -1,15 +1,15 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 20770:
+/***/ 20408:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-module.exports = __nccwpck_require__(20218);
+module.exports = __nccwpck_require__(376);
 
 
 /***/ }),
 
-/***/ 20218:
+/***/ 376:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -280,33 +280,33 @@ exports.debug = debug; // for test
 
 /***/ }),
 
-/***/ 46752:
+/***/ 64718:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Client = __nccwpck_require__(23701)
-const Dispatcher = __nccwpck_require__(30883)
-const Pool = __nccwpck_require__(30628)
-const BalancedPool = __nccwpck_require__(837)
-const Agent = __nccwpck_require__(57405)
-const ProxyAgent = __nccwpck_require__(76672)
-const EnvHttpProxyAgent = __nccwpck_require__(53137)
-const RetryAgent = __nccwpck_require__(30050)
-const errors = __nccwpck_require__(68707)
-const util = __nccwpck_require__(3440)
+const Client = __nccwpck_require__(30271)
+const Dispatcher = __nccwpck_require__(22377)
+const Pool = __nccwpck_require__(28014)
+const BalancedPool = __nccwpck_require__(3207)
+const Agent = __nccwpck_require__(55539)
+const ProxyAgent = __nccwpck_require__(99710)
+const EnvHttpProxyAgent = __nccwpck_require__(76699)
+const RetryAgent = __nccwpck_require__(99176)
+const errors = __nccwpck_require__(26593)
+const util = __nccwpck_require__(55386)
 const { InvalidArgumentError } = errors
-const api = __nccwpck_require__(56615)
-const buildConnector = __nccwpck_require__(59136)
-const MockClient = __nccwpck_require__(47365)
-const MockAgent = __nccwpck_require__(47501)
-const MockPool = __nccwpck_require__(94004)
-const mockErrors = __nccwpck_require__(52429)
-const RetryHandler = __nccwpck_require__(17816)
-const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(32581)
-const DecoratorHandler = __nccwpck_require__(58155)
-const RedirectHandler = __nccwpck_require__(8754)
-const createRedirectInterceptor = __nccwpck_require__(25092)
+const api = __nccwpck_require__(25889)
+const buildConnector = __nccwpck_require__(45106)
+const MockClient = __nccwpck_require__(62839)
+const MockAgent = __nccwpck_require__(70587)
+const MockPool = __nccwpck_require__(13926)
+const mockErrors = __nccwpck_require__(75347)
+const RetryHandler = __nccwpck_require__(3174)
+const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(14743)
+const DecoratorHandler = __nccwpck_require__(96949)
+const RedirectHandler = __nccwpck_require__(33216)
+const createRedirectInterceptor = __nccwpck_require__(95306)
 
 Object.assign(Dispatcher.prototype, api)
 
@@ -324,10 +324,10 @@ module.exports.DecoratorHandler = DecoratorHandler
 module.exports.RedirectHandler = RedirectHandler
 module.exports.createRedirectInterceptor = createRedirectInterceptor
 module.exports.interceptors = {
-  redirect: __nccwpck_require__(21514),
-  retry: __nccwpck_require__(92026),
-  dump: __nccwpck_require__(88060),
-  dns: __nccwpck_require__(70379)
+  redirect: __nccwpck_require__(71068),
+  retry: __nccwpck_require__(39636),
+  dump: __nccwpck_require__(75786),
+  dns: __nccwpck_require__(36149)
 }
 
 module.exports.buildConnector = buildConnector
@@ -389,7 +389,7 @@ function makeDispatcher (fn) {
 module.exports.setGlobalDispatcher = setGlobalDispatcher
 module.exports.getGlobalDispatcher = getGlobalDispatcher
 
-const fetchImpl = (__nccwpck_require__(54398).fetch)
+const fetchImpl = (__nccwpck_require__(96860).fetch)
 module.exports.fetch = async function fetch (init, options = undefined) {
   try {
     return await fetchImpl(init, options)
@@ -401,39 +401,39 @@ module.exports.fetch = async function fetch (init, options = undefined) {
     throw err
   }
 }
-module.exports.Headers = __nccwpck_require__(60660).Headers
-module.exports.Response = __nccwpck_require__(99051).Response
-module.exports.Request = __nccwpck_require__(9967).Request
-module.exports.FormData = __nccwpck_require__(35910).FormData
+module.exports.Headers = __nccwpck_require__(25662).Headers
+module.exports.Response = __nccwpck_require__(89317).Response
+module.exports.Request = __nccwpck_require__(93713).Request
+module.exports.FormData = __nccwpck_require__(78440).FormData
 module.exports.File = globalThis.File ?? (__nccwpck_require__(4573).File)
-module.exports.FileReader = __nccwpck_require__(48355).FileReader
+module.exports.FileReader = __nccwpck_require__(94881).FileReader
 
-const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(51059)
+const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(98709)
 
 module.exports.setGlobalOrigin = setGlobalOrigin
 module.exports.getGlobalOrigin = getGlobalOrigin
 
-const { CacheStorage } = __nccwpck_require__(3245)
-const { kConstruct } = __nccwpck_require__(20109)
+const { CacheStorage } = __nccwpck_require__(97403)
+const { kConstruct } = __nccwpck_require__(78271)
 
 // Cache & CacheStorage are tightly coupled with fetch. Even if it may run
 // in an older version of Node, it doesn't have any use without fetch.
 module.exports.caches = new CacheStorage(kConstruct)
 
-const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(79061)
+const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(18495)
 
 module.exports.deleteCookie = deleteCookie
 module.exports.getCookies = getCookies
 module.exports.getSetCookies = getSetCookies
 module.exports.setCookie = setCookie
 
-const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(51900)
+const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(30782)
 
 module.exports.parseMIMEType = parseMIMEType
 module.exports.serializeAMimeType = serializeAMimeType
 
-const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(15188)
-module.exports.WebSocket = __nccwpck_require__(13726).WebSocket
+const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(96814)
+module.exports.WebSocket = __nccwpck_require__(15816).WebSocket
 module.exports.CloseEvent = CloseEvent
 module.exports.ErrorEvent = ErrorEvent
 module.exports.MessageEvent = MessageEvent
@@ -449,18 +449,18 @@ module.exports.MockPool = MockPool
 module.exports.MockAgent = MockAgent
 module.exports.mockErrors = mockErrors
 
-const { EventSource } = __nccwpck_require__(21238)
+const { EventSource } = __nccwpck_require__(36376)
 
 module.exports.EventSource = EventSource
 
 
 /***/ }),
 
-/***/ 80158:
+/***/ 86128:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { addAbortListener } = __nccwpck_require__(3440)
-const { RequestAbortedError } = __nccwpck_require__(68707)
+const { addAbortListener } = __nccwpck_require__(55386)
+const { RequestAbortedError } = __nccwpck_require__(26593)
 
 const kListener = Symbol('kListener')
 const kSignal = Symbol('kSignal')
@@ -520,16 +520,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 34660:
+/***/ 42574:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(34589)
 const { AsyncResource } = __nccwpck_require__(16698)
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(68707)
-const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(80158)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(26593)
+const util = __nccwpck_require__(55386)
+const { addSignal, removeSignal } = __nccwpck_require__(86128)
 
 class ConnectHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -635,7 +635,7 @@ module.exports = connect
 
 /***/ }),
 
-/***/ 76862:
+/***/ 60884:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -649,10 +649,10 @@ const {
   InvalidArgumentError,
   InvalidReturnValueError,
   RequestAbortedError
-} = __nccwpck_require__(68707)
-const util = __nccwpck_require__(3440)
+} = __nccwpck_require__(26593)
+const util = __nccwpck_require__(55386)
 const { AsyncResource } = __nccwpck_require__(16698)
-const { addSignal, removeSignal } = __nccwpck_require__(80158)
+const { addSignal, removeSignal } = __nccwpck_require__(86128)
 const assert = __nccwpck_require__(34589)
 
 const kResume = Symbol('resume')
@@ -893,16 +893,16 @@ module.exports = pipeline
 
 /***/ }),
 
-/***/ 14043:
+/***/ 70865:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(34589)
-const { Readable } = __nccwpck_require__(49927)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(68707)
-const util = __nccwpck_require__(3440)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(87655)
+const { Readable } = __nccwpck_require__(23897)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(26593)
+const util = __nccwpck_require__(55386)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(56425)
 const { AsyncResource } = __nccwpck_require__(16698)
 
 class RequestHandler extends AsyncResource {
@@ -1114,18 +1114,18 @@ module.exports.RequestHandler = RequestHandler
 
 /***/ }),
 
-/***/ 3560:
+/***/ 94754:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(34589)
 const { finished, PassThrough } = __nccwpck_require__(57075)
-const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(68707)
-const util = __nccwpck_require__(3440)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(87655)
+const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(26593)
+const util = __nccwpck_require__(55386)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(56425)
 const { AsyncResource } = __nccwpck_require__(16698)
-const { addSignal, removeSignal } = __nccwpck_require__(80158)
+const { addSignal, removeSignal } = __nccwpck_require__(86128)
 
 class StreamHandler extends AsyncResource {
   constructor (opts, factory, callback) {
@@ -1341,15 +1341,15 @@ module.exports = stream
 
 /***/ }),
 
-/***/ 61882:
+/***/ 63408:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(68707)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(26593)
 const { AsyncResource } = __nccwpck_require__(16698)
-const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(80158)
+const util = __nccwpck_require__(55386)
+const { addSignal, removeSignal } = __nccwpck_require__(86128)
 const assert = __nccwpck_require__(34589)
 
 class UpgradeHandler extends AsyncResource {
@@ -1456,21 +1456,21 @@ module.exports = upgrade
 
 /***/ }),
 
-/***/ 56615:
+/***/ 25889:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-module.exports.request = __nccwpck_require__(14043)
-module.exports.stream = __nccwpck_require__(3560)
-module.exports.pipeline = __nccwpck_require__(76862)
-module.exports.upgrade = __nccwpck_require__(61882)
-module.exports.connect = __nccwpck_require__(34660)
+module.exports.request = __nccwpck_require__(70865)
+module.exports.stream = __nccwpck_require__(94754)
+module.exports.pipeline = __nccwpck_require__(60884)
+module.exports.upgrade = __nccwpck_require__(63408)
+module.exports.connect = __nccwpck_require__(42574)
 
 
 /***/ }),
 
-/***/ 49927:
+/***/ 23897:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Ported from https://github.com/nodejs/undici/pull/907
@@ -1479,9 +1479,9 @@ module.exports.connect = __nccwpck_require__(34660)
 
 const assert = __nccwpck_require__(34589)
 const { Readable } = __nccwpck_require__(57075)
-const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(68707)
-const util = __nccwpck_require__(3440)
-const { ReadableStreamFrom } = __nccwpck_require__(3440)
+const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(26593)
+const util = __nccwpck_require__(55386)
+const { ReadableStreamFrom } = __nccwpck_require__(55386)
 
 const kConsume = Symbol('kConsume')
 const kReading = Symbol('kReading')
@@ -1862,15 +1862,15 @@ module.exports = { Readable: BodyReadable, chunksDecode }
 
 /***/ }),
 
-/***/ 87655:
+/***/ 56425:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const assert = __nccwpck_require__(34589)
 const {
   ResponseStatusCodeError
-} = __nccwpck_require__(68707)
+} = __nccwpck_require__(26593)
 
-const { chunksDecode } = __nccwpck_require__(49927)
+const { chunksDecode } = __nccwpck_require__(23897)
 const CHUNK_LIMIT = 128 * 1024
 
 async function getResolveErrorBodyCallback ({ callback, body, contentType, statusCode, statusMessage, headers }) {
@@ -1962,16 +1962,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 59136:
+/***/ 45106:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const net = __nccwpck_require__(77030)
 const assert = __nccwpck_require__(34589)
-const util = __nccwpck_require__(3440)
-const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(68707)
-const timers = __nccwpck_require__(96603)
+const util = __nccwpck_require__(55386)
+const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(26593)
+const timers = __nccwpck_require__(35929)
 
 function noop () {}
 
@@ -2209,7 +2209,7 @@ module.exports = buildConnector
 
 /***/ }),
 
-/***/ 10735:
+/***/ 64037:
 /***/ ((module) => {
 
 
@@ -2334,7 +2334,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 42414:
+/***/ 36644:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -2543,7 +2543,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 68707:
+/***/ 26593:
 /***/ ((module) => {
 
 
@@ -2975,7 +2975,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 44655:
+/***/ 28957:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -2983,7 +2983,7 @@ module.exports = {
 const {
   InvalidArgumentError,
   NotSupportedError
-} = __nccwpck_require__(68707)
+} = __nccwpck_require__(26593)
 const assert = __nccwpck_require__(34589)
 const {
   isValidHTTPToken,
@@ -2998,9 +2998,9 @@ const {
   validateHandler,
   getServerName,
   normalizedMethodRecords
-} = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(42414)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(10735)
+} = __nccwpck_require__(55386)
+const { channels } = __nccwpck_require__(36644)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(64037)
 
 // Verifies that a given path is valid does not contain control chars \x00 to \x20
 const invalidPathRegex = /[^\u0021-\u00ff]/
@@ -3464,7 +3464,7 @@ module.exports = Request
 
 /***/ }),
 
-/***/ 36443:
+/***/ 43377:
 /***/ ((module) => {
 
 module.exports = {
@@ -3538,7 +3538,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 67752:
+/***/ 33838:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -3546,7 +3546,7 @@ module.exports = {
 const {
   wellknownHeaderNames,
   headerNameLowerCasedRecord
-} = __nccwpck_require__(10735)
+} = __nccwpck_require__(64037)
 
 class TstNode {
   /** @type {any} */
@@ -3697,13 +3697,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3440:
+/***/ 55386:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(34589)
-const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(36443)
+const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(43377)
 const { IncomingMessage } = __nccwpck_require__(37067)
 const stream = __nccwpck_require__(57075)
 const net = __nccwpck_require__(77030)
@@ -3711,9 +3711,9 @@ const { Blob } = __nccwpck_require__(4573)
 const nodeUtil = __nccwpck_require__(57975)
 const { stringify } = __nccwpck_require__(41792)
 const { EventEmitter: EE } = __nccwpck_require__(78474)
-const { InvalidArgumentError } = __nccwpck_require__(68707)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(10735)
-const { tree } = __nccwpck_require__(67752)
+const { InvalidArgumentError } = __nccwpck_require__(26593)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(64037)
+const { tree } = __nccwpck_require__(33838)
 
 const [nodeMajor, nodeMinor] = process.versions.node.split('.').map(v => Number(v))
 
@@ -4423,18 +4423,18 @@ module.exports = {
 
 /***/ }),
 
-/***/ 57405:
+/***/ 55539:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError } = __nccwpck_require__(68707)
-const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(36443)
-const DispatcherBase = __nccwpck_require__(21841)
-const Pool = __nccwpck_require__(30628)
-const Client = __nccwpck_require__(23701)
-const util = __nccwpck_require__(3440)
-const createRedirectInterceptor = __nccwpck_require__(25092)
+const { InvalidArgumentError } = __nccwpck_require__(26593)
+const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(43377)
+const DispatcherBase = __nccwpck_require__(803)
+const Pool = __nccwpck_require__(28014)
+const Client = __nccwpck_require__(30271)
+const util = __nccwpck_require__(55386)
+const createRedirectInterceptor = __nccwpck_require__(95306)
 
 const kOnConnect = Symbol('onConnect')
 const kOnDisconnect = Symbol('onDisconnect')
@@ -4563,7 +4563,7 @@ module.exports = Agent
 
 /***/ }),
 
-/***/ 837:
+/***/ 3207:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -4571,7 +4571,7 @@ module.exports = Agent
 const {
   BalancedPoolMissingUpstreamError,
   InvalidArgumentError
-} = __nccwpck_require__(68707)
+} = __nccwpck_require__(26593)
 const {
   PoolBase,
   kClients,
@@ -4579,10 +4579,10 @@ const {
   kAddClient,
   kRemoveClient,
   kGetDispatcher
-} = __nccwpck_require__(42128)
-const Pool = __nccwpck_require__(30628)
-const { kUrl, kInterceptors } = __nccwpck_require__(36443)
-const { parseOrigin } = __nccwpck_require__(3440)
+} = __nccwpck_require__(61278)
+const Pool = __nccwpck_require__(28014)
+const { kUrl, kInterceptors } = __nccwpck_require__(43377)
+const { parseOrigin } = __nccwpck_require__(55386)
 const kFactory = Symbol('factory')
 
 const kOptions = Symbol('options')
@@ -4779,7 +4779,7 @@ module.exports = BalancedPool
 
 /***/ }),
 
-/***/ 637:
+/***/ 48939:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -4787,9 +4787,9 @@ module.exports = BalancedPool
 /* global WebAssembly */
 
 const assert = __nccwpck_require__(34589)
-const util = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(42414)
-const timers = __nccwpck_require__(96603)
+const util = __nccwpck_require__(55386)
+const { channels } = __nccwpck_require__(36644)
+const timers = __nccwpck_require__(35929)
 const {
   RequestContentLengthMismatchError,
   ResponseContentLengthMismatchError,
@@ -4802,7 +4802,7 @@ const {
   BodyTimeoutError,
   HTTPParserError,
   ResponseExceededMaxSizeError
-} = __nccwpck_require__(68707)
+} = __nccwpck_require__(26593)
 const {
   kUrl,
   kReset,
@@ -4835,9 +4835,9 @@ const {
   kOnError,
   kResume,
   kHTTPContext
-} = __nccwpck_require__(36443)
+} = __nccwpck_require__(43377)
 
-const constants = __nccwpck_require__(52824)
+const constants = __nccwpck_require__(56402)
 const EMPTY_BUF = Buffer.alloc(0)
 const FastBuffer = Buffer[Symbol.species]
 const addListener = util.addListener
@@ -4849,11 +4849,11 @@ const kSocketUsed = Symbol('kSocketUsed')
 let extractBody
 
 async function lazyllhttp () {
-  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(63870) : undefined
+  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(49240) : undefined
 
   let mod
   try {
-    mod = await WebAssembly.compile(__nccwpck_require__(53434))
+    mod = await WebAssembly.compile(__nccwpck_require__(59968))
   } catch (e) {
     /* istanbul ignore next */
 
@@ -4861,7 +4861,7 @@ async function lazyllhttp () {
     // being enabled, but the occurring of this other error
     // * https://github.com/emscripten-core/emscripten/issues/11495
     // got me to remove that check to avoid breaking Node 12.
-    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(63870))
+    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(49240))
   }
 
   return await WebAssembly.instantiate(mod, {
@@ -5776,7 +5776,7 @@ function writeH1 (client, request) {
 
   if (util.isFormDataLike(body)) {
     if (!extractBody) {
-      extractBody = (__nccwpck_require__(84492).extractBody)
+      extractBody = (__nccwpck_require__(6962).extractBody)
     }
 
     const [bodyStream, contentType] = extractBody(body)
@@ -6299,7 +6299,7 @@ module.exports = connectH1
 
 /***/ }),
 
-/***/ 88788:
+/***/ 47726:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -6307,13 +6307,13 @@ module.exports = connectH1
 const assert = __nccwpck_require__(34589)
 const { errorMonitor } = __nccwpck_require__(78474)
 const { pipeline } = __nccwpck_require__(57075)
-const util = __nccwpck_require__(3440)
+const util = __nccwpck_require__(55386)
 const {
   RequestContentLengthMismatchError,
   RequestAbortedError,
   SocketError,
   InformationalError
-} = __nccwpck_require__(68707)
+} = __nccwpck_require__(26593)
 const {
   kUrl,
   kReset,
@@ -6332,7 +6332,7 @@ const {
   kResume,
   kSize,
   kHTTPContext
-} = __nccwpck_require__(36443)
+} = __nccwpck_require__(43377)
 
 const kOpenStreams = Symbol('open streams')
 
@@ -6738,7 +6738,7 @@ function writeH2 (client, request) {
   let contentLength = util.bodyLength(body)
 
   if (util.isFormDataLike(body)) {
-    extractBody ??= (__nccwpck_require__(84492).extractBody)
+    extractBody ??= (__nccwpck_require__(6962).extractBody)
 
     const [bodyStream, contentType] = extractBody(body)
     headers['content-type'] = contentType
@@ -7098,7 +7098,7 @@ module.exports = connectH2
 
 /***/ }),
 
-/***/ 23701:
+/***/ 30271:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // @ts-check
@@ -7108,16 +7108,16 @@ module.exports = connectH2
 const assert = __nccwpck_require__(34589)
 const net = __nccwpck_require__(77030)
 const http = __nccwpck_require__(37067)
-const util = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(42414)
-const Request = __nccwpck_require__(44655)
-const DispatcherBase = __nccwpck_require__(21841)
+const util = __nccwpck_require__(55386)
+const { channels } = __nccwpck_require__(36644)
+const Request = __nccwpck_require__(28957)
+const DispatcherBase = __nccwpck_require__(803)
 const {
   InvalidArgumentError,
   InformationalError,
   ClientDestroyedError
-} = __nccwpck_require__(68707)
-const buildConnector = __nccwpck_require__(59136)
+} = __nccwpck_require__(26593)
+const buildConnector = __nccwpck_require__(45106)
 const {
   kUrl,
   kServerName,
@@ -7159,9 +7159,9 @@ const {
   kHTTPContext,
   kMaxConcurrentStreams,
   kResume
-} = __nccwpck_require__(36443)
-const connectH1 = __nccwpck_require__(637)
-const connectH2 = __nccwpck_require__(88788)
+} = __nccwpck_require__(43377)
+const connectH1 = __nccwpck_require__(48939)
+const connectH2 = __nccwpck_require__(47726)
 let deprecatedInterceptorWarned = false
 
 const kClosedResolve = Symbol('kClosedResolve')
@@ -7469,7 +7469,7 @@ class Client extends DispatcherBase {
   }
 }
 
-const createRedirectInterceptor = __nccwpck_require__(25092)
+const createRedirectInterceptor = __nccwpck_require__(95306)
 
 function onError (client, err) {
   if (
@@ -7729,19 +7729,19 @@ module.exports = Client
 
 /***/ }),
 
-/***/ 21841:
+/***/ 803:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const buffer = __nccwpck_require__(4573)
-const Dispatcher = __nccwpck_require__(30883)
+const Dispatcher = __nccwpck_require__(22377)
 const {
   ClientDestroyedError,
   ClientClosedError,
   InvalidArgumentError
-} = __nccwpck_require__(68707)
-const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(36443)
+} = __nccwpck_require__(26593)
+const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(43377)
 
 const kOnDestroyed = Symbol('onDestroyed')
 const kOnClosed = Symbol('onClosed')
@@ -7944,7 +7944,7 @@ module.exports = DispatcherBase
 
 /***/ }),
 
-/***/ 30883:
+/***/ 22377:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -8016,15 +8016,15 @@ module.exports = Dispatcher
 
 /***/ }),
 
-/***/ 53137:
+/***/ 76699:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(21841)
-const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(36443)
-const ProxyAgent = __nccwpck_require__(76672)
-const Agent = __nccwpck_require__(57405)
+const DispatcherBase = __nccwpck_require__(803)
+const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(43377)
+const ProxyAgent = __nccwpck_require__(99710)
+const Agent = __nccwpck_require__(55539)
 
 const DEFAULT_PORTS = {
   'http:': 80,
@@ -8183,7 +8183,7 @@ module.exports = EnvHttpProxyAgent
 
 /***/ }),
 
-/***/ 64660:
+/***/ 42190:
 /***/ ((module) => {
 
 /* eslint-disable */
@@ -8307,15 +8307,15 @@ module.exports = class FixedQueue {
 
 /***/ }),
 
-/***/ 42128:
+/***/ 61278:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(21841)
-const FixedQueue = __nccwpck_require__(64660)
-const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(36443)
-const PoolStats = __nccwpck_require__(43246)
+const DispatcherBase = __nccwpck_require__(803)
+const FixedQueue = __nccwpck_require__(42190)
+const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(43377)
+const PoolStats = __nccwpck_require__(1680)
 
 const kClients = Symbol('clients')
 const kNeedDrain = Symbol('needDrain')
@@ -8508,10 +8508,10 @@ module.exports = {
 
 /***/ }),
 
-/***/ 43246:
+/***/ 1680:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(36443)
+const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(43377)
 const kPool = Symbol('pool')
 
 class PoolStats {
@@ -8549,7 +8549,7 @@ module.exports = PoolStats
 
 /***/ }),
 
-/***/ 30628:
+/***/ 28014:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -8560,14 +8560,14 @@ const {
   kNeedDrain,
   kAddClient,
   kGetDispatcher
-} = __nccwpck_require__(42128)
-const Client = __nccwpck_require__(23701)
+} = __nccwpck_require__(61278)
+const Client = __nccwpck_require__(30271)
 const {
   InvalidArgumentError
-} = __nccwpck_require__(68707)
-const util = __nccwpck_require__(3440)
-const { kUrl, kInterceptors } = __nccwpck_require__(36443)
-const buildConnector = __nccwpck_require__(59136)
+} = __nccwpck_require__(26593)
+const util = __nccwpck_require__(55386)
+const { kUrl, kInterceptors } = __nccwpck_require__(43377)
+const buildConnector = __nccwpck_require__(45106)
 
 const kOptions = Symbol('options')
 const kConnections = Symbol('connections')
@@ -8663,19 +8663,19 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 76672:
+/***/ 99710:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(36443)
+const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(43377)
 const { URL } = __nccwpck_require__(73136)
-const Agent = __nccwpck_require__(57405)
-const Pool = __nccwpck_require__(30628)
-const DispatcherBase = __nccwpck_require__(21841)
-const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(68707)
-const buildConnector = __nccwpck_require__(59136)
-const Client = __nccwpck_require__(23701)
+const Agent = __nccwpck_require__(55539)
+const Pool = __nccwpck_require__(28014)
+const DispatcherBase = __nccwpck_require__(803)
+const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(26593)
+const buildConnector = __nccwpck_require__(45106)
+const Client = __nccwpck_require__(30271)
 
 const kAgent = Symbol('proxy agent')
 const kClient = Symbol('proxy client')
@@ -8944,13 +8944,13 @@ module.exports = ProxyAgent
 
 /***/ }),
 
-/***/ 30050:
+/***/ 99176:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Dispatcher = __nccwpck_require__(30883)
-const RetryHandler = __nccwpck_require__(17816)
+const Dispatcher = __nccwpck_require__(22377)
+const RetryHandler = __nccwpck_require__(3174)
 
 class RetryAgent extends Dispatcher {
   #agent = null
@@ -8986,7 +8986,7 @@ module.exports = RetryAgent
 
 /***/ }),
 
-/***/ 32581:
+/***/ 14743:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -8994,8 +8994,8 @@ module.exports = RetryAgent
 // We include a version number for the Dispatcher API. In case of breaking changes,
 // this version number must be increased to avoid conflicts.
 const globalDispatcher = Symbol.for('undici.globalDispatcher.1')
-const { InvalidArgumentError } = __nccwpck_require__(68707)
-const Agent = __nccwpck_require__(57405)
+const { InvalidArgumentError } = __nccwpck_require__(26593)
+const Agent = __nccwpck_require__(55539)
 
 if (getGlobalDispatcher() === undefined) {
   setGlobalDispatcher(new Agent())
@@ -9025,7 +9025,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 58155:
+/***/ 96949:
 /***/ ((module) => {
 
 
@@ -9076,15 +9076,15 @@ module.exports = class DecoratorHandler {
 
 /***/ }),
 
-/***/ 8754:
+/***/ 33216:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(3440)
-const { kBodyUsed } = __nccwpck_require__(36443)
+const util = __nccwpck_require__(55386)
+const { kBodyUsed } = __nccwpck_require__(43377)
 const assert = __nccwpck_require__(34589)
-const { InvalidArgumentError } = __nccwpck_require__(68707)
+const { InvalidArgumentError } = __nccwpck_require__(26593)
 const EE = __nccwpck_require__(78474)
 
 const redirectableStatusCodes = [300, 301, 302, 303, 307, 308]
@@ -9315,20 +9315,20 @@ module.exports = RedirectHandler
 
 /***/ }),
 
-/***/ 17816:
+/***/ 3174:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const assert = __nccwpck_require__(34589)
 
-const { kRetryHandlerDefaultRetry } = __nccwpck_require__(36443)
-const { RequestRetryError } = __nccwpck_require__(68707)
+const { kRetryHandlerDefaultRetry } = __nccwpck_require__(43377)
+const { RequestRetryError } = __nccwpck_require__(26593)
 const {
   isDisturbed,
   parseHeaders,
   parseRangeHeader,
   wrapRequestBody
-} = __nccwpck_require__(3440)
+} = __nccwpck_require__(55386)
 
 function calculateRetryAfterHeader (retryAfter) {
   const current = Date.now()
@@ -9759,14 +9759,14 @@ module.exports = RetryHandler
 
 /***/ }),
 
-/***/ 70379:
+/***/ 36149:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const { isIP } = __nccwpck_require__(77030)
 const { lookup } = __nccwpck_require__(40610)
-const DecoratorHandler = __nccwpck_require__(58155)
-const { InvalidArgumentError, InformationalError } = __nccwpck_require__(68707)
+const DecoratorHandler = __nccwpck_require__(96949)
+const { InvalidArgumentError, InformationalError } = __nccwpck_require__(26593)
 const maxInt = Math.pow(2, 31) - 1
 
 class DNSInstance {
@@ -10141,14 +10141,14 @@ module.exports = interceptorOpts => {
 
 /***/ }),
 
-/***/ 88060:
+/***/ 75786:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(3440)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(68707)
-const DecoratorHandler = __nccwpck_require__(58155)
+const util = __nccwpck_require__(55386)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(26593)
+const DecoratorHandler = __nccwpck_require__(96949)
 
 class DumpHandler extends DecoratorHandler {
   #maxSize = 1024 * 1024
@@ -10271,12 +10271,12 @@ module.exports = createDumpInterceptor
 
 /***/ }),
 
-/***/ 25092:
+/***/ 95306:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const RedirectHandler = __nccwpck_require__(8754)
+const RedirectHandler = __nccwpck_require__(33216)
 
 function createRedirectInterceptor ({ maxRedirections: defaultMaxRedirections }) {
   return (dispatch) => {
@@ -10299,11 +10299,11 @@ module.exports = createRedirectInterceptor
 
 /***/ }),
 
-/***/ 21514:
+/***/ 71068:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RedirectHandler = __nccwpck_require__(8754)
+const RedirectHandler = __nccwpck_require__(33216)
 
 module.exports = opts => {
   const globalMaxRedirections = opts?.maxRedirections
@@ -10330,11 +10330,11 @@ module.exports = opts => {
 
 /***/ }),
 
-/***/ 92026:
+/***/ 39636:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RetryHandler = __nccwpck_require__(17816)
+const RetryHandler = __nccwpck_require__(3174)
 
 module.exports = globalOpts => {
   return dispatch => {
@@ -10356,13 +10356,13 @@ module.exports = globalOpts => {
 
 /***/ }),
 
-/***/ 52824:
+/***/ 56402:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.SPECIAL_HEADERS = exports.HEADER_STATE = exports.MINOR = exports.MAJOR = exports.CONNECTION_TOKEN_CHARS = exports.HEADER_CHARS = exports.TOKEN = exports.STRICT_TOKEN = exports.HEX = exports.URL_CHAR = exports.STRICT_URL_CHAR = exports.USERINFO_CHARS = exports.MARK = exports.ALPHANUM = exports.NUM = exports.HEX_MAP = exports.NUM_MAP = exports.ALPHA = exports.FINISH = exports.H_METHOD_MAP = exports.METHOD_MAP = exports.METHODS_RTSP = exports.METHODS_ICE = exports.METHODS_HTTP = exports.METHODS = exports.LENIENT_FLAGS = exports.FLAGS = exports.TYPE = exports.ERROR = void 0;
-const utils_1 = __nccwpck_require__(50172);
+const utils_1 = __nccwpck_require__(76650);
 // C headers
 var ERROR;
 (function (ERROR) {
@@ -10640,7 +10640,7 @@ exports.SPECIAL_HEADERS = {
 
 /***/ }),
 
-/***/ 63870:
+/***/ 49240:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -10652,7 +10652,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 53434:
+/***/ 59968:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -10664,7 +10664,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 50172:
+/***/ 76650:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -10685,13 +10685,13 @@ exports.enumToMap = enumToMap;
 
 /***/ }),
 
-/***/ 47501:
+/***/ 70587:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kClients } = __nccwpck_require__(36443)
-const Agent = __nccwpck_require__(57405)
+const { kClients } = __nccwpck_require__(43377)
+const Agent = __nccwpck_require__(55539)
 const {
   kAgent,
   kMockAgentSet,
@@ -10702,14 +10702,14 @@ const {
   kGetNetConnect,
   kOptions,
   kFactory
-} = __nccwpck_require__(91117)
-const MockClient = __nccwpck_require__(47365)
-const MockPool = __nccwpck_require__(94004)
-const { matchValue, buildMockOptions } = __nccwpck_require__(53397)
-const { InvalidArgumentError, UndiciError } = __nccwpck_require__(68707)
-const Dispatcher = __nccwpck_require__(30883)
-const Pluralizer = __nccwpck_require__(91529)
-const PendingInterceptorsFormatter = __nccwpck_require__(56142)
+} = __nccwpck_require__(42539)
+const MockClient = __nccwpck_require__(62839)
+const MockPool = __nccwpck_require__(13926)
+const { matchValue, buildMockOptions } = __nccwpck_require__(50463)
+const { InvalidArgumentError, UndiciError } = __nccwpck_require__(26593)
+const Dispatcher = __nccwpck_require__(22377)
+const Pluralizer = __nccwpck_require__(70039)
+const PendingInterceptorsFormatter = __nccwpck_require__(72708)
 
 class MockAgent extends Dispatcher {
   constructor (opts) {
@@ -10852,14 +10852,14 @@ module.exports = MockAgent
 
 /***/ }),
 
-/***/ 47365:
+/***/ 62839:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { promisify } = __nccwpck_require__(57975)
-const Client = __nccwpck_require__(23701)
-const { buildMockDispatch } = __nccwpck_require__(53397)
+const Client = __nccwpck_require__(30271)
+const { buildMockDispatch } = __nccwpck_require__(50463)
 const {
   kDispatches,
   kMockAgent,
@@ -10868,10 +10868,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(91117)
-const { MockInterceptor } = __nccwpck_require__(31511)
-const Symbols = __nccwpck_require__(36443)
-const { InvalidArgumentError } = __nccwpck_require__(68707)
+} = __nccwpck_require__(42539)
+const { MockInterceptor } = __nccwpck_require__(67073)
+const Symbols = __nccwpck_require__(43377)
+const { InvalidArgumentError } = __nccwpck_require__(26593)
 
 /**
  * MockClient provides an API that extends the Client to influence the mockDispatches.
@@ -10918,12 +10918,12 @@ module.exports = MockClient
 
 /***/ }),
 
-/***/ 52429:
+/***/ 75347:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { UndiciError } = __nccwpck_require__(68707)
+const { UndiciError } = __nccwpck_require__(26593)
 
 const kMockNotMatchedError = Symbol.for('undici.error.UND_MOCK_ERR_MOCK_NOT_MATCHED')
 
@@ -10953,12 +10953,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 31511:
+/***/ 67073:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(53397)
+const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(50463)
 const {
   kDispatches,
   kDispatchKey,
@@ -10966,9 +10966,9 @@ const {
   kDefaultTrailers,
   kContentLength,
   kMockDispatch
-} = __nccwpck_require__(91117)
-const { InvalidArgumentError } = __nccwpck_require__(68707)
-const { buildURL } = __nccwpck_require__(3440)
+} = __nccwpck_require__(42539)
+const { InvalidArgumentError } = __nccwpck_require__(26593)
+const { buildURL } = __nccwpck_require__(55386)
 
 /**
  * Defines the scope API for an interceptor reply
@@ -11167,14 +11167,14 @@ module.exports.MockScope = MockScope
 
 /***/ }),
 
-/***/ 94004:
+/***/ 13926:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { promisify } = __nccwpck_require__(57975)
-const Pool = __nccwpck_require__(30628)
-const { buildMockDispatch } = __nccwpck_require__(53397)
+const Pool = __nccwpck_require__(28014)
+const { buildMockDispatch } = __nccwpck_require__(50463)
 const {
   kDispatches,
   kMockAgent,
@@ -11183,10 +11183,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(91117)
-const { MockInterceptor } = __nccwpck_require__(31511)
-const Symbols = __nccwpck_require__(36443)
-const { InvalidArgumentError } = __nccwpck_require__(68707)
+} = __nccwpck_require__(42539)
+const { MockInterceptor } = __nccwpck_require__(67073)
+const Symbols = __nccwpck_require__(43377)
+const { InvalidArgumentError } = __nccwpck_require__(26593)
 
 /**
  * MockPool provides an API that extends the Pool to influence the mockDispatches.
@@ -11233,7 +11233,7 @@ module.exports = MockPool
 
 /***/ }),
 
-/***/ 91117:
+/***/ 42539:
 /***/ ((module) => {
 
 
@@ -11263,20 +11263,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 53397:
+/***/ 50463:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { MockNotMatchedError } = __nccwpck_require__(52429)
+const { MockNotMatchedError } = __nccwpck_require__(75347)
 const {
   kDispatches,
   kMockAgent,
   kOriginalDispatch,
   kOrigin,
   kGetNetConnect
-} = __nccwpck_require__(91117)
-const { buildURL } = __nccwpck_require__(3440)
+} = __nccwpck_require__(42539)
+const { buildURL } = __nccwpck_require__(55386)
 const { STATUS_CODES } = __nccwpck_require__(37067)
 const {
   types: {
@@ -11637,7 +11637,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 56142:
+/***/ 72708:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -11687,7 +11687,7 @@ module.exports = class PendingInterceptorsFormatter {
 
 /***/ }),
 
-/***/ 91529:
+/***/ 70039:
 /***/ ((module) => {
 
 
@@ -11723,7 +11723,7 @@ module.exports = class Pluralizer {
 
 /***/ }),
 
-/***/ 96603:
+/***/ 35929:
 /***/ ((module) => {
 
 
@@ -12153,20 +12153,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 89634:
+/***/ 63892:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConstruct } = __nccwpck_require__(20109)
-const { urlEquals, getFieldValues } = __nccwpck_require__(76798)
-const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(3440)
-const { webidl } = __nccwpck_require__(45893)
-const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(99051)
-const { Request, fromInnerRequest } = __nccwpck_require__(9967)
-const { kState } = __nccwpck_require__(93627)
-const { fetching } = __nccwpck_require__(54398)
-const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(73168)
+const { kConstruct } = __nccwpck_require__(78271)
+const { urlEquals, getFieldValues } = __nccwpck_require__(2012)
+const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(55386)
+const { webidl } = __nccwpck_require__(6083)
+const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(89317)
+const { Request, fromInnerRequest } = __nccwpck_require__(93713)
+const { kState } = __nccwpck_require__(84589)
+const { fetching } = __nccwpck_require__(96860)
+const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(21118)
 const assert = __nccwpck_require__(34589)
 
 /**
@@ -13019,15 +13019,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3245:
+/***/ 97403:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConstruct } = __nccwpck_require__(20109)
-const { Cache } = __nccwpck_require__(89634)
-const { webidl } = __nccwpck_require__(45893)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
+const { kConstruct } = __nccwpck_require__(78271)
+const { Cache } = __nccwpck_require__(63892)
+const { webidl } = __nccwpck_require__(6083)
+const { kEnumerableProperty } = __nccwpck_require__(55386)
 
 class CacheStorage {
   /**
@@ -13178,26 +13178,26 @@ module.exports = {
 
 /***/ }),
 
-/***/ 20109:
+/***/ 78271:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 module.exports = {
-  kConstruct: (__nccwpck_require__(36443).kConstruct)
+  kConstruct: (__nccwpck_require__(43377).kConstruct)
 }
 
 
 /***/ }),
 
-/***/ 76798:
+/***/ 2012:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(34589)
-const { URLSerializer } = __nccwpck_require__(51900)
-const { isValidHeaderName } = __nccwpck_require__(73168)
+const { URLSerializer } = __nccwpck_require__(30782)
+const { isValidHeaderName } = __nccwpck_require__(21118)
 
 /**
  * @see https://url.spec.whatwg.org/#concept-url-equals
@@ -13242,7 +13242,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 71276:
+/***/ 69922:
 /***/ ((module) => {
 
 
@@ -13261,15 +13261,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 79061:
+/***/ 18495:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { parseSetCookie } = __nccwpck_require__(11978)
-const { stringify } = __nccwpck_require__(57797)
-const { webidl } = __nccwpck_require__(45893)
-const { Headers } = __nccwpck_require__(60660)
+const { parseSetCookie } = __nccwpck_require__(75816)
+const { stringify } = __nccwpck_require__(32095)
+const { webidl } = __nccwpck_require__(6083)
+const { Headers } = __nccwpck_require__(25662)
 
 /**
  * @typedef {Object} Cookie
@@ -13452,14 +13452,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 11978:
+/***/ 75816:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(71276)
-const { isCTLExcludingHtab } = __nccwpck_require__(57797)
-const { collectASequenceOfCodePointsFast } = __nccwpck_require__(51900)
+const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(69922)
+const { isCTLExcludingHtab } = __nccwpck_require__(32095)
+const { collectASequenceOfCodePointsFast } = __nccwpck_require__(30782)
 const assert = __nccwpck_require__(34589)
 
 /**
@@ -13769,7 +13769,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 57797:
+/***/ 32095:
 /***/ ((module) => {
 
 
@@ -14128,13 +14128,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 24031:
+/***/ 36301:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const buffer = __nccwpck_require__(4573)
 const { Transform } = __nccwpck_require__(57075)
-const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(94811)
+const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(70625)
 
 /**
  * @type {number[]} BOM
@@ -14709,23 +14709,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 21238:
+/***/ 36376:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { pipeline } = __nccwpck_require__(57075)
-const { fetching } = __nccwpck_require__(54398)
-const { makeRequest } = __nccwpck_require__(9967)
-const { webidl } = __nccwpck_require__(45893)
-const { EventSourceStream } = __nccwpck_require__(24031)
-const { parseMIMEType } = __nccwpck_require__(51900)
-const { createFastMessageEvent } = __nccwpck_require__(15188)
-const { isNetworkError } = __nccwpck_require__(99051)
-const { delay } = __nccwpck_require__(94811)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { environmentSettingsObject } = __nccwpck_require__(73168)
-const { getGlobalDispatcher } = __nccwpck_require__(32581)
+const { fetching } = __nccwpck_require__(96860)
+const { makeRequest } = __nccwpck_require__(93713)
+const { webidl } = __nccwpck_require__(6083)
+const { EventSourceStream } = __nccwpck_require__(36301)
+const { parseMIMEType } = __nccwpck_require__(30782)
+const { createFastMessageEvent } = __nccwpck_require__(96814)
+const { isNetworkError } = __nccwpck_require__(89317)
+const { delay } = __nccwpck_require__(70625)
+const { kEnumerableProperty } = __nccwpck_require__(55386)
+const { environmentSettingsObject } = __nccwpck_require__(21118)
+const { getGlobalDispatcher } = __nccwpck_require__(14743)
 
 let experimentalWarned = false
 
@@ -15199,7 +15199,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 94811:
+/***/ 70625:
 /***/ ((module) => {
 
 
@@ -15243,12 +15243,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 84492:
+/***/ 6962:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(3440)
+const util = __nccwpck_require__(55386)
 const {
   ReadableStreamFrom,
   isBlobLike,
@@ -15258,16 +15258,16 @@ const {
   fullyReadBody,
   extractMimeType,
   utf8DecodeBytes
-} = __nccwpck_require__(73168)
-const { FormData } = __nccwpck_require__(35910)
-const { kState } = __nccwpck_require__(93627)
-const { webidl } = __nccwpck_require__(45893)
+} = __nccwpck_require__(21118)
+const { FormData } = __nccwpck_require__(78440)
+const { kState } = __nccwpck_require__(84589)
+const { webidl } = __nccwpck_require__(6083)
 const { Blob } = __nccwpck_require__(4573)
 const assert = __nccwpck_require__(34589)
 const { isErrored, isDisturbed } = __nccwpck_require__(57075)
 const { isArrayBuffer } = __nccwpck_require__(73429)
-const { serializeAMimeType } = __nccwpck_require__(51900)
-const { multipartFormDataParser } = __nccwpck_require__(50116)
+const { serializeAMimeType } = __nccwpck_require__(30782)
+const { multipartFormDataParser } = __nccwpck_require__(44646)
 let random
 
 try {
@@ -15779,7 +15779,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4495:
+/***/ 76833:
 /***/ ((module) => {
 
 
@@ -15910,7 +15910,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 51900:
+/***/ 30782:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -16661,12 +16661,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 66653:
+/***/ 49255:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConnected, kSize } = __nccwpck_require__(36443)
+const { kConnected, kSize } = __nccwpck_require__(43377)
 
 class CompatWeakRef {
   constructor (value) {
@@ -16714,14 +16714,14 @@ module.exports = function () {
 
 /***/ }),
 
-/***/ 27114:
+/***/ 11508:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Blob, File } = __nccwpck_require__(4573)
-const { kState } = __nccwpck_require__(93627)
-const { webidl } = __nccwpck_require__(45893)
+const { kState } = __nccwpck_require__(84589)
+const { webidl } = __nccwpck_require__(6083)
 
 // TODO(@KhafraDev): remove
 class FileLike {
@@ -16847,16 +16847,16 @@ module.exports = { FileLike, isFileLike }
 
 /***/ }),
 
-/***/ 50116:
+/***/ 44646:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
-const { utf8DecodeBytes } = __nccwpck_require__(73168)
-const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(51900)
-const { isFileLike } = __nccwpck_require__(27114)
-const { makeEntry } = __nccwpck_require__(35910)
+const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(55386)
+const { utf8DecodeBytes } = __nccwpck_require__(21118)
+const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(30782)
+const { isFileLike } = __nccwpck_require__(11508)
+const { makeEntry } = __nccwpck_require__(78440)
 const assert = __nccwpck_require__(34589)
 const { File: NodeFile } = __nccwpck_require__(4573)
 
@@ -17328,16 +17328,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 35910:
+/***/ 78440:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isBlobLike, iteratorMixin } = __nccwpck_require__(73168)
-const { kState } = __nccwpck_require__(93627)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { FileLike, isFileLike } = __nccwpck_require__(27114)
-const { webidl } = __nccwpck_require__(45893)
+const { isBlobLike, iteratorMixin } = __nccwpck_require__(21118)
+const { kState } = __nccwpck_require__(84589)
+const { kEnumerableProperty } = __nccwpck_require__(55386)
+const { FileLike, isFileLike } = __nccwpck_require__(11508)
+const { webidl } = __nccwpck_require__(6083)
 const { File: NativeFile } = __nccwpck_require__(4573)
 const nodeUtil = __nccwpck_require__(57975)
 
@@ -17587,7 +17587,7 @@ module.exports = { FormData, makeEntry }
 
 /***/ }),
 
-/***/ 51059:
+/***/ 98709:
 /***/ ((module) => {
 
 
@@ -17634,21 +17634,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 60660:
+/***/ 25662:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
 
 
 
-const { kConstruct } = __nccwpck_require__(36443)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
+const { kConstruct } = __nccwpck_require__(43377)
+const { kEnumerableProperty } = __nccwpck_require__(55386)
 const {
   iteratorMixin,
   isValidHeaderName,
   isValidHeaderValue
-} = __nccwpck_require__(73168)
-const { webidl } = __nccwpck_require__(45893)
+} = __nccwpck_require__(21118)
+const { webidl } = __nccwpck_require__(6083)
 const assert = __nccwpck_require__(34589)
 const util = __nccwpck_require__(57975)
 
@@ -18328,7 +18328,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 54398:
+/***/ 96860:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
@@ -18341,9 +18341,9 @@ const {
   filterResponse,
   makeResponse,
   fromInnerResponse
-} = __nccwpck_require__(99051)
-const { HeadersList } = __nccwpck_require__(60660)
-const { Request, cloneRequest } = __nccwpck_require__(9967)
+} = __nccwpck_require__(89317)
+const { HeadersList } = __nccwpck_require__(25662)
+const { Request, cloneRequest } = __nccwpck_require__(93713)
 const zlib = __nccwpck_require__(38522)
 const {
   bytesMatch,
@@ -18379,23 +18379,23 @@ const {
   buildContentRange,
   createInflate,
   extractMimeType
-} = __nccwpck_require__(73168)
-const { kState, kDispatcher } = __nccwpck_require__(93627)
+} = __nccwpck_require__(21118)
+const { kState, kDispatcher } = __nccwpck_require__(84589)
 const assert = __nccwpck_require__(34589)
-const { safelyExtractBody, extractBody } = __nccwpck_require__(84492)
+const { safelyExtractBody, extractBody } = __nccwpck_require__(6962)
 const {
   redirectStatusSet,
   nullBodyStatus,
   safeMethodsSet,
   requestBodyHeader,
   subresourceSet
-} = __nccwpck_require__(4495)
+} = __nccwpck_require__(76833)
 const EE = __nccwpck_require__(78474)
 const { Readable, pipeline, finished } = __nccwpck_require__(57075)
-const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
-const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(51900)
-const { getGlobalDispatcher } = __nccwpck_require__(32581)
-const { webidl } = __nccwpck_require__(45893)
+const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(55386)
+const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(30782)
+const { getGlobalDispatcher } = __nccwpck_require__(14743)
+const { webidl } = __nccwpck_require__(6083)
 const { STATUS_CODES } = __nccwpck_require__(37067)
 const GET_OR_HEAD = ['GET', 'HEAD']
 
@@ -20605,23 +20605,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9967:
+/***/ 93713:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* globals AbortController */
 
 
 
-const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(84492)
-const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(60660)
-const { FinalizationRegistry } = __nccwpck_require__(66653)()
-const util = __nccwpck_require__(3440)
+const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(6962)
+const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(25662)
+const { FinalizationRegistry } = __nccwpck_require__(49255)()
+const util = __nccwpck_require__(55386)
 const nodeUtil = __nccwpck_require__(57975)
 const {
   isValidHTTPToken,
   sameOrigin,
   environmentSettingsObject
-} = __nccwpck_require__(73168)
+} = __nccwpck_require__(21118)
 const {
   forbiddenMethodsSet,
   corsSafeListedMethodsSet,
@@ -20631,12 +20631,12 @@ const {
   requestCredentials,
   requestCache,
   requestDuplex
-} = __nccwpck_require__(4495)
+} = __nccwpck_require__(76833)
 const { kEnumerableProperty, normalizedMethodRecordsBase, normalizedMethodRecords } = util
-const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(93627)
-const { webidl } = __nccwpck_require__(45893)
-const { URLSerializer } = __nccwpck_require__(51900)
-const { kConstruct } = __nccwpck_require__(36443)
+const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(84589)
+const { webidl } = __nccwpck_require__(6083)
+const { URLSerializer } = __nccwpck_require__(30782)
+const { kConstruct } = __nccwpck_require__(43377)
 const assert = __nccwpck_require__(34589)
 const { getMaxListeners, setMaxListeners, getEventListeners, defaultMaxListeners } = __nccwpck_require__(78474)
 
@@ -21649,14 +21649,14 @@ module.exports = { Request, makeRequest, fromInnerRequest, cloneRequest }
 
 /***/ }),
 
-/***/ 99051:
+/***/ 89317:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(60660)
-const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(84492)
-const util = __nccwpck_require__(3440)
+const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(25662)
+const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(6962)
+const util = __nccwpck_require__(55386)
 const nodeUtil = __nccwpck_require__(57975)
 const { kEnumerableProperty } = util
 const {
@@ -21668,16 +21668,16 @@ const {
   isErrorLike,
   isomorphicEncode,
   environmentSettingsObject: relevantRealm
-} = __nccwpck_require__(73168)
+} = __nccwpck_require__(21118)
 const {
   redirectStatusSet,
   nullBodyStatus
-} = __nccwpck_require__(4495)
-const { kState, kHeaders } = __nccwpck_require__(93627)
-const { webidl } = __nccwpck_require__(45893)
-const { FormData } = __nccwpck_require__(35910)
-const { URLSerializer } = __nccwpck_require__(51900)
-const { kConstruct } = __nccwpck_require__(36443)
+} = __nccwpck_require__(76833)
+const { kState, kHeaders } = __nccwpck_require__(84589)
+const { webidl } = __nccwpck_require__(6083)
+const { FormData } = __nccwpck_require__(78440)
+const { URLSerializer } = __nccwpck_require__(30782)
+const { kConstruct } = __nccwpck_require__(43377)
 const assert = __nccwpck_require__(34589)
 const { types } = __nccwpck_require__(57975)
 
@@ -22266,7 +22266,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 93627:
+/***/ 84589:
 /***/ ((module) => {
 
 
@@ -22282,21 +22282,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 73168:
+/***/ 21118:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Transform } = __nccwpck_require__(57075)
 const zlib = __nccwpck_require__(38522)
-const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(4495)
-const { getGlobalOrigin } = __nccwpck_require__(51059)
-const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(51900)
+const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(76833)
+const { getGlobalOrigin } = __nccwpck_require__(98709)
+const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(30782)
 const { performance } = __nccwpck_require__(643)
-const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(3440)
+const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(55386)
 const assert = __nccwpck_require__(34589)
 const { isUint8Array } = __nccwpck_require__(73429)
-const { webidl } = __nccwpck_require__(45893)
+const { webidl } = __nccwpck_require__(6083)
 
 let supportedHashes = []
 
@@ -23921,14 +23921,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 45893:
+/***/ 6083:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { types, inspect } = __nccwpck_require__(57975)
 const { markAsUncloneable } = __nccwpck_require__(75919)
-const { toUSVString } = __nccwpck_require__(3440)
+const { toUSVString } = __nccwpck_require__(55386)
 
 /** @type {import('../../../types/webidl').Webidl} */
 const webidl = {}
@@ -24623,7 +24623,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 22607:
+/***/ 72685:
 /***/ ((module) => {
 
 
@@ -24920,7 +24920,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 48355:
+/***/ 94881:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -24929,16 +24929,16 @@ const {
   staticPropertyDescriptors,
   readOperation,
   fireAProgressEvent
-} = __nccwpck_require__(53610)
+} = __nccwpck_require__(25860)
 const {
   kState,
   kError,
   kResult,
   kEvents,
   kAborted
-} = __nccwpck_require__(20961)
-const { webidl } = __nccwpck_require__(45893)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
+} = __nccwpck_require__(58391)
+const { webidl } = __nccwpck_require__(6083)
+const { kEnumerableProperty } = __nccwpck_require__(55386)
 
 class FileReader extends EventTarget {
   constructor () {
@@ -25271,12 +25271,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 88573:
+/***/ 80699:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(45893)
+const { webidl } = __nccwpck_require__(6083)
 
 const kState = Symbol('ProgressEvent state')
 
@@ -25356,7 +25356,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 20961:
+/***/ 58391:
 /***/ ((module) => {
 
 
@@ -25373,7 +25373,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 53610:
+/***/ 25860:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -25384,10 +25384,10 @@ const {
   kResult,
   kAborted,
   kLastProgressEventFired
-} = __nccwpck_require__(20961)
-const { ProgressEvent } = __nccwpck_require__(88573)
-const { getEncoding } = __nccwpck_require__(22607)
-const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(51900)
+} = __nccwpck_require__(58391)
+const { ProgressEvent } = __nccwpck_require__(80699)
+const { getEncoding } = __nccwpck_require__(72685)
+const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(30782)
 const { types } = __nccwpck_require__(57975)
 const { StringDecoder } = __nccwpck_require__(13193)
 const { btoa } = __nccwpck_require__(4573)
@@ -25771,27 +25771,27 @@ module.exports = {
 
 /***/ }),
 
-/***/ 86897:
+/***/ 83403:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(20736)
+const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(9322)
 const {
   kReadyState,
   kSentClose,
   kByteParser,
   kReceivedClose,
   kResponse
-} = __nccwpck_require__(61216)
-const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(98625)
-const { channels } = __nccwpck_require__(42414)
-const { CloseEvent } = __nccwpck_require__(15188)
-const { makeRequest } = __nccwpck_require__(9967)
-const { fetching } = __nccwpck_require__(54398)
-const { Headers, getHeadersList } = __nccwpck_require__(60660)
-const { getDecodeSplit } = __nccwpck_require__(73168)
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
+} = __nccwpck_require__(67610)
+const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(13479)
+const { channels } = __nccwpck_require__(36644)
+const { CloseEvent } = __nccwpck_require__(96814)
+const { makeRequest } = __nccwpck_require__(93713)
+const { fetching } = __nccwpck_require__(96860)
+const { Headers, getHeadersList } = __nccwpck_require__(25662)
+const { getDecodeSplit } = __nccwpck_require__(21118)
+const { WebsocketFrameSend } = __nccwpck_require__(94226)
 
 /** @type {import('crypto')} */
 let crypto
@@ -26149,7 +26149,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 20736:
+/***/ 9322:
 /***/ ((module) => {
 
 
@@ -26222,14 +26222,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 15188:
+/***/ 96814:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(45893)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { kConstruct } = __nccwpck_require__(36443)
+const { webidl } = __nccwpck_require__(6083)
+const { kEnumerableProperty } = __nccwpck_require__(55386)
+const { kConstruct } = __nccwpck_require__(43377)
 const { MessagePort } = __nccwpck_require__(75919)
 
 /**
@@ -26558,12 +26558,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3264:
+/***/ 94226:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { maxUnsigned16Bit } = __nccwpck_require__(20736)
+const { maxUnsigned16Bit } = __nccwpck_require__(9322)
 
 const BUFFER_SIZE = 16386
 
@@ -26661,14 +26661,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 19469:
+/***/ 56495:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { createInflateRaw, Z_DEFAULT_WINDOWBITS } = __nccwpck_require__(38522)
-const { isValidClientWindowBits } = __nccwpck_require__(98625)
-const { MessageSizeExceededError } = __nccwpck_require__(68707)
+const { isValidClientWindowBits } = __nccwpck_require__(13479)
+const { MessageSizeExceededError } = __nccwpck_require__(26593)
 
 const tail = Buffer.from([0x00, 0x00, 0xff, 0xff])
 const kBuffer = Symbol('kBuffer')
@@ -26773,16 +26773,16 @@ module.exports = { PerMessageDeflate }
 
 /***/ }),
 
-/***/ 81652:
+/***/ 21298:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Writable } = __nccwpck_require__(57075)
 const assert = __nccwpck_require__(34589)
-const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(20736)
-const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(61216)
-const { channels } = __nccwpck_require__(42414)
+const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(9322)
+const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(67610)
+const { channels } = __nccwpck_require__(36644)
 const {
   isValidStatusCode,
   isValidOpcode,
@@ -26792,11 +26792,11 @@ const {
   isControlFrame,
   isTextBinaryFrame,
   isContinuationFrame
-} = __nccwpck_require__(98625)
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { closeWebSocketConnection } = __nccwpck_require__(86897)
-const { PerMessageDeflate } = __nccwpck_require__(19469)
-const { MessageSizeExceededError } = __nccwpck_require__(68707)
+} = __nccwpck_require__(13479)
+const { WebsocketFrameSend } = __nccwpck_require__(94226)
+const { closeWebSocketConnection } = __nccwpck_require__(83403)
+const { PerMessageDeflate } = __nccwpck_require__(56495)
+const { MessageSizeExceededError } = __nccwpck_require__(26593)
 
 function failWebsocketConnectionWithCode (ws, code, reason) {
   closeWebSocketConnection(ws, code, reason, Buffer.byteLength(reason))
@@ -27307,14 +27307,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 13900:
+/***/ 38470:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { opcodes, sendHints } = __nccwpck_require__(20736)
-const FixedQueue = __nccwpck_require__(64660)
+const { WebsocketFrameSend } = __nccwpck_require__(94226)
+const { opcodes, sendHints } = __nccwpck_require__(9322)
+const FixedQueue = __nccwpck_require__(42190)
 
 /** @type {typeof Uint8Array} */
 const FastBuffer = Buffer[Symbol.species]
@@ -27418,7 +27418,7 @@ module.exports = { SendQueue }
 
 /***/ }),
 
-/***/ 61216:
+/***/ 67610:
 /***/ ((module) => {
 
 
@@ -27437,16 +27437,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 98625:
+/***/ 13479:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(61216)
-const { states, opcodes } = __nccwpck_require__(20736)
-const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(15188)
+const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(67610)
+const { states, opcodes } = __nccwpck_require__(9322)
+const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(96814)
 const { isUtf8 } = __nccwpck_require__(4573)
-const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(51900)
+const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(30782)
 
 /* globals Blob */
 
@@ -27766,15 +27766,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 13726:
+/***/ 15816:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(45893)
-const { URLSerializer } = __nccwpck_require__(51900)
-const { environmentSettingsObject } = __nccwpck_require__(73168)
-const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(20736)
+const { webidl } = __nccwpck_require__(6083)
+const { URLSerializer } = __nccwpck_require__(30782)
+const { environmentSettingsObject } = __nccwpck_require__(21118)
+const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(9322)
 const {
   kWebSocketURL,
   kReadyState,
@@ -27783,21 +27783,21 @@ const {
   kResponse,
   kSentClose,
   kByteParser
-} = __nccwpck_require__(61216)
+} = __nccwpck_require__(67610)
 const {
   isConnecting,
   isEstablished,
   isClosing,
   isValidSubprotocol,
   fireEvent
-} = __nccwpck_require__(98625)
-const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(86897)
-const { ByteParser } = __nccwpck_require__(81652)
-const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(3440)
-const { getGlobalDispatcher } = __nccwpck_require__(32581)
+} = __nccwpck_require__(13479)
+const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(83403)
+const { ByteParser } = __nccwpck_require__(21298)
+const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(55386)
+const { getGlobalDispatcher } = __nccwpck_require__(14743)
 const { types } = __nccwpck_require__(57975)
-const { ErrorEvent, CloseEvent } = __nccwpck_require__(15188)
-const { SendQueue } = __nccwpck_require__(13900)
+const { ErrorEvent, CloseEvent } = __nccwpck_require__(96814)
+const { SendQueue } = __nccwpck_require__(38470)
 
 // https://websockets.spec.whatwg.org/#interface-definition
 class WebSocket extends EventTarget {
@@ -28368,12 +28368,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 79956:
+/***/ 35109:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _lib_action_wrapper_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(89046);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(49612);
+/* harmony import */ var _lib_action_wrapper_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(44251);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(29341);
 // Entry point bundled into dist/index.js (main only: the host-side scripts clean up after themselves).
 
 
@@ -28384,7 +28384,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 49612:
+/***/ 29341:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28393,8 +28393,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   i: () => (/* binding */ main)
 });
 
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 13 modules
-var core = __nccwpck_require__(77094);
+// EXTERNAL MODULE: ../../main/node_modules/@actions/core/lib/core.js + 13 modules
+var core = __nccwpck_require__(48848);
 // EXTERNAL MODULE: external "node:os"
 var external_node_os_ = __nccwpck_require__(48161);
 ;// CONCATENATED MODULE: ./lib/action/inputs.ts
@@ -29828,6 +29828,12 @@ const Inputs = {
     BackupId: 'backup-id',
     Retention: 'retention',
     Verify: 'verify',
+    SigningKey: 'signing-key',
+    SigningPublicKey: 'signing-public-key',
+    AllowUnsigned: 'allow-unsigned',
+    AllowUnencrypted: 'allow-unencrypted',
+    RemoteDir: 'remote-dir',
+    LockTimeout: 'lock-timeout',
 };
 const Outputs = {
     BackupId: 'backup-id',
@@ -29978,6 +29984,29 @@ function parseListing(stdout) {
     const report = HostReport.parse(stdout);
     const ids = (key) => report.all(key).filter((id) => /^\S+$/.test(id));
     return { complete: ids('complete').sort(), partial: ids('partial').sort() };
+}
+/** READ_BACKUP_FILES's report: `file=<id>/<name>`, then base64 `chunk=` lines of its content. */
+function parseBackupFiles(stdout) {
+    const files = new Map();
+    const chunks = new Map();
+    let current;
+    for (const { key, value } of HostReport.parse(stdout).lines) {
+        if (key === 'file') {
+            const m = /^([^/]+)\/([^/]+)$/.exec(value);
+            current = m ? [] : undefined;
+            if (m)
+                chunks.set(value, current);
+        }
+        else if (key === 'chunk')
+            current?.push(value);
+    }
+    for (const [path, parts] of chunks) {
+        const [id, name] = path.split('/');
+        if (!files.has(id))
+            files.set(id, new Map());
+        files.get(id).set(name, Buffer.from(parts.join(''), 'base64').toString('utf8'));
+    }
+    return files;
 }
 
 ;// CONCATENATED MODULE: ./actions/backup/src/script/shell.ts
@@ -30222,12 +30251,12 @@ const scratchName = (db) => ENGINE[db.engine].scratch;
 // a service, waiting for health, and holding services stopped while their volumes are archived.
 
 /**
- * PROJECT. Reports each named volume of the project (`volume=<docker name> <compose name>`) and the
- * image of one of its containers (`image=`), the default helper image.
+ * PROJECT. Reports each named volume of the project (`volume=<docker name> <compose name as JSON>`:
+ * a label can hold anything, a line break included, so it travels JSON-encoded and is checked on the
+ * runner) and the image of one of its containers (`image=`), the default helper image.
  */
-const DISCOVER = bash `docker volume ls --filter "label=com.docker.compose.project=$PROJECT" \
-  --format '{{.Name}} {{.Label "com.docker.compose.volume"}}' | sort | while read -r name short; do
-  emit volume "$name $short"
+const DISCOVER = bash `docker volume ls -q --filter "label=com.docker.compose.project=$PROJECT" | sort | while read -r name; do
+  emit volume "$name $(docker volume inspect -f '{{json (index .Labels "com.docker.compose.volume")}}' -- "$name")"
 done
 # The image id (not the name, which may not resolve on the host) of the first service's container.
 container=$(docker ps -a --filter "label=com.docker.compose.project=$PROJECT" \
@@ -30425,13 +30454,47 @@ emit content "$out"
 
 
 
+
+/** What docker accepts as a volume name, and what berth/backup accepts as a compose volume name. */
+const DOCKER_VOLUME = /^[A-Za-z0-9][A-Za-z0-9_.-]+$/;
+const COMPOSE_VOLUME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** An image id as docker inspect reports it. */
+const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
+/**
+ * The project's volumes as the host reported them (`<docker name> <compose label as JSON>`): names
+ * are checked like inputs, since they become file names (`volume-<name>.tar...`) and mounts; a label
+ * with a line break, `/`, `..` or a space fails the step before anything is written.
+ */
+function parseVolumes(project, pairs) {
+    const volumes = new Map();
+    for (const [name, json] of pairs) {
+        let short;
+        try {
+            short = JSON.parse(json);
+        }
+        catch {
+            short = undefined;
+        }
+        if (short === '')
+            continue;
+        if (!DOCKER_VOLUME.test(name) || typeof short !== 'string' || !COMPOSE_VOLUME.test(short)) {
+            throw new Error(`project ${project}: the host reports volume ${untrusted_oneLine(JSON.stringify(name))} with the label com.docker.compose.volume=${untrusted_oneLine(json)}, which is not a volume name (letters, digits, _ . -); refusing to back it up or restore it`);
+        }
+        volumes.set(short, name);
+    }
+    return volumes;
+}
+/** An image id reported by the host, checked before it reaches another script. */
+function reportedImage(value) {
+    const image = value?.trim() ?? '';
+    if (image !== '' && !IMAGE_ID.test(image))
+        throw new Error(`the host reports ${untrusted_oneLine(JSON.stringify(image))} as an image id`);
+    return image;
+}
 async function discover(host, inputs) {
     const { report } = await runHostScript(host, DISCOVER, { PROJECT: inputs.project }, { silent: true });
-    const volumes = new Map();
-    for (const [name, short] of report.pairs('volume'))
-        if (/^\S+$/.test(short))
-            volumes.set(short, name);
-    return { volumes, image: inputs['helper-image'] ?? report.last('image')?.trim() ?? '' };
+    const volumes = parseVolumes(inputs.project, report.pairs('volume'));
+    return { volumes, image: inputs['helper-image'] ?? reportedImage(report.last('image')) };
 }
 /** The image for the helper containers that read and write volumes. */
 function helperImage(found, inputs) {
@@ -30450,7 +30513,7 @@ async function volumeTransport(host, image) {
 async function serviceImage(host, project, service) {
     const values = { PROJECT: project, SERVICE: service };
     const { report } = await runHostScript(host, SERVICE_IMAGE, values, { silent: true });
-    return report.last('image')?.trim() ?? '';
+    return reportedImage(report.last('image'));
 }
 /**
  * The content digest of `volume` (file count, digest of its paths and file hashes), read by a helper
@@ -30494,7 +30557,7 @@ function parseProjectName(name, value) {
 
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(57075);
-;// CONCATENATED MODULE: ./node_modules/@noble/hashes/utils.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/hashes/utils.js
 /**
  * Checks if something is Uint8Array. Be careful: nodejs Buffer will return true.
  * @param a - value to test
@@ -31183,7 +31246,7 @@ const utils_oidNist = (suffix) => ({
     oid: Uint8Array.from([0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, suffix]),
 });
 
-;// CONCATENATED MODULE: ./node_modules/@noble/hashes/hmac.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/hashes/hmac.js
 /**
  * HMAC: RFC2104 message authentication code.
  * @module
@@ -31278,7 +31341,7 @@ const hmac_hmac = /* @__PURE__ */ (() => {
     return hmac_;
 })();
 
-;// CONCATENATED MODULE: ./node_modules/@noble/hashes/hkdf.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/hashes/hkdf.js
 /**
  * HKDF (RFC 5869): extract + expand in one step.
  * See {@link https://soatok.blog/2021/11/17/understanding-hkdf/}.
@@ -31432,7 +31495,7 @@ const hkdf = (hash, ikm, salt, info, length) => {
     return expand(hash, HMAC.digest(), info, length, HMAC); // expand() owns and consumes it.
 };
 
-;// CONCATENATED MODULE: ./node_modules/@noble/hashes/_u64.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/hashes/_u64.js
 const U32_MASK64 = /* @__PURE__ */ (() => BigInt(2 ** 32 - 1))();
 const _32n = /* @__PURE__ */ BigInt(32);
 // Split bigint into two 32-bit halves. With `le=true`, returned fields become `{ h: low, l: high
@@ -31511,7 +31574,7 @@ const add5H = (low, Ah, Bh, Ch, Dh, Eh) => (Ah + Bh + Ch + Dh + Eh + ((low / 2 *
 // prettier-ignore
 
 
-;// CONCATENATED MODULE: ./node_modules/@noble/hashes/_md.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/hashes/_md.js
 /**
  * Internal Merkle-Damgard hash utils.
  * @module
@@ -31722,7 +31785,7 @@ const SHA512_IV = /* @__PURE__ */ Uint32Array.from([
     0x510e527f, 0xade682d1, 0x9b05688c, 0x2b3e6c1f, 0x1f83d9ab, 0xfb41bd6b, 0x5be0cd19, 0x137e2179,
 ]);
 
-;// CONCATENATED MODULE: ./node_modules/@noble/hashes/sha2.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/hashes/sha2.js
 /**
  * SHA2 hash function. A.k.a. sha256, sha384, sha512, sha512_224, sha512_256.
  * SHA256 is the fastest hash implementable in JS, even faster than Blake3.
@@ -32170,7 +32233,7 @@ const sha512_256 = /* @__PURE__ */ (/* unused pure expression or super */ null &
 const sha512_224 = /* @__PURE__ */ (/* unused pure expression or super */ null && (createHasher(() => new _SHA512_224(), 
 /* @__PURE__ */ oidNist(0x05))));
 
-;// CONCATENATED MODULE: ./node_modules/@scure/base/index.js
+;// CONCATENATED MODULE: ../../main/node_modules/@scure/base/index.js
 /*! scure-base - MIT License (c) 2022 Paul Miller (paulmillr.com) */
 // Freeze the result of a thunk. `/* @__PURE__ */ freeze(() => expr)` keeps the whole
 // initializer tree-shakable: the annotated call's only argument is a function literal,
@@ -33368,7 +33431,7 @@ const hexBuiltin = {
  */
 const hex = /* @__PURE__ */ (/* unused pure expression or super */ null && (freeze(() => base_hasHexBuiltin ? hexBuiltin : hexFallback)));
 
-;// CONCATENATED MODULE: ./node_modules/@noble/hashes/pbkdf2.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/hashes/pbkdf2.js
 /**
  * PBKDF (RFC 2898). Can be used to create a key from password and salt.
  * @module
@@ -33546,7 +33609,7 @@ async function pbkdf2Async(hash, password, salt, opts) {
     return eng.output(DK);
 }
 
-;// CONCATENATED MODULE: ./node_modules/@noble/hashes/scrypt.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/hashes/scrypt.js
 /**
  * RFC 7914 Scrypt KDF. Can be used to create a key from password and salt.
  * @module
@@ -33852,7 +33915,7 @@ async function scryptAsync(password, salt, opts) {
     return scryptOutput(password, dkLen, B, V, tmp);
 }
 
-;// CONCATENATED MODULE: ./node_modules/@noble/ciphers/utils.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/ciphers/utils.js
 /**
  * Utilities for hex, bytes, CSPRNG.
  * @module
@@ -34750,7 +34813,7 @@ function managedNonce(fn, randomBytes_ = ciphers_utils_randomBytes) {
     return res;
 }
 
-;// CONCATENATED MODULE: ./node_modules/@noble/ciphers/_arx.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/ciphers/_arx.js
 /**
  * Basic utils for ARX (add-rotate-xor) salsa and chacha ciphers.
 
@@ -35131,7 +35194,7 @@ const _arx_createPRG = (cipher, blockLen, keyLen, nonceLen) => {
     return ((seed = randomBytes(32)) => new _XorStreamPRG(cipher, blockLen, keyLen, nonceLen, seed));
 };
 
-;// CONCATENATED MODULE: ./node_modules/@noble/ciphers/_poly1305.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/ciphers/_poly1305.js
 /**
  * Poly1305 ({@link https://cr.yp.to/mac/poly1305-20050329.pdf | PDF},
  * {@link https://en.wikipedia.org/wiki/Poly1305 | wiki})
@@ -35451,7 +35514,7 @@ class Poly1305 {
  */
 const poly1305 = /* @__PURE__ */ wrapMacConstructor(32, (key) => new Poly1305(key));
 
-;// CONCATENATED MODULE: ./node_modules/@noble/ciphers/chacha.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/ciphers/chacha.js
 /**
  * ChaCha stream cipher, released
  * in 2008. Developed after Salsa20, ChaCha aims to increase diffusion per round.
@@ -35913,7 +35976,7 @@ const rngChacha20 = /* @__PURE__ */ (/* unused pure expression or super */ null 
  */
 const rngChacha8 = /* @__PURE__ */ (/* unused pure expression or super */ null && (createPRG(chacha8, 64, 32, 12)));
 
-;// CONCATENATED MODULE: ./node_modules/@noble/post-quantum/node_modules/@noble/hashes/utils.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/post-quantum/node_modules/@noble/hashes/utils.js
 /**
  * Utilities for hex, bytes, CSPRNG.
  * @module
@@ -36156,7 +36219,7 @@ const hashes_utils_oidNist = (suffix) => ({
     oid: Uint8Array.from([0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, suffix]),
 });
 //# sourceMappingURL=utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@noble/post-quantum/node_modules/@noble/hashes/_md.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/post-quantum/node_modules/@noble/hashes/_md.js
 /**
  * Internal Merkle-Damgard hash utils.
  * @module
@@ -36304,7 +36367,7 @@ const _md_SHA512_IV = /* @__PURE__ */ Uint32Array.from([
     0x510e527f, 0xade682d1, 0x9b05688c, 0x2b3e6c1f, 0x1f83d9ab, 0xfb41bd6b, 0x5be0cd19, 0x137e2179,
 ]);
 //# sourceMappingURL=_md.js.map
-;// CONCATENATED MODULE: ./node_modules/@noble/post-quantum/node_modules/@noble/hashes/_u64.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/post-quantum/node_modules/@noble/hashes/_u64.js
 /**
  * Internal helpers for u64. BigUint64Array is too slow as per 2025, so we implement it using Uint32Array.
  * @todo re-check https://issues.chromium.org/issues/42212588
@@ -36372,7 +36435,7 @@ const u64 = {
 };
 /* harmony default export */ const _u64 = ((/* unused pure expression or super */ null && (u64)));
 //# sourceMappingURL=_u64.js.map
-;// CONCATENATED MODULE: ./node_modules/@noble/post-quantum/node_modules/@noble/hashes/sha2.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/post-quantum/node_modules/@noble/hashes/sha2.js
 /**
  * SHA2 hash function. A.k.a. sha256, sha384, sha512, sha512_224, sha512_256.
  * SHA256 is the fastest hash implementable in JS, even faster than Blake3.
@@ -36770,7 +36833,7 @@ const sha2_sha512_256 = /* @__PURE__ */ (/* unused pure expression or super */ n
 const sha2_sha512_224 = /* @__PURE__ */ (/* unused pure expression or super */ null && (createHasher(() => new sha2_SHA512_224(), 
 /* @__PURE__ */ oidNist(0x05))));
 //# sourceMappingURL=sha2.js.map
-;// CONCATENATED MODULE: ./node_modules/@noble/post-quantum/node_modules/@noble/curves/utils.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/post-quantum/node_modules/@noble/curves/utils.js
 /**
  * Hex, bytes and number utilities.
  * @module
@@ -37012,7 +37075,7 @@ function memoized(fn) {
     };
 }
 //# sourceMappingURL=utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@noble/post-quantum/node_modules/@noble/curves/abstract/modular.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/post-quantum/node_modules/@noble/curves/abstract/modular.js
 /**
  * Utils for modular division and fields.
  * Field over 11 is a finite (Galois) field is integer number operations `mod 11`.
@@ -37568,7 +37631,7 @@ function mapHashToField(key, fieldOrder, isLE = false) {
     return isLE ? numberToBytesLE(reduced, fieldLen) : utils_numberToBytesBE(reduced, fieldLen);
 }
 //# sourceMappingURL=modular.js.map
-;// CONCATENATED MODULE: ./node_modules/@noble/post-quantum/node_modules/@noble/curves/abstract/curve.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/post-quantum/node_modules/@noble/curves/abstract/curve.js
 /**
  * Methods for elliptic curve multiplication by scalars.
  * Contains wNAF, pippenger.
@@ -38026,7 +38089,7 @@ function createKeygen(randomSecretKey, getPublicKey) {
     };
 }
 //# sourceMappingURL=curve.js.map
-;// CONCATENATED MODULE: ./node_modules/@noble/post-quantum/node_modules/@noble/curves/abstract/edwards.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/post-quantum/node_modules/@noble/curves/abstract/edwards.js
 /**
  * Twisted Edwards curve. The formula is: ax² + y² = 1 + dx²y².
  * For design rationale of types / exports, see weierstrass module documentation.
@@ -38585,7 +38648,7 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
     });
 }
 //# sourceMappingURL=edwards.js.map
-;// CONCATENATED MODULE: ./node_modules/@noble/post-quantum/node_modules/@noble/curves/abstract/hash-to-curve.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/post-quantum/node_modules/@noble/curves/abstract/hash-to-curve.js
 
 
 // Octet Stream to Integer. "spec" implementation of os2ip is 2.5x slower vs bytesToNumberBE.
@@ -38793,7 +38856,7 @@ function hash_to_curve_createHasher(Point, mapToCurve, defaults) {
     };
 }
 //# sourceMappingURL=hash-to-curve.js.map
-;// CONCATENATED MODULE: ./node_modules/@noble/post-quantum/node_modules/@noble/curves/abstract/montgomery.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/post-quantum/node_modules/@noble/curves/abstract/montgomery.js
 /**
  * Montgomery curve methods. It's not really whole montgomery curve,
  * just bunch of very specific methods for X25519 / X448 from
@@ -38947,7 +39010,7 @@ function montgomery(curveDef) {
     });
 }
 //# sourceMappingURL=montgomery.js.map
-;// CONCATENATED MODULE: ./node_modules/@noble/post-quantum/node_modules/@noble/curves/ed25519.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/post-quantum/node_modules/@noble/curves/ed25519.js
 /**
  * ed25519 Twisted Edwards curve with following addons:
  * - X25519 ECDH
@@ -39410,7 +39473,7 @@ const ED25519_TORSION_SUBGROUP = (/* unused pure expression or super */ null && 
     'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa',
 ]));
 //# sourceMappingURL=ed25519.js.map
-;// CONCATENATED MODULE: ./node_modules/@noble/post-quantum/node_modules/@noble/hashes/hmac.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/post-quantum/node_modules/@noble/hashes/hmac.js
 /**
  * HMAC: RFC2104 message authentication code.
  * @module
@@ -39501,7 +39564,7 @@ class hmac_HMAC {
 const hashes_hmac_hmac = (hash, key, message) => new hmac_HMAC(hash, key).update(message).digest();
 hashes_hmac_hmac.create = (hash, key) => new hmac_HMAC(hash, key);
 //# sourceMappingURL=hmac.js.map
-;// CONCATENATED MODULE: ./node_modules/@noble/post-quantum/node_modules/@noble/curves/abstract/weierstrass.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/post-quantum/node_modules/@noble/curves/abstract/weierstrass.js
 /**
  * Short Weierstrass curve methods. The formula is: y² = x³ + ax + b.
  *
@@ -40724,7 +40787,7 @@ function weierstrass_ecdsa(Point, hash, ecdsaOpts = {}) {
     });
 }
 //# sourceMappingURL=weierstrass.js.map
-;// CONCATENATED MODULE: ./node_modules/@noble/post-quantum/node_modules/@noble/curves/nist.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/post-quantum/node_modules/@noble/curves/nist.js
 /**
  * Internal module for NIST P256, P384, P521 curves.
  * Do not use for now.
@@ -40871,7 +40934,7 @@ const p521_oprf = /* @__PURE__ */ (/* unused pure expression or super */ null &&
     hashToScalar: p521_hasher.hashToScalar, // produces L=98 just like in RFC
 }))()));
 //# sourceMappingURL=nist.js.map
-;// CONCATENATED MODULE: ./node_modules/@noble/post-quantum/node_modules/@noble/hashes/hkdf.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/post-quantum/node_modules/@noble/hashes/hkdf.js
 /**
  * HKDF (RFC 5869): extract + expand in one step.
  * See https://soatok.blog/2021/11/17/understanding-hkdf/.
@@ -40956,7 +41019,7 @@ function hkdf_expand(hash, prk, info, length = 32) {
  */
 const hkdf_hkdf = (hash, ikm, salt, info, length) => hkdf_expand(hash, hashes_hkdf_extract(hash, ikm, salt), info, length);
 //# sourceMappingURL=hkdf.js.map
-;// CONCATENATED MODULE: ./node_modules/@noble/post-quantum/node_modules/@noble/hashes/sha3.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/post-quantum/node_modules/@noble/hashes/sha3.js
 /**
  * SHA3 (keccak) hash function, based on a new "Sponge function" design.
  * Different from older hashes, the internal state is bigger than output size.
@@ -41211,7 +41274,7 @@ const shake256_64 =
 /* @__PURE__ */
 (/* unused pure expression or super */ null && (genShake(0x1f, 136, 64, /* @__PURE__ */ oidNist(0x0c))));
 //# sourceMappingURL=sha3.js.map
-;// CONCATENATED MODULE: ./node_modules/@noble/post-quantum/node_modules/@noble/curves/abstract/fft.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/post-quantum/node_modules/@noble/curves/abstract/fft.js
 function checkU32(n) {
     // 0xff_ff_ff_ff
     if (!Number.isSafeInteger(n) || n < 0 || n > 0xffffffff)
@@ -41638,7 +41701,7 @@ function poly(field, roots, create, fft, length) {
     };
 }
 //# sourceMappingURL=fft.js.map
-;// CONCATENATED MODULE: ./node_modules/@noble/post-quantum/utils.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/post-quantum/utils.js
 /**
  * Utilities for hex, bytearray and number handling.
  * @module
@@ -41777,7 +41840,7 @@ function getMessagePrehash(hash, msg, ctx = EMPTY) {
     return concatBytes(new Uint8Array([1, ctx.length]), ctx, hash.oid, hashed);
 }
 //# sourceMappingURL=utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@noble/post-quantum/_crystals.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/post-quantum/_crystals.js
 /**
  * Internal methods for lattice-based ML-KEM and ML-DSA.
  * @module
@@ -41908,7 +41971,7 @@ const createXofShake = (shake) => (seed, blockLen) => {
 const XOF128 = /* @__PURE__ */ createXofShake(shake128);
 const XOF256 = /* @__PURE__ */ (/* unused pure expression or super */ null && (createXofShake(shake256)));
 //# sourceMappingURL=_crystals.js.map
-;// CONCATENATED MODULE: ./node_modules/@noble/post-quantum/ml-kem.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/post-quantum/ml-kem.js
 /**
  * ML-KEM: Module Lattice-based Key Encapsulation Mechanism from
  * [FIPS-203](https://csrc.nist.gov/pubs/fips/203/ipd). A.k.a. CRYSTALS-Kyber.
@@ -42234,7 +42297,7 @@ const ml_kem_ml_kem1024 = /* @__PURE__ */ createKyber({
     ...PARAMS[1024],
 });
 //# sourceMappingURL=ml-kem.js.map
-;// CONCATENATED MODULE: ./node_modules/@noble/post-quantum/hybrid.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/post-quantum/hybrid.js
 /**
  * Post-Quantum Hybrid Cryptography
  *
@@ -42589,7 +42652,7 @@ const QSFMLKEM768P256 = (/* unused pure expression or super */ null && (QSF_ml_k
 const QSFMLKEM1024P384 = (/* unused pure expression or super */ null && (QSF_ml_kem1024_p384));
 const KitchenSinkMLKEM768X25519 = (/* unused pure expression or super */ null && (KitchenSink_ml_kem768_x25519));
 //# sourceMappingURL=hybrid.js.map
-;// CONCATENATED MODULE: ./node_modules/@noble/curves/utils.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/curves/utils.js
 /**
  * Hex, bytes and number utilities.
  * @module
@@ -43301,7 +43364,7 @@ const utils_notImplemented = () => {
     throw new Error('not implemented');
 };
 
-;// CONCATENATED MODULE: ./node_modules/@noble/curves/abstract/modular.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/curves/abstract/modular.js
 /**
  * Utils for modular division and fields.
  * Field over 11 is a finite (Galois) field is integer number operations `mod 11`.
@@ -44275,7 +44338,7 @@ function modular_mapHashToField(key, fieldOrder, isLE = false) {
     return isLE ? utils_numberToBytesLE(reduced, fieldLen) : curves_utils_numberToBytesBE(reduced, fieldLen);
 }
 
-;// CONCATENATED MODULE: ./node_modules/@noble/curves/abstract/curve.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/curves/abstract/curve.js
 /**
  * Methods for elliptic curve multiplication by scalars.
  * Contains wNAF-based ScalarMultiplier, pippenger.
@@ -45029,7 +45092,7 @@ function curve_createKeygen(randomSecretKey, getPublicKey) {
     };
 }
 
-;// CONCATENATED MODULE: ./node_modules/@noble/curves/abstract/der.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/curves/abstract/der.js
 /**
  * ASN.1 DER (Distinguished Encoding Rules) helpers for ECDSA signatures.
  * Only implements the tiny subset needed for `SEQUENCE(INTEGER r, INTEGER s)`.
@@ -45199,7 +45262,7 @@ const der_DER = /* @__PURE__ */ (() => {
     return Object.freeze(_DER);
 })();
 
-;// CONCATENATED MODULE: ./node_modules/@noble/curves/abstract/weierstrass.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/curves/abstract/weierstrass.js
 /**
  * Short Weierstrass curve methods. The formula is: y² = x³ + ax + b.
  *
@@ -46366,7 +46429,7 @@ function abstract_weierstrass_ecdsa(Point, hash, ecdsaOpts = {}) {
     });
 }
 
-;// CONCATENATED MODULE: ./node_modules/@noble/curves/nist.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/curves/nist.js
 /**
  * NIST P256, P384, P521 curves.
  * https://www.secg.org/sec2-v2.pdf, https://neuromancer.sk/std/nist/P-256
@@ -46638,7 +46701,7 @@ const nist_p521_oprf = /* @__PURE__ */ (/* unused pure expression or super */ nu
     hashToScalar: nist_p521_hasher.hashToScalar, // produces L=98 just like in RFC
 }))()));
 
-;// CONCATENATED MODULE: ./node_modules/@noble/curves/abstract/edwards.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/curves/abstract/edwards.js
 /**
  * Twisted Edwards curve. The formula is: ax² + y² = 1 + dx²y².
  * For design rationale of types / exports, see weierstrass module documentation.
@@ -47352,7 +47415,7 @@ function edwards_eddsa(Point, cHash, eddsaOpts = {}) {
     });
 }
 
-;// CONCATENATED MODULE: ./node_modules/@noble/curves/abstract/hash-to-curve.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/curves/abstract/hash-to-curve.js
 
 
 // prettier-ignore
@@ -47922,7 +47985,7 @@ function hash_to_curve_mapToCurveSimpleSWU(Fp, opts) {
     };
 }
 
-;// CONCATENATED MODULE: ./node_modules/@noble/curves/abstract/montgomery.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/curves/abstract/montgomery.js
 /**
  * Montgomery curve methods. It's not really whole montgomery curve,
  * just bunch of very specific methods for X25519 / X448 from
@@ -48235,7 +48298,7 @@ function montgomery_montgomery(curveDef) {
     });
 }
 
-;// CONCATENATED MODULE: ./node_modules/@noble/curves/ed25519.js
+;// CONCATENATED MODULE: ../../main/node_modules/@noble/curves/ed25519.js
 /**
  * ed25519 Twisted Edwards curve with following addons:
  * - X25519 ECDH
@@ -48886,7 +48949,7 @@ const ed25519_ED25519_TORSION_SUBGROUP = /* @__PURE__ */ (/* unused pure express
     'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa',
 ])));
 
-;// CONCATENATED MODULE: ./node_modules/age-encryption/dist/x25519.js
+;// CONCATENATED MODULE: ../../main/node_modules/age-encryption/dist/x25519.js
 
 const exportable = false;
 let webCryptoOff = false;
@@ -48971,7 +49034,7 @@ function domBuffer(arr) {
     return arr;
 }
 
-;// CONCATENATED MODULE: ./node_modules/age-encryption/dist/io.js
+;// CONCATENATED MODULE: ../../main/node_modules/age-encryption/dist/io.js
 
 class LineReader {
     s;
@@ -49084,7 +49147,7 @@ function randomBytesStream(n, chunk) {
     });
 }
 
-;// CONCATENATED MODULE: ./node_modules/age-encryption/dist/format.js
+;// CONCATENATED MODULE: ../../main/node_modules/age-encryption/dist/format.js
 
 
 /**
@@ -49187,7 +49250,7 @@ function encodeHeader(recipients, MAC) {
     ]);
 }
 
-;// CONCATENATED MODULE: ./node_modules/age-encryption/dist/recipients.js
+;// CONCATENATED MODULE: ../../main/node_modules/age-encryption/dist/recipients.js
 
 
 
@@ -49608,7 +49671,7 @@ function recipients_isCryptoKey(key) {
     return typeof CryptoKey !== "undefined" && key instanceof CryptoKey;
 }
 
-;// CONCATENATED MODULE: ./node_modules/age-encryption/dist/stream.js
+;// CONCATENATED MODULE: ../../main/node_modules/age-encryption/dist/stream.js
 
 const chacha20poly1305Overhead = 16;
 const chunkSize = /* @__PURE__ */ (() => 64 * 1024)();
@@ -49711,7 +49774,7 @@ function ciphertextSize(plaintextSize) {
     return plaintextSize + chacha20poly1305Overhead * chunks;
 }
 
-;// CONCATENATED MODULE: ./node_modules/age-encryption/dist/armor.js
+;// CONCATENATED MODULE: ../../main/node_modules/age-encryption/dist/armor.js
 
 // eslint-disable-next-line @typescript-eslint/no-unused-vars
 
@@ -49769,7 +49832,7 @@ function decode(file) {
     return base64.decode(lines.join(""));
 }
 
-;// CONCATENATED MODULE: ./node_modules/age-encryption/dist/webauthn.js
+;// CONCATENATED MODULE: ../../main/node_modules/age-encryption/dist/webauthn.js
 
 
 
@@ -49998,7 +50061,7 @@ function webauthn_domBuffer(arr) {
     return arr;
 }
 
-;// CONCATENATED MODULE: ./node_modules/age-encryption/dist/index.js
+;// CONCATENATED MODULE: ../../main/node_modules/age-encryption/dist/index.js
 
 
 
@@ -50575,9 +50638,258 @@ function keptBackups(backups, policy) {
     return kept;
 }
 
+;// CONCATENATED MODULE: ./actions/backup/src/signature.ts
+// Signed manifests: an Ed25519 key that no destination holds signs each manifest.json as a detached
+// SSHSIG signature (what `ssh-keygen -Y sign -n berth-backup` writes), so anyone with write access to
+// a destination can put files there but cannot make Berth restore them. The key formats are parsed
+// here (OpenSSH's own unencrypted format, PKCS8 PEM) and the signature is made and checked with
+// node:crypto, so the runner needs no ssh-keygen.
+
+
+/** The SSHSIG namespace: a Berth signature cannot be replayed as a signature of something else. */
+const SIGNATURE_NAMESPACE = 'berth-backup';
+/** The detached signature of manifest.json, written before it. */
+const SIGNATURE_FILE = 'manifest.json.sig';
+const MAGIC = Buffer.from('SSHSIG');
+const KEY_TYPE = 'ssh-ed25519';
+const HASH = 'sha512';
+const ARMOR_BEGIN = '-----BEGIN SSH SIGNATURE-----';
+const ARMOR_END = '-----END SSH SIGNATURE-----';
+/** DER prefixes of an Ed25519 PKCS8 private key and SPKI public key, before the 32 key bytes. */
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+/** Reads SSH wire format (RFC 4251 strings and uint32s); throws when the data ends early. */
+class Wire {
+    data;
+    at = 0;
+    constructor(data) {
+        this.data = data;
+    }
+    uint32() {
+        if (this.at + 4 > this.data.length)
+            throw new Error('truncated');
+        const n = this.data.readUInt32BE(this.at);
+        this.at += 4;
+        return n;
+    }
+    bytes(n) {
+        if (this.at + n > this.data.length)
+            throw new Error('truncated');
+        const out = this.data.subarray(this.at, this.at + n);
+        this.at += n;
+        return out;
+    }
+    string() {
+        return this.bytes(this.uint32());
+    }
+    text() {
+        return this.string().toString('latin1');
+    }
+    get done() {
+        return this.at === this.data.length;
+    }
+}
+function sshString(value) {
+    const bytes = typeof value === 'string' ? Buffer.from(value) : value;
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(bytes.length);
+    return Buffer.concat([length, bytes]);
+}
+const publicBlob = (raw) => Buffer.concat([sshString(KEY_TYPE), sshString(raw)]);
+function rawPublicKey(key) {
+    return key.export({ type: 'spki', format: 'der' }).subarray(SPKI_PREFIX.length);
+}
+function publicKeyOf(raw, comment = '') {
+    const key = (0,external_node_crypto_.createPublicKey)({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+    const line = `${KEY_TYPE} ${publicBlob(raw).toString('base64')}${comment ? ` ${comment}` : ''}`;
+    return { key, raw, line };
+}
+/** The 32-byte seed of an unencrypted openssh-key-v1 Ed25519 key; a reason string otherwise. */
+function openSshSeed(body) {
+    const w = new Wire(body);
+    if (!w.bytes(15).equals(Buffer.from('openssh-key-v1\0')))
+        return 'is not an openssh-key-v1 key';
+    const cipher = w.text();
+    w.string(); // kdf name
+    w.string(); // kdf options
+    if (cipher !== 'none')
+        return 'is encrypted with a passphrase (make one with -N "")';
+    if (w.uint32() !== 1)
+        return 'holds more than one key';
+    w.string(); // public key
+    const priv = new Wire(w.string());
+    if (priv.uint32() !== priv.uint32())
+        return 'is damaged (check bytes differ)';
+    const type = priv.text();
+    if (type !== KEY_TYPE)
+        return `is a ${type.slice(0, 40)} key, not Ed25519`;
+    const pub = priv.string();
+    const secret = priv.string();
+    if (pub.length !== 32 || secret.length !== 64 || !secret.subarray(32).equals(pub))
+        return 'is damaged (not an Ed25519 key pair)';
+    return Buffer.from(secret.subarray(0, 32));
+}
+/** Why `text` is not a usable key, or the key. */
+function readPrivateKey(text) {
+    const trimmed = text.trim();
+    const openssh = /^-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*)-----END OPENSSH PRIVATE KEY-----$/.exec(trimmed);
+    if (openssh) {
+        const seed = openSshSeed(Buffer.from(openssh[1].replace(/\s+/g, ''), 'base64'));
+        if (typeof seed === 'string')
+            return `an OpenSSH key that ${seed}`;
+        return (0,external_node_crypto_.createPrivateKey)({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+    }
+    if (/^-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(trimmed))
+        return 'an encrypted PKCS8 key';
+    if (!/^-----BEGIN PRIVATE KEY-----/.test(trimmed))
+        return 'neither OpenSSH nor PKCS8 PEM';
+    const key = (0,external_node_crypto_.createPrivateKey)({ key: trimmed, format: 'pem' });
+    return key.asymmetricKeyType === 'ed25519' ? key : `a ${key.asymmetricKeyType ?? 'unknown'} key`;
+}
+/** `signing-key`'s text as a private key; errors name `input`, never show the content. */
+function parseSigningKey(input, text) {
+    let key;
+    try {
+        key = readPrivateKey(text);
+    }
+    catch {
+        key = 'not readable';
+    }
+    if (typeof key === 'string') {
+        throw inputs_inputError(input, `is ${key}; an unencrypted Ed25519 key is needed, as \`ssh-keygen -t ed25519 -N '' -f berth-backup\` writes (content not shown)`);
+    }
+    return key;
+}
+/** The public key of a signing key. */
+function signingPublicKey(key) {
+    return publicKeyOf(rawPublicKey((0,external_node_crypto_.createPublicKey)(key)));
+}
+/** `signing-public-key`: an `ssh-ed25519 AAAA... [comment]` line with a 32-byte key. */
+function parseSigningPublicKey(input, text) {
+    const m = /^ssh-ed25519 ([A-Za-z0-9+/]+={0,2})(?: +(.*))?$/.exec(text.trim());
+    const fail = (why) => inputs_inputError(input, `${why}; the one line of the .pub file ssh-keygen -t ed25519 writes is needed`);
+    if (!m)
+        throw fail('is not an `ssh-ed25519 AAAA...` line');
+    try {
+        const w = new Wire(Buffer.from(m[1], 'base64'));
+        const type = w.text();
+        const raw = w.string();
+        if (type !== KEY_TYPE || raw.length !== 32 || !w.done)
+            throw new Error('not Ed25519');
+        return publicKeyOf(Buffer.from(raw), m[2]?.trim());
+    }
+    catch {
+        throw fail('does not hold a 32-byte Ed25519 key');
+    }
+}
+/** What SSHSIG signs: the namespace and the message's hash. */
+function signedData(message) {
+    const digest = (0,external_node_crypto_.createHash)(HASH).update(message).digest();
+    return Buffer.concat([
+        MAGIC,
+        sshString(SIGNATURE_NAMESPACE),
+        sshString(''),
+        sshString(HASH),
+        sshString(digest),
+    ]);
+}
+/** The armored SSHSIG signature of `message`, as `ssh-keygen -Y sign -n berth-backup` makes it. */
+function signMessage(key, message) {
+    const raw = rawPublicKey((0,external_node_crypto_.createPublicKey)(key));
+    const signature = (0,external_node_crypto_.sign)(null, signedData(message), key);
+    const version = Buffer.alloc(4);
+    version.writeUInt32BE(1);
+    const blob = Buffer.concat([
+        MAGIC,
+        version,
+        sshString(publicBlob(raw)),
+        sshString(SIGNATURE_NAMESPACE),
+        sshString(''),
+        sshString(HASH),
+        sshString(Buffer.concat([sshString(KEY_TYPE), sshString(signature)])),
+    ]);
+    const lines = blob.toString('base64').match(/.{1,70}/g);
+    return `${ARMOR_BEGIN}\n${lines.join('\n')}\n${ARMOR_END}\n`;
+}
+/** Why `armored` is not a valid signature of `message` by `publicKey`, or undefined when it is. */
+function signatureProblem(publicKey, message, armored) {
+    const m = new RegExp(`^${ARMOR_BEGIN}([A-Za-z0-9+/=\\s]*)${ARMOR_END}$`).exec(armored.trim());
+    if (!m)
+        return 'the signature is not an armored SSH signature';
+    try {
+        const w = new Wire(Buffer.from(m[1].replace(/\s+/g, ''), 'base64'));
+        if (!w.bytes(6).equals(MAGIC) || w.uint32() !== 1)
+            return 'the signature is not SSHSIG version 1';
+        const signer = w.string();
+        if (w.text() !== SIGNATURE_NAMESPACE)
+            return `the signature is not in namespace ${SIGNATURE_NAMESPACE}`;
+        w.string(); // reserved
+        if (w.text() !== HASH)
+            return `the signature does not use ${HASH}`;
+        const sig = new Wire(w.string());
+        if (sig.text() !== KEY_TYPE)
+            return 'the signature is not Ed25519';
+        const bytes = sig.string();
+        if (!signer.equals(publicBlob(publicKey.raw)))
+            return 'the signature is made by another key than signing-public-key';
+        if (!(0,external_node_crypto_.verify)(null, signedData(message), publicKey.key, bytes))
+            return 'the signature does not match the manifest (it was changed after signing)';
+        return undefined;
+    }
+    catch {
+        return 'the signature is damaged';
+    }
+}
+
+;// CONCATENATED MODULE: ./actions/backup/src/signing-inputs.ts
+
+
+
+
+/** The one-line command that makes a signing key pair, for the error that asks for one. */
+const KEYGEN_COMMAND = "ssh-keygen -t ed25519 -N '' -C berth-backup -f berth-backup";
+/** The signing inputs of `mode`: backup needs the key, restore and verify the public key. */
+function checkSigning(mode, key, given, allowUnsigned) {
+    const derived = key && signingPublicKey(key);
+    if (derived && given && !derived.raw.equals(given.raw))
+        throw inputs_inputError(Inputs.SigningPublicKey, `is not the public key of ${Inputs.SigningKey}`);
+    if (mode === 'backup' && !key && !allowUnsigned) {
+        throw inputs_inputError(Inputs.SigningKey, `is required to sign the backup's manifest (make a key pair with \`${KEYGEN_COMMAND}\`; keep the private key in a secret, off every destination), or set allow-unsigned: true`);
+    }
+    const publicKey = given ?? derived;
+    if (mode !== 'backup' && !publicKey && !allowUnsigned) {
+        throw inputs_inputError(Inputs.SigningPublicKey, `is required to check the manifest's signature (the \`ssh-ed25519 AAAA...\` line of ${Inputs.SigningKey}), or set allow-unsigned: true to accept unsigned backups`);
+    }
+    return publicKey;
+}
+/** A backup without recipients may stay on the app's host; a copy anywhere else must be encrypted. */
+function checkEncryption({ mode, recipients, kinds, allowUnencrypted }) {
+    if (mode !== 'backup' || recipients.length > 0 || allowUnencrypted)
+        return;
+    const away = kinds.filter((k) => k === 'artifact' || k === 'ssh');
+    if (away.length === 0)
+        return;
+    throw inputs_inputError(Inputs.EncryptionRecipients, `is required for ${[...new Set(away)].map((k) => (k === 'ssh' ? 'ssh://' : k)).join(' and ')} destinations (anyone who can read them would read the data in the clear); set encryption-recipients, drop those destinations, or set allow-unencrypted: true`);
+}
+function getSigningInputs(mode) {
+    const keyText = inputs_getString(Inputs.SigningKey) || undefined;
+    secrets_maskSecret(keyText);
+    const key = keyText === undefined ? undefined : parseSigningKey(Inputs.SigningKey, keyText);
+    const publicText = inputs_getString(Inputs.SigningPublicKey) || undefined;
+    const given = publicText === undefined ? undefined : parseSigningPublicKey(Inputs.SigningPublicKey, publicText);
+    const allowUnsigned = getBooleanInput(Inputs.AllowUnsigned, { default: false });
+    return {
+        'signing-key': key,
+        'signing-public-key': checkSigning(mode, key, given, allowUnsigned),
+        'allow-unsigned': allowUnsigned,
+        'allow-unencrypted': getBooleanInput(Inputs.AllowUnencrypted, { default: false }),
+    };
+}
+
 ;// CONCATENATED MODULE: ./actions/backup/src/inputs.ts
 // berth/backup's inputs: the typed interface (keys as in action.yml) and getInputs(), the only
 // place that reads them. Every value that reaches a remote shell is validated here and quoted later.
+
 
 
 
@@ -50598,12 +50910,16 @@ function newBackupId(now, random) {
         .replace(/\.\d+Z$/, 'Z');
     return `${stamp}-${random}`;
 }
-/** The time a backup id names. */
+/** The time a backup id names; an impossible date (month 13, 31 April, 25 h) is not an id. */
 function backupIdDate(id) {
     const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/.exec(id);
     if (!m)
         throw new Error(`${id} is not a backup id`);
-    return new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]));
+    const date = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]));
+    // Date.UTC rolls over (month 13 is next January): a real date reads back the same.
+    if (Number.isNaN(date.getTime()) || !id.startsWith(newBackupId(date, '')))
+        throw new Error(`${id} names an impossible date`);
+    return date;
 }
 function checkDir(name, dir) {
     const clean = dir.replace(/\/+$/, '');
@@ -50707,6 +51023,12 @@ function parseBackupId(name, value) {
         return undefined;
     if (!BACKUP_ID.test(id))
         throw inputs_inputError(name, `${JSON.stringify(id)} is not a backup id (like 20261122T050102Z-3fa1) or latest`);
+    try {
+        backupIdDate(id);
+    }
+    catch {
+        throw inputs_inputError(name, `${JSON.stringify(id)} names an impossible date`);
+    }
     return id;
 }
 function getInputs() {
@@ -50722,9 +51044,10 @@ function getInputs() {
     const helper = inputs_getString(Inputs.HelperImage) || undefined;
     if (helper && !IMAGE.test(helper))
         throw inputs_inputError(Inputs.HelperImage, `${JSON.stringify(helper)} is not an image reference`);
-    return {
+    const inputs = {
         mode,
         ...ssh,
+        ...getSigningInputs(mode),
         project,
         volumes: parseNames(Inputs.Volumes, getListInput(Inputs.Volumes), 'volume'),
         databases: parseDatabases(Inputs.Databases, getListInput(Inputs.Databases)),
@@ -50739,7 +51062,584 @@ function getInputs() {
         'backup-id': parseBackupId(Inputs.BackupId, inputs_getString(Inputs.BackupId) ?? ''),
         retention: parseRetention(Inputs.Retention, inputs_getString(Inputs.Retention) ?? ''),
         verify: getBooleanInput(Inputs.Verify, { default: false }),
+        'remote-dir': checkDir(Inputs.RemoteDir, inputs_getString(Inputs.RemoteDir) || `/opt/${project}`),
+        'lock-timeout': Math.ceil(getDurationInput(Inputs.LockTimeout, { default: 300_000 }) / 1000),
     };
+    checkEncryption({
+        mode,
+        recipients: inputs['encryption-recipients'],
+        kinds: inputs.destinations.map((d) => d.kind),
+        allowUnencrypted: inputs['allow-unencrypted'],
+    });
+    return inputs;
+}
+
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./actions/backup/src/script/files.ts
+// The host scripts for files: a `host:` destination's backup directories, and the 0700 staging
+// directory where restore and verify put dumps before they are restored.
+
+
+/** DIR, NAME: stdin to DIR/NAME, through NAME.part so a partial upload is never the file. */
+const WRITE_FILE = bash `umask 077
+mkdir -p -- "$DIR"
+cat >"$DIR/$NAME.part"
+mv -f -- "$DIR/$NAME.part" "$DIR/$NAME"
+`;
+/** DIR, NAME: the file on stdout. */
+const READ_FILE = bash `exec cat -- "$DIR/$NAME"
+`;
+/**
+ * DIR. Reports each backup directory: `complete=<id>` (it has Berth's manifest) or `partial=<id>`
+ * (an interrupted run). Anything whose name is not a backup id is not listed, so never touched.
+ */
+const LIST_BACKUPS = bash `[ -d "$DIR" ] || exit 0
+for dir in "$DIR"/*/; do
+  [ -d "$dir" ] || continue
+  id=$(basename "$dir")
+  [[ "$id" =~ ^${BACKUP_ID_PATTERN}$ ]] || continue
+  if [ -f "$dir/manifest.json" ] && grep -q '"format": *"${MANIFEST_FORMAT}"' "$dir/manifest.json"; then
+    emit complete "$id"
+  else
+    emit partial "$id"
+  fi
+done
+`;
+/**
+ * DIR, IDS, NAMES, MAX_BYTES: the small files NAMES (manifest, signature, mark) of every backup IDS, in
+ * one round trip: `file=<id>/<name>` then its content base64 in `chunk=` lines. Symlinks are not read.
+ */
+const READ_BACKUP_FILES = bash `for id in "$\{IDS[@]}"; do
+  [[ "$id" =~ ^${BACKUP_ID_PATTERN}$ ]] || continue
+  for name in "$\{NAMES[@]}"; do
+    f="$DIR/$id/$name"
+    { [ -f "$f" ] && [ ! -L "$f" ] && [ ! -L "$DIR/$id" ]; } || continue
+    emit file "$id/$name"
+    head -c "$MAX_BYTES" -- "$f" | base64 -w 49152 | while IFS= read -r chunk; do emit chunk "$chunk"; done
+  done
+done
+`;
+/** DIR, IDS: deletes those backups (refusing anything that is not a backup id; a symlinked id is left alone: `symlink=`). */
+const REMOVE_BACKUPS = bash `for id in "$\{IDS[@]}"; do
+  [[ "$id" =~ ^${BACKUP_ID_PATTERN}$ ]] || { echo "berth: refusing to delete $id" >&2; exit 2; }
+  if [ -L "$DIR/$id" ]; then emit symlink "$id"; continue; fi
+  rm -rf -- "$DIR/$id"
+done
+`;
+/** A 0700 directory on the host for dumps being restored or verified; reports `dir=`. */
+const MAKE_STAGE = bash `umask 077
+emit dir "$(mktemp -d "$\{TMPDIR:-/tmp}/berth-restore-XXXXXXXX")"
+`;
+/** STAGED_FILE: stdin to it (0600). */
+const STAGE_FILE = bash `umask 077
+cat >"$STAGED_FILE"
+`;
+/** STAGE_DIR: removes it. */
+const DROP_STAGE = bash `case "$STAGE_DIR" in */berth-restore-*) rm -rf -- "$STAGE_DIR" ;; esac
+`;
+
+;// CONCATENATED MODULE: ./actions/backup/src/store.ts
+// Where backups are kept: a directory reached through an SSH session (the app's host for `host:`,
+// another host for `ssh://`, see store-sftp.ts), or workflow artifacts (store-artifact.ts). One
+// backup is `<dir>/<id>/`, its files and, written last, manifest.json.
+
+
+
+
+
+
+
+/** No manifest, signature or mark is near this big: more is not read. */
+const MAX_SMALL_FILE_BYTES = 4 << 20;
+/** `<label>/<id>[/<name>]`: where a backup, or one of its files, is in a directory store. */
+function whereInDir(label, id, name) {
+    return `${label}/${id}${name ? `/${name}` : ''}`;
+}
+/** Backups that removal left alone because `<dir>/<id>` is a symbolic link (it might lead anywhere). */
+function warnSymlinks(store, ids) {
+    for (const id of ids)
+        core/* warning */.$e(`${store.where(id)} is a symbolic link: left alone (Berth never removes through one)`);
+}
+/** Writes `data` to a file on the runner, readable by this user only. */
+async function writeLocalFile(file, data) {
+    await (0,external_node_stream_promises_namespaceObject.pipeline)(typeof data === 'string' ? external_node_stream_.Readable.from([data]) : data, (0,external_node_fs_.createWriteStream)(file, { mode: 0o600 }));
+}
+/** A directory on a host with a shell (the app's host): data streams straight through. */
+class ShellStore {
+    session;
+    dir;
+    label;
+    pruned = true;
+    constructor(session, dir, 
+    /** `host:/dir` or `ssh://user@host:port/dir`, for messages */
+    label) {
+        this.session = session;
+        this.dir = dir;
+        this.label = label;
+    }
+    where(id, name) {
+        return whereInDir(this.label, id, name);
+    }
+    /** Uploads `data` as `<id>/<name>`; resolves when the host has it in place. */
+    async write(id, name, data) {
+        await runHostScript(this.session, WRITE_FILE, { DIR: `${this.dir}/${id}`, NAME: name }, { input: data, silent: true });
+    }
+    /** Streams `<id>/<name>` into `sink`. */
+    async read(id, name, sink) {
+        await runHostScript(this.session, READ_FILE, { DIR: `${this.dir}/${id}`, NAME: name }, { stdout: sink, silent: true });
+    }
+    async readText(id, name) {
+        const r = await runHostScript(this.session, READ_FILE, { DIR: `${this.dir}/${id}`, NAME: name }, { silent: true, ignoreReturnCode: true });
+        if (r.exitCode !== 0)
+            throw new Error(`${this.where(id, name)} cannot be read: ${r.stderr.trim()}`);
+        return r.stdout;
+    }
+    async list() {
+        const r = await runHostScript(this.session, LIST_BACKUPS, { DIR: this.dir }, { silent: true });
+        return parseListing(r.stdout);
+    }
+    async readFiles(ids, names) {
+        const values = { DIR: this.dir, IDS: ids, NAMES: names, MAX_BYTES: MAX_SMALL_FILE_BYTES };
+        const r = await runHostScript(this.session, READ_BACKUP_FILES, values, { silent: true });
+        return parseBackupFiles(r.stdout);
+    }
+    async remove(ids) {
+        if (ids.length === 0)
+            return;
+        const { report } = await runHostScript(this.session, REMOVE_BACKUPS, { DIR: this.dir, IDS: ids }, { silent: true });
+        warnSymlinks(this, report.all('symlink'));
+    }
+    close() { }
+}
+
+;// CONCATENATED MODULE: ./actions/backup/src/store-artifact.ts
+// Backups as workflow artifacts, through the runner's artifact service (@actions/artifact).
+
+
+
+
+
+
+let artifactModule;
+/** @actions/artifact (and its Azure SDK) loads only when an artifact destination is used. */
+const loadArtifact = () => (artifactModule ??= __nccwpck_require__.e(/* import() */ 945).then(__nccwpck_require__.bind(__nccwpck_require__, 54945)));
+/** The artifact name of a backup. */
+const artifactName = (project, id) => `berth-backup-${project}-${id}`;
+/**
+ * One artifact per backup, uploaded when its manifest is written (an artifact only exists once
+ * finalized, so an interrupted backup leaves none), kept for `artifact-retention-days`. Reading lists
+ * and downloads the artifacts of the current workflow run (any of its jobs), so a later job can verify
+ * or restore them. The files are staged on the runner, since the service takes whole files.
+ */
+class ArtifactStore {
+    project;
+    retentionDays;
+    label = 'artifact';
+    pruned = false;
+    staging;
+    downloads = new Map();
+    constructor(project, tempRoot, retentionDays) {
+        this.project = project;
+        this.retentionDays = retentionDays;
+        this.staging = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(tempRoot, 'berth-artifact-'));
+    }
+    where(id, name) {
+        return `artifact ${artifactName(this.project, id)}${name ? `/${name}` : ''}`;
+    }
+    async write(id, name, data) {
+        // Both end up in a path on the runner: nothing may lead out of the staging directory.
+        if (!BACKUP_ID.test(id) || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name))
+            throw new Error(`refusing to stage ${JSON.stringify(`${id}/${name}`)} for an artifact`);
+        const dir = (0,external_node_path_.join)(this.staging, 'up', id);
+        (0,external_node_fs_.mkdirSync)(dir, { recursive: true, mode: 0o700 });
+        const file = (0,external_node_path_.join)(dir, name);
+        await writeLocalFile(`${file}.part`, data);
+        (0,external_node_fs_.renameSync)(`${file}.part`, file);
+        if (name !== MANIFEST)
+            return;
+        const { DefaultArtifactClient } = await loadArtifact();
+        const files = (0,external_node_fs_.readdirSync)(dir).map((f) => (0,external_node_path_.join)(dir, f));
+        await new DefaultArtifactClient().uploadArtifact(artifactName(this.project, id), files, dir, {
+            retentionDays: this.retentionDays,
+            // The archives are compressed and encrypted already.
+            compressionLevel: 0,
+        });
+        (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
+    }
+    /** The artifact's files, downloaded once into the staging directory. */
+    download(id) {
+        let dir = this.downloads.get(id);
+        if (!dir) {
+            dir = (async () => {
+                const { DefaultArtifactClient } = await loadArtifact();
+                const client = new DefaultArtifactClient();
+                const name = artifactName(this.project, id);
+                const { artifact } = await client.getArtifact(name);
+                const path = (0,external_node_path_.join)(this.staging, 'down', id);
+                await client.downloadArtifact(artifact.id, { path });
+                return path;
+            })();
+            this.downloads.set(id, dir);
+        }
+        return dir;
+    }
+    /** The downloaded file `<id>/<name>`, which must be in the artifact. */
+    async downloaded(id, name) {
+        const file = (0,external_node_path_.join)(await this.download(id), name);
+        if (!(0,external_node_fs_.existsSync)(file))
+            throw new Error(`${this.where(id, name)} is missing from the artifact`);
+        return file;
+    }
+    async read(id, name, sink) {
+        await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(await this.downloaded(id, name)), sink);
+    }
+    async readText(id, name) {
+        return (0,external_node_fs_.readFileSync)(await this.downloaded(id, name), 'utf8');
+    }
+    async list() {
+        const { DefaultArtifactClient } = await loadArtifact();
+        const { artifacts } = await new DefaultArtifactClient().listArtifacts({ latest: true });
+        const prefix = artifactName(this.project, '');
+        const complete = artifacts
+            .map((a) => a.name.slice(prefix.length))
+            .filter((x, i) => artifacts[i].name.startsWith(prefix) && BACKUP_ID.test(x))
+            .sort();
+        return { complete, partial: [] };
+    }
+    /** Artifacts expire by artifact-retention-days; Berth deletes none. */
+    async remove() { }
+    close() {
+        (0,external_node_fs_.rmSync)(this.staging, { recursive: true, force: true });
+    }
+}
+
+;// CONCATENATED MODULE: ./actions/backup/src/genuine.ts
+// Which backups are genuine: anyone who can write to a destination (an off-site account, a leaked
+// key, age's public recipients) can put a backup there, so restore, verify and retention use only a
+// backup whose manifest is signed by `signing-key`, describes the directory it was read from with a
+// real, past date, and belongs to this project, and that no verification marked as failed.
+
+
+
+
+
+
+
+
+/** Written into a backup whose verification failed; `latest` never picks it. */
+const VERIFY_FAILED = 'verify-failed';
+/** Clocks of runner and hosts may differ by this much: a newer id is "in the future". */
+const CLOCK_SKEW_MS = 5 * 60_000;
+const SMALL_FILES = [MANIFEST, SIGNATURE_FILE, VERIFY_FAILED];
+const quote = (text) => JSON.stringify(untrusted_oneLine(String(text)));
+/** Why a (signed) manifest read from directory `dirId` cannot be this project's backup there. */
+function manifestProblem(m, dirId, project, now) {
+    if (!BACKUP_ID.test(m.id))
+        return `its id ${quote(m.id)} is not a backup id`;
+    if (m.id !== dirId)
+        return `its id ${quote(m.id)} is not the id of its directory, ${dirId}`;
+    let date;
+    try {
+        date = backupIdDate(m.id);
+    }
+    catch {
+        return `its id ${m.id} names an impossible date`;
+    }
+    if (date.getTime() > now.getTime() + CLOCK_SKEW_MS)
+        return `its id ${m.id} is dated in the future`;
+    if (m.project !== project)
+        return `it is a backup of another project, ${quote(m.project)}`;
+    return undefined;
+}
+/** Judges backup `id` by its small files (manifest, signature, mark) read from `where`. */
+function judge(files, id, where, a) {
+    if (files.has(VERIFY_FAILED))
+        return { reason: `it failed verification (marked ${VERIFY_FAILED})` };
+    const text = files.get(MANIFEST);
+    if (text === undefined)
+        return { reason: 'it has no manifest' };
+    const signature = files.get(SIGNATURE_FILE);
+    let signed = false;
+    if (signature === undefined) {
+        if (!a.allowUnsigned)
+            return { reason: `it is unsigned (no ${SIGNATURE_FILE})` };
+    }
+    else if (a.publicKey) {
+        const problem = signatureProblem(a.publicKey, text, signature);
+        if (problem !== undefined)
+            return { reason: problem };
+        signed = true;
+    }
+    let manifest;
+    try {
+        manifest = parseManifest(text, `${where}/${MANIFEST}`);
+    }
+    catch (error) {
+        return { reason: untrusted_oneLine(error.message) };
+    }
+    const problem = manifestProblem(manifest, id, a.project, a.now);
+    return problem === undefined ? { manifest, signed } : { reason: problem };
+}
+/** The small files of backups `ids` at `store`: one round trip where the store can. */
+async function readSmallFiles(store, ids) {
+    if (ids.length === 0)
+        return new Map();
+    if (store.readFiles)
+        return store.readFiles(ids, SMALL_FILES);
+    const files = new Map();
+    for (const id of ids) {
+        const own = new Map();
+        for (const name of SMALL_FILES) {
+            const text = await store.readText(id, name).catch(() => undefined);
+            if (text !== undefined)
+                own.set(name, text);
+        }
+        files.set(id, own);
+    }
+    return files;
+}
+function skip(skipped, where, reason) {
+    skipped.push({ where, reason });
+    core/* warning */.$e(`${where} is not used: ${reason}`);
+}
+/**
+ * `id` (or, undefined, the newest) genuine backup: destinations in the order given, the first that
+ * has a genuine one wins; every candidate passed over is warned about.
+ */
+async function pickGenuine(stores, a, id) {
+    const skipped = [];
+    const why = [];
+    for (const store of stores) {
+        const { complete } = await store.list();
+        const candidates = id === undefined ? [...complete].sort().reverse() : complete.filter((x) => x === id);
+        const files = await readSmallFiles(store, candidates);
+        for (const x of candidates) {
+            const j = judge(files.get(x) ?? new Map(), x, store.where(x), a);
+            if ('manifest' in j)
+                return { store, manifest: j.manifest, signed: j.signed, skipped };
+            skip(skipped, store.where(x), j.reason);
+        }
+        why.push(candidates.length === 0
+            ? `${store.label}: no complete backup${id ? ` ${id}` : ''}`
+            : `${store.label}: ${skipped.at(-1).reason}${id ? '' : ' (and every older one: see the warnings)'}`);
+    }
+    if (id !== undefined)
+        throw inputs_inputError(Inputs.BackupId, `${id} is not a genuine backup of ${a.project}: ${why.join('; ')}`);
+    throw inputs_inputError(Inputs.Destinations, `no genuine backup of ${a.project}: ${why.join('; ')}`);
+}
+/** This project's genuine backups among `ids` at `store` (for retention); the rest are logged, left alone. */
+async function genuineIds(store, ids, a) {
+    const files = await readSmallFiles(store, ids);
+    const genuine = [];
+    for (const x of ids) {
+        const j = judge(files.get(x) ?? new Map(), x, store.where(x), a);
+        if ('manifest' in j)
+            genuine.push(x);
+        else
+            core/* info */.pq(`${store.where(x)}: left alone by retention, ${j.reason}`);
+    }
+    return genuine;
+}
+/**
+ * Marks backup `id` at `store` as failed verification, so that `latest` never picks it; not when the
+ * verification stopped on a bad input (a wrong decryption-key says nothing about the backup).
+ */
+async function markVerifyFailed(store, id, outcome) {
+    if (outcome.verified || outcome.failure instanceof InputError)
+        return;
+    if (store instanceof ArtifactStore) {
+        core/* warning */.$e(`${store.where(id)} failed verification; an artifact cannot be modified, so it is not marked: pass a backup-id to restore another one`);
+        return;
+    }
+    try {
+        await store.write(id, VERIFY_FAILED, `verification failed at ${new Date().toISOString()}\n`);
+        core/* warning */.$e(`${store.where(id)} failed verification: marked (${VERIFY_FAILED}), latest never picks it`);
+    }
+    catch (error) {
+        core/* warning */.$e(`${store.where(id)} failed verification and could not be marked: ${String(error)}`);
+    }
+}
+/** The Authenticity of this run's inputs. */
+function authenticity(inputs) {
+    return {
+        project: inputs.project,
+        publicKey: inputs['signing-public-key'],
+        allowUnsigned: inputs['allow-unsigned'],
+        now: new Date(),
+    };
+}
+
+;// CONCATENATED MODULE: ./actions/backup/src/hold.ts
+// A host script that holds something for the action (services stopped, a lock) for as long as its
+// stdin stays open: the action closes it to let go, and a dead connection lets go too (the host's
+// sshd hangs the script up), so nothing stays held after a runner vanishes.
+
+
+async function holdOnHost(host, body, values, options) {
+    const stdin = new external_node_stream_.PassThrough();
+    let onReady;
+    const ready = new Promise((resolve) => (onReady = resolve));
+    const held = runHostScript(host, body, values, {
+        input: stdin,
+        silent: true,
+        ignoreReturnCode: true,
+        onStdoutLine: (line) => {
+            const entry = readReportLine(line);
+            if (entry?.key === options.ready)
+                onReady(entry.value);
+            else if (entry)
+                options.onReport?.(entry.key, entry.value);
+        },
+    });
+    const value = await Promise.race([ready, held.then((r) => Promise.reject(options.failed(r)))]);
+    return {
+        value,
+        release: () => {
+            stdin.end();
+            return held;
+        },
+    };
+}
+/** The last line of a script's stderr, for an error message. */
+function stderrTail(result) {
+    return result.stderr.trim().split('\n').at(-1) ?? '';
+}
+
+;// CONCATENATED MODULE: ./actions/backup/src/script/lock.ts
+// The host scripts for berth/backup's locks: the project's lock on `<remote-dir>/.lock` (the very
+// flock berth/deploy takes, fd 9, the holder's line in the file), and each `host:` destination's
+// lock, held shared by every backup writing into the directory and exclusively by the removal of
+// interrupted backups, so that a backup being written is never taken for an interrupted one.
+
+
+/** The lock file in a `host:` destination directory (its name is no backup id, so never listed). */
+const DESTINATION_LOCK = '.berth-backup.lock';
+const REQUIRE_FLOCK = bash `command -v flock >/dev/null 2>&1 || { emit missing flock; exit 3; }
+`;
+/**
+ * REMOTE_DIR, LOCK_TIMEOUT (seconds), HOLDER (one line). Takes deploy's lock, says `waiting=<holder>`
+ * when another holds it, `locked=` once held, then holds it until stdin closes (or the connection
+ * dies). Fails with `missing=flock`, `blocked=<reason>` or, after LOCK_TIMEOUT, `lock-holder=`.
+ */
+const HOLD_PROJECT_LOCK = bash `${REQUIRE_FLOCK}if [ ! -d "$REMOTE_DIR" ]; then
+  if [ -e "$REMOTE_DIR" ]; then emit blocked not-a-directory; exit 4; fi
+  mkdir -p -- "$REMOTE_DIR" 2>/dev/null || { emit blocked not-creatable; exit 4; }
+  emit created "$REMOTE_DIR"
+fi
+[ -w "$REMOTE_DIR" ] || { emit blocked not-writable; exit 4; }
+cd -- "$REMOTE_DIR"
+exec 9>>.lock
+if ! flock -n 9; then
+  emit waiting "$(head -c 400 .lock | tr '\n' ' ')"
+  if ! flock -w "$LOCK_TIMEOUT" 9; then
+    emit lock-holder "$(head -c 400 .lock | tr '\n' ' ')"
+    exit 75
+  fi
+fi
+printf '%s\n' "$HOLDER" >.lock
+# Letting go empties the holder line first, as deploy's unlock does.
+trap ': >.lock' EXIT
+trap 'exit 1' HUP INT TERM PIPE
+emit locked 1
+cat >/dev/null 9>&-
+`;
+/**
+ * DIRS, LOCK_TIMEOUT. Creates each destination directory and holds its lock shared (other writers
+ * share it; only the removal of interrupted backups excludes them, briefly) until stdin closes.
+ */
+const HOLD_WRITERS = bash `${REQUIRE_FLOCK}umask 077
+for dir in "$\{DIRS[@]}"; do
+  mkdir -p -- "$dir"
+  exec {fd}>>"$dir/${DESTINATION_LOCK}"
+  flock -s -w "$LOCK_TIMEOUT" "$fd" || { emit busy "$dir"; exit 75; }
+done
+trap 'exit 1' HUP INT TERM PIPE
+emit locked 1
+cat >/dev/null
+`;
+/**
+ * DIR, IDS. Removes those interrupted backups only if no backup is being written into DIR (its lock
+ * is free: `busy=` otherwise, nothing removed); never through a symlinked id (`symlink=<id>`), and
+ * not one that got its manifest since it was listed. Reports `removed=<id>`.
+ */
+const REMOVE_UNHELD = bash `[ -d "$DIR" ] || exit 0
+${REQUIRE_FLOCK}exec 8>>"$DIR/${DESTINATION_LOCK}"
+flock -n -x 8 || { emit busy 1; exit 0; }
+for id in "$\{IDS[@]}"; do
+  [[ "$id" =~ ^${BACKUP_ID_PATTERN}$ ]] || { echo "berth: refusing to delete $id" >&2; exit 2; }
+  if [ -L "$DIR/$id" ]; then emit symlink "$id"; continue; fi
+  [ -d "$DIR/$id" ] && [ ! -e "$DIR/$id/manifest.json" ] || continue
+  rm -rf -- "$DIR/$id"
+  emit removed "$id"
+done
+`;
+
+;// CONCATENATED MODULE: ./actions/backup/src/partial.ts
+// Interrupted backups (a directory without a manifest) and the backups being written right now look
+// the same in a listing. A partial is removed only when its id is older than PARTIAL_MAX_AGE and, at
+// a `host:` destination, no backup is being written into the directory: every writer holds the
+// directory's lock shared while it writes, the removal takes it exclusively or leaves the partials
+// for a later run. An `ssh://` (sftp-only) account has no shell and so no lock: there the age bound
+// alone protects a backup in progress (no backup takes 24 h).
+
+
+
+
+
+
+const PARTIAL_MAX_AGE_HOURS = 24;
+/** The partials (other than `current`) whose id is older than the bound, and the others. */
+function stalePartials(ids, current, now) {
+    const bound = now.getTime() - PARTIAL_MAX_AGE_HOURS * 3600_000;
+    const others = ids.filter((x) => x !== current);
+    return {
+        stale: others.filter((x) => backupIdDate(x).getTime() < bound),
+        fresh: others.filter((x) => backupIdDate(x).getTime() >= bound),
+    };
+}
+/**
+ * Holds the lock of every `host:` destination directory for a writer (shared with other writers)
+ * until the returned function is called.
+ */
+async function holdWriters(stores, inputs) {
+    const shells = stores.filter((s) => s instanceof ShellStore);
+    if (shells.length === 0)
+        return async () => { };
+    const values = { DIRS: shells.map((s) => s.dir), LOCK_TIMEOUT: inputs['lock-timeout'] };
+    const held = await holdOnHost(shells[0].session, HOLD_WRITERS, values, {
+        ready: 'locked',
+        failed: (r) => new Error(r.report.has('busy')
+            ? `${r.report.last('busy')}: interrupted backups were being removed for longer than ${inputs['lock-timeout']} s (lock-timeout)`
+            : `locking the destination directories failed: ${r.report.last('missing') === 'flock' ? 'flock is not installed on the host' : stderrTail(r)}`),
+    });
+    let released;
+    return async () => {
+        await (released ??= held.release());
+    };
+}
+async function removeUnheld(session, store, ids) {
+    const { report } = await runHostScript(session, REMOVE_UNHELD, { DIR: store.dir, IDS: ids }, { silent: true });
+    if (report.has('busy')) {
+        core/* info */.pq(`${store.label}: a backup is being written there; interrupted backups are left for a later run`);
+        return;
+    }
+    warnSymlinks(store, report.all('symlink'));
+    const removed = report.all('removed');
+    if (removed.length > 0)
+        core/* info */.pq(`${store.label}: removed interrupted backups: ${removed.join(', ')}`);
+}
+/** Removes the interrupted backups of `partial` that are old enough and, at `host:`, not being written. */
+async function removeStalePartials(store, partial, current, now = new Date()) {
+    const { stale, fresh } = stalePartials(partial, current, now);
+    if (fresh.length > 0)
+        core/* info */.pq(`${store.label}: keeping backups without a manifest younger than ${PARTIAL_MAX_AGE_HOURS} h (maybe being written): ${fresh.join(', ')}`);
+    if (stale.length === 0)
+        return;
+    if (store instanceof ShellStore)
+        return removeUnheld(store.session, store, stale);
+    core/* info */.pq(`${store.label}: removing interrupted backups without a manifest: ${stale.join(', ')}`);
+    await store.remove(stale);
 }
 
 ;// CONCATENATED MODULE: ./actions/backup/src/prune.ts
@@ -50748,19 +51648,19 @@ function getInputs() {
 
 
 
+
+
 async function pruneStore(store, inputs, current) {
     const listing = await store.list();
-    // Directories without a manifest are runs that died (a finished backup writes its manifest last).
-    const leftovers = listing.partial.filter((x) => x !== current);
-    if (leftovers.length > 0) {
-        core/* info */.pq(`${store.label}: removing interrupted backups without a manifest: ${leftovers.join(', ')}`);
-        await store.remove(leftovers);
-    }
+    // Directories without a manifest are runs that died, or backups being written now (partial.ts).
+    await removeStalePartials(store, listing.partial, current);
     if (!inputs.retention)
         return [];
-    const kept = keptBackups(listing.complete.map((x) => ({ id: x, created: backupIdDate(x) })), inputs.retention);
+    // Only this project's genuine backups: another project's, forged ones and failed ones are not ours to delete.
+    const ours = await genuineIds(store, listing.complete, authenticity(inputs));
+    const kept = keptBackups(ours.map((x) => ({ id: x, created: backupIdDate(x) })), inputs.retention);
     kept.add(current);
-    const pruned = listing.complete.filter((x) => !kept.has(x));
+    const pruned = ours.filter((x) => !kept.has(x));
     core/* info */.pq(`${store.label}: keeping ${kept.size}, pruning ${pruned.length}${pruned.length ? `: ${pruned.join(', ')}` : ''}`);
     await store.remove(pruned);
     return pruned;
@@ -50779,7 +51679,7 @@ async function applyRetention(stores, inputs, current) {
     return [...pruned].sort();
 }
 /**
- * Runs `backup`; when it fails, backup `id` is removed where it has no manifest yet. A backup that failed verification keeps its manifest, for inspection; one that was
+ * Runs `backup`; when it fails, backup `id` (only it: its own) is removed where it has no manifest yet. A backup that failed verification keeps its manifest, for inspection; one that was
  * killed is cleaned up by the next run.
  */
 async function removeIfUnfinished(stores, id, backup) {
@@ -50811,28 +51711,18 @@ const HEALTHY_TIMEOUT_SECONDS = 180;
  * returned function is called; the host restarts them if we vanish.
  */
 async function holdStopped(host, inputs) {
-    const stdin = new external_node_stream_.PassThrough();
-    let onStopped;
-    const stopped = new Promise((resolve) => (onStopped = resolve));
     const values = { PROJECT: inputs.project, LABEL: STOP_LABEL, SERVICES: inputs['stop-services'] };
-    const held = runHostScript(host, HOLD_STOPPED, values, {
-        input: stdin,
-        silent: true,
-        onStdoutLine: (line) => {
-            const entry = readReportLine(line);
-            if (entry?.key === 'stopped' && /^\d+$/.test(entry.value))
-                onStopped(entry.value);
-        },
+    const held = await holdOnHost(host, HOLD_STOPPED, values, {
+        ready: 'stopped',
+        failed: (r) => new Error(`stopping the services ended early: ${stderrTail(r)}`),
     });
-    const count = await Promise.race([
-        stopped,
-        held.then(() => Promise.reject(new Error('stopping the services ended early'))),
-    ]);
+    const count = /^\d+$/.test(held.value) ? held.value : '0';
     const what = [...inputs['stop-services'], `label ${STOP_LABEL}`].join(', ');
     core/* info */.pq(count === '0' ? `No running container to stop (${what})` : `Stopped ${count} container(s) (${what})`);
     return async () => {
-        stdin.end();
-        await held;
+        const r = await held.release();
+        if (r.exitCode !== 0)
+            throw new Error(`starting the services again failed: ${stderrTail(r)}`);
         if (count !== '0')
             core/* info */.pq(`Started ${count} container(s) again`);
     };
@@ -50902,6 +51792,9 @@ function backupSummary(r) {
             (r.recipients > 0
                 ? `encrypted with age to ${r.recipients} recipient(s).`
                 : '**not encrypted** (no `encryption-recipients`).'),
+        r.signed === false
+            ? '**Not signed** (no `signing-key`, `allow-unsigned: true`): restore and verify cannot tell this backup from a forged one.'
+            : 'Manifest signed (`manifest.json.sig`).',
         r.verify ? `Verified by a restore into scratch volumes: ${r.verify.verified ? 'yes' : '**no**'}.` : '',
         '',
         files,
@@ -50925,6 +51818,18 @@ function verifySummary(project, where, manifest, outcome) {
 function restoreSummary(project, where, manifest) {
     const sources = manifest.files.map((f) => f.source).join(', ');
     return `### Restored ${manifest.id} of ${project}\n\nFrom ${inlineCode(where)}: ${sources}; every archive matched its manifest's sha256 before anything was changed.\n`;
+}
+/** How the backup restored or verified was found genuine, and what was passed over (someone wrote it). */
+function trustSummary(signed, skipped) {
+    const lines = [
+        signed
+            ? 'Its manifest’s signature was verified with `signing-public-key`.'
+            : '**Its manifest is not signed (or no key was given to check it): accepted only because `allow-unsigned: true`.**',
+    ];
+    if (skipped.length > 0) {
+        lines.push('', '**Backups passed over** (not genuine: whoever wrote them can write to that destination):', '', markdownTable(['backup', 'reason'], skipped.map((s) => [inlineCode(s.where), s.reason])));
+    }
+    return `${lines.join('\n')}\n`;
 }
 
 ;// CONCATENATED MODULE: ./actions/backup/src/progress.ts
@@ -51077,54 +51982,6 @@ class BackupWriter {
         return file;
     }
 }
-
-;// CONCATENATED MODULE: ./actions/backup/src/script/files.ts
-// The host scripts for files: a `host:` destination's backup directories, and the 0700 staging
-// directory where restore and verify put dumps before they are restored.
-
-
-/** DIR, NAME: stdin to DIR/NAME, through NAME.part so a partial upload is never the file. */
-const WRITE_FILE = bash `umask 077
-mkdir -p -- "$DIR"
-cat >"$DIR/$NAME.part"
-mv -f -- "$DIR/$NAME.part" "$DIR/$NAME"
-`;
-/** DIR, NAME: the file on stdout. */
-const READ_FILE = bash `exec cat -- "$DIR/$NAME"
-`;
-/**
- * DIR. Reports each backup directory: `complete=<id>` (it has Berth's manifest) or `partial=<id>`
- * (an interrupted run). Anything whose name is not a backup id is not listed, so never touched.
- */
-const LIST_BACKUPS = bash `[ -d "$DIR" ] || exit 0
-for dir in "$DIR"/*/; do
-  [ -d "$dir" ] || continue
-  id=$(basename "$dir")
-  [[ "$id" =~ ^${BACKUP_ID_PATTERN}$ ]] || continue
-  if [ -f "$dir/manifest.json" ] && grep -q '"format": *"${MANIFEST_FORMAT}"' "$dir/manifest.json"; then
-    emit complete "$id"
-  else
-    emit partial "$id"
-  fi
-done
-`;
-/** DIR, IDS: deletes those backups (refusing anything that is not a backup id). */
-const REMOVE_BACKUPS = bash `for id in "$\{IDS[@]}"; do
-  [[ "$id" =~ ^${BACKUP_ID_PATTERN}$ ]] || { echo "berth: refusing to delete $id" >&2; exit 2; }
-  rm -rf -- "$DIR/$id"
-done
-`;
-/** A 0700 directory on the host for dumps being restored or verified; reports `dir=`. */
-const MAKE_STAGE = bash `umask 077
-emit dir "$(mktemp -d "$\{TMPDIR:-/tmp}/berth-restore-XXXXXXXX")"
-`;
-/** STAGED_FILE: stdin to it (0600). */
-const STAGE_FILE = bash `umask 077
-cat >"$STAGED_FILE"
-`;
-/** STAGE_DIR: removes it. */
-const DROP_STAGE = bash `case "$STAGE_DIR" in */berth-restore-*) rm -rf -- "$STAGE_DIR" ;; esac
-`;
 
 ;// CONCATENATED MODULE: ./actions/backup/src/receive.ts
 // How restore and verify receive a backup on the host, written once: every archive streams from its
@@ -51392,11 +52249,16 @@ async function checkCopy(store, manifest, checks) {
 
 
 
+
+
+
 /** Checks what can be checked before anything is written, and names the backup. */
 function newBackup(stores, inputs) {
     const recipients = inputs['encryption-recipients'];
     if (recipients.length === 0)
         core/* warning */.$e('No encryption-recipients: this backup is stored unencrypted.');
+    if (!inputs['signing-key'])
+        core/* warning */.$e('No signing-key: this backup is NOT signed (allow-unsigned: true); restore and verify accept it only with allow-unsigned: true, and cannot tell it from a forged one.');
     if (inputs.verify && recipients.length > 0 && !inputs['decryption-key'])
         throw inputs_inputError(Inputs.DecryptionKey, 'is required with verify: true when the backup is encrypted');
     const id = newBackupId(new Date(), (0,external_node_crypto_.randomBytes)(2).toString('hex'));
@@ -51451,7 +52313,8 @@ async function archiveVolumes(host, inputs, plan, writer) {
         await release();
     }
 }
-async function writeManifest(writer, project) {
+async function writeManifest(writer, inputs) {
+    const { project } = inputs;
     const { id, files, encrypted } = writer;
     const manifest = {
         format: MANIFEST_FORMAT,
@@ -51462,7 +52325,11 @@ async function writeManifest(writer, project) {
         files,
     };
     const text = JSON.stringify(manifest, null, 2) + '\n';
+    const key = inputs['signing-key'];
     for (const store of writer.stores) {
+        // The signature first: manifest.json stays the mark of a complete backup.
+        if (key)
+            await store.write(id, SIGNATURE_FILE, signMessage(key, text));
         await store.write(id, MANIFEST, text);
         core/* info */.pq(`${store.where(id)} is complete`);
     }
@@ -51481,6 +52348,7 @@ async function verifyNewBackup(host, inputs, manifest, writer, found) {
         return restored && copies;
     }));
     core/* setOutput */.uH(Outputs.Verified, String(outcome.verified));
+    await markVerifyFailed(first, manifest.id, outcome);
     return outcome;
 }
 async function writeSummary(report) {
@@ -51490,11 +52358,15 @@ async function runBackup(host, stores, inputs) {
     const started = Date.now();
     const writer = newBackup(stores, inputs);
     const { id } = writer;
+    // Held from the first write until the manifest is written: no retention takes this backup for an interrupted one.
+    let releaseWriters = async () => { };
     await removeIfUnfinished(stores, id, async () => {
         const plan = await core/* group */.Os('Discover', () => planBackup(host, inputs));
+        releaseWriters = await holdWriters(stores, inputs);
         await core/* group */.Os('Databases', () => dumpDatabases(host, inputs, writer));
         await core/* group */.Os('Volumes', () => archiveVolumes(host, inputs, plan, writer));
-        const manifest = await core/* group */.Os('Manifest', () => writeManifest(writer, inputs.project));
+        const manifest = await core/* group */.Os('Manifest', () => writeManifest(writer, inputs));
+        await releaseWriters();
         let verify;
         if (inputs.verify)
             verify = await verifyNewBackup(host, inputs, manifest, writer, plan.found);
@@ -51508,6 +52380,7 @@ async function runBackup(host, stores, inputs) {
             files: writer.files,
             verify,
             pruned,
+            signed: inputs['signing-key'] !== undefined,
         });
         if (verify && !verify.verified) {
             await writeSummary(report());
@@ -51518,7 +52391,111 @@ async function runBackup(host, stores, inputs) {
         core/* setOutput */.uH(Outputs.Pruned, String(pruned.length));
         core/* setOutput */.uH(Outputs.PrunedIds, pruned.join(' '));
         await writeSummary(report(pruned));
+    }).finally(() => releaseWriters());
+}
+
+;// CONCATENATED MODULE: ./lib/action/github.ts
+// The github context an action runs in, read from the runner's environment and event payload.
+// (What @actions/github's Context holds, without pulling in Octokit.)
+
+function contextFromEnv(env = process.env, payloadText) {
+    let payload = {};
+    const text = payloadText ?? (env.GITHUB_EVENT_PATH ? (0,external_node_fs_.readFileSync)(env.GITHUB_EVENT_PATH, 'utf8') : '');
+    if (text.trim() !== '')
+        payload = JSON.parse(text);
+    const eventName = env.GITHUB_EVENT_NAME ?? '';
+    const isPr = eventName === 'pull_request' || eventName === 'pull_request_target';
+    return {
+        eventName,
+        sha: env.GITHUB_SHA ?? '',
+        ref: env.GITHUB_REF ?? '',
+        repository: env.GITHUB_REPOSITORY ?? '',
+        serverUrl: env.GITHUB_SERVER_URL ?? 'https://github.com',
+        actor: env.GITHUB_ACTOR ?? '',
+        runId: env.GITHUB_RUN_ID ?? '',
+        runAttempt: env.GITHUB_RUN_ATTEMPT ?? '1',
+        workflow: env.GITHUB_WORKFLOW ?? '',
+        defaultBranch: payload.repository?.default_branch,
+        pullRequest: isPr ? (payload.pull_request?.number ?? payload.number) : undefined,
+        headSha: isPr ? payload.pull_request?.head?.sha : undefined,
+        payload,
+    };
+}
+/** https://github.com/owner/repo */
+function repositoryUrl(ctx) {
+    return `${ctx.serverUrl.replace(/\/$/, '')}/${ctx.repository}`;
+}
+/** The workflow run's page, for audit records and summaries. */
+function runUrl(ctx) {
+    return `${repositoryUrl(ctx)}/actions/runs/${ctx.runId}`;
+}
+
+;// CONCATENATED MODULE: ./actions/backup/src/lock.ts
+// The project's lock on the host: modes backup and restore hold berth/deploy's own flock on
+// `<remote-dir>/.lock` from start to end, so a backup, a restore and a deploy of one project never
+// overlap (the nightly backup and the pre-deploy backup included, whatever their concurrency groups).
+// Mode verify does not take it: it changes no live data (scratch volumes and containers of its own),
+// and a long verify must not make a deploy time out.
+
+
+
+
+
+
+
+/** The line the lock file holds while we hold it, in deploy's style (one JSON object). */
+function holderLine(inputs, now, env = process.env) {
+    const ctx = contextFromEnv(env, '');
+    return JSON.stringify({
+        [inputs.mode]: inputs.project,
+        actor: ctx.actor,
+        run: runUrl(ctx),
+        since: now.toISOString(),
     });
+}
+const FLOCK_MISSING = 'flock is not installed on the host (backup, restore and deploy of a project take a lock in remote-dir): sudo apt-get install util-linux';
+/** Why the lock was not taken, naming the input that fixes it. */
+function lockError(result, inputs) {
+    const { report } = result;
+    const dir = inputs['remote-dir'];
+    const user = inputs.user;
+    if (report.last('missing') === 'flock')
+        return new Error(FLOCK_MISSING);
+    const holder = report.last('lock-holder');
+    if (holder !== undefined) {
+        return inputs_inputError(Inputs.LockTimeout, `${dir} stayed locked for ${inputs['lock-timeout']} s by another backup, restore or deploy: ${untrusted_oneLine(holder.trim()) || 'unknown holder'}`);
+    }
+    const blocked = report.last('blocked');
+    if (blocked === 'not-a-directory')
+        return inputs_inputError(Inputs.RemoteDir, `${dir} is not a directory`);
+    if (blocked === 'not-creatable')
+        return inputs_inputError(Inputs.RemoteDir, `${dir} does not exist and ${user} cannot create it: sudo install -d -o ${user} ${dir} (or set remote-dir to the project's deploy directory)`);
+    if (blocked === 'not-writable')
+        return inputs_inputError(Inputs.RemoteDir, `${dir} is not writable by ${user}: sudo chown ${user} ${dir}`);
+    return new Error(`taking the lock ${dir}/.lock failed: ${stderrTail(result)}`);
+}
+/** Takes the project's lock (waiting up to `lock-timeout`); the returned function lets go. */
+async function holdProjectLock(host, inputs) {
+    const dir = inputs['remote-dir'];
+    const values = {
+        REMOTE_DIR: dir,
+        LOCK_TIMEOUT: inputs['lock-timeout'],
+        HOLDER: holderLine(inputs, new Date()),
+    };
+    const held = await holdOnHost(host, HOLD_PROJECT_LOCK, values, {
+        ready: 'locked',
+        onReport: (key, value) => {
+            if (key === 'created')
+                core/* info */.pq(`Created ${dir} (remote-dir)`);
+            if (key === 'waiting')
+                core/* info */.pq(`Waiting up to ${inputs['lock-timeout']} s for the lock ${dir}/.lock, held by ${untrusted_oneLine(value.trim()) || 'unknown holder'}`);
+        },
+        failed: (r) => lockError(r, inputs),
+    });
+    core/* info */.pq(`Holding the lock ${dir}/.lock (shared with berth/deploy)`);
+    return async () => {
+        await held.release();
+    };
 }
 
 ;// CONCATENATED MODULE: ./actions/backup/src/restore.ts
@@ -51579,168 +52556,89 @@ async function restoreDatabases(host, inputs, received) {
     }
 }
 
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-;// CONCATENATED MODULE: ./actions/backup/src/store.ts
-// Where backups are kept: a directory reached through an SSH session (the app's host for `host:`,
-// another host for `ssh://`, see store-sftp.ts), or workflow artifacts (store-artifact.ts). One
-// backup is `<dir>/<id>/`, its files and, written last, manifest.json.
+;// CONCATENATED MODULE: ./actions/backup/src/sftp-remove.ts
+// Removing backups from an sftp-only destination without a shell's safety: sftp's `rm` takes globs
+// and `rm dir/id/*` would delete through a symlinked `<id>` wherever it leads. So only the files a
+// backup is made of are named, one by one (what its manifest lists, the manifest and its signature,
+// their `.part`s; for an interrupted backup, the files Berth writes that are there), then the
+// directory is removed if that emptied it; a `<dir>/<id>` that is a symbolic link is left alone.
 
 
 
 
 
 
-/** `<label>/<id>[/<name>]`: where a backup, or one of its files, is in a directory store. */
-function whereInDir(label, id, name) {
-    return `${label}/${id}${name ? `/${name}` : ''}`;
+
+/** A file name a backup can hold: no glob, quote or path syntax reaches an sftp command. */
+const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** What Berth writes into a backup directory before its manifest. */
+const BERTH_FILE = /^(volume|postgres|mysql|mariadb)-[A-Za-z0-9_.-]+$/;
+/** `ls -l` lines of sftp: the type letter of each entry's last path component. */
+function parseLongListing(stdout) {
+    const types = new Map();
+    for (const line of stdout.split('\n')) {
+        const m = /^([-dlbcps])[-rwxsStT]{9}\S*\s.*\s(\S+)$/.exec(line.trim());
+        if (m)
+            types.set(m[2].split('/').pop(), m[1]);
+    }
+    return types;
 }
-/** Writes `data` to a file on the runner, readable by this user only. */
-async function writeLocalFile(file, data) {
-    await (0,external_node_stream_promises_namespaceObject.pipeline)(typeof data === 'string' ? external_node_stream_.Readable.from([data]) : data, (0,external_node_fs_.createWriteStream)(file, { mode: 0o600 }));
+/** The files of a backup that removal names: from its manifest, or (none) those Berth writes among `present`. */
+function backupFiles(manifestText, present) {
+    let names;
+    if (manifestText === undefined)
+        names = present.filter((n) => BERTH_FILE.test(n.replace(/\.part$/, '')));
+    else {
+        const parsed = JSON.parse(manifestText);
+        names = (parsed.files ?? []).map((f) => String(f.name));
+    }
+    const all = [...names, MANIFEST, SIGNATURE_FILE, VERIFY_FAILED].flatMap((n) => [n, `${n}.part`]);
+    return [...new Set(all)].filter((n) => FILE_NAME.test(n));
 }
-/** A directory on a host with a shell (the app's host): data streams straight through. */
-class ShellStore {
-    session;
-    dir;
-    label;
-    pruned = true;
-    constructor(session, dir, 
-    /** `host:/dir` or `ssh://user@host:port/dir`, for messages */
-    label) {
-        this.session = session;
-        this.dir = dir;
-        this.label = label;
-    }
-    where(id, name) {
-        return whereInDir(this.label, id, name);
-    }
-    /** Uploads `data` as `<id>/<name>`; resolves when the host has it in place. */
-    async write(id, name, data) {
-        await runHostScript(this.session, WRITE_FILE, { DIR: `${this.dir}/${id}`, NAME: name }, { input: data, silent: true });
-    }
-    /** Streams `<id>/<name>` into `sink`. */
-    async read(id, name, sink) {
-        await runHostScript(this.session, READ_FILE, { DIR: `${this.dir}/${id}`, NAME: name }, { stdout: sink, silent: true });
-    }
-    async readText(id, name) {
-        const r = await runHostScript(this.session, READ_FILE, { DIR: `${this.dir}/${id}`, NAME: name }, { silent: true, ignoreReturnCode: true });
-        if (r.exitCode !== 0)
-            throw new Error(`${this.where(id, name)} cannot be read: ${r.stderr.trim()}`);
-        return r.stdout;
-    }
-    async list() {
-        const r = await runHostScript(this.session, LIST_BACKUPS, { DIR: this.dir }, { silent: true });
-        return parseListing(r.stdout);
-    }
-    async remove(ids) {
-        if (ids.length === 0)
-            return;
-        await runHostScript(this.session, REMOVE_BACKUPS, { DIR: this.dir, IDS: ids }, { silent: true });
-    }
-    close() { }
+async function listTypes(session, dir) {
+    const r = await session.sftp([`ls -l ${sftpQuote(dir)}`], { ignoreReturnCode: true });
+    return r.exitCode === 0 ? parseLongListing(r.stdout) : new Map();
 }
-
-;// CONCATENATED MODULE: ./actions/backup/src/store-artifact.ts
-// Backups as workflow artifacts, through the runner's artifact service (@actions/artifact).
-
-
-
-
-
-
-let artifactModule;
-/** @actions/artifact (and its Azure SDK) loads only when an artifact destination is used. */
-const loadArtifact = () => (artifactModule ??= __nccwpck_require__.e(/* import() */ 495).then(__nccwpck_require__.bind(__nccwpck_require__, 65495)));
-/** The artifact name of a backup. */
-const artifactName = (project, id) => `berth-backup-${project}-${id}`;
-/**
- * One artifact per backup, uploaded when its manifest is written (an artifact only exists once
- * finalized, so an interrupted backup leaves none), kept for `artifact-retention-days`. Reading lists
- * and downloads the artifacts of the current workflow run (any of its jobs), so a later job can verify
- * or restore them. The files are staged on the runner, since the service takes whole files.
- */
-class ArtifactStore {
-    project;
-    retentionDays;
-    label = 'artifact';
-    pruned = false;
-    staging;
-    downloads = new Map();
-    constructor(project, tempRoot, retentionDays) {
-        this.project = project;
-        this.retentionDays = retentionDays;
-        this.staging = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(tempRoot, 'berth-artifact-'));
+async function filesOf(store, id) {
+    const present = [...(await listTypes(store.session, `${store.dir}/${id}`))]
+        .filter(([, type]) => type === '-')
+        .map(([name]) => name);
+    const manifest = present.includes(MANIFEST)
+        ? await store.readText(id, MANIFEST).catch(() => undefined)
+        : undefined;
+    try {
+        return backupFiles(manifest, present);
     }
-    where(id, name) {
-        return `artifact ${artifactName(this.project, id)}${name ? `/${name}` : ''}`;
+    catch {
+        return backupFiles(undefined, present);
     }
-    async write(id, name, data) {
-        const dir = (0,external_node_path_.join)(this.staging, 'up', id);
-        (0,external_node_fs_.mkdirSync)(dir, { recursive: true, mode: 0o700 });
-        const file = (0,external_node_path_.join)(dir, name);
-        await writeLocalFile(`${file}.part`, data);
-        (0,external_node_fs_.renameSync)(`${file}.part`, file);
-        if (name !== MANIFEST)
-            return;
-        const { DefaultArtifactClient } = await loadArtifact();
-        const files = (0,external_node_fs_.readdirSync)(dir).map((f) => (0,external_node_path_.join)(dir, f));
-        await new DefaultArtifactClient().uploadArtifact(artifactName(this.project, id), files, dir, {
-            retentionDays: this.retentionDays,
-            // The archives are compressed and encrypted already.
-            compressionLevel: 0,
-        });
-        (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
+}
+async function removeSftpBackups(store, ids) {
+    for (const x of ids)
+        if (!BACKUP_ID.test(x))
+            throw new Error(`refusing to delete ${x}`);
+    if (ids.length === 0)
+        return;
+    const types = await listTypes(store.session, store.dir);
+    warnSymlinks(store, ids.filter((x) => types.get(x) === 'l'));
+    const lines = [];
+    for (const x of ids.filter((id) => types.get(id) === 'd')) {
+        const d = `${store.dir}/${x}`;
+        for (const name of await filesOf(store, x))
+            lines.push(`-rm ${sftpQuote(`${d}/${name}`)}`);
+        lines.push(`-rmdir ${sftpQuote(d)}`);
     }
-    /** The artifact's files, downloaded once into the staging directory. */
-    download(id) {
-        let dir = this.downloads.get(id);
-        if (!dir) {
-            dir = (async () => {
-                const { DefaultArtifactClient } = await loadArtifact();
-                const client = new DefaultArtifactClient();
-                const name = artifactName(this.project, id);
-                const { artifact } = await client.getArtifact(name);
-                const path = (0,external_node_path_.join)(this.staging, 'down', id);
-                await client.downloadArtifact(artifact.id, { path });
-                return path;
-            })();
-            this.downloads.set(id, dir);
-        }
-        return dir;
-    }
-    /** The downloaded file `<id>/<name>`, which must be in the artifact. */
-    async downloaded(id, name) {
-        const file = (0,external_node_path_.join)(await this.download(id), name);
-        if (!(0,external_node_fs_.existsSync)(file))
-            throw new Error(`${this.where(id, name)} is missing from the artifact`);
-        return file;
-    }
-    async read(id, name, sink) {
-        await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(await this.downloaded(id, name)), sink);
-    }
-    async readText(id, name) {
-        return (0,external_node_fs_.readFileSync)(await this.downloaded(id, name), 'utf8');
-    }
-    async list() {
-        const { DefaultArtifactClient } = await loadArtifact();
-        const { artifacts } = await new DefaultArtifactClient().listArtifacts({ latest: true });
-        const prefix = artifactName(this.project, '');
-        const complete = artifacts
-            .map((a) => a.name.slice(prefix.length))
-            .filter((x, i) => artifacts[i].name.startsWith(prefix) && BACKUP_ID.test(x))
-            .sort();
-        return { complete, partial: [] };
-    }
-    /** Artifacts expire by artifact-retention-days; Berth deletes none. */
-    async remove() { }
-    close() {
-        (0,external_node_fs_.rmSync)(this.staging, { recursive: true, force: true });
-    }
+    if (lines.length === 0)
+        return;
+    await store.session.sftp(lines, { ignoreReturnCode: true });
+    const left = await listTypes(store.session, store.dir);
+    for (const x of ids.filter((id) => types.get(id) === 'd' && left.has(id)))
+        core/* warning */.$e(`${store.where(x)} holds files Berth did not write: they and the directory are left alone`);
 }
 
 ;// CONCATENATED MODULE: ./actions/backup/src/store-sftp.ts
 // A backup directory on an sftp-only account (an off-site backup server whose user has no shell).
+
 
 
 
@@ -51815,35 +52713,44 @@ class SftpStore {
             .split('\n')
             .map((l) => l.trim().split('/').pop() ?? '')
             .filter((x) => BACKUP_ID.test(x));
-        const got = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(this.staging, 'list-'));
+        const manifests = await this.readFiles(ids, [MANIFEST]);
+        const listing = { complete: [], partial: [] };
+        for (const x of ids) {
+            const text = manifests.get(x)?.get(MANIFEST);
+            listing[text !== undefined && hasManifestFormat(text) ? 'complete' : 'partial'].push(x);
+        }
+        listing.complete.sort();
+        listing.partial.sort();
+        return listing;
+    }
+    /** One sftp batch for every file; the missing ones are skipped. */
+    async readFiles(ids, names) {
+        const got = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(this.staging, 'files-'));
         try {
-            if (ids.length > 0) {
-                await this.session.sftp(ids.map((x) => `-get ${sftpQuote(`${this.dir}/${x}/${MANIFEST}`)} ${sftpQuote((0,external_node_path_.join)(got, x))}`), { ignoreReturnCode: true });
+            const wanted = ids
+                .filter((x) => BACKUP_ID.test(x))
+                .flatMap((x) => names.map((n) => [x, n, `${x}.${n}`]));
+            if (wanted.length > 0) {
+                await this.session.sftp(wanted.map(([x, n, local]) => `-get ${sftpQuote(`${this.dir}/${x}/${n}`)} ${sftpQuote((0,external_node_path_.join)(got, local))}`), { ignoreReturnCode: true });
             }
             const present = new Set((0,external_node_fs_.readdirSync)(got));
-            const listing = { complete: [], partial: [] };
-            for (const x of ids) {
-                const ok = present.has(x) && hasManifestFormat((0,external_node_fs_.readFileSync)((0,external_node_path_.join)(got, x), 'utf8'));
-                listing[ok ? 'complete' : 'partial'].push(x);
+            const files = new Map();
+            for (const [x, n, local] of wanted) {
+                if (!present.has(local))
+                    continue;
+                if (!files.has(x))
+                    files.set(x, new Map());
+                files.get(x).set(n, (0,external_node_fs_.readFileSync)((0,external_node_path_.join)(got, local), 'utf8'));
             }
-            listing.complete.sort();
-            listing.partial.sort();
-            return listing;
+            return files;
         }
         finally {
             (0,external_node_fs_.rmSync)(got, { recursive: true, force: true });
         }
     }
+    /** Only the files each backup is made of, never through a symlink (sftp-remove.ts). */
     async remove(ids) {
-        const lines = [];
-        for (const x of ids) {
-            if (!BACKUP_ID.test(x))
-                throw new Error(`refusing to delete ${x}`);
-            const d = `${this.dir}/${x}`;
-            lines.push(`-rm ${sftpQuote(d)}/*`, `-rmdir ${sftpQuote(d)}`);
-        }
-        if (lines.length > 0)
-            await this.session.sftp(lines);
+        await removeSftpBackups(this, ids);
     }
     close() {
         (0,external_node_fs_.rmSync)(this.staging, { recursive: true, force: true });
@@ -51893,31 +52800,9 @@ async function openStore(d, host, inputs, tempRoot, sessions) {
     sessions.push(remote);
     return new SftpStore(remote, d.dir, destinationLabel(d), tempRoot);
 }
-/** Finds the backup (`backup-id`, or the newest complete one anywhere) and the first destination that has it. */
-async function pickBackup(stores, inputs) {
-    const listings = [];
-    for (const store of stores)
-        listings.push({ store, complete: (await store.list()).complete });
-    const id = inputs['backup-id'] ??
-        listings
-            .flatMap((l) => l.complete)
-            .sort()
-            .at(-1);
-    const labels = stores.map((s) => s.label).join(', ');
-    if (!id)
-        throw inputs_inputError(Inputs.Destinations, `${labels}: no complete backup`);
-    const found = listings.find((l) => l.complete.includes(id));
-    if (!found) {
-        const has = listings.map((l) => `${l.store.label}: ${l.complete.join(', ') || 'none'}`).join('; ');
-        throw inputs_inputError(Inputs.BackupId, `${id} is not a complete backup in ${labels} (${has})`);
-    }
-    const { store } = found;
-    const where = store.where(id, MANIFEST);
-    const manifest = parseManifest(await store.readText(id, MANIFEST), where);
-    // Its id names the files to read: a manifest must describe the backup it is stored in.
-    if (manifest.id !== id)
-        throw new Error(`${where} describes another backup, ${JSON.stringify(manifest.id)}`);
-    return { store, manifest };
+/** Finds the backup (`backup-id`, or the newest genuine one) at the first destination where it is genuine. */
+function pickBackup(stores, inputs) {
+    return pickGenuine(stores, authenticity(inputs), inputs['backup-id']);
 }
 
 ;// CONCATENATED MODULE: ./actions/backup/src/main.ts
@@ -51925,7 +52810,10 @@ async function pickBackup(stores, inputs) {
 // backup streams each archive host -> runner (sha256, age) -> every destination, manifests last,
 // then retention (backup.ts); restore and verify stream each archive from the first destination that
 // has the backup through its checks into temporary volumes / staged dumps on the host (receive.ts),
-// and restore changes live data only once every archive matched its manifest. Orchestration only.
+// and restore changes live data only once every archive matched its manifest. Backup and restore
+// hold the project's lock, deploy's own (lock.ts), from start to end. Orchestration only.
+
+
 
 
 
@@ -51956,6 +52844,7 @@ async function verify(host, from, inputs) {
     core/* setOutput */.uH(Outputs.Verified, String(outcome.verified));
     const where = from.store.where(from.manifest.id);
     await core/* summary */.z.addRaw(verifySummary(inputs.project, where, from.manifest, outcome)).write();
+    await markVerifyFailed(from.store, from.manifest.id, outcome);
     if (outcome.failure !== undefined)
         throw outcome.failure;
     if (!outcome.verified)
@@ -51966,6 +52855,9 @@ async function restoreOrVerify(host, stores, inputs) {
         const picked = await pickBackup(stores, inputs);
         const m = picked.manifest;
         core/* info */.pq(`${m.id} of ${m.project} from ${picked.store.label}, ${m.files.length} files, ${m.encrypted ? 'encrypted' : 'not encrypted'}`);
+        if (!picked.signed)
+            core/* warning */.$e(`${picked.store.where(m.id)}: its signature was NOT checked (unsigned, or no signing-public-key); accepted because allow-unsigned: true`);
+        await core/* summary */.z.addRaw(trustSummary(picked.signed ?? false, picked.skipped ?? [])).write();
         return picked;
     });
     core/* setOutput */.uH(Outputs.BackupId, from.manifest.id);
@@ -51984,7 +52876,11 @@ async function main() {
     const host = await openSshSession(sshTarget(inputs), tempRoot);
     const sessions = [host];
     const stores = [];
+    let unlock;
     try {
+        // Verify changes no live data, so it does not wait for (nor hold up) a deploy.
+        if (inputs.mode !== 'verify')
+            unlock = await holdProjectLock(host, inputs);
         for (const d of inputs.destinations)
             stores.push(await openStore(d, host, inputs, tempRoot, sessions));
         if (inputs.mode === 'backup')
@@ -51993,6 +52889,7 @@ async function main() {
             await restoreOrVerify(host, stores, inputs);
     }
     finally {
+        await unlock?.();
         for (const store of stores)
             store.close();
         for (const s of sessions)
@@ -52003,14 +52900,14 @@ async function main() {
 
 /***/ }),
 
-/***/ 89046:
+/***/ 44251:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   Cs: () => (/* binding */ runAction)
 /* harmony export */ });
 /* unused harmony exports IS_POST_STATE, errorMessage */
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77094);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(48848);
 // The one entry wrapper every action uses: picks the main or post phase and turns errors into a clean
 // failure (main) or warning (post) instead of a stack trace.
 
@@ -52392,7 +53289,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 
 /***/ }),
 
-/***/ 77094:
+/***/ 48848:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -52417,7 +53314,7 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(70857);
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/utils.js
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
 /**
@@ -52453,7 +53350,7 @@ function utils_toCommandProperties(annotationProperties) {
     };
 }
 //# sourceMappingURL=utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/command.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/command.js
 
 
 /**
@@ -52549,7 +53446,7 @@ function escapeProperty(s) {
 var external_crypto_ = __nccwpck_require__(76982);
 // EXTERNAL MODULE: external "fs"
 var external_fs_ = __nccwpck_require__(79896);
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -52586,11 +53483,11 @@ function file_command_prepareKeyValueMessage(key, value) {
 //# sourceMappingURL=file-command.js.map
 // EXTERNAL MODULE: external "path"
 var external_path_ = __nccwpck_require__(16928);
-// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js + 1 modules
-var lib = __nccwpck_require__(44942);
-// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/auth.js
-var auth = __nccwpck_require__(92145);
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/oidc-utils.js
+// EXTERNAL MODULE: ../../main/node_modules/@actions/http-client/lib/index.js + 1 modules
+var lib = __nccwpck_require__(28316);
+// EXTERNAL MODULE: ../../main/node_modules/@actions/http-client/lib/auth.js
+var auth = __nccwpck_require__(65711);
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/oidc-utils.js
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -52664,7 +53561,7 @@ class oidc_utils_OidcClient {
     }
 }
 //# sourceMappingURL=oidc-utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/summary.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/summary.js
 var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -52945,7 +53842,7 @@ const _summary = new Summary();
 const markdownSummary = (/* unused pure expression or super */ null && (_summary));
 const summary = _summary;
 //# sourceMappingURL=summary.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/path-utils.js
 
 /**
  * toPosixPath converts the given path to the posix form. On Windows, \\ will be
@@ -52987,7 +53884,7 @@ var external_events_ = __nccwpck_require__(24434);
 const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __nccwpck_require__(42613);
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/io/lib/io-util.js
 var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -53167,7 +54064,7 @@ function getCmdPath() {
     return (_a = process.env['COMSPEC']) !== null && _a !== void 0 ? _a : `cmd.exe`;
 }
 //# sourceMappingURL=io-util.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/io/lib/io.js
 var io_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -53441,7 +54338,7 @@ function io_copyFile(srcFile, destFile, force) {
 //# sourceMappingURL=io.js.map
 ;// CONCATENATED MODULE: external "timers"
 const external_timers_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("timers");
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/toolrunner.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/exec/lib/toolrunner.js
 var toolrunner_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -54029,7 +54926,7 @@ class ExecState extends external_events_.EventEmitter {
     }
 }
 //# sourceMappingURL=toolrunner.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/exec.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/exec/lib/exec.js
 var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -54109,7 +55006,7 @@ function getExecOutput(commandLine, args, options) {
     });
 }
 //# sourceMappingURL=exec.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/platform.js
 var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -54174,7 +55071,7 @@ function getDetails() {
     });
 }
 //# sourceMappingURL=platform.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/core.js
 var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -54495,7 +55392,7 @@ function getIDToken(aud) {
 
 /***/ }),
 
-/***/ 92145:
+/***/ 65711:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -54580,7 +55477,7 @@ class PersonalAccessTokenCredentialHandler {
 
 /***/ }),
 
-/***/ 44942:
+/***/ 28316:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -54598,7 +55495,7 @@ var external_http_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_
 // EXTERNAL MODULE: external "https"
 var external_https_ = __nccwpck_require__(65692);
 var external_https_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_https_, 2);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/http-client/lib/proxy.js
 function getProxyUrl(reqUrl) {
     const usingSsl = reqUrl.protocol === 'https:';
     if (checkBypass(reqUrl)) {
@@ -54689,11 +55586,11 @@ class DecodedURL extends URL {
     }
 }
 //# sourceMappingURL=proxy.js.map
-// EXTERNAL MODULE: ./node_modules/tunnel/index.js
-var tunnel = __nccwpck_require__(20770);
-// EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = __nccwpck_require__(46752);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
+// EXTERNAL MODULE: ../../main/node_modules/tunnel/index.js
+var tunnel = __nccwpck_require__(20408);
+// EXTERNAL MODULE: ../../main/node_modules/undici/index.js
+var undici = __nccwpck_require__(64718);
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/http-client/lib/index.js
 /* eslint-disable @typescript-eslint/no-explicit-any */
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
@@ -55661,6 +56558,6 @@ const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCa
 /******/ // startup
 /******/ // Load entry module and return exports
 /******/ // This entry module used 'module' so it can't be inlined
-/******/ var __webpack_exports__ = __nccwpck_require__(79956);
+/******/ var __webpack_exports__ = __nccwpck_require__(35109);
 /******/ __webpack_exports__ = await __webpack_exports__;
 /******/ 
