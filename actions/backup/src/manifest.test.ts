@@ -5,9 +5,9 @@ describe('store parsers', () => {
   it('reads a listing, ignoring anything else', () => {
     expect(
       parseListing(
-        '::berth::complete=b\nnoise\n::berth::partial=p\n::berth::complete=a\n::berth::complete=x y\n',
+        '::berth::complete=b\nnoise\n::berth::partial=p\n::berth::complete=a\n::berth::complete=x y\n::berth::symlink=l\n',
       ),
-    ).toEqual({ complete: ['a', 'b'], partial: ['p'] });
+    ).toEqual({ complete: ['a', 'b'], partial: ['p'], symlinks: ['l'] });
   });
 
   it('accepts only Berth manifests with plain file names and sha256s', () => {

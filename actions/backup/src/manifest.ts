@@ -110,13 +110,19 @@ export function parseContent(stdout: string): VolumeContent | undefined {
 export interface Listing {
   complete: string[];
   partial: string[];
+  /** ids whose directory is a symbolic link (it might lead anywhere): neither read nor removed */
+  symlinks?: string[];
 }
 
 /** LIST_BACKUPS's report, `complete=<id>` and `partial=<id>`, sorted. */
 export function parseListing(stdout: string): Listing {
   const report = HostReport.parse(stdout);
-  const ids = (key: keyof Listing) => report.all(key).filter((id) => /^\S+$/.test(id));
-  return { complete: ids('complete').sort(), partial: ids('partial').sort() };
+  const ids = (key: string) => report.all(key).filter((id) => /^\S+$/.test(id));
+  return {
+    complete: ids('complete').sort(),
+    partial: ids('partial').sort(),
+    symlinks: ids('symlink').sort(),
+  };
 }
 
 /** Small files of several backups, by id then name (what READ_BACKUP_FILES reports). */

@@ -5,10 +5,11 @@ import { authenticity, genuineIds } from './genuine.js';
 import { backupIdDate, type Inputs } from './inputs.js';
 import { removeStalePartials } from './partial.js';
 import { keptBackups } from './retention.js';
-import type { BackupStore } from './store.js';
+import { warnSymlinks, type BackupStore } from './store.js';
 
 async function pruneStore(store: BackupStore, inputs: Inputs, current: string): Promise<string[]> {
   const listing = await store.list();
+  warnSymlinks(store, listing.symlinks ?? []);
   // Directories without a manifest are runs that died, or backups being written now (partial.ts).
   await removeStalePartials(store, listing.partial, current);
   if (!inputs.retention) return [];

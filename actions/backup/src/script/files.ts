@@ -23,6 +23,7 @@ for dir in "$DIR"/*/; do
   [ -d "$dir" ] || continue
   id=$(basename "$dir")
   [[ "$id" =~ ^${BACKUP_ID_PATTERN}$ ]] || continue
+  if [ -L "$DIR/$id" ]; then emit symlink "$id"; continue; fi
   if [ -f "$dir/manifest.json" ] && grep -q '"format": *"${MANIFEST_FORMAT}"' "$dir/manifest.json"; then
     emit complete "$id"
   else

@@ -1,5 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -40,9 +48,12 @@ describe('remote scripts', () => {
     mkdirSync(join(dir, '20261121T050102Z-0000'));
     mkdirSync(join(dir, 'not-a-backup'));
     writeFileSync(join(dir, 'NOTES.txt'), 'keep');
+    // A symlinked id (to a complete backup) is reported as such, never as a backup to read or remove.
+    symlinkSync(join(dir, id), join(dir, '20261120T050102Z-1111'));
     expect(parseListing(run(remote.LIST_BACKUPS, { DIR: dir }))).toEqual({
       complete: [id],
       partial: ['20261121T050102Z-0000'],
+      symlinks: ['20261120T050102Z-1111'],
     });
     expect(existsSync(join(dir, id, 'manifest.json.part'))).toBe(false);
     run(remote.REMOVE_BACKUPS, { DIR: dir, IDS: ['20261121T050102Z-0000'] });
