@@ -28,6 +28,8 @@ const volB = `${project}_b`;
 const app = `${project}-app`;
 const hostBackups = `/home/deploy/berth-swap-${id}-backups`;
 const gateImage = `berth-swap-gate-${id}`;
+/** A small filesystem (tmpfs) for a volume that must be copied into, not renamed. */
+const small = `/tmp/berth-swap-${id}-small`;
 const docker = async (...args: string[]): Promise<string> =>
   (await exec('docker', args, { maxBuffer: 64 << 20 })).stdout;
 
@@ -164,20 +166,15 @@ async function heldContainer(image: string, run: Promise<ActionResult>): Promise
   throw new Error(`no container of ${image} held the swap: ${done ? (await run).log : 'timed out'}`);
 }
 
-/** SIGKILLs the restore's host script (bash -c <SWAP> on the lab host, this machine). */
-function killHostScript(): number {
+/** SIGKILLs the processes on this machine (the lab host too) whose argv and environment match. */
+function sigkill(match: (argv: string[], env: () => string[]) => boolean): number {
   let killed = 0;
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (
-        /(^|\/)bash$/.test(argv[0]!) &&
-        argv[1] === '-c' &&
-        argv.some((a) => a.includes(`PROJECT='${project}'`) && a.includes('swap-step'))
-      ) {
-        process.kill(Number(pid), 'SIGKILL');
-        killed++;
-      }
+      if (!match(argv, () => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0'))) continue;
+      process.kill(Number(pid), 'SIGKILL');
+      killed++;
     } catch {
       // gone, or not a process of ours to read
     }
@@ -185,23 +182,22 @@ function killHostScript(): number {
   return killed;
 }
 
-/** SIGKILLs the action's node process (as a cancelled job would). */
-function killRunner(): number {
-  let killed = 0;
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-      if (cmd.includes('actions/backup/dist/index.js') && env.includes(`INPUT_PROJECT=${project}`)) {
-        process.kill(Number(pid), 'SIGKILL');
-        killed++;
-      }
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return killed;
-}
+/** The restore's host script (bash -c <SWAP> on the lab host), and its subshells. */
+const killHostScript = () =>
+  sigkill(
+    (argv) =>
+      /(^|\/)bash$/.test(argv[0]!) &&
+      argv[1] === '-c' &&
+      argv.some((a) => a.includes(`PROJECT='${project}'`) && a.includes('swap-step')),
+  );
+
+/** The action's node process (as a cancelled job would be). */
+const killRunner = () =>
+  sigkill(
+    (argv, env) =>
+      argv.some((a) => a.endsWith('actions/backup/dist/index.js')) &&
+      env().includes(`INPUT_PROJECT=${project}`),
+  );
 
 /** Ends the ssh master a killed runner left (its control socket is in the runner's temp dir). */
 async function closeMasters(runnerDir: string): Promise<void> {
@@ -213,23 +209,22 @@ async function closeMasters(runnerDir: string): Promise<void> {
   );
 }
 
-beforeAll(async () => {
-  identity = await generateIdentity();
-  recipient = await identityToRecipient(identity);
-  for (const v of [volA, volB]) {
-    const short = v.slice(project.length + 1);
-    await docker(
-      'volume',
-      'create',
-      '--label',
-      `com.docker.compose.project=${project}`,
-      '--label',
-      `com.docker.compose.volume=${short}`,
-      v,
-    );
-    await fill(v, `backed-up-${short}`);
-  }
-  await docker(
+/** A volume of the project as compose labels it; `options`: driver options (`--opt` values). */
+const createVolume = (volume: string, options: string[] = []) =>
+  docker(
+    'volume',
+    'create',
+    '--label',
+    `com.docker.compose.project=${project}`,
+    '--label',
+    `com.docker.compose.volume=${volume.slice(project.length + 1)}`,
+    ...options.flatMap((o) => ['--opt', o]),
+    volume,
+  );
+
+/** The app: a container of the project using both volumes. */
+const startApp = () =>
+  docker(
     'run',
     '-d',
     '--name',
@@ -247,6 +242,15 @@ beforeAll(async () => {
     lab.baseImage,
     'infinity',
   );
+
+beforeAll(async () => {
+  identity = await generateIdentity();
+  recipient = await identityToRecipient(identity);
+  for (const v of [volA, volB]) {
+    await createVolume(v);
+    await fill(v, `backed-up-${v.slice(project.length + 1)}`);
+  }
+  await startApp();
   backedUp = await listing();
   const r = await runAction('backup', {
     inputs: {
@@ -279,6 +283,7 @@ afterAll(async () => {
   for (const tag of ['aside', 'between', 'commit'])
     await docker('rmi', '-f', `${gateImage}:${tag}`).catch(() => undefined);
   await labSsh(lab, `rm -rf ${hostBackups} ~/.berth/restore/${project}`).catch(() => undefined);
+  await exec('bash', ['-c', `umount ${small} 2>/dev/null; rmdir ${small}`]).catch(() => undefined);
 });
 
 describe('restore swap', () => {
@@ -376,5 +381,46 @@ describe('restore swap', () => {
     expect(await docker('inspect', '-f', '{{.State.Running}}', app)).toBe('true\n');
     expect(await answers()).toBe('backed-up-a hello\nbacked-up-b hello');
     expect((await labSsh(lab, `ls -A ~/.berth/restore/${project} 2>/dev/null || true`)).stdout).toBe('');
+  });
+
+  it('a volume that must be copied in and does not fit is refused before anything changes; with room, it is copied', async () => {
+    // Volume b becomes a bind volume (driver options: copied, not renamed) on a 256 KiB tmpfs.
+    await exec('bash', [
+      '-c',
+      `mkdir -p ${small} && mount -t tmpfs -o size=256k tmpfs ${small} && mkdir ${small}/data`,
+    ]);
+    await docker('rm', '-f', app);
+    await docker('volume', 'rm', volB);
+    await createVolume(volB, ['type=none', 'o=bind', `device=${small}/data`]);
+    await docker(
+      'run',
+      '--rm',
+      '-v',
+      `${volB}:/v`,
+      '--entrypoint',
+      'sh',
+      lab.baseImage,
+      '-c',
+      'echo small-b hello >/v/hello.txt',
+    );
+    await startApp();
+    const before = await listing();
+    const refused = await restore(lab.baseImage);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.errors[0]).toMatch(
+      new RegExp(
+        `the volume swap refused to start; nothing was changed: [^]*volume b: the restored content takes \\d+ KiB and must be copied, but ${volB} has \\d+ KiB free`,
+      ),
+    );
+    expect(await listing()).toBe(before);
+    expect(await answers()).toBe('backed-up-a hello\nsmall-b hello');
+    expect(await tempVolumes()).toEqual([]);
+    await exec('bash', ['-c', `mount -o remount,size=8m ${small}`]);
+    const r = await restore(lab.baseImage);
+    expect(r.exitCode, r.log).toBe(0);
+    expect(r.log).toMatch(/Volume b restored \(copy /);
+    expect(await listing()).toBe(backedUp);
+    expect(await tempVolumes()).toEqual([]);
+    expect(await answers()).toBe('backed-up-a hello\nbacked-up-b hello');
   });
 });

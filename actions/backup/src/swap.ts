@@ -42,19 +42,17 @@ function swapFailed(error: unknown, temps: string[], rollback: unknown): Error {
   if (rollback === undefined) {
     return new Error(
       `the volume swap failed; every volume holds its old content again and its containers were started; ${kept}: ${reason}`,
-      { cause: error },
     );
   }
   const why = rollback instanceof Error ? rollback.message : String(rollback);
   return new Error(
     `the volume swap failed and so did its roll-back (${why}); the next restore of this project rolls it back first; ${kept}: ${reason}`,
-    { cause: error },
   );
 }
 
 /**
  * Swaps every received volume in, as one transaction (SWAP). On failure, rolls it back (ROLLBACK),
- * keeps the temp volumes and names them in the error and the summary.
+ * keeps the temp volumes and names them in the error and the summary (rollBack).
  */
 export async function swapVolumes(
   host: SshSession,
@@ -75,11 +73,13 @@ export async function swapVolumes(
   };
   const started = Date.now();
   core.info(`Restore ${restoreId}: swapping in ${values.VOLUMES.join(', ')}`);
+  let journaled = false;
   try {
     const { report } = await runHostScript(host, SWAP, values, {
       silent: true,
       onStdoutLine: (line) => {
         const entry = readReportLine(line);
+        if (entry?.key === 'journal') journaled = true;
         if (entry?.key === 'swap-step') core.info(`swap-step ${entry.value}`);
       },
     });
@@ -88,24 +88,37 @@ export async function swapVolumes(
       core.info(`Volume ${volume} restored (${oneLine(rest)})`);
     core.info(`Every volume swapped in and committed in ${took(started)}`);
   } catch (error) {
-    // Not dropped with the scratch: they hold the restored content, for inspection.
-    for (const temp of temps) scratch.consumed(temp);
-    let rollback: unknown;
-    try {
-      const { report } = await runHostScript(
-        host,
-        ROLLBACK,
-        { PROJECT: project, RESTORE_ID: restoreId },
-        { silent: true },
-      );
-      reportRollback(report, 'The swap failed');
-    } catch (e) {
-      rollback = e;
-    }
-    const failed = swapFailed(error, temps, rollback);
-    await core.summary
-      .addRaw(`### Restore of ${project} failed\n\n${failed.message.split(': ')[0]}\n`)
-      .write();
-    throw failed;
+    throw await rollBack(host, project, restoreId, { error, temps, journaled, scratch });
   }
+}
+
+/**
+ * Rolls the failed swap back; returns the error to throw. The temp volumes are kept for inspection
+ * (not dropped with the scratch) unless the swap had changed nothing (it refused at its plan).
+ */
+async function rollBack(
+  host: SshSession,
+  project: string,
+  restoreId: string,
+  failed: { error: unknown; temps: string[]; journaled: boolean; scratch: HostScratch },
+): Promise<Error> {
+  let rollback: unknown;
+  let touched = failed.journaled;
+  try {
+    const values = { PROJECT: project, RESTORE_ID: restoreId };
+    const { report } = await runHostScript(host, ROLLBACK, values, { silent: true });
+    reportRollback(report, 'The swap failed');
+    touched ||= report.all('rolled-back-restore').includes(restoreId);
+  } catch (e) {
+    rollback = e;
+    touched = true;
+  }
+  if (!touched) {
+    const reason = failed.error instanceof Error ? failed.error.message : String(failed.error);
+    return new Error(`the volume swap refused to start; nothing was changed: ${reason}`);
+  }
+  for (const temp of failed.temps) failed.scratch.consumed(temp);
+  const error = swapFailed(failed.error, failed.temps, rollback);
+  await core.summary.addRaw(`### Restore of ${project} failed\n\n${error.message.split(': ')[0]}\n`).write();
+  return error;
 }

@@ -117,7 +117,8 @@ export const ROLLBACK = bash`${SWAP_SHELL}
 [ -d "$journals" ] || exit 0
 for j in "$journals"/*/; do
   j=$\{j%/}
-  [ -f "$j/image" ] || continue
+  # Killed before it wrote its image: before it changed anything.
+  [ -f "$j/image" ] || { rm -rf -- "$j"; continue; }
   if [ -n "$RESTORE_ID" ] && [ "$\{j##*/}" != "$RESTORE_ID" ]; then continue; fi
   settle "$j"
 done
@@ -126,7 +127,7 @@ done
 /**
  * IMAGE, PROJECT, RESTORE_ID, VOLUMES (compose names), TEMPS (their temp volumes, in order). Swaps
  * every volume in as one transaction (see SWAP_SHELL); reports `swap-step=<volume> <step>` as it
- * goes (plan, aside, in, sync, commit), then `swapped=<volume> <rename|copy> <target>` for each.
+ * goes (plan, aside, in, sync, commit) and `journal=<id>` before it changes anything, then `swapped=<volume> <rename|copy> <target>` for each.
  * Refuses, before anything is changed, a volume whose copy would not fit (exit 3). When it fails,
  * the runner runs ROLLBACK (the EXIT trap also tries, for a connection that died).
  *
@@ -168,6 +169,7 @@ done
 umask 077
 j=$journals/$RESTORE_ID
 mkdir -p -- "$j"
+emit journal "$RESTORE_ID"
 printf '%s\n' "$IMAGE" >"$j/image"
 printf '%s\n' "$root" >"$j/root"
 for i in "$\{!targets[@]}"; do
