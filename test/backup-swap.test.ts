@@ -56,8 +56,8 @@ chown 33:33 setgid
 echo "$1" >./-dash
 for i in 1 2 3 4 5 6; do echo "$1 $i" >"f$i"; done`;
 
-/** Every entry of a volume (type, mode, owner, size, link target) and every file's sha256. */
-const LIST = `cd /v && find . -printf '%p|%y|%m|%U:%G|%s|%l\\n' | LC_ALL=C sort && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum`;
+/** Every entry of a volume (type, mode, owner; size and link target but for directories) and every file's sha256. */
+const LIST = `cd /v && { find . -type d -printf '%p|%y|%m|%U:%G\\n'; find . ! -type d -printf '%p|%y|%m|%U:%G|%s|%l\\n'; } | LC_ALL=C sort && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum`;
 
 const fill = (volume: string, tag: string) =>
   docker('run', '--rm', '-v', `${volume}:/v`, '--entrypoint', 'sh', lab.baseImage, '-c', FILL, 'fill', tag);
