@@ -177,7 +177,12 @@ for i in "$\{!targets[@]}"; do
 done
 ids=()
 for target in "$\{targets[@]}"; do mapfile -t -O "$\{#ids[@]}" ids < <(docker ps -q --filter "volume=$target"); done
-printf '%s\n' "$\{ids[@]}" | sort -u | grep . >"$j/containers" || true
+# In the order they were started (compose's dependency order), which is the order they start again.
+if [ "$\{#ids[@]}" -gt 0 ]; then
+  docker inspect -f '{{.State.StartedAt}} {{.Id}}' "$\{ids[@]}" | sort -u | cut -d' ' -f2 >"$j/containers"
+else
+  : >"$j/containers"
+fi
 trap '[ -d "$j" ] && settle "$j" >/dev/null 2>&1' EXIT
 mapfile -t ids <"$j/containers"
 if [ "$\{#ids[@]}" -gt 0 ]; then docker stop "$\{ids[@]}" >/dev/null; fi
