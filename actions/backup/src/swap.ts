@@ -35,16 +35,18 @@ export async function settleUnfinished(host: SshSession, project: string): Promi
   reportRollback(report, 'Found an unfinished restore of this project');
 }
 
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
 /** The error of a failed swap: why, what was rolled back, which temp volumes keep the restored content. */
 function swapFailed(error: unknown, temps: string[], rollback: unknown): Error {
-  const reason = error instanceof Error ? error.message : String(error);
+  const reason = errorText(error);
   const kept = `the restored content is kept in ${temps.join(', ')} for inspection (remove with docker volume rm)`;
   if (rollback === undefined) {
     return new Error(
       `the volume swap failed; every volume holds its old content again and its containers were started; ${kept}: ${reason}`,
     );
   }
-  const why = rollback instanceof Error ? rollback.message : String(rollback);
+  const why = errorText(rollback);
   return new Error(
     `the volume swap failed and so did its roll-back (${why}); the next restore of this project rolls it back first; ${kept}: ${reason}`,
   );
@@ -60,8 +62,8 @@ export async function swapVolumes(
   received: Received,
   scratch: HostScratch,
 ): Promise<void> {
-  if (received.volumes.length === 0) return;
   await settleUnfinished(host, project);
+  if (received.volumes.length === 0) return;
   const restoreId = newRestoreId();
   const temps = received.volumes.map((v) => v.temp);
   const values = {
@@ -88,7 +90,11 @@ export async function swapVolumes(
       core.info(`Volume ${volume} restored (${oneLine(rest)})`);
     core.info(`Every volume swapped in and committed in ${took(started)}`);
   } catch (error) {
-    throw await rollBack(host, project, restoreId, { error, temps, journaled, scratch });
+    const failed = await rollBack(host, project, restoreId, { error, temps, journaled, scratch });
+    if (failed) throw failed;
+    core.warning(
+      `The swap had committed when its script failed (${errorText(error)}); its roll-forward finished it`,
+    );
   }
 }
 
@@ -101,21 +107,25 @@ async function rollBack(
   project: string,
   restoreId: string,
   failed: { error: unknown; temps: string[]; journaled: boolean; scratch: HostScratch },
-): Promise<Error> {
+): Promise<Error | undefined> {
   let rollback: unknown;
   let touched = failed.journaled;
   try {
     const values = { PROJECT: project, RESTORE_ID: restoreId };
     const { report } = await runHostScript(host, ROLLBACK, values, { silent: true });
     reportRollback(report, 'The swap failed');
+    // Past its commit point, the journal is finished, not undone: every volume holds the backup.
+    if (report.all('committed').includes(restoreId)) {
+      for (const temp of failed.temps) failed.scratch.consumed(temp);
+      return undefined;
+    }
     touched ||= report.all('rolled-back-restore').includes(restoreId);
   } catch (e) {
     rollback = e;
     touched = true;
   }
   if (!touched) {
-    const reason = failed.error instanceof Error ? failed.error.message : String(failed.error);
-    return new Error(`the volume swap refused to start; nothing was changed: ${reason}`);
+    return new Error(`the volume swap refused to start; nothing was changed: ${errorText(failed.error)}`);
   }
   for (const temp of failed.temps) failed.scratch.consumed(temp);
   const error = swapFailed(failed.error, failed.temps, rollback);
