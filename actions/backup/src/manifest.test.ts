@@ -69,6 +69,7 @@ describe('store parsers', () => {
       hash: 'b2sum',
     });
     expect(parseContent(`::berth::content=0 ${'c'.repeat(64)} sha256sum`)?.hash).toBe('sha256sum');
+    expect(parseContent(`::berth::content=2 ${'c'.repeat(64)} b2sum 1024`)?.kib).toBe(1024);
     expect(parseContent(`::berth::content=4 ${'b'.repeat(64)} md5sum`)).toBeUndefined();
     expect(parseContent('::berth::content=')).toBeUndefined();
   });

@@ -98,12 +98,19 @@ export interface VolumeContent {
   sha256: string;
   /** the per-file hash tool; absent in older manifests, which used sha256sum */
   hash?: 'b2sum' | 'sha256sum';
+  /** the space the content takes on disk (du -sk), for restore's free-space check; absent in older manifests */
+  kib?: number;
 }
 
-/** VOLUME_DIGEST's report, `content=<files> <sha256> <tool>`. */
+/** VOLUME_DIGEST's report, `content=<files> <sha256> <tool>[ <KiB>]`. */
 export function parseContent(stdout: string): VolumeContent | undefined {
-  const m = /^(\d+) ([0-9a-f]{64}) (b2sum|sha256sum)$/.exec(HostReport.parse(stdout).last('content') ?? '');
-  return m ? { files: Number(m[1]), sha256: m[2]!, hash: m[3] as VolumeContent['hash'] } : undefined;
+  const m = /^(\d+) ([0-9a-f]{64}) (b2sum|sha256sum)(?: (\d{1,15}))?$/.exec(
+    HostReport.parse(stdout).last('content') ?? '',
+  );
+  if (!m) return undefined;
+  const content: VolumeContent = { files: Number(m[1]), sha256: m[2]!, hash: m[3] as VolumeContent['hash'] };
+  if (m[4] !== undefined) content.kib = Number(m[4]);
+  return content;
 }
 
 /** The backups in a destination: with a manifest, and without one (interrupted runs). */

@@ -116,7 +116,10 @@ export class HostScratch {
       TEMP_VOLUME: temp,
       COMPRESSION: compressionOf(file),
       TRANSPORT: helper.transport,
+      NEED_KIB: file.content?.kib ?? 0,
     };
+    if (file.content?.kib === undefined)
+      core.info(`${file.name}: its manifest records no size (an older backup): free space not checked`);
     await streamChecked(this.from, file, this.key, (plain) =>
       runHostScript(this.host, UNPACK_TO_TEMP, values, { input: plain, silent: true }),
     );

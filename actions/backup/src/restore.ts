@@ -3,16 +3,14 @@
 // manifest: volumes swapped in, then each database restored from its staged dump.
 import * as core from '@actions/core';
 import type { SshSession } from '../../../lib/ssh/session.js';
-import { runHostScript } from '../../../lib/ssh/host-script.js';
 import { compressionOf, sourceOf } from './archive.js';
 import { restoreDatabase } from './databases.js';
-import { took } from './digest.js';
 import { discover, helperImage, volumeTransport, type VolumeHelper } from './discover.js';
 import type { DatabaseSpec, Inputs } from './inputs.js';
 import type { ManifestFile } from './manifest.js';
 import type { HostScratch } from './receive.js';
-import { SWAP_IN } from './script/volumes.js';
 import { waitHealthy } from './services.js';
+import { swapVolumes } from './swap.js';
 import type { PickedBackup } from './stores.js';
 
 /** What arrived on the host, checked: temp volumes for the compose volumes, staged dumps for the databases. */
@@ -50,27 +48,14 @@ export async function receiveAll(
   return received;
 }
 
-/** Replaces each live volume's content with its temp volume's (which goes away). */
+/** Replaces the live volumes' content with the temp volumes', all or none (swap.ts). */
 export async function swapInVolumes(
   host: SshSession,
   inputs: Inputs,
   received: Received,
   scratch: HostScratch,
 ): Promise<void> {
-  for (const { volume, temp } of received.volumes) {
-    const started = Date.now();
-    const values = {
-      IMAGE: received.helper.image,
-      PROJECT: inputs.project,
-      COMPOSE_VOLUME: volume,
-      TEMP_VOLUME: temp,
-    };
-    const { report } = await runHostScript(host, SWAP_IN, values, { silent: true });
-    scratch.consumed(temp);
-    core.info(
-      `Volume ${volume} restored, swapped in by ${report.last('swapped') || 'copy'} in ${took(started)}`,
-    );
-  }
+  await swapVolumes(host, inputs.project, received, scratch);
 }
 
 /** Restores each database from its staged dump, once its service is healthy. */

@@ -17,9 +17,10 @@ import * as databases from './databases.js';
 import * as files from './files.js';
 import * as project from './project.js';
 import * as shell from './shell.js';
+import * as swap from './swap.js';
 import * as volumes from './volumes.js';
 
-const remote = { ...shell, ...volumes, ...databases, ...project, ...files };
+const remote = { ...shell, ...volumes, ...databases, ...project, ...files, ...swap };
 
 /** Runs a host script body with the local bash, its values as the host would get them. */
 const run = (script: string, values: HostValues, input?: string, args: string[] = []): string =>

@@ -37,12 +37,21 @@ fi
 `;
 
 /**
- * IMAGE, PROJECT, COMPOSE_VOLUME, TEMP_VOLUME, COMPRESSION, TRANSPORT. Makes the temp volume and
- * unpacks the compressed tar on stdin into it; the live volume is not touched.
+ * IMAGE, PROJECT, COMPOSE_VOLUME, TEMP_VOLUME, COMPRESSION, TRANSPORT, NEED_KIB (optional: the space
+ * the content takes, from the manifest). Makes the temp volume, refuses (exit 3) when its filesystem
+ * has not NEED_KIB free, and unpacks the compressed tar on stdin into it; the live volume is not touched.
  */
 export const UNPACK_TO_TEMP = bash`${BACKUP_SHELL}
 docker volume create --label berth.restore-temp=1 --label "berth.restore-for=$\{PROJECT}_$COMPOSE_VOLUME" \
   -- "$TEMP_VOLUME" >/dev/null
+if [ "$\{NEED_KIB:-0}" -gt 0 ]; then
+  free=$(docker run --rm --network none --log-driver none -v "$TEMP_VOLUME:/v:ro" --entrypoint sh -- "$IMAGE" \
+    -c 'df -Pk /v | tail -n 1 | tr -s " " | cut -d " " -f 4')
+  if [ "$NEED_KIB" -ge "$free" ]; then
+    echo "berth: volume $COMPOSE_VOLUME: its content takes $NEED_KIB KiB, the temporary volume's filesystem has $free KiB free; nothing was changed" >&2
+    exit 3
+  fi
+fi
 # tar stops at the archive's end marker; the rest (padding) is read too, so the writer never
 # sees a closed pipe for a good archive.
 unpack='tar -C /v --numeric-owner -xpf - && cat >/dev/null'
@@ -56,51 +65,6 @@ if [ "$TRANSPORT" = pipe ]; then
 else
   decompress "$COMPRESSION" | "$\{untar[@]}" -i --entrypoint sh -- "$IMAGE" -c "$unpack"
 fi
-`;
-
-/**
- * IMAGE, PROJECT, COMPOSE_VOLUME, TEMP_VOLUME. Stops the containers using the project's volume,
- * replaces its content with the temp volume's, starts them again (always), and removes the temp
- * volume. Creates the volume, with compose's labels, if it is missing. Reports `swapped=rename` or
- * `swapped=copy`.
- *
- * When both are `local` volumes in the same directory (/var/lib/docker/volumes), that directory is
- * mounted once and the temp volume's entries are renamed into the live one: no data is copied, so
- * the swap takes as long as deleting the old content. Otherwise the content is copied with tar.
- */
-export const SWAP_IN = bash`target=$(docker volume ls -q --filter "label=com.docker.compose.project=$PROJECT" \
-  --filter "label=com.docker.compose.volume=$COMPOSE_VOLUME" | head -n 1)
-if [ -z "$target" ]; then
-  target="$\{PROJECT}_$COMPOSE_VOLUME"
-  docker volume create --label "com.docker.compose.project=$PROJECT" \
-    --label "com.docker.compose.volume=$COMPOSE_VOLUME" -- "$target" >/dev/null
-fi
-mapfile -t ids < <(docker ps -q --filter "volume=$target")
-restart() {
-  if [ "$\{#ids[@]}" -gt 0 ]; then docker start "$\{ids[@]}" >/dev/null; fi
-  docker volume rm -f -- "$TEMP_VOLUME" >/dev/null 2>&1 || true
-}
-trap restart EXIT
-if [ "$\{#ids[@]}" -gt 0 ]; then docker stop "$\{ids[@]}" >/dev/null; fi
-from=$(docker volume inspect -f '{{.Driver}} {{.Mountpoint}}' -- "$TEMP_VOLUME")
-to=$(docker volume inspect -f '{{.Driver}} {{.Mountpoint}}' -- "$target")
-root=$(dirname -- "$(dirname -- "$\{to#local }")")
-if [ "$\{from%% *}" = local ] && [ "$\{to%% *}" = local ] && [ "$\{from#local }" = "$root/$TEMP_VOLUME/_data" ] \
-  && [ "$\{to#local }" = "$root/$target/_data" ]; then
-  docker run --rm --network none --user 0:0 --log-driver none -v "$root:/volumes" --entrypoint sh -- "$IMAGE" -c '
-    set -eu
-    from=/volumes/$1/_data to=/volumes/$2/_data
-    find "$to" -mindepth 1 -maxdepth 1 -exec rm -rf -- {} +
-    find "$from" -mindepth 1 -maxdepth 1 -exec mv -- {} "$to/" \;
-    chown "$(stat -c %u:%g "$from")" "$to"
-    chmod "$(stat -c %a "$from")" "$to"' berth-swap "$TEMP_VOLUME" "$target"
-  emit swapped rename
-else
-  docker run --rm --network none --user 0:0 --log-driver none -v "$TEMP_VOLUME:/from:ro" -v "$target:/to" \
-    --entrypoint sh -- "$IMAGE" -c 'find /to -mindepth 1 -delete && tar -C /from -cf - . | tar -C /to --numeric-owner -xpf -'
-  emit swapped copy
-fi
-emit restored "$target"
 `;
 
 /**
@@ -122,7 +86,7 @@ echo "berth: could not remove the temporary volume $TEMP_VOLUME" >&2
  * The content of a volume as one digest: the sorted list of every path, then every file's hash,
  * hashed with sha256. IMAGE, VOLUME, HASH_TOOL: the per-file hash tool, `b2sum` or `sha256sum`, or
  * empty to take b2sum when the image has it (coreutils' b2sum is about 3x faster than its sha256sum,
- * which has no SHA instructions). Reports `content=<file count> <sha256> <tool>`.
+ * which has no SHA instructions). Reports `content=<file count> <sha256> <tool> <KiB on disk>`.
  */
 export const VOLUME_DIGEST = bash`out=$(docker run --rm --network none --user 0:0 --log-driver none -v "$VOLUME:/v:ro" --entrypoint sh -- "$IMAGE" -c '
   set -eu
@@ -135,6 +99,6 @@ export const VOLUME_DIGEST = bash`out=$(docker run --rm --network none --user 0:
   cd /v
   n=$(find . -type f | wc -l)
   { find . | LC_ALL=C sort; find . -type f -print0 | LC_ALL=C sort -z | xargs -0r "$tool"; } | sha256sum | {
-    read -r sum _; echo "$n $sum $tool"; }' berth-digest "$HASH_TOOL")
+    read -r sum _; echo "$n $sum $tool $(du -sk . | cut -f1)"; }' berth-digest "$HASH_TOOL")
 emit content "$out"
 `;
