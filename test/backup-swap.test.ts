@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAction, type ActionResult } from '../scripts/lab/harness.js';
-import { labSsh, readLab, sshInputs } from '../scripts/lab/lab.js';
+import { backupSigning, labSsh, readLab, sshInputs } from '../scripts/lab/lab.js';
 
 const exec = promisify(execFile);
 const lab = readLab();
@@ -27,6 +27,8 @@ const volA = `${project}_a`;
 const volB = `${project}_b`;
 const app = `${project}-app`;
 const hostBackups = `/home/deploy/berth-swap-${id}-backups`;
+/** The project's lock directory (deploy's remote-dir): restore holds its .lock. */
+const remoteDir = `/home/deploy/berth-swap-${id}`;
 const gateImage = `berth-swap-gate-${id}`;
 /** A small filesystem (tmpfs) for a volume that must be copied into, not renamed. */
 const small = `/tmp/berth-swap-${id}-small`;
@@ -104,6 +106,8 @@ function restore(helperImage: string): Promise<ActionResult> {
       ...sshInputs(lab),
       project,
       mode: 'restore',
+      'remote-dir': remoteDir,
+      'signing-key': backupSigning(lab).key,
       destinations: `host:${hostBackups}`,
       'decryption-key': identity,
       'backup-id': backupId,
@@ -256,6 +260,8 @@ beforeAll(async () => {
     inputs: {
       ...sshInputs(lab),
       project,
+      'remote-dir': remoteDir,
+      'signing-key': backupSigning(lab).key,
       destinations: `host:${hostBackups}`,
       'encryption-recipients': recipient,
       'helper-image': lab.baseImage,
@@ -282,7 +288,7 @@ afterAll(async () => {
     await docker('volume', 'rm', '-f', v).catch(() => undefined);
   for (const tag of ['aside', 'between', 'commit'])
     await docker('rmi', '-f', `${gateImage}:${tag}`).catch(() => undefined);
-  await labSsh(lab, `rm -rf ${hostBackups} ~/.berth/restore/${project}`).catch(() => undefined);
+  await labSsh(lab, `rm -rf ${hostBackups} ${remoteDir} ~/.berth/restore/${project}`).catch(() => undefined);
   await exec('bash', ['-c', `umount ${small} 2>/dev/null; rmdir ${small}`]).catch(() => undefined);
 });
 
