@@ -4,13 +4,13 @@
 import * as core from '@actions/core';
 import { randomBytes } from 'node:crypto';
 import { inputError } from '../../../lib/action/inputs.js';
-import { runHostScript } from '../../../lib/ssh/host-script.js';
 import type { SshSession } from '../../../lib/ssh/session.js';
 import { dumpFile, volumeFile } from './archive.js';
 import { verifyOutcome, type VerifyOutcome } from './checks.js';
 import { Inputs as I, MANIFEST_FORMAT, Outputs } from './constants.js';
-import { countRows, dumpCompression, dumpDatabase } from './databases.js';
+import { countRows, dumpCompression, dumpScript } from './databases.js';
 import { discover, helperImage, volumeContent, volumeTransport, type Discovery } from './discover.js';
+import { BackupFiles } from './host-encrypt.js';
 import { newBackupId, type Inputs } from './inputs.js';
 import { MANIFEST, type Manifest } from './manifest.js';
 import { applyRetention, removeIfUnfinished } from './prune.js';
@@ -59,16 +59,14 @@ async function planBackup(host: SshSession, inputs: Inputs): Promise<BackupPlan>
   return { found, volumes, image };
 }
 
-async function dumpDatabases(host: SshSession, inputs: Inputs, writer: BackupWriter): Promise<void> {
+async function dumpDatabases(host: SshSession, inputs: Inputs, writer: BackupFiles): Promise<void> {
   for (const db of inputs.databases) {
     // Counted just before the dump, for verify (a write in between makes verify report a difference).
     const rows = await countRows(host, inputs.project, db);
     const compression = dumpCompression(db, inputs.compression);
     const name = dumpFile(db, compression, writer.encrypted);
     const source = `${db.engine}:${db.service}/${db.database}`;
-    const file = await writer.write(name, source, compression, (sink) =>
-      dumpDatabase(host, inputs.project, db, compression, sink),
-    );
+    const file = await writer.write(name, source, compression, dumpScript(inputs.project, db, compression));
     file.rows = rows;
   }
 }
@@ -77,7 +75,7 @@ async function archiveVolumes(
   host: SshSession,
   inputs: Inputs,
   plan: BackupPlan,
-  writer: BackupWriter,
+  writer: BackupFiles,
 ): Promise<void> {
   if (plan.volumes.length === 0) return;
   const { image } = plan;
@@ -96,7 +94,10 @@ async function archiveVolumes(
         volumeFile(v, compression, writer.encrypted),
         `volume:${v}`,
         compression,
-        (sink) => runHostScript(host, ARCHIVE_VOLUME, values, { stdout: sink }),
+        {
+          body: ARCHIVE_VOLUME,
+          values,
+        },
       );
       file.content = await content;
     }
@@ -156,8 +157,9 @@ export async function runBackup(host: SshSession, stores: BackupStore[], inputs:
   const { id } = writer;
   await removeIfUnfinished(stores, id, async () => {
     const plan = await core.group('Discover', () => planBackup(host, inputs));
-    await core.group('Databases', () => dumpDatabases(host, inputs, writer));
-    await core.group('Volumes', () => archiveVolumes(host, inputs, plan, writer));
+    const files = await BackupFiles.plan(host, writer);
+    await core.group('Databases', () => dumpDatabases(host, inputs, files));
+    await core.group('Volumes', () => archiveVolumes(host, inputs, plan, files));
     const manifest = await core.group('Manifest', () => writeManifest(writer, inputs.project));
     let verify: VerifyOutcome | undefined;
     if (inputs.verify) verify = await verifyNewBackup(host, inputs, manifest, writer, plan.found);
@@ -169,6 +171,7 @@ export async function runBackup(host: SshSession, stores: BackupStore[], inputs:
       compression: inputs.compression,
       recipients: writer.recipients.length,
       files: writer.files,
+      encryptedOn: files.encryptedOn,
       verify,
       pruned,
     });
