@@ -1,5 +1,6 @@
-// Mode backup: each database dump and volume archive streams host -> runner (sha256, age) -> every
-// destination, the manifest last; then, with `verify`, a restore of the new backup into scratch,
+// Mode backup: each database dump and volume archive is encrypted and stored on the host for host:
+// destinations, and streams to the others through the runner (host-encrypt.ts, upload.ts), the
+// manifest last; then, with `verify`, a restore of the new backup into scratch,
 // and retention. A backup that fails leaves no directory without a manifest behind.
 import * as core from '@actions/core';
 import { randomBytes } from 'node:crypto';
@@ -80,9 +81,12 @@ async function archiveVolumes(
   if (plan.volumes.length === 0) return;
   const { image } = plan;
   const compression = inputs.compression;
-  const transport = await volumeTransport(host, image);
+  // The FIFO check and the stop at once: each is a round trip and a docker call.
+  const transporting = volumeTransport(host, image);
+  transporting.catch(() => {});
   const release = await holdStopped(host, inputs);
   try {
+    const transport = await transporting;
     for (const v of plan.volumes) {
       const volume = plan.found.volumes.get(v)!;
       // Read alongside the archive (a second reader of the same stopped volume, mostly served
@@ -156,8 +160,11 @@ export async function runBackup(host: SshSession, stores: BackupStore[], inputs:
   const writer = newBackup(stores, inputs);
   const { id } = writer;
   await removeIfUnfinished(stores, id, async () => {
+    // Whether the host can encrypt is asked while discovering (its line may land in that group).
+    const placing = BackupFiles.plan(host, writer);
+    placing.catch(() => {});
     const plan = await core.group('Discover', () => planBackup(host, inputs));
-    const files = await BackupFiles.plan(host, writer);
+    const files = await placing;
     await core.group('Databases', () => dumpDatabases(host, inputs, files));
     await core.group('Volumes', () => archiveVolumes(host, inputs, plan, files));
     const manifest = await core.group('Manifest', () => writeManifest(writer, inputs.project));

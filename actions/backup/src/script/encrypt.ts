@@ -24,10 +24,12 @@ fi
 /**
  * The tail of every write on the host. DIRS (`<dir>/<id>` of each host: destination), NAME,
  * RECIPIENTS (none: stored as produced), TO_RUNNER (1: the same bytes also on stdout, for the other
- * destinations). What `berth_produce` writes is encrypted with the age CLI, written to NAME.part in
- * every DIRS and hashed as it passes (openssl's sha256 where there is one: several times faster than
- * coreutils' sha256sum without SHA instructions); only once all of it succeeded is each renamed to
- * NAME. Reports `bytes=` and `sha256=`, on stderr with TO_RUNNER (stdout is the data then).
+ * destinations). What `berth_produce` writes is encrypted with the age CLI straight into NAME.part
+ * of the first of DIRS, which is then hashed as stored (openssl's sha256 where there is one: several
+ * times faster than coreutils' sha256sum without SHA instructions; reading the file back from the
+ * page cache costs less CPU than a tee into the hash, and the CPU is what bounds it) and copied to
+ * the other DIRS; only once all of it succeeded is each renamed to NAME. Reports `bytes=` and
+ * `sha256=`, on stderr with TO_RUNNER (stdout is the data then).
  */
 const STORE_TAIL = bash`berth_encrypt() {
   if [ "$\{#RECIPIENTS[@]}" -eq 0 ]; then exec cat; fi
@@ -36,7 +38,7 @@ const STORE_TAIL = bash`berth_encrypt() {
   exec age "$\{args[@]}"
 }
 berth_hash() {
-  if command -v openssl >/dev/null 2>&1; then exec openssl dgst -sha256 -r; else exec sha256sum; fi
+  if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r <"$1"; else sha256sum <"$1"; fi
 }
 umask 077
 parts=()
@@ -44,22 +46,19 @@ for d in "$\{DIRS[@]}"; do
   mkdir -p -- "$d"
   parts+=("$d/$NAME.part")
 done
-sums=$(mktemp)
-trap 'rm -f -- "$sums"' EXIT
 if [ "$TO_RUNNER" = 1 ]; then
-  exec {data}>&1
-  berth_store() { tee -- "$@" >(exec cat >&"$data"); }
+  berth_produce | berth_encrypt | tee -- "$\{parts[0]}"
   report=2
 else
-  berth_store() { tee -- "$@"; }
+  berth_produce | berth_encrypt >"$\{parts[0]}"
   report=1
 fi
-berth_produce | berth_encrypt | berth_store "$\{parts[@]}" | berth_hash >"$sums"
-sum=$(head -c 64 -- "$sums")
+sum=$(berth_hash "$\{parts[0]}")
 bytes=$(stat -c %s -- "$\{parts[0]}")
+for p in "$\{parts[@]:1}"; do cp -- "$\{parts[0]}" "$p"; done
 for p in "$\{parts[@]}"; do mv -f -- "$p" "$\{p%.part}"; done
 emit bytes "$bytes" >&"$report"
-emit sha256 "$sum" >&"$report"
+emit sha256 "$\{sum:0:64}" >&"$report"
 `;
 
 /** `producer` (a script body that writes a stream on stdout) stored on the host by the tail above. */
