@@ -1,16 +1,17 @@
-// Mode backup: each database dump and volume archive streams host -> runner (sha256, age) -> every
-// destination, the manifest last; then, with `verify`, a restore of the new backup into scratch,
+// Mode backup: each database dump and volume archive is encrypted and stored on the host for host:
+// destinations, and streams to the others through the runner (host-encrypt.ts, upload.ts), the
+// manifest last; then, with `verify`, a restore of the new backup into scratch,
 // and retention. A backup that fails leaves no directory without a manifest behind.
 import * as core from '@actions/core';
 import { randomBytes } from 'node:crypto';
 import { inputError } from '../../../lib/action/inputs.js';
-import { runHostScript } from '../../../lib/ssh/host-script.js';
 import type { SshSession } from '../../../lib/ssh/session.js';
 import { dumpFile, volumeFile } from './archive.js';
 import { verifyOutcome, type VerifyOutcome } from './checks.js';
 import { Inputs as I, MANIFEST_FORMAT, Outputs } from './constants.js';
-import { countRows, dumpCompression, dumpDatabase } from './databases.js';
+import { countRows, dumpCompression, dumpScript } from './databases.js';
 import { discover, helperImage, volumeContent, volumeTransport, type Discovery } from './discover.js';
+import { BackupFiles } from './host-encrypt.js';
 import { newBackupId, type Inputs } from './inputs.js';
 import { markVerifyFailed } from './genuine.js';
 import { MANIFEST, type Manifest } from './manifest.js';
@@ -66,16 +67,14 @@ async function planBackup(host: SshSession, inputs: Inputs): Promise<BackupPlan>
   return { found, volumes, image };
 }
 
-async function dumpDatabases(host: SshSession, inputs: Inputs, writer: BackupWriter): Promise<void> {
+async function dumpDatabases(host: SshSession, inputs: Inputs, writer: BackupFiles): Promise<void> {
   for (const db of inputs.databases) {
     // Counted just before the dump, for verify (a write in between makes verify report a difference).
     const rows = await countRows(host, inputs.project, db);
     const compression = dumpCompression(db, inputs.compression);
     const name = dumpFile(db, compression, writer.encrypted);
     const source = `${db.engine}:${db.service}/${db.database}`;
-    const file = await writer.write(name, source, compression, (sink) =>
-      dumpDatabase(host, inputs.project, db, compression, sink),
-    );
+    const file = await writer.write(name, source, compression, dumpScript(inputs.project, db, compression));
     file.rows = rows;
   }
 }
@@ -84,14 +83,17 @@ async function archiveVolumes(
   host: SshSession,
   inputs: Inputs,
   plan: BackupPlan,
-  writer: BackupWriter,
+  writer: BackupFiles,
 ): Promise<void> {
   if (plan.volumes.length === 0) return;
   const { image } = plan;
   const compression = inputs.compression;
-  const transport = await volumeTransport(host, image);
+  // The FIFO check and the stop at once: each is a round trip and a docker call.
+  const transporting = volumeTransport(host, image);
+  transporting.catch(() => {});
   const release = await holdStopped(host, inputs);
   try {
+    const transport = await transporting;
     for (const v of plan.volumes) {
       const volume = plan.found.volumes.get(v)!;
       // Read alongside the archive (a second reader of the same stopped volume, mostly served
@@ -103,7 +105,10 @@ async function archiveVolumes(
         volumeFile(v, compression, writer.encrypted),
         `volume:${v}`,
         compression,
-        (sink) => runHostScript(host, ARCHIVE_VOLUME, values, { stdout: sink }),
+        {
+          body: ARCHIVE_VOLUME,
+          values,
+        },
       );
       file.content = await content;
     }
@@ -169,10 +174,14 @@ export async function runBackup(host: SshSession, stores: BackupStore[], inputs:
   // Held from the first write until the manifest is written: no retention takes this backup for an interrupted one.
   let releaseWriters = async (): Promise<void> => {};
   await removeIfUnfinished(stores, id, async () => {
+    // Whether the host can encrypt is asked while discovering (its line may land in that group).
+    const placing = BackupFiles.plan(host, writer);
+    placing.catch(() => {});
     const plan = await core.group('Discover', () => planBackup(host, inputs));
+    const files = await placing;
     releaseWriters = await holdWriters(stores, inputs);
-    await core.group('Databases', () => dumpDatabases(host, inputs, writer));
-    await core.group('Volumes', () => archiveVolumes(host, inputs, plan, writer));
+    await core.group('Databases', () => dumpDatabases(host, inputs, files));
+    await core.group('Volumes', () => archiveVolumes(host, inputs, plan, files));
     const manifest = await core.group('Manifest', () => writeManifest(writer, inputs));
     await releaseWriters();
     let verify: VerifyOutcome | undefined;
@@ -185,6 +194,7 @@ export async function runBackup(host: SshSession, stores: BackupStore[], inputs:
       compression: inputs.compression,
       recipients: writer.recipients.length,
       files: writer.files,
+      encryptedOn: files.encryptedOn,
       verify,
       pruned,
       signed: inputs['signing-key'] !== undefined,

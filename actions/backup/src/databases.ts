@@ -1,9 +1,9 @@
 // The `databases`, one table of scripts per engine: row counts and a dump of the live database (for
 // backup), a restore of a staged dump into it (restore) or into a scratch server (verify).
-import type { Writable } from 'node:stream';
 import { runHostScript, type HostValues } from '../../../lib/ssh/host-script.js';
 import type { SshSession } from '../../../lib/ssh/session.js';
 import type { Compression, Engine } from './constants.js';
+import type { HostProducer } from './host-encrypt.js';
 import type { DatabaseSpec } from './inputs.js';
 import { parseRowCounts } from './manifest.js';
 import * as remote from './script/databases.js';
@@ -71,17 +71,9 @@ export async function countRows(
   return parseRowCounts((await runHostScript(host, query, values, { silent: true })).stdout);
 }
 
-/** The live database, dumped (and compressed, see dumpCompression) into `sink`. */
-export function dumpDatabase(
-  host: SshSession,
-  project: string,
-  db: DatabaseSpec,
-  compression: Compression,
-  sink: Writable,
-): Promise<unknown> {
-  return runHostScript(host, ENGINE[db.engine].dump, serviceValues(project, db, compression), {
-    stdout: sink,
-  });
+/** The script that dumps the live database (compressed, see dumpCompression) on its stdout. */
+export function dumpScript(project: string, db: DatabaseSpec, compression: Compression): HostProducer {
+  return { body: ENGINE[db.engine].dump, values: serviceValues(project, db, compression) };
 }
 
 /** Restores the dump staged at `staged` on the host into the live database. */

@@ -1,6 +1,6 @@
 // berth/backup main step: one SSH connection to the app's host (and one per ssh:// destination);
-// backup streams each archive host -> runner (sha256, age) -> every destination, manifests last,
-// then retention (backup.ts); restore and verify stream each archive from the first destination that
+// backup encrypts and stores each archive on the host for host: destinations and streams it through
+// the runner to the others, manifests last, then retention (backup.ts); restore and verify stream each archive from the first destination that
 // has the backup through its checks into temporary volumes / staged dumps on the host (receive.ts),
 // and restore changes live data only once every archive matched its manifest. Backup and restore
 // hold the project's lock, deploy's own (lock.ts), from start to end. Orchestration only.

@@ -78,3 +78,28 @@ describe('step summaries', () => {
     );
   });
 });
+
+describe('where files were encrypted', () => {
+  it('adds a column naming the host, the runner, or none per file', () => {
+    const plain = { ...file, name: 'volume-logs.tar.zst', source: 'volume:logs', encrypted: false };
+    const text = backupSummary({
+      id: manifest.id,
+      project: 'shop',
+      wheres: ['host:/b/x'],
+      seconds: 1,
+      compression: 'zstd',
+      recipients: 1,
+      files: [file, { ...file, name: 'postgres-db-app.dump.age', source: 'postgres:db/app' }, plain],
+      encryptedOn: new Map([
+        [file.name, 'host'],
+        ['postgres-db-app.dump.age', 'runner'],
+        [plain.name, 'none'],
+      ]),
+      pruned: [],
+    });
+    expect(text).toContain('| file | source | size | sha256 | encrypted on |');
+    expect(text).toMatch(/\| `volume-data\.tar\.zst\.age` \| volume:data \| .* \| the host \|/);
+    expect(text).toMatch(/\| `postgres-db-app\.dump\.age` \| postgres:db\/app \| .* \| the runner \|/);
+    expect(text).toMatch(/\| `volume-logs\.tar\.zst` \| volume:logs \| .* \| - \|/);
+  });
+});

@@ -3,6 +3,7 @@ import { formatBytes } from '../../../lib/action/inputs.js';
 import { inlineCode, markdownTable } from '../../../lib/action/summary.js';
 import type { VerifyOutcome } from './checks.js';
 import type { Compression } from './constants.js';
+import type { EncryptedOn } from './host-encrypt.js';
 import type { Manifest, ManifestFile } from './manifest.js';
 
 /** The checks as a table, and the error that stopped verify, if one did, as its last row. */
@@ -23,6 +24,8 @@ export interface BackupReport {
   /** age recipients; none: not encrypted */
   recipients: number;
   files: ManifestFile[];
+  /** where each file (by name) was encrypted */
+  encryptedOn?: ReadonlyMap<string, EncryptedOn>;
   /** absent without `verify: true` */
   verify?: VerifyOutcome;
   /** undefined: retention was not applied (verify failed) */
@@ -36,15 +39,23 @@ function prunedLine(pruned: string[] | undefined): string {
   return pruned.length > 0 ? `Pruned: ${pruned.join(', ')}` : 'Pruned: none';
 }
 
+const ENCRYPTED_ON: Record<EncryptedOn, string> = {
+  host: 'the host',
+  runner: 'the runner',
+  none: '-',
+};
+
 export function backupSummary(r: BackupReport): string {
   const bytes = r.files.reduce((sum, f) => sum + f.bytes, 0);
+  const on = r.encryptedOn;
   const files = markdownTable(
-    ['file', 'source', 'size', 'sha256'],
+    ['file', 'source', 'size', 'sha256', ...(on ? ['encrypted on'] : [])],
     r.files.map((f) => [
       inlineCode(f.name),
       f.source,
       formatBytes(f.bytes),
       inlineCode(`${f.sha256.slice(0, 16)}…`),
+      ...(on ? [ENCRYPTED_ON[on.get(f.name) ?? 'none']] : []),
     ]),
   );
   return [

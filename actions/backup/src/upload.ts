@@ -9,6 +9,16 @@ import { meteredDigest, took } from './digest.js';
 import type { ManifestFile } from './manifest.js';
 import type { BackupStore } from './store.js';
 
+/** How one file is written (the defaults: what BackupWriter was made with). */
+export interface WriteOptions {
+  /** the destinations to stream to (default every one) */
+  stores?: readonly BackupStore[];
+  /** the producer's output is already encrypted (by the host): passed on as it is */
+  encryptedAlready?: boolean;
+  /** appended to the file's log line */
+  note?: string;
+}
+
 export class BackupWriter {
   /** The files written so far, for the manifest. */
   readonly files: ManifestFile[] = [];
@@ -30,19 +40,22 @@ export class BackupWriter {
     source: string,
     compression: Compression,
     produce: (sink: Writable) => Promise<unknown>,
+    options: WriteOptions = {},
   ): Promise<ManifestFile> {
     const started = Date.now();
+    const stores = options.stores ?? this.stores;
     const raw = new PassThrough();
     const produced = produce(raw);
     produced.catch(() => {});
-    const stored = this.encrypted ? await encryptStream(raw, this.recipients) : raw;
+    const encrypt = this.encrypted && !options.encryptedAlready;
+    const stored = encrypt ? await encryptStream(raw, this.recipients) : raw;
     const digest = meteredDigest(source);
     stored.on('error', (error) => digest.destroy(error));
     stored.pipe(digest);
     const abort = (error: unknown): void => {
       raw.destroy(error instanceof Error ? error : new Error(String(error)));
     };
-    const uploads = this.stores.map((store) => {
+    const uploads = stores.map((store) => {
       const copy = new PassThrough();
       digest.pipe(copy);
       digest.on('error', (error) => copy.destroy(error));
@@ -55,22 +68,21 @@ export class BackupWriter {
       throw new Error(`${source}: reading it on the host failed`, { cause: p!.reason });
     u.forEach((r, i) => {
       if (r.status === 'rejected')
-        throw new Error(`${source}: writing ${this.stores[i]!.where(this.id, name)} failed`, {
+        throw new Error(`${source}: writing ${stores[i]!.where(this.id, name)} failed`, {
           cause: r.reason,
         });
     });
-    const sha256 = digest.sha256();
-    const file: ManifestFile = {
-      name,
-      source,
-      compression,
-      bytes: digest.bytes,
-      sha256,
-      encrypted: this.encrypted,
-    };
+    const file = { name, source, compression, bytes: digest.bytes, sha256: digest.sha256() };
+    return this.add(file, started, options.note);
+  }
+
+  /** Records a file written (its manifest entry) since `started`, and logs it. */
+  add(written: Omit<ManifestFile, 'encrypted'>, started: number, note?: string): ManifestFile {
+    const file: ManifestFile = { ...written, encrypted: this.encrypted };
     this.files.push(file);
+    const { source, name, bytes, sha256 } = file;
     core.info(
-      `${source} -> ${name}: ${formatBytes(digest.bytes)} in ${took(started, digest.bytes)}, sha256 ${sha256}`,
+      `${source} -> ${name}: ${formatBytes(bytes)} in ${took(started, bytes)}, sha256 ${sha256}${note ? `, ${note}` : ''}`,
     );
     return file;
   }
