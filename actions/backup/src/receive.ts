@@ -12,10 +12,18 @@ import { Inputs as I } from './constants.js';
 import { decryptStream, WrongKeyError } from './crypto.js';
 import { meteredDigest, took } from './digest.js';
 import type { VolumeHelper } from './discover.js';
+import type { DatabaseSpec } from './inputs.js';
 import type { ManifestFile } from './manifest.js';
 import { DROP_STAGE, MAKE_STAGE, STAGE_FILE } from './script/files.js';
 import { DROP_TEMP, UNPACK_TO_TEMP } from './script/volumes.js';
 import type { PickedBackup } from './stores.js';
+
+/** What arrived on the host, checked: temp volumes for the compose volumes, staged dumps for the databases. */
+export interface Received {
+  helper: VolumeHelper;
+  volumes: { volume: string; temp: string }[];
+  dumps: { file: ManifestFile; db: DatabaseSpec; staged: string }[];
+}
 
 /** What went wrong while an archive streamed, each part of the way. */
 interface StreamFailures {

@@ -7,18 +7,10 @@ import { compressionOf, sourceOf } from './archive.js';
 import { restoreDatabase } from './databases.js';
 import { discover, helperImage, volumeTransport, type VolumeHelper } from './discover.js';
 import type { DatabaseSpec, Inputs } from './inputs.js';
-import type { ManifestFile } from './manifest.js';
-import type { HostScratch } from './receive.js';
+import type { HostScratch, Received } from './receive.js';
 import { waitHealthy } from './services.js';
 import { swapVolumes } from './swap.js';
 import type { PickedBackup } from './stores.js';
-
-/** What arrived on the host, checked: temp volumes for the compose volumes, staged dumps for the databases. */
-export interface Received {
-  helper: VolumeHelper;
-  volumes: { volume: string; temp: string }[];
-  dumps: { file: ManifestFile; db: DatabaseSpec; staged: string }[];
-}
 
 /** Receives every archive of the backup into `scratch`: volumes first, then dumps. */
 export async function receiveAll(

@@ -9,7 +9,7 @@ import { readReportLine, runHostScript, type HostReport } from '../../../lib/ssh
 import type { SshSession } from '../../../lib/ssh/session.js';
 import { took } from './digest.js';
 import type { HostScratch } from './receive.js';
-import type { Received } from './restore.js';
+import type { Received } from './receive.js';
 import { ROLLBACK, SWAP } from './script/swap.js';
 
 /** The journal names the restore (`.berth-restore-old-<id>` in each volume during the swap). */
