@@ -56,7 +56,7 @@ let httpPort: number;
 let identity: string;
 let recipient: string;
 
-function deploy(): Promise<ActionResult> {
+function deploy(extra: Record<string, string> = {}): Promise<ActionResult> {
   return runAction('deploy', {
     workspace: workdir,
     inputs: {
@@ -77,6 +77,7 @@ function deploy(): Promise<ActionResult> {
       'health-urls': `https://localhost:${httpsPort}/healthz 200`,
       'ca-file': 'ca.pem',
       'wait-timeout': '120',
+      ...extra,
     },
   });
 }
@@ -372,6 +373,24 @@ describe('backup and restore', () => {
     }
     expect(health.status).toBe(200);
     expect(await sh(`docker volume ls -q --filter label=berth.restore-for=${project}_uploads`)).toBe('');
+  });
+
+  it('a restore while a deploy holds the project lock waits for it, then restores', async () => {
+    // A real deploy of the app, held under its lock by a slow pre-deploy hook (postgres' image has sleep).
+    const deploying = deploy({ 'pre-deploy': 'db: sleep 15' });
+    let holder = '';
+    for (let i = 0; i < 240 && !holder.includes('"release"'); i++) {
+      holder = (await ssh(`cat ${remoteDir}/.lock 2>/dev/null || true`)).stdout;
+      if (!holder.includes('"release"')) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(holder).toContain('"release"');
+    const restoring = backup({ mode: 'restore', destinations: sshDestination, 'decryption-key': identity });
+    const [d, r] = await Promise.all([deploying, restoring]);
+    expect(d.exitCode, d.log).toBe(0);
+    expect(r.exitCode, r.log).toBe(0);
+    expect(r.log).toContain(`Waiting up to 300 s for the lock ${remoteDir}/.lock, held by {"release":`);
+    expect(await rowsDigest()).toBe(rowsBefore);
+    expect(await uploadsListing()).toBe(filesBefore);
   });
 
   it('a killed transfer leaves no manifest; the next backup succeeds, keeps the fresh partial and applies retention', async () => {
