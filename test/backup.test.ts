@@ -376,8 +376,8 @@ describe('backup and restore', () => {
   });
 
   it('a restore while a deploy holds the project lock waits for it, then restores', async () => {
-    // A real deploy of the app, held under its lock by a slow pre-deploy hook (postgres' image has sleep).
-    const deploying = deploy({ 'pre-deploy': 'db: sleep 15' });
+    // A real deploy of the app, held under its lock by a slow pre-deploy hook (the nginx image has sleep).
+    const deploying = deploy({ 'pre-deploy': 'nginx: sleep 15' });
     let holder = '';
     for (let i = 0; i < 240 && !holder.includes('"release"'); i++) {
       holder = (await ssh(`cat ${remoteDir}/.lock 2>/dev/null || true`)).stdout;
