@@ -20,20 +20,17 @@ describe('parseLongListing', () => {
 });
 
 describe('backupFiles', () => {
+  /** The files every backup directory may hold besides its archives, each with its `.part`. */
+  const SMALL_FILES = ['manifest.json', 'manifest.json.sig', 'verify-failed'].flatMap((n) => [
+    n,
+    `${n}.part`,
+  ]);
+
   it('names what the manifest lists, the manifest, its signature, the verify-failed mark and their .part files', () => {
     const manifest = JSON.stringify({
       files: [{ name: 'volume-a.tar.zst' }, { name: '*' }, { name: '../x' }],
     });
-    expect(backupFiles(manifest, [])).toEqual([
-      'volume-a.tar.zst',
-      'volume-a.tar.zst.part',
-      'manifest.json',
-      'manifest.json.part',
-      'manifest.json.sig',
-      'manifest.json.sig.part',
-      'verify-failed',
-      'verify-failed.part',
-    ]);
+    expect(backupFiles(manifest, [])).toEqual(['volume-a.tar.zst', 'volume-a.tar.zst.part', ...SMALL_FILES]);
   });
   it('without a manifest: only the files Berth writes', () => {
     expect(backupFiles(undefined, ['postgres-db-app.dump.part', 'NOTES', 'volume-a.tar'])).toEqual([
@@ -41,12 +38,7 @@ describe('backupFiles', () => {
       'postgres-db-app.dump.part.part',
       'volume-a.tar',
       'volume-a.tar.part',
-      'manifest.json',
-      'manifest.json.part',
-      'manifest.json.sig',
-      'manifest.json.sig.part',
-      'verify-failed',
-      'verify-failed.part',
+      ...SMALL_FILES,
     ]);
   });
 });
