@@ -145,6 +145,16 @@ describe('deploy hooks', () => {
     live = r;
   });
 
+  it('a stack someone took down: the migration first starts the database it needs, then the release deploys', async () => {
+    // Not a first deploy (a release is current), yet nothing runs: the hook's depends_on must be started.
+    await ssh(`docker compose -p ${project} down`);
+    const r = await deploy({ images: example.pins(images, images.api2), 'pre-deploy': 'api: migrate' });
+    expect(r.exitCode, r.log).toBe(0);
+    expect(r.outputs.status).toBe('deployed');
+    expect(r.log).toMatch(/^\[pre-deploy api\] migrate: /m);
+    expect(await version()).toEqual({ version: 'v2', schema: 'v2' });
+  });
+
   it('a hook argument with shell metacharacters arrives intact and runs nothing on the host', async () => {
     const value = `v3 $(touch ${marker}) \`touch ${marker}\`; touch ${marker} | "q" * ~ && $HOME`;
     const r = await deploy({
