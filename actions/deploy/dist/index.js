@@ -32639,21 +32639,32 @@ run_hooks() { # stage services-array argc-array argv-array
 `;
 const PRE_DEPLOY = bash `if [ "$\{#PRE_SERVICES[@]}" -gt 0 ]; then
   enter pre-deploy
-  # Nothing has changed for the running release: it keeps serving whatever a hook does. On a first
-  # deploy, what the hooks need (their depends_on) is started first from this release; nothing
-  # serves yet, and a failure takes it down again (its volumes stay).
+  # Nothing has changed for the running release: it keeps serving whatever a hook does. What the
+  # hooks need (their depends_on) and is not running (a first deploy, or a stack someone took down)
+  # is started first from this release; a failure takes what was started down again (volumes stay).
+  missing_deps=()
+  if [ "$\{#PRE_DEPS[@]}" -gt 0 ]; then
+    compose_args "$rel"
+    for dep in "$\{PRE_DEPS[@]}"; do
+      [ -n "$(docker compose "$\{CARGS[@]}" ps -q --status running -- "$dep" 2>/dev/null)" ] || missing_deps+=("$dep")
+    done
+  fi
   pre_deploy_failed() { # message
-    if [ -n "$previous" ]; then status=rolled-back; else compose_in "$rel" down >/dev/null 2>&1 || true; fi
+    if [ -z "$previous" ]; then
+      compose_in "$rel" down >/dev/null 2>&1 || true
+    else
+      status=rolled-back
+      if [ "$\{#missing_deps[@]}" -gt 0 ]; then compose_in "$rel" rm -sf -- "$\{missing_deps[@]}" >/dev/null 2>&1 || true; fi
+    fi
     fail "$1"
   }
-  if [ -z "$previous" ] && [ "$\{#PRE_DEPS[@]}" -gt 0 ]; then
-    compose_args "$rel"
+  if [ "$\{#missing_deps[@]}" -gt 0 ]; then
     set +e
     timeout --kill-after=15 "$WAIT_TIMEOUT" docker compose "$\{CARGS[@]}" up -d --wait \
-      --wait-timeout "$WAIT_TIMEOUT" --no-build -- "$\{PRE_DEPS[@]}" 2>&1 | tee "$rel/.berth/pre-deploy-deps.log" >&2
+      --wait-timeout "$WAIT_TIMEOUT" --no-build -- "$\{missing_deps[@]}" 2>&1 | tee "$rel/.berth/pre-deploy-deps.log" >&2
     deps_status=$\{PIPESTATUS[0]}
     set -e
-    [ "$deps_status" = 0 ] || pre_deploy_failed "starting $\{PRE_DEPS[*]} for the pre-deploy hooks: $(tail -n 2 "$rel/.berth/pre-deploy-deps.log" | tr '\n' ' ')"
+    [ "$deps_status" = 0 ] || pre_deploy_failed "starting $\{missing_deps[*]} for the pre-deploy hooks: $(tail -n 2 "$rel/.berth/pre-deploy-deps.log" | tr '\n' ' ')"
   fi
   run_hooks pre-deploy PRE_SERVICES PRE_ARGC PRE_ARGV || pre_deploy_failed "$hook_message"
 fi
