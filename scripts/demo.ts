@@ -215,7 +215,14 @@ async function deployUnderLoad(api: string, waitTimeout: string): Promise<[Actio
   const load = startLoad({ caFile: lab.caFile, port: httpsPort, path: '/healthz', maxSeconds: 300 });
   const r = await deploy(api, waitTimeout);
   const l = await load.stop();
-  return [r, `under load ${l.failed} of ${l.total} requests failed (longest gap ${l.longestGapMs} ms)`];
+  const why =
+    l.failures.length > 0
+      ? `: ${l.failures
+          .slice(0, 3)
+          .map((f) => `${f.error} at ${f.at} ms`)
+          .join('; ')}`
+      : '';
+  return [r, `under load ${l.failed} of ${l.total} requests failed${why} (longest gap ${l.longestGapMs} ms)`];
 }
 
 function healthz(): Promise<string> {
