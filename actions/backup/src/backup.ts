@@ -11,7 +11,7 @@ import { verifyOutcome, type VerifyOutcome } from './checks.js';
 import { Inputs as I, MANIFEST_FORMAT, Outputs } from './constants.js';
 import { countRows, dumpCompression, dumpScript } from './databases.js';
 import { discover, helperImage, volumeContent, volumeTransport, type Discovery } from './discover.js';
-import { BackupFiles } from './host-encrypt.js';
+import { FilePlacement } from './host-encrypt.js';
 import { newBackupId, type Inputs } from './inputs.js';
 import { markVerifyFailed } from './genuine.js';
 import { MANIFEST, type Manifest } from './manifest.js';
@@ -67,7 +67,7 @@ async function planBackup(host: SshSession, inputs: Inputs): Promise<BackupPlan>
   return { found, volumes, image };
 }
 
-async function dumpDatabases(host: SshSession, inputs: Inputs, writer: BackupFiles): Promise<void> {
+async function dumpDatabases(host: SshSession, inputs: Inputs, writer: FilePlacement): Promise<void> {
   for (const db of inputs.databases) {
     // Counted just before the dump, for verify (a write in between makes verify report a difference).
     const rows = await countRows(host, inputs.project, db);
@@ -83,7 +83,7 @@ async function archiveVolumes(
   host: SshSession,
   inputs: Inputs,
   plan: BackupPlan,
-  writer: BackupFiles,
+  writer: FilePlacement,
 ): Promise<void> {
   if (plan.volumes.length === 0) return;
   const { image } = plan;
@@ -175,7 +175,7 @@ export async function runBackup(host: SshSession, stores: BackupStore[], inputs:
   let releaseWriters = async (): Promise<void> => {};
   await removeIfUnfinished(stores, id, async () => {
     // Whether the host can encrypt is asked while discovering (its line may land in that group).
-    const placing = BackupFiles.plan(host, writer);
+    const placing = FilePlacement.plan(host, writer);
     placing.catch(() => {});
     const plan = await core.group('Discover', () => planBackup(host, inputs));
     const files = await placing;

@@ -44,7 +44,8 @@ export const fallbackLine = (why: string): string =>
   `The host cannot encrypt (${oneLine(why)}): encrypting on the runner instead, so every byte crosses SSH twice. ` +
   'Install age on the host (`apt-get install age`) to encrypt there.';
 
-export class BackupFiles {
+/** Where this backup's files are encrypted and written from: the host, or the runner. */
+export class FilePlacement {
   /** Where each file (by name) was encrypted. */
   readonly encryptedOn = new Map<string, EncryptedOn>();
 
@@ -65,11 +66,11 @@ export class BackupFiles {
   }
 
   /** Decides where the files are written from (see the top of this file), and says so. */
-  static async plan(host: SshSession, writer: BackupWriter): Promise<BackupFiles> {
+  static async plan(host: SshSession, writer: BackupWriter): Promise<FilePlacement> {
     const hostStores = writer.stores.filter(
       (s): s is ShellStore => s instanceof ShellStore && s.session === host,
     );
-    if (hostStores.length === 0 || !writer.encrypted) return new BackupFiles(host, writer, hostStores);
+    if (hostStores.length === 0 || !writer.encrypted) return new FilePlacement(host, writer, hostStores);
     const { report } = await runHostScript(
       host,
       AGE_CHECK,
@@ -79,13 +80,13 @@ export class BackupFiles {
     const version = report.last('age');
     if (version === undefined) {
       core.info(fallbackLine(report.last('no-age') ?? 'it did not say why'));
-      return new BackupFiles(host, writer, []);
+      return new FilePlacement(host, writer, []);
     }
     core.info(
       `Encrypting on the host with its age ${oneLine(version)} (public recipients only): ` +
         `${hostStores.map((s) => s.label).join(', ')} written there, nothing of it through the runner`,
     );
-    return new BackupFiles(host, writer, hostStores);
+    return new FilePlacement(host, writer, hostStores);
   }
 
   /** Writes what `producer` makes on the host as the file `name` at every destination. */
