@@ -30734,7 +30734,8 @@ function readStored(report, where) {
 /** Why the host does not encrypt, and what to do about it, as the one log line. */
 const fallbackLine = (why) => `The host cannot encrypt (${untrusted_oneLine(why)}): encrypting on the runner instead, so every byte crosses SSH twice. ` +
     'Install age on the host (`apt-get install age`) to encrypt there.';
-class BackupFiles {
+/** Where this backup's files are encrypted and written from: the host, or the runner. */
+class FilePlacement {
     host;
     writer;
     hostStores;
@@ -30758,16 +30759,16 @@ class BackupFiles {
     static async plan(host, writer) {
         const hostStores = writer.stores.filter((s) => s instanceof ShellStore && s.session === host);
         if (hostStores.length === 0 || !writer.encrypted)
-            return new BackupFiles(host, writer, hostStores);
+            return new FilePlacement(host, writer, hostStores);
         const { report } = await runHostScript(host, AGE_CHECK, { RECIPIENTS: writer.recipients }, { silent: true });
         const version = report.last('age');
         if (version === undefined) {
             core/* info */.pq(fallbackLine(report.last('no-age') ?? 'it did not say why'));
-            return new BackupFiles(host, writer, []);
+            return new FilePlacement(host, writer, []);
         }
         core/* info */.pq(`Encrypting on the host with its age ${untrusted_oneLine(version)} (public recipients only): ` +
             `${hostStores.map((s) => s.label).join(', ')} written there, nothing of it through the runner`);
-        return new BackupFiles(host, writer, hostStores);
+        return new FilePlacement(host, writer, hostStores);
     }
     /** Writes what `producer` makes on the host as the file `name` at every destination. */
     async write(name, source, compression, producer) {
@@ -52526,7 +52527,7 @@ async function runBackup(host, stores, inputs) {
     let releaseWriters = async () => { };
     await removeIfUnfinished(stores, id, async () => {
         // Whether the host can encrypt is asked while discovering (its line may land in that group).
-        const placing = BackupFiles.plan(host, writer);
+        const placing = FilePlacement.plan(host, writer);
         placing.catch(() => { });
         const plan = await core/* group */.Os('Discover', () => planBackup(host, inputs));
         const files = await placing;
