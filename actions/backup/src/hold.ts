@@ -2,6 +2,7 @@
 // stdin stays open: the action closes it to let go, and a dead connection lets go too (the host's
 // sshd hangs the script up), so nothing stays held after a runner vanishes.
 import { PassThrough } from 'node:stream';
+import { oneLine } from '../../../lib/action/untrusted.js';
 import {
   readReportLine,
   runHostScript,
@@ -55,7 +56,7 @@ export async function holdOnHost(
   };
 }
 
-/** The last line of a script's stderr, for an error message. */
+/** The last line of a script's stderr, for an error message (host text: shown as one safe line). */
 export function stderrTail(result: { stderr: string }): string {
-  return result.stderr.trim().split('\n').at(-1) ?? '';
+  return oneLine(result.stderr.trim().split('\n').at(-1) ?? '');
 }
