@@ -51622,6 +51622,7 @@ function authenticity(inputs) {
 // sshd hangs the script up), so nothing stays held after a runner vanishes.
 
 
+
 async function holdOnHost(host, body, values, options) {
     const stdin = new external_node_stream_.PassThrough();
     let onReady;
@@ -51647,9 +51648,9 @@ async function holdOnHost(host, body, values, options) {
         },
     };
 }
-/** The last line of a script's stderr, for an error message. */
+/** The last line of a script's stderr, for an error message (host text: shown as one safe line). */
 function stderrTail(result) {
-    return result.stderr.trim().split('\n').at(-1) ?? '';
+    return untrusted_oneLine(result.stderr.trim().split('\n').at(-1) ?? '');
 }
 
 ;// CONCATENATED MODULE: ./actions/backup/src/script/lock.ts
