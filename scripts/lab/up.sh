@@ -2,6 +2,7 @@
 # Brings up Berth's lab on this machine (Debian 12, as root), idempotently:
 #   Docker Engine 26 + buildx + Compose v2 (containerd image store), an authenticated registry,
 #   an SSH "Ubuntu host" and a jump/backup SSH host, a Debian base image in the registry,
+#   promtool, amtool and Alertmanager (Debian packages, not started as services),
 #   a loopback release-download server, a test CA with a server certificate, and real Trivy
 #   (built from source, served as an upstream release) with a small vulnerability DB (scripts/lab/trivy.sh).
 # What tests need is written to .lab/env. A second run when all is up takes a few seconds.
@@ -47,6 +48,7 @@ need_pkgs() {
     command -v zstd >/dev/null && command -v openssl >/dev/null && command -v curl >/dev/null &&
     command -v flock >/dev/null && command -v python3 >/dev/null && command -v ip >/dev/null &&
     command -v jq >/dev/null && python3 -c 'import ensurepip' 2>/dev/null &&
+    command -v promtool >/dev/null && command -v amtool >/dev/null && command -v prometheus-alertmanager >/dev/null &&
     [ -x /usr/libexec/docker/cli-plugins/docker-buildx ] &&
     [ -x /usr/libexec/docker/cli-plugins/docker-compose ] &&
     dpkg --compare-versions "$(dpkg-query -W -f='${Version}' docker.io 2>/dev/null || echo 0)" ge 26
@@ -62,6 +64,8 @@ if ! need_pkgs; then
   apt-get update -q
   apt-get install -y -q docker.io containerd runc openssh-server docker-registry debootstrap zstd age \
     apache2-utils iproute2 openssl curl util-linux python3 python3-venv jq ca-certificates
+  # promtool, amtool and an Alertmanager for the monitoring checks and the deploy gate (not started as services).
+  apt-get install -y -q --no-install-recommends prometheus prometheus-alertmanager
   apt-get install -y -q -t trixie docker.io docker-buildx docker-compose
 fi
 
