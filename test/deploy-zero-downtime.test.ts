@@ -83,6 +83,12 @@ async function deployUnderLoad(
   }
   await new Promise((r) => setTimeout(r, 1000));
   const [l, s] = await Promise.all([load.stop(), slow.stop()]);
+  if (process.env.ZD_DEBUG && l.failed > 0) {
+    const { stdout } = await ssh(
+      `docker compose -p ${project} logs --timestamps nginx 2>&1 | grep -v '" 200 ' | tail -n 40`,
+    );
+    console.log(stdout);
+  }
   console.log(
     `release: ${l.failed}/${l.total} failed, longest gap ${l.longestGapMs} ms; ` +
       `slow: ${s.failed}/${s.total} failed; ${JSON.stringify(l.failures.slice(0, 3))}`,
