@@ -33012,13 +33012,28 @@ zd_ids() { # service: its running containers, one id a line
     --filter "label=com.docker.compose.service=$1" | sort
 }
 
+zd_workers() { # the proxy's processes but its main one, "pid args" a line (ps on the host: nothing in the image)
+  docker top "$ZD_PROXY_ID" -o pid,args 2>/dev/null | awk -v main="$ZD_PROXY_PID" 'NR > 1 && $1 != main' | sort
+}
+
+# A reload command may return before it took effect (nginx -s reload only signals the master): until
+# the old workers stop accepting, they still proxy to the addresses they resolved before, and a
+# refusal set now would fail their requests. So it waits, up to 10 s, for every worker that ran
+# before the reload to have exited or changed its command line (nginx renames it "is shutting down").
 zd_reload() {
   [ -n "$ZD_PROXY_ID" ] || return 0
-  local out
+  local out before i
+  before=$(zd_workers)
   if ! out=$(docker exec "$ZD_PROXY_ID" "$\{ZD_RELOAD[@]}" 2>&1); then
     zd_log "reloading $ZD_PROXY ($\{ZD_RELOAD[*]}) failed: $(printf '%s' "$out" | tail -n 2 | tr '\n' ' ')"
     return 1
   fi
+  [ -n "$before" ] || return 0
+  for ((i = 0; i < 200; i++)); do
+    [ -n "$(comm -12 <(printf '%s\n' "$before") <(zd_workers))" ] || return 0
+    sleep 0.05
+  done
+  emit warning "zero-downtime: $ZD_PROXY's workers from before the reload still ran 10 s after it"
 }
 
 # The refusal rules live in the proxy container's network namespace (gone with it), set by the
@@ -33193,8 +33208,8 @@ rollout_release() { # release-dir
   ZD_HASHES=$(docker compose "$\{CARGS[@]}" config --format json 2>>"$ZD_LOG" |
     docker compose -p "$PROJECT" --project-directory "$1" -f - config --no-interpolate --hash '*' 2>>"$ZD_LOG") || ZD_HASHES=""
   ZD_PROXY_ID=$(zd_ids "$ZD_PROXY" | head -n 1)
-  ZD_PROXY_IMAGE=""
-  [ -z "$ZD_PROXY_ID" ] || ZD_PROXY_IMAGE=$(docker inspect -f '{{.Image}}' "$ZD_PROXY_ID")
+  ZD_PROXY_IMAGE="" ZD_PROXY_PID=""
+  [ -z "$ZD_PROXY_ID" ] || read -r ZD_PROXY_IMAGE ZD_PROXY_PID < <(docker inspect -f '{{.Image}} {{.State.Pid}}' "$ZD_PROXY_ID")
   ZD_ROLLED=()
   for s in "$\{ZD_SERVICES[@]}"; do
     # Nothing runs to keep serving (a new service): it is created with the others.
