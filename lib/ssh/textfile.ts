@@ -41,11 +41,11 @@ export function textfileValues(t: Textfile | undefined): { METRICS_DIR: string; 
 }
 
 /**
- * METRICS_DIR, METRICS_FILE. Writes nothing; reports `metrics-dir=ok`, or `metrics-dir-blocked=<why>`
+ * METRICS_DIR (unset or empty: nothing to check), METRICS_FILE. Writes nothing; reports `metrics-dir=ok`, or `metrics-dir-blocked=<why>`
  * (missing, not-a-directory, not-writable, file-not-replaceable) and sets `metrics_blocked=1`.
  */
 export const METRICS_DIR_CHECK = bash`metrics_blocked=""
-if [ -n "$METRICS_DIR" ]; then
+if [ -n "$\{METRICS_DIR:-}" ]; then
   if [ ! -e "$METRICS_DIR" ]; then metrics_blocked=missing
   elif [ ! -d "$METRICS_DIR" ]; then metrics_blocked=not-a-directory
   elif [ ! -w "$METRICS_DIR" ] || [ ! -x "$METRICS_DIR" ]; then metrics_blocked=not-writable
