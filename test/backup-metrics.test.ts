@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseExposition } from '../lib/ssh/textfile-metrics.js';
 import { runAction, type ActionResult } from '../scripts/lab/harness.js';
+import { labelledVolume, promtoolCheck } from './lab-files.js';
 import { backupSigning, labSsh, readLab, sshInputs } from '../scripts/lab/lab.js';
 
 const exec = promisify(execFile);
@@ -51,14 +52,6 @@ function backup(extra: Record<string, string | undefined> = {}): Promise<ActionR
   });
 }
 
-const promtool = (path: string) =>
-  new Promise<{ code: number; out: string }>((resolve) => {
-    const child = execFile('promtool', ['check', 'metrics'], (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code ?? 1) : 0, out: stdout + stderr }),
-    );
-    child.stdin!.end(readFileSync(path));
-  });
-
 const SERIES = [
   'berth_backup_last_success_timestamp_seconds',
   'berth_backup_last_failure_timestamp_seconds',
@@ -73,11 +66,18 @@ function series(): Record<string, number> {
   return Object.fromEntries(samples.map((s) => [s.name, s.value]));
 }
 
+/** The file now has `added`, a time no older than any it had, and `before`'s values unchanged. */
+function expectAdded(before: Record<string, number>, added: string): void {
+  const now = series();
+  expect(now).toEqual({ ...before, [added]: expect.any(Number) as number });
+  expect(now[added]).toBeGreaterThanOrEqual(Math.max(...Object.values(before).filter((v) => v > 1e9)));
+}
+
 /** The file is whole, 0644, alone in the directory (no .prom.tmp), and promtool accepts it. */
 async function expectGoodTextfile(): Promise<void> {
   expect(readdirSync(metricsDir)).toEqual([`berth-backup-${project}.prom`]);
   expect(statSync(file).mode & 0o777).toBe(0o644);
-  expect(await promtool(file), readFileSync(file, 'utf8')).toEqual({ code: 0, out: '' });
+  expect(await promtoolCheck(file), readFileSync(file, 'utf8')).toEqual({ code: 0, out: '' });
 }
 
 /** The heartbeat URL appears nowhere in the log, and was registered as a secret. */
@@ -94,26 +94,13 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   heartbeatUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}${secretPath}`;
-  await exec('docker', [
-    'volume',
-    'create',
-    '--label',
-    `com.docker.compose.project=${project}`,
-    '--label',
-    'com.docker.compose.volume=data',
-    volume,
-  ]);
-  await exec('docker', [
-    'run',
-    '--rm',
-    '-v',
-    `${volume}:/v`,
-    '--entrypoint',
-    'sh',
+  await labelledVolume(
     lab.baseImage,
-    '-c',
+    project,
+    volume,
+    'data',
     'head -c 100000 /dev/urandom >/v/blob && echo hello >/v/note',
-  ]);
+  );
   await ssh(`mkdir -p ${metricsDir}`);
 });
 
@@ -171,14 +158,7 @@ describe('backup metrics-dir and heartbeat-url', () => {
     expect(r.exitCode, r.log).toBe(0);
     expect(r.outputs.verified).toBe('true');
     await expectGoodTextfile();
-    const now = series();
-    expect(now).toEqual({
-      ...first,
-      berth_backup_last_verified_timestamp_seconds: expect.any(Number) as number,
-    });
-    expect(now.berth_backup_last_verified_timestamp_seconds).toBeGreaterThanOrEqual(
-      first.berth_backup_last_success_timestamp_seconds!,
-    );
+    expectAdded(first, 'berth_backup_last_verified_timestamp_seconds');
     expect(hits).toEqual([secretPath]);
   });
 
@@ -189,14 +169,7 @@ describe('backup metrics-dir and heartbeat-url', () => {
     expect(r.exitCode).toBe(1);
     expect(r.errors[0]).toMatch(/^Input "volumes": .*no volume nope/);
     await expectGoodTextfile();
-    const now = series();
-    expect(now).toEqual({
-      ...before,
-      berth_backup_last_failure_timestamp_seconds: expect.any(Number) as number,
-    });
-    expect(now.berth_backup_last_failure_timestamp_seconds).toBeGreaterThanOrEqual(
-      before.berth_backup_last_verified_timestamp_seconds!,
-    );
+    expectAdded(before, 'berth_backup_last_failure_timestamp_seconds');
     expect(hits).toEqual([`${secretPath}/fail`]);
     expectUrlHidden(r);
   });

@@ -3,13 +3,13 @@
 // series, `promtool check metrics` accepts it, no `.prom.tmp` is left, and a hostile commit string
 // stays inside its label. A missing or unwritable metrics-dir fails the preflight naming the input,
 // with nothing on the host changed. The SSH host is this machine: its files are read directly.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseExposition } from '../lib/ssh/textfile-metrics.js';
-import { runAction, type ActionResult } from '../scripts/lab/harness.js';
+import { runAction } from '../scripts/lab/harness.js';
+import { promtoolCheck } from './lab-files.js';
 import { labSsh, readLab, sshInputs } from '../scripts/lab/lab.js';
 import { sshdConnections as connections } from '../scripts/lab/net.js';
 
@@ -40,37 +40,22 @@ const COMPOSE = `services:
 
 let workdir: string;
 
-function deploy(
-  health: 'true' | 'false',
-  extra: Record<string, string> = {},
-  sha?: string,
-): Promise<ActionResult> {
-  return runAction('deploy', {
-    workspace: workdir,
-    sha,
-    inputs: {
-      ...sshInputs(lab),
-      project,
-      environment: 'production',
-      'remote-dir': remoteDir,
-      env: `HEALTH=${health}`,
-      registry: lab.registry,
-      'registry-username': lab.registryUser,
-      'registry-password': lab.registryPassword,
-      'wait-timeout': '30',
-      'metrics-dir': metricsDir,
-      ...extra,
-    },
-  });
-}
+/** The inputs every run here shares; `metrics-dir` is the deploy user's own directory. */
+const inputs = (health: 'true' | 'false') => ({
+  ...sshInputs(lab),
+  project,
+  environment: 'production',
+  'remote-dir': remoteDir,
+  env: `HEALTH=${health}`,
+  registry: lab.registry,
+  'registry-username': lab.registryUser,
+  'registry-password': lab.registryPassword,
+  'wait-timeout': '30',
+  'metrics-dir': metricsDir,
+});
 
-const promtool = (path: string) =>
-  new Promise<{ code: number; out: string }>((resolve) => {
-    const child = execFile('promtool', ['check', 'metrics'], (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code ?? 1) : 0, out: stdout + stderr }),
-    );
-    child.stdin!.end(readFileSync(path));
-  });
+const deploy = (health: 'true' | 'false', extra: Record<string, string> = {}, sha?: string) =>
+  runAction('deploy', { workspace: workdir, sha, inputs: { ...inputs(health), ...extra } });
 
 const NAMES = new Set([
   'berth_release_info',
@@ -122,7 +107,7 @@ describe('deploy metrics-dir', () => {
     release1 = r.outputs.release!;
     expect(readdirSync(metricsDir)).toEqual([`berth-deploy-${project}.prom`]);
     expect(statSync(file).mode & 0o777).toBe(0o644);
-    const check = await promtool(file);
+    const check = await promtoolCheck(file);
     expect(check, readFileSync(file, 'utf8')).toEqual({ code: 0, out: '' });
 
     const labels = { project, environment: 'production' };
@@ -147,7 +132,7 @@ describe('deploy metrics-dir', () => {
     expect(r.exitCode).toBe(1);
     expect(r.outputs.status, r.log).toBe('rolled-back');
     expect(readdirSync(metricsDir)).toEqual([`berth-deploy-${project}.prom`]);
-    expect(await promtool(file)).toEqual({ code: 0, out: '' });
+    expect(await promtoolCheck(file)).toEqual({ code: 0, out: '' });
     expect(last('success')).toBe(success);
     expect(last('rolled-back')).toBeGreaterThanOrEqual(success);
     expect(last('failure')).toBeUndefined();
