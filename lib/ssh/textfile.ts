@@ -41,8 +41,9 @@ export function textfileValues(t: Textfile | undefined): { METRICS_DIR: string; 
 }
 
 /**
- * METRICS_DIR (unset or empty: nothing to check), METRICS_FILE. Writes nothing; reports `metrics-dir=ok`, or `metrics-dir-blocked=<why>`
- * (missing, not-a-directory, not-writable, file-not-replaceable) and sets `metrics_blocked=1`.
+ * METRICS_DIR (unset or empty: nothing to check), METRICS_FILE. Writes nothing; reports
+ * `metrics-dir=ok`, or `metrics-dir-blocked=<why>` (missing, not-a-directory, not-writable,
+ * file-not-replaceable) and leaves the reason in `metrics_blocked` for the script to stop on.
  */
 export const METRICS_DIR_CHECK = bash`metrics_blocked=""
 if [ -n "$\{METRICS_DIR:-}" ]; then
