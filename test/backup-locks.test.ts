@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAction, type ActionResult } from '../scripts/lab/harness.js';
+import { labelledVolume } from './lab-files.js';
 import { backupSigning, readLab, sshInputs } from '../scripts/lab/lab.js';
 
 const exec = promisify(execFile);
@@ -48,19 +49,6 @@ function backup(project: string, extra: Record<string, string | undefined> = {})
       ...extra,
     },
   });
-}
-
-async function labelledVolume(project: string, name: string, label: string, fill = ''): Promise<void> {
-  await exec('docker', [
-    'volume',
-    'create',
-    '--label',
-    `com.docker.compose.project=${project}`,
-    '--label',
-    `com.docker.compose.volume=${label}`,
-    name,
-  ]);
-  if (fill) await sh(`docker run --rm -v ${name}:/v --entrypoint sh ${lab.baseImage} -c '${fill}'`);
 }
 
 /** A process on this machine holding `file` with flock like deploy (`-x`) or a writer (`-s`), with `line` in it. */
@@ -115,12 +103,13 @@ const complete = (dir: string, backupId: string) =>
 
 beforeAll(async () => {
   await labelledVolume(
+    lab.baseImage,
     projectA,
     `${projectA}_files`,
     'files',
     'echo a >/v/a.txt && head -c 100000 /dev/urandom >/v/blob',
   );
-  await labelledVolume(projectB, `${projectB}_files`, 'files', 'echo b >/v/b.txt');
+  await labelledVolume(lab.baseImage, projectB, `${projectB}_files`, 'files', 'echo b >/v/b.txt');
 });
 
 afterAll(async () => {
@@ -204,7 +193,7 @@ describe('the project lock (shared with berth/deploy)', () => {
 
 describe('the destination lock and retention', () => {
   it('another project sharing the directory runs its retention while a backup is being written: nothing of it is deleted', async () => {
-    await labelledVolume(projectA, `${projectA}_big`, 'big', 'truncate -s 3G /v/zeros');
+    await labelledVolume(lab.baseImage, projectA, `${projectA}_big`, 'big', 'truncate -s 3G /v/zeros');
     const completeA = await ids(dest);
     expect(completeA.length).toBeGreaterThanOrEqual(2);
     const writing = backup(projectA, { volumes: 'big', compression: 'gzip' });
@@ -311,7 +300,7 @@ describe('names reported by the host', () => {
     ['a space', 'a b'],
   ])('a volume label with %s is refused, naming it, before any backup is written', async (_, label) => {
     const project = `berth-lk-${id}-c${Buffer.from(label).toString('hex')}`;
-    await labelledVolume(project, `${project}_evil`, label, 'echo x >/v/x');
+    await labelledVolume(lab.baseImage, project, `${project}_evil`, label, 'echo x >/v/x');
     const r = await backup(project, { destinations: `host:${dest}-c` });
     expect(r.exitCode).toBe(1);
     expect(r.errors).toEqual([

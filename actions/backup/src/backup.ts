@@ -167,13 +167,24 @@ async function writeSummary(report: BackupReport): Promise<void> {
   await core.summary.addRaw(backupSummary(report)).write();
 }
 
-export async function runBackup(host: SshSession, stores: BackupStore[], inputs: Inputs): Promise<void> {
+/** What a completed backup stored, for the metrics. */
+export interface BackupDone {
+  bytes: number;
+  /** whether `verify: true` verified it */
+  verified: boolean;
+}
+
+export async function runBackup(
+  host: SshSession,
+  stores: BackupStore[],
+  inputs: Inputs,
+): Promise<BackupDone> {
   const started = Date.now();
   const writer = newBackup(stores, inputs);
   const { id } = writer;
   // Held from the first write until the manifest is written: no retention takes this backup for an interrupted one.
   let releaseWriters = async (): Promise<void> => {};
-  await removeIfUnfinished(stores, id, async () => {
+  return removeIfUnfinished(stores, id, async () => {
     // Whether the host can encrypt is asked while discovering (its line may land in that group).
     const placing = FilePlacement.plan(host, writer);
     placing.catch(() => {});
@@ -210,5 +221,6 @@ export async function runBackup(host: SshSession, stores: BackupStore[], inputs:
     core.setOutput(Outputs.Pruned, String(pruned.length));
     core.setOutput(Outputs.PrunedIds, pruned.join(' '));
     await writeSummary(report(pruned));
+    return { bytes: writer.files.reduce((sum, f) => sum + f.bytes, 0), verified: verify?.verified === true };
   }).finally(() => releaseWriters());
 }

@@ -25,6 +25,8 @@ export const Inputs = {
   AllowUnencrypted: 'allow-unencrypted',
   RemoteDir: 'remote-dir',
   LockTimeout: 'lock-timeout',
+  MetricsDir: 'metrics-dir',
+  HeartbeatUrl: 'heartbeat-url',
 } as const;
 
 export const Outputs = {

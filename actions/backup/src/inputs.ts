@@ -11,6 +11,7 @@ import {
 } from '../../../lib/action/inputs.js';
 import { parseProjectName } from '../../../lib/action/input-checks.js';
 import { getSshInputs, parseJumpHost, type SshInputs } from '../../../lib/ssh/inputs.js';
+import { parseMetricsDir } from '../../../lib/ssh/textfile.js';
 import { normalizePrivateKey } from '../../../lib/ssh/target.js';
 import {
   BACKUP_ID_PATTERN,
@@ -23,6 +24,7 @@ import {
   type Mode,
 } from './constants.js';
 import { identityLines } from './crypto.js';
+import { parseHeartbeatUrl } from './heartbeat.js';
 import { parseRetention, type RetentionPolicy } from './retention.js';
 import { checkEncryption, getSigningInputs, type SigningInputs } from './signing-inputs.js';
 
@@ -61,6 +63,10 @@ export interface Inputs extends SshInputs, SigningInputs {
   'remote-dir': string;
   /** seconds to wait for that lock */
   'lock-timeout': number;
+  /** the node exporter's textfile directory on the host (metrics.ts) */
+  'metrics-dir'?: string;
+  /** pinged when a backup or verify ends (heartbeat.ts); a secret */
+  'heartbeat-url'?: URL;
 }
 
 /** compose service and volume names, database names: no shell or path syntax. */
@@ -217,6 +223,8 @@ export function getInputs(): Inputs {
   const ssh = getSshInputs();
   const destinationKey = getString(I.DestinationSshKey) || ssh['ssh-key'];
   maskSecret(destinationKey);
+  const heartbeat = getString(I.HeartbeatUrl) ?? '';
+  maskSecret(heartbeat);
   const decryptionKey = getString(I.DecryptionKey) || undefined;
   maskSecret(decryptionKey);
   if (decryptionKey) checkDecryptionKey(decryptionKey);
@@ -251,6 +259,8 @@ export function getInputs(): Inputs {
     verify: getBooleanInput(I.Verify, { default: false }),
     'remote-dir': checkDir(I.RemoteDir, getString(I.RemoteDir) || `/opt/${project}`),
     'lock-timeout': Math.ceil(getDurationInput(I.LockTimeout, { default: 300_000 }) / 1000),
+    'metrics-dir': parseMetricsDir(I.MetricsDir, getString(I.MetricsDir) ?? ''),
+    'heartbeat-url': parseHeartbeatUrl(I.HeartbeatUrl, heartbeat),
   };
   checkEncryption({
     mode,

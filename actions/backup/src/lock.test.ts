@@ -31,6 +31,15 @@ describe('lockError', () => {
       'Input "remote-dir": /opt/shop is not writable by deploy: sudo chown deploy /opt/shop',
     );
   });
+  it('names metrics-dir when the textfile directory is unusable (checked before the lock)', () => {
+    const withMetrics = { ...inputs, 'metrics-dir': '/var/lib/node-exporter' };
+    expect(lockError(failed('::berth::metrics-dir-blocked=missing'), withMetrics).message).toMatch(
+      /^Input "metrics-dir": \/var\/lib\/node-exporter does not exist on the host/,
+    );
+    expect(lockError(failed('::berth::metrics-dir-blocked=not-writable'), withMetrics).message).toMatch(
+      /^Input "metrics-dir": \/var\/lib\/node-exporter is not writable by deploy/,
+    );
+  });
   it('otherwise says what the host said', () => {
     expect(lockError(failed('', 'a\nbash: boom'), inputs).message).toBe(
       'taking the lock /opt/shop/.lock failed: bash: boom',

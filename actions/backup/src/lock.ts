@@ -9,12 +9,14 @@ import { inputError } from '../../../lib/action/inputs.js';
 import { oneLine } from '../../../lib/action/untrusted.js';
 import type { HostScriptResult } from '../../../lib/ssh/host-script.js';
 import type { SshSession } from '../../../lib/ssh/session.js';
+import { metricsDirError, textfileValues } from '../../../lib/ssh/textfile.js';
 import { Inputs as I } from './constants.js';
 import { holdOnHost, stderrTail } from './hold.js';
 import type { Inputs } from './inputs.js';
+import { backupTextfile } from './metrics.js';
 import { HOLD_PROJECT_LOCK } from './script/lock.js';
 
-type LockInputs = Pick<Inputs, 'mode' | 'project' | 'user' | 'remote-dir' | 'lock-timeout'>;
+type LockInputs = Pick<Inputs, 'mode' | 'project' | 'user' | 'remote-dir' | 'lock-timeout' | 'metrics-dir'>;
 
 /** The line the lock file holds while we hold it, in deploy's style (one JSON object). */
 export function holderLine(inputs: LockInputs, now: Date, env = process.env): string {
@@ -36,6 +38,9 @@ export function lockError(result: Pick<HostScriptResult, 'report' | 'stderr'>, i
   const dir = inputs['remote-dir'];
   const user = inputs.user;
   if (report.last('missing') === 'flock') return new Error(FLOCK_MISSING);
+  const metrics = backupTextfile(inputs);
+  const metricsError = metrics && metricsDirError(report, metrics, user);
+  if (metricsError) return metricsError;
   const holder = report.last('lock-holder');
   if (holder !== undefined) {
     return inputError(
@@ -55,18 +60,27 @@ export function lockError(result: Pick<HostScriptResult, 'report' | 'stderr'>, i
   return new Error(`taking the lock ${dir}/.lock failed: ${stderrTail(result)}`);
 }
 
-/** Takes the project's lock (waiting up to `lock-timeout`); the returned function lets go. */
-export async function holdProjectLock(host: SshSession, inputs: LockInputs): Promise<() => Promise<void>> {
+/**
+ * Takes the project's lock (waiting up to `lock-timeout`); the returned function lets go. The script
+ * checks `metrics-dir` first: `metricsPassed` is called once it found the directory usable.
+ */
+export async function holdProjectLock(
+  host: SshSession,
+  inputs: LockInputs,
+  metricsPassed?: () => void,
+): Promise<() => Promise<void>> {
   const dir = inputs['remote-dir'];
   const values = {
     REMOTE_DIR: dir,
     LOCK_TIMEOUT: inputs['lock-timeout'],
     HOLDER: holderLine(inputs, new Date()),
+    ...textfileValues(backupTextfile(inputs)),
   };
   const held = await holdOnHost(host, HOLD_PROJECT_LOCK, values, {
     ready: 'locked',
     onReport: (key, value) => {
       if (key === 'created') core.info(`Created ${dir} (remote-dir)`);
+      if (key === 'metrics-dir') metricsPassed?.();
       if (key === 'waiting')
         core.info(
           `Waiting up to ${inputs['lock-timeout']} s for the lock ${dir}/.lock, held by ${oneLine(value.trim()) || 'unknown holder'}`,

@@ -3,7 +3,9 @@
 // the runner to the others, manifests last, then retention (backup.ts); restore and verify stream each archive from the first destination that
 // has the backup through its checks into temporary volumes / staged dumps on the host (receive.ts),
 // and restore changes live data only once every archive matched its manifest. Backup and restore
-// hold the project's lock, deploy's own (lock.ts), from start to end. Orchestration only.
+// hold the project's lock, deploy's own (lock.ts), from start to end. Backup and verify end by
+// updating the `metrics-dir` textfile (metrics.ts) and pinging `heartbeat-url` (heartbeat.ts).
+// Orchestration only.
 import * as core from '@actions/core';
 import { tmpdir } from 'node:os';
 import { openSshSession, sshTarget } from '../../../lib/ssh/inputs.js';
@@ -14,6 +16,8 @@ import { Outputs } from './constants.js';
 import { markVerifyFailed } from './genuine.js';
 import { getInputs, type Inputs } from './inputs.js';
 import { holdProjectLock } from './lock.js';
+import { ping } from './heartbeat.js';
+import { BackupMetrics, backupSucceeded, nowSeconds } from './metrics.js';
 import { HostScratch } from './receive.js';
 import { receiveAll, restoreDatabases, swapInVolumes } from './restore.js';
 import type { BackupStore } from './store.js';
@@ -69,24 +73,44 @@ async function restoreOrVerify(host: SshSession, stores: BackupStore[], inputs: 
   else await restore(host, from, inputs);
 }
 
-export async function main(): Promise<void> {
-  const inputs = getInputs();
+async function run(inputs: Inputs): Promise<void> {
   requireArtifactService(inputs);
   core.setOutput(Outputs.Verified, 'false');
+  const started = Date.now();
   const tempRoot = process.env.RUNNER_TEMP || tmpdir();
   const host = await openSshSession(sshTarget(inputs), tempRoot);
   const sessions = [host];
   const stores: BackupStore[] = [];
+  const metrics = new BackupMetrics(host, inputs);
   let unlock: (() => Promise<void>) | undefined;
   try {
     // Verify changes no live data, so it does not wait for (nor hold up) a deploy.
-    if (inputs.mode !== 'verify') unlock = await holdProjectLock(host, inputs);
+    if (inputs.mode !== 'verify') unlock = await holdProjectLock(host, inputs, () => metrics.passed());
+    else await metrics.check();
     for (const d of inputs.destinations) stores.push(await openStore(d, host, inputs, tempRoot, sessions));
-    if (inputs.mode === 'backup') await runBackup(host, stores, inputs);
+    if (inputs.mode === 'backup')
+      await metrics.record(backupSucceeded(await runBackup(host, stores, inputs), started));
     else await restoreOrVerify(host, stores, inputs);
+    if (inputs.mode === 'verify') await metrics.record({ lastVerified: nowSeconds() });
+  } catch (error) {
+    if (inputs.mode === 'backup') await metrics.record({ lastFailure: nowSeconds() });
+    throw error;
   } finally {
     await unlock?.();
     for (const store of stores) store.close();
     for (const s of sessions) await s.close();
   }
+}
+
+export async function main(): Promise<void> {
+  const inputs = getInputs();
+  // A restore is run by hand: no heartbeat (nor metrics) for it.
+  const heartbeat = inputs.mode === 'restore' ? undefined : inputs['heartbeat-url'];
+  try {
+    await run(inputs);
+  } catch (error) {
+    if (heartbeat) await ping(heartbeat, 'fail');
+    throw error;
+  }
+  if (heartbeat) await ping(heartbeat, 'success');
 }

@@ -51,13 +51,13 @@ export async function applyRetention(
  * Runs `backup`; when it fails, backup `id` (only it: its own) is removed where it has no manifest yet. A backup that failed verification keeps its manifest, for inspection; one that was
  * killed is cleaned up by the next run.
  */
-export async function removeIfUnfinished(
+export async function removeIfUnfinished<T>(
   stores: readonly BackupStore[],
   id: string,
-  backup: () => Promise<void>,
-): Promise<void> {
+  backup: () => Promise<T>,
+): Promise<T> {
   try {
-    await backup();
+    return await backup();
   } catch (error) {
     for (const store of stores) {
       const listing = await store.list().catch(() => undefined);

@@ -34,6 +34,7 @@ export const Inputs = {
   Proxy: 'proxy',
   ProxyReload: 'proxy-reload',
   DrainSeconds: 'drain-seconds',
+  MetricsDir: 'metrics-dir',
 } as const;
 
 export const Outputs = {

@@ -16,6 +16,7 @@ import {
 import { getRegistryCredentials, parseProjectName } from '../../../lib/action/input-checks.js';
 import { getSshInputs, type SshInputs } from '../../../lib/ssh/inputs.js';
 import { maskSecret } from '../../../lib/action/secrets.js';
+import { parseMetricsDir } from '../../../lib/ssh/textfile.js';
 import { Inputs as I } from './constants.js';
 import { parseHeaders, parseProbes, type Probe } from './probes.js';
 import { deploysNewRelease, getModeInputs, type Mode } from './modes/mode.js';
@@ -58,6 +59,8 @@ export interface Inputs extends SshInputs {
   /** services updated start-first (mode swarm: by swarm's own update_config) */
   /** read by rollout.ts's getRolloutInputs; mode swarm's stack rewrite reads it here */
   'zero-downtime'?: string[];
+  /** the node exporter's textfile directory on the host (metrics.ts) */
+  'metrics-dir'?: string;
 }
 
 /** A service, secret or environment name. */
@@ -215,6 +218,7 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     'keep-releases': positiveInt(I.KeepReleases, 5),
     prune: getBooleanInput(I.Prune, { default: true }),
     'lock-timeout': seconds(I.LockTimeout, 300),
+    'metrics-dir': parseMetricsDir(I.MetricsDir, getString(I.MetricsDir) ?? ''),
     ...modes,
   };
 }

@@ -12,7 +12,14 @@ import { getHookInputs, hookScriptValues } from './hooks.js';
 import { getInputs } from './inputs.js';
 import { getRolloutInputs, stageRollout } from './rollout.js';
 import { bundleSizeKb, preflight } from './preflight.js';
-import { deployError, readDeployReport, summaryMarkdown, type BundleFacts } from './report.js';
+import {
+  deployError,
+  readDeployReport,
+  reportWarnings,
+  summaryMarkdown,
+  type BundleFacts,
+} from './report.js';
+import { recordDeployMetrics } from './metrics.js';
 import { showStatus, stageRollback, targetError } from './modes/run.js';
 
 export async function main(): Promise<void> {
@@ -61,6 +68,7 @@ export async function main(): Promise<void> {
       bundle = { files: staged.project?.files ?? [], dataDirs: staged.project?.dataDirs ?? [], bytes };
       const params = deployScriptParams(inputs, staged, record, hooks);
       result = await core.group('Deploy on the host', () => runDeployScript(session, params));
+      await recordDeployMetrics(session, inputs, result, started);
     } finally {
       await session.close();
     }
@@ -75,12 +83,7 @@ export async function main(): Promise<void> {
     release = report.release ?? inputs.release ?? '';
     core.setOutput(Outputs.Release, release);
   }
-  for (const warning of report.warnings) core.warning(warning);
-  for (const dir of report.movedData) {
-    core.warning(
-      `Data directory ${dir} moved from the previous release into ${inputs['remote-dir']}/shared/${dir}`,
-    );
-  }
+  for (const warning of reportWarnings(report, inputs['remote-dir'])) core.warning(warning);
   const seconds = (Date.now() - started) / 1000;
   core.setOutput(Outputs.PreviousRelease, report.previousRelease ?? '');
   core.setOutput(Outputs.Status, report.status ?? 'failed');

@@ -34,6 +34,17 @@ describe('preflightProblems', () => {
     ]);
   });
 
+  it('names metrics-dir when the textfile directory is missing or not writable', () => {
+    const metrics = { input: 'metrics-dir', dir: '/var/lib/node-exporter', file: 'berth-deploy-shop.prom' };
+    expect(problems([...ready, 'metrics-dir=ok'], { metrics })).toEqual([]);
+    expect(problems([...ready, 'metrics-dir-blocked=not-writable'], { metrics })).toEqual([
+      'Input "metrics-dir": /var/lib/node-exporter is not writable by deploy: sudo chown deploy /var/lib/node-exporter (or a group both share)',
+    ]);
+    expect(problems([...ready, 'metrics-dir-blocked=missing'], { metrics })[0]).toMatch(
+      /^Input "metrics-dir": \/var\/lib\/node-exporter does not exist on the host/,
+    );
+  });
+
   it('names the package for a missing flock, compose or curl, and the group for the socket', () => {
     expect(
       problems([

@@ -7,9 +7,11 @@ import * as core from '@actions/core';
 import { oneLine } from '../../../lib/action/untrusted.js';
 import { HostReport, runHostScript } from '../../../lib/ssh/host-script.js';
 import type { SshSession } from '../../../lib/ssh/session.js';
+import { metricsDirError, textfileValues, type Textfile } from '../../../lib/ssh/textfile.js';
 import { parsePlatform } from '../../../lib/tools/registry.js';
 import { Inputs as I } from './constants.js';
 import type { Inputs } from './inputs.js';
+import { deployTextfile } from './metrics.js';
 import { measurePull, pullSpaceProblem, type ImageSize } from './pull-space.js';
 import { PREFLIGHT_BODY } from './script/preflight.js';
 
@@ -25,6 +27,8 @@ export interface PreflightFacts {
   bundleKb: number;
   /** the registry's sizes of the images the host lacks; undefined: the floor (pull-space.ts) */
   pullSizes?: ImageSize[];
+  /** input `metrics-dir`'s file, checked with the rest */
+  metrics?: Textfile;
 }
 
 /** The bytes under `dir`, in KiB rounded up (what the upload will write on the host). */
@@ -121,6 +125,8 @@ export function preflightProblems(report: HostReport, facts: PreflightFacts): st
   if (missing.includes('curl'))
     out.push(`Input "${I.HealthUrls}": the probes need curl on the host: sudo apt-get install curl`);
   out.push(...remoteDirProblems(report, user, facts));
+  const metrics = facts.metrics && metricsDirError(report, facts.metrics, user);
+  if (metrics) out.push(metrics.message);
   return out.map(oneLine);
 }
 
@@ -130,6 +136,7 @@ export async function preflight(session: SshSession, inputs: Inputs, bundleKb: n
     REMOTE_DIR: inputs['remote-dir'],
     NEED_CURL: inputs['health-urls'].length > 0,
     IMAGES: Object.values(inputs.images),
+    ...textfileValues(deployTextfile(inputs)),
   });
   const platform = parsePlatform(result.report.last('platform') ?? '');
   const log = (line: string) => core.info(oneLine(line));
@@ -139,6 +146,7 @@ export async function preflight(session: SshSession, inputs: Inputs, bundleKb: n
     mode: inputs.mode,
     bundleKb,
     pullSizes,
+    metrics: deployTextfile(inputs),
   });
   if (problems.length === 1) throw new Error(problems[0]);
   if (problems.length > 1) {

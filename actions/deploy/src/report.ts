@@ -107,6 +107,16 @@ export function readDeployReport(report: HostReport): DeployReport {
   };
 }
 
+/** What a finished deploy warns about: the host's warnings, and each data directory moved into shared/. */
+export function reportWarnings(r: DeployReport, remoteDir: string): string[] {
+  return [
+    ...r.warnings,
+    ...r.movedData.map(
+      (dir) => `Data directory ${dir} moved from the previous release into ${remoteDir}/shared/${dir}`,
+    ),
+  ];
+}
+
 /** One sentence that says why the step failed, naming the failing service. */
 export function failureMessage(r: DeployReport, release: string): string {
   const what = r.unhealthy.length

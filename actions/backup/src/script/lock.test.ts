@@ -55,6 +55,30 @@ describe('lock scripts', () => {
     expect(readFileSync(join(dir, '.lock'), 'utf8')).toBe('');
   });
 
+  it('HOLD_PROJECT_LOCK checks METRICS_DIR first and, when it is unusable, changes nothing', () => {
+    const root = mkdtempSync(join(tmpdir(), 'berth-lock-'));
+    const dir = join(root, 'remote');
+    const values = { REMOTE_DIR: dir, LOCK_TIMEOUT: 1, HOLDER: 'x', METRICS_FILE: 'berth-backup-x.prom' };
+    let report: HostReport | undefined;
+    try {
+      execFileSync(
+        'bash',
+        ['-c', renderHostScript(lock.HOLD_PROJECT_LOCK, { ...values, METRICS_DIR: join(root, 'no') })],
+        {
+          encoding: 'utf8',
+          stdio: 'pipe',
+        },
+      );
+    } catch (error) {
+      report = HostReport.parse((error as { stdout: string }).stdout);
+    }
+    expect(report?.last('metrics-dir-blocked')).toBe('missing');
+    expect(existsSync(dir)).toBe(false);
+    const ok = run(lock.HOLD_PROJECT_LOCK, { ...values, METRICS_DIR: root });
+    expect(ok.last('metrics-dir')).toBe('ok');
+    expect(ok.has('locked')).toBe(true);
+  });
+
   it('HOLD_PROJECT_LOCK waits for the holder, names it, and gives up after LOCK_TIMEOUT', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'berth-lock-'));
     writeFileSync(join(dir, '.lock'), '{"release":"r1"}\n');

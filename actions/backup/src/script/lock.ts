@@ -3,6 +3,7 @@
 // lock, held shared by every backup writing into the directory and exclusively by the removal of
 // interrupted backups, so that a backup being written is never taken for an interrupted one.
 import { bash } from '../../../../lib/ssh/host-script.js';
+import { METRICS_DIR_CHECK } from '../../../../lib/ssh/textfile.js';
 import { BACKUP_ID_PATTERN } from '../constants.js';
 
 /** The lock file in a `host:` destination directory (its name is no backup id, so never listed). */
@@ -12,11 +13,13 @@ const REQUIRE_FLOCK = bash`command -v flock >/dev/null 2>&1 || { emit missing fl
 `;
 
 /**
- * REMOTE_DIR, LOCK_TIMEOUT (seconds), HOLDER (one line). Takes deploy's lock, says `waiting=<holder>`
+ * REMOTE_DIR, LOCK_TIMEOUT (seconds), HOLDER (one line), METRICS_DIR and METRICS_FILE (checked first,
+ * `metrics-dir-blocked=` and nothing changed when unusable). Takes deploy's lock, says `waiting=<holder>`
  * when another holds it, `locked=` once held, then holds it until stdin closes (or the connection
  * dies). Fails with `missing=flock`, `blocked=<reason>` or, after LOCK_TIMEOUT, `lock-holder=`.
  */
-export const HOLD_PROJECT_LOCK = bash`${REQUIRE_FLOCK}if [ ! -d "$REMOTE_DIR" ]; then
+export const HOLD_PROJECT_LOCK = bash`${REQUIRE_FLOCK}${METRICS_DIR_CHECK}[ -z "$metrics_blocked" ] || exit 4
+if [ ! -d "$REMOTE_DIR" ]; then
   if [ -e "$REMOTE_DIR" ]; then emit blocked not-a-directory; exit 4; fi
   mkdir -p -- "$REMOTE_DIR" 2>/dev/null || { emit blocked not-creatable; exit 4; }
   emit created "$REMOTE_DIR"

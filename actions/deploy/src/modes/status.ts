@@ -49,7 +49,8 @@ function decode(field: string | undefined): string {
   return !field || field === '-' ? '' : Buffer.from(field, 'base64').toString('utf8');
 }
 
-function jsonObject(text: string): Record<string, unknown> | undefined {
+/** `text` as a JSON object, or undefined when it is not one (host text: anything may be there). */
+export function jsonObject(text: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(text);
     return value && typeof value === 'object' && !Array.isArray(value)

@@ -1,6 +1,7 @@
 // The preflight script: one round trip before the upload that looks at the host and writes nothing
 // (no directory, no file, no docker object). It reports facts; preflight.ts judges them.
 import { bash } from '../../../../lib/ssh/host-script.js';
+import { METRICS_DIR_CHECK } from '../../../../lib/ssh/textfile.js';
 
 export const PREFLIGHT_BODY = bash`emit user "$(id -un)"
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -45,4 +46,4 @@ elif [ "$dir" = "$REMOTE_DIR" ]; then
   done
 fi
 emit remote-dir-free-kb "$(free_kb "$dir")"
-`;
+${METRICS_DIR_CHECK}`;
