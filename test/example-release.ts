@@ -50,6 +50,37 @@ export async function exampleImages(lab: Lab, namespace: string): Promise<Exampl
   return images;
 }
 
+/** The monitoring services of docker-compose.monitoring.yml, each a target of example/monitoring/Dockerfile. */
+export const MONITORING_SERVICES = [
+  'prometheus',
+  'alertmanager',
+  'node-exporter',
+  'postgres-exporter',
+  'nginx-exporter',
+  'blackbox-exporter',
+] as const;
+export type MonitoringImages = Record<(typeof MONITORING_SERVICES)[number], string>;
+
+/**
+ * Builds and pushes the monitoring images under `<registry>/<namespace>/`; returns repo@digest refs.
+ * One Dockerfile installs every package in a shared stage, so BuildKit builds it once for all six
+ * targets (and not again while its content is unchanged); the registry stores its layer once.
+ */
+export async function monitoringImages(lab: Lab, namespace: string): Promise<MonitoringImages> {
+  const context = join(repoRoot, 'example/monitoring');
+  const tags = MONITORING_SERVICES.map((s) => `${lab.registry}/${namespace}/${s}:t`);
+  const refs = await Promise.all(
+    MONITORING_SERVICES.map((s, i) => buildPush(lab, context, tags[i]!, ['--target', s])),
+  );
+  await exec('docker', ['image', 'rm', '--force', ...tags, ...refs]);
+  return Object.fromEntries(MONITORING_SERVICES.map((s, i) => [s, refs[i]!])) as MonitoringImages;
+}
+
+/** The `images` input lines pinning the monitoring services. */
+export function monitoringPins(images: MonitoringImages): string {
+  return MONITORING_SERVICES.map((s) => `${s}=${images[s]}`).join('\n');
+}
+
 /** The `images` input pinning each service. */
 export function pins(images: ExampleImages, api: string): string {
   return `api=${api}\nnginx=${images.nginx}\ndb=${images.db}`;

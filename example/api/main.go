@@ -2,8 +2,8 @@
 // front of PostgreSQL plus a file store on a named volume, so that a deploy, a rollback and a
 // backup/restore all have real state to prove themselves against.
 //
-// It sticks to the standard library and lib/pq so that it builds from Debian's packages alone
-// (Go 1.19, GOPATH mode) without a module proxy.
+// It sticks to the standard library, lib/pq and the Prometheus client so that it builds from
+// Debian's packages alone (Go 1.19, GOPATH mode) without a module proxy.
 package main
 
 import (
@@ -84,6 +84,16 @@ func main() {
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
+	metricsSrv := &http.Server{
+		Addr:              metricsAddr,
+		Handler:           metricsHandler(),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go func() {
+		if err := metricsSrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Fatalf("api: metrics: %v", err)
+		}
+	}()
 	drained := make(chan struct{})
 	go func() {
 		defer close(drained)
@@ -91,10 +101,11 @@ func main() {
 		// docker stop sends SIGTERM: finish in-flight requests before the 10s SIGKILL.
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 		defer cancel()
+		_ = metricsSrv.Close()
 		_ = srv.Shutdown(shutdownCtx)
 	}()
 
-	log.Printf("api %s listening on %s", version, listenAddr)
+	log.Printf("api %s listening on %s (metrics on %s)", version, listenAddr, metricsAddr)
 	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Fatalf("api: %v", err)
 	}
@@ -176,12 +187,13 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("/items", s.handleItems)
 	mux.HandleFunc("/uploads/", handleUploads)
 	mux.HandleFunc("/slow", handleSlow)
+	counted := instrument(mux)
 	if !s.debug {
-		return mux
+		return counted
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		mux.ServeHTTP(w, r)
+		counted.ServeHTTP(w, r)
 		log.Printf("%s %s %s", r.Method, r.URL.Path, time.Since(start).Round(time.Microsecond))
 	})
 }
