@@ -34,6 +34,9 @@ export const Inputs = {
   Proxy: 'proxy',
   ProxyReload: 'proxy-reload',
   DrainSeconds: 'drain-seconds',
+  AlertmanagerUrl: 'alertmanager-url',
+  AlertFilter: 'alert-filter',
+  BakeSeconds: 'bake-seconds',
 } as const;
 
 export const Outputs = {

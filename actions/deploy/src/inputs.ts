@@ -19,8 +19,9 @@ import { maskSecret } from '../../../lib/action/secrets.js';
 import { Inputs as I } from './constants.js';
 import { parseHeaders, parseProbes, type Probe } from './probes.js';
 import { deploysNewRelease, getModeInputs, type Mode } from './modes/mode.js';
+import { getGateInputs, type GateInputs } from './gate.js';
 
-export interface Inputs extends SshInputs {
+export interface Inputs extends SshInputs, GateInputs {
   project: string;
   /** paths relative to working-directory, base first, the environment's override included */
   'compose-files': string[];
@@ -216,5 +217,6 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     prune: getBooleanInput(I.Prune, { default: true }),
     'lock-timeout': seconds(I.LockTimeout, 300),
     ...modes,
+    ...getGateInputs(project, modes.mode),
   };
 }
