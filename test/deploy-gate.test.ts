@@ -3,57 +3,32 @@
 // Prometheus posts them: the example stack deploys, and an alert for the project stops a release.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  deployExample,
   exampleImages,
-  exampleSecrets,
-  exampleWorkdir,
-  pins,
-  registryAndProbeInputs,
+  exampleTarget,
+  exampleVersion,
+  removeExample,
   type ExampleImages,
+  type ExampleTarget,
 } from './example-release.js';
 import { startAlertmanager, type LabAlertmanager } from '../scripts/lab/alertmanager.js';
-import { runAction, type ActionResult } from '../scripts/lab/harness.js';
-import { labSsh, readLab, sshInputs } from '../scripts/lab/lab.js';
-import { freePort, httpsGet, sshdConnections } from '../scripts/lab/net.js';
+import type { ActionResult } from '../scripts/lab/harness.js';
+import { labSsh, readLab } from '../scripts/lab/lab.js';
+import { freePort, sshdConnections } from '../scripts/lab/net.js';
 
 const lab = readLab();
-const id = Math.random().toString(36).slice(2, 8);
-const project = `berth-gate-${id}`;
-const remoteDir = `/home/deploy/berth-gate-${id}`;
-const ssh = (command: string) => labSsh(lab, command);
-
-let workdir: string;
+let t: ExampleTarget;
 let images: ExampleImages;
-let httpsPort: number;
-let httpPort: number;
 let am: LabAlertmanager;
 
-function deploy(api: string, extra: Record<string, string> = {}): Promise<ActionResult> {
-  return runAction('deploy', {
-    workspace: workdir,
-    inputs: {
-      ...sshInputs(lab),
-      project,
-      'compose-files': 'docker-compose.yml',
-      'remote-dir': remoteDir,
-      env: [`HTTPS_PORT=${httpsPort}`, `HTTP_PORT=${httpPort}`, 'BIND_ADDRESS=127.0.0.1'].join('\n'),
-      secrets: exampleSecrets(lab, `pw-${id}`),
-      images: pins(images, api),
-      ...registryAndProbeInputs(lab, httpsPort),
-      'wait-timeout': '120',
-      'alertmanager-url': am.url,
-      'bake-seconds': '8',
-      ...extra,
-    },
-  });
-}
-
-const version = async (): Promise<string> =>
-  (JSON.parse((await httpsGet(lab.caFile, httpsPort, '/healthz')).body) as { version: string }).version;
+const deploy = (api: string, extra: Record<string, string> = {}): Promise<ActionResult> =>
+  deployExample(lab, t, images, api, { 'alertmanager-url': am.url, 'bake-seconds': '8', ...extra });
+const version = () => exampleVersion(lab, t);
 
 /** Resolves once the example serves `want` (the new release is up, its probes and bake next). */
 async function serving(want: string): Promise<void> {
   for (let i = 0; i < 600; i++) {
-    if ((await version().catch(() => '')) === want) return;
+    if ((await version()) === want) return;
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`the example never served ${want}`);
@@ -61,25 +36,28 @@ async function serving(want: string): Promise<void> {
 
 /** What the host has: `current`'s target and the release directories (uploads included). */
 async function hostState(): Promise<{ current: string; releases: string[] }> {
-  const { stdout } = await ssh(`readlink ${remoteDir}/current; ls -A ${remoteDir}/releases`);
+  const { stdout } = await labSsh(lab, `readlink ${t.remoteDir}/current; ls -A ${t.remoteDir}/releases`);
   const [current, ...releases] = stdout.trim().split('\n');
   return { current: current!, releases };
 }
 
-const critical = { alertname: 'ApiErrorRate', severity: 'critical', project };
+const critical = (): Record<string, string> => ({
+  alertname: 'ApiErrorRate',
+  severity: 'critical',
+  project: t.project,
+});
 
 beforeAll(async () => {
-  workdir = exampleWorkdir(lab, 'gate');
-  httpsPort = await freePort();
-  httpPort = await freePort();
-  [images, am] = await Promise.all([exampleImages(lab, 'berth-gate'), startAlertmanager()]);
+  [t, images, am] = await Promise.all([
+    exampleTarget(lab, 'gate'),
+    exampleImages(lab, 'berth-gate'),
+    startAlertmanager(),
+  ]);
 });
 
 afterAll(async () => {
   await am?.stop();
-  await ssh(
-    `docker compose -p ${project} down -v --remove-orphans >/dev/null 2>&1; rm -rf ${remoteDir}`,
-  ).catch(() => undefined);
+  await removeExample(lab, t);
 });
 
 describe('the Alertmanager gate', () => {
@@ -94,7 +72,7 @@ describe('the Alertmanager gate', () => {
     expect(sshdConnections(lab.sshLog) - before).toBe(1);
     expect(r1.summary).toMatch(
       new RegExp(
-        `Alert gate \\| watched \`severity="critical",project="${project}"\` at \`${am.url}\` for \\d+\\.\\d s of 8 s, \\d+ polls: no matching alert fired`,
+        `Alert gate \\| watched \`severity="critical",project="${t.project}"\` at \`${am.url}\` for \\d+\\.\\d s of 8 s, \\d+ polls: no matching alert fired`,
       ),
     );
     expect(r1.summary).toMatch(/Time on the host \|.* bake \d+\.\d s, switch/);
@@ -102,13 +80,13 @@ describe('the Alertmanager gate', () => {
   });
 
   it('lets a release out past a silenced alert and alerts the filter does not match', async () => {
-    const silenced = { alertname: 'Silenced', severity: 'critical', project };
+    const silenced = { alertname: 'Silenced', severity: 'critical', project: t.project };
     await am.silence({ alertname: 'Silenced' });
     await am.fire(silenced);
-    await am.fire({ ...critical, project: `other-${id}` });
-    await am.fire({ ...critical, severity: 'warning' });
+    await am.fire({ ...critical(), project: `other-${t.project}` });
+    await am.fire({ ...critical(), severity: 'warning' });
     // Alertmanager has them: only the filter and the silence keep them from the gate.
-    expect(await am.firing([`project="${project}"`])).toHaveLength(1);
+    expect(await am.firing([`project="${t.project}"`])).toHaveLength(1);
     expect(await am.firing([`alertname="Silenced"`]).then((a) => a.length)).toBe(0);
     r2 = await deploy(images.api2);
     expect(r2.exitCode, r2.log).toBe(0);
@@ -116,8 +94,8 @@ describe('the Alertmanager gate', () => {
     expect(await version()).toBe('v2');
     for (const labels of [
       silenced,
-      { ...critical, project: `other-${id}` },
-      { ...critical, severity: 'warning' },
+      { ...critical(), project: `other-${t.project}` },
+      { ...critical(), severity: 'warning' },
     ])
       await am.resolve(labels);
   });
@@ -125,15 +103,15 @@ describe('the Alertmanager gate', () => {
   it('rolls back a release when a matching alert fires during the bake, naming it', async () => {
     const deploying = deploy(images.api1, { 'bake-seconds': '60' });
     await serving('v1');
-    await am.fire(critical, { summary: '5xx ratio over 5% ::error::pwned' });
+    await am.fire(critical(), { summary: '5xx ratio over 5% ::error::pwned' });
     const r = await deploying;
-    await am.resolve(critical);
+    await am.resolve(critical());
     expect(r.exitCode).toBe(1);
     expect(r.outputs.status, r.log).toBe('rolled-back');
     expect(r.errors).toHaveLength(1);
     expect(r.errors[0]).toMatch(
       new RegExp(
-        `failed at bake: an alert matching alert-filter fired \\d+ s into the bake; firing: ApiErrorRate \\{alertname="ApiErrorRate", project="${project}", severity="critical"\\} since .*: 5xx ratio over 5% ::error::pwned; rolled back to ${r2.outputs.release}`,
+        `failed at bake: an alert matching alert-filter fired \\d+ s into the bake; firing: ApiErrorRate \\{alertname="ApiErrorRate", project="${t.project}", severity="critical"\\} since .*: 5xx ratio over 5% ::error::pwned; rolled back to ${r2.outputs.release}`,
       ),
     );
     expect(r.summary).toMatch(/Alert gate \| stopped the release after \d+\.\d s of 60 s/);
@@ -147,15 +125,15 @@ describe('the Alertmanager gate', () => {
 
   it('refuses to deploy into a stack whose alert already fires, before anything changes', async () => {
     const before = await hostState();
-    await am.fire(critical);
+    await am.fire(critical());
     const r = await deploy(images.api1);
-    await am.resolve(critical);
+    await am.resolve(critical());
     expect(r.exitCode).toBe(1);
     expect(r.outputs.status).toBe('failed');
     expect(r.errors).toHaveLength(1);
     expect(r.errors[0]).toMatch(
       new RegExp(
-        `^Input "alert-filter": 1 alert matching severity="critical",project="${project}" already firing at ${am.url}, and a release does not go out into a burning stack.*: ApiErrorRate \\{`,
+        `^Input "alert-filter": 1 alert matching severity="critical",project="${t.project}" already firing at ${am.url}, and a release does not go out into a burning stack.*: ApiErrorRate \\{`,
       ),
     );
     expect(await hostState()).toEqual(before);

@@ -13,6 +13,7 @@ import {
   registryAndProbeInputs,
   type ExampleImages,
 } from './example-release.js';
+import { startAlertmanager } from '../scripts/lab/alertmanager.js';
 import { runAction, type ActionResult } from '../scripts/lab/harness.js';
 import { labSsh, readLab, sshInputs } from '../scripts/lab/lab.js';
 import { startLoad, type LoadResult } from '../scripts/lab/load.js';
@@ -222,6 +223,35 @@ describe('deploy mode: swarm', () => {
       `docker service inspect ${project}_api -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}'`,
     );
     expect(api.trim()).toContain(images.api2.split('@')[1]!);
+  });
+
+  it('the alert gate rolls the stack back to release 2 when a matching alert fires during the bake', async () => {
+    const am = await startAlertmanager();
+    try {
+      // The same token as release 2: no new secret version.
+      const deploying = deploy({ images: pins(images, images.api1), 'alertmanager-url': am.url }, 'token-2');
+      for (let i = 0; i < 900; i++) {
+        const body = await httpsGet(lab.caFile, httpsPort, '/healthz').then(
+          (r) => r.body,
+          () => '{}',
+        );
+        if ((JSON.parse(body) as { version?: string }).version === 'v1') break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await am.fire({ alertname: 'ApiDown', severity: 'critical', project });
+      const r = await deploying;
+      expect(r.outputs.status, r.log).toBe('rolled-back');
+      expect(r.errors[0]).toMatch(
+        new RegExp(
+          `failed at bake: .*firing: ApiDown \\{alertname="ApiDown", project="${project}", severity="critical"\\}.*; rolled back to ${r2.outputs.release}`,
+        ),
+      );
+    } finally {
+      await am.stop();
+    }
+    expect(JSON.parse((await httpsGet(lab.caFile, httpsPort, '/healthz')).body).version).toBe('v2');
+    const { stdout } = await ssh(`readlink ${remoteDir}/current`);
+    expect(stdout.trim()).toBe(`releases/${r2.outputs.release}`);
   });
 
   it('mode rollback brings release 1 back as a stack (its digests, its secret versions), then release 2', async () => {
