@@ -67,4 +67,29 @@ describe('renderDeployScript', () => {
     expect(script).toContain('"${COMPOSE_FILES[@]}"');
     expect(script).not.toContain('$\\{');
   });
+
+  it('bakes after the probes and before the switch, with the filter as an encoded query value', () => {
+    const gate = {
+      'alertmanager-url': 'http://127.0.0.1:9093',
+      'alert-filter': [{ name: 'note', op: '=' as const, value: hostile }],
+      'bake-seconds': 5,
+    };
+    const script = renderDeployScript({ ...params, gate });
+    execFileSync('bash', ['-n'], { input: script });
+    const at = (text: string) => DEPLOY_BODY.indexOf(text);
+    expect(at('enter probe')).toBeLessThan(at('enter bake'));
+    expect(at('enter bake')).toBeLessThan(at('enter switch'));
+    const header = script.slice(0, script.indexOf(DEPLOY_BODY));
+    const out = execFileSync('bash', [
+      '-c',
+      `${header}\nprintf '%s\\0' "$AM_URL" "$AM_QUERY" "$BAKE_SECONDS"`,
+    ]);
+    const [url, query, bake] = out.toString().split('\0');
+    expect([url, bake]).toEqual(['http://127.0.0.1:9093', '5']);
+    expect(query).toMatch(/^active=true&silenced=false&inhibited=false&filter=[A-Za-z0-9%._~*'()!-]+$/);
+    expect(decodeURIComponent(query!.split('filter=')[1]!)).toBe(
+      `note="${hostile.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`,
+    );
+    expect(existsSync(marker)).toBe(false);
+  });
 });
