@@ -23,7 +23,7 @@ let am: LabAlertmanager;
 
 const deploy = (api: string, extra: Record<string, string> = {}): Promise<ActionResult> =>
   deployExample(lab, t, images, api, { 'alertmanager-url': am.url, 'bake-seconds': '8', ...extra });
-const version = () => exampleVersion(lab, t);
+const version = () => exampleVersion(lab, t.httpsPort);
 
 /** Resolves once the example serves `want` (the new release is up, its probes and bake next). */
 async function serving(want: string): Promise<void> {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   exampleImages,
   exampleSecrets,
+  exampleVersion,
   exampleWorkdir,
   pins,
   registryAndProbeInputs,
@@ -230,14 +231,8 @@ describe('deploy mode: swarm', () => {
     try {
       // The same token as release 2: no new secret version.
       const deploying = deploy({ images: pins(images, images.api1), 'alertmanager-url': am.url }, 'token-2');
-      for (let i = 0; i < 900; i++) {
-        const body = await httpsGet(lab.caFile, httpsPort, '/healthz').then(
-          (r) => r.body,
-          () => '{}',
-        );
-        if ((JSON.parse(body) as { version?: string }).version === 'v1') break;
+      for (let i = 0; i < 900 && (await exampleVersion(lab, httpsPort)) !== 'v1'; i++)
         await new Promise((r) => setTimeout(r, 200));
-      }
       await am.fire({ alertname: 'ApiDown', severity: 'critical', project });
       const r = await deploying;
       expect(r.outputs.status, r.log).toBe('rolled-back');
@@ -249,7 +244,7 @@ describe('deploy mode: swarm', () => {
     } finally {
       await am.stop();
     }
-    expect(JSON.parse((await httpsGet(lab.caFile, httpsPort, '/healthz')).body).version).toBe('v2');
+    expect(await exampleVersion(lab, httpsPort)).toBe('v2');
     const { stdout } = await ssh(`readlink ${remoteDir}/current`);
     expect(stdout.trim()).toBe(`releases/${r2.outputs.release}`);
   });

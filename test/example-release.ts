@@ -124,11 +124,14 @@ export function deployExample(
   });
 }
 
-/** The version the example's api reports through nginx ('' when it does not answer). */
-export async function exampleVersion(lab: Lab, t: ExampleTarget): Promise<string> {
-  const res = await httpsGet(lab.caFile, t.httpsPort, '/healthz').catch(() => undefined);
-  if (res?.status !== 200) return '';
-  return (JSON.parse(res.body) as { version?: string }).version ?? '';
+/** The version the example's api reports through nginx on `httpsPort` ('' while it does not answer it). */
+export async function exampleVersion(lab: Lab, httpsPort: number): Promise<string> {
+  const res = await httpsGet(lab.caFile, httpsPort, '/healthz').catch(() => undefined);
+  try {
+    return res?.status === 200 ? ((JSON.parse(res.body) as { version?: string }).version ?? '') : '';
+  } catch {
+    return ''; // a proxy's error page while the api restarts
+  }
 }
 
 /** Takes the target's stack down (volumes too) and removes its remote-dir. */
