@@ -8,11 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   exampleImages,
   exampleSecrets,
+  exampleVersion,
   exampleWorkdir,
   pins,
   registryAndProbeInputs,
   type ExampleImages,
 } from './example-release.js';
+import { startAlertmanager } from '../scripts/lab/alertmanager.js';
 import { runAction, type ActionResult } from '../scripts/lab/harness.js';
 import { labSsh, readLab, sshInputs } from '../scripts/lab/lab.js';
 import { startLoad, type LoadResult } from '../scripts/lab/load.js';
@@ -222,6 +224,29 @@ describe('deploy mode: swarm', () => {
       `docker service inspect ${project}_api -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}'`,
     );
     expect(api.trim()).toContain(images.api2.split('@')[1]!);
+  });
+
+  it('the alert gate rolls the stack back to release 2 when a matching alert fires during the bake', async () => {
+    const am = await startAlertmanager();
+    try {
+      // The same token as release 2: no new secret version.
+      const deploying = deploy({ images: pins(images, images.api1), 'alertmanager-url': am.url }, 'token-2');
+      for (let i = 0; i < 900 && (await exampleVersion(lab, httpsPort)) !== 'v1'; i++)
+        await new Promise((r) => setTimeout(r, 200));
+      await am.fire({ alertname: 'ApiDown', severity: 'critical', project });
+      const r = await deploying;
+      expect(r.outputs.status, r.log).toBe('rolled-back');
+      expect(r.errors[0]).toMatch(
+        new RegExp(
+          `failed at bake: .*firing: ApiDown \\{alertname="ApiDown", project="${project}", severity="critical"\\}.*; rolled back to ${r2.outputs.release}`,
+        ),
+      );
+    } finally {
+      await am.stop();
+    }
+    expect(await exampleVersion(lab, httpsPort)).toBe('v2');
+    const { stdout } = await ssh(`readlink ${remoteDir}/current`);
+    expect(stdout.trim()).toBe(`releases/${r2.outputs.release}`);
   });
 
   it('mode rollback brings release 1 back as a stack (its digests, its secret versions), then release 2', async () => {

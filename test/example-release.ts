@@ -6,7 +6,9 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { buildPush, repoRoot, type Lab } from '../scripts/lab/lab.js';
+import { runAction, type ActionResult } from '../scripts/lab/harness.js';
+import { buildPush, labSsh, repoRoot, sshInputs, type Lab } from '../scripts/lab/lab.js';
+import { freePort, httpsGet } from '../scripts/lab/net.js';
 
 const exec = promisify(execFile);
 
@@ -105,4 +107,68 @@ export function registryAndProbeInputs(lab: Lab, httpsPort: number): Record<stri
     'health-urls': `https://localhost:${httpsPort}/healthz 200 2000`,
     'ca-file': 'ca.pem',
   };
+}
+
+/** One deploy target of the example on the lab host: its project, remote-dir, ports and working copy. */
+export interface ExampleTarget {
+  project: string;
+  remoteDir: string;
+  workdir: string;
+  httpsPort: number;
+  httpPort: number;
+}
+
+/** A fresh target named `berth-<label>-<random>`, with free ports and its own copy of example/. */
+export async function exampleTarget(lab: Lab, label: string): Promise<ExampleTarget> {
+  const name = `berth-${label}-${Math.random().toString(36).slice(2, 8)}`;
+  return {
+    project: name,
+    remoteDir: `/home/deploy/${name}`,
+    workdir: exampleWorkdir(lab, label),
+    httpsPort: await freePort(),
+    httpPort: await freePort(),
+  };
+}
+
+/** Deploys the example's base compose file to `t` with `api`, probed over HTTPS; `extra` on top. */
+export function deployExample(
+  lab: Lab,
+  t: ExampleTarget,
+  images: ExampleImages,
+  api: string,
+  extra: Record<string, string> = {},
+): Promise<ActionResult> {
+  return runAction('deploy', {
+    workspace: t.workdir,
+    inputs: {
+      ...sshInputs(lab),
+      project: t.project,
+      'compose-files': 'docker-compose.yml',
+      'remote-dir': t.remoteDir,
+      env: [`HTTPS_PORT=${t.httpsPort}`, `HTTP_PORT=${t.httpPort}`, 'BIND_ADDRESS=127.0.0.1'].join('\n'),
+      secrets: exampleSecrets(lab, `pw-${t.project}`),
+      images: pins(images, api),
+      ...registryAndProbeInputs(lab, t.httpsPort),
+      'wait-timeout': '120',
+      ...extra,
+    },
+  });
+}
+
+/** The version the example's api reports through nginx on `httpsPort` ('' while it does not answer it). */
+export async function exampleVersion(lab: Lab, httpsPort: number): Promise<string> {
+  const res = await httpsGet(lab.caFile, httpsPort, '/healthz').catch(() => undefined);
+  try {
+    return res?.status === 200 ? ((JSON.parse(res.body) as { version?: string }).version ?? '') : '';
+  } catch {
+    return ''; // a proxy's error page while the api restarts
+  }
+}
+
+/** Takes the target's stack down (volumes too) and removes its remote-dir. */
+export async function removeExample(lab: Lab, t: ExampleTarget): Promise<void> {
+  await labSsh(
+    lab,
+    `docker compose -p ${t.project} down -v --remove-orphans >/dev/null 2>&1; rm -rf ${t.remoteDir}`,
+  ).catch(() => undefined);
 }

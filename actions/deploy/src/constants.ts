@@ -35,6 +35,9 @@ export const Inputs = {
   ProxyReload: 'proxy-reload',
   DrainSeconds: 'drain-seconds',
   MetricsDir: 'metrics-dir',
+  AlertmanagerUrl: 'alertmanager-url',
+  AlertFilter: 'alert-filter',
+  BakeSeconds: 'bake-seconds',
 } as const;
 
 export const Outputs = {

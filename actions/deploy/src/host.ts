@@ -94,6 +94,7 @@ export function deployScriptParams(
     hooks,
     dataDirs: staged.project?.dataDirs,
     storedFiles: staged.project?.stored,
+    gate: inputs,
   };
 }
 

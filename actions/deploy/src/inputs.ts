@@ -20,8 +20,9 @@ import { parseMetricsDir } from '../../../lib/ssh/textfile.js';
 import { Inputs as I } from './constants.js';
 import { parseHeaders, parseProbes, type Probe } from './probes.js';
 import { deploysNewRelease, getModeInputs, type Mode } from './modes/mode.js';
+import { getGateInputs, type GateInputs } from './gate.js';
 
-export interface Inputs extends SshInputs {
+export interface Inputs extends SshInputs, GateInputs {
   project: string;
   /** paths relative to working-directory, base first, the environment's override included */
   'compose-files': string[];
@@ -220,5 +221,6 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     'lock-timeout': seconds(I.LockTimeout, 300),
     'metrics-dir': parseMetricsDir(I.MetricsDir, getString(I.MetricsDir) ?? ''),
     ...modes,
+    ...getGateInputs(project, modes.mode),
   };
 }

@@ -88,18 +88,8 @@ export async function main(): Promise<void> {
   core.setOutput(Outputs.PreviousRelease, report.previousRelease ?? '');
   core.setOutput(Outputs.Status, report.status ?? 'failed');
   core.setOutput(Outputs.DurationSeconds, String(Math.round(seconds)));
-  await core.summary
-    .addRaw(
-      summaryMarkdown(report, {
-        release,
-        host: target,
-        project: inputs.project,
-        seconds,
-        mode: inputs.mode,
-        bundle,
-      }),
-    )
-    .write();
+  const facts = { release, host: target, project: inputs.project, seconds, mode: inputs.mode, bundle };
+  await core.summary.addRaw(summaryMarkdown(report, { ...facts, gate: inputs })).write();
 
   const error = deployError(report, result.exitCode, release, inputs);
   if (error) throw error;

@@ -14,6 +14,9 @@ import type { Inputs } from './inputs.js';
 import { deployTextfile } from './metrics.js';
 import { measurePull, pullSpaceProblem, type ImageSize } from './pull-space.js';
 import { PREFLIGHT_BODY } from './script/preflight.js';
+import { AM_FUNCTIONS, GATE_PREFLIGHT } from './script/gate.js';
+import { gateValues } from './gate.js';
+import { gatePreflightProblems } from './gate-report.js';
 
 /** `docker compose up --wait-timeout`, which every deploy uses, came with Compose 2.17.0. */
 export const MIN_COMPOSE: readonly [number, number, number] = [2, 17, 0];
@@ -132,22 +135,27 @@ export function preflightProblems(report: HostReport, facts: PreflightFacts): st
 
 /** Runs the preflight script; throws one error listing every problem, before anything is written. */
 export async function preflight(session: SshSession, inputs: Inputs, bundleKb: number): Promise<void> {
-  const result = await runHostScript(session, PREFLIGHT_BODY, {
+  // The Alertmanager gate's checks ride along (script/gate.ts): no connection of their own.
+  const result = await runHostScript(session, `${PREFLIGHT_BODY}${AM_FUNCTIONS}${GATE_PREFLIGHT}`, {
     REMOTE_DIR: inputs['remote-dir'],
     NEED_CURL: inputs['health-urls'].length > 0,
     IMAGES: Object.values(inputs.images),
     ...textfileValues(deployTextfile(inputs)),
+    ...gateValues(inputs),
   });
   const platform = parsePlatform(result.report.last('platform') ?? '');
   const log = (line: string) => core.info(oneLine(line));
   const pullSizes = await measurePull(result.report.all('missing-image'), platform, inputs, log);
-  const problems = preflightProblems(result.report, {
-    remoteDir: inputs['remote-dir'],
-    mode: inputs.mode,
-    bundleKb,
-    pullSizes,
-    metrics: deployTextfile(inputs),
-  });
+  const problems = [
+    ...preflightProblems(result.report, {
+      remoteDir: inputs['remote-dir'],
+      mode: inputs.mode,
+      bundleKb,
+      pullSizes,
+      metrics: deployTextfile(inputs),
+    }),
+    ...gatePreflightProblems(result.report, inputs).map(oneLine),
+  ];
   if (problems.length === 1) throw new Error(problems[0]);
   if (problems.length > 1) {
     throw new Error(`the host is not ready (${problems.length} problems): ${problems.join('; ')}`);

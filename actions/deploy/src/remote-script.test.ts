@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parseFilter } from './gate.js';
 import { DEPLOY_BODY, renderDeployScript, type DeployScriptParams } from './remote-script.js';
 
 const marker = `/tmp/berth-pwned-${process.pid}`;
@@ -66,5 +67,29 @@ describe('renderDeployScript', () => {
     const script = renderDeployScript(params);
     expect(script).toContain('"${COMPOSE_FILES[@]}"');
     expect(script).not.toContain('$\\{');
+  });
+
+  it('bakes after the probes and before the switch, with the filter as an encoded query value', () => {
+    const gate = {
+      'alertmanager-url': 'http://127.0.0.1:9093',
+      'alert-filter': [{ name: 'note', op: '=' as const, value: hostile }],
+      'bake-seconds': 5,
+    };
+    const script = renderDeployScript({ ...params, gate });
+    execFileSync('bash', ['-n'], { input: script });
+    const at = (text: string) => DEPLOY_BODY.indexOf(text);
+    expect(at('enter probe')).toBeLessThan(at('enter bake'));
+    expect(at('enter bake')).toBeLessThan(at('enter switch'));
+    const header = script.slice(0, script.indexOf(DEPLOY_BODY));
+    const out = execFileSync('bash', [
+      '-c',
+      `${header}\nprintf '%s\\0' "$AM_URL" "$AM_QUERY" "$BAKE_SECONDS"`,
+    ]);
+    const [url, query, bake] = out.toString().split('\0');
+    expect([url, bake]).toEqual(['http://127.0.0.1:9093', '5']);
+    expect(query).toMatch(/^active=true&silenced=false&inhibited=false&filter=[A-Za-z0-9%._~*'()!-]+$/);
+    // The hostile value comes back whole from the query Alertmanager reads.
+    expect(parseFilter(decodeURIComponent(query!.split('filter=')[1]!))).toEqual(gate['alert-filter']);
+    expect(existsSync(marker)).toBe(false);
   });
 });

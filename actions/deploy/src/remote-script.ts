@@ -14,6 +14,8 @@ import { CONFIG, PROBE, PULL, UP } from './script/stages.js';
 import { SWARM } from './script/swarm.js';
 import { SWITCH } from './script/switch.js';
 import { AFTER_SWITCH, BRING_BACK, GUARD } from './script/modes.js';
+import { AM_FUNCTIONS, BAKE } from './script/gate.js';
+import { gateValues, type GateInputs } from './gate.js';
 import { redactUrl, type Probe } from './probes.js';
 import { hookValues } from './hooks.js';
 import type { DeployMode } from './modes/mode.js';
@@ -51,9 +53,11 @@ export interface DeployScriptParams {
   dataDirs?: string[];
   /** project files stored at <remote-dir>/files/<id>/ (project/content.ts) */
   storedFiles?: { id: string; path: string }[];
+  /** the Alertmanager gate (no alertmanager-url: no bake) */
+  gate?: GateInputs;
 }
 
-/** The body in the order it runs: start and lock, the functions, then config, pull, up, probe, switch, retention. */
+/** The body in the order it runs: start and lock, the functions, then config, pull, up, probe, bake, switch, retention. */
 export const DEPLOY_BODY = [
   START,
   BRING_BACK,
@@ -63,6 +67,7 @@ export const DEPLOY_BODY = [
   SWARM,
   FAILURE,
   HOOK_FUNCTIONS,
+  AM_FUNCTIONS,
   GUARD,
   SHARED,
   FILES,
@@ -71,6 +76,7 @@ export const DEPLOY_BODY = [
   PRE_DEPLOY,
   UP,
   PROBE,
+  BAKE,
   SWITCH,
   AFTER_SWITCH,
   POST_DEPLOY,
@@ -106,6 +112,7 @@ export function deployScriptValues(p: DeployScriptParams): HostValues {
     DATA_DIRS: p.dataDirs ?? [],
     FILE_IDS: (p.storedFiles ?? []).map((f) => f.id),
     FILE_PATHS: (p.storedFiles ?? []).map((f) => f.path),
+    ...gateValues(p.gate ?? { 'alert-filter': [], 'bake-seconds': 0 }),
   };
 }
 

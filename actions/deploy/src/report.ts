@@ -9,6 +9,8 @@ import { HostReport } from '../../../lib/ssh/host-script.js';
 import { Inputs as I, type DeployStatus } from './constants.js';
 import type { Inputs } from './inputs.js';
 import { RELEASE_ID } from './release-id.js';
+import type { GateInputs } from './gate.js';
+import { gateDetail, gateRows, readGateReport, type GateReport } from './gate-report.js';
 
 export interface HealthCheck {
   ExitCode?: number;
@@ -52,6 +54,8 @@ export interface DeployReport {
   removedFiles: string[];
   /** how each service was updated, when the release lists zero-downtime services */
   updates: ServiceUpdate[];
+  /** the Alertmanager gate's bake, when it ran */
+  gate?: GateReport;
 }
 
 /** The deploy script's report, from its stdout. */
@@ -98,6 +102,7 @@ export function readDeployReport(report: HostReport): DeployReport {
     keptReleases: report.all('kept-release').map(oneLine),
     removedFiles: report.all('removed-files').map(oneLine),
     updates: parseServiceUpdates(report.all('rollout').map(oneLine)),
+    gate: readGateReport(report),
     stageSeconds: stageStarts
       .slice(0, -1)
       .map(([stage, ms], i): [string, number] => [
@@ -136,7 +141,7 @@ export function failureMessage(r: DeployReport, release: string): string {
         : r.previousRelease
           ? `release ${r.previousRelease} is still current`
           : 'there was no earlier release to roll back to';
-  return `release ${release} failed at ${r.failedStage ?? 'an unknown stage'}: ${r.error ?? 'no detail'}${what}; ${outcome}`;
+  return `release ${release} failed at ${r.failedStage ?? 'an unknown stage'}: ${r.error ?? 'no detail'}${what}${gateDetail(r.gate)}; ${outcome}`;
 }
 
 /** Why the step fails (the lock timed out, the release failed, the script ended early), if it does. */
@@ -188,6 +193,7 @@ export function summaryMarkdown(
     seconds: number;
     mode?: string;
     bundle?: BundleFacts;
+    gate?: GateInputs;
   },
 ): string {
   const icon = r.status === 'deployed' ? '✅' : r.status === 'rolled-back' ? '↩️' : '❌';
@@ -219,6 +225,7 @@ export function summaryMarkdown(
     rows.push(['Removed swarm objects', r.removedObjects.map((x) => `\`${x}\``).join(' ')]);
   rows.push(...rolloutRows(r.updates));
   rows.push(...hookRows(r));
+  rows.push(...gateRows(r.gate, facts.gate));
   if (facts.bundle) rows.push(...bundleRows(facts.bundle, r));
   const table = keyValueTable(rows);
   const why =

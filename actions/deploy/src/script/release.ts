@@ -77,7 +77,8 @@ fail() { # message
   emit error "$1"
   if [ "$stage" = up ] || [ "$stage" = probe ]; then diagnose; fi
   local keep_release=0
-  if [ "$stage" = up ] || [ "$stage" = probe ]; then
+  # The bake (script/gate.ts) stops a healthy release on a firing alert: rolled back the same way.
+  if [ "$stage" = up ] || [ "$stage" = probe ] || [ "$stage" = bake ]; then
     if rollback; then status=rolled-back; else keep_release=1; fi
   fi
   emit status "$status"
