@@ -57,7 +57,7 @@ function quotedValues(message: string): string[] {
 
 /** The line a message is about in `yaml` (a file of `kind`). */
 export function problemLine(kind: MonitoringKind, message: string, yaml: MonitoringYaml): number {
-  const position = /^(\d+):\d+: /.exec(message);
+  const position = /^(\d+):\d+: /.exec(message); // the first of `15:17: 14:16: `
   if (position) return Number(position[1]);
   const yamlLine = /^(?:yaml: )?line (\d+): /.exec(message);
   if (yamlLine) {
@@ -96,7 +96,7 @@ export function toolProblems(
   }
   return messages.map((message) => ({
     // The position is the finding's line; YAML's own line is dropped with it (it is often wrong).
-    message: message.replace(/^\d+:\d+: /, '').replace(/^(yaml: )?line \d+: /, '$1'),
+    message: message.replace(/^(\d+:\d+: )+/, '').replace(/^(yaml: )?line \d+: /, '$1'),
     line: problemLine(kind, message, yaml),
   }));
 }
