@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # promtool and amtool for the lab, served "as upstream releases": Debian's binaries (packages
 # prometheus and prometheus-alertmanager, installed by up.sh) packaged in upstream's layout,
-#   .lab/releases/prometheus/<project>/releases/download/v<version>/<project>-<version>.linux-amd64.tar.gz
+#   .lab/releases/prometheus/<project>/releases/download/v<version>/<project>-<version>.linux-<arch>.tar.gz
 # (the binaries in a directory of the archive's name, with LICENSE and NOTICE) and sha256sums.txt
 # beside it, so LAB_MONITORING_DOWNLOAD_URL replaces https://github.com/prometheus and berth/scan
 # installs them through the same checksum-verified code path as upstream's. Called by up.sh with
@@ -14,12 +14,11 @@ lab="$root/.lab"
 mdir="$lab/monitoring"
 base="$lab/releases/prometheus"
 
-die() { printf 'lab: error: %s\n' "$*" >&2; exit 1; }
+# Debian's architecture names are upstream's archive suffixes (amd64, arm64).
+arch=$(dpkg --print-architecture)
 mkdir -p "$mdir"
 exec 9>"$mdir/lock"
 flock 9
-
-[ "$(uname -m)" = x86_64 ] || die "the lab packages promtool and amtool as upstream's linux-amd64 releases only"
 
 # The upstream version a Debian package is built from: 2.42.0+ds-5+deb12u1 -> 2.42.0.
 upstream_version() {
@@ -32,8 +31,11 @@ package() {
   shift 2
   local version dir name stamp stage bin
   version=$(upstream_version "$pkg")
-  [ -n "$version" ] || die "Debian's $pkg package is not installed (up.sh installs it)"
-  name="$project-$version.linux-amd64"
+  if [ -z "$version" ]; then
+    printf "lab: error: Debian's %s package is not installed (up.sh installs it)\n" "$pkg" >&2
+    exit 1
+  fi
+  name="$project-$version.linux-$arch"
   dir="$base/$project/releases/download/v$version"
   stamp="$(for bin in "$@"; do stat -c '%s %Y' "/usr/bin/$bin"; done | tr '\n' ' ')v1"
   if [ ! -s "$dir/$name.tar.gz" ] || [ ! -s "$dir/sha256sums.txt" ] ||

@@ -133,7 +133,7 @@ export async function installMonitoringTool(
   const installed = await installRelease({
     tool: release.project,
     binary: assets.binary,
-    displayName: `${tool} (${release.project} ${version})`,
+    displayName: release.project === 'prometheus' ? 'Prometheus' : 'Alertmanager',
     version,
     arch,
     archive: { name: assets.archive, url: monitoringAssetUrl(downloadUrl, tool, version, assets.archive) },

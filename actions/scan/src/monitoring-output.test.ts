@@ -2,7 +2,11 @@
 // 2.42, amtool 0.25) for these files.
 import { describe, expect, it } from 'vitest';
 import { problemLine, toolMessages, toolProblems } from './monitoring-output.js';
-import { MonitoringYaml } from './monitoring-yaml.js';
+import { MonitoringYaml, type MonitoringKind } from './monitoring-yaml.js';
+
+/** The problems in a tool's output, given as its lines. */
+const problems = (kind: MonitoringKind, yaml: MonitoringYaml, file: string, ...lines: string[]) =>
+  toolProblems(kind, lines.join('\n'), file, yaml);
 
 const RULES = `groups:
   - name: berth
@@ -26,17 +30,17 @@ const RULES = `groups:
 describe('toolProblems: promtool check rules', () => {
   const yaml = new MonitoringYaml(RULES);
   const file = '/w/rules.yml';
+  /** promtool's output for the file: its progress lines, then `lines`. */
+  const check = (...lines: string[]) =>
+    problems('rules', yaml, file, `Checking ${file}`, '  FAILED:', ...lines);
 
   it('takes the position when the message has one, else the rule the message names', () => {
     const output = [
-      'Checking /w/rules.yml',
-      '  FAILED:',
       '/w/rules.yml: 7:17: group "berth", rule 2, "job:up:sum": invalid field \'for\' in recording rule',
       '/w/rules.yml: group "berth", rule 3, "Templated": annotation "summary": template: __alert_Templated:1: unclosed action',
       '/w/rules.yml: 15:17: 14:16: group "berth", rule 4, "BothKinds": only one of \'record\' and \'alert\' must be set',
-      '',
-    ].join('\n');
-    expect(toolProblems('rules', output, file, yaml)).toEqual([
+    ];
+    expect(check(...output)).toEqual([
       { line: 7, message: 'group "berth", rule 2, "job:up:sum": invalid field \'for\' in recording rule' },
       {
         line: 10,
@@ -56,14 +60,9 @@ describe('toolProblems: promtool check rules', () => {
   });
 
   it('one problem per unmarshal error, at its line', () => {
-    const output = [
-      'Checking /w/rules.yml',
-      '  FAILED:',
-      '/w/rules.yml: yaml: unmarshal errors:',
-      '  line 6: field foo not found in type rulefmt.RuleNode',
-      '  line 9: field bar not found in type rulefmt.RuleNode',
-    ].join('\n');
-    expect(toolProblems('rules', output, file, yaml)).toEqual([
+    const unknown = (line: number, field: string) =>
+      `  line ${line}: field ${field} not found in type rulefmt.RuleNode`;
+    expect(check('/w/rules.yml: yaml: unmarshal errors:', unknown(6, 'foo'), unknown(9, 'bar'))).toEqual([
       { line: 6, message: 'field foo not found in type rulefmt.RuleNode' },
       { line: 9, message: 'field bar not found in type rulefmt.RuleNode' },
     ]);
@@ -73,15 +72,10 @@ describe('toolProblems: promtool check rules', () => {
     const broken = new MonitoringYaml(
       'groups:\n  - name: x\n    rules:\n      - alert: a\n        expr: up\n     bad: [\n',
     );
-    const output = [
-      'Checking /w/syn.yml',
-      '  FAILED:',
-      '/w/syn.yml: yaml: line 1: did not find expected key',
-      '/w/syn.yml: yaml: line 1: did not find expected key',
-    ].join('\n');
-    expect(toolProblems('rules', output, '/w/syn.yml', broken)).toEqual([
-      { line: 6, message: 'yaml: did not find expected key' },
-    ]);
+    const syntax = '/w/syn.yml: yaml: line 1: did not find expected key';
+    expect(
+      problems('rules', broken, '/w/syn.yml', 'Checking /w/syn.yml', '  FAILED:', syntax, syntax),
+    ).toEqual([{ line: 6, message: 'yaml: did not find expected key' }]);
   });
 });
 
@@ -130,13 +124,9 @@ describe('toolProblems: promtool check config and amtool check-config', () => {
   );
 
   it('an undefined receiver at the route that names it', () => {
-    const output = [
-      'Checking \'/w/am.yml\'  FAILED: undefined receiver "chat" used in route',
-      '',
-      'amtool: error: failed to validate 1 file(s)',
-      '',
-    ].join('\n');
-    expect(toolProblems('alertmanager', output, '/w/am.yml', am)).toEqual([
+    const failed = 'Checking \'/w/am.yml\'  FAILED: undefined receiver "chat" used in route';
+    const count = 'amtool: error: failed to validate 1 file(s)';
+    expect(problems('alertmanager', am, '/w/am.yml', failed, '', count)).toEqual([
       { line: 6, message: 'undefined receiver "chat" used in route' },
     ]);
   });

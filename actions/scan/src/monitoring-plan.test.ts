@@ -127,7 +127,7 @@ describe('the stack mounts', () => {
         'MEDIUM',
         'prom/prometheus.yml',
         4,
-        'rule_files entry "/etc/prometheus/extra/*.yml" (/etc/prometheus/extra/*.yml) comes from no mount of service prometheus, so it was not checked',
+        'rule_files entry "/etc/prometheus/extra/*.yml" comes from no mount of service prometheus, so it was not checked',
       ],
       [
         'BERTH-M005',

@@ -127,6 +127,7 @@ class Planner {
       }
       for (const { service, containerPath } of placements) {
         const inContainer = posix.resolve(posix.dirname(containerPath), pattern);
+        const at = inContainer === pattern ? '' : ` (${inContainer})`;
         const host = hostPath(mounts, service, inContainer);
         if (host === undefined || insideRoot(this.root, host) === undefined) {
           const why =
@@ -135,7 +136,7 @@ class Planner {
             config,
             line,
             false,
-            `rule_files entry ${shown} (${inContainer}) comes from ${why} ${service}, so it was not checked`,
+            `rule_files entry ${shown}${at} comes from ${why} ${service}, so it was not checked`,
           );
         } else {
           this.addRuleFiles(config, line, host, shown);

@@ -75,7 +75,7 @@ async function checkFile(
   const problems = toolProblems(file.kind, `${result.stdout}\n${result.stderr}`, file.absolute, file.yaml);
   return problems.map((p) => {
     // Tool output is untrusted: one line, shown as written.
-    const message = oneLine(`${name} ${file.path} is rejected by ${TOOL_OF[file.kind]}: ${p.message}`);
+    const message = oneLine(`${name} rejected by ${TOOL_OF[file.kind]}: ${p.message}`);
     core.info(`${file.path}:${p.line}: ${message}`);
     return monitoringFinding(
       RULE_OF[file.kind],
