@@ -35,7 +35,7 @@ export function parseExactVersion(input: string, spec: VersionInput): string {
     name,
     looksLikeRange
       ? `${JSON.stringify(value)} is a version range: pin an exact release such as ${fallback}`
-      : `${JSON.stringify(value)} is not a ${tool} release version (x.y.z, e.g. ${fallback})${or}`,
+      : `${JSON.stringify(value)} is not ${/^[AEIOU]/i.test(tool) ? 'an' : 'a'} ${tool} release version (x.y.z, e.g. ${fallback})${or}`,
   );
 }
 

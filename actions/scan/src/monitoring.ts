@@ -69,14 +69,14 @@ async function checkFile(
   if (result.timedOut) throw new Error(`${oneLine(command)} did not finish checking ${file.path} in time`);
   const name = KIND_NAMES[file.kind];
   if (result.exitCode === 0) {
-    core.info(`${file.path}: a valid ${name} (${file.origin})`);
+    core.info(oneLine(`${file.path}: a valid ${name} (${file.origin})`));
     return [];
   }
   const problems = toolProblems(file.kind, `${result.stdout}\n${result.stderr}`, file.absolute, file.yaml);
   return problems.map((p) => {
     // Tool output is untrusted: one line, shown as written.
     const message = oneLine(`${name} rejected by ${TOOL_OF[file.kind]}: ${p.message}`);
-    core.info(`${file.path}:${p.line}: ${message}`);
+    core.info(oneLine(`${file.path}:${p.line}: ${message}`));
     return monitoringFinding(
       RULE_OF[file.kind],
       { file: file.path, line: p.line, kind: file.kind },
