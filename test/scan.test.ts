@@ -13,11 +13,12 @@ import type { SarifLog } from '../actions/scan/src/sarif.js';
 import { validateSarif } from '../actions/scan/src/testing.js';
 import { startCacheServer, type CacheServer } from '../scripts/lab/cache-server.js';
 import { runAction, type ActionResult, type RunOptions } from '../scripts/lab/harness.js';
-import { buildPush, labDir, readLab, repoRoot } from '../scripts/lab/lab.js';
+import { buildPush, labDir, readLab, readMonitoringLab, repoRoot } from '../scripts/lab/lab.js';
 import { LabAdvisories } from './trivy-advisories.js';
 
 const exec = promisify(execFile);
 const lab = readLab();
+const monitoring = readMonitoringLab();
 const work = mkdtempSync(join(tmpdir(), 'berth-scan-test-'));
 /** One tool cache for the whole file, as on a runner: only the first run downloads Trivy. */
 const toolCache = join(work, 'tool-cache');
@@ -77,6 +78,10 @@ async function scan(
     env: { DOCKER_CONFIG: mkdtempSync(join(work, 'docker-config-')), ...cacheEnv, ...extra.env },
     inputs: {
       'trivy-download-url': lab.trivyDownloadUrl,
+      // promtool and amtool from the lab, for a stack with monitoring configs (none: nothing installed).
+      'prometheus-version': monitoring.prometheusVersion,
+      'alertmanager-version': monitoring.alertmanagerVersion,
+      'monitoring-download-url': monitoring.downloadUrl,
       'db-repository': lab.trivyDbRepository,
       'registry-username': lab.registryUser,
       'registry-password': lab.registryPassword,

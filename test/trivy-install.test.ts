@@ -5,13 +5,11 @@
 import { execFile } from 'node:child_process';
 import {
   copyFileSync,
-  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
   readdirSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,12 +18,12 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { installTrivy, trivyAssetUrl, trivyAssets } from '../actions/scan/src/trivy-install.js';
 import { toolCacheArch } from '../lib/tools/installer.js';
-import { labDir, readLab } from '../scripts/lab/lab.js';
+import { readLab } from '../scripts/lab/lab.js';
+import { releaseGetsDuring } from '../scripts/lab/releases.js';
 
 const execFileP = promisify(execFile);
 const lab = readLab();
 const assets = trivyAssets(lab.trivyVersion);
-const releaseLog = join(labDir, 'releases.log');
 const releaseDir = join(lab.releasesDir, new URL(lab.trivyDownloadUrl).pathname, `v${lab.trivyVersion}`);
 const listedSha256 = readFileSync(join(releaseDir, assets.checksums), 'utf8')
   .split('\n')
@@ -54,21 +52,6 @@ afterEach(() => {
   rmSync(runnerDir, { recursive: true, force: true });
 });
 
-/** Runs `fn` and returns the release server's GET requests for `base` made meanwhile. */
-async function requestsDuring<T>(base: string, fn: () => Promise<T>): Promise<{ result: T; gets: string[] }> {
-  const offset = existsSync(releaseLog) ? statSync(releaseLog).size : 0;
-  const result = await fn();
-  await new Promise((resolve) => setTimeout(resolve, 100)); // the server logs after it answers
-  const path = new URL(base).pathname;
-  const gets = readFileSync(releaseLog)
-    .subarray(offset)
-    .toString('utf8')
-    .split('\n')
-    .map((line) => /"GET (\S+) HTTP/.exec(line)?.[1])
-    .filter((p): p is string => p !== undefined && p.startsWith(`${path}/`));
-  return { result, gets };
-}
-
 async function rejection(promise: Promise<unknown>): Promise<string> {
   return promise.then(
     () => {
@@ -83,7 +66,7 @@ const install = (extra: { downloadUrl?: string; sha256?: string; version?: strin
 
 describe('installTrivy', () => {
   it('downloads the release, verifies it, caches it, and the binary runs; a second run downloads nothing', async () => {
-    const first = await requestsDuring(lab.trivyDownloadUrl, () => install());
+    const first = await releaseGetsDuring(lab.trivyDownloadUrl, () => install());
     expect(first.result).toMatchObject({ version: lab.trivyVersion, source: 'download', downloaded: true });
     expect(first.result.sha256).toBe(listedSha256);
     // Cached under an identity that includes the download URL.
@@ -91,12 +74,8 @@ describe('installTrivy', () => {
     expect(first.result.path).toBe(
       join(toolCache, 'trivy', lab.trivyVersion, toolCacheArch(process.arch, archiveUrl), 'trivy'),
     );
-    const prefix = new URL(lab.trivyDownloadUrl).pathname;
     expect(first.gets.sort()).toEqual(
-      [
-        `${prefix}/v${lab.trivyVersion}/${assets.archive}`,
-        `${prefix}/v${lab.trivyVersion}/${assets.checksums}`,
-      ].sort(),
+      [`v${lab.trivyVersion}/${assets.archive}`, `v${lab.trivyVersion}/${assets.checksums}`].sort(),
     );
     const { stdout } = await execFileP(first.result.path, ['--version']);
     expect(stdout).toMatch(new RegExp(`^Version: ${lab.trivyVersion.replaceAll('.', '\\.')}$`, 'm'));
@@ -119,7 +98,7 @@ describe('installTrivy', () => {
       binarySha256,
     });
 
-    const second = await requestsDuring(lab.trivyDownloadUrl, () => install());
+    const second = await releaseGetsDuring(lab.trivyDownloadUrl, () => install());
     expect(second.result).toEqual({
       path: first.result.path,
       version: lab.trivyVersion,
@@ -147,7 +126,7 @@ describe('installTrivy', () => {
       await execFileP('tar', ['-czf', join(dir, assets.archive), '-C', payload, 'trivy']);
       const url = `${lab.releasesUrl}/${mirror.slice(lab.releasesDir.length + 1)}`;
 
-      const { result: message, gets } = await requestsDuring(url, () =>
+      const { result: message, gets } = await releaseGetsDuring(url, () =>
         rejection(install({ downloadUrl: url })),
       );
       expect(gets).toHaveLength(2);
@@ -166,7 +145,7 @@ describe('installTrivy', () => {
 
   it('refuses a trivy-sha256 pin that disagrees with the release before downloading the archive', async () => {
     const wrong = 'f'.repeat(64);
-    const { result: message, gets } = await requestsDuring(lab.trivyDownloadUrl, () =>
+    const { result: message, gets } = await releaseGetsDuring(lab.trivyDownloadUrl, () =>
       rejection(install({ sha256: wrong })),
     );
     expect(message).toBe(
@@ -210,7 +189,7 @@ describe('installTrivy', () => {
     expect((await execFileP(genuine.path, ['--version'])).stdout).toContain('planted');
 
     // Without a pin: a warning, and the release is downloaded and verified again.
-    const again = await requestsDuring(lab.trivyDownloadUrl, () => install());
+    const again = await releaseGetsDuring(lab.trivyDownloadUrl, () => install());
     expect(again.result).toMatchObject({ path: genuine.path, source: 'download', sha256: listedSha256 });
     expect(again.gets).toHaveLength(2);
     expect(warnings()).toEqual([
@@ -231,7 +210,7 @@ describe('installTrivy', () => {
     plant(join(dir, 'trivy'));
 
     const zeros = '0'.repeat(64);
-    const { result: message, gets } = await requestsDuring(lab.trivyDownloadUrl, () =>
+    const { result: message, gets } = await releaseGetsDuring(lab.trivyDownloadUrl, () =>
       rejection(install({ sha256: zeros })),
     );
     expect(message).toBe(
@@ -256,7 +235,7 @@ describe('installTrivy', () => {
       const url = `${lab.releasesUrl}/${mirror.slice(lab.releasesDir.length + 1)}`;
 
       const upstream = await install();
-      const other = await requestsDuring(url, () => install({ downloadUrl: url }));
+      const other = await releaseGetsDuring(url, () => install({ downloadUrl: url }));
       expect(other.result).toMatchObject({ source: 'download', downloaded: true, sha256: listedSha256 });
       expect(other.gets).toHaveLength(2);
       expect(dirname(other.result.path)).not.toBe(dirname(upstream.path));
@@ -269,7 +248,7 @@ describe('installTrivy', () => {
         ].sort(),
       );
       // Each URL's entry is its own from then on.
-      expect((await requestsDuring(url, () => install({ downloadUrl: url }))).result.source).toBe(
+      expect((await releaseGetsDuring(url, () => install({ downloadUrl: url }))).result.source).toBe(
         'tool-cache',
       );
       expect((await install()).source).toBe('tool-cache');

@@ -98,8 +98,10 @@ export async function download(url: string, token: string | undefined, notFoundH
 }
 
 export interface ReleaseInstall {
-  /** the tool-cache name, also the binary's name at the archive's root */
+  /** the tool-cache name, also the binary's name at the archive's root unless `binary` says otherwise */
   tool: string;
+  /** the binary's path inside the archive (`/`-separated), when it is not `tool` at its root */
+  binary?: string;
   /** how the log names the tool, e.g. `Trivy` */
   displayName: string;
   version: string;
@@ -183,15 +185,17 @@ async function downloadAndCache(r: ReleaseInstall, cacheArch: string): Promise<I
     }
     core.info(`${r.archive.name}: SHA-256 ${actual} matches ${expected.from}`);
     extracted = await tc.extractTar(archive);
-    const binary = join(extracted, r.tool);
-    if (!existsSync(binary)) throw new Error(`${r.archive.name} has no ${r.tool} binary at its root`);
+    const binary = join(extracted, r.binary ?? r.tool);
+    if (!existsSync(binary)) {
+      throw new Error(`${r.archive.name} has no ${r.binary ?? `${r.tool} binary at its root`}`);
+    }
     await writeInstallRecord(extracted, {
       url: r.archive.url,
       archiveSha256: actual,
       binarySha256: await sha256File(binary),
     });
     const dir = await tc.cacheDir(extracted, r.tool, r.version, cacheArch);
-    return { path: join(dir, r.tool), source: 'download', sha256: actual };
+    return { path: join(dir, r.binary ?? r.tool), source: 'download', sha256: actual };
   } finally {
     await rm(archive, { force: true });
     if (extracted !== undefined) await rm(extracted, { recursive: true, force: true });
@@ -213,10 +217,10 @@ export async function installRelease(r: ReleaseInstall): Promise<InstalledTool> 
   if (cached !== '') {
     const expected =
       r.sha256 === undefined ? r.knownSha256 : { sha256: r.sha256, from: r.sha256Name ?? 'the SHA-256 pin' };
-    const problem = await cachedToolProblem(cached, r.tool, r.archive.url, expected);
+    const problem = await cachedToolProblem(cached, r.binary ?? r.tool, r.archive.url, expected);
     if (problem === undefined) {
       core.info(`${r.displayName} ${r.version} found in the tool cache, its binary as recorded: ${cached}`);
-      return { path: join(cached, r.tool), source: 'tool-cache' };
+      return { path: join(cached, r.binary ?? r.tool), source: 'tool-cache' };
     }
     const what = `${r.displayName} ${r.version} in the tool cache (${cached}) ${problem}`;
     if (r.sha256 !== undefined) {

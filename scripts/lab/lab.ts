@@ -62,19 +62,25 @@ export function parseEnvFile(text: string): Record<string, string> {
   return out;
 }
 
-export function readLab(): Lab {
+/** A reader of the variables in a lab env file; a missing file or variable says to run lab:up. */
+function envFile(file: string, shown: string): { raw: Record<string, string>; get: (k: string) => string } {
   let text: string;
   try {
-    text = readFileSync(join(labDir, 'env'), 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch {
-    throw new Error(`${join(labDir, 'env')} is missing: run \`npm run lab:up\` first`);
+    throw new Error(`${file} is missing: run \`npm run lab:up\` first`);
   }
   const raw = parseEnvFile(text);
   const get = (k: string): string => {
     const v = raw[k];
-    if (v === undefined || v === '') throw new Error(`.lab/env has no ${k}: run \`npm run lab:up\` again`);
+    if (v === undefined || v === '') throw new Error(`${shown} has no ${k}: run \`npm run lab:up\` again`);
     return v;
   };
+  return { raw, get };
+}
+
+export function readLab(): Lab {
+  const { raw, get } = envFile(join(labDir, 'env'), '.lab/env');
   return {
     registry: get('LAB_REGISTRY'),
     registryUser: get('LAB_REGISTRY_USER'),
@@ -101,6 +107,24 @@ export function readLab(): Lab {
     trivyDbRepository: get('LAB_TRIVY_DB_REPOSITORY'),
     trivyDbDir: get('LAB_TRIVY_DB_DIR'),
     raw,
+  };
+}
+
+/** promtool and amtool as the lab serves them (scripts/lab/prometheus-release.sh, run by lab:up). */
+export interface MonitoringLab {
+  /** the Prometheus release (Debian's promtool) and the Alertmanager release (Debian's amtool) */
+  prometheusVersion: string;
+  alertmanagerVersion: string;
+  /** the base URL that replaces https://github.com/prometheus (berth/scan `monitoring-download-url`) */
+  downloadUrl: string;
+}
+
+export function readMonitoringLab(): MonitoringLab {
+  const { get } = envFile(join(labDir, 'monitoring', 'env'), '.lab/monitoring/env');
+  return {
+    prometheusVersion: get('LAB_PROMETHEUS_VERSION'),
+    alertmanagerVersion: get('LAB_ALERTMANAGER_VERSION'),
+    downloadUrl: get('LAB_MONITORING_DOWNLOAD_URL'),
   };
 }
 

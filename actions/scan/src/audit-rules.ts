@@ -77,3 +77,37 @@ export const AUDIT_RULES = {
 } as const satisfies Record<string, AuditRule>;
 
 export type AuditRuleKey = keyof typeof AUDIT_RULES;
+
+/** The checks of monitoring configuration (promtool, amtool), reported and gated like the audit's. */
+export const MONITORING_RULES = {
+  prometheusConfig: rule(
+    'BERTH-M001',
+    'CRITICAL',
+    'Prometheus configs pass promtool check config',
+    'Fix the config where promtool points: Prometheus refuses to start with it, or keeps the old config on a reload, so nothing new is scraped or alerted on',
+  ),
+  rules: rule(
+    'BERTH-M002',
+    'CRITICAL',
+    'Prometheus rule files pass promtool check rules',
+    'Fix the rule where promtool points: Prometheus refuses the whole rule file, so none of its alerts fire',
+  ),
+  alertmanagerConfig: rule(
+    'BERTH-M003',
+    'CRITICAL',
+    'Alertmanager configs pass amtool check-config',
+    'Fix the config where amtool points: Alertmanager refuses to start with it, so no alert reaches anyone',
+  ),
+  ruleFileUnchecked: rule(
+    'BERTH-M004',
+    'MEDIUM',
+    'Rule files a Prometheus config loads are checked',
+    'Mount the rule files from the repository into the Prometheus service (or list them in monitoring-configs) so they are checked before they are deployed',
+  ),
+  ruleFileMissing: rule(
+    'BERTH-M005',
+    'HIGH',
+    'Every rule_files entry matches a file',
+    'Correct the path or the mount: Prometheus silently loads nothing from an entry that matches no file, so its alerts never fire',
+  ),
+} as const satisfies Record<string, AuditRule>;

@@ -21,6 +21,8 @@ export interface AuditedStack {
   /** the compose project name, for the SARIF category */
   project: string;
   findings: Finding[];
+  /** the merged configuration, for the monitoring checks (what the stack mounts) */
+  config: ComposeConfig;
 }
 
 /**
@@ -73,5 +75,5 @@ export async function auditStack(
   core.info(
     `Project ${project}: ${Object.keys(config.services).length} services, ${findings.length} audit finding(s)`,
   );
-  return { project, findings };
+  return { project, findings, config };
 }

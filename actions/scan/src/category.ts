@@ -10,7 +10,9 @@ export type ScanTarget =
   /** a directory of the repository scanned for misconfigurations only (`trivy config`) */
   | { kind: 'config'; path: string }
   /** the compose audit of one stack, named by its project (or its first compose file) */
-  | { kind: 'compose'; name: string };
+  | { kind: 'compose'; name: string }
+  /** the monitoring configs checked, named by the stack's project (or the first config's directory) */
+  | { kind: 'monitoring'; name: string };
 
 const UNSAFE = /[^A-Za-z0-9._/-]+/g;
 
@@ -50,6 +52,8 @@ export function scanCategory(target: ScanTarget): string {
       return `berth-scan/config/${clean(target.path)}/`;
     case 'compose':
       return `berth-scan/compose/${clean(target.name)}/`;
+    case 'monitoring':
+      return `berth-scan/monitoring/${clean(target.name)}/`;
   }
 }
 

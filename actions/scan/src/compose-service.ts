@@ -21,6 +21,15 @@ export interface ComposeService {
   ports?: (ComposePort | string | number)[];
   networks?: Record<string, unknown> | string[] | null;
   network_mode?: string;
+  volumes?: (ComposeMount | string)[];
+  configs?: ({ source?: string; target?: string } | string)[];
+}
+
+/** A `volumes:` entry as compose config writes it: bind sources absolute. */
+export interface ComposeMount {
+  type?: string;
+  source?: string;
+  target?: string;
 }
 
 export interface ComposePort {
@@ -34,6 +43,8 @@ export interface ComposeConfig {
   name?: string;
   services: Record<string, ComposeService>;
   networks?: Record<string, { internal?: boolean; external?: boolean; name?: string } | null>;
+  /** top-level configs; `file` is absolute */
+  configs?: Record<string, { file?: string } | null>;
 }
 
 export class AuditError extends Error {

@@ -22,6 +22,11 @@ export interface RunDetails {
   db?: DbDetails;
   /** Trivy could not fetch the checks bundle and used the checks built into it */
   embeddedChecks: boolean;
+  /** the monitoring checks, when there was something to check */
+  monitoring?: {
+    tools: readonly { tool: string; version: string; source: 'download' | 'tool-cache' }[];
+    files: number;
+  };
   reportFile: string;
   sarifFile: string;
 }
@@ -38,7 +43,7 @@ export function dbCacheState(
   return restored?.available ? 'miss' : 'unavailable';
 }
 
-const TRIVY_SOURCE = {
+const TOOL_SOURCE = {
   download: 'downloaded and checksum-verified',
   'tool-cache': 'from the tool cache',
   preinstalled: 'preinstalled',
@@ -61,13 +66,20 @@ function dbLine(db: DbDetails): string {
   return parts.join(' · ');
 }
 
+function monitoringLine(m: NonNullable<RunDetails['monitoring']>): string {
+  const tools = m.tools.map((t) => `${t.tool} ${t.version} (${TOOL_SOURCE[t.source]})`);
+  const files = `${m.files} monitoring config${m.files === 1 ? '' : 's'} checked`;
+  return [files, ...tools].join(' · ');
+}
+
 export function detailsMarkdown(d: RunDetails): string {
   const lines = [
-    `Trivy ${d.trivy.version} (${TRIVY_SOURCE[d.trivy.source]}) · ${d.scanned}`,
+    `Trivy ${d.trivy.version} (${TOOL_SOURCE[d.trivy.source]}) · ${d.scanned}`,
     ...(d.db ? [dbLine(d.db)] : []),
     ...(d.embeddedChecks
       ? ["Misconfiguration checks: Trivy's embedded checks (the checks bundle could not be fetched)"]
       : []),
+    ...(d.monitoring ? [monitoringLine(d.monitoring)] : []),
     `Report \`${d.reportFile}\` · SARIF \`${d.sarifFile}\``,
   ];
   return `\n${lines.map((line) => `<sub>${line}</sub>`).join('<br>\n')}\n`;

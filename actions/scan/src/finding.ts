@@ -76,3 +76,8 @@ export function findingLabel(f: Finding): string {
     return place ? `${f.id} in service ${f.service} (${place})` : `${f.id} in service ${f.service}`;
   return `${f.id} in ${place ?? f.target}`;
 }
+
+/** A finding of the monitoring checks (promtool, amtool): gated with the audit's, reported apart. */
+export function isMonitoringFinding(f: Finding): boolean {
+  return f.kind === 'audit' && f.class === 'monitoring';
+}

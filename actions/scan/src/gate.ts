@@ -16,6 +16,7 @@ import { countBySeverity, type Counts, type Dropped } from './filter.js';
 import {
   atOrAbove,
   findingLabel,
+  isMonitoringFinding,
   SEVERITIES,
   SEVERITIES_DESC,
   severityRank,
@@ -129,6 +130,13 @@ export function breakdown(findings: readonly Finding[]): string {
     .join(', ');
 }
 
+/** What audit findings are called in the sentence: the compose audit's, the monitoring checks', or both. */
+function auditNoun(findings: readonly Finding[]): string {
+  const monitoring = findings.filter(isMonitoringFinding).length;
+  if (monitoring === 0) return 'compose audit finding';
+  return monitoring === findings.length ? 'monitoring config finding' : 'audit finding';
+}
+
 function joinClauses(clauses: string[]): string {
   if (clauses.length <= 1) return clauses.join('');
   return `${clauses.slice(0, -1).join(', ')} and ${clauses[clauses.length - 1]}`;
@@ -172,7 +180,7 @@ export function decideGate(input: GateInput): GateResult {
     }
     if (failingAudit.length > 0) {
       clauses.push(
-        `${plural(failingAudit.length, 'compose audit finding')} ${failingAudit.length === 1 ? 'is' : 'are'} ` +
+        `${plural(failingAudit.length, auditNoun(failingAudit))} ${failingAudit.length === 1 ? 'is' : 'are'} ` +
           `at or above fail-on ${failOn} with audit: error (${someLabels(failingAudit)})`,
       );
     }
@@ -196,8 +204,8 @@ export function decideGate(input: GateInput): GateResult {
       input.audit.length === 0
         ? ''
         : auditMode === 'warn'
-          ? `; ${plural(input.audit.length, 'compose audit finding')} reported as warnings (audit: warn)`
-          : `; ${plural(input.audit.length, 'compose audit finding')} below fail-on`;
+          ? `; ${plural(input.audit.length, auditNoun(input.audit))} reported as warnings (audit: warn)`
+          : `; ${plural(input.audit.length, auditNoun(input.audit))} below fail-on`;
     sentence = `The scan passed: ${main}${auditNote}.`;
   }
   return {

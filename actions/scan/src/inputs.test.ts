@@ -12,6 +12,7 @@ import {
   DEFAULT_TIMEOUT,
   Inputs as I,
 } from './constants.js';
+import { DEFAULT_MONITORING_DOWNLOAD_URL, MONITORING_RELEASES } from './monitoring-install.js';
 import { DEFAULT_TRIVY_DOWNLOAD_URL, DEFAULT_TRIVY_VERSION } from './trivy-install.js';
 import { getInputs, loadIgnores, parseDbRepositories, parseImageInput, parseScanners } from './inputs.js';
 
@@ -97,6 +98,9 @@ describe('the pure parsers', () => {
   it("action.yml's defaults are the code's", () => {
     expect(meta.inputs[I.TrivyVersion]!.default).toBe(DEFAULT_TRIVY_VERSION);
     expect(meta.inputs[I.TrivyDownloadUrl]!.default).toBe(DEFAULT_TRIVY_DOWNLOAD_URL);
+    expect(meta.inputs[I.PrometheusVersion]!.default).toBe(MONITORING_RELEASES.promtool.version);
+    expect(meta.inputs[I.AlertmanagerVersion]!.default).toBe(MONITORING_RELEASES.amtool.version);
+    expect(meta.inputs[I.MonitoringDownloadUrl]!.default).toBe(DEFAULT_MONITORING_DOWNLOAD_URL);
     expect(parseDbRepositories(meta.inputs[I.DbRepository]!.default!)).toEqual(DEFAULT_DB_REPOSITORIES);
     expect(meta.inputs[I.Severity]!.default).toBe(DEFAULT_SEVERITY);
     expect(meta.inputs[I.FailOn]!.default).toBe(DEFAULT_FAIL_ON);
@@ -134,6 +138,10 @@ describe('getInputs', () => {
       gate: { severities: ['CRITICAL', 'HIGH'], failOn: 'CRITICAL', ignoreUnfixed: true, audit: 'error' },
       'ignore-file': undefined,
       'compose-files': [],
+      'monitoring-configs': [],
+      'prometheus-version': MONITORING_RELEASES.promtool.version,
+      'alertmanager-version': MONITORING_RELEASES.amtool.version,
+      'monitoring-download-url': DEFAULT_MONITORING_DOWNLOAD_URL,
       'trivy-version': DEFAULT_TRIVY_VERSION,
       'trivy-download-url': DEFAULT_TRIVY_DOWNLOAD_URL,
       'trivy-sha256': undefined,
@@ -188,6 +196,22 @@ describe('getInputs', () => {
         'Input "compose-files": docker-compose.yml does not exist in the workspace',
       ],
       [
+        { image: 'a:1', 'monitoring-configs': 'prometheus/prometheus.yml\nprometheus/nope.yml' },
+        'Input "monitoring-configs": prometheus/nope.yml does not exist in the workspace',
+      ],
+      [
+        { image: 'a:1', 'prometheus-version': 'latest' },
+        expect.stringMatching(/^Input "prometheus-version": "latest" is not allowed/) as never,
+      ],
+      [
+        { image: 'a:1', 'alertmanager-version': '0.28' },
+        'Input "alertmanager-version": "0.28" is a version range: pin an exact release such as 0.28.1',
+      ],
+      [
+        { image: 'a:1', 'monitoring-download-url': 'http://mirror.example.com/prometheus' },
+        expect.stringMatching(/^Input "monitoring-download-url": .* is plain http/) as never,
+      ],
+      [
         { image: 'a:1', 'registry-password': 'x' },
         'Input "registry-username": is required when the other registry credential is given',
       ],
@@ -201,6 +225,9 @@ describe('getInputs', () => {
         expect.stringMatching(/^Input "severity": "SEVERE" is not a severity/) as never,
       ],
     ];
+    // The first monitoring config exists: the error names the one that does not.
+    mkdirSync(join(workspace, 'prometheus'));
+    writeFileSync(join(workspace, 'prometheus/prometheus.yml'), 'scrape_configs: []\n');
     for (const [inputs, message] of cases) {
       vi.unstubAllEnvs();
       set(inputs);

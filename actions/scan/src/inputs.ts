@@ -30,6 +30,7 @@ import {
 import { isImageReference, safeImageRef } from './image-ref.js';
 import { parseGateSettings, type GateSettings } from './gate.js';
 import { IgnoreFileError, readIgnoreFile, resolveIgnoreFile, type IgnoreEntry } from './ignore.js';
+import { parseMonitoringDownloadUrl, parseMonitoringVersion } from './monitoring-install.js';
 import { parseTrivyDownloadUrl, resolveTrivyVersion } from './trivy-install.js';
 
 export interface Inputs {
@@ -50,6 +51,13 @@ export interface Inputs {
   'ignore-file'?: string;
   /** compose files, workspace-relative or absolute, base first */
   'compose-files': string[];
+  /** Prometheus configs, rule files and Alertmanager configs, workspace-relative as given */
+  'monitoring-configs': string[];
+  /** x.y.z */
+  'prometheus-version': string;
+  /** x.y.z */
+  'alertmanager-version': string;
+  'monitoring-download-url': string;
   /** x.y.z or `preinstalled` */
   'trivy-version': string;
   'trivy-download-url': string;
@@ -151,6 +159,15 @@ function getImageInputs(type: ScanType, workspace: string): Pick<Inputs, 'image'
   return { image, input };
 }
 
+/** A list of files, one per line, each of which must be a file of the workspace. */
+function getFilesInput(name: string, workspace: string): string[] {
+  const files = getListInput(name, { newlinesOnly: true });
+  for (const file of files) {
+    if (!isFile(resolve(workspace, file))) throw inputError(name, `${file} does not exist in the workspace`);
+  }
+  return files;
+}
+
 export function getInputs(env: Record<string, string | undefined> = process.env): Inputs {
   const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
   const type = getEnumInput(I.ScanType, SCAN_TYPES, { default: 'image' });
@@ -172,12 +189,8 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     existsSync(resolve(workspace, path)),
   );
 
-  const composeFiles = getListInput(I.ComposeFiles, { newlinesOnly: true });
-  for (const file of composeFiles) {
-    if (!isFile(resolve(workspace, file))) {
-      throw inputError(I.ComposeFiles, `${file} does not exist in the workspace`);
-    }
-  }
+  const composeFiles = getFilesInput(I.ComposeFiles, workspace);
+  const monitoringConfigs = getFilesInput(I.MonitoringConfigs, workspace);
 
   const token = getString(I.GithubToken) || undefined;
   if (token) maskSecret(token);
@@ -201,6 +214,10 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     gate,
     'ignore-file': ignoreFile,
     'compose-files': composeFiles,
+    'monitoring-configs': monitoringConfigs,
+    'prometheus-version': parseMonitoringVersion('promtool', getString(I.PrometheusVersion) ?? ''),
+    'alertmanager-version': parseMonitoringVersion('amtool', getString(I.AlertmanagerVersion) ?? ''),
+    'monitoring-download-url': parseMonitoringDownloadUrl(getString(I.MonitoringDownloadUrl) ?? ''),
     'trivy-version': resolveTrivyVersion(getString(I.TrivyVersion) ?? ''),
     'trivy-download-url': parseTrivyDownloadUrl(getString(I.TrivyDownloadUrl) ?? '', pin),
     'trivy-sha256': pin,

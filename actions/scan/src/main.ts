@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { oneLine } from '../../../lib/action/untrusted.js';
 import { auditStack, type AuditedStack } from './audit-stack.js';
-import { Outputs } from './constants.js';
+import { Inputs as I, Outputs } from './constants.js';
 import { VulnerabilityDb } from './db-step.js';
 import { evaluate } from './evaluate.js';
 import type { GateResult } from './gate.js';
@@ -13,7 +13,8 @@ import type { IgnoreEntry } from './ignore.js';
 import { getInputs, loadIgnores, type Inputs } from './inputs.js';
 import { annotate, setGateOutputs, writeJobSummary, writeReportFiles } from './publish.js';
 import { readTrivyReport } from './report.js';
-import { describeSource, describeTarget, targetRepoPrefix } from './target.js';
+import { checkMonitoring } from './monitoring.js';
+import { describeSource, describeTarget, docsUrl, targetRepoPrefix } from './target.js';
 import { installTrivy } from './trivy-install.js';
 import { runTrivy, scanTarget } from './trivy-run.js';
 
@@ -45,6 +46,18 @@ async function scan({ inputs, workspace, ignores, now, work }: Run): Promise<Gat
     files.length > 0 && inputs.gate.audit !== 'off'
       ? await core.group(`Compose audit: ${files.join(', ')}`, () => auditStack(inputs, workspace))
       : undefined;
+  // Gated like the audit, so off with it too (and then nothing is installed).
+  if (inputs.gate.audit === 'off' && inputs['monitoring-configs'].length > 0) {
+    core.warning(`${I.MonitoringConfigs} is not checked: audit is off`);
+  }
+  const monitoring =
+    inputs.gate.audit === 'off'
+      ? undefined
+      : await core.group('Monitoring configs (promtool, amtool)', () =>
+          checkMonitoring({ inputs, config: stack?.config, workspace, work, docsUrl: docsUrl(process.env) }),
+        );
+  const audited =
+    stack || monitoring ? [...(stack?.findings ?? []), ...(monitoring?.findings ?? [])] : undefined;
 
   const target = await scanTarget(inputs);
   const db = new VulnerabilityDb(inputs, target, now);
@@ -82,22 +95,31 @@ async function scan({ inputs, workspace, ignores, now, work }: Run): Promise<Gat
     const report = readTrivyReport(rawReport);
     const evaluation = evaluate({
       reports: [report],
-      audit: stack?.findings,
+      audit: audited,
       ignores,
       settings: inputs.gate,
       now,
       repoPrefix: targetRepoPrefix(target, workspace),
     });
-    const files = writeReportFiles(inputs['output-dir'], { target, workspace, report, stack }, evaluation);
+    const files = writeReportFiles(
+      inputs['output-dir'],
+      { target, workspace, report, stack, monitoring, configs: inputs['monitoring-configs'] },
+      evaluation,
+    );
     setGateOutputs(evaluation, files);
     annotate(evaluation, target);
-    await writeJobSummary({ inputs, target, workspace, audited: stack !== undefined }, evaluation, {
-      trivy: { version: trivy.version, source: trivy.source },
-      scanned: describeSource(target, inputs.scanners),
-      db: dbDetails,
-      embeddedChecks,
-      ...files,
-    });
+    await writeJobSummary(
+      { inputs, target, workspace, audited: stack !== undefined, monitoring },
+      evaluation,
+      {
+        trivy: { version: trivy.version, source: trivy.source },
+        scanned: describeSource(target, inputs.scanners),
+        db: dbDetails,
+        embeddedChecks,
+        monitoring: monitoring && { tools: monitoring.tools, files: monitoring.files.length },
+        ...files,
+      },
+    );
     core.info(oneLine(evaluation.gate.sentence));
     return evaluation.gate;
   });

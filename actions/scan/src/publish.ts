@@ -3,7 +3,7 @@
 import * as core from '@actions/core';
 import { oneLine } from '../../../lib/action/untrusted.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { AuditedStack } from './audit-stack.js';
 import { reportBaseName, scanCategory } from './category.js';
 import type { TrivyTarget } from './command.js';
@@ -12,7 +12,9 @@ import type { Evaluation } from './evaluate.js';
 import { annotations, gateOutputs, type Annotation } from './gate.js';
 import type { Inputs } from './inputs.js';
 import type { TrivyReport } from './report.js';
-import { berthAuditTool, sarifLog, trivySarifRun, type SarifRunInput } from './sarif.js';
+import { isMonitoringFinding } from './finding.js';
+import type { MonitoringResult } from './monitoring.js';
+import { berthAuditTool, berthMonitoringTool, sarifLog, trivySarifRun, type SarifRunInput } from './sarif.js';
 import { summaryMarkdown } from './summary.js';
 import { categoryTarget, describeTarget, inRepository } from './target.js';
 
@@ -27,10 +29,18 @@ export interface ReportFiles {
 /** The filtered Trivy report and the SARIF file (Trivy's run, the audit's), named after the target. */
 export function writeReportFiles(
   outputDir: string,
-  facts: { target: TrivyTarget; workspace: string; report: TrivyReport; stack?: AuditedStack },
+  facts: {
+    target: TrivyTarget;
+    workspace: string;
+    report: TrivyReport;
+    stack?: AuditedStack;
+    monitoring?: MonitoringResult;
+    /** `monitoring-configs`, which name the monitoring run when there is no stack */
+    configs?: readonly string[];
+  },
   evaluation: Evaluation,
 ): ReportFiles {
-  const { target, report, stack } = facts;
+  const { target, report, stack, monitoring } = facts;
   const category = categoryTarget(target, facts.workspace, report.Metadata?.RepoTags);
   const base = reportBaseName(category);
   mkdirSync(outputDir, { recursive: true });
@@ -39,11 +49,21 @@ export function writeReportFiles(
   const filtered = evaluation.reports[0]!;
   writeFileSync(reportFile, `${JSON.stringify(filtered.report, null, 2)}\n`);
   const runs: SarifRunInput[] = [trivySarifRun(report, filtered.kept, scanCategory(category))];
+  const version = process.env.GITHUB_ACTION_REF || undefined;
   if (stack && evaluation.audit) {
     runs.push({
       category: scanCategory({ kind: 'compose', name: stack.project }),
-      tool: berthAuditTool(process.env.GITHUB_ACTION_REF || undefined),
-      findings: evaluation.audit,
+      tool: berthAuditTool(version),
+      findings: evaluation.audit.filter((f) => !isMonitoringFinding(f)),
+    });
+  }
+  if (monitoring && evaluation.audit) {
+    // Its own category: a clean run closes the alerts of configs that were fixed.
+    const name = stack?.project ?? dirname(facts.configs?.[0] ?? '.');
+    runs.push({
+      category: scanCategory({ kind: 'monitoring', name }),
+      tool: berthMonitoringTool(version, monitoring.tools),
+      findings: evaluation.audit.filter(isMonitoringFinding),
     });
   }
   writeFileSync(sarifFile, `${JSON.stringify(sarifLog(runs), null, 2)}\n`);
@@ -82,7 +102,13 @@ export function annotate(evaluation: Evaluation, target: TrivyTarget): void {
 
 /** The job summary: the verdict and its findings, then what the step did. */
 export async function writeJobSummary(
-  facts: { inputs: Inputs; target: TrivyTarget; workspace: string; audited: boolean },
+  facts: {
+    inputs: Inputs;
+    target: TrivyTarget;
+    workspace: string;
+    audited: boolean;
+    monitoring?: MonitoringResult;
+  },
   evaluation: Evaluation,
   details: RunDetails,
 ): Promise<void> {
@@ -93,7 +119,11 @@ export async function writeJobSummary(
         title: describeTarget(facts.target, facts.workspace),
         gate: evaluation.gate,
         settings: { ...inputs.gate, ignoreFile: inputs['ignore-file'] },
-        audit: facts.audited ? (evaluation.audit ?? []) : undefined,
+        audit: facts.audited ? (evaluation.audit ?? []).filter((f) => !isMonitoringFinding(f)) : undefined,
+        monitoring: facts.monitoring && {
+          files: facts.monitoring.files.length,
+          findings: (evaluation.audit ?? []).filter(isMonitoringFinding),
+        },
         dropped: evaluation.dropped,
       }),
     )

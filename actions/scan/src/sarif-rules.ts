@@ -1,6 +1,6 @@
 // SARIF rules: one per finding id, with the level and security-severity code scanning sorts by and
 // the help it shows beside an alert.
-import type { Finding, Severity } from './finding.js';
+import { isMonitoringFinding, type Finding, type Severity } from './finding.js';
 
 /** GitHub's security-severity scores (critical > 9.0, high 7.0-8.9, medium 4.0-6.9, low < 4.0). */
 export const SECURITY_SEVERITY: Readonly<Record<Severity, string | undefined>> = {
@@ -51,13 +51,17 @@ function ruleName(f: Finding): string {
   }
   if (f.kind === 'secret') return 'Secret';
   if (f.kind === 'misconfig') return 'Misconfiguration';
-  return 'ComposeAudit';
+  return isMonitoringFinding(f) ? 'MonitoringConfig' : 'ComposeAudit';
+}
+
+function kindTag(f: Finding): string {
+  return isMonitoringFinding(f) ? 'monitoring-config' : KIND_TAG[f.kind];
 }
 
 function help(f: Finding): SarifMessage {
   const title = f.ruleTitle ?? f.title;
   const lines = [
-    `${KIND_TAG[f.kind]} ${f.id}: ${title}`,
+    `${kindTag(f)} ${f.id}: ${title}`,
     `Severity: ${f.severity}`,
     ...(f.remediation ? [`Remediation: ${f.remediation}`] : []),
     ...(f.url ? [`More: ${f.url}`] : []),
@@ -67,7 +71,7 @@ function help(f: Finding): SarifMessage {
     '',
     `| Severity | Kind |`,
     `| --- | --- |`,
-    `| ${f.severity} | ${KIND_TAG[f.kind]} |`,
+    `| ${f.severity} | ${kindTag(f)} |`,
     ...(f.remediation ? ['', `**Remediation:** ${f.remediation}`] : []),
     ...(f.url ? ['', `[${f.id}](${f.url})`] : []),
   ];
@@ -92,7 +96,7 @@ export function ruleFor(f: Finding): SarifRule {
     ...(f.kind === 'secret' ? { helpUri: SECRET_RULES_URI } : f.url ? { helpUri: f.url } : {}),
     defaultConfiguration: { level: sarifLevel(f.severity) },
     properties: {
-      tags: ['security', KIND_TAG[f.kind], f.severity],
+      tags: ['security', kindTag(f), f.severity],
       precision: f.kind === 'vuln' ? 'very-high' : 'high',
       ...(score ? { 'security-severity': score } : {}),
     },

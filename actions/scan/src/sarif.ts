@@ -31,6 +31,19 @@ export function berthAuditTool(version?: string): SarifTool {
   return { name: 'Berth compose audit', version, fullName: 'berth/scan compose audit' };
 }
 
+/** The monitoring checks, with the promtool and amtool releases that ran them. */
+export function berthMonitoringTool(
+  version: string | undefined,
+  tools: readonly { tool: string; version: string }[],
+): SarifTool {
+  const ran = tools.map((t) => `${t.tool} ${t.version}`).join(', ');
+  return {
+    name: 'Berth monitoring checks',
+    version,
+    fullName: `berth/scan monitoring checks${ran ? ` (${ran})` : ''}`,
+  };
+}
+
 export interface SarifRunInput {
   /** runAutomationDetails.id, from scanCategory() */
   category: string;

@@ -2,7 +2,7 @@
 // the compose audit, and the one sentence that says why the step failed or passed.
 import { inlineCode, markdownTable } from '../../../lib/action/summary.js';
 import type { AuditMode } from './constants.js';
-import type { Dropped } from './filter.js';
+import { countBySeverity, type Counts, type Dropped } from './filter.js';
 import { SEVERITIES_DESC, type Finding } from './finding.js';
 import type { FailOn, GateResult } from './gate.js';
 import { expiredMessage } from './ignore.js';
@@ -21,6 +21,8 @@ export interface SummaryFacts {
   };
   /** the audit findings that count (failing or not); undefined when no compose stack was audited */
   audit?: readonly Finding[];
+  /** the monitoring checks' findings that count, and how many files were checked; undefined when none ran */
+  monitoring?: { files: number; findings: readonly Finding[] };
   dropped?: readonly Dropped[];
   /** rows per table before "and N more" (default 50) */
   maxRows?: number;
@@ -72,15 +74,45 @@ const ruleTable = (findings: readonly Finding[], max: number): string[] =>
     f.title,
   ]);
 
-const auditTable = (findings: readonly Finding[], failing: ReadonlySet<Finding>, max: number): string[] =>
-  limitedTable(['', 'Severity', 'Rule', 'Service', 'Where', 'Finding'], findings, max, (f) => [
-    failing.has(f) ? '❌' : '⚠️',
-    f.severity,
-    link(f),
-    inlineCode(f.service),
-    place(f),
-    f.title,
-  ]);
+/** Audit findings (compose, or monitoring without the service column), ❌ where they fail the step. */
+const auditTable = (
+  findings: readonly Finding[],
+  failing: ReadonlySet<Finding>,
+  max: number,
+  withService = true,
+): string[] =>
+  limitedTable(
+    ['', 'Severity', 'Rule', ...(withService ? ['Service'] : []), 'Where', 'Finding'],
+    findings,
+    max,
+    (f) => [
+      failing.has(f) ? '❌' : '⚠️',
+      f.severity,
+      link(f),
+      ...(withService ? [inlineCode(f.service)] : []),
+      place(f),
+      f.title,
+    ],
+  );
+
+function monitoringSection(f: SummaryFacts, max: number): string[] {
+  const m = f.settings.audit === 'off' ? undefined : f.monitoring;
+  if (!m) return [];
+  const checked = `${m.files} file${m.files === 1 ? '' : 's'} checked with promtool and amtool`;
+  if (m.findings.length === 0) return ['', '#### Monitoring configs', '', `Every check passed (${checked}).`];
+  const title =
+    f.settings.audit === 'error'
+      ? `#### Monitoring configs (❌ fails the step at or above ${f.settings.failOn}, ⚠️ reported only)`
+      : '#### Monitoring configs (audit: warn, reported only)';
+  return [
+    '',
+    title,
+    '',
+    `${checked}.`,
+    '',
+    ...auditTable(m.findings, new Set(f.gate.failingAudit), max, false),
+  ];
+}
 
 function settingsLine(s: SummaryFacts['settings']): string {
   return [
@@ -90,6 +122,23 @@ function settingsLine(s: SummaryFacts['settings']): string {
     s.ignoreFile ? `ignore file ${inlineCode(s.ignoreFile)}` : 'no ignore file',
     `audit ${s.audit}`,
   ].join(' · ');
+}
+
+/** Counts by severity: Trivy's findings, then the compose audit's and the monitoring checks' when they ran. */
+function countsTable(f: SummaryFacts, audit: readonly Finding[] | undefined): string {
+  const monitoring = f.settings.audit === 'off' ? undefined : f.monitoring?.findings;
+  const columns: [string, Counts][] = [
+    ['Findings', f.gate.counts],
+    ...(audit ? [['Compose audit', countBySeverity(audit)] as [string, Counts]] : []),
+    ...(monitoring ? [['Monitoring configs', countBySeverity(monitoring)] as [string, Counts]] : []),
+  ];
+  return markdownTable(
+    ['Severity', ...columns.map(([name]) => name)],
+    [
+      ...SEVERITIES_DESC.map((s) => [s, ...columns.map(([, c]) => c[s])]),
+      ['**Total**', ...columns.map(([, c]) => `**${c.total}**`)],
+    ],
+  );
 }
 
 export function summaryMarkdown(f: SummaryFacts): string {
@@ -104,18 +153,7 @@ export function summaryMarkdown(f: SummaryFacts): string {
     '',
   ];
 
-  const counts = SEVERITIES_DESC.map((s) =>
-    withAudit ? [s, gate.counts[s], gate.auditCounts[s]] : [s, gate.counts[s]],
-  );
-  const total = [`**${gate.counts.total}**`, ...(withAudit ? [`**${gate.auditCounts.total}**`] : [])];
-  out.push(
-    markdownTable(withAudit ? ['Severity', 'Findings', 'Compose audit'] : ['Severity', 'Findings'], [
-      ...counts,
-      ['**Total**', ...total],
-    ]),
-    '',
-    settingsLine(f.settings),
-  );
+  out.push(countsTable(f, audit), '', settingsLine(f.settings));
   if (f.dropped && f.dropped.length > 0) {
     const by = (r: Dropped['reason']) => f.dropped!.filter((d) => d.reason === r).length;
     out.push(
@@ -150,5 +188,6 @@ export function summaryMarkdown(f: SummaryFacts): string {
   } else if (withAudit) {
     out.push('', '#### Compose audit', '', 'Every rule passed.');
   }
+  out.push(...monitoringSection(f, max));
   return `${out.join('\n')}\n`;
 }

@@ -4,6 +4,7 @@
 import { run, which } from '../../../lib/action/exec.js';
 import { inputError } from '../../../lib/action/inputs.js';
 import { installRelease, type ReleaseAssets } from '../../../lib/tools/installer.js';
+import { parseExactVersion, parseReleaseBaseUrl } from '../../../lib/tools/release-inputs.js';
 import { Inputs } from './constants.js';
 
 /** The Trivy release installed when `trivy-version` is empty. */
@@ -46,68 +47,28 @@ export const REFUSED_TRIVY_VERSIONS: Readonly<Record<string, string>> = {
 /** `x.y.z` (a leading `v` is dropped), `preinstalled`, or the default when empty. */
 export function resolveTrivyVersion(input: string): string {
   const name = Inputs.TrivyVersion;
-  const value = input.trim();
-  if (value === '') return DEFAULT_TRIVY_VERSION;
-  if (value.toLowerCase() === PREINSTALLED) return PREINSTALLED;
-  if (value.toLowerCase() === 'latest') {
-    throw inputError(
-      name,
-      `"latest" is not allowed: pin an exact release such as ${DEFAULT_TRIVY_VERSION}, so every run installs ` +
-        'the same, checksum-verified Trivy',
-    );
-  }
-  const match = /^v?(\d+\.\d+\.\d+)$/.exec(value);
-  if (!match) {
-    const looksLikeRange = /^[\^~<>=*]|[*x]$|\|\||^v?\d+(\.\d+)?$|\s-\s/i.test(value);
-    throw inputError(
-      name,
-      looksLikeRange
-        ? `${JSON.stringify(value)} is a version range: pin an exact release such as ${DEFAULT_TRIVY_VERSION}`
-        : `${JSON.stringify(value)} is not a Trivy release version (x.y.z, e.g. ${DEFAULT_TRIVY_VERSION}) or "${PREINSTALLED}"`,
-    );
-  }
-  const version = match[1]!;
+  const version = parseExactVersion(input, {
+    name,
+    tool: 'Trivy',
+    fallback: DEFAULT_TRIVY_VERSION,
+    keyword: PREINSTALLED,
+  });
   const refused = REFUSED_TRIVY_VERSIONS[version];
   if (refused !== undefined) throw inputError(name, `Trivy ${version} is refused: ${refused}`);
   return version;
 }
 
-/** Hosts that are this machine: nothing between the download and the runner can alter it. */
-function isLoopback(url: URL): boolean {
-  return ['localhost', '[::1]'].includes(url.hostname) || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
-}
-
 /**
  * The base URL releases are downloaded from, without a trailing slash: https, or plain http only to
- * this machine or with a `trivy-sha256` pin (what travels unencrypted is then checked against a hash
- * that did not travel with it).
+ * this machine or with a `trivy-sha256` pin.
  */
 export function parseTrivyDownloadUrl(input: string, sha256?: string): string {
-  const value = input.trim();
-  if (value === '') return DEFAULT_TRIVY_DOWNLOAD_URL;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw inputError(Inputs.TrivyDownloadUrl, `${JSON.stringify(value)} is not a URL`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw inputError(Inputs.TrivyDownloadUrl, `${JSON.stringify(value)} is not an http(s) URL`);
-  }
-  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
-    throw inputError(
-      Inputs.TrivyDownloadUrl,
-      'give the base URL only (no query, fragment or credentials): releases are fetched from <base>/v<version>/<asset>',
-    );
-  }
-  if (url.protocol === 'http:' && sha256 === undefined && !isLoopback(url)) {
-    throw inputError(
-      Inputs.TrivyDownloadUrl,
-      `${JSON.stringify(value)} is plain http, which anyone on the way can alter together with its checksums ` +
-        `file: use https, or set ${Inputs.TrivySha256} to the archive's SHA-256`,
-    );
-  }
-  return value.replace(/\/+$/, '');
+  return parseReleaseBaseUrl(input, {
+    name: Inputs.TrivyDownloadUrl,
+    fallback: DEFAULT_TRIVY_DOWNLOAD_URL,
+    layout: '<base>/v<version>/<asset>',
+    pin: { name: Inputs.TrivySha256, value: sha256 },
+  });
 }
 
 const RELEASE_ARCH: Readonly<Record<string, string>> = { x64: '64bit', arm64: 'ARM64' };
