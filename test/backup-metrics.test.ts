@@ -7,7 +7,9 @@
 // host is this machine, so its files are read directly.
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
@@ -15,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseExposition } from '../lib/ssh/textfile-metrics.js';
 import { runAction, type ActionResult } from '../scripts/lab/harness.js';
 import { labelledVolume, promtoolCheck } from './lab-files.js';
-import { backupSigning, labSsh, readLab, sshInputs } from '../scripts/lab/lab.js';
+import { backupSigning, labSsh, readLab, repoRoot, sshInputs } from '../scripts/lab/lab.js';
 
 const exec = promisify(execFile);
 const lab = readLab();
@@ -150,6 +152,45 @@ describe('backup metrics-dir and heartbeat-url', () => {
     expect(first.berth_backup_duration_seconds).toBeGreaterThan(0);
     expect(hits).toEqual([secretPath]);
     expectUrlHidden(r);
+  });
+
+  it("fires the example's BackupStale rule 26 h after this file's success time (promtool test rules)", async () => {
+    // The series exactly as written (name, labels, value), on promtool's clock: its time 0 is now,
+    // so a value in other units than seconds, or other labels, would not fire at 27 h.
+    const line = readFileSync(file, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('berth_backup_last_success_timestamp_seconds{'))!;
+    const [, labels, value] = /^(berth_backup_last_success_timestamp_seconds\{.*\}) (\S+)$/.exec(line)!;
+    const relative = Number(value) - Math.floor(Date.now() / 1000);
+    // Its summary says the age as humanizeDuration does (27 h after time 0, less the value).
+    const age = 27 * 3600 - relative;
+    const human = `${Math.floor(age / 86400)}d ${Math.floor(age / 3600) % 24}h ${Math.floor(age / 60) % 60}m ${age % 60}s`;
+    const alert = (at: string, firing: boolean) =>
+      `      - eval_time: ${at}\n        alertname: BackupStale\n        exp_alerts:${
+        firing
+          ? `\n          - exp_labels: { severity: warning, project: ${project} }` +
+            `\n            exp_annotations: { summary: 'the last successful backup of ${project} is ${human} old' }`
+          : ' []'
+      }`;
+    const dir = mkdtempSync(join(tmpdir(), 'berth-stale-'));
+    writeFileSync(
+      join(dir, 'stale.test.yml'),
+      [
+        `rule_files: [${join(repoRoot, 'example/prometheus/alert_rules.yml')}]`,
+        'evaluation_interval: 1m',
+        'tests:',
+        '  - interval: 1h',
+        '    input_series:',
+        `      - series: '${labels}'`,
+        `        values: '${relative}x30'`,
+        '    alert_rule_test:',
+        alert('25h', false),
+        alert('27h', true),
+        '',
+      ].join('\n'),
+    );
+    const { stdout } = await promisify(execFile)('promtool', ['test', 'rules', join(dir, 'stale.test.yml')]);
+    expect(stdout).toMatch(/SUCCESS/);
   });
 
   it('after a verify: the verified time is added, the backup values kept', async () => {

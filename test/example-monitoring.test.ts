@@ -2,7 +2,7 @@
 // host, every Prometheus target is up, the rules are loaded (an extra one from rules.d too), alerts
 // reach Alertmanager with the project label, and what must stay private does.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -60,6 +60,34 @@ interface Target {
 }
 const prometheus = (path: string) => `http://127.0.0.1:${ports.prometheus}${path}`;
 
+/** berth/deploy of the example with monitoring, api image `api`, the metrics in textfileDir. */
+function deployStack(api: string, extra: Record<string, string> = {}): Promise<ActionResult> {
+  return runAction('deploy', {
+    workspace: workdir,
+    inputs: {
+      ...sshInputs(lab),
+      project,
+      environment: 'development',
+      'remote-dir': remoteDir,
+      'compose-files': 'docker-compose.yml\ndocker-compose.monitoring.yml',
+      'host-paths': '/',
+      env: [
+        `HTTPS_PORT=${ports.https}`,
+        `HTTP_PORT=${ports.http}`,
+        `PROMETHEUS_PORT=${ports.prometheus}`,
+        `ALERTMANAGER_PORT=${ports.alertmanager}`,
+        `BERTH_TEXTFILE_DIR=${textfileDir}`,
+      ].join('\n'),
+      secrets: exampleSecrets(lab, dbPassword),
+      images: `${pins(images, api)}\n${monitoringPins(monitoring)}`,
+      ...registryAndProbeInputs(lab, ports.https),
+      'wait-timeout': '180',
+      'metrics-dir': textfileDir,
+      ...extra,
+    },
+  });
+}
+
 beforeAll(async () => {
   workdir = exampleWorkdir(lab, 'monitoring');
   // A rule added by adding a file: always firing, so the path to Alertmanager can be seen.
@@ -92,28 +120,7 @@ beforeAll(async () => {
       `berth_backup_last_success_timestamp_seconds{project="${project}"} ${now}`,
     )} >${textfileDir}/berth-backup-${project}.prom`,
   );
-  deployed = await runAction('deploy', {
-    workspace: workdir,
-    inputs: {
-      ...sshInputs(lab),
-      project,
-      environment: 'development',
-      'remote-dir': remoteDir,
-      'compose-files': 'docker-compose.yml\ndocker-compose.monitoring.yml',
-      'host-paths': '/',
-      env: [
-        `HTTPS_PORT=${ports.https}`,
-        `HTTP_PORT=${ports.http}`,
-        `PROMETHEUS_PORT=${ports.prometheus}`,
-        `ALERTMANAGER_PORT=${ports.alertmanager}`,
-        `BERTH_TEXTFILE_DIR=${textfileDir}`,
-      ].join('\n'),
-      secrets: exampleSecrets(lab, dbPassword),
-      images: `${pins(images, images.api1)}\n${monitoringPins(monitoring)}`,
-      ...registryAndProbeInputs(lab, ports.https),
-      'wait-timeout': '180',
-    },
-  });
+  deployed = await deployStack(images.api1);
   // Nothing below means anything without the stack: fail every test at once, with the log.
   if (deployed.exitCode !== 0) throw new Error(`the deploy failed:\n${deployed.log}`);
 });
@@ -233,3 +240,58 @@ describe('the example with monitoring, deployed', () => {
     expect(stdout).not.toContain(dbPassword);
   });
 });
+
+// The deploy gate against the stack's own Prometheus and Alertmanager: a rule carried by the release
+// (a file in prometheus/rules.d) that fires for it stops it; the same code path as any alert.
+describe("deploys gated by the example's own alerts", () => {
+  const gate = () => ({ 'alertmanager-url': `http://127.0.0.1:${ports.alertmanager}`, 'bake-seconds': '40' });
+  const textfile = async () => (await labSsh(lab, `cat ${textfileDir}/berth-deploy-${project}.prom`)).stdout;
+
+  it('passes a clean release after watching the bake (the warning-level test alert does not count)', async () => {
+    const r = await deployStack(images.api2, gate());
+    expect(r.exitCode, r.log).toBe(0);
+    expect(r.outputs.status).toBe('deployed');
+    expect(r.summary).toMatch(/Alert gate/);
+    expect(await exampleVersionServed()).toBe('v2');
+    expect(await textfile()).toMatch(/berth_deploy_last_timestamp_seconds\{[^}]*result="success"\} \d+/);
+  });
+
+  it('rolls back a release that trips a rule it carries, naming the alert; v2 keeps serving', async () => {
+    // A known-bad version, denied by a rule: the release that brings v1 back carries it.
+    writeFileSync(
+      join(workdir, 'prometheus/rules.d/denied-versions.yml'),
+      [
+        'groups:',
+        '  - name: denied-versions',
+        '    rules:',
+        '      - alert: ApiVersionDenied',
+        '        expr: api_build_info{version="v1"} > 0',
+        '        labels:',
+        '          severity: critical',
+        "          project: '{{ $externalLabels.project }}'",
+        '        annotations:',
+        '          summary: api {{ $labels.version }} is on the deny list',
+        '',
+      ].join('\n'),
+    );
+    try {
+      const r = await deployStack(images.api1, gate());
+      expect(r.exitCode).toBe(1);
+      expect(r.outputs.status, r.log).toBe('rolled-back');
+      expect(r.errors[0]).toMatch(/failed at bake: .*ApiVersionDenied/);
+      expect(r.summary).toMatch(/ApiVersionDenied/);
+      expect(r.summary).toMatch(/api v1 is on the deny list/);
+      expect(await exampleVersionServed()).toBe('v2');
+      const metrics = await textfile();
+      expect(metrics).toMatch(/result="rolled-back"\} \d+/);
+      expect(metrics).toMatch(/result="success"\} \d+/);
+    } finally {
+      rmSync(join(workdir, 'prometheus/rules.d/denied-versions.yml'), { force: true });
+    }
+  });
+});
+
+async function exampleVersionServed(): Promise<string> {
+  const res = await httpsGet(lab.caFile, ports.https, '/healthz');
+  return (JSON.parse(res.body) as { version: string }).version;
+}

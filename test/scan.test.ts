@@ -389,6 +389,29 @@ describe('berth/scan: config scans and the compose audit', () => {
     );
   });
 
+  it("the example's monitoring stack passes: its Prometheus config, alert rules and Alertmanager config checked", async () => {
+    const r = await scan({
+      'scan-type': 'config',
+      'scan-ref': 'example/prometheus',
+      'compose-files': 'example/docker-compose.yml\nexample/docker-compose.monitoring.yml',
+    });
+    expect(r.exitCode, r.log).toBe(0);
+    expect(r.errors).toEqual([]);
+    for (const file of [
+      'prometheus/prometheus.yml',
+      'prometheus/alert_rules.yml',
+      'alertmanager/alertmanager.yml',
+    ]) {
+      expect(r.log).toContain(`example/${file}: a valid`);
+    }
+    expect(r.summary).toMatch(
+      /#### Monitoring configs\n\nEvery check passed \(\d+ files checked with promtool and amtool\)/,
+    );
+    const sarif = json<SarifLog>(r.outputs['sarif-file']);
+    const run = sarif.runs.find((x) => x.automationDetails.id.startsWith('berth-scan/monitoring/'));
+    expect(run?.results).toEqual([]);
+  });
+
   it('the bad stack fails, with the rule ids in the summary and the SARIF file', async () => {
     const dir = 'test/fixtures/compose-audit';
     const r = await scan({

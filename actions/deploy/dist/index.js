@@ -1,15 +1,15 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 770:
+/***/ 408:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-/* unused reexport */ __nccwpck_require__(218);
+/* unused reexport */ __nccwpck_require__(376);
 
 
 /***/ }),
 
-/***/ 218:
+/***/ 376:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 var __webpack_unused_export__;
@@ -281,34 +281,34 @@ __webpack_unused_export__ = debug; // for test
 
 /***/ }),
 
-/***/ 6752:
+/***/ 4718:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 var __webpack_unused_export__;
 
 
-const Client = __nccwpck_require__(3701)
-const Dispatcher = __nccwpck_require__(883)
-const Pool = __nccwpck_require__(628)
-const BalancedPool = __nccwpck_require__(837)
-const Agent = __nccwpck_require__(7405)
-const ProxyAgent = __nccwpck_require__(6672)
-const EnvHttpProxyAgent = __nccwpck_require__(3137)
-const RetryAgent = __nccwpck_require__(50)
-const errors = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
+const Client = __nccwpck_require__(271)
+const Dispatcher = __nccwpck_require__(2377)
+const Pool = __nccwpck_require__(8014)
+const BalancedPool = __nccwpck_require__(3207)
+const Agent = __nccwpck_require__(5539)
+const ProxyAgent = __nccwpck_require__(9710)
+const EnvHttpProxyAgent = __nccwpck_require__(6699)
+const RetryAgent = __nccwpck_require__(9176)
+const errors = __nccwpck_require__(6593)
+const util = __nccwpck_require__(5386)
 const { InvalidArgumentError } = errors
-const api = __nccwpck_require__(6615)
-const buildConnector = __nccwpck_require__(9136)
-const MockClient = __nccwpck_require__(7365)
-const MockAgent = __nccwpck_require__(7501)
-const MockPool = __nccwpck_require__(4004)
-const mockErrors = __nccwpck_require__(2429)
-const RetryHandler = __nccwpck_require__(7816)
-const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(2581)
-const DecoratorHandler = __nccwpck_require__(8155)
-const RedirectHandler = __nccwpck_require__(8754)
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const api = __nccwpck_require__(5889)
+const buildConnector = __nccwpck_require__(5106)
+const MockClient = __nccwpck_require__(2839)
+const MockAgent = __nccwpck_require__(587)
+const MockPool = __nccwpck_require__(3926)
+const mockErrors = __nccwpck_require__(5347)
+const RetryHandler = __nccwpck_require__(3174)
+const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(4743)
+const DecoratorHandler = __nccwpck_require__(6949)
+const RedirectHandler = __nccwpck_require__(3216)
+const createRedirectInterceptor = __nccwpck_require__(5306)
 
 Object.assign(Dispatcher.prototype, api)
 
@@ -326,10 +326,10 @@ __webpack_unused_export__ = DecoratorHandler
 __webpack_unused_export__ = RedirectHandler
 __webpack_unused_export__ = createRedirectInterceptor
 __webpack_unused_export__ = {
-  redirect: __nccwpck_require__(1514),
-  retry: __nccwpck_require__(2026),
-  dump: __nccwpck_require__(8060),
-  dns: __nccwpck_require__(379)
+  redirect: __nccwpck_require__(1068),
+  retry: __nccwpck_require__(9636),
+  dump: __nccwpck_require__(5786),
+  dns: __nccwpck_require__(6149)
 }
 
 __webpack_unused_export__ = buildConnector
@@ -391,7 +391,7 @@ function makeDispatcher (fn) {
 __webpack_unused_export__ = setGlobalDispatcher
 __webpack_unused_export__ = getGlobalDispatcher
 
-const fetchImpl = (__nccwpck_require__(4398).fetch)
+const fetchImpl = (__nccwpck_require__(6860).fetch)
 __webpack_unused_export__ = async function fetch (init, options = undefined) {
   try {
     return await fetchImpl(init, options)
@@ -403,39 +403,39 @@ __webpack_unused_export__ = async function fetch (init, options = undefined) {
     throw err
   }
 }
-/* unused reexport */ __nccwpck_require__(660).Headers
-/* unused reexport */ __nccwpck_require__(9051).Response
-/* unused reexport */ __nccwpck_require__(9967).Request
-/* unused reexport */ __nccwpck_require__(5910).FormData
+/* unused reexport */ __nccwpck_require__(5662).Headers
+/* unused reexport */ __nccwpck_require__(9317).Response
+/* unused reexport */ __nccwpck_require__(3713).Request
+/* unused reexport */ __nccwpck_require__(8440).FormData
 __webpack_unused_export__ = globalThis.File ?? (__nccwpck_require__(4573).File)
-/* unused reexport */ __nccwpck_require__(8355).FileReader
+/* unused reexport */ __nccwpck_require__(4881).FileReader
 
-const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(1059)
+const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(8709)
 
 __webpack_unused_export__ = setGlobalOrigin
 __webpack_unused_export__ = getGlobalOrigin
 
-const { CacheStorage } = __nccwpck_require__(3245)
-const { kConstruct } = __nccwpck_require__(109)
+const { CacheStorage } = __nccwpck_require__(7403)
+const { kConstruct } = __nccwpck_require__(8271)
 
 // Cache & CacheStorage are tightly coupled with fetch. Even if it may run
 // in an older version of Node, it doesn't have any use without fetch.
 __webpack_unused_export__ = new CacheStorage(kConstruct)
 
-const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(9061)
+const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(8495)
 
 __webpack_unused_export__ = deleteCookie
 __webpack_unused_export__ = getCookies
 __webpack_unused_export__ = getSetCookies
 __webpack_unused_export__ = setCookie
 
-const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(1900)
+const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(782)
 
 __webpack_unused_export__ = parseMIMEType
 __webpack_unused_export__ = serializeAMimeType
 
-const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(5188)
-/* unused reexport */ __nccwpck_require__(3726).WebSocket
+const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(6814)
+/* unused reexport */ __nccwpck_require__(3435).WebSocket
 __webpack_unused_export__ = CloseEvent
 __webpack_unused_export__ = ErrorEvent
 __webpack_unused_export__ = MessageEvent
@@ -451,18 +451,18 @@ __webpack_unused_export__ = MockPool
 __webpack_unused_export__ = MockAgent
 __webpack_unused_export__ = mockErrors
 
-const { EventSource } = __nccwpck_require__(1238)
+const { EventSource } = __nccwpck_require__(6376)
 
 __webpack_unused_export__ = EventSource
 
 
 /***/ }),
 
-/***/ 158:
+/***/ 6128:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { addAbortListener } = __nccwpck_require__(3440)
-const { RequestAbortedError } = __nccwpck_require__(8707)
+const { addAbortListener } = __nccwpck_require__(5386)
+const { RequestAbortedError } = __nccwpck_require__(6593)
 
 const kListener = Symbol('kListener')
 const kSignal = Symbol('kSignal')
@@ -522,16 +522,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2279:
+/***/ 2574:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(6593)
+const util = __nccwpck_require__(5386)
+const { addSignal, removeSignal } = __nccwpck_require__(6128)
 
 class ConnectHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -637,7 +637,7 @@ module.exports = connect
 
 /***/ }),
 
-/***/ 6862:
+/***/ 884:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -651,10 +651,10 @@ const {
   InvalidArgumentError,
   InvalidReturnValueError,
   RequestAbortedError
-} = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
+} = __nccwpck_require__(6593)
+const util = __nccwpck_require__(5386)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { addSignal, removeSignal } = __nccwpck_require__(6128)
 const assert = __nccwpck_require__(4589)
 
 const kResume = Symbol('resume')
@@ -895,16 +895,16 @@ module.exports = pipeline
 
 /***/ }),
 
-/***/ 4043:
+/***/ 865:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { Readable } = __nccwpck_require__(9927)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(7655)
+const { Readable } = __nccwpck_require__(3897)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(6593)
+const util = __nccwpck_require__(5386)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(6425)
 const { AsyncResource } = __nccwpck_require__(6698)
 
 class RequestHandler extends AsyncResource {
@@ -1116,18 +1116,18 @@ module.exports.RequestHandler = RequestHandler
 
 /***/ }),
 
-/***/ 3560:
+/***/ 4754:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const { finished, PassThrough } = __nccwpck_require__(7075)
-const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(7655)
+const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(6593)
+const util = __nccwpck_require__(5386)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(6425)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { addSignal, removeSignal } = __nccwpck_require__(6128)
 
 class StreamHandler extends AsyncResource {
   constructor (opts, factory, callback) {
@@ -1343,15 +1343,15 @@ module.exports = stream
 
 /***/ }),
 
-/***/ 1882:
+/***/ 3408:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(6593)
 const { AsyncResource } = __nccwpck_require__(6698)
-const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const util = __nccwpck_require__(5386)
+const { addSignal, removeSignal } = __nccwpck_require__(6128)
 const assert = __nccwpck_require__(4589)
 
 class UpgradeHandler extends AsyncResource {
@@ -1458,21 +1458,21 @@ module.exports = upgrade
 
 /***/ }),
 
-/***/ 6615:
+/***/ 5889:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-module.exports.request = __nccwpck_require__(4043)
-module.exports.stream = __nccwpck_require__(3560)
-module.exports.pipeline = __nccwpck_require__(6862)
-module.exports.upgrade = __nccwpck_require__(1882)
-module.exports.connect = __nccwpck_require__(2279)
+module.exports.request = __nccwpck_require__(865)
+module.exports.stream = __nccwpck_require__(4754)
+module.exports.pipeline = __nccwpck_require__(884)
+module.exports.upgrade = __nccwpck_require__(3408)
+module.exports.connect = __nccwpck_require__(2574)
 
 
 /***/ }),
 
-/***/ 9927:
+/***/ 3897:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Ported from https://github.com/nodejs/undici/pull/907
@@ -1481,9 +1481,9 @@ module.exports.connect = __nccwpck_require__(2279)
 
 const assert = __nccwpck_require__(4589)
 const { Readable } = __nccwpck_require__(7075)
-const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { ReadableStreamFrom } = __nccwpck_require__(3440)
+const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(6593)
+const util = __nccwpck_require__(5386)
+const { ReadableStreamFrom } = __nccwpck_require__(5386)
 
 const kConsume = Symbol('kConsume')
 const kReading = Symbol('kReading')
@@ -1864,15 +1864,15 @@ module.exports = { Readable: BodyReadable, chunksDecode }
 
 /***/ }),
 
-/***/ 7655:
+/***/ 6425:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const assert = __nccwpck_require__(4589)
 const {
   ResponseStatusCodeError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(6593)
 
-const { chunksDecode } = __nccwpck_require__(9927)
+const { chunksDecode } = __nccwpck_require__(3897)
 const CHUNK_LIMIT = 128 * 1024
 
 async function getResolveErrorBodyCallback ({ callback, body, contentType, statusCode, statusMessage, headers }) {
@@ -1964,16 +1964,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9136:
+/***/ 5106:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const net = __nccwpck_require__(7030)
 const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(3440)
-const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(8707)
-const timers = __nccwpck_require__(6603)
+const util = __nccwpck_require__(5386)
+const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(6593)
+const timers = __nccwpck_require__(5929)
 
 function noop () {}
 
@@ -2211,7 +2211,7 @@ module.exports = buildConnector
 
 /***/ }),
 
-/***/ 735:
+/***/ 4037:
 /***/ ((module) => {
 
 
@@ -2336,7 +2336,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2414:
+/***/ 6644:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -2545,7 +2545,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8707:
+/***/ 6593:
 /***/ ((module) => {
 
 
@@ -2977,7 +2977,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4655:
+/***/ 8957:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -2985,7 +2985,7 @@ module.exports = {
 const {
   InvalidArgumentError,
   NotSupportedError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(6593)
 const assert = __nccwpck_require__(4589)
 const {
   isValidHTTPToken,
@@ -3000,9 +3000,9 @@ const {
   validateHandler,
   getServerName,
   normalizedMethodRecords
-} = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
+} = __nccwpck_require__(5386)
+const { channels } = __nccwpck_require__(6644)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(4037)
 
 // Verifies that a given path is valid does not contain control chars \x00 to \x20
 const invalidPathRegex = /[^\u0021-\u00ff]/
@@ -3466,7 +3466,7 @@ module.exports = Request
 
 /***/ }),
 
-/***/ 6443:
+/***/ 3377:
 /***/ ((module) => {
 
 module.exports = {
@@ -3540,7 +3540,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7752:
+/***/ 3838:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -3548,7 +3548,7 @@ module.exports = {
 const {
   wellknownHeaderNames,
   headerNameLowerCasedRecord
-} = __nccwpck_require__(735)
+} = __nccwpck_require__(4037)
 
 class TstNode {
   /** @type {any} */
@@ -3699,13 +3699,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3440:
+/***/ 5386:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(6443)
+const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(3377)
 const { IncomingMessage } = __nccwpck_require__(7067)
 const stream = __nccwpck_require__(7075)
 const net = __nccwpck_require__(7030)
@@ -3713,9 +3713,9 @@ const { Blob } = __nccwpck_require__(4573)
 const nodeUtil = __nccwpck_require__(7975)
 const { stringify } = __nccwpck_require__(1792)
 const { EventEmitter: EE } = __nccwpck_require__(8474)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
-const { tree } = __nccwpck_require__(7752)
+const { InvalidArgumentError } = __nccwpck_require__(6593)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(4037)
+const { tree } = __nccwpck_require__(3838)
 
 const [nodeMajor, nodeMinor] = process.versions.node.split('.').map(v => Number(v))
 
@@ -4425,18 +4425,18 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7405:
+/***/ 5539:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(6443)
-const DispatcherBase = __nccwpck_require__(1841)
-const Pool = __nccwpck_require__(628)
-const Client = __nccwpck_require__(3701)
-const util = __nccwpck_require__(3440)
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const { InvalidArgumentError } = __nccwpck_require__(6593)
+const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(3377)
+const DispatcherBase = __nccwpck_require__(803)
+const Pool = __nccwpck_require__(8014)
+const Client = __nccwpck_require__(271)
+const util = __nccwpck_require__(5386)
+const createRedirectInterceptor = __nccwpck_require__(5306)
 
 const kOnConnect = Symbol('onConnect')
 const kOnDisconnect = Symbol('onDisconnect')
@@ -4565,7 +4565,7 @@ module.exports = Agent
 
 /***/ }),
 
-/***/ 837:
+/***/ 3207:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -4573,7 +4573,7 @@ module.exports = Agent
 const {
   BalancedPoolMissingUpstreamError,
   InvalidArgumentError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(6593)
 const {
   PoolBase,
   kClients,
@@ -4581,10 +4581,10 @@ const {
   kAddClient,
   kRemoveClient,
   kGetDispatcher
-} = __nccwpck_require__(2128)
-const Pool = __nccwpck_require__(628)
-const { kUrl, kInterceptors } = __nccwpck_require__(6443)
-const { parseOrigin } = __nccwpck_require__(3440)
+} = __nccwpck_require__(1278)
+const Pool = __nccwpck_require__(8014)
+const { kUrl, kInterceptors } = __nccwpck_require__(3377)
+const { parseOrigin } = __nccwpck_require__(5386)
 const kFactory = Symbol('factory')
 
 const kOptions = Symbol('options')
@@ -4781,7 +4781,7 @@ module.exports = BalancedPool
 
 /***/ }),
 
-/***/ 637:
+/***/ 8939:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -4789,9 +4789,9 @@ module.exports = BalancedPool
 /* global WebAssembly */
 
 const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const timers = __nccwpck_require__(6603)
+const util = __nccwpck_require__(5386)
+const { channels } = __nccwpck_require__(6644)
+const timers = __nccwpck_require__(5929)
 const {
   RequestContentLengthMismatchError,
   ResponseContentLengthMismatchError,
@@ -4804,7 +4804,7 @@ const {
   BodyTimeoutError,
   HTTPParserError,
   ResponseExceededMaxSizeError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(6593)
 const {
   kUrl,
   kReset,
@@ -4837,9 +4837,9 @@ const {
   kOnError,
   kResume,
   kHTTPContext
-} = __nccwpck_require__(6443)
+} = __nccwpck_require__(3377)
 
-const constants = __nccwpck_require__(2824)
+const constants = __nccwpck_require__(6402)
 const EMPTY_BUF = Buffer.alloc(0)
 const FastBuffer = Buffer[Symbol.species]
 const addListener = util.addListener
@@ -4851,11 +4851,11 @@ const kSocketUsed = Symbol('kSocketUsed')
 let extractBody
 
 async function lazyllhttp () {
-  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(3870) : undefined
+  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(9240) : undefined
 
   let mod
   try {
-    mod = await WebAssembly.compile(__nccwpck_require__(3434))
+    mod = await WebAssembly.compile(__nccwpck_require__(9968))
   } catch (e) {
     /* istanbul ignore next */
 
@@ -4863,7 +4863,7 @@ async function lazyllhttp () {
     // being enabled, but the occurring of this other error
     // * https://github.com/emscripten-core/emscripten/issues/11495
     // got me to remove that check to avoid breaking Node 12.
-    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(3870))
+    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(9240))
   }
 
   return await WebAssembly.instantiate(mod, {
@@ -5778,7 +5778,7 @@ function writeH1 (client, request) {
 
   if (util.isFormDataLike(body)) {
     if (!extractBody) {
-      extractBody = (__nccwpck_require__(4492).extractBody)
+      extractBody = (__nccwpck_require__(6962).extractBody)
     }
 
     const [bodyStream, contentType] = extractBody(body)
@@ -6301,7 +6301,7 @@ module.exports = connectH1
 
 /***/ }),
 
-/***/ 8788:
+/***/ 7726:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -6309,13 +6309,13 @@ module.exports = connectH1
 const assert = __nccwpck_require__(4589)
 const { errorMonitor } = __nccwpck_require__(8474)
 const { pipeline } = __nccwpck_require__(7075)
-const util = __nccwpck_require__(3440)
+const util = __nccwpck_require__(5386)
 const {
   RequestContentLengthMismatchError,
   RequestAbortedError,
   SocketError,
   InformationalError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(6593)
 const {
   kUrl,
   kReset,
@@ -6334,7 +6334,7 @@ const {
   kResume,
   kSize,
   kHTTPContext
-} = __nccwpck_require__(6443)
+} = __nccwpck_require__(3377)
 
 const kOpenStreams = Symbol('open streams')
 
@@ -6740,7 +6740,7 @@ function writeH2 (client, request) {
   let contentLength = util.bodyLength(body)
 
   if (util.isFormDataLike(body)) {
-    extractBody ??= (__nccwpck_require__(4492).extractBody)
+    extractBody ??= (__nccwpck_require__(6962).extractBody)
 
     const [bodyStream, contentType] = extractBody(body)
     headers['content-type'] = contentType
@@ -7100,7 +7100,7 @@ module.exports = connectH2
 
 /***/ }),
 
-/***/ 3701:
+/***/ 271:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // @ts-check
@@ -7110,16 +7110,16 @@ module.exports = connectH2
 const assert = __nccwpck_require__(4589)
 const net = __nccwpck_require__(7030)
 const http = __nccwpck_require__(7067)
-const util = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const Request = __nccwpck_require__(4655)
-const DispatcherBase = __nccwpck_require__(1841)
+const util = __nccwpck_require__(5386)
+const { channels } = __nccwpck_require__(6644)
+const Request = __nccwpck_require__(8957)
+const DispatcherBase = __nccwpck_require__(803)
 const {
   InvalidArgumentError,
   InformationalError,
   ClientDestroyedError
-} = __nccwpck_require__(8707)
-const buildConnector = __nccwpck_require__(9136)
+} = __nccwpck_require__(6593)
+const buildConnector = __nccwpck_require__(5106)
 const {
   kUrl,
   kServerName,
@@ -7161,9 +7161,9 @@ const {
   kHTTPContext,
   kMaxConcurrentStreams,
   kResume
-} = __nccwpck_require__(6443)
-const connectH1 = __nccwpck_require__(637)
-const connectH2 = __nccwpck_require__(8788)
+} = __nccwpck_require__(3377)
+const connectH1 = __nccwpck_require__(8939)
+const connectH2 = __nccwpck_require__(7726)
 let deprecatedInterceptorWarned = false
 
 const kClosedResolve = Symbol('kClosedResolve')
@@ -7471,7 +7471,7 @@ class Client extends DispatcherBase {
   }
 }
 
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const createRedirectInterceptor = __nccwpck_require__(5306)
 
 function onError (client, err) {
   if (
@@ -7731,19 +7731,19 @@ module.exports = Client
 
 /***/ }),
 
-/***/ 1841:
+/***/ 803:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const buffer = __nccwpck_require__(4573)
-const Dispatcher = __nccwpck_require__(883)
+const Dispatcher = __nccwpck_require__(2377)
 const {
   ClientDestroyedError,
   ClientClosedError,
   InvalidArgumentError
-} = __nccwpck_require__(8707)
-const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(6443)
+} = __nccwpck_require__(6593)
+const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(3377)
 
 const kOnDestroyed = Symbol('onDestroyed')
 const kOnClosed = Symbol('onClosed')
@@ -7946,7 +7946,7 @@ module.exports = DispatcherBase
 
 /***/ }),
 
-/***/ 883:
+/***/ 2377:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -8018,15 +8018,15 @@ module.exports = Dispatcher
 
 /***/ }),
 
-/***/ 3137:
+/***/ 6699:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(1841)
-const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(6443)
-const ProxyAgent = __nccwpck_require__(6672)
-const Agent = __nccwpck_require__(7405)
+const DispatcherBase = __nccwpck_require__(803)
+const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(3377)
+const ProxyAgent = __nccwpck_require__(9710)
+const Agent = __nccwpck_require__(5539)
 
 const DEFAULT_PORTS = {
   'http:': 80,
@@ -8185,7 +8185,7 @@ module.exports = EnvHttpProxyAgent
 
 /***/ }),
 
-/***/ 4660:
+/***/ 2190:
 /***/ ((module) => {
 
 /* eslint-disable */
@@ -8309,15 +8309,15 @@ module.exports = class FixedQueue {
 
 /***/ }),
 
-/***/ 2128:
+/***/ 1278:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(1841)
-const FixedQueue = __nccwpck_require__(4660)
-const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(6443)
-const PoolStats = __nccwpck_require__(3246)
+const DispatcherBase = __nccwpck_require__(803)
+const FixedQueue = __nccwpck_require__(2190)
+const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(3377)
+const PoolStats = __nccwpck_require__(1680)
 
 const kClients = Symbol('clients')
 const kNeedDrain = Symbol('needDrain')
@@ -8510,10 +8510,10 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3246:
+/***/ 1680:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(6443)
+const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(3377)
 const kPool = Symbol('pool')
 
 class PoolStats {
@@ -8551,7 +8551,7 @@ module.exports = PoolStats
 
 /***/ }),
 
-/***/ 628:
+/***/ 8014:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -8562,14 +8562,14 @@ const {
   kNeedDrain,
   kAddClient,
   kGetDispatcher
-} = __nccwpck_require__(2128)
-const Client = __nccwpck_require__(3701)
+} = __nccwpck_require__(1278)
+const Client = __nccwpck_require__(271)
 const {
   InvalidArgumentError
-} = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { kUrl, kInterceptors } = __nccwpck_require__(6443)
-const buildConnector = __nccwpck_require__(9136)
+} = __nccwpck_require__(6593)
+const util = __nccwpck_require__(5386)
+const { kUrl, kInterceptors } = __nccwpck_require__(3377)
+const buildConnector = __nccwpck_require__(5106)
 
 const kOptions = Symbol('options')
 const kConnections = Symbol('connections')
@@ -8665,19 +8665,19 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 6672:
+/***/ 9710:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(6443)
+const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(3377)
 const { URL } = __nccwpck_require__(3136)
-const Agent = __nccwpck_require__(7405)
-const Pool = __nccwpck_require__(628)
-const DispatcherBase = __nccwpck_require__(1841)
-const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(8707)
-const buildConnector = __nccwpck_require__(9136)
-const Client = __nccwpck_require__(3701)
+const Agent = __nccwpck_require__(5539)
+const Pool = __nccwpck_require__(8014)
+const DispatcherBase = __nccwpck_require__(803)
+const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(6593)
+const buildConnector = __nccwpck_require__(5106)
+const Client = __nccwpck_require__(271)
 
 const kAgent = Symbol('proxy agent')
 const kClient = Symbol('proxy client')
@@ -8946,13 +8946,13 @@ module.exports = ProxyAgent
 
 /***/ }),
 
-/***/ 50:
+/***/ 9176:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Dispatcher = __nccwpck_require__(883)
-const RetryHandler = __nccwpck_require__(7816)
+const Dispatcher = __nccwpck_require__(2377)
+const RetryHandler = __nccwpck_require__(3174)
 
 class RetryAgent extends Dispatcher {
   #agent = null
@@ -8988,7 +8988,7 @@ module.exports = RetryAgent
 
 /***/ }),
 
-/***/ 2581:
+/***/ 4743:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -8996,8 +8996,8 @@ module.exports = RetryAgent
 // We include a version number for the Dispatcher API. In case of breaking changes,
 // this version number must be increased to avoid conflicts.
 const globalDispatcher = Symbol.for('undici.globalDispatcher.1')
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const Agent = __nccwpck_require__(7405)
+const { InvalidArgumentError } = __nccwpck_require__(6593)
+const Agent = __nccwpck_require__(5539)
 
 if (getGlobalDispatcher() === undefined) {
   setGlobalDispatcher(new Agent())
@@ -9027,7 +9027,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8155:
+/***/ 6949:
 /***/ ((module) => {
 
 
@@ -9078,15 +9078,15 @@ module.exports = class DecoratorHandler {
 
 /***/ }),
 
-/***/ 8754:
+/***/ 3216:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(3440)
-const { kBodyUsed } = __nccwpck_require__(6443)
+const util = __nccwpck_require__(5386)
+const { kBodyUsed } = __nccwpck_require__(3377)
 const assert = __nccwpck_require__(4589)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+const { InvalidArgumentError } = __nccwpck_require__(6593)
 const EE = __nccwpck_require__(8474)
 
 const redirectableStatusCodes = [300, 301, 302, 303, 307, 308]
@@ -9317,20 +9317,20 @@ module.exports = RedirectHandler
 
 /***/ }),
 
-/***/ 7816:
+/***/ 3174:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const assert = __nccwpck_require__(4589)
 
-const { kRetryHandlerDefaultRetry } = __nccwpck_require__(6443)
-const { RequestRetryError } = __nccwpck_require__(8707)
+const { kRetryHandlerDefaultRetry } = __nccwpck_require__(3377)
+const { RequestRetryError } = __nccwpck_require__(6593)
 const {
   isDisturbed,
   parseHeaders,
   parseRangeHeader,
   wrapRequestBody
-} = __nccwpck_require__(3440)
+} = __nccwpck_require__(5386)
 
 function calculateRetryAfterHeader (retryAfter) {
   const current = Date.now()
@@ -9761,14 +9761,14 @@ module.exports = RetryHandler
 
 /***/ }),
 
-/***/ 379:
+/***/ 6149:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const { isIP } = __nccwpck_require__(7030)
 const { lookup } = __nccwpck_require__(610)
-const DecoratorHandler = __nccwpck_require__(8155)
-const { InvalidArgumentError, InformationalError } = __nccwpck_require__(8707)
+const DecoratorHandler = __nccwpck_require__(6949)
+const { InvalidArgumentError, InformationalError } = __nccwpck_require__(6593)
 const maxInt = Math.pow(2, 31) - 1
 
 class DNSInstance {
@@ -10143,14 +10143,14 @@ module.exports = interceptorOpts => {
 
 /***/ }),
 
-/***/ 8060:
+/***/ 5786:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(3440)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8707)
-const DecoratorHandler = __nccwpck_require__(8155)
+const util = __nccwpck_require__(5386)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(6593)
+const DecoratorHandler = __nccwpck_require__(6949)
 
 class DumpHandler extends DecoratorHandler {
   #maxSize = 1024 * 1024
@@ -10273,12 +10273,12 @@ module.exports = createDumpInterceptor
 
 /***/ }),
 
-/***/ 5092:
+/***/ 5306:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const RedirectHandler = __nccwpck_require__(8754)
+const RedirectHandler = __nccwpck_require__(3216)
 
 function createRedirectInterceptor ({ maxRedirections: defaultMaxRedirections }) {
   return (dispatch) => {
@@ -10301,11 +10301,11 @@ module.exports = createRedirectInterceptor
 
 /***/ }),
 
-/***/ 1514:
+/***/ 1068:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RedirectHandler = __nccwpck_require__(8754)
+const RedirectHandler = __nccwpck_require__(3216)
 
 module.exports = opts => {
   const globalMaxRedirections = opts?.maxRedirections
@@ -10332,11 +10332,11 @@ module.exports = opts => {
 
 /***/ }),
 
-/***/ 2026:
+/***/ 9636:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RetryHandler = __nccwpck_require__(7816)
+const RetryHandler = __nccwpck_require__(3174)
 
 module.exports = globalOpts => {
   return dispatch => {
@@ -10358,13 +10358,13 @@ module.exports = globalOpts => {
 
 /***/ }),
 
-/***/ 2824:
+/***/ 6402:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.SPECIAL_HEADERS = exports.HEADER_STATE = exports.MINOR = exports.MAJOR = exports.CONNECTION_TOKEN_CHARS = exports.HEADER_CHARS = exports.TOKEN = exports.STRICT_TOKEN = exports.HEX = exports.URL_CHAR = exports.STRICT_URL_CHAR = exports.USERINFO_CHARS = exports.MARK = exports.ALPHANUM = exports.NUM = exports.HEX_MAP = exports.NUM_MAP = exports.ALPHA = exports.FINISH = exports.H_METHOD_MAP = exports.METHOD_MAP = exports.METHODS_RTSP = exports.METHODS_ICE = exports.METHODS_HTTP = exports.METHODS = exports.LENIENT_FLAGS = exports.FLAGS = exports.TYPE = exports.ERROR = void 0;
-const utils_1 = __nccwpck_require__(172);
+const utils_1 = __nccwpck_require__(6650);
 // C headers
 var ERROR;
 (function (ERROR) {
@@ -10642,7 +10642,7 @@ exports.SPECIAL_HEADERS = {
 
 /***/ }),
 
-/***/ 3870:
+/***/ 9240:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -10654,7 +10654,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 3434:
+/***/ 9968:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -10666,7 +10666,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 172:
+/***/ 6650:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -10687,13 +10687,13 @@ exports.enumToMap = enumToMap;
 
 /***/ }),
 
-/***/ 7501:
+/***/ 587:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kClients } = __nccwpck_require__(6443)
-const Agent = __nccwpck_require__(7405)
+const { kClients } = __nccwpck_require__(3377)
+const Agent = __nccwpck_require__(5539)
 const {
   kAgent,
   kMockAgentSet,
@@ -10704,14 +10704,14 @@ const {
   kGetNetConnect,
   kOptions,
   kFactory
-} = __nccwpck_require__(1117)
-const MockClient = __nccwpck_require__(7365)
-const MockPool = __nccwpck_require__(4004)
-const { matchValue, buildMockOptions } = __nccwpck_require__(3397)
-const { InvalidArgumentError, UndiciError } = __nccwpck_require__(8707)
-const Dispatcher = __nccwpck_require__(883)
-const Pluralizer = __nccwpck_require__(1529)
-const PendingInterceptorsFormatter = __nccwpck_require__(6142)
+} = __nccwpck_require__(2539)
+const MockClient = __nccwpck_require__(2839)
+const MockPool = __nccwpck_require__(3926)
+const { matchValue, buildMockOptions } = __nccwpck_require__(463)
+const { InvalidArgumentError, UndiciError } = __nccwpck_require__(6593)
+const Dispatcher = __nccwpck_require__(2377)
+const Pluralizer = __nccwpck_require__(39)
+const PendingInterceptorsFormatter = __nccwpck_require__(2708)
 
 class MockAgent extends Dispatcher {
   constructor (opts) {
@@ -10854,14 +10854,14 @@ module.exports = MockAgent
 
 /***/ }),
 
-/***/ 7365:
+/***/ 2839:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { promisify } = __nccwpck_require__(7975)
-const Client = __nccwpck_require__(3701)
-const { buildMockDispatch } = __nccwpck_require__(3397)
+const Client = __nccwpck_require__(271)
+const { buildMockDispatch } = __nccwpck_require__(463)
 const {
   kDispatches,
   kMockAgent,
@@ -10870,10 +10870,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(1117)
-const { MockInterceptor } = __nccwpck_require__(1511)
-const Symbols = __nccwpck_require__(6443)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(2539)
+const { MockInterceptor } = __nccwpck_require__(7073)
+const Symbols = __nccwpck_require__(3377)
+const { InvalidArgumentError } = __nccwpck_require__(6593)
 
 /**
  * MockClient provides an API that extends the Client to influence the mockDispatches.
@@ -10920,12 +10920,12 @@ module.exports = MockClient
 
 /***/ }),
 
-/***/ 2429:
+/***/ 5347:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { UndiciError } = __nccwpck_require__(8707)
+const { UndiciError } = __nccwpck_require__(6593)
 
 const kMockNotMatchedError = Symbol.for('undici.error.UND_MOCK_ERR_MOCK_NOT_MATCHED')
 
@@ -10955,12 +10955,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1511:
+/***/ 7073:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(3397)
+const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(463)
 const {
   kDispatches,
   kDispatchKey,
@@ -10968,9 +10968,9 @@ const {
   kDefaultTrailers,
   kContentLength,
   kMockDispatch
-} = __nccwpck_require__(1117)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { buildURL } = __nccwpck_require__(3440)
+} = __nccwpck_require__(2539)
+const { InvalidArgumentError } = __nccwpck_require__(6593)
+const { buildURL } = __nccwpck_require__(5386)
 
 /**
  * Defines the scope API for an interceptor reply
@@ -11169,14 +11169,14 @@ module.exports.MockScope = MockScope
 
 /***/ }),
 
-/***/ 4004:
+/***/ 3926:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { promisify } = __nccwpck_require__(7975)
-const Pool = __nccwpck_require__(628)
-const { buildMockDispatch } = __nccwpck_require__(3397)
+const Pool = __nccwpck_require__(8014)
+const { buildMockDispatch } = __nccwpck_require__(463)
 const {
   kDispatches,
   kMockAgent,
@@ -11185,10 +11185,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(1117)
-const { MockInterceptor } = __nccwpck_require__(1511)
-const Symbols = __nccwpck_require__(6443)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(2539)
+const { MockInterceptor } = __nccwpck_require__(7073)
+const Symbols = __nccwpck_require__(3377)
+const { InvalidArgumentError } = __nccwpck_require__(6593)
 
 /**
  * MockPool provides an API that extends the Pool to influence the mockDispatches.
@@ -11235,7 +11235,7 @@ module.exports = MockPool
 
 /***/ }),
 
-/***/ 1117:
+/***/ 2539:
 /***/ ((module) => {
 
 
@@ -11265,20 +11265,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3397:
+/***/ 463:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { MockNotMatchedError } = __nccwpck_require__(2429)
+const { MockNotMatchedError } = __nccwpck_require__(5347)
 const {
   kDispatches,
   kMockAgent,
   kOriginalDispatch,
   kOrigin,
   kGetNetConnect
-} = __nccwpck_require__(1117)
-const { buildURL } = __nccwpck_require__(3440)
+} = __nccwpck_require__(2539)
+const { buildURL } = __nccwpck_require__(5386)
 const { STATUS_CODES } = __nccwpck_require__(7067)
 const {
   types: {
@@ -11639,7 +11639,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6142:
+/***/ 2708:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -11689,7 +11689,7 @@ module.exports = class PendingInterceptorsFormatter {
 
 /***/ }),
 
-/***/ 1529:
+/***/ 39:
 /***/ ((module) => {
 
 
@@ -11725,7 +11725,7 @@ module.exports = class Pluralizer {
 
 /***/ }),
 
-/***/ 6603:
+/***/ 5929:
 /***/ ((module) => {
 
 
@@ -12155,20 +12155,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9634:
+/***/ 3892:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConstruct } = __nccwpck_require__(109)
-const { urlEquals, getFieldValues } = __nccwpck_require__(6798)
-const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(3440)
-const { webidl } = __nccwpck_require__(5893)
-const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(9051)
-const { Request, fromInnerRequest } = __nccwpck_require__(9967)
-const { kState } = __nccwpck_require__(3627)
-const { fetching } = __nccwpck_require__(4398)
-const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(3168)
+const { kConstruct } = __nccwpck_require__(8271)
+const { urlEquals, getFieldValues } = __nccwpck_require__(2012)
+const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(5386)
+const { webidl } = __nccwpck_require__(6083)
+const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(9317)
+const { Request, fromInnerRequest } = __nccwpck_require__(3713)
+const { kState } = __nccwpck_require__(6970)
+const { fetching } = __nccwpck_require__(6860)
+const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(1118)
 const assert = __nccwpck_require__(4589)
 
 /**
@@ -13021,15 +13021,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3245:
+/***/ 7403:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConstruct } = __nccwpck_require__(109)
-const { Cache } = __nccwpck_require__(9634)
-const { webidl } = __nccwpck_require__(5893)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
+const { kConstruct } = __nccwpck_require__(8271)
+const { Cache } = __nccwpck_require__(3892)
+const { webidl } = __nccwpck_require__(6083)
+const { kEnumerableProperty } = __nccwpck_require__(5386)
 
 class CacheStorage {
   /**
@@ -13180,26 +13180,26 @@ module.exports = {
 
 /***/ }),
 
-/***/ 109:
+/***/ 8271:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 module.exports = {
-  kConstruct: (__nccwpck_require__(6443).kConstruct)
+  kConstruct: (__nccwpck_require__(3377).kConstruct)
 }
 
 
 /***/ }),
 
-/***/ 6798:
+/***/ 2012:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { isValidHeaderName } = __nccwpck_require__(3168)
+const { URLSerializer } = __nccwpck_require__(782)
+const { isValidHeaderName } = __nccwpck_require__(1118)
 
 /**
  * @see https://url.spec.whatwg.org/#concept-url-equals
@@ -13244,7 +13244,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1276:
+/***/ 9922:
 /***/ ((module) => {
 
 
@@ -13263,15 +13263,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9061:
+/***/ 8495:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { parseSetCookie } = __nccwpck_require__(1978)
-const { stringify } = __nccwpck_require__(7797)
-const { webidl } = __nccwpck_require__(5893)
-const { Headers } = __nccwpck_require__(660)
+const { parseSetCookie } = __nccwpck_require__(5816)
+const { stringify } = __nccwpck_require__(2095)
+const { webidl } = __nccwpck_require__(6083)
+const { Headers } = __nccwpck_require__(5662)
 
 /**
  * @typedef {Object} Cookie
@@ -13454,14 +13454,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1978:
+/***/ 5816:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(1276)
-const { isCTLExcludingHtab } = __nccwpck_require__(7797)
-const { collectASequenceOfCodePointsFast } = __nccwpck_require__(1900)
+const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(9922)
+const { isCTLExcludingHtab } = __nccwpck_require__(2095)
+const { collectASequenceOfCodePointsFast } = __nccwpck_require__(782)
 const assert = __nccwpck_require__(4589)
 
 /**
@@ -13771,7 +13771,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7797:
+/***/ 2095:
 /***/ ((module) => {
 
 
@@ -14130,13 +14130,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4031:
+/***/ 6301:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const buffer = __nccwpck_require__(4573)
 const { Transform } = __nccwpck_require__(7075)
-const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(4811)
+const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(625)
 
 /**
  * @type {number[]} BOM
@@ -14711,23 +14711,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1238:
+/***/ 6376:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { pipeline } = __nccwpck_require__(7075)
-const { fetching } = __nccwpck_require__(4398)
-const { makeRequest } = __nccwpck_require__(9967)
-const { webidl } = __nccwpck_require__(5893)
-const { EventSourceStream } = __nccwpck_require__(4031)
-const { parseMIMEType } = __nccwpck_require__(1900)
-const { createFastMessageEvent } = __nccwpck_require__(5188)
-const { isNetworkError } = __nccwpck_require__(9051)
-const { delay } = __nccwpck_require__(4811)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { environmentSettingsObject } = __nccwpck_require__(3168)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
+const { fetching } = __nccwpck_require__(6860)
+const { makeRequest } = __nccwpck_require__(3713)
+const { webidl } = __nccwpck_require__(6083)
+const { EventSourceStream } = __nccwpck_require__(6301)
+const { parseMIMEType } = __nccwpck_require__(782)
+const { createFastMessageEvent } = __nccwpck_require__(6814)
+const { isNetworkError } = __nccwpck_require__(9317)
+const { delay } = __nccwpck_require__(625)
+const { kEnumerableProperty } = __nccwpck_require__(5386)
+const { environmentSettingsObject } = __nccwpck_require__(1118)
+const { getGlobalDispatcher } = __nccwpck_require__(4743)
 
 let experimentalWarned = false
 
@@ -15201,7 +15201,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4811:
+/***/ 625:
 /***/ ((module) => {
 
 
@@ -15245,12 +15245,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4492:
+/***/ 6962:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(3440)
+const util = __nccwpck_require__(5386)
 const {
   ReadableStreamFrom,
   isBlobLike,
@@ -15260,16 +15260,16 @@ const {
   fullyReadBody,
   extractMimeType,
   utf8DecodeBytes
-} = __nccwpck_require__(3168)
-const { FormData } = __nccwpck_require__(5910)
-const { kState } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
+} = __nccwpck_require__(1118)
+const { FormData } = __nccwpck_require__(8440)
+const { kState } = __nccwpck_require__(6970)
+const { webidl } = __nccwpck_require__(6083)
 const { Blob } = __nccwpck_require__(4573)
 const assert = __nccwpck_require__(4589)
 const { isErrored, isDisturbed } = __nccwpck_require__(7075)
 const { isArrayBuffer } = __nccwpck_require__(3429)
-const { serializeAMimeType } = __nccwpck_require__(1900)
-const { multipartFormDataParser } = __nccwpck_require__(116)
+const { serializeAMimeType } = __nccwpck_require__(782)
+const { multipartFormDataParser } = __nccwpck_require__(4646)
 let random
 
 try {
@@ -15781,7 +15781,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4495:
+/***/ 6833:
 /***/ ((module) => {
 
 
@@ -15912,7 +15912,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1900:
+/***/ 782:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -16663,12 +16663,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6653:
+/***/ 9255:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConnected, kSize } = __nccwpck_require__(6443)
+const { kConnected, kSize } = __nccwpck_require__(3377)
 
 class CompatWeakRef {
   constructor (value) {
@@ -16716,14 +16716,14 @@ module.exports = function () {
 
 /***/ }),
 
-/***/ 7114:
+/***/ 1508:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Blob, File } = __nccwpck_require__(4573)
-const { kState } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
+const { kState } = __nccwpck_require__(6970)
+const { webidl } = __nccwpck_require__(6083)
 
 // TODO(@KhafraDev): remove
 class FileLike {
@@ -16849,16 +16849,16 @@ module.exports = { FileLike, isFileLike }
 
 /***/ }),
 
-/***/ 116:
+/***/ 4646:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
-const { utf8DecodeBytes } = __nccwpck_require__(3168)
-const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(1900)
-const { isFileLike } = __nccwpck_require__(7114)
-const { makeEntry } = __nccwpck_require__(5910)
+const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(5386)
+const { utf8DecodeBytes } = __nccwpck_require__(1118)
+const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(782)
+const { isFileLike } = __nccwpck_require__(1508)
+const { makeEntry } = __nccwpck_require__(8440)
 const assert = __nccwpck_require__(4589)
 const { File: NodeFile } = __nccwpck_require__(4573)
 
@@ -17330,16 +17330,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5910:
+/***/ 8440:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isBlobLike, iteratorMixin } = __nccwpck_require__(3168)
-const { kState } = __nccwpck_require__(3627)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { FileLike, isFileLike } = __nccwpck_require__(7114)
-const { webidl } = __nccwpck_require__(5893)
+const { isBlobLike, iteratorMixin } = __nccwpck_require__(1118)
+const { kState } = __nccwpck_require__(6970)
+const { kEnumerableProperty } = __nccwpck_require__(5386)
+const { FileLike, isFileLike } = __nccwpck_require__(1508)
+const { webidl } = __nccwpck_require__(6083)
 const { File: NativeFile } = __nccwpck_require__(4573)
 const nodeUtil = __nccwpck_require__(7975)
 
@@ -17589,7 +17589,7 @@ module.exports = { FormData, makeEntry }
 
 /***/ }),
 
-/***/ 1059:
+/***/ 8709:
 /***/ ((module) => {
 
 
@@ -17636,21 +17636,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 660:
+/***/ 5662:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
 
 
 
-const { kConstruct } = __nccwpck_require__(6443)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
+const { kConstruct } = __nccwpck_require__(3377)
+const { kEnumerableProperty } = __nccwpck_require__(5386)
 const {
   iteratorMixin,
   isValidHeaderName,
   isValidHeaderValue
-} = __nccwpck_require__(3168)
-const { webidl } = __nccwpck_require__(5893)
+} = __nccwpck_require__(1118)
+const { webidl } = __nccwpck_require__(6083)
 const assert = __nccwpck_require__(4589)
 const util = __nccwpck_require__(7975)
 
@@ -18330,7 +18330,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4398:
+/***/ 6860:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
@@ -18343,9 +18343,9 @@ const {
   filterResponse,
   makeResponse,
   fromInnerResponse
-} = __nccwpck_require__(9051)
-const { HeadersList } = __nccwpck_require__(660)
-const { Request, cloneRequest } = __nccwpck_require__(9967)
+} = __nccwpck_require__(9317)
+const { HeadersList } = __nccwpck_require__(5662)
+const { Request, cloneRequest } = __nccwpck_require__(3713)
 const zlib = __nccwpck_require__(8522)
 const {
   bytesMatch,
@@ -18381,23 +18381,23 @@ const {
   buildContentRange,
   createInflate,
   extractMimeType
-} = __nccwpck_require__(3168)
-const { kState, kDispatcher } = __nccwpck_require__(3627)
+} = __nccwpck_require__(1118)
+const { kState, kDispatcher } = __nccwpck_require__(6970)
 const assert = __nccwpck_require__(4589)
-const { safelyExtractBody, extractBody } = __nccwpck_require__(4492)
+const { safelyExtractBody, extractBody } = __nccwpck_require__(6962)
 const {
   redirectStatusSet,
   nullBodyStatus,
   safeMethodsSet,
   requestBodyHeader,
   subresourceSet
-} = __nccwpck_require__(4495)
+} = __nccwpck_require__(6833)
 const EE = __nccwpck_require__(8474)
 const { Readable, pipeline, finished } = __nccwpck_require__(7075)
-const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
-const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(1900)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
-const { webidl } = __nccwpck_require__(5893)
+const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(5386)
+const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(782)
+const { getGlobalDispatcher } = __nccwpck_require__(4743)
+const { webidl } = __nccwpck_require__(6083)
 const { STATUS_CODES } = __nccwpck_require__(7067)
 const GET_OR_HEAD = ['GET', 'HEAD']
 
@@ -20607,23 +20607,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9967:
+/***/ 3713:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* globals AbortController */
 
 
 
-const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(4492)
-const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(660)
-const { FinalizationRegistry } = __nccwpck_require__(6653)()
-const util = __nccwpck_require__(3440)
+const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(6962)
+const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(5662)
+const { FinalizationRegistry } = __nccwpck_require__(9255)()
+const util = __nccwpck_require__(5386)
 const nodeUtil = __nccwpck_require__(7975)
 const {
   isValidHTTPToken,
   sameOrigin,
   environmentSettingsObject
-} = __nccwpck_require__(3168)
+} = __nccwpck_require__(1118)
 const {
   forbiddenMethodsSet,
   corsSafeListedMethodsSet,
@@ -20633,12 +20633,12 @@ const {
   requestCredentials,
   requestCache,
   requestDuplex
-} = __nccwpck_require__(4495)
+} = __nccwpck_require__(6833)
 const { kEnumerableProperty, normalizedMethodRecordsBase, normalizedMethodRecords } = util
-const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { kConstruct } = __nccwpck_require__(6443)
+const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(6970)
+const { webidl } = __nccwpck_require__(6083)
+const { URLSerializer } = __nccwpck_require__(782)
+const { kConstruct } = __nccwpck_require__(3377)
 const assert = __nccwpck_require__(4589)
 const { getMaxListeners, setMaxListeners, getEventListeners, defaultMaxListeners } = __nccwpck_require__(8474)
 
@@ -21651,14 +21651,14 @@ module.exports = { Request, makeRequest, fromInnerRequest, cloneRequest }
 
 /***/ }),
 
-/***/ 9051:
+/***/ 9317:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(660)
-const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(4492)
-const util = __nccwpck_require__(3440)
+const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(5662)
+const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(6962)
+const util = __nccwpck_require__(5386)
 const nodeUtil = __nccwpck_require__(7975)
 const { kEnumerableProperty } = util
 const {
@@ -21670,16 +21670,16 @@ const {
   isErrorLike,
   isomorphicEncode,
   environmentSettingsObject: relevantRealm
-} = __nccwpck_require__(3168)
+} = __nccwpck_require__(1118)
 const {
   redirectStatusSet,
   nullBodyStatus
-} = __nccwpck_require__(4495)
-const { kState, kHeaders } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
-const { FormData } = __nccwpck_require__(5910)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { kConstruct } = __nccwpck_require__(6443)
+} = __nccwpck_require__(6833)
+const { kState, kHeaders } = __nccwpck_require__(6970)
+const { webidl } = __nccwpck_require__(6083)
+const { FormData } = __nccwpck_require__(8440)
+const { URLSerializer } = __nccwpck_require__(782)
+const { kConstruct } = __nccwpck_require__(3377)
 const assert = __nccwpck_require__(4589)
 const { types } = __nccwpck_require__(7975)
 
@@ -22268,7 +22268,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3627:
+/***/ 6970:
 /***/ ((module) => {
 
 
@@ -22284,21 +22284,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3168:
+/***/ 1118:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Transform } = __nccwpck_require__(7075)
 const zlib = __nccwpck_require__(8522)
-const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(4495)
-const { getGlobalOrigin } = __nccwpck_require__(1059)
-const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(1900)
+const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(6833)
+const { getGlobalOrigin } = __nccwpck_require__(8709)
+const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(782)
 const { performance } = __nccwpck_require__(643)
-const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(3440)
+const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(5386)
 const assert = __nccwpck_require__(4589)
 const { isUint8Array } = __nccwpck_require__(3429)
-const { webidl } = __nccwpck_require__(5893)
+const { webidl } = __nccwpck_require__(6083)
 
 let supportedHashes = []
 
@@ -23923,14 +23923,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5893:
+/***/ 6083:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { types, inspect } = __nccwpck_require__(7975)
 const { markAsUncloneable } = __nccwpck_require__(5919)
-const { toUSVString } = __nccwpck_require__(3440)
+const { toUSVString } = __nccwpck_require__(5386)
 
 /** @type {import('../../../types/webidl').Webidl} */
 const webidl = {}
@@ -24625,7 +24625,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2607:
+/***/ 2685:
 /***/ ((module) => {
 
 
@@ -24922,7 +24922,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8355:
+/***/ 4881:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -24931,16 +24931,16 @@ const {
   staticPropertyDescriptors,
   readOperation,
   fireAProgressEvent
-} = __nccwpck_require__(3610)
+} = __nccwpck_require__(5860)
 const {
   kState,
   kError,
   kResult,
   kEvents,
   kAborted
-} = __nccwpck_require__(961)
-const { webidl } = __nccwpck_require__(5893)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
+} = __nccwpck_require__(8391)
+const { webidl } = __nccwpck_require__(6083)
+const { kEnumerableProperty } = __nccwpck_require__(5386)
 
 class FileReader extends EventTarget {
   constructor () {
@@ -25273,12 +25273,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8573:
+/***/ 699:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5893)
+const { webidl } = __nccwpck_require__(6083)
 
 const kState = Symbol('ProgressEvent state')
 
@@ -25358,7 +25358,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 961:
+/***/ 8391:
 /***/ ((module) => {
 
 
@@ -25375,7 +25375,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3610:
+/***/ 5860:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -25386,10 +25386,10 @@ const {
   kResult,
   kAborted,
   kLastProgressEventFired
-} = __nccwpck_require__(961)
-const { ProgressEvent } = __nccwpck_require__(8573)
-const { getEncoding } = __nccwpck_require__(2607)
-const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(1900)
+} = __nccwpck_require__(8391)
+const { ProgressEvent } = __nccwpck_require__(699)
+const { getEncoding } = __nccwpck_require__(2685)
+const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(782)
 const { types } = __nccwpck_require__(7975)
 const { StringDecoder } = __nccwpck_require__(3193)
 const { btoa } = __nccwpck_require__(4573)
@@ -25773,27 +25773,27 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6897:
+/***/ 3403:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(736)
+const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(9322)
 const {
   kReadyState,
   kSentClose,
   kByteParser,
   kReceivedClose,
   kResponse
-} = __nccwpck_require__(1216)
-const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(8625)
-const { channels } = __nccwpck_require__(2414)
-const { CloseEvent } = __nccwpck_require__(5188)
-const { makeRequest } = __nccwpck_require__(9967)
-const { fetching } = __nccwpck_require__(4398)
-const { Headers, getHeadersList } = __nccwpck_require__(660)
-const { getDecodeSplit } = __nccwpck_require__(3168)
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
+} = __nccwpck_require__(7610)
+const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(3479)
+const { channels } = __nccwpck_require__(6644)
+const { CloseEvent } = __nccwpck_require__(6814)
+const { makeRequest } = __nccwpck_require__(3713)
+const { fetching } = __nccwpck_require__(6860)
+const { Headers, getHeadersList } = __nccwpck_require__(5662)
+const { getDecodeSplit } = __nccwpck_require__(1118)
+const { WebsocketFrameSend } = __nccwpck_require__(4226)
 
 /** @type {import('crypto')} */
 let crypto
@@ -26151,7 +26151,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 736:
+/***/ 9322:
 /***/ ((module) => {
 
 
@@ -26224,14 +26224,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5188:
+/***/ 6814:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5893)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { kConstruct } = __nccwpck_require__(6443)
+const { webidl } = __nccwpck_require__(6083)
+const { kEnumerableProperty } = __nccwpck_require__(5386)
+const { kConstruct } = __nccwpck_require__(3377)
 const { MessagePort } = __nccwpck_require__(5919)
 
 /**
@@ -26560,12 +26560,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3264:
+/***/ 4226:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { maxUnsigned16Bit } = __nccwpck_require__(736)
+const { maxUnsigned16Bit } = __nccwpck_require__(9322)
 
 const BUFFER_SIZE = 16386
 
@@ -26663,14 +26663,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9469:
+/***/ 6495:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { createInflateRaw, Z_DEFAULT_WINDOWBITS } = __nccwpck_require__(8522)
-const { isValidClientWindowBits } = __nccwpck_require__(8625)
-const { MessageSizeExceededError } = __nccwpck_require__(8707)
+const { isValidClientWindowBits } = __nccwpck_require__(3479)
+const { MessageSizeExceededError } = __nccwpck_require__(6593)
 
 const tail = Buffer.from([0x00, 0x00, 0xff, 0xff])
 const kBuffer = Symbol('kBuffer')
@@ -26775,16 +26775,16 @@ module.exports = { PerMessageDeflate }
 
 /***/ }),
 
-/***/ 1652:
+/***/ 1298:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Writable } = __nccwpck_require__(7075)
 const assert = __nccwpck_require__(4589)
-const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(736)
-const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(1216)
-const { channels } = __nccwpck_require__(2414)
+const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(9322)
+const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(7610)
+const { channels } = __nccwpck_require__(6644)
 const {
   isValidStatusCode,
   isValidOpcode,
@@ -26794,11 +26794,11 @@ const {
   isControlFrame,
   isTextBinaryFrame,
   isContinuationFrame
-} = __nccwpck_require__(8625)
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { closeWebSocketConnection } = __nccwpck_require__(6897)
-const { PerMessageDeflate } = __nccwpck_require__(9469)
-const { MessageSizeExceededError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(3479)
+const { WebsocketFrameSend } = __nccwpck_require__(4226)
+const { closeWebSocketConnection } = __nccwpck_require__(3403)
+const { PerMessageDeflate } = __nccwpck_require__(6495)
+const { MessageSizeExceededError } = __nccwpck_require__(6593)
 
 function failWebsocketConnectionWithCode (ws, code, reason) {
   closeWebSocketConnection(ws, code, reason, Buffer.byteLength(reason))
@@ -27309,14 +27309,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3900:
+/***/ 8470:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { opcodes, sendHints } = __nccwpck_require__(736)
-const FixedQueue = __nccwpck_require__(4660)
+const { WebsocketFrameSend } = __nccwpck_require__(4226)
+const { opcodes, sendHints } = __nccwpck_require__(9322)
+const FixedQueue = __nccwpck_require__(2190)
 
 /** @type {typeof Uint8Array} */
 const FastBuffer = Buffer[Symbol.species]
@@ -27420,7 +27420,7 @@ module.exports = { SendQueue }
 
 /***/ }),
 
-/***/ 1216:
+/***/ 7610:
 /***/ ((module) => {
 
 
@@ -27439,16 +27439,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8625:
+/***/ 3479:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(1216)
-const { states, opcodes } = __nccwpck_require__(736)
-const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(5188)
+const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(7610)
+const { states, opcodes } = __nccwpck_require__(9322)
+const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(6814)
 const { isUtf8 } = __nccwpck_require__(4573)
-const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(1900)
+const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(782)
 
 /* globals Blob */
 
@@ -27768,15 +27768,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3726:
+/***/ 3435:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5893)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { environmentSettingsObject } = __nccwpck_require__(3168)
-const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(736)
+const { webidl } = __nccwpck_require__(6083)
+const { URLSerializer } = __nccwpck_require__(782)
+const { environmentSettingsObject } = __nccwpck_require__(1118)
+const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(9322)
 const {
   kWebSocketURL,
   kReadyState,
@@ -27785,21 +27785,21 @@ const {
   kResponse,
   kSentClose,
   kByteParser
-} = __nccwpck_require__(1216)
+} = __nccwpck_require__(7610)
 const {
   isConnecting,
   isEstablished,
   isClosing,
   isValidSubprotocol,
   fireEvent
-} = __nccwpck_require__(8625)
-const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(6897)
-const { ByteParser } = __nccwpck_require__(1652)
-const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(3440)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
+} = __nccwpck_require__(3479)
+const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(3403)
+const { ByteParser } = __nccwpck_require__(1298)
+const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(5386)
+const { getGlobalDispatcher } = __nccwpck_require__(4743)
 const { types } = __nccwpck_require__(7975)
-const { ErrorEvent, CloseEvent } = __nccwpck_require__(5188)
-const { SendQueue } = __nccwpck_require__(3900)
+const { ErrorEvent, CloseEvent } = __nccwpck_require__(6814)
+const { SendQueue } = __nccwpck_require__(8470)
 
 // https://websockets.spec.whatwg.org/#interface-definition
 class WebSocket extends EventTarget {
@@ -28370,7 +28370,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8587:
+/***/ 5664:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28386,22 +28386,22 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // UNUSED EXPORTS: CA_FILE, IMAGES_OVERRIDE, dotenvLine, imagesOverride, stageBundle, stageSwarmStack
 
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 20 modules
-var core = __nccwpck_require__(3218);
+// EXTERNAL MODULE: ../../main/node_modules/@actions/core/lib/core.js + 20 modules
+var core = __nccwpck_require__(1800);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./lib/action/github.ts
-var github = __nccwpck_require__(5834);
+var github = __nccwpck_require__(9753);
 // EXTERNAL MODULE: ./lib/tools/compose.ts
-var compose = __nccwpck_require__(9930);
+var compose = __nccwpck_require__(3037);
 // EXTERNAL MODULE: ./lib/action/inputs.ts
-var action_inputs = __nccwpck_require__(7344);
+var action_inputs = __nccwpck_require__(2879);
 // EXTERNAL MODULE: ./actions/deploy/src/constants.ts
-var constants = __nccwpck_require__(6736);
+var constants = __nccwpck_require__(6745);
 // EXTERNAL MODULE: ./actions/deploy/src/probes.ts
-var probes = __nccwpck_require__(4230);
+var probes = __nccwpck_require__(6553);
 ;// CONCATENATED MODULE: ./actions/deploy/src/project/classify.ts
 // Sorting the model's references into what the release carries (configs, copied), what lives in
 // `<remote-dir>/shared/` (writable relative bind mounts: data), the host paths a service may mount
@@ -28593,7 +28593,7 @@ function contentPlan(model, workingDirectory, stagedDir) {
     return plan;
 }
 
-;// CONCATENATED MODULE: ./node_modules/balanced-match/dist/esm/index.js
+;// CONCATENATED MODULE: ../../main/node_modules/balanced-match/dist/esm/index.js
 const balanced = (a, b, str) => {
     const ma = a instanceof RegExp ? maybeMatch(a, str) : a;
     const mb = b instanceof RegExp ? maybeMatch(b, str) : b;
@@ -28648,7 +28648,7 @@ const range = (a, b, str) => {
     return result;
 };
 //# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ./node_modules/brace-expansion/dist/esm/index.js
+;// CONCATENATED MODULE: ../../main/node_modules/brace-expansion/dist/esm/index.js
 
 const escSlash = '\0SLASH' + Math.random().toFixed(16) + '\0';
 const escOpen = '\0OPEN' + Math.random().toFixed(16) + '\0';
@@ -29164,7 +29164,7 @@ function expand_(str, max, maxLength, maxDepth, depth, maxRewrites, budget, isTo
     return acc;
 }
 //# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ./node_modules/minimatch/dist/esm/assert-valid-pattern.js
+;// CONCATENATED MODULE: ../../main/node_modules/minimatch/dist/esm/assert-valid-pattern.js
 const MAX_PATTERN_LENGTH = 1024 * 64;
 const assertValidPattern = (pattern) => {
     if (typeof pattern !== 'string') {
@@ -29175,7 +29175,7 @@ const assertValidPattern = (pattern) => {
     }
 };
 //# sourceMappingURL=assert-valid-pattern.js.map
-;// CONCATENATED MODULE: ./node_modules/minimatch/dist/esm/brace-expressions.js
+;// CONCATENATED MODULE: ../../main/node_modules/minimatch/dist/esm/brace-expressions.js
 // translate the various posix character classes into unicode properties
 // this works across all unicode locales
 // { <posix class>: [<translation>, /u flag required, negated]
@@ -29322,7 +29322,7 @@ const parseClass = (glob, position) => {
     return [comb, uflag, endPos - pos, true];
 };
 //# sourceMappingURL=brace-expressions.js.map
-;// CONCATENATED MODULE: ./node_modules/minimatch/dist/esm/unescape.js
+;// CONCATENATED MODULE: ../../main/node_modules/minimatch/dist/esm/unescape.js
 /**
  * Un-escape a string that has been escaped with {@link escape}.
  *
@@ -29357,7 +29357,7 @@ const unescape_unescape = (s, { windowsPathsNoEscape = false, magicalBraces = tr
             .replace(/\\([^/{}])/g, '$1');
 };
 //# sourceMappingURL=unescape.js.map
-;// CONCATENATED MODULE: ./node_modules/minimatch/dist/esm/ast.js
+;// CONCATENATED MODULE: ../../main/node_modules/minimatch/dist/esm/ast.js
 // parse a single path portion
 var _a;
 
@@ -30199,7 +30199,7 @@ class AST {
 }
 _a = AST;
 //# sourceMappingURL=ast.js.map
-;// CONCATENATED MODULE: ./node_modules/minimatch/dist/esm/escape.js
+;// CONCATENATED MODULE: ../../main/node_modules/minimatch/dist/esm/escape.js
 /**
  * Escape all magic characters in a glob pattern.
  *
@@ -30226,7 +30226,7 @@ const escape_escape = (s, { windowsPathsNoEscape = false, magicalBraces = false,
         : s.replace(/[?*()[\]\\]/g, '\\$&');
 };
 //# sourceMappingURL=escape.js.map
-;// CONCATENATED MODULE: ./node_modules/minimatch/dist/esm/index.js
+;// CONCATENATED MODULE: ../../main/node_modules/minimatch/dist/esm/index.js
 
 
 
@@ -31379,8 +31379,8 @@ function matchFiles(globs, tree) {
     return result;
 }
 
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
+// EXTERNAL MODULE: ../../main/node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(3645);
 ;// CONCATENATED MODULE: ./actions/deploy/src/project/references.ts
 // The files a compose file names that compose's merged model no longer shows: `include` (recursively)
 // and `extends.file`. Read from the files' YAML, only for these two keys; compose itself has already
@@ -32131,7 +32131,7 @@ function toSwarmStack(config, opts) {
 }
 
 // EXTERNAL MODULE: ./actions/deploy/src/release-id.ts
-var release_id = __nccwpck_require__(4984);
+var release_id = __nccwpck_require__(5631);
 ;// CONCATENATED MODULE: ./actions/deploy/src/bundle.ts
 // The release bundle: what goes to the host for one release, staged in a local directory and sent
 // as one tar stream. Secrets travel inside it as files, never on a command line.
@@ -32320,7 +32320,7 @@ async function stageRelease(inputs, record, dir) {
 
 /***/ }),
 
-/***/ 6736:
+/***/ 6745:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -32328,7 +32328,7 @@ async function stageRelease(inputs, record, dir) {
 /* harmony export */   Uw: () => (/* binding */ State),
 /* harmony export */   tY: () => (/* binding */ Outputs)
 /* harmony export */ });
-/* harmony import */ var _lib_ssh_inputs_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3739);
+/* harmony import */ var _lib_ssh_inputs_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9928);
 // Names of berth/deploy's inputs, outputs and saved state, in one place so action.yml, the code
 // and the tests agree (test/actions.test.ts checks action.yml against these).
 
@@ -32364,6 +32364,10 @@ const Inputs = {
     Proxy: 'proxy',
     ProxyReload: 'proxy-reload',
     DrainSeconds: 'drain-seconds',
+    MetricsDir: 'metrics-dir',
+    AlertmanagerUrl: 'alertmanager-url',
+    AlertFilter: 'alert-filter',
+    BakeSeconds: 'bake-seconds',
 };
 const Outputs = {
     Release: 'release',
@@ -32380,13 +32384,13 @@ const State = {
 
 /***/ }),
 
-/***/ 5233:
+/***/ 4652:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _lib_action_wrapper_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9046);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4855);
-/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6023);
+/* harmony import */ var _lib_action_wrapper_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4251);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1331);
+/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9016);
 // Entry point bundled into dist/index.js; the runner calls it for the main and post step.
 
 
@@ -32398,7 +32402,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4855:
+/***/ 1331:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32407,26 +32411,26 @@ __nccwpck_require__.d(__webpack_exports__, {
   i: () => (/* binding */ main)
 });
 
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 20 modules
-var core = __nccwpck_require__(3218);
+// EXTERNAL MODULE: ../../main/node_modules/@actions/core/lib/core.js + 20 modules
+var core = __nccwpck_require__(1800);
 // EXTERNAL MODULE: external "node:os"
 var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: ./lib/action/github.ts
-var github = __nccwpck_require__(5834);
+var github = __nccwpck_require__(9753);
 // EXTERNAL MODULE: ./lib/ssh/inputs.ts + 7 modules
-var ssh_inputs = __nccwpck_require__(3739);
+var ssh_inputs = __nccwpck_require__(9928);
 // EXTERNAL MODULE: ./actions/deploy/src/bundle.ts + 18 modules
-var src_bundle = __nccwpck_require__(8587);
+var src_bundle = __nccwpck_require__(5664);
 // EXTERNAL MODULE: ./actions/deploy/src/constants.ts
-var constants = __nccwpck_require__(6736);
+var constants = __nccwpck_require__(6745);
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(1421);
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
 // EXTERNAL MODULE: ./lib/action/untrusted-output.ts
-var untrusted_output = __nccwpck_require__(2861);
+var untrusted_output = __nccwpck_require__(6486);
 // EXTERNAL MODULE: ./lib/ssh/shell.ts
-var shell = __nccwpck_require__(5561);
+var shell = __nccwpck_require__(8326);
 ;// CONCATENATED MODULE: ./lib/ssh/host-script.ts
 
 /**
@@ -32540,15 +32544,15 @@ class host_script_HostReport {
     }
 }
 /** Runs `body` with `values` over `session` and reads its report. */
-async function runHostScript(session, body, values = {}, options = {}) {
+async function host_script_runHostScript(session, body, values = {}, options = {}) {
     const result = await session.script(host_script_renderHostScript(body, values), options);
     return { ...result, report: host_script_HostReport.parse(result.stdout) };
 }
 
 // EXTERNAL MODULE: ./lib/action/inputs.ts
-var action_inputs = __nccwpck_require__(7344);
+var action_inputs = __nccwpck_require__(2879);
 // EXTERNAL MODULE: ./actions/deploy/src/release-id.ts
-var release_id = __nccwpck_require__(4984);
+var release_id = __nccwpck_require__(5631);
 ;// CONCATENATED MODULE: ./actions/deploy/src/modes/mode.ts
 // What a run of berth/deploy does (input `mode`): deploy a new release (with compose or as a swarm
 // stack), bring a kept release back (`rollback`), or list the kept releases (`status`).
@@ -32753,7 +32757,8 @@ fail() { # message
   emit error "$1"
   if [ "$stage" = up ] || [ "$stage" = probe ]; then diagnose; fi
   local keep_release=0
-  if [ "$stage" = up ] || [ "$stage" = probe ]; then
+  # The bake (script/gate.ts) stops a healthy release on a firing alert: rolled back the same way.
+  if [ "$stage" = up ] || [ "$stage" = probe ] || [ "$stage" = bake ]; then
     if rollback; then status=rolled-back; else keep_release=1; fi
   fi
   emit status "$status"
@@ -33569,10 +33574,269 @@ const GUARD = bash `trap 'unexpected $? $LINENO "$BASH_COMMAND"' ERR
 const AFTER_SWITCH = bash `trap 'after_switch_failed $? $LINENO "$BASH_COMMAND"' ERR
 `;
 
+;// CONCATENATED MODULE: ./actions/deploy/src/script/gate.ts
+// The Alertmanager gate on the host (inputs alertmanager-url, alert-filter, bake-seconds; gate.ts):
+// Alertmanager is asked from the host, where its URL resolves. Preflight checks that it answers and
+// that no matching alert fires yet; the bake (after the probes, before the switch) watches it in
+// this one script run. What Alertmanager says goes back base64-encoded and is judged on the runner
+// (gate-report.ts); here only "an empty list" is told from anything else, so that anything else
+// (an alert, or an answer that is not a list) stops the release.
+
+/**
+ * am_get PATH: sets am_code (the HTTP status; 000 when there was no answer) and am_out (the body, or
+ * why there was none). curl when the host has it, else wget (which tells no status: 200 when it
+ * succeeded). The URL is no secret (credentials are refused in it), so it may be an argument.
+ */
+const AM_FUNCTIONS = bash `am_get() {
+  local out
+  if command -v curl >/dev/null 2>&1; then
+    if out=$(curl -sS --globoff --proto '=http,https' --max-time "$AM_TIMEOUT" -w '\n%{http_code}' -- "$AM_URL$1" 2>&1); then
+      am_code=$\{out##*$'\n'} am_out=$\{out%$'\n'*}
+    else
+      am_code=000 am_out=$(printf '%s\n' "$out" | grep -m 1 '^curl:' || echo "curl exited with an error")
+    fi
+  elif out=$(wget -q -O - -T "$AM_TIMEOUT" -- "$AM_URL$1" 2>/dev/null); then
+    am_code=200 am_out=$out
+  else
+    am_code=000 am_out="wget found no answer or an HTTP error (exit $?)"
+  fi
+}
+
+# emit_body KEY TEXT: the text base64-encoded in report lines of at most 48 KiB, up to 1 MiB of it.
+emit_body() {
+  printf '%s' "$2" | head -c 1048576 | base64 -w 49152 | while IFS= read -r chunk; do emit "$1" "$chunk"; done || true
+}
+`;
+/** Preflight's part (it writes nothing): Alertmanager answers, and what already fires. */
+const GATE_PREFLIGHT = bash `if [ -n "$AM_URL" ]; then
+  if ! have curl && ! have wget; then
+    emit missing http-client
+  else
+    am_get /api/v2/status
+    emit am-status-code "$am_code"
+    emit_body am-status "$am_out"
+    if [ "$am_code" = 200 ]; then
+      am_get "/api/v2/alerts?$AM_QUERY"
+      emit am-alerts-code "$am_code"
+      emit_body am-alerts "$am_out"
+    fi
+  fi
+fi
+`;
+/**
+ * The bake: polls (about one a second) until BAKE_SECONDS have passed since the probes, ending on a
+ * poll that answered. A matching alert at any poll goes through fail() and so rolls back (FAILURE).
+ * Alertmanager not answering 3 polls in a row rolls back too: the gate cannot vouch for a release it
+ * could not watch, and a silent pass is what the gate exists to prevent.
+ */
+const BAKE = bash `if [ -n "$AM_URL" ]; then
+  enter bake
+  bake_start=$(date +%s%3N)
+  bake_until=$((bake_start + BAKE_SECONDS * 1000))
+  bake_polls=0 bake_misses=0
+  while :; do
+    am_get "/api/v2/alerts?$AM_QUERY"
+    bake_polls=$((bake_polls + 1))
+    now=$(date +%s%3N)
+    if [ "$am_code" = 200 ]; then
+      bake_misses=0
+      # Alertmanager answers an empty list as []: anything else is an alert (or not a list at all).
+      if [ "$(printf '%s' "$am_out" | tr -d ' \t\r\n')" != "[]" ]; then
+        emit gate-watched "$((now - bake_start)) $bake_polls"
+        emit_body gate-alerts "$am_out"
+        fail "an alert matching alert-filter fired $(((now - bake_start) / 1000)) s into the bake"
+      fi
+      [ "$now" -lt "$bake_until" ] || break
+    else
+      bake_misses=$((bake_misses + 1))
+      detail=$(printf '%s' "$am_out" | tr '\n' ' ' | head -c 300 || true)
+      echo "berth: Alertmanager poll $bake_polls: $am_code $detail" >&2
+      if [ "$bake_misses" -ge 3 ]; then
+        emit gate-watched "$((now - bake_start)) $bake_polls"
+        emit gate-lost "$am_code"
+        fail "Alertmanager (alertmanager-url) did not answer $bake_misses polls in a row $(((now - bake_start) / 1000)) s into the bake: $am_code $detail"
+      fi
+    fi
+    left=$((bake_until - now))
+    if [ "$left" -gt 1000 ] || [ "$left" -le 0 ]; then left=1000; fi
+    sleep "$((left / 1000)).$(printf '%03d' $((left % 1000)))"
+  done
+  emit gate-watched "$((now - bake_start)) $bake_polls"
+fi
+`;
+
+;// CONCATENATED MODULE: ./actions/deploy/src/gate.ts
+// The Alertmanager gate's inputs (alertmanager-url, alert-filter, bake-seconds): checked here before
+// the host is touched, and handed to the host scripts (script/gate.ts) as quoted values. The gate
+// reads Alertmanager's API, so any alert source that feeds Alertmanager (a Prometheus rule, a posted
+// alert) stops a release the same way.
+
+
+
+const DEFAULT_BAKE_SECONDS = 60;
+const MAX_BAKE_SECONDS = 3600;
+/** The host's timeout for one request to Alertmanager, in seconds. */
+const AM_TIMEOUT_SECONDS = 3;
+const MAX_MATCHERS = 32;
+const MAX_FILTER_CHARS = 4096;
+const LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** `severity="critical",project="<project>"`: the project's critical alerts. */
+function defaultFilter(project) {
+    return [
+        { name: 'severity', op: '=', value: 'critical' },
+        { name: 'project', op: '=', value: project },
+    ];
+}
+/** A matcher as Alertmanager reads it, its value quoted with `\\`, `\"` and `\n` escaped. */
+function formatMatcher(m) {
+    const value = m.value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+    return `${m.name}${m.op}"${value}"`;
+}
+function formatFilter(matchers) {
+    return matchers.map(formatMatcher).join(',');
+}
+/** A double-quoted value starting at `text[start]` (the quote): its text and the index after it. */
+function quotedValue(text, start) {
+    let value = '';
+    for (let i = start + 1; i < text.length; i++) {
+        const c = text[i];
+        if (c === '"')
+            return { value, end: i + 1 };
+        if (c === '\\') {
+            const next = text[++i];
+            if (next === 'n')
+                value += '\n';
+            else if (next === '\\' || next === '"')
+                value += next;
+            else
+                throw (0,action_inputs/* inputError */.Xu)(constants/* Inputs */.G0.AlertFilter, `unknown escape \\${next ?? ''} in ${text.slice(start, i + 1)}`);
+        }
+        else
+            value += c;
+    }
+    throw (0,action_inputs/* inputError */.Xu)(constants/* Inputs */.G0.AlertFilter, `unterminated quoted value ${text.slice(start)}`);
+}
+/** One matcher at `text[start]`; returns it and the index after it (and its separator). */
+function matcherAt(text, start) {
+    const head = /^\s*([^\s=!~,"]*)\s*(=~|!~|!=|=)?\s*/.exec(text.slice(start));
+    const name = head[1];
+    const op = head[2];
+    const rest = text.slice(start);
+    if (!op || !LABEL_NAME.test(name))
+        throw (0,action_inputs/* inputError */.Xu)(constants/* Inputs */.G0.AlertFilter, `${JSON.stringify(rest.split(',')[0].trim())} is not a matcher: label="value", label!="value", label=~"regex" or label!~"regex"`);
+    let i = start + head[0].length;
+    let value;
+    if (text[i] === '"') {
+        ({ value, end: i } = quotedValue(text, i));
+    }
+    else {
+        // An unquoted value runs to the next comma, as Alertmanager's own parser reads it.
+        const m = /^[^,"]*/.exec(text.slice(i));
+        value = m[0].trim();
+        i += m[0].length;
+    }
+    const after = /^\s*(,|$)/.exec(text.slice(i));
+    if (!after)
+        throw (0,action_inputs/* inputError */.Xu)(constants/* Inputs */.G0.AlertFilter, `unexpected ${JSON.stringify(text.slice(i).trim())} after ${name}${op}`);
+    return { matcher: { name, op, value }, end: i + after[0].length };
+}
+/**
+ * Alertmanager matchers as `amtool` and the API take them: `name op value` separated by commas or
+ * line breaks, optionally in braces, values double-quoted (escapes `\\`, `\"`, `\n`) or bare.
+ * Regular expressions are Go's (RE2): Alertmanager itself checks them in the preflight.
+ */
+function parseFilter(raw) {
+    let text = raw.replace(/\r?\n/g, ',').trim();
+    if (text.length > MAX_FILTER_CHARS)
+        throw (0,action_inputs/* inputError */.Xu)(constants/* Inputs */.G0.AlertFilter, `is over ${MAX_FILTER_CHARS} characters`);
+    if (text.startsWith('{') && text.endsWith('}'))
+        text = text.slice(1, -1);
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(text))
+        throw (0,action_inputs/* inputError */.Xu)(constants/* Inputs */.G0.AlertFilter, 'holds a control character');
+    const matchers = [];
+    let i = 0;
+    while (/\S/.test(text.slice(i))) {
+        if (/^\s*,/.test(text.slice(i))) {
+            i += /^\s*,/.exec(text.slice(i))[0].length;
+            continue;
+        }
+        const { matcher, end } = matcherAt(text, i);
+        matchers.push(matcher);
+        i = end;
+    }
+    if (matchers.length === 0)
+        throw (0,action_inputs/* inputError */.Xu)(constants/* Inputs */.G0.AlertFilter, 'holds no matcher');
+    if (matchers.length > MAX_MATCHERS)
+        throw (0,action_inputs/* inputError */.Xu)(constants/* Inputs */.G0.AlertFilter, `holds over ${MAX_MATCHERS} matchers`);
+    return matchers;
+}
+/** Input alertmanager-url: an http(s) URL without credentials, query or fragment; no trailing slash. */
+function parseAlertmanagerUrl(raw) {
+    const text = raw.trim();
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        throw (0,action_inputs/* inputError */.Xu)(constants/* Inputs */.G0.AlertmanagerUrl, `${JSON.stringify(text)} is not a URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        throw (0,action_inputs/* inputError */.Xu)(constants/* Inputs */.G0.AlertmanagerUrl, `${JSON.stringify(text)} is not an http or https URL`);
+    if (url.username || url.password)
+        throw (0,action_inputs/* inputError */.Xu)(constants/* Inputs */.G0.AlertmanagerUrl, 'credentials in the URL (user:password@) would be logged and put on a command line on the host; ' +
+            "use an Alertmanager the host reaches without them (e.g. on the host's loopback)");
+    if (url.search || url.hash || text.includes('?') || text.includes('#'))
+        throw (0,action_inputs/* inputError */.Xu)(constants/* Inputs */.G0.AlertmanagerUrl, 'takes no query or fragment: Berth adds the API path and query');
+    return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+function parseBakeSeconds(raw) {
+    const value = raw.trim();
+    if (!value)
+        return DEFAULT_BAKE_SECONDS;
+    if (!/^\d+$/.test(value) || Number(value) > MAX_BAKE_SECONDS)
+        throw (0,action_inputs/* inputError */.Xu)(constants/* Inputs */.G0.BakeSeconds, `${JSON.stringify(raw)} is not a whole number of seconds from 0 to ${MAX_BAKE_SECONDS}`);
+    return Number(value);
+}
+/** The query of GET /api/v2/alerts: firing alerts, neither silenced nor inhibited, one `filter` per matcher. */
+function alertsQuery(matchers) {
+    const filters = matchers.map((m) => `filter=${encodeURIComponent(formatMatcher(m))}`);
+    return ['active=true', 'silenced=false', 'inhibited=false', ...filters].join('&');
+}
+/**
+ * The gate's inputs. Only a new release is gated: a rollback must be able to go out while alerts
+ * fire (that is often why it runs), so modes rollback and status ignore them.
+ */
+function getGateInputs(project, mode) {
+    const url = (0,action_inputs/* getString */.AA)(constants/* Inputs */.G0.AlertmanagerUrl)?.trim();
+    const filter = (0,action_inputs/* getString */.AA)(constants/* Inputs */.G0.AlertFilter)?.trim();
+    const bake = parseBakeSeconds((0,action_inputs/* getString */.AA)(constants/* Inputs */.G0.BakeSeconds) ?? '');
+    if (!url) {
+        if (filter)
+            throw (0,action_inputs/* inputError */.Xu)(constants/* Inputs */.G0.AlertFilter, `is only used with "${constants/* Inputs */.G0.AlertmanagerUrl}"`);
+        return { 'alert-filter': [], 'bake-seconds': bake };
+    }
+    const parsed = parseAlertmanagerUrl(url);
+    return {
+        'alertmanager-url': deploysNewRelease(mode) ? parsed : undefined,
+        'alert-filter': filter ? parseFilter(filter) : defaultFilter(project),
+        'bake-seconds': bake,
+    };
+}
+/** The host scripts' values: AM_URL empty means no gate. */
+function gateValues(gate) {
+    return {
+        AM_URL: gate['alertmanager-url'] ?? '',
+        AM_QUERY: alertsQuery(gate['alert-filter']),
+        AM_TIMEOUT: AM_TIMEOUT_SECONDS,
+        BAKE_SECONDS: gate['bake-seconds'],
+    };
+}
+
 // EXTERNAL MODULE: ./actions/deploy/src/probes.ts
-var probes = __nccwpck_require__(4230);
+var probes = __nccwpck_require__(6553);
 // EXTERNAL MODULE: ./lib/tools/compose.ts
-var compose = __nccwpck_require__(9930);
+var compose = __nccwpck_require__(3037);
 ;// CONCATENATED MODULE: ./actions/deploy/src/hooks.ts
 // The `pre-deploy` and `post-deploy` hooks: `SERVICE: COMMAND` lines, each run on the host as a
 // one-off container of the release (`docker compose run --rm --no-deps -T SERVICE argv...`). The
@@ -33748,7 +34012,9 @@ async function hookScriptValues(inputs, hooks, staged) {
 
 
 
-/** The body in the order it runs: start and lock, the functions, then config, pull, up, probe, switch, retention. */
+
+
+/** The body in the order it runs: start and lock, the functions, then config, pull, up, probe, bake, switch, retention. */
 const DEPLOY_BODY = [
     START,
     BRING_BACK,
@@ -33758,6 +34024,7 @@ const DEPLOY_BODY = [
     SWARM,
     FAILURE,
     HOOK_FUNCTIONS,
+    AM_FUNCTIONS,
     GUARD,
     SHARED,
     FILES,
@@ -33766,6 +34033,7 @@ const DEPLOY_BODY = [
     PRE_DEPLOY,
     UP,
     PROBE,
+    BAKE,
     SWITCH,
     AFTER_SWITCH,
     POST_DEPLOY,
@@ -33800,6 +34068,7 @@ function deployScriptValues(p) {
         DATA_DIRS: p.dataDirs ?? [],
         FILE_IDS: (p.storedFiles ?? []).map((f) => f.id),
         FILE_PATHS: (p.storedFiles ?? []).map((f) => f.path),
+        ...gateValues(p.gate ?? { 'alert-filter': [], 'bake-seconds': 0 }),
     };
 }
 function renderDeployScript(p) {
@@ -33884,11 +34153,12 @@ function deployScriptParams(inputs, staged, record, hooks) {
         hooks,
         dataDirs: staged.project?.dataDirs,
         storedFiles: staged.project?.stored,
+        gate: inputs,
     };
 }
 /** Runs the deploy script; its exit code is the caller's to judge (75: the lock timed out). */
 function runDeployScript(session, params) {
-    return runHostScript(session, DEPLOY_BODY, deployScriptValues(params), { ignoreReturnCode: true });
+    return host_script_runHostScript(session, DEPLOY_BODY, deployScriptValues(params), { ignoreReturnCode: true });
 }
 
 // EXTERNAL MODULE: external "node:fs"
@@ -33896,7 +34166,7 @@ var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./lib/action/exec.ts + 1 modules
-var exec = __nccwpck_require__(3048);
+var exec = __nccwpck_require__(825);
 ;// CONCATENATED MODULE: ./lib/tools/docker.ts
 // Docker and buildx, as every Berth action uses them: versions, registry login over stdin, image
 // facts (size, user) and what a registry holds for a tag. Pure parsers are exported for unit tests.
@@ -34106,7 +34376,7 @@ async function imageFacts(ref) {
 }
 
 // EXTERNAL MODULE: ./lib/action/secrets.ts
-var action_secrets = __nccwpck_require__(4240);
+var action_secrets = __nccwpck_require__(497);
 ;// CONCATENATED MODULE: ./lib/action/input-checks.ts
 // Input checks that several actions share, written once: the registry credential pair and the
 // compose project name.
@@ -34138,9 +34408,110 @@ function parseProjectName(name, value) {
     return value;
 }
 
+;// CONCATENATED MODULE: ./lib/ssh/textfile.ts
+// The node exporter's textfile collector on the host (input `metrics-dir` of deploy and backup): the
+// check that the directory is usable, a snippet the action's first host script runs so that a bad
+// directory fails before anything on the host changes; and the update of one `<name>.prom` file:
+// the previous file read back, then the new text written to `<name>.prom.tmp` and renamed over it,
+// so that the collector never reads half a file. Values reach the scripts as quoted assignments.
+
+
+const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*\.prom$/;
+/** A previous file larger than this was not written by Berth: it is replaced, not read. */
+const MAX_TEXTFILE_BYTES = 32 * 1024;
+/** Input `metrics-dir`: empty (no metrics), or an absolute directory path without `..`. */
+function parseMetricsDir(name, value) {
+    const dir = value.trim();
+    if (dir === '')
+        return undefined;
+    if (!dir.startsWith('/') || /[\n\r\0]/.test(dir) || dir.split('/').includes('..'))
+        throw (0,action_inputs/* inputError */.Xu)(name, `${JSON.stringify(dir)} is not an absolute directory path without ".."`);
+    return dir === '/' ? dir : dir.replace(/\/+$/, '');
+}
+function textfile(input, dir, file) {
+    if (!FILE_NAME.test(file))
+        throw new Error(`${JSON.stringify(file)} is not a textfile name`);
+    return { input, dir, file };
+}
+/** The values the snippets read; an empty METRICS_DIR means no metrics. */
+function textfileValues(t) {
+    return { METRICS_DIR: t?.dir ?? '', METRICS_FILE: t?.file ?? '' };
+}
+/**
+ * METRICS_DIR (unset or empty: nothing to check), METRICS_FILE. Writes nothing; reports
+ * `metrics-dir=ok`, or `metrics-dir-blocked=<why>` (missing, not-a-directory, not-writable,
+ * file-not-replaceable) and leaves the reason in `metrics_blocked` for the script to stop on.
+ */
+const METRICS_DIR_CHECK = bash `metrics_blocked=""
+if [ -n "$\{METRICS_DIR:-}" ]; then
+  if [ ! -e "$METRICS_DIR" ]; then metrics_blocked=missing
+  elif [ ! -d "$METRICS_DIR" ]; then metrics_blocked=not-a-directory
+  elif [ ! -w "$METRICS_DIR" ] || [ ! -x "$METRICS_DIR" ]; then metrics_blocked=not-writable
+  elif [ -d "$METRICS_DIR/$METRICS_FILE" ] && [ ! -L "$METRICS_DIR/$METRICS_FILE" ]; then metrics_blocked=file-not-replaceable
+  fi
+  if [ -n "$metrics_blocked" ]; then emit metrics-dir-blocked "$metrics_blocked"; else emit metrics-dir ok; fi
+fi
+`;
+/** What a script that ran METRICS_DIR_CHECK says is wrong with the directory, naming the input. */
+function metricsDirError(report, t, user = 'the SSH user') {
+    const why = report.last('metrics-dir-blocked');
+    if (why === undefined)
+        return undefined;
+    const detail = why === 'missing'
+        ? `${t.dir} does not exist on the host (create it, e.g. the node exporter's --collector.textfile.directory)`
+        : why === 'not-a-directory'
+            ? `${t.dir} is not a directory`
+            : why === 'file-not-replaceable'
+                ? `${t.dir}/${t.file} is a directory`
+                : `${t.dir} is not writable by ${user}: sudo chown ${user} ${t.dir} (or a group both share)`;
+    return (0,action_inputs/* inputError */.Xu)(t.input, detail);
+}
+/** The check on its own, for a run whose first host script cannot carry it. */
+async function checkMetricsDir(session, t) {
+    const body = `emit user "$(id -un)"\n${METRICS_DIR_CHECK}`;
+    const { report } = await runHostScript(session, body, textfileValues(t), { silent: true });
+    const error = metricsDirError(report, t, report.last('user'));
+    if (error)
+        throw error;
+}
+/** METRICS_DIR, METRICS_FILE: reports `textfile=<base64>` of the file (empty when missing or too large). */
+const TEXTFILE_READ = bash `textfile=$(head -c ${MAX_TEXTFILE_BYTES + 1} -- "$METRICS_DIR/$METRICS_FILE" 2>/dev/null | base64 -w0) || textfile=""
+emit textfile "$textfile"
+`;
+/** The previous file from a script that ran TEXTFILE_READ ('' when none, or not one of ours). */
+function readTextfileReport(report) {
+    const bytes = Buffer.from(report.last('textfile') ?? '', 'base64');
+    return bytes.length > MAX_TEXTFILE_BYTES ? '' : bytes.toString('utf8');
+}
+/**
+ * METRICS_DIR, METRICS_FILE, CONTENT. Writers of one directory take turns (flock on it); the temp
+ * file is created anew (never through a link someone left there), 0644, then renamed over the file.
+ */
+const TEXTFILE_WRITE = bash `cd -- "$METRICS_DIR"
+if command -v flock >/dev/null 2>&1; then exec 8<.; flock -w 30 8 || true; fi
+tmp="$METRICS_FILE.tmp"
+rm -f -- "$tmp"
+trap 'rm -f -- "$tmp"' EXIT
+(set -C; umask 022; printf '%s' "$CONTENT" >"$tmp")
+chmod 0644 -- "$tmp"
+mv -T -f -- "$tmp" "$METRICS_FILE"
+trap - EXIT
+`;
+/** Writes `content` as the textfile (an error when the host refuses: the caller decides what it means). */
+async function writeTextfile(session, t, content) {
+    await host_script_runHostScript(session, TEXTFILE_WRITE, { ...textfileValues(t), CONTENT: content }, { silent: true });
+}
+/** Reads the previous file, then writes what `render` makes of it: two round trips, one connection. */
+async function updateTextfile(session, t, render) {
+    const { report } = await runHostScript(session, TEXTFILE_READ, textfileValues(t), { silent: true });
+    await writeTextfile(session, t, render(readTextfileReport(report)));
+}
+
 ;// CONCATENATED MODULE: ./actions/deploy/src/inputs.ts
 // berth/deploy's inputs: the typed interface (keys as in action.yml) and getInputs(), the only
 // place that reads them. Every value that will reach the host is validated here or quoted later.
+
+
 
 
 
@@ -34301,7 +34672,9 @@ function getInputs(env = process.env) {
         'keep-releases': positiveInt(constants/* Inputs */.G0.KeepReleases, 5),
         prune: (0,action_inputs/* getBooleanInput */.Vt)(constants/* Inputs */.G0.Prune, { default: true }),
         'lock-timeout': seconds(constants/* Inputs */.G0.LockTimeout, 300),
+        'metrics-dir': parseMetricsDir(constants/* Inputs */.G0.MetricsDir, (0,action_inputs/* getString */.AA)(constants/* Inputs */.G0.MetricsDir) ?? ''),
         ...modes,
+        ...getGateInputs(project, modes.mode),
     };
 }
 
@@ -34425,7 +34798,7 @@ function stageRollout(inputs, services, mode, stagedDir) {
 }
 
 // EXTERNAL MODULE: ./lib/action/untrusted.ts
-var untrusted = __nccwpck_require__(3643);
+var untrusted = __nccwpck_require__(4854);
 ;// CONCATENATED MODULE: ./lib/tools/registry.ts
 // A small client of the OCI distribution API: the compressed size of an image a registry holds,
 // for one platform. Every answer is untrusted: bounded in bytes and time, sizes checked to be
@@ -34626,6 +34999,748 @@ async function compressedImageSize(ref, platform, options = {}) {
     return manifestSize(manifest);
 }
 
+;// CONCATENATED MODULE: ./lib/ssh/textfile-metrics.ts
+// Prometheus' text exposition format, for the files deploy and backup leave in the node exporter's
+// textfile directory (textfile.ts writes them): rendering, and a defensive reader of the previous
+// file, which is the host's word (anyone who can write the directory can write it) and only ever
+// gives back samples of the metrics asked for, with checked labels and finite values.
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const textfile_metrics_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** A label value is cut to this many characters: a commit or release id is far shorter. */
+const MAX_LABEL_CHARS = 256;
+/**
+ * `value` as the text between a label value's double quotes: backslash, double quote and line feed
+ * escaped as the format says; other control characters dropped (no reader needs them, and a raw one
+ * would end up in logs and consoles), and the length bounded.
+ */
+function escapeLabelValue(value) {
+    return ([...value]
+        .slice(0, MAX_LABEL_CHARS)
+        .join('')
+        // eslint-disable-next-line no-control-regex
+        .replace(/[\u0000-\u0009\u000b-\u001f\u007f]/g, '')
+        .replace(/\\/g, '\\\\')
+        .replace(/"/g, '\\"')
+        .replace(/\n/g, '\\n'));
+}
+/** A value as the format writes it (Go's ParseFloat reads it back); non-finite ones by name. */
+function formatValue(value) {
+    if (Number.isNaN(value))
+        return 'NaN';
+    if (!Number.isFinite(value))
+        return value > 0 ? '+Inf' : '-Inf';
+    return String(value);
+}
+function sampleLine(s) {
+    if (!METRIC_NAME.test(s.name))
+        throw new Error(`${JSON.stringify(s.name)} is not a metric name`);
+    const labels = Object.entries(s.labels).map(([k, v]) => {
+        if (!textfile_metrics_LABEL_NAME.test(k) || k.startsWith('__'))
+            throw new Error(`${JSON.stringify(k)} is not a label name`);
+        return `${k}="${escapeLabelValue(v)}"`;
+    });
+    return `${s.name}${labels.length ? `{${labels.join(',')}}` : ''} ${formatValue(s.value)}`;
+}
+/** The exposition text of `families` (those without samples are left out), ending in a line feed. */
+function renderExposition(families) {
+    const lines = [];
+    for (const f of families) {
+        if (f.samples.length === 0)
+            continue;
+        if (f.samples.some((s) => s.name !== f.name))
+            throw new Error(`family ${f.name} has another metric's sample`);
+        lines.push(`# HELP ${f.name} ${f.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`);
+        lines.push(`# TYPE ${f.name} ${f.type}`);
+        lines.push(...f.samples.map(sampleLine));
+    }
+    return lines.length ? `${lines.join('\n')}\n` : '';
+}
+// ---- reading a previous file back ---------------------------------------------------------------
+/** More than this is not a file we wrote: read nothing from it. */
+const MAX_LINES = 1000;
+const MAX_LINE_CHARS = 4096;
+const SAMPLE_LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?[ \t]+(\S+)(?:[ \t]+-?\d+)?[ \t]*$/;
+const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+/** `{a="x",b="y"}` as a record, or undefined when it is not exactly that (escapes as rendered). */
+function parseLabels(text) {
+    const labels = {};
+    const pair = /\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\\n]|\\[\\"n])*)"\s*(,|$)/y;
+    const body = text.slice(1, -1);
+    pair.lastIndex = 0;
+    while (pair.lastIndex < body.length) {
+        const m = pair.exec(body);
+        if (!m || m[1] in labels)
+            return undefined;
+        labels[m[1]] = m[2].replace(/\\(.)/g, (_, c) => (c === 'n' ? '\n' : c));
+        if (m[3] === '')
+            break;
+    }
+    return pair.lastIndex === body.length ? labels : undefined;
+}
+/**
+ * The samples of the metrics in `names` that `text` holds, in order; comments and every line that is
+ * not a well-formed sample (or has a non-finite value) are skipped, never an error.
+ */
+function parseExposition(text, names) {
+    const samples = [];
+    for (const line of text.split('\n').slice(0, MAX_LINES)) {
+        if (line.length > MAX_LINE_CHARS || line.startsWith('#'))
+            continue;
+        const m = SAMPLE_LINE.exec(line);
+        if (!m || !names.has(m[1]) || !NUMBER.test(m[3]))
+            continue;
+        const labels = m[2] === undefined ? {} : parseLabels(m[2]);
+        const value = Number(m[3]);
+        if (labels && Number.isFinite(value))
+            samples.push({ name: m[1], labels, value });
+    }
+    return samples;
+}
+/** The value of the last sample named `name` whose labels include `match`. */
+function findValue(samples, name, match = {}) {
+    return samples.findLast((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v))?.value;
+}
+
+;// CONCATENATED MODULE: ./lib/action/summary.ts
+// Markdown for job summaries, written once: table cells that cannot break their row, inline code
+// that survives a table, and the table itself. Every action's summary builds its tables here.
+/** Text for a table cell: pipes escaped, line breaks and runs of blank space folded to one space. */
+function tableCell(text) {
+    if (text === undefined || text === '')
+        return '';
+    return String(text)
+        .replace(/\|/g, '\\|')
+        .replace(/\s*[\r\n]+\s*/g, ' ');
+}
+/**
+ * Inline code: backticks inside become `'` (a code span cannot hold its own delimiter), line breaks a
+ * space. Pipes are left to tableCell, which escapes them even inside code (GitHub splits the row on them).
+ */
+function inlineCode(text) {
+    return text ? `\`${text.replace(/`/g, "'").replace(/\s*[\r\n]+\s*/g, ' ')}\`` : '';
+}
+/** A Markdown table; every cell goes through tableCell, so callers pass plain Markdown. */
+function markdownTable(headers, rows) {
+    const line = (cells) => '|' + cells.map((c) => (c === undefined || c === '' ? ' |' : ` ${tableCell(c)} |`)).join('');
+    return [line(headers), `|${headers.map(() => ' --- |').join('')}`, ...rows.map(line)].join('\n');
+}
+/** A two-column table of names and values under an empty header, as the actions' summaries open. */
+function keyValueTable(rows) {
+    return markdownTable(['', ''], rows);
+}
+
+;// CONCATENATED MODULE: ./actions/deploy/src/modes/status.ts
+// mode status: the kept releases as the host has them (id, commit, time, images, last result, which
+// one is current), read without the lock and without changing anything. Everything read back is the
+// host's word: ids, commits, times and image references are checked, or left out.
+
+
+
+
+
+/** One `release` line per kept release: its id, release.json, pins, orchestrator and last deploy.log line, base64. */
+const STATUS_BODY = bash `cd "$REMOTE_DIR" 2>/dev/null || exit 0
+current=""
+if [ -L current ]; then current=$(basename "$(readlink current)"); fi
+emit current "$current"
+b64() { # file: its first 8 KiB as base64, or - when it is missing or empty
+  local v
+  v=$(head -c 8192 -- "$1" 2>/dev/null | base64 -w0) || true
+  printf '%s' "$\{v:--}"
+}
+for d in releases/*/; do
+  [ -d "$d" ] || continue
+  r=$(basename "$d")
+  line=$(grep -F -- "\"release\":\"$r\"" deploy.log 2>/dev/null | tail -n 1 | head -c 8192 | base64 -w0) || true
+  emit release "$(printf '%s' "$r" | base64 -w0) $(b64 "$d/release.json") $(b64 "$d/.berth/pins.yml") $(b64 "$d/.berth/orchestrator") $\{line:--}"
+done
+`;
+const RESULTS = ['deployed', 'rolled-back', 'failed'];
+const COMMIT = /^[0-9a-f]{7,64}$/;
+function decode(field) {
+    return !field || field === '-' ? '' : Buffer.from(field, 'base64').toString('utf8');
+}
+/** `text` as a JSON object, or undefined when it is not one (host text: anything may be there). */
+function jsonObject(text) {
+    try {
+        const value = JSON.parse(text);
+        return value && typeof value === 'object' && !Array.isArray(value)
+            ? value
+            : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Only names that are service names and references that parse as image references. */
+function checkedImages(pairs) {
+    const images = {};
+    for (const [service, ref] of pairs) {
+        if (typeof service === 'string' && NAME.test(service) && typeof ref === 'string' && parseImageRef(ref))
+            images[service] = ref;
+    }
+    return images;
+}
+/** The pins the switch wrote: `  "service":` then `    image: "ref"` lines. */
+function parsePins(text) {
+    const pairs = [];
+    let service;
+    for (const line of text.split('\n')) {
+        const s = /^ {2}"([^"]*)":$/.exec(line);
+        const i = /^ {4}image: "([^"]*)"$/.exec(line);
+        if (s)
+            service = s[1];
+        else if (i && service !== undefined)
+            pairs.push([service, i[1]]);
+    }
+    return pairs;
+}
+function isoTime(value) {
+    if (typeof value !== 'string')
+        return '';
+    const time = Date.parse(value);
+    return Number.isNaN(time) ? '' : new Date(time).toISOString();
+}
+/** The kept releases, oldest first; entries whose directory name is not a release id are left out. */
+function readReleases(report) {
+    const current = report.last('current') ?? '';
+    const releases = [];
+    for (const value of report.all('release')) {
+        const [name, json, pins, orchestrator, line] = value.split(' ').map(decode);
+        const id = name ?? '';
+        if (!release_id/* RELEASE_ID */.u.test(id))
+            continue;
+        const record = jsonObject(json ?? '');
+        const recordImages = record?.images && typeof record.images === 'object' ? record.images : {};
+        const pinned = parsePins(pins ?? '');
+        const status = jsonObject(line ?? '')?.status;
+        releases.push({
+            id,
+            commit: typeof record?.commit === 'string' && COMMIT.test(record.commit) ? record.commit : '',
+            created: isoTime(record?.created),
+            images: checkedImages(pinned.length ? pinned : Object.entries(recordImages)),
+            result: typeof status === 'string' && RESULTS.includes(status) ? status : '',
+            current: id === current,
+            orchestrator: ['compose', 'swarm'].includes(orchestrator?.trim() ?? '') ? orchestrator.trim() : '',
+            ...(record ? {} : { error: json ? 'release.json is not a JSON object' : 'release.json is missing' }),
+        });
+    }
+    return releases.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+function statusMarkdown(project, host, releases) {
+    const rows = releases.map((r) => [
+        `${inlineCode(r.id)}${r.current ? ' **current**' : ''}`,
+        r.commit ? inlineCode(r.commit.slice(0, 12)) : '',
+        r.created,
+        r.error ? `⚠️ ${r.error}` : r.result,
+        Object.entries(r.images)
+            .map(([service, ref]) => `${service}: ${inlineCode(ref)}`)
+            .join('<br>'),
+    ]);
+    const table = releases.length
+        ? markdownTable(['Release', 'Commit', 'Created', 'Result', 'Images'], rows)
+        : '_No releases on the host._';
+    return `### berth/deploy: \`${project}\` on \`${host}\`: kept releases\n\n${table}\n`;
+}
+
+;// CONCATENATED MODULE: ./actions/deploy/src/hook-report.ts
+// What the summary and the step's error say about a failed hook. Its output is the hook's own
+// (untrusted): each line arrives through oneLine and is shown as inline code.
+
+/** `pre-deploy api 1` as its parts. */
+function failedHook(r) {
+    const [stage, service, code] = (r.hookFailed ?? '').split(' ');
+    return r.hookFailed ? { stage, service, code } : undefined;
+}
+/** The summary's rows for a failed hook: which, and its last output lines. */
+function hookRows(r) {
+    const hook = failedHook(r);
+    if (!hook)
+        return [];
+    const lines = r.hookOutput.map((l) => inlineCode(l) || ' ').join('<br>');
+    return [
+        ['Failed hook', `${hook.stage} ${inlineCode(hook.service)} exited with ${hook.code}`],
+        ['Hook output (last lines)', lines || 'none'],
+    ];
+}
+/** A deployed release whose post-deploy hook failed: the step fails, saying the release is live. */
+function postDeployError(r, release) {
+    const hook = failedHook(r);
+    if (hook?.stage !== 'post-deploy')
+        return undefined;
+    const tail = r.hookOutput.length ? `; its last lines: ${r.hookOutput.join(' | ')}` : '';
+    return new Error(`release ${release} is live (status deployed), but its post-deploy hook for service ${hook.service} exited with ${hook.code}${tail}`);
+}
+
+;// CONCATENATED MODULE: ./actions/deploy/src/rollout-report.ts
+// What the summary says about how each service was updated (the host's `rollout` lines, from
+// script/rollout.ts): start-first with its time to healthy and its drain, or recreated, created,
+// unchanged, or a start-first that was aborted (its old containers kept serving).
+
+const HOWS = new Set(['start-first', 'recreated', 'created', 'unchanged', 'aborted']);
+/** `api start-first 2345 10` as its parts; anything else (a host's garbage) is dropped. */
+function parseServiceUpdates(lines) {
+    const updates = [];
+    let rollback = false;
+    for (const line of lines) {
+        // The automatic rollback says so before it brings the previous release back.
+        if (line === 'rollback')
+            rollback = true;
+        const [service, how, ms, drain] = line.split(' ');
+        if (!service || !HOWS.has(how))
+            continue;
+        const num = (v) => (v && /^\d+$/.test(v) ? Number(v) : undefined);
+        const update = { service, how: how, ms: num(ms), drainSeconds: num(drain) };
+        // What the rollback left as it was is no news.
+        if (rollback && update.how === 'unchanged')
+            continue;
+        updates.push(rollback ? { ...update, rollback } : update);
+    }
+    return updates;
+}
+const sec = (ms) => (ms === undefined ? '?' : `${(ms / 1000).toFixed(1)} s`);
+function describe(u) {
+    switch (u.how) {
+        case 'start-first':
+            // Mode swarm says no drain: swarm itself takes the old tasks out of the service's address
+            // before it stops them, with their stop_grace_period for the requests in flight.
+            return u.drainSeconds === undefined
+                ? `start-first (swarm): new tasks healthy after ${sec(u.ms)}, then the old ones left the service's address and were stopped gracefully`
+                : `start-first: new containers healthy after ${sec(u.ms)}, the old ones drained ${u.drainSeconds} s, then removed`;
+        case 'aborted':
+            return `start-first aborted after ${sec(u.ms)}: the new containers were removed, the old ones kept serving`;
+        case 'recreated':
+            return `recreated (stopped, then started: not in \`zero-downtime\`, so its gap is your choice); up took ${sec(u.ms)}`;
+        case 'created':
+            return `created (nothing of it ran before); up took ${sec(u.ms)}`;
+        default:
+            return 'unchanged';
+    }
+}
+/** One summary row per service, in the order the host updated them. */
+function rolloutRows(updates) {
+    return updates.map((u) => [
+        `Service ${inlineCode(u.service)}${u.rollback ? ' (rollback)' : ''}`,
+        describe(u),
+    ]);
+}
+
+;// CONCATENATED MODULE: ./actions/deploy/src/gate-report.ts
+// What Alertmanager answered through the host (script/gate.ts), judged on the runner: it is
+// untrusted JSON (Alertmanager, or whatever answers at its URL, or the host itself), so it is parsed
+// and checked here, bounded, and every piece of it that reaches a log, an error or the summary is one
+// line (oneLine) that no runner reads as a workflow command.
+
+
+
+
+const MAX_SHOWN = 10;
+const MAX_TEXT = 200;
+const gate_report_LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const bounded = (text) => (0,untrusted/* oneLine */.T)(text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}…` : text);
+function gate_report_isObject(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function readAlert(item, index) {
+    if (!gate_report_isObject(item) || !gate_report_isObject(item.labels))
+        return `item ${index} has no labels object`;
+    const labels = {};
+    for (const [name, value] of Object.entries(item.labels)) {
+        if (!gate_report_LABEL_NAME.test(name) || typeof value !== 'string')
+            return `item ${index} has a label that is not name: "text"`;
+        labels[name] = bounded(value);
+    }
+    const summary = gate_report_isObject(item.annotations) ? item.annotations.summary : undefined;
+    return {
+        name: labels.alertname ?? '',
+        labels,
+        startsAt: typeof item.startsAt === 'string' ? bounded(item.startsAt) : undefined,
+        summary: typeof summary === 'string' ? bounded(summary) : undefined,
+    };
+}
+/** GET /api/v2/alerts's answer: a JSON array of alerts, each with string labels. */
+function parseAlerts(text) {
+    let data;
+    try {
+        data = JSON.parse(text);
+    }
+    catch {
+        return { invalid: 'it is not JSON' };
+    }
+    if (!Array.isArray(data))
+        return { invalid: 'it is not a JSON array' };
+    const alerts = [];
+    for (const [i, item] of data.entries()) {
+        const alert = readAlert(item, i);
+        if (typeof alert === 'string')
+            return { invalid: alert };
+        if (alerts.length < MAX_SHOWN)
+            alerts.push(alert);
+    }
+    return { alerts, total: data.length };
+}
+/** GET /api/v2/status's answer is Alertmanager's: an object with versionInfo and cluster. */
+function isAlertmanagerStatus(text) {
+    try {
+        const data = JSON.parse(text);
+        return gate_report_isObject(data) && gate_report_isObject(data.versionInfo) && gate_report_isObject(data.cluster);
+    }
+    catch {
+        return false;
+    }
+}
+/** `HighErrorRate {alertname="HighErrorRate", severity="critical"} since ...: summary`. */
+function describeAlert(a) {
+    const labels = Object.entries(a.labels)
+        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+        .join(', ');
+    return (0,untrusted/* oneLine */.T)(`${a.name || '(no alertname)'} {${labels}}${a.startsAt ? ` since ${a.startsAt}` : ''}${a.summary ? `: ${a.summary}` : ''}`);
+}
+function describeAlerts(list) {
+    if ('invalid' in list)
+        return `Alertmanager's answer is not a list of alerts (${list.invalid})`;
+    const more = list.total > list.alerts.length ? `; and ${list.total - list.alerts.length} more` : '';
+    return `${list.alerts.map(describeAlert).join('; ')}${more}`;
+}
+/** A body the host sent back base64-encoded in one or more lines under `key`. */
+function hostBody(report, key) {
+    return Buffer.from(report.all(key).join(''), 'base64').toString('utf8');
+}
+/** Preflight's verdict on Alertmanager: each problem one line naming the input that fixes it. */
+function gatePreflightProblems(report, gate) {
+    const url = gate['alertmanager-url'];
+    if (!url)
+        return [];
+    const input = `Input "${constants/* Inputs */.G0.AlertmanagerUrl}": ${url}`;
+    if (report.all('missing').includes('http-client'))
+        return [
+            `${input} is asked from the host with curl or wget, and the host has neither: sudo apt-get install curl`,
+        ];
+    const statusCode = report.last('am-status-code');
+    const status = hostBody(report, 'am-status');
+    if (statusCode === '000' || statusCode === undefined)
+        return [`${input} does not answer from the host: ${bounded(status.trim() || 'no detail')}`];
+    if (statusCode !== '200' || !isAlertmanagerStatus(status))
+        return [
+            `${input} is not an Alertmanager: GET /api/v2/status answered HTTP ${bounded(statusCode)} without Alertmanager's status`,
+        ];
+    const code = report.last('am-alerts-code');
+    const body = hostBody(report, 'am-alerts');
+    const filter = formatFilter(gate['alert-filter']);
+    if (code === '400')
+        return [`Input "${constants/* Inputs */.G0.AlertFilter}": Alertmanager refused ${filter}: ${bounded(body.trim())}`];
+    if (code !== '200')
+        return [
+            `${input} answered GET /api/v2/alerts with HTTP ${bounded(code ?? '000')}: ${bounded(body.trim())}`,
+        ];
+    const list = parseAlerts(body);
+    if ('invalid' in list)
+        return [`${input} answered GET /api/v2/alerts with ${describeAlerts(list)}`];
+    if (list.total === 0)
+        return [];
+    return [
+        `Input "${constants/* Inputs */.G0.AlertFilter}": ${list.total} alert${list.total === 1 ? '' : 's'} matching ${filter} already firing at ${url}, ` +
+            `and a release does not go out into a burning stack (resolve or silence ${list.total === 1 ? 'it' : 'them'}, or narrow the filter): ${describeAlerts(list)}`,
+    ];
+}
+/** The bake's report lines, when the bake ran. */
+function readGateReport(report) {
+    const watched = report.last('gate-watched');
+    const m = watched === undefined ? null : /^(\d{1,12}) (\d{1,9})$/.exec(watched);
+    if (!m)
+        return undefined;
+    return {
+        seconds: Number(m[1]) / 1000,
+        polls: Number(m[2]),
+        firing: report.has('gate-alerts') ? parseAlerts(hostBody(report, 'gate-alerts')) : undefined,
+        lost: report.has('gate-lost'),
+    };
+}
+/** What the failure message adds when the gate stopped the release: the alerts. */
+function gateDetail(gate) {
+    return gate?.firing ? `; firing: ${describeAlerts(gate.firing)}` : '';
+}
+/** The summary's rows: what the gate watched, for how long, and every alert that stopped the release. */
+function gateRows(gate, inputs) {
+    const url = inputs?.['alertmanager-url'];
+    if (!url || !inputs)
+        return [];
+    const what = `${inlineCode(formatFilter(inputs['alert-filter']))} at ${inlineCode(url)}`;
+    if (!gate)
+        return [['Alert gate', `${what}: not reached (the release stopped before the bake)`]];
+    const watched = `${gate.seconds.toFixed(1)} s of ${inputs['bake-seconds']} s, ${gate.polls} poll${gate.polls === 1 ? '' : 's'}`;
+    const rows = [];
+    if (gate.lost)
+        return [['Alert gate', `stopped the release after ${watched}: Alertmanager stopped answering (${what})`]];
+    if (!gate.firing) {
+        rows.push([
+            'Alert gate',
+            `watched ${what} for ${watched}: no matching alert fired (silenced and inhibited alerts do not count)`,
+        ]);
+        return rows;
+    }
+    rows.push(['Alert gate', `stopped the release after ${watched}: ${what}`]);
+    if ('invalid' in gate.firing)
+        rows.push(['🔥 Firing', describeAlerts(gate.firing)]);
+    else
+        for (const alert of gate.firing.alerts)
+            rows.push(['🔥 Firing alert', inlineCode(describeAlert(alert))]);
+    return rows;
+}
+
+;// CONCATENATED MODULE: ./actions/deploy/src/report.ts
+// What the deploy script reported (read through lib/ssh/host-script's HostReport), and the job
+// summary made from it.
+
+
+
+
+
+
+
+
+
+/** The deploy script's report, from its stdout. */
+function parseReport(stdout) {
+    return readDeployReport(HostReport.parse(stdout));
+}
+/**
+ * The report; what the failure message and the log lines quote of it (stages, errors, the lock holder,
+ * services, health output, probes) as one line each, which no runner reads as a workflow command.
+ */
+function readDeployReport(report) {
+    const lastHealth = {};
+    for (const [service, log] of report.pairs('health')) {
+        const checks = JSON.parse(Buffer.from(log, 'base64').toString('utf8') || '[]');
+        const last = checks?.at(-1);
+        // A container's own health-check output, decoded here: it may hold anything, line breaks too.
+        if (last)
+            lastHealth[service] = (0,untrusted/* oneLine */.T)(`exit ${last.ExitCode}: ${String(last.Output ?? '').trim()}`);
+    }
+    const stageStarts = report.pairs('stage');
+    const text = (value) => (value === undefined ? undefined : (0,untrusted/* oneLine */.T)(value));
+    return {
+        status: report.last('status'),
+        previousRelease: text(report.last('previous-release') || undefined),
+        failedStage: text(report.last('failed-stage')),
+        error: text(report.last('error')),
+        lockHolder: text(report.last('lock-holder')?.trim()),
+        durationSeconds: report.int('duration-seconds'),
+        unhealthy: report.all('unhealthy').map(untrusted/* oneLine */.T),
+        lastHealth,
+        probes: report.all('probe').map(untrusted/* oneLine */.T),
+        images: Object.fromEntries(report.pairs('image')),
+        removedReleases: report.all('removed-release'),
+        prunedImages: report.all('pruned-image'),
+        removedObjects: report.lines
+            .filter((l) => l.key === 'removed-secret' || l.key === 'removed-config')
+            .map((l) => `${l.key.slice('removed-'.length)} ${l.value}`),
+        hookFailed: text(report.last('hook-failed')),
+        hookOutput: report.all('hook-output').map(untrusted/* oneLine */.T),
+        movedData: report.all('data-moved').map(untrusted/* oneLine */.T),
+        warnings: report.all('warning').map(untrusted/* oneLine */.T),
+        release: [report.last('release')].find((id) => id !== undefined && release_id/* RELEASE_ID */.u.test(id)),
+        targetError: text(report.last('target-error')),
+        keptReleases: report.all('kept-release').map(untrusted/* oneLine */.T),
+        removedFiles: report.all('removed-files').map(untrusted/* oneLine */.T),
+        updates: parseServiceUpdates(report.all('rollout').map(untrusted/* oneLine */.T)),
+        gate: readGateReport(report),
+        stageSeconds: stageStarts
+            .slice(0, -1)
+            .map(([stage, ms], i) => [
+            stage,
+            (Number(stageStarts[i + 1][1]) - Number(ms)) / 1000,
+        ]),
+    };
+}
+/** What a finished deploy warns about: the host's warnings, and each data directory moved into shared/. */
+function reportWarnings(r, remoteDir) {
+    return [
+        ...r.warnings,
+        ...r.movedData.map((dir) => `Data directory ${dir} moved from the previous release into ${remoteDir}/shared/${dir}`),
+    ];
+}
+/** One sentence that says why the step failed, naming the failing service. */
+function failureMessage(r, release) {
+    const what = r.unhealthy.length
+        ? `; ${r.unhealthy
+            .map((u) => {
+            const service = u.split(' ')[0];
+            const health = r.lastHealth[service];
+            return `service ${u}${health ? ` (last health check: ${health})` : ''}`;
+        })
+            .join('; ')}`
+        : '';
+    const outcome = r.status === 'rolled-back' && r.failedStage === 'pre-deploy'
+        ? `release ${r.previousRelease} kept serving, untouched`
+        : r.status === 'rolled-back'
+            ? `rolled back to ${r.previousRelease}, which is serving again`
+            : r.previousRelease
+                ? `release ${r.previousRelease} is still current`
+                : 'there was no earlier release to roll back to';
+    return `release ${release} failed at ${r.failedStage ?? 'an unknown stage'}: ${r.error ?? 'no detail'}${what}${gateDetail(r.gate)}; ${outcome}`;
+}
+/** Why the step fails (the lock timed out, the release failed, the script ended early), if it does. */
+function deployError(r, exitCode, release, inputs) {
+    if (exitCode === 75) {
+        return new Error(`Input "${constants/* Inputs */.G0.LockTimeout}": ${inputs['remote-dir']} stayed locked for ${inputs['lock-timeout']} s by another deploy: ${r.lockHolder || 'unknown holder'}`);
+    }
+    if (r.status === 'deployed')
+        return postDeployError(r, release);
+    return new Error(r.status
+        ? failureMessage(r, release)
+        : `the deploy script ended with exit code ${exitCode} before reporting a status`);
+}
+function bundleRows(b, r) {
+    const rows = [
+        ['Bundle', `${(0,action_inputs/* formatBytes */.z3)(b.bytes)}, ${b.files.length} project file${b.files.length === 1 ? '' : 's'}`],
+    ];
+    if (b.dataDirs.length)
+        rows.push(['Data directories', b.dataDirs.map((d) => `\`shared/${d}\``).join(' ')]);
+    if (r.movedData.length)
+        rows.push([
+            'Data carried over',
+            r.movedData.map((d) => `\`${d}\` (from the previous release)`).join(' '),
+        ]);
+    return rows;
+}
+function summaryMarkdown(r, facts) {
+    const icon = r.status === 'deployed' ? '✅' : r.status === 'rolled-back' ? '↩️' : '❌';
+    const rows = [
+        ['Status', `${icon} ${r.status ?? 'failed'}`],
+        ['Release', `\`${facts.release}\`${facts.mode === 'rollback' ? ' (rollback)' : ''}`],
+        ['Previous release', r.previousRelease ? `\`${r.previousRelease}\`` : 'none'],
+        [
+            'Host',
+            `\`${facts.host}\`, project \`${facts.project}\`${facts.mode === 'swarm' ? ' (swarm stack)' : ''}`,
+        ],
+        ['Duration', `${facts.seconds.toFixed(1)} s`],
+    ];
+    for (const [service, ref] of Object.entries(r.images))
+        rows.push([`Image ${service}`, `\`${ref}\``]);
+    for (const probe of r.probes)
+        rows.push(['Probe', `\`${probe}\``]);
+    for (const warning of r.warnings)
+        rows.push(['⚠️ Warning', warning]);
+    if (r.stageSeconds.length) {
+        rows.push([
+            'Time on the host',
+            r.stageSeconds.map(([stage, sec]) => `${stage} ${sec.toFixed(1)} s`).join(', '),
+        ]);
+    }
+    if (r.removedReleases.length)
+        rows.push(['Removed releases', r.removedReleases.map((x) => `\`${x}\``).join(' ')]);
+    for (const kept of r.keptReleases)
+        rows.push(['Kept release', `\`${kept}\``]);
+    if (r.removedFiles.length)
+        rows.push(['Removed files', r.removedFiles.map((x) => `\`files/${x}\``).join(' ')]);
+    if (r.removedObjects.length)
+        rows.push(['Removed swarm objects', r.removedObjects.map((x) => `\`${x}\``).join(' ')]);
+    rows.push(...rolloutRows(r.updates));
+    rows.push(...hookRows(r));
+    rows.push(...gateRows(r.gate, facts.gate));
+    if (facts.bundle)
+        rows.push(...bundleRows(facts.bundle, r));
+    const table = keyValueTable(rows);
+    const why = r.status === 'deployed' ? '' : `\n\n**Why:** ${failureMessage(r, facts.release).replace(/\n/g, ' ')}`;
+    return `### berth/deploy: \`${facts.project}\`\n\n${table}${why}\n`;
+}
+
+;// CONCATENATED MODULE: ./actions/deploy/src/metrics.ts
+// Input `metrics-dir`: after every run whose deploy script ran (deployed, failed, rolled back; mode
+// rollback too), `berth-deploy-<project>.prom` in the node exporter's textfile directory says which
+// release is live and when each kind of result last happened, so that "the last deploy failed" is a
+// failure newer than the last success. The directory is checked in the preflight (preflight.ts);
+// writing afterwards can still fail (the connection dropped): a warning, never a failed deploy, as
+// the release itself is what the step reports on.
+
+
+
+
+
+
+
+
+
+const RELEASE_INFO = 'berth_release_info';
+const LAST_DEPLOY = 'berth_deploy_last_timestamp_seconds';
+const DEPLOY_DURATION = 'berth_deploy_duration_seconds';
+const DEPLOY_RESULTS = ['success', 'failure', 'rolled-back'];
+/** The project's textfile in `metrics-dir`, when it is set. */
+function deployTextfile(inputs) {
+    const dir = inputs['metrics-dir'];
+    return dir === undefined ? undefined : textfile(constants/* Inputs */.G0.MetricsDir, dir, `berth-deploy-${inputs.project}.prom`);
+}
+/** rolled-back when the host brought the previous release back; else success only for a green step. */
+function deployResult(status, stepFails) {
+    if (status === 'rolled-back')
+        return 'rolled-back';
+    return stepFails ? 'failure' : 'success';
+}
+/** The new file: this result's time now, the other results' times as the previous file had them. */
+function renderDeployMetrics(previous, m) {
+    const old = parseExposition(previous, new Set([LAST_DEPLOY]));
+    const labels = { project: m.project, environment: m.environment };
+    const last = DEPLOY_RESULTS.flatMap((result) => {
+        const value = result === m.result ? m.now : findValue(old, LAST_DEPLOY, { ...labels, result });
+        return value === undefined ? [] : [{ name: LAST_DEPLOY, labels: { ...labels, result }, value }];
+    });
+    const info = m.current ? [{ name: RELEASE_INFO, labels: { ...labels, ...m.current }, value: 1 }] : [];
+    return renderExposition([
+        { name: RELEASE_INFO, help: 'The release current on the host (value 1).', type: 'gauge', samples: info },
+        {
+            name: LAST_DEPLOY,
+            help: 'When a deploy last ended with each result (success, failure, rolled-back), Unix seconds.',
+            type: 'gauge',
+            samples: last,
+        },
+        {
+            name: DEPLOY_DURATION,
+            help: 'How long the last deploy took, in seconds.',
+            type: 'gauge',
+            samples: [{ name: DEPLOY_DURATION, labels, value: m.seconds }],
+        },
+    ]);
+}
+/** METRICS_DIR, METRICS_FILE, REMOTE_DIR: the previous textfile, the current release and its release.json. */
+const METRICS_READ = bash `${TEXTFILE_READ}if [ -L "$REMOTE_DIR/current" ]; then
+  emit current "$(basename -- "$(readlink -- "$REMOTE_DIR/current")")"
+  emit current-record "$(head -c 8192 -- "$REMOTE_DIR/current/release.json" 2>/dev/null | base64 -w0 || true)"
+fi
+`;
+/** The current release as the host reports it: an id that is one, and release.json's commit. */
+function readCurrent(report) {
+    const release = report.last('current');
+    if (release === undefined || !release_id/* RELEASE_ID */.u.test(release))
+        return undefined;
+    const record = jsonObject(Buffer.from(report.last('current-record') ?? '', 'base64').toString('utf8'));
+    return { release, commit: typeof record?.commit === 'string' ? record.commit : '' };
+}
+/** Writes the textfile after the deploy script ran; failing to is a warning. */
+async function recordDeployMetrics(session, inputs, result, started) {
+    const t = deployTextfile(inputs);
+    if (!t)
+        return;
+    try {
+        const report = readDeployReport(result.report);
+        const failed = deployError(report, result.exitCode, '', inputs) !== undefined;
+        const read = await host_script_runHostScript(session, METRICS_READ, { ...textfileValues(t), REMOTE_DIR: inputs['remote-dir'] }, { silent: true });
+        const metrics = {
+            project: inputs.project,
+            environment: inputs.environment ?? '',
+            result: deployResult(report.status, failed),
+            now: Math.floor(Date.now() / 1000),
+            seconds: Math.round(Date.now() - started) / 1000,
+            current: readCurrent(read.report),
+        };
+        await writeTextfile(session, t, renderDeployMetrics(readTextfileReport(read.report), metrics));
+        core/* info */.pq(`Metrics: ${t.dir}/${t.file} (${metrics.result})`);
+    }
+    catch (error) {
+        core/* warning */.$e((0,untrusted/* oneLine */.T)(`Input "${constants/* Inputs */.G0.MetricsDir}": ${t.dir}/${t.file} was not written: ${error.message}`));
+    }
+}
+
 ;// CONCATENATED MODULE: ./actions/deploy/src/pull-space.ts
 // Free space for the pull: the pinned images the host lacks, measured by their registry (compressed
 // layer sizes for the host's platform), against Docker's root dir. When a registry cannot say, a
@@ -34704,6 +35819,7 @@ async function measurePull(images, platform, inputs, log) {
 // The preflight script: one round trip before the upload that looks at the host and writes nothing
 // (no directory, no file, no docker object). It reports facts; preflight.ts judges them.
 
+
 const PREFLIGHT_BODY = bash `emit user "$(id -un)"
 have() { command -v "$1" >/dev/null 2>&1; }
 free_kb() { df -Pk -- "$1" 2>/dev/null | awk 'NR == 2 { print $4 }' || true; }
@@ -34747,12 +35863,17 @@ elif [ "$dir" = "$REMOTE_DIR" ]; then
   done
 fi
 emit remote-dir-free-kb "$(free_kb "$dir")"
-`;
+${METRICS_DIR_CHECK}`;
 
 ;// CONCATENATED MODULE: ./actions/deploy/src/preflight.ts
 // Preflight: before the upload, in the same SSH connection, one script (script/preflight.ts) that
 // writes nothing reports what the host has; here every shortfall becomes one message naming the
 // input or the command that fixes the host, and all of them fail the step together.
+
+
+
+
+
 
 
 
@@ -34851,400 +35972,39 @@ function preflightProblems(report, facts) {
     if (missing.includes('curl'))
         out.push(`Input "${constants/* Inputs */.G0.HealthUrls}": the probes need curl on the host: sudo apt-get install curl`);
     out.push(...remoteDirProblems(report, user, facts));
+    const metrics = facts.metrics && metricsDirError(report, facts.metrics, user);
+    if (metrics)
+        out.push(metrics.message);
     return out.map(untrusted/* oneLine */.T);
 }
 /** Runs the preflight script; throws one error listing every problem, before anything is written. */
 async function preflight(session, inputs, bundleKb) {
-    const result = await runHostScript(session, PREFLIGHT_BODY, {
+    // The Alertmanager gate's checks ride along (script/gate.ts): no connection of their own.
+    const result = await host_script_runHostScript(session, `${PREFLIGHT_BODY}${AM_FUNCTIONS}${GATE_PREFLIGHT}`, {
         REMOTE_DIR: inputs['remote-dir'],
         NEED_CURL: inputs['health-urls'].length > 0,
         IMAGES: Object.values(inputs.images),
+        ...textfileValues(deployTextfile(inputs)),
+        ...gateValues(inputs),
     });
     const platform = parsePlatform(result.report.last('platform') ?? '');
     const log = (line) => core/* info */.pq((0,untrusted/* oneLine */.T)(line));
     const pullSizes = await measurePull(result.report.all('missing-image'), platform, inputs, log);
-    const problems = preflightProblems(result.report, {
-        remoteDir: inputs['remote-dir'],
-        mode: inputs.mode,
-        bundleKb,
-        pullSizes,
-    });
+    const problems = [
+        ...preflightProblems(result.report, {
+            remoteDir: inputs['remote-dir'],
+            mode: inputs.mode,
+            bundleKb,
+            pullSizes,
+            metrics: deployTextfile(inputs),
+        }),
+        ...gatePreflightProblems(result.report, inputs).map(untrusted/* oneLine */.T),
+    ];
     if (problems.length === 1)
         throw new Error(problems[0]);
     if (problems.length > 1) {
         throw new Error(`the host is not ready (${problems.length} problems): ${problems.join('; ')}`);
     }
-}
-
-;// CONCATENATED MODULE: ./lib/action/summary.ts
-// Markdown for job summaries, written once: table cells that cannot break their row, inline code
-// that survives a table, and the table itself. Every action's summary builds its tables here.
-/** Text for a table cell: pipes escaped, line breaks and runs of blank space folded to one space. */
-function tableCell(text) {
-    if (text === undefined || text === '')
-        return '';
-    return String(text)
-        .replace(/\|/g, '\\|')
-        .replace(/\s*[\r\n]+\s*/g, ' ');
-}
-/**
- * Inline code: backticks inside become `'` (a code span cannot hold its own delimiter), line breaks a
- * space. Pipes are left to tableCell, which escapes them even inside code (GitHub splits the row on them).
- */
-function inlineCode(text) {
-    return text ? `\`${text.replace(/`/g, "'").replace(/\s*[\r\n]+\s*/g, ' ')}\`` : '';
-}
-/** A Markdown table; every cell goes through tableCell, so callers pass plain Markdown. */
-function markdownTable(headers, rows) {
-    const line = (cells) => '|' + cells.map((c) => (c === undefined || c === '' ? ' |' : ` ${tableCell(c)} |`)).join('');
-    return [line(headers), `|${headers.map(() => ' --- |').join('')}`, ...rows.map(line)].join('\n');
-}
-/** A two-column table of names and values under an empty header, as the actions' summaries open. */
-function keyValueTable(rows) {
-    return markdownTable(['', ''], rows);
-}
-
-;// CONCATENATED MODULE: ./actions/deploy/src/hook-report.ts
-// What the summary and the step's error say about a failed hook. Its output is the hook's own
-// (untrusted): each line arrives through oneLine and is shown as inline code.
-
-/** `pre-deploy api 1` as its parts. */
-function failedHook(r) {
-    const [stage, service, code] = (r.hookFailed ?? '').split(' ');
-    return r.hookFailed ? { stage, service, code } : undefined;
-}
-/** The summary's rows for a failed hook: which, and its last output lines. */
-function hookRows(r) {
-    const hook = failedHook(r);
-    if (!hook)
-        return [];
-    const lines = r.hookOutput.map((l) => inlineCode(l) || ' ').join('<br>');
-    return [
-        ['Failed hook', `${hook.stage} ${inlineCode(hook.service)} exited with ${hook.code}`],
-        ['Hook output (last lines)', lines || 'none'],
-    ];
-}
-/** A deployed release whose post-deploy hook failed: the step fails, saying the release is live. */
-function postDeployError(r, release) {
-    const hook = failedHook(r);
-    if (hook?.stage !== 'post-deploy')
-        return undefined;
-    const tail = r.hookOutput.length ? `; its last lines: ${r.hookOutput.join(' | ')}` : '';
-    return new Error(`release ${release} is live (status deployed), but its post-deploy hook for service ${hook.service} exited with ${hook.code}${tail}`);
-}
-
-;// CONCATENATED MODULE: ./actions/deploy/src/rollout-report.ts
-// What the summary says about how each service was updated (the host's `rollout` lines, from
-// script/rollout.ts): start-first with its time to healthy and its drain, or recreated, created,
-// unchanged, or a start-first that was aborted (its old containers kept serving).
-
-const HOWS = new Set(['start-first', 'recreated', 'created', 'unchanged', 'aborted']);
-/** `api start-first 2345 10` as its parts; anything else (a host's garbage) is dropped. */
-function parseServiceUpdates(lines) {
-    const updates = [];
-    let rollback = false;
-    for (const line of lines) {
-        // The automatic rollback says so before it brings the previous release back.
-        if (line === 'rollback')
-            rollback = true;
-        const [service, how, ms, drain] = line.split(' ');
-        if (!service || !HOWS.has(how))
-            continue;
-        const num = (v) => (v && /^\d+$/.test(v) ? Number(v) : undefined);
-        const update = { service, how: how, ms: num(ms), drainSeconds: num(drain) };
-        // What the rollback left as it was is no news.
-        if (rollback && update.how === 'unchanged')
-            continue;
-        updates.push(rollback ? { ...update, rollback } : update);
-    }
-    return updates;
-}
-const sec = (ms) => (ms === undefined ? '?' : `${(ms / 1000).toFixed(1)} s`);
-function describe(u) {
-    switch (u.how) {
-        case 'start-first':
-            // Mode swarm says no drain: swarm itself takes the old tasks out of the service's address
-            // before it stops them, with their stop_grace_period for the requests in flight.
-            return u.drainSeconds === undefined
-                ? `start-first (swarm): new tasks healthy after ${sec(u.ms)}, then the old ones left the service's address and were stopped gracefully`
-                : `start-first: new containers healthy after ${sec(u.ms)}, the old ones drained ${u.drainSeconds} s, then removed`;
-        case 'aborted':
-            return `start-first aborted after ${sec(u.ms)}: the new containers were removed, the old ones kept serving`;
-        case 'recreated':
-            return `recreated (stopped, then started: not in \`zero-downtime\`, so its gap is your choice); up took ${sec(u.ms)}`;
-        case 'created':
-            return `created (nothing of it ran before); up took ${sec(u.ms)}`;
-        default:
-            return 'unchanged';
-    }
-}
-/** One summary row per service, in the order the host updated them. */
-function rolloutRows(updates) {
-    return updates.map((u) => [
-        `Service ${inlineCode(u.service)}${u.rollback ? ' (rollback)' : ''}`,
-        describe(u),
-    ]);
-}
-
-;// CONCATENATED MODULE: ./actions/deploy/src/report.ts
-// What the deploy script reported (read through lib/ssh/host-script's HostReport), and the job
-// summary made from it.
-
-
-
-
-
-
-
-
-/** The deploy script's report, from its stdout. */
-function parseReport(stdout) {
-    return readDeployReport(HostReport.parse(stdout));
-}
-/**
- * The report; what the failure message and the log lines quote of it (stages, errors, the lock holder,
- * services, health output, probes) as one line each, which no runner reads as a workflow command.
- */
-function readDeployReport(report) {
-    const lastHealth = {};
-    for (const [service, log] of report.pairs('health')) {
-        const checks = JSON.parse(Buffer.from(log, 'base64').toString('utf8') || '[]');
-        const last = checks?.at(-1);
-        // A container's own health-check output, decoded here: it may hold anything, line breaks too.
-        if (last)
-            lastHealth[service] = (0,untrusted/* oneLine */.T)(`exit ${last.ExitCode}: ${String(last.Output ?? '').trim()}`);
-    }
-    const stageStarts = report.pairs('stage');
-    const text = (value) => (value === undefined ? undefined : (0,untrusted/* oneLine */.T)(value));
-    return {
-        status: report.last('status'),
-        previousRelease: text(report.last('previous-release') || undefined),
-        failedStage: text(report.last('failed-stage')),
-        error: text(report.last('error')),
-        lockHolder: text(report.last('lock-holder')?.trim()),
-        durationSeconds: report.int('duration-seconds'),
-        unhealthy: report.all('unhealthy').map(untrusted/* oneLine */.T),
-        lastHealth,
-        probes: report.all('probe').map(untrusted/* oneLine */.T),
-        images: Object.fromEntries(report.pairs('image')),
-        removedReleases: report.all('removed-release'),
-        prunedImages: report.all('pruned-image'),
-        removedObjects: report.lines
-            .filter((l) => l.key === 'removed-secret' || l.key === 'removed-config')
-            .map((l) => `${l.key.slice('removed-'.length)} ${l.value}`),
-        hookFailed: text(report.last('hook-failed')),
-        hookOutput: report.all('hook-output').map(untrusted/* oneLine */.T),
-        movedData: report.all('data-moved').map(untrusted/* oneLine */.T),
-        warnings: report.all('warning').map(untrusted/* oneLine */.T),
-        release: [report.last('release')].find((id) => id !== undefined && release_id/* RELEASE_ID */.u.test(id)),
-        targetError: text(report.last('target-error')),
-        keptReleases: report.all('kept-release').map(untrusted/* oneLine */.T),
-        removedFiles: report.all('removed-files').map(untrusted/* oneLine */.T),
-        updates: parseServiceUpdates(report.all('rollout').map(untrusted/* oneLine */.T)),
-        stageSeconds: stageStarts
-            .slice(0, -1)
-            .map(([stage, ms], i) => [
-            stage,
-            (Number(stageStarts[i + 1][1]) - Number(ms)) / 1000,
-        ]),
-    };
-}
-/** One sentence that says why the step failed, naming the failing service. */
-function failureMessage(r, release) {
-    const what = r.unhealthy.length
-        ? `; ${r.unhealthy
-            .map((u) => {
-            const service = u.split(' ')[0];
-            const health = r.lastHealth[service];
-            return `service ${u}${health ? ` (last health check: ${health})` : ''}`;
-        })
-            .join('; ')}`
-        : '';
-    const outcome = r.status === 'rolled-back' && r.failedStage === 'pre-deploy'
-        ? `release ${r.previousRelease} kept serving, untouched`
-        : r.status === 'rolled-back'
-            ? `rolled back to ${r.previousRelease}, which is serving again`
-            : r.previousRelease
-                ? `release ${r.previousRelease} is still current`
-                : 'there was no earlier release to roll back to';
-    return `release ${release} failed at ${r.failedStage ?? 'an unknown stage'}: ${r.error ?? 'no detail'}${what}; ${outcome}`;
-}
-/** Why the step fails (the lock timed out, the release failed, the script ended early), if it does. */
-function deployError(r, exitCode, release, inputs) {
-    if (exitCode === 75) {
-        return new Error(`Input "${constants/* Inputs */.G0.LockTimeout}": ${inputs['remote-dir']} stayed locked for ${inputs['lock-timeout']} s by another deploy: ${r.lockHolder || 'unknown holder'}`);
-    }
-    if (r.status === 'deployed')
-        return postDeployError(r, release);
-    return new Error(r.status
-        ? failureMessage(r, release)
-        : `the deploy script ended with exit code ${exitCode} before reporting a status`);
-}
-function bundleRows(b, r) {
-    const rows = [
-        ['Bundle', `${(0,action_inputs/* formatBytes */.z3)(b.bytes)}, ${b.files.length} project file${b.files.length === 1 ? '' : 's'}`],
-    ];
-    if (b.dataDirs.length)
-        rows.push(['Data directories', b.dataDirs.map((d) => `\`shared/${d}\``).join(' ')]);
-    if (r.movedData.length)
-        rows.push([
-            'Data carried over',
-            r.movedData.map((d) => `\`${d}\` (from the previous release)`).join(' '),
-        ]);
-    return rows;
-}
-function summaryMarkdown(r, facts) {
-    const icon = r.status === 'deployed' ? '✅' : r.status === 'rolled-back' ? '↩️' : '❌';
-    const rows = [
-        ['Status', `${icon} ${r.status ?? 'failed'}`],
-        ['Release', `\`${facts.release}\`${facts.mode === 'rollback' ? ' (rollback)' : ''}`],
-        ['Previous release', r.previousRelease ? `\`${r.previousRelease}\`` : 'none'],
-        [
-            'Host',
-            `\`${facts.host}\`, project \`${facts.project}\`${facts.mode === 'swarm' ? ' (swarm stack)' : ''}`,
-        ],
-        ['Duration', `${facts.seconds.toFixed(1)} s`],
-    ];
-    for (const [service, ref] of Object.entries(r.images))
-        rows.push([`Image ${service}`, `\`${ref}\``]);
-    for (const probe of r.probes)
-        rows.push(['Probe', `\`${probe}\``]);
-    for (const warning of r.warnings)
-        rows.push(['⚠️ Warning', warning]);
-    if (r.stageSeconds.length) {
-        rows.push([
-            'Time on the host',
-            r.stageSeconds.map(([stage, sec]) => `${stage} ${sec.toFixed(1)} s`).join(', '),
-        ]);
-    }
-    if (r.removedReleases.length)
-        rows.push(['Removed releases', r.removedReleases.map((x) => `\`${x}\``).join(' ')]);
-    for (const kept of r.keptReleases)
-        rows.push(['Kept release', `\`${kept}\``]);
-    if (r.removedFiles.length)
-        rows.push(['Removed files', r.removedFiles.map((x) => `\`files/${x}\``).join(' ')]);
-    if (r.removedObjects.length)
-        rows.push(['Removed swarm objects', r.removedObjects.map((x) => `\`${x}\``).join(' ')]);
-    rows.push(...rolloutRows(r.updates));
-    rows.push(...hookRows(r));
-    if (facts.bundle)
-        rows.push(...bundleRows(facts.bundle, r));
-    const table = keyValueTable(rows);
-    const why = r.status === 'deployed' ? '' : `\n\n**Why:** ${failureMessage(r, facts.release).replace(/\n/g, ' ')}`;
-    return `### berth/deploy: \`${facts.project}\`\n\n${table}${why}\n`;
-}
-
-;// CONCATENATED MODULE: ./actions/deploy/src/modes/status.ts
-// mode status: the kept releases as the host has them (id, commit, time, images, last result, which
-// one is current), read without the lock and without changing anything. Everything read back is the
-// host's word: ids, commits, times and image references are checked, or left out.
-
-
-
-
-
-/** One `release` line per kept release: its id, release.json, pins, orchestrator and last deploy.log line, base64. */
-const STATUS_BODY = bash `cd "$REMOTE_DIR" 2>/dev/null || exit 0
-current=""
-if [ -L current ]; then current=$(basename "$(readlink current)"); fi
-emit current "$current"
-b64() { # file: its first 8 KiB as base64, or - when it is missing or empty
-  local v
-  v=$(head -c 8192 -- "$1" 2>/dev/null | base64 -w0) || true
-  printf '%s' "$\{v:--}"
-}
-for d in releases/*/; do
-  [ -d "$d" ] || continue
-  r=$(basename "$d")
-  line=$(grep -F -- "\"release\":\"$r\"" deploy.log 2>/dev/null | tail -n 1 | head -c 8192 | base64 -w0) || true
-  emit release "$(printf '%s' "$r" | base64 -w0) $(b64 "$d/release.json") $(b64 "$d/.berth/pins.yml") $(b64 "$d/.berth/orchestrator") $\{line:--}"
-done
-`;
-const RESULTS = ['deployed', 'rolled-back', 'failed'];
-const COMMIT = /^[0-9a-f]{7,64}$/;
-function decode(field) {
-    return !field || field === '-' ? '' : Buffer.from(field, 'base64').toString('utf8');
-}
-function jsonObject(text) {
-    try {
-        const value = JSON.parse(text);
-        return value && typeof value === 'object' && !Array.isArray(value)
-            ? value
-            : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-/** Only names that are service names and references that parse as image references. */
-function checkedImages(pairs) {
-    const images = {};
-    for (const [service, ref] of pairs) {
-        if (typeof service === 'string' && NAME.test(service) && typeof ref === 'string' && parseImageRef(ref))
-            images[service] = ref;
-    }
-    return images;
-}
-/** The pins the switch wrote: `  "service":` then `    image: "ref"` lines. */
-function parsePins(text) {
-    const pairs = [];
-    let service;
-    for (const line of text.split('\n')) {
-        const s = /^ {2}"([^"]*)":$/.exec(line);
-        const i = /^ {4}image: "([^"]*)"$/.exec(line);
-        if (s)
-            service = s[1];
-        else if (i && service !== undefined)
-            pairs.push([service, i[1]]);
-    }
-    return pairs;
-}
-function isoTime(value) {
-    if (typeof value !== 'string')
-        return '';
-    const time = Date.parse(value);
-    return Number.isNaN(time) ? '' : new Date(time).toISOString();
-}
-/** The kept releases, oldest first; entries whose directory name is not a release id are left out. */
-function readReleases(report) {
-    const current = report.last('current') ?? '';
-    const releases = [];
-    for (const value of report.all('release')) {
-        const [name, json, pins, orchestrator, line] = value.split(' ').map(decode);
-        const id = name ?? '';
-        if (!release_id/* RELEASE_ID */.u.test(id))
-            continue;
-        const record = jsonObject(json ?? '');
-        const recordImages = record?.images && typeof record.images === 'object' ? record.images : {};
-        const pinned = parsePins(pins ?? '');
-        const status = jsonObject(line ?? '')?.status;
-        releases.push({
-            id,
-            commit: typeof record?.commit === 'string' && COMMIT.test(record.commit) ? record.commit : '',
-            created: isoTime(record?.created),
-            images: checkedImages(pinned.length ? pinned : Object.entries(recordImages)),
-            result: typeof status === 'string' && RESULTS.includes(status) ? status : '',
-            current: id === current,
-            orchestrator: ['compose', 'swarm'].includes(orchestrator?.trim() ?? '') ? orchestrator.trim() : '',
-            ...(record ? {} : { error: json ? 'release.json is not a JSON object' : 'release.json is missing' }),
-        });
-    }
-    return releases.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-}
-function statusMarkdown(project, host, releases) {
-    const rows = releases.map((r) => [
-        `${inlineCode(r.id)}${r.current ? ' **current**' : ''}`,
-        r.commit ? inlineCode(r.commit.slice(0, 12)) : '',
-        r.created,
-        r.error ? `⚠️ ${r.error}` : r.result,
-        Object.entries(r.images)
-            .map(([service, ref]) => `${service}: ${inlineCode(ref)}`)
-            .join('<br>'),
-    ]);
-    const table = releases.length
-        ? markdownTable(['Release', 'Commit', 'Created', 'Result', 'Images'], rows)
-        : '_No releases on the host._';
-    return `### berth/deploy: \`${project}\` on \`${host}\`: kept releases\n\n${table}\n`;
 }
 
 ;// CONCATENATED MODULE: ./actions/deploy/src/modes/run.ts
@@ -35266,7 +36026,7 @@ async function showStatus(inputs) {
     const session = await (0,ssh_inputs/* openSshSession */.XA)((0,ssh_inputs/* sshTarget */.ov)(inputs), process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)());
     let result;
     try {
-        result = await runHostScript(session, STATUS_BODY, { REMOTE_DIR: inputs['remote-dir'] }, { silent: true });
+        result = await host_script_runHostScript(session, STATUS_BODY, { REMOTE_DIR: inputs['remote-dir'] }, { silent: true });
     }
     finally {
         await session.close();
@@ -35302,6 +36062,7 @@ function targetError(report) {
 ;// CONCATENATED MODULE: ./actions/deploy/src/main.ts
 // berth/deploy main step: stage the release bundle, then one SSH connection: preflight, upload, and the host
 // script (lock, config, pull, up --wait, probes, switch, audit, retention). Orchestration only.
+
 
 
 
@@ -35356,6 +36117,7 @@ async function main() {
             bundle = { files: staged.project?.files ?? [], dataDirs: staged.project?.dataDirs ?? [], bytes };
             const params = deployScriptParams(inputs, staged, record, hooks);
             result = await core/* group */.Os('Deploy on the host', () => runDeployScript(session, params));
+            await recordDeployMetrics(session, inputs, result, started);
         }
         finally {
             await session.close();
@@ -35372,25 +36134,14 @@ async function main() {
         release = report.release ?? inputs.release ?? '';
         core/* setOutput */.uH(constants/* Outputs */.tY.Release, release);
     }
-    for (const warning of report.warnings)
+    for (const warning of reportWarnings(report, inputs['remote-dir']))
         core/* warning */.$e(warning);
-    for (const dir of report.movedData) {
-        core/* warning */.$e(`Data directory ${dir} moved from the previous release into ${inputs['remote-dir']}/shared/${dir}`);
-    }
     const seconds = (Date.now() - started) / 1000;
     core/* setOutput */.uH(constants/* Outputs */.tY.PreviousRelease, report.previousRelease ?? '');
     core/* setOutput */.uH(constants/* Outputs */.tY.Status, report.status ?? 'failed');
     core/* setOutput */.uH(constants/* Outputs */.tY.DurationSeconds, String(Math.round(seconds)));
-    await core/* summary */.z
-        .addRaw(summaryMarkdown(report, {
-        release,
-        host: target,
-        project: inputs.project,
-        seconds,
-        mode: inputs.mode,
-        bundle,
-    }))
-        .write();
+    const facts = { release, host: target, project: inputs.project, seconds, mode: inputs.mode, bundle };
+    await core/* summary */.z.addRaw(summaryMarkdown(report, { ...facts, gate: inputs })).write();
     const error = deployError(report, result.exitCode, release, inputs);
     if (error)
         throw error;
@@ -35400,15 +36151,15 @@ async function main() {
 
 /***/ }),
 
-/***/ 6023:
+/***/ 9016:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   b: () => (/* binding */ post)
 /* harmony export */ });
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
-/* harmony import */ var _bundle_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8587);
-/* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6736);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1800);
+/* harmony import */ var _bundle_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5664);
+/* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6745);
 // berth/deploy post step (post-if: always()): removes the staged release bundle (.env, secrets,
 // registry password) when the main step did not get to, e.g. because it was cancelled or killed.
 
@@ -35424,7 +36175,7 @@ function post() {
 
 /***/ }),
 
-/***/ 4230:
+/***/ 6553:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -35434,8 +36185,8 @@ function post() {
 /* harmony export */   UO: () => (/* binding */ PROBES_DIR),
 /* harmony export */   f4: () => (/* binding */ parseProbes)
 /* harmony export */ });
-/* harmony import */ var _lib_action_secrets_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4240);
-/* harmony import */ var _lib_action_inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7344);
+/* harmony import */ var _lib_action_secrets_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(497);
+/* harmony import */ var _lib_action_inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2879);
 // The health probes: `health-urls` and `health-headers` parsed and checked, and how they reach curl on
 // the host. A probe URL may carry a token in its query and a header may carry credentials: neither
 // goes on a command line (ps on the host, the script that `bash -c` runs) or into a log. Each probe's
@@ -35540,7 +36291,7 @@ function probeCurlConfig(probe, headers) {
 
 /***/ }),
 
-/***/ 4984:
+/***/ 5631:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -35566,7 +36317,7 @@ const RELEASE_ID = /^\d{8}T\d{6}Z-[0-9a-z]{1,7}-[0-9a-f]{4}$/;
 
 /***/ }),
 
-/***/ 3638:
+/***/ 4977:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -35618,7 +36369,7 @@ function commandFailedMessage(command, exitCode, stderr) {
 
 /***/ }),
 
-/***/ 3048:
+/***/ 825:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35642,11 +36393,11 @@ var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: external "node:string_decoder"
 const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
 // EXTERNAL MODULE: ./lib/action/command-text.ts
-var command_text = __nccwpck_require__(3638);
+var command_text = __nccwpck_require__(4977);
 // EXTERNAL MODULE: ./lib/action/untrusted-output.ts
-var untrusted_output = __nccwpck_require__(2861);
+var untrusted_output = __nccwpck_require__(6486);
 // EXTERNAL MODULE: ./lib/action/untrusted.ts
-var untrusted = __nccwpck_require__(3643);
+var untrusted = __nccwpck_require__(4854);
 ;// CONCATENATED MODULE: ./lib/action/exec.ts
 // Running external tools (docker, ssh, trivy, ...): output streamed to the log, captured for callers,
 // and failures turned into errors that say which command failed and why, without leaking secrets.
@@ -35866,7 +36617,7 @@ async function which(tool, hint, searchPath = process.env['PATH'] ?? '') {
 
 /***/ }),
 
-/***/ 5834:
+/***/ 9753:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -35914,7 +36665,7 @@ function runUrl(ctx) {
 
 /***/ }),
 
-/***/ 7344:
+/***/ 2879:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -35929,7 +36680,7 @@ function runUrl(ctx) {
 /* harmony export */   z3: () => (/* binding */ formatBytes)
 /* harmony export */ });
 /* unused harmony exports InputError, parseBoolean, parseList, parseDuration, parseByteSize, parseEnum, parseKeyValueLines */
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1800);
 // Action inputs: pure parsers (string in, typed value out, errors that name the input) and thin
 // getters that read @actions/core and delegate to them.
 
@@ -36142,13 +36893,13 @@ function getKeyValueInput(name, options = {}) {
 
 /***/ }),
 
-/***/ 4240:
+/***/ 497:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   $: () => (/* binding */ maskSecret)
 /* harmony export */ });
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1800);
 // Masking secrets in the job log, written once for every action. The runner masks each registered
 // value where it appears whole, and a multi-line value is printed line by line (a tool's error that
 // quotes one line of a key, a PEM echoed back): so every line is registered on its own too, except
@@ -36171,7 +36922,7 @@ function maskSecret(value) {
 
 /***/ }),
 
-/***/ 2861:
+/***/ 6486:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -36245,7 +36996,7 @@ function untrustedOutput() {
 
 /***/ }),
 
-/***/ 3643:
+/***/ 4854:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -36281,14 +37032,14 @@ function oneLine(text) {
 
 /***/ }),
 
-/***/ 9046:
+/***/ 4251:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   Cs: () => (/* binding */ runAction)
 /* harmony export */ });
 /* unused harmony exports IS_POST_STATE, errorMessage */
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1800);
 // The one entry wrapper every action uses: picks the main or post phase and turns errors into a clean
 // failure (main) or warning (post) instead of a stack trace.
 
@@ -36341,7 +37092,7 @@ async function runAction(phases) {
 
 /***/ }),
 
-/***/ 3739:
+/***/ 9928:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -36356,20 +37107,20 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // UNUSED EXPORTS: SSH_INPUT_NAMES, connectSsh, parseHost, parseJumpHost, parsePort, parseUser, sshInputError
 
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 20 modules
-var core = __nccwpck_require__(3218);
+// EXTERNAL MODULE: ../../main/node_modules/@actions/core/lib/core.js + 20 modules
+var core = __nccwpck_require__(1800);
 // EXTERNAL MODULE: ./lib/action/inputs.ts
-var inputs = __nccwpck_require__(7344);
+var inputs = __nccwpck_require__(2879);
 // EXTERNAL MODULE: ./lib/action/secrets.ts
-var secrets = __nccwpck_require__(4240);
+var secrets = __nccwpck_require__(497);
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(1455);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./lib/action/command-text.ts
-var command_text = __nccwpck_require__(3638);
+var command_text = __nccwpck_require__(4977);
 // EXTERNAL MODULE: ./lib/action/untrusted.ts
-var untrusted = __nccwpck_require__(3643);
+var untrusted = __nccwpck_require__(4854);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: ./lib/ssh/config.ts
@@ -36648,7 +37399,7 @@ function describeOpenFailure(stderr, target) {
 }
 
 // EXTERNAL MODULE: ./lib/action/exec.ts + 1 modules
-var exec = __nccwpck_require__(3048);
+var exec = __nccwpck_require__(825);
 ;// CONCATENATED MODULE: ./lib/ssh/tools.ts
 // The OpenSSH client programs (ssh, ssh-keygen, sftp): found on PATH with one hint, and run by the
 // shared process runner with an environment that cannot make them ask a person or an agent for a key.
@@ -36821,7 +37572,7 @@ async function closeMaster(ssh, config, dir) {
 }
 
 // EXTERNAL MODULE: ./lib/ssh/shell.ts
-var shell = __nccwpck_require__(5561);
+var shell = __nccwpck_require__(8326);
 ;// CONCATENATED MODULE: ./lib/ssh/session.ts
 // SSH to a host with the OpenSSH client: a validated target, host keys pinned by the user (never
 // learned), one multiplexed connection that every command rides on, and failures as SshFailures naming
@@ -37065,7 +37816,7 @@ function openSshSession(target, tempDir, what = '', names = SSH_INPUT_NAMES) {
 
 /***/ }),
 
-/***/ 5561:
+/***/ 8326:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -37097,13 +37848,13 @@ function shellJoin(args) {
 
 /***/ }),
 
-/***/ 9930:
+/***/ 3037:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   R: () => (/* binding */ composeConfig)
 /* harmony export */ });
-/* harmony import */ var _action_exec_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3048);
+/* harmony import */ var _action_exec_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(825);
 // Docker Compose on the runner: the merged, interpolated configuration of a project, as compose
 // itself computes it (`docker compose config --format json`), and the types Berth reads from it.
 
@@ -37392,18 +38143,18 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 /***/ }),
 
-/***/ 7349:
+/***/ 2387:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
-var YAMLMap = __nccwpck_require__(4454);
-var YAMLSeq = __nccwpck_require__(2223);
-var resolveBlockMap = __nccwpck_require__(7103);
-var resolveBlockSeq = __nccwpck_require__(334);
-var resolveFlowCollection = __nccwpck_require__(3142);
+var identity = __nccwpck_require__(2617);
+var Scalar = __nccwpck_require__(9271);
+var YAMLMap = __nccwpck_require__(2448);
+var YAMLSeq = __nccwpck_require__(5125);
+var resolveBlockMap = __nccwpck_require__(1653);
+var resolveBlockSeq = __nccwpck_require__(2624);
+var resolveFlowCollection = __nccwpck_require__(692);
 
 function resolveCollection(CN, ctx, token, onError, tagName, tag) {
     const coll = token.type === 'block-map'
@@ -37489,15 +38240,15 @@ exports.composeCollection = composeCollection;
 
 /***/ }),
 
-/***/ 3683:
+/***/ 2873:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Document = __nccwpck_require__(3021);
-var composeNode = __nccwpck_require__(5937);
-var resolveEnd = __nccwpck_require__(7788);
-var resolveProps = __nccwpck_require__(4631);
+var Document = __nccwpck_require__(5755);
+var composeNode = __nccwpck_require__(3755);
+var resolveEnd = __nccwpck_require__(1462);
+var resolveProps = __nccwpck_require__(8017);
 
 function composeDoc(options, directives, { offset, start, value, end }, onError) {
     const opts = Object.assign({ _directives: directives }, options);
@@ -37541,17 +38292,17 @@ exports.composeDoc = composeDoc;
 
 /***/ }),
 
-/***/ 5937:
+/***/ 3755:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Alias = __nccwpck_require__(4065);
-var identity = __nccwpck_require__(1127);
-var composeCollection = __nccwpck_require__(7349);
-var composeScalar = __nccwpck_require__(5413);
-var resolveEnd = __nccwpck_require__(7788);
-var utilEmptyScalarPosition = __nccwpck_require__(2599);
+var Alias = __nccwpck_require__(9671);
+var identity = __nccwpck_require__(2617);
+var composeCollection = __nccwpck_require__(2387);
+var composeScalar = __nccwpck_require__(4995);
+var resolveEnd = __nccwpck_require__(1462);
+var utilEmptyScalarPosition = __nccwpck_require__(9933);
 
 const CN = { composeNode, composeEmptyNode };
 function composeNode(ctx, token, props, onError) {
@@ -37660,15 +38411,15 @@ exports.composeNode = composeNode;
 
 /***/ }),
 
-/***/ 5413:
+/***/ 4995:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
-var resolveBlockScalar = __nccwpck_require__(8913);
-var resolveFlowScalar = __nccwpck_require__(6842);
+var identity = __nccwpck_require__(2617);
+var Scalar = __nccwpck_require__(9271);
+var resolveBlockScalar = __nccwpck_require__(599);
+var resolveFlowScalar = __nccwpck_require__(7120);
 
 function composeScalar(ctx, token, tagToken, onError) {
     const { value, type, comment, range } = token.type === 'block-scalar'
@@ -37755,18 +38506,18 @@ exports.composeScalar = composeScalar;
 
 /***/ }),
 
-/***/ 9984:
+/***/ 2750:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
 var node_process = __nccwpck_require__(932);
-var directives = __nccwpck_require__(1342);
-var Document = __nccwpck_require__(3021);
-var errors = __nccwpck_require__(1464);
-var identity = __nccwpck_require__(1127);
-var composeDoc = __nccwpck_require__(3683);
-var resolveEnd = __nccwpck_require__(7788);
+var directives = __nccwpck_require__(8144);
+var Document = __nccwpck_require__(5755);
+var errors = __nccwpck_require__(2130);
+var identity = __nccwpck_require__(2617);
+var composeDoc = __nccwpck_require__(2873);
+var resolveEnd = __nccwpck_require__(1462);
 
 function getErrorPos(src) {
     if (typeof src === 'number')
@@ -37986,17 +38737,17 @@ exports.Composer = Composer;
 
 /***/ }),
 
-/***/ 7103:
+/***/ 1653:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Pair = __nccwpck_require__(7165);
-var YAMLMap = __nccwpck_require__(4454);
-var resolveProps = __nccwpck_require__(4631);
-var utilContainsNewline = __nccwpck_require__(9499);
-var utilFlowIndentCheck = __nccwpck_require__(4051);
-var utilMapIncludes = __nccwpck_require__(1187);
+var Pair = __nccwpck_require__(2815);
+var YAMLMap = __nccwpck_require__(2448);
+var resolveProps = __nccwpck_require__(8017);
+var utilContainsNewline = __nccwpck_require__(6761);
+var utilFlowIndentCheck = __nccwpck_require__(4437);
+var utilMapIncludes = __nccwpck_require__(3485);
 
 const startColMsg = 'All mapping items must start at the same column';
 function resolveBlockMap({ composeNode, composeEmptyNode }, ctx, bm, onError, tag) {
@@ -38110,12 +38861,12 @@ exports.resolveBlockMap = resolveBlockMap;
 
 /***/ }),
 
-/***/ 8913:
+/***/ 599:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(3301);
+var Scalar = __nccwpck_require__(9271);
 
 function resolveBlockScalar(ctx, scalar, onError) {
     const start = scalar.offset;
@@ -38317,14 +39068,14 @@ exports.resolveBlockScalar = resolveBlockScalar;
 
 /***/ }),
 
-/***/ 334:
+/***/ 2624:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var YAMLSeq = __nccwpck_require__(2223);
-var resolveProps = __nccwpck_require__(4631);
-var utilFlowIndentCheck = __nccwpck_require__(4051);
+var YAMLSeq = __nccwpck_require__(5125);
+var resolveProps = __nccwpck_require__(8017);
+var utilFlowIndentCheck = __nccwpck_require__(4437);
 
 function resolveBlockSeq({ composeNode, composeEmptyNode }, ctx, bs, onError, tag) {
     const NodeClass = tag?.nodeClass ?? YAMLSeq.YAMLSeq;
@@ -38375,7 +39126,7 @@ exports.resolveBlockSeq = resolveBlockSeq;
 
 /***/ }),
 
-/***/ 7788:
+/***/ 1462:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -38421,19 +39172,19 @@ exports.resolveEnd = resolveEnd;
 
 /***/ }),
 
-/***/ 3142:
+/***/ 692:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var YAMLMap = __nccwpck_require__(4454);
-var YAMLSeq = __nccwpck_require__(2223);
-var resolveEnd = __nccwpck_require__(7788);
-var resolveProps = __nccwpck_require__(4631);
-var utilContainsNewline = __nccwpck_require__(9499);
-var utilMapIncludes = __nccwpck_require__(1187);
+var identity = __nccwpck_require__(2617);
+var Pair = __nccwpck_require__(2815);
+var YAMLMap = __nccwpck_require__(2448);
+var YAMLSeq = __nccwpck_require__(5125);
+var resolveEnd = __nccwpck_require__(1462);
+var resolveProps = __nccwpck_require__(8017);
+var utilContainsNewline = __nccwpck_require__(6761);
+var utilMapIncludes = __nccwpck_require__(3485);
 
 const blockMsg = 'Block collections are not allowed within flow collections';
 const isBlock = (token) => token && (token.type === 'block-map' || token.type === 'block-seq');
@@ -38637,13 +39388,13 @@ exports.resolveFlowCollection = resolveFlowCollection;
 
 /***/ }),
 
-/***/ 6842:
+/***/ 7120:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(3301);
-var resolveEnd = __nccwpck_require__(7788);
+var Scalar = __nccwpck_require__(9271);
+var resolveEnd = __nccwpck_require__(1462);
 
 function resolveFlowScalar(scalar, strict, onError) {
     const { offset, type, source, end } = scalar;
@@ -38872,7 +39623,7 @@ exports.resolveFlowScalar = resolveFlowScalar;
 
 /***/ }),
 
-/***/ 4631:
+/***/ 8017:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -39027,7 +39778,7 @@ exports.resolveProps = resolveProps;
 
 /***/ }),
 
-/***/ 9499:
+/***/ 6761:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -39070,7 +39821,7 @@ exports.containsNewline = containsNewline;
 
 /***/ }),
 
-/***/ 2599:
+/***/ 9933:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -39105,12 +39856,12 @@ exports.emptyScalarPosition = emptyScalarPosition;
 
 /***/ }),
 
-/***/ 4051:
+/***/ 4437:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var utilContainsNewline = __nccwpck_require__(9499);
+var utilContainsNewline = __nccwpck_require__(6761);
 
 function flowIndentCheck(indent, fc, onError) {
     if (fc?.type === 'flow-collection') {
@@ -39129,12 +39880,12 @@ exports.flowIndentCheck = flowIndentCheck;
 
 /***/ }),
 
-/***/ 1187:
+/***/ 3485:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
+var identity = __nccwpck_require__(2617);
 
 function mapIncludes(ctx, items, search) {
     const { uniqueKeys } = ctx.options;
@@ -39151,22 +39902,22 @@ exports.mapIncludes = mapIncludes;
 
 /***/ }),
 
-/***/ 3021:
+/***/ 5755:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Alias = __nccwpck_require__(4065);
-var Collection = __nccwpck_require__(101);
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var toJS = __nccwpck_require__(6424);
-var Schema = __nccwpck_require__(5840);
-var stringifyDocument = __nccwpck_require__(6829);
-var anchors = __nccwpck_require__(1596);
-var applyReviver = __nccwpck_require__(3661);
-var createNode = __nccwpck_require__(2404);
-var directives = __nccwpck_require__(1342);
+var Alias = __nccwpck_require__(9671);
+var Collection = __nccwpck_require__(6039);
+var identity = __nccwpck_require__(2617);
+var Pair = __nccwpck_require__(2815);
+var toJS = __nccwpck_require__(3709);
+var Schema = __nccwpck_require__(4902);
+var stringifyDocument = __nccwpck_require__(5719);
+var anchors = __nccwpck_require__(5702);
+var applyReviver = __nccwpck_require__(2703);
+var createNode = __nccwpck_require__(9462);
+var directives = __nccwpck_require__(8144);
 
 class Document {
     constructor(value, replacer, options) {
@@ -39495,13 +40246,13 @@ exports.Document = Document;
 
 /***/ }),
 
-/***/ 1596:
+/***/ 5702:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var visit = __nccwpck_require__(204);
+var identity = __nccwpck_require__(2617);
+var visit = __nccwpck_require__(7182);
 
 /**
  * Verify that the input string is a valid anchor.
@@ -39578,7 +40329,7 @@ exports.findNewAnchor = findNewAnchor;
 
 /***/ }),
 
-/***/ 3661:
+/***/ 2703:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -39642,14 +40393,14 @@ exports.applyReviver = applyReviver;
 
 /***/ }),
 
-/***/ 2404:
+/***/ 9462:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Alias = __nccwpck_require__(4065);
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
+var Alias = __nccwpck_require__(9671);
+var identity = __nccwpck_require__(2617);
+var Scalar = __nccwpck_require__(9271);
 
 const defaultTagPrefix = 'tag:yaml.org,2002:';
 function findTagObject(value, tagName, tags) {
@@ -39739,13 +40490,13 @@ exports.createNode = createNode;
 
 /***/ }),
 
-/***/ 1342:
+/***/ 8144:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var visit = __nccwpck_require__(204);
+var identity = __nccwpck_require__(2617);
+var visit = __nccwpck_require__(7182);
 
 const escapeChars = {
     '!': '%21',
@@ -39924,7 +40675,7 @@ exports.Directives = Directives;
 
 /***/ }),
 
-/***/ 1464:
+/***/ 2130:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -39993,28 +40744,28 @@ exports.prettifyError = prettifyError;
 
 /***/ }),
 
-/***/ 8815:
+/***/ 3645:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 var __webpack_unused_export__;
 
 
-var composer = __nccwpck_require__(9984);
-var Document = __nccwpck_require__(3021);
-var Schema = __nccwpck_require__(5840);
-var errors = __nccwpck_require__(1464);
-var Alias = __nccwpck_require__(4065);
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var Scalar = __nccwpck_require__(3301);
-var YAMLMap = __nccwpck_require__(4454);
-var YAMLSeq = __nccwpck_require__(2223);
-var cst = __nccwpck_require__(3461);
-var lexer = __nccwpck_require__(361);
-var lineCounter = __nccwpck_require__(6628);
-var parser = __nccwpck_require__(3456);
-var publicApi = __nccwpck_require__(4047);
-var visit = __nccwpck_require__(204);
+var composer = __nccwpck_require__(2750);
+var Document = __nccwpck_require__(5755);
+var Schema = __nccwpck_require__(4902);
+var errors = __nccwpck_require__(2130);
+var Alias = __nccwpck_require__(9671);
+var identity = __nccwpck_require__(2617);
+var Pair = __nccwpck_require__(2815);
+var Scalar = __nccwpck_require__(9271);
+var YAMLMap = __nccwpck_require__(2448);
+var YAMLSeq = __nccwpck_require__(5125);
+var cst = __nccwpck_require__(3427);
+var lexer = __nccwpck_require__(795);
+var lineCounter = __nccwpck_require__(9706);
+var parser = __nccwpck_require__(7374);
+var publicApi = __nccwpck_require__(6205);
+var visit = __nccwpck_require__(7182);
 
 
 
@@ -40051,7 +40802,7 @@ __webpack_unused_export__ = visit.visitAsync;
 
 /***/ }),
 
-/***/ 7249:
+/***/ 9923:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -40077,16 +40828,16 @@ exports.warn = warn;
 
 /***/ }),
 
-/***/ 4065:
+/***/ 9671:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var anchors = __nccwpck_require__(1596);
-var visit = __nccwpck_require__(204);
-var identity = __nccwpck_require__(1127);
-var Node = __nccwpck_require__(6673);
-var toJS = __nccwpck_require__(6424);
+var anchors = __nccwpck_require__(5702);
+var visit = __nccwpck_require__(7182);
+var identity = __nccwpck_require__(2617);
+var Node = __nccwpck_require__(4615);
+var toJS = __nccwpck_require__(3709);
 
 class Alias extends Node.NodeBase {
     constructor(source) {
@@ -40204,14 +40955,14 @@ exports.Alias = Alias;
 
 /***/ }),
 
-/***/ 101:
+/***/ 6039:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var createNode = __nccwpck_require__(2404);
-var identity = __nccwpck_require__(1127);
-var Node = __nccwpck_require__(6673);
+var createNode = __nccwpck_require__(9462);
+var identity = __nccwpck_require__(2617);
+var Node = __nccwpck_require__(4615);
 
 function collectionFromPath(schema, path, value) {
     let v = value;
@@ -40362,14 +41113,14 @@ exports.isEmptyPath = isEmptyPath;
 
 /***/ }),
 
-/***/ 6673:
+/***/ 4615:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var applyReviver = __nccwpck_require__(3661);
-var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(6424);
+var applyReviver = __nccwpck_require__(2703);
+var identity = __nccwpck_require__(2617);
+var toJS = __nccwpck_require__(3709);
 
 class NodeBase {
     constructor(type) {
@@ -40409,15 +41160,15 @@ exports.NodeBase = NodeBase;
 
 /***/ }),
 
-/***/ 7165:
+/***/ 2815:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var createNode = __nccwpck_require__(2404);
-var stringifyPair = __nccwpck_require__(9748);
-var addPairToJSMap = __nccwpck_require__(7104);
-var identity = __nccwpck_require__(1127);
+var createNode = __nccwpck_require__(9462);
+var stringifyPair = __nccwpck_require__(1174);
+var addPairToJSMap = __nccwpck_require__(614);
+var identity = __nccwpck_require__(2617);
 
 function createPair(key, value, ctx) {
     const k = createNode.createNode(key, undefined, ctx);
@@ -40455,14 +41206,14 @@ exports.createPair = createPair;
 
 /***/ }),
 
-/***/ 3301:
+/***/ 9271:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var Node = __nccwpck_require__(6673);
-var toJS = __nccwpck_require__(6424);
+var identity = __nccwpck_require__(2617);
+var Node = __nccwpck_require__(4615);
+var toJS = __nccwpck_require__(3709);
 
 const isScalarValue = (value) => !value || (typeof value !== 'function' && typeof value !== 'object');
 class Scalar extends Node.NodeBase {
@@ -40489,17 +41240,17 @@ exports.isScalarValue = isScalarValue;
 
 /***/ }),
 
-/***/ 4454:
+/***/ 2448:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyCollection = __nccwpck_require__(1212);
-var addPairToJSMap = __nccwpck_require__(7104);
-var Collection = __nccwpck_require__(101);
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var Scalar = __nccwpck_require__(3301);
+var stringifyCollection = __nccwpck_require__(8454);
+var addPairToJSMap = __nccwpck_require__(614);
+var Collection = __nccwpck_require__(6039);
+var identity = __nccwpck_require__(2617);
+var Pair = __nccwpck_require__(2815);
+var Scalar = __nccwpck_require__(9271);
 
 function findPair(items, key) {
     const k = identity.isScalar(key) ? key.value : key;
@@ -40643,17 +41394,17 @@ exports.findPair = findPair;
 
 /***/ }),
 
-/***/ 2223:
+/***/ 5125:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var createNode = __nccwpck_require__(2404);
-var stringifyCollection = __nccwpck_require__(1212);
-var Collection = __nccwpck_require__(101);
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
-var toJS = __nccwpck_require__(6424);
+var createNode = __nccwpck_require__(9462);
+var stringifyCollection = __nccwpck_require__(8454);
+var Collection = __nccwpck_require__(6039);
+var identity = __nccwpck_require__(2617);
+var Scalar = __nccwpck_require__(9271);
+var toJS = __nccwpck_require__(3709);
 
 class YAMLSeq extends Collection.Collection {
     static get tagName() {
@@ -40765,16 +41516,16 @@ exports.YAMLSeq = YAMLSeq;
 
 /***/ }),
 
-/***/ 7104:
+/***/ 614:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var log = __nccwpck_require__(7249);
-var merge = __nccwpck_require__(452);
-var stringify = __nccwpck_require__(2148);
-var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(6424);
+var log = __nccwpck_require__(9923);
+var merge = __nccwpck_require__(2610);
+var stringify = __nccwpck_require__(9666);
+var identity = __nccwpck_require__(2617);
+var toJS = __nccwpck_require__(3709);
 
 function addPairToJSMap(ctx, map, { key, value }) {
     if (identity.isNode(key) && key.addToJSMap)
@@ -40837,7 +41588,7 @@ exports.addPairToJSMap = addPairToJSMap;
 
 /***/ }),
 
-/***/ 1127:
+/***/ 2617:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -40897,12 +41648,12 @@ exports.isSeq = isSeq;
 
 /***/ }),
 
-/***/ 6424:
+/***/ 3709:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
+var identity = __nccwpck_require__(2617);
 
 /**
  * Recursively convert any node or its contents to native JavaScript
@@ -40943,15 +41694,15 @@ exports.toJS = toJS;
 
 /***/ }),
 
-/***/ 110:
+/***/ 8564:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var resolveBlockScalar = __nccwpck_require__(8913);
-var resolveFlowScalar = __nccwpck_require__(6842);
-var errors = __nccwpck_require__(1464);
-var stringifyString = __nccwpck_require__(3069);
+var resolveBlockScalar = __nccwpck_require__(599);
+var resolveFlowScalar = __nccwpck_require__(7120);
+var errors = __nccwpck_require__(2130);
+var stringifyString = __nccwpck_require__(6179);
 
 function resolveAsScalar(token, strict = true, onError) {
     if (token) {
@@ -41168,7 +41919,7 @@ exports.setScalarValue = setScalarValue;
 
 /***/ }),
 
-/***/ 1733:
+/***/ 7455:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -41238,7 +41989,7 @@ exports.stringify = stringify;
 
 /***/ }),
 
-/***/ 7715:
+/***/ 4257:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -41344,14 +42095,14 @@ exports.visit = visit;
 
 /***/ }),
 
-/***/ 3461:
+/***/ 3427:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var cstScalar = __nccwpck_require__(110);
-var cstStringify = __nccwpck_require__(1733);
-var cstVisit = __nccwpck_require__(7715);
+var cstScalar = __nccwpck_require__(8564);
+var cstStringify = __nccwpck_require__(7455);
+var cstVisit = __nccwpck_require__(4257);
 
 /** The byte order mark */
 const BOM = '\u{FEFF}';
@@ -41463,12 +42214,12 @@ exports.tokenType = tokenType;
 
 /***/ }),
 
-/***/ 361:
+/***/ 795:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var cst = __nccwpck_require__(3461);
+var cst = __nccwpck_require__(3427);
 
 /*
 START -> stream
@@ -42193,7 +42944,7 @@ exports.Lexer = Lexer;
 
 /***/ }),
 
-/***/ 6628:
+/***/ 9706:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -42241,14 +42992,14 @@ exports.LineCounter = LineCounter;
 
 /***/ }),
 
-/***/ 3456:
+/***/ 7374:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
 var node_process = __nccwpck_require__(932);
-var cst = __nccwpck_require__(3461);
-var lexer = __nccwpck_require__(361);
+var cst = __nccwpck_require__(3427);
+var lexer = __nccwpck_require__(795);
 
 function includesToken(list, type) {
     for (let i = 0; i < list.length; ++i)
@@ -43228,18 +43979,18 @@ exports.Parser = Parser;
 
 /***/ }),
 
-/***/ 4047:
+/***/ 6205:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var composer = __nccwpck_require__(9984);
-var Document = __nccwpck_require__(3021);
-var errors = __nccwpck_require__(1464);
-var log = __nccwpck_require__(7249);
-var identity = __nccwpck_require__(1127);
-var lineCounter = __nccwpck_require__(6628);
-var parser = __nccwpck_require__(3456);
+var composer = __nccwpck_require__(2750);
+var Document = __nccwpck_require__(5755);
+var errors = __nccwpck_require__(2130);
+var log = __nccwpck_require__(9923);
+var identity = __nccwpck_require__(2617);
+var lineCounter = __nccwpck_require__(9706);
+var parser = __nccwpck_require__(7374);
 
 function parseOptions(options) {
     const prettyErrors = options.prettyErrors !== false;
@@ -43342,16 +44093,16 @@ exports.stringify = stringify;
 
 /***/ }),
 
-/***/ 5840:
+/***/ 4902:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var map = __nccwpck_require__(7451);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(6464);
-var tags = __nccwpck_require__(18);
+var identity = __nccwpck_require__(2617);
+var map = __nccwpck_require__(8229);
+var seq = __nccwpck_require__(2400);
+var string = __nccwpck_require__(2374);
+var tags = __nccwpck_require__(1656);
 
 const sortMapEntriesByKey = (a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 class Schema {
@@ -43388,13 +44139,13 @@ exports.Schema = Schema;
 
 /***/ }),
 
-/***/ 7451:
+/***/ 8229:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var YAMLMap = __nccwpck_require__(4454);
+var identity = __nccwpck_require__(2617);
+var YAMLMap = __nccwpck_require__(2448);
 
 const map = {
     collection: 'map',
@@ -43414,12 +44165,12 @@ exports.map = map;
 
 /***/ }),
 
-/***/ 3632:
+/***/ 7890:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(3301);
+var Scalar = __nccwpck_require__(9271);
 
 const nullTag = {
     identify: value => value == null,
@@ -43438,13 +44189,13 @@ exports.nullTag = nullTag;
 
 /***/ }),
 
-/***/ 1706:
+/***/ 2400:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var YAMLSeq = __nccwpck_require__(2223);
+var identity = __nccwpck_require__(2617);
+var YAMLSeq = __nccwpck_require__(5125);
 
 const seq = {
     collection: 'seq',
@@ -43464,12 +44215,12 @@ exports.seq = seq;
 
 /***/ }),
 
-/***/ 6464:
+/***/ 2374:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyString = __nccwpck_require__(3069);
+var stringifyString = __nccwpck_require__(6179);
 
 const string = {
     identify: value => typeof value === 'string',
@@ -43487,12 +44238,12 @@ exports.string = string;
 
 /***/ }),
 
-/***/ 3959:
+/***/ 1477:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(3301);
+var Scalar = __nccwpck_require__(9271);
 
 const boolTag = {
     identify: value => typeof value === 'boolean',
@@ -43515,13 +44266,13 @@ exports.boolTag = boolTag;
 
 /***/ }),
 
-/***/ 8405:
+/***/ 8251:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(3301);
-var stringifyNumber = __nccwpck_require__(8689);
+var Scalar = __nccwpck_require__(9271);
+var stringifyNumber = __nccwpck_require__(2491);
 
 const floatNaN = {
     identify: value => typeof value === 'number',
@@ -43569,12 +44320,12 @@ exports.floatNaN = floatNaN;
 
 /***/ }),
 
-/***/ 9874:
+/***/ 7052:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyNumber = __nccwpck_require__(8689);
+var stringifyNumber = __nccwpck_require__(2491);
 
 const intIdentify = (value) => typeof value === 'bigint' || Number.isInteger(value);
 const intResolve = (str, offset, radix, { intAsBigInt }) => (intAsBigInt ? BigInt(str) : parseInt(str.substring(offset), radix));
@@ -43618,18 +44369,18 @@ exports.intOct = intOct;
 
 /***/ }),
 
-/***/ 896:
+/***/ 4810:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var map = __nccwpck_require__(7451);
-var _null = __nccwpck_require__(3632);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(6464);
-var bool = __nccwpck_require__(3959);
-var float = __nccwpck_require__(8405);
-var int = __nccwpck_require__(9874);
+var map = __nccwpck_require__(8229);
+var _null = __nccwpck_require__(7890);
+var seq = __nccwpck_require__(2400);
+var string = __nccwpck_require__(2374);
+var bool = __nccwpck_require__(1477);
+var float = __nccwpck_require__(8251);
+var int = __nccwpck_require__(7052);
 
 const schema = [
     map.map,
@@ -43650,14 +44401,14 @@ exports.schema = schema;
 
 /***/ }),
 
-/***/ 3559:
+/***/ 7925:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(3301);
-var map = __nccwpck_require__(7451);
-var seq = __nccwpck_require__(1706);
+var Scalar = __nccwpck_require__(9271);
+var map = __nccwpck_require__(8229);
+var seq = __nccwpck_require__(2400);
 
 function intIdentify(value) {
     return typeof value === 'bigint' || Number.isInteger(value);
@@ -43721,27 +44472,27 @@ exports.schema = schema;
 
 /***/ }),
 
-/***/ 18:
+/***/ 1656:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var map = __nccwpck_require__(7451);
-var _null = __nccwpck_require__(3632);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(6464);
-var bool = __nccwpck_require__(3959);
-var float = __nccwpck_require__(8405);
-var int = __nccwpck_require__(9874);
-var schema = __nccwpck_require__(896);
-var schema$1 = __nccwpck_require__(3559);
-var binary = __nccwpck_require__(6083);
-var merge = __nccwpck_require__(452);
-var omap = __nccwpck_require__(303);
-var pairs = __nccwpck_require__(8385);
-var schema$2 = __nccwpck_require__(5913);
-var set = __nccwpck_require__(1528);
-var timestamp = __nccwpck_require__(4371);
+var map = __nccwpck_require__(8229);
+var _null = __nccwpck_require__(7890);
+var seq = __nccwpck_require__(2400);
+var string = __nccwpck_require__(2374);
+var bool = __nccwpck_require__(1477);
+var float = __nccwpck_require__(8251);
+var int = __nccwpck_require__(7052);
+var schema = __nccwpck_require__(4810);
+var schema$1 = __nccwpck_require__(7925);
+var binary = __nccwpck_require__(6817);
+var merge = __nccwpck_require__(2610);
+var omap = __nccwpck_require__(61);
+var pairs = __nccwpck_require__(7815);
+var schema$2 = __nccwpck_require__(7755);
+var set = __nccwpck_require__(9138);
+var timestamp = __nccwpck_require__(6282);
 
 const schemas = new Map([
     ['core', schema.schema],
@@ -43827,14 +44578,14 @@ exports.getTags = getTags;
 
 /***/ }),
 
-/***/ 6083:
+/***/ 6817:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
 var node_buffer = __nccwpck_require__(181);
-var Scalar = __nccwpck_require__(3301);
-var stringifyString = __nccwpck_require__(3069);
+var Scalar = __nccwpck_require__(9271);
+var stringifyString = __nccwpck_require__(6179);
 
 const binary = {
     identify: value => value instanceof Uint8Array, // Buffer inherits from Uint8Array
@@ -43904,12 +44655,12 @@ exports.binary = binary;
 
 /***/ }),
 
-/***/ 8398:
+/***/ 3260:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(3301);
+var Scalar = __nccwpck_require__(9271);
 
 function boolStringify({ value, source }, ctx) {
     const boolObj = value ? trueTag : falseTag;
@@ -43940,13 +44691,13 @@ exports.trueTag = trueTag;
 
 /***/ }),
 
-/***/ 5782:
+/***/ 396:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(3301);
-var stringifyNumber = __nccwpck_require__(8689);
+var Scalar = __nccwpck_require__(9271);
+var stringifyNumber = __nccwpck_require__(2491);
 
 const floatNaN = {
     identify: value => typeof value === 'number',
@@ -43997,12 +44748,12 @@ exports.floatNaN = floatNaN;
 
 /***/ }),
 
-/***/ 873:
+/***/ 5883:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyNumber = __nccwpck_require__(8689);
+var stringifyNumber = __nccwpck_require__(2491);
 
 const intIdentify = (value) => typeof value === 'bigint' || Number.isInteger(value);
 function intResolve(str, offset, radix, { intAsBigInt }) {
@@ -44080,13 +44831,13 @@ exports.intOct = intOct;
 
 /***/ }),
 
-/***/ 452:
+/***/ 2610:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
+var identity = __nccwpck_require__(2617);
+var Scalar = __nccwpck_require__(9271);
 
 // If the value associated with a merge key is a single mapping node, each of
 // its key/value pairs is inserted into the current mapping, unless the key
@@ -44158,16 +44909,16 @@ exports.merge = merge;
 
 /***/ }),
 
-/***/ 303:
+/***/ 61:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(6424);
-var YAMLMap = __nccwpck_require__(4454);
-var YAMLSeq = __nccwpck_require__(2223);
-var pairs = __nccwpck_require__(8385);
+var identity = __nccwpck_require__(2617);
+var toJS = __nccwpck_require__(3709);
+var YAMLMap = __nccwpck_require__(2448);
+var YAMLSeq = __nccwpck_require__(5125);
+var pairs = __nccwpck_require__(7815);
 
 class YAMLOMap extends YAMLSeq.YAMLSeq {
     constructor() {
@@ -44242,15 +44993,15 @@ exports.omap = omap;
 
 /***/ }),
 
-/***/ 8385:
+/***/ 7815:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var Scalar = __nccwpck_require__(3301);
-var YAMLSeq = __nccwpck_require__(2223);
+var identity = __nccwpck_require__(2617);
+var Pair = __nccwpck_require__(2815);
+var Scalar = __nccwpck_require__(9271);
+var YAMLSeq = __nccwpck_require__(5125);
 
 function resolvePairs(seq, onError) {
     if (identity.isSeq(seq)) {
@@ -44331,24 +45082,24 @@ exports.resolvePairs = resolvePairs;
 
 /***/ }),
 
-/***/ 5913:
+/***/ 7755:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var map = __nccwpck_require__(7451);
-var _null = __nccwpck_require__(3632);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(6464);
-var binary = __nccwpck_require__(6083);
-var bool = __nccwpck_require__(8398);
-var float = __nccwpck_require__(5782);
-var int = __nccwpck_require__(873);
-var merge = __nccwpck_require__(452);
-var omap = __nccwpck_require__(303);
-var pairs = __nccwpck_require__(8385);
-var set = __nccwpck_require__(1528);
-var timestamp = __nccwpck_require__(4371);
+var map = __nccwpck_require__(8229);
+var _null = __nccwpck_require__(7890);
+var seq = __nccwpck_require__(2400);
+var string = __nccwpck_require__(2374);
+var binary = __nccwpck_require__(6817);
+var bool = __nccwpck_require__(3260);
+var float = __nccwpck_require__(396);
+var int = __nccwpck_require__(5883);
+var merge = __nccwpck_require__(2610);
+var omap = __nccwpck_require__(61);
+var pairs = __nccwpck_require__(7815);
+var set = __nccwpck_require__(9138);
+var timestamp = __nccwpck_require__(6282);
 
 const schema = [
     map.map,
@@ -44379,14 +45130,14 @@ exports.schema = schema;
 
 /***/ }),
 
-/***/ 1528:
+/***/ 9138:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var YAMLMap = __nccwpck_require__(4454);
+var identity = __nccwpck_require__(2617);
+var Pair = __nccwpck_require__(2815);
+var YAMLMap = __nccwpck_require__(2448);
 
 class YAMLSet extends YAMLMap.YAMLMap {
     constructor(schema) {
@@ -44482,12 +45233,12 @@ exports.set = set;
 
 /***/ }),
 
-/***/ 4371:
+/***/ 6282:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyNumber = __nccwpck_require__(8689);
+var stringifyNumber = __nccwpck_require__(2491);
 
 /** Internal types handle bigint as number, because TS can't figure it out. */
 function parseSexagesimal(str, asBigInt) {
@@ -44594,7 +45345,7 @@ exports.timestamp = timestamp;
 
 /***/ }),
 
-/***/ 4475:
+/***/ 7089:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -44752,15 +45503,15 @@ exports.foldFlowLines = foldFlowLines;
 
 /***/ }),
 
-/***/ 2148:
+/***/ 9666:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var anchors = __nccwpck_require__(1596);
-var identity = __nccwpck_require__(1127);
-var stringifyComment = __nccwpck_require__(9799);
-var stringifyString = __nccwpck_require__(3069);
+var anchors = __nccwpck_require__(5702);
+var identity = __nccwpck_require__(2617);
+var stringifyComment = __nccwpck_require__(9330);
+var stringifyString = __nccwpck_require__(6179);
 
 function createStringifyContext(doc, options) {
     const opt = Object.assign({
@@ -44891,14 +45642,14 @@ exports.stringify = stringify;
 
 /***/ }),
 
-/***/ 1212:
+/***/ 8454:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var stringify = __nccwpck_require__(2148);
-var stringifyComment = __nccwpck_require__(9799);
+var identity = __nccwpck_require__(2617);
+var stringify = __nccwpck_require__(9666);
+var stringifyComment = __nccwpck_require__(9330);
 
 function stringifyCollection(collection, ctx, options) {
     const flow = ctx.inFlow ?? collection.flow;
@@ -45053,7 +45804,7 @@ exports.stringifyCollection = stringifyCollection;
 
 /***/ }),
 
-/***/ 9799:
+/***/ 9330:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -45084,14 +45835,14 @@ exports.stringifyComment = stringifyComment;
 
 /***/ }),
 
-/***/ 6829:
+/***/ 5719:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var stringify = __nccwpck_require__(2148);
-var stringifyComment = __nccwpck_require__(9799);
+var identity = __nccwpck_require__(2617);
+var stringify = __nccwpck_require__(9666);
+var stringifyComment = __nccwpck_require__(9330);
 
 function stringifyDocument(doc, options) {
     const lines = [];
@@ -45178,7 +45929,7 @@ exports.stringifyDocument = stringifyDocument;
 
 /***/ }),
 
-/***/ 8689:
+/***/ 2491:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -45212,15 +45963,15 @@ exports.stringifyNumber = stringifyNumber;
 
 /***/ }),
 
-/***/ 9748:
+/***/ 1174:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
-var stringify = __nccwpck_require__(2148);
-var stringifyComment = __nccwpck_require__(9799);
+var identity = __nccwpck_require__(2617);
+var Scalar = __nccwpck_require__(9271);
+var stringify = __nccwpck_require__(9666);
+var stringifyComment = __nccwpck_require__(9330);
 
 function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
     const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
@@ -45371,13 +46122,13 @@ exports.stringifyPair = stringifyPair;
 
 /***/ }),
 
-/***/ 3069:
+/***/ 6179:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(3301);
-var foldFlowLines = __nccwpck_require__(4475);
+var Scalar = __nccwpck_require__(9271);
+var foldFlowLines = __nccwpck_require__(7089);
 
 const getFoldOptions = (ctx, isBlock) => ({
     indentAtStart: isBlock ? ctx.indent.length : ctx.indentAtStart,
@@ -45716,12 +46467,12 @@ exports.stringifyString = stringifyString;
 
 /***/ }),
 
-/***/ 204:
+/***/ 7182:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
+var identity = __nccwpck_require__(2617);
 
 const BREAK = Symbol('break visit');
 const SKIP = Symbol('skip children');
@@ -45959,7 +46710,7 @@ exports.visitAsync = visitAsync;
 
 /***/ }),
 
-/***/ 3218:
+/***/ 1800:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -45983,7 +46734,7 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/utils.js
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
 /**
@@ -46019,7 +46770,7 @@ function utils_toCommandProperties(annotationProperties) {
     };
 }
 //# sourceMappingURL=utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/command.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/command.js
 
 
 /**
@@ -46115,7 +46866,7 @@ function escapeProperty(s) {
 const external_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
 ;// CONCATENATED MODULE: external "fs"
 const external_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -46156,7 +46907,7 @@ const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.me
 var external_http_ = __nccwpck_require__(8611);
 // EXTERNAL MODULE: external "https"
 var external_https_ = __nccwpck_require__(5692);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/http-client/lib/proxy.js
 function getProxyUrl(reqUrl) {
     const usingSsl = reqUrl.protocol === 'https:';
     if (checkBypass(reqUrl)) {
@@ -46247,11 +46998,11 @@ class DecodedURL extends URL {
     }
 }
 //# sourceMappingURL=proxy.js.map
-// EXTERNAL MODULE: ./node_modules/tunnel/index.js
-var node_modules_tunnel = __nccwpck_require__(770);
-// EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = __nccwpck_require__(6752);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
+// EXTERNAL MODULE: ../../main/node_modules/tunnel/index.js
+var node_modules_tunnel = __nccwpck_require__(408);
+// EXTERNAL MODULE: ../../main/node_modules/undici/index.js
+var undici = __nccwpck_require__(4718);
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/http-client/lib/index.js
 /* eslint-disable @typescript-eslint/no-explicit-any */
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
@@ -46948,7 +47699,7 @@ class lib_HttpClient {
 }
 const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
 //# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/auth.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/http-client/lib/auth.js
 var auth_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -47024,7 +47775,7 @@ class PersonalAccessTokenCredentialHandler {
     }
 }
 //# sourceMappingURL=auth.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/oidc-utils.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/oidc-utils.js
 var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -47098,7 +47849,7 @@ class oidc_utils_OidcClient {
     }
 }
 //# sourceMappingURL=oidc-utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/summary.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/summary.js
 var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -47379,7 +48130,7 @@ const _summary = new Summary();
 const markdownSummary = (/* unused pure expression or super */ null && (_summary));
 const summary = _summary;
 //# sourceMappingURL=summary.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/path-utils.js
 
 /**
  * toPosixPath converts the given path to the posix form. On Windows, \\ will be
@@ -47421,7 +48172,7 @@ var external_events_ = __nccwpck_require__(4434);
 const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __nccwpck_require__(2613);
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/io/lib/io-util.js
 var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -47601,7 +48352,7 @@ function getCmdPath() {
     return (_a = process.env['COMSPEC']) !== null && _a !== void 0 ? _a : `cmd.exe`;
 }
 //# sourceMappingURL=io-util.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/io/lib/io.js
 var io_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -47875,7 +48626,7 @@ function io_copyFile(srcFile, destFile, force) {
 //# sourceMappingURL=io.js.map
 ;// CONCATENATED MODULE: external "timers"
 const external_timers_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("timers");
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/toolrunner.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/exec/lib/toolrunner.js
 var toolrunner_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -48463,7 +49214,7 @@ class ExecState extends external_events_.EventEmitter {
     }
 }
 //# sourceMappingURL=toolrunner.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/exec.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/exec/lib/exec.js
 var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -48543,7 +49294,7 @@ function getExecOutput(commandLine, args, options) {
     });
 }
 //# sourceMappingURL=exec.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/platform.js
 var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -48608,7 +49359,7 @@ function getDetails() {
     });
 }
 //# sourceMappingURL=platform.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/core.js
 var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -49068,6 +49819,6 @@ function getIDToken(aud) {
 /******/ // startup
 /******/ // Load entry module and return exports
 /******/ // This entry module used 'module' so it can't be inlined
-/******/ var __webpack_exports__ = __nccwpck_require__(5233);
+/******/ var __webpack_exports__ = __nccwpck_require__(4652);
 /******/ __webpack_exports__ = await __webpack_exports__;
 /******/ 
