@@ -1,13 +1,13 @@
 // `npm run demo`: the pipeline against the local lab, with Berth's committed action bundles run
 // exactly as the runner runs them (test/harness.ts), then a short report.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAction, type ActionResult } from './lab/harness.js';
-import { backupSigning, labDir, readLab, repoRoot, sshInputs } from './lab/lab.js';
+import { backupSigning, labDir, labSsh, readLab, repoRoot, sshInputs } from './lab/lab.js';
 import { startLoad } from './lab/load.js';
 
 const lab = readLab();
@@ -157,7 +157,7 @@ cpSync(join(repoRoot, 'example'), workdir, { recursive: true });
 writeFileSync(join(workdir, 'ca.pem'), readFileSync(lab.caFile));
 const httpsPort = 28443;
 const releases: string[] = [];
-function deploy(api: string, waitTimeout: string): Promise<ActionResult> {
+function deploy(api: string, waitTimeout: string, extra: Record<string, string> = {}): Promise<ActionResult> {
   const secret = (name: string, file: string) => `${name}<<EOF\n${readFileSync(file, 'utf8').trim()}\nEOF`;
   return runAction('deploy', {
     workspace: workdir,
@@ -188,6 +188,7 @@ function deploy(api: string, waitTimeout: string): Promise<ActionResult> {
       // Its schema migration, in a one-off container of the new release before it takes traffic
       // (the broken api's entrypoint ignores its arguments: it would only sleep).
       'pre-deploy': api === pins.broken ? '' : 'api: migrate',
+      ...extra,
     },
   });
 }
@@ -264,6 +265,105 @@ await stage('release api v2 under load (start-first behind nginx)', async () => 
   return `release ${r.outputs.release} ${r.outputs.status}; ${load}; now ${await healthz()}`;
 });
 
+// Monitoring (example/docker-compose.monitoring.yml): Prometheus with the example's alert rules,
+// Alertmanager and the exporters, one Dockerfile with a target per service, built like the app.
+const MONITORING = [
+  'prometheus',
+  'alertmanager',
+  'node-exporter',
+  'postgres-exporter',
+  'nginx-exporter',
+  'blackbox-exporter',
+];
+const monitoringPins: string[] = [];
+const textfileDir = '/home/deploy/berth-demo-textfile';
+const monitoringPorts = { prometheus: 29090, alertmanager: 29093 };
+const monitoringStart = Date.now();
+
+await stage('build the monitoring images (one Debian stage, a target per service)', async () => {
+  for (const service of MONITORING) {
+    const r = expectOk(
+      await build('monitoring', { target: service, image: `${lab.registry}/berth-example/${service}` }),
+      `build ${service}`,
+    );
+    monitoringPins.push(`${service}=${r.outputs.ref}`);
+  }
+  return `pushed ${MONITORING.join(', ')}`;
+});
+
+/** deploy's inputs for the example with monitoring; the deploy and backup textfiles in textfileDir. */
+function withMonitoring(api: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    'compose-files': 'docker-compose.yml\ndocker-compose.monitoring.yml',
+    'host-paths': '/',
+    env: [
+      `HTTPS_PORT=${httpsPort}`,
+      'HTTP_PORT=28080',
+      'BIND_ADDRESS=127.0.0.1',
+      `PROMETHEUS_PORT=${monitoringPorts.prometheus}`,
+      `ALERTMANAGER_PORT=${monitoringPorts.alertmanager}`,
+      `BERTH_TEXTFILE_DIR=${textfileDir}`,
+    ].join('\n'),
+    images: `api=${api}\nnginx=${pins.nginx}\ndb=${pins.db}\n${monitoringPins.join('\n')}`,
+    'metrics-dir': textfileDir,
+    ...extra,
+  };
+}
+
+/** Prometheus' answer to a query path, read on the host (it listens on the host's loopback). */
+async function prometheus<T>(path: string): Promise<T> {
+  const url = `http://127.0.0.1:${monitoringPorts.prometheus}${path}`;
+  return JSON.parse((await labSsh(lab, `curl -fsS --max-time 10 '${url}'`)).stdout) as T;
+}
+
+await stage('deploy development with monitoring (Prometheus, Alertmanager, exporters)', async () => {
+  await labSsh(lab, `mkdir -p ${textfileDir}`);
+  const r = expectOk(await deploy(pins.v2!, '180', withMonitoring(pins.v2!)), 'deploy with monitoring');
+  releases.push(r.outputs.release!);
+  type Targets = { data: { activeTargets: { health: string }[] } };
+  let up = 0;
+  let total = 0;
+  for (let i = 0; i < 45 && (total === 0 || up < total); i++) {
+    if (i > 0) await new Promise((res) => setTimeout(res, 2000));
+    const t = await prometheus<Targets>('/api/v1/targets').catch(() => undefined);
+    total = t?.data.activeTargets.length ?? 0;
+    up = t?.data.activeTargets.filter((x) => x.health === 'up').length ?? 0;
+  }
+  const rules = await prometheus<{ data: { groups: { rules: unknown[] }[] } }>('/api/v1/rules');
+  const count = rules.data.groups.reduce((n, g) => n + g.rules.length, 0);
+  return `release ${r.outputs.release} ${r.outputs.status}; ${up} of ${total} Prometheus targets up, ${count} alert rules loaded`;
+});
+
+await stage('release a denied api version, gated by Alertmanager: its alert rolls it back', async () => {
+  // A rule the release carries (prometheus/rules.d): the first api build's version is denied.
+  const ruleFile = join(workdir, 'prometheus/rules.d/denied-versions.yml');
+  writeFileSync(
+    ruleFile,
+    'groups:\n  - name: denied-versions\n    rules:\n      - alert: ApiVersionDenied\n' +
+      '        expr: api_build_info{version="dev"} > 0\n        labels:\n          severity: critical\n' +
+      "          project: '{{ $externalLabels.project }}'\n",
+  );
+  const gate = {
+    'alertmanager-url': `http://127.0.0.1:${monitoringPorts.alertmanager}`,
+    'bake-seconds': '60',
+  };
+  const r = await deploy(pins.api!, '180', withMonitoring(pins.api!, gate));
+  rmSync(ruleFile);
+  if (r.outputs.status !== 'rolled-back')
+    throw new Error(`expected the gate to roll back, got ${r.outputs.status}: ${r.errors.join('; ')}`);
+  releases.push(r.outputs.release!);
+  const alert = /firing: (\S+)/.exec(r.errors[0] ?? '')?.[1] ?? r.errors[0];
+  return `release ${r.outputs.release} ${r.outputs.status} on ${alert}; ${await healthz()}`;
+});
+
+await stage('monitoring, wall time of the stages above', async () => {
+  const q = encodeURIComponent('berth_deploy_last_timestamp_seconds{project="berth-demo"}');
+  type Vector = { data: { result: { metric: Record<string, string> }[] } };
+  const seen = await prometheus<Vector>(`/api/v1/query?query=${q}`).catch(() => undefined);
+  const results = seen?.data.result.map((x) => x.metric.result).join(', ') || 'not scraped yet';
+  return `${((Date.now() - monitoringStart) / 1000).toFixed(1)} s; deploy results in Prometheus (textfile): ${results}`;
+});
+
 await stage('kept releases (mode status)', keptReleases);
 
 // The deployed development stack backed up (its PostgreSQL dump and volumes, encrypted with age to
@@ -280,6 +380,7 @@ const backupInputs = {
   'encryption-recipients': await identityToRecipient(identity),
   'signing-key': backupSigning(lab).key,
   retention: 'daily=7,weekly=4,monthly=12',
+  'metrics-dir': textfileDir,
 };
 let backupId = '';
 
