@@ -7,7 +7,15 @@ import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAction, type ActionResult } from './lab/harness.js';
-import { backupSigning, labDir, labSsh, readLab, repoRoot, sshInputs } from './lab/lab.js';
+import {
+  backupSigning,
+  labDir,
+  labSsh,
+  MONITORING_SERVICES,
+  readLab,
+  repoRoot,
+  sshInputs,
+} from './lab/lab.js';
 import { startLoad } from './lab/load.js';
 
 const lab = readLab();
@@ -267,28 +275,20 @@ await stage('release api v2 under load (start-first behind nginx)', async () => 
 
 // Monitoring (example/docker-compose.monitoring.yml): Prometheus with the example's alert rules,
 // Alertmanager and the exporters, one Dockerfile with a target per service, built like the app.
-const MONITORING = [
-  'prometheus',
-  'alertmanager',
-  'node-exporter',
-  'postgres-exporter',
-  'nginx-exporter',
-  'blackbox-exporter',
-];
 const monitoringPins: string[] = [];
 const textfileDir = '/home/deploy/berth-demo-textfile';
 const monitoringPorts = { prometheus: 29090, alertmanager: 29093 };
 const monitoringStart = Date.now();
 
 await stage('build the monitoring images (one Debian stage, a target per service)', async () => {
-  for (const service of MONITORING) {
+  for (const service of MONITORING_SERVICES) {
     const r = expectOk(
       await build('monitoring', { target: service, image: `${lab.registry}/berth-example/${service}` }),
       `build ${service}`,
     );
     monitoringPins.push(`${service}=${r.outputs.ref}`);
   }
-  return `pushed ${MONITORING.join(', ')}`;
+  return `pushed ${MONITORING_SERVICES.join(', ')}`;
 });
 
 /** deploy's inputs for the example with monitoring; the deploy and backup textfiles in textfileDir. */

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { runAction, type ActionResult } from '../scripts/lab/harness.js';
-import { buildPush, labSsh, repoRoot, sshInputs, type Lab } from '../scripts/lab/lab.js';
+import { buildPush, labSsh, MONITORING_SERVICES, repoRoot, sshInputs, type Lab } from '../scripts/lab/lab.js';
 import { freePort, httpsGet } from '../scripts/lab/net.js';
 
 const exec = promisify(execFile);
@@ -52,15 +52,6 @@ export async function exampleImages(lab: Lab, namespace: string): Promise<Exampl
   return images;
 }
 
-/** The monitoring services of docker-compose.monitoring.yml, each a target of example/monitoring/Dockerfile. */
-export const MONITORING_SERVICES = [
-  'prometheus',
-  'alertmanager',
-  'node-exporter',
-  'postgres-exporter',
-  'nginx-exporter',
-  'blackbox-exporter',
-] as const;
 export type MonitoringImages = Record<(typeof MONITORING_SERVICES)[number], string>;
 
 /**

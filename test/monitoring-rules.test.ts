@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { repoRoot } from '../scripts/lab/lab.js';
-import { MONITORING_SERVICES } from './example-release.js';
+import { MONITORING_SERVICES } from '../scripts/lab/lab.js';
 
 const exec = promisify(execFile);
 const example = join(repoRoot, 'example');

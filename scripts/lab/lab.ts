@@ -225,3 +225,13 @@ export async function buildPush(
   const digest = (JSON.parse(readFileSync(meta, 'utf8')) as Record<string, string>)['containerimage.digest'];
   return `${ref.replace(/:[^/:]+$/, '')}@${digest}`;
 }
+
+/** The monitoring services of docker-compose.monitoring.yml, each a target of example/monitoring/Dockerfile. */
+export const MONITORING_SERVICES = [
+  'prometheus',
+  'alertmanager',
+  'node-exporter',
+  'postgres-exporter',
+  'nginx-exporter',
+  'blackbox-exporter',
+] as const;
