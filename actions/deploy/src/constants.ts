@@ -19,6 +19,7 @@ export const Inputs = {
   HealthUrls: 'health-urls',
   HealthHeaders: 'health-headers',
   CaFile: 'ca-file',
+  CertMinDays: 'cert-min-days',
   Files: 'files',
   HostPaths: 'host-paths',
   MaxBundleSize: 'max-bundle-size',
