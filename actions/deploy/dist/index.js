@@ -32349,6 +32349,7 @@ const Inputs = {
     HealthUrls: 'health-urls',
     HealthHeaders: 'health-headers',
     CaFile: 'ca-file',
+    CertMinDays: 'cert-min-days',
     Files: 'files',
     HostPaths: 'host-paths',
     MaxBundleSize: 'max-bundle-size',
@@ -33310,6 +33311,24 @@ elif [ "$up_status" -ne 0 ]; then
 fi
 `;
 const PROBE = bash `enter probe
+# The certificate an https probe was served: its expiry reported, and below CERT_MIN_DAYS days left
+# the release fails. Read from curl's verbose lines, of which only the expiry is kept (the others
+# hold the request's headers).
+probe_cert() { # index url
+  local cert_args expires at days
+  cert_args=(-v -o /dev/null --globoff --proto '=https' --max-time 10)
+  [ -n "$CA_FILE" ] && cert_args+=(--cacert "$rel/$CA_FILE")
+  cert_args+=(-K "$rel/.berth/probes/$1.curl")
+  expires=$(curl "$\{cert_args[@]}" 2>&1 >/dev/null | sed -n 's/^\*[[:space:]]*expire date:[[:space:]]*//p' | head -n 1) || true
+  if ! at=$(date -u -d "$expires" +%s 2>/dev/null) || [ -z "$expires" ]; then
+    emit warning "probe $2: the served certificate's expiry could not be read"
+    return 0
+  fi
+  days=$(( (at - $(date -u +%s)) / 86400 ))
+  emit cert "$2 $at"
+  [ "$days" -ge "$CERT_MIN_DAYS" ] ||
+    fail "probe $2 was served a certificate that expires in $days days ($(date -u -d "@$at" '+%Y-%m-%d %H:%M UTC')), fewer than cert-min-days $CERT_MIN_DAYS"
+}
 # A service that has just become healthy may still be settling (a proxy re-resolving its upstream,
 # a cache warming up): each probe gets up to 10 tries a second apart, and the last one counts.
 # curl reads the URL and the headers from the probe's 0600 config file (-K), never from its command
@@ -33336,6 +33355,7 @@ for i in "$\{!PROBE_URLS[@]}"; do
   done
   emit probe "$url $\{code:-000} $\{ms}ms"
   [ -z "$problem" ] || fail "probe $url $problem (10 tries)"
+  [ "$\{url#https://}" = "$url" ] || probe_cert "$i" "$url"
 done
 `;
 
@@ -34062,6 +34082,7 @@ function deployScriptValues(p) {
         PROBE_STATUS: p.probes.map((x) => String(x.status)),
         PROBE_MAX: p.probes.map((x) => String(x.maxLatencyMs ?? '')),
         CA_FILE: p.caFile ?? '',
+        CERT_MIN_DAYS: p.certMinDays ?? 14,
         REGISTRY: p.registry ?? '',
         REGISTRY_USER: p.registryUser ?? '',
         ...(p.hooks ?? { ...hookValues('PRE', []), ...hookValues('POST', []), PRE_DEPS: [] }),
@@ -34148,6 +34169,7 @@ function deployScriptParams(inputs, staged, record, hooks) {
         auditPrefix,
         probes: inputs['health-urls'],
         caFile: staged.caFile,
+        certMinDays: inputs['cert-min-days'],
         registry: inputs.registry,
         registryUser: inputs['registry-username'],
         hooks,
@@ -34587,15 +34609,16 @@ function remoteDir(project) {
     }
     return dir.replace(/\/+$/, '');
 }
-function positiveInt(name, fallback) {
+function wholeNumber(name, fallback, min, max = Number.MAX_SAFE_INTEGER) {
     const raw = (0,action_inputs/* getString */.AA)(name);
     if (!raw)
         return fallback;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1)
-        fail(name, `${JSON.stringify(raw)} is not a whole number of at least 1`);
+    if (!/^\d+$/.test(raw) || n < min || n > max)
+        fail(name, `${JSON.stringify(raw)} is not a whole number from ${min} to ${max}`);
     return n;
 }
+const positiveInt = (name, fallback) => wholeNumber(name, fallback, 1);
 const seconds = (name, fallback) => Math.ceil((0,action_inputs/* getDurationInput */.l0)(name, { default: fallback * 1000 }) / 1000);
 function getInputs(env = process.env) {
     const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
@@ -34667,6 +34690,7 @@ function getInputs(env = process.env) {
         'health-urls': (0,probes/* parseProbes */.f4)(constants/* Inputs */.G0.HealthUrls, (0,action_inputs/* getListInput */.DF)(constants/* Inputs */.G0.HealthUrls, { newlinesOnly: true })),
         'health-headers': (0,probes/* parseHeaders */.QG)(constants/* Inputs */.G0.HealthHeaders, (0,action_inputs/* getListInput */.DF)(constants/* Inputs */.G0.HealthHeaders, { newlinesOnly: true })),
         'ca-file': optionalFile(constants/* Inputs */.G0.CaFile, workingDirectory),
+        'cert-min-days': wholeNumber(constants/* Inputs */.G0.CertMinDays, 14, 0, 3650),
         ...projectInputs(),
         rollback: (0,action_inputs/* getBooleanInput */.Vt)(constants/* Inputs */.G0.Rollback, { default: true }),
         'keep-releases': positiveInt(constants/* Inputs */.G0.KeepReleases, 5),
@@ -35500,6 +35524,7 @@ function gateRows(gate, inputs) {
 
 
 
+
 /** The deploy script's report, from its stdout. */
 function parseReport(stdout) {
     return readDeployReport(HostReport.parse(stdout));
@@ -35529,6 +35554,10 @@ function readDeployReport(report) {
         unhealthy: report.all('unhealthy').map(untrusted/* oneLine */.T),
         lastHealth,
         probes: report.all('probe').map(untrusted/* oneLine */.T),
+        certificates: report
+            .all('cert')
+            .map((line) => (0,probes/* parseServedCertificate */.aI)((0,untrusted/* oneLine */.T)(line)))
+            .filter((c) => c !== undefined),
         images: Object.fromEntries(report.pairs('image')),
         removedReleases: report.all('removed-release'),
         prunedImages: report.all('pruned-image'),
@@ -35620,6 +35649,8 @@ function summaryMarkdown(r, facts) {
         rows.push([`Image ${service}`, `\`${ref}\``]);
     for (const probe of r.probes)
         rows.push(['Probe', `\`${probe}\``]);
+    for (const cert of r.certificates)
+        rows.push(['Certificate', (0,probes/* certificateText */.V5)(cert)]);
     for (const warning of r.warnings)
         rows.push(['⚠️ Warning', warning]);
     if (r.stageSeconds.length) {
@@ -36183,6 +36214,8 @@ function post() {
 /* harmony export */   Js: () => (/* binding */ probeCurlConfig),
 /* harmony export */   QG: () => (/* binding */ parseHeaders),
 /* harmony export */   UO: () => (/* binding */ PROBES_DIR),
+/* harmony export */   V5: () => (/* binding */ certificateText),
+/* harmony export */   aI: () => (/* binding */ parseServedCertificate),
 /* harmony export */   f4: () => (/* binding */ parseProbes)
 /* harmony export */ });
 /* harmony import */ var _lib_action_secrets_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4240);
@@ -36286,6 +36319,17 @@ function curlQuote(value) {
 function probeCurlConfig(probe, headers) {
     const lines = [`url = ${curlQuote(probe.url)}`, ...headers.map((h) => `header = ${curlQuote(h)}`)];
     return lines.join('\n') + '\n';
+}
+/** A `cert` report line, `<url> <expiry epoch seconds>` (from the host: anything else is dropped). */
+function parseServedCertificate(line) {
+    const m = /^(https:\/\/\S+) (\d{1,11})$/.exec(line);
+    return m ? { url: m[1], expiresAt: Number(m[2]) } : undefined;
+}
+/** The summary's text for a served certificate: `<url>` expires 2027-03-01 (85 days). */
+function certificateText(cert, nowMs = Date.now()) {
+    const days = Math.floor((cert.expiresAt * 1000 - nowMs) / 86_400_000);
+    const date = new Date(cert.expiresAt * 1000).toISOString().slice(0, 10);
+    return `\`${cert.url}\` expires ${date} (${days} day${days === 1 ? '' : 's'})`;
 }
 
 
