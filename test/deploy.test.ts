@@ -186,6 +186,7 @@ describe('deploy', () => {
       'deployed',
       'rolled-back',
       'rolled-back',
+      'rolled-back',
       'deployed',
       'deployed',
       'failed',

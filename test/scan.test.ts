@@ -363,6 +363,7 @@ describe('berth/scan: config scans and the compose audit', () => {
     expect((raw.Results ?? []).map((x) => x.Target).sort()).toEqual([
       'api/Dockerfile',
       'db/Dockerfile',
+      'monitoring/Dockerfile',
       'nginx/Dockerfile',
     ]);
     const sarif = json<SarifLog>(r.outputs['sarif-file']);
@@ -385,7 +386,12 @@ describe('berth/scan: config scans and the compose audit', () => {
     );
     expect(Number(medium.outputs.total)).toBeGreaterThan(0);
     expect(new Set(uris)).toEqual(
-      new Set(['example/api/Dockerfile', 'example/db/Dockerfile', 'example/nginx/Dockerfile']),
+      new Set([
+        'example/api/Dockerfile',
+        'example/db/Dockerfile',
+        'example/monitoring/Dockerfile',
+        'example/nginx/Dockerfile',
+      ]),
     );
   });
 
