@@ -110,6 +110,7 @@ if [ "$(docker container inspect --format '{{.State.Running}}' "$NAME" 2>/dev/nu
       die "127.0.0.1:$port is taken by a process this lab did not start"
     fi
   done
+  fresh=1
   say "starting the bare host on 127.0.0.1:$SSH_PORT (ssh), :$HTTP_PORT (80), :$HTTPS_PORT (443)"
   docker volume create "$VOLUME" >/dev/null
   docker run -d --name "$NAME" --hostname berth-bare --label berth.lab=bare-host \
@@ -128,7 +129,9 @@ if [ "$(docker container inspect --format '{{.State.Running}}' "$FWD_OUT" 2>/dev
   docker run -d --name "$FWD_OUT" --net host "${fwd_opts[@]}" "$FWD_IMAGE:$fwd_version" \
     socat UNIX-LISTEN:/sock/registry.sock,fork,unlink-early,mode=0600 "TCP:127.0.0.1:$REGISTRY_PORT" >/dev/null
 fi
-if [ "$(docker container inspect --format '{{.State.Running}}' "$FWD_IN" 2>/dev/null)" != true ]; then
+# The inner one lives in the host's network namespace: a host restarted since it started left it behind.
+if [ "$(docker container inspect --format '{{.State.Running}}' "$FWD_IN" 2>/dev/null)" != true ] ||
+  [[ "$(docker container inspect --format '{{.State.StartedAt}}' "$FWD_IN")" < "$(docker container inspect --format '{{.State.StartedAt}}' "$NAME")" ]]; then
   docker rm -f "$FWD_IN" >/dev/null 2>&1 || true
   docker run -d --name "$FWD_IN" --net "container:$NAME" "${fwd_opts[@]}" "$FWD_IMAGE:$fwd_version" \
     socat "TCP-LISTEN:$REGISTRY_PORT,bind=127.0.0.1,fork,reuseaddr" UNIX-CONNECT:/sock/registry.sock >/dev/null
@@ -137,15 +140,21 @@ fi
 # --- pinned host key, a login that works, the env ------------------------------------------------
 printf '[127.0.0.1]:%s %s\n' "$SSH_PORT" "$(cut -d' ' -f1-2 "$dir/ssh_host_ed25519_key.pub")" >"$dir/known_hosts"
 chmod 0644 "$dir/known_hosts"
-ssh_root=(ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$dir/known_hosts"
-  -o IdentitiesOnly=yes -o ConnectTimeout=5 -i "$dir/id_ed25519" -p "$SSH_PORT" root@127.0.0.1)
 ok=""
 for ((i = 0; i < 150; i++)); do
-  state=$("${ssh_root[@]}" 'systemctl is-system-running' 2>/dev/null </dev/null || true)
+  state=$(docker exec "$NAME" systemctl is-system-running 2>/dev/null || true)
   case "$state" in running | degraded) ok=1 && break ;; esac
   sleep 0.2
 done
-[ -n "$ok" ] || die "no root login by key on 127.0.0.1:$SSH_PORT (systemd: ${state:-no answer}); see docker logs $NAME"
+[ -n "$ok" ] || die "systemd did not come up (${state:-no answer}); see docker logs $NAME"
+# sshd answers with the pinned key; a fresh host also lets root in by key (a bootstrapped one no longer does).
+ssh-keyscan -t ed25519 -p "$SSH_PORT" 127.0.0.1 2>/dev/null | grep -qF "$(cut -d' ' -f2 "$dir/ssh_host_ed25519_key.pub")" ||
+  die "sshd on 127.0.0.1:$SSH_PORT does not answer with the pinned host key"
+if [ -n "${fresh:-}" ]; then
+  ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$dir/known_hosts" -o IdentitiesOnly=yes \
+    -o ConnectTimeout=5 -i "$dir/id_ed25519" -p "$SSH_PORT" root@127.0.0.1 true </dev/null ||
+    die "no root login by key on 127.0.0.1:$SSH_PORT"
+fi
 cat >"$dir/env.tmp" <<EOF
 LAB_BARE_CONTAINER=$NAME
 LAB_BARE_HOST=127.0.0.1
