@@ -10,6 +10,9 @@
 # this same file over SSH (phase prepare, a key login as the deploy user, then phase harden).
 set -Eeuo pipefail
 export LC_ALL=C
+# How a user runs it again (under `bash -s`, as actions/deploy runs it, $0 is just bash).
+SELF=$0
+case "$SELF" in *bootstrap*) ;; *) SELF=host/bootstrap.sh ;; esac
 
 usage() {
   cat <<'EOF'
@@ -46,6 +49,7 @@ die() {
   printf 'bootstrap: error: %s\n' "$1" >&2
   exit "${2:-2}"
 }
+b64() { printf '%s' "$1" | base64 -w0; }
 # Text for a table cell: one line, no tabs.
 flat() { printf '%s' "$1" | tr '\t\n\r' '   '; }
 
@@ -54,7 +58,7 @@ row() { # item before after
   local item before after
   item=$(flat "$1") before=$(flat "$2") after=$(flat "$3")
   ROW_ITEMS+=("$item") ROW_BEFORE+=("$before") ROW_AFTER+=("$after")
-  emit change "$item"$'\t'"$before"$'\t'"$after"
+  emit change "$(b64 "$item") $(b64 "$before") $(b64 "$after")"
 }
 
 print_table() {
@@ -267,7 +271,7 @@ check_docker_conflicts() {
 }
 
 preflight() {
-  [ "$(id -u)" = 0 ] || die "run as root (sudo $0 ...): it installs packages and changes system files; nothing was changed"
+  [ "$(id -u)" = 0 ] || die "run as root (sudo $SELF ...): it installs packages and changes system files; nothing was changed"
   case "$PROFILE" in
     development | production | ubuntu) ;;
     '') die "--profile is required: development, production or ubuntu" ;;
@@ -275,8 +279,8 @@ preflight() {
   esac
   case "$PHASE" in all | prepare | harden | revert) ;; *) die "unknown phase $(printf '%q' "$PHASE"): all, prepare, harden or revert" ;; esac
   case "$DOCKER_SOURCE" in distro | docker) ;; *) die "unknown --docker-source $(printf '%q' "$DOCKER_SOURCE"): distro or docker" ;; esac
-  if [ "${#DEPLOY_USER}" -gt 32 ] || ! [[ $DEPLOY_USER =~ ^[a-z_][a-z0-9_-]*$ ]] || [ "$DEPLOY_USER" = root ]; then
-    die "--deploy-user $(printf '%q' "$DEPLOY_USER") is not a user name for deploys (lower-case letters, digits, _ and -; not root)"
+  if [ "${#DEPLOY_USER}" -gt 32 ] || ! [[ $DEPLOY_USER =~ ^[a-z_][a-z0-9_.-]*$ ]] || [ "$DEPLOY_USER" = root ]; then
+    die "--deploy-user $(printf '%q' "$DEPLOY_USER") is not a user name for deploys (lower-case letters, digits, _, . and -; not root)"
   fi
   if id -u "$DEPLOY_USER" >/dev/null 2>&1 && [ "$(id -u "$DEPLOY_USER")" = 0 ]; then die "--deploy-user $DEPLOY_USER has uid 0"; fi
   check_os
@@ -701,7 +705,7 @@ main() {
       else
         emit hardened "no"
         say "sshd and the firewall were NOT hardened: $problem."
-        say "Check that '$DEPLOY_USER' (or your own user) logs in with its key in a second terminal, then run: sudo $0 --profile $PROFILE --phase harden"
+        say "Check that '$DEPLOY_USER' (or your own user) logs in with its key in a second terminal, then run: sudo $SELF --profile $PROFILE --phase harden"
       fi
       ;;
   esac
