@@ -2,9 +2,11 @@
 // root or another user with the pinned host key, and how to make it bare again for a test that
 // bootstraps it from scratch.
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { runAction, type ActionResult } from './harness.js';
 import { labDir, parseEnvFile, repoRoot } from './lab.js';
 
 const execFileP = promisify(execFile);
@@ -98,4 +100,40 @@ export function bareSsh(
   if (options.input !== undefined) child.child.stdin?.end(options.input);
   else child.child.stdin?.end();
   return child;
+}
+
+/**
+ * The accounts a fresh cloud server comes with, made as root on a bare host: `admin` with passwordless
+ * sudo and `nosudo` without; both log in with the bare host's key.
+ */
+export async function addBareAccounts(bare: BareHost): Promise<void> {
+  await bareSsh(
+    bare,
+    [
+      'useradd -m -s /bin/bash admin && useradd -m -s /bin/bash nosudo',
+      'echo "admin ALL=(ALL) NOPASSWD:ALL" >/etc/sudoers.d/admin && chmod 0440 /etc/sudoers.d/admin',
+      'for u in admin nosudo; do usermod -p "*" $u; install -d -m 0700 -o $u -g $u /home/$u/.ssh; install -m 0600 -o $u -g $u /root/.ssh/authorized_keys /home/$u/.ssh/; done',
+    ].join(' && '),
+  );
+}
+
+/** Runs mode bootstrap of berth/deploy on the bare host as `user` (profile production by default). */
+export function bootstrapBare(
+  bare: BareHost,
+  user: string,
+  project: string,
+  extra: Record<string, string> = {},
+): Promise<ActionResult> {
+  return runAction('deploy', {
+    workspace: mkdtempSync(join(tmpdir(), 'berth-boot-')),
+    inputs: {
+      ...bareSshInputs(bare, user),
+      project,
+      mode: 'bootstrap',
+      'bootstrap-profile': 'production',
+      'deploy-public-keys': `# the team\n${readFileSync(`${bare.key}.pub`, 'utf8').trim()}`,
+      ...extra,
+    },
+    timeoutMs: 590_000,
+  });
 }
