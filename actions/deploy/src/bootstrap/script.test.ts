@@ -3,7 +3,7 @@
 // daemon.json merge, the directories it refuses, the unattended-upgrades origins.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { hostFunctions } from './testing.js';
+import { HOST_SCRIPT, hostFunctions } from './testing.js';
 import {
   bootstrapArgs,
   bootstrapPayload,
@@ -180,5 +180,33 @@ describe("host/bootstrap.sh's pure parts", () => {
     expect(rules).toMatch(
       /--ctstate NEW,INVALID .*-j DROP\n-A DOCKER-USER -j RETURN\nCOMMIT\n# END BERTH DOCKER-USER\n$/,
     );
+  });
+});
+
+describe('host/bootstrap.sh run by hand', () => {
+  const asNobody = (args: string[]) => {
+    const root = process.getuid?.() === 0;
+    const [cmd, pre] = root
+      ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'bash']]
+      : ['bash', []];
+    return spawnSync(cmd, [...pre, HOST_SCRIPT, ...args], { encoding: 'utf8' });
+  };
+
+  it('refuses a caller who is not root, before anything else', () => {
+    const r = asNobody(['--profile', 'production', '--remote-dir', '/opt/shop']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(
+      /^bootstrap: error: run as root \(sudo \S*bootstrap\.sh \.\.\.\): it installs packages and changes system files; nothing was changed\n$/,
+    );
+    expect(r.stdout).toBe('');
+  });
+
+  it('says how it is used, and refuses an unknown argument', () => {
+    expect(asNobody(['--help']).stdout).toMatch(
+      /^Usage: sudo bootstrap\.sh --profile development\|production\|ubuntu/,
+    );
+    const r = asNobody(['--profile', 'production', '--force']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('bootstrap: error: unknown argument --force (see --help)\n');
   });
 });
