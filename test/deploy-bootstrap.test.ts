@@ -66,6 +66,11 @@ beforeAll(async () => {
   images = { api: api!, nginx: nginx!, db: db! };
   // The accounts a fresh server comes with: an admin with passwordless sudo, and a user without sudo.
   await addBareAccounts(bare);
+  // A daemon.json someone wrote before: the bootstrap merges Berth's keys into it, keeping the others.
+  await bareSsh(
+    bare,
+    `mkdir -p /etc/docker && echo '{"max-concurrent-downloads": 4, "log-driver": "json-file"}' >/etc/docker/daemon.json`,
+  );
 });
 
 describe('mode bootstrap on a bare Debian 12 host', () => {
@@ -122,6 +127,7 @@ describe('mode bootstrap on a bare Debian 12 host', () => {
     // Prepared, not hardened: Docker is there, root still logs in, passwords are still on, no firewall.
     expect(r.summary).toMatch(/\| `package docker\.io` \| `absent` → `26\.[^`]+` \|/);
     expect(r.summary).toContain('| sshd and firewall | not hardened: ');
+    expect(r.summary).toContain('| `daemon.json log-driver` | `json-file` → `local` |');
     expect(
       (await bareSsh(bare, 'sshd -T | grep -E "^(passwordauthentication|permitrootlogin) "')).stdout,
     ).toBe('permitrootlogin without-password\npasswordauthentication yes\n');
@@ -146,6 +152,7 @@ describe('mode bootstrap on a bare Debian 12 host', () => {
     expect(docker).toMatch(/^deploy docker\n26\.\S+ local\n2\.\S+\ngithub\.com\/docker\/buildx 0\.\S+ /);
     const daemon = JSON.parse(await asRoot('cat /etc/docker/daemon.json')) as Record<string, unknown>;
     expect(daemon).toEqual({
+      'max-concurrent-downloads': 4,
       'log-driver': 'local',
       'log-opts': { 'max-size': '10m', 'max-file': '3' },
       'no-new-privileges': true,
@@ -203,12 +210,14 @@ describe('mode bootstrap on a bare Debian 12 host', () => {
           (r) => r.stdout.trim(),
           () => 'no answer',
         );
+      // On the host itself the published port works as ever (once the listener is up).
+      expect(
+        await asDeploy(
+          'for i in $(seq 50); do r=$(timeout 2 bash -c \'exec 3<>/dev/tcp/127.0.0.1/9999; head -n 1 <&3\' 2>/dev/null); [ "$r" = hello ] && break; sleep 0.2; done; echo "$r"',
+        ),
+      ).toBe('hello\n');
       expect(await knock(443)).toBe('hello');
       expect(await knock(9999)).toBe('no answer');
-      // On the host itself the published port works as ever.
-      expect(await asDeploy("timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/9999; head -n 1 <&3'")).toBe(
-        'hello\n',
-      );
     } finally {
       await asDeploy('docker rm -f berth-fw >/dev/null');
     }
