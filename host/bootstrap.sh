@@ -482,8 +482,9 @@ deploy_user() {
   # A locked account ("!") cannot log in by key where sshd runs without PAM: no password ("*") instead.
   pw=$(getent shadow "$u" | cut -d: -f2)
   case "$pw" in
-    '' | '!'*) usermod -p '*' -- "$u" && row "user $u password" "${pw:-empty}" "none (key login only)" ;;
-    *) row "user $u password" "none or set" "none or set" ;;
+    '' | '!'*) usermod -p '*' -- "$u" && row "user $u password" "${pw:-empty} (locked)" "none (key login only)" ;;
+    '*') row "user $u password" "none (key login only)" "none (key login only)" ;;
+    *) row "user $u password" "set (kept; sshd takes keys only)" "set (kept; sshd takes keys only)" ;;
   esac
   before=no
   id -nG -- "$u" | tr ' ' '\n' | grep -qx docker && before=yes
@@ -537,8 +538,6 @@ unattended_upgrades() {
 }
 
 prepare() {
-  : >>"$LOG"
-  chmod 0600 "$LOG"
   apt_sources
   ensure_packages "Berth's host tools" ca-certificates curl jq zstd age
   DOCKER_WAS_ACTIVE=$(systemctl is-active docker.service 2>/dev/null || true)
@@ -688,6 +687,8 @@ main() {
   parse_args "$@"
   preflight
   STARTED=1
+  : >>"$LOG"
+  chmod 0600 "$LOG"
   trap on_exit EXIT
   trap '[ "$BASH_SUBSHELL" != 0 ] || die "line $LINENO: \`$BASH_COMMAND\` failed" 1' ERR
   emit os "$OS_ID $OS_VERSION"
