@@ -31,7 +31,7 @@ export async function rows() {
     },
     {
       area: 'bootstrap',
-      metric: 'the same, second run (nothing to change: no apt, one login check)',
+      metric: 'the same, second run (nothing to change: no apt; the two login checks as the deploy user)',
       value: `${second.s.toFixed(1)} s`,
       target: 'nothing changed',
       ok: unchanged,
