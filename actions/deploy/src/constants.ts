@@ -39,6 +39,10 @@ export const Inputs = {
   AlertmanagerUrl: 'alertmanager-url',
   AlertFilter: 'alert-filter',
   BakeSeconds: 'bake-seconds',
+  BootstrapProfile: 'bootstrap-profile',
+  DeployUser: 'deploy-user',
+  DeployPublicKeys: 'deploy-public-keys',
+  DockerSource: 'docker-source',
 } as const;
 
 export const Outputs = {

@@ -21,6 +21,7 @@ import { Inputs as I } from './constants.js';
 import { parseHeaders, parseProbes, type Probe } from './probes.js';
 import { deploysNewRelease, getModeInputs, type Mode } from './modes/mode.js';
 import { getGateInputs, type GateInputs } from './gate.js';
+import { getBootstrapInputs, type BootstrapInputs } from './bootstrap/inputs.js';
 
 export interface Inputs extends SshInputs, GateInputs {
   project: string;
@@ -64,6 +65,8 @@ export interface Inputs extends SshInputs, GateInputs {
   'zero-downtime'?: string[];
   /** the node exporter's textfile directory on the host (metrics.ts) */
   'metrics-dir'?: string;
+  /** mode bootstrap's inputs (bootstrap/inputs.ts) */
+  bootstrap?: BootstrapInputs;
 }
 
 /** A service, secret or environment name. */
@@ -228,5 +231,6 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     'metrics-dir': parseMetricsDir(I.MetricsDir, getString(I.MetricsDir) ?? ''),
     ...modes,
     ...getGateInputs(project, modes.mode),
+    ...getBootstrapInputs(modes.mode),
   };
 }
