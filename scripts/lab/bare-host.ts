@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { runAction, type ActionResult } from './harness.js';
-import { labDir, parseEnvFile, repoRoot } from './lab.js';
+import { envFile, labDir, repoRoot } from './lab.js';
 
 const execFileP = promisify(execFile);
 
@@ -28,19 +28,7 @@ export interface BareHost {
 }
 
 export function readBareHost(): BareHost {
-  const file = join(labDir, 'bare-host', 'env');
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new Error(`${file} is missing: run \`npm run lab:up\` first`);
-  }
-  const raw = parseEnvFile(text);
-  const get = (k: string): string => {
-    const v = raw[k];
-    if (!v) throw new Error(`${file} has no ${k}: run \`npm run lab:up\` again`);
-    return v;
-  };
+  const { get } = envFile(join(labDir, 'bare-host', 'env'), '.lab/bare-host/env');
   return {
     container: get('LAB_BARE_CONTAINER'),
     host: get('LAB_BARE_HOST'),

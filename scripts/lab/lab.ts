@@ -63,7 +63,10 @@ export function parseEnvFile(text: string): Record<string, string> {
 }
 
 /** A reader of the variables in a lab env file; a missing file or variable says to run lab:up. */
-function envFile(file: string, shown: string): { raw: Record<string, string>; get: (k: string) => string } {
+export function envFile(
+  file: string,
+  shown: string,
+): { raw: Record<string, string>; get: (k: string) => string } {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
