@@ -27,7 +27,7 @@ stop() { # name
   rm -f "$pidfile"
 }
 # Services first, the engine last (its containers stop with it).
-for name in releases registry sshd_jump sshd_host dockerd; do stop "$name"; done
+for name in pebble challtestsrv releases registry sshd_jump sshd_host dockerd; do stop "$name"; done
 rm -f "$lab/env"
 if $purge; then
   rm -rf "$lab"
