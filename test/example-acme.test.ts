@@ -13,14 +13,12 @@ import { startLoad, type LoadResult } from '../scripts/lab/load.js';
 import { readPebbleLab } from '../scripts/lab/pebble.js';
 import {
   acmeImages,
-  acmeTarget,
   containerOf,
-  deployAcmeExample,
   forceRenewal,
   servedCertificate,
   type AcmeImages,
-  type AcmeTarget,
-} from './example-acme.js';
+} from '../scripts/lab/acme.js';
+import { acmeTarget, deployAcmeExample, type AcmeTarget } from './example-acme.js';
 import { removeExample } from './example-release.js';
 
 const lab = readLab();
@@ -125,7 +123,7 @@ describe('the example with certificates from an ACME server (Pebble)', () => {
     let result: LoadResult;
     try {
       await sleep(1000);
-      const out = await forceRenewal(lab, t);
+      const out = await forceRenewal(lab, t.project);
       expect(out).toContain('published the certificate');
       // nginx's health check notices the new certificate and reloads nginx.
       for (let i = 0; i < 60 && after.serialNumber === before.serialNumber; i++) {
