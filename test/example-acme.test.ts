@@ -1,8 +1,8 @@
 // The example with docker-compose.acme.yml, deployed to the lab host by berth/deploy with no TLS
 // secret: certbot obtains its certificate from the lab's Pebble (a real ACME server that validates
 // every HTTP-01 challenge through nginx's port 80), nginx serves it, a forced renewal is served after
-// a graceful reload while a load client sees no failed request, and port 80 serves the challenges
-// and redirects everything else to HTTPS.
+// a graceful reload while a load client sees no failed request, port 80 serves the challenges and
+// redirects everything else to HTTPS, and a name that leads elsewhere gets no certificate.
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActionResult } from '../scripts/lab/harness.js';
 import { labSsh, readLab } from '../scripts/lab/lab.js';
 import { startLoad, type LoadResult } from '../scripts/lab/load.js';
-import { readPebbleLab } from '../scripts/lab/pebble.js';
+import { clearARecord, readPebbleLab, setARecord } from '../scripts/lab/pebble.js';
 import {
   acmeImages,
   containerOf,
@@ -142,5 +142,27 @@ describe('the example with certificates from an ACME server (Pebble)', () => {
     expect(await nginxProcess()).toBe(nginxBefore);
     const { stdout } = await labSsh(lab, `docker logs ${await containerOf(lab, t.project, 'nginx')} 2>&1`);
     expect(stdout).toContain('berth-tls: reloading nginx');
+  });
+
+  it('gets no certificate for a name that does not lead to this nginx: Pebble validates every challenge', async () => {
+    const other = `other-${t.project}.localhost`;
+    await setARecord(pebble, other, ['127.0.0.2']); // port 80 there: nothing listens
+    try {
+      const certbot = await containerOf(lab, t.project, 'certbot');
+      const dirs = '--config-dir /tmp/other/c --work-dir /tmp/other/w --logs-dir /tmp/other/l';
+      const err = await labSsh(
+        lab,
+        `docker exec ${certbot} certbot certonly --non-interactive --agree-tos --register-unsafely-without-email ` +
+          `--webroot -w /var/www/acme -d ${other} --server ${pebble.url} ${dirs} 2>&1`,
+      ).then(
+        () => undefined,
+        (e: { stdout?: string }) => e.stdout ?? String(e),
+      );
+      expect(err, 'certbot must fail').toBeDefined();
+      expect(err).toMatch(/Some challenges have failed/);
+      expect(err).toContain(other);
+    } finally {
+      await clearARecord(pebble, other);
+    }
   });
 });

@@ -362,6 +362,7 @@ describe('berth/scan: config scans and the compose audit', () => {
     const raw = json<{ Results?: { Target: string }[] }>(r.outputs['report-file']);
     expect((raw.Results ?? []).map((x) => x.Target).sort()).toEqual([
       'api/Dockerfile',
+      'certbot/Dockerfile',
       'db/Dockerfile',
       'nginx/Dockerfile',
     ]);
@@ -385,7 +386,12 @@ describe('berth/scan: config scans and the compose audit', () => {
     );
     expect(Number(medium.outputs.total)).toBeGreaterThan(0);
     expect(new Set(uris)).toEqual(
-      new Set(['example/api/Dockerfile', 'example/db/Dockerfile', 'example/nginx/Dockerfile']),
+      new Set([
+        'example/api/Dockerfile',
+        'example/certbot/Dockerfile',
+        'example/db/Dockerfile',
+        'example/nginx/Dockerfile',
+      ]),
     );
   });
 
