@@ -49,7 +49,9 @@ flock 9
 
 if ! command -v pebble >/dev/null || ! command -v pebble-challtestsrv >/dev/null; then
   say "installing Debian's pebble package"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q pebble >/dev/null || die "apt-get install pebble failed"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q pebble >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q pebble >/dev/null; } ||
+    die "apt-get install pebble failed"
 fi
 [ -s "$tls/ca.key" ] || die "the lab's test CA ($tls/ca.key) is missing: run up.sh"
 
