@@ -106,6 +106,9 @@ describe('deploy', () => {
     expect(stdout).toContain(r1.outputs.release!);
     expect(JSON.parse((await httpsGet(httpsPort, '/healthz')).body).version).toBe('v2');
     expect(r2.summary).toMatch(/Probe .*healthz 200 \d+ms/);
+    expect(r2.summary).toMatch(
+      /\| Certificate \| `https:\/\/localhost:\d+\/healthz` expires \d{4}-\d\d-\d\d \(\d+ days\) \|/,
+    );
   });
 
   it('rolls back release 3 whose api never gets healthy, and fails naming the service', async () => {
@@ -135,6 +138,17 @@ describe('deploy', () => {
     expect(r.errors[0]).toMatch(
       /failed at probe: probe https:\/\/localhost:\d+\/healthz took \d+ ms, budget 1 ms/,
     );
+  });
+
+  it('fails a release whose served certificate has fewer days left than cert-min-days, and rolls back', async () => {
+    // The lab's server certificate is valid for 825 days.
+    const r = await deploy({ 'cert-min-days': '3650' });
+    expect(r.exitCode).toBe(1);
+    expect(r.outputs.status, r.log).toBe('rolled-back');
+    expect(r.errors[0]).toMatch(
+      /failed at probe: probe https:\/\/localhost:\d+\/healthz was served a certificate that expires in \d+ days \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\), fewer than cert-min-days 3650/,
+    );
+    expect(JSON.parse((await httpsGet(httpsPort, '/healthz')).body).version).toBe('v2');
   });
 
   it('serializes two deploys at once through the lock', async () => {
@@ -170,6 +184,7 @@ describe('deploy', () => {
     expect(lines.map((l) => l.status)).toEqual([
       'deployed',
       'deployed',
+      'rolled-back',
       'rolled-back',
       'rolled-back',
       'deployed',
@@ -320,6 +335,11 @@ describe('deploy input errors', () => {
     ],
     ['a registry that reads as an option', { registry: '-Hx' }, /^Input "registry": /],
     ['a malformed probe header', { 'health-headers': 'not a header' }, /^Input "health-headers": line 1 /],
+    [
+      'cert-min-days of days gone by',
+      { 'cert-min-days': '-1' },
+      /^Input "cert-min-days": "-1" is not a whole number from 0 to 3650/,
+    ],
   ])('%s fails before connecting, naming the input', async (_, extra, message) => {
     const before = connections(lab.sshLog);
     const r = await deploy(extra);

@@ -364,6 +364,7 @@ describe('berth/scan: config scans and the compose audit', () => {
       'api/Dockerfile',
       'certbot/Dockerfile',
       'db/Dockerfile',
+      'monitoring/Dockerfile',
       'nginx/Dockerfile',
     ]);
     const sarif = json<SarifLog>(r.outputs['sarif-file']);
@@ -390,6 +391,7 @@ describe('berth/scan: config scans and the compose audit', () => {
         'example/api/Dockerfile',
         'example/certbot/Dockerfile',
         'example/db/Dockerfile',
+        'example/monitoring/Dockerfile',
         'example/nginx/Dockerfile',
       ]),
     );

@@ -26,6 +26,7 @@ stop() { # name
   fi
   rm -f "$pidfile"
 }
+bash "$root/scripts/lab/bare-host.sh" down # its containers and volume, while the engine runs
 # Services first, the engine last (its containers stop with it).
 for name in pebble challtestsrv releases registry sshd_jump sshd_host dockerd; do stop "$name"; done
 rm -f "$lab/env"

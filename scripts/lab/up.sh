@@ -286,6 +286,9 @@ elif ! curl -fs -o /dev/null -u "$REG_USER:$REG_PASSWORD" \
   docker push -q "$base_ref" >/dev/null
 fi
 
+# --- the bare host for the bootstrap tests (systemd, sshd, sudo; scripts/lab/bare-host.sh) ---------
+LAB_BASE_IMAGE=$base_ref LAB_REGISTRY_PORT=$REGISTRY_PORT bash "$root/scripts/lab/bare-host.sh"
+
 # --- release-download server (serves .lab/releases like a GitHub release host) ----------------
 releases="$lab/releases"
 mkdir -p "$releases"
@@ -331,7 +334,7 @@ LAB_CA_FILE=$tls/ca.crt
 LAB_TLS_CERT=$tls/server.crt
 LAB_TLS_KEY=$tls/server.key
 EOF
-cat "$lab/trivy/env" "$lab/monitoring/env" "$lab/pebble/env" >>"$lab/env.tmp"
+cat "$lab/trivy/env" "$lab/monitoring/env" "$lab/bare-host/env" "$lab/pebble/env" >>"$lab/env.tmp"
 chmod 0600 "$lab/env.tmp"
 mv "$lab/env.tmp" "$lab/env"
 say "up: $(docker version --format 'engine {{.Server.Version}}'), $(docker buildx version | cut -d' ' -f1-2), $(docker compose version --short | sed 's/^/compose /'); env in .lab/env"

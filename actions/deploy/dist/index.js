@@ -32349,6 +32349,7 @@ const Inputs = {
     HealthUrls: 'health-urls',
     HealthHeaders: 'health-headers',
     CaFile: 'ca-file',
+    CertMinDays: 'cert-min-days',
     Files: 'files',
     HostPaths: 'host-paths',
     MaxBundleSize: 'max-bundle-size',
@@ -32368,6 +32369,10 @@ const Inputs = {
     AlertmanagerUrl: 'alertmanager-url',
     AlertFilter: 'alert-filter',
     BakeSeconds: 'bake-seconds',
+    BootstrapProfile: 'bootstrap-profile',
+    DeployUser: 'deploy-user',
+    DeployPublicKeys: 'deploy-public-keys',
+    DockerSource: 'docker-source',
 };
 const Outputs = {
     Release: 'release',
@@ -32389,7 +32394,7 @@ const State = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _lib_action_wrapper_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9046);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8857);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1937);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6023);
 // Entry point bundled into dist/index.js; the runner calls it for the main and post step.
 
@@ -32402,7 +32407,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8857:
+/***/ 1937:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32555,12 +32560,13 @@ var action_inputs = __nccwpck_require__(7344);
 var release_id = __nccwpck_require__(4984);
 ;// CONCATENATED MODULE: ./actions/deploy/src/modes/mode.ts
 // What a run of berth/deploy does (input `mode`): deploy a new release (with compose or as a swarm
-// stack), bring a kept release back (`rollback`), or list the kept releases (`status`).
+// stack), bring a kept release back (`rollback`), list the kept releases (`status`), or prepare a
+// bare host for deploys (`bootstrap`, host/bootstrap.sh).
 
 
 
 /** As the input takes them: `compose` is what `deploy` was called before, and stays accepted. */
-const MODE_VALUES = ['deploy', 'compose', 'swarm', 'rollback', 'status'];
+const MODE_VALUES = ['deploy', 'compose', 'swarm', 'rollback', 'status', 'bootstrap'];
 /** The rollback target that means the newest kept release older than the current one. */
 const PREVIOUS = 'previous';
 function getMode() {
@@ -33310,6 +33316,24 @@ elif [ "$up_status" -ne 0 ]; then
 fi
 `;
 const PROBE = bash `enter probe
+# The certificate an https probe was served: its expiry reported, and below CERT_MIN_DAYS days left
+# the release fails. Read from curl's verbose lines, of which only the expiry is kept (the others
+# hold the request's headers).
+probe_cert() { # index url
+  local cert_args expires at days
+  cert_args=(-v -o /dev/null --globoff --proto '=https' --max-time 10)
+  [ -n "$CA_FILE" ] && cert_args+=(--cacert "$rel/$CA_FILE")
+  cert_args+=(-K "$rel/.berth/probes/$1.curl")
+  expires=$(curl "$\{cert_args[@]}" 2>&1 >/dev/null | sed -n 's/^\*[[:space:]]*expire date:[[:space:]]*//p' | head -n 1) || true
+  if ! at=$(date -u -d "$expires" +%s 2>/dev/null) || [ -z "$expires" ]; then
+    emit warning "probe $2: the served certificate's expiry could not be read"
+    return 0
+  fi
+  days=$(( (at - $(date -u +%s)) / 86400 ))
+  emit cert "$2 $at"
+  [ "$days" -ge "$CERT_MIN_DAYS" ] ||
+    fail "probe $2 was served a certificate that expires in $days days ($(date -u -d "@$at" '+%Y-%m-%d %H:%M UTC')), fewer than cert-min-days $CERT_MIN_DAYS"
+}
 # A service that has just become healthy may still be settling (a proxy re-resolving its upstream,
 # a cache warming up): each probe gets up to 10 tries a second apart, and the last one counts.
 # curl reads the URL and the headers from the probe's 0600 config file (-K), never from its command
@@ -33336,6 +33360,7 @@ for i in "$\{!PROBE_URLS[@]}"; do
   done
   emit probe "$url $\{code:-000} $\{ms}ms"
   [ -z "$problem" ] || fail "probe $url $problem (10 tries)"
+  [ "$\{url#https://}" = "$url" ] || probe_cert "$i" "$url"
 done
 `;
 
@@ -34062,6 +34087,7 @@ function deployScriptValues(p) {
         PROBE_STATUS: p.probes.map((x) => String(x.status)),
         PROBE_MAX: p.probes.map((x) => String(x.maxLatencyMs ?? '')),
         CA_FILE: p.caFile ?? '',
+        CERT_MIN_DAYS: p.certMinDays ?? 14,
         REGISTRY: p.registry ?? '',
         REGISTRY_USER: p.registryUser ?? '',
         ...(p.hooks ?? { ...hookValues('PRE', []), ...hookValues('POST', []), PRE_DEPS: [] }),
@@ -34148,6 +34174,7 @@ function deployScriptParams(inputs, staged, record, hooks) {
         auditPrefix,
         probes: inputs['health-urls'],
         caFile: staged.caFile,
+        certMinDays: inputs['cert-min-days'],
         registry: inputs.registry,
         registryUser: inputs['registry-username'],
         hooks,
@@ -34507,9 +34534,171 @@ async function updateTextfile(session, t, render) {
     await writeTextfile(session, t, render(readTextfileReport(report)));
 }
 
+;// CONCATENATED MODULE: ./actions/deploy/src/bootstrap/keys.ts
+// Input `deploy-public-keys`: the key lines the deploy user will accept. Each must be a plain public
+// key line (type, base64 key, optional comment) whose key really is of its type: no authorized_keys
+// options (command=, from=, environment=) can be smuggled in front of it, nothing spans two lines.
+// host/bootstrap.sh checks the same on the host (key_line_problem), for manual runs.
+
+const KEY_TYPES = [
+    'ssh-ed25519',
+    'ecdsa-sha2-nistp256',
+    'ecdsa-sha2-nistp384',
+    'ecdsa-sha2-nistp521',
+    'ssh-rsa',
+    'sk-ssh-ed25519@openssh.com',
+    'sk-ecdsa-sha2-nistp256@openssh.com',
+];
+const MIN_RSA_BITS = 2048;
+/** The SSH wire format's strings (uint32 length, bytes), as many as the buffer holds whole. */
+function wireStrings(buf) {
+    const out = [];
+    let at = 0;
+    while (at < buf.length) {
+        if (at + 4 > buf.length)
+            return undefined;
+        const len = buf.readUInt32BE(at);
+        if (at + 4 + len > buf.length)
+            return undefined;
+        out.push(buf.subarray(at + 4, at + 4 + len));
+        at += 4 + len;
+    }
+    return out;
+}
+/** Bits of an mpint (two's complement, big-endian, a leading 0 byte when the top bit is set). */
+function mpintBits(n) {
+    let i = 0;
+    while (i < n.length && n[i] === 0)
+        i++;
+    if (i === n.length)
+        return 0;
+    return (n.length - i - 1) * 8 + (32 - Math.clz32(n[i]));
+}
+/** Why `line` is not a plain public key line, or undefined when it is one. */
+function keyLineProblem(line) {
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(line))
+        return 'has a control character';
+    const [type = '', blob = ''] = line.trim().split(/\s+/);
+    if (!KEY_TYPES.includes(type))
+        return `does not start with a key type (${KEY_TYPES.join(', ')}); options such as command= or from= are not accepted`;
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(blob) || blob.length % 4 !== 0)
+        return `has no base64 key after ${type}`;
+    const fields = wireStrings(Buffer.from(blob, 'base64'));
+    if (!fields || fields[0]?.toString('latin1') !== type)
+        return `is not a ${type} key (its base64 holds another type)`;
+    if (type === 'ssh-rsa') {
+        const bits = fields.length === 3 ? mpintBits(fields[2]) : 0;
+        if (bits < MIN_RSA_BITS)
+            return `is an RSA key of ${bits} bits (at least ${MIN_RSA_BITS})`;
+    }
+    if ((type === 'ssh-ed25519' || type === 'sk-ssh-ed25519@openssh.com') && fields[1]?.length !== 32)
+        return `is not a ${type} key (its key is not 32 bytes)`;
+    return undefined;
+}
+/**
+ * The key lines of `text` (blank and `#` lines skipped, whitespace trimmed, duplicates dropped); an
+ * error naming `name` and the line for the first that is not a plain public key line, or when none.
+ */
+function parseKeyLines(name, text) {
+    const keys = [];
+    text.split(/\r?\n/).forEach((raw, i) => {
+        const line = raw.trim();
+        if (line === '' || line.startsWith('#'))
+            return;
+        const problem = keyLineProblem(line);
+        if (problem)
+            throw (0,action_inputs/* inputError */.Xu)(name, `line ${i + 1} ${problem}`);
+        if (!keys.includes(line))
+            keys.push(line);
+    });
+    if (keys.length === 0)
+        throw (0,action_inputs/* inputError */.Xu)(name, 'has no key line: the deploy user needs at least one public key to log in with');
+    return keys;
+}
+
+;// CONCATENATED MODULE: ./actions/deploy/src/bootstrap/script.ts
+// host/bootstrap.sh as the action runs it: the file itself (shipped in dist/ by the build: ncc copies
+// a file read through `new URL(..., import.meta.url)` next to the bundle), its arguments, and the text
+// sent on the remote bash's stdin: the deploy keys and the arguments as quoted assignments, then the
+// script. Nothing but `bash -s` (behind `sudo -n` for a non-root user) is on the remote command line.
+
+
+const PROFILES = ['development', 'production', 'ubuntu'];
+const DOCKER_SOURCES = ['distro', 'docker'];
+/** The script's text, read where the build put it (dist/bootstrap.sh) or from the repository. */
+function bootstrapScript() {
+    return (0,external_node_fs_.readFileSync)(__nccwpck_require__.ab + "bootstrap.sh", 'utf8');
+}
+/** host/bootstrap.sh's arguments for `phase`. */
+function bootstrapArgs(s, phase) {
+    const args = ['--profile', s.profile, '--deploy-user', s['deploy-user'], '--phase', phase, '--report'];
+    if (phase === 'prepare') {
+        args.push('--remote-dir', s['remote-dir'], '--backup-dir', s['backup-dir']);
+        args.push('--docker-source', s['docker-source']);
+    }
+    return args;
+}
+/**
+ * What the remote `bash -s` reads: the keys (BERTH_DEPLOY_KEYS, which the script reads when no
+ * --deploy-keys-file is given) and the arguments, each single-quoted, then the script. The script
+ * ends with `main "$@"` on its last line, so nothing it runs can read the rest of its own text.
+ */
+function bootstrapPayload(script, args, keys) {
+    return [
+        `BERTH_DEPLOY_KEYS=${(0,shell/* shellQuote */.Z)(keys.join('\n'))}`,
+        `set -- ${args.map((a) => (0,shell/* shellQuote */.Z)(a)).join(' ')}`,
+        script,
+    ].join('\n');
+}
+/** Who the SSH user is on the host: root, a user with passwordless sudo, or neither. */
+const PRIVILEGE_PROBE = 'if [ "$(id -u)" = 0 ]; then echo root; elif sudo -n true 2>/dev/null; then echo sudo; else echo none; fi';
+function readPrivilege(stdout) {
+    const word = stdout.trim().split('\n').at(-1)?.trim();
+    return word === 'root' || word === 'sudo' ? word : 'none';
+}
+/** The remote command that runs the payload as root. */
+function rootShell(privilege) {
+    return privilege === 'root' ? 'bash -s' : 'sudo -n bash -s';
+}
+
+;// CONCATENATED MODULE: ./actions/deploy/src/bootstrap/inputs.ts
+// The inputs of mode bootstrap (bootstrap-profile, deploy-user, deploy-public-keys, docker-source):
+// required and checked there, refused in the other modes (deploy-user has a default, so it is not).
+
+
+
+
+
+const BOOTSTRAP_ONLY = [constants/* Inputs */.G0.BootstrapProfile, constants/* Inputs */.G0.DeployPublicKeys, constants/* Inputs */.G0.DockerSource];
+function getBootstrapInputs(mode) {
+    if (mode !== 'bootstrap') {
+        for (const name of BOOTSTRAP_ONLY) {
+            if ((0,action_inputs/* getString */.AA)(name)?.trim())
+                throw (0,action_inputs/* inputError */.Xu)(name, `is only used with mode bootstrap (mode is ${mode})`);
+        }
+        return {};
+    }
+    const keys = (0,action_inputs/* getString */.AA)(constants/* Inputs */.G0.DeployPublicKeys)?.trim();
+    if (!keys)
+        throw (0,action_inputs/* inputError */.Xu)(constants/* Inputs */.G0.DeployPublicKeys, 'is required with mode bootstrap: the public key lines the deploy user accepts');
+    const user = (0,ssh_inputs/* parseUser */.tN)(constants/* Inputs */.G0.DeployUser, (0,action_inputs/* getString */.AA)(constants/* Inputs */.G0.DeployUser, { default: 'deploy' }));
+    if (user === 'root')
+        throw (0,action_inputs/* inputError */.Xu)(constants/* Inputs */.G0.DeployUser, 'cannot be root: deploys log in as a user of their own');
+    return {
+        bootstrap: {
+            'bootstrap-profile': (0,action_inputs/* getEnumInput */.iv)(constants/* Inputs */.G0.BootstrapProfile, PROFILES, { required: true }),
+            'deploy-user': user,
+            'deploy-public-keys': parseKeyLines(constants/* Inputs */.G0.DeployPublicKeys, keys),
+            'docker-source': (0,action_inputs/* getEnumInput */.iv)(constants/* Inputs */.G0.DockerSource, DOCKER_SOURCES, { default: 'distro' }),
+        },
+    };
+}
+
 ;// CONCATENATED MODULE: ./actions/deploy/src/inputs.ts
 // berth/deploy's inputs: the typed interface (keys as in action.yml) and getInputs(), the only
 // place that reads them. Every value that will reach the host is validated here or quoted later.
+
 
 
 
@@ -34587,15 +34776,16 @@ function remoteDir(project) {
     }
     return dir.replace(/\/+$/, '');
 }
-function positiveInt(name, fallback) {
+function wholeNumber(name, fallback, min, max = Number.MAX_SAFE_INTEGER) {
     const raw = (0,action_inputs/* getString */.AA)(name);
     if (!raw)
         return fallback;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1)
-        fail(name, `${JSON.stringify(raw)} is not a whole number of at least 1`);
+    if (!/^\d+$/.test(raw) || n < min || n > max)
+        fail(name, `${JSON.stringify(raw)} is not a whole number from ${min} to ${max}`);
     return n;
 }
+const positiveInt = (name, fallback) => wholeNumber(name, fallback, 1);
 const seconds = (name, fallback) => Math.ceil((0,action_inputs/* getDurationInput */.l0)(name, { default: fallback * 1000 }) / 1000);
 function getInputs(env = process.env) {
     const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
@@ -34667,6 +34857,7 @@ function getInputs(env = process.env) {
         'health-urls': (0,probes/* parseProbes */.f4)(constants/* Inputs */.G0.HealthUrls, (0,action_inputs/* getListInput */.DF)(constants/* Inputs */.G0.HealthUrls, { newlinesOnly: true })),
         'health-headers': (0,probes/* parseHeaders */.QG)(constants/* Inputs */.G0.HealthHeaders, (0,action_inputs/* getListInput */.DF)(constants/* Inputs */.G0.HealthHeaders, { newlinesOnly: true })),
         'ca-file': optionalFile(constants/* Inputs */.G0.CaFile, workingDirectory),
+        'cert-min-days': wholeNumber(constants/* Inputs */.G0.CertMinDays, 14, 0, 3650),
         ...projectInputs(),
         rollback: (0,action_inputs/* getBooleanInput */.Vt)(constants/* Inputs */.G0.Rollback, { default: true }),
         'keep-releases': positiveInt(constants/* Inputs */.G0.KeepReleases, 5),
@@ -34675,6 +34866,7 @@ function getInputs(env = process.env) {
         'metrics-dir': parseMetricsDir(constants/* Inputs */.G0.MetricsDir, (0,action_inputs/* getString */.AA)(constants/* Inputs */.G0.MetricsDir) ?? ''),
         ...modes,
         ...getGateInputs(project, modes.mode),
+        ...getBootstrapInputs(modes.mode),
     };
 }
 
@@ -35500,6 +35692,7 @@ function gateRows(gate, inputs) {
 
 
 
+
 /** The deploy script's report, from its stdout. */
 function parseReport(stdout) {
     return readDeployReport(HostReport.parse(stdout));
@@ -35529,6 +35722,10 @@ function readDeployReport(report) {
         unhealthy: report.all('unhealthy').map(untrusted/* oneLine */.T),
         lastHealth,
         probes: report.all('probe').map(untrusted/* oneLine */.T),
+        certificates: report
+            .all('cert')
+            .map((line) => (0,probes/* parseServedCertificate */.aI)((0,untrusted/* oneLine */.T)(line)))
+            .filter((c) => c !== undefined),
         images: Object.fromEntries(report.pairs('image')),
         removedReleases: report.all('removed-release'),
         prunedImages: report.all('pruned-image'),
@@ -35620,6 +35817,8 @@ function summaryMarkdown(r, facts) {
         rows.push([`Image ${service}`, `\`${ref}\``]);
     for (const probe of r.probes)
         rows.push(['Probe', `\`${probe}\``]);
+    for (const cert of r.certificates)
+        rows.push(['Certificate', (0,probes/* certificateText */.V5)(cert)]);
     for (const warning of r.warnings)
         rows.push(['⚠️ Warning', warning]);
     if (r.stageSeconds.length) {
@@ -36059,9 +36258,211 @@ function targetError(report) {
     return report.targetError ? (0,action_inputs/* inputError */.Xu)(constants/* Inputs */.G0.Release, report.targetError) : undefined;
 }
 
+;// CONCATENATED MODULE: ./actions/deploy/src/bootstrap/report.ts
+// What host/bootstrap.sh reported (--report): its change rows (`change=<item> <before> <after>`, each
+// field base64), error, warnings, the system and Docker's versions; and the job summary made of them.
+// Everything is the host's word: fields that do not decode are dropped, the rest is shown on one line,
+// bounded, and only inside code spans in the summary.
+
+
+const MAX_CHARS = 200;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** Host text for a log line or a cell: one line (workflow commands broken up), at most MAX_CHARS. */
+function hostText(text) {
+    const line = (0,untrusted/* oneLine */.T)(text.trim());
+    return line.length > MAX_CHARS ? `${line.slice(0, MAX_CHARS)}…` : line;
+}
+function decodeField(field) {
+    if (!BASE64.test(field) || field.length % 4 !== 0)
+        return undefined;
+    const bytes = Buffer.from(field, 'base64');
+    const text = bytes.toString('utf8');
+    // Not UTF-8 (a replacement character where the bytes had none): not text the script wrote.
+    if (!Buffer.from(text, 'utf8').equals(bytes))
+        return undefined;
+    return hostText(text);
+}
+/** The change rows; a line whose three fields do not decode is left out. */
+function parseChanges(values) {
+    const changes = [];
+    for (const value of values) {
+        const fields = value.split(' ');
+        if (fields.length !== 3)
+            continue;
+        const [item, before, after] = fields.map(decodeField);
+        if (item === undefined || before === undefined || after === undefined || item === '')
+            continue;
+        changes.push({ item, before, after });
+    }
+    return changes;
+}
+function readPhaseReport(report) {
+    const error = report.last('error');
+    const os = report.last('os');
+    const docker = report.last('docker');
+    return {
+        changes: parseChanges(report.all('change')),
+        error: error ? hostText(error) : undefined,
+        warnings: report.all('warning').map(hostText),
+        os: os ? hostText(os) : undefined,
+        docker: docker ? hostText(docker) : undefined,
+    };
+}
+const changed = (c) => c.before !== c.after;
+/** One row's change as text: `before -> after`, or `unchanged (value)`. */
+function changeText(c) {
+    return changed(c) ? `${c.before} -> ${c.after}` : `unchanged (${c.after})`;
+}
+/** The job summary: the facts, then every item with its change (host values in code spans). */
+function bootstrapMarkdown(facts, changes) {
+    const count = changes.filter(changed).length;
+    const facts_ = keyValueTable([
+        ['host', inlineCode(facts.target)],
+        ['profile', facts.profile],
+        ['system', facts.os ? inlineCode(facts.os) : 'unknown'],
+        ['Docker', facts.docker ? inlineCode(facts.docker) : 'not checked'],
+        ['deploy user', inlineCode(facts.deployUser)],
+        ['sshd and firewall', facts.hardening],
+        [
+            'changed',
+            count === 0
+                ? `nothing (all ${changes.length} items already as wanted)`
+                : `${count} of ${changes.length} items`,
+        ],
+        ['time', `${facts.seconds.toFixed(1)} s`],
+    ]);
+    const rows = changes.map((c) => changed(c)
+        ? [inlineCode(c.item), `${inlineCode(c.before)} → ${inlineCode(c.after)}`]
+        : [inlineCode(c.item), `unchanged (${inlineCode(c.after)})`]);
+    const table = rows.length > 0 ? `\n\n${markdownTable(['item', 'change'], rows)}` : '';
+    return `### Bootstrap of ${inlineCode(facts.target)}\n\n${facts_}${table}\n`;
+}
+
+;// CONCATENATED MODULE: ./actions/deploy/src/bootstrap/run.ts
+// mode bootstrap: host/bootstrap.sh over the pinned-key connection as root or a passwordless-sudo
+// user. Phase prepare; then a second connection as the deploy user with the action's own key (and
+// docker run by it); only when that works, phase harden (sshd, firewall), and a third login to be
+// sure. A deploy user who cannot log in stops the run before sshd is touched.
+
+
+
+
+
+
+
+
+/** The settings of a run: the inputs, with the project's remote-dir and backup directory. */
+function bootstrapSettings(inputs, b) {
+    return {
+        profile: b['bootstrap-profile'],
+        'deploy-user': b['deploy-user'],
+        'deploy-public-keys': b['deploy-public-keys'],
+        'remote-dir': inputs['remote-dir'],
+        'backup-dir': `/var/backups/${inputs.project}`,
+        'docker-source': b['docker-source'],
+    };
+}
+/** The remote shell that runs as root; a user who is neither root nor a passwordless sudoer is refused. */
+async function rootShellFor(session, inputs) {
+    const probe = await session.exec(PRIVILEGE_PROBE, { silent: true, ignoreReturnCode: true });
+    const privilege = readPrivilege(probe.stdout);
+    if (privilege === 'none')
+        throw (0,action_inputs/* inputError */.Xu)(constants/* Inputs */.G0.User, `${inputs.user} on ${inputs.host} is neither root nor allowed to run sudo without a password (sudo -n): mode bootstrap needs one of them; nothing was changed`);
+    core/* info */.pq(`${inputs.user} runs the bootstrap as root${privilege === 'sudo' ? ' through sudo -n' : ''}`);
+    return rootShell(privilege);
+}
+/** Runs one phase; its rows join `rows`; a failed phase throws with the script's own error. */
+async function runPhase(session, shell, s, phase, rows) {
+    const payload = bootstrapPayload(bootstrapScript(), bootstrapArgs(s, phase), s['deploy-public-keys']);
+    const result = await session.exec(shell, { input: payload, ignoreReturnCode: true });
+    const report = readPhaseReport(host_script_HostReport.parse(result.stdout));
+    rows.push(...report.changes);
+    for (const warning of report.warnings)
+        core/* warning */.$e(warning);
+    if (result.exitCode !== 0) {
+        const why = report.error ?? hostText(result.stderr.trim().split('\n').at(-1) ?? '');
+        throw new Error(`host/bootstrap.sh (phase ${phase}) on ${session.destination} failed: ${why || `exit code ${result.exitCode}`}`);
+    }
+    return report;
+}
+/** Why the deploy user cannot log in with the action's key and run docker, or undefined when it can. */
+async function deployLoginProblem(inputs, user, tempDir) {
+    let session;
+    try {
+        session = await (0,ssh_inputs/* connectSsh */.LZ)((0,ssh_inputs/* sshTarget */.ov)(inputs, { user }), { tempDir });
+    }
+    catch (error) {
+        return `the action's ssh-key cannot log in as ${user} (${hostText(error instanceof Error ? error.message : String(error))})`;
+    }
+    try {
+        const r = await session.exec("docker version --format '{{.Server.Version}}' && docker compose version --short", {
+            silent: true,
+            ignoreReturnCode: true,
+        });
+        if (r.exitCode !== 0)
+            return `${user} logs in but cannot run docker (${hostText(r.stderr.trim().split('\n').at(-1) ?? '')})`;
+        core/* info */.pq(`${user} logs in with the action's key and runs docker ${hostText(r.stdout.split('\n')[0] ?? '')}`);
+        return undefined;
+    }
+    finally {
+        await session.close();
+    }
+}
+async function runBootstrap(inputs, b, started) {
+    const s = bootstrapSettings(inputs, b);
+    const tempDir = process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)();
+    const user = s['deploy-user'];
+    const rows = [];
+    let prepared;
+    let hardening = 'not hardened (the run stopped before)';
+    try {
+        const session = await (0,ssh_inputs/* openSshSession */.XA)((0,ssh_inputs/* sshTarget */.ov)(inputs), tempDir);
+        try {
+            const shell = await rootShellFor(session, inputs);
+            prepared = await core/* group */.Os('Bootstrap: prepare', () => runPhase(session, shell, s, 'prepare', rows));
+            const problem = await core/* group */.Os(`Log in as ${user}`, () => deployLoginProblem(inputs, user, tempDir));
+            if (problem) {
+                hardening = `not hardened: ${problem}`;
+                throw (0,action_inputs/* inputError */.Xu)(constants/* Inputs */.G0.DeployPublicKeys, `${problem}: hardening sshd now would lock the caller out, so sshd and the firewall were left as they were. Put the public key of ssh-key among deploy-public-keys and run again`);
+            }
+            await core/* group */.Os('Bootstrap: harden', () => runPhase(session, shell, s, 'harden', rows));
+            const after = await core/* group */.Os(`Log in as ${user} again`, () => deployLoginProblem(inputs, user, tempDir));
+            if (after) {
+                await core/* group */.Os('Bootstrap: revert', () => runPhase(session, shell, s, 'revert', rows));
+                hardening = `reverted: ${after} once hardened`;
+                throw new Error(`${after} after the hardening: it was undone (sshd drop-in removed, ufw disabled)`);
+            }
+            hardening = `hardened after ${user} logged in with the action's key`;
+        }
+        finally {
+            await session.close();
+        }
+    }
+    finally {
+        for (const c of rows)
+            core/* info */.pq(`${c.item}: ${changeText(c)}`);
+        const facts = {
+            target: (0,ssh_inputs/* sshLabel */.vb)(inputs),
+            profile: s.profile,
+            deployUser: user,
+            os: prepared?.os,
+            docker: prepared?.docker,
+            hardening,
+            seconds: (Date.now() - started) / 1000,
+        };
+        core/* setOutput */.uH(constants/* Outputs */.tY.DurationSeconds, String(Math.round(facts.seconds)));
+        if (rows.length > 0 || prepared)
+            await core/* summary */.z.addRaw(bootstrapMarkdown(facts, rows)).write();
+    }
+    core/* setOutput */.uH(constants/* Outputs */.tY.Status, '');
+    const count = rows.filter((c) => c.before !== c.after).length;
+    core/* info */.pq(count === 0 ? 'Nothing changed: the host was already bootstrapped' : `${count} items changed`);
+}
+
 ;// CONCATENATED MODULE: ./actions/deploy/src/main.ts
 // berth/deploy main step: stage the release bundle, then one SSH connection: preflight, upload, and the host
 // script (lock, config, pull, up --wait, probes, switch, audit, retention). Orchestration only.
+
 
 
 
@@ -36085,6 +36486,8 @@ async function main() {
     const inputs = { ...getInputs(), 'zero-downtime': rolloutInputs['zero-downtime'] };
     if (inputs.mode === 'status')
         return showStatus(inputs);
+    if (inputs.bootstrap)
+        return runBootstrap(inputs, inputs.bootstrap, started);
     const hookInputs = getHookInputs();
     const ctx = (0,github/* contextFromEnv */.jW)();
     // mode rollback: the id names this run's upload; the release is the kept one the host brings back.
@@ -36183,6 +36586,8 @@ function post() {
 /* harmony export */   Js: () => (/* binding */ probeCurlConfig),
 /* harmony export */   QG: () => (/* binding */ parseHeaders),
 /* harmony export */   UO: () => (/* binding */ PROBES_DIR),
+/* harmony export */   V5: () => (/* binding */ certificateText),
+/* harmony export */   aI: () => (/* binding */ parseServedCertificate),
 /* harmony export */   f4: () => (/* binding */ parseProbes)
 /* harmony export */ });
 /* harmony import */ var _lib_action_secrets_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4240);
@@ -36286,6 +36691,17 @@ function curlQuote(value) {
 function probeCurlConfig(probe, headers) {
     const lines = [`url = ${curlQuote(probe.url)}`, ...headers.map((h) => `header = ${curlQuote(h)}`)];
     return lines.join('\n') + '\n';
+}
+/** A `cert` report line, `<url> <expiry epoch seconds>` (from the host: anything else is dropped). */
+function parseServedCertificate(line) {
+    const m = /^(https:\/\/\S+) (\d{1,11})$/.exec(line);
+    return m ? { url: m[1], expiresAt: Number(m[2]) } : undefined;
+}
+/** The summary's text for a served certificate: `<url>` expires 2027-03-01 (85 days). */
+function certificateText(cert, nowMs = Date.now()) {
+    const days = Math.floor((cert.expiresAt * 1000 - nowMs) / 86_400_000);
+    const date = new Date(cert.expiresAt * 1000).toISOString().slice(0, 10);
+    return `\`${cert.url}\` expires ${date} (${days} day${days === 1 ? '' : 's'})`;
 }
 
 
@@ -37099,13 +37515,15 @@ async function runAction(phases) {
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
   PX: () => (/* binding */ SshInputNames),
+  LZ: () => (/* binding */ connectSsh),
   u$: () => (/* binding */ getSshInputs),
   XA: () => (/* binding */ openSshSession),
+  tN: () => (/* binding */ parseUser),
   vb: () => (/* binding */ sshLabel),
   ov: () => (/* binding */ sshTarget)
 });
 
-// UNUSED EXPORTS: SSH_INPUT_NAMES, connectSsh, parseHost, parseJumpHost, parsePort, parseUser, sshInputError
+// UNUSED EXPORTS: SSH_INPUT_NAMES, parseHost, parseJumpHost, parsePort, sshInputError
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 20 modules
 var core = __nccwpck_require__(3218);

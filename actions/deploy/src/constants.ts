@@ -19,6 +19,7 @@ export const Inputs = {
   HealthUrls: 'health-urls',
   HealthHeaders: 'health-headers',
   CaFile: 'ca-file',
+  CertMinDays: 'cert-min-days',
   Files: 'files',
   HostPaths: 'host-paths',
   MaxBundleSize: 'max-bundle-size',
@@ -38,6 +39,10 @@ export const Inputs = {
   AlertmanagerUrl: 'alertmanager-url',
   AlertFilter: 'alert-filter',
   BakeSeconds: 'bake-seconds',
+  BootstrapProfile: 'bootstrap-profile',
+  DeployUser: 'deploy-user',
+  DeployPublicKeys: 'deploy-public-keys',
+  DockerSource: 'docker-source',
 } as const;
 
 export const Outputs = {

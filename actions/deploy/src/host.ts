@@ -89,6 +89,7 @@ export function deployScriptParams(
     auditPrefix,
     probes: inputs['health-urls'],
     caFile: staged.caFile,
+    certMinDays: inputs['cert-min-days'],
     registry: inputs.registry,
     registryUser: inputs['registry-username'],
     hooks,

@@ -21,6 +21,7 @@ import { Inputs as I } from './constants.js';
 import { parseHeaders, parseProbes, type Probe } from './probes.js';
 import { deploysNewRelease, getModeInputs, type Mode } from './modes/mode.js';
 import { getGateInputs, type GateInputs } from './gate.js';
+import { getBootstrapInputs, type BootstrapInputs } from './bootstrap/inputs.js';
 
 export interface Inputs extends SshInputs, GateInputs {
   project: string;
@@ -43,6 +44,8 @@ export interface Inputs extends SshInputs, GateInputs {
   'health-headers': string[];
   /** path relative to working-directory */
   'ca-file'?: string;
+  /** an https probe fails when the served certificate has fewer days left (0: only report them) */
+  'cert-min-days': number;
   /** globs relative to working-directory */
   files: string[];
   /** absolute host paths a service may bind-mount */
@@ -62,6 +65,8 @@ export interface Inputs extends SshInputs, GateInputs {
   'zero-downtime'?: string[];
   /** the node exporter's textfile directory on the host (metrics.ts) */
   'metrics-dir'?: string;
+  /** mode bootstrap's inputs (bootstrap/inputs.ts) */
+  bootstrap?: BootstrapInputs;
 }
 
 /** A service, secret or environment name. */
@@ -133,13 +138,16 @@ function remoteDir(project: string): string {
   return dir.replace(/\/+$/, '');
 }
 
-function positiveInt(name: string, fallback: number): number {
+function wholeNumber(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const raw = getString(name);
   if (!raw) return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) fail(name, `${JSON.stringify(raw)} is not a whole number of at least 1`);
+  if (!/^\d+$/.test(raw) || n < min || n > max)
+    fail(name, `${JSON.stringify(raw)} is not a whole number from ${min} to ${max}`);
   return n;
 }
+
+const positiveInt = (name: string, fallback: number): number => wholeNumber(name, fallback, 1);
 
 const seconds = (name: string, fallback: number): number =>
   Math.ceil(getDurationInput(name, { default: fallback * 1000 }) / 1000);
@@ -214,6 +222,7 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     'health-urls': parseProbes(I.HealthUrls, getListInput(I.HealthUrls, { newlinesOnly: true })),
     'health-headers': parseHeaders(I.HealthHeaders, getListInput(I.HealthHeaders, { newlinesOnly: true })),
     'ca-file': optionalFile(I.CaFile, workingDirectory),
+    'cert-min-days': wholeNumber(I.CertMinDays, 14, 0, 3650),
     ...projectInputs(),
     rollback: getBooleanInput(I.Rollback, { default: true }),
     'keep-releases': positiveInt(I.KeepReleases, 5),
@@ -222,5 +231,6 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     'metrics-dir': parseMetricsDir(I.MetricsDir, getString(I.MetricsDir) ?? ''),
     ...modes,
     ...getGateInputs(project, modes.mode),
+    ...getBootstrapInputs(modes.mode),
   };
 }

@@ -21,6 +21,7 @@ import {
 } from './report.js';
 import { recordDeployMetrics } from './metrics.js';
 import { showStatus, stageRollback, targetError } from './modes/run.js';
+import { runBootstrap } from './bootstrap/run.js';
 
 export async function main(): Promise<void> {
   const started = Date.now();
@@ -30,6 +31,7 @@ export async function main(): Promise<void> {
   // zero-downtime is read once (rollout.ts); mode swarm's stack rewrite takes it from Inputs.
   const inputs = { ...getInputs(), 'zero-downtime': rolloutInputs['zero-downtime'] };
   if (inputs.mode === 'status') return showStatus(inputs);
+  if (inputs.bootstrap) return runBootstrap(inputs, inputs.bootstrap, started);
   const hookInputs = getHookInputs();
   const ctx = contextFromEnv();
   // mode rollback: the id names this run's upload; the release is the kept one the host brings back.

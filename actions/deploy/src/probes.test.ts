@@ -4,7 +4,34 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { maskedValues } from '../../../lib/action/testing.js';
-import { parseHeaders, parseProbes, probeCurlConfig, redactUrl } from './probes.js';
+import {
+  certificateText,
+  parseHeaders,
+  parseProbes,
+  parseServedCertificate,
+  probeCurlConfig,
+  redactUrl,
+} from './probes.js';
+
+describe('served certificates', () => {
+  it('reads `<https url> <epoch>` and nothing else', () => {
+    expect(parseServedCertificate('https://x.test/healthz?t=*** 1800000000')).toEqual({
+      url: 'https://x.test/healthz?t=***',
+      expiresAt: 1800000000,
+    });
+    for (const bad of ['http://x.test/ 1', 'https://x.test/ soon', 'https://x.test/ 1 2', 'https://x.test/'])
+      expect(parseServedCertificate(bad)).toBeUndefined();
+  });
+
+  it('says the date and the whole days left', () => {
+    const now = Date.UTC(2026, 11, 6, 12);
+    const cert = { url: 'https://x.test/', expiresAt: Date.UTC(2026, 11, 7, 11) / 1000 };
+    expect(certificateText(cert, now)).toBe('`https://x.test/` expires 2026-12-07 (0 days)');
+    expect(certificateText({ ...cert, expiresAt: cert.expiresAt + 86400 * 2 }, now)).toBe(
+      '`https://x.test/` expires 2026-12-09 (2 days)',
+    );
+  });
+});
 
 describe('parseProbes', () => {
   it('reads URL, status and latency budget', () => {

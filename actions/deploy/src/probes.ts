@@ -112,3 +112,23 @@ export function probeCurlConfig(probe: Probe, headers: readonly string[]): strin
   const lines = [`url = ${curlQuote(probe.url)}`, ...headers.map((h) => `header = ${curlQuote(h)}`)];
   return lines.join('\n') + '\n';
 }
+
+/** A certificate an https probe was served: the probe's URL as the report shows it, and its expiry. */
+export interface ServedCertificate {
+  url: string;
+  /** seconds since the epoch */
+  expiresAt: number;
+}
+
+/** A `cert` report line, `<url> <expiry epoch seconds>` (from the host: anything else is dropped). */
+export function parseServedCertificate(line: string): ServedCertificate | undefined {
+  const m = /^(https:\/\/\S+) (\d{1,11})$/.exec(line);
+  return m ? { url: m[1]!, expiresAt: Number(m[2]) } : undefined;
+}
+
+/** The summary's text for a served certificate: `<url>` expires 2027-03-01 (85 days). */
+export function certificateText(cert: ServedCertificate, nowMs = Date.now()): string {
+  const days = Math.floor((cert.expiresAt * 1000 - nowMs) / 86_400_000);
+  const date = new Date(cert.expiresAt * 1000).toISOString().slice(0, 10);
+  return `\`${cert.url}\` expires ${date} (${days} day${days === 1 ? '' : 's'})`;
+}

@@ -45,6 +45,8 @@ export interface DeployScriptParams {
   probes: Probe[];
   /** relative to the release directory */
   caFile?: string;
+  /** an https probe fails below this many days left on the served certificate */
+  certMinDays?: number;
   registry?: string;
   registryUser?: string;
   /** the hooks as host values (hooks.ts hookValues) and what the pre-deploy ones depend on */
@@ -106,6 +108,7 @@ export function deployScriptValues(p: DeployScriptParams): HostValues {
     PROBE_STATUS: p.probes.map((x) => String(x.status)),
     PROBE_MAX: p.probes.map((x) => String(x.maxLatencyMs ?? '')),
     CA_FILE: p.caFile ?? '',
+    CERT_MIN_DAYS: p.certMinDays ?? 14,
     REGISTRY: p.registry ?? '',
     REGISTRY_USER: p.registryUser ?? '',
     ...(p.hooks ?? { ...hookValues('PRE', []), ...hookValues('POST', []), PRE_DEPS: [] }),

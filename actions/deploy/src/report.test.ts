@@ -77,6 +77,17 @@ describe('parseReport', () => {
     expect(md).toContain('| Removed swarm objects | `secret shop_pw_0123456789` |');
   });
 
+  it('shows the certificates https probes were served, dropping a malformed line', () => {
+    const at = Math.floor(Date.now() / 1000) + 30 * 86400 + 600;
+    const r = parseReport(
+      `::berth::cert=https://x/healthz ${at}\n::berth::cert=https://x/ \`pwned\` 1\n::berth::cert=http://x/ 5\n::berth::status=deployed\n`,
+    );
+    expect(r.certificates).toEqual([{ url: 'https://x/healthz', expiresAt: at }]);
+    const md = summaryMarkdown(r, { release: 'R', host: 'h', project: 'p', seconds: 3 });
+    const date = new Date(at * 1000).toISOString().slice(0, 10);
+    expect(md).toContain(`| Certificate | \`https://x/healthz\` expires ${date} (30 days) |`);
+  });
+
   it('says which old release was kept because a container mounts from it, and which files went', () => {
     const r = parseReport(
       '::berth::kept-release=R0 (mounted by container p-db-1)\n::berth::removed-files=0123abcd\n::berth::status=deployed\n',

@@ -10,6 +10,7 @@ import { Inputs as I, type DeployStatus } from './constants.js';
 import type { Inputs } from './inputs.js';
 import { RELEASE_ID } from './release-id.js';
 import type { GateInputs } from './gate.js';
+import { certificateText, parseServedCertificate, type ServedCertificate } from './probes.js';
 import { gateDetail, gateRows, readGateReport, type GateReport } from './gate-report.js';
 
 export interface HealthCheck {
@@ -30,6 +31,8 @@ export interface DeployReport {
   /** the last health-check output of each unhealthy service */
   lastHealth: Record<string, string>;
   probes: string[];
+  /** the certificates https probes were served */
+  certificates: ServedCertificate[];
   images: Record<string, string>;
   removedReleases: string[];
   prunedImages: string[];
@@ -87,6 +90,10 @@ export function readDeployReport(report: HostReport): DeployReport {
     unhealthy: report.all('unhealthy').map(oneLine),
     lastHealth,
     probes: report.all('probe').map(oneLine),
+    certificates: report
+      .all('cert')
+      .map((line) => parseServedCertificate(oneLine(line)))
+      .filter((c) => c !== undefined),
     images: Object.fromEntries(report.pairs('image')),
     removedReleases: report.all('removed-release'),
     prunedImages: report.all('pruned-image'),
@@ -209,6 +216,7 @@ export function summaryMarkdown(
   ];
   for (const [service, ref] of Object.entries(r.images)) rows.push([`Image ${service}`, `\`${ref}\``]);
   for (const probe of r.probes) rows.push(['Probe', `\`${probe}\``]);
+  for (const cert of r.certificates) rows.push(['Certificate', certificateText(cert)]);
   for (const warning of r.warnings) rows.push(['⚠️ Warning', warning]);
   if (r.stageSeconds.length) {
     rows.push([

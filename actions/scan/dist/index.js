@@ -32478,7 +32478,7 @@ const MONITORING_RULES = {
     rules: rule('BERTH-M002', 'CRITICAL', 'Prometheus rule files pass promtool check rules', 'Fix the rule where promtool points: Prometheus refuses the whole rule file, so none of its alerts fire'),
     alertmanagerConfig: rule('BERTH-M003', 'CRITICAL', 'Alertmanager configs pass amtool check-config', 'Fix the config where amtool points: Alertmanager refuses to start with it, so no alert reaches anyone'),
     ruleFileUnchecked: rule('BERTH-M004', 'MEDIUM', 'Rule files a Prometheus config loads are checked', 'Mount the rule files from the repository into the Prometheus service (or list them in monitoring-configs) so they are checked before they are deployed'),
-    ruleFileMissing: rule('BERTH-M005', 'HIGH', 'Every rule_files entry matches a file', 'Correct the path or the mount: Prometheus silently loads nothing from an entry that matches no file, so its alerts never fire'),
+    ruleFileMissing: rule('BERTH-M005', 'HIGH', 'Every rule_files path names a file', 'Correct the path or the mount: Prometheus silently loads nothing from a path that names no file, so its alerts never fire (a glob may match nothing: a drop-in directory kept empty)'),
 };
 
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
@@ -37182,8 +37182,10 @@ class Planner {
     /** Adds the rule files a host pattern matches, or says it matches none. */
     addRuleFiles(config, line, pattern, shown) {
         const matches = globFiles(pattern);
-        if (matches.length === 0) {
-            this.unchecked(config, line, true, `rule_files entry ${shown} matches no file (${this.repoPath(pattern)})`);
+        // A glob may match nothing on purpose (a drop-in directory kept empty), and Prometheus loads it
+        // fine; a plain path that names no file is a mistake.
+        if (matches.length === 0 && !/[*?[]/.test(pattern)) {
+            this.unchecked(config, line, true, `rule_files entry ${shown} names no file (${this.repoPath(pattern)})`);
         }
         for (const file of matches) {
             this.add(file, 'rules', new MonitoringYaml(readText(file)), `rule_files of ${config.path}`);

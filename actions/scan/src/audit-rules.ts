@@ -107,7 +107,7 @@ export const MONITORING_RULES = {
   ruleFileMissing: rule(
     'BERTH-M005',
     'HIGH',
-    'Every rule_files entry matches a file',
-    'Correct the path or the mount: Prometheus silently loads nothing from an entry that matches no file, so its alerts never fire',
+    'Every rule_files path names a file',
+    'Correct the path or the mount: Prometheus silently loads nothing from a path that names no file, so its alerts never fire (a glob may match nothing: a drop-in directory kept empty)',
   ),
 } as const satisfies Record<string, AuditRule>;

@@ -108,7 +108,7 @@ describe('the stack mounts', () => {
   it('finds the configs and rule files the stack mounts; reports rule_files it cannot check, at their line', () => {
     write(
       'prom/prometheus.yml',
-      'global: {}\nrule_files:\n  - rules/*.yml\n  - /etc/prometheus/extra/*.yml\n  - rules/none-*.yml\n',
+      'global: {}\nrule_files:\n  - rules/*.yml\n  - /etc/prometheus/extra/*.yml\n  - rules/none-*.yml\n  - rules/none.yml\n',
     );
     write('prom/rules/a.yml', RULES);
     write('prom/rules/other.yml', 'services: {}\n');
@@ -133,8 +133,8 @@ describe('the stack mounts', () => {
         'BERTH-M005',
         'HIGH',
         'prom/prometheus.yml',
-        5,
-        'rule_files entry "rules/none-*.yml" matches no file (prom/rules/none-*.yml)',
+        6,
+        'rule_files entry "rules/none.yml" names no file (prom/rules/none.yml)',
       ],
     ]);
   });

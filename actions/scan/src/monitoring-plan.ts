@@ -95,12 +95,14 @@ class Planner {
   /** Adds the rule files a host pattern matches, or says it matches none. */
   addRuleFiles(config: MonitoringFile, line: number, pattern: string, shown: string): void {
     const matches = globFiles(pattern);
-    if (matches.length === 0) {
+    // A glob may match nothing on purpose (a drop-in directory kept empty), and Prometheus loads it
+    // fine; a plain path that names no file is a mistake.
+    if (matches.length === 0 && !/[*?[]/.test(pattern)) {
       this.unchecked(
         config,
         line,
         true,
-        `rule_files entry ${shown} matches no file (${this.repoPath(pattern)})`,
+        `rule_files entry ${shown} names no file (${this.repoPath(pattern)})`,
       );
     }
     for (const file of matches) {

@@ -1,5 +1,6 @@
 // What a run of berth/deploy does (input `mode`): deploy a new release (with compose or as a swarm
-// stack), bring a kept release back (`rollback`), or list the kept releases (`status`).
+// stack), bring a kept release back (`rollback`), list the kept releases (`status`), or prepare a
+// bare host for deploys (`bootstrap`, host/bootstrap.sh).
 import { getEnumInput, getString, inputError } from '../../../../lib/action/inputs.js';
 import { RELEASE_ID } from '../release-id.js';
 import { Inputs as I } from '../constants.js';
@@ -8,8 +9,8 @@ import { Inputs as I } from '../constants.js';
 export type DeployMode = 'compose' | 'swarm';
 
 /** As the input takes them: `compose` is what `deploy` was called before, and stays accepted. */
-export const MODE_VALUES = ['deploy', 'compose', 'swarm', 'rollback', 'status'] as const;
-export type Mode = 'deploy' | 'swarm' | 'rollback' | 'status';
+export const MODE_VALUES = ['deploy', 'compose', 'swarm', 'rollback', 'status', 'bootstrap'] as const;
+export type Mode = 'deploy' | 'swarm' | 'rollback' | 'status' | 'bootstrap';
 
 /** The rollback target that means the newest kept release older than the current one. */
 export const PREVIOUS = 'previous';

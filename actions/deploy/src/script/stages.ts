@@ -55,6 +55,24 @@ fi
 `;
 
 export const PROBE = bash`enter probe
+# The certificate an https probe was served: its expiry reported, and below CERT_MIN_DAYS days left
+# the release fails. Read from curl's verbose lines, of which only the expiry is kept (the others
+# hold the request's headers).
+probe_cert() { # index url
+  local cert_args expires at days
+  cert_args=(-v -o /dev/null --globoff --proto '=https' --max-time 10)
+  [ -n "$CA_FILE" ] && cert_args+=(--cacert "$rel/$CA_FILE")
+  cert_args+=(-K "$rel/.berth/probes/$1.curl")
+  expires=$(curl "$\{cert_args[@]}" 2>&1 >/dev/null | sed -n 's/^\*[[:space:]]*expire date:[[:space:]]*//p' | head -n 1) || true
+  if ! at=$(date -u -d "$expires" +%s 2>/dev/null) || [ -z "$expires" ]; then
+    emit warning "probe $2: the served certificate's expiry could not be read"
+    return 0
+  fi
+  days=$(( (at - $(date -u +%s)) / 86400 ))
+  emit cert "$2 $at"
+  [ "$days" -ge "$CERT_MIN_DAYS" ] ||
+    fail "probe $2 was served a certificate that expires in $days days ($(date -u -d "@$at" '+%Y-%m-%d %H:%M UTC')), fewer than cert-min-days $CERT_MIN_DAYS"
+}
 # A service that has just become healthy may still be settling (a proxy re-resolving its upstream,
 # a cache warming up): each probe gets up to 10 tries a second apart, and the last one counts.
 # curl reads the URL and the headers from the probe's 0600 config file (-K), never from its command
@@ -81,5 +99,6 @@ for i in "$\{!PROBE_URLS[@]}"; do
   done
   emit probe "$url $\{code:-000} $\{ms}ms"
   [ -z "$problem" ] || fail "probe $url $problem (10 tries)"
+  [ "$\{url#https://}" = "$url" ] || probe_cert "$i" "$url"
 done
 `;
