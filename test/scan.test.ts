@@ -362,6 +362,7 @@ describe('berth/scan: config scans and the compose audit', () => {
     const raw = json<{ Results?: { Target: string }[] }>(r.outputs['report-file']);
     expect((raw.Results ?? []).map((x) => x.Target).sort()).toEqual([
       'api/Dockerfile',
+      'certbot/Dockerfile',
       'db/Dockerfile',
       'monitoring/Dockerfile',
       'nginx/Dockerfile',
@@ -388,6 +389,7 @@ describe('berth/scan: config scans and the compose audit', () => {
     expect(new Set(uris)).toEqual(
       new Set([
         'example/api/Dockerfile',
+        'example/certbot/Dockerfile',
         'example/db/Dockerfile',
         'example/monitoring/Dockerfile',
         'example/nginx/Dockerfile',

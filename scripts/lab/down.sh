@@ -28,7 +28,7 @@ stop() { # name
 }
 bash "$root/scripts/lab/bare-host.sh" down # its containers and volume, while the engine runs
 # Services first, the engine last (its containers stop with it).
-for name in releases registry sshd_jump sshd_host dockerd; do stop "$name"; done
+for name in pebble challtestsrv releases registry sshd_jump sshd_host dockerd; do stop "$name"; done
 rm -f "$lab/env"
 if $purge; then
   rm -rf "$lab"

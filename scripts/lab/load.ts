@@ -4,12 +4,15 @@
 // a per-request timeout; it only ever targets 127.0.0.1.
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 
 export interface LoadOptions {
-  /** the lab CA the server's certificate chains to */
+  /** the CA the server's certificate chains to (the lab CA, or Pebble's root) */
   caFile: string;
   /** a loopback port */
   port: number;
+  /** the name the client asks for and verifies the certificate against (default localhost) */
+  servername?: string;
   path?: string;
   /** the status that counts as a success (default 200) */
   expectStatus?: number;
@@ -37,6 +40,8 @@ export interface LoadResult {
   longestGapMs: number;
   /** response bodies' distinct first lines, in the order first seen (e.g. the versions served) */
   bodies: string[];
+  /** the serial numbers of the distinct server certificates seen, in the order first seen */
+  certificates: string[];
   seconds: number;
 }
 
@@ -45,12 +50,12 @@ export interface Load {
   stop(): Promise<LoadResult>;
 }
 
-function once(opts: Required<Pick<LoadOptions, 'port' | 'path' | 'timeoutMs'>>, ca: Buffer) {
-  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+function once(opts: Required<Pick<LoadOptions, 'port' | 'path' | 'timeoutMs' | 'servername'>>, ca: Buffer) {
+  return new Promise<{ status: number; body: string; serial: string }>((resolve, reject) => {
     const req = request(
       {
         host: '127.0.0.1',
-        servername: 'localhost',
+        servername: opts.servername,
         port: opts.port,
         path: opts.path,
         ca,
@@ -59,8 +64,9 @@ function once(opts: Required<Pick<LoadOptions, 'port' | 'path' | 'timeoutMs'>>, 
       },
       (res) => {
         let body = '';
+        const serial = (res.socket as TLSSocket).getPeerCertificate().serialNumber ?? '';
         res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, serial }));
         res.on('error', reject);
       },
     );
@@ -74,6 +80,7 @@ function once(opts: Required<Pick<LoadOptions, 'port' | 'path' | 'timeoutMs'>>, 
 export function startLoad(options: LoadOptions): Load {
   const opts = {
     path: '/',
+    servername: 'localhost',
     expectStatus: 200,
     intervalMs: 25,
     timeoutMs: 5000,
@@ -83,7 +90,15 @@ export function startLoad(options: LoadOptions): Load {
   };
   const ca = readFileSync(opts.caFile);
   const started = Date.now();
-  const result: LoadResult = { total: 0, failed: 0, failures: [], longestGapMs: 0, bodies: [], seconds: 0 };
+  const result: LoadResult = {
+    total: 0,
+    failed: 0,
+    failures: [],
+    longestGapMs: 0,
+    bodies: [],
+    certificates: [],
+    seconds: 0,
+  };
   let stopping = false;
   let lastOk = started;
   const loop = (async () => {
@@ -95,6 +110,7 @@ export function startLoad(options: LoadOptions): Load {
         if (res.status !== opts.expectStatus) error = `HTTP ${res.status}`;
         const first = res.body.split('\n')[0]!.slice(0, 200);
         if (!error && !result.bodies.includes(first)) result.bodies.push(first);
+        if (!result.certificates.includes(res.serial)) result.certificates.push(res.serial);
       } catch (e) {
         error = (e as Error).message;
       }
