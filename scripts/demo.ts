@@ -17,6 +17,7 @@ import {
   sshInputs,
 } from './lab/lab.js';
 import { startLoad } from './lab/load.js';
+import { bareHostStages } from './demo-host.js';
 
 const lab = readLab();
 const sha = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
@@ -406,6 +407,9 @@ await stage('verify the backup by a restore (scratch volumes, scratch PostgreSQL
     .map((l) => l.trim());
   return `verified=${r.outputs.verified} for ${r.outputs['backup-id']}: ${checks.length} archives restored and compared (${checks.join('; ')})`;
 });
+
+// A bare server bootstrapped by Berth, then the example on it with a certificate from ACME.
+await bareHostStages({ lab, stage, build, expectOk, pins });
 
 function report(): void {
   const width = Math.max(...stages.map((s) => s.name.length));
