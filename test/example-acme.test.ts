@@ -74,6 +74,11 @@ describe('the example with certificates from an ACME server (Pebble)', () => {
     expect(deployed.outputs.status, deployed.log).toBe('deployed');
     // The deploy's own probe trusted Pebble's root only, for the domain's name.
     expect(deployed.summary).toContain(`https://${t.domain}:${t.httpsPort}/healthz 200 `);
+    // ... and reported the certificate's expiry: Pebble's certificates live certDays days.
+    const days = /\| Certificate \| `https:\/\/[^`]+` expires \d{4}-\d\d-\d\d \((\d+) days\) \|/.exec(
+      deployed.summary,
+    )?.[1];
+    expect([pebble.certDays - 1, pebble.certDays]).toContain(Number(days));
     const cert = await servedCertificate(t.httpsPort, t.domain, root);
     expect(cert.subjectaltname).toBe(`DNS:${t.domain}`);
     expect(cert.issuer.CN).toMatch(/^Pebble Intermediate CA /);
@@ -142,6 +147,19 @@ describe('the example with certificates from an ACME server (Pebble)', () => {
     expect(await nginxProcess()).toBe(nginxBefore);
     const { stdout } = await labSsh(lab, `docker logs ${await containerOf(lab, t.project, 'nginx')} 2>&1`);
     expect(stdout).toContain('berth-tls: reloading nginx');
+  });
+
+  it('fails a release whose certificate has fewer days left than cert-min-days, and rolls back', async () => {
+    const r = await deployAcmeExample(lab, pebble, t, images, {
+      'cert-min-days': String(pebble.certDays + 1),
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.outputs.status, r.log).toBe('rolled-back');
+    expect(r.errors[0]).toMatch(
+      new RegExp(
+        `failed at probe: probe https://${t.domain}:${t.httpsPort}/healthz was served a certificate that expires in \\d+ days .*, fewer than cert-min-days ${pebble.certDays + 1}`,
+      ),
+    );
   });
 
   it('gets no certificate for a name that does not lead to this nginx: Pebble validates every challenge', async () => {
