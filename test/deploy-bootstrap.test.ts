@@ -4,7 +4,7 @@
 // profile production prepares it (Docker for the deploy user, sshd hardened, ufw with Docker's
 // published ports limited, daemon.json, the textfile directory); a second run changes nothing; and
 // the example deploys to it as the deploy user with the ordinary inputs, and a backup of it verifies.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ import {
   readBareHost,
   resetBareHost,
 } from '../scripts/lab/bare-host.js';
-import { backupSigning, buildPush, readLab, repoRoot } from '../scripts/lab/lab.js';
+import { backupSigning, buildPush, newSshKey, readLab, repoRoot } from '../scripts/lab/lab.js';
 import { httpsGet } from '../scripts/lab/net.js';
 import { shellQuote } from '../lib/ssh/shell.js';
 import { exampleSecrets, exampleWorkdir } from './example-release.js';
@@ -107,17 +107,7 @@ describe('mode bootstrap on a bare Debian 12 host', () => {
 
   it('stops before hardening sshd when the deploy user would not let the caller in', async () => {
     const other = mkdtempSync(join(tmpdir(), 'berth-boot-key-'));
-    execFileSync('ssh-keygen', [
-      '-q',
-      '-t',
-      'ed25519',
-      '-N',
-      '',
-      '-C',
-      'someone else',
-      '-f',
-      join(other, 'k'),
-    ]);
+    newSshKey(join(other, 'k'), 'someone else');
     const r = await bootstrap('root', { 'deploy-public-keys': readFileSync(join(other, 'k.pub'), 'utf8') });
     expect(r.exitCode, r.log).toBe(1);
     expect(r.errors).toHaveLength(1);

@@ -147,21 +147,16 @@ export function sshInputs(lab: Lab): Record<string, string> {
  * ssh-keygen under .lab the first time a test asks: in a temp directory renamed into place, so test
  * files starting at once agree on the first pair that lands.
  */
+/** A new Ed25519 key pair without a passphrase: `file` and `file.pub`. */
+export function newSshKey(file: string, comment: string): void {
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
+}
+
 export function backupSigning(lab: Lab): { key: string; publicKey: string } {
   const dir = join(labDir, 'backup-signing');
   if (!existsSync(dir)) {
     const temp = mkdtempSync(join(labDir, 'backup-signing-'));
-    execFileSync('ssh-keygen', [
-      '-q',
-      '-t',
-      'ed25519',
-      '-N',
-      '',
-      '-C',
-      `berth-lab@${lab.sshHost}`,
-      '-f',
-      join(temp, 'k'),
-    ]);
+    newSshKey(join(temp, 'k'), `berth-lab@${lab.sshHost}`);
     try {
       renameSync(temp, dir);
     } catch {
