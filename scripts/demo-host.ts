@@ -85,7 +85,7 @@ export async function bareHostStages(d: DemoSteps): Promise<void> {
           inputs: {
             ...bareSshInputs(bare, 'deploy'),
             project: PROJECT,
-            environment: 'development',
+            // Not the development override: it binds nginx to 127.0.0.1, where Pebble cannot reach it.
             'compose-files': ['docker-compose.yml', 'docker-compose.acme.yml', ACME_LAB_OVERRIDE].join('\n'),
             env: [
               `DOMAIN=${DOMAIN}`,
