@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
-import { labDir, parseEnvFile } from './lab.js';
+import { envFile, labDir } from './lab.js';
 
 export interface PebbleLab {
   /** the ACME directory as containers with `extra_hosts: [pebble:host-gateway]` reach it */
@@ -26,18 +26,7 @@ export interface PebbleLab {
 }
 
 export function readPebbleLab(): PebbleLab {
-  const file = join(labDir, 'pebble', 'env');
-  let raw: Record<string, string>;
-  try {
-    raw = parseEnvFile(readFileSync(file, 'utf8'));
-  } catch {
-    throw new Error(`${file} is missing: run \`npm run lab:up\` first`);
-  }
-  const get = (k: string): string => {
-    const v = raw[k];
-    if (!v) throw new Error(`.lab/pebble/env has no ${k}: run \`npm run lab:up\` again`);
-    return v;
-  };
+  const { get } = envFile(join(labDir, 'pebble', 'env'), '.lab/pebble/env');
   return {
     url: get('LAB_PEBBLE_URL'),
     hostUrl: get('LAB_PEBBLE_HOST_URL'),
