@@ -4,9 +4,12 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { join } from 'node:path';
 import { run } from '../../../lib/action/exec.js';
 import type { GitHubContext } from '../../../lib/action/github.js';
-import { imageSize, inspectLocalImage, type LocalImage } from '../../../lib/tools/docker.js';
+import { imageSize, inspectLocalImage } from '../../../lib/tools/docker.js';
+import { buildFailureMessage } from './buildx-errors.js';
 import { buildxArgs, mergeLabels, ociLabels, type BuildMetadata } from './buildx.js';
 import type { CacheSettings } from './cache.js';
+import type { CheckSubject } from './checks.js';
+import { readPushedImage, type PushedImage } from './pushed.js';
 import type { CacheBackend } from './constants.js';
 import type { Inputs } from './inputs.js';
 import type { ProgressTracker, StepStats } from './progress.js';
@@ -24,6 +27,9 @@ export function cacheSettings(inputs: Inputs, backend: CacheBackend, inlineFrom:
 }
 
 export interface BuildRequest {
+  builder: string;
+  /** provenance's builder id (the workflow run's URL) */
+  builderId?: string;
   refs: string[];
   /** the version label (org.opencontainers.image.version) */
   version: string;
@@ -43,6 +49,8 @@ export async function runBuild(
     const secretFiles = writeSecretFiles(join(request.work, 'secrets'), inputs.secrets);
     const labels = mergeLabels(ociLabels(ctx, inputs.image, request.version, new Date()), inputs.labels);
     const args = buildxArgs(inputs, {
+      builder: request.builder,
+      builderId: request.builderId,
       refs: request.refs,
       labels,
       metadataFile: join(request.work, 'metadata.json'),
@@ -53,7 +61,7 @@ export async function runBuild(
     const result = await run('docker', args, { ignoreReturnCode: true });
     for (const line of `${result.stderr}\n${result.stdout}`.split('\n')) tracker.line(line);
     if (result.exitCode !== 0) {
-      throw new Error(`the build failed: ${tracker.failure() ?? `buildx exited with ${result.exitCode}`}`);
+      throw new Error(buildFailureMessage(result.stderr, tracker.failure(), result.exitCode));
     }
   } finally {
     rmSync(join(request.work, 'secrets'), { recursive: true, force: true });
@@ -76,17 +84,52 @@ function writeSecretFiles(dir: string, secrets: Record<string, string>): Record<
 export interface BuiltImage {
   metadata: BuildMetadata;
   steps: StepStats;
-  local: LocalImage;
-  /** bytes, unpacked */
+  /** the image ID (config digest): the loaded image's, or the first platform's of a pushed one */
+  imageId: string;
+  /** what the checks look at: each platform of the pushed image, or the loaded image */
+  subjects: CheckSubject[];
+  /** the largest subject's size */
   size: number;
+  /** what the registry holds under the pushed digest */
+  pushed?: PushedImage;
 }
 
-/** What the build produced: buildx's metadata, the step statistics, the image in the local store. */
-export async function builtImage(work: string, ref: string, tracker: ProgressTracker): Promise<BuiltImage> {
-  const metadata = JSON.parse(readFileSync(join(work, 'metadata.json'), 'utf8')) as BuildMetadata;
-  const steps = tracker.stats();
-  const local = await inspectLocalImage(ref);
+function readMetadata(work: string): BuildMetadata {
+  return JSON.parse(readFileSync(join(work, 'metadata.json'), 'utf8')) as BuildMetadata;
+}
+
+/** The image loaded into the engine under `ref`: its ID, user and unpacked size. */
+export async function loadedImage(work: string, ref: string, tracker: ProgressTracker): Promise<BuiltImage> {
+  const [local, size] = await Promise.all([inspectLocalImage(ref), imageSize(ref)]);
   if (!local) throw new Error(`the build finished but ${ref} is not in the local image store`);
-  const size = await imageSize(ref);
-  return { metadata, steps, local, size };
+  return {
+    metadata: readMetadata(work),
+    steps: tracker.stats(),
+    imageId: local.id,
+    subjects: [{ size, user: local.user }],
+    size,
+  };
+}
+
+/** The image BuildKit pushed by digest, read back from the registry platform by platform. */
+export async function pushedImage(
+  work: string,
+  image: string,
+  tracker: ProgressTracker,
+): Promise<BuiltImage> {
+  const metadata = readMetadata(work);
+  const digest = metadata['containerimage.digest'];
+  if (!digest || !/^sha256:[0-9a-f]{64}$/.test(digest))
+    throw new Error('the build finished but buildx reported no pushed digest');
+  const pushed = await readPushedImage(image, digest);
+  if (pushed.platforms.length === 0) throw new Error(`${image}@${digest} holds no image`);
+  const subjects = pushed.platforms.map((p) => ({ platform: p.platform, size: p.size, user: p.user }));
+  return {
+    metadata,
+    steps: tracker.stats(),
+    imageId: pushed.platforms[0]!.configDigest,
+    subjects,
+    size: Math.max(...subjects.map((s) => s.size)),
+    pushed,
+  };
 }

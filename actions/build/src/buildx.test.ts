@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { contextFromEnv } from '../../../lib/action/github.js';
-import { buildxArgs, mergeLabels, ociLabels } from './buildx.js';
+import { attestationArgs, buildxArgs, mergeLabels, ociLabels, outputArgs } from './buildx.js';
 import {
   cacheArgs,
   chooseCacheBackend,
@@ -31,7 +31,7 @@ const inputs: Inputs = {
   image: 'reg/api',
   tags: [],
   labels: [],
-  push: true,
+  push: 'true',
   load: false,
   cache: 'local',
   'cache-ref': 'reg/api:buildcache',
@@ -39,20 +39,29 @@ const inputs: Inputs = {
   'cache-mode': 'max',
   'cache-scope': 'api',
   'require-non-root': 'error',
+  'driver-opts': [],
+  provenance: 'min',
+  sbom: false,
+  'transparency-log': true,
 };
 
 describe('buildxArgs', () => {
-  it('builds one command with labels, tags, secrets as files, cache and --load', () => {
-    const args = buildxArgs(inputs, {
-      refs: ['reg/api:main', 'reg/api:sha-1234567'],
-      labels: { 'org.opencontainers.image.title': 'api' },
-      metadataFile: '/t/meta.json',
-      secretFiles: { token: '/t/secrets/token' },
-      cache,
-    });
+  const plan = {
+    builder: 'berth-1a2b',
+    builderId: 'https://github.com/acme/shop/actions/runs/7',
+    refs: ['reg/api:main', 'reg/api:sha-1234567'],
+    labels: { 'org.opencontainers.image.title': 'api' },
+    metadataFile: '/t/meta.json',
+    secretFiles: { token: '/t/secrets/token' },
+    cache,
+  };
+  it('pushes by digest only (no tag), with labels, secrets as files, cache and provenance', () => {
+    const args = buildxArgs(inputs, plan);
     expect(args).toEqual([
       'buildx',
       'build',
+      '--builder',
+      'berth-1a2b',
       '--progress',
       'plain',
       '--file',
@@ -69,21 +78,60 @@ describe('buildxArgs', () => {
       'A=b=c',
       '--label',
       'org.opencontainers.image.title=api',
-      '--tag',
-      'reg/api:main',
-      '--tag',
-      'reg/api:sha-1234567',
       '--secret',
       'id=token,src=/t/secrets/token',
       '--cache-from',
       'type=local,src=/c/api',
       '--cache-to',
       'type=local,dest=/c/api-new,mode=max',
-      '--load',
+      '--provenance',
+      'mode=min,builder-id=https://github.com/acme/shop/actions/runs/7',
+      '--sbom',
+      'false',
+      '--output',
+      'type=image,name=reg/api,push-by-digest=true,name-canonical=true,push=true',
       '--',
       '/src/app',
     ]);
     expect(args.join(' ')).not.toContain('=x');
+    expect(args).not.toContain('--tag');
+  });
+  it('loads under the tags when nothing is pushed, and attests nothing', () => {
+    const args = buildxArgs({ ...inputs, push: 'false', provenance: 'false', platforms: [] }, plan);
+    expect(args.slice(args.indexOf('--provenance'))).toEqual([
+      '--provenance',
+      'false',
+      '--sbom',
+      'false',
+      '--load',
+      '--tag',
+      'reg/api:main',
+      '--tag',
+      'reg/api:sha-1234567',
+      '--',
+      '/src/app',
+    ]);
+  });
+  it('adds a docker exporter beside the push when the image is also loaded', () => {
+    expect(
+      outputArgs({ image: 'reg/api', push: 'digest', load: true, platforms: [] }, ['reg/api:a', 'reg/api:b']),
+    ).toEqual([
+      '--output',
+      'type=image,name=reg/api,push-by-digest=true,name-canonical=true,push=true',
+      '--output',
+      'type=docker,"name=reg/api:a,reg/api:b"',
+    ]);
+  });
+  it('asks for an SBOM from the default or a named generator', () => {
+    expect(attestationArgs({ provenance: 'max', sbom: true }, undefined)).toEqual([
+      '--provenance',
+      'mode=max',
+      '--sbom',
+      'true',
+    ]);
+    expect(
+      attestationArgs({ provenance: 'false', sbom: true, 'sbom-generator': 'reg/scanner:1' }, undefined),
+    ).toEqual(['--provenance', 'false', '--sbom', 'generator=reg/scanner:1']);
   });
 });
 

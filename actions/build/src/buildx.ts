@@ -31,23 +31,61 @@ export function mergeLabels(oci: Record<string, string>, user: string[]): Record
 }
 
 export interface BuildPlan {
-  /** full references, image:tag */
+  /** the buildx builder to run on */
+  builder: string;
+  /** full references, image:tag (tagged here only when the image is loaded, not pushed) */
   refs: string[];
   labels: Record<string, string>;
   metadataFile: string;
   /** secret id -> path of a 0600 file holding it */
   secretFiles: Record<string, string>;
   cache: CacheSettings;
+  /** provenance's builder id: the workflow (or run) that built the image */
+  builderId?: string;
+}
+
+/** Where the image goes: pushed by digest (no tag yet), loaded into the engine, or both. */
+export function outputArgs(
+  inputs: Pick<Inputs, 'image' | 'push' | 'load' | 'platforms'>,
+  refs: string[],
+): string[] {
+  if (inputs.push === 'false') return ['--load', ...refs.flatMap((ref) => ['--tag', ref])];
+  const args = [
+    '--output',
+    `type=image,name=${inputs.image},push-by-digest=true,name-canonical=true,push=true`,
+  ];
+  // A second exporter: the engine gets the image under its tags too (one platform only).
+  if (inputs.load) args.push('--output', `type=docker,"name=${refs.join(',')}"`);
+  return args;
+}
+
+/** Provenance and SBOM attestations; explicitly off when nothing is pushed. */
+export function attestationArgs(
+  inputs: Pick<Inputs, 'provenance' | 'sbom' | 'sbom-generator'>,
+  builderId: string | undefined,
+): string[] {
+  const provenance =
+    inputs.provenance === 'false'
+      ? 'false'
+      : `mode=${inputs.provenance}${builderId ? `,builder-id=${builderId}` : ''}`;
+  const sbom = !inputs.sbom
+    ? 'false'
+    : inputs['sbom-generator']
+      ? `generator=${inputs['sbom-generator']}`
+      : 'true';
+  return ['--provenance', provenance, '--sbom', sbom];
 }
 
 /**
- * Arguments after `docker`. The image is always loaded into the local store and pushed only after
- * the size and user checks pass, so a failing image never reaches the registry.
+ * Arguments after `docker`. A pushed image goes to the registry by digest only: its tags are added
+ * after the size and user checks pass, so a refused image leaves no tag behind.
  */
 export function buildxArgs(inputs: Inputs, plan: BuildPlan): string[] {
   const args = [
     'buildx',
     'build',
+    '--builder',
+    plan.builder,
     '--progress',
     'plain',
     '--file',
@@ -59,11 +97,12 @@ export function buildxArgs(inputs: Inputs, plan: BuildPlan): string[] {
   if (inputs.platforms.length > 0) args.push('--platform', inputs.platforms.join(','));
   for (const arg of inputs['build-args']) args.push('--build-arg', arg);
   for (const [key, value] of Object.entries(plan.labels)) args.push('--label', `${key}=${value}`);
-  for (const ref of plan.refs) args.push('--tag', ref);
   for (const [id, path] of Object.entries(plan.secretFiles)) args.push('--secret', `id=${id},src=${path}`);
   args.push(...cacheArgs(plan.cache));
+  args.push(...attestationArgs(inputs, plan.builderId));
+  args.push(...outputArgs(inputs, plan.refs));
   // `--`: the context is an absolute path, and nothing in that position is ever read as an option.
-  args.push('--load', '--', inputs.context);
+  args.push('--', inputs.context);
   return args;
 }
 

@@ -1,4 +1,5 @@
-// The image policy checks that run before anything is pushed: size budget and non-root user.
+// The image policy checks that run before any tag exists: size budget and non-root user, for each
+// platform of the image (what the registry holds under the pushed digest, or the loaded image).
 import { formatBytes } from '../../../lib/action/inputs.js';
 import { isRootUser } from '../../../lib/tools/docker.js';
 
@@ -8,24 +9,38 @@ export interface CheckResult {
   message: string;
 }
 
-export function checkSize(size: number, budget: number | undefined): CheckResult {
-  if (budget === undefined) return { ok: true, message: `size ${formatBytes(size)} (no max-size set)` };
+/** One image the checks look at: a platform of the pushed image, or the loaded image. */
+export interface CheckSubject {
+  /** `linux/arm64` for a platform of a pushed image; undefined for a loaded one */
+  platform?: string;
+  /** compressed bytes in the registry (pushed) or unpacked bytes in the engine (loaded) */
+  size: number;
+  user: string;
+}
+
+function sizeWords(s: CheckSubject): string {
+  return s.platform ? `${s.platform} image size (compressed, in the registry)` : 'image size (unpacked)';
+}
+
+export function checkSize(size: number, budget: number | undefined, what = 'image size'): CheckResult {
+  if (budget === undefined) return { ok: true, message: `${what} ${formatBytes(size)} (no max-size set)` };
   const verdict = size <= budget ? 'within' : 'exceeds';
   return {
     ok: size <= budget,
-    message: `image size ${formatBytes(size)} (${size} bytes) ${verdict} max-size ${formatBytes(budget)} (${budget} bytes)`,
+    message: `${what} ${formatBytes(size)} (${size} bytes) ${verdict} max-size ${formatBytes(budget)} (${budget} bytes)`,
   };
 }
 
-export function checkUser(user: string): CheckResult {
+export function checkUser(user: string, platform?: string): CheckResult {
+  const image = platform ? `the ${platform} image` : 'the final image';
   if (isRootUser(user)) {
     const shown = user.trim() === '' ? 'no USER, so root' : `USER ${user}`;
     return {
       ok: false,
-      message: `the final image runs as root (${shown}); add a non-root USER (e.g. USER 10001:10001) to the last stage`,
+      message: `${image} runs as root (${shown}); add a non-root USER (e.g. USER 10001:10001) to the last stage`,
     };
   }
-  return { ok: true, message: `the final image runs as ${user}` };
+  return { ok: true, message: `${image} runs as ${user}` };
 }
 
 export interface CheckOutcome {
@@ -38,22 +53,23 @@ export interface CheckOutcome {
 }
 
 export function imageChecks(
-  size: number,
-  user: string,
+  subjects: CheckSubject[],
   maxSize: number | undefined,
   nonRoot: 'error' | 'warn' | 'off',
 ): CheckOutcome {
-  const checks = { size: checkSize(size, maxSize), user: checkUser(user) };
   const failures: string[] = [];
-  if (!checks.size.ok) failures.push(checks.size.message);
-  if (!checks.user.ok && nonRoot === 'error') failures.push(checks.user.message);
-  const warning = !checks.user.ok && nonRoot === 'warn' ? checks.user.message : undefined;
-  const lines = [
-    `${checks.size.ok ? '✅' : '❌'} ${checks.size.message}`,
-    nonRoot === 'off'
-      ? 'non-root check off'
-      : `${checks.user.ok ? '✅' : nonRoot === 'warn' ? '⚠️' : '❌'} ${checks.user.message}`,
-  ];
-  if (failures.length > 0) lines.push(`**Not pushed:** ${failures.join('; ')}`);
-  return { failures, warning, lines };
+  const warnings: string[] = [];
+  const lines: string[] = [];
+  for (const subject of subjects) {
+    const size = checkSize(subject.size, maxSize, sizeWords(subject));
+    const user = checkUser(subject.user, subject.platform);
+    if (!size.ok) failures.push(size.message);
+    if (!user.ok && nonRoot === 'error') failures.push(user.message);
+    if (!user.ok && nonRoot === 'warn') warnings.push(user.message);
+    lines.push(`${size.ok ? '✅' : '❌'} ${size.message}`);
+    if (nonRoot !== 'off') lines.push(`${user.ok ? '✅' : nonRoot === 'warn' ? '⚠️' : '❌'} ${user.message}`);
+  }
+  if (nonRoot === 'off') lines.push('non-root check off');
+  if (failures.length > 0) lines.push(`**Refused, no tag added:** ${failures.join('; ')}`);
+  return { failures, warning: warnings.length > 0 ? warnings.join('; ') : undefined, lines };
 }

@@ -22,6 +22,17 @@ export const Inputs = {
   CacheScope: 'cache-scope',
   MaxSize: 'max-size',
   RequireNonRoot: 'require-non-root',
+  Builder: 'builder',
+  DriverOpts: 'driver-opts',
+  BuildkitdConfig: 'buildkitd-config',
+  Provenance: 'provenance',
+  Sbom: 'sbom',
+  SbomGenerator: 'sbom-generator',
+  CosignKey: 'cosign-key',
+  CosignPassword: 'cosign-password',
+  TransparencyLog: 'transparency-log',
+  CosignVersion: 'cosign-version',
+  CosignDownloadUrl: 'cosign-download-url',
 } as const;
 
 export const Outputs = {
@@ -33,16 +44,26 @@ export const Outputs = {
   Size: 'size',
   CacheHitRatio: 'cache-hit-ratio',
   Metadata: 'metadata',
+  Platforms: 'platforms',
+  Attestations: 'attestations',
 } as const;
 
 export const State = {
   /** the registry the main step logged in to, for the post step's logout */
   LoggedInRegistry: 'logged-in-registry',
+  /** the docker-container builder the main step created, for the post step to remove */
+  CreatedBuilder: 'created-builder',
 } as const;
 
 export const CACHE_BACKENDS = ['gha', 'registry', 'local', 'inline', 'none'] as const;
 export type CacheBackend = (typeof CACHE_BACKENDS)[number];
 export const CACHE_MODES = ['max', 'min'] as const;
+/** `true`: push by digest, check, tag (and sign); `digest`: the same without tags; `false`: load only. */
+export const PUSH_MODES = ['true', 'false', 'digest'] as const;
+export type PushMode = (typeof PUSH_MODES)[number];
+/** BuildKit provenance: `min`, `max` or none. */
+export const PROVENANCE_MODES = ['min', 'max', 'false'] as const;
+export type ProvenanceMode = (typeof PROVENANCE_MODES)[number];
 export const NON_ROOT_POLICIES = ['error', 'warn', 'off'] as const;
 /** The GitHub cache service v2 is only spoken by buildx 0.21 and later. */
 export const GHA_CACHE_MIN_BUILDX = '0.21.0';

@@ -22,8 +22,12 @@ import {
   CACHE_MODES,
   Inputs as I,
   NON_ROOT_POLICIES,
+  PUSH_MODES,
   type CacheBackend,
+  type ProvenanceMode,
+  type PushMode,
 } from './constants.js';
+import { getBuilderInputs, getSigningInputs } from './inputs-supply.js';
 
 export interface Inputs {
   context: string;
@@ -38,7 +42,7 @@ export interface Inputs {
   /** tag names; empty means computed from git */
   tags: string[];
   labels: string[];
-  push: boolean;
+  push: PushMode;
   load: boolean;
   'registry-username'?: string;
   'registry-password'?: string;
@@ -51,6 +55,19 @@ export interface Inputs {
   /** bytes */
   'max-size'?: number;
   'require-non-root': 'error' | 'warn' | 'off';
+  /** an existing buildx builder to use; undefined: the current one, or one created for this step */
+  builder?: string;
+  'driver-opts': string[];
+  'buildkitd-config'?: string;
+  provenance: ProvenanceMode;
+  sbom: boolean;
+  'sbom-generator'?: string;
+  /** a cosign private key (PEM, masked); undefined: no signing */
+  'cosign-key'?: string;
+  'cosign-password'?: string;
+  'transparency-log': boolean;
+  'cosign-version'?: string;
+  'cosign-download-url'?: string;
 }
 
 const TAG = /^[\w][\w.-]{0,127}$/;
@@ -187,7 +204,7 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     image,
     tags,
     labels: keyValueList(I.Labels, getListInput(I.Labels, { newlinesOnly: true })),
-    push: getBooleanInput(I.Push, { default: false }),
+    push: getEnumInput(I.Push, PUSH_MODES, { default: 'false' }),
     load: getBooleanInput(I.Load, { default: false }),
     'registry-username': credentials?.username,
     'registry-password': credentials?.password,
@@ -198,5 +215,7 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     'cache-scope': cache['cache-scope'],
     'max-size': getByteSizeInput(I.MaxSize),
     'require-non-root': getEnumInput(I.RequireNonRoot, NON_ROOT_POLICIES, { default: 'error' }),
+    ...getBuilderInputs(workspace),
+    ...getSigningInputs(getEnumInput(I.Push, PUSH_MODES, { default: 'false' }), env),
   };
 }

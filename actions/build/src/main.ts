@@ -4,16 +4,17 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../../lib/action/exec.js';
-import { contextFromEnv } from '../../../lib/action/github.js';
+import { contextFromEnv, runUrl } from '../../../lib/action/github.js';
 import { remoteCompressedSize } from '../../../lib/tools/docker.js';
-import { builtImage, cacheSettings, runBuild } from './build.js';
+import { cacheSettings, loadedImage, pushedImage, runBuild } from './build.js';
 import { imageChecks } from './checks.js';
 import { getInputs } from './inputs.js';
 import { prepareLocalCache, rotateLocalCache } from './local-cache.js';
 import { setImageOutputs, setPushOutputs } from './outputs.js';
 import { ProgressTracker } from './progress.js';
-import { pushTags } from './push.js';
+import { tagPushed } from './promote.js';
 import { prepareBuilder } from './setup.js';
+import { signPushed, type Signed } from './sign.js';
 import { summaryMarkdown } from './summary.js';
 import { computeTags } from './tags.js';
 
@@ -25,48 +26,62 @@ export async function main(): Promise<void> {
   const refs = computed.tags.map((tag) => `${inputs.image}:${tag}`);
   core.info(`Image ${inputs.image}, tags: ${computed.tags.join(', ')}`);
 
-  const backend = await core.group('Docker and buildx', () => prepareBuilder(inputs));
+  const { backend, builder } = await core.group('Docker and buildx', () => prepareBuilder(inputs));
   if (backend === 'local') prepareLocalCache(inputs['cache-dir']);
-  const previousCompressedSize = inputs.push ? await remoteCompressedSize(refs[0]!) : undefined;
+  const pushing = inputs.push !== 'false';
+  const previous = inputs.push === 'true' ? remoteCompressedSize(refs[0]!).catch(() => undefined) : undefined;
   const work = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'berth-build-'));
   const cache = cacheSettings(inputs, backend, refs[0]!);
   const tracker = new ProgressTracker();
-  await core.group(`Build ${refs[0]}`, () =>
-    runBuild(inputs, ctx, { refs, version: computed.version, cache, work }, tracker),
+  const builderId = ctx.runId && ctx.repository ? runUrl(ctx) : undefined;
+  await core.group(`Build ${pushing ? `${inputs.image} (pushed by digest)` : refs[0]}`, () =>
+    runBuild(inputs, ctx, { builder, builderId, refs, version: computed.version, cache, work }, tracker),
   );
   if (backend === 'local') rotateLocalCache(inputs['cache-dir']);
 
-  const built = await builtImage(work, refs[0]!, tracker);
+  const built = pushing
+    ? await core.group('Read the pushed image back', () => pushedImage(work, inputs.image, tracker))
+    : await loadedImage(work, refs[0]!, tracker);
   setImageOutputs(inputs.image, refs, built);
-  const checks = imageChecks(built.size, built.local.user, inputs['max-size'], inputs['require-non-root']);
+  const checks = imageChecks(built.subjects, inputs['max-size'], inputs['require-non-root']);
   if (checks.warning) core.warning(checks.warning);
-  const pushed =
-    checks.failures.length === 0 && inputs.push
-      ? await core.group(`Push ${refs.length} tag(s)`, () => pushTags(inputs.image, refs))
-      : undefined;
-  setPushOutputs(inputs.image, refs, built, pushed?.digest);
+  const passed = checks.failures.length === 0;
+  const digest = built.pushed?.digest;
+  let signed: Signed | undefined;
+  if (passed && digest) {
+    if (inputs.push === 'true')
+      await core.group(`Tag ${refs.length} tag(s)`, () => tagPushed(builder, inputs.image, digest, refs));
+    if (inputs['cosign-key'])
+      signed = await core.group('Sign with cosign', () => signPushed(inputs, work, built.pushed!));
+  }
+  setPushOutputs(inputs.image, refs, built, passed ? digest : undefined, signed);
 
-  if (!inputs.load) {
+  if (!inputs.load && !pushing) {
     // Untag only: layers stay in the build cache, the runner's image list stays clean.
     await run('docker', ['image', 'rm', '--', ...refs], { silent: true, ignoreReturnCode: true });
   }
+  const compressedSize = digest && passed ? built.pushed!.platforms[0]!.size : undefined;
   await core.summary
     .addRaw(
       summaryMarkdown({
         image: inputs.image,
         refs,
-        pushed: pushed !== undefined,
-        digest: pushed?.digest,
-        imageId: built.local.id,
+        push: inputs.push,
+        digest: passed ? digest : undefined,
+        imageId: built.imageId,
         size: built.size,
-        compressedSize: pushed?.compressedSize,
-        previousCompressedSize,
+        compressedSize,
+        previousCompressedSize: await previous,
         steps: built.steps,
         cacheBackend: backend,
+        builder,
+        platforms: built.pushed?.platforms.map((p) => p.platform) ?? [],
+        attestations: built.pushed?.attestations ?? [],
+        signed,
         checks: checks.lines,
       }),
     )
     .write();
-  if (checks.failures.length > 0) throw new Error(checks.failures.join('; '));
+  if (!passed) throw new Error(checks.failures.join('; '));
   core.info(`Cache: ${built.steps.cached} of ${built.steps.steps} build steps cached (${backend})`);
 }

@@ -1,21 +1,33 @@
-// Before the build: the buildx version decides the cache backend, and a registry login (undone by
-// the post step) when credentials are given.
+// Before the build: the buildx version decides the cache backend, a registry login (undone by the
+// post step) when credentials are given, and the builder that can do what the inputs ask.
 import * as core from '@actions/core';
 import { buildxVersion, login, parseImageRef } from '../../../lib/tools/docker.js';
+import { builderNeeds, chooseBuilder } from './builder.js';
 import { chooseCacheBackend } from './cache.js';
 import { State, type CacheBackend } from './constants.js';
 import type { Inputs } from './inputs.js';
 
-export async function prepareBuilder(inputs: Inputs): Promise<CacheBackend> {
-  const version = await buildxVersion();
+export interface Setup {
+  backend: CacheBackend;
+  /** the builder every buildx command of this step names */
+  builder: string;
+}
+
+export async function prepareBuilder(inputs: Inputs): Promise<Setup> {
+  const credentials = inputs['registry-username'] && inputs['registry-password'];
+  const [version] = await Promise.all([buildxVersion(), credentials ? loginOnce(inputs) : undefined]);
   core.info(`buildx ${version}`);
   const choice = chooseCacheBackend(inputs.cache, process.env, version);
   if (choice.warning) core.warning(choice.warning);
-  if (inputs['registry-username'] && inputs['registry-password']) {
-    const registry = parseImageRef(inputs.image)!.registry;
-    await login(registry, inputs['registry-username'], inputs['registry-password']);
-    core.saveState(State.LoggedInRegistry, registry);
-    core.info(`Logged in to ${registry} as ${inputs['registry-username']}`);
-  }
-  return choice.backend;
+  const attestations = inputs.provenance !== 'false' || inputs.sbom;
+  const needs = builderNeeds(inputs.push !== 'false', choice.backend, inputs.platforms, attestations);
+  const builder = await chooseBuilder(needs, inputs);
+  return { backend: choice.backend, builder };
+}
+
+async function loginOnce(inputs: Inputs): Promise<void> {
+  const registry = parseImageRef(inputs.image)!.registry;
+  await login(registry, inputs['registry-username']!, inputs['registry-password']!);
+  core.saveState(State.LoggedInRegistry, registry);
+  core.info(`Logged in to ${registry} as ${inputs['registry-username']}`);
 }

@@ -1,12 +1,15 @@
 // The job summary: what was built, where it went, how big it is and how much came from cache.
 import { formatBytes } from '../../../lib/action/inputs.js';
 import { keyValueTable } from '../../../lib/action/summary.js';
+import type { PushMode } from './constants.js';
 import type { StepStats } from './progress.js';
+import type { Signed } from './sign.js';
 
 export interface SummaryFacts {
   image: string;
   refs: string[];
-  pushed: boolean;
+  push: PushMode;
+  /** the pushed digest, once the checks passed */
   digest?: string;
   imageId: string;
   size: number;
@@ -14,7 +17,17 @@ export interface SummaryFacts {
   previousCompressedSize?: number;
   steps: StepStats;
   cacheBackend: string;
+  builder: string;
+  platforms: string[];
+  attestations: string[];
+  signed?: Signed;
   checks: string[];
+}
+
+function pushedWords(f: SummaryFacts): string {
+  if (f.push === 'false') return 'no';
+  if (!f.digest) return 'by digest only, no tag (refused by the checks)';
+  return `yes, digest \`${f.digest}\`${f.push === 'digest' ? ' (by digest only, no tag)' : ''}`;
 }
 
 export function signedBytes(delta: number): string {
@@ -25,10 +38,23 @@ export function summaryMarkdown(f: SummaryFacts): string {
   const rows: [string, string][] = [
     ['Image', `\`${f.image}\``],
     ['Tags', f.refs.map((r) => `\`${r.slice(f.image.length + 1)}\``).join(' ')],
-    ['Pushed', f.pushed ? `yes, digest \`${f.digest}\`` : 'no'],
+    ['Pushed', pushedWords(f)],
     ['Image ID', `\`${f.imageId}\``],
-    ['Size (unpacked)', formatBytes(f.size)],
+    [f.push === 'false' ? 'Size (unpacked)' : 'Size (compressed, largest platform)', formatBytes(f.size)],
+    ['Builder', `\`${f.builder}\``],
   ];
+  if (f.platforms.length > 0) rows.push(['Platforms', f.platforms.map((p) => `\`${p}\``).join(' ')]);
+  if (f.push !== 'false')
+    rows.push([
+      'Attestations',
+      f.attestations.length > 0 ? f.attestations.map((a) => `\`${a}\``).join(' ') : 'none',
+    ]);
+  if (f.signed)
+    rows.push([
+      'Signed',
+      `cosign, \`${f.signed.digest}\`${f.signed.attestations.map((a) => ` + attestation \`${a}\``).join('')}` +
+        (f.signed.transparencyLog ? ' (in the transparency log)' : ' (no transparency log)'),
+    ]);
   if (f.compressedSize !== undefined) {
     const change =
       f.previousCompressedSize !== undefined

@@ -1,0 +1,149 @@
+// Which buildx builder runs the build: the one named by `builder`, the current one when it can do
+// what the inputs ask, else a docker-container builder created for this step (and removed by the
+// post step), as docker/setup-buildx-action does. The docker driver cannot push by digest, and on
+// the classic image store (stock runner engines) it cannot export a cache, build several platforms
+// or attach attestations either.
+import * as core from '@actions/core';
+import { randomBytes } from 'node:crypto';
+import { run } from '../../../lib/action/exec.js';
+import { inputError } from '../../../lib/action/inputs.js';
+import { Inputs as I, State, type CacheBackend } from './constants.js';
+
+/** What the build asks of its builder. */
+export interface BuilderNeeds {
+  pushByDigest: boolean;
+  cacheExport: boolean;
+  multiPlatform: boolean;
+  attestations: boolean;
+}
+
+/** What buildx and the engine say about a builder. */
+export interface BuilderFacts {
+  name: string;
+  driver: string;
+  /** whether the engine keeps images in containerd's store (only matters for the docker driver) */
+  containerdStore: boolean;
+}
+
+export function builderNeeds(
+  push: boolean,
+  cache: CacheBackend,
+  platforms: string[],
+  attestations: boolean,
+): BuilderNeeds {
+  return {
+    pushByDigest: push,
+    cacheExport: cache === 'gha' || cache === 'registry' || cache === 'local',
+    multiPlatform: platforms.length > 1,
+    attestations: push && attestations,
+  };
+}
+
+/** Why `facts` cannot do `needs`, in words for the log; empty when it can. */
+export function builderShortfalls(needs: BuilderNeeds, facts: BuilderFacts): string[] {
+  if (facts.driver !== 'docker') return [];
+  const missing: string[] = [];
+  if (needs.pushByDigest) missing.push('push by digest');
+  if (!facts.containerdStore) {
+    if (needs.cacheExport) missing.push('cache export');
+    if (needs.multiPlatform) missing.push('several platforms');
+    if (needs.attestations) missing.push('attestations');
+  }
+  return missing;
+}
+
+/** `Driver:` and `Name:` of `docker buildx inspect` output. */
+export function parseBuilderInspect(text: string): { name: string; driver: string } | undefined {
+  const field = (key: string) => new RegExp(`^${key}:\\s*(\\S+)\\s*$`, 'm').exec(text)?.[1];
+  const name = field('Name');
+  const driver = field('Driver');
+  return name && driver ? { name, driver } : undefined;
+}
+
+/** Whether `docker info`'s DriverStatus (JSON) names containerd's snapshotter. */
+export function isContainerdStore(driverStatusJson: string): boolean {
+  return /io\.containerd\.snapshotter/.test(driverStatusJson);
+}
+
+/** `docker buildx create` arguments for a builder of this step. */
+export function createBuilderArgs(name: string, driverOpts: string[], buildkitdConfig?: string): string[] {
+  const args = ['buildx', 'create', '--name', name, '--driver', 'docker-container'];
+  for (const opt of driverOpts) args.push('--driver-opt', opt);
+  if (buildkitdConfig) args.push('--buildkitd-config', buildkitdConfig);
+  args.push('--bootstrap');
+  return args;
+}
+
+export async function inspectBuilder(name: string | undefined): Promise<BuilderFacts> {
+  const [inspect, info] = await Promise.all([
+    run('docker', ['buildx', 'inspect', ...(name ? ['--', name] : [])], {
+      silent: true,
+      ignoreReturnCode: true,
+    }),
+    run('docker', ['info', '--format', '{{json .DriverStatus}}'], { silent: true, ignoreReturnCode: true }),
+  ]);
+  const parsed = inspect.exitCode === 0 ? parseBuilderInspect(inspect.stdout) : undefined;
+  if (!parsed) {
+    const why = inspect.stderr.trim().split('\n').pop() ?? '';
+    if (name) throw inputError(I.Builder, `buildx has no builder "${name}" (${why})`);
+    throw new Error(`cannot inspect buildx's current builder: ${why}`);
+  }
+  return { ...parsed, containerdStore: isContainerdStore(info.stdout) };
+}
+
+export interface BuilderOptions {
+  builder?: string;
+  'driver-opts': string[];
+  'buildkitd-config'?: string;
+}
+
+/**
+ * The builder name to pass to `--builder`: the input's (refused when it cannot do what is asked),
+ * the current one when it can, else a new docker-container builder saved for the post step.
+ */
+export async function chooseBuilder(needs: BuilderNeeds, options: BuilderOptions): Promise<string> {
+  const facts = await inspectBuilder(options.builder);
+  const missing = builderShortfalls(needs, facts);
+  if (options.builder) {
+    if (missing.length > 0)
+      throw inputError(
+        I.Builder,
+        `builder "${facts.name}" (driver ${facts.driver}) cannot ${missing.join(', ')}; name a docker-container builder or leave ${I.Builder} empty`,
+      );
+    core.info(`Builder ${facts.name} (driver ${facts.driver})`);
+    return facts.name;
+  }
+  if (missing.length === 0) {
+    core.info(
+      `Builder ${facts.name} (driver ${facts.driver}${facts.driver === 'docker' ? `, ${facts.containerdStore ? 'containerd' : 'classic'} image store` : ''})`,
+    );
+    return facts.name;
+  }
+  const name = `berth-${randomBytes(6).toString('hex')}`;
+  core.info(
+    `The current builder ${facts.name} (driver ${facts.driver}, ${facts.containerdStore ? 'containerd' : 'classic'} image store) ` +
+      `cannot ${missing.join(', ')}: creating docker-container builder ${name} for this step`,
+  );
+  core.saveState(State.CreatedBuilder, name);
+  const created = await run(
+    'docker',
+    createBuilderArgs(name, options['driver-opts'], options['buildkitd-config']),
+    {
+      ignoreReturnCode: true,
+    },
+  );
+  if (created.exitCode !== 0) {
+    const why =
+      created.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => /error/i.test(l))
+        .pop() ?? `exit ${created.exitCode}`;
+    throw inputError(I.DriverOpts, `creating a docker-container builder failed: ${why}`);
+  }
+  return name;
+}
+
+export async function removeBuilder(name: string): Promise<void> {
+  await run('docker', ['buildx', 'rm', '--', name], { silent: true, ignoreReturnCode: true });
+}

@@ -1,0 +1,120 @@
+// berth/build's supply-chain inputs: the builder, attestations and cosign signing, each checked
+// here and named in its error.
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { contextFromEnv } from '../../../lib/action/github.js';
+import {
+  getBooleanInput,
+  getEnumInput,
+  getListInput,
+  getString,
+  inputError,
+} from '../../../lib/action/inputs.js';
+import { maskSecret } from '../../../lib/action/secrets.js';
+import { parseImageRef } from '../../../lib/tools/docker.js';
+import { Inputs as I, PROVENANCE_MODES, type ProvenanceMode, type PushMode } from './constants.js';
+import type { Inputs } from './inputs.js';
+
+/** A builder name as buildx accepts it. */
+const BUILDER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** A docker-container driver option: `key=value`, nothing buildx's comma-separated reader splits. */
+const DRIVER_OPT = /^[a-z][a-z0-9-]*=[^,\s"']+$/;
+/** The PEM types `cosign generate-key-pair` writes (and the older name). */
+const COSIGN_KEY =
+  /^-----BEGIN ENCRYPTED (?:SIGSTORE|COSIGN) PRIVATE KEY-----\r?\n[\s\S]+\r?\n-----END ENCRYPTED (?:SIGSTORE|COSIGN) PRIVATE KEY-----\s*$/;
+
+export function getBuilderInputs(
+  workspace: string,
+): Pick<Inputs, 'builder' | 'driver-opts' | 'buildkitd-config'> {
+  const builder = getString(I.Builder) || undefined;
+  if (builder && !BUILDER.test(builder))
+    throw inputError(I.Builder, `${JSON.stringify(builder)} is not a buildx builder name`);
+  const driverOpts = getListInput(I.DriverOpts);
+  for (const opt of driverOpts) {
+    if (!DRIVER_OPT.test(opt))
+      throw inputError(
+        I.DriverOpts,
+        `${JSON.stringify(opt)} is not key=value (one option per line or comma)`,
+      );
+  }
+  const configInput = getString(I.BuildkitdConfig);
+  const config = configInput ? resolve(workspace, configInput) : undefined;
+  if (config && (!existsSync(config) || !statSync(config).isFile()))
+    throw inputError(I.BuildkitdConfig, `file ${config} does not exist`);
+  if (builder && (driverOpts.length > 0 || config))
+    throw inputError(
+      I.Builder,
+      `an existing builder is used as it is: ${I.DriverOpts} and ${I.BuildkitdConfig} only shape a builder this step creates`,
+    );
+  return { builder, 'driver-opts': driverOpts, 'buildkitd-config': config };
+}
+
+/**
+ * Provenance defaults to `min` (source and build parameters stay private), `max` for a public
+ * repository, as docker/build-push-action does.
+ */
+export function defaultProvenance(payload: Record<string, unknown>): ProvenanceMode {
+  const repository = payload.repository as { private?: unknown } | undefined;
+  return repository?.private === false ? 'max' : 'min';
+}
+
+export function getSigningInputs(
+  push: PushMode,
+  env: Record<string, string | undefined>,
+): Pick<
+  Inputs,
+  | 'provenance'
+  | 'sbom'
+  | 'sbom-generator'
+  | 'cosign-key'
+  | 'cosign-password'
+  | 'transparency-log'
+  | 'cosign-version'
+  | 'cosign-download-url'
+> {
+  const pushed = push !== 'false';
+  const provenanceInput = getString(I.Provenance);
+  const provenance = provenanceInput
+    ? getEnumInput(I.Provenance, PROVENANCE_MODES, { required: true })
+    : defaultProvenance(contextFromEnv(env).payload);
+  const sbom = getBooleanInput(I.Sbom, { default: false });
+  const generator = getString(I.SbomGenerator) || undefined;
+  if (generator && !parseImageRef(generator))
+    throw inputError(I.SbomGenerator, `${JSON.stringify(generator)} is not an image reference`);
+  if (generator && !sbom) throw inputError(I.SbomGenerator, `is set but ${I.Sbom} is not true`);
+  if (sbom && !pushed)
+    throw inputError(
+      I.Sbom,
+      `attestations are stored with the pushed image: set ${I.Push} to true or digest`,
+    );
+
+  // The key and its password are secrets from their first read: masked line by line.
+  const key = getString(I.CosignKey) || undefined;
+  maskSecret(key);
+  const password = getString(I.CosignPassword) || undefined;
+  maskSecret(password);
+  if (key && !COSIGN_KEY.test(key.trim()))
+    throw inputError(
+      I.CosignKey,
+      'is not a cosign private key (the PEM text of cosign.key from `cosign generate-key-pair`)',
+    );
+  if (password && !key) throw inputError(I.CosignPassword, `is set but ${I.CosignKey} is not`);
+  if (key && !pushed)
+    throw inputError(I.CosignKey, `signing needs a pushed image: set ${I.Push} to true or digest`);
+  const version = getString(I.CosignVersion) || undefined;
+  if (version && !/^v?\d+\.\d+\.\d+$/.test(version))
+    throw inputError(I.CosignVersion, `${JSON.stringify(version)} is not a version like 2.5.0`);
+  const downloadUrl = getString(I.CosignDownloadUrl) || undefined;
+  if (downloadUrl && !/^https?:\/\/[^\s]+$/.test(downloadUrl))
+    throw inputError(I.CosignDownloadUrl, `${JSON.stringify(downloadUrl)} is not an http(s) URL`);
+  return {
+    provenance: pushed ? provenance : 'false',
+    sbom,
+    'sbom-generator': generator,
+    'cosign-key': key,
+    'cosign-password': password,
+    'transparency-log': getBooleanInput(I.TransparencyLog, { default: true }),
+    'cosign-version': version,
+    'cosign-download-url': downloadUrl,
+  };
+}
