@@ -4,7 +4,8 @@
 // names, URL layout, the version input) is the caller's; this module knows none of it.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as core from '@actions/core';
 import * as tc from '@actions/tool-cache';
@@ -107,8 +108,12 @@ export interface ReleaseInstall {
   version: string;
   /** a `process.arch` value: the tool cache keeps one copy per architecture (and download URL) */
   arch: string;
-  /** the release archive (a .tar.gz with the binary at its root) */
-  archive: { name: string; url: string };
+  /**
+   * The release archive: a .tar.gz with the binary at its root (`binary` says where otherwise), or
+   * with `format: 'binary'` the executable itself (as cosign publishes `cosign-linux-amd64`), cached
+   * under the name `tool`.
+   */
+  archive: { name: string; url: string; format?: 'tar.gz' | 'binary' };
   /** the release's checksums file; without one, `sha256` or `knownSha256` alone says what the archive must hash to */
   checksums?: { name: string; url: string };
   /** a pin of the archive's SHA-256 (parseSha256Pin); with a checksums file, the two must agree */
@@ -169,6 +174,15 @@ export function toolCacheArch(arch: string, archiveUrl: string): string {
   return `${arch}-${createHash('sha256').update(archiveUrl).digest('hex').slice(0, 12)}`;
 }
 
+/** A new directory holding what the verified archive holds: its files, or the executable itself. */
+async function unpack(archive: string, r: ReleaseInstall): Promise<string> {
+  if (r.archive.format !== 'binary') return tc.extractTar(archive);
+  const dir = await mkdtemp(join(process.env['RUNNER_TEMP'] || tmpdir(), `berth-${r.tool}-`));
+  await copyFile(archive, join(dir, r.tool));
+  await chmod(join(dir, r.tool), 0o755);
+  return dir;
+}
+
 /** Installs the verified archive into the tool cache, with its record; returns the cached binary. */
 async function downloadAndCache(r: ReleaseInstall, cacheArch: string): Promise<InstalledTool> {
   core.info(`Downloading ${r.displayName} ${r.version}: ${r.archive.url}`);
@@ -184,7 +198,7 @@ async function downloadAndCache(r: ReleaseInstall, cacheArch: string): Promise<I
       );
     }
     core.info(`${r.archive.name}: SHA-256 ${actual} matches ${expected.from}`);
-    extracted = await tc.extractTar(archive);
+    extracted = await unpack(archive, r);
     const binary = join(extracted, r.binary ?? r.tool);
     if (!existsSync(binary)) {
       throw new Error(`${r.archive.name} has no ${r.binary ?? `${r.tool} binary at its root`}`);
