@@ -42,7 +42,10 @@ const inputs: Inputs = {
   'driver-opts': [],
   provenance: 'min',
   sbom: false,
+  keyless: false,
   'transparency-log': true,
+  'cosign-version': '2.6.5',
+  'cosign-download-url': 'https://github.com/sigstore/cosign/releases/download',
 };
 
 describe('buildxArgs', () => {

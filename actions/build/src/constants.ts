@@ -30,6 +30,7 @@ export const Inputs = {
   SbomGenerator: 'sbom-generator',
   CosignKey: 'cosign-key',
   CosignPassword: 'cosign-password',
+  Keyless: 'keyless',
   TransparencyLog: 'transparency-log',
   CosignVersion: 'cosign-version',
   CosignDownloadUrl: 'cosign-download-url',

@@ -11,6 +11,7 @@ import {
   inputError,
 } from '../../../lib/action/inputs.js';
 import { maskSecret } from '../../../lib/action/secrets.js';
+import { parseCosignDownloadUrl, parseCosignVersion } from '../../../lib/tools/cosign-install.js';
 import { parseImageRef } from '../../../lib/tools/docker.js';
 import { Inputs as I, PROVENANCE_MODES, type ProvenanceMode, type PushMode } from './constants.js';
 import type { Inputs } from './inputs.js';
@@ -68,6 +69,7 @@ export function getSigningInputs(
   | 'sbom-generator'
   | 'cosign-key'
   | 'cosign-password'
+  | 'keyless'
   | 'transparency-log'
   | 'cosign-version'
   | 'cosign-download-url'
@@ -101,20 +103,26 @@ export function getSigningInputs(
   if (password && !key) throw inputError(I.CosignPassword, `is set but ${I.CosignKey} is not`);
   if (key && !pushed)
     throw inputError(I.CosignKey, `signing needs a pushed image: set ${I.Push} to true or digest`);
-  const version = getString(I.CosignVersion) || undefined;
-  if (version && !/^v?\d+\.\d+\.\d+$/.test(version))
-    throw inputError(I.CosignVersion, `${JSON.stringify(version)} is not a version like 2.5.0`);
-  const downloadUrl = getString(I.CosignDownloadUrl) || undefined;
-  if (downloadUrl && !/^https?:\/\/[^\s]+$/.test(downloadUrl))
-    throw inputError(I.CosignDownloadUrl, `${JSON.stringify(downloadUrl)} is not an http(s) URL`);
+  const keyless = getBooleanInput(I.Keyless, { default: false });
+  if (keyless && key)
+    throw inputError(I.Keyless, `is true but ${I.CosignKey} is set: sign with one or the other`);
+  if (keyless && !pushed)
+    throw inputError(I.Keyless, `signing needs a pushed image: set ${I.Push} to true or digest`);
+  const transparencyLog = getBooleanInput(I.TransparencyLog, { default: true });
+  if (keyless && !transparencyLog)
+    throw inputError(
+      I.TransparencyLog,
+      'keyless signing needs the transparency log (its short-lived certificate is checked there)',
+    );
   return {
     provenance: pushed ? provenance : 'false',
     sbom,
     'sbom-generator': generator,
     'cosign-key': key,
     'cosign-password': password,
-    'transparency-log': getBooleanInput(I.TransparencyLog, { default: true }),
-    'cosign-version': version,
-    'cosign-download-url': downloadUrl,
+    keyless,
+    'transparency-log': transparencyLog,
+    'cosign-version': parseCosignVersion(getString(I.CosignVersion) ?? ''),
+    'cosign-download-url': parseCosignDownloadUrl(getString(I.CosignDownloadUrl) ?? ''),
   };
 }

@@ -65,9 +65,11 @@ export interface Inputs {
   /** a cosign private key (PEM, masked); undefined: no signing */
   'cosign-key'?: string;
   'cosign-password'?: string;
+  /** sign without a key: the job's OIDC token, Fulcio and Rekor */
+  keyless: boolean;
   'transparency-log': boolean;
-  'cosign-version'?: string;
-  'cosign-download-url'?: string;
+  'cosign-version': string;
+  'cosign-download-url': string;
 }
 
 const TAG = /^[\w][\w.-]{0,127}$/;

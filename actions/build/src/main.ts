@@ -51,7 +51,7 @@ export async function main(): Promise<void> {
   if (passed && digest) {
     if (inputs.push === 'true')
       await core.group(`Tag ${refs.length} tag(s)`, () => tagPushed(builder, inputs.image, digest, refs));
-    if (inputs['cosign-key'])
+    if (inputs['cosign-key'] || inputs.keyless)
       signed = await core.group('Sign with cosign', () => signPushed(inputs, work, built.pushed!));
   }
   setPushOutputs(inputs.image, refs, built, passed ? digest : undefined, signed);

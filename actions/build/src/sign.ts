@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../../lib/action/exec.js';
-import { attestImage, installCosign, signImage, type CosignSigner } from '../../../lib/tools/cosign.js';
+import { attestImage, installCosign, signImage, type SignOptions } from '../../../lib/tools/cosign.js';
 import type { Inputs } from './inputs.js';
 import { provenancePredicate, type PushedImage } from './pushed.js';
 
@@ -27,10 +27,11 @@ export async function signPushed(inputs: Inputs, work: string, pushed: PushedIma
     version: inputs['cosign-version'],
     downloadUrl: inputs['cosign-download-url'],
   });
-  const signer: CosignSigner = {
+  const signer: SignOptions = {
     cosign,
-    key: inputs['cosign-key']!,
-    password: inputs['cosign-password'] ?? '',
+    key: inputs['cosign-key']
+      ? { privateKey: inputs['cosign-key'], password: inputs['cosign-password'] }
+      : undefined,
     transparencyLog: inputs['transparency-log'],
   };
   await signImage(ref, signer);
