@@ -27,6 +27,7 @@ stop() { # name
   rm -f "$pidfile"
 }
 bash "$root/scripts/lab/bare-host.sh" down # its containers and volume, while the engine runs
+bash "$root/scripts/lab/classic-engine.sh" down # the second dockerd, its bridge and iptables rules
 # Services first, the engine last (its containers stop with it).
 for name in pebble challtestsrv releases registry sshd_jump sshd_host dockerd; do stop "$name"; done
 rm -f "$lab/env"

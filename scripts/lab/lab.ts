@@ -131,6 +131,28 @@ export function readMonitoringLab(): MonitoringLab {
   };
 }
 
+/** The lab's second engine and foreign platforms (scripts/lab/classic-engine.sh, run by lab:up). */
+export interface EnginesLab {
+  /** DOCKER_HOST of a second dockerd with the classic image store (overlay2, no containerd snapshotter) */
+  classicDockerHost: string;
+  /** its log, for a failure's context */
+  classicLog: string;
+  /** one manifest list in the lab registry (busybox, FROM scratch) for every platform in `multiarchPlatforms` */
+  multiarchBase: string;
+  /** linux/amd64,linux/arm64: arm64 runs under QEMU (binfmt_misc, fix-binary) on both engines */
+  multiarchPlatforms: string[];
+}
+
+export function readEnginesLab(): EnginesLab {
+  const { get } = envFile(join(labDir, 'classic', 'env'), '.lab/classic/env');
+  return {
+    classicDockerHost: get('LAB_CLASSIC_DOCKER_HOST'),
+    classicLog: get('LAB_CLASSIC_LOG'),
+    multiarchBase: get('LAB_MULTIARCH_BASE'),
+    multiarchPlatforms: get('LAB_MULTIARCH_PLATFORMS').split(','),
+  };
+}
+
 /** The connection inputs of berth/deploy and berth/backup for the lab's SSH host. */
 export function sshInputs(lab: Lab): Record<string, string> {
   return {

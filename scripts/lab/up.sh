@@ -7,7 +7,9 @@
 #   (built from source, served as an upstream release) with a small vulnerability DB (scripts/lab/trivy.sh),
 #   and Debian's promtool and amtool served as upstream's releases (scripts/lab/prometheus-release.sh),
 #   and Pebble, a real ACME server, with its challenge test DNS server (scripts/lab/pebble.sh),
-#   and Debian's cosign served as upstream's release (scripts/lab/cosign-release.sh).
+#   and Debian's cosign served as upstream's release (scripts/lab/cosign-release.sh),
+#   and a second engine with the classic image store, QEMU for arm64 and a multi-platform busybox
+#   base in the registry (scripts/lab/classic-engine.sh).
 # What tests need is written to .lab/env. A second run when all is up takes a few seconds.
 set -euo pipefail
 
@@ -313,6 +315,10 @@ LAB_RELEASES_URL="http://127.0.0.1:$RELEASES_PORT" bash "$root/scripts/lab/cosig
 # --- Pebble, a real ACME server, with pebble-challtestsrv as its DNS (scripts/lab/pebble.sh) ---------
 bash "$root/scripts/lab/pebble.sh"
 
+# --- a second engine with the classic image store, QEMU (binfmt) for arm64, a multi-platform base ---
+LAB_BASE_IMAGE=$base_ref LAB_REGISTRY=$REGISTRY LAB_REGISTRY_USER=$REG_USER LAB_REGISTRY_PASSWORD=$REG_PASSWORD \
+  bash "$root/scripts/lab/classic-engine.sh"
+
 # --- what tests need --------------------------------------------------------------------------
 cat >"$lab/env.tmp" <<EOF
 LAB_DIR=$lab
@@ -338,7 +344,7 @@ LAB_CA_FILE=$tls/ca.crt
 LAB_TLS_CERT=$tls/server.crt
 LAB_TLS_KEY=$tls/server.key
 EOF
-cat "$lab/trivy/env" "$lab/monitoring/env" "$lab/bare-host/env" "$lab/pebble/env" "$lab/cosign/env" >>"$lab/env.tmp"
+cat "$lab/trivy/env" "$lab/monitoring/env" "$lab/bare-host/env" "$lab/pebble/env" "$lab/cosign/env" "$lab/classic/env" >>"$lab/env.tmp"
 chmod 0600 "$lab/env.tmp"
 mv "$lab/env.tmp" "$lab/env"
 say "up: $(docker version --format 'engine {{.Server.Version}}'), $(docker buildx version | cut -d' ' -f1-2), $(docker compose version --short | sed 's/^/compose /'); env in .lab/env"
