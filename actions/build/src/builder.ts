@@ -7,6 +7,8 @@ import * as core from '@actions/core';
 import { randomBytes } from 'node:crypto';
 import { run } from '../../../lib/action/exec.js';
 import { inputError } from '../../../lib/action/inputs.js';
+import { oneLine } from '../../../lib/action/untrusted.js';
+import { topLevelError } from './buildx-errors.js';
 import { Inputs as I, State, type CacheBackend } from './constants.js';
 
 /** What the build asks of its builder. */
@@ -133,13 +135,13 @@ export async function chooseBuilder(needs: BuilderNeeds, options: BuilderOptions
     },
   );
   if (created.exitCode !== 0) {
-    const why =
-      created.stderr
-        .trim()
-        .split('\n')
-        .filter((l) => /error/i.test(l))
-        .pop() ?? `exit ${created.exitCode}`;
-    throw inputError(I.DriverOpts, `creating a docker-container builder failed: ${why}`);
+    const why = topLevelError(created.stderr) ?? `exit ${created.exitCode}`;
+    throw inputError(
+      I.DriverOpts,
+      oneLine(
+        `creating a docker-container builder failed (its BuildKit image: driver option image=...): ${why}`,
+      ),
+    );
   }
   return name;
 }

@@ -40,7 +40,6 @@ export function summaryMarkdown(f: SummaryFacts): string {
     ['Tags', f.refs.map((r) => `\`${r.slice(f.image.length + 1)}\``).join(' ')],
     ['Pushed', pushedWords(f)],
     ['Image ID', `\`${f.imageId}\``],
-    [f.push === 'false' ? 'Size (unpacked)' : 'Size (compressed, largest platform)', formatBytes(f.size)],
     ['Builder', `\`${f.builder}\``],
   ];
   if (f.platforms.length > 0) rows.push(['Platforms', f.platforms.map((p) => `\`${p}\``).join(' ')]);
@@ -55,12 +54,16 @@ export function summaryMarkdown(f: SummaryFacts): string {
       `cosign, \`${f.signed.digest}\`${f.signed.attestations.map((a) => ` + attestation \`${a}\``).join('')}` +
         (f.signed.transparencyLog ? ' (in the transparency log)' : ' (no transparency log)'),
     ]);
-  if (f.compressedSize !== undefined) {
+  if (f.push === 'false') rows.push(['Size (unpacked)', formatBytes(f.size)]);
+  else {
     const change =
-      f.previousCompressedSize !== undefined
-        ? ` (${signedBytes(f.compressedSize - f.previousCompressedSize)} against the image this tag held before)`
-        : ' (no earlier image under this tag)';
-    rows.push(['Size (compressed, in the registry)', formatBytes(f.compressedSize) + change]);
+      f.compressedSize === undefined
+        ? ''
+        : f.previousCompressedSize !== undefined
+          ? ` (${signedBytes(f.compressedSize - f.previousCompressedSize)} against the image this tag held before)`
+          : ' (no earlier image under this tag)';
+    const largest = f.platforms.length > 1 ? ', the largest platform' : '';
+    rows.push(['Size (compressed, in the registry)', `${formatBytes(f.size)}${largest}${change}`]);
   }
   rows.push(['Cache', `${f.cacheBackend}: ${f.steps.cached} of ${f.steps.steps} build steps cached`]);
   const table = keyValueTable(rows);
