@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runAction, type RunOptions } from '../scripts/lab/harness.js';
 import { readLab, repoRoot } from '../scripts/lab/lab.js';
+import { builderInputs } from './builders.js';
 import { registryDigest } from './registry.js';
 
 const exec = promisify(execFile);
@@ -33,6 +34,8 @@ function build(inputs: RunOptions['inputs'], extra: Partial<RunOptions> = {}) {
       'registry-username': lab.registryUser,
       'registry-password': lab.registryPassword,
       'build-args': `BASE_IMAGE=${lab.baseImage}`,
+      // Shape a builder the action creates (nothing can be pulled here, and the registry is on loopback).
+      ...builderInputs,
       ...inputs,
     },
   });
@@ -223,7 +226,8 @@ describe('policy checks', () => {
     });
     expect(r.exitCode).toBe(1);
     expect(r.errors.join('\n')).toMatch(/runs as root \(no USER, so root\)/);
-    expect(r.summary).toMatch(/Not pushed/);
+    expect(r.summary).toMatch(/Refused, no tag added/);
+    expect(r.outputs.digest).toBe('');
     expect(await registryDigest(lab, `berth-test-${run}/rooted`, 'v1')).toBeUndefined();
   });
 

@@ -121,12 +121,22 @@ export async function pushedImage(
   const digest = metadata['containerimage.digest'];
   if (!digest || !/^sha256:[0-9a-f]{64}$/.test(digest))
     throw new Error('the build finished but buildx reported no pushed digest');
+  return registryImage(image, digest, metadata, tracker.stats());
+}
+
+/** An image in the registry under `digest` (pushed by this step or an earlier one), per platform. */
+export async function registryImage(
+  image: string,
+  digest: string,
+  metadata: BuildMetadata = {},
+  steps: StepStats = { steps: 0, cached: 0, rebuilt: [], ratio: 1 },
+): Promise<BuiltImage> {
   const pushed = await readPushedImage(image, digest);
   if (pushed.platforms.length === 0) throw new Error(`${image}@${digest} holds no image`);
   const subjects = pushed.platforms.map((p) => ({ platform: p.platform, size: p.size, user: p.user }));
   return {
     metadata,
-    steps: tracker.stats(),
+    steps,
     imageId: pushed.platforms[0]!.configDigest,
     subjects,
     size: Math.max(...subjects.map((s) => s.size)),

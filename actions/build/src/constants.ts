@@ -22,6 +22,7 @@ export const Inputs = {
   CacheScope: 'cache-scope',
   MaxSize: 'max-size',
   RequireNonRoot: 'require-non-root',
+  FromDigest: 'from-digest',
   Builder: 'builder',
   DriverOpts: 'driver-opts',
   BuildkitdConfig: 'buildkitd-config',

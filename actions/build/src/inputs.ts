@@ -55,6 +55,8 @@ export interface Inputs {
   /** bytes */
   'max-size'?: number;
   'require-non-root': 'error' | 'warn' | 'off';
+  /** an image pushed earlier by digest: checked, signed and tagged, not built */
+  'from-digest'?: string;
   /** an existing buildx builder to use; undefined: the current one, or one created for this step */
   builder?: string;
   'driver-opts': string[];
@@ -147,6 +149,14 @@ function getImageInputs(): Pick<Inputs, 'image' | 'tags'> {
   return { image: repositoryName(image), tags };
 }
 
+/** A digest pushed earlier (`push: digest`) to check, sign and tag instead of building. */
+function getFromDigest(): string | undefined {
+  const digest = getString(I.FromDigest) || undefined;
+  if (digest && !/^sha256:[0-9a-f]{64}$/.test(digest))
+    throw inputError(I.FromDigest, `${JSON.stringify(digest)} is not a digest (sha256:<64 hex>)`);
+  return digest;
+}
+
 /** The cache backend (undefined: chosen later) and where it keeps the cache. */
 function getCacheInputs(
   env: Record<string, string | undefined>,
@@ -186,8 +196,18 @@ function getCacheInputs(
 
 export function getInputs(env: Record<string, string | undefined> = process.env): Inputs {
   const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
-  const dockerfile = getDockerfileInputs(workspace);
+  const fromDigest = getFromDigest();
+  // An image pushed earlier is not built again: no Dockerfile to check.
+  const dockerfile = fromDigest
+    ? { context: workspace, file: '', target: undefined }
+    : getDockerfileInputs(workspace);
   const { image, tags } = getImageInputs();
+  const push = getEnumInput(I.Push, PUSH_MODES, { default: 'false' });
+  if (fromDigest && push === 'false')
+    throw inputError(
+      I.FromDigest,
+      `tags and signs an image already pushed: set ${I.Push} to true (or digest to sign only)`,
+    );
 
   const secrets = getKeyValueInput(I.Secrets);
   for (const [id, value] of Object.entries(secrets)) {
@@ -206,7 +226,8 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     image,
     tags,
     labels: keyValueList(I.Labels, getListInput(I.Labels, { newlinesOnly: true })),
-    push: getEnumInput(I.Push, PUSH_MODES, { default: 'false' }),
+    push,
+    'from-digest': fromDigest,
     load: getBooleanInput(I.Load, { default: false }),
     'registry-username': credentials?.username,
     'registry-password': credentials?.password,
@@ -218,6 +239,6 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     'max-size': getByteSizeInput(I.MaxSize),
     'require-non-root': getEnumInput(I.RequireNonRoot, NON_ROOT_POLICIES, { default: 'error' }),
     ...getBuilderInputs(workspace),
-    ...getSigningInputs(getEnumInput(I.Push, PUSH_MODES, { default: 'false' }), env),
+    ...getSigningInputs(push, env),
   };
 }

@@ -4,19 +4,65 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../../lib/action/exec.js';
-import { contextFromEnv, runUrl } from '../../../lib/action/github.js';
+import { contextFromEnv, runUrl, type GitHubContext } from '../../../lib/action/github.js';
 import { remoteCompressedSize } from '../../../lib/tools/docker.js';
-import { cacheSettings, loadedImage, pushedImage, runBuild } from './build.js';
+import {
+  cacheSettings,
+  loadedImage,
+  pushedImage,
+  registryImage,
+  runBuild,
+  type BuiltImage,
+} from './build.js';
 import { imageChecks } from './checks.js';
-import { getInputs } from './inputs.js';
+import type { CacheBackend } from './constants.js';
+import { getInputs, type Inputs } from './inputs.js';
 import { prepareLocalCache, rotateLocalCache } from './local-cache.js';
 import { setImageOutputs, setPushOutputs } from './outputs.js';
 import { ProgressTracker } from './progress.js';
 import { tagPushed } from './promote.js';
-import { prepareBuilder } from './setup.js';
+import { loginOnce, prepareBuilder } from './setup.js';
 import { signPushed, type Signed } from './sign.js';
 import { summaryMarkdown } from './summary.js';
 import { computeTags } from './tags.js';
+
+interface Made {
+  built: BuiltImage;
+  backend: CacheBackend | 'none';
+  /** the builder that built it; undefined for an image pushed by an earlier step */
+  builder?: string;
+}
+
+/** Builds the image (pushed by digest, or loaded) and reads back what it produced. */
+async function buildImage(
+  inputs: Inputs,
+  ctx: GitHubContext,
+  refs: string[],
+  version: string,
+  work: string,
+): Promise<Made> {
+  const { backend, builder } = await core.group('Docker and buildx', () => prepareBuilder(inputs));
+  if (backend === 'local') prepareLocalCache(inputs['cache-dir']);
+  const pushing = inputs.push !== 'false';
+  const cache = cacheSettings(inputs, backend, refs[0]!);
+  const tracker = new ProgressTracker();
+  const builderId = ctx.runId && ctx.repository ? runUrl(ctx) : undefined;
+  await core.group(`Build ${pushing ? `${inputs.image} (pushed by digest)` : refs[0]}`, () =>
+    runBuild(inputs, ctx, { builder, builderId, refs, version, cache, work }, tracker),
+  );
+  if (backend === 'local') rotateLocalCache(inputs['cache-dir']);
+  const built = pushing
+    ? await core.group('Read the pushed image back', () => pushedImage(work, inputs.image, tracker))
+    : await loadedImage(work, refs[0]!, tracker);
+  return { built, backend, builder };
+}
+
+/** An image an earlier step pushed by digest (`from-digest`): read back to be checked, signed, tagged. */
+async function earlierImage(inputs: Inputs, digest: string): Promise<Made> {
+  if (inputs['registry-username'] && inputs['registry-password']) await loginOnce(inputs);
+  const built = await core.group(`Read ${inputs.image}@${digest}`, () => registryImage(inputs.image, digest));
+  return { built, backend: 'none' };
+}
 
 export async function main(): Promise<void> {
   const inputs = getInputs();
@@ -25,23 +71,13 @@ export async function main(): Promise<void> {
     inputs.tags.length > 0 ? { tags: inputs.tags, version: inputs.tags[0]! } : computeTags(ctx);
   const refs = computed.tags.map((tag) => `${inputs.image}:${tag}`);
   core.info(`Image ${inputs.image}, tags: ${computed.tags.join(', ')}`);
-
-  const { backend, builder } = await core.group('Docker and buildx', () => prepareBuilder(inputs));
-  if (backend === 'local') prepareLocalCache(inputs['cache-dir']);
-  const pushing = inputs.push !== 'false';
   const previous = inputs.push === 'true' ? remoteCompressedSize(refs[0]!).catch(() => undefined) : undefined;
   const work = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'berth-build-'));
-  const cache = cacheSettings(inputs, backend, refs[0]!);
-  const tracker = new ProgressTracker();
-  const builderId = ctx.runId && ctx.repository ? runUrl(ctx) : undefined;
-  await core.group(`Build ${pushing ? `${inputs.image} (pushed by digest)` : refs[0]}`, () =>
-    runBuild(inputs, ctx, { builder, builderId, refs, version: computed.version, cache, work }, tracker),
-  );
-  if (backend === 'local') rotateLocalCache(inputs['cache-dir']);
+  const fromDigest = inputs['from-digest'];
+  const { built, backend, builder } = fromDigest
+    ? await earlierImage(inputs, fromDigest)
+    : await buildImage(inputs, ctx, refs, computed.version, work);
 
-  const built = pushing
-    ? await core.group('Read the pushed image back', () => pushedImage(work, inputs.image, tracker))
-    : await loadedImage(work, refs[0]!, tracker);
   setImageOutputs(inputs.image, refs, built);
   const checks = imageChecks(built.subjects, inputs['max-size'], inputs['require-non-root']);
   if (checks.warning) core.warning(checks.warning);
@@ -49,18 +85,21 @@ export async function main(): Promise<void> {
   const digest = built.pushed?.digest;
   let signed: Signed | undefined;
   if (passed && digest) {
-    if (inputs.push === 'true')
-      await core.group(`Tag ${refs.length} tag(s)`, () => tagPushed(builder, inputs.image, digest, refs));
+    const pushedDigest = digest;
+    // Signed before it is tagged: an image whose signing fails gets no tag either.
     if (inputs['cosign-key'] || inputs.keyless)
       signed = await core.group('Sign with cosign', () => signPushed(inputs, work, built.pushed!));
+    if (inputs.push === 'true')
+      await core.group(`Tag ${refs.length} tag(s)`, () =>
+        tagPushed(builder, inputs.image, pushedDigest, refs),
+      );
   }
   setPushOutputs(inputs.image, refs, built, passed ? digest : undefined, signed);
 
-  if (!inputs.load && !pushing) {
+  if (!inputs.load && inputs.push === 'false') {
     // Untag only: layers stay in the build cache, the runner's image list stays clean.
     await run('docker', ['image', 'rm', '--', ...refs], { silent: true, ignoreReturnCode: true });
   }
-  const compressedSize = digest && passed ? built.pushed!.platforms[0]!.size : undefined;
   await core.summary
     .addRaw(
       summaryMarkdown({
@@ -70,11 +109,11 @@ export async function main(): Promise<void> {
         digest: passed ? digest : undefined,
         imageId: built.imageId,
         size: built.size,
-        compressedSize,
+        compressedSize: digest && passed ? built.pushed!.platforms[0]!.size : undefined,
         previousCompressedSize: await previous,
         steps: built.steps,
         cacheBackend: backend,
-        builder,
+        builder: builder ?? `none (pushed earlier as ${fromDigest})`,
         platforms: built.pushed?.platforms.map((p) => p.platform) ?? [],
         attestations: built.pushed?.attestations ?? [],
         signed,
@@ -83,5 +122,6 @@ export async function main(): Promise<void> {
     )
     .write();
   if (!passed) throw new Error(checks.failures.join('; '));
-  core.info(`Cache: ${built.steps.cached} of ${built.steps.steps} build steps cached (${backend})`);
+  if (!fromDigest)
+    core.info(`Cache: ${built.steps.cached} of ${built.steps.steps} build steps cached (${backend})`);
 }

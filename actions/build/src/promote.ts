@@ -2,13 +2,12 @@
 // imagetools create`: no layer is pushed again), each then read back to name that same digest.
 import { run } from '../../../lib/action/exec.js';
 
-export function tagArgs(builder: string, source: string, refs: string[]): string[] {
+export function tagArgs(builder: string | undefined, source: string, refs: string[]): string[] {
   return [
     'buildx',
     'imagetools',
     'create',
-    '--builder',
-    builder,
+    ...(builder ? ['--builder', builder] : []),
     ...refs.flatMap((r) => ['--tag', r]),
     '--',
     source,
@@ -22,7 +21,7 @@ export function manifestDigest(json: string): string | undefined {
 }
 
 export async function tagPushed(
-  builder: string,
+  builder: string | undefined,
   image: string,
   digest: string,
   refs: string[],

@@ -25,7 +25,7 @@ export async function prepareBuilder(inputs: Inputs): Promise<Setup> {
   return { backend: choice.backend, builder };
 }
 
-async function loginOnce(inputs: Inputs): Promise<void> {
+export async function loginOnce(inputs: Inputs): Promise<void> {
   const registry = parseImageRef(inputs.image)!.registry;
   await login(registry, inputs['registry-username']!, inputs['registry-password']!);
   core.saveState(State.LoggedInRegistry, registry);
