@@ -1,6 +1,7 @@
 // The lab's BuildKit for docker-container builders the build action creates (scripts/lab/buildkit.sh):
-// its image (nothing can be pulled here), the host network (the registry is on loopback) and a
-// buildkitd config that lets it speak plain HTTP to that registry.
+// its image (nothing can be pulled here) and the host network (the registry is on loopback; BuildKit
+// speaks plain HTTP to a localhost registry by itself). The lab's buildkitd config (the same, spelled
+// out) goes in too, so the tests also pass through the `buildkitd-config` input.
 import { join } from 'node:path';
 import { envFile, labDir } from '../scripts/lab/lab.js';
 
