@@ -108,7 +108,14 @@ describe('multi-platform', () => {
 
   it('checks each platform: a root arm64 image is refused by name and gets no tag', async () => {
     const r = await build(
-      { context: context(multi('')), image: imageOf('multi'), tags: 'refused', platforms: 'linux/amd64,linux/arm64', push: 'true', cache: 'none' },
+      {
+        context: context(multi('')),
+        image: imageOf('multi'),
+        tags: 'refused',
+        platforms: 'linux/amd64,linux/arm64',
+        push: 'true',
+        cache: 'none',
+      },
       engines.classicDockerHost,
     );
     expect(r.exitCode).toBe(1);
@@ -119,12 +126,22 @@ describe('multi-platform', () => {
 
   it('pushes one index with both platforms from the classic engine, each checked', async () => {
     const r = await build(
-      { context: context(multi('10002')), image: imageOf('multi'), tags: 'v1', platforms: 'linux/amd64,linux/arm64', push: 'true', cache: 'none', 'max-size': '5MB' },
+      {
+        context: context(multi('10002')),
+        image: imageOf('multi'),
+        tags: 'v1',
+        platforms: 'linux/amd64,linux/arm64',
+        push: 'true',
+        cache: 'none',
+        'max-size': '5MB',
+      },
       engines.classicDockerHost,
     );
     expect(r.exitCode, r.log).toBe(0);
     expect(r.outputs.platforms).toBe('linux/amd64,linux/arm64');
-    expect(r.summary).toMatch(/✅ linux\/arm64 image size \(compressed, in the registry\) [\d.]+ [kM]B \(\d+ bytes\) within max-size/);
+    expect(r.summary).toMatch(
+      /✅ linux\/arm64 image size \(compressed, in the registry\) [\d.]+ [kM]B \(\d+ bytes\) within max-size/,
+    );
     expect(r.summary).toContain('✅ the linux/arm64 image runs as 10002');
     const digest = r.outputs.digest!;
     expect(await registryDigest(lab, repo('multi'), 'v1')).toBe(digest);
@@ -134,10 +151,9 @@ describe('multi-platform', () => {
     const platforms = index.manifests.map((m) => `${m.platform.os}/${m.platform.architecture}`);
     expect(platforms.filter((p) => p !== 'unknown/unknown').sort()).toEqual(['linux/amd64', 'linux/arm64']);
     // The arm64 image holds what its stage built for arm64 (the build stage ran once per target).
-    const configs = JSON.parse(await imagetools(`${imageOf('multi')}@${digest}`, '{{json .Image}}')) as Record<
-      string,
-      { architecture: string; config: { User: string } }
-    >;
+    const configs = JSON.parse(
+      await imagetools(`${imageOf('multi')}@${digest}`, '{{json .Image}}'),
+    ) as Record<string, { architecture: string; config: { User: string } }>;
     expect(configs['linux/arm64']).toMatchObject({ architecture: 'arm64', config: { User: '10002' } });
   });
 });
@@ -173,7 +189,11 @@ describe('attestations and signing', () => {
     const ref = r.outputs.ref!;
     const attestations = r.outputs.attestations!.split('\n');
     expect(attestations).toEqual(
-      expect.arrayContaining(['https://spdx.dev/Document', 'cosign-signature', expect.stringMatching(/^cosign-attestation:slsaprovenance/)]),
+      expect.arrayContaining([
+        'https://spdx.dev/Document',
+        'cosign-signature',
+        expect.stringMatching(/^cosign-attestation:slsaprovenance/),
+      ]),
     );
     const provenance = await imagetools(ref, '{{json .Provenance}}');
     const sbom = await imagetools(ref, '{{json .SBOM}}');
@@ -190,7 +210,13 @@ describe('attestations and signing', () => {
     const signature = await cosign(['verify', `--key=${pair.pub}`, ...offline, ref]);
     expect(signature.code, signature.out).toBe(0);
     const type = attestations.find((a) => a.startsWith('cosign-attestation:'))!.split(':')[1]!;
-    const attestation = await cosign(['verify-attestation', `--key=${pair.pub}`, `--type=${type}`, ...offline, ref]);
+    const attestation = await cosign([
+      'verify-attestation',
+      `--key=${pair.pub}`,
+      `--type=${type}`,
+      ...offline,
+      ref,
+    ]);
     expect(attestation.code, attestation.out).toBe(0);
     // Another key does not verify it.
     const other = await keyPair('other');

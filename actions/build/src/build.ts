@@ -27,7 +27,7 @@ export function cacheSettings(inputs: Inputs, backend: CacheBackend, inlineFrom:
 }
 
 export interface BuildRequest {
-  builder: string;
+  builder?: string;
   /** provenance's builder id (the workflow run's URL) */
   builderId?: string;
   refs: string[];

@@ -103,7 +103,12 @@ export interface BuilderOptions {
  * The builder name to pass to `--builder`: the input's (refused when it cannot do what is asked),
  * the current one when it can, else a new docker-container builder saved for the post step.
  */
-export async function chooseBuilder(needs: BuilderNeeds, options: BuilderOptions): Promise<string> {
+export async function chooseBuilder(
+  needs: BuilderNeeds,
+  options: BuilderOptions,
+): Promise<string | undefined> {
+  // Any builder loads a one-platform image without a cache export: no need to ask which one it is.
+  if (!options.builder && !Object.values(needs).some(Boolean)) return undefined;
   const facts = await inspectBuilder(options.builder);
   const missing = builderShortfalls(needs, facts);
   if (options.builder) {

@@ -31,8 +31,8 @@ export function mergeLabels(oci: Record<string, string>, user: string[]): Record
 }
 
 export interface BuildPlan {
-  /** the buildx builder to run on */
-  builder: string;
+  /** the buildx builder to run on; undefined: buildx's current one */
+  builder?: string;
   /** full references, image:tag (tagged here only when the image is loaded, not pushed) */
   refs: string[];
   labels: Record<string, string>;
@@ -84,8 +84,7 @@ export function buildxArgs(inputs: Inputs, plan: BuildPlan): string[] {
   const args = [
     'buildx',
     'build',
-    '--builder',
-    plan.builder,
+    ...(plan.builder ? ['--builder', plan.builder] : []),
     '--progress',
     'plain',
     '--file',

@@ -113,7 +113,11 @@ export async function main(): Promise<void> {
         previousCompressedSize: await previous,
         steps: built.steps,
         cacheBackend: backend,
-        builder: builder ?? `none (pushed earlier as ${fromDigest})`,
+        builder: fromDigest
+          ? { words: 'none: pushed earlier by digest' }
+          : builder
+            ? { name: builder }
+            : { words: "buildx's current builder" },
         platforms: built.pushed?.platforms.map((p) => p.platform) ?? [],
         attestations: built.pushed?.attestations ?? [],
         signed,

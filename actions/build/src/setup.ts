@@ -9,15 +9,23 @@ import type { Inputs } from './inputs.js';
 
 export interface Setup {
   backend: CacheBackend;
-  /** the builder every buildx command of this step names */
-  builder: string;
+  /** the builder every buildx command of this step names; undefined: buildx's current one */
+  builder?: string;
 }
 
 export async function prepareBuilder(inputs: Inputs): Promise<Setup> {
   const credentials = inputs['registry-username'] && inputs['registry-password'];
-  const [version] = await Promise.all([buildxVersion(), credentials ? loginOnce(inputs) : undefined]);
-  core.info(`buildx ${version}`);
-  const choice = chooseCacheBackend(inputs.cache, process.env, version);
+  // buildx's version only matters to the gha backend (explicit, or the default on a runner with a
+  // cache service): every other build skips that process.
+  const needsVersion = inputs.cache === undefined || inputs.cache === 'gha';
+  const [version] = await Promise.all([
+    needsVersion ? buildxVersion() : undefined,
+    credentials ? loginOnce(inputs) : undefined,
+  ]);
+  if (version) core.info(`buildx ${version}`);
+  const choice = version
+    ? chooseCacheBackend(inputs.cache, process.env, version)
+    : { backend: inputs.cache! };
   if (choice.warning) core.warning(choice.warning);
   const attestations = inputs.provenance !== 'false' || inputs.sbom;
   const needs = builderNeeds(inputs.push !== 'false', choice.backend, inputs.platforms, attestations);

@@ -17,7 +17,8 @@ export interface SummaryFacts {
   previousCompressedSize?: number;
   steps: StepStats;
   cacheBackend: string;
-  builder: string;
+  /** the builder's name; a phrase when there is none to name */
+  builder: { name: string } | { words: string };
   platforms: string[];
   attestations: string[];
   signed?: Signed;
@@ -40,7 +41,7 @@ export function summaryMarkdown(f: SummaryFacts): string {
     ['Tags', f.refs.map((r) => `\`${r.slice(f.image.length + 1)}\``).join(' ')],
     ['Pushed', pushedWords(f)],
     ['Image ID', `\`${f.imageId}\``],
-    ['Builder', `\`${f.builder}\``],
+    ['Builder', 'name' in f.builder ? `\`${f.builder.name}\`` : f.builder.words],
   ];
   if (f.platforms.length > 0) rows.push(['Platforms', f.platforms.map((p) => `\`${p}\``).join(' ')]);
   if (f.push !== 'false')
