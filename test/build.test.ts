@@ -253,7 +253,7 @@ describe('policy checks', () => {
     });
     expect(r.exitCode).toBe(1);
     expect(r.errors.join('\n')).toMatch(
-      /image size [\d.]+ MB \(\d+ bytes\) exceeds max-size 10\.0 MB \(10000000 bytes\)/,
+      /image size \(unpacked\) [\d.]+ MB \(\d+ bytes\) exceeds max-size 10\.0 MB \(10000000 bytes\)/,
     );
     expect(Number(r.outputs.size)).toBeGreaterThan(10_000_000);
   });

@@ -31706,6 +31706,9 @@ async function inspectBuilder(name) {
  * the current one when it can, else a new docker-container builder saved for the post step.
  */
 async function chooseBuilder(needs, options) {
+    // Any builder loads a one-platform image without a cache export: no need to ask which one it is.
+    if (!options.builder && !Object.values(needs).some(Boolean))
+        return undefined;
     const facts = await inspectBuilder(options.builder);
     const missing = builderShortfalls(needs, facts);
     if (options.builder) {
@@ -31858,6 +31861,7 @@ const Inputs = {
     CacheScope: 'cache-scope',
     MaxSize: 'max-size',
     RequireNonRoot: 'require-non-root',
+    FromDigest: 'from-digest',
     Builder: 'builder',
     DriverOpts: 'driver-opts',
     BuildkitdConfig: 'buildkitd-config',
@@ -32073,18 +32077,15 @@ function mergeLabels(oci, user) {
     }
     return merged;
 }
-/** Where the image goes: pushed by digest (no tag yet), loaded into the engine, or both. */
+/**
+ * Where the image goes: pushed by digest (no tag yet), or loaded into the engine under its tags. (A
+ * second, docker exporter beside the push would make buildx report that exporter's digest, not the
+ * pushed one: a pushed image the step also loads is pulled back by digest instead.)
+ */
 function outputArgs(inputs, refs) {
     if (inputs.push === 'false')
         return ['--load', ...refs.flatMap((ref) => ['--tag', ref])];
-    const args = [
-        '--output',
-        `type=image,name=${inputs.image},push-by-digest=true,name-canonical=true,push=true`,
-    ];
-    // A second exporter: the engine gets the image under its tags too (one platform only).
-    if (inputs.load)
-        args.push('--output', `type=docker,"name=${refs.join(',')}"`);
-    return args;
+    return ['--output', `type=image,name=${inputs.image},push-by-digest=true,name-canonical=true,push=true`];
 }
 /** Provenance and SBOM attestations; explicitly off when nothing is pushed. */
 function attestationArgs(inputs, builderId) {
@@ -32106,8 +32107,7 @@ function buildxArgs(inputs, plan) {
     const args = [
         'buildx',
         'build',
-        '--builder',
-        plan.builder,
+        ...(plan.builder ? ['--builder', plan.builder] : []),
         '--progress',
         'plain',
         '--file',
@@ -32522,13 +32522,17 @@ async function pushedImage(work, image, tracker) {
     const digest = metadata['containerimage.digest'];
     if (!digest || !/^sha256:[0-9a-f]{64}$/.test(digest))
         throw new Error('the build finished but buildx reported no pushed digest');
+    return registryImage(image, digest, metadata, tracker.stats());
+}
+/** An image in the registry under `digest` (pushed by this step or an earlier one), per platform. */
+async function registryImage(image, digest, metadata = {}, steps = { steps: 0, cached: 0, rebuilt: [], ratio: 1 }) {
     const pushed = await readPushedImage(image, digest);
     if (pushed.platforms.length === 0)
         throw new Error(`${image}@${digest} holds no image`);
     const subjects = pushed.platforms.map((p) => ({ platform: p.platform, size: p.size, user: p.user }));
     return {
         metadata,
-        steps: tracker.stats(),
+        steps,
         imageId: pushed.platforms[0].configDigest,
         subjects,
         size: Math.max(...subjects.map((s) => s.size)),
@@ -34034,6 +34038,13 @@ function getImageInputs() {
     }
     return { image: (0,docker/* repositoryName */.aR)(image), tags };
 }
+/** A digest pushed earlier (`push: digest`) to check, sign and tag instead of building. */
+function getFromDigest() {
+    const digest = (0,inputs/* getString */.AA)(constants/* Inputs */.G0.FromDigest) || undefined;
+    if (digest && !/^sha256:[0-9a-f]{64}$/.test(digest))
+        throw (0,inputs/* inputError */.Xu)(constants/* Inputs */.G0.FromDigest, `${JSON.stringify(digest)} is not a digest (sha256:<64 hex>)`);
+    return digest;
+}
 /** The cache backend (undefined: chosen later) and where it keeps the cache. */
 function getCacheInputs(env, workspace, repository, target) {
     const cacheInput = (0,inputs/* getString */.AA)(constants/* Inputs */.G0.Cache);
@@ -34058,8 +34069,15 @@ function getCacheInputs(env, workspace, repository, target) {
 }
 function getInputs(env = process.env) {
     const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
-    const dockerfile = getDockerfileInputs(workspace);
+    const fromDigest = getFromDigest();
+    // An image pushed earlier is not built again: no Dockerfile to check.
+    const dockerfile = fromDigest
+        ? { context: workspace, file: '', target: undefined }
+        : getDockerfileInputs(workspace);
     const { image, tags } = getImageInputs();
+    const push = (0,inputs/* getEnumInput */.iv)(constants/* Inputs */.G0.Push, constants/* PUSH_MODES */.qf, { default: 'false' });
+    if (fromDigest && push === 'false')
+        throw (0,inputs/* inputError */.Xu)(constants/* Inputs */.G0.FromDigest, `tags and signs an image already pushed: set ${constants/* Inputs */.G0.Push} to true (or digest to sign only)`);
     const secrets = (0,inputs/* getKeyValueInput */.L7)(constants/* Inputs */.G0.Secrets);
     for (const [id, value] of Object.entries(secrets)) {
         if (!/^[A-Za-z0-9_.-]+$/.test(id))
@@ -34076,7 +34094,8 @@ function getInputs(env = process.env) {
         image,
         tags,
         labels: keyValueList(constants/* Inputs */.G0.Labels, (0,inputs/* getListInput */.DF)(constants/* Inputs */.G0.Labels, { newlinesOnly: true })),
-        push: (0,inputs/* getEnumInput */.iv)(constants/* Inputs */.G0.Push, constants/* PUSH_MODES */.qf, { default: 'false' }),
+        push,
+        'from-digest': fromDigest,
         load: (0,inputs/* getBooleanInput */.Vt)(constants/* Inputs */.G0.Load, { default: false }),
         'registry-username': credentials?.username,
         'registry-password': credentials?.password,
@@ -34088,7 +34107,7 @@ function getInputs(env = process.env) {
         'max-size': (0,inputs/* getByteSizeInput */.OK)(constants/* Inputs */.G0.MaxSize),
         'require-non-root': (0,inputs/* getEnumInput */.iv)(constants/* Inputs */.G0.RequireNonRoot, constants/* NON_ROOT_POLICIES */.aC, { default: 'error' }),
         ...getBuilderInputs(workspace),
-        ...getSigningInputs((0,inputs/* getEnumInput */.iv)(constants/* Inputs */.G0.Push, constants/* PUSH_MODES */.qf, { default: 'false' }), env),
+        ...getSigningInputs(push, env),
     };
 }
 
@@ -34244,8 +34263,7 @@ function tagArgs(builder, source, refs) {
         'buildx',
         'imagetools',
         'create',
-        '--builder',
-        builder,
+        ...(builder ? ['--builder', builder] : []),
         ...refs.flatMap((r) => ['--tag', r]),
         '--',
         source,
@@ -34275,6 +34293,13 @@ async function tagPushed(builder, image, digest, refs) {
     if (wrong.length > 0)
         throw new Error(`the registry does not name ${digest} under ${wrong.map(([ref, d]) => `${ref} (${d ?? 'nothing'})`).join(', ')}`);
 }
+/** `load` with `push`: the pushed image pulled back by digest and tagged in the engine, byte for byte. */
+async function loadPushed(image, digest, refs) {
+    const source = `${image}@${digest}`;
+    await (0,action_exec/* run */.eF)('docker', ['pull', '--quiet', '--', source], { silent: true });
+    for (const ref of refs)
+        await (0,action_exec/* run */.eF)('docker', ['tag', source, ref], { silent: true });
+}
 
 // EXTERNAL MODULE: ./actions/build/src/builder.ts
 var src_builder = __nccwpck_require__(9124);
@@ -34288,9 +34313,18 @@ var src_builder = __nccwpck_require__(9124);
 
 async function prepareBuilder(inputs) {
     const credentials = inputs['registry-username'] && inputs['registry-password'];
-    const [version] = await Promise.all([(0,docker/* buildxVersion */.ry)(), credentials ? loginOnce(inputs) : undefined]);
-    lib_core/* info */.pq(`buildx ${version}`);
-    const choice = chooseCacheBackend(inputs.cache, process.env, version);
+    // buildx's version only matters to the gha backend (explicit, or the default on a runner with a
+    // cache service): every other build skips that process.
+    const needsVersion = inputs.cache === undefined || inputs.cache === 'gha';
+    const [version] = await Promise.all([
+        needsVersion ? (0,docker/* buildxVersion */.ry)() : undefined,
+        credentials ? loginOnce(inputs) : undefined,
+    ]);
+    if (version)
+        lib_core/* info */.pq(`buildx ${version}`);
+    const choice = version
+        ? chooseCacheBackend(inputs.cache, process.env, version)
+        : { backend: inputs.cache };
     if (choice.warning)
         lib_core/* warning */.$e(choice.warning);
     const attestations = inputs.provenance !== 'false' || inputs.sbom;
@@ -34642,7 +34676,7 @@ function summaryMarkdown(f) {
         ['Tags', f.refs.map((r) => `\`${r.slice(f.image.length + 1)}\``).join(' ')],
         ['Pushed', pushedWords(f)],
         ['Image ID', `\`${f.imageId}\``],
-        ['Builder', `\`${f.builder}\``],
+        ['Builder', 'name' in f.builder ? `\`${f.builder.name}\`` : f.builder.words],
     ];
     if (f.platforms.length > 0)
         rows.push(['Platforms', f.platforms.map((p) => `\`${p}\``).join(' ')]);
@@ -34749,27 +34783,42 @@ function computeTags(ctx) {
 
 
 
+/** Builds the image (pushed by digest, or loaded) and reads back what it produced. */
+async function buildImage(inputs, ctx, refs, version, work) {
+    const { backend, builder } = await lib_core/* group */.Os('Docker and buildx', () => prepareBuilder(inputs));
+    if (backend === 'local')
+        prepareLocalCache(inputs['cache-dir']);
+    const pushing = inputs.push !== 'false';
+    const cache = cacheSettings(inputs, backend, refs[0]);
+    const tracker = new ProgressTracker();
+    const builderId = ctx.runId && ctx.repository ? runUrl(ctx) : undefined;
+    await lib_core/* group */.Os(`Build ${pushing ? `${inputs.image} (pushed by digest)` : refs[0]}`, () => runBuild(inputs, ctx, { builder, builderId, refs, version, cache, work }, tracker));
+    if (backend === 'local')
+        rotateLocalCache(inputs['cache-dir']);
+    const built = pushing
+        ? await lib_core/* group */.Os('Read the pushed image back', () => pushedImage(work, inputs.image, tracker))
+        : await loadedImage(work, refs[0], tracker);
+    return { built, backend, builder };
+}
+/** An image an earlier step pushed by digest (`from-digest`): read back to be checked, signed, tagged. */
+async function earlierImage(inputs, digest) {
+    if (inputs['registry-username'] && inputs['registry-password'])
+        await loginOnce(inputs);
+    const built = await lib_core/* group */.Os(`Read ${inputs.image}@${digest}`, () => registryImage(inputs.image, digest));
+    return { built, backend: 'none' };
+}
 async function main() {
     const inputs = getInputs();
     const ctx = contextFromEnv();
     const computed = inputs.tags.length > 0 ? { tags: inputs.tags, version: inputs.tags[0] } : computeTags(ctx);
     const refs = computed.tags.map((tag) => `${inputs.image}:${tag}`);
     lib_core/* info */.pq(`Image ${inputs.image}, tags: ${computed.tags.join(', ')}`);
-    const { backend, builder } = await lib_core/* group */.Os('Docker and buildx', () => prepareBuilder(inputs));
-    if (backend === 'local')
-        prepareLocalCache(inputs['cache-dir']);
-    const pushing = inputs.push !== 'false';
     const previous = inputs.push === 'true' ? (0,docker/* remoteCompressedSize */.PA)(refs[0]).catch(() => undefined) : undefined;
     const work = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'berth-build-'));
-    const cache = cacheSettings(inputs, backend, refs[0]);
-    const tracker = new ProgressTracker();
-    const builderId = ctx.runId && ctx.repository ? runUrl(ctx) : undefined;
-    await lib_core/* group */.Os(`Build ${pushing ? `${inputs.image} (pushed by digest)` : refs[0]}`, () => runBuild(inputs, ctx, { builder, builderId, refs, version: computed.version, cache, work }, tracker));
-    if (backend === 'local')
-        rotateLocalCache(inputs['cache-dir']);
-    const built = pushing
-        ? await lib_core/* group */.Os('Read the pushed image back', () => pushedImage(work, inputs.image, tracker))
-        : await loadedImage(work, refs[0], tracker);
+    const fromDigest = inputs['from-digest'];
+    const { built, backend, builder } = fromDigest
+        ? await earlierImage(inputs, fromDigest)
+        : await buildImage(inputs, ctx, refs, computed.version, work);
     setImageOutputs(inputs.image, refs, built);
     const checks = imageChecks(built.subjects, inputs['max-size'], inputs['require-non-root']);
     if (checks.warning)
@@ -34778,17 +34827,20 @@ async function main() {
     const digest = built.pushed?.digest;
     let signed;
     if (passed && digest) {
-        if (inputs.push === 'true')
-            await lib_core/* group */.Os(`Tag ${refs.length} tag(s)`, () => tagPushed(builder, inputs.image, digest, refs));
+        const pushedDigest = digest;
+        // Signed before it is tagged: an image whose signing fails gets no tag either.
         if (inputs['cosign-key'] || inputs.keyless)
             signed = await lib_core/* group */.Os('Sign with cosign', () => signPushed(inputs, work, built.pushed));
+        if (inputs.push === 'true')
+            await lib_core/* group */.Os(`Tag ${refs.length} tag(s)`, () => tagPushed(builder, inputs.image, pushedDigest, refs));
+        if (inputs.load)
+            await lib_core/* group */.Os('Load into the engine', () => loadPushed(inputs.image, pushedDigest, refs));
     }
     setPushOutputs(inputs.image, refs, built, passed ? digest : undefined, signed);
-    if (!inputs.load && !pushing) {
+    if (!inputs.load && inputs.push === 'false') {
         // Untag only: layers stay in the build cache, the runner's image list stays clean.
         await (0,action_exec/* run */.eF)('docker', ['image', 'rm', '--', ...refs], { silent: true, ignoreReturnCode: true });
     }
-    const compressedSize = digest && passed ? built.pushed.platforms[0].size : undefined;
     await lib_core/* summary */.z
         .addRaw(summaryMarkdown({
         image: inputs.image,
@@ -34797,11 +34849,15 @@ async function main() {
         digest: passed ? digest : undefined,
         imageId: built.imageId,
         size: built.size,
-        compressedSize,
+        compressedSize: digest && passed ? built.pushed.platforms[0].size : undefined,
         previousCompressedSize: await previous,
         steps: built.steps,
         cacheBackend: backend,
-        builder,
+        builder: fromDigest
+            ? { words: 'none: pushed earlier by digest' }
+            : builder
+                ? { name: builder }
+                : { words: "buildx's current builder" },
         platforms: built.pushed?.platforms.map((p) => p.platform) ?? [],
         attestations: built.pushed?.attestations ?? [],
         signed,
@@ -34810,7 +34866,8 @@ async function main() {
         .write();
     if (!passed)
         throw new Error(checks.failures.join('; '));
-    lib_core/* info */.pq(`Cache: ${built.steps.cached} of ${built.steps.steps} build steps cached (${backend})`);
+    if (!fromDigest)
+        lib_core/* info */.pq(`Cache: ${built.steps.cached} of ${built.steps.steps} build steps cached (${backend})`);
 }
 
 

@@ -115,16 +115,6 @@ describe('buildxArgs', () => {
       '/src/app',
     ]);
   });
-  it('adds a docker exporter beside the push when the image is also loaded', () => {
-    expect(
-      outputArgs({ image: 'reg/api', push: 'digest', load: true, platforms: [] }, ['reg/api:a', 'reg/api:b']),
-    ).toEqual([
-      '--output',
-      'type=image,name=reg/api,push-by-digest=true,name-canonical=true,push=true',
-      '--output',
-      'type=docker,"name=reg/api:a,reg/api:b"',
-    ]);
-  });
   it('asks for an SBOM from the default or a named generator', () => {
     expect(attestationArgs({ provenance: 'max', sbom: true }, undefined)).toEqual([
       '--provenance',

@@ -44,19 +44,14 @@ export interface BuildPlan {
   builderId?: string;
 }
 
-/** Where the image goes: pushed by digest (no tag yet), loaded into the engine, or both. */
-export function outputArgs(
-  inputs: Pick<Inputs, 'image' | 'push' | 'load' | 'platforms'>,
-  refs: string[],
-): string[] {
+/**
+ * Where the image goes: pushed by digest (no tag yet), or loaded into the engine under its tags. (A
+ * second, docker exporter beside the push would make buildx report that exporter's digest, not the
+ * pushed one: a pushed image the step also loads is pulled back by digest instead.)
+ */
+export function outputArgs(inputs: Pick<Inputs, 'image' | 'push'>, refs: string[]): string[] {
   if (inputs.push === 'false') return ['--load', ...refs.flatMap((ref) => ['--tag', ref])];
-  const args = [
-    '--output',
-    `type=image,name=${inputs.image},push-by-digest=true,name-canonical=true,push=true`,
-  ];
-  // A second exporter: the engine gets the image under its tags too (one platform only).
-  if (inputs.load) args.push('--output', `type=docker,"name=${refs.join(',')}"`);
-  return args;
+  return ['--output', `type=image,name=${inputs.image},push-by-digest=true,name-canonical=true,push=true`];
 }
 
 /** Provenance and SBOM attestations; explicitly off when nothing is pushed. */

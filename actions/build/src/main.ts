@@ -20,7 +20,7 @@ import { getInputs, type Inputs } from './inputs.js';
 import { prepareLocalCache, rotateLocalCache } from './local-cache.js';
 import { setImageOutputs, setPushOutputs } from './outputs.js';
 import { ProgressTracker } from './progress.js';
-import { tagPushed } from './promote.js';
+import { loadPushed, tagPushed } from './promote.js';
 import { loginOnce, prepareBuilder } from './setup.js';
 import { signPushed, type Signed } from './sign.js';
 import { summaryMarkdown } from './summary.js';
@@ -93,6 +93,8 @@ export async function main(): Promise<void> {
       await core.group(`Tag ${refs.length} tag(s)`, () =>
         tagPushed(builder, inputs.image, pushedDigest, refs),
       );
+    if (inputs.load)
+      await core.group('Load into the engine', () => loadPushed(inputs.image, pushedDigest, refs));
   }
   setPushOutputs(inputs.image, refs, built, passed ? digest : undefined, signed);
 

@@ -52,3 +52,10 @@ export async function tagPushed(
       `the registry does not name ${digest} under ${wrong.map(([ref, d]) => `${ref} (${d ?? 'nothing'})`).join(', ')}`,
     );
 }
+
+/** `load` with `push`: the pushed image pulled back by digest and tagged in the engine, byte for byte. */
+export async function loadPushed(image: string, digest: string, refs: string[]): Promise<void> {
+  const source = `${image}@${digest}`;
+  await run('docker', ['pull', '--quiet', '--', source], { silent: true });
+  for (const ref of refs) await run('docker', ['tag', source, ref], { silent: true });
+}
