@@ -1,7 +1,8 @@
 // The lab's BuildKit (scripts/lab/buildkit.sh): a docker-container builder made from the lab's image
 // (nothing pulled from Docker Hub) builds with a RUN step on Debian's mirror, exports a mode=max cache,
 // pushes by digest to the authenticated lab registry with max provenance and an SBOM from the lab's
-// Trivy generator, and the registry's index holds them; the builder is removed afterwards.
+// Trivy generator, and the registry's index holds them; BuildKit's default generator resolves to the
+// same through the config's docker.io mirror. The builder is removed afterwards.
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -48,6 +49,24 @@ afterAll(async () => {
   await docker(['buildx', 'rm', builder]).catch(() => undefined);
   rmSync(work, { recursive: true, force: true });
 });
+
+/** The image's SBOM attestation lists the Debian base's dpkg packages, as the lab's Trivy found them. */
+async function expectTrivySbom(digest: string): Promise<void> {
+  const { stdout } = await docker([
+    'buildx',
+    'imagetools',
+    'inspect',
+    `${repo}@${digest}`,
+    '--format',
+    '{{json .SBOM}}',
+  ]);
+  const spdx = (
+    JSON.parse(stdout) as { SPDX: { packages: { name: string }[]; creationInfo: { creators: string[] } } }
+  ).SPDX;
+  const names = spdx.packages.map((p) => p.name);
+  expect(names).toEqual(expect.arrayContaining(['base-files', 'apt', 'bash', 'dpkg']));
+  expect(spdx.creationInfo.creators.some((c) => c.startsWith('Tool: trivy-'))).toBe(true);
+}
 
 describe('lab BuildKit', () => {
   it('runs the BuildKit built from source in a docker-container builder', async () => {
@@ -125,20 +144,30 @@ describe('lab BuildKit', () => {
     ).layers.map((l) => l.annotations['in-toto.io/predicate-type']);
     expect(predicates.sort()).toEqual(['https://slsa.dev/provenance/v1', 'https://spdx.dev/Document']);
 
-    const { stdout: sbom } = await docker([
+    await expectTrivySbom(digest!);
+  });
+
+  it("serves BuildKit's default SBOM generator from the lab registry through the docker.io mirror", async () => {
+    const meta = join(work, 'meta-default.json');
+    const { stderr } = await docker([
       'buildx',
-      'imagetools',
-      'inspect',
-      `${repo}@${digest}`,
-      '--format',
-      '{{json .SBOM}}',
+      'build',
+      '--builder',
+      builder,
+      '--build-arg',
+      `BASE_IMAGE=${lab.baseImage}`,
+      '--sbom=true',
+      '--provenance=false',
+      '--output',
+      `type=image,name=${repo},push-by-digest=true,name-canonical=true,push=true`,
+      '--metadata-file',
+      meta,
+      join(work, 'ctx'),
     ]);
-    const spdx = (
-      JSON.parse(sbom) as { SPDX: { packages: { name: string }[]; creationInfo: { creators: string[] } } }
-    ).SPDX;
-    // The Debian base's dpkg packages, found by Trivy in the final image's root filesystem.
-    const names = spdx.packages.map((p) => p.name);
-    expect(names).toEqual(expect.arrayContaining(['base-files', 'apt', 'bash', 'dpkg']));
-    expect(spdx.creationInfo.creators.some((c) => c.startsWith('Tool: trivy-'))).toBe(true);
+    expect(stderr).toContain('generating sbom using docker.io/docker/buildkit-syft-scanner:stable-1');
+    const digest = (JSON.parse(readFileSync(meta, 'utf8')) as Record<string, string>)[
+      'containerimage.digest'
+    ];
+    await expectTrivySbom(digest!);
   });
 });

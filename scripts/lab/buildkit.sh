@@ -12,7 +12,9 @@
 #      docker/buildkit-syft-scanner cannot be pulled here): the lab's Trivy writing SPDX JSON, offline,
 #      wrapped in the in-toto statement BuildKit reads from $BUILDKIT_SCAN_DESTINATION; pushed as
 #      LAB_SBOM_GENERATOR;
-#   4. writes a buildkitd config for builders that push to the lab registry (LAB_BUILDKITD_CONFIG).
+#      also tagged as BuildKit's default generator, docker/buildkit-syft-scanner:stable-1, in the lab
+#      registry, which the buildkitd config mirrors docker.io to;
+#   4. writes that buildkitd config for builders that use the lab registry (LAB_BUILDKITD_CONFIG).
 # Called by up.sh with LAB_REGISTRY, LAB_REGISTRY_USER, LAB_REGISTRY_PASSWORD, LAB_BASE_IMAGE,
 # LAB_CA_FILE and LAB_TRIVY_BIN set; idempotent: when everything is in place it only checks the
 # registry (a fraction of a second). Writes its .lab/env lines to .lab/buildkit/env.
@@ -198,15 +200,29 @@ sbom_hash=$( (echo "$SBOM_REVISION $BASE_IMAGE $trivy_version $(stat -c '%s %Y' 
   cat "$sctx/Dockerfile" "$sctx/berth-sbom-scan") | sha256sum | cut -c1-16)
 build_and_push "$SBOM_IMAGE" "$sctx" "$sbom_hash" "$dir/sbom.stamp" "the SBOM generator (Trivy $trivy_version)"
 
-# --- 4. buildkitd config for builders that push to the lab registry ------------------------------
-# BuildKit already speaks plain HTTP to localhost registries; saying so keeps it explicit and covers
-# 127.0.0.1, and builders whose network is not the host's fail clearly instead of trying HTTPS.
+# The same generator where BuildKit's default one is looked up (docker.io/docker/buildkit-syft-scanner:
+# stable-1, through the docker.io mirror of the config below), so `--sbom=true` / `--attest type=sbom`
+# without a generator work as they do for users. A tag of the same manifest, copied registry-side.
+DEFAULT_GENERATOR="$REGISTRY/docker/buildkit-syft-scanner:stable-1"
+sbom_digest=$(registry_digest "$SBOM_IMAGE")
+if [ "$(registry_digest "$DEFAULT_GENERATOR")" != "$sbom_digest" ]; then
+  say "tagging the SBOM generator as $DEFAULT_GENERATOR (BuildKit's default generator, through the mirror)"
+  docker buildx imagetools create --tag "$DEFAULT_GENERATOR" "$SBOM_IMAGE@$sbom_digest" >>"$build_log" 2>&1 ||
+    die "tagging $DEFAULT_GENERATOR failed; see $build_log"
+fi
+
+# --- 4. buildkitd config for builders that use the lab registry ---------------------------------
+# BuildKit already speaks plain HTTP to loopback registries; saying so keeps it explicit. The lab
+# registry mirrors docker.io for BuildKit's own lookups (the default SBOM generator above); nothing
+# else from Docker Hub is there, and nothing can be pulled from Docker Hub itself.
 cat >"$dir/buildkitd.toml.tmp" <<EOF
 # buildkitd config for docker-container builders in the lab (docker buildx create --buildkitd-config).
 [registry."$REGISTRY"]
   http = true
 [registry."127.0.0.1:${REGISTRY##*:}"]
   http = true
+[registry."docker.io"]
+  mirrors = ["$REGISTRY"]
 EOF
 mv -f "$dir/buildkitd.toml.tmp" "$dir/buildkitd.toml"
 

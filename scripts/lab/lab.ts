@@ -137,7 +137,8 @@ export interface BuildkitLab {
   version: string;
   /** its image in the lab registry: `docker buildx create --driver-opt image=...,network=host` */
   image: string;
-  /** a buildkitd config for those builders (`--buildkitd-config`): the lab registry over HTTP */
+  /** a buildkitd config for those builders (`--buildkitd-config`): the lab registry over HTTP and
+   * as docker.io's mirror, where BuildKit's default SBOM generator is the lab's Trivy one */
   buildkitdConfig: string;
   /** the lab's Trivy as a BuildKit SBOM generator: `--attest type=sbom,generator=...` */
   sbomGenerator: string;
