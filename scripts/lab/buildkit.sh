@@ -48,15 +48,19 @@ flock 9
 [ -x "$TRIVY_BIN" ] || die "no Trivy at $TRIVY_BIN (scripts/lab/trivy.sh makes it)"
 [ -s "$CA_FILE" ] || die "no lab CA at $CA_FILE"
 
-# A docker client config of this script's own, logged in to the lab registry, so pushes do not depend
-# on (or change) what a test left in ~/.docker/config.json.
+# A docker client config of this script's own, logged in to the lab registry (with the current
+# password, when something is to be pushed), so pushes do not depend on (or change) what a test left
+# in ~/.docker/config.json.
 export DOCKER_CONFIG="$dir/docker-config"
-if [ ! -s "$DOCKER_CONFIG/config.json" ] || ! grep -q "\"$REGISTRY\"" "$DOCKER_CONFIG/config.json"; then
+logged_in=""
+login() {
+  [ -n "$logged_in" ] && return 0
   (umask 077 && mkdir -p "$DOCKER_CONFIG")
   printf '%s' "${LAB_REGISTRY_PASSWORD:?}" |
     docker login -u "${LAB_REGISTRY_USER:?}" --password-stdin "$REGISTRY" >/dev/null 2>&1 ||
     die "docker login to $REGISTRY failed"
-fi
+  logged_in=1
+}
 
 # The digest the registry holds for $1 (empty when it has none).
 registry_digest() {
@@ -81,6 +85,7 @@ build_and_push() { # ref context hash stampfile what
   say "building $what as $ref"
   docker build -q --build-arg BASE_IMAGE="$BASE_IMAGE" --label "berth.lab.hash=$hash" -t "$ref" "$ctx" \
     >"$build_log" 2>&1 || { tail -n 20 "$build_log" >&2; die "building $what failed; see $build_log"; }
+  login
   docker push -q "$ref" >>"$build_log" 2>&1 || { tail -n 5 "$build_log" >&2; die "pushing $ref failed; see $build_log"; }
   current=$(registry_digest "$ref")
   [ -n "$current" ] || die "the registry has no $ref after the push"
@@ -207,6 +212,7 @@ DEFAULT_GENERATOR="$REGISTRY/docker/buildkit-syft-scanner:stable-1"
 sbom_digest=$(registry_digest "$SBOM_IMAGE")
 if [ "$(registry_digest "$DEFAULT_GENERATOR")" != "$sbom_digest" ]; then
   say "tagging the SBOM generator as $DEFAULT_GENERATOR (BuildKit's default generator, through the mirror)"
+  login
   docker buildx imagetools create --tag "$DEFAULT_GENERATOR" "$SBOM_IMAGE@$sbom_digest" >>"$build_log" 2>&1 ||
     die "tagging $DEFAULT_GENERATOR failed; see $build_log"
 fi
