@@ -153,6 +153,29 @@ export function readEnginesLab(): EnginesLab {
   };
 }
 
+/** BuildKit for docker-container builders (scripts/lab/buildkit.sh, run by lab:up). */
+export interface BuildkitLab {
+  /** the BuildKit release built from source, e.g. v0.34.2 */
+  version: string;
+  /** its image in the lab registry: `docker buildx create --driver-opt image=...,network=host` */
+  image: string;
+  /** a buildkitd config for those builders (`--buildkitd-config`): the lab registry over HTTP and
+   * as docker.io's mirror, where BuildKit's default SBOM generator is the lab's Trivy one */
+  buildkitdConfig: string;
+  /** the lab's Trivy as a BuildKit SBOM generator: `--attest type=sbom,generator=...` */
+  sbomGenerator: string;
+}
+
+export function readBuildkitLab(): BuildkitLab {
+  const { get } = envFile(join(labDir, 'buildkit', 'env'), '.lab/buildkit/env');
+  return {
+    version: get('LAB_BUILDKIT_VERSION'),
+    image: get('LAB_BUILDKIT_IMAGE'),
+    buildkitdConfig: get('LAB_BUILDKITD_CONFIG'),
+    sbomGenerator: get('LAB_SBOM_GENERATOR'),
+  };
+}
+
 /** The connection inputs of berth/deploy and berth/backup for the lab's SSH host. */
 export function sshInputs(lab: Lab): Record<string, string> {
   return {

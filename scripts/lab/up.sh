@@ -9,7 +9,9 @@
 #   and Pebble, a real ACME server, with its challenge test DNS server (scripts/lab/pebble.sh),
 #   and Debian's cosign served as upstream's release (scripts/lab/cosign-release.sh),
 #   and a second engine with the classic image store, QEMU for arm64 and a multi-platform busybox
-#   base in the registry (scripts/lab/classic-engine.sh).
+#   base in the registry (scripts/lab/classic-engine.sh),
+#   and a BuildKit image built from source for docker-container builders, with a Trivy SBOM
+#   generator (scripts/lab/buildkit.sh).
 # What tests need is written to .lab/env. A second run when all is up takes a few seconds.
 set -euo pipefail
 
@@ -306,6 +308,10 @@ fi
 LAB_REGISTRY=$REGISTRY LAB_REGISTRY_USER=$REG_USER LAB_REGISTRY_PASSWORD=$REG_PASSWORD \
   LAB_RELEASES_URL="http://127.0.0.1:$RELEASES_PORT" bash "$root/scripts/lab/trivy.sh"
 
+# --- BuildKit for docker-container builders (built from source) and a Trivy SBOM generator (scripts/lab/buildkit.sh)
+LAB_REGISTRY=$REGISTRY LAB_REGISTRY_USER=$REG_USER LAB_REGISTRY_PASSWORD=$REG_PASSWORD LAB_BASE_IMAGE=$base_ref \
+  LAB_CA_FILE="$tls/ca.crt" LAB_TRIVY_BIN="$lab/trivy/bin/trivy" bash "$root/scripts/lab/buildkit.sh"
+
 # --- promtool and amtool: Debian's binaries served as upstream's Prometheus/Alertmanager releases --
 LAB_RELEASES_URL="http://127.0.0.1:$RELEASES_PORT" bash "$root/scripts/lab/prometheus-release.sh"
 
@@ -344,7 +350,7 @@ LAB_CA_FILE=$tls/ca.crt
 LAB_TLS_CERT=$tls/server.crt
 LAB_TLS_KEY=$tls/server.key
 EOF
-cat "$lab/trivy/env" "$lab/monitoring/env" "$lab/bare-host/env" "$lab/pebble/env" "$lab/cosign/env" "$lab/classic/env" >>"$lab/env.tmp"
+cat "$lab/trivy/env" "$lab/buildkit/env" "$lab/monitoring/env" "$lab/bare-host/env" "$lab/pebble/env" "$lab/cosign/env" "$lab/classic/env" >>"$lab/env.tmp"
 chmod 0600 "$lab/env.tmp"
 mv "$lab/env.tmp" "$lab/env"
 say "up: $(docker version --format 'engine {{.Server.Version}}'), $(docker buildx version | cut -d' ' -f1-2), $(docker compose version --short | sed 's/^/compose /'); env in .lab/env"
