@@ -9,9 +9,12 @@ import { join } from 'node:path';
 import { runAction, type ActionResult } from './lab/harness.js';
 import {
   backupSigning,
+  envFile,
   labDir,
   labSsh,
   MONITORING_SERVICES,
+  readBuildkitLab,
+  readEnginesLab,
   readLab,
   repoRoot,
   sshInputs,
@@ -54,24 +57,61 @@ function expectOk(r: ActionResult, what: string): ActionResult {
   return r;
 }
 
+// The pipeline signs every image it pushes with a cosign key pair (no transparency log: nothing
+// here reaches Rekor), and deploys verify the pins with its public key before the host is touched.
+const cosignLab = envFile(join(labDir, 'cosign', 'env'), '.lab/cosign/env');
+const cosignDir = mkdtempSync(join(tmpdir(), 'berth-demo-cosign-'));
+const cosignPassword = `demo-${sha.slice(0, 8)}`;
+execFileSync(
+  cosignLab.get('LAB_COSIGN_BIN'),
+  ['generate-key-pair', '--output-key-prefix', join(cosignDir, 'cosign')],
+  {
+    env: { ...process.env, COSIGN_PASSWORD: cosignPassword },
+    stdio: 'ignore',
+  },
+);
+const cosignTool = {
+  'cosign-version': cosignLab.get('LAB_COSIGN_VERSION'),
+  'cosign-download-url': cosignLab.get('LAB_COSIGN_DOWNLOAD_URL'),
+  'transparency-log': 'false',
+};
+const signing = {
+  'cosign-key': readFileSync(join(cosignDir, 'cosign.key'), 'utf8'),
+  'cosign-password': cosignPassword,
+  ...cosignTool,
+};
+const verification = {
+  'verify-key': readFileSync(join(cosignDir, 'cosign.pub'), 'utf8'),
+  'allowed-registries': lab.registry,
+  ...cosignTool,
+};
+const buildkit = readBuildkitLab();
+
 const dockerConfig = mkdtempSync(join(tmpdir(), 'berth-demo-docker-'));
-function build(service: string, extra: Record<string, string> = {}): Promise<ActionResult> {
+function build(
+  service: string,
+  extra: Record<string, string> = {},
+  env: Record<string, string> = {},
+): Promise<ActionResult> {
   return runAction('build', {
     eventName: 'push',
     ref: 'refs/heads/main',
     sha,
     event: { ref: 'refs/heads/main', repository: { default_branch: 'main' } },
     repository: 'berth-lab/example',
-    env: { DOCKER_CONFIG: dockerConfig },
+    env: { DOCKER_CONFIG: dockerConfig, ...env },
     inputs: {
       context: `example/${service}`,
       image: `${lab.registry}/berth-example/${service}`,
       'build-args': `BASE_IMAGE=${lab.baseImage}`,
       cache: 'local',
       'cache-dir': join(cacheRoot, service),
-      push: true,
+      push: 'true',
       'registry-username': lab.registryUser,
       'registry-password': lab.registryPassword,
+      // The docker-container builder the action creates for the push by digest: the lab's BuildKit.
+      'driver-opts': `image=${buildkit.image}\nnetwork=host`,
+      ...signing,
       ...extra,
     },
   });
@@ -90,7 +130,19 @@ await stage('build api (warm: engine cache cleared, layers from the local cache)
   execFileSync('docker', ['builder', 'prune', '--all', '--force'], { stdio: 'ignore' });
   const r = expectOk(await build('api'), 'build api');
   pins.api = r.outputs.ref!;
-  return `cache-hit-ratio ${r.outputs['cache-hit-ratio']}, pushed ${r.outputs.ref}`;
+  const attestations = r.outputs.attestations!.split('\n').map((a) => a.replace(/^https:\/\//, ''));
+  return `cache-hit-ratio ${r.outputs['cache-hit-ratio']}, pushed ${r.outputs.ref}, ${attestations.join(', ')}`;
+});
+
+// A stock runner's engine keeps images in the classic store, where buildx's docker driver can neither
+// push by digest nor export a cache: the action creates a docker-container builder for the step.
+await stage('build api on an engine with the classic image store (a stock runner)', async () => {
+  const r = expectOk(
+    await build('api', { tags: 'classic' }, { DOCKER_HOST: readEnginesLab().classicDockerHost }),
+    'build api (classic)',
+  );
+  const why = /cannot [^:]+: creating docker-container builder/.exec(r.log)?.[0] ?? '';
+  return `${why}; cache-hit-ratio ${r.outputs['cache-hit-ratio']}, pushed ${r.outputs.ref}`;
 });
 
 for (const service of ['nginx', 'db']) {
@@ -197,6 +249,7 @@ function deploy(api: string, waitTimeout: string, extra: Record<string, string> 
       // Its schema migration, in a one-off container of the new release before it takes traffic
       // (the broken api's entrypoint ignores its arguments: it would only sleep).
       'pre-deploy': api === pins.broken ? '' : 'api: migrate',
+      ...verification,
       ...extra,
     },
   });
@@ -254,7 +307,24 @@ await stage('deploy development (over SSH, pinned host key)', async () => {
   });
   const r = expectOk(await deploy(pins.api!, '180'), 'deploy');
   releases.push(r.outputs.release!);
-  return `release ${r.outputs.release} ${r.outputs.status}; ${await healthz()}`;
+  const builtBy =
+    /Built by[^\n]*/
+      .exec(r.summary)?.[0]
+      ?.replace(/\s*\|\s*/g, ' ')
+      .trim() ?? '';
+  return `release ${r.outputs.release} ${r.outputs.status}, every pin verified (cosign); ${builtBy}; ${await healthz()}`;
+});
+
+// An image the pipeline did not sign (built and pushed outside it): verified on the runner, refused
+// before anything reaches the host, which keeps serving the release above.
+await stage('deploy an unsigned api: refused before the host is touched', async () => {
+  const unsigned = expectOk(
+    await build('api', { tags: 'unsigned', 'cosign-key': '', 'cosign-password': '' }),
+    'build unsigned api',
+  );
+  const r = await deploy(unsigned.outputs.ref!, '30');
+  if (r.exitCode === 0) throw new Error('an unsigned image was deployed');
+  return `${r.errors[0]?.slice(0, 200) ?? ''}; still serving ${releases[0]}: ${await healthz()}`;
 });
 
 await stage('deploy a broken release', async () => {
