@@ -22,8 +22,7 @@ import {
 import { recordDeployMetrics } from './metrics.js';
 import { showStatus, stageRollback, targetError } from './modes/run.js';
 import { runBootstrap } from './bootstrap/run.js';
-import { deploysNewRelease } from './modes/mode.js';
-import { verifyPins, type VerifiedPin } from './verify.js';
+import { verifyRelease } from './verify.js';
 
 export async function main(): Promise<void> {
   const started = Date.now();
@@ -50,10 +49,7 @@ export async function main(): Promise<void> {
   const record = releaseRecord(inputs, ctx, release);
   const tempRoot = process.env.RUNNER_TEMP || tmpdir();
   // Every pinned image is verified on the runner before anything is staged or reaches the host.
-  const { verify } = inputs;
-  let verified: VerifiedPin[] | undefined;
-  if (verify && deploysNewRelease(inputs.mode) && Object.keys(inputs.images).length > 0)
-    verified = await core.group('Verify images', () => verifyPins({ ...inputs, verify }));
+  const verified = await verifyRelease(inputs);
   // The bundle holds .env, the secrets and the registry password: it is removed on every path, and
   // recorded first so that the post step removes it when this step is cancelled or killed.
   const stagingDir = makeStagingDir(tempRoot);

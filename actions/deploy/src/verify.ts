@@ -12,6 +12,7 @@ import { isRegistryHost, parseImageRef } from '../../../lib/tools/docker.js';
 import { privateDockerConfig } from '../../../lib/tools/docker-config.js';
 import { builtByText } from '../../../lib/tools/provenance.js';
 import { Inputs as I } from './constants.js';
+import { deploysNewRelease, type Mode } from './modes/mode.js';
 
 /** Who must have signed every pinned image, and how cosign is had and run. */
 export interface VerifyConfig {
@@ -205,6 +206,24 @@ export async function verifyPins(inputs: VerifyTarget): Promise<VerifiedPin[]> {
   } finally {
     login?.remove();
   }
+}
+
+/**
+ * Modes deploy and swarm, with a signer set: the pins verified in a log group (verifyPins); undefined
+ * when nothing is to be verified (a warning when a signer is set and nothing is pinned).
+ */
+export async function verifyRelease(
+  inputs: VerifyInputs & Omit<VerifyTarget, 'verify'> & { mode: Mode },
+): Promise<VerifiedPin[] | undefined> {
+  const { verify } = inputs;
+  if (!verify || !deploysNewRelease(inputs.mode)) return undefined;
+  if (Object.keys(inputs.images).length === 0) {
+    core.warning(
+      `${I.VerifyKey}/${I.VerifyIdentity} is set, but ${I.Images} pins nothing: no image was verified`,
+    );
+    return undefined;
+  }
+  return core.group('Verify images', () => verifyPins({ ...inputs, verify }));
 }
 
 const reasonOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
