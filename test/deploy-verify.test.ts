@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { writeProvenancePredicates } from '../lib/tools/buildkit-provenance.js';
 import { attestImage, signImage, type SignOptions } from '../lib/tools/cosign.js';
 import { cosignKeyPair, labCosign, readCosignLab, type KeyPair } from '../scripts/lab/cosign.js';
 import { runAction, type ActionResult } from '../scripts/lab/harness.js';
@@ -66,25 +67,16 @@ async function image(name: string): Promise<string> {
 }
 
 /**
- * BuildKit's provenance predicate of `ref` as the registry holds it, with the GitHub Actions facts a
- * build on GitHub records (`invocation.environment.github_*`), written to a file for `cosign attest`.
+ * BuildKit's provenance predicate of `ref` as the registry holds it, with the GitHub Actions facts of a
+ * build on GitHub added (lib/tools/buildkit-provenance.ts, as actions/build writes it for cosign attest).
  */
-async function predicateFile(ref: string, github: Record<string, string>): Promise<string> {
-  const { stdout } = await exec('docker', [
-    'buildx',
-    'imagetools',
-    'inspect',
-    ref,
-    '--format',
-    '{{json .Provenance}}',
-  ]);
-  const predicate = (JSON.parse(stdout) as { SLSA: { invocation: { environment: Record<string, string> } } })
-    .SLSA;
-  expect(predicate.invocation.environment.platform).toBe('linux/amd64');
-  Object.assign(predicate.invocation.environment, github);
-  const file = join(temp, `predicate-${Math.random().toString(36).slice(2)}.json`);
-  writeFileSync(file, JSON.stringify(predicate));
-  return file;
+async function predicateFile(ref: string, facts: Record<string, string>): Promise<string> {
+  const dir = mkdtempSync(join(temp, 'predicate-'));
+  const files = await writeProvenancePredicates(ref, dir, facts);
+  expect(Object.keys(files)).toEqual(['']);
+  const predicate = JSON.parse(readFileSync(files['']!, 'utf8')) as { invocation: { environment: object } };
+  expect(predicate.invocation.environment).toMatchObject({ platform: 'linux/amd64', ...facts });
+  return files['']!;
 }
 
 const signer = (key: KeyPair): SignOptions => ({
