@@ -200,11 +200,11 @@ export async function verifyImage(ref: string, policy: VerifyPolicy): Promise<Ve
     } else {
       signer = { kind: 'keyless', ...policy.signer };
     }
-    await cosign(policy.cosign, verifyArgs(ref, signer, tlog), 'signature', env);
+    await cosign(policy.cosign, verifyArgs(ref, signer, tlog), 'signature check', env);
     const stdout = await cosign(
       policy.cosign,
       verifyAttestationArgs(ref, type, signer, tlog),
-      `${type} attestation`,
+      `${type} attestation check`,
       env,
     );
     const predicateType = PREDICATE_TYPES[type];
@@ -213,7 +213,7 @@ export async function verifyImage(ref: string, policy: VerifyPolicy): Promise<Ve
     );
     if (statement === undefined) {
       const reason = `no verified ${type} statement names ${image.digest}`;
-      throw new CosignError(`${type} attestation: ${reason}`, reason);
+      throw new CosignError(`${type} attestation check: ${reason}`, reason);
     }
     return { ref, predicateType, builtBy: builtBy(statement.predicate) };
   } finally {

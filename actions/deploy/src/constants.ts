@@ -43,6 +43,13 @@ export const Inputs = {
   DeployUser: 'deploy-user',
   DeployPublicKeys: 'deploy-public-keys',
   DockerSource: 'docker-source',
+  VerifyKey: 'verify-key',
+  VerifyIdentity: 'verify-identity',
+  VerifyIssuer: 'verify-issuer',
+  TransparencyLog: 'transparency-log',
+  AllowedRegistries: 'allowed-registries',
+  CosignVersion: 'cosign-version',
+  CosignDownloadUrl: 'cosign-download-url',
 } as const;
 
 export const Outputs = {

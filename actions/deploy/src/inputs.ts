@@ -22,8 +22,9 @@ import { parseHeaders, parseProbes, type Probe } from './probes.js';
 import { deploysNewRelease, getModeInputs, type Mode } from './modes/mode.js';
 import { getGateInputs, type GateInputs } from './gate.js';
 import { getBootstrapInputs, type BootstrapInputs } from './bootstrap/inputs.js';
+import { getVerifyInputs, type VerifyInputs } from './verify.js';
 
-export interface Inputs extends SshInputs, GateInputs {
+export interface Inputs extends SshInputs, GateInputs, VerifyInputs {
   project: string;
   /** paths relative to working-directory, base first, the environment's override included */
   'compose-files': string[];
@@ -205,6 +206,7 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
   if (registry && !isRegistryHost(registry))
     fail(I.Registry, `${JSON.stringify(registry)} is not a registry host[:port]`);
 
+  const images = parseImagePins(I.Images, getListInput(I.Images, { newlinesOnly: true }));
   return {
     ...ssh,
     project,
@@ -213,7 +215,7 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     'working-directory': workingDirectory,
     env: envVars,
     secrets,
-    images: parseImagePins(I.Images, getListInput(I.Images, { newlinesOnly: true })),
+    images,
     registry,
     'registry-username': credentials?.username,
     'registry-password': credentials?.password,
@@ -232,5 +234,6 @@ export function getInputs(env: Record<string, string | undefined> = process.env)
     ...modes,
     ...getGateInputs(project, modes.mode),
     ...getBootstrapInputs(modes.mode),
+    ...getVerifyInputs(images),
   };
 }

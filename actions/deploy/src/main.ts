@@ -22,6 +22,7 @@ import {
 import { recordDeployMetrics } from './metrics.js';
 import { showStatus, stageRollback, targetError } from './modes/run.js';
 import { runBootstrap } from './bootstrap/run.js';
+import { verifyRelease } from './verify.js';
 
 export async function main(): Promise<void> {
   const started = Date.now();
@@ -47,6 +48,8 @@ export async function main(): Promise<void> {
 
   const record = releaseRecord(inputs, ctx, release);
   const tempRoot = process.env.RUNNER_TEMP || tmpdir();
+  // Every pinned image is verified on the runner before anything is staged or reaches the host.
+  const verified = await verifyRelease(inputs);
   // The bundle holds .env, the secrets and the registry password: it is removed on every path, and
   // recorded first so that the post step removes it when this step is cancelled or killed.
   const stagingDir = makeStagingDir(tempRoot);
@@ -90,7 +93,15 @@ export async function main(): Promise<void> {
   core.setOutput(Outputs.PreviousRelease, report.previousRelease ?? '');
   core.setOutput(Outputs.Status, report.status ?? 'failed');
   core.setOutput(Outputs.DurationSeconds, String(Math.round(seconds)));
-  const facts = { release, host: target, project: inputs.project, seconds, mode: inputs.mode, bundle };
+  const facts = {
+    release,
+    host: target,
+    project: inputs.project,
+    seconds,
+    mode: inputs.mode,
+    bundle,
+    verified,
+  };
   await core.summary.addRaw(summaryMarkdown(report, { ...facts, gate: inputs })).write();
 
   const error = deployError(report, result.exitCode, release, inputs);

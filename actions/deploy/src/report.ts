@@ -12,6 +12,7 @@ import { RELEASE_ID } from './release-id.js';
 import type { GateInputs } from './gate.js';
 import { certificateText, parseServedCertificate, type ServedCertificate } from './probes.js';
 import { gateDetail, gateRows, readGateReport, type GateReport } from './gate-report.js';
+import { builtByRows, type VerifiedPin } from './verify.js';
 
 export interface HealthCheck {
   ExitCode?: number;
@@ -201,6 +202,8 @@ export function summaryMarkdown(
     mode?: string;
     bundle?: BundleFacts;
     gate?: GateInputs;
+    /** the pinned images verified on the runner, with who built them */
+    verified?: VerifiedPin[];
   },
 ): string {
   const icon = r.status === 'deployed' ? '✅' : r.status === 'rolled-back' ? '↩️' : '❌';
@@ -215,6 +218,7 @@ export function summaryMarkdown(
     ['Duration', `${facts.seconds.toFixed(1)} s`],
   ];
   for (const [service, ref] of Object.entries(r.images)) rows.push([`Image ${service}`, `\`${ref}\``]);
+  rows.push(...builtByRows(facts.verified));
   for (const probe of r.probes) rows.push(['Probe', `\`${probe}\``]);
   for (const cert of r.certificates) rows.push(['Certificate', certificateText(cert)]);
   for (const warning of r.warnings) rows.push(['⚠️ Warning', warning]);
