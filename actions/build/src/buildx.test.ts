@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { contextFromEnv } from '../../../lib/action/github.js';
-import { attestationArgs, buildxArgs, mergeLabels, ociLabels, outputArgs } from './buildx.js';
+import { attestationArgs, buildxArgs, mergeLabels, ociLabels } from './buildx.js';
 import {
   cacheArgs,
   chooseCacheBackend,
@@ -88,7 +88,7 @@ describe('buildxArgs', () => {
       '--cache-to',
       'type=local,dest=/c/api-new,mode=max',
       '--provenance',
-      'mode=min,builder-id=https://github.com/acme/shop/actions/runs/7',
+      'mode=min,version=v0.2,builder-id=https://github.com/acme/shop/actions/runs/7',
       '--sbom',
       'false',
       '--output',

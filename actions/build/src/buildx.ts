@@ -62,7 +62,9 @@ export function attestationArgs(
   const provenance =
     inputs.provenance === 'false'
       ? 'false'
-      : `mode=${inputs.provenance}${builderId ? `,builder-id=${builderId}` : ''}`;
+      : // SLSA v0.2, what `cosign attest/verify-attestation --type slsaprovenance` reads (BuildKit
+        // 0.34 writes v1 unless asked; older BuildKit ignores the key).
+        `mode=${inputs.provenance},version=v0.2${builderId ? `,builder-id=${builderId}` : ''}`;
   const sbom = !inputs.sbom
     ? 'false'
     : inputs['sbom-generator']

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { imageChecks } from './checks.js';
-import { configFacts, indexEntries, predicateTypes, provenancePredicate } from './pushed.js';
+import { configFacts, indexEntries, predicateTypes } from './pushed.js';
 
 const d = (c: string) => `sha256:${c.repeat(64)}`;
 
@@ -57,15 +57,6 @@ describe('the pushed image read back', () => {
     });
     expect(configFacts({ config: { digest: d('e') } }, '{"config":{}}').user).toBe('');
     expect(() => configFacts({ config: {} }, '{}')).toThrow(/no valid config digest/);
-  });
-  it('takes the provenance predicate of one or several platforms', () => {
-    expect(provenancePredicate('{"SLSA":{"buildType":"x"}}')).toEqual({ buildType: 'x' });
-    expect(
-      provenancePredicate('{"linux/amd64":{"SLSA":{"buildType":"y"}},"linux/arm64":{"SLSA":{}}}'),
-    ).toEqual({
-      buildType: 'y',
-    });
-    expect(provenancePredicate('{}')).toBeUndefined();
   });
 });
 

@@ -127,19 +127,3 @@ export async function readPushedImage(image: string, digest: string): Promise<Pu
   ]);
   return { digest, platforms, attestations: [...new Set(attestations.flat())] };
 }
-
-/**
- * BuildKit's provenance predicate from `imagetools inspect --format '{{json .Provenance}}'`: `{SLSA}`
- * for one platform, `{platform: {SLSA}}` for several (the first is taken: they share source and build).
- */
-export function provenancePredicate(json: string): Record<string, unknown> | undefined {
-  const data = JSON.parse(json) as Record<string, unknown> | null;
-  if (!data || typeof data !== 'object') return undefined;
-  const direct = data.SLSA;
-  if (direct && typeof direct === 'object') return direct as Record<string, unknown>;
-  for (const value of Object.values(data)) {
-    const slsa = (value as { SLSA?: unknown } | null)?.SLSA;
-    if (slsa && typeof slsa === 'object') return slsa as Record<string, unknown>;
-  }
-  return undefined;
-}

@@ -1,12 +1,10 @@
 // Signing with cosign once the checks passed: the pushed digest (an index's digest commits to every
 // platform image and to BuildKit's attestation manifests, so one signature covers them all), and
 // BuildKit's provenance as a signed cosign attestation, which deploy verifies before it pulls.
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { run } from '../../../lib/action/exec.js';
+import { writeProvenancePredicates } from '../../../lib/tools/buildkit-provenance.js';
 import { attestImage, installCosign, signImage, type SignOptions } from '../../../lib/tools/cosign.js';
 import type { Inputs } from './inputs.js';
-import { provenancePredicate, type PushedImage } from './pushed.js';
+import type { PushedImage } from './pushed.js';
 
 export interface Signed {
   /** the digest cosign signed */
@@ -16,10 +14,8 @@ export interface Signed {
   transparencyLog: boolean;
 }
 
-const SLSA_TYPES: Record<string, 'slsaprovenance' | 'slsaprovenance1'> = {
-  'https://slsa.dev/provenance/v0.2': 'slsaprovenance',
-  'https://slsa.dev/provenance/v1': 'slsaprovenance1',
-};
+/** The provenance BuildKit attaches (asked for as v0.2: see buildx.ts), which deploy verifies. */
+const SLSA_V02 = 'https://slsa.dev/provenance/v0.2';
 
 export async function signPushed(inputs: Inputs, work: string, pushed: PushedImage): Promise<Signed> {
   const ref = `${inputs.image}@${pushed.digest}`;
@@ -36,21 +32,11 @@ export async function signPushed(inputs: Inputs, work: string, pushed: PushedIma
   };
   await signImage(ref, signer);
   const attestations: string[] = [];
-  const slsa = pushed.attestations.map((t) => SLSA_TYPES[t]).find((t) => t !== undefined);
-  if (slsa) {
-    const r = await run(
-      'docker',
-      ['buildx', 'imagetools', 'inspect', '--format', '{{json .Provenance}}', '--', ref],
-      {
-        silent: true,
-      },
-    );
-    const predicate = provenancePredicate(r.stdout);
-    if (!predicate) throw new Error(`${ref} lists a provenance attestation that imagetools cannot read`);
-    const file = join(work, 'provenance.json');
-    writeFileSync(file, JSON.stringify(predicate), { mode: 0o600 });
-    await attestImage(ref, file, slsa, signer);
-    attestations.push(slsa);
+  if (pushed.attestations.includes(SLSA_V02)) {
+    // One signed statement per platform's predicate, each naming the index digest.
+    const files = await writeProvenancePredicates(ref, work);
+    for (const file of Object.values(files)) await attestImage(ref, file, 'slsaprovenance', signer);
+    attestations.push('slsaprovenance');
   }
   return { digest: pushed.digest, attestations, transparencyLog: inputs['transparency-log'] };
 }
