@@ -7,9 +7,9 @@ import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAction, type ActionResult } from './lab/harness.js';
+import { cosignKeyPair, readCosignLab } from './lab/cosign.js';
 import {
   backupSigning,
-  envFile,
   labDir,
   labSsh,
   MONITORING_SERVICES,
@@ -59,29 +59,25 @@ function expectOk(r: ActionResult, what: string): ActionResult {
 
 // The pipeline signs every image it pushes with a cosign key pair (no transparency log: nothing
 // here reaches Rekor), and deploys verify the pins with its public key before the host is touched.
-const cosignLab = envFile(join(labDir, 'cosign', 'env'), '.lab/cosign/env');
-const cosignDir = mkdtempSync(join(tmpdir(), 'berth-demo-cosign-'));
-const cosignPassword = `demo-${sha.slice(0, 8)}`;
-execFileSync(
-  cosignLab.get('LAB_COSIGN_BIN'),
-  ['generate-key-pair', '--output-key-prefix', join(cosignDir, 'cosign')],
-  {
-    env: { ...process.env, COSIGN_PASSWORD: cosignPassword },
-    stdio: 'ignore',
-  },
+const cosignLab = readCosignLab();
+const cosignPair = await cosignKeyPair(
+  cosignLab,
+  mkdtempSync(join(tmpdir(), 'berth-demo-cosign-')),
+  'cosign',
+  `demo-${sha.slice(0, 8)}`,
 );
 const cosignTool = {
-  'cosign-version': cosignLab.get('LAB_COSIGN_VERSION'),
-  'cosign-download-url': cosignLab.get('LAB_COSIGN_DOWNLOAD_URL'),
+  'cosign-version': cosignLab.version,
+  'cosign-download-url': cosignLab.downloadUrl,
   'transparency-log': 'false',
 };
 const signing = {
-  'cosign-key': readFileSync(join(cosignDir, 'cosign.key'), 'utf8'),
-  'cosign-password': cosignPassword,
+  'cosign-key': cosignPair.privateKey,
+  'cosign-password': cosignPair.password,
   ...cosignTool,
 };
 const verification = {
-  'verify-key': readFileSync(join(cosignDir, 'cosign.pub'), 'utf8'),
+  'verify-key': cosignPair.publicKey,
   'allowed-registries': lab.registry,
   ...cosignTool,
 };

@@ -2,21 +2,21 @@
 // per platform, provenance and an SBOM from BuildKit's SBOM protocol (the lab's Trivy generator) in
 // the registry without the build secret, and cosign signatures that the lab's cosign verifies.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { runAction, type RunOptions } from '../scripts/lab/harness.js';
-import { envFile, labDir, readEnginesLab, readLab } from '../scripts/lab/lab.js';
+import { cosignKeyPair, readCosignLab } from '../scripts/lab/cosign.js';
+import { readEnginesLab, readLab } from '../scripts/lab/lab.js';
 import { builderInputs, buildkitLab } from './builders.js';
 import { registryDigest } from './registry.js';
 
 const exec = promisify(execFile);
 const lab = readLab();
 const engines = readEnginesLab();
-const cosignLab = envFile(join(labDir, 'cosign', 'env'), '.lab/cosign/env');
-const cosignBin = cosignLab.get('LAB_COSIGN_BIN');
+const cosignLab = readCosignLab();
 const run = Math.random().toString(36).slice(2, 8);
 const repo = (name: string) => `berth-supply-${run}/${name}`;
 const imageOf = (name: string) => `${lab.registry}/${repo(name)}`;
@@ -38,8 +38,8 @@ function build(inputs: RunOptions['inputs'], dockerHost?: string) {
     inputs: {
       'registry-username': lab.registryUser,
       'registry-password': lab.registryPassword,
-      'cosign-version': cosignLab.get('LAB_COSIGN_VERSION'),
-      'cosign-download-url': cosignLab.get('LAB_COSIGN_DOWNLOAD_URL'),
+      'cosign-version': cosignLab.version,
+      'cosign-download-url': cosignLab.downloadUrl,
       ...builderInputs,
       ...inputs,
     },
@@ -68,18 +68,16 @@ async function imagetools(ref: string, format: string): Promise<string> {
   return stdout;
 }
 
-/** A key pair from `cosign generate-key-pair` (the password in its environment). */
-async function keyPair(password: string): Promise<{ key: string; pub: string; dir: string }> {
+/** A key pair from `cosign generate-key-pair`, its public key in a file for the lab's cosign. */
+async function keyPair(password: string): Promise<{ key: string; pub: string }> {
   const dir = tmp('cosign');
-  await exec(cosignBin, ['generate-key-pair', '--output-key-prefix', join(dir, 'k')], {
-    env: { ...process.env, COSIGN_PASSWORD: password },
-  });
-  return { key: readFileSync(join(dir, 'k.key'), 'utf8'), pub: join(dir, 'k.pub'), dir };
+  const pair = await cosignKeyPair(cosignLab, dir, 'k', password);
+  return { key: pair.privateKey, pub: join(dir, 'k.pub') };
 }
 
 async function cosign(args: string[]): Promise<{ code: number; out: string }> {
   try {
-    const { stdout, stderr } = await exec(cosignBin, args, {
+    const { stdout, stderr } = await exec(cosignLab.bin, args, {
       env: { ...process.env, DOCKER_CONFIG: await loggedInConfig() },
     });
     return { code: 0, out: stdout + stderr };

@@ -19,6 +19,7 @@ import {
 } from './act.js';
 import { backupSigning, labSsh, readLab } from '../scripts/lab/lab.js';
 import { freePort, httpsGet } from '../scripts/lab/net.js';
+import { cosignKeyPair, readCosignLab } from '../scripts/lab/cosign.js';
 import { buildkitLab } from './builders.js';
 import { registryDigest } from './registry.js';
 import { LabAdvisories } from './trivy-advisories.js';
@@ -98,6 +99,8 @@ beforeAll(async () => {
   const recipient = /public key: (age1\w+)/.exec(identity)![1]!;
   const secretKey = identity.split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-'))!;
   const dbPassword = `pw-${id}`;
+  const cosignLab = readCosignLab();
+  const cosignPair = await cosignKeyPair(cosignLab, work, 'ci', `cosign-${id}`);
   base = {
     act,
     repo,
@@ -118,6 +121,9 @@ beforeAll(async () => {
       ].join('\n'),
       BACKUP_DECRYPTION_KEY: secretKey,
       BERTH_BACKUP_SIGNING_KEY: backupSigning(lab).key,
+      // CI signs what passed the gate; every deploy verifies its pins with the public key.
+      COSIGN_KEY: cosignPair.privateKey,
+      COSIGN_PASSWORD: cosignPair.password,
     },
     vars: {
       BERTH_CI_SKIP_TESTS: 'true',
@@ -148,6 +154,11 @@ beforeAll(async () => {
       BACKUP_DESTINATIONS: `host:${hostBackups}`,
       BACKUP_RECIPIENTS: recipient,
       BERTH_BACKUP_SIGNING_PUBLIC_KEY: backupSigning(lab).publicKey,
+      COSIGN_PUBLIC_KEY: cosignPair.publicKey,
+      // Nothing here reaches Rekor.
+      COSIGN_TRANSPARENCY_LOG: 'false',
+      COSIGN_VERSION: cosignLab.version,
+      COSIGN_DOWNLOAD_URL: cosignLab.downloadUrl,
     },
   };
 }, 900_000);

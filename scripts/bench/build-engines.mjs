@@ -4,17 +4,18 @@
 // containerd one; the fixed cost on a tiny, fully cached context (action vs bare `buildx build
 // --load`); what signing and attestations add per image.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAction } from '../lab/harness.ts';
-import { envFile, labDir, readEnginesLab, readLab } from '../lab/lab.ts';
+import { cosignKeyPair, readCosignLab } from '../lab/cosign.ts';
+import { readBuildkitLab, readEnginesLab, readLab, repoRoot } from '../lab/lab.ts';
 import { median } from './_measure.mjs';
 
 const lab = readLab();
 const engines = readEnginesLab();
-const buildkitImage = envFile(join(labDir, 'buildkit', 'env'), '.lab/buildkit/env').get('LAB_BUILDKIT_IMAGE');
-const cosignLab = envFile(join(labDir, 'cosign', 'env'), '.lab/cosign/env');
+const buildkitImage = readBuildkitLab().image;
+const cosignLab = readCosignLab();
 const runId = Math.random().toString(36).slice(2, 8);
 const dockerConfig = mkdtempSync(join(tmpdir(), 'berth-bench-dc-'));
 
@@ -51,7 +52,7 @@ async function action(dockerHost, inputs) {
 
 async function pushRows(store, dockerHost) {
   // The example api: a real multi-stage build (Go toolchain from Debian packages), warm from its local cache.
-  const ctx = join(labDir, '..', 'example', 'api');
+  const ctx = join(repoRoot, 'example', 'api');
   const image = `${lab.registry}/berth-bench-${runId}/api-${store}`;
   const cacheDir = join(mkdtempSync(join(tmpdir(), 'berth-bench-cache-')), 'api');
   const inputs = {
@@ -149,16 +150,12 @@ async function tinyRow() {
 }
 
 async function signingRows() {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-bench-cosign-'));
-  execFileSync(
-    cosignLab.get('LAB_COSIGN_BIN'),
-    ['generate-key-pair', '--output-key-prefix', join(dir, 'k')],
-    {
-      env: { ...process.env, COSIGN_PASSWORD: 'bench' },
-      stdio: 'ignore',
-    },
+  const pair = await cosignKeyPair(
+    cosignLab,
+    mkdtempSync(join(tmpdir(), 'berth-bench-cosign-')),
+    'k',
+    'bench',
   );
-  const key = readFileSync(join(dir, 'k.key'), 'utf8');
   const ctx = context(
     `FROM ${lab.baseImage} AS build\nRUN echo signed > /s\nFROM ${lab.baseImage}\nCOPY --from=build /s /s\nUSER 10001\n`,
   );
@@ -171,8 +168,8 @@ async function signingRows() {
     cache: 'local',
     'cache-dir': cacheDir,
     'driver-opts': `image=${buildkitImage}\nnetwork=host`,
-    'cosign-version': cosignLab.get('LAB_COSIGN_VERSION'),
-    'cosign-download-url': cosignLab.get('LAB_COSIGN_DOWNLOAD_URL'),
+    'cosign-version': cosignLab.version,
+    'cosign-download-url': cosignLab.downloadUrl,
   };
   await action(undefined, { ...base, provenance: 'false' });
   const plain = [];
@@ -185,8 +182,8 @@ async function signingRows() {
       await action(undefined, {
         ...base,
         provenance: 'min',
-        'cosign-key': key,
-        'cosign-password': 'bench',
+        'cosign-key': pair.privateKey,
+        'cosign-password': pair.password,
         'transparency-log': 'false',
       }),
     );
