@@ -119,6 +119,24 @@ describe.each([
     }
   });
 
+  it('tags a single manifest (no attestations) as that very digest, the old tag moved', async () => {
+    const name = `plain-${store}`;
+    for (const round of ['one', 'two']) {
+      const r = await build(dockerHost, {
+        context: context(twoStage(`plain-${store}-${round}`)),
+        image: imageOf(name),
+        tags: 'v1\nlatest',
+        push: 'true',
+        cache: 'none',
+        provenance: 'false',
+      });
+      expect(r.exitCode, r.log).toBe(0);
+      expect(r.outputs.attestations).toBe('');
+      for (const tag of ['v1', 'latest'])
+        expect(await registryDigest(lab, repo(name), tag)).toBe(r.outputs.digest);
+    }
+  });
+
   it('refuses a root image after the push by digest: no tag, no digest output', async () => {
     const ctx = context(`FROM ${lab.baseImage}\nRUN echo root > /root-owned\n`);
     const r = await build(dockerHost, {

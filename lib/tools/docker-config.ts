@@ -60,3 +60,25 @@ export function privateDockerConfig(
   });
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/**
+ * `registry`'s login stored in the runner's docker config (`auths`, as `docker login` writes it without
+ * a credential helper), for a client that talks to the registry itself; undefined when there is none.
+ */
+export function dockerConfigLogin(
+  registry: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { username: string; password: string } | undefined {
+  const file = dockerConfigFile(env);
+  if (!existsSync(file)) return undefined;
+  try {
+    const config = JSON.parse(readFileSync(file, 'utf8')) as { auths?: Record<string, { auth?: unknown }> };
+    const auth = config.auths?.[registry]?.auth;
+    if (typeof auth !== 'string') return undefined;
+    const text = Buffer.from(auth, 'base64').toString('utf8');
+    const colon = text.indexOf(':');
+    return colon > 0 ? { username: text.slice(0, colon), password: text.slice(colon + 1) } : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -2,6 +2,7 @@
 // for one platform. Every answer is untrusted: bounded in bytes and time, sizes checked to be
 // non-negative safe integers. HTTPS, except for loopback registries (plain HTTP, as docker allows).
 // Credentials go in headers only, and only to the registry or the token realm it names.
+import { createHash } from 'node:crypto';
 import { parseImageRef } from './docker.js';
 
 export interface Credentials {
@@ -144,6 +145,8 @@ export interface RegistryOptions {
   credentials?: Credentials;
   /** per request */
   timeoutMs?: number;
+  /** the token scope's actions: `pull` (default), or `pull,push` to write */
+  actions?: 'pull' | 'pull,push';
 }
 
 /** One registry, one repository: fetches manifests, answering its auth challenge once. */
@@ -156,12 +159,32 @@ class Repository {
     private readonly options: RegistryOptions,
   ) {}
 
-  private async get(url: string, headers: Record<string, string>): Promise<Response> {
+  private async get(url: string, headers: Record<string, string>, init: RequestInit = {}): Promise<Response> {
     return fetch(url, {
+      ...init,
       headers,
       redirect: 'error',
       signal: AbortSignal.timeout(this.options.timeoutMs ?? 15_000),
     });
+  }
+
+  /** One request, answering the registry's auth challenge once (then kept for later requests). */
+  private async request(
+    url: string,
+    headers: Record<string, string>,
+    init: RequestInit = {},
+  ): Promise<Response> {
+    const withAuth = () => ({
+      ...headers,
+      ...(this.authorization ? { authorization: this.authorization } : {}),
+    });
+    let res = await this.get(url, withAuth(), init);
+    if (res.status === 401 && this.authorization === undefined) {
+      await res.body?.cancel();
+      this.authorization = await this.answer(parseChallenge(res.headers.get('www-authenticate')));
+      res = await this.get(url, withAuth(), init);
+    }
+    return res;
   }
 
   private basic(): string | undefined {
@@ -181,7 +204,7 @@ class Repository {
       throw new Error('the token realm is not HTTPS');
     }
     if (challenge.params.service) realm.searchParams.set('service', challenge.params.service);
-    realm.searchParams.set('scope', `repository:${this.repository}:pull`);
+    realm.searchParams.set('scope', `repository:${this.repository}:${this.options.actions ?? 'pull'}`);
     const basic = this.basic();
     const res = await this.get(realm.href, basic ? { authorization: basic } : {});
     if (!res.ok) throw new Error(`the token realm answered ${res.status}`);
@@ -192,23 +215,58 @@ class Repository {
     return `Bearer ${token}`;
   }
 
-  async manifest(reference: string): Promise<unknown> {
+  /** A manifest's bytes as the registry holds them, and its media type. */
+  async rawManifest(reference: string): Promise<{ body: string; mediaType: string }> {
     const url = `${this.base}/v2/${this.repository}/manifests/${reference}`;
-    const headers = () => ({
-      accept: MANIFEST_TYPES,
-      ...(this.authorization ? { authorization: this.authorization } : {}),
-    });
-    let res = await this.get(url, headers());
-    if (res.status === 401 && this.authorization === undefined) {
-      await res.body?.cancel();
-      this.authorization = await this.answer(parseChallenge(res.headers.get('www-authenticate')));
-      res = await this.get(url, headers());
-    }
+    const res = await this.request(url, { accept: MANIFEST_TYPES });
     if (!res.ok) {
       await res.body?.cancel();
       throw new Error(`the registry answered ${res.status} for ${reference}`);
     }
-    return JSON.parse(await boundedText(res)) as unknown;
+    const mediaType = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
+    return { body: await boundedText(res), mediaType };
+  }
+
+  async manifest(reference: string): Promise<unknown> {
+    return JSON.parse((await this.rawManifest(reference)).body) as unknown;
+  }
+
+  /** Stores `body` under `tag`: the registry answers with the digest it now names. */
+  async putManifest(tag: string, body: string, mediaType: string): Promise<string | undefined> {
+    const url = `${this.base}/v2/${this.repository}/manifests/${tag}`;
+    const res = await this.request(url, { 'content-type': mediaType }, { method: 'PUT', body });
+    await res.body?.cancel();
+    if (!res.ok) throw new Error(`the registry answered ${res.status} to storing ${tag}`);
+    return res.headers.get('docker-content-digest') ?? undefined;
+  }
+}
+
+/**
+ * Tags `image@digest` with `tags` by storing the very manifest bytes under each tag (a carbon copy:
+ * the digest stays, no blob moves), and returns nothing once the registry names the digest under each.
+ */
+export async function tagManifest(
+  image: string,
+  digest: string,
+  tags: string[],
+  options: RegistryOptions = {},
+): Promise<void> {
+  const parsed = parseImageRef(image);
+  if (!parsed || !DIGEST.test(digest)) throw new Error('not an image and digest');
+  const repo = new Repository(registryBaseUrl(parsed.registry), parsed.repository, {
+    ...options,
+    actions: 'pull,push',
+  });
+  const { body, mediaType } = await repo.rawManifest(digest);
+  const actual = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+  if (actual !== digest)
+    throw new Error(`the registry sent a manifest whose digest is ${actual}, not ${digest}`);
+  if (!MANIFEST_TYPES.split(', ').includes(mediaType))
+    throw new Error(`unexpected manifest type ${JSON.stringify(mediaType)}`);
+  for (const tag of tags) {
+    const named = await repo.putManifest(tag, body, mediaType);
+    if (named !== undefined && named !== digest)
+      throw new Error(`the registry stored ${tag} as ${named}, not ${digest}`);
   }
 }
 

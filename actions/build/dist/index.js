@@ -31911,7 +31911,7 @@ const GHA_CACHE_MIN_BUILDX = '0.21.0';
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _lib_action_wrapper_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4251);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2983);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7847);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1109);
 // Entry point bundled into dist/index.js; the runner calls it for the main and post step.
 
@@ -31924,7 +31924,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2983:
+/***/ 7847:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31977,6 +31977,73 @@ function repositoryUrl(ctx) {
 /** The workflow run's page, for audit records and summaries. */
 function runUrl(ctx) {
     return `${repositoryUrl(ctx)}/actions/runs/${ctx.runId}`;
+}
+
+;// CONCATENATED MODULE: ./lib/tools/docker-config.ts
+// Registry credentials for a tool on the runner that reads the docker config (cosign, crane): a private
+// DOCKER_CONFIG directory holding the runner's own config (its logins and credential helpers kept) plus
+// one registry's login, so the password is never on a command line, never in the user's config, and
+// gone when the directory is removed.
+
+
+
+/** The runner's docker config file: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
+function dockerConfigFile(env = process.env) {
+    return (0,external_node_path_.join)(env['DOCKER_CONFIG'] || (0,external_node_path_.join)((0,external_node_os_.homedir)(), '.docker'), 'config.json');
+}
+/**
+ * The docker config `existing` (JSON text, or empty) with `registry`'s login set in `auths`. A config
+ * that is not a JSON object is replaced by one that holds only this login.
+ */
+function configWithLogin(existing, registry, username, password) {
+    let config = {};
+    try {
+        const parsed = existing.trim() === '' ? {} : JSON.parse(existing);
+        if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
+            config = parsed;
+        }
+    }
+    catch {
+        config = {};
+    }
+    const auths = { ...config['auths'] };
+    auths[registry] = { auth: Buffer.from(`${username}:${password}`).toString('base64') };
+    // A credential helper for this registry would be asked first: the login given here wins.
+    const helpers = { ...config['credHelpers'] };
+    delete helpers[registry];
+    return `${JSON.stringify({ ...config, auths, credHelpers: helpers }, null, 2)}\n`;
+}
+/** A 0700 directory under `tempRoot` whose config.json (0600) adds the login to the runner's config. */
+function privateDockerConfig(registry, username, password, tempRoot = process.env['RUNNER_TEMP'] || tmpdir()) {
+    const file = dockerConfigFile();
+    const existing = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    const dir = mkdtempSync(join(tempRoot, 'berth-docker-config-'));
+    chmodSync(dir, 0o700);
+    writeFileSync(join(dir, 'config.json'), configWithLogin(existing, registry, username, password), {
+        mode: 0o600,
+    });
+    return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+/**
+ * `registry`'s login stored in the runner's docker config (`auths`, as `docker login` writes it without
+ * a credential helper), for a client that talks to the registry itself; undefined when there is none.
+ */
+function dockerConfigLogin(registry, env = process.env) {
+    const file = dockerConfigFile(env);
+    if (!(0,external_node_fs_.existsSync)(file))
+        return undefined;
+    try {
+        const config = JSON.parse((0,external_node_fs_.readFileSync)(file, 'utf8'));
+        const auth = config.auths?.[registry]?.auth;
+        if (typeof auth !== 'string')
+            return undefined;
+        const text = Buffer.from(auth, 'base64').toString('utf8');
+        const colon = text.indexOf(':');
+        return colon > 0 ? { username: text.slice(0, colon), password: text.slice(colon + 1) } : undefined;
+    }
+    catch {
+        return undefined;
+    }
 }
 
 // EXTERNAL MODULE: ./lib/tools/docker.ts
@@ -32091,7 +32158,9 @@ function outputArgs(inputs, refs) {
 function attestationArgs(inputs, builderId) {
     const provenance = inputs.provenance === 'false'
         ? 'false'
-        : `mode=${inputs.provenance}${builderId ? `,builder-id=${builderId}` : ''}`;
+        : // SLSA v0.2, what `cosign attest/verify-attestation --type slsaprovenance` reads (BuildKit
+            // 0.34 writes v1 unless asked; older BuildKit ignores the key).
+            `mode=${inputs.provenance},version=v0.2${builderId ? `,builder-id=${builderId}` : ''}`;
     const sbom = !inputs.sbom
         ? 'false'
         : inputs['sbom-generator']
@@ -32133,11 +32202,14 @@ function buildxArgs(inputs, plan) {
     return args;
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./lib/tools/registry.ts
 // A small client of the OCI distribution API: the compressed size of an image a registry holds,
 // for one platform. Every answer is untrusted: bounded in bytes and time, sizes checked to be
 // non-negative safe integers. HTTPS, except for loopback registries (plain HTTP, as docker allows).
 // Credentials go in headers only, and only to the registry or the token realm it names.
+
 
 const MANIFEST_TYPES = [
     'application/vnd.oci.image.index.v1+json',
@@ -32145,7 +32217,7 @@ const MANIFEST_TYPES = [
     'application/vnd.oci.image.manifest.v1+json',
     'application/vnd.docker.distribution.manifest.v2+json',
 ].join(', ');
-const MAX_BODY = (/* unused pure expression or super */ null && (4 * 1024 * 1024));
+const MAX_BODY = 4 * 1024 * 1024;
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 /** `docker info`'s OSType/Architecture (uname words, e.g. linux/x86_64) as OCI platform names. */
 function parsePlatform(text) {
@@ -32258,12 +32330,27 @@ class Repository {
         this.repository = repository;
         this.options = options;
     }
-    async get(url, headers) {
+    async get(url, headers, init = {}) {
         return fetch(url, {
+            ...init,
             headers,
             redirect: 'error',
             signal: AbortSignal.timeout(this.options.timeoutMs ?? 15_000),
         });
+    }
+    /** One request, answering the registry's auth challenge once (then kept for later requests). */
+    async request(url, headers, init = {}) {
+        const withAuth = () => ({
+            ...headers,
+            ...(this.authorization ? { authorization: this.authorization } : {}),
+        });
+        let res = await this.get(url, withAuth(), init);
+        if (res.status === 401 && this.authorization === undefined) {
+            await res.body?.cancel();
+            this.authorization = await this.answer(parseChallenge(res.headers.get('www-authenticate')));
+            res = await this.get(url, withAuth(), init);
+        }
+        return res;
     }
     basic() {
         const c = this.options.credentials;
@@ -32283,7 +32370,7 @@ class Repository {
         }
         if (challenge.params.service)
             realm.searchParams.set('service', challenge.params.service);
-        realm.searchParams.set('scope', `repository:${this.repository}:pull`);
+        realm.searchParams.set('scope', `repository:${this.repository}:${this.options.actions ?? 'pull'}`);
         const basic = this.basic();
         const res = await this.get(realm.href, basic ? { authorization: basic } : {});
         if (!res.ok)
@@ -32294,23 +32381,52 @@ class Repository {
             throw new Error('the token realm sent no token');
         return `Bearer ${token}`;
     }
-    async manifest(reference) {
+    /** A manifest's bytes as the registry holds them, and its media type. */
+    async rawManifest(reference) {
         const url = `${this.base}/v2/${this.repository}/manifests/${reference}`;
-        const headers = () => ({
-            accept: MANIFEST_TYPES,
-            ...(this.authorization ? { authorization: this.authorization } : {}),
-        });
-        let res = await this.get(url, headers());
-        if (res.status === 401 && this.authorization === undefined) {
-            await res.body?.cancel();
-            this.authorization = await this.answer(parseChallenge(res.headers.get('www-authenticate')));
-            res = await this.get(url, headers());
-        }
+        const res = await this.request(url, { accept: MANIFEST_TYPES });
         if (!res.ok) {
             await res.body?.cancel();
             throw new Error(`the registry answered ${res.status} for ${reference}`);
         }
-        return JSON.parse(await boundedText(res));
+        const mediaType = (res.headers.get('content-type') ?? '').split(';')[0].trim();
+        return { body: await boundedText(res), mediaType };
+    }
+    async manifest(reference) {
+        return JSON.parse((await this.rawManifest(reference)).body);
+    }
+    /** Stores `body` under `tag`: the registry answers with the digest it now names. */
+    async putManifest(tag, body, mediaType) {
+        const url = `${this.base}/v2/${this.repository}/manifests/${tag}`;
+        const res = await this.request(url, { 'content-type': mediaType }, { method: 'PUT', body });
+        await res.body?.cancel();
+        if (!res.ok)
+            throw new Error(`the registry answered ${res.status} to storing ${tag}`);
+        return res.headers.get('docker-content-digest') ?? undefined;
+    }
+}
+/**
+ * Tags `image@digest` with `tags` by storing the very manifest bytes under each tag (a carbon copy:
+ * the digest stays, no blob moves), and returns nothing once the registry names the digest under each.
+ */
+async function tagManifest(image, digest, tags, options = {}) {
+    const parsed = (0,docker/* parseImageRef */.Q)(image);
+    if (!parsed || !DIGEST.test(digest))
+        throw new Error('not an image and digest');
+    const repo = new Repository(registryBaseUrl(parsed.registry), parsed.repository, {
+        ...options,
+        actions: 'pull,push',
+    });
+    const { body, mediaType } = await repo.rawManifest(digest);
+    const actual = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(body).digest('hex')}`;
+    if (actual !== digest)
+        throw new Error(`the registry sent a manifest whose digest is ${actual}, not ${digest}`);
+    if (!MANIFEST_TYPES.split(', ').includes(mediaType))
+        throw new Error(`unexpected manifest type ${JSON.stringify(mediaType)}`);
+    for (const tag of tags) {
+        const named = await repo.putManifest(tag, body, mediaType);
+        if (named !== undefined && named !== digest)
+            throw new Error(`the registry stored ${tag} as ${named}, not ${digest}`);
     }
 }
 /**
@@ -32410,7 +32526,7 @@ async function platformImage(image, digest, platform) {
 async function readPushedImage(image, digest) {
     const top = JSON.parse(await imagetools(`${image}@${digest}`));
     if (!pushed_isObject(top) || !Array.isArray(top.manifests)) {
-        return { digest, platforms: [await platformImage(image, digest)], attestations: [] };
+        return { digest, index: false, platforms: [await platformImage(image, digest)], attestations: [] };
     }
     const entries = indexEntries(top);
     const [platforms, attestations] = await Promise.all([
@@ -32419,25 +32535,7 @@ async function readPushedImage(image, digest) {
             .filter((e) => e.kind === 'attestation')
             .map(async (e) => predicateTypes(JSON.parse(await imagetools(`${image}@${e.digest}`))))),
     ]);
-    return { digest, platforms, attestations: [...new Set(attestations.flat())] };
-}
-/**
- * BuildKit's provenance predicate from `imagetools inspect --format '{{json .Provenance}}'`: `{SLSA}`
- * for one platform, `{platform: {SLSA}}` for several (the first is taken: they share source and build).
- */
-function provenancePredicate(json) {
-    const data = JSON.parse(json);
-    if (!data || typeof data !== 'object')
-        return undefined;
-    const direct = data.SLSA;
-    if (direct && typeof direct === 'object')
-        return direct;
-    for (const value of Object.values(data)) {
-        const slsa = value?.SLSA;
-        if (slsa && typeof slsa === 'object')
-            return slsa;
-    }
-    return undefined;
+    return { digest, index: true, platforms, attestations: [...new Set(attestations.flat())] };
 }
 
 ;// CONCATENATED MODULE: ./actions/build/src/build.ts
@@ -32659,8 +32757,6 @@ function stageNames(dockerfile) {
     return names;
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(1455);
 // EXTERNAL MODULE: ../../main/node_modules/@actions/io/lib/io.js
@@ -34255,8 +34351,13 @@ class ProgressTracker {
 }
 
 ;// CONCATENATED MODULE: ./actions/build/src/promote.ts
-// After the checks pass: the tags, added in the registry to the digest BuildKit pushed (`buildx
-// imagetools create`: no layer is pushed again), each then read back to name that same digest.
+// After the checks pass: the tags, added in the registry to the digest BuildKit pushed (no layer is
+// pushed again), each then read back to name that same digest. An index is tagged with `buildx
+// imagetools create` (which copies it as it is, with the docker config's logins and helpers); a single
+// manifest (no attestations) is stored under each tag by the registry client, because imagetools
+// would wrap it in a new index of another digest.
+
+
 
 function tagArgs(builder, source, refs) {
     return [
@@ -34274,13 +34375,22 @@ function manifestDigest(json) {
     const digest = JSON.parse(json).digest;
     return typeof digest === 'string' && /^sha256:[0-9a-f]{64}$/.test(digest) ? digest : undefined;
 }
-async function tagPushed(builder, image, digest, refs) {
-    const created = await (0,action_exec/* run */.eF)('docker', tagArgs(builder, `${image}@${digest}`, refs), {
-        ignoreReturnCode: true,
-    });
-    if (created.exitCode !== 0) {
-        const why = created.stderr.trim().split('\n').pop() ?? `exit ${created.exitCode}`;
-        throw new Error(`tagging ${image}@${digest} failed: ${why}`);
+async function tagPushed(builder, target, refs) {
+    const { image, digest } = target;
+    if (target.index) {
+        const created = await (0,action_exec/* run */.eF)('docker', tagArgs(builder, `${image}@${digest}`, refs), {
+            ignoreReturnCode: true,
+        });
+        if (created.exitCode !== 0) {
+            const why = created.stderr.trim().split('\n').pop() ?? `exit ${created.exitCode}`;
+            throw new Error(`tagging ${image}@${digest} failed: ${(0,untrusted/* oneLine */.T)(why)}`);
+        }
+    }
+    else {
+        const tags = refs.map((ref) => ref.slice(image.length + 1));
+        await tagManifest(image, digest, tags, { credentials: target.credentials }).catch((error) => {
+            throw new Error(`tagging ${image}@${digest} failed: ${error.message}`);
+        });
     }
     const named = await Promise.all(refs.map(async (ref) => {
         const r = await (0,action_exec/* run */.eF)('docker', ['buildx', 'imagetools', 'inspect', '--format', '{{json .Manifest}}', '--', ref], {
@@ -34337,6 +34447,83 @@ async function loginOnce(inputs) {
     await (0,docker/* login */.iD)(registry, inputs['registry-username'], inputs['registry-password']);
     lib_core/* saveState */.LZ(constants/* State */.Uw.LoggedInRegistry, registry);
     lib_core/* info */.pq(`Logged in to ${registry} as ${inputs['registry-username']}`);
+}
+
+;// CONCATENATED MODULE: ./lib/tools/buildkit-provenance.ts
+// BuildKit's provenance of a pushed image, as `cosign attest --type slsaprovenance --predicate FILE`
+// takes it: the SLSA v0.2 predicate(s) `docker buildx imagetools inspect --format '{{json .Provenance}}'`
+// prints (one `{SLSA}` for a single-platform image, a map of platform to `{SLSA}` for an index), with
+// the GitHub Actions facts of the build added to `invocation.environment` as `github_*` where BuildKit
+// left them out. cosign's slsaprovenance type keeps `invocation.environment` and `builder` but drops
+// BuildKit's own metadata key (its `vcs` source and revision), so without these a verified attestation
+// could not say which repository, workflow and commit built the image (provenance.ts reads them).
+
+
+
+const object = (value) => value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? value
+    : undefined;
+/**
+ * The SLSA predicates in imagetools' `.Provenance` JSON, by platform (`''` for a single-platform
+ * image). Throws when there is none: the image was pushed without provenance.
+ */
+function provenancePredicates(json) {
+    const parsed = object(JSON.parse(json === '' ? 'null' : json));
+    const single = object(parsed?.['SLSA']);
+    if (single)
+        return { '': single };
+    const byPlatform = {};
+    for (const [platform, stub] of Object.entries(parsed ?? {})) {
+        const slsa = object(object(stub)?.['SLSA']);
+        if (slsa)
+            byPlatform[platform] = slsa;
+    }
+    if (Object.keys(byPlatform).length === 0) {
+        throw new Error('the image has no provenance attestation (build it with --provenance)');
+    }
+    return byPlatform;
+}
+/** The build's GitHub Actions facts, from the runner's variables, under BuildKit's `github_*` names. */
+function githubFacts(env = process.env) {
+    const facts = {};
+    const names = [
+        ['github_repository', 'GITHUB_REPOSITORY'],
+        ['github_workflow_ref', 'GITHUB_WORKFLOW_REF'],
+        ['github_sha', 'GITHUB_SHA'],
+        ['github_ref', 'GITHUB_REF'],
+        ['github_run_id', 'GITHUB_RUN_ID'],
+        ['github_run_attempt', 'GITHUB_RUN_ATTEMPT'],
+        ['github_server_url', 'GITHUB_SERVER_URL'],
+    ];
+    for (const [key, variable] of names)
+        if (env[variable])
+            facts[key] = env[variable];
+    return facts;
+}
+/** A copy of the predicate whose `invocation.environment` has `facts` where it lacks them. */
+function withGitHubFacts(predicate, facts) {
+    const copy = structuredClone(predicate);
+    const invocation = object(copy['invocation']) ?? {};
+    const environment = object(invocation['environment']) ?? {};
+    copy['invocation'] = { ...invocation, environment: { ...facts, ...environment } };
+    return copy;
+}
+/**
+ * BuildKit's provenance predicates of the pushed `ref` (by platform, `''` for one), with `facts`
+ * (default: this runner's GitHub variables) added, each written to `dir` as a predicate file for
+ * `cosign attest --type slsaprovenance`. Returns the files by platform.
+ */
+async function writeProvenancePredicates(ref, dir, facts = githubFacts()) {
+    const { stdout } = await (0,action_exec/* run */.eF)('docker', ['buildx', 'imagetools', 'inspect', '--format', '{{json .Provenance}}', ref], {
+        silent: true,
+    });
+    const files = {};
+    for (const [platform, predicate] of Object.entries(provenancePredicates(stdout.trim()))) {
+        const file = (0,external_node_path_.join)(dir, `provenance${platform ? `-${platform.replace(/[^A-Za-z0-9]+/g, '-')}` : ''}.json`);
+        (0,external_node_fs_.writeFileSync)(file, JSON.stringify(withGitHubFacts(predicate, facts)));
+        files[platform] = file;
+    }
+    return files;
 }
 
 ;// CONCATENATED MODULE: ./lib/tools/cosign-args.ts
@@ -34569,13 +34756,13 @@ async function verifyImage(ref, policy) {
         else {
             signer = { kind: 'keyless', ...policy.signer };
         }
-        await cosign(policy.cosign, verifyArgs(ref, signer, tlog), 'signature', env);
-        const stdout = await cosign(policy.cosign, verifyAttestationArgs(ref, type, signer, tlog), `${type} attestation`, env);
+        await cosign(policy.cosign, verifyArgs(ref, signer, tlog), 'signature check', env);
+        const stdout = await cosign(policy.cosign, verifyAttestationArgs(ref, type, signer, tlog), `${type} attestation check`, env);
         const predicateType = PREDICATE_TYPES[type];
         const statement = parseAttestations(stdout).find((s) => s.predicateType === predicateType && s.subjectDigests.includes(image.digest));
         if (statement === undefined) {
             const reason = `no verified ${type} statement names ${image.digest}`;
-            throw new CosignError(`${type} attestation: ${reason}`, reason);
+            throw new CosignError(`${type} attestation check: ${reason}`, reason);
         }
         return { ref, predicateType, builtBy: builtBy(statement.predicate) };
     }
@@ -34590,13 +34777,8 @@ async function verifyImage(ref, policy) {
 // BuildKit's provenance as a signed cosign attestation, which deploy verifies before it pulls.
 
 
-
-
-
-const SLSA_TYPES = {
-    'https://slsa.dev/provenance/v0.2': 'slsaprovenance',
-    'https://slsa.dev/provenance/v1': 'slsaprovenance1',
-};
+/** The provenance BuildKit attaches (asked for as v0.2: see buildx.ts), which deploy verifies. */
+const SLSA_V02 = 'https://slsa.dev/provenance/v0.2';
 async function signPushed(inputs, work, pushed) {
     const ref = `${inputs.image}@${pushed.digest}`;
     const cosign = await installCosign({
@@ -34612,18 +34794,12 @@ async function signPushed(inputs, work, pushed) {
     };
     await signImage(ref, signer);
     const attestations = [];
-    const slsa = pushed.attestations.map((t) => SLSA_TYPES[t]).find((t) => t !== undefined);
-    if (slsa) {
-        const r = await (0,action_exec/* run */.eF)('docker', ['buildx', 'imagetools', 'inspect', '--format', '{{json .Provenance}}', '--', ref], {
-            silent: true,
-        });
-        const predicate = provenancePredicate(r.stdout);
-        if (!predicate)
-            throw new Error(`${ref} lists a provenance attestation that imagetools cannot read`);
-        const file = (0,external_node_path_.join)(work, 'provenance.json');
-        (0,external_node_fs_.writeFileSync)(file, JSON.stringify(predicate), { mode: 0o600 });
-        await attestImage(ref, file, slsa, signer);
-        attestations.push(slsa);
+    if (pushed.attestations.includes(SLSA_V02)) {
+        // One signed statement per platform's predicate, each naming the index digest.
+        const files = await writeProvenancePredicates(ref, work);
+        for (const file of Object.values(files))
+            await attestImage(ref, file, 'slsaprovenance', signer);
+        attestations.push('slsaprovenance');
     }
     return { digest: pushed.digest, attestations, transparencyLog: inputs['transparency-log'] };
 }
@@ -34783,6 +34959,7 @@ function computeTags(ctx) {
 
 
 
+
 /** Builds the image (pushed by digest, or loaded) and reads back what it produced. */
 async function buildImage(inputs, ctx, refs, version, work) {
     const { backend, builder } = await lib_core/* group */.Os('Docker and buildx', () => prepareBuilder(inputs));
@@ -34806,6 +34983,12 @@ async function earlierImage(inputs, digest) {
         await loginOnce(inputs);
     const built = await lib_core/* group */.Os(`Read ${inputs.image}@${digest}`, () => registryImage(inputs.image, digest));
     return { built, backend: 'none' };
+}
+/** The registry login the registry client uses: the inputs', else the one `docker login` stored. */
+function registryLogin(inputs) {
+    if (inputs['registry-username'] && inputs['registry-password'])
+        return { username: inputs['registry-username'], password: inputs['registry-password'] };
+    return dockerConfigLogin((0,docker/* parseImageRef */.Q)(inputs.image).registry);
 }
 async function main() {
     const inputs = getInputs();
@@ -34832,7 +35015,12 @@ async function main() {
         if (inputs['cosign-key'] || inputs.keyless)
             signed = await lib_core/* group */.Os('Sign with cosign', () => signPushed(inputs, work, built.pushed));
         if (inputs.push === 'true')
-            await lib_core/* group */.Os(`Tag ${refs.length} tag(s)`, () => tagPushed(builder, inputs.image, pushedDigest, refs));
+            await lib_core/* group */.Os(`Tag ${refs.length} tag(s)`, () => tagPushed(builder, {
+                image: inputs.image,
+                digest: pushedDigest,
+                index: built.pushed.index,
+                credentials: registryLogin(inputs),
+            }, refs));
         if (inputs.load)
             await lib_core/* group */.Os('Load into the engine', () => loadPushed(inputs.image, pushedDigest, refs));
     }

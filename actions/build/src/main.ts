@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../../lib/action/exec.js';
 import { contextFromEnv, runUrl, type GitHubContext } from '../../../lib/action/github.js';
-import { remoteCompressedSize } from '../../../lib/tools/docker.js';
+import { dockerConfigLogin } from '../../../lib/tools/docker-config.js';
+import { parseImageRef, remoteCompressedSize } from '../../../lib/tools/docker.js';
 import {
   cacheSettings,
   loadedImage,
@@ -64,6 +65,13 @@ async function earlierImage(inputs: Inputs, digest: string): Promise<Made> {
   return { built, backend: 'none' };
 }
 
+/** The registry login the registry client uses: the inputs', else the one `docker login` stored. */
+function registryLogin(inputs: Inputs): { username: string; password: string } | undefined {
+  if (inputs['registry-username'] && inputs['registry-password'])
+    return { username: inputs['registry-username'], password: inputs['registry-password'] };
+  return dockerConfigLogin(parseImageRef(inputs.image)!.registry);
+}
+
 export async function main(): Promise<void> {
   const inputs = getInputs();
   const ctx = contextFromEnv();
@@ -91,7 +99,16 @@ export async function main(): Promise<void> {
       signed = await core.group('Sign with cosign', () => signPushed(inputs, work, built.pushed!));
     if (inputs.push === 'true')
       await core.group(`Tag ${refs.length} tag(s)`, () =>
-        tagPushed(builder, inputs.image, pushedDigest, refs),
+        tagPushed(
+          builder,
+          {
+            image: inputs.image,
+            digest: pushedDigest,
+            index: built.pushed!.index,
+            credentials: registryLogin(inputs),
+          },
+          refs,
+        ),
       );
     if (inputs.load)
       await core.group('Load into the engine', () => loadPushed(inputs.image, pushedDigest, refs));

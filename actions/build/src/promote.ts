@@ -1,6 +1,11 @@
-// After the checks pass: the tags, added in the registry to the digest BuildKit pushed (`buildx
-// imagetools create`: no layer is pushed again), each then read back to name that same digest.
+// After the checks pass: the tags, added in the registry to the digest BuildKit pushed (no layer is
+// pushed again), each then read back to name that same digest. An index is tagged with `buildx
+// imagetools create` (which copies it as it is, with the docker config's logins and helpers); a single
+// manifest (no attestations) is stored under each tag by the registry client, because imagetools
+// would wrap it in a new index of another digest.
 import { run } from '../../../lib/action/exec.js';
+import { oneLine } from '../../../lib/action/untrusted.js';
+import { tagManifest, type Credentials } from '../../../lib/tools/registry.js';
 
 export function tagArgs(builder: string | undefined, source: string, refs: string[]): string[] {
   return [
@@ -20,18 +25,34 @@ export function manifestDigest(json: string): string | undefined {
   return typeof digest === 'string' && /^sha256:[0-9a-f]{64}$/.test(digest) ? digest : undefined;
 }
 
+export interface TagTarget {
+  image: string;
+  digest: string;
+  /** whether the digest names an index (else a single manifest) */
+  index: boolean;
+  /** the registry login for a single manifest's tags: the inputs', else the docker config's */
+  credentials?: Credentials;
+}
+
 export async function tagPushed(
   builder: string | undefined,
-  image: string,
-  digest: string,
+  target: TagTarget,
   refs: string[],
 ): Promise<void> {
-  const created = await run('docker', tagArgs(builder, `${image}@${digest}`, refs), {
-    ignoreReturnCode: true,
-  });
-  if (created.exitCode !== 0) {
-    const why = created.stderr.trim().split('\n').pop() ?? `exit ${created.exitCode}`;
-    throw new Error(`tagging ${image}@${digest} failed: ${why}`);
+  const { image, digest } = target;
+  if (target.index) {
+    const created = await run('docker', tagArgs(builder, `${image}@${digest}`, refs), {
+      ignoreReturnCode: true,
+    });
+    if (created.exitCode !== 0) {
+      const why = created.stderr.trim().split('\n').pop() ?? `exit ${created.exitCode}`;
+      throw new Error(`tagging ${image}@${digest} failed: ${oneLine(why)}`);
+    }
+  } else {
+    const tags = refs.map((ref) => ref.slice(image.length + 1));
+    await tagManifest(image, digest, tags, { credentials: target.credentials }).catch((error: Error) => {
+      throw new Error(`tagging ${image}@${digest} failed: ${error.message}`);
+    });
   }
   const named = await Promise.all(
     refs.map(async (ref) => {

@@ -19,6 +19,8 @@ export interface PlatformImage {
 
 export interface PushedImage {
   digest: string;
+  /** whether the digest names an index (several platforms, or attestations beside the image) */
+  index: boolean;
   platforms: PlatformImage[];
   /** predicate types of the attestations stored with the image, e.g. https://slsa.dev/provenance/v0.2 */
   attestations: string[];
@@ -112,7 +114,7 @@ async function platformImage(image: string, digest: string, platform?: string): 
 export async function readPushedImage(image: string, digest: string): Promise<PushedImage> {
   const top: unknown = JSON.parse(await imagetools(`${image}@${digest}`));
   if (!isObject(top) || !Array.isArray(top.manifests)) {
-    return { digest, platforms: [await platformImage(image, digest)], attestations: [] };
+    return { digest, index: false, platforms: [await platformImage(image, digest)], attestations: [] };
   }
   const entries = indexEntries(top);
   const [platforms, attestations] = await Promise.all([
@@ -125,5 +127,5 @@ export async function readPushedImage(image: string, digest: string): Promise<Pu
         .map(async (e) => predicateTypes(JSON.parse(await imagetools(`${image}@${e.digest}`)))),
     ),
   ]);
-  return { digest, platforms, attestations: [...new Set(attestations.flat())] };
+  return { digest, index: true, platforms, attestations: [...new Set(attestations.flat())] };
 }
