@@ -117,3 +117,26 @@ describe.each([
     }
   });
 });
+
+describe("the engine's own BuildKit", () => {
+  it('is left for a docker-container builder when it predates the cache service v2 (a loaded image)', async () => {
+    // Nothing else asks for more than the docker driver on the containerd store can do, but Debian's
+    // Docker 26 embeds a BuildKit that only knows the v1 API (which answers 422 since its sunset).
+    const image = `${lab.registry}/${repo('loaded')}`;
+    const before = server.entries().length;
+    const r = await build(undefined, {
+      context: context(`gha-loaded-${run}`),
+      image,
+      tags: 'here',
+      cache: 'gha',
+    });
+    expect(r.exitCode, r.log).toBe(0);
+    expect(r.log).toMatch(
+      /\(driver docker, containerd image store\) cannot use the gha cache \(BuildKit v0\.0\.0\+unknown; the cache service v2 needs 0\.20\.0 or later\): creating docker-container builder berth-/,
+    );
+    expect(server.requests().some((q) => q.path.startsWith('/_apis/artifactcache/'))).toBe(false);
+    expect(server.entries().length).toBeGreaterThan(before);
+    expect(r.outputs['image-id']).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(r.post?.log).toContain(`Removed builder ${createdBuilder(r.log)!}`);
+  });
+});
