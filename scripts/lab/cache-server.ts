@@ -12,7 +12,11 @@
 // the signed URLs name `http://berthcache.blob.core.windows.net/…` and the step's HTTP_PROXY is this
 // server, which serves that host itself and forwards everything else (plain HTTP and CONNECT) to
 // where it was going. `blobHost: 'loopback'` hands out `http://127.0.0.1:<port>/berthcache/…`
-// instead (no proxy; the SDK uploads, a plain GET downloads).
+// instead (no proxy; the SDK uploads, a plain GET downloads). BuildKit's gha backend (v2, through
+// buildx 0.21+) needs the loopback host: it runs in a builder's container, which gets no HTTP_PROXY
+// (the Azure host would not resolve and its SDK retries for minutes); on the host network it
+// reaches 127.0.0.1, uploads with Put Blob or Put Block / Put Block List and reads with GET (from an
+// offset when it resumes), every URL's signature checked.
 // Entries behave like GitHub's: a key is unique per (key, version, scope) and immutable (a second
 // CreateCacheEntry is a 409 already_exists); a lookup takes the exact key, else the newest entry whose
 // key starts with the key, else, for each restore key in turn, the newest entry whose key starts

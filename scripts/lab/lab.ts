@@ -176,6 +176,19 @@ export function readBuildkitLab(): BuildkitLab {
   };
 }
 
+/** A current buildx beside the system's 0.13 (scripts/lab/buildx.sh, run by lab:up). */
+export interface BuildxLab {
+  /** the buildx release built from source, e.g. v0.38.2 (speaks the GitHub cache service v2) */
+  version: string;
+  /** the plugin binary: link it as `<DOCKER_CONFIG>/cli-plugins/docker-buildx` so only that config uses it */
+  plugin: string;
+}
+
+export function readBuildxLab(): BuildxLab {
+  const { get } = envFile(join(labDir, 'buildx', 'env'), '.lab/buildx/env');
+  return { version: get('LAB_BUILDX_VERSION'), plugin: get('LAB_BUILDX_PLUGIN') };
+}
+
 /** The connection inputs of berth/deploy and berth/backup for the lab's SSH host. */
 export function sshInputs(lab: Lab): Record<string, string> {
   return {

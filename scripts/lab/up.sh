@@ -11,7 +11,8 @@
 #   and a second engine with the classic image store, QEMU for arm64 and a multi-platform busybox
 #   base in the registry (scripts/lab/classic-engine.sh),
 #   and a BuildKit image built from source for docker-container builders, with a Trivy SBOM
-#   generator (scripts/lab/buildkit.sh).
+#   generator (scripts/lab/buildkit.sh),
+#   and a current buildx beside the system's, for the gha cache tests (scripts/lab/buildx.sh).
 # What tests need is written to .lab/env. A second run when all is up takes a few seconds.
 set -euo pipefail
 
@@ -312,6 +313,9 @@ LAB_REGISTRY=$REGISTRY LAB_REGISTRY_USER=$REG_USER LAB_REGISTRY_PASSWORD=$REG_PA
 LAB_REGISTRY=$REGISTRY LAB_REGISTRY_USER=$REG_USER LAB_REGISTRY_PASSWORD=$REG_PASSWORD LAB_BASE_IMAGE=$base_ref \
   LAB_CA_FILE="$tls/ca.crt" LAB_TRIVY_BIN="$lab/trivy/bin/trivy" bash "$root/scripts/lab/buildkit.sh"
 
+# --- a current buildx (0.38, built from source) for the gha cache tests, beside the system's 0.13 (scripts/lab/buildx.sh)
+bash "$root/scripts/lab/buildx.sh"
+
 # --- promtool and amtool: Debian's binaries served as upstream's Prometheus/Alertmanager releases --
 LAB_RELEASES_URL="http://127.0.0.1:$RELEASES_PORT" bash "$root/scripts/lab/prometheus-release.sh"
 
@@ -350,7 +354,7 @@ LAB_CA_FILE=$tls/ca.crt
 LAB_TLS_CERT=$tls/server.crt
 LAB_TLS_KEY=$tls/server.key
 EOF
-cat "$lab/trivy/env" "$lab/buildkit/env" "$lab/monitoring/env" "$lab/bare-host/env" "$lab/pebble/env" "$lab/cosign/env" "$lab/classic/env" >>"$lab/env.tmp"
+cat "$lab/trivy/env" "$lab/buildkit/env" "$lab/monitoring/env" "$lab/bare-host/env" "$lab/pebble/env" "$lab/cosign/env" "$lab/classic/env" "$lab/buildx/env" >>"$lab/env.tmp"
 chmod 0600 "$lab/env.tmp"
 mv "$lab/env.tmp" "$lab/env"
 say "up: $(docker version --format 'engine {{.Server.Version}}'), $(docker buildx version | cut -d' ' -f1-2), $(docker compose version --short | sed 's/^/compose /'); env in .lab/env"

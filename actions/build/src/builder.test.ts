@@ -16,6 +16,7 @@ describe('builder choice', () => {
     expect(needs).toEqual({
       pushByDigest: false,
       cacheExport: true,
+      ghaCache: false,
       multiPlatform: true,
       attestations: false,
     });
@@ -40,11 +41,44 @@ describe('builder choice', () => {
       builderShortfalls(needs, { name: 'b', driver: 'docker-container', containerdStore: false }),
     ).toEqual([]);
   });
+  it('moves the gha cache off a BuildKit that predates the cache service v2', () => {
+    const gha = builderNeeds(false, 'gha', [], false);
+    const engine = (buildkit?: string) => ({ ...docker(true), ...(buildkit ? { buildkit } : {}) });
+    // A distribution's engine (Debian's Docker 26) says no version; Docker Engine 28 embeds 0.20.
+    const unknown = [
+      'use the gha cache (BuildKit v0.0.0+unknown; the cache service v2 needs 0.20.0 or later)',
+    ];
+    expect(builderShortfalls(gha, engine('v0.0.0+unknown'))).toEqual(unknown);
+    expect(builderShortfalls(gha, engine('v0.13.2'))).toEqual([
+      'use the gha cache (BuildKit v0.13.2; the cache service v2 needs 0.20.0 or later)',
+    ]);
+    expect(builderShortfalls(gha, engine())).toEqual([
+      'use the gha cache (BuildKit of unknown version; the cache service v2 needs 0.20.0 or later)',
+    ]);
+    expect(builderShortfalls(gha, engine('v0.20.2'))).toEqual([]);
+    // Other caches do not care; on the classic store the cache export is already missing.
+    expect(builderShortfalls(builderNeeds(false, 'registry', [], false), engine('v0.0.0+unknown'))).toEqual(
+      [],
+    );
+    expect(builderShortfalls(gha, { ...docker(false), buildkit: 'v0.0.0+unknown' })).toEqual([
+      'cache export',
+    ]);
+    // A docker-container builder that is not running says no version: it runs a current image.
+    const container = { name: 'b', driver: 'docker-container', containerdStore: false };
+    expect(builderShortfalls(gha, container)).toEqual([]);
+    expect(builderShortfalls(gha, { ...container, buildkit: 'v0.19.0' })).toHaveLength(1);
+  });
   it('reads buildx inspect and docker info', () => {
     expect(parseBuilderInspect('Name:          default\nDriver:        docker\nLast Activity: x\n')).toEqual({
       name: 'default',
       driver: 'docker',
     });
+    expect(
+      parseBuilderInspect(
+        'Name:   default\nDriver: docker\n\nNodes:\nName:             default\nEndpoint:         default\n' +
+          'Status:           running\nBuildKit version: v0.0.0+unknown\nPlatforms:        linux/amd64\n',
+      ),
+    ).toEqual({ name: 'default', driver: 'docker', buildkit: 'v0.0.0+unknown' });
     expect(parseBuilderInspect('nothing')).toBeUndefined();
     expect(isContainerdStore('[["driver-type","io.containerd.snapshotter.v1"]]')).toBe(true);
     expect(isContainerdStore('[["Backing Filesystem","extfs"],["Supports d_type","true"]]')).toBe(false);

@@ -2,19 +2,24 @@
 // what the inputs ask, else a docker-container builder created for this step (and removed by the
 // post step), as docker/setup-buildx-action does. The docker driver cannot push by digest, and on
 // the classic image store (stock runner engines) it cannot export a cache, build several platforms
-// or attach attestations either.
+// or attach attestations either; and the gha cache needs a BuildKit that speaks the cache service v2,
+// which the engine's own may not (Docker Engine 28 embeds BuildKit 0.20; distributions' builds say
+// v0.0.0+unknown).
 import * as core from '@actions/core';
 import { randomBytes } from 'node:crypto';
 import { run } from '../../../lib/action/exec.js';
+import { versionAtLeast } from '../../../lib/tools/docker.js';
 import { inputError } from '../../../lib/action/inputs.js';
 import { oneLine } from '../../../lib/action/untrusted.js';
 import { topLevelError } from './buildx-errors.js';
-import { Inputs as I, State, type CacheBackend } from './constants.js';
+import { GHA_CACHE_MIN_BUILDKIT, Inputs as I, State, type CacheBackend } from './constants.js';
 
 /** What the build asks of its builder. */
 export interface BuilderNeeds {
   pushByDigest: boolean;
   cacheExport: boolean;
+  /** the cache goes to the GitHub cache service (v2) */
+  ghaCache: boolean;
   multiPlatform: boolean;
   attestations: boolean;
 }
@@ -23,6 +28,8 @@ export interface BuilderNeeds {
 export interface BuilderFacts {
   name: string;
   driver: string;
+  /** its BuildKit's version as `buildx inspect` says it (`v0.20.2`, `v0.0.0+unknown`), when it says one */
+  buildkit?: string;
   /** whether the engine keeps images in containerd's store (only matters for the docker driver) */
   containerdStore: boolean;
 }
@@ -36,30 +43,49 @@ export function builderNeeds(
   return {
     pushByDigest: push,
     cacheExport: cache === 'gha' || cache === 'registry' || cache === 'local',
+    ghaCache: cache === 'gha',
     multiPlatform: platforms.length > 1,
     attestations: push && attestations,
   };
 }
 
+/**
+ * Whether the builder's BuildKit speaks the GitHub cache service v2. A version it does not say (a
+ * docker-container builder not started yet) is taken as the current release's, except on the docker
+ * driver, where an unknown one is the engine's own and may be anything.
+ */
+export function speaksGhaCacheV2(facts: BuilderFacts): boolean {
+  const version = /^v?(\d+\.\d+\.\d+)/.exec(facts.buildkit ?? '')?.[1];
+  if (version === undefined || version === '0.0.0') return facts.driver !== 'docker';
+  return versionAtLeast(version, GHA_CACHE_MIN_BUILDKIT);
+}
+
 /** Why `facts` cannot do `needs`, in words for the log; empty when it can. */
 export function builderShortfalls(needs: BuilderNeeds, facts: BuilderFacts): string[] {
-  if (facts.driver !== 'docker') return [];
   const missing: string[] = [];
-  if (needs.pushByDigest) missing.push('push by digest');
-  if (!facts.containerdStore) {
-    if (needs.cacheExport) missing.push('cache export');
+  if (facts.driver === 'docker' && needs.pushByDigest) missing.push('push by digest');
+  const exportsCache = facts.driver !== 'docker' || facts.containerdStore;
+  if (!exportsCache && needs.cacheExport) missing.push('cache export');
+  if (exportsCache && needs.ghaCache && !speaksGhaCacheV2(facts)) {
+    missing.push(
+      `use the gha cache (BuildKit ${facts.buildkit ?? 'of unknown version'}; the cache service v2 needs ${GHA_CACHE_MIN_BUILDKIT} or later)`,
+    );
+  }
+  if (facts.driver === 'docker' && !facts.containerdStore) {
     if (needs.multiPlatform) missing.push('several platforms');
     if (needs.attestations) missing.push('attestations');
   }
   return missing;
 }
 
-/** `Driver:` and `Name:` of `docker buildx inspect` output. */
-export function parseBuilderInspect(text: string): { name: string; driver: string } | undefined {
+/** `Name:`, `Driver:` and the first node's `BuildKit version:` of `docker buildx inspect` output. */
+export function parseBuilderInspect(text: string): Omit<BuilderFacts, 'containerdStore'> | undefined {
   const field = (key: string) => new RegExp(`^${key}:\\s*(\\S+)\\s*$`, 'm').exec(text)?.[1];
   const name = field('Name');
   const driver = field('Driver');
-  return name && driver ? { name, driver } : undefined;
+  const buildkit = field('BuildKit version');
+  if (!name || !driver) return undefined;
+  return buildkit ? { name, driver, buildkit } : { name, driver };
 }
 
 /** Whether `docker info`'s DriverStatus (JSON) names containerd's snapshotter. */

@@ -69,3 +69,5 @@ export type ProvenanceMode = (typeof PROVENANCE_MODES)[number];
 export const NON_ROOT_POLICIES = ['error', 'warn', 'off'] as const;
 /** The GitHub cache service v2 is only spoken by buildx 0.21 and later. */
 export const GHA_CACHE_MIN_BUILDX = '0.21.0';
+/** ... and by BuildKit 0.20 and later (buildx hands it the service's URL as `url_v2`). */
+export const GHA_CACHE_MIN_BUILDKIT = '0.20.0';
