@@ -118,7 +118,7 @@ describe('buildxArgs', () => {
   it('asks for an SBOM from the default or a named generator', () => {
     expect(attestationArgs({ provenance: 'max', sbom: true }, undefined)).toEqual([
       '--provenance',
-      'mode=max',
+      'mode=max,version=v0.2',
       '--sbom',
       'true',
     ]);

@@ -14,7 +14,29 @@ import { maskSecret } from '../../../lib/action/secrets.js';
 import { parseCosignDownloadUrl, parseCosignVersion } from '../../../lib/tools/cosign-install.js';
 import { parseImageRef } from '../../../lib/tools/docker.js';
 import { Inputs as I, PROVENANCE_MODES, type ProvenanceMode, type PushMode } from './constants.js';
-import type { Inputs } from './inputs.js';
+
+/** The builder inputs (part of Inputs). */
+export interface BuilderInputs {
+  /** an existing buildx builder to use; undefined: the current one, or one created for this step */
+  builder?: string;
+  'driver-opts': string[];
+  'buildkitd-config'?: string;
+}
+
+/** The attestation and signing inputs (part of Inputs). */
+export interface SigningInputs {
+  provenance: ProvenanceMode;
+  sbom: boolean;
+  'sbom-generator'?: string;
+  /** a cosign private key (PEM, masked); undefined: no signing with a key */
+  'cosign-key'?: string;
+  'cosign-password'?: string;
+  /** sign without a key: the job's OIDC token, Fulcio and Rekor */
+  keyless: boolean;
+  'transparency-log': boolean;
+  'cosign-version': string;
+  'cosign-download-url': string;
+}
 
 /** A builder name as buildx accepts it. */
 const BUILDER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -24,9 +46,7 @@ const DRIVER_OPT = /^[a-z][a-z0-9-]*=[^,\s"']+$/;
 const COSIGN_KEY =
   /^-----BEGIN ENCRYPTED (?:SIGSTORE|COSIGN) PRIVATE KEY-----\r?\n[\s\S]+\r?\n-----END ENCRYPTED (?:SIGSTORE|COSIGN) PRIVATE KEY-----\s*$/;
 
-export function getBuilderInputs(
-  workspace: string,
-): Pick<Inputs, 'builder' | 'driver-opts' | 'buildkitd-config'> {
+export function getBuilderInputs(workspace: string): BuilderInputs {
   const builder = getString(I.Builder) || undefined;
   if (builder && !BUILDER.test(builder))
     throw inputError(I.Builder, `${JSON.stringify(builder)} is not a buildx builder name`);
@@ -59,21 +79,7 @@ export function defaultProvenance(payload: Record<string, unknown>): ProvenanceM
   return repository?.private === false ? 'max' : 'min';
 }
 
-export function getSigningInputs(
-  push: PushMode,
-  env: Record<string, string | undefined>,
-): Pick<
-  Inputs,
-  | 'provenance'
-  | 'sbom'
-  | 'sbom-generator'
-  | 'cosign-key'
-  | 'cosign-password'
-  | 'keyless'
-  | 'transparency-log'
-  | 'cosign-version'
-  | 'cosign-download-url'
-> {
+export function getSigningInputs(push: PushMode, env: Record<string, string | undefined>): SigningInputs {
   const pushed = push !== 'false';
   const provenanceInput = getString(I.Provenance);
   const provenance = provenanceInput

@@ -24,12 +24,16 @@ import {
   NON_ROOT_POLICIES,
   PUSH_MODES,
   type CacheBackend,
-  type ProvenanceMode,
   type PushMode,
 } from './constants.js';
-import { getBuilderInputs, getSigningInputs } from './inputs-supply.js';
+import {
+  getBuilderInputs,
+  getSigningInputs,
+  type BuilderInputs,
+  type SigningInputs,
+} from './inputs-supply.js';
 
-export interface Inputs {
+export interface Inputs extends BuilderInputs, SigningInputs {
   context: string;
   file: string;
   target?: string;
@@ -57,21 +61,6 @@ export interface Inputs {
   'require-non-root': 'error' | 'warn' | 'off';
   /** an image pushed earlier by digest: checked, signed and tagged, not built */
   'from-digest'?: string;
-  /** an existing buildx builder to use; undefined: the current one, or one created for this step */
-  builder?: string;
-  'driver-opts': string[];
-  'buildkitd-config'?: string;
-  provenance: ProvenanceMode;
-  sbom: boolean;
-  'sbom-generator'?: string;
-  /** a cosign private key (PEM, masked); undefined: no signing */
-  'cosign-key'?: string;
-  'cosign-password'?: string;
-  /** sign without a key: the job's OIDC token, Fulcio and Rekor */
-  keyless: boolean;
-  'transparency-log': boolean;
-  'cosign-version': string;
-  'cosign-download-url': string;
 }
 
 const TAG = /^[\w][\w.-]{0,127}$/;
