@@ -31617,20 +31617,24 @@ module.exports = {
 /* harmony export */   Z7: () => (/* binding */ chooseBuilder),
 /* harmony export */   iq: () => (/* binding */ removeBuilder)
 /* harmony export */ });
-/* unused harmony exports builderShortfalls, parseBuilderInspect, isContainerdStore, createBuilderArgs, inspectBuilder */
+/* unused harmony exports speaksGhaCacheV2, builderShortfalls, parseBuilderInspect, isContainerdStore, createBuilderArgs, inspectBuilder */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1572);
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7598);
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _lib_action_exec_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4064);
-/* harmony import */ var _lib_action_inputs_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2879);
-/* harmony import */ var _lib_action_untrusted_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(4854);
-/* harmony import */ var _buildx_errors_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5784);
-/* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2042);
+/* harmony import */ var _lib_tools_docker_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5845);
+/* harmony import */ var _lib_action_inputs_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(2879);
+/* harmony import */ var _lib_action_untrusted_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(4854);
+/* harmony import */ var _buildx_errors_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(5784);
+/* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(2042);
 // Which buildx builder runs the build: the one named by `builder`, the current one when it can do
 // what the inputs ask, else a docker-container builder created for this step (and removed by the
 // post step), as docker/setup-buildx-action does. The docker driver cannot push by digest, and on
 // the classic image store (stock runner engines) it cannot export a cache, build several platforms
-// or attach attestations either.
+// or attach attestations either; and the gha cache needs a BuildKit that speaks the cache service v2,
+// which the engine's own may not (Docker Engine 28 embeds BuildKit 0.20; distributions' builds say
+// v0.0.0+unknown).
+
 
 
 
@@ -31642,20 +31646,34 @@ function builderNeeds(push, cache, platforms, attestations) {
     return {
         pushByDigest: push,
         cacheExport: cache === 'gha' || cache === 'registry' || cache === 'local',
+        ghaCache: cache === 'gha',
         multiPlatform: platforms.length > 1,
         attestations: push && attestations,
     };
 }
+/**
+ * Whether the builder's BuildKit speaks the GitHub cache service v2. A version it does not say (a
+ * docker-container builder not started yet) is taken as the current release's, except on the docker
+ * driver, where an unknown one is the engine's own and may be anything.
+ */
+function speaksGhaCacheV2(facts) {
+    const version = /^v?(\d+\.\d+\.\d+)/.exec(facts.buildkit ?? '')?.[1];
+    if (version === undefined || version === '0.0.0')
+        return facts.driver !== 'docker';
+    return (0,_lib_tools_docker_js__WEBPACK_IMPORTED_MODULE_3__/* .versionAtLeast */ .zy)(version, _constants_js__WEBPACK_IMPORTED_MODULE_6__/* .GHA_CACHE_MIN_BUILDKIT */ .mK);
+}
 /** Why `facts` cannot do `needs`, in words for the log; empty when it can. */
 function builderShortfalls(needs, facts) {
-    if (facts.driver !== 'docker')
-        return [];
     const missing = [];
-    if (needs.pushByDigest)
+    if (facts.driver === 'docker' && needs.pushByDigest)
         missing.push('push by digest');
-    if (!facts.containerdStore) {
-        if (needs.cacheExport)
-            missing.push('cache export');
+    const exportsCache = facts.driver !== 'docker' || facts.containerdStore;
+    if (!exportsCache && needs.cacheExport)
+        missing.push('cache export');
+    if (exportsCache && needs.ghaCache && !speaksGhaCacheV2(facts)) {
+        missing.push(`use the gha cache (BuildKit ${facts.buildkit ?? 'of unknown version'}; the cache service v2 needs ${_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .GHA_CACHE_MIN_BUILDKIT */ .mK} or later)`);
+    }
+    if (facts.driver === 'docker' && !facts.containerdStore) {
         if (needs.multiPlatform)
             missing.push('several platforms');
         if (needs.attestations)
@@ -31663,12 +31681,15 @@ function builderShortfalls(needs, facts) {
     }
     return missing;
 }
-/** `Driver:` and `Name:` of `docker buildx inspect` output. */
+/** `Name:`, `Driver:` and the first node's `BuildKit version:` of `docker buildx inspect` output. */
 function parseBuilderInspect(text) {
     const field = (key) => new RegExp(`^${key}:\\s*(\\S+)\\s*$`, 'm').exec(text)?.[1];
     const name = field('Name');
     const driver = field('Driver');
-    return name && driver ? { name, driver } : undefined;
+    const buildkit = field('BuildKit version');
+    if (!name || !driver)
+        return undefined;
+    return buildkit ? { name, driver, buildkit } : { name, driver };
 }
 /** Whether `docker info`'s DriverStatus (JSON) names containerd's snapshotter. */
 function isContainerdStore(driverStatusJson) {
@@ -31696,7 +31717,7 @@ async function inspectBuilder(name) {
     if (!parsed) {
         const why = inspect.stderr.trim().split('\n').pop() ?? '';
         if (name)
-            throw (0,_lib_action_inputs_js__WEBPACK_IMPORTED_MODULE_3__/* .inputError */ .Xu)(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Inputs */ .G0.Builder, `buildx has no builder "${name}" (${why})`);
+            throw (0,_lib_action_inputs_js__WEBPACK_IMPORTED_MODULE_4__/* .inputError */ .Xu)(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Inputs */ .G0.Builder, `buildx has no builder "${name}" (${why})`);
         throw new Error(`cannot inspect buildx's current builder: ${why}`);
     }
     return { ...parsed, containerdStore: isContainerdStore(info.stdout) };
@@ -31713,7 +31734,7 @@ async function chooseBuilder(needs, options) {
     const missing = builderShortfalls(needs, facts);
     if (options.builder) {
         if (missing.length > 0)
-            throw (0,_lib_action_inputs_js__WEBPACK_IMPORTED_MODULE_3__/* .inputError */ .Xu)(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Inputs */ .G0.Builder, `builder "${facts.name}" (driver ${facts.driver}) cannot ${missing.join(', ')}; name a docker-container builder or leave ${_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Inputs */ .G0.Builder} empty`);
+            throw (0,_lib_action_inputs_js__WEBPACK_IMPORTED_MODULE_4__/* .inputError */ .Xu)(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Inputs */ .G0.Builder, `builder "${facts.name}" (driver ${facts.driver}) cannot ${missing.join(', ')}; name a docker-container builder or leave ${_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Inputs */ .G0.Builder} empty`);
         _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Builder ${facts.name} (driver ${facts.driver})`);
         return facts.name;
     }
@@ -31724,13 +31745,13 @@ async function chooseBuilder(needs, options) {
     const name = `berth-${(0,node_crypto__WEBPACK_IMPORTED_MODULE_1__.randomBytes)(6).toString('hex')}`;
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`The current builder ${facts.name} (driver ${facts.driver}, ${facts.containerdStore ? 'containerd' : 'classic'} image store) ` +
         `cannot ${missing.join(', ')}: creating docker-container builder ${name} for this step`);
-    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .State */ .Uw.CreatedBuilder, name);
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .State */ .Uw.CreatedBuilder, name);
     const created = await (0,_lib_action_exec_js__WEBPACK_IMPORTED_MODULE_2__/* .run */ .eF)('docker', createBuilderArgs(name, options['driver-opts'], options['buildkitd-config']), {
         ignoreReturnCode: true,
     });
     if (created.exitCode !== 0) {
-        const why = (0,_buildx_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .topLevelError */ .A)(created.stderr) ?? `exit ${created.exitCode}`;
-        throw (0,_lib_action_inputs_js__WEBPACK_IMPORTED_MODULE_3__/* .inputError */ .Xu)(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Inputs */ .G0.DriverOpts, (0,_lib_action_untrusted_js__WEBPACK_IMPORTED_MODULE_6__/* .oneLine */ .T)(`creating a docker-container builder failed (its BuildKit image: driver option image=...): ${why}`));
+        const why = (0,_buildx_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .topLevelError */ .A)(created.stderr) ?? `exit ${created.exitCode}`;
+        throw (0,_lib_action_inputs_js__WEBPACK_IMPORTED_MODULE_4__/* .inputError */ .Xu)(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Inputs */ .G0.DriverOpts, (0,_lib_action_untrusted_js__WEBPACK_IMPORTED_MODULE_7__/* .oneLine */ .T)(`creating a docker-container builder failed (its BuildKit image: driver option image=...): ${why}`));
     }
     return name;
 }
@@ -31833,6 +31854,7 @@ function buildFailureMessage(output, stepFailure, exitCode) {
 /* harmony export */   _R: () => (/* binding */ CACHE_MODES),
 /* harmony export */   aC: () => (/* binding */ NON_ROOT_POLICIES),
 /* harmony export */   bK: () => (/* binding */ CACHE_BACKENDS),
+/* harmony export */   mK: () => (/* binding */ GHA_CACHE_MIN_BUILDKIT),
 /* harmony export */   od: () => (/* binding */ GHA_CACHE_MIN_BUILDX),
 /* harmony export */   qf: () => (/* binding */ PUSH_MODES),
 /* harmony export */   tY: () => (/* binding */ Outputs),
@@ -31902,6 +31924,8 @@ const PROVENANCE_MODES = ['min', 'max', 'false'];
 const NON_ROOT_POLICIES = ['error', 'warn', 'off'];
 /** The GitHub cache service v2 is only spoken by buildx 0.21 and later. */
 const GHA_CACHE_MIN_BUILDX = '0.21.0';
+/** ... and by BuildKit 0.20 and later (buildx hands it the service's URL as `url_v2`). */
+const GHA_CACHE_MIN_BUILDKIT = '0.20.0';
 
 
 /***/ }),
