@@ -12,14 +12,14 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cosignAssets, cosignAssetUrl, installCosign } from '../lib/tools/cosign-install.js';
 import { toolCacheArch } from '../lib/tools/installer.js';
 import { readCosignLab } from '../scripts/lab/cosign.js';
 import { readLab } from '../scripts/lab/lab.js';
+import { useRunnerDirs } from './runner-dirs.js';
 import { releaseGetsDuring } from '../scripts/lab/releases.js';
 
 const execFileP = promisify(execFile);
@@ -29,26 +29,7 @@ const assets = cosignAssets();
 const releaseDir = join(lab.releasesDir, new URL(cl.downloadUrl).pathname, `v${cl.version}`);
 const listedSha256 = readFileSync(join(releaseDir, assets.checksums), 'utf8').slice(0, 64);
 
-let runnerDir: string;
-let toolCache: string;
-let temp: string;
-
-beforeEach(() => {
-  runnerDir = mkdtempSync(join(tmpdir(), 'berth-cosign-install-'));
-  toolCache = join(runnerDir, 'tool-cache');
-  temp = join(runnerDir, 'temp');
-  mkdirSync(toolCache);
-  mkdirSync(temp);
-  vi.stubEnv('RUNNER_TOOL_CACHE', toolCache);
-  vi.stubEnv('RUNNER_TEMP', temp);
-  vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-});
-
-afterEach(() => {
-  vi.restoreAllMocks();
-  vi.unstubAllEnvs();
-  rmSync(runnerDir, { recursive: true, force: true });
-});
+const runner = useRunnerDirs('berth-cosign-install');
 
 describe('installCosign', () => {
   it('downloads the executable, verifies it, caches it, and it runs; a second run downloads nothing', async () => {
@@ -56,7 +37,7 @@ describe('installCosign', () => {
     const first = await releaseGetsDuring(cl.downloadUrl, install);
     const url = cosignAssetUrl(cl.downloadUrl, cl.version, assets.archive);
     expect(first.result).toEqual({
-      path: join(toolCache, 'cosign', cl.version, toolCacheArch(process.arch, url), 'cosign'),
+      path: join(runner.toolCache, 'cosign', cl.version, toolCacheArch(process.arch, url), 'cosign'),
       version: cl.version,
       source: 'download',
     });
@@ -74,7 +55,7 @@ describe('installCosign', () => {
     });
     const { stdout } = await execFileP(first.result.path, ['version']);
     expect(stdout).toMatch(/cosign: A tool for Container Signing/);
-    expect(readdirSync(temp)).toEqual([]);
+    expect(readdirSync(runner.temp)).toEqual([]);
 
     const second = await releaseGetsDuring(cl.downloadUrl, install);
     expect(second.result).toEqual({ ...first.result, source: 'tool-cache' });
@@ -94,8 +75,8 @@ describe('installCosign', () => {
           `^${assets.archive} from ${url}/v${cl.version}/${assets.archive} has SHA-256 [0-9a-f]{64}, but ${assets.checksums} lists ${listedSha256}; the download is corrupt or tampered with`,
         ),
       );
-      expect(readdirSync(toolCache)).toEqual([]);
-      expect(readdirSync(temp)).toEqual([]);
+      expect(readdirSync(runner.toolCache)).toEqual([]);
+      expect(readdirSync(runner.temp)).toEqual([]);
     } finally {
       rmSync(mirror, { recursive: true, force: true });
     }

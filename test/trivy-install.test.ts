@@ -12,13 +12,13 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { installTrivy, trivyAssetUrl, trivyAssets } from '../actions/scan/src/trivy-install.js';
 import { toolCacheArch } from '../lib/tools/installer.js';
 import { readLab } from '../scripts/lab/lab.js';
+import { useRunnerDirs } from './runner-dirs.js';
 import { releaseGetsDuring } from '../scripts/lab/releases.js';
 
 const execFileP = promisify(execFile);
@@ -30,27 +30,7 @@ const listedSha256 = readFileSync(join(releaseDir, assets.checksums), 'utf8')
   .find((line) => line.endsWith(`  ${assets.archive}`))!
   .slice(0, 64);
 
-let runnerDir: string;
-let toolCache: string;
-let temp: string;
-
-beforeEach(() => {
-  runnerDir = mkdtempSync(join(tmpdir(), 'berth-trivy-install-'));
-  toolCache = join(runnerDir, 'tool-cache');
-  temp = join(runnerDir, 'temp');
-  mkdirSync(toolCache);
-  mkdirSync(temp);
-  // @actions/tool-cache reads these when it downloads and caches, as on a runner.
-  vi.stubEnv('RUNNER_TOOL_CACHE', toolCache);
-  vi.stubEnv('RUNNER_TEMP', temp);
-  vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-});
-
-afterEach(() => {
-  vi.restoreAllMocks();
-  vi.unstubAllEnvs();
-  rmSync(runnerDir, { recursive: true, force: true });
-});
+const runner = useRunnerDirs('berth-trivy-install');
 
 async function rejection(promise: Promise<unknown>): Promise<string> {
   return promise.then(
@@ -72,7 +52,7 @@ describe('installTrivy', () => {
     // Cached under an identity that includes the download URL.
     const archiveUrl = trivyAssetUrl(lab.trivyDownloadUrl, lab.trivyVersion, assets.archive);
     expect(first.result.path).toBe(
-      join(toolCache, 'trivy', lab.trivyVersion, toolCacheArch(process.arch, archiveUrl), 'trivy'),
+      join(runner.toolCache, 'trivy', lab.trivyVersion, toolCacheArch(process.arch, archiveUrl), 'trivy'),
     );
     expect(first.gets.sort()).toEqual(
       [`v${lab.trivyVersion}/${assets.archive}`, `v${lab.trivyVersion}/${assets.checksums}`].sort(),
@@ -88,7 +68,7 @@ describe('installTrivy', () => {
       'contrib',
       'trivy',
     ]);
-    expect(readdirSync(temp)).toEqual([]);
+    expect(readdirSync(runner.temp)).toEqual([]);
     const binarySha256 = (await execFileP('sha256sum', [first.result.path])).stdout.slice(0, 64);
     expect(
       JSON.parse(readFileSync(join(dirname(first.result.path), '.berth-installed.json'), 'utf8')),
@@ -136,8 +116,8 @@ describe('installTrivy', () => {
           `but ${assets.checksums} lists ${listedSha256}; the download is corrupt or tampered with, ` +
           'so it was deleted and nothing was installed',
       );
-      expect(readdirSync(toolCache)).toEqual([]);
-      expect(readdirSync(temp)).toEqual([]);
+      expect(readdirSync(runner.toolCache)).toEqual([]);
+      expect(readdirSync(runner.temp)).toEqual([]);
     } finally {
       rmSync(mirror, { recursive: true, force: true });
     }
@@ -153,8 +133,8 @@ describe('installTrivy', () => {
         'not installed (the pin and the release must agree)',
     );
     expect(gets.map((p) => p.split('/').pop())).toEqual([assets.checksums]);
-    expect(readdirSync(toolCache)).toEqual([]);
-    expect(readdirSync(temp)).toEqual([]);
+    expect(readdirSync(runner.toolCache)).toEqual([]);
+    expect(readdirSync(runner.temp)).toEqual([]);
 
     const pinned = await install({ sha256: listedSha256 });
     expect(pinned).toMatchObject({ downloaded: true, sha256: listedSha256 });
@@ -204,7 +184,7 @@ describe('installTrivy', () => {
   it('catches a fake binary planted in the tool cache with no record, even with a pin of zeros', async () => {
     // Where the tool cache keeps this release: a complete-looking entry holding only the fake.
     const archiveUrl = trivyAssetUrl(lab.trivyDownloadUrl, lab.trivyVersion, assets.archive);
-    const dir = join(toolCache, 'trivy', lab.trivyVersion, toolCacheArch(process.arch, archiveUrl));
+    const dir = join(runner.toolCache, 'trivy', lab.trivyVersion, toolCacheArch(process.arch, archiveUrl));
     mkdirSync(dir, { recursive: true });
     writeFileSync(`${dir}.complete`, '');
     plant(join(dir, 'trivy'));
@@ -239,7 +219,7 @@ describe('installTrivy', () => {
       expect(other.result).toMatchObject({ source: 'download', downloaded: true, sha256: listedSha256 });
       expect(other.gets).toHaveLength(2);
       expect(dirname(other.result.path)).not.toBe(dirname(upstream.path));
-      expect(readdirSync(join(toolCache, 'trivy', lab.trivyVersion)).sort()).toEqual(
+      expect(readdirSync(join(runner.toolCache, 'trivy', lab.trivyVersion)).sort()).toEqual(
         [
           basename(dirname(upstream.path)),
           `${basename(dirname(upstream.path))}.complete`,
