@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAction } from '../lab/harness.ts';
-import { cosignKeyPair, readCosignLab } from '../lab/cosign.ts';
+import { verifyImage } from '../../lib/tools/cosign.ts';
+import { cosignKeyPair, labCosign, readCosignLab } from '../lab/cosign.ts';
 import { readBuildkitLab, readEnginesLab, readLab, repoRoot } from '../lab/lab.ts';
 import { median } from './_measure.mjs';
 
@@ -35,7 +36,7 @@ function context(dockerfile) {
 
 const ms = (start) => Number(process.hrtime.bigint() - start) / 1e6;
 
-async function action(dockerHost, inputs) {
+async function action(dockerHost, inputs, outputs = {}) {
   const start = process.hrtime.bigint();
   const r = await runAction('build', {
     // Its own docker config, as on a fresh runner (its post step logs out).
@@ -47,6 +48,7 @@ async function action(dockerHost, inputs) {
   });
   const took = ms(start);
   if (r.exitCode !== 0) throw new Error(`bench: build action failed: ${r.errors.join('; ')}`);
+  Object.assign(outputs, r.outputs);
   return took;
 }
 
@@ -175,18 +177,38 @@ async function signingRows() {
   const plain = [];
   const attested = [];
   const signed = [];
+  const last = {};
   for (let i = 0; i < 3; i++) {
     plain.push(await action(undefined, { ...base, provenance: 'false' }));
     attested.push(await action(undefined, { ...base, provenance: 'min' }));
     signed.push(
-      await action(undefined, {
-        ...base,
-        provenance: 'min',
-        'cosign-key': pair.privateKey,
-        'cosign-password': pair.password,
-        'transparency-log': 'false',
-      }),
+      await action(
+        undefined,
+        {
+          ...base,
+          provenance: 'min',
+          'cosign-key': pair.privateKey,
+          'cosign-password': pair.password,
+          'transparency-log': 'false',
+        },
+        last,
+      ),
     );
+  }
+  // What deploy does per pinned image before the host is touched: the signature and the signed
+  // provenance, verified by the lab's cosign (lib/tools/cosign.ts, as actions/deploy calls it).
+  const policy = {
+    cosign: labCosign(cosignLab),
+    signer: { publicKey: pair.publicKey },
+    transparencyLog: false,
+    dockerConfig,
+  };
+  await verifyImage(last.ref, policy);
+  const verify = [];
+  for (let i = 0; i < 5; i++) {
+    const start = process.hrtime.bigint();
+    await verifyImage(last.ref, policy);
+    verify.push(ms(start));
   }
   return [
     {
@@ -198,6 +220,12 @@ async function signingRows() {
       area: 'build',
       metric: `cosign signature + signed provenance attestation per image (no transparency log), with - without (median of 3: ${(median(signed) / 1000).toFixed(2)} s / ${(median(attested) / 1000).toFixed(2)} s) (s)`,
       value: ((median(signed) - median(attested)) / 1000).toFixed(2),
+    },
+    {
+      area: 'deploy',
+      metric:
+        'verification per pinned image on the runner (cosign verify + verify-attestation, median of 5) (s)',
+      value: (median(verify) / 1000).toFixed(2),
     },
   ];
 }
