@@ -41,10 +41,17 @@ async function action(dockerHost, inputs, outputs = {}) {
   const r = await runAction('build', {
     // Its own docker config, as on a fresh runner (its post step logs out).
     env: {
-      DOCKER_CONFIG: mkdtempSync(join(tmpdir(), 'berth-bench-adc-')),
+      DOCKER_CONFIG: inputs.push ? mkdtempSync(join(tmpdir(), 'berth-bench-adc-')) : dockerConfig,
       ...(dockerHost ? { DOCKER_HOST: dockerHost } : {}),
     },
-    inputs: { 'registry-username': lab.registryUser, 'registry-password': lab.registryPassword, ...inputs },
+    // A push logs in (and its post step out) in a fresh config; a load uses the config bare buildx
+    // uses, already logged in, so both do the same work.
+    inputs: {
+      ...(inputs.push
+        ? { 'registry-username': lab.registryUser, 'registry-password': lab.registryPassword }
+        : {}),
+      ...inputs,
+    },
   });
   const took = ms(start);
   if (r.exitCode !== 0) throw new Error(`bench: build action failed: ${r.errors.join('; ')}`);
@@ -242,7 +249,9 @@ export async function rows() {
     },
   );
   // A group that fails is a row that says so; the others still measure.
+  // BERTH_BENCH_ONLY=<words>: only the groups whose name holds them (e.g. `fixed cost`).
   const guarded = async (what, fn) => {
+    if (process.env.BERTH_BENCH_ONLY && !what.includes(process.env.BERTH_BENCH_ONLY)) return [];
     try {
       const r = await fn();
       return Array.isArray(r) ? r : [r];
