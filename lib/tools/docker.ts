@@ -1,6 +1,6 @@
 // Docker and buildx, as every Berth action uses them: versions, registry login over stdin, image
 // facts (size, user) and what a registry holds for a tag. Pure parsers are exported for unit tests.
-import { run } from '../action/exec.js';
+import { run, type RunResult } from '../action/exec.js';
 
 export interface ImageRef {
   /** registry host[:port]; `docker.io` when the reference names none */
@@ -116,6 +116,18 @@ export async function inspectLocalImage(ref: string): Promise<LocalImage | undef
   return { id: image.Id, user: image.Config?.User ?? '' };
 }
 
+/**
+ * `docker buildx imagetools inspect` of `ref` in a registry (with the docker config's logins): the raw
+ * manifest, or `format` applied; the caller reads the exit code. Its output is the registry's: untrusted.
+ */
+export async function imagetoolsInspect(ref: string, format?: string): Promise<RunResult> {
+  const shape = format ? ['--format', format] : ['--raw'];
+  return run('docker', ['buildx', 'imagetools', 'inspect', ...shape, '--', ref], {
+    silent: true,
+    ignoreReturnCode: true,
+  });
+}
+
 interface Manifest {
   manifests?: { digest: string; platform?: { os?: string; architecture?: string } }[];
   layers?: { size: number }[];
@@ -132,10 +144,7 @@ const ARCHITECTURE: string =
  */
 export async function remoteCompressedSize(ref: string): Promise<number | undefined> {
   const raw = async (r: string): Promise<Manifest | undefined> => {
-    const out = await run('docker', ['buildx', 'imagetools', 'inspect', '--raw', '--', r], {
-      silent: true,
-      ignoreReturnCode: true,
-    });
+    const out = await imagetoolsInspect(r);
     return out.exitCode === 0 ? (JSON.parse(out.stdout) as Manifest) : undefined;
   };
   let manifest = await raw(ref);
@@ -244,14 +253,7 @@ export async function imageFacts(
       // Not JSON: fall through to the registry.
     }
   }
-  const remote = await run(
-    'docker',
-    ['buildx', 'imagetools', 'inspect', '--format', '{{json .Image}}', ref],
-    {
-      silent: true,
-      ignoreReturnCode: true,
-    },
-  );
+  const remote = await imagetoolsInspect(ref, '{{json .Image}}');
   if (remote.exitCode !== 0) return undefined;
   const facts = imageFactsFromImagetools(remote.stdout);
   return facts ? { ...facts, source: 'registry' } : undefined;

@@ -5,6 +5,7 @@
 // would wrap it in a new index of another digest.
 import { run } from '../../../lib/action/exec.js';
 import { oneLine } from '../../../lib/action/untrusted.js';
+import { imagetoolsInspect } from '../../../lib/tools/docker.js';
 import { tagManifest, type Credentials } from '../../../lib/tools/registry.js';
 
 export function tagArgs(builder: string | undefined, source: string, refs: string[]): string[] {
@@ -56,14 +57,7 @@ export async function tagPushed(
   }
   const named = await Promise.all(
     refs.map(async (ref) => {
-      const r = await run(
-        'docker',
-        ['buildx', 'imagetools', 'inspect', '--format', '{{json .Manifest}}', '--', ref],
-        {
-          silent: true,
-          ignoreReturnCode: true,
-        },
-      );
+      const r = await imagetoolsInspect(ref, '{{json .Manifest}}');
       return [ref, r.exitCode === 0 ? manifestDigest(r.stdout) : undefined] as const;
     }),
   );

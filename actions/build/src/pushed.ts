@@ -1,7 +1,7 @@
 // What the registry holds under the digest BuildKit pushed: one image per platform (its compressed
 // size from the manifest, its user from the config) and the attestation manifests beside them.
 // Every answer is untrusted: parsed through the registry module's checked descriptors.
-import { run } from '../../../lib/action/exec.js';
+import { imageFactsFromConfig, imagetoolsInspect } from '../../../lib/tools/docker.js';
 import { manifestSize } from '../../../lib/tools/registry.js';
 
 export interface PlatformImage {
@@ -32,6 +32,14 @@ const PLATFORM_WORD = /^[a-z0-9_.]+$/;
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** `os/architecture[/variant]` from an index entry's platform or a config; undefined when not plain words. */
+function platformName(p: Json): string | undefined {
+  const words = [p.os, p.architecture, p.variant].filter((w) => w !== undefined && w !== '');
+  if (words.length < 2 || !words.every((w) => typeof w === 'string' && PLATFORM_WORD.test(w)))
+    return undefined;
+  return words.join('/');
+}
+
 /** An index entry as this module reads it; undefined for what it does not know. */
 export interface IndexEntry {
   digest: string;
@@ -47,11 +55,9 @@ export function indexEntries(index: unknown): IndexEntry[] {
     const annotations = isObject(m.annotations) ? m.annotations : {};
     if (annotations['vnd.docker.reference.type'] === 'attestation-manifest')
       return { digest: m.digest, kind: 'attestation' as const };
-    const p = isObject(m.platform) ? m.platform : {};
-    const words = [p.os, p.architecture, p.variant].filter((w) => w !== undefined && w !== '');
-    if (words.length < 2 || !words.every((w) => typeof w === 'string' && PLATFORM_WORD.test(w)))
-      throw new Error(`index entry ${i} has no valid platform`);
-    return { digest: m.digest, kind: 'image' as const, platform: words.join('/') };
+    const platform = platformName(isObject(m.platform) ? m.platform : {});
+    if (!platform) throw new Error(`index entry ${i} has no valid platform`);
+    return { digest: m.digest, kind: 'image' as const, platform };
   });
 }
 
@@ -75,22 +81,17 @@ export function configFacts(manifest: unknown, configJson: string): { configDige
     throw new Error('the manifest has no valid config digest');
   const config: unknown = JSON.parse(configJson);
   const inner = isObject(config) && isObject(config.config) ? config.config : {};
-  const user = typeof inner.User === 'string' ? inner.User : '';
+  const { user } = imageFactsFromConfig({ User: typeof inner.User === 'string' ? inner.User : undefined });
   return { configDigest: digest, user };
 }
 
 function platformOf(configJson: string): string {
   const config: unknown = JSON.parse(configJson);
-  if (!isObject(config)) return 'unknown';
-  const words = [config.os, config.architecture, config.variant].filter(
-    (w) => typeof w === 'string' && w !== '',
-  );
-  return words.every((w) => PLATFORM_WORD.test(w as string)) ? words.join('/') : 'unknown';
+  return (isObject(config) && platformName(config)) || 'unknown';
 }
 
 async function imagetools(ref: string, format?: string): Promise<string> {
-  const args = ['buildx', 'imagetools', 'inspect', ...(format ? ['--format', format] : ['--raw']), '--', ref];
-  const r = await run('docker', args, { silent: true, ignoreReturnCode: true });
+  const r = await imagetoolsInspect(ref, format);
   if (r.exitCode !== 0) {
     const why = r.stderr.trim().split('\n').pop() ?? `exit ${r.exitCode}`;
     throw new Error(`cannot read ${ref} from the registry: ${why}`);
