@@ -115,14 +115,16 @@ async function cosign(
 const registryEnv = (dockerConfig?: string): Record<string, string> =>
   dockerConfig ? { DOCKER_CONFIG: dockerConfig } : {};
 
+/** Why keyless signatures cannot do without Rekor; the build's and deploy's input checks say it too. */
+export const KEYLESS_NEEDS_TLOG =
+  'keyless signing needs the transparency log (its short-lived certificate is checked there)';
+
 /**
  * Keyless signing needs the job's OIDC token (cosign reads SIGSTORE_ID_TOKEN, or asks the runner at
  * ACTIONS_ID_TOKEN_REQUEST_URL): why it cannot happen here, or undefined.
  */
 export function keylessProblem(env: NodeJS.ProcessEnv, transparencyLog: boolean): string | undefined {
-  if (!transparencyLog) {
-    return 'keyless signing needs the transparency log (its short-lived certificate is checked there): keep transparency-log true, or sign with a key';
-  }
+  if (!transparencyLog) return `${KEYLESS_NEEDS_TLOG}: keep transparency-log true, or sign with a key`;
   if (env['SIGSTORE_ID_TOKEN']) return undefined;
   if (env['ACTIONS_ID_TOKEN_REQUEST_URL'] && env['ACTIONS_ID_TOKEN_REQUEST_TOKEN']) return undefined;
   return "keyless signing needs the job's OIDC token: give the job `permissions: id-token: write` (or set a signing key)";

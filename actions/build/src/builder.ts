@@ -78,6 +78,12 @@ export function builderShortfalls(needs: BuilderNeeds, facts: BuilderFacts): str
   return missing;
 }
 
+/** `name (driver d, <store> image store)`; the store only where it matters (the docker driver), or always. */
+function describeBuilder(facts: BuilderFacts, withStore = facts.driver === 'docker'): string {
+  const store = withStore ? `, ${facts.containerdStore ? 'containerd' : 'classic'} image store` : '';
+  return `${facts.name} (driver ${facts.driver}${store})`;
+}
+
 /** `Name:`, `Driver:` and the first node's `BuildKit version:` of `docker buildx inspect` output. */
 export function parseBuilderInspect(text: string): Omit<BuilderFacts, 'containerdStore'> | undefined {
   const field = (key: string) => new RegExp(`^${key}:\\s*(\\S+)\\s*$`, 'm').exec(text)?.[1];
@@ -147,14 +153,12 @@ export async function chooseBuilder(
     return facts.name;
   }
   if (missing.length === 0) {
-    core.info(
-      `Builder ${facts.name} (driver ${facts.driver}${facts.driver === 'docker' ? `, ${facts.containerdStore ? 'containerd' : 'classic'} image store` : ''})`,
-    );
+    core.info(`Builder ${describeBuilder(facts)}`);
     return facts.name;
   }
   const name = `berth-${randomBytes(6).toString('hex')}`;
   core.info(
-    `The current builder ${facts.name} (driver ${facts.driver}, ${facts.containerdStore ? 'containerd' : 'classic'} image store) ` +
+    `The current builder ${describeBuilder(facts, true)} ` +
       `cannot ${missing.join(', ')}: creating docker-container builder ${name} for this step`,
   );
   core.saveState(State.CreatedBuilder, name);

@@ -11,6 +11,7 @@ import {
   inputError,
 } from '../../../lib/action/inputs.js';
 import { maskSecret } from '../../../lib/action/secrets.js';
+import { KEYLESS_NEEDS_TLOG } from '../../../lib/tools/cosign.js';
 import { parseCosignDownloadUrl, parseCosignVersion } from '../../../lib/tools/cosign-install.js';
 import { parseImageRef } from '../../../lib/tools/docker.js';
 import { Inputs as I, PROVENANCE_MODES, type ProvenanceMode, type PushMode } from './constants.js';
@@ -115,11 +116,7 @@ export function getSigningInputs(push: PushMode, env: Record<string, string | un
   if (keyless && !pushed)
     throw inputError(I.Keyless, `signing needs a pushed image: set ${I.Push} to true or digest`);
   const transparencyLog = getBooleanInput(I.TransparencyLog, { default: true });
-  if (keyless && !transparencyLog)
-    throw inputError(
-      I.TransparencyLog,
-      'keyless signing needs the transparency log (its short-lived certificate is checked there)',
-    );
+  if (keyless && !transparencyLog) throw inputError(I.TransparencyLog, KEYLESS_NEEDS_TLOG);
   return {
     provenance: pushed ? provenance : 'false',
     sbom,

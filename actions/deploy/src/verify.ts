@@ -6,7 +6,7 @@
 import * as core from '@actions/core';
 import { getBooleanInput, getListInput, getString, inputError } from '../../../lib/action/inputs.js';
 import { oneLine } from '../../../lib/action/untrusted.js';
-import { installCosign, verifyImage, type BuiltBy } from '../../../lib/tools/cosign.js';
+import { installCosign, KEYLESS_NEEDS_TLOG, verifyImage, type BuiltBy } from '../../../lib/tools/cosign.js';
 import { parseCosignDownloadUrl, parseCosignVersion } from '../../../lib/tools/cosign-install.js';
 import { isRegistryHost, parseImageRef } from '../../../lib/tools/docker.js';
 import { privateDockerConfig } from '../../../lib/tools/docker-config.js';
@@ -128,10 +128,7 @@ export function getVerifyInputs(images: Record<string, string>): VerifyInputs {
   );
   const tlog = getBooleanInput(I.TransparencyLog, { default: true });
   if (signer && 'identity' in signer && !tlog) {
-    throw inputError(
-      I.TransparencyLog,
-      'keyless signatures are verified through the transparency log (their certificates are short-lived): keep it true, or verify with verify-key',
-    );
+    throw inputError(I.TransparencyLog, `${KEYLESS_NEEDS_TLOG}: keep it true, or verify with ${I.VerifyKey}`);
   }
   if (!signer) return { 'allowed-registries': allowed };
   return {
