@@ -251,5 +251,7 @@ describe('attestations and signing', () => {
     expect(r.exitCode).toBe(1);
     expect(r.errors.join('\n')).toMatch(/Signing .*@sha256:[0-9a-f]{64} failed/);
     expect(await registryDigest(lab, repo('wrongpw'), 'v1')).toBeUndefined();
+    // The summary says why, too.
+    expect(r.summary).toMatch(/\*\*Failed after the checks:\*\* Signing .* failed/);
   });
 });

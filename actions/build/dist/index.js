@@ -31681,6 +31681,11 @@ function builderShortfalls(needs, facts) {
     }
     return missing;
 }
+/** `name (driver d, <store> image store)`; the store only where it matters (the docker driver), or always. */
+function describeBuilder(facts, withStore = facts.driver === 'docker') {
+    const store = withStore ? `, ${facts.containerdStore ? 'containerd' : 'classic'} image store` : '';
+    return `${facts.name} (driver ${facts.driver}${store})`;
+}
 /** `Name:`, `Driver:` and the first node's `BuildKit version:` of `docker buildx inspect` output. */
 function parseBuilderInspect(text) {
     const field = (key) => new RegExp(`^${key}:\\s*(\\S+)\\s*$`, 'm').exec(text)?.[1];
@@ -31739,11 +31744,11 @@ async function chooseBuilder(needs, options) {
         return facts.name;
     }
     if (missing.length === 0) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Builder ${facts.name} (driver ${facts.driver}${facts.driver === 'docker' ? `, ${facts.containerdStore ? 'containerd' : 'classic'} image store` : ''})`);
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Builder ${describeBuilder(facts)}`);
         return facts.name;
     }
     const name = `berth-${(0,node_crypto__WEBPACK_IMPORTED_MODULE_1__.randomBytes)(6).toString('hex')}`;
-    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`The current builder ${facts.name} (driver ${facts.driver}, ${facts.containerdStore ? 'containerd' : 'classic'} image store) ` +
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`The current builder ${describeBuilder(facts, true)} ` +
         `cannot ${missing.join(', ')}: creating docker-container builder ${name} for this step`);
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .State */ .Uw.CreatedBuilder, name);
     const created = await (0,_lib_action_exec_js__WEBPACK_IMPORTED_MODULE_2__/* .run */ .eF)('docker', createBuilderArgs(name, options['driver-opts'], options['buildkitd-config']), {
@@ -32003,6 +32008,8 @@ function runUrl(ctx) {
     return `${repositoryUrl(ctx)}/actions/runs/${ctx.runId}`;
 }
 
+// EXTERNAL MODULE: ./lib/action/untrusted.ts
+var untrusted = __nccwpck_require__(3643);
 ;// CONCATENATED MODULE: ./lib/tools/docker-config.ts
 // Registry credentials for a tool on the runner that reads the docker config (cosign, crane): a private
 // DOCKER_CONFIG directory holding the runner's own config (its logins and credential helpers kept) plus
@@ -32482,6 +32489,13 @@ async function compressedImageSize(ref, platform, options = {}) {
 const pushed_DIGEST = /^sha256:[0-9a-f]{64}$/;
 const PLATFORM_WORD = /^[a-z0-9_.]+$/;
 const pushed_isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** `os/architecture[/variant]` from an index entry's platform or a config; undefined when not plain words. */
+function platformName(p) {
+    const words = [p.os, p.architecture, p.variant].filter((w) => w !== undefined && w !== '');
+    if (words.length < 2 || !words.every((w) => typeof w === 'string' && PLATFORM_WORD.test(w)))
+        return undefined;
+    return words.join('/');
+}
 function indexEntries(index) {
     if (!pushed_isObject(index) || !Array.isArray(index.manifests))
         throw new Error('the index lists no manifests');
@@ -32491,11 +32505,10 @@ function indexEntries(index) {
         const annotations = pushed_isObject(m.annotations) ? m.annotations : {};
         if (annotations['vnd.docker.reference.type'] === 'attestation-manifest')
             return { digest: m.digest, kind: 'attestation' };
-        const p = pushed_isObject(m.platform) ? m.platform : {};
-        const words = [p.os, p.architecture, p.variant].filter((w) => w !== undefined && w !== '');
-        if (words.length < 2 || !words.every((w) => typeof w === 'string' && PLATFORM_WORD.test(w)))
+        const platform = platformName(pushed_isObject(m.platform) ? m.platform : {});
+        if (!platform)
             throw new Error(`index entry ${i} has no valid platform`);
-        return { digest: m.digest, kind: 'image', platform: words.join('/') };
+        return { digest: m.digest, kind: 'image', platform };
     });
 }
 /** Predicate types named by an attestation manifest's layers. */
@@ -32516,19 +32529,15 @@ function configFacts(manifest, configJson) {
         throw new Error('the manifest has no valid config digest');
     const config = JSON.parse(configJson);
     const inner = pushed_isObject(config) && pushed_isObject(config.config) ? config.config : {};
-    const user = typeof inner.User === 'string' ? inner.User : '';
+    const { user } = (0,docker/* imageFactsFromConfig */.BD)({ User: typeof inner.User === 'string' ? inner.User : undefined });
     return { configDigest: digest, user };
 }
 function platformOf(configJson) {
     const config = JSON.parse(configJson);
-    if (!pushed_isObject(config))
-        return 'unknown';
-    const words = [config.os, config.architecture, config.variant].filter((w) => typeof w === 'string' && w !== '');
-    return words.every((w) => PLATFORM_WORD.test(w)) ? words.join('/') : 'unknown';
+    return (pushed_isObject(config) && platformName(config)) || 'unknown';
 }
 async function imagetools(ref, format) {
-    const args = ['buildx', 'imagetools', 'inspect', ...(format ? ['--format', format] : ['--raw']), '--', ref];
-    const r = await (0,action_exec/* run */.eF)('docker', args, { silent: true, ignoreReturnCode: true });
+    const r = await (0,docker/* imagetoolsInspect */.tl)(ref, format);
     if (r.exitCode !== 0) {
         const why = r.stderr.trim().split('\n').pop() ?? `exit ${r.exitCode}`;
         throw new Error(`cannot read ${ref} from the registry: ${why}`);
@@ -32779,6 +32788,105 @@ function stageNames(dockerfile) {
             names.push(m[1].toLowerCase());
     }
     return names;
+}
+
+;// CONCATENATED MODULE: ./lib/tools/cosign-args.ts
+// cosign's command lines, built by pure functions: sign (with a key file, or keyless with the runner's
+// OIDC token), attest a predicate, verify a signature and verify an attestation, with the transparency
+// log on (Rekor, the default) or off, and plain-HTTP access for a registry on this machine only.
+// Every value goes in `--flag=value` form and the image after `--`, so nothing is read as an option.
+
+/** The attestation types Berth signs and verifies, as cosign's `--type` names them. */
+const ATTESTATION_TYPES = (/* unused pure expression or super */ null && (['slsaprovenance', 'slsaprovenance1', 'cyclonedx', 'spdxjson']));
+/** The in-toto predicateType each `--type` stands for (what a verified statement must carry). */
+const cosign_args_PREDICATE_TYPES = {
+    slsaprovenance: 'https://slsa.dev/provenance/v0.2',
+    slsaprovenance1: 'https://slsa.dev/provenance/v1',
+    cyclonedx: 'https://cyclonedx.org/bom',
+    spdxjson: 'https://spdx.dev/Document',
+};
+/**
+ * Whether `registry` (host[:port]) is this machine: the only registries cosign may reach over plain
+ * HTTP and without checking TLS (`--allow-http-registry --allow-insecure-registry`), as the engine
+ * itself trusts localhost registries. Everything else is HTTPS with a verified certificate.
+ */
+function isLocalRegistry(registry) {
+    const host = registry.startsWith('[')
+        ? registry.slice(0, registry.indexOf(']') + 1)
+        : registry.replace(/:\d+$/, '');
+    return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+/** The image reference cosign gets: `repo@sha256:...` only (a tag can move between sign and verify). */
+function cosign_args_pinnedRef(ref) {
+    const parsed = (0,docker/* parseImageRef */.Q)(ref);
+    if (!parsed?.digest || ref.trim() !== ref || ref.startsWith('-')) {
+        throw new Error(`${JSON.stringify(ref)} is not an image pinned by digest (repo@sha256:...)`);
+    }
+    return { ref, registry: parsed.registry, digest: parsed.digest };
+}
+function registryFlags(registry) {
+    return isLocalRegistry(registry) ? ['--allow-insecure-registry', '--allow-http-registry'] : [];
+}
+function signerFlags(key) {
+    return 'keyFile' in key ? [`--key=${key.keyFile}`] : [];
+}
+function policyFlags(policy) {
+    return policy.kind === 'key'
+        ? [`--key=${policy.keyFile}`]
+        : [`--certificate-identity=${policy.identity}`, `--certificate-oidc-issuer=${policy.issuer}`];
+}
+/** `cosign sign`: a signature of the digest pushed beside the image. */
+function signArgs(ref, key, transparencyLog) {
+    const image = cosign_args_pinnedRef(ref);
+    return [
+        'sign',
+        ...signerFlags(key),
+        ...(transparencyLog ? [] : ['--tlog-upload=false']),
+        ...registryFlags(image.registry),
+        '--yes',
+        '--',
+        image.ref,
+    ];
+}
+/** `cosign attest`: the predicate in `predicateFile`, as an in-toto statement of `type`, signed. */
+function attestArgs(ref, predicateFile, type, key, transparencyLog) {
+    const image = cosign_args_pinnedRef(ref);
+    return [
+        'attest',
+        ...signerFlags(key),
+        `--type=${type}`,
+        `--predicate=${predicateFile}`,
+        ...(transparencyLog ? [] : ['--tlog-upload=false']),
+        ...registryFlags(image.registry),
+        '--yes',
+        '--',
+        image.ref,
+    ];
+}
+/** `cosign verify`: a signature by the policy's signer over this very digest. */
+function cosign_args_verifyArgs(ref, policy, transparencyLog) {
+    const image = cosign_args_pinnedRef(ref);
+    return [
+        'verify',
+        ...policyFlags(policy),
+        ...(transparencyLog ? [] : ['--insecure-ignore-tlog=true']),
+        ...registryFlags(image.registry),
+        '--',
+        image.ref,
+    ];
+}
+/** `cosign verify-attestation`: an attestation of `type` signed by the policy's signer. */
+function cosign_args_verifyAttestationArgs(ref, type, policy, transparencyLog) {
+    const image = cosign_args_pinnedRef(ref);
+    return [
+        'verify-attestation',
+        ...policyFlags(policy),
+        `--type=${type}`,
+        ...(transparencyLog ? [] : ['--insecure-ignore-tlog=true']),
+        ...registryFlags(image.registry),
+        '--',
+        image.ref,
+    ];
 }
 
 // EXTERNAL MODULE: external "node:fs/promises"
@@ -33993,9 +34101,157 @@ async function installCosign(options = {}) {
     return { path: installed.path, version, source: installed.source };
 }
 
+;// CONCATENATED MODULE: ./lib/tools/cosign.ts
+// cosign, as Berth's actions use it: install it (cosign-install.ts), sign an image digest and attest a
+// predicate for it (actions/build), and verify both before a deploy (actions/deploy), returning who built
+// the image from the verified provenance. The private key is written to a 0600 file in a private
+// temporary directory removed afterwards, its password reaches cosign's environment only
+// (COSIGN_PASSWORD), both masked; cosign's output is untrusted and never echoed as it came.
+
+
+
+
+
+
+
+
+
+
+/** A failure of cosign's: what it means for the image, then cosign's own words on one line. */
+class CosignError extends Error {
+    reason;
+    constructor(message, reason) {
+        super(message);
+        this.reason = reason;
+        this.name = 'CosignError';
+    }
+}
+/** What cosign's stderr says went wrong, in Berth's words where it is a known case, as one line. */
+function cosignFailureReason(stderr, exitCode) {
+    const errors = stderr
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => /^Error:/.test(l));
+    const said = errors.at(-1) ?? stderr.trim().split(/\r?\n/).at(-1) ?? '';
+    const quoted = said === '' ? `exit code ${exitCode}` : (0,untrusted/* oneLine */.T)(said.length > 400 ? `${said.slice(0, 400)}…` : said);
+    const known = [
+        [/no signatures found/i, 'it is not signed'],
+        [/no matching signatures/i, 'no signature on it is by the expected signer'],
+        [
+            /none of the attestations matched the predicate type|no matching attestations/i,
+            'it has no such attestation by the expected signer',
+        ],
+        [/MANIFEST_UNKNOWN|manifest unknown|NAME_UNKNOWN/i, 'the registry does not have it'],
+        [/UNAUTHORIZED|DENIED|authentication required/i, 'the registry refused the credentials'],
+    ];
+    const meaning = known.find(([pattern]) => pattern.test(stderr))?.[1];
+    return meaning ? `${meaning} (cosign: ${quoted})` : `cosign: ${quoted}`;
+}
+/** A private 0700 directory under RUNNER_TEMP for cosign's key files; removed by the caller. */
+function privateDir() {
+    return (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(process.env['RUNNER_TEMP'] || (0,external_node_os_.tmpdir)(), 'berth-cosign-'));
+}
+/** Runs cosign with `env` added to its environment only; its output is kept out of the log. */
+async function cosign(c, args, what, env = {}) {
+    lib_core/* info */.pq((0,untrusted/* oneLine */.T)(`cosign ${args.join(' ')}`));
+    const result = await (0,action_exec/* run */.eF)(c.path, args, { env, silent: true, ignoreReturnCode: true });
+    if (result.exitCode !== 0) {
+        const reason = cosignFailureReason(result.stderr, result.exitCode);
+        throw new CosignError(`${what}: ${reason}`, reason);
+    }
+    return result.stdout;
+}
+/** Registry access for cosign: a docker config of the caller's, else the runner's. */
+const registryEnv = (dockerConfig) => dockerConfig ? { DOCKER_CONFIG: dockerConfig } : {};
+/** Why keyless signatures cannot do without Rekor; the build's and deploy's input checks say it too. */
+const KEYLESS_NEEDS_TLOG = 'keyless signing needs the transparency log (its short-lived certificate is checked there)';
+/**
+ * Keyless signing needs the job's OIDC token (cosign reads SIGSTORE_ID_TOKEN, or asks the runner at
+ * ACTIONS_ID_TOKEN_REQUEST_URL): why it cannot happen here, or undefined.
+ */
+function keylessProblem(env, transparencyLog) {
+    if (!transparencyLog)
+        return `${KEYLESS_NEEDS_TLOG}: keep transparency-log true, or sign with a key`;
+    if (env['SIGSTORE_ID_TOKEN'])
+        return undefined;
+    if (env['ACTIONS_ID_TOKEN_REQUEST_URL'] && env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'])
+        return undefined;
+    return "keyless signing needs the job's OIDC token: give the job `permissions: id-token: write` (or set a signing key)";
+}
+/** Runs `build(signerKey)` with the private key in a 0600 file (removed after), or keyless. */
+async function withSigner(o, use) {
+    const env = registryEnv(o.dockerConfig);
+    if (o.key === undefined) {
+        const problem = keylessProblem(process.env, o.transparencyLog ?? true);
+        if (problem)
+            throw new Error(problem);
+        return use({ keyless: true }, env);
+    }
+    maskSecret(o.key.privateKey);
+    maskSecret(o.key.password);
+    const dir = privateDir();
+    try {
+        const keyFile = (0,external_node_path_.join)(dir, 'cosign.key');
+        (0,external_node_fs_.writeFileSync)(keyFile, o.key.privateKey.endsWith('\n') ? o.key.privateKey : `${o.key.privateKey}\n`, {
+            mode: 0o600,
+        });
+        // Always set: an empty password is cosign's for a key without one, never a prompt.
+        return await use({ keyFile }, { ...env, COSIGN_PASSWORD: o.key.password ?? '' });
+    }
+    finally {
+        (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
+    }
+}
+/** Signs the image digest `ref` (repo@sha256:...) and pushes the signature beside it. */
+async function signImage(ref, o) {
+    cosign_args_pinnedRef(ref);
+    await withSigner(o, (key, env) => cosign(o.cosign, signArgs(ref, key, o.transparencyLog ?? true), `Signing ${ref} failed`, env));
+}
+/** Attests `predicateFile` (e.g. BuildKit's provenance predicate) as `type` for the image digest `ref`. */
+async function attestImage(ref, predicateFile, type, o) {
+    cosign_args_pinnedRef(ref);
+    await withSigner(o, (key, env) => cosign(o.cosign, attestArgs(ref, predicateFile, type, key, o.transparencyLog ?? true), `Attesting ${type} for ${ref} failed`, env));
+}
+/**
+ * Verifies the image digest `ref`: a signature by the policy's signer, and an attestation of the
+ * required type by the same signer whose statement names this digest. Returns who built it, from that
+ * attestation's predicate (validated; see provenance.ts). Throws a CosignError saying what is missing.
+ */
+async function verifyImage(ref, policy) {
+    const image = pinnedRef(ref);
+    const tlog = policy.transparencyLog ?? true;
+    const type = policy.attestation ?? 'slsaprovenance';
+    const env = registryEnv(policy.dockerConfig);
+    const dir = privateDir();
+    try {
+        let signer;
+        if ('publicKey' in policy.signer) {
+            const keyFile = join(dir, 'cosign.pub');
+            writeFileSync(keyFile, `${policy.signer.publicKey.trim()}\n`, { mode: 0o600 });
+            signer = { kind: 'key', keyFile };
+        }
+        else {
+            signer = { kind: 'keyless', ...policy.signer };
+        }
+        await cosign(policy.cosign, verifyArgs(ref, signer, tlog), 'signature check', env);
+        const stdout = await cosign(policy.cosign, verifyAttestationArgs(ref, type, signer, tlog), `${type} attestation check`, env);
+        const predicateType = PREDICATE_TYPES[type];
+        const statement = parseAttestations(stdout).find((s) => s.predicateType === predicateType && s.subjectDigests.includes(image.digest));
+        if (statement === undefined) {
+            const reason = `no verified ${type} statement names ${image.digest}`;
+            throw new CosignError(`${type} attestation check: ${reason}`, reason);
+        }
+        return { ref, predicateType, builtBy: builtBy(statement.predicate) };
+    }
+    finally {
+        rmSync(dir, { recursive: true, force: true });
+    }
+}
+
 ;// CONCATENATED MODULE: ./actions/build/src/inputs-supply.ts
 // berth/build's supply-chain inputs: the builder, attestations and cosign signing, each checked
 // here and named in its error.
+
 
 
 
@@ -34067,7 +34323,7 @@ function getSigningInputs(push, env) {
         throw (0,inputs/* inputError */.Xu)(constants/* Inputs */.G0.Keyless, `signing needs a pushed image: set ${constants/* Inputs */.G0.Push} to true or digest`);
     const transparencyLog = (0,inputs/* getBooleanInput */.Vt)(constants/* Inputs */.G0.TransparencyLog, { default: true });
     if (keyless && !transparencyLog)
-        throw (0,inputs/* inputError */.Xu)(constants/* Inputs */.G0.TransparencyLog, 'keyless signing needs the transparency log (its short-lived certificate is checked there)');
+        throw (0,inputs/* inputError */.Xu)(constants/* Inputs */.G0.TransparencyLog, KEYLESS_NEEDS_TLOG);
     return {
         provenance: pushed ? provenance : 'false',
         sbom,
@@ -34318,8 +34574,6 @@ function setPushOutputs(image, refs, built, digest, signed) {
     }));
 }
 
-// EXTERNAL MODULE: ./lib/action/untrusted.ts
-var untrusted = __nccwpck_require__(3643);
 ;// CONCATENATED MODULE: ./actions/build/src/progress.ts
 // Reads buildx's `--progress=plain` output as it streams, to count build steps and cached steps.
 // A step is a Dockerfile instruction vertex (`#7 [build 2/4] RUN ...`); FROM vertices are left out
@@ -34383,6 +34637,7 @@ class ProgressTracker {
 
 
 
+
 function tagArgs(builder, source, refs) {
     return [
         'buildx',
@@ -34417,10 +34672,7 @@ async function tagPushed(builder, target, refs) {
         });
     }
     const named = await Promise.all(refs.map(async (ref) => {
-        const r = await (0,action_exec/* run */.eF)('docker', ['buildx', 'imagetools', 'inspect', '--format', '{{json .Manifest}}', '--', ref], {
-            silent: true,
-            ignoreReturnCode: true,
-        });
+        const r = await (0,docker/* imagetoolsInspect */.tl)(ref, '{{json .Manifest}}');
         return [ref, r.exitCode === 0 ? manifestDigest(r.stdout) : undefined];
     }));
     const wrong = named.filter(([, d]) => d !== digest);
@@ -34550,251 +34802,6 @@ async function writeProvenancePredicates(ref, dir, facts = githubFacts()) {
     return files;
 }
 
-;// CONCATENATED MODULE: ./lib/tools/cosign-args.ts
-// cosign's command lines, built by pure functions: sign (with a key file, or keyless with the runner's
-// OIDC token), attest a predicate, verify a signature and verify an attestation, with the transparency
-// log on (Rekor, the default) or off, and plain-HTTP access for a registry on this machine only.
-// Every value goes in `--flag=value` form and the image after `--`, so nothing is read as an option.
-
-/** The attestation types Berth signs and verifies, as cosign's `--type` names them. */
-const ATTESTATION_TYPES = (/* unused pure expression or super */ null && (['slsaprovenance', 'slsaprovenance1', 'cyclonedx', 'spdxjson']));
-/** The in-toto predicateType each `--type` stands for (what a verified statement must carry). */
-const cosign_args_PREDICATE_TYPES = {
-    slsaprovenance: 'https://slsa.dev/provenance/v0.2',
-    slsaprovenance1: 'https://slsa.dev/provenance/v1',
-    cyclonedx: 'https://cyclonedx.org/bom',
-    spdxjson: 'https://spdx.dev/Document',
-};
-/**
- * Whether `registry` (host[:port]) is this machine: the only registries cosign may reach over plain
- * HTTP and without checking TLS (`--allow-http-registry --allow-insecure-registry`), as the engine
- * itself trusts localhost registries. Everything else is HTTPS with a verified certificate.
- */
-function isLocalRegistry(registry) {
-    const host = registry.startsWith('[')
-        ? registry.slice(0, registry.indexOf(']') + 1)
-        : registry.replace(/:\d+$/, '');
-    return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
-/** The image reference cosign gets: `repo@sha256:...` only (a tag can move between sign and verify). */
-function cosign_args_pinnedRef(ref) {
-    const parsed = (0,docker/* parseImageRef */.Q)(ref);
-    if (!parsed?.digest || ref.trim() !== ref || ref.startsWith('-')) {
-        throw new Error(`${JSON.stringify(ref)} is not an image pinned by digest (repo@sha256:...)`);
-    }
-    return { ref, registry: parsed.registry, digest: parsed.digest };
-}
-function registryFlags(registry) {
-    return isLocalRegistry(registry) ? ['--allow-insecure-registry', '--allow-http-registry'] : [];
-}
-function signerFlags(key) {
-    return 'keyFile' in key ? [`--key=${key.keyFile}`] : [];
-}
-function policyFlags(policy) {
-    return policy.kind === 'key'
-        ? [`--key=${policy.keyFile}`]
-        : [`--certificate-identity=${policy.identity}`, `--certificate-oidc-issuer=${policy.issuer}`];
-}
-/** `cosign sign`: a signature of the digest pushed beside the image. */
-function signArgs(ref, key, transparencyLog) {
-    const image = cosign_args_pinnedRef(ref);
-    return [
-        'sign',
-        ...signerFlags(key),
-        ...(transparencyLog ? [] : ['--tlog-upload=false']),
-        ...registryFlags(image.registry),
-        '--yes',
-        '--',
-        image.ref,
-    ];
-}
-/** `cosign attest`: the predicate in `predicateFile`, as an in-toto statement of `type`, signed. */
-function attestArgs(ref, predicateFile, type, key, transparencyLog) {
-    const image = cosign_args_pinnedRef(ref);
-    return [
-        'attest',
-        ...signerFlags(key),
-        `--type=${type}`,
-        `--predicate=${predicateFile}`,
-        ...(transparencyLog ? [] : ['--tlog-upload=false']),
-        ...registryFlags(image.registry),
-        '--yes',
-        '--',
-        image.ref,
-    ];
-}
-/** `cosign verify`: a signature by the policy's signer over this very digest. */
-function cosign_args_verifyArgs(ref, policy, transparencyLog) {
-    const image = cosign_args_pinnedRef(ref);
-    return [
-        'verify',
-        ...policyFlags(policy),
-        ...(transparencyLog ? [] : ['--insecure-ignore-tlog=true']),
-        ...registryFlags(image.registry),
-        '--',
-        image.ref,
-    ];
-}
-/** `cosign verify-attestation`: an attestation of `type` signed by the policy's signer. */
-function cosign_args_verifyAttestationArgs(ref, type, policy, transparencyLog) {
-    const image = cosign_args_pinnedRef(ref);
-    return [
-        'verify-attestation',
-        ...policyFlags(policy),
-        `--type=${type}`,
-        ...(transparencyLog ? [] : ['--insecure-ignore-tlog=true']),
-        ...registryFlags(image.registry),
-        '--',
-        image.ref,
-    ];
-}
-
-;// CONCATENATED MODULE: ./lib/tools/cosign.ts
-// cosign, as Berth's actions use it: install it (cosign-install.ts), sign an image digest and attest a
-// predicate for it (actions/build), and verify both before a deploy (actions/deploy), returning who built
-// the image from the verified provenance. The private key is written to a 0600 file in a private
-// temporary directory removed afterwards, its password reaches cosign's environment only
-// (COSIGN_PASSWORD), both masked; cosign's output is untrusted and never echoed as it came.
-
-
-
-
-
-
-
-
-
-
-/** A failure of cosign's: what it means for the image, then cosign's own words on one line. */
-class CosignError extends Error {
-    reason;
-    constructor(message, reason) {
-        super(message);
-        this.reason = reason;
-        this.name = 'CosignError';
-    }
-}
-/** What cosign's stderr says went wrong, in Berth's words where it is a known case, as one line. */
-function cosignFailureReason(stderr, exitCode) {
-    const errors = stderr
-        .split(/\r?\n/)
-        .map((l) => l.trim())
-        .filter((l) => /^Error:/.test(l));
-    const said = errors.at(-1) ?? stderr.trim().split(/\r?\n/).at(-1) ?? '';
-    const quoted = said === '' ? `exit code ${exitCode}` : (0,untrusted/* oneLine */.T)(said.length > 400 ? `${said.slice(0, 400)}…` : said);
-    const known = [
-        [/no signatures found/i, 'it is not signed'],
-        [/no matching signatures/i, 'no signature on it is by the expected signer'],
-        [
-            /none of the attestations matched the predicate type|no matching attestations/i,
-            'it has no such attestation by the expected signer',
-        ],
-        [/MANIFEST_UNKNOWN|manifest unknown|NAME_UNKNOWN/i, 'the registry does not have it'],
-        [/UNAUTHORIZED|DENIED|authentication required/i, 'the registry refused the credentials'],
-    ];
-    const meaning = known.find(([pattern]) => pattern.test(stderr))?.[1];
-    return meaning ? `${meaning} (cosign: ${quoted})` : `cosign: ${quoted}`;
-}
-/** A private 0700 directory under RUNNER_TEMP for cosign's key files; removed by the caller. */
-function privateDir() {
-    return (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(process.env['RUNNER_TEMP'] || (0,external_node_os_.tmpdir)(), 'berth-cosign-'));
-}
-/** Runs cosign with `env` added to its environment only; its output is kept out of the log. */
-async function cosign(c, args, what, env = {}) {
-    lib_core/* info */.pq((0,untrusted/* oneLine */.T)(`cosign ${args.join(' ')}`));
-    const result = await (0,action_exec/* run */.eF)(c.path, args, { env, silent: true, ignoreReturnCode: true });
-    if (result.exitCode !== 0) {
-        const reason = cosignFailureReason(result.stderr, result.exitCode);
-        throw new CosignError(`${what}: ${reason}`, reason);
-    }
-    return result.stdout;
-}
-/** Registry access for cosign: a docker config of the caller's, else the runner's. */
-const registryEnv = (dockerConfig) => dockerConfig ? { DOCKER_CONFIG: dockerConfig } : {};
-/**
- * Keyless signing needs the job's OIDC token (cosign reads SIGSTORE_ID_TOKEN, or asks the runner at
- * ACTIONS_ID_TOKEN_REQUEST_URL): why it cannot happen here, or undefined.
- */
-function keylessProblem(env, transparencyLog) {
-    if (!transparencyLog) {
-        return 'keyless signing needs the transparency log (its short-lived certificate is checked there): keep transparency-log true, or sign with a key';
-    }
-    if (env['SIGSTORE_ID_TOKEN'])
-        return undefined;
-    if (env['ACTIONS_ID_TOKEN_REQUEST_URL'] && env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'])
-        return undefined;
-    return "keyless signing needs the job's OIDC token: give the job `permissions: id-token: write` (or set a signing key)";
-}
-/** Runs `build(signerKey)` with the private key in a 0600 file (removed after), or keyless. */
-async function withSigner(o, use) {
-    const env = registryEnv(o.dockerConfig);
-    if (o.key === undefined) {
-        const problem = keylessProblem(process.env, o.transparencyLog ?? true);
-        if (problem)
-            throw new Error(problem);
-        return use({ keyless: true }, env);
-    }
-    maskSecret(o.key.privateKey);
-    maskSecret(o.key.password);
-    const dir = privateDir();
-    try {
-        const keyFile = (0,external_node_path_.join)(dir, 'cosign.key');
-        (0,external_node_fs_.writeFileSync)(keyFile, o.key.privateKey.endsWith('\n') ? o.key.privateKey : `${o.key.privateKey}\n`, {
-            mode: 0o600,
-        });
-        // Always set: an empty password is cosign's for a key without one, never a prompt.
-        return await use({ keyFile }, { ...env, COSIGN_PASSWORD: o.key.password ?? '' });
-    }
-    finally {
-        (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
-    }
-}
-/** Signs the image digest `ref` (repo@sha256:...) and pushes the signature beside it. */
-async function signImage(ref, o) {
-    cosign_args_pinnedRef(ref);
-    await withSigner(o, (key, env) => cosign(o.cosign, signArgs(ref, key, o.transparencyLog ?? true), `Signing ${ref} failed`, env));
-}
-/** Attests `predicateFile` (e.g. BuildKit's provenance predicate) as `type` for the image digest `ref`. */
-async function attestImage(ref, predicateFile, type, o) {
-    cosign_args_pinnedRef(ref);
-    await withSigner(o, (key, env) => cosign(o.cosign, attestArgs(ref, predicateFile, type, key, o.transparencyLog ?? true), `Attesting ${type} for ${ref} failed`, env));
-}
-/**
- * Verifies the image digest `ref`: a signature by the policy's signer, and an attestation of the
- * required type by the same signer whose statement names this digest. Returns who built it, from that
- * attestation's predicate (validated; see provenance.ts). Throws a CosignError saying what is missing.
- */
-async function verifyImage(ref, policy) {
-    const image = pinnedRef(ref);
-    const tlog = policy.transparencyLog ?? true;
-    const type = policy.attestation ?? 'slsaprovenance';
-    const env = registryEnv(policy.dockerConfig);
-    const dir = privateDir();
-    try {
-        let signer;
-        if ('publicKey' in policy.signer) {
-            const keyFile = join(dir, 'cosign.pub');
-            writeFileSync(keyFile, `${policy.signer.publicKey.trim()}\n`, { mode: 0o600 });
-            signer = { kind: 'key', keyFile };
-        }
-        else {
-            signer = { kind: 'keyless', ...policy.signer };
-        }
-        await cosign(policy.cosign, verifyArgs(ref, signer, tlog), 'signature check', env);
-        const stdout = await cosign(policy.cosign, verifyAttestationArgs(ref, type, signer, tlog), `${type} attestation check`, env);
-        const predicateType = PREDICATE_TYPES[type];
-        const statement = parseAttestations(stdout).find((s) => s.predicateType === predicateType && s.subjectDigests.includes(image.digest));
-        if (statement === undefined) {
-            const reason = `no verified ${type} statement names ${image.digest}`;
-            throw new CosignError(`${type} attestation check: ${reason}`, reason);
-        }
-        return { ref, predicateType, builtBy: builtBy(statement.predicate) };
-    }
-    finally {
-        rmSync(dir, { recursive: true, force: true });
-    }
-}
-
 ;// CONCATENATED MODULE: ./actions/build/src/sign.ts
 // Signing with cosign once the checks passed: the pushed digest (an index's digest commits to every
 // platform image and to BuildKit's attestation manifests, so one signature covers them all), and
@@ -34863,6 +34870,8 @@ function keyValueTable(rows) {
 function pushedWords(f) {
     if (f.push === 'false')
         return 'no';
+    if (f.failure)
+        return 'by digest, then failed after the checks (below)';
     if (!f.digest)
         return 'by digest only, no tag (refused by the checks)';
     return `yes, digest \`${f.digest}\`${f.push === 'digest' ? ' (by digest only, no tag)' : ''}`;
@@ -34907,7 +34916,8 @@ function summaryMarkdown(f) {
     const rebuilt = f.steps.rebuilt.length > 0
         ? `\n\n<details><summary>Steps that ran</summary>\n\n${f.steps.rebuilt.map((s) => `- \`${s}\``).join('\n')}\n\n</details>`
         : '';
-    const checks = f.checks.length > 0 ? `\n\n${f.checks.map((c) => `- ${c}`).join('\n')}` : '';
+    const lines = f.failure ? [...f.checks, `**Failed after the checks:** ${f.failure}`] : f.checks;
+    const checks = lines.length > 0 ? `\n\n${lines.map((c) => `- ${c}`).join('\n')}` : '';
     return `### berth/build: \`${f.image}\`\n\n${table}${checks}${rebuilt}\n`;
 }
 
@@ -34984,6 +34994,7 @@ function computeTags(ctx) {
 
 
 
+
 /** Builds the image (pushed by digest, or loaded) and reads back what it produced. */
 async function buildImage(inputs, ctx, refs, version, work) {
     const { backend, builder } = await lib_core/* group */.Os('Docker and buildx', () => prepareBuilder(inputs));
@@ -35014,6 +35025,28 @@ function registryLogin(inputs) {
         return { username: inputs['registry-username'], password: inputs['registry-password'] };
     return dockerConfigLogin((0,docker/* parseImageRef */.Q)(inputs.image).registry);
 }
+/**
+ * A digest that passed the checks: signed (before any tag: a failed signature leaves no tag), tagged,
+ * and pulled back into the engine when it is also to be loaded.
+ */
+async function releaseDigest(inputs, r) {
+    const pushed = r.built.pushed;
+    const signed = inputs['cosign-key'] || inputs.keyless
+        ? await lib_core/* group */.Os('Sign with cosign', () => signPushed(inputs, r.work, pushed))
+        : undefined;
+    if (inputs.push === 'true') {
+        const target = {
+            image: inputs.image,
+            digest: r.digest,
+            index: pushed.index,
+            credentials: registryLogin(inputs),
+        };
+        await lib_core/* group */.Os(`Tag ${r.refs.length} tag(s)`, () => tagPushed(r.builder, target, r.refs));
+    }
+    if (inputs.load)
+        await lib_core/* group */.Os('Load into the engine', () => loadPushed(inputs.image, r.digest, r.refs));
+    return signed;
+}
 async function main() {
     const inputs = getInputs();
     const ctx = contextFromEnv();
@@ -35033,22 +35066,18 @@ async function main() {
     const passed = checks.failures.length === 0;
     const digest = built.pushed?.digest;
     let signed;
+    let failure;
     if (passed && digest) {
-        const pushedDigest = digest;
-        // Signed before it is tagged: an image whose signing fails gets no tag either.
-        if (inputs['cosign-key'] || inputs.keyless)
-            signed = await lib_core/* group */.Os('Sign with cosign', () => signPushed(inputs, work, built.pushed));
-        if (inputs.push === 'true')
-            await lib_core/* group */.Os(`Tag ${refs.length} tag(s)`, () => tagPushed(builder, {
-                image: inputs.image,
-                digest: pushedDigest,
-                index: built.pushed.index,
-                credentials: registryLogin(inputs),
-            }, refs));
-        if (inputs.load)
-            await lib_core/* group */.Os('Load into the engine', () => loadPushed(inputs.image, pushedDigest, refs));
+        // The summary says why, when signing, tagging or loading fails: the error is thrown after it.
+        try {
+            signed = await releaseDigest(inputs, { builder, built, digest, refs, work });
+        }
+        catch (error) {
+            failure = error;
+        }
     }
-    setPushOutputs(inputs.image, refs, built, passed ? digest : undefined, signed);
+    const released = passed && !failure ? digest : undefined;
+    setPushOutputs(inputs.image, refs, built, released, signed);
     if (!inputs.load && inputs.push === 'false') {
         // Untag only: layers stay in the build cache, the runner's image list stays clean.
         await (0,action_exec/* run */.eF)('docker', ['image', 'rm', '--', ...refs], { silent: true, ignoreReturnCode: true });
@@ -35058,10 +35087,10 @@ async function main() {
         image: inputs.image,
         refs,
         push: inputs.push,
-        digest: passed ? digest : undefined,
+        digest: released,
         imageId: built.imageId,
         size: built.size,
-        compressedSize: digest && passed ? built.pushed.platforms[0].size : undefined,
+        compressedSize: released ? built.pushed.platforms[0].size : undefined,
         previousCompressedSize: await previous,
         steps: built.steps,
         cacheBackend: backend,
@@ -35074,8 +35103,11 @@ async function main() {
         attestations: built.pushed?.attestations ?? [],
         signed,
         checks: checks.lines,
+        failure: failure && (0,untrusted/* oneLine */.T)(failure.message),
     }))
         .write();
+    if (failure)
+        throw failure;
     if (!passed)
         throw new Error(checks.failures.join('; '));
     if (!fromDigest)
@@ -35791,6 +35823,7 @@ async function runAction(phases) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   BD: () => (/* binding */ imageFactsFromConfig),
 /* harmony export */   PA: () => (/* binding */ remoteCompressedSize),
 /* harmony export */   Q: () => (/* binding */ parseImageRef),
 /* harmony export */   R9: () => (/* binding */ imageSize),
@@ -35800,9 +35833,10 @@ async function runAction(phases) {
 /* harmony export */   iD: () => (/* binding */ login),
 /* harmony export */   ri: () => (/* binding */ logout),
 /* harmony export */   ry: () => (/* binding */ buildxVersion),
+/* harmony export */   tl: () => (/* binding */ imagetoolsInspect),
 /* harmony export */   zy: () => (/* binding */ versionAtLeast)
 /* harmony export */ });
-/* unused harmony exports isRegistryHost, parseBuildxVersion, parsePushDigest, push, imageFactsFromConfig, imageFactsFromImagetools, imageFacts */
+/* unused harmony exports isRegistryHost, parseBuildxVersion, parsePushDigest, push, imageFactsFromImagetools, imageFacts */
 /* harmony import */ var _action_exec_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1528);
 // Docker and buildx, as every Berth action uses them: versions, registry login over stdin, image
 // facts (size, user) and what a registry holds for a tag. Pure parsers are exported for unit tests.
@@ -35904,6 +35938,17 @@ async function inspectLocalImage(ref) {
     const image = JSON.parse(r.stdout);
     return { id: image.Id, user: image.Config?.User ?? '' };
 }
+/**
+ * `docker buildx imagetools inspect` of `ref` in a registry (with the docker config's logins): the raw
+ * manifest, or `format` applied; the caller reads the exit code. Its output is the registry's: untrusted.
+ */
+async function imagetoolsInspect(ref, format) {
+    const shape = format ? ['--format', format] : ['--raw'];
+    return (0,_action_exec_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)('docker', ['buildx', 'imagetools', 'inspect', ...shape, '--', ref], {
+        silent: true,
+        ignoreReturnCode: true,
+    });
+}
 /** The runner's platform as OCI names it. */
 const ARCHITECTURE = { x64: 'amd64', arm64: 'arm64', arm: 'arm' }[process.arch] ?? process.arch;
 /**
@@ -35912,10 +35957,7 @@ const ARCHITECTURE = { x64: 'amd64', arm64: 'arm64', arm: 'arm' }[process.arch] 
  */
 async function remoteCompressedSize(ref) {
     const raw = async (r) => {
-        const out = await (0,_action_exec_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)('docker', ['buildx', 'imagetools', 'inspect', '--raw', '--', r], {
-            silent: true,
-            ignoreReturnCode: true,
-        });
+        const out = await imagetoolsInspect(r);
         return out.exitCode === 0 ? JSON.parse(out.stdout) : undefined;
     };
     let manifest = await raw(ref);
@@ -36001,10 +36043,7 @@ async function imageFacts(ref) {
             // Not JSON: fall through to the registry.
         }
     }
-    const remote = await run('docker', ['buildx', 'imagetools', 'inspect', '--format', '{{json .Image}}', ref], {
-        silent: true,
-        ignoreReturnCode: true,
-    });
+    const remote = await imagetoolsInspect(ref, '{{json .Image}}');
     if (remote.exitCode !== 0)
         return undefined;
     const facts = imageFactsFromImagetools(remote.stdout);

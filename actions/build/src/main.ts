@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../../lib/action/exec.js';
 import { contextFromEnv, runUrl, type GitHubContext } from '../../../lib/action/github.js';
+import { oneLine } from '../../../lib/action/untrusted.js';
 import { dockerConfigLogin } from '../../../lib/tools/docker-config.js';
 import { parseImageRef, remoteCompressedSize } from '../../../lib/tools/docker.js';
 import {
@@ -72,6 +73,32 @@ function registryLogin(inputs: Inputs): { username: string; password: string } |
   return dockerConfigLogin(parseImageRef(inputs.image)!.registry);
 }
 
+/**
+ * A digest that passed the checks: signed (before any tag: a failed signature leaves no tag), tagged,
+ * and pulled back into the engine when it is also to be loaded.
+ */
+async function releaseDigest(
+  inputs: Inputs,
+  r: { builder?: string; built: BuiltImage; digest: string; refs: string[]; work: string },
+): Promise<Signed | undefined> {
+  const pushed = r.built.pushed!;
+  const signed =
+    inputs['cosign-key'] || inputs.keyless
+      ? await core.group('Sign with cosign', () => signPushed(inputs, r.work, pushed))
+      : undefined;
+  if (inputs.push === 'true') {
+    const target = {
+      image: inputs.image,
+      digest: r.digest,
+      index: pushed.index,
+      credentials: registryLogin(inputs),
+    };
+    await core.group(`Tag ${r.refs.length} tag(s)`, () => tagPushed(r.builder, target, r.refs));
+  }
+  if (inputs.load) await core.group('Load into the engine', () => loadPushed(inputs.image, r.digest, r.refs));
+  return signed;
+}
+
 export async function main(): Promise<void> {
   const inputs = getInputs();
   const ctx = contextFromEnv();
@@ -92,28 +119,17 @@ export async function main(): Promise<void> {
   const passed = checks.failures.length === 0;
   const digest = built.pushed?.digest;
   let signed: Signed | undefined;
+  let failure: Error | undefined;
   if (passed && digest) {
-    const pushedDigest = digest;
-    // Signed before it is tagged: an image whose signing fails gets no tag either.
-    if (inputs['cosign-key'] || inputs.keyless)
-      signed = await core.group('Sign with cosign', () => signPushed(inputs, work, built.pushed!));
-    if (inputs.push === 'true')
-      await core.group(`Tag ${refs.length} tag(s)`, () =>
-        tagPushed(
-          builder,
-          {
-            image: inputs.image,
-            digest: pushedDigest,
-            index: built.pushed!.index,
-            credentials: registryLogin(inputs),
-          },
-          refs,
-        ),
-      );
-    if (inputs.load)
-      await core.group('Load into the engine', () => loadPushed(inputs.image, pushedDigest, refs));
+    // The summary says why, when signing, tagging or loading fails: the error is thrown after it.
+    try {
+      signed = await releaseDigest(inputs, { builder, built, digest, refs, work });
+    } catch (error) {
+      failure = error as Error;
+    }
   }
-  setPushOutputs(inputs.image, refs, built, passed ? digest : undefined, signed);
+  const released = passed && !failure ? digest : undefined;
+  setPushOutputs(inputs.image, refs, built, released, signed);
 
   if (!inputs.load && inputs.push === 'false') {
     // Untag only: layers stay in the build cache, the runner's image list stays clean.
@@ -125,10 +141,10 @@ export async function main(): Promise<void> {
         image: inputs.image,
         refs,
         push: inputs.push,
-        digest: passed ? digest : undefined,
+        digest: released,
         imageId: built.imageId,
         size: built.size,
-        compressedSize: digest && passed ? built.pushed!.platforms[0]!.size : undefined,
+        compressedSize: released ? built.pushed!.platforms[0]!.size : undefined,
         previousCompressedSize: await previous,
         steps: built.steps,
         cacheBackend: backend,
@@ -141,9 +157,11 @@ export async function main(): Promise<void> {
         attestations: built.pushed?.attestations ?? [],
         signed,
         checks: checks.lines,
+        failure: failure && oneLine(failure.message),
       }),
     )
     .write();
+  if (failure) throw failure;
   if (!passed) throw new Error(checks.failures.join('; '));
   if (!fromDigest)
     core.info(`Cache: ${built.steps.cached} of ${built.steps.steps} build steps cached (${backend})`);

@@ -23,10 +23,13 @@ export interface SummaryFacts {
   attestations: string[];
   signed?: Signed;
   checks: string[];
+  /** why signing, tagging or loading failed after the checks passed */
+  failure?: string;
 }
 
 function pushedWords(f: SummaryFacts): string {
   if (f.push === 'false') return 'no';
+  if (f.failure) return 'by digest, then failed after the checks (below)';
   if (!f.digest) return 'by digest only, no tag (refused by the checks)';
   return `yes, digest \`${f.digest}\`${f.push === 'digest' ? ' (by digest only, no tag)' : ''}`;
 }
@@ -72,6 +75,7 @@ export function summaryMarkdown(f: SummaryFacts): string {
     f.steps.rebuilt.length > 0
       ? `\n\n<details><summary>Steps that ran</summary>\n\n${f.steps.rebuilt.map((s) => `- \`${s}\``).join('\n')}\n\n</details>`
       : '';
-  const checks = f.checks.length > 0 ? `\n\n${f.checks.map((c) => `- ${c}`).join('\n')}` : '';
+  const lines = f.failure ? [...f.checks, `**Failed after the checks:** ${f.failure}`] : f.checks;
+  const checks = lines.length > 0 ? `\n\n${lines.map((c) => `- ${c}`).join('\n')}` : '';
   return `### berth/build: \`${f.image}\`\n\n${table}${checks}${rebuilt}\n`;
 }

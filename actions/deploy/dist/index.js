@@ -37541,6 +37541,17 @@ async function inspectLocalImage(ref) {
     const image = JSON.parse(r.stdout);
     return { id: image.Id, user: image.Config?.User ?? '' };
 }
+/**
+ * `docker buildx imagetools inspect` of `ref` in a registry (with the docker config's logins): the raw
+ * manifest, or `format` applied; the caller reads the exit code. Its output is the registry's: untrusted.
+ */
+async function imagetoolsInspect(ref, format) {
+    const shape = format ? ['--format', format] : ['--raw'];
+    return run('docker', ['buildx', 'imagetools', 'inspect', ...shape, '--', ref], {
+        silent: true,
+        ignoreReturnCode: true,
+    });
+}
 /** The runner's platform as OCI names it. */
 const ARCHITECTURE = { x64: 'amd64', arm64: 'arm64', arm: 'arm' }[process.arch] ?? process.arch;
 /**
@@ -37549,10 +37560,7 @@ const ARCHITECTURE = { x64: 'amd64', arm64: 'arm64', arm: 'arm' }[process.arch] 
  */
 async function remoteCompressedSize(ref) {
     const raw = async (r) => {
-        const out = await run('docker', ['buildx', 'imagetools', 'inspect', '--raw', '--', r], {
-            silent: true,
-            ignoreReturnCode: true,
-        });
+        const out = await imagetoolsInspect(r);
         return out.exitCode === 0 ? JSON.parse(out.stdout) : undefined;
     };
     let manifest = await raw(ref);
@@ -37638,10 +37646,7 @@ async function imageFacts(ref) {
             // Not JSON: fall through to the registry.
         }
     }
-    const remote = await run('docker', ['buildx', 'imagetools', 'inspect', '--format', '{{json .Image}}', ref], {
-        silent: true,
-        ignoreReturnCode: true,
-    });
+    const remote = await imagetoolsInspect(ref, '{{json .Image}}');
     if (remote.exitCode !== 0)
         return undefined;
     const facts = imageFactsFromImagetools(remote.stdout);
@@ -39417,14 +39422,15 @@ async function cosign(c, args, what, env = {}) {
 }
 /** Registry access for cosign: a docker config of the caller's, else the runner's. */
 const registryEnv = (dockerConfig) => dockerConfig ? { DOCKER_CONFIG: dockerConfig } : {};
+/** Why keyless signatures cannot do without Rekor; the build's and deploy's input checks say it too. */
+const KEYLESS_NEEDS_TLOG = 'keyless signing needs the transparency log (its short-lived certificate is checked there)';
 /**
  * Keyless signing needs the job's OIDC token (cosign reads SIGSTORE_ID_TOKEN, or asks the runner at
  * ACTIONS_ID_TOKEN_REQUEST_URL): why it cannot happen here, or undefined.
  */
 function keylessProblem(env, transparencyLog) {
-    if (!transparencyLog) {
-        return 'keyless signing needs the transparency log (its short-lived certificate is checked there): keep transparency-log true, or sign with a key';
-    }
+    if (!transparencyLog)
+        return `${KEYLESS_NEEDS_TLOG}: keep transparency-log true, or sign with a key`;
     if (env['SIGSTORE_ID_TOKEN'])
         return undefined;
     if (env['ACTIONS_ID_TOKEN_REQUEST_URL'] && env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'])
@@ -39659,7 +39665,7 @@ function getVerifyInputs(images) {
     const signer = signerFrom((0,action_inputs/* getString */.AA)(constants/* Inputs */.G0.VerifyKey) ?? '', (0,action_inputs/* getString */.AA)(constants/* Inputs */.G0.VerifyIdentity) ?? '', (0,action_inputs/* getString */.AA)(constants/* Inputs */.G0.VerifyIssuer) ?? '');
     const tlog = (0,action_inputs/* getBooleanInput */.Vt)(constants/* Inputs */.G0.TransparencyLog, { default: true });
     if (signer && 'identity' in signer && !tlog) {
-        throw (0,action_inputs/* inputError */.Xu)(constants/* Inputs */.G0.TransparencyLog, 'keyless signatures are verified through the transparency log (their certificates are short-lived): keep it true, or verify with verify-key');
+        throw (0,action_inputs/* inputError */.Xu)(constants/* Inputs */.G0.TransparencyLog, `${KEYLESS_NEEDS_TLOG}: keep it true, or verify with ${constants/* Inputs */.G0.VerifyKey}`);
     }
     if (!signer)
         return { 'allowed-registries': allowed };

@@ -32349,6 +32349,17 @@ async function inspectLocalImage(ref) {
     const image = JSON.parse(r.stdout);
     return { id: image.Id, user: image.Config?.User ?? '' };
 }
+/**
+ * `docker buildx imagetools inspect` of `ref` in a registry (with the docker config's logins): the raw
+ * manifest, or `format` applied; the caller reads the exit code. Its output is the registry's: untrusted.
+ */
+async function imagetoolsInspect(ref, format) {
+    const shape = format ? ['--format', format] : ['--raw'];
+    return exec_run('docker', ['buildx', 'imagetools', 'inspect', ...shape, '--', ref], {
+        silent: true,
+        ignoreReturnCode: true,
+    });
+}
 /** The runner's platform as OCI names it. */
 const ARCHITECTURE = { x64: 'amd64', arm64: 'arm64', arm: 'arm' }[process.arch] ?? process.arch;
 /**
@@ -32357,10 +32368,7 @@ const ARCHITECTURE = { x64: 'amd64', arm64: 'arm64', arm: 'arm' }[process.arch] 
  */
 async function remoteCompressedSize(ref) {
     const raw = async (r) => {
-        const out = await run('docker', ['buildx', 'imagetools', 'inspect', '--raw', '--', r], {
-            silent: true,
-            ignoreReturnCode: true,
-        });
+        const out = await imagetoolsInspect(r);
         return out.exitCode === 0 ? JSON.parse(out.stdout) : undefined;
     };
     let manifest = await raw(ref);
@@ -32446,10 +32454,7 @@ async function imageFacts(ref) {
             // Not JSON: fall through to the registry.
         }
     }
-    const remote = await exec_run('docker', ['buildx', 'imagetools', 'inspect', '--format', '{{json .Image}}', ref], {
-        silent: true,
-        ignoreReturnCode: true,
-    });
+    const remote = await imagetoolsInspect(ref, '{{json .Image}}');
     if (remote.exitCode !== 0)
         return undefined;
     const facts = imageFactsFromImagetools(remote.stdout);
